@@ -1,0 +1,34 @@
+import { FerryError } from '../errors/index.js';
+import type { VersionRecord } from './records.js';
+import { defaultLimits, defaultScaling, type EffectiveConfig } from './manifest.js';
+
+/** Environment names a user may not set: Ferry owns them. */
+export function reservedEnvName(name: string): boolean {
+  return name === 'PORT' || name.startsWith('FERRY_') || name.startsWith('HTTP_');
+}
+
+export function assertUserEnv(env: Record<string, string> | undefined, where: string): void {
+  if (!env) return;
+  for (const name of Object.keys(env)) {
+    if (reservedEnvName(name)) {
+      throw new FerryError('invalid-env', `${where}: '${name}' is reserved (PORT, FERRY_* and HTTP_* are set by Ferry)`, { extras: { name } });
+    }
+  }
+}
+
+/** Merges manifest, then PATCH override, then defaults, into the configuration an instance runs with. */
+export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>): EffectiveConfig {
+  const m = v.manifest;
+  const o = v.override;
+  const scaling = { ...defaultScaling, ...m.scaling, ...o.scaling };
+  if (scaling.minInstances > scaling.maxInstances) scaling.maxInstances = scaling.minInstances;
+  return {
+    runtime: m.runtime,
+    handler: m.handler,
+    command: m.command,
+    env: { ...m.env, ...o.env },
+    scaling,
+    limits: { ...defaultLimits, ...m.limits, ...o.limits },
+    invoke: o.invoke ?? m.invoke ?? 'public',
+  };
+}

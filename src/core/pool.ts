@@ -1,0 +1,49 @@
+import type { Connector, Runtime } from './runtime.js';
+import type { EffectiveConfig } from './manifest.js';
+
+/** One version, configured and ready to be instantiated. */
+export interface DeployTarget {
+  function: string;
+  version: string;
+  config: EffectiveConfig;
+  /** Host path of the content-addressed package. */
+  packageDir: string;
+  runtime: Runtime;
+  /** Changes whenever something an instance was started with changes (config, secrets). */
+  revision: string;
+}
+
+export interface InstanceInfo {
+  id: string;
+  function: string;
+  version: string;
+  state: 'starting' | 'ready' | 'draining';
+  startedAt: number;
+  inFlight: number;
+  served: number;
+  pid: number | undefined;
+}
+
+/** What the gateway holds while a call runs on an instance. */
+export interface Lease {
+  readonly instanceId: string;
+  readonly connector: Connector;
+  /** `recycle`: the instance takes no new calls and stops once its other calls end. */
+  release(opts?: { recycle?: boolean }): void;
+}
+
+/**
+ * The instance pool: the one question the gateway asks (`acquire`), plus deploy/kill.
+ */
+export interface InstancePool {
+  /** A lease on a warm instance, starting one or waiting in the bounded queue as needed. */
+  acquire(target: DeployTarget, signal: AbortSignal): Promise<Lease>;
+  /** Starts instances up to `minInstances` (at least one if `atLeastOne`). */
+  deploy(target: DeployTarget, atLeastOne: boolean): Promise<void>;
+  /** Replaces running instances of the version with ones of this target, with no failed call. */
+  roll(target: DeployTarget): Promise<void>;
+  /** Stops instances of the function (or one version). */
+  stop(fn: string, version?: string): Promise<void>;
+  list(fn?: string): InstanceInfo[];
+  shutdown(graceMs: number): Promise<void>;
+}

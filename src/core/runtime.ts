@@ -1,0 +1,70 @@
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { EffectiveConfig, Manifest, RuntimeName } from './manifest.js';
+import type { SandboxView } from './sandbox.js';
+import type { CallMeta, InvocationRequest, ResponseSink } from './invocation.js';
+
+/** Build step input: the staged package on the host, before it is content-addressed. */
+export interface BuildContext {
+  dir: string;
+  manifest: Manifest;
+  log(line: string): void;
+}
+
+/** Launch input: what the runtime needs to plan one instance's process. */
+export interface LaunchContext {
+  instanceId: string;
+  view: SandboxView;
+  /** Host path of the instance's run dir (where its sockets appear on the host side). */
+  hostRunDir: string;
+  config: EffectiveConfig;
+  /** Environment already built in order: manifest env, PATCH env, (secrets), FERRY_*. */
+  env: Record<string, string>;
+  /** A free TCP port for runtimes whose code listens on `PORT`. */
+  port: number;
+}
+
+/** How the gateway reaches an instance. */
+export type Endpoint =
+  | { kind: 'frames'; socketPath: string }
+  | { kind: 'http'; port: number; host: string; socketPath: string };
+
+export interface LaunchPlan {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Host paths the process needs to see read-only (interpreter, shim); sandboxes bind them. */
+  hostPaths: string[];
+  endpoint: Endpoint;
+}
+
+/**
+ * The gateway's side of a running instance: one long-lived channel, many calls over it.
+ */
+export interface Connector {
+  /** Resolves once the instance accepts calls; rejects (FerryError) if it cannot. */
+  ready(signal: AbortSignal): Promise<void>;
+  /**
+   * Forwards one call and streams the answer into `res`. Resolves when the response is complete;
+   * rejects with a FerryError (`instance-crashed`, `function-error`, ...) when it could not be
+   * completed. Never leaves `res` hanging.
+   */
+  dispatch(req: InvocationRequest, res: ResponseSink, meta: CallMeta): Promise<void>;
+  /** WebSocket / HTTP upgrade, for runtimes that serve HTTP themselves. */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { requestId: string; onClose(): void }): void;
+  close(): void;
+}
+
+/**
+ * A runtime: how a function's code is built, started and spoken to. One folder per runtime under
+ * `runtime/`, one line in `runtime/registry.ts`.
+ */
+export interface Runtime {
+  readonly name: RuntimeName;
+  /** Checks the manifest fields this runtime needs (handler, command); throws `invalid-manifest`. */
+  validate(manifest: Manifest): void;
+  /** Runs at version creation (e.g. TypeScript compile); throws `build-failed` with the error. */
+  build(ctx: BuildContext): Promise<void>;
+  launch(ctx: LaunchContext): LaunchPlan;
+  connect(endpoint: Endpoint): Connector;
+}

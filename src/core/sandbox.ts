@@ -1,0 +1,47 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Limits } from './manifest.js';
+
+/** Where the package and the run dir appear to the code inside the sandbox. */
+export interface SandboxView {
+  packageDir: string;
+  runDir: string;
+}
+
+/** Everything a driver needs to start one instance's process. */
+export interface SandboxSpec {
+  instanceId: string;
+  /** argv as seen inside the sandbox; argv[0] resolved by the runtime to a host executable. */
+  argv: string[];
+  env: Record<string, string>;
+  /** Host path of the content-addressed package (bound read-only). */
+  packageDir: string;
+  /** Host path of this instance's own run dir (sockets). */
+  runDir: string;
+  /** Working directory, as seen inside the sandbox. */
+  cwd: string;
+  limits: Limits;
+  /** Extra fds for the child beyond stdio (e.g. a control pipe). */
+  extraStdio?: Array<'pipe' | 'ignore'>;
+}
+
+/** A running sandboxed process. */
+export interface SandboxProcess {
+  readonly child: ChildProcess;
+  /** Stops the process tree: SIGTERM, then SIGKILL after `graceMs`. Resolves once it exited. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * A sandbox driver: where instances run. One folder per driver under `sandbox/`, one line in
+ * `sandbox/registry.ts`.
+ */
+export interface SandboxDriver {
+  readonly name: string;
+  /** False only for the development `process` driver. */
+  readonly isolated: boolean;
+  /** How the package and run dir are seen from inside. */
+  view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView;
+  spawn(spec: SandboxSpec): SandboxProcess;
+  /** Limits this driver cannot enforce on this host (reported at start and by `ferry doctor`). */
+  unenforced(): string[];
+}
