@@ -7,3 +7,4 @@ export type * from './invocation.js';
 export type * from './sandbox.js';
 export type * from './runtime.js';
 export type * from './pool.js';
+export * from './validate.js';

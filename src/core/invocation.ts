@@ -35,4 +35,6 @@ export interface CallMeta {
   signal: AbortSignal;
   /** Called once the response head arrives (stops the time-to-headers timer). */
   onHeaders(): void;
+  /** Flat [name, value, ...] added to the response head (e.g. x-request-id). */
+  extraHeaders: string[];
 }

@@ -1,0 +1,44 @@
+import type { InstancePool } from '../core/index.js';
+import type { Authenticator } from '../auth/index.js';
+import type { FunctionLogs, Metrics } from '../observe/index.js';
+import type { FunctionService } from '../service/index.js';
+import { ApiRouter } from './router.js';
+import { buildOpenApi } from './openapi.js';
+import type { RouteDef } from './route.js';
+import { makeFunctionRoutes } from './routes/functions.js';
+import { makeVersionRoutes } from './routes/versions.js';
+import { makeAliasRoutes } from './routes/aliases.js';
+import { makeInstanceRoutes } from './routes/instances.js';
+import { makeLogRoutes } from './routes/logs.js';
+import { makeSystemRoutes } from './routes/system.js';
+
+export { ApiRouter } from './router.js';
+export { buildOpenApi } from './openapi.js';
+export type { ApiContext, ApiResult, RouteDef } from './route.js';
+
+export interface ApiDeps {
+  service: FunctionService;
+  pool: InstancePool;
+  logs: FunctionLogs;
+  metrics: Metrics;
+  auth: Authenticator;
+  metricsPublic: boolean;
+  maxUploadBytes: number;
+  isReady(): boolean;
+  version: string;
+}
+
+/** The one route table of the management API, and its router. */
+export function createApi(d: ApiDeps): ApiRouter {
+  let doc: object | undefined;
+  const routes: RouteDef[] = [];
+  routes.push(
+    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: () => (doc ??= buildOpenApi(routes, d.version)) }),
+    ...makeFunctionRoutes(d.service),
+    ...makeVersionRoutes(d.service, d.maxUploadBytes),
+    ...makeAliasRoutes(d.service),
+    ...makeInstanceRoutes(d.service, d.pool),
+    ...makeLogRoutes(d.service, d.logs),
+  );
+  return new ApiRouter(routes, d.auth);
+}

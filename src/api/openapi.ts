@@ -1,0 +1,47 @@
+import { codes } from '../errors/index.js';
+import type { RouteDef } from './route.js';
+
+const problemSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string', enum: Object.keys(codes) },
+    instance: { type: 'string' },
+  },
+};
+
+const archiveTypes = ['application/x-tar', 'application/gzip', 'application/zip'];
+
+/** Builds the OpenAPI 3.1 document from the route table, so the two cannot drift. */
+export function buildOpenApi(routes: RouteDef[], version: string): object {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    for (const q of r.query ?? []) params.push({ name: q.name, in: 'query', required: false, schema: { type: q.type ?? 'string' } } as never);
+    const op: Record<string, unknown> = {
+      operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
+      summary: r.summary,
+      tags: [r.tag],
+      parameters: params,
+      security: r.permission === 'public' ? [] : [{ bearer: [] }],
+      'x-ferry-permission': r.permission,
+      responses: {
+        [String(r.success.status)]: { description: r.success.description, ...(r.success.status === 204 ? {} : { content: { [r.success.contentType ?? 'application/json']: {} } }) },
+        default: { description: 'An error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
+    };
+    if (r.body === 'archive') op.requestBody = { required: true, content: Object.fromEntries(archiveTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) };
+    if (r.body === 'json') op.requestBody = { required: true, content: { 'application/json': { schema: r.bodySchema ?? { type: 'object' } } } };
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Ferry API', version, description: 'Management API of Ferry. Invocations are served under /fn/{name}[@{ref}]/...' },
+    paths,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { Problem: problemSchema } },
+  };
+}

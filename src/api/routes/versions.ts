@@ -1,0 +1,86 @@
+import { overrideSchema } from '../../core/index.js';
+import type { FunctionService } from '../../service/index.js';
+import { FerryError } from '../../errors/index.js';
+import type { ApiContext, RouteDef } from '../route.js';
+import { versionView } from '../views.js';
+
+/** Versions: upload (immutable), list, get, PATCH configuration, delete, build log. */
+export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number): RouteDef[] {
+  /** The archive's Content-Type; a declared size over the upload cap is refused before reading. */
+  const archive = (c: ApiContext): string => {
+    const len = Number(c.req.headers['content-length'] ?? 0);
+    if (len > maxUploadBytes) throw new FerryError('body-too-large', `the upload is ${len} bytes; the limit is ${maxUploadBytes} (--max-upload)`);
+    return c.req.headers['content-type'] ?? '';
+  };
+  return [
+    {
+      method: 'POST', path: '/v1/functions/{name}/versions', permission: 'write', tag: 'versions', body: 'archive',
+      summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive',
+      success: { status: 201, description: 'The new version' },
+      handler: async (c) => {
+        const v = await svc.createVersion(c.params.name!, undefined, c.req, archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
+        return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/functions/{name}/versions', permission: 'read', tag: 'versions',
+      summary: 'List versions',
+      success: { status: 200, description: '`{versions: [...]}`' },
+      handler: async (c) => ({ body: { versions: (await svc.listVersions(c.params.name!)).map((v) => versionView(v, c.baseUrl)) } }),
+    },
+    {
+      method: 'PUT', path: '/v1/functions/{name}/versions/{version}', permission: 'write', tag: 'versions', body: 'archive',
+      summary: 'Create a named, immutable version from an archive (409 if it exists)',
+      success: { status: 201, description: 'The new version' },
+      handler: async (c) => {
+        const v = await svc.createVersion(c.params.name!, c.params.version!, c.req, archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
+        return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/functions/{name}/versions/{version}', permission: 'read', tag: 'versions',
+      summary: 'Get a version with its effective configuration',
+      success: { status: 200, description: 'The version' },
+      handler: async (c) => ({ body: versionView(await svc.getVersion(c.params.name!, c.params.version!), c.baseUrl) }),
+    },
+    {
+      method: 'PATCH', path: '/v1/functions/{name}/versions/{version}', permission: 'write', tag: 'versions', body: 'json', bodySchema: overrideSchema,
+      summary: 'Override configuration (env, scaling, limits, invoke); running instances are replaced with no failed call',
+      success: { status: 200, description: 'The updated version' },
+      handler: async (c) => ({ body: versionView(await svc.patchVersion(c.params.name!, c.params.version!, await c.json()), c.baseUrl) }),
+    },
+    {
+      method: 'DELETE', path: '/v1/functions/{name}/versions/{version}', permission: 'remove', tag: 'versions',
+      summary: 'Delete a version (409 while an alias uses it)',
+      success: { status: 204, description: 'Deleted' },
+      handler: async (c) => {
+        await svc.deleteVersion(c.params.name!, c.params.version!);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/functions/{name}/versions/{version}/build-log', permission: 'read', tag: 'versions',
+      summary: "The version's build log",
+      success: { status: 200, description: 'Plain text', contentType: 'text/plain' },
+      handler: async (c) => ({ body: `${(await svc.getVersion(c.params.name!, c.params.version!)).buildLog}\n` }),
+    },
+    {
+      method: 'POST', path: '/v1/functions/{name}/versions/{version}/start', permission: 'write', tag: 'instances',
+      summary: 'Deploy: start instances of the version now (at least one, or minInstances)',
+      success: { status: 202, description: 'Started' },
+      handler: async (c) => {
+        await svc.start(c.params.name!, c.params.version!);
+        return { status: 202, body: { function: c.params.name, version: c.params.version, state: 'started' } };
+      },
+    },
+    {
+      method: 'POST', path: '/v1/functions/{name}/versions/{version}/stop', permission: 'write', tag: 'instances',
+      summary: 'Kill: stop every instance of the version',
+      success: { status: 202, description: 'Stopped' },
+      handler: async (c) => {
+        await svc.stop(c.params.name!, c.params.version!);
+        return { status: 202, body: { function: c.params.name, version: c.params.version, state: 'stopped' } };
+      },
+    },
+  ];
+}

@@ -1,0 +1,52 @@
+/** `ferry server`: one flag per entry of `serverSettings`, then `runServer`. */
+import { Option, type Command } from 'commander';
+import { loadServerOptions, serverSettings, type ServerOptions } from '../../config/index.js';
+import { usageError } from '../errors.js';
+
+type Flags = Partial<Record<keyof ServerOptions, string | number | boolean>>;
+type Setting = (typeof serverSettings)[number];
+
+/** The option of one setting; no commander default, so env and defaults apply in loadServerOptions. */
+export function settingOption(s: Setting): Option {
+  const extra = [s.env ? `env ${s.env}` : '', s.default === undefined ? '' : `default ${showDefault(s)}`].filter(Boolean).join(', ');
+  return new Option(s.kind === 'bool' ? s.flag : `${s.flag} <value>`, extra ? `${s.help} (${extra})` : s.help);
+}
+
+function showDefault(s: Setting): string {
+  const v = s.default;
+  if (typeof v !== 'number') return String(v);
+  if (s.kind === 'duration') {
+    for (const [unit, ms] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (v >= ms && v % ms === 0) return `${v / ms}${unit}`;
+    return `${v}ms`;
+  }
+  if (s.kind === 'bytes') {
+    for (const [unit, n] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (v >= n && v % n === 0) return `${v / n}${unit}`;
+  }
+  return String(v);
+}
+
+/** commander's parsed options (keyed by attribute name) -> `loadServerOptions` flags (by key). */
+export function serverFlags(parsed: Record<string, unknown>): Flags {
+  const out: Flags = {};
+  for (const s of serverSettings) {
+    const v = parsed[settingOption(s).attributeName()];
+    if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') out[s.key] = v;
+  }
+  return out;
+}
+
+export function register(program: Command): void {
+  const cmd = program.command('server').description('run the Ferry server (SIGINT/SIGTERM drain and stop it)');
+  for (const s of serverSettings) cmd.addOption(settingOption(s));
+  cmd.action(async (parsed: Record<string, unknown>) => {
+    let options: ServerOptions;
+    try {
+      options = loadServerOptions(serverFlags(parsed), process.env);
+    } catch (err) {
+      throw usageError(err instanceof Error ? err.message : String(err));
+    }
+    // Loaded on demand: the client commands never pay for the server's modules.
+    const { runServer } = await import('../../server/index.js');
+    await runServer(options);
+  });
+}

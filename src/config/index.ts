@@ -1,0 +1,1 @@
+export { loadServerOptions, parseBytes, parseDuration, serverSettings, type ServerOptions } from './options.js';

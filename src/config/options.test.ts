@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadServerOptions, parseBytes, parseDuration } from './options.js';
+
+test('flags win over environment, environment over defaults', () => {
+  const o = loadServerOptions({ port: '9000' }, { FERRY_PORT: '9001', FERRY_HOST: '0.0.0.0' });
+  assert.equal(o.port, 9000);
+  assert.equal(o.host, '0.0.0.0');
+  assert.equal(o.drainTimeoutMs, 30_000);
+  assert.equal(loadServerOptions({}, { FERRY_PORT: '9001' }).port, 9001);
+});
+
+test('durations and sizes parse with units', () => {
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('30s'), 30_000);
+  assert.equal(parseDuration('7d'), 7 * 86_400_000);
+  assert.equal(parseBytes('6mb'), 6 * 1024 * 1024);
+  assert.equal(parseBytes('512MiB'), 512 * 1024 * 1024);
+  assert.throws(() => parseDuration('soon'), /not a duration/);
+});
+
+test('bad values are refused with the flag named', () => {
+  assert.throws(() => loadServerOptions({ port: 'eighty' }, {}), /--port/);
+  assert.throws(() => loadServerOptions({ invokeAuth: 'maybe' }, {}), /--invoke-auth/);
+});

@@ -1,0 +1,116 @@
+import { resolve } from 'node:path';
+
+/**
+ * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
+ * `docs/configuration.md` lists them all (a test keeps the table in step with `serverSettings`).
+ */
+export interface ServerOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Host-name routing: `{name}.{domain}` and `{ref}.{name}.{domain}`. */
+  domain: string | undefined;
+  /** How long SIGTERM waits for in-flight requests before closing open streams. */
+  drainTimeoutMs: number;
+  /** Sandbox driver name (see `sandbox/registry.ts`). */
+  driver: string;
+  /** `token`: every invocation needs a bearer token, whatever the function says. */
+  invokeAuth: 'public' | 'token';
+  metricsPublic: boolean;
+  /** Function logs kept per function: age and line count. */
+  logRetentionMs: number;
+  logMaxLines: number;
+  /** Request body cap for invocations. */
+  maxBodyBytes: number;
+  /** Upload caps. */
+  maxUploadBytes: number;
+  archiveMaxEntries: number;
+  archiveMaxBytes: number;
+  logLevel: string;
+}
+
+type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes';
+
+interface Setting {
+  key: keyof ServerOptions;
+  flag: string;
+  env?: string;
+  kind: Kind;
+  default: string | number | boolean | undefined;
+  help: string;
+}
+
+/** The table of settings: the CLI builds its flags from it and the docs list it. */
+export const serverSettings: Setting[] = [
+  { key: 'port', flag: '--port', env: 'FERRY_PORT', kind: 'int', default: 8080, help: 'TCP port to listen on' },
+  { key: 'host', flag: '--host', env: 'FERRY_HOST', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
+  { key: 'dataDir', flag: '--data-dir', env: 'FERRY_DATA_DIR', kind: 'string', default: './.ferry', help: 'where metadata, packages and logs are kept' },
+  { key: 'domain', flag: '--domain', env: 'FERRY_DOMAIN', kind: 'string', default: undefined, help: 'route Host {name}.D and {ref}.{name}.D to functions' },
+  { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
+  { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'process', help: 'sandbox driver: process (no isolation; development only)' },
+  { key: 'invokeAuth', flag: '--invoke-auth', env: 'FERRY_INVOKE_AUTH', kind: 'string', default: 'public', help: "'token' requires a bearer token on every invocation" },
+  { key: 'metricsPublic', flag: '--metrics-public', env: 'FERRY_METRICS_PUBLIC', kind: 'bool', default: false, help: 'serve /metrics without a token' },
+  { key: 'logRetentionMs', flag: '--log-retention', env: 'FERRY_LOG_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'drop function log lines older than this' },
+  { key: 'logMaxLines', flag: '--log-max-lines', env: 'FERRY_LOG_MAX_LINES', kind: 'int', default: 10_000, help: 'keep at most this many log lines per function' },
+  { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
+  { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
+  { key: 'archiveMaxEntries', flag: '--archive-max-entries', env: 'FERRY_ARCHIVE_MAX_ENTRIES', kind: 'int', default: 10_000, help: 'most entries an archive may hold' },
+  { key: 'archiveMaxBytes', flag: '--archive-max-bytes', env: 'FERRY_ARCHIVE_MAX_BYTES', kind: 'bytes', default: 512 * 1024 * 1024, help: 'most bytes an archive may unpack to' },
+  { key: 'logLevel', flag: '--log-level', env: 'FERRY_LOG_LEVEL', kind: 'string', default: 'info', help: 'server log level (pino)' },
+];
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const byteUnits: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** `30s`, `5m`, `250ms`, `7d`; a bare number is milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new Error(`'${text}' is not a duration (e.g. 250ms, 30s, 5m, 7d)`);
+  return Math.round(Number(m[1]) * durationUnits[m[2] ?? 'ms']!);
+}
+
+/** `512MiB`, `6mb`, `1024`; a bare number is bytes. */
+export function parseBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = byteUnits[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) throw new Error(`'${text}' is not a size (e.g. 512MiB, 6mb, 1024)`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+function parseValue(s: Setting, raw: string | number | boolean): string | number | boolean {
+  if (typeof raw !== 'string') return raw;
+  switch (s.kind) {
+    case 'int': {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${s.flag}: '${raw}' is not a non-negative integer`);
+      return n;
+    }
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off|)$/i.test(raw)) return false;
+      throw new Error(`${s.flag}: '${raw}' is not a boolean`);
+    case 'duration':
+      return parseDuration(raw);
+    case 'bytes':
+      return parseBytes(raw);
+    default:
+      return raw;
+  }
+}
+
+/**
+ * Settings from flags (already parsed by the CLI, keyed by `ServerOptions` key), then the
+ * environment, then defaults. Throws an Error with a one-line message on a bad value.
+ */
+export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, string | number | boolean>>, env: NodeJS.ProcessEnv): ServerOptions {
+  const out: Record<string, unknown> = {};
+  for (const s of serverSettings) {
+    const raw = flags[s.key] ?? (s.env ? env[s.env] : undefined) ?? s.default;
+    out[s.key] = raw === undefined ? undefined : parseValue(s, raw);
+  }
+  const opts = out as unknown as ServerOptions;
+  if (opts.port > 65_535) throw new Error(`--port: ${opts.port} is not a TCP port`);
+  if (opts.invokeAuth !== 'public' && opts.invokeAuth !== 'token') throw new Error(`--invoke-auth: must be 'public' or 'token'`);
+  opts.dataDir = resolve(opts.dataDir);
+  return opts;
+}

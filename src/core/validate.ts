@@ -1,0 +1,43 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { FerryError, type ErrorCode } from '../errors/index.js';
+import { manifestSchema, overrideSchema, type ConfigOverride, type Manifest } from './manifest.js';
+import { assertUserEnv } from './config.js';
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const manifestValidator = ajv.compile(manifestSchema);
+const overrideValidator = ajv.compile(overrideSchema);
+
+/** One line naming the offending key: `scaling.concurrency: must be integer`. */
+export function describeSchemaError(e: ErrorObject): string {
+  const at = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    return `unknown key '${at ? `${at}.` : ''}${key}'`;
+  }
+  if (e.keyword === 'required') return `missing key '${at ? `${at}.` : ''}${(e.params as { missingProperty: string }).missingProperty}'`;
+  if (e.keyword === 'enum') return `${at || 'value'}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'propertyNames') return `${at || 'value'}: invalid name '${(e.params as { propertyName: string }).propertyName}'`;
+  return `${at || 'value'}: ${e.message ?? 'is invalid'}`;
+}
+
+function check<T>(v: ValidateFunction, value: unknown, code: ErrorCode, what: string): T {
+  if (!v(value)) {
+    const err = v.errors![0]!;
+    throw new FerryError(code, `${what}: ${describeSchemaError(err)}`, { extras: { path: err.instancePath || '/' } });
+  }
+  return value as T;
+}
+
+/** Validates a parsed `ferry.json`; throws `invalid-manifest` naming the key. */
+export function validateManifest(value: unknown): Manifest {
+  const m = check<Manifest>(manifestValidator, value, 'invalid-manifest', 'ferry.json');
+  assertUserEnv(m.env, 'ferry.json env');
+  return m;
+}
+
+/** Validates a PATCH body on a version; throws `invalid-body` naming the key. */
+export function validateOverride(value: unknown): ConfigOverride {
+  const o = check<ConfigOverride>(overrideValidator, value, 'invalid-body', 'configuration');
+  assertUserEnv(o.env, 'env');
+  return o;
+}

@@ -1,0 +1,33 @@
+import type { Counter, Histogram } from 'prom-client';
+import type { DeployTarget } from '../core/index.js';
+import type { Metrics } from '../observe/index.js';
+
+interface Children {
+  duration: ReturnType<Histogram<'function' | 'version'>['labels']>;
+  byStatus: Map<number, ReturnType<Counter<'function' | 'version' | 'status'>['labels']>>;
+}
+
+/**
+ * Records each invocation in the Prometheus metrics. Label lookups cost more than the rest of
+ * the accounting, so labelled children are cached per deploy target.
+ */
+export class RequestStats {
+  private readonly cache = new WeakMap<DeployTarget, Children>();
+
+  constructor(private readonly metrics: Metrics) {}
+
+  record(target: DeployTarget, status: number, ms: number): void {
+    let c = this.cache.get(target);
+    if (!c) {
+      c = { duration: this.metrics.duration.labels(target.function, target.version), byStatus: new Map() };
+      this.cache.set(target, c);
+    }
+    let counter = c.byStatus.get(status);
+    if (!counter) {
+      counter = this.metrics.requests.labels(target.function, target.version, String(status));
+      c.byStatus.set(status, counter);
+    }
+    counter.inc();
+    c.duration.observe(ms / 1000);
+  }
+}

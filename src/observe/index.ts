@@ -1,0 +1,3 @@
+export { createLogger, type Logger } from './logger.js';
+export { Metrics } from './metrics.js';
+export { FunctionLogs, type StoredLine } from './function-logs.js';

@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics. One registry per server (no globals), so tests can run several servers in
+ * one process.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'ferry_requests_total',
+    help: 'Invocations by function, version and status code',
+    labelNames: ['function', 'version', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'ferry_request_duration_seconds',
+    help: 'Invocation duration until the response ended',
+    labelNames: ['function', 'version'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly coldStarts = new Counter({
+    name: 'ferry_cold_starts_total',
+    help: 'Instances started',
+    labelNames: ['function', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly coldStartSeconds = new Histogram({
+    name: 'ferry_cold_start_seconds',
+    help: 'Time from spawn to an instance accepting calls',
+    labelNames: ['function', 'version'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly instances = new Gauge({
+    name: 'ferry_instances',
+    help: 'Ready instances',
+    labelNames: ['function', 'version'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'ferry_queue_depth',
+    help: 'Calls waiting for a free instance',
+    labelNames: ['function', 'version'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'ferry_process_' });
+  }
+}

@@ -1,0 +1,74 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FerryError } from '../../errors/index.js';
+import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import { FramesConnector } from '../frames/frames-connector.js';
+import { checkCommand, isPackagePath, resolveCommand } from '../http/resolve-command.js';
+
+const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
+/** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
+const runtimeDir = dirname(dirname(shimPath));
+
+/**
+ * The package.json that makes the compiled shim ESM ("type": "module"): a sandbox that binds only
+ * `runtimeDir` would hide it and Node would load shim.js as CommonJS. Found once, walking up.
+ */
+const shimPackageJson: string | undefined = (() => {
+  for (let dir = runtimeDir; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return file;
+    if (dirname(dir) === dir) return undefined;
+  }
+})();
+
+/**
+ * CGI-style functions: any executable, run once per call with the request body on stdin and
+ * stdout as the answer. A small Node shim in the instance speaks the frame protocol and spawns
+ * the command, at most `scaling.concurrency` at a time.
+ */
+export const execRuntime: Runtime = {
+  name: 'exec',
+
+  validate(manifest: Manifest): void {
+    checkCommand(manifest.command, 'exec');
+  },
+
+  async build(ctx: BuildContext): Promise<void> {
+    const [program] = checkCommand(ctx.manifest.command, 'exec');
+    if (isPackagePath(program!)) {
+      // Caught at upload rather than as a 500 on every call.
+      const path = join(ctx.dir, program!);
+      let ok = false;
+      try {
+        ok = statSync(path).isFile();
+        accessSync(path, constants.X_OK);
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new FerryError('invalid-manifest', `command '${program}' is not an executable file in the package (missing, or no x bit)`);
+    }
+    ctx.log('exec: no build step');
+  },
+
+  launch(ctx: LaunchContext): LaunchPlan {
+    const command = resolveCommand(checkCommand(ctx.config.command, 'exec'), ctx.view);
+    return {
+      argv: [process.execPath, shimPath],
+      env: {
+        ...ctx.env,
+        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+        FERRY_COMMAND: JSON.stringify(command.argv),
+        FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
+      },
+      cwd: ctx.view.packageDir,
+      hostPaths: [process.execPath, runtimeDir, ...(shimPackageJson ? [shimPackageJson] : []), ...command.hostPaths],
+      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+    };
+  },
+
+  connect(endpoint: Endpoint): Connector {
+    if (endpoint.kind !== 'frames') throw new FerryError('internal', `exec runtime cannot speak to a '${endpoint.kind}' endpoint`);
+    return new FramesConnector(endpoint.socketPath);
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * The frame protocol between the gateway and an instance's shim: many concurrent calls over one
+ * long-lived Unix socket, one frame per message part, no per-call connection setup and no JSON
+ * around bodies. This file imports only Node built-ins: shims that run inside sandboxes use it.
+ *
+ * frame   = u32 length (of the rest) | u8 type (low 7 bits) + END flag (0x80) | u32 stream id | payload
+ * REQUEST = u32 head length | head | inline body bytes       (host -> instance)
+ *           head = method \0 url \0 request-id \0 name \0 value \0 ...
+ * RESPONSE= u32 head length | head | inline body bytes       (instance -> host)
+ *           head = status \0 name \0 value \0 ...
+ * DATA    = body bytes (either way);  END = no payload (either way)
+ * RESET   = utf-8 reason: host -> instance cancels a call; instance -> host fails it
+ * END flag on REQUEST/RESPONSE/DATA: the body is complete after this frame.
+ */
+export const FrameType = {
+  request: 1,
+  data: 2,
+  end: 3,
+  response: 4,
+  reset: 5,
+} as const;
+
+export const END = 0x80;
+const HEADER = 9;
+/** Frames larger than this are refused: a corrupt length must not make us buffer gigabytes. */
+export const MAX_FRAME = 64 * 1024 * 1024;
+const SEP = '\0';
+
+/** Encodes one frame with no payload or a raw payload. */
+export function encodeFrame(type: number, id: number, payload?: Uint8Array): Buffer {
+  const len = payload ? payload.length : 0;
+  const buf = Buffer.allocUnsafe(HEADER + len);
+  buf.writeUInt32BE(len + 5, 0);
+  buf[4] = type;
+  buf.writeUInt32BE(id, 5);
+  if (payload && len) buf.set(payload, HEADER);
+  return buf;
+}
+
+/** Encodes a REQUEST or RESPONSE frame: head fields plus an optional inline body, one buffer. */
+export function encodeHeadFrame(type: number, id: number, fields: string[], body?: Uint8Array | string): Buffer {
+  const head = fields.join(SEP);
+  const headLen = Buffer.byteLength(head);
+  const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  const total = HEADER + 4 + headLen + bodyLen;
+  const buf = Buffer.allocUnsafe(total);
+  buf.writeUInt32BE(total - 4, 0);
+  buf[4] = type;
+  buf.writeUInt32BE(id, 5);
+  buf.writeUInt32BE(headLen, HEADER);
+  buf.write(head, HEADER + 4, headLen, 'utf8');
+  if (bodyLen) {
+    if (typeof body === 'string') buf.write(body, HEADER + 4 + headLen, bodyLen, 'utf8');
+    else buf.set(body as Uint8Array, HEADER + 4 + headLen);
+  }
+  return buf;
+}
+
+/** Splits a REQUEST/RESPONSE payload into its head fields and inline body. */
+export function decodeHead(payload: Buffer): { fields: string[]; body: Buffer } {
+  const headLen = payload.readUInt32BE(0);
+  const fields = payload.toString('utf8', 4, 4 + headLen).split(SEP);
+  return { fields, body: payload.subarray(4 + headLen) };
+}
+
+export type FrameHandler = (type: number, flags: number, id: number, payload: Buffer) => void;
+
+/**
+ * Incremental decoder: feed it socket chunks, it calls `onFrame` for each whole frame. Payloads
+ * are views into the received chunks whenever a frame does not straddle two chunks.
+ */
+export class FrameDecoder {
+  private pending: Buffer | null = null;
+
+  constructor(private readonly onFrame: FrameHandler) {}
+
+  push(chunk: Buffer): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = null;
+    let off = 0;
+    while (buf.length - off >= 4) {
+      const len = buf.readUInt32BE(off);
+      if (len < 5 || len > MAX_FRAME) throw new Error(`frame length ${len} out of range`);
+      if (buf.length - off < 4 + len) break;
+      const typeByte = buf[off + 4]!;
+      const id = buf.readUInt32BE(off + 5);
+      const payload = buf.subarray(off + HEADER, off + 4 + len);
+      off += 4 + len;
+      this.onFrame(typeByte & 0x7f, typeByte & END, id, payload);
+    }
+    if (off < buf.length) this.pending = off === 0 ? buf : buf.subarray(off);
+    // A kept view pins the whole chunk; copy when the remainder is small to free it.
+    if (this.pending && this.pending.length < 4096 && off > 0) this.pending = Buffer.from(this.pending);
+  }
+}

@@ -1,0 +1,209 @@
+import { connect, type Socket } from 'node:net';
+import { FerryError } from '../../errors/index.js';
+import type { CallMeta, Connector, InvocationRequest, ResponseSink } from '../../core/index.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from './codec.js';
+import { connectWhenListening } from './connect-retry.js';
+
+/** Request headers that describe the client's connection, not the request: never forwarded. */
+const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+
+interface Call {
+  res: ResponseSink;
+  meta: CallMeta;
+  resolve(): void;
+  reject(err: FerryError): void;
+  headersSeen: boolean;
+  done: boolean;
+  onAbort: () => void;
+}
+
+/** Statuses that never carry a body, so never a Content-Length either (RFC 9110). */
+function bodiless(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
+}
+
+/**
+ * The gateway's side of the frame protocol: one Unix-socket connection per instance, every call a
+ * stream on it. This is the warm path, so it does the least per call: one frame each way for
+ * small bodies, no header objects built, bodies copied once into the frame.
+ */
+export class FramesConnector implements Connector {
+  private socket: Socket | null = null;
+  private readonly calls = new Map<number, Call>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly socketPath: string) {}
+
+  async ready(signal: AbortSignal): Promise<void> {
+    const socket = await connectWhenListening(() => connect(this.socketPath), signal);
+    socket.setNoDelay?.(true);
+    this.socket = socket;
+    const decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    socket.on('close', () => this.failAll('the instance closed its connection'));
+    socket.on('error', () => {
+      /* 'close' follows and fails the calls */
+    });
+  }
+
+  dispatch(req: InvocationRequest, res: ResponseSink, meta: CallMeta): Promise<void> {
+    const socket = this.socket;
+    if (!socket || this.closed || socket.destroyed) {
+      return Promise.reject(new FerryError('instance-crashed', 'the instance is not connected'));
+    }
+    const id = this.nextId;
+    this.nextId = id >= 0x7fffffff ? 1 : id + 1;
+
+    const raw = req.rawHeaders;
+    const fields: string[] = [req.method ?? 'GET', req.url ?? '/', meta.requestId];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length <= 17 && hopByHop.has(name.toLowerCase())) continue;
+      fields.push(name, raw[i + 1]!);
+    }
+
+    return new Promise<void>((resolve, reject) => {
+      const call: Call = { res, meta, resolve, reject, headersSeen: false, done: false, onAbort: () => this.cancel(id, meta.signal.reason) };
+      this.calls.set(id, call);
+      meta.signal.addEventListener('abort', call.onAbort, { once: true });
+
+      const h = req.headers;
+      const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+      if (!hasBody) {
+        socket.write(encodeHeadFrame(FrameType.request | END, id, fields));
+        return;
+      }
+      socket.write(encodeHeadFrame(FrameType.request, id, fields));
+      const onData = (chunk: Buffer): void => {
+        if (call.done) return;
+        if (!socket.write(encodeFrame(FrameType.data, id, chunk)) && !req.isPaused()) {
+          req.pause();
+          this.whenDrained(() => req.resume());
+        }
+      };
+      req.on('data', onData);
+      req.once('end', () => {
+        if (!call.done) socket.write(encodeFrame(FrameType.end, id));
+      });
+    });
+  }
+
+  private drainWaiters: Array<() => void> = [];
+
+  /** One 'drain' listener for all paused uploads, however many there are. */
+  private whenDrained(fn: () => void): void {
+    this.drainWaiters.push(fn);
+    if (this.drainWaiters.length === 1) {
+      this.socket!.once('drain', () => {
+        const waiters = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const w of waiters) w();
+      });
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+    this.failAll('the instance was stopped');
+  }
+
+  private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    const call = this.calls.get(id);
+    if (!call) return; // cancelled call: drop what the instance still sends
+    const res = call.res;
+    switch (type) {
+      case FrameType.response: {
+        const { fields, body } = decodeHead(payload);
+        let status = Number(fields[0]);
+        if (!(status >= 100 && status <= 999)) status = 502;
+        const headers: string[] = [];
+        const complete = flags & END;
+        const sized = complete && !bodiless(status);
+        for (let i = 1; i < fields.length - 1; i += 2) {
+          const name = fields[i]!;
+          // A complete inline body gets an exact Content-Length; the function's own is ignored.
+          if (sized && (name.length === 14 || name.length === 17)) {
+            const lower = name.toLowerCase();
+            if (lower === 'content-length' || lower === 'transfer-encoding') continue;
+          }
+          headers.push(name, fields[i + 1]!);
+        }
+        if (sized) headers.push('content-length', String(body.length));
+        const extra = call.meta.extraHeaders;
+        for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);
+        call.headersSeen = true;
+        call.meta.onHeaders();
+        if (res.destroyed) return this.cancel(id, undefined);
+        try {
+          res.writeHead(status, headers);
+        } catch (err) {
+          // A header Node refuses (e.g. a newline in a value) fails this call, not the instance.
+          this.cancel(id, new FerryError('function-error', `the function answered an invalid header: ${(err as Error).message}`));
+          return;
+        }
+        if (complete) {
+          res.end(body);
+          this.finish(id, call);
+        } else if (body.length) {
+          res.write(body);
+        } else {
+          // Streams (e.g. server-sent events) must reach the client before the first chunk.
+          res.flushHeaders?.();
+        }
+        return;
+      }
+      case FrameType.data:
+        if (payload.length) res.write(payload);
+        if (flags & END) {
+          res.end();
+          this.finish(id, call);
+        }
+        return;
+      case FrameType.end:
+        res.end();
+        this.finish(id, call);
+        return;
+      case FrameType.reset: {
+        const reason = payload.toString('utf8') || 'the function failed';
+        this.fail(id, call, new FerryError('function-error', reason));
+        return;
+      }
+    }
+  }
+
+  private finish(id: number, call: Call): void {
+    this.calls.delete(id);
+    call.done = true;
+    call.meta.signal.removeEventListener('abort', call.onAbort);
+    call.resolve();
+  }
+
+  /** Ends a call with an error; a response already under way is cut so the client sees it fail. */
+  private fail(id: number, call: Call, err: FerryError): void {
+    this.calls.delete(id);
+    call.done = true;
+    call.meta.signal.removeEventListener('abort', call.onAbort);
+    if (call.headersSeen && !call.res.destroyed) call.res.destroy(err);
+    call.reject(err);
+  }
+
+  /** Client gone or timeout: tell the instance to stop working on the call. */
+  private cancel(id: number, reason: unknown): void {
+    const call = this.calls.get(id);
+    if (!call) return;
+    if (this.socket && !this.socket.destroyed) this.socket.write(encodeFrame(FrameType.reset, id));
+    this.fail(id, call, reason instanceof FerryError ? reason : new FerryError('invoke-timeout', 'the call was cancelled'));
+  }
+
+  private failAll(why: string): void {
+    for (const [id, call] of this.calls) this.fail(id, call, new FerryError('instance-crashed', why));
+  }
+}

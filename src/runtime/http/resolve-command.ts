@@ -1,0 +1,78 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, posix } from 'node:path';
+import { FerryError } from '../../errors/index.js';
+import type { SandboxView } from '../../core/index.js';
+import { pythonInterpreter } from '../python/interpreter.js';
+
+/** A manifest `command` turned into something a sandbox can execute. */
+export interface ResolvedCommand {
+  /** argv with argv[0] an absolute path as seen inside the sandbox. */
+  argv: string[];
+  /** Host paths the executable needs bound read-only. */
+  hostPaths: string[];
+}
+
+/**
+ * Checks a manifest `command` without touching the disk: present, and a relative program path
+ * (`./server`, `bin/run`) does not climb out of the package. Throws `invalid-manifest`.
+ */
+export function checkCommand(command: string[] | undefined, runtime: string): string[] {
+  if (!command || command.length === 0 || !command[0]) {
+    throw new FerryError('invalid-manifest', `runtime '${runtime}' needs "command": ["<program>", "<arg>", ...]`);
+  }
+  const program = command[0];
+  if (program.includes('/') && !isAbsolute(program) && program.split('/').includes('..')) {
+    throw new FerryError('invalid-manifest', `command '${program}': a path inside the package must not contain '..'`);
+  }
+  return command;
+}
+
+/** True for `./x`, `bin/x`: a program shipped in the package rather than found on PATH. */
+export function isPackagePath(program: string): boolean {
+  return program.includes('/') && !isAbsolute(program);
+}
+
+const onPath = new Map<string, string>();
+
+/** Finds a bare program name on the host's PATH, like `command -v`; cached. */
+function whichSync(name: string): string | undefined {
+  const hit = onPath.get(name);
+  if (hit) return hit;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+      onPath.set(name, candidate);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Resolves argv[0]: a package path against the package dir as the sandbox sees it; `node` to the
+ * Node running Ferry; `python3`/`python` to the real interpreter behind any pyenv shim; other bare
+ * names on the host PATH. Throws `instance-start-failed` if the program cannot be found.
+ */
+export function resolveCommand(command: string[], view: SandboxView): ResolvedCommand {
+  const [program, ...args] = command;
+  if (!program) throw new FerryError('invalid-manifest', 'command is empty');
+  if (isPackagePath(program)) {
+    return { argv: [posix.join(view.packageDir, program), ...args], hostPaths: [] };
+  }
+  if (isAbsolute(program)) return { argv: [program, ...args], hostPaths: [program] };
+  if (program === 'node' || program === 'nodejs') {
+    return { argv: [process.execPath, ...args], hostPaths: [process.execPath] };
+  }
+  if (program === 'python3' || program === 'python') {
+    const python = pythonInterpreter();
+    return { argv: [python.executable, ...args], hostPaths: python.hostPaths };
+  }
+  const found = whichSync(program);
+  if (!found) throw new FerryError('instance-start-failed', `command '${program}' is not on the PATH of the Ferry host`);
+  return { argv: [found, ...args], hostPaths: [found] };
+}

@@ -1,0 +1,129 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FerryError } from '../../errors/index.js';
+import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import { FramesConnector } from '../frames/frames-connector.js';
+import { compiledPath, compileTypeScript, findTypeScript, isTypeScript } from './compile-ts.js';
+
+const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
+/** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
+const runtimeDir = dirname(dirname(shimPath));
+
+/**
+ * The package.json that makes the compiled shim ESM ("type": "module"): a sandbox that binds only
+ * `runtimeDir` would hide it and Node would then load shim.js as CommonJS. Found once, walking up.
+ */
+const shimPackageJson: string | undefined = (() => {
+  for (let dir = runtimeDir; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return file;
+    if (dirname(dir) === dir) return undefined;
+  }
+})();
+
+const moduleExt = /\.(m|c)?(j|t)s$/;
+const identifier = /^[A-Za-z_$][\w$]*$/;
+
+/** Splits `path/to/file.js[:exportName]`; the export defaults to `default`. */
+export function parseNodeHandler(handler: string): { file: string; exportName: string | undefined } {
+  const colon = handler.lastIndexOf(':');
+  if (colon < 0) return { file: handler, exportName: undefined };
+  return { file: handler.slice(0, colon), exportName: handler.slice(colon + 1) };
+}
+
+/** The handler must be a module file inside the package: relative, no `..`, a JS/TS extension. */
+function checkHandler(handler: string | undefined): { file: string; exportName: string | undefined } {
+  if (!handler) {
+    throw new FerryError('invalid-manifest', 'runtime node needs "handler": "<file.js|file.ts>[:<export>]" (the module whose default export handles requests)');
+  }
+  const parsed = parseNodeHandler(handler);
+  const exportName = parsed.exportName;
+  const file = parsed.file && posix.normalize(parsed.file);
+  if (!file || file.startsWith('/') || file.includes('\\') || parsed.file.split('/').includes('..')) {
+    throw new FerryError('invalid-manifest', `handler '${handler}': the file must be a relative path inside the package, without '..'`);
+  }
+  if (!moduleExt.test(file) || /\.d\.[mc]?ts$/.test(file)) {
+    throw new FerryError('invalid-manifest', `handler '${handler}': the file must end in .js, .mjs, .cjs, .ts, .mts or .cts`);
+  }
+  if (exportName !== undefined && !identifier.test(exportName)) {
+    throw new FerryError('invalid-manifest', `handler '${handler}': '${exportName}' is not a JavaScript export name`);
+  }
+  return { file, exportName };
+}
+
+/** The module format `.ts` files compile to: the package's own, ESM when it does not say. */
+function packageFormat(dir: string): { format: 'esm' | 'cjs'; hasPackageJson: boolean } {
+  const file = join(dir, 'package.json');
+  if (!existsSync(file)) return { format: 'esm', hasPackageJson: false };
+  let pkg: unknown;
+  try {
+    pkg = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new FerryError('build-failed', `package.json is not valid JSON: ${(err as Error).message}`);
+  }
+  const type = (pkg as { type?: unknown } | null)?.type;
+  return { format: type === 'module' ? 'esm' : 'cjs', hasPackageJson: true };
+}
+
+/**
+ * JavaScript and TypeScript functions: the handler module's default export (or a named one) gets a
+ * web `Request` and a context and returns a Response or a plain value. TypeScript is compiled at
+ * build time; instances run the shim (shim.ts) on the same node binary as Ferry.
+ */
+export const nodeRuntime: Runtime = {
+  name: 'node',
+
+  validate(manifest: Manifest): void {
+    checkHandler(manifest.handler);
+  },
+
+  async build(ctx: BuildContext): Promise<void> {
+    const { file } = checkHandler(ctx.manifest.handler);
+    const source = join(ctx.dir, file);
+    if (!existsSync(source) || !statSync(source).isFile()) {
+      throw new FerryError('invalid-manifest', `handler file '${file}' is not in the package`);
+    }
+    const { format, hasPackageJson } = packageFormat(ctx.dir);
+    if (!hasPackageJson) {
+      // Without it Node would load the handler's `.js` files as CommonJS and reject `export`.
+      writeFileSync(join(ctx.dir, 'package.json'), '{\n  "type": "module"\n}\n');
+      ctx.log('node: no package.json: wrote one with "type": "module" (ES modules)');
+    }
+    const sources = findTypeScript(ctx.dir);
+    if (sources.length === 0) {
+      ctx.log('node: no TypeScript, no build step');
+      return;
+    }
+    if (isTypeScript(file) && !sources.includes(file)) {
+      throw new FerryError('invalid-manifest', `handler file '${file}' is not a regular file in the package`);
+    }
+    await compileTypeScript(ctx.dir, sources, format, ctx.log);
+  },
+
+  launch(ctx: LaunchContext): LaunchPlan {
+    const { file, exportName } = checkHandler(ctx.config.handler);
+    const heapMb = Math.max(16, Math.round(ctx.config.limits.memoryMb * 0.75));
+    const handler = posix.join(ctx.view.packageDir, compiledPath(file)) + (exportName ? `:${exportName}` : '');
+    const hostPaths = [process.execPath, runtimeDir];
+    if (shimPackageJson) hostPaths.push(shimPackageJson);
+    return {
+      // Heap at 3/4 of the limit: the rest is for code, stacks and buffers outside the V8 heap.
+      argv: [process.execPath, `--max-old-space-size=${heapMb}`, '--enable-source-maps', shimPath],
+      env: {
+        NODE_ENV: 'production',
+        ...ctx.env,
+        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+        FERRY_HANDLER: handler,
+      },
+      cwd: ctx.view.packageDir,
+      hostPaths,
+      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+    };
+  },
+
+  connect(endpoint: Endpoint): Connector {
+    if (endpoint.kind !== 'frames') throw new FerryError('internal', `node runtime cannot speak to a '${endpoint.kind}' endpoint`);
+    return new FramesConnector(endpoint.socketPath);
+  },
+};

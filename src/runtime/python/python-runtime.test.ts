@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { FerryError } from '../../errors/index.js';
+import { startInstance, tempDir } from '../http/test-harness.js';
+import { pythonRuntime } from './python-runtime.js';
+
+const handlerPy = `
+import asyncio, time
+from helper import shout
+
+def handler(req):
+    p = req.path
+    if p == '/str':
+        return 'hello'
+    if p == '/dict':
+        return {'q': req.query, 'all': req.query_list, 'x': req.headers.get('x-test'), 'rid': req.request_id}
+    if p == '/bytes':
+        return b'\\x00\\x01\\xff'
+    if p == '/tuple':
+        return (201, {'X-Custom': 'yes', 'Set-Cookie': ['a=1', 'b=2']}, {'created': True})
+    if p == '/echo':
+        return {'got': req.json(), 'method': req.method, 'text': req.text()}
+    if p == '/none':
+        return None
+    if p == '/boom':
+        raise ValueError('boom here')
+    if p == '/print':
+        print('hello from', req.request_id)
+        print('partial', end='')
+        return shout('printed')
+    if p == '/big':
+        return b'x' * 20_000_000
+    if p == '/slow':
+        time.sleep(0.25)
+        return 'slow'
+    return (404, {}, 'no such path ' + p)
+`;
+
+function pkg(t: TestContext, files: Record<string, string>): string {
+  const dir = tempDir(t, 'ferry-py-');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+test('validate: handler is required, relative and without ..', () => {
+  assert.throws(() => pythonRuntime.validate({ runtime: 'python' }), (e: unknown) => e instanceof FerryError && e.code === 'invalid-manifest');
+  for (const handler of ['/abs/main.py', '../main.py', 'a/../../main.py', 'main.py:not-a-name']) {
+    assert.throws(() => pythonRuntime.validate({ runtime: 'python', handler }), FerryError, handler);
+  }
+  pythonRuntime.validate({ runtime: 'python', handler: 'src/main.py:run' });
+});
+
+test('build: the handler file must exist; requirements.txt is reported', async (t) => {
+  const dir = pkg(t, { 'main.py': 'def handler(r): return "x"\n', 'requirements.txt': 'requests\n' });
+  const lines: string[] = [];
+  await pythonRuntime.build({ dir, manifest: { runtime: 'python', handler: 'main.py' }, log: (l) => lines.push(l) });
+  assert.ok(lines.some((l) => l.includes('requirements.txt')));
+  await assert.rejects(pythonRuntime.build({ dir, manifest: { runtime: 'python', handler: 'other.py' }, log() {} }), FerryError);
+});
+
+test('python instance: return types, request fields, errors, logs, concurrency', async (t) => {
+  const dir = pkg(t, { 'main.py': handlerPy, 'helper.py': 'def shout(s):\n    return s.upper()\n' });
+  const inst = await startInstance(t, pythonRuntime, dir, { handler: 'main.py' });
+
+  await t.test('str -> 200 text/plain', async () => {
+    const r = await fetch(`${inst.url}/str`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(r.headers.get('content-length'), '5');
+    assert.equal(await r.text(), 'hello');
+  });
+
+  await t.test('dict -> JSON, with query and headers', async () => {
+    const r = await fetch(`${inst.url}/dict?a=1&b=2&a=3&e=`, { headers: { 'X-Test': 'abc' } });
+    assert.equal(r.headers.get('content-type'), 'application/json');
+    const body = await r.json();
+    assert.deepEqual(body.q, { a: '1', b: '2', e: '' });
+    assert.deepEqual(body.all, { a: ['1', '3'], b: ['2'], e: [''] });
+    assert.equal(body.x, 'abc');
+    assert.equal(body.rid, r.headers.get('x-request-id'));
+  });
+
+  await t.test('bytes -> application/octet-stream', async () => {
+    const r = await fetch(`${inst.url}/bytes`);
+    assert.equal(r.headers.get('content-type'), 'application/octet-stream');
+    assert.deepEqual([...new Uint8Array(await r.arrayBuffer())], [0, 1, 255]);
+  });
+
+  await t.test('tuple -> status, headers (repeated), JSON body', async () => {
+    const r = await fetch(`${inst.url}/tuple`);
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get('x-custom'), 'yes');
+    assert.deepEqual(r.headers.getSetCookie(), ['a=1', 'b=2']);
+    assert.deepEqual(await r.json(), { created: true });
+  });
+
+  await t.test('None -> 204', async () => {
+    const r = await fetch(`${inst.url}/none`);
+    assert.equal(r.status, 204);
+    assert.equal(await r.text(), '');
+  });
+
+  await t.test('POST body through request.json()', async () => {
+    const big = 'x'.repeat(300_000); // several DATA frames
+    const r = await fetch(`${inst.url}/echo`, { method: 'POST', body: JSON.stringify({ hi: 'there', big }), headers: { 'content-type': 'application/json' } });
+    const body = await r.json();
+    assert.equal(body.method, 'POST');
+    assert.equal(body.got.hi, 'there');
+    assert.equal(body.got.big.length, 300_000);
+  });
+
+  await t.test('exception -> function-error, traceback on stderr with the request prefix', async () => {
+    const r = await fetch(`${inst.url}/boom`);
+    assert.equal(r.status, 500);
+    assert.equal(r.headers.get('x-error-code'), 'function-error');
+    assert.match(await r.text(), /ValueError: boom here/);
+    const id = r.headers.get('x-request-id')!;
+    await waitFor(() => inst.stderr().includes(`\x1e${id}\x1fValueError: boom here\n`));
+    assert.ok(inst.stderr().includes(`\x1e${id}\x1fTraceback (most recent call last):\n`));
+  });
+
+  await t.test('print() inside the handler carries the request prefix', async () => {
+    const r = await fetch(`${inst.url}/print`);
+    assert.equal(await r.text(), 'PRINTED');
+    const id = r.headers.get('x-request-id')!;
+    await waitFor(() => inst.stdout().includes(`\x1e${id}\x1fpartial\n`));
+    assert.ok(inst.stdout().includes(`\x1e${id}\x1fhello from ${id}\n`));
+  });
+
+  await t.test('a body above one frame goes as RESPONSE + DATA frames', async () => {
+    const r = await fetch(`${inst.url}/big`);
+    assert.equal((await r.arrayBuffer()).byteLength, 20_000_000);
+  });
+
+  await t.test('20 concurrent calls run in parallel', async () => {
+    const started = Date.now();
+    const all = await Promise.all(Array.from({ length: 20 }, () => fetch(`${inst.url}/slow`).then((r) => r.text())));
+    assert.deepEqual(all, Array(20).fill('slow'));
+    // 16 threads: two rounds of 250 ms, far from the 5 s of running them one by one.
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  });
+});
+
+const asyncPy = `
+import asyncio
+async def run(req):
+    if req.path == '/hang':
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            print('cancelled')
+            raise
+    await asyncio.sleep(0.01)
+    print('async log')
+    return {'path': req.path}
+`;
+
+test('async def handlers (cancellable), tinyFaaS-style fn(str), SIGTERM exits 0', async (t) => {
+  const dir = pkg(t, { 'a.py': asyncPy, 'tiny.py': 'def fn(s):\n    return s[::-1]\n' });
+  const a = await startInstance(t, pythonRuntime, dir, { handler: 'a.py:run' }, { timeoutMs: 300 });
+  const r = await fetch(`${a.url}/x/y?z=1`);
+  assert.deepEqual(await r.json(), { path: '/x/y' });
+  const id = r.headers.get('x-request-id')!;
+  await waitFor(() => a.stdout().includes(`\x1e${id}\x1fasync log\n`));
+
+  const hung = await fetch(`${a.url}/hang`);
+  assert.equal(hung.status, 504);
+  const hungId = hung.headers.get('x-request-id')!;
+  await waitFor(() => a.stdout().includes(`\x1e${hungId}\x1fcancelled\n`));
+
+  // A client that goes away cancels the call too.
+  const before = a.stdout().split('cancelled').length;
+  const ac = new AbortController();
+  const gone = fetch(`${a.url}/hang`, { signal: ac.signal });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  ac.abort();
+  await assert.rejects(gone);
+  await waitFor(() => a.stdout().split('cancelled').length > before);
+  await a.process.stop(2000);
+  assert.equal(await a.exited, 0);
+
+  const tiny = await startInstance(t, pythonRuntime, dir, { handler: 'tiny.py' });
+  const r2 = await fetch(tiny.url, { method: 'POST', body: 'abc' });
+  assert.equal(await r2.text(), 'cba');
+});
+
+test('a handler that fails to load exits 78 with the traceback', async (t) => {
+  const dir = pkg(t, { 'bad.py': 'import does_not_exist_anywhere\n' });
+  const inst = await startInstance(t, pythonRuntime, dir, { handler: 'bad.py' }, { waitReady: false });
+  assert.equal(await inst.exited, 78);
+  assert.match(inst.stderr(), /ModuleNotFoundError: No module named 'does_not_exist_anywhere'/);
+  assert.match(inst.stderr(), /Traceback/);
+});
+
+async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,83 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FerryError } from '../../errors/index.js';
+import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import { FramesConnector } from '../frames/frames-connector.js';
+import { pythonInterpreter } from './interpreter.js';
+
+/** shim.py and its helper modules, copied next to this file by scripts/copy-assets.mjs. */
+const shimPath = fileURLToPath(new URL('./shim.py', import.meta.url));
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Splits `path/to/file.py[:function]`; the function defaults to `handler`. */
+export function parsePythonHandler(handler: string): { file: string; fn: string } {
+  const colon = handler.lastIndexOf(':');
+  if (colon < 0) return { file: handler, fn: 'handler' };
+  return { file: handler.slice(0, colon), fn: handler.slice(colon + 1) };
+}
+
+/** The handler file must stay inside the package: relative, no `..`, and a Python identifier after `:`. */
+function checkHandler(handler: string | undefined): { file: string; fn: string } {
+  if (!handler) throw new FerryError('invalid-manifest', "runtime 'python' needs \"handler\": \"<file.py>[:<function>]\"");
+  const { file, fn } = parsePythonHandler(handler);
+  if (!file || file.startsWith('/') || file.split(/[/\\]/).includes('..')) {
+    throw new FerryError('invalid-manifest', `handler '${handler}': the file must be a relative path inside the package, without '..'`);
+  }
+  if (!identifier.test(fn)) {
+    throw new FerryError('invalid-manifest', `handler '${handler}': '${fn}' is not a Python function name`);
+  }
+  return { file, fn };
+}
+
+/**
+ * Python functions: `handler(request)` in a file of the package, served by the stdlib-only shim
+ * (shim.py) over the frame protocol. Sync handlers run in a thread pool of `scaling.concurrency`
+ * threads, `async def` handlers on the shim's event loop.
+ */
+export const pythonRuntime: Runtime = {
+  name: 'python',
+
+  validate(manifest: Manifest): void {
+    checkHandler(manifest.handler);
+  },
+
+  async build(ctx: BuildContext): Promise<void> {
+    const { file } = checkHandler(ctx.manifest.handler);
+    const path = join(ctx.dir, file);
+    if (!existsSync(path) || !statSync(path).isFile()) {
+      throw new FerryError('invalid-manifest', `handler file '${file}' is not in the package`);
+    }
+    ctx.log('python: no build step');
+    if (existsSync(join(ctx.dir, 'requirements.txt'))) {
+      // Dependency installs are not implemented yet; say so instead of failing at import time silently.
+      ctx.log('python: requirements.txt found but NOT installed (not supported yet): vendor dependencies into the package');
+    }
+  },
+
+  launch(ctx: LaunchContext): LaunchPlan {
+    const { file, fn } = checkHandler(ctx.config.handler);
+    const python = pythonInterpreter();
+    return {
+      // -u: unbuffered stdio so log lines reach the host as they are written; -X utf8: stdio is
+      // UTF-8 whatever the (often empty) locale inside the sandbox says.
+      argv: [python.executable, '-u', '-X', 'utf8', shimPath],
+      env: {
+        ...ctx.env,
+        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+        FERRY_HANDLER: `${posix.join(ctx.view.packageDir, file)}:${fn}`,
+        FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
+        PYTHONDONTWRITEBYTECODE: '1', // the package is read-only and content-addressed
+        PYTHONUNBUFFERED: '1',
+      },
+      cwd: ctx.view.packageDir,
+      hostPaths: [...python.hostPaths, dirname(shimPath)],
+      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+    };
+  },
+
+  connect(endpoint: Endpoint): Connector {
+    if (endpoint.kind !== 'frames') throw new FerryError('internal', `python runtime cannot speak to a '${endpoint.kind}' endpoint`);
+    return new FramesConnector(endpoint.socketPath);
+  },
+};

@@ -1,0 +1,285 @@
+"""Ferry's Python shim: serves the frame protocol (see runtime/frames/codec.ts) on the Unix socket
+in FERRY_SOCKET and calls the function named by FERRY_HANDLER (`<abs file>[:<function>]`).
+
+Pure stdlib, Python 3.11. The event loop only moves frames; sync handlers run in a thread pool of
+FERRY_CONCURRENCY workers, async handlers run on the loop. Output written while a request is being
+handled is prefixed per line with `\\x1e<request id>\\x1f` (see _ferry_output.py).
+"""
+
+import asyncio
+import importlib.util
+import inspect
+import os
+import signal
+import sys
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+# Imported before sys.path[0] (this directory) is replaced by the function's own directory.
+import _ferry_output as output
+from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, Request, failure, frame_head, response_frames, u32
+
+# Exit codes as the node shim's: 78 the handler cannot be loaded (the version is broken), 71 the
+# socket cannot be listened on, 0 after SIGTERM.
+EXIT_CONFIG = 78
+EXIT_LISTEN = 71
+# In-flight calls get this long to finish after SIGTERM.
+DRAIN_S = 5.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading the handler
+
+
+def _load(spec):
+    """Imports the handler file and returns (callable taking a Request, is_async)."""
+    path, sep, name = spec.rpartition(':')
+    if not sep or not name.isidentifier():
+        path, name = spec, 'handler'
+    if not os.path.isabs(path):
+        raise ImportError(f'FERRY_HANDLER must name an absolute file path, got {path!r}')
+    # The function imports its own modules from next to its file and from the package root (cwd);
+    # the shim's own directory must not shadow them.
+    here = os.path.dirname(path)
+    sys.path[0] = here
+    if os.getcwd() != here:
+        sys.path.insert(1, os.getcwd())
+    mod_name = os.path.splitext(os.path.basename(path))[0] or 'handler'
+    if mod_name in sys.modules:
+        # e.g. a file named json.py: replacing the module the shim already uses would break it.
+        mod_name = f'ferry_handler_{mod_name}'
+    module_spec = importlib.util.spec_from_file_location(mod_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f'cannot load {path!r} as a Python module')
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[mod_name] = module  # pickling, dataclasses and typing look the module up here
+    module_spec.loader.exec_module(module)
+    fn = getattr(module, name, None)
+    if fn is None and hasattr(module, 'fn'):
+        # tinyFaaS style: fn(input: str) -> str, called with the body as text.
+        user = module.fn
+        if inspect.iscoroutinefunction(user):
+            async def tiny_async(req):
+                return await user(req.text())
+            return tiny_async, True
+        return (lambda req: user(req.text())), False
+    if fn is None:
+        raise AttributeError(f'{path} defines no function {name!r}')
+    if not callable(fn):
+        raise TypeError(f'{path}: {name!r} is not callable')
+    return fn, inspect.iscoroutinefunction(fn)
+
+
+# ---------------------------------------------------------------------------------------------
+# Serving
+
+
+class _Call:
+    __slots__ = ('fields', 'chunks', 'task')
+
+    def __init__(self, fields):
+        self.fields = fields
+        self.chunks = []
+        self.task = None
+
+
+async def _awaited(awaitable, rid):
+    output.request_id.set(rid)
+    return await awaitable
+
+
+class _Connection(asyncio.Protocol):
+    """One connection from the gateway; every call is a stream id on it."""
+
+    def __init__(self, app):
+        self.app = app
+        self.buf = bytearray()
+        self.calls = {}
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.app.connections.add(self)
+
+    def connection_lost(self, exc):
+        self.app.connections.discard(self)
+        calls, self.calls = self.calls, {}
+        for call in calls.values():
+            if call.task:
+                call.task.cancel()
+
+    def data_received(self, data):
+        buf = self.buf
+        if buf:
+            buf += data
+            src = buf
+        else:
+            src = data
+        n = len(src)
+        off = 0
+        while n - off >= 9:
+            length, type_byte, cid = frame_head.unpack_from(src, off)
+            if length < 5 or length > MAX_FRAME:
+                print(f'ferry: frame length {length} out of range; closing the connection', file=sys.__stderr__)
+                self.transport.close()
+                return
+            end = off + 4 + length
+            if end > n:
+                break
+            self.frame(type_byte & 0x7F, type_byte & END, cid, src[off + 9:end])
+            off = end
+        if src is buf:
+            del buf[:off]
+        elif off < n:
+            buf += src[off:]
+
+    def frame(self, ftype, flags, cid, payload):
+        if ftype == REQUEST:
+            head_len = u32.unpack_from(payload, 0)[0]
+            fields = bytes(payload[4:4 + head_len]).decode('utf-8', 'surrogateescape').split('\0')
+            call = _Call(fields)
+            self.calls[cid] = call
+            if flags:
+                self.start(cid, call, bytes(payload[4 + head_len:]))
+            elif len(payload) > 4 + head_len:
+                call.chunks.append(bytes(payload[4 + head_len:]))
+        elif ftype == DATA:
+            call = self.calls.get(cid)
+            if call is None or call.chunks is None:
+                return
+            if payload:
+                call.chunks.append(bytes(payload))
+            if flags:
+                self.start(cid, call, b''.join(call.chunks))
+        elif ftype == END_FRAME:
+            call = self.calls.get(cid)
+            if call is not None and call.chunks is not None:
+                self.start(cid, call, b''.join(call.chunks))
+        elif ftype == RESET:
+            call = self.calls.pop(cid, None)
+            if call is not None and call.task is not None:
+                call.task.cancel()
+            # A sync handler cannot be interrupted; its result is dropped in send().
+
+    def start(self, cid, call, body):
+        fields = call.fields
+        call.chunks = None
+        call.fields = None
+        headers = {}
+        for i in range(3, len(fields) - 1, 2):
+            name = fields[i].lower()
+            prev = headers.get(name)
+            headers[name] = fields[i + 1] if prev is None else prev + ', ' + fields[i + 1]
+        req = Request(fields[0], fields[1], fields[2], headers, body)
+        app = self.app
+        if app.is_async:
+            call.task = app.loop.create_task(self.run_async(cid, call, req))
+        else:
+            app.pool.submit(self.run_sync, cid, call, req)
+
+    def run_sync(self, cid, call, req):
+        """Runs in a pool thread: calls the handler and encodes the answer off the event loop."""
+        rid = req.request_id
+        token = output.request_id.set(rid)
+        try:
+            if self.calls.get(cid) is not call:
+                return  # cancelled while queued
+            try:
+                result = self.app.handler(req)
+                if hasattr(result, '__await__'):
+                    result = asyncio.run_coroutine_threadsafe(_awaited(result, rid), self.app.loop).result()
+                frame = response_frames(cid, result)
+            except BaseException as exc:  # noqa: B902 - SystemExit in a handler fails only its call
+                frame = failure(cid, exc)
+        finally:
+            output.end_request_output(rid)
+            output.request_id.reset(token)
+        self.app.loop.call_soon_threadsafe(self.send, cid, call, frame)
+
+    async def run_async(self, cid, call, req):
+        rid = req.request_id
+        output.request_id.set(rid)  # the task runs in its own context copy
+        try:
+            frame = response_frames(cid, await self.app.handler(req))
+        except asyncio.CancelledError:
+            return
+        except BaseException as exc:
+            frame = failure(cid, exc)
+        finally:
+            output.end_request_output(rid)
+        self.send(cid, call, frame)
+
+    def send(self, cid, call, frame):
+        if self.calls.get(cid) is not call:
+            return  # cancelled by the host or the connection is gone
+        del self.calls[cid]
+        self.transport.write(frame)
+
+
+class _App:
+    def __init__(self, handler, is_async, concurrency, loop):
+        self.handler = handler
+        self.is_async = is_async
+        self.loop = loop
+        self.pool = None if is_async else ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix='ferry-handler')
+        self.connections = set()
+
+    def busy(self):
+        """Calls still running, or answers not yet handed to the kernel."""
+        return any(c.calls or c.transport.get_write_buffer_size() for c in self.connections)
+
+
+async def _drain_and_exit(app, server, path):
+    """SIGTERM: stop accepting, give in-flight calls DRAIN_S to answer, then exit 0."""
+    server.close()
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    deadline = app.loop.time() + DRAIN_S
+    while app.busy() and app.loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    # Handler threads may still be blocked; nothing must wait for them.
+    os._exit(0)
+
+
+async def _serve(handler, is_async, concurrency, path):
+    loop = asyncio.get_running_loop()
+    app = _App(handler, is_async, concurrency, loop)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    try:
+        server = await loop.create_unix_server(lambda: _Connection(app), path=path, backlog=256)
+    except OSError as exc:
+        print(f'ferry: cannot listen on {path}: {exc}', file=sys.stderr)
+        os._exit(EXIT_LISTEN)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: loop.create_task(_drain_and_exit(app, server, path)))
+    await asyncio.Event().wait()
+
+
+def main():
+    sys.stdout = output.stdout
+    sys.stderr = output.stderr
+    path = os.environ.get('FERRY_SOCKET')
+    spec = os.environ.get('FERRY_HANDLER')
+    if not path or not spec:
+        print('ferry: FERRY_SOCKET and FERRY_HANDLER must be set', file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
+    try:
+        handler, is_async = _load(spec)
+    except BaseException as exc:  # SystemExit at import time is a load failure too
+        print(f'ferry: cannot load the handler {spec!r}: {type(exc).__name__}: {exc}', file=sys.stderr)
+        traceback.print_exception(exc)
+        sys.exit(EXIT_CONFIG)
+    try:
+        concurrency = max(1, int(os.environ.get('FERRY_CONCURRENCY', '16')))
+    except ValueError:
+        concurrency = 16
+    asyncio.run(_serve(handler, is_async, concurrency, path))
+
+
+if __name__ == '__main__':
+    main()

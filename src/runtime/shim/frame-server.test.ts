@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from '../frames/codec.js';
+import { serveFrames, type CallHandler, type FrameServer, type IncomingCall } from './frame-server.js';
+
+interface Frame {
+  type: number;
+  end: boolean;
+  id: number;
+  payload: Buffer;
+}
+
+/** A raw-codec host: sends frames, records every frame and every socket chunk it receives. */
+interface Host {
+  socket: Socket;
+  frames: Frame[];
+  chunks: number;
+  send(frame: Buffer): void;
+  /** Resolves once `n` frames were received in total. */
+  until(n: number): Promise<void>;
+}
+
+async function start(t: TestContext, onCall: CallHandler): Promise<{ server: FrameServer; host: Host; path: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-fs-'));
+  const path = join(dir, 's.sock');
+  writeFileSync(path, 'stale'); // a leftover from an earlier instance must not stop listening
+  const server = serveFrames(path, onCall);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const socket = connect(path);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  let waiter: { n: number; resolve(): void } | null = null;
+  const host: Host = {
+    socket,
+    frames: [],
+    chunks: 0,
+    send: (f) => void socket.write(f),
+    until: (n) =>
+      new Promise((resolve) => {
+        if (host.frames.length >= n) return resolve();
+        waiter = { n, resolve };
+      }),
+  };
+  const decoder = new FrameDecoder((type, flags, id, payload) => {
+    host.frames.push({ type, end: (flags & END) !== 0, id, payload: Buffer.from(payload) });
+    if (waiter && host.frames.length >= waiter.n) waiter.resolve();
+  });
+  socket.on('data', (c: Buffer) => {
+    host.chunks++;
+    decoder.push(c);
+  });
+  t.after(() => {
+    socket.destroy();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { server, host, path };
+}
+
+function request(id: number, method: string, url: string, headers: string[], body?: Buffer, end = true): Buffer {
+  return encodeHeadFrame(FrameType.request | (end ? END : 0), id, [method, url, `rid-${id}`, ...headers], body);
+}
+
+const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('respond: one RESPONSE|END frame with content-length; framing headers of the caller dropped', async (t) => {
+  const seen: IncomingCall[] = [];
+  const { host } = await start(t, (call) => {
+    seen.push(call);
+    if (call.url === '/none') return call.respond(204, ['x-a', 'b']);
+    call.respond(200, ['Content-Type', 'text/plain', 'Content-Length', '999', 'x-multi', '1', 'x-multi', '2'], 'héllo');
+  });
+  host.send(request(1, 'GET', '/hi?q=1', ['Host', 'example.com', 'X-Test', 'abc']));
+  host.send(request(2, 'DELETE', '/none', []));
+  await host.until(2);
+  const call = seen[0]!;
+  assert.equal(call.method, 'GET');
+  assert.equal(call.url, '/hi?q=1');
+  assert.equal(call.requestId, 'rid-1');
+  assert.deepEqual(call.headers, ['Host', 'example.com', 'X-Test', 'abc']);
+  assert.equal(call.header('x-test'), 'abc');
+  assert.equal(call.header('missing'), undefined);
+  assert.equal(call.hasBody, false);
+  assert.equal(call.finished, true);
+
+  const [a, b] = host.frames;
+  assert.equal(a!.type, FrameType.response);
+  assert.ok(a!.end);
+  const head = decodeHead(a!.payload);
+  assert.deepEqual(head.fields, ['200', 'Content-Type', 'text/plain', 'x-multi', '1', 'x-multi', '2', 'content-length', '6']);
+  assert.equal(head.body.toString(), 'héllo');
+  // 204: no content-length at all (RFC 9110).
+  assert.deepEqual(decodeHead(b!.payload).fields, ['204', 'x-a', 'b']);
+});
+
+test('request bodies: inline, DATA frames, as buffer, web stream and Node Readable', async (t) => {
+  const got = new Map<string, string | null>();
+  const { host } = await start(t, (call) => {
+    void (async () => {
+      if (call.url === '/buffered') got.set('buffered', call.bufferedBody()?.toString() ?? null);
+      if (call.url === '/web') {
+        got.set('web-before', call.bufferedBody() === null ? 'incomplete' : 'complete');
+        got.set('web', await new Response(call.bodyStream()).text());
+      }
+      if (call.url === '/node') {
+        let s = '';
+        for await (const c of call.bodyReadable()) s += String(c);
+        got.set('node', s);
+      }
+      call.respond(200, [], 'ok');
+    })();
+  });
+  host.send(request(1, 'POST', '/buffered', ['content-length', '5'], Buffer.from('hello')));
+  host.send(request(2, 'POST', '/web', ['transfer-encoding', 'chunked'], Buffer.from('a'), false));
+  host.send(request(3, 'POST', '/node', [], undefined, false));
+  await tick();
+  host.send(encodeFrame(FrameType.data, 2, Buffer.from('b')));
+  host.send(encodeFrame(FrameType.data, 3, Buffer.from('x')));
+  await tick();
+  host.send(encodeFrame(FrameType.data | END, 2, Buffer.from('c')));
+  host.send(encodeFrame(FrameType.data, 3, Buffer.from('y')));
+  host.send(encodeFrame(FrameType.end, 3));
+  await host.until(3);
+  assert.deepEqual(Object.fromEntries(got), { buffered: 'hello', 'web-before': 'incomplete', web: 'abc', node: 'xy' });
+});
+
+test('respondStream: head, one DATA per write, END; bodies over 1 MiB are split', async (t) => {
+  const big = Buffer.alloc(2.5 * 1024 * 1024, 7);
+  const { host } = await start(t, (call) => {
+    if (call.url === '/big') return call.respond(200, [], big);
+    call.respondStream(200, ['content-type', 'text/event-stream']);
+    call.write('data: 1\n\n');
+    setTimeout(() => {
+      call.write(Buffer.from('data: 2\n\n'));
+      call.end();
+      assert.throws(() => call.write('late'), /after end/);
+    }, 30);
+  });
+  host.send(request(1, 'GET', '/sse', []));
+  await host.until(2);
+  assert.deepEqual(decodeHead(host.frames[0]!.payload).fields, ['200', 'content-type', 'text/event-stream']);
+  assert.equal(host.frames[0]!.end, false);
+  assert.equal(host.frames[1]!.payload.toString(), 'data: 1\n\n'); // before the second chunk exists
+  await host.until(4);
+  assert.equal(host.frames[2]!.payload.toString(), 'data: 2\n\n');
+  assert.equal(host.frames[3]!.type, FrameType.end);
+
+  host.frames.length = 0;
+  host.send(request(2, 'GET', '/big', []));
+  await host.until(4);
+  assert.equal(host.frames[0]!.type, FrameType.response);
+  assert.equal(host.frames[0]!.end, false);
+  assert.deepEqual(decodeHead(host.frames[0]!.payload).fields, ['200', 'content-length', String(big.length)]);
+  assert.deepEqual(host.frames.slice(1).map((f) => [f.type, f.payload.length, f.end]), [
+    [FrameType.data, 1024 * 1024, false],
+    [FrameType.data, 1024 * 1024, false],
+    [FrameType.data, 0.5 * 1024 * 1024, true],
+  ]);
+});
+
+test('fail sends RESET with the reason; a second answer is refused', async (t) => {
+  const { host } = await start(t, (call) => {
+    call.fail('TypeError: nope');
+    call.fail('ignored'); // already finished: no second frame
+  });
+  host.send(request(1, 'GET', '/', []));
+  await host.until(1);
+  await tick();
+  assert.equal(host.frames.length, 1);
+  assert.equal(host.frames[0]!.type, FrameType.reset);
+  assert.equal(host.frames[0]!.payload.toString(), 'TypeError: nope');
+});
+
+test('host RESET aborts the call: flag, signal, listeners, body stream; late answers are dropped', async (t) => {
+  let call!: IncomingCall;
+  const { host, server } = await start(t, (c) => {
+    call = c;
+  });
+  host.send(request(5, 'POST', '/', [], Buffer.from('part'), false));
+  await tick();
+  assert.equal(server.inFlight, 1);
+  const signal = call.signal;
+  const body = call.bodyStream().getReader();
+  let listened = 0;
+  call.onAbort(() => listened++);
+  assert.equal((await body.read()).value?.toString(), 'part');
+  const pending = assert.rejects(body.read(), /cancelled/);
+  host.send(encodeFrame(FrameType.reset, 5));
+  await tick();
+  assert.equal(call.aborted, true);
+  assert.equal(signal.aborted, true);
+  assert.equal(listened, 1);
+  await pending;
+  call.respond(200, [], 'too late'); // silently dropped
+  call.onAbort(() => listened++); // runs at once
+  assert.equal(listened, 2);
+  assert.equal(server.inFlight, 0);
+  await tick();
+  assert.equal(host.frames.length, 0);
+});
+
+test('answers given in the same tick leave in one write', async (t) => {
+  const { host } = await start(t, (call) => call.respond(200, [], 'x'));
+  const burst = Buffer.concat(Array.from({ length: 200 }, (_, i) => request(i + 1, 'GET', '/', [])));
+  host.send(burst);
+  await host.until(200);
+  assert.ok(host.chunks <= 5, `200 responses arrived in ${host.chunks} chunks`);
+  assert.deepEqual(
+    host.frames.map((f) => f.id),
+    Array.from({ length: 200 }, (_, i) => i + 1),
+  );
+});
+
+test('the connection closing aborts its calls', async (t) => {
+  const calls: IncomingCall[] = [];
+  const { host, server } = await start(t, (c) => calls.push(c));
+  host.send(request(1, 'GET', '/', []));
+  await tick();
+  host.socket.destroy();
+  await tick();
+  assert.equal(calls[0]!.aborted, true);
+  assert.equal(server.inFlight, 0);
+});
+
+test('shutdown: waits for in-flight calls, flushes their answers, then closes the connection', async (t) => {
+  const calls: IncomingCall[] = [];
+  const { host, server } = await start(t, (c) => calls.push(c));
+  const closed = new Promise((r) => host.socket.once('close', r));
+  host.send(request(1, 'GET', '/', []));
+  await tick();
+  let done = false;
+  const stopped = server.shutdown(5000).then(() => (done = true));
+  await tick();
+  assert.equal(done, false);
+  // Answered and shut down in the same tick: the corked frame must still go out.
+  calls[0]!.respond(200, [], 'bye');
+  await stopped;
+  await closed;
+  assert.equal(decodeHead(host.frames[0]!.payload).body.toString(), 'bye');
+});
+
+test('shutdown: a stuck call does not hold it past the grace period', async (t) => {
+  const { host, server } = await start(t, () => {});
+  host.send(request(1, 'GET', '/', []));
+  await tick();
+  const t0 = Date.now();
+  await server.shutdown(50);
+  assert.ok(Date.now() - t0 < 1000);
+  assert.equal(server.inFlight, 1);
+});

@@ -1,0 +1,285 @@
+/**
+ * One call as the instance sees it: the request head, its body as it arrives, and the methods that
+ * answer it with frames. Runs inside sandboxes: imports only Node built-ins and the codec.
+ */
+import { AsyncResource } from 'node:async_hooks';
+import { Readable } from 'node:stream';
+import { encodeFrame, encodeHeadFrame, END, FrameType } from '../frames/codec.js';
+
+/** Where a call writes its frames; implemented by the connection it arrived on. */
+export interface FrameSink {
+  /** Queues one frame; false when the socket buffer is full (wait for `drained()`). */
+  send(frame: Buffer): boolean;
+  drained(): Promise<void>;
+  /** The call is over (answered, failed or cancelled): forget its stream id. */
+  finished(id: number): void;
+}
+
+/** Body frames are split so that no frame comes near the codec's MAX_FRAME. */
+const MAX_CHUNK = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** No Content-Length on statuses that cannot have a body (RFC 9110 8.6). */
+function bodyless(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
+}
+
+/** Content-Length/Transfer-Encoding are the framing's business, never the function's. */
+function isFramingHeader(name: string): boolean {
+  if (name.length !== 14 && name.length !== 17) return false;
+  const lower = name.toLowerCase();
+  return lower === 'content-length' || lower === 'transfer-encoding';
+}
+
+/** What receives body chunks once someone reads the body. */
+interface BodyConsumer {
+  chunk(buf: Buffer): void;
+  end(): void;
+  error(err: Error): void;
+}
+
+/** Call states: nothing sent yet, head sent and body streaming, over. */
+const State = { Open: 0, Streaming: 1, Done: 2 } as const;
+
+/** The instance side of one call. Answer with exactly one of respond, respondStream+end, fail. */
+export class IncomingCall {
+  /** True once the host cancelled the call (client gone, timeout) or the connection dropped. */
+  aborted = false;
+  /** True once all request body bytes arrived. */
+  bodyComplete: boolean;
+  private state: number = State.Open;
+  private controller: AbortController | undefined;
+  /** Aborts `controller`, in the async context of whoever first asked for the signal. */
+  private abortInScope: (() => void) | undefined;
+  private abortListeners: Array<() => void> | undefined;
+  private chunks: Buffer[] = [];
+  private consumer: BodyConsumer | undefined;
+  private webStream: ReadableStream<Uint8Array> | undefined;
+  private readable: Readable | undefined;
+
+  /**
+   * @param fields the REQUEST head: method, url, request id, then header name/value pairs.
+   * @param hasBody false when the REQUEST frame said the body is empty and complete.
+   */
+  constructor(
+    readonly id: number,
+    private readonly fields: string[],
+    private readonly sink: FrameSink,
+    readonly hasBody: boolean,
+  ) {
+    this.bodyComplete = !hasBody;
+  }
+
+  get method(): string {
+    return this.fields[0]!;
+  }
+  /** Path and query. */
+  get url(): string {
+    return this.fields[1]!;
+  }
+  get requestId(): string {
+    return this.fields[2]!;
+  }
+  /** Flat [name, value, ...], as received (a fresh array on each access). */
+  get headers(): string[] {
+    return this.fields.slice(3);
+  }
+
+  /** The first value of a header, `lowerName` in lower case. Cheap: no header object is built. */
+  header(lowerName: string): string | undefined {
+    const f = this.fields;
+    const len = lowerName.length;
+    for (let i = 3; i < f.length - 1; i += 2) {
+      const name = f[i]!;
+      if (name.length === len && name.toLowerCase() === lowerName) return f[i + 1];
+    }
+    return undefined;
+  }
+
+  /**
+   * Aborts when the host cancels; created on first use so calls that never ask pay nothing.
+   * The cancel arrives as a socket event, outside the call's async context; abort listeners run
+   * back in the context of the code that asked for the signal (so, e.g., their logs are
+   * attributed to the call).
+   */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.aborted) controller.abort(cancelled());
+      else this.abortInScope = AsyncResource.bind(() => controller.abort(cancelled()));
+    }
+    return this.controller.signal;
+  }
+
+  /**
+   * Runs `listener` once if the call gets cancelled (immediately if it already was), in the async
+   * context it was registered from.
+   */
+  onAbort(listener: () => void): void {
+    if (this.aborted) return listener();
+    (this.abortListeners ??= []).push(AsyncResource.bind(listener));
+  }
+
+  /** The whole body when it already arrived (`bodyComplete`), without building a stream. */
+  bufferedBody(): Buffer | null {
+    if (!this.bodyComplete || this.consumer) return null;
+    const c = this.chunks;
+    return c.length === 0 ? EMPTY : c.length === 1 ? c[0]! : Buffer.concat(c);
+  }
+
+  /** The body as a web stream, created on first call (later calls return the same stream). */
+  bodyStream(): ReadableStream<Uint8Array> {
+    if (this.webStream) return this.webStream;
+    this.webStream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.attach({
+          chunk: (buf) => controller.enqueue(buf),
+          end: () => controller.close(),
+          error: (err) => controller.error(err),
+        });
+      },
+      cancel: () => {
+        this.consumer = { chunk() {}, end() {}, error() {} };
+      },
+    });
+    return this.webStream;
+  }
+
+  /** The body as a Node Readable, created on first call. */
+  bodyReadable(): Readable {
+    if (this.readable) return this.readable;
+    const r = new Readable({ read() {} });
+    this.readable = r;
+    this.attach({ chunk: (buf) => r.push(buf), end: () => r.push(null), error: (err) => r.destroy(err) });
+    return r;
+  }
+
+  /** One complete answer in one frame (a body over 1 MiB goes as RESPONSE + DATA frames). */
+  respond(status: number, headers: readonly string[], body?: Uint8Array | string): void {
+    if (!this.begin(State.Done)) return;
+    const len = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const fields: string[] = [String(status)];
+    for (let i = 0; i < headers.length - 1; i += 2) {
+      if (!isFramingHeader(headers[i]!)) fields.push(headers[i]!, headers[i + 1]!);
+    }
+    if (!bodyless(status)) fields.push('content-length', String(len));
+    if (len <= MAX_CHUNK) {
+      this.sink.send(encodeHeadFrame(FrameType.response | END, this.id, fields, len ? body : undefined));
+    } else {
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
+      this.sink.send(encodeHeadFrame(FrameType.response, this.id, fields));
+      for (let off = 0; off < len; off += MAX_CHUNK) {
+        const last = off + MAX_CHUNK >= len;
+        this.sink.send(encodeFrame(FrameType.data | (last ? END : 0), this.id, bytes.subarray(off, off + MAX_CHUNK)));
+      }
+    }
+    this.finish();
+  }
+
+  /** Sends the response head now; the body follows with `write` and `end`. */
+  respondStream(status: number, headers: readonly string[]): void {
+    if (!this.begin(State.Streaming)) return;
+    const fields: string[] = [String(status)];
+    for (let i = 0; i < headers.length; i++) fields.push(headers[i]!);
+    this.sink.send(encodeHeadFrame(FrameType.response, this.id, fields));
+  }
+
+  /** One body chunk as a DATA frame. False: the socket buffer is full, await `drained()`. */
+  write(chunk: Uint8Array | string): boolean {
+    if (this.state !== State.Streaming) {
+      if (this.aborted) return true;
+      throw new Error('write() before respondStream() or after end()');
+    }
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let ok = true;
+    for (let off = 0; off < bytes.length; off += MAX_CHUNK) {
+      ok = this.sink.send(encodeFrame(FrameType.data, this.id, bytes.subarray(off, off + MAX_CHUNK)));
+    }
+    return ok;
+  }
+
+  /** Resolves when the connection can take more frames. */
+  drained(): Promise<void> {
+    return this.sink.drained();
+  }
+
+  /** Ends a streamed body. */
+  end(): void {
+    if (this.state !== State.Streaming) {
+      if (this.aborted) return;
+      throw new Error('end() before respondStream() or twice');
+    }
+    this.sink.send(encodeFrame(FrameType.end, this.id));
+    this.finish();
+  }
+
+  /** Fails the call (RESET frame): the gateway answers 500 function-error, or cuts a started stream. */
+  fail(reason: string): void {
+    if (this.state === State.Done) return;
+    this.sink.send(encodeFrame(FrameType.reset, this.id, Buffer.from(reason.slice(0, 1024))));
+    this.finish();
+  }
+
+  /** True once the call was answered, failed or cancelled: nothing more will be sent. */
+  get finished(): boolean {
+    return this.state === State.Done;
+  }
+
+  // ---- driven by the connection ----
+
+  /** @internal a body chunk arrived. */
+  pushBody(buf: Buffer): void {
+    if (buf.length === 0) return;
+    if (this.consumer) this.consumer.chunk(buf);
+    else this.chunks.push(buf);
+  }
+
+  /** @internal the body is complete. */
+  endBody(): void {
+    if (this.bodyComplete) return;
+    this.bodyComplete = true;
+    this.consumer?.end();
+  }
+
+  /** @internal the host cancelled the call or the connection dropped. */
+  abort(): void {
+    if (this.aborted || this.state === State.Done) return;
+    this.aborted = true;
+    this.state = State.Done;
+    this.sink.finished(this.id);
+    if (!this.bodyComplete) this.consumer?.error(cancelled());
+    this.chunks = [];
+    this.abortInScope?.();
+    const listeners = this.abortListeners;
+    this.abortListeners = undefined;
+    if (listeners) for (const l of listeners) l();
+  }
+
+  private attach(consumer: BodyConsumer): void {
+    this.consumer = consumer;
+    for (const c of this.chunks) consumer.chunk(c);
+    this.chunks = [];
+    if (this.aborted) consumer.error(cancelled());
+    else if (this.bodyComplete) consumer.end();
+  }
+
+  /** Moves to `next`; false when the call was cancelled (the answer is silently dropped). */
+  private begin(next: number): boolean {
+    if (this.state === State.Open) {
+      this.state = next;
+      return true;
+    }
+    if (this.aborted) return false;
+    throw new Error('the call was already answered');
+  }
+
+  private finish(): void {
+    this.state = State.Done;
+    this.sink.finished(this.id);
+  }
+}
+
+function cancelled(): Error {
+  return new DOMException('the call was cancelled', 'AbortError');
+}

@@ -1,0 +1,331 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { FerryError } from '../errors/index.js';
+import type { DeployTarget, InstanceInfo, InstancePool, Lease, SandboxDriver } from '../core/index.js';
+import { shortId } from '../util/ids.js';
+import { Instance } from './instance.js';
+import { WaitQueue } from './wait-queue.js';
+
+/** What the scheduler reports as it works (metrics, logs); every member optional to implement. */
+export interface SchedulerObserver {
+  coldStart(target: DeployTarget, ms: number): void;
+  instances(fn: string, version: string, count: number): void;
+  queueDepth(fn: string, version: string, depth: number): void;
+  output(inst: InstanceInfo, stream: 'stdout' | 'stderr', source: Readable): void;
+  event(inst: InstanceInfo, level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface SchedulerOptions {
+  driver: SandboxDriver;
+  /** Instances get `<runRoot>/<instance-id>/` as their run dir. */
+  runRoot: string;
+  observer: SchedulerObserver;
+  /** Longest an instance may take from spawn to accepting calls. */
+  startTimeoutMs?: number;
+  /** How often idle instances are looked for. */
+  sweepIntervalMs?: number;
+  /** SIGTERM-to-SIGKILL grace when stopping an instance. */
+  stopGraceMs?: number;
+}
+
+/** All instances and waiters of one version. */
+interface Group {
+  key: string;
+  target: DeployTarget;
+  instances: Instance[];
+  starting: number;
+  queue: WaitQueue<Lease>;
+}
+
+/**
+ * The instance pool: starts instances on demand, spreads calls over them up to each one's
+ * concurrency, queues beyond `maxInstances`, sheds load past the queue bound, stops idle instances
+ * (scale to zero), keeps `minInstances` hot and replaces crashed ones. Drivers and runtimes arrive
+ * as arguments, so it knows neither.
+ */
+export class Scheduler implements InstancePool {
+  private readonly groups = new Map<string, Group>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.sweeper = setInterval(() => this.sweep(), opts.sweepIntervalMs ?? 200);
+    this.sweeper.unref();
+  }
+
+  acquire(target: DeployTarget, signal: AbortSignal): Promise<Lease> {
+    if (this.closing) return Promise.reject(new FerryError('shutting-down'));
+    const group = this.group(target);
+    const inst = this.pick(group);
+    if (inst) return Promise.resolve(this.lease(group, inst));
+    const { maxInstances, maxQueue, concurrency } = group.target.config.scaling;
+    // Start another instance only when those already starting cannot absorb the waiting calls.
+    if (this.live(group) < maxInstances && group.starting * concurrency <= group.queue.length) void this.start(group);
+    else if (group.queue.length >= maxQueue) {
+      return Promise.reject(new FerryError('queue-full', `all ${maxInstances} instance(s) of ${target.function}@${target.version} are busy and ${maxQueue} call(s) already wait`, { headers: { 'retry-after': '1' } }));
+    }
+    const p = group.queue.enqueue(signal);
+    this.opts.observer.queueDepth(target.function, target.version, group.queue.length);
+    return p;
+  }
+
+  async deploy(target: DeployTarget, atLeastOne: boolean): Promise<void> {
+    const group = this.group(target);
+    const want = Math.max(target.config.scaling.minInstances, atLeastOne ? 1 : 0);
+    const starts: Promise<Instance | undefined>[] = [];
+    while (this.live(group) + starts.length < want) starts.push(this.start(group));
+    const started = await Promise.all(starts);
+    if (starts.length && !started.some(Boolean) && this.readyCount(group) === 0) {
+      throw new FerryError('instance-start-failed', `no instance of ${target.function}@${target.version} could start; see its logs`);
+    }
+  }
+
+  async roll(target: DeployTarget): Promise<void> {
+    const group = this.groups.get(keyOf(target));
+    if (!group) return;
+    const old = group.instances.filter((i) => i.target.revision !== target.revision);
+    group.target = target;
+    if (old.length === 0) return;
+    // Start the replacements first, so calls never wait on a cold start, then drain the old ones.
+    const want = Math.max(target.config.scaling.minInstances, old.filter((i) => i.state !== 'draining').length);
+    await Promise.all(Array.from({ length: Math.min(want, target.config.scaling.maxInstances) }, () => this.start(group)));
+    for (const inst of old) this.drain(group, inst);
+  }
+
+  async stop(fn: string, version?: string): Promise<void> {
+    const stops: Promise<void>[] = [];
+    for (const group of [...this.groups.values()]) {
+      if (group.target.function !== fn || (version !== undefined && group.target.version !== version)) continue;
+      this.groups.delete(group.key);
+      group.queue.rejectAll(new FerryError('instance-crashed', 'the version was stopped'));
+      for (const inst of [...group.instances]) stops.push(this.kill(group, inst, 'stopped by request'));
+    }
+    await Promise.all(stops);
+  }
+
+  list(fn?: string): InstanceInfo[] {
+    const out: InstanceInfo[] = [];
+    for (const g of this.groups.values()) {
+      if (fn !== undefined && g.target.function !== fn) continue;
+      for (const i of g.instances) out.push(i.info());
+    }
+    return out;
+  }
+
+  async shutdown(graceMs: number): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    const stops: Promise<void>[] = [];
+    for (const group of this.groups.values()) {
+      group.queue.rejectAll(new FerryError('shutting-down'));
+      for (const inst of [...group.instances]) stops.push(this.kill(group, inst, 'server shutting down', graceMs));
+    }
+    this.groups.clear();
+    await Promise.all(stops);
+  }
+
+  private group(target: DeployTarget): Group {
+    const key = keyOf(target);
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { key, target, instances: [], starting: 0, queue: new WaitQueue<Lease>() };
+      this.groups.set(key, g);
+    } else if (g.target.revision !== target.revision && g.target !== target) {
+      // A new revision arrived without a roll (e.g. the old one was idle): new instances use it.
+      g.target = target;
+    }
+    return g;
+  }
+
+  /** The least-loaded instance with room, preferring the current revision. */
+  private pick(group: Group): Instance | undefined {
+    let best: Instance | undefined;
+    const rev = group.target.revision;
+    for (const inst of group.instances) {
+      if (!inst.hasCapacity()) continue;
+      if (!best || (inst.target.revision === rev && best.target.revision !== rev) || (inst.target.revision === best.target.revision && inst.inFlight < best.inFlight)) best = inst;
+    }
+    return best;
+  }
+
+  private lease(group: Group, inst: Instance): Lease {
+    inst.inFlight++;
+    let released = false;
+    return {
+      instanceId: inst.id,
+      connector: inst.connector!,
+      release: (opts) => {
+        if (released) return;
+        released = true;
+        inst.inFlight--;
+        inst.served++;
+        if (opts?.recycle && inst.state === 'ready') {
+          this.opts.observer.event(inst.info(), 'warn', 'recycled after a call timed out');
+          this.drain(group, inst);
+          return;
+        }
+        if (inst.state === 'draining') {
+          if (inst.inFlight === 0) void this.kill(group, inst, 'drained');
+          return;
+        }
+        if (inst.inFlight === 0) inst.idleSince = Date.now();
+        this.serveWaiters(group, inst);
+      },
+    };
+  }
+
+  private serveWaiters(group: Group, inst: Instance): void {
+    while (group.queue.length > 0 && inst.hasCapacity()) {
+      group.queue.shift()!.resolve(this.lease(group, inst));
+    }
+    this.opts.observer.queueDepth(group.target.function, group.target.version, group.queue.length);
+  }
+
+  /** Instances that are running or starting, excluding ones on their way out. */
+  private live(group: Group): number {
+    let n = group.starting;
+    for (const i of group.instances) if (i.state === 'ready') n++;
+    return n;
+  }
+
+  private readyCount(group: Group): number {
+    return group.instances.filter((i) => i.state === 'ready').length;
+  }
+
+  private async start(group: Group): Promise<Instance | undefined> {
+    const target = group.target;
+    const id = shortId();
+    const runDir = join(this.opts.runRoot, id);
+    const inst = new Instance(id, target, runDir);
+    const began = performance.now();
+    group.starting++;
+    const startAbort = new AbortController();
+    const timer = setTimeout(() => startAbort.abort(new FerryError('instance-start-failed', `the instance did not become ready within ${this.startTimeoutMs()} ms`)), this.startTimeoutMs());
+    try {
+      await mkdir(runDir, { recursive: true, mode: 0o700 });
+      const driver = this.opts.driver;
+      const view = driver.view({ packageDir: target.packageDir, runDir });
+      const port = target.config.runtime === 'http' ? await freePort() : 0;
+      const env: Record<string, string> = {
+        ...target.config.env,
+        FERRY_FUNCTION: target.function,
+        FERRY_VERSION: target.version,
+        FERRY_INSTANCE: id,
+      };
+      const plan = target.runtime.launch({ instanceId: id, view, hostRunDir: runDir, config: target.config, env, port });
+      const proc = driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits });
+      inst.proc = proc;
+      group.instances.push(inst);
+      const info = inst.info();
+      if (proc.child.stdout) this.opts.observer.output(info, 'stdout', proc.child.stdout);
+      if (proc.child.stderr) this.opts.observer.output(info, 'stderr', proc.child.stderr);
+      proc.child.once('exit', (code, sig) => {
+        startAbort.abort(new FerryError('instance-start-failed', `the instance exited during start (${sig ?? `exit code ${code}`}); see the function's logs`));
+        this.onExit(group, inst, code, sig);
+      });
+      proc.child.once('error', (err) => startAbort.abort(new FerryError('instance-start-failed', `cannot start the instance: ${err.message}`)));
+      const connector = target.runtime.connect(plan.endpoint);
+      inst.connector = connector;
+      await connector.ready(startAbort.signal);
+      if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');
+      inst.state = 'ready';
+      inst.idleSince = Date.now();
+      this.opts.observer.coldStart(target, performance.now() - began);
+      this.opts.observer.event(inst.info(), 'info', `instance ready in ${Math.round(performance.now() - began)} ms`);
+      this.opts.observer.instances(target.function, target.version, this.readyCount(group));
+      this.serveWaiters(group, inst);
+      return inst;
+    } catch (err) {
+      const fe = FerryError.from(err);
+      this.opts.observer.event(inst.info(), 'error', fe.message);
+      void this.kill(group, inst, 'failed to start');
+      // Waiters cannot be served by this instance; if nothing else can serve them, fail them.
+      if (this.live(group) - 1 <= 0) group.queue.rejectAll(new FerryError('instance-start-failed', fe.message));
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      group.starting--;
+    }
+  }
+
+  private onExit(group: Group, inst: Instance, code: number | null, sig: NodeJS.Signals | null): void {
+    const wasServing = inst.state === 'ready' || inst.state === 'draining';
+    const expected = inst.stopping !== undefined;
+    inst.connector?.close();
+    this.remove(group, inst);
+    if (!expected && wasServing) {
+      this.opts.observer.event(inst.info(), 'error', `instance exited unexpectedly (${sig ?? `exit code ${code}`})`);
+      // Replace it when it was keeping the version hot, or when calls are waiting.
+      if (!this.closing && this.groups.get(group.key) === group && (this.live(group) < group.target.config.scaling.minInstances || group.queue.length > 0)) {
+        void this.start(group);
+      }
+    }
+  }
+
+  /** No new calls; stop once the in-flight ones end. */
+  private drain(group: Group, inst: Instance): void {
+    if (inst.state === 'draining') return;
+    inst.state = 'draining';
+    this.opts.observer.instances(group.target.function, group.target.version, this.readyCount(group));
+    if (inst.inFlight === 0) void this.kill(group, inst, 'drained');
+  }
+
+  private kill(group: Group, inst: Instance, why: string, graceMs = this.opts.stopGraceMs ?? 5000): Promise<void> {
+    if (inst.stopping) return inst.stopping;
+    inst.state = 'draining';
+    this.opts.observer.event(inst.info(), 'info', `stopping: ${why}`);
+    inst.stopping = (async () => {
+      inst.connector?.close();
+      await inst.proc?.stop(graceMs);
+      this.remove(group, inst);
+      await rm(inst.runDir, { recursive: true, force: true });
+    })();
+    return inst.stopping;
+  }
+
+  private remove(group: Group, inst: Instance): void {
+    const i = group.instances.indexOf(inst);
+    if (i < 0) return;
+    group.instances.splice(i, 1);
+    this.opts.observer.instances(group.target.function, group.target.version, this.readyCount(group));
+  }
+
+  /** Scale to zero: stop instances idle past their timeout, keeping `minInstances`. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const group of this.groups.values()) {
+      const { idleTimeoutMs, minInstances } = group.target.config.scaling;
+      let keep = this.readyCount(group);
+      for (const inst of [...group.instances]) {
+        if (keep <= minInstances) break;
+        if (inst.state === 'ready' && inst.inFlight === 0 && now - inst.idleSince >= idleTimeoutMs) {
+          keep--;
+          void this.kill(group, inst, `idle for ${idleTimeoutMs} ms`);
+        }
+      }
+      if (group.instances.length === 0 && group.starting === 0 && group.queue.length === 0 && minInstances === 0) this.groups.delete(group.key);
+    }
+  }
+
+  private startTimeoutMs(): number {
+    return this.opts.startTimeoutMs ?? 30_000;
+  }
+}
+
+function keyOf(t: { function: string; version: string }): string {
+  return `${t.function}@${t.version}`;
+}
+
+/** A free loopback TCP port for runtimes whose code listens on PORT. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,47 @@
+import { FerryError } from '../errors/index.js';
+
+/** A call waiting for a free instance. */
+export interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: FerryError): void;
+  cleanup(): void;
+}
+
+/**
+ * The bounded FIFO of calls waiting for capacity. A waiter leaves it when served, rejected, or
+ * when its caller's signal aborts (client gone, timeout).
+ */
+export class WaitQueue<T> {
+  private readonly items: Waiter<T>[] = [];
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  enqueue(signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.items.indexOf(waiter);
+        if (i >= 0) this.items.splice(i, 1);
+        reject(signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled while waiting for an instance'));
+      };
+      const waiter: Waiter<T> = {
+        resolve,
+        reject,
+        cleanup: () => signal.removeEventListener('abort', onAbort),
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.items.push(waiter);
+    });
+  }
+
+  shift(): Waiter<T> | undefined {
+    const w = this.items.shift();
+    w?.cleanup();
+    return w;
+  }
+
+  rejectAll(err: FerryError): void {
+    for (let w = this.shift(); w; w = this.shift()) w.reject(err);
+  }
+}

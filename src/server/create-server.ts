@@ -1,0 +1,145 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServerOptions } from '../config/index.js';
+import { FerryError, sendProblem } from '../errors/index.js';
+import { createLogger, FunctionLogs, Metrics, type Logger } from '../observe/index.js';
+import { stores } from '../store/index.js';
+import { FsPackageStore } from '../packages/index.js';
+import { drivers } from '../sandbox/registry.js';
+import { runtimes } from '../runtime/registry.js';
+import { Scheduler } from '../scheduler/index.js';
+import { Authenticator, bootstrapAdminToken } from '../auth/index.js';
+import { FunctionService } from '../service/index.js';
+import { Invoker, parseFnPath, parseHost } from '../gateway/index.js';
+import { createApi } from '../api/index.js';
+import { ferryVersion } from './version.js';
+
+/** A running Ferry server. */
+export interface FerryServer {
+  /** `http://host:port` it listens on. */
+  url: string;
+  /** The admin token when this start created it (first start only). */
+  adminToken: string | undefined;
+  logger: Logger;
+  /** Drains: stops accepting, waits for in-flight calls up to the drain timeout, stops instances. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds the store, package store, driver, runtimes, scheduler, services,
+ * gateway and API from the options, and serves them on one Node HTTP server. The only place
+ * that names implementations.
+ */
+export async function createServer(opts: ServerOptions, log?: Logger): Promise<FerryServer> {
+  const logger = log ?? createLogger(opts.logLevel);
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const runRoot = join(opts.dataDir, 'run');
+  // Run dirs of a previous boot belong to processes that no longer exist.
+  await rm(runRoot, { recursive: true, force: true });
+  await mkdir(runRoot, { recursive: true, mode: 0o700 });
+
+  const makeDriver = drivers.get(opts.driver);
+  if (!makeDriver) throw new Error(`unknown sandbox driver '${opts.driver}' (known: ${[...drivers.keys()].join(', ')})`);
+  const driver = makeDriver();
+  if (!driver.isolated) {
+    logger.warn(`sandbox driver '${driver.name}' does NOT isolate functions: they run as this user with full access to the host. Use it for development only.`);
+  }
+  const unenforced = driver.unenforced();
+  if (unenforced.length) logger.warn({ unenforced }, 'limits not enforced by this sandbox driver');
+
+  const store = stores.sqlite({ dataDir: opts.dataDir });
+  const packages = new FsPackageStore(opts.dataDir);
+  const metrics = new Metrics();
+  const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
+  const pool = new Scheduler({
+    driver,
+    runRoot,
+    observer: {
+      coldStart: (t, ms) => {
+        metrics.coldStarts.labels(t.function, t.version).inc();
+        metrics.coldStartSeconds.labels(t.function, t.version).observe(ms / 1000);
+      },
+      instances: (fn, v, n) => metrics.instances.labels(fn, v).set(n),
+      queueDepth: (fn, v, n) => metrics.queueDepth.labels(fn, v).set(n),
+      output: (inst, stream, source) => logs.attach(inst, stream, source),
+      event: (inst, level, message) => {
+        logs.system({ function: inst.function, version: inst.version, id: inst.id }, message);
+        logger[level]({ function: inst.function, version: inst.version, instance: inst.id }, message);
+      },
+    },
+  });
+  const auth = new Authenticator(store);
+  const adminToken = await bootstrapAdminToken(store, opts.dataDir);
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes } });
+  await service.load();
+
+  let ready = false;
+  const sandboxHeader = driver.isolated ? [] : ['x-ferry-sandbox', 'none'];
+  const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader });
+  const api = createApi({ service, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, isReady: () => ready, version: ferryVersion });
+  const domain = opts.domain?.toLowerCase();
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const route = parseHost(req.headers.host, domain, url) ?? parseFnPath(url);
+    const work = route ? invoker.invoke(req, res, route) : api.handle(req, res);
+    work.catch((err: unknown) => {
+      logger.error({ err }, 'unhandled request error');
+      sendProblem(res, FerryError.from(err));
+    });
+  };
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    const url = req.url ?? '/';
+    const route = parseHost(req.headers.host, domain, url) ?? parseFnPath(url);
+    if (!route) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    void invoker.upgrade(req, socket, head, route);
+  };
+
+  const server: Server = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
+  server.on('upgrade', onUpgrade);
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (_req, socket: Duplex) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  ready = true;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      ready = false;
+      logger.info('draining');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        logger.warn({ drainTimeoutMs: opts.drainTimeoutMs }, 'drain timeout: closing open streams and connections');
+        server.closeAllConnections();
+        for (const s of upgraded) s.destroy();
+      }, opts.drainTimeoutMs);
+      // Requests finishing during the drain leave idle keep-alive connections behind: close those too.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      await closed;
+      clearTimeout(timer);
+      clearInterval(idle);
+      for (const s of upgraded) s.destroy();
+      await pool.shutdown(5000);
+      await logs.close();
+      await store.close();
+      logger.info('stopped');
+    })());
+
+  return { url: `http://${host}:${port}`, adminToken, logger, close };
+}

@@ -1,0 +1,29 @@
+import type { ServerOptions } from '../config/index.js';
+import { createServer } from './create-server.js';
+
+export { createServer, type FerryServer } from './create-server.js';
+
+/**
+ * `ferry server`: starts Ferry, prints the admin token on first start, and on SIGINT/SIGTERM
+ * drains and resolves (exit 0). Nothing is left running.
+ */
+export async function runServer(opts: ServerOptions): Promise<void> {
+  const server = await createServer(opts);
+  const log = server.logger;
+  if (server.adminToken) {
+    // Printed once, on stderr so it stays out of structured log pipelines; also in the data dir.
+    process.stderr.write(`\nFerry admin token (shown once; also in ${opts.dataDir}/admin-token):\n\n  ${server.adminToken}\n\n`);
+  }
+  log.info({ url: server.url, dataDir: opts.dataDir, driver: opts.driver }, `Ferry listening on ${server.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      log.info({ signal: sig }, 'shutting down');
+      server.close().then(resolve, (err) => {
+        log.error({ err }, 'error while shutting down');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,108 @@
+import type { AliasRecord, DeployTarget, FunctionRecord, Runtime, VersionRecord } from '../core/index.js';
+import { effectiveConfig } from '../core/index.js';
+import { FerryError } from '../errors/index.js';
+import { WeightedSplit } from './weighted-split.js';
+
+interface FunctionEntry {
+  record: FunctionRecord;
+  versions: Map<string, { record: VersionRecord; target: DeployTarget }>;
+  latest: string | undefined;
+  aliases: Map<string, { record: AliasRecord; split: WeightedSplit | undefined }>;
+}
+
+/**
+ * The in-memory view of functions, versions and aliases that routing reads on every call. The
+ * store is the truth; the service updates this after each write (a cluster store will feed it
+ * from a watch), so the hot path never touches the store.
+ */
+export class Catalog {
+  private readonly fns = new Map<string, FunctionEntry>();
+
+  constructor(
+    private readonly runtimes: ReadonlyMap<string, Runtime>,
+    private readonly packagePath: (sha: string) => string,
+  ) {}
+
+  /** Resolves `name` and an optional `@ref` (version, alias or `latest`) to what runs. */
+  resolve(name: string, ref: string | undefined): DeployTarget {
+    const fn = this.fns.get(name);
+    if (!fn) throw new FerryError('function-not-found', `no function named '${name}'`);
+    let version: string | undefined;
+    if (ref === undefined || ref === 'latest') {
+      version = fn.latest;
+      if (!version) throw new FerryError('version-not-found', `function '${name}' has no versions`);
+    } else if (fn.versions.has(ref)) {
+      version = ref;
+    } else {
+      const alias = fn.aliases.get(ref);
+      if (!alias) throw new FerryError('alias-not-found', `function '${name}' has no version or alias '${ref}'`);
+      const t = alias.record.target;
+      version = 'version' in t ? t.version : alias.split!.next();
+    }
+    const v = fn.versions.get(version);
+    if (!v) throw new FerryError('version-not-found', `version '${version}' of '${name}' does not exist`);
+    return v.target;
+  }
+
+  has(name: string): boolean {
+    return this.fns.has(name);
+  }
+
+  targets(): DeployTarget[] {
+    const out: DeployTarget[] = [];
+    for (const fn of this.fns.values()) for (const v of fn.versions.values()) out.push(v.target);
+    return out;
+  }
+
+  target(name: string, version: string): DeployTarget | undefined {
+    return this.fns.get(name)?.versions.get(version)?.target;
+  }
+
+  putFunction(record: FunctionRecord): void {
+    if (!this.fns.has(record.name)) this.fns.set(record.name, { record, versions: new Map(), latest: undefined, aliases: new Map() });
+  }
+
+  removeFunction(name: string): void {
+    this.fns.delete(name);
+  }
+
+  putVersion(record: VersionRecord): DeployTarget {
+    const fn = this.fns.get(record.function)!;
+    const runtime = this.runtimes.get(record.manifest.runtime);
+    if (!runtime) throw new FerryError('invalid-manifest', `unknown runtime '${record.manifest.runtime}'`);
+    const target: DeployTarget = {
+      function: record.function,
+      version: record.version,
+      config: effectiveConfig(record),
+      packageDir: this.packagePath(record.packageSha),
+      runtime,
+      revision: `${record.packageSha.slice(0, 12)}:${record.updatedAt}`,
+    };
+    fn.versions.set(record.version, { record, target });
+    this.recomputeLatest(fn);
+    return target;
+  }
+
+  removeVersion(name: string, version: string): void {
+    const fn = this.fns.get(name);
+    if (!fn) return;
+    fn.versions.delete(version);
+    this.recomputeLatest(fn);
+  }
+
+  putAlias(record: AliasRecord): void {
+    const fn = this.fns.get(record.function)!;
+    const t = record.target;
+    fn.aliases.set(record.alias, { record, split: 'weights' in t ? new WeightedSplit(t.weights) : undefined });
+  }
+
+  removeAlias(name: string, alias: string): void {
+    this.fns.get(name)?.aliases.delete(alias);
+  }
+
+  private recomputeLatest(fn: FunctionEntry): void {
+    let best: VersionRecord | undefined;
+    for (const { record } of fn.versions.values()) if (!best || record.seq > best.seq) best = record;
+    fn.latest = best?.version;
+  }
+}

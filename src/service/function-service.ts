@@ -1,0 +1,276 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  assertName,
+  autoVersionName,
+  validateManifest,
+  validateOverride,
+  type AliasRecord,
+  type AliasTarget,
+  type DeployTarget,
+  type FunctionRecord,
+  type InstancePool,
+  type Manifest,
+  type PackageStore,
+  type Runtime,
+  type Store,
+  type VersionRecord,
+} from '../core/index.js';
+import { FerryError } from '../errors/index.js';
+import { findPackageRoot, unpackArchive } from '../packages/index.js';
+import type { Logger } from '../observe/index.js';
+import { Catalog } from './catalog.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+export interface FunctionServiceOptions {
+  store: Store;
+  packages: PackageStore;
+  runtimes: ReadonlyMap<string, Runtime>;
+  pool: InstancePool;
+  logger: Logger;
+  archiveLimits: { maxEntries: number; maxBytes: number };
+}
+
+/**
+ * The use cases on functions, versions and aliases. API routes and (later) compatibility
+ * adapters call these; they keep the store, the package store, the catalog and the pool in step.
+ */
+export class FunctionService {
+  readonly catalog: Catalog;
+  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly o: FunctionServiceOptions) {
+    this.catalog = new Catalog(o.runtimes, (sha) => o.packages.path(sha));
+  }
+
+  /** Loads the catalog from the store and starts every version that asks to stay hot. */
+  async load(): Promise<void> {
+    for (const fn of await this.o.store.listFunctions()) {
+      this.catalog.putFunction(fn);
+      for (const v of await this.o.store.listVersions(fn.name)) this.catalog.putVersion(v);
+      for (const a of await this.o.store.listAliases(fn.name)) this.catalog.putAlias(a);
+    }
+    for (const t of this.catalog.targets()) {
+      if (t.config.scaling.minInstances > 0) {
+        this.o.pool.deploy(t, false).catch((err) => this.o.logger.warn({ err, function: t.function, version: t.version }, 'could not start hot instances'));
+      }
+    }
+  }
+
+  listFunctions(): Promise<FunctionRecord[]> {
+    return this.o.store.listFunctions();
+  }
+
+  async getFunction(name: string): Promise<FunctionRecord> {
+    const fn = await this.o.store.getFunction(name);
+    if (!fn) throw new FerryError('function-not-found', `no function named '${name}'`);
+    return fn;
+  }
+
+  async listVersions(name: string): Promise<VersionRecord[]> {
+    await this.getFunction(name);
+    return this.o.store.listVersions(name);
+  }
+
+  async getVersion(name: string, version: string): Promise<VersionRecord> {
+    await this.getFunction(name);
+    const v = await this.o.store.getVersion(name, version);
+    if (!v) throw new FerryError('version-not-found', `function '${name}' has no version '${version}'`);
+    return v;
+  }
+
+  /**
+   * Creates an immutable version from an archive: unpack (with every safety check), validate the
+   * manifest, build, content-address, record. On any failure nothing is left behind.
+   */
+  async createVersion(name: string, version: string | undefined, body: Readable, contentType: string, owner: string): Promise<VersionRecord> {
+    assertName('function', name);
+    if (version !== undefined) {
+      assertName('version', version);
+      if (await this.o.store.getVersion(name, version)) throw new FerryError('version-exists', `version '${version}' of '${name}' already exists; versions are immutable`);
+    }
+    const staging = await this.o.packages.stage();
+    let committedSha: string | undefined;
+    try {
+      await unpackArchive(body, contentType, staging, this.o.archiveLimits);
+      const root = await findPackageRoot(staging);
+      const manifest = await readManifest(root);
+      const runtime = this.o.runtimes.get(manifest.runtime);
+      if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
+      runtime.validate(manifest);
+      const log: string[] = [];
+      await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
+      const { sha, size } = await this.o.packages.commit(root);
+      committedSha = sha;
+      return await this.locks.run(name, async () => {
+        const seq = (await this.o.store.lastVersionSeq(name)) + 1;
+        const now = Date.now();
+        const rec: VersionRecord = {
+          function: name,
+          version: version ?? autoVersionName(seq),
+          seq,
+          packageSha: sha,
+          packageSize: size,
+          manifest,
+          override: {},
+          buildLog: log.join('\n'),
+          createdAt: now,
+          updatedAt: now,
+        };
+        const fn = await this.o.store.ensureFunction({ name, createdAt: now, owner });
+        await this.o.store.createVersion(rec);
+        committedSha = undefined;
+        this.catalog.putFunction(fn);
+        const target = this.catalog.putVersion(rec);
+        if (target.config.scaling.minInstances > 0) {
+          this.o.pool.deploy(target, false).catch((err) => this.o.logger.warn({ err, function: name, version: rec.version }, 'could not start hot instances'));
+        }
+        return rec;
+      });
+    } finally {
+      await this.o.packages.discard(staging).catch(() => {});
+      if (committedSha) await this.collectPackage(committedSha);
+    }
+  }
+
+  /** PATCH: merges an override into the version's configuration and rolls its instances. */
+  async patchVersion(name: string, version: string, body: unknown): Promise<VersionRecord> {
+    const patch = validateOverride(body);
+    return this.locks.run(name, async () => {
+      const v = await this.getVersion(name, version);
+      const o = v.override;
+      const merged = {
+        ...o,
+        ...patch,
+        scaling: patch.scaling ? { ...o.scaling, ...patch.scaling } : o.scaling,
+        limits: patch.limits ? { ...o.limits, ...patch.limits } : o.limits,
+      };
+      for (const k of Object.keys(merged) as Array<keyof typeof merged>) if (merged[k] === undefined) delete merged[k];
+      const updatedAt = Math.max(Date.now(), v.updatedAt + 1);
+      await this.o.store.setVersionOverride(name, version, merged, updatedAt);
+      const rec = { ...v, override: merged, updatedAt };
+      const target = this.catalog.putVersion(rec);
+      await this.o.pool.roll(target);
+      return rec;
+    });
+  }
+
+  async deleteVersion(name: string, version: string): Promise<void> {
+    await this.locks.run(name, async () => {
+      const v = await this.getVersion(name, version);
+      for (const a of await this.o.store.listAliases(name)) {
+        if (aliasUses(a.target, version)) throw new FerryError('version-in-use', `alias '${a.alias}' points at '${version}'; move or delete it first`, { extras: { alias: a.alias } });
+      }
+      await this.o.pool.stop(name, version);
+      await this.o.store.deleteVersion(name, version);
+      this.catalog.removeVersion(name, version);
+      await this.collectPackage(v.packageSha);
+    });
+  }
+
+  async deleteFunction(name: string): Promise<void> {
+    await this.locks.run(name, async () => {
+      await this.getFunction(name);
+      await this.o.pool.stop(name);
+      const shas = await this.o.store.deleteFunction(name);
+      this.catalog.removeFunction(name);
+      for (const sha of shas) await this.collectPackage(sha);
+    });
+  }
+
+  async listAliases(name: string): Promise<AliasRecord[]> {
+    await this.getFunction(name);
+    return this.o.store.listAliases(name);
+  }
+
+  async putAlias(name: string, alias: string, body: unknown): Promise<AliasRecord> {
+    assertName('alias', alias);
+    const target = parseAliasTarget(body);
+    return this.locks.run(name, async () => {
+      await this.getFunction(name);
+      const versions = 'version' in target ? [target.version] : Object.keys(target.weights);
+      for (const v of versions) {
+        if (!(await this.o.store.getVersion(name, v))) throw new FerryError('invalid-alias', `alias target '${v}' is not a version of '${name}'`);
+      }
+      const rec: AliasRecord = { function: name, alias, target, updatedAt: Date.now() };
+      await this.o.store.putAlias(rec);
+      this.catalog.putAlias(rec);
+      return rec;
+    });
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.getFunction(name);
+    if (!(await this.o.store.deleteAlias(name, alias))) throw new FerryError('alias-not-found', `function '${name}' has no alias '${alias}'`);
+    this.catalog.removeAlias(name, alias);
+  }
+
+  /** Deploy: start the version's instances now (at least one). */
+  async start(name: string, version: string): Promise<void> {
+    await this.getVersion(name, version);
+    await this.o.pool.deploy(this.catalog.target(name, version)!, true);
+  }
+
+  /** Kill: stop every instance of the version. */
+  async stop(name: string, version: string): Promise<void> {
+    await this.getVersion(name, version);
+    await this.o.pool.stop(name, version);
+  }
+
+  resolve(name: string, ref: string | undefined): DeployTarget {
+    return this.catalog.resolve(name, ref);
+  }
+
+  /** Removes a package from disk once no version uses it. */
+  private async collectPackage(sha: string): Promise<void> {
+    try {
+      if (!(await this.o.store.packageInUse(sha))) await this.o.packages.remove(sha);
+    } catch (err) {
+      this.o.logger.warn({ err, sha }, 'could not remove an unused package');
+    }
+  }
+}
+
+async function readManifest(root: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(join(root, 'ferry.json'), 'utf8');
+  } catch {
+    throw new FerryError('invalid-manifest', 'the archive has no ferry.json at its root');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new FerryError('invalid-manifest', `ferry.json is not valid JSON: ${(err as Error).message}`);
+  }
+  return validateManifest(parsed);
+}
+
+function parseAliasTarget(body: unknown): AliasTarget {
+  const b = body as Record<string, unknown> | null;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw new FerryError('invalid-body', 'expected {"version": "v1"} or {"weights": {"v1": 90, "v2": 10}}');
+  const keys = Object.keys(b);
+  if (keys.length === 1 && typeof b.version === 'string') {
+    assertName('version', b.version);
+    return { version: b.version };
+  }
+  if (keys.length === 1 && b.weights && typeof b.weights === 'object' && !Array.isArray(b.weights)) {
+    const weights: Record<string, number> = {};
+    for (const [v, w] of Object.entries(b.weights as Record<string, unknown>)) {
+      assertName('version', v);
+      if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 1_000_000) throw new FerryError('invalid-body', `weights.${v}: must be a non-negative integer`);
+      weights[v] = w;
+    }
+    const n = Object.keys(weights).length;
+    if (n < 1 || n > 16) throw new FerryError('invalid-body', 'weights: name between 1 and 16 versions');
+    if (Object.values(weights).every((w) => w === 0)) throw new FerryError('invalid-body', 'weights: at least one weight must be above 0');
+    return { weights };
+  }
+  throw new FerryError('invalid-body', 'expected {"version": "v1"} or {"weights": {"v1": 90, "v2": 10}}');
+}
+
+function aliasUses(t: AliasTarget, version: string): boolean {
+  return 'version' in t ? t.version === version : (t.weights[version] ?? 0) > 0 || version in t.weights;
+}

@@ -1,0 +1,3 @@
+export { FunctionService, type FunctionServiceOptions } from './function-service.js';
+export { Catalog } from './catalog.js';
+export { WeightedSplit } from './weighted-split.js';

@@ -1,0 +1,20 @@
+/** The store registry hands out working stores by kind. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { stores } from './index.js';
+
+it('stores.sqlite opens a SqliteStore in the data dir', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-registry-'));
+  try {
+    const store = stores.sqlite({ dataDir: dir });
+    assert.equal(store.kind, 'sqlite');
+    assert.equal(await store.countTokens(), 0);
+    await store.close();
+    await fs.access(path.join(dir, 'ferry.db'));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});

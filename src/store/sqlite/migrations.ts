@@ -1,0 +1,171 @@
+/**
+ * Numbered schema migrations of the SQLite store. A data dir written by an older Ferry is
+ * upgraded in place on open; one written by a newer Ferry is refused rather than misread.
+ *
+ * Rules for adding a migration: append, never edit or reorder a released one (data dirs in the
+ * field already recorded it as applied), and keep versions consecutive from 1.
+ */
+import type Database from 'better-sqlite3';
+import { FerryError } from '../../errors/index.js';
+
+/** One schema step: SQL to run, or a function for steps SQL alone cannot express. */
+export interface Migration {
+  version: number;
+  name: string;
+  up: string | ((db: Database.Database) => void);
+}
+
+/** What `migrate` did. */
+export interface MigrationResult {
+  /** Schema version found on open (0 for a fresh database). */
+  from: number;
+  /** Schema version after the run. */
+  to: number;
+  /** Names of the migrations applied by this run, in order. */
+  applied: string[];
+}
+
+/** The schema of Ferry, oldest step first. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    up: `
+      -- last_seq is the highest version seq ever used by the function. It lives on the function
+      -- row (not MAX(versions.seq)) so deleting the newest version does not free its number, and
+      -- it goes away with the function, so a recreated function starts again at 0.
+      CREATE TABLE functions (
+        name       TEXT    NOT NULL PRIMARY KEY,
+        owner      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seq   INTEGER NOT NULL DEFAULT 0
+      );
+
+      CREATE TABLE versions (
+        function     TEXT    NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        version      TEXT    NOT NULL,
+        seq          INTEGER NOT NULL,
+        package_sha  TEXT    NOT NULL,
+        package_size INTEGER NOT NULL,
+        manifest     TEXT    NOT NULL, -- JSON Manifest
+        override     TEXT    NOT NULL, -- JSON ConfigOverride
+        build_log    TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        PRIMARY KEY (function, version)
+      );
+      -- 'latest' is the highest seq, so two versions sharing one would make it ambiguous.
+      CREATE UNIQUE INDEX versions_function_seq ON versions(function, seq);
+      -- packageInUse runs after every delete; without this it scans all versions.
+      CREATE INDEX versions_package_sha ON versions(package_sha);
+
+      CREATE TABLE aliases (
+        function   TEXT    NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        alias      TEXT    NOT NULL,
+        target     TEXT    NOT NULL, -- JSON AliasTarget
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (function, alias)
+      );
+
+      CREATE TABLE tokens (
+        id         TEXT    NOT NULL PRIMARY KEY,
+        hash       TEXT    NOT NULL UNIQUE,
+        prefix     TEXT    NOT NULL,
+        subject    TEXT    NOT NULL,
+        groups     TEXT    NOT NULL, -- JSON string[]
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+      );
+
+      -- AUTOINCREMENT so ids are never reused once pruning deleted the newest rows: followers
+      -- page with afterId and must never see a new line under an id they already passed.
+      -- No foreign key to functions: instances may still write lines while their function is
+      -- being deleted, and a late line must not fail the whole batch.
+      CREATE TABLE logs (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        time       INTEGER NOT NULL,
+        function   TEXT    NOT NULL,
+        version    TEXT    NOT NULL,
+        instance   TEXT    NOT NULL,
+        stream     TEXT    NOT NULL,
+        request_id TEXT,
+        line       TEXT    NOT NULL
+      );
+      CREATE INDEX logs_function_id ON logs(function, id);
+      -- Age pruning deletes by time; without this it scans the whole table under the write lock.
+      CREATE INDEX logs_time ON logs(time);
+    `,
+  },
+];
+
+/** Schema version this code writes and understands. */
+export const latestSchemaVersion = migrations.length;
+
+/** Throws unless versions run 1, 2, 3, ... in order: a gap or duplicate is a programming error. */
+function checkList(list: readonly Migration[]): void {
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new FerryError('internal', `schema migration list is malformed: entry ${i} ('${m.name}') has version ${m.version}, expected ${i + 1}`);
+    }
+  });
+}
+
+/** Highest applied schema version recorded in the database (0 when none). */
+export function schemaVersion(db: Database.Database): number {
+  const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+  if (!table) return 0;
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/**
+ * Brings the schema up to the newest of `list`, in one transaction: either every pending step
+ * is applied and recorded in `schema_migrations`, or none is. Refuses (FerryError `internal`) a
+ * database whose schema is newer than `list` knows, without touching it.
+ */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations, now: () => number = Date.now): MigrationResult {
+  checkList(list);
+  const latest = list.length;
+
+  // Foreign keys are off while migrating so that a later step may rebuild a table (SQLite's
+  // create-copy-drop-rename procedure) without cascading deletes into its children; integrity is
+  // checked once at the end instead. The pragma is a no-op inside a transaction, hence out here.
+  const fkBefore = db.pragma('foreign_keys', { simple: true }) === 1;
+  db.pragma('foreign_keys = OFF');
+  try {
+    const run = db.transaction((): MigrationResult => {
+      db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER NOT NULL PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        applied_at INTEGER NOT NULL
+      )`);
+      const from = schemaVersion(db);
+      if (from > latest) {
+        throw new FerryError(
+          'internal',
+          `the database ${db.name} has schema version ${from}, newer than this Ferry knows (${latest}); ` +
+            'it was written by a newer release: upgrade Ferry, or point it at another data dir',
+        );
+      }
+      const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+      const applied: string[] = [];
+      for (const m of list.slice(from)) {
+        if (typeof m.up === 'string') db.exec(m.up);
+        else m.up(db);
+        record.run(m.version, m.name, now());
+        applied.push(m.name);
+      }
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) {
+        throw new FerryError('internal', `schema migration left ${broken.length} rows violating foreign keys; rolled back`);
+      }
+      return { from, to: Math.max(from, latest), applied };
+    });
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening the
+    // same fresh data dir at once apply each step once: the second waits and then finds it done.
+    return run.immediate();
+  } finally {
+    db.pragma(`foreign_keys = ${fkBefore ? 'ON' : 'OFF'}`);
+  }
+}

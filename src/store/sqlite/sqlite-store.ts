@@ -1,0 +1,258 @@
+/**
+ * The embedded metadata store: one SQLite file in the data dir, opened with better-sqlite3.
+ * better-sqlite3 is synchronous, and that is fine here: every query is an indexed lookup on a
+ * local file, and the hot path reads the catalog cache, not the store. The methods are async only
+ * to share the `Store` interface with networked stores.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Store } from '../../core/store.js';
+import type { AliasRecord, FunctionRecord, LogLine, TokenRecord, VersionRecord } from '../../core/records.js';
+import type { ConfigOverride } from '../../core/manifest.js';
+import { FerryError } from '../../errors/index.js';
+import { migrate } from './migrations.js';
+import { prepareStatements, type Statements } from './statements.js';
+import {
+  aliasFromRow,
+  aliasToRow,
+  functionFromRow,
+  functionToRow,
+  logFromRow,
+  logToRow,
+  tokenFromRow,
+  tokenToRow,
+  versionFromRow,
+  versionToRow,
+} from './rows.js';
+
+/** Options of `SqliteStore`. */
+export interface SqliteStoreOptions {
+  /** Directory holding `ferry.db` (created if missing). */
+  dataDir: string;
+  /** How long a write waits for another process's lock before failing; default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/** File name of the database inside the data dir. */
+export const databaseFileName = 'ferry.db';
+
+/** The SQLite result code of a better-sqlite3 error, e.g. `SQLITE_CONSTRAINT_PRIMARYKEY`. */
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+/**
+ * `Store` on a SQLite file. Opening is synchronous: it creates the data dir and database if
+ * missing, sets the connection pragmas, and migrates the schema (throwing FerryError `internal` if
+ * the file comes from a newer Ferry).
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  /** Path of the database file. */
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly sql: Statements;
+
+  constructor(opts: SqliteStoreOptions) {
+    fs.mkdirSync(opts.dataDir, { recursive: true });
+    this.file = path.join(opts.dataDir, databaseFileName);
+    this.db = new Database(this.file);
+    try {
+      // busy_timeout first: switching to WAL itself needs the lock another process may hold.
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+      // WAL lets readers (CLI, a second server process) run while the server writes;
+      // synchronous=NORMAL is durable in WAL except for the last commits on power loss, which
+      // for metadata that the client re-sends on failure is the right trade for write latency.
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      migrate(this.db);
+      // After migrate, which turns foreign keys off while it runs; cascades depend on them.
+      this.db.pragma('foreign_keys = ON');
+      this.sql = prepareStatements(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  async listFunctions(): Promise<FunctionRecord[]> {
+    return this.sql.listFunctions.all().map(functionFromRow);
+  }
+
+  async getFunction(name: string): Promise<FunctionRecord | undefined> {
+    const row = this.sql.getFunction.get(name);
+    return row && functionFromRow(row);
+  }
+
+  /** Inserts the function unless present; answers the stored record (an existing one wins). */
+  async ensureFunction(rec: FunctionRecord): Promise<FunctionRecord> {
+    return this.db.transaction(() => {
+      this.sql.insertFunction.run(functionToRow(rec));
+      const row = this.sql.getFunction.get(rec.name);
+      if (!row) throw new FerryError('internal', `function ${rec.name} vanished right after it was stored`);
+      return functionFromRow(row);
+    })();
+  }
+
+  /**
+   * Deletes the function, its versions, aliases and log lines. Answers the distinct package shas
+   * its versions used (sorted), whether or not other functions still use them: the caller asks
+   * `packageInUse` before removing a package. Unknown function: answers `[]`.
+   */
+  async deleteFunction(name: string): Promise<string[]> {
+    return this.db.transaction(() => {
+      const shas = this.sql.functionShas.all(name);
+      this.sql.deleteFunctionLogs.run(name);
+      // Versions and aliases go by ON DELETE CASCADE, and so does the seq counter (it is a column).
+      this.sql.deleteFunction.run(name);
+      return shas;
+    })();
+  }
+
+  /** Versions of the function in ascending `seq`. */
+  async listVersions(fn: string): Promise<VersionRecord[]> {
+    return this.sql.listVersions.all(fn).map(versionFromRow);
+  }
+
+  async getVersion(fn: string, version: string): Promise<VersionRecord | undefined> {
+    const row = this.sql.getVersion.get(fn, version);
+    return row && versionFromRow(row);
+  }
+
+  async lastVersionSeq(fn: string): Promise<number> {
+    return this.sql.lastSeq.get(fn) ?? 0;
+  }
+
+  /**
+   * Inserts a version and raises the function's seq counter. Throws FerryError `version-exists`
+   * if the version, or another version with the same seq, is already there (the latter is two
+   * uploads racing for one seq), and `function-not-found` if the function does not exist.
+   */
+  async createVersion(rec: VersionRecord): Promise<void> {
+    this.db.transaction(() => {
+      try {
+        this.sql.insertVersion.run(versionToRow(rec));
+      } catch (err) {
+        switch (sqliteCode(err)) {
+          case 'SQLITE_CONSTRAINT_PRIMARYKEY':
+            throw new FerryError('version-exists', `version ${rec.version} of function ${rec.function} already exists`, { cause: err });
+          case 'SQLITE_CONSTRAINT_UNIQUE':
+            throw new FerryError('version-exists', `sequence number ${rec.seq} of function ${rec.function} is already taken by another version`, { cause: err });
+          case 'SQLITE_CONSTRAINT_FOREIGNKEY':
+            throw new FerryError('function-not-found', `function ${rec.function} does not exist`, { cause: err });
+          default:
+            throw err;
+        }
+      }
+      this.sql.bumpSeq.run(rec.seq, rec.function);
+    })();
+  }
+
+  /** Replaces the version's override; throws FerryError `version-not-found` if there is no such version. */
+  async setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number): Promise<void> {
+    const res = this.sql.setOverride.run(JSON.stringify(override), updatedAt, fn, version);
+    if (res.changes === 0) throw new FerryError('version-not-found', `function ${fn} has no version ${version}`);
+  }
+
+  /** Deletes the version if present (no-op otherwise). Its seq stays used; its log lines stay until pruned. */
+  async deleteVersion(fn: string, version: string): Promise<void> {
+    this.sql.deleteVersion.run(fn, version);
+  }
+
+  async packageInUse(sha: string): Promise<boolean> {
+    return this.sql.packageInUse.get(sha) !== undefined;
+  }
+
+  /** Aliases of the function, sorted by name. */
+  async listAliases(fn: string): Promise<AliasRecord[]> {
+    return this.sql.listAliases.all(fn).map(aliasFromRow);
+  }
+
+  /** Creates or replaces the alias; throws FerryError `function-not-found` if the function does not exist. */
+  async putAlias(rec: AliasRecord): Promise<void> {
+    try {
+      this.sql.upsertAlias.run(aliasToRow(rec));
+    } catch (err) {
+      if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new FerryError('function-not-found', `function ${rec.function} does not exist`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async deleteAlias(fn: string, alias: string): Promise<boolean> {
+    return this.sql.deleteAlias.run(fn, alias).changes > 0;
+  }
+
+  /** Stores a token; a duplicate id or hash is FerryError `internal` (both are random, so a bug). */
+  async createToken(rec: TokenRecord): Promise<void> {
+    try {
+      this.sql.insertToken.run(tokenToRow(rec));
+    } catch (err) {
+      if (sqliteCode(err)?.startsWith('SQLITE_CONSTRAINT')) {
+        throw new FerryError('internal', `a token with id ${rec.id} or the same hash already exists`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** The token with this hash, revoked and expired ones included: the caller judges validity. */
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.sql.tokenByHash.get(hash);
+    return row && tokenFromRow(row);
+  }
+
+  /** Number of stored tokens, revoked and expired ones included. */
+  async countTokens(): Promise<number> {
+    return this.sql.countTokens.get() ?? 0;
+  }
+
+  /** Appends the lines in one transaction (one fsync for the batch), in array order. */
+  async appendLogs(lines: LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    this.db.transaction(() => {
+      for (const line of lines) this.sql.insertLog.run(logToRow(line));
+    })();
+  }
+
+  /**
+   * Log lines of the function in ascending id: with `afterId`, the first `limit` lines after it
+   * (paging forward / following); without, the newest `limit` lines (a tail).
+   */
+  async queryLogs(
+    fn: string,
+    opts: { afterId?: number; limit: number; version?: string },
+  ): Promise<Array<LogLine & { id: number }>> {
+    const limit = Math.floor(opts.limit);
+    // Guard, not clamp: SQLite reads a negative LIMIT as "no limit".
+    if (!(limit > 0)) return [];
+    const query = { fn, after: opts.afterId ?? 0, version: opts.version ?? null, limit };
+    const stmt = opts.afterId === undefined ? this.sql.logsTail : this.sql.logsAfter;
+    return stmt.all(query).map(logFromRow);
+  }
+
+  /**
+   * Deletes lines with `time < now - maxAgeMs`, then all but the `maxLinesPerFunction` newest (by
+   * id) of each function. A non-finite bound disables that rule.
+   */
+  async pruneLogs(opts: { maxAgeMs: number; maxLinesPerFunction: number; now: number }): Promise<void> {
+    this.db.transaction(() => {
+      if (Number.isFinite(opts.maxAgeMs)) this.sql.deleteLogsBefore.run(opts.now - opts.maxAgeMs);
+      if (!Number.isFinite(opts.maxLinesPerFunction)) return;
+      const keep = Math.max(0, Math.floor(opts.maxLinesPerFunction));
+      for (const fn of this.sql.logFunctions.all()) {
+        const capId = this.sql.logCapId.get(fn, keep);
+        if (capId !== undefined) this.sql.deleteLogsUpTo.run(fn, capId);
+      }
+    })();
+  }
+
+  /** Closes the database; calling it again is a no-op. */
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    // Lets SQLite refresh the planner statistics it found worth refreshing; cheap on close.
+    this.db.pragma('optimize');
+    this.db.close();
+  }
+}

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { once } from 'node:events';
+import * as tar from 'tar';
+
+export const repoRoot = new URL('../../../', import.meta.url).pathname;
+export const cliPath = join(repoRoot, 'dist/src/cli/main.js');
+
+export interface Ferry {
+  url: string;
+  token: string;
+  dataDir: string;
+  proc: ChildProcess;
+  /** Every line the server printed. */
+  output: string[];
+  /** Management API call with the admin token. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Uploads a package made of `files`; answers the version JSON (throws on non-201). */
+  deploy(name: string, files: PackageFiles, version?: string): Promise<{ version: string; url: string }>;
+  /** SIGTERM and wait; answers the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export type PackageFiles = Record<string, string | { content: string; mode: number }>;
+
+/** Starts the real `ferry server` on a free port with a temporary data dir. */
+export async function startFerry(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<Ferry> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'ferry-test-')));
+  const proc = spawn(process.execPath, [cliPath, 'server', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(opts.args ?? [])], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (chunk: Buffer): void => {
+      buf += chunk.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        output.push(line);
+        const m = /Ferry listening on (http:\/\/[^"\s]+)/.exec(line);
+        if (m) resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (c: Buffer) => output.push(...c.toString().split('\n').filter(Boolean)));
+    proc.once('exit', (code) => reject(new Error(`ferry server exited (${code}) before listening:\n${output.join('\n')}`)));
+    setTimeout(() => reject(new Error(`ferry server did not start in 30 s:\n${output.join('\n')}`)), 30_000).unref();
+  });
+  const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> => {
+    const h: Record<string, string> = { authorization: `Bearer ${token}`, ...headers };
+    let payload: BodyInit | undefined;
+    if (body instanceof Uint8Array || typeof body === 'string') payload = body as BodyInit;
+    else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      h['content-type'] ??= 'application/json';
+    }
+    return fetch(url + path, { method, headers: h, body: payload });
+  };
+  const ferry: Ferry = {
+    url,
+    token,
+    dataDir,
+    proc,
+    output,
+    api,
+    async deploy(name, files, version) {
+      const archive = await packFiles(files);
+      const res = version
+        ? await api('PUT', `/v1/functions/${name}/versions/${version}`, archive, { 'content-type': 'application/gzip' })
+        : await api('POST', `/v1/functions/${name}/versions`, archive, { 'content-type': 'application/gzip' });
+      const json = (await res.json()) as { version: string; url: string };
+      if (res.status !== 201) throw new Error(`deploy ${name} answered ${res.status}: ${JSON.stringify(json)}`);
+      return json;
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      const [code] = (await once(proc, 'exit')) as [number | null];
+      return code;
+    },
+  };
+  return ferry;
+}
+
+/** Stops the server and removes its data dir (for t.after). */
+export async function disposeFerry(f: Ferry): Promise<void> {
+  await f.stop();
+  await rm(f.dataDir, { recursive: true, force: true });
+}
+
+/** Writes `files` into a fresh temp folder (modes kept) and answers its path. */
+export async function writeFiles(files: PackageFiles): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-pkg-'));
+  for (const [name, spec] of Object.entries(files)) {
+    const p = join(dir, name);
+    await mkdir(dirname(p), { recursive: true });
+    const content = typeof spec === 'string' ? spec : spec.content;
+    await writeFile(p, content);
+    if (typeof spec !== 'string') await chmod(p, spec.mode);
+  }
+  return dir;
+}
+
+/** A tar.gz of `files`, as `ferry deploy` would upload it. */
+export async function packFiles(files: PackageFiles): Promise<Uint8Array> {
+  const dir = await writeFiles(files);
+  try {
+    const chunks: Buffer[] = [];
+    const stream = tar.c({ gzip: true, cwd: dir, portable: true }, Object.keys(files));
+    for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+    return new Uint8Array(Buffer.concat(chunks));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
