@@ -39,14 +39,14 @@ export class ApiRouter {
     const url = new URL(req.url ?? '/', 'http://x');
     try {
       const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
-      let pathMatched = false;
+      const allowed: string[] = [];
       for (const r of this.routes) {
         const m = r.pattern.exec(path);
         if (!m) continue;
-        pathMatched = true;
+        allowed.push(r.def.method);
         if (r.def.method !== req.method && !(req.method === 'HEAD' && r.def.method === 'GET')) continue;
         const params: Record<string, string> = {};
-        r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
+        r.names.forEach((n, i) => (params[n] = decodeParam(n, m[i + 1]!)));
         let principal: Principal | undefined;
         if (r.def.permission !== 'public') {
           principal = await this.auth.authenticate(req.headers.authorization);
@@ -57,7 +57,10 @@ export class ApiRouter {
         if (result && !res.headersSent) send(res, result.status ?? 200, result.body, result.headers);
         return;
       }
-      if (pathMatched) throw new FerryError('method-not-allowed', `${req.method} is not allowed on ${path}`);
+      if (allowed.length) {
+        const allow = [...new Set(allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed)].join(', ');
+        throw new FerryError('method-not-allowed', `${req.method} is not allowed on ${path}; allowed: ${allow}`, { headers: { allow } });
+      }
       throw new FerryError('route-not-found', `no route for ${req.method} ${path}`);
     } catch (err) {
       const fe = FerryError.from(err);
@@ -65,6 +68,14 @@ export class ApiRouter {
       if (!req.readableEnded) req.resume();
       sendProblem(res, fe, url.pathname);
     }
+  }
+}
+
+function decodeParam(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new FerryError('invalid-name', `${name} '${raw.slice(0, 80)}' has a malformed percent-encoding`);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { CallSignal } from './call-signal.js';
 
 /**
  * The request side of one invocation as a connector sees it. The gateway passes Node's
@@ -32,7 +33,9 @@ export interface ResponseSink {
 export interface CallMeta {
   requestId: string;
   /** Aborts when the client goes away or the timeout fires; the connector cancels the call. */
-  signal: AbortSignal;
+  signal: CallSignal;
+  /** Whether a request body follows (Content-Length above 0 or chunked). */
+  hasBody: boolean;
   /** Called once the response head arrives (stops the time-to-headers timer). */
   onHeaders(): void;
   /** Flat [name, value, ...] added to the response head (e.g. x-request-id). */

@@ -1,5 +1,6 @@
 import type { Connector, Runtime } from './runtime.js';
 import type { EffectiveConfig } from './manifest.js';
+import type { CallSignal } from './call-signal.js';
 
 /** One version, configured and ready to be instantiated. */
 export interface DeployTarget {
@@ -37,7 +38,7 @@ export interface Lease {
  */
 export interface InstancePool {
   /** A lease on a warm instance, starting one or waiting in the bounded queue as needed. */
-  acquire(target: DeployTarget, signal: AbortSignal): Promise<Lease>;
+  acquire(target: DeployTarget, signal: CallSignal): Promise<Lease>;
   /** Starts instances up to `minInstances` (at least one if `atLeastOne`). */
   deploy(target: DeployTarget, atLeastOne: boolean): Promise<void>;
   /** Replaces running instances of the version with ones of this target, with no failed call. */

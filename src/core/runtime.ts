@@ -42,6 +42,8 @@ export interface LaunchPlan {
  * The gateway's side of a running instance: one long-lived channel, many calls over it.
  */
 export interface Connector {
+  /** True once the channel to the instance is gone (it crashed or was stopped): no new calls. */
+  readonly lost: boolean;
   /** Resolves once the instance accepts calls; rejects (FerryError) if it cannot. */
   ready(signal: AbortSignal): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FerryError, sendProblem } from '../errors/index.js';
-import type { DeployTarget, InstancePool, Lease } from '../core/index.js';
+import { CallSignal, type DeployTarget, type InstancePool, type Lease } from '../core/index.js';
 import type { Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
 import type { InvokeRoute } from './route-parse.js';
@@ -35,44 +35,48 @@ export class Invoker {
   }
 
   async invoke(req: IncomingMessage, res: ServerResponse, route: InvokeRoute): Promise<void> {
-    const incoming = req.headers['x-request-id'];
-    const rid = typeof incoming === 'string' && validRequestId.test(incoming) ? incoming : newRequestId();
+    const head = scanHeaders(req.rawHeaders);
+    const rid = head.requestId !== undefined && validRequestId.test(head.requestId) ? head.requestId : newRequestId();
     const began = performance.now();
     let target: DeployTarget | undefined;
     let lease: Lease | undefined;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
-    const ac = new AbortController();
+    const signal = new CallSignal();
     const onClose = (): void => {
-      if (!res.writableFinished) ac.abort(new FerryError('invoke-timeout', 'the client went away'));
+      if (!res.writableFinished) signal.abort(new FerryError('invoke-timeout', 'the client went away'));
     };
     try {
       target = this.o.resolve(route.name, route.ref);
       const cfg = target.config;
       if (cfg.invoke === 'token' || this.o.invokeAuth === 'token') {
-        await this.o.auth.authenticate(req.headers.authorization);
+        await this.o.auth.authenticate(head.authorization);
         stripAuthorization(req);
       }
-      this.checkBodySize(req, ac);
+      if (head.contentLength !== undefined && Number(head.contentLength) > this.o.maxBodyBytes) {
+        throw new FerryError('body-too-large', `the request body is ${head.contentLength} bytes; the limit is ${this.o.maxBodyBytes}`);
+      }
+      if (head.chunked) this.capChunkedBody(req, signal);
       req.url = route.path;
       timer = setTimeout(() => {
         timedOut = true;
-        ac.abort(new FerryError('invoke-timeout', `no response headers within ${cfg.limits.timeoutMs} ms`));
+        signal.abort(new FerryError('invoke-timeout', `no response headers within ${cfg.limits.timeoutMs} ms`));
       }, cfg.limits.timeoutMs);
       res.once('close', onClose);
-      lease = await this.o.pool.acquire(target, ac.signal);
-      const extraHeaders = this.o.responseHeaders.length ? ['x-request-id', rid, ...this.o.responseHeaders] : ['x-request-id', rid];
+      lease = await this.o.pool.acquire(target, signal);
+      const extra = this.o.responseHeaders;
       await lease.connector.dispatch(req, res, {
         requestId: rid,
-        signal: ac.signal,
+        signal,
+        hasBody: head.chunked || (head.contentLength !== undefined && head.contentLength !== '0'),
         onHeaders: () => clearTimeout(timer),
-        extraHeaders,
+        extraHeaders: extra.length ? ['x-request-id', rid, ...extra] : ['x-request-id', rid],
       });
     } catch (err) {
       const fe = FerryError.from(err);
       if (!res.headersSent) {
         if (fe.code === 'body-too-large') res.setHeader('connection', 'close');
-        sendProblem(res, fe, req.url, this.o.responseHeaders.length ? { 'x-request-id': rid } : { 'x-request-id': rid });
+        sendProblem(res, fe, req.url, this.errorHeaders(rid));
       } else {
         res.destroy();
       }
@@ -84,18 +88,26 @@ export class Invoker {
     }
   }
 
+  private errorHeaders(rid: string): Record<string, string> {
+    const h: Record<string, string> = { 'x-request-id': rid };
+    const extra = this.o.responseHeaders;
+    for (let i = 0; i < extra.length; i += 2) h[extra[i]!] = extra[i + 1]!;
+    return h;
+  }
+
   /** WebSocket and other upgrades, for runtimes that serve HTTP themselves. */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: InvokeRoute): Promise<void> {
-    const rid = newRequestId();
+    const given = scanHeaders(req.rawHeaders).requestId;
+    const rid = given !== undefined && validRequestId.test(given) ? given : newRequestId();
     try {
       const target = this.o.resolve(route.name, route.ref);
       if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') {
         await this.o.auth.authenticate(req.headers.authorization);
         stripAuthorization(req);
       }
-      const ac = new AbortController();
-      socket.once('close', () => ac.abort());
-      const lease = await this.o.pool.acquire(target, ac.signal);
+      const signal = new CallSignal();
+      socket.once('close', () => signal.abort());
+      const lease = await this.o.pool.acquire(target, signal);
       const upgrade = lease.connector.upgrade;
       if (!upgrade) {
         lease.release();
@@ -109,25 +121,46 @@ export class Invoker {
     }
   }
 
-  private checkBodySize(req: IncomingMessage, ac: AbortController): void {
+  /** Chunked bodies have no declared size: count as they stream and stop the call past the cap. */
+  private capChunkedBody(req: IncomingMessage, signal: CallSignal): void {
     const max = this.o.maxBodyBytes;
-    const len = req.headers['content-length'];
-    if (len !== undefined) {
-      if (Number(len) > max) throw new FerryError('body-too-large', `the request body is ${len} bytes; the limit is ${max}`);
-      return;
-    }
-    if (req.headers['transfer-encoding'] === undefined) return;
-    // Chunked bodies: count as they stream and stop the call when the cap is passed.
     let seen = 0;
     const onData = (chunk: Buffer): void => {
       seen += chunk.length;
       if (seen > max) {
         req.off('data', onData);
-        ac.abort(new FerryError('body-too-large', `the request body exceeds the limit of ${max} bytes`));
+        signal.abort(new FerryError('body-too-large', `the request body exceeds the limit of ${max} bytes`));
       }
     };
     req.on('data', onData);
+    // Counting must not start the flow: the connector is not listening yet (the instance may
+    // still be starting), and flowing data with no listener would be lost. It resumes the body.
+    req.pause();
   }
+}
+
+/** What the gateway needs from the request head, in one pass over the raw list (Node builds
+ * `req.headers` lazily; not touching it saves building an object per call). */
+function scanHeaders(raw: string[]): { requestId?: string; contentLength?: string; chunked: boolean; authorization?: string } {
+  const out: { requestId?: string; contentLength?: string; chunked: boolean; authorization?: string } = { chunked: false };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    switch (name.length) {
+      case 12:
+        if (name.toLowerCase() === 'x-request-id') out.requestId = raw[i + 1];
+        break;
+      case 13:
+        if (name.toLowerCase() === 'authorization') out.authorization = raw[i + 1];
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') out.contentLength = raw[i + 1];
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') out.chunked = true;
+        break;
+    }
+  }
+  return out;
 }
 
 /** The credential is Ferry's, not the function's: it never reaches the instance. */

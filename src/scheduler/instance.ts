@@ -24,7 +24,7 @@ export class Instance {
 
   /** Ready, not draining, and below its concurrency. */
   hasCapacity(): boolean {
-    return this.state === 'ready' && this.inFlight < this.target.config.scaling.concurrency;
+    return this.state === 'ready' && this.inFlight < this.target.config.scaling.concurrency && !this.connector!.lost;
   }
 
   info(): InstanceInfo {

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
-import type { DeployTarget, InstanceInfo, InstancePool, Lease, SandboxDriver } from '../core/index.js';
+import type { CallSignal, DeployTarget, InstanceInfo, InstancePool, Lease, SandboxDriver } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
@@ -37,6 +37,9 @@ interface Group {
   instances: Instance[];
   starting: number;
   queue: WaitQueue<Lease>;
+  /** Consecutive failed starts: hot versions that keep failing back off instead of looping. */
+  failures: number;
+  retry: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -55,7 +58,7 @@ export class Scheduler implements InstancePool {
     this.sweeper.unref();
   }
 
-  acquire(target: DeployTarget, signal: AbortSignal): Promise<Lease> {
+  acquire(target: DeployTarget, signal: CallSignal): Promise<Lease> {
     if (this.closing) return Promise.reject(new FerryError('shutting-down'));
     const group = this.group(target);
     const inst = this.pick(group);
@@ -75,7 +78,8 @@ export class Scheduler implements InstancePool {
     const group = this.group(target);
     const want = Math.max(target.config.scaling.minInstances, atLeastOne ? 1 : 0);
     const starts: Promise<Instance | undefined>[] = [];
-    while (this.live(group) + starts.length < want) starts.push(this.start(group));
+    // start() counts itself as starting synchronously, so live() already includes it.
+    while (this.live(group) < want) starts.push(this.start(group));
     const started = await Promise.all(starts);
     if (starts.length && !started.some(Boolean) && this.readyCount(group) === 0) {
       throw new FerryError('instance-start-failed', `no instance of ${target.function}@${target.version} could start; see its logs`);
@@ -99,6 +103,7 @@ export class Scheduler implements InstancePool {
     for (const group of [...this.groups.values()]) {
       if (group.target.function !== fn || (version !== undefined && group.target.version !== version)) continue;
       this.groups.delete(group.key);
+      clearTimeout(group.retry);
       group.queue.rejectAll(new FerryError('instance-crashed', 'the version was stopped'));
       for (const inst of [...group.instances]) stops.push(this.kill(group, inst, 'stopped by request'));
     }
@@ -119,6 +124,7 @@ export class Scheduler implements InstancePool {
     clearInterval(this.sweeper);
     const stops: Promise<void>[] = [];
     for (const group of this.groups.values()) {
+      clearTimeout(group.retry);
       group.queue.rejectAll(new FerryError('shutting-down'));
       for (const inst of [...group.instances]) stops.push(this.kill(group, inst, 'server shutting down', graceMs));
     }
@@ -130,7 +136,7 @@ export class Scheduler implements InstancePool {
     const key = keyOf(target);
     let g = this.groups.get(key);
     if (!g) {
-      g = { key, target, instances: [], starting: 0, queue: new WaitQueue<Lease>() };
+      g = { key, target, instances: [], starting: 0, queue: new WaitQueue<Lease>(), failures: 0, retry: undefined };
       this.groups.set(key, g);
     } else if (g.target.revision !== target.revision && g.target !== target) {
       // A new revision arrived without a roll (e.g. the old one was idle): new instances use it.
@@ -177,6 +183,8 @@ export class Scheduler implements InstancePool {
   }
 
   private serveWaiters(group: Group, inst: Instance): void {
+    // The common case on the warm path: nobody waits, nothing to report.
+    if (group.queue.length === 0) return;
     while (group.queue.length > 0 && inst.hasCapacity()) {
       group.queue.shift()!.resolve(this.lease(group, inst));
     }
@@ -232,6 +240,7 @@ export class Scheduler implements InstancePool {
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');
       inst.state = 'ready';
       inst.idleSince = Date.now();
+      group.failures = 0;
       this.opts.observer.coldStart(target, performance.now() - began);
       this.opts.observer.event(inst.info(), 'info', `instance ready in ${Math.round(performance.now() - began)} ms`);
       this.opts.observer.instances(target.function, target.version, this.readyCount(group));
@@ -239,6 +248,7 @@ export class Scheduler implements InstancePool {
       return inst;
     } catch (err) {
       const fe = FerryError.from(err);
+      group.failures++;
       this.opts.observer.event(inst.info(), 'error', fe.message);
       void this.kill(group, inst, 'failed to start');
       // Waiters cannot be served by this instance; if nothing else can serve them, fail them.
@@ -257,10 +267,8 @@ export class Scheduler implements InstancePool {
     this.remove(group, inst);
     if (!expected && wasServing) {
       this.opts.observer.event(inst.info(), 'error', `instance exited unexpectedly (${sig ?? `exit code ${code}`})`);
-      // Replace it when it was keeping the version hot, or when calls are waiting.
-      if (!this.closing && this.groups.get(group.key) === group && (this.live(group) < group.target.config.scaling.minInstances || group.queue.length > 0)) {
-        void this.start(group);
-      }
+      // remove() kept the version hot; calls still waiting need an instance too.
+      if (!this.closing && this.groups.get(group.key) === group && group.queue.length > 0 && this.live(group) === 0) void this.start(group);
     }
   }
 
@@ -290,6 +298,23 @@ export class Scheduler implements InstancePool {
     if (i < 0) return;
     group.instances.splice(i, 1);
     this.opts.observer.instances(group.target.function, group.target.version, this.readyCount(group));
+    this.keepHot(group);
+  }
+
+  /** A version with `minInstances` gets replacements for instances that left (recycled, crashed). */
+  private keepHot(group: Group): void {
+    if (this.closing || this.groups.get(group.key) !== group || group.retry) return;
+    if (this.live(group) >= group.target.config.scaling.minInstances) return;
+    if (group.failures > 0) {
+      const delay = Math.min(30_000, 250 * 2 ** Math.min(group.failures - 1, 7));
+      group.retry = setTimeout(() => {
+        group.retry = undefined;
+        this.keepHot(group);
+      }, delay);
+      group.retry.unref();
+      return;
+    }
+    while (this.live(group) < group.target.config.scaling.minInstances) void this.start(group);
   }
 
   /** Scale to zero: stop instances idle past their timeout, keeping `minInstances`. */

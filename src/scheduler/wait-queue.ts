@@ -1,4 +1,5 @@
 import { FerryError } from '../errors/index.js';
+import type { CallSignal } from '../core/index.js';
 
 /** A call waiting for a free instance. */
 export interface Waiter<T> {
@@ -18,7 +19,8 @@ export class WaitQueue<T> {
     return this.items.length;
   }
 
-  enqueue(signal: AbortSignal): Promise<T> {
+  enqueue(signal: CallSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled'));
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
         const i = this.items.indexOf(waiter);

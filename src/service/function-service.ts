@@ -39,6 +39,12 @@ export interface FunctionServiceOptions {
 export class FunctionService {
   readonly catalog: Catalog;
   private readonly locks = new KeyedMutex();
+  /**
+   * Orders package commits (with the version insert that references them) against package
+   * removal, so a package shared by two functions is never removed while a new version of
+   * another function is about to point at it.
+   */
+  private readonly packageLock = new KeyedMutex();
 
   constructor(private readonly o: FunctionServiceOptions) {
     this.catalog = new Catalog(o.runtimes, (sha) => o.packages.path(sha));
@@ -101,37 +107,47 @@ export class FunctionService {
       runtime.validate(manifest);
       const log: string[] = [];
       await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
-      const { sha, size } = await this.o.packages.commit(root);
-      committedSha = sha;
-      return await this.locks.run(name, async () => {
-        const seq = (await this.o.store.lastVersionSeq(name)) + 1;
-        const now = Date.now();
-        const rec: VersionRecord = {
-          function: name,
-          version: version ?? autoVersionName(seq),
-          seq,
-          packageSha: sha,
-          packageSize: size,
-          manifest,
-          override: {},
-          buildLog: log.join('\n'),
-          createdAt: now,
-          updatedAt: now,
-        };
-        const fn = await this.o.store.ensureFunction({ name, createdAt: now, owner });
-        await this.o.store.createVersion(rec);
-        committedSha = undefined;
-        this.catalog.putFunction(fn);
-        const target = this.catalog.putVersion(rec);
-        if (target.config.scaling.minInstances > 0) {
-          this.o.pool.deploy(target, false).catch((err) => this.o.logger.warn({ err, function: name, version: rec.version }, 'could not start hot instances'));
-        }
-        return rec;
+      return await this.packageLock.run('', async () => {
+        const { sha, size } = await this.o.packages.commit(root);
+        committedSha = sha;
+        return this.locks.run(name, () => this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined)));
       });
     } finally {
       await this.o.packages.discard(staging).catch(() => {});
-      if (committedSha) await this.collectPackage(committedSha);
+      if (committedSha) void this.collectPackage(committedSha);
     }
+  }
+
+  /** Inserts the version (numbered under the function's lock) and makes it routable. */
+  private async record(name: string, version: string | undefined, sha: string, size: number, manifest: Manifest, buildLog: string, owner: string, onStored: () => void): Promise<VersionRecord> {
+    let seq = (await this.o.store.lastVersionSeq(name)) + 1;
+    // A version named `v7` by hand must not make the next automatic name collide.
+    if (version === undefined) while (await this.o.store.getVersion(name, autoVersionName(seq))) seq++;
+    else if ((await this.o.store.listAliases(name)).some((a) => a.alias === version)) {
+      throw new FerryError('invalid-name', `'${version}' is already an alias of '${name}'; a version cannot share its name`);
+    }
+    const now = Date.now();
+    const rec: VersionRecord = {
+      function: name,
+      version: version ?? autoVersionName(seq),
+      seq,
+      packageSha: sha,
+      packageSize: size,
+      manifest,
+      override: {},
+      buildLog,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const fn = await this.o.store.ensureFunction({ name, createdAt: now, owner });
+    await this.o.store.createVersion(rec);
+    onStored();
+    this.catalog.putFunction(fn);
+    const target = this.catalog.putVersion(rec);
+    if (target.config.scaling.minInstances > 0) {
+      this.o.pool.deploy(target, false).catch((err) => this.o.logger.warn({ err, function: name, version: rec.version }, 'could not start hot instances'));
+    }
+    return rec;
   }
 
   /** PATCH: merges an override into the version's configuration and rolls its instances. */
@@ -165,7 +181,7 @@ export class FunctionService {
       await this.o.pool.stop(name, version);
       await this.o.store.deleteVersion(name, version);
       this.catalog.removeVersion(name, version);
-      await this.collectPackage(v.packageSha);
+      void this.collectPackage(v.packageSha);
     });
   }
 
@@ -175,7 +191,7 @@ export class FunctionService {
       await this.o.pool.stop(name);
       const shas = await this.o.store.deleteFunction(name);
       this.catalog.removeFunction(name);
-      for (const sha of shas) await this.collectPackage(sha);
+      for (const sha of shas) void this.collectPackage(sha);
     });
   }
 
@@ -189,6 +205,7 @@ export class FunctionService {
     const target = parseAliasTarget(body);
     return this.locks.run(name, async () => {
       await this.getFunction(name);
+      if (await this.o.store.getVersion(name, alias)) throw new FerryError('invalid-alias', `'${alias}' is already a version of '${name}'; an alias cannot share its name`);
       const versions = 'version' in target ? [target.version] : Object.keys(target.weights);
       for (const v of versions) {
         if (!(await this.o.store.getVersion(name, v))) throw new FerryError('invalid-alias', `alias target '${v}' is not a version of '${name}'`);
@@ -222,13 +239,15 @@ export class FunctionService {
     return this.catalog.resolve(name, ref);
   }
 
-  /** Removes a package from disk once no version uses it. */
-  private async collectPackage(sha: string): Promise<void> {
-    try {
-      if (!(await this.o.store.packageInUse(sha))) await this.o.packages.remove(sha);
-    } catch (err) {
-      this.o.logger.warn({ err, sha }, 'could not remove an unused package');
-    }
+  /** Removes a package from disk once no version uses it (after any commit in progress). */
+  private collectPackage(sha: string): Promise<void> {
+    return this.packageLock.run('', async () => {
+      try {
+        if (!(await this.o.store.packageInUse(sha))) await this.o.packages.remove(sha);
+      } catch (err) {
+        this.o.logger.warn({ err, sha }, 'could not remove an unused package');
+      }
+    });
   }
 }
 

@@ -29,6 +29,8 @@ export function makeLogRoutes(svc: FunctionService, logs: FunctionLogs): RouteDe
         const follow = /^(1|true|yes)$/i.test(c.query.get('follow') ?? '');
         const res = c.res;
         res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+        // A follower with no lines yet must still see the answer start.
+        if (follow) res.flushHeaders();
         const matches = (l: StoredLine) => version === undefined || l.version === version;
         if (follow) {
           // Subscribe before reading the backlog so nothing written in between is lost.

@@ -1,6 +1,8 @@
 import { overrideSchema } from '../../core/index.js';
 import type { FunctionService } from '../../service/index.js';
+import type { Readable } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
+import { capUpload } from '../upload-cap.js';
 import type { ApiContext, RouteDef } from '../route.js';
 import { versionView } from '../views.js';
 
@@ -12,13 +14,15 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
     if (len > maxUploadBytes) throw new FerryError('body-too-large', `the upload is ${len} bytes; the limit is ${maxUploadBytes} (--max-upload)`);
     return c.req.headers['content-type'] ?? '';
   };
+  /** The upload as a stream; one without a declared size is counted as it arrives. */
+  const upload = (c: ApiContext): Readable => (c.req.headers['content-length'] === undefined ? capUpload(c.req, maxUploadBytes) : c.req);
   return [
     {
       method: 'POST', path: '/v1/functions/{name}/versions', permission: 'write', tag: 'versions', body: 'archive',
       summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive',
       success: { status: 201, description: 'The new version' },
       handler: async (c) => {
-        const v = await svc.createVersion(c.params.name!, undefined, c.req, archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
+        const v = await svc.createVersion(c.params.name!, undefined, upload(c), archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
         return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
       },
     },
@@ -33,7 +37,7 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       summary: 'Create a named, immutable version from an archive (409 if it exists)',
       success: { status: 201, description: 'The new version' },
       handler: async (c) => {
-        const v = await svc.createVersion(c.params.name!, c.params.version!, c.req, archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
+        const v = await svc.createVersion(c.params.name!, c.params.version!, upload(c), archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
         return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
       },
     },

@@ -1,26 +1,15 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
 import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
-import { checkCommand, isPackagePath, resolveCommand } from '../http/resolve-command.js';
+import { checkCommand, isPackagePath, resolveCommand } from '../command.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
 const runtimeDir = dirname(dirname(shimPath));
 
-/**
- * The package.json that makes the compiled shim ESM ("type": "module"): a sandbox that binds only
- * `runtimeDir` would hide it and Node would load shim.js as CommonJS. Found once, walking up.
- */
-const shimPackageJson: string | undefined = (() => {
-  for (let dir = runtimeDir; ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) return file;
-    if (dirname(dir) === dir) return undefined;
-  }
-})();
 
 /**
  * CGI-style functions: any executable, run once per call with the request body on stdin and
@@ -62,7 +51,7 @@ export const execRuntime: Runtime = {
         FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
       },
       cwd: ctx.view.packageDir,
-      hostPaths: [process.execPath, runtimeDir, ...(shimPackageJson ? [shimPackageJson] : []), ...command.hostPaths],
+      hostPaths: [process.execPath, runtimeDir, ...command.hostPaths],
       endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
     };
   },

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
-import type { CallMeta, Connector, Endpoint, InvocationRequest, ResponseSink } from '../../core/index.js';
+import type { CallMeta, CallSignal, Connector, Endpoint, InvocationRequest, ResponseSink } from '../../core/index.js';
 import { requestHeaders, responseHeaders, upgradeHead } from './headers.js';
 
 /** The endpoint of an `http` runtime instance: its TCP port and its Unix socket path, either may be used. */
@@ -13,7 +13,7 @@ export type HttpEndpoint = Extract<Endpoint, { kind: 'http' }>;
 type Target = { socketPath: string } | { host: string; port: number };
 
 /** The reason a cancelled call fails with: the signal's own FerryError, else a timeout. */
-function abortReason(signal: AbortSignal): FerryError {
+function abortReason(signal: CallSignal): FerryError {
   return signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled');
 }
 
@@ -42,6 +42,10 @@ export class HttpConnector implements Connector {
   private readonly agent: Agent;
   private readonly tunnels = new Set<Duplex>();
   private closed = false;
+
+  get lost(): boolean {
+    return this.closed;
+  }
   private readonly pollMs: number;
 
   /**

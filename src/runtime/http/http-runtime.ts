@@ -2,7 +2,7 @@ import { join, posix } from 'node:path';
 import { FerryError } from '../../errors/index.js';
 import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
 import { HttpConnector } from './http-connector.js';
-import { checkCommand, resolveCommand } from './resolve-command.js';
+import { checkCommand, resolveCommand } from '../command.js';
 
 /** File name of the Unix socket an `http` function may listen on instead of `PORT`. */
 export const httpSocketName = 'http.sock';

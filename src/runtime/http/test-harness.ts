@@ -11,7 +11,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { defaultLimits, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../core/index.js';
+import { CallSignal, defaultLimits, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { processDriver } from '../../sandbox/process/process-driver.js';
 
@@ -105,14 +105,14 @@ export async function startInstance(
 function frontServer(connector: Connector, timeoutMs = 30_000): Server {
   const server = createServer((req, res) => {
     const requestId = randomUUID();
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new FerryError('invoke-timeout')), timeoutMs);
+    const signal = new CallSignal();
+    const timer = setTimeout(() => signal.abort(new FerryError('invoke-timeout')), timeoutMs);
     res.once('close', () => {
       clearTimeout(timer);
-      if (!res.writableFinished) ac.abort();
+      if (!res.writableFinished) signal.abort();
     });
     connector
-      .dispatch(req, res, { requestId, signal: ac.signal, onHeaders() {}, extraHeaders: ['x-request-id', requestId] })
+      .dispatch(req, res, { requestId, signal, hasBody: req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0', onHeaders() {}, extraHeaders: ['x-request-id', requestId] })
       .catch((err: unknown) => {
         const e = FerryError.from(err);
         if (res.headersSent) return void res.destroy();

@@ -10,17 +10,6 @@ const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
 const runtimeDir = dirname(dirname(shimPath));
 
-/**
- * The package.json that makes the compiled shim ESM ("type": "module"): a sandbox that binds only
- * `runtimeDir` would hide it and Node would then load shim.js as CommonJS. Found once, walking up.
- */
-const shimPackageJson: string | undefined = (() => {
-  for (let dir = runtimeDir; ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) return file;
-    if (dirname(dir) === dir) return undefined;
-  }
-})();
 
 const moduleExt = /\.(m|c)?(j|t)s$/;
 const identifier = /^[A-Za-z_$][\w$]*$/;
@@ -106,7 +95,6 @@ export const nodeRuntime: Runtime = {
     const heapMb = Math.max(16, Math.round(ctx.config.limits.memoryMb * 0.75));
     const handler = posix.join(ctx.view.packageDir, compiledPath(file)) + (exportName ? `:${exportName}` : '');
     const hostPaths = [process.execPath, runtimeDir];
-    if (shimPackageJson) hostPaths.push(shimPackageJson);
     return {
       // Heap at 3/4 of the limit: the rest is for code, stacks and buffers outside the V8 heap.
       argv: [process.execPath, `--max-old-space-size=${heapMb}`, '--enable-source-maps', shimPath],

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { CallSignal, type InvocationRequest, type ResponseSink } from '../../core/index.js';
+import { FerryError } from '../../errors/index.js';
 import { startInstance, tempDir, type TestInstance } from '../http/test-harness.js';
 import { nodeRuntime } from './node-runtime.js';
 
@@ -65,17 +71,30 @@ export default async function (request, context) {
     case '/hang':
       request.signal.addEventListener('abort', () => console.log('aborted', context.requestId));
       return new Promise(() => {});
+    case '/proxy': return fetch(context.env.UPSTREAM);
     case '/crash': setTimeout(() => { throw new Error('async crash'); }, 10); return 'ok';
   }
   return new Response('no route', { status: 404 });
 }
 `;
 
-async function instance(t: TestContext): Promise<TestInstance> {
+async function instance(t: TestContext, env: Record<string, string> = {}): Promise<TestInstance> {
   const dir = tempDir(t, 'ferry-shim-');
   writeFileSync(join(dir, 'index.js'), handlerJs);
   await nodeRuntime.build({ dir, manifest: { runtime: 'node', handler: 'index.js' }, log() {} });
-  return startInstance(t, nodeRuntime, dir, { handler: 'index.js', env: { GREETING: 'hi', FERRY_FUNCTION: 'fn', FERRY_VERSION: 'v1' } });
+  return startInstance(t, nodeRuntime, dir, { handler: 'index.js', env: { GREETING: 'hi', FERRY_FUNCTION: 'fn', FERRY_VERSION: 'v1', ...env } });
+}
+
+/** An upstream that answers gzip-compressed, for the fetch()-and-return test. */
+async function gzipUpstream(t: TestContext): Promise<string> {
+  const server = createServer((_req, res) => {
+    const body = gzipSync('upstream says hi');
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': body.length, 'x-upstream': '1' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
 async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
@@ -87,7 +106,7 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
 }
 
 test('node shim: conversions, bodies, context, errors, logs, concurrency, cancel', async (t) => {
-  const inst = await instance(t);
+  const inst = await instance(t, { UPSTREAM: await gzipUpstream(t) });
   const get = (path: string, init?: RequestInit): Promise<Response> => fetch(inst.url + path, init);
 
   await t.test('string -> 200 text/plain with content-length', async () => {
@@ -137,6 +156,13 @@ test('node shim: conversions, bodies, context, errors, logs, concurrency, cancel
     let rest = '';
     for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
     assert.equal(rest, 'data: 2\n\n');
+  });
+
+  await t.test('a Response from fetch() is passed on decoded, without its stale encoding headers', async () => {
+    const r = await get('/proxy');
+    assert.equal(r.headers.get('x-upstream'), '1');
+    assert.equal(r.headers.get('content-encoding'), null);
+    assert.equal(await r.text(), 'upstream says hi');
   });
 
   await t.test('request body: 1 MiB POST echoed whole, and piped straight back as a stream', async () => {
@@ -212,6 +238,55 @@ test('node shim: conversions, bodies, context, errors, logs, concurrency, cancel
     await waitFor(() => /\x1e([^\x1f]+)\x1fstream cancelled \1\n/.test(inst.stdout()));
     assert.equal(await (await get('/string')).text(), 'hello', 'the instance still serves');
   });
+});
+
+/** A bodiless GET as the gateway would pass it, without an HTTP server in between. */
+function fakeRequest(url: string): InvocationRequest {
+  const req = Readable.from([]) as InvocationRequest;
+  Object.assign(req, { method: 'GET', url, rawHeaders: ['Host', 'fn.local'], headers: { host: 'fn.local' } });
+  return req;
+}
+
+/** Records what the connector writes. */
+function recordingSink(): ResponseSink & { status: number; body: string; ended: boolean } {
+  return {
+    headersSent: false,
+    destroyed: false,
+    status: 0,
+    body: '',
+    ended: false,
+    writeHead(status: number) {
+      this.status = status;
+      return this;
+    },
+    write(chunk: Uint8Array | string) {
+      this.body += String(chunk);
+      return true;
+    },
+    end(chunk?: Uint8Array | string) {
+      if (chunk) this.body += Buffer.from(chunk).toString();
+      this.ended = true;
+    },
+    once() {},
+    destroy() {},
+  };
+}
+
+test('connector.dispatch direct: answer into a sink; meta.signal abort cancels the call in the instance', async (t) => {
+  const inst = await instance(t);
+  const meta = (signal: CallSignal, requestId: string = randomUUID()) => ({ requestId, signal, hasBody: false, onHeaders() {}, extraHeaders: [] });
+  const sink = recordingSink();
+  await inst.connector.dispatch(fakeRequest('/context'), sink, meta(new CallSignal(), 'direct-1'));
+  assert.equal(sink.status, 200);
+  assert.equal(JSON.parse(sink.body).url, 'http://fn.local/context');
+  assert.equal(JSON.parse(sink.body).requestId, 'direct-1');
+
+  const cancel = new CallSignal();
+  const pending = inst.connector.dispatch(fakeRequest('/hang'), recordingSink(), meta(cancel, 'direct-2'));
+  await new Promise((r) => setTimeout(r, 50));
+  cancel.abort(new FerryError('invoke-timeout', 'too slow'));
+  await assert.rejects(pending, (e: unknown) => e instanceof FerryError && e.code === 'invoke-timeout');
+  await waitFor(() => inst.stdout().includes('\x1edirect-2\x1faborted direct-2\n'));
 });
 
 test('SIGTERM lets in-flight calls finish, then the shim exits 0', async (t) => {

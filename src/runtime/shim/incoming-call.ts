@@ -15,8 +15,12 @@ export interface FrameSink {
   finished(id: number): void;
 }
 
-/** Body frames are split so that no frame comes near the codec's MAX_FRAME. */
-const MAX_CHUNK = 1024 * 1024;
+/**
+ * Larger bodies are sent as frames of this size: the gateway's decoder copies a frame that spans
+ * socket reads (64 KiB each) together, which costs more the bigger the frame (measured: 1 MiB
+ * frames decode at half the speed of 64 KiB ones).
+ */
+const MAX_CHUNK = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** No Content-Length on statuses that cannot have a body (RFC 9110 8.6). */
@@ -155,7 +159,7 @@ export class IncomingCall {
     return r;
   }
 
-  /** One complete answer in one frame (a body over 1 MiB goes as RESPONSE + DATA frames). */
+  /** One complete answer: one frame, or RESPONSE + DATA frames for a body over 64 KiB. */
   respond(status: number, headers: readonly string[], body?: Uint8Array | string): void {
     if (!this.begin(State.Done)) return;
     const len = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -167,9 +171,10 @@ export class IncomingCall {
     if (len <= MAX_CHUNK) {
       this.sink.send(encodeHeadFrame(FrameType.response | END, this.id, fields, len ? body : undefined));
     } else {
+      // The head carries the first chunk, so the gateway has body to send with the headers.
       const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
-      this.sink.send(encodeHeadFrame(FrameType.response, this.id, fields));
-      for (let off = 0; off < len; off += MAX_CHUNK) {
+      this.sink.send(encodeHeadFrame(FrameType.response, this.id, fields, bytes.subarray(0, MAX_CHUNK)));
+      for (let off = MAX_CHUNK; off < len; off += MAX_CHUNK) {
         const last = off + MAX_CHUNK >= len;
         this.sink.send(encodeFrame(FrameType.data | (last ? END : 0), this.id, bytes.subarray(off, off + MAX_CHUNK)));
       }

@@ -4,7 +4,7 @@
  * Runs inside the instance: Node built-ins only.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { formatWithOptions } from 'node:util';
+import { formatWithOptions, inspect, type InspectOptions } from 'node:util';
 
 /** The request id of the call whose code is running, if any. */
 export const currentCall = new AsyncLocalStorage<string>();
@@ -34,9 +34,10 @@ function writer(stream: Out): (...args: unknown[]) => void {
 }
 
 /**
- * Replaces console.log/info/debug (stdout) and console.warn/error (stderr). Installed before the
- * handler module loads, so code that keeps a reference to `console.log` is covered too. The
- * other console methods (table, dir, trace, ...) funnel into these in Node.
+ * Replaces console.log/info/debug/dir (stdout) and console.warn/error (stderr). Installed before
+ * the handler module loads, so code that keeps a reference to `console.log` is covered too. Node's
+ * other console methods (trace, table, assert, count, time, group) call these, so they are
+ * attributed too (console.group's indentation is lost).
  */
 export function installConsole(): void {
   const out = writer(process.stdout);
@@ -44,6 +45,7 @@ export function installConsole(): void {
   console.log = out;
   console.info = out;
   console.debug = out;
+  console.dir = (item: unknown, options?: InspectOptions) => out(inspect(item, { customInspect: false, ...options, colors: false }));
   console.warn = err;
   console.error = err;
 }

@@ -73,6 +73,25 @@ async function sendBlob(call: IncomingCall, blob: Blob): Promise<void> {
   }
 }
 
+/** The codings fetch() decodes while keeping the Content-Encoding header that announced them. */
+const decodedByFetch = /^\s*(x-gzip|gzip|deflate|br)(\s*,\s*(x-gzip|gzip|deflate|br))*\s*$/i;
+
+/**
+ * The head of a streamed body. Its length is the gateway's business (it chunks), so Content-Length
+ * goes. A Response straight from fetch() (`url` set) carries the upstream's Content-Encoding
+ * though fetch already decoded the body: passing it on would make clients decode twice.
+ */
+function streamHeaders(r: Response): string[] {
+  const flat: string[] = [];
+  const fetched = r.url !== '';
+  r.headers.forEach((value, name) => {
+    if (name === 'content-length' || name === 'transfer-encoding') return;
+    if (fetched && name === 'content-encoding' && decodedByFetch.test(value)) return;
+    flat.push(name, value);
+  });
+  return flat;
+}
+
 function flatHeaders(r: Response): string[] {
   const flat: string[] = [];
   r.headers.forEach((value, name) => flat.push(name, value));
@@ -82,12 +101,11 @@ function flatHeaders(r: Response): string[] {
 function sendResponse(call: IncomingCall, r: Response): void {
   if (r.type === 'error') throw new TypeError('the handler returned Response.error()');
   if (r.bodyUsed) throw new TypeError('the handler returned a Response whose body was already read');
-  const headers = flatHeaders(r);
   const body = r.body;
-  if (body === null) return call.respond(r.status, headers);
+  if (body === null) return call.respond(r.status, flatHeaders(r));
   const source = sourceOf(r);
-  if (source !== undefined) return call.respond(r.status, headers, source);
-  call.respondStream(r.status, headers);
+  if (source !== undefined) return call.respond(r.status, flatHeaders(r), source);
+  call.respondStream(r.status, streamHeaders(r));
   void pump(call, body);
 }
 

@@ -1,8 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, posix } from 'node:path';
-import { FerryError } from '../../errors/index.js';
-import type { SandboxView } from '../../core/index.js';
-import { pythonInterpreter } from '../python/interpreter.js';
+import { FerryError } from '../errors/index.js';
+import type { SandboxView } from '../core/index.js';
+import { pythonInterpreter } from './python/interpreter.js';
 
 /** A manifest `command` turned into something a sandbox can execute. */
 export interface ResolvedCommand {
