@@ -1,1 +1,2 @@
 export { Scheduler, type SchedulerObserver, type SchedulerOptions } from './scheduler.js';
+export { reapOrphans } from './orphans.js';

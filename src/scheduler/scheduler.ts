@@ -7,6 +7,7 @@ import type { CallSignal, DeployTarget, InstanceInfo, InstancePool, Lease, Sandb
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
+import { writePidFile } from './orphans.js';
 
 /** What the scheduler reports as it works (metrics, logs); every member optional to implement. */
 export interface SchedulerObserver {
@@ -226,6 +227,8 @@ export class Scheduler implements InstancePool {
       const proc = driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits });
       inst.proc = proc;
       group.instances.push(inst);
+      // Best effort, and not awaited: the exit listener below must be in place at once.
+      if (proc.child.pid !== undefined) writePidFile(runDir, proc.child.pid).catch(() => {});
       const info = inst.info();
       if (proc.child.stdout) this.opts.observer.output(info, 'stdout', proc.child.stdout);
       if (proc.child.stderr) this.opts.observer.output(info, 'stderr', proc.child.stderr);

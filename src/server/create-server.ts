@@ -9,7 +9,7 @@ import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
-import { Scheduler } from '../scheduler/index.js';
+import { reapOrphans, Scheduler } from '../scheduler/index.js';
 import { Authenticator, bootstrapAdminToken } from '../auth/index.js';
 import { FunctionService } from '../service/index.js';
 import { Invoker, parseFnPath, parseHost } from '../gateway/index.js';
@@ -36,7 +36,10 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const logger = log ?? createLogger(opts.logLevel);
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const runRoot = join(opts.dataDir, 'run');
-  // Run dirs of a previous boot belong to processes that no longer exist.
+  // Instances a previous boot could not stop (it was killed) are stopped now; then their run
+  // dirs go.
+  const orphans = await reapOrphans(runRoot);
+  if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
   await rm(runRoot, { recursive: true, force: true });
   await mkdir(runRoot, { recursive: true, mode: 0o700 });
 
