@@ -22,6 +22,8 @@ export interface FerryServer {
   url: string;
   /** The admin token when this start created it (first start only). */
   adminToken: string | undefined;
+  /** Whether the sandbox driver isolates functions (false for `process`). */
+  isolated: boolean;
   logger: Logger;
   /** Drains: stops accepting, waits for in-flight calls up to the drain timeout, stops instances. */
   close(): Promise<void>;
@@ -144,5 +146,5 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
       logger.info('stopped');
     })());
 
-  return { url: `http://${host}:${port}`, adminToken, logger, close };
+  return { url: `http://${host}:${port}`, adminToken, isolated: driver.isolated, logger, close };
 }

@@ -10,6 +10,9 @@ export { createServer, type FerryServer } from './create-server.js';
 export async function runServer(opts: ServerOptions): Promise<void> {
   const server = await createServer(opts);
   const log = server.logger;
+  if (!server.isolated) {
+    process.stderr.write(`\n  WARNING: sandbox driver '${opts.driver}' runs functions WITHOUT isolation, as this user.\n  Run only code you trust. Responses carry x-ferry-sandbox: none.\n`);
+  }
   if (server.adminToken) {
     // Printed once, on stderr so it stays out of structured log pipelines; also in the data dir.
     process.stderr.write(`\nFerry admin token (shown once; also in ${opts.dataDir}/admin-token):\n\n  ${server.adminToken}\n\n`);

@@ -107,6 +107,25 @@ export class FramesConnector implements Connector {
   }
 
   private drainWaiters: Array<() => void> = [];
+  /** Responses whose client is not keeping up; while any is, the instance's socket is not read. */
+  private backedUp = 0;
+
+  /**
+   * A client slower than its function must not make the gateway buffer without bound: stop
+   * reading the instance until that response drains. Other calls on the instance wait too, which
+   * bounds memory at the price of head-of-line blocking for slow readers of big streams.
+   */
+  private backpressure(res: ResponseSink): void {
+    if (this.backedUp++ === 0) this.socket?.pause();
+    let done = false;
+    const release = (): void => {
+      if (done) return;
+      done = true;
+      if (--this.backedUp === 0) this.socket?.resume();
+    };
+    res.once('drain', release);
+    res.once('close', release);
+  }
   private corked = false;
   private readonly uncork = (): void => {
     this.corked = false;
@@ -184,7 +203,7 @@ export class FramesConnector implements Connector {
           res.end(body);
           this.finish(id, call);
         } else if (body.length) {
-          res.write(body);
+          if (!res.write(body)) this.backpressure(res);
         } else {
           // Streams (e.g. server-sent events) must reach the client before the first chunk.
           res.flushHeaders?.();
@@ -192,7 +211,7 @@ export class FramesConnector implements Connector {
         return;
       }
       case FrameType.data:
-        if (payload.length) res.write(payload);
+        if (payload.length && !res.write(payload)) this.backpressure(res);
         if (flags & END) {
           res.end();
           this.finish(id, call);
