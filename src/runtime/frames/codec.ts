@@ -70,26 +70,54 @@ export type FrameHandler = (type: number, flags: number, id: number, payload: Bu
  * are views into the received chunks whenever a frame does not straddle two chunks.
  */
 export class FrameDecoder {
-  private pending: Buffer | null = null;
+  /** Bytes of an incomplete frame, kept as received: joined once the frame is whole. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** Total size of the frame being collected (0 while its length is not known yet). */
+  private needed = 0;
 
   constructor(private readonly onFrame: FrameHandler) {}
 
   push(chunk: Buffer): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = null;
+    if (this.heldBytes > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.needed === 0 && this.heldBytes >= 4) this.needed = 4 + peekLength(this.held);
+      // A big frame arrives in many chunks: join them once, not once per chunk.
+      if (this.needed === 0 || this.heldBytes < this.needed) return;
+      chunk = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+      this.held = [];
+      this.heldBytes = 0;
+      this.needed = 0;
+    }
     let off = 0;
-    while (buf.length - off >= 4) {
-      const len = buf.readUInt32BE(off);
+    while (chunk.length - off >= 4) {
+      const len = chunk.readUInt32BE(off);
       if (len < 5 || len > MAX_FRAME) throw new Error(`frame length ${len} out of range`);
-      if (buf.length - off < 4 + len) break;
-      const typeByte = buf[off + 4]!;
-      const id = buf.readUInt32BE(off + 5);
-      const payload = buf.subarray(off + HEADER, off + 4 + len);
+      if (chunk.length - off < 4 + len) {
+        this.needed = 4 + len;
+        break;
+      }
+      const typeByte = chunk[off + 4]!;
+      const id = chunk.readUInt32BE(off + 5);
+      const payload = chunk.subarray(off + HEADER, off + 4 + len);
       off += 4 + len;
       this.onFrame(typeByte & 0x7f, typeByte & END, id, payload);
     }
-    if (off < buf.length) this.pending = off === 0 ? buf : buf.subarray(off);
-    // A kept view pins the whole chunk; copy when the remainder is small to free it.
-    if (this.pending && this.pending.length < 4096 && off > 0) this.pending = Buffer.from(this.pending);
+    if (off < chunk.length) {
+      // A small remainder is copied so it does not pin the whole chunk.
+      const rest = chunk.length - off < 4096 ? Buffer.from(chunk.subarray(off)) : chunk.subarray(off);
+      this.held = [rest];
+      this.heldBytes = rest.length;
+      if (rest.length < 4) this.needed = 0;
+    }
   }
+}
+
+/** The length field of a frame whose first bytes are spread over `parts`. */
+function peekLength(parts: Buffer[]): number {
+  const head = Buffer.concat(parts).subarray(0, 4);
+  const len = head.readUInt32BE(0);
+  if (len < 5 || len > MAX_FRAME) throw new Error(`frame length ${len} out of range`);
+  return len;
 }

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from './codec.js';
+
+type Seen = { type: number; flags: number; id: number; payload: Buffer };
+
+function collect(): { decoder: FrameDecoder; seen: Seen[] } {
+  const seen: Seen[] = [];
+  // Payloads are views: copy them, as a consumer keeping them past the callback would.
+  const decoder = new FrameDecoder((type, flags, id, payload) => seen.push({ type, flags, id, payload: Buffer.from(payload) }));
+  return { decoder, seen };
+}
+
+test('head frames round-trip fields and inline body', () => {
+  const frame = encodeHeadFrame(FrameType.request | END, 7, ['GET', '/a?b=1', 'rid', 'Host', 'x', 'X-Ünïcode', 'värde'], 'body✓');
+  const { decoder, seen } = collect();
+  decoder.push(frame);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.type, FrameType.request);
+  assert.equal(seen[0]!.flags, END);
+  assert.equal(seen[0]!.id, 7);
+  const { fields, body } = decodeHead(seen[0]!.payload);
+  assert.deepEqual(fields, ['GET', '/a?b=1', 'rid', 'Host', 'x', 'X-Ünïcode', 'värde']);
+  assert.equal(body.toString(), 'body✓');
+});
+
+test('frames split at every byte boundary decode the same', () => {
+  const frames = [encodeHeadFrame(FrameType.response, 1, ['200', 'a', 'b'], 'x'), encodeFrame(FrameType.data, 1, Buffer.from('hello')), encodeFrame(FrameType.end, 1)];
+  const all = Buffer.concat(frames);
+  for (let cut = 0; cut <= all.length; cut++) {
+    const { decoder, seen } = collect();
+    decoder.push(all.subarray(0, cut));
+    decoder.push(all.subarray(cut));
+    assert.deepEqual(seen.map((s) => s.type), [FrameType.response, FrameType.data, FrameType.end], `cut at ${cut}`);
+    assert.equal(seen[1]!.payload.toString(), 'hello');
+  }
+});
+
+test('a large frame arriving in many small chunks decodes whole', () => {
+  const payload = randomBytes(3 * 1024 * 1024 + 17);
+  const wire = Buffer.concat([encodeFrame(FrameType.data, 9, payload), encodeFrame(FrameType.end, 9)]);
+  const { decoder, seen } = collect();
+  for (let off = 0; off < wire.length; off += 1000) decoder.push(wire.subarray(off, off + 1000));
+  assert.equal(seen.length, 2);
+  assert.ok(seen[0]!.payload.equals(payload));
+  assert.equal(seen[1]!.type, FrameType.end);
+});
+
+test('a corrupt length is refused instead of buffered', () => {
+  const { decoder } = collect();
+  const bad = Buffer.alloc(9);
+  bad.writeUInt32BE(0xffffffff, 0);
+  assert.throws(() => decoder.push(bad), /out of range/);
+});
