@@ -1,7 +1,7 @@
 import type { InstancePool } from '../core/index.js';
 import type { Authenticator } from '../auth/index.js';
-import type { FunctionLogs, Metrics } from '../observe/index.js';
-import type { FunctionService } from '../service/index.js';
+import type { Metrics } from '../observe/index.js';
+import type { FunctionLogs, FunctionService } from '../service/index.js';
 import { ApiRouter } from './router.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteDef } from './route.js';

@@ -1,6 +1,5 @@
 import { FerryError } from '../../errors/index.js';
-import type { FunctionLogs, StoredLine } from '../../observe/index.js';
-import type { FunctionService } from '../../service/index.js';
+import type { FunctionLogs, FunctionService, StoredLine } from '../../service/index.js';
 import type { RouteDef } from '../route.js';
 
 function lineView(l: StoredLine) {
