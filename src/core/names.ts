@@ -12,6 +12,9 @@ export function assertName(kind: 'function' | 'version' | 'alias', name: string)
   if (!namePattern.test(name)) {
     throw new FerryError('invalid-name', `${kind} name '${truncate(name)}' must match [a-z0-9][a-z0-9-]{0,62}`);
   }
+  if (kind === 'version' && name === 'latest') {
+    throw new FerryError('invalid-name', `'latest' is reserved: it always means the newest version`);
+  }
   if (kind === 'alias' && (name === 'latest' || versionAliasPattern.test(name))) {
     throw new FerryError('invalid-alias', `'${name}' is reserved: aliases cannot be 'latest' or look like a version (v<digits>)`);
   }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { FerryError, sendProblem } from '../errors/index.js';
+import { FerryError, sendProblem, toProblem } from '../errors/index.js';
 import { CallSignal, type DeployTarget, type InstancePool, type Lease } from '../core/index.js';
-import type { Authenticator } from '../auth/index.js';
+import { allows, TOKEN_PREFIX, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
 import type { InvokeRoute } from './route-parse.js';
 import { requestId as newRequestId } from '../util/ids.js';
@@ -50,9 +50,12 @@ export class Invoker {
       target = this.o.resolve(route.name, route.ref);
       const cfg = target.config;
       if (cfg.invoke === 'token' || this.o.invokeAuth === 'token') {
-        await this.o.auth.authenticate(head.authorization);
-        stripAuthorization(req);
+        const who = await this.o.auth.authenticate(head.authorization);
+        if (!allows(who, 'execute')) throw new FerryError('forbidden', 'invoking this function needs permission:execute');
       }
+      // A Ferry token is for Ferry: it never reaches a function, public or not (the CLI sends
+      // one on every call). Other Authorization schemes are the function's business.
+      if (head.authorization !== undefined && isFerryCredential(head.authorization)) stripAuthorization(req);
       if (head.contentLength !== undefined && Number(head.contentLength) > this.o.maxBodyBytes) {
         throw new FerryError('body-too-large', `the request body is ${head.contentLength} bytes; the limit is ${this.o.maxBodyBytes}`);
       }
@@ -102,9 +105,10 @@ export class Invoker {
     try {
       const target = this.o.resolve(route.name, route.ref);
       if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') {
-        await this.o.auth.authenticate(req.headers.authorization);
-        stripAuthorization(req);
+        const who = await this.o.auth.authenticate(req.headers.authorization);
+        if (!allows(who, 'execute')) throw new FerryError('forbidden', 'invoking this function needs permission:execute');
       }
+      if (req.headers.authorization !== undefined && isFerryCredential(req.headers.authorization)) stripAuthorization(req);
       const signal = new CallSignal();
       socket.once('close', () => signal.abort());
       const lease = await this.o.pool.acquire(target, signal);
@@ -117,7 +121,7 @@ export class Invoker {
       // The open socket counts as in flight until it closes, so the instance is not idled out.
       upgrade.call(lease.connector, req, socket, head, { requestId: rid, onClose: () => lease.release() });
     } catch (err) {
-      writeRawProblem(socket, FerryError.from(err), rid);
+      writeRawProblem(socket, FerryError.from(err), { 'x-request-id': rid, ...this.errorHeaders(rid) });
     }
   }
 
@@ -163,6 +167,12 @@ function scanHeaders(raw: string[]): { requestId?: string; contentLength?: strin
   return out;
 }
 
+/** `Bearer fry_...`: a Ferry token. */
+function isFerryCredential(header: string): boolean {
+  const m = /^\s*Bearer\s+(\S+)/i.exec(header);
+  return m !== null && m[1]!.startsWith(TOKEN_PREFIX);
+}
+
 /** The credential is Ferry's, not the function's: it never reaches the instance. */
 function stripAuthorization(req: IncomingMessage): void {
   delete req.headers.authorization;
@@ -172,9 +182,9 @@ function stripAuthorization(req: IncomingMessage): void {
   }
 }
 
-function writeRawProblem(socket: Duplex, err: FerryError, rid: string): void {
-  const body = JSON.stringify({ type: `https://ferry.dev/errors#${err.code}`, title: err.message, status: err.status, code: err.code, detail: err.message });
-  socket.end(
-    `HTTP/1.1 ${err.status} ${err.code}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${rid}\r\nconnection: close\r\n\r\n${body}`,
-  );
+function writeRawProblem(socket: Duplex, err: FerryError, headers: Record<string, string>): void {
+  const body = JSON.stringify(toProblem(err));
+  let head = `HTTP/1.1 ${err.status} ${err.code}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
+  for (const [k, v] of Object.entries({ ...headers, ...err.headers })) head += `${k}: ${v}\r\n`;
+  socket.end(`${head}\r\n${body}`);
 }

@@ -168,6 +168,8 @@ export class FunctionService {
       const rec = { ...v, override: merged, updatedAt };
       const target = this.catalog.putVersion(rec);
       await this.o.pool.roll(target);
+      // A raised minInstances takes effect now, not at the next restart.
+      if (target.config.scaling.minInstances > 0) await this.o.pool.deploy(target, false);
       return rec;
     });
   }

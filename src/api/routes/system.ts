@@ -8,7 +8,7 @@ export function makeSystemRoutes(deps: { metrics: Metrics; metricsPublic: boolea
       method: 'GET', path: '/healthz', permission: 'public', tag: 'system',
       summary: 'Liveness and readiness: 200 once the server serves',
       success: { status: 200, description: '`{status: "ok"}`' },
-      handler: async () => (deps.isReady() ? { body: { status: 'ok' } } : { status: 503, body: { status: 'starting' } }),
+      handler: async () => (deps.isReady() ? { body: { status: 'ok' } } : { status: 503, body: { status: 'unavailable' } }),
     },
     {
       method: 'GET', path: '/v1/openapi.json', permission: 'public', tag: 'system',
