@@ -12,6 +12,11 @@ import { listInstances, manifest, problemOf } from './support/fn.js';
 import { rawRequest, isAnswer } from './support/raw-http.js';
 import { procState, processesMentioning } from './support/procs.js';
 
+// Scheduling and lifecycle are the same whatever the driver; these tests read instance pids and
+// processes from the host, which only the process driver shows as-is (a sandboxed instance is
+// pid 1 of its own namespace). The sandbox itself is tested in escape.test.ts and runtimes.test.ts.
+const unsandboxed = ['--driver', 'process', '--unsandboxed'];
+
 let gate: Gate;
 before(async () => {
   gate = await Gate.start();
@@ -38,7 +43,7 @@ function assertGone(pid: number, what: string): void {
 }
 
 test('SIGTERM: an in-flight call completes, the server exits 0, and no instance process is left', { timeout: 45_000 }, async (t) => {
-  const ferry = await startFerry();
+  const ferry = await startFerry({ args: unsandboxed });
   t.after(() => disposeFerry(ferry));
   gate.shut();
   // The instance starts a helper process of its own (a long sleeper whose command line names
@@ -88,7 +93,7 @@ export default async (req) => {
 });
 
 test('SIGINT: the server drains the same way and exits 0', { timeout: 30_000 }, async (t) => {
-  const ferry = await startFerry();
+  const ferry = await startFerry({ args: unsandboxed });
   t.after(() => disposeFerry(ferry));
   await ferry.deploy('hello', {
     'ferry.json': manifest({ runtime: 'python', handler: 'main.py' }),
@@ -102,7 +107,7 @@ test('SIGINT: the server drains the same way and exits 0', { timeout: 30_000 }, 
 });
 
 test('drain timeout: an SSE stream that never ends is closed after --drain-timeout and the server exits 0', { timeout: 40_000 }, async (t) => {
-  const ferry = await startFerry({ args: ['--drain-timeout', '1s'] });
+  const ferry = await startFerry({ args: [...unsandboxed, '--drain-timeout', '1s'] });
   t.after(() => disposeFerry(ferry));
   await ferry.deploy('forever', {
     'ferry.json': manifest({ runtime: 'node', handler: 'index.js' }),
@@ -148,7 +153,7 @@ export default () => {
 });
 
 test('x-request-id: on every invocation answer, errors included; a valid client id is echoed and reaches the function', { timeout: 45_000 }, async (t) => {
-  const ferry = await startFerry({ args: ['--max-body', '64kb'] });
+  const ferry = await startFerry({ args: [...unsandboxed, '--max-body', '64kb'] });
   t.after(() => disposeFerry(ferry));
   gate.shut();
   const code = `
@@ -227,7 +232,7 @@ export default async (req, ctx) => {
 });
 
 test('x-request-id: a refused WebSocket upgrade carries one too, echoing a valid client id', { timeout: 30_000 }, async (t) => {
-  const ferry = await startFerry();
+  const ferry = await startFerry({ args: unsandboxed });
   t.after(() => disposeFerry(ferry));
   await ferry.deploy('plain', {
     'ferry.json': manifest({ runtime: 'node', handler: 'index.js' }),
@@ -259,7 +264,7 @@ test('x-request-id: a refused WebSocket upgrade carries one too, echoing a valid
 });
 
 test('/healthz answers 200 as soon as the server reports listening, and stops once it drains', { timeout: 30_000 }, async (t) => {
-  const ferry = await startFerry();
+  const ferry = await startFerry({ args: unsandboxed });
   t.after(() => disposeFerry(ferry));
   const res = await fetch(`${ferry.url}/healthz`);
   assert.equal(res.status, 200);

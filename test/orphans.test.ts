@@ -22,7 +22,9 @@ test('instances a killed server left running are stopped by the next start', { t
   });
   const res = await fetch(`${first.url}/fn/stray`);
   assert.equal(res.status, 200);
-  const pid = Number(await res.text());
+  // The host pid of the instance (inside a sandbox the process sees itself as pid 1).
+  const listed = (await (await first.api('GET', '/v1/functions/stray/instances')).json()) as { instances: Array<{ pid: number }> };
+  const pid = listed.instances[0]!.pid;
   assert.ok(alive(pid), 'the instance runs');
 
   await first.stop('SIGKILL');

@@ -9,10 +9,15 @@ import { waitFor } from './support/wait.js';
 import { listInstances, manifest, problemOf } from './support/fn.js';
 import { Load } from './support/load.js';
 
+// Scheduling and lifecycle are the same whatever the driver; these tests read instance pids and
+// processes from the host, which only the process driver shows as-is (a sandboxed instance is
+// pid 1 of its own namespace). The sandbox itself is tested in escape.test.ts and runtimes.test.ts.
+const unsandboxed = ['--driver', 'process', '--unsandboxed'];
+
 let ferry: Ferry;
 let gate: Gate;
 before(async () => {
-  ferry = await startFerry();
+  ferry = await startFerry({ args: unsandboxed });
   gate = await Gate.start();
 });
 after(async () => {
@@ -249,6 +254,7 @@ test('lost connection: an instance whose connection to the gateway dropped gets 
     'package.json': '{"type":"module"}',
     'index.js': `
 import net from 'node:net';
+
 export default (req) => {
   if (new URL(req.url).searchParams.has('drop')) {
     // The frame connection: the instance's one Unix-socket stream that is not stdio.

@@ -14,6 +14,16 @@ export interface ServerOptions {
   drainTimeoutMs: number;
   /** Sandbox driver name (see `sandbox/registry.ts`). */
   driver: string;
+  /** The explicit choice to run functions without isolation (the `process` driver). */
+  unsandboxed: boolean;
+  /** Host path prefixes a function's `roBinds` may bind from. */
+  bindable: string[];
+  /** Whether functions may use `network: "host"`. */
+  allowHostNetwork: boolean;
+  /** Private ranges `egress` functions may still reach. */
+  egressAllow: string[];
+  /** Host uid (and gid) instances run as when Ferry runs as root. */
+  sandboxUid: number;
   /** `token`: every invocation needs a bearer token, whatever the function says. */
   invokeAuth: 'public' | 'token';
   metricsPublic: boolean;
@@ -29,7 +39,7 @@ export interface ServerOptions {
   logLevel: string;
 }
 
-type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes';
+type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 
 interface Setting {
   key: keyof ServerOptions;
@@ -47,7 +57,12 @@ export const serverSettings: Setting[] = [
   { key: 'dataDir', flag: '--data-dir', env: 'FERRY_DATA_DIR', kind: 'string', default: './.ferry', help: 'where metadata, packages and logs are kept' },
   { key: 'domain', flag: '--domain', env: 'FERRY_DOMAIN', kind: 'string', default: undefined, help: 'route Host {name}.D and {ref}.{name}.D to functions' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
-  { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'process', help: 'sandbox driver: process (no isolation; development only)' },
+  { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
+  { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
+  { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
+  { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
+  { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
+  { key: 'sandboxUid', flag: '--sandbox-uid', env: 'FERRY_SANDBOX_UID', kind: 'int', default: 2_000_000, help: 'host uid and gid instances run as when Ferry runs as root' },
   { key: 'invokeAuth', flag: '--invoke-auth', env: 'FERRY_INVOKE_AUTH', kind: 'string', default: 'public', help: "'token' requires a bearer token on every invocation" },
   { key: 'metricsPublic', flag: '--metrics-public', env: 'FERRY_METRICS_PUBLIC', kind: 'bool', default: false, help: 'serve /metrics without a token' },
   { key: 'logRetentionMs', flag: '--log-retention', env: 'FERRY_LOG_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'drop function log lines older than this' },
@@ -77,8 +92,9 @@ export function parseBytes(text: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-function parseValue(s: Setting, raw: string | number | boolean): string | number | boolean {
+function parseValue(s: Setting, raw: string | number | boolean): string | number | boolean | string[] {
   if (typeof raw !== 'string') return raw;
+  if (s.kind === 'list') return raw.split(',').map((x) => x.trim()).filter(Boolean);
   switch (s.kind) {
     case 'int': {
       const n = Number(raw);
@@ -112,5 +128,11 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.port > 65_535) throw new Error(`--port: ${opts.port} is not a TCP port`);
   if (opts.invokeAuth !== 'public' && opts.invokeAuth !== 'token') throw new Error(`--invoke-auth: must be 'public' or 'token'`);
   opts.dataDir = resolve(opts.dataDir);
+  if (opts.driver === 'process' && !opts.unsandboxed) {
+    throw new Error(`--driver process runs functions without any isolation; choose it explicitly with --unsandboxed`);
+  }
+  if (opts.unsandboxed && opts.driver === 'bwrap' && flags.driver === undefined && env.FERRY_DRIVER === undefined) opts.driver = 'process';
+  if (opts.unsandboxed && opts.driver !== 'process') throw new Error(`--unsandboxed goes with the process driver, not '${opts.driver}'`);
+  for (const p of opts.bindable) if (!p.startsWith('/')) throw new Error(`--bindable: '${p}' is not an absolute path`);
   return opts;
 }

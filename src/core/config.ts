@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/index.js';
 import type { VersionRecord } from './records.js';
-import { defaultLimits, defaultScaling, type EffectiveConfig } from './manifest.js';
+import { defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
 
 /** Environment names a user may not set: Ferry owns them. */
 export function reservedEnvName(name: string): boolean {
@@ -30,5 +30,13 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     scaling,
     limits: { ...defaultLimits, ...m.limits, ...o.limits },
     invoke: o.invoke ?? m.invoke ?? 'public',
+    sandbox: {
+      network: o.network ?? m.network ?? defaultSandbox.network,
+      seccomp: o.seccomp ?? m.seccomp ?? defaultSandbox.seccomp,
+      roBinds: o.roBinds ?? m.roBinds ?? defaultSandbox.roBinds,
+      mountProc: o.mountProc ?? m.mountProc ?? defaultSandbox.mountProc,
+      mountDev: o.mountDev ?? m.mountDev ?? defaultSandbox.mountDev,
+      mountTmp: o.mountTmp ?? m.mountTmp ?? defaultSandbox.mountTmp,
+    },
   };
 }

@@ -21,6 +21,35 @@ export interface Limits {
   /** Time to response headers of a synchronous call. */
   timeoutMs: number;
   memoryMb: number;
+  /** CPU time as a fraction of one core (0.5 = half a core). */
+  cpu: number;
+  /** Most processes and threads the instance may have at once. */
+  pids: number;
+  /** Size of the instance's private /tmp. */
+  tmpMb: number;
+}
+
+/** Network policy of an instance. */
+export type NetworkPolicy = 'none' | 'egress' | 'host';
+
+/** Per-function seccomp list, on top of the default deny list (which always applies). */
+export interface SeccompPolicy {
+  /** deny: these are refused too; allow: only these (plus what the runtime needs) are allowed. */
+  mode: 'deny' | 'allow';
+  syscalls: string[];
+  /** What a refused call does: fail with EPERM (default) or kill the instance. */
+  action?: 'errno' | 'kill';
+}
+
+/** The sandbox settings of a version (YFASS's per-service sandbox config). */
+export interface SandboxSettings {
+  network: NetworkPolicy;
+  seccomp: SeccompPolicy | undefined;
+  /** Extra read-only binds, host path -> sandbox path (admin only; sources under --bindable). */
+  roBinds: Record<string, string>;
+  mountProc: boolean;
+  mountDev: boolean;
+  mountTmp: boolean;
 }
 
 export interface Manifest {
@@ -31,6 +60,12 @@ export interface Manifest {
   scaling?: Partial<Scaling>;
   limits?: Partial<Limits>;
   invoke?: 'public' | 'token';
+  network?: NetworkPolicy;
+  seccomp?: SeccompPolicy;
+  roBinds?: Record<string, string>;
+  mountProc?: boolean;
+  mountDev?: boolean;
+  mountTmp?: boolean;
 }
 
 /** What PATCH may override: everything but the runtime and the code entry point. */
@@ -45,6 +80,7 @@ export interface EffectiveConfig {
   scaling: Scaling;
   limits: Limits;
   invoke: 'public' | 'token';
+  sandbox: SandboxSettings;
 }
 
 export const defaultScaling: Scaling = {
@@ -55,7 +91,16 @@ export const defaultScaling: Scaling = {
   maxQueue: 100,
 };
 
-export const defaultLimits: Limits = { timeoutMs: 30_000, memoryMb: 256 };
+export const defaultLimits: Limits = { timeoutMs: 30_000, memoryMb: 256, cpu: 1, pids: 256, tmpMb: 64 };
+
+export const defaultSandbox: SandboxSettings = {
+  network: 'egress',
+  seccomp: undefined,
+  roBinds: {},
+  mountProc: true,
+  mountDev: true,
+  mountTmp: true,
+};
 
 const envNamePattern = '^[A-Za-z_][A-Za-z0-9_]*$';
 
@@ -77,7 +122,35 @@ const limitsSchema = {
   properties: {
     timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000 },
     memoryMb: { type: 'integer', minimum: 16, maximum: 65_536 },
+    cpu: { type: 'number', exclusiveMinimum: 0, maximum: 256 },
+    pids: { type: 'integer', minimum: 1, maximum: 65_536 },
+    tmpMb: { type: 'integer', minimum: 1, maximum: 65_536 },
   },
+} as const;
+
+const syscallName = { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,63}$' } as const;
+
+const sandboxProperties = {
+  network: { enum: ['none', 'egress', 'host'] },
+  seccomp: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['mode', 'syscalls'],
+    properties: {
+      mode: { enum: ['deny', 'allow'] },
+      syscalls: { type: 'array', maxItems: 512, items: syscallName },
+      action: { enum: ['errno', 'kill'] },
+    },
+  },
+  roBinds: {
+    type: 'object',
+    maxProperties: 64,
+    propertyNames: { pattern: '^/', maxLength: 1024 },
+    additionalProperties: { type: 'string', pattern: '^/', maxLength: 1024 },
+  },
+  mountProc: { type: 'boolean' },
+  mountDev: { type: 'boolean' },
+  mountTmp: { type: 'boolean' },
 } as const;
 
 const envSchema = {
@@ -100,6 +173,7 @@ export const manifestSchema = {
     scaling: scalingSchema,
     limits: limitsSchema,
     invoke: { enum: ['public', 'token'] },
+    ...sandboxProperties,
   },
 } as const;
 
@@ -113,5 +187,6 @@ export const overrideSchema = {
     scaling: scalingSchema,
     limits: limitsSchema,
     invoke: manifestSchema.properties.invoke,
+    ...sandboxProperties,
   },
 } as const;

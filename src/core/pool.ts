@@ -31,6 +31,8 @@ export interface Lease {
   readonly connector: Connector;
   /** `recycle`: the instance takes no new calls and stops once its other calls end. */
   release(opts?: { recycle?: boolean }): void;
+  /** After the instance died under a call: why, if the sandbox knows (`oom`). */
+  exitReason(): Promise<'oom' | undefined>;
 }
 
 /**

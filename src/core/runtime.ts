@@ -22,6 +22,11 @@ export interface LaunchContext {
   env: Record<string, string>;
   /** A free TCP port for runtimes whose code listens on `PORT`. */
   port: number;
+  /**
+   * The instance has a network namespace of its own (sandboxed, network not `host`): a TCP port
+   * it listens on is out of the gateway's reach, so it must be reached through its run dir.
+   */
+  networkIsolated: boolean;
 }
 
 /** How the gateway reaches an instance. */

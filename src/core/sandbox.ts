@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Limits } from './manifest.js';
+import type { Limits, SandboxSettings } from './manifest.js';
 
 /** Where the package and the run dir appear to the code inside the sandbox. */
 export interface SandboxView {
@@ -20,6 +20,10 @@ export interface SandboxSpec {
   /** Working directory, as seen inside the sandbox. */
   cwd: string;
   limits: Limits;
+  /** Network, seccomp, binds and mount switches of the version. */
+  sandbox: SandboxSettings;
+  /** Host paths the runtime needs visible read-only (interpreter, shim). */
+  hostPaths: string[];
   /** Extra fds for the child beyond stdio (e.g. a control pipe). */
   extraStdio?: Array<'pipe' | 'ignore'>;
 }
@@ -29,6 +33,8 @@ export interface SandboxProcess {
   readonly child: ChildProcess;
   /** Stops the process tree: SIGTERM, then SIGKILL after `graceMs`. Resolves once it exited. */
   stop(graceMs: number): Promise<void>;
+  /** After exit: why, when the driver knows better than the exit status (`oom`: over memoryMb). */
+  exitReason?(): Promise<'oom' | undefined>;
 }
 
 /**
@@ -41,7 +47,13 @@ export interface SandboxDriver {
   readonly isolated: boolean;
   /** How the package and run dir are seen from inside. */
   view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView;
-  spawn(spec: SandboxSpec): SandboxProcess;
+  /** Starts the instance's process; rejects (FerryError) when a requested limit cannot be applied. */
+  spawn(spec: SandboxSpec): SandboxProcess | Promise<SandboxProcess>;
+  /**
+   * Checks a version's sandbox settings when it is uploaded or patched (e.g. roBinds sources,
+   * network 'host' allowed, syscall names known); throws `invalid-manifest`.
+   */
+  validate?(settings: SandboxSettings): Promise<void>;
   /** Limits this driver cannot enforce on this host (reported at start and by `ferry doctor`). */
   unenforced(): string[];
 }

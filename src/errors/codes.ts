@@ -37,6 +37,7 @@ export const codes = {
   'queue-full': { status: 503, title: 'All instances are busy and the wait queue is full' },
   'invoke-timeout': { status: 504, title: 'The function did not answer within its timeout' },
   'instance-crashed': { status: 502, title: 'The instance serving the request exited' },
+  'instance-oom': { status: 502, title: 'The instance was killed for using more memory than limits.memoryMb' },
   'instance-start-failed': { status: 502, title: 'An instance of the function could not start' },
   'function-error': { status: 500, title: 'The function raised an error' },
   'shutting-down': { status: 503, title: 'The server is shutting down' },

@@ -76,7 +76,10 @@ export class Invoker {
         extraHeaders: extra.length ? ['x-request-id', rid, ...extra] : ['x-request-id', rid],
       });
     } catch (err) {
-      const fe = FerryError.from(err);
+      let fe = FerryError.from(err);
+      if (fe.code === 'instance-crashed' && lease && (await lease.exitReason()) === 'oom') {
+        fe = new FerryError('instance-oom', `the instance used more than its ${target!.config.limits.memoryMb} MB (limits.memoryMb) and was killed`);
+      }
       if (!res.headersSent) {
         if (fe.code === 'body-too-large') res.setHeader('connection', 'close');
         sendProblem(res, fe, req.url, this.errorHeaders(rid));

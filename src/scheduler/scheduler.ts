@@ -163,6 +163,7 @@ export class Scheduler implements InstancePool {
     return {
       instanceId: inst.id,
       connector: inst.connector!,
+      exitReason: () => exitReasonOf(inst),
       release: (opts) => {
         if (released) return;
         released = true;
@@ -223,8 +224,9 @@ export class Scheduler implements InstancePool {
         FERRY_VERSION: target.version,
         FERRY_INSTANCE: id,
       };
-      const plan = target.runtime.launch({ instanceId: id, view, hostRunDir: runDir, config: target.config, env, port });
-      const proc = driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits });
+      const networkIsolated = driver.isolated && target.config.sandbox.network !== 'host';
+      const plan = target.runtime.launch({ instanceId: id, view, hostRunDir: runDir, config: target.config, env, port, networkIsolated });
+      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths });
       inst.proc = proc;
       group.instances.push(inst);
       // Best effort, and not awaited: the exit listener below must be in place at once.
@@ -270,6 +272,9 @@ export class Scheduler implements InstancePool {
     this.remove(group, inst);
     if (!expected && wasServing) {
       this.opts.observer.event(inst.info(), 'error', `instance exited unexpectedly (${sig ?? `exit code ${code}`})`);
+      void inst.proc?.exitReason?.().then((why) => {
+        if (why === 'oom') this.opts.observer.event(inst.info(), 'error', `instance killed: it used more than limits.memoryMb (${inst.target.config.limits.memoryMb} MB)`);
+      });
       // remove() kept the version hot; calls still waiting need an instance too.
       if (!this.closing && this.groups.get(group.key) === group && group.queue.length > 0 && this.live(group) === 0) void this.start(group);
     }
@@ -340,6 +345,20 @@ export class Scheduler implements InstancePool {
   private startTimeoutMs(): number {
     return this.opts.startTimeoutMs ?? 30_000;
   }
+}
+
+/** Why an instance died, waiting briefly for its exit to be seen (the socket closes first). */
+async function exitReasonOf(inst: Instance): Promise<'oom' | undefined> {
+  const proc = inst.proc;
+  if (!proc?.exitReason) return undefined;
+  const exited = new Promise<void>((resolve) => {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) return resolve();
+    proc.child.once('exit', () => resolve());
+    setTimeout(resolve, 500).unref();
+  });
+  await exited;
+  if (proc.child.exitCode === null && proc.child.signalCode === null) return undefined;
+  return proc.exitReason();
 }
 
 function keyOf(t: { function: string; version: string }): string {

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
 import { FerryError, sendProblem } from '../errors/index.js';
@@ -36,18 +36,23 @@ export interface FerryServer {
  */
 export async function createServer(opts: ServerOptions, log?: Logger): Promise<FerryServer> {
   const logger = log ?? createLogger(opts.logLevel);
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });
+  // Searchable but not listable: sandboxed instances run as another uid and bwrap must reach
+  // their package and run dir by path; everything private in here is mode 0600.
+  await chmod(opts.dataDir, 0o711);
   const runRoot = join(opts.dataDir, 'run');
   // Instances a previous boot could not stop (it was killed) are stopped now; then their run
   // dirs go.
   const orphans = await reapOrphans(runRoot);
   if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
   await rm(runRoot, { recursive: true, force: true });
-  await mkdir(runRoot, { recursive: true, mode: 0o700 });
+  await mkdir(runRoot, { recursive: true, mode: 0o711 });
 
   const makeDriver = drivers.get(opts.driver);
   if (!makeDriver) throw new Error(`unknown sandbox driver '${opts.driver}' (known: ${[...drivers.keys()].join(', ')})`);
-  const driver = makeDriver();
+  const driver = await makeDriver({ dataDir: opts.dataDir, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, sandboxUid: opts.sandboxUid });
+  const stale = (await driver.cleanup?.()) ?? [];
+  if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
   if (!driver.isolated) {
     logger.warn(`sandbox driver '${driver.name}' does NOT isolate functions: they run as this user with full access to the host. Use it for development only.`);
   }
@@ -55,6 +60,8 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   if (unenforced.length) logger.warn({ unenforced }, 'limits not enforced by this sandbox driver');
 
   const store = stores.sqlite({ dataDir: opts.dataDir });
+  // The database holds token hashes and logs: owner only (SQLite gives -wal/-shm the same mode).
+  for (const f of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm']) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   const packages = new FsPackageStore(opts.dataDir);
   const metrics = new Metrics();
   const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
@@ -77,7 +84,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   });
   const auth = new Authenticator(store);
   const adminToken = await bootstrapAdminToken(store, opts.dataDir);
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes } });
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
   await service.load();
 
   let ready = false;
@@ -141,6 +148,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
       clearInterval(idle);
       for (const s of upgraded) s.destroy();
       await pool.shutdown(5000);
+      await driver.close?.();
       await logs.close();
       await store.close();
       logger.info('stopped');

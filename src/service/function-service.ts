@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import {
   assertName,
   autoVersionName,
+  effectiveConfig,
   validateManifest,
   validateOverride,
   type AliasRecord,
@@ -14,6 +15,7 @@ import {
   type Manifest,
   type PackageStore,
   type Runtime,
+  type SandboxSettings,
   type Store,
   type VersionRecord,
 } from '../core/index.js';
@@ -30,6 +32,8 @@ export interface FunctionServiceOptions {
   pool: InstancePool;
   logger: Logger;
   archiveLimits: { maxEntries: number; maxBytes: number };
+  /** The sandbox driver's check of a version's sandbox settings (at upload and PATCH). */
+  validateSandbox?(settings: SandboxSettings): Promise<void>;
 }
 
 /**
@@ -105,6 +109,7 @@ export class FunctionService {
       const runtime = this.o.runtimes.get(manifest.runtime);
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
       runtime.validate(manifest);
+      await this.o.validateSandbox?.(effectiveConfig({ manifest, override: {} }).sandbox);
       const log: string[] = [];
       await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
       return await this.packageLock.run('', async () => {
@@ -163,6 +168,7 @@ export class FunctionService {
         limits: patch.limits ? { ...o.limits, ...patch.limits } : o.limits,
       };
       for (const k of Object.keys(merged) as Array<keyof typeof merged>) if (merged[k] === undefined) delete merged[k];
+      await this.o.validateSandbox?.(effectiveConfig({ manifest: v.manifest, override: merged }).sandbox);
       const updatedAt = Math.max(Date.now(), v.updatedAt + 1);
       await this.o.store.setVersionOverride(name, version, merged, updatedAt);
       const rec = { ...v, override: merged, updatedAt };

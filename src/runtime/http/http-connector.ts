@@ -76,7 +76,8 @@ export class HttpConnector implements Connector {
         this.target = { socketPath };
         return;
       }
-      if (await accepts(() => connect(port, host))) {
+      // Port 0: the instance has a network of its own; only its socket can be ours.
+      if (port !== 0 && (await accepts(() => connect(port, host)))) {
         this.target = { host, port };
         return;
       }

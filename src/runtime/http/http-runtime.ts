@@ -1,8 +1,12 @@
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
 import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
 import { HttpConnector } from './http-connector.js';
 import { checkCommand, resolveCommand } from '../command.js';
+
+/** The relay (runs inside the sandbox in front of the function's server). */
+const relayPath = fileURLToPath(new URL('./relay.js', import.meta.url));
 
 /** File name of the Unix socket an `http` function may listen on instead of `PORT`. */
 export const httpSocketName = 'http.sock';
@@ -26,17 +30,24 @@ export const httpRuntime: Runtime = {
 
   launch(ctx: LaunchContext): LaunchPlan {
     const command = resolveCommand(checkCommand(ctx.config.command, 'http'), ctx.view);
+    const socket = posix.join(ctx.view.runDir, httpSocketName);
+    // In a network namespace of its own, a server on PORT is reached through the relay, which
+    // listens on the function's socket path once PORT accepts (and steps aside if the function
+    // serves that socket itself), so the gateway's endpoint is the same either way.
+    const relay = ctx.networkIsolated ? [process.execPath, relayPath, '--'] : [];
     return {
-      argv: command.argv,
+      argv: [...relay, ...command.argv],
       env: {
         ...ctx.env,
         PORT: String(ctx.port),
         HOST: '127.0.0.1',
-        FERRY_SOCKET: posix.join(ctx.view.runDir, httpSocketName),
+        FERRY_SOCKET: socket,
+        ...(ctx.networkIsolated ? { FERRY_RELAY_SOCKET: socket } : {}),
       },
       cwd: ctx.view.packageDir,
-      hostPaths: command.hostPaths,
-      endpoint: { kind: 'http', port: ctx.port, host: '127.0.0.1', socketPath: join(ctx.hostRunDir, httpSocketName) },
+      hostPaths: ctx.networkIsolated ? [...command.hostPaths, process.execPath, dirname(relayPath)] : command.hostPaths,
+      // Isolated: the port is in the instance's own namespace; a host port of that number is a stranger's.
+      endpoint: { kind: 'http', port: ctx.networkIsolated ? 0 : ctx.port, host: '127.0.0.1', socketPath: join(ctx.hostRunDir, httpSocketName) },
     };
   },
 

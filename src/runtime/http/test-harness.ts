@@ -11,7 +11,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { CallSignal, defaultLimits, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../core/index.js';
+import { CallSignal, defaultLimits, defaultSandbox, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { processDriver } from '../../sandbox/process/process-driver.js';
 
@@ -60,13 +60,14 @@ export async function startInstance(
     scaling: { ...defaultScaling },
     limits: { ...defaultLimits },
     invoke: 'public',
+    sandbox: { ...defaultSandbox },
     ...config,
   };
   const instanceId = `test-${randomUUID().slice(0, 8)}`;
   const view = processDriver.view({ packageDir, runDir });
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...full.env };
-  const plan = runtime.launch({ instanceId, view, hostRunDir: runDir, config: full, env, port: await freePort() });
-  const proc = processDriver.spawn({ instanceId, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: full.limits });
+  const plan = runtime.launch({ instanceId, view, hostRunDir: runDir, config: full, env, port: await freePort(), networkIsolated: false });
+  const proc = processDriver.spawn({ instanceId, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: full.limits, sandbox: full.sandbox, hostPaths: plan.hostPaths });
   let out = '';
   let err = '';
   proc.child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { defaultLimits, defaultScaling, type EffectiveConfig } from '../../core/index.js';
+import { defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { startInstance, tempDir } from '../http/test-harness.js';
 import { nodeRuntime } from './node-runtime.js';
@@ -43,9 +43,11 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
     scaling: defaultScaling,
     limits: { ...defaultLimits, memoryMb: 128 },
     invoke: 'public',
+    sandbox: defaultSandbox,
   };
   const plan = nodeRuntime.launch({
     instanceId: 'i1',
+    networkIsolated: false,
     view: { packageDir: '/pkg', runDir: '/run' },
     hostRunDir: '/host/run/i1',
     config,
@@ -62,7 +64,7 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
   assert.ok(plan.hostPaths.includes(process.execPath));
   assert.ok(plan.hostPaths.some((p) => plan.argv.at(-1)!.startsWith(p + '/')));
 
-  const small = nodeRuntime.launch({ instanceId: 'i2', view: { packageDir: '/p', runDir: '/r' }, hostRunDir: '/h', config: { ...config, handler: 'a.mts', limits: { ...defaultLimits, memoryMb: 16 } }, env: {}, port: 1 });
+  const small = nodeRuntime.launch({ instanceId: 'i2', view: { packageDir: '/p', runDir: '/r' }, hostRunDir: '/h', config: { ...config, handler: 'a.mts', limits: { ...defaultLimits, memoryMb: 16 } }, env: {}, port: 1, networkIsolated: false });
   assert.equal(small.argv[1], '--max-old-space-size=16');
   assert.equal(small.env.FERRY_HANDLER, '/p/a.mjs');
   assert.equal(small.env.NODE_ENV, 'production');

@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { defaultLimits, type SandboxProcess } from '../../core/index.js';
+import { defaultLimits, defaultSandbox, type SandboxProcess } from '../../core/index.js';
 import { processDriver } from './process-driver.js';
 
 function run(t: TestContext, script: string, env: Record<string, string> = {}): { proc: SandboxProcess; out: () => string; runDir: string } {
   const runDir = mkdtempSync(join(tmpdir(), 'ferry-pd-'));
-  const proc = processDriver.spawn({ instanceId: 't', argv: ['/bin/sh', '-c', script], env, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits });
+  const proc = processDriver.spawn({ instanceId: 't', argv: ['/bin/sh', '-c', script], env, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
   let out = '';
   proc.child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   t.after(async () => {
@@ -85,6 +85,6 @@ test('stop: resolves at once for a process that already exited; twice is fine', 
 test('spawn: a missing program does not throw in the server; stop resolves', async (t) => {
   const runDir = mkdtempSync(join(tmpdir(), 'ferry-pd-'));
   t.after(() => rmSync(runDir, { recursive: true, force: true }));
-  const proc = processDriver.spawn({ instanceId: 'x', argv: ['/nonexistent/program'], env: {}, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits });
+  const proc = processDriver.spawn({ instanceId: 'x', argv: ['/nonexistent/program'], env: {}, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
   await proc.stop(100);
 });

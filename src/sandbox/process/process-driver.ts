@@ -24,7 +24,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
  * process group (so stop() reaches everything they started) with a scrubbed environment, and no
  * isolation at all. Every other driver is `isolated`.
  */
-export const processDriver: SandboxDriver = {
+export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: SandboxSpec): SandboxProcess } = {
   name: 'process',
   isolated: false,
 

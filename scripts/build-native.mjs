@@ -1,0 +1,43 @@
+// Builds Ferry's native sandbox helper (native/ferry-sandbox-helper.c -> dist/native/) with gcc
+// and the distribution's libseccomp. The rest of Ferry works without it (the process driver, and
+// `ferry doctor` says what is missing), so a host without gcc or libseccomp headers gets a clear
+// warning and exit 0 instead of a broken build. A source that does not compile is a bug in Ferry
+// and fails the build. Rebuilds only when the source is newer than the binary.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const src = join(root, 'native', 'ferry-sandbox-helper.c');
+const outDir = join(root, 'dist', 'native');
+const out = join(outDir, 'ferry-sandbox-helper');
+const cc = process.env.CC || 'gcc';
+
+function warn(why, fix) {
+  console.warn(`build-native: WARNING: ${why}; the bwrap sandbox helper was not built.`);
+  console.warn(`build-native:   fix: ${fix}  (then run: node scripts/build-native.mjs)`);
+  process.exit(0);
+}
+
+if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) process.exit(0);
+
+const probe = spawnSync(cc, ['--version'], { stdio: 'ignore' });
+if (probe.error || probe.status !== 0) warn(`${cc} is not installed`, 'apt-get install -y gcc libseccomp-dev');
+
+// Preprocess a one-line file: finds the header wherever the compiler looks, not just /usr/include.
+const header = spawnSync(cc, ['-E', '-x', 'c', '-', '-o', '/dev/null'], { input: '#include <seccomp.h>\n', stdio: ['pipe', 'ignore', 'ignore'] });
+if (header.status !== 0) warn('libseccomp headers (seccomp.h) are missing', 'apt-get install -y libseccomp-dev');
+
+mkdirSync(outDir, { recursive: true });
+// Build next to the target and rename: a running server never sees a half-written binary.
+const tmp = `${out}.tmp-${process.pid}`;
+const flags = ['-O2', '-Wall', '-Wextra', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong'];
+const r = spawnSync(cc, [...flags, '-o', tmp, src, '-lseccomp'], { stdio: 'inherit' });
+if (r.status !== 0) {
+  rmSync(tmp, { force: true });
+  console.error('build-native: compiling native/ferry-sandbox-helper.c failed');
+  process.exit(1);
+}
+chmodSync(tmp, 0o755);
+renameSync(tmp, out);
+console.log(`build-native: built ${out}`);

@@ -1,0 +1,199 @@
+import { spawn } from 'node:child_process';
+import { chownSync, closeSync, openSync } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
+import { FerryError } from '../../errors/index.js';
+import type { Limits, NetworkPolicy, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView, SeccompPolicy } from '../../core/index.js';
+import { coveredBySystem, systemBinds } from './system-binds.js';
+import { readChildPid, stopSandbox } from './sandbox-process.js';
+
+/** Where things appear inside every sandbox. */
+export const SANDBOX_PACKAGE_DIR = '/pkg';
+export const SANDBOX_RUN_DIR = '/run/ferry';
+
+/** The cgroup of one instance, as the cgroup layer hands it out. */
+export interface InstanceLimits {
+  /** Directories the helper joins before exec (one per controller on cgroup v1). */
+  dirs: string[];
+  /** rlimits the helper applies where no cgroup enforces a limit (fallback). */
+  rlimits: string[];
+  oomKilled(): Promise<boolean>;
+  remove(): Promise<void>;
+}
+
+/** What the driver needs from the layers around it; every part arrives as an argument. */
+export interface BwrapDeps {
+  /** Absolute path of bwrap. */
+  bwrap: string;
+  /** The native helper that joins cgroups, applies rlimits, drops to the sandbox uid and execs. */
+  helper: string;
+  /** Compiles (cached) the seccomp filter of a policy; answers the BPF file's path. */
+  seccomp(policy: SeccompPolicy | undefined): Promise<string>;
+  /** Creates the instance's cgroups (fail closed when a limit cannot be enforced). */
+  limits(instanceId: string, limits: Limits): Promise<InstanceLimits>;
+  /**
+   * The network plan of a policy (its files already written into the run dir): an argv prefix
+   * run between the helper and bwrap (e.g. pasta), bwrap args, and binds. Throws when it cannot.
+   */
+  network(policy: NetworkPolicy, runDir: string): { prefix: string[]; bwrapArgs: string[]; binds: Array<{ source: string; dest: string }> };
+  /** The host uid/gid instances run as when Ferry runs as root (undefined: Ferry's own). */
+  sandboxUser: { uid: number; gid: number } | undefined;
+  /** Host prefixes `roBinds` sources may come from; the data dir is never allowed. */
+  bindable: string[];
+  dataDir: string;
+  /** passwd/group files naming the sandbox user, bound at /etc/passwd and /etc/group. */
+  etcFiles: { passwd: string; group: string };
+  /** Limits this host cannot enforce (reported at start and by `ferry doctor`). */
+  unenforced: string[];
+  /** The path bwrap should bind for a host path the sandbox user may not reach (see bridge.ts). */
+  bindSource(path: string): string;
+}
+
+/** Checks a `roBinds` source: absolute, normalised, under a --bindable prefix, outside the data dir. */
+export function checkBindSource(source: string, deps: Pick<BwrapDeps, 'bindable' | 'dataDir'>): void {
+  const src = normalize(source);
+  if (!isAbsolute(src) || src !== source.replace(/\/+$/, '') || src.includes('/../')) {
+    throw new FerryError('invalid-manifest', `roBinds: '${source}' must be an absolute, normalised path`);
+  }
+  const inside = (dir: string): boolean => src === dir || src.startsWith(`${dir.replace(/\/+$/, '')}/`) || dir.startsWith(`${src}/`);
+  if (inside(deps.dataDir)) throw new FerryError('invalid-manifest', `roBinds: '${source}' would expose Ferry's data dir`);
+  if (!deps.bindable.some((p) => src === p || src.startsWith(`${p.replace(/\/+$/, '')}/`))) {
+    throw new FerryError('invalid-manifest', `roBinds: '${source}' is not under a prefix the operator allowed with --bindable`);
+  }
+}
+
+/**
+ * The bubblewrap driver: every instance in its own user, PID, IPC, UTS, mount and cgroup
+ * namespaces (and network, by policy), with no capabilities, no_new_privs, a seccomp filter,
+ * cgroup limits, an empty root holding only read-only system binds, the package read-only at
+ * /pkg, its own run dir at /run/ferry and a private size-limited /tmp. It fails closed: an
+ * instance whose limits cannot all be applied does not start.
+ */
+export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: SandboxSettings): Promise<void> }): SandboxDriver {
+  return {
+    name: 'bwrap',
+    isolated: true,
+    validate: async (settings) => {
+      for (const source of Object.keys(settings.roBinds)) checkBindSource(source, deps);
+      await deps.validate?.(settings);
+    },
+    view: (): SandboxView => ({ packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR }),
+    unenforced: () => deps.unenforced,
+    spawn: (spec) => spawnSandbox(deps, spec),
+  };
+}
+
+async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec): Promise<SandboxProcess> {
+  for (const source of Object.keys(spec.sandbox.roBinds)) checkBindSource(source, deps);
+  // The run dir belongs to the sandbox user: its sockets are created from inside.
+  if (deps.sandboxUser) chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);
+  const net = deps.network(spec.sandbox.network, spec.runDir);
+  const bpf = await deps.seccomp(spec.sandbox.seccomp);
+  const limits = await deps.limits(spec.instanceId, spec.limits);
+
+  // The seccomp filter reaches bwrap as an open fd (fd 3 is bwrap's info pipe; this one is 4).
+  const fds: number[] = [];
+  const fdArg = (path: string): string => {
+    const fd = openSync(path, 'r');
+    fds.push(fd);
+    return String(3 + fds.length);
+  };
+  let args: string[];
+  try {
+    args = bwrapArgs(spec, net, deps);
+    args.push('--seccomp', fdArg(bpf));
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    await limits.remove();
+    throw err;
+  }
+
+  const helperArgs = ['exec', ...limits.dirs.flatMap((d) => ['--cgroup', d]), ...limits.rlimits.flatMap((r) => ['--rlimit', r])];
+  if (deps.sandboxUser) helperArgs.push('--uid', String(deps.sandboxUser.uid), '--gid', String(deps.sandboxUser.gid));
+  // A network stack in between runs bwrap as uid 0 of its own user namespace, which needs the
+  // capabilities no_new_privs would withhold; bwrap still sets no_new_privs for the sandbox.
+  if (net.prefix.length) helperArgs.push('--no-new-privs', '0');
+  // The helper first (cgroups joined, privileges dropped), then the network stack as the sandbox
+  // user (its namespace must not belong to root), then bwrap.
+  const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', ...spec.argv];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    // bwrap sets the instance's environment itself (--clearenv/--setenv); the helper and pasta
+    // see only what they need.
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...fds],
+  });
+  for (const fd of fds) closeSync(fd);
+  child.on('error', () => {});
+  const childPid = readChildPid(child);
+  return stopSandbox(child, childPid, limits);
+}
+
+/** The bwrap command line; each flag says which threat it closes. */
+function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{ source: string; dest: string }> }, deps: BwrapDeps): string[] {
+  const src = (p: string): string => deps.bindSource(p);
+  const s = spec.sandbox;
+  const a: string[] = [
+    // A user namespace: root inside is nobody outside, and host capabilities do not apply.
+    '--unshare-user',
+    // No further user namespaces inside: closes the kernel attack surface they open.
+    '--disable-userns',
+    // Own PID namespace: host processes are invisible and cannot be signalled.
+    '--unshare-pid',
+    // Own IPC namespace: no shared memory or message queues with the host or other instances.
+    '--unshare-ipc',
+    // Own UTS namespace: the host name cannot be read or changed.
+    '--unshare-uts',
+    '--hostname', 'ferry',
+    // Own cgroup namespace: the host's cgroup tree is not visible.
+    '--unshare-cgroup',
+    ...net.bwrapArgs,
+    // The instance dies with bwrap, and bwrap with Ferry: nothing outlives the server.
+    '--die-with-parent',
+    // A new session: no access to a controlling terminal (TIOCSTI injection).
+    '--new-session',
+    // The runtime is pid 1 of its namespace, so a graceful SIGTERM reaches it directly.
+    '--as-pid-1',
+    // No capabilities at all, even inside the namespace.
+    '--cap-drop', 'ALL',
+    // A stable identity inside, matching the generated /etc/passwd.
+    '--uid', '1000', '--gid', '1000',
+    // Nothing of Ferry's environment leaks in: only what the runtime planned.
+    '--clearenv',
+    '--info-fd', '3',
+  ];
+  for (const [k, v] of Object.entries({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...spec.env })) a.push('--setenv', k, v);
+  // An empty root with only read-only system paths: no host files but these.
+  for (const b of systemBinds()) {
+    if (b.kind === 'symlink') a.push('--symlink', b.source, b.dest);
+    else a.push('--ro-bind', b.source, b.dest);
+  }
+  a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
+  // The network plan's files (e.g. a resolv.conf naming the user-mode stack's DNS forwarder).
+  for (const b of net.binds) a.push('--ro-bind', b.source, b.dest);
+  // The interpreter and shim, when they live outside /usr (e.g. a pyenv prefix, Ferry's dist).
+  for (const p of outermost(spec.hostPaths)) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
+  // The package, read-only: a function cannot modify its own code or another's shared package.
+  a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
+  // The instance's own run dir (its sockets), the only host directory it can write.
+  a.push('--bind', spec.runDir, SANDBOX_RUN_DIR);
+  for (const [source, dest] of Object.entries(s.roBinds)) a.push('--ro-bind', src(source), dest);
+  // A private /tmp with a size cap: scratch space that cannot fill the host's disk.
+  if (s.mountTmp) a.push('--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/tmp');
+  // A fresh procfs of the instance's own PID namespace: host processes stay invisible.
+  if (s.mountProc) a.push('--proc', '/proc');
+  // A minimal /dev (null, zero, random, tty...): no host devices.
+  if (s.mountDev) a.push('--dev', '/dev');
+  // Everything not mounted writable above (the root itself, /etc, the mount points) is
+  // read-only: writes outside /tmp and the run dir fail.
+  a.push('--remount-ro', '/');
+  a.push('--chdir', spec.cwd);
+  return a;
+}
+
+/** Paths not inside another of the list (binding a directory covers what is in it). */
+function outermost(paths: string[]): string[] {
+  const sorted = [...new Set(paths)].sort((a, b) => a.length - b.length);
+  const out: string[] = [];
+  for (const p of sorted) if (!out.some((o) => p === o || p.startsWith(`${o}/`))) out.push(p);
+  return out;
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { FerryError } from '../../errors/index.js';
+import type { SandboxDriver } from '../../core/index.js';
+import { createBwrapDriver, type InstanceLimits } from './bwrap-driver.js';
+import { detectCgroups } from './cgroups.js';
+import { writeEtcFiles } from './etc-files.js';
+import { helperAvailable, helperPath } from './helper.js';
+import { assertAllowed, createNetwork, findTool } from './network.js';
+import { bridgeRoot, Bridges } from './bridge.js';
+import { SeccompCompiler, validateSyscallNames } from './seccomp.js';
+
+export { createBwrapDriver, checkBindSource, SANDBOX_PACKAGE_DIR, SANDBOX_RUN_DIR } from './bwrap-driver.js';
+export { validateSyscallNames } from './seccomp.js';
+export { assertAllowed as assertNetworkAllowed } from './network.js';
+
+/** What the server tells the driver about itself and the operator's choices. */
+export interface BwrapDriverOptions {
+  dataDir: string;
+  bindable: string[];
+  allowHostNetwork: boolean;
+  egressAllow: string[];
+  /** Host uid/gid of instances when Ferry runs as root. */
+  sandboxUid: number;
+}
+
+/**
+ * Builds the bwrap driver for this host: finds bwrap and the native helper, detects cgroups,
+ * prepares seccomp compilation and the network stack. Throws a FerryError naming the fix when
+ * a required piece is missing: the server then refuses to start rather than run unsandboxed.
+ */
+export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDriver & { cleanup(): Promise<string[]>; close(): Promise<void> }> {
+  const bwrap = findTool('bwrap');
+  if (!bwrap) throw new FerryError('internal', 'the bwrap driver needs bubblewrap: apt-get install -y bubblewrap (or run with --driver process --unsandboxed for development)');
+  if (!helperAvailable()) throw new FerryError('internal', `the bwrap driver needs its native helper at ${helperPath()}: install gcc and libseccomp-dev, then npm run build`);
+  const root = process.getuid?.() === 0;
+  const sandboxUser = root ? { uid: o.sandboxUid, gid: o.sandboxUid } : undefined;
+  // One cgroup subtree per data dir, so two servers on a host never clean up each other's.
+  const scope = createHash('sha256').update(o.dataDir).digest('hex').slice(0, 12);
+  const cgroups = detectCgroups({ scope });
+  const seccomp = new SeccompCompiler(join(o.dataDir, 'cache', 'seccomp'));
+  const etcFiles = writeEtcFiles(join(o.dataDir, 'sandbox', 'etc'));
+  const network = createNetwork({ egressAllow: o.egressAllow, allowHostNetwork: o.allowHostNetwork, uid: sandboxUser?.uid });
+  const bridgeDir = bridgeRoot(scope);
+  Bridges.cleanup(bridgeDir);
+  const bridges = sandboxUser ? new Bridges(bridgeDir, sandboxUser.uid, sandboxUser.gid) : undefined;
+  const unenforced = cgroups.unenforced().map((c) => (c === 'memory' ? 'memory (cgroup): falls back to --max-old-space-size for node and RLIMIT_AS for others' : `${c} (no writable cgroup controller)`));
+
+  const limits = async (instanceId: string, l: { memoryMb: number; cpu: number; pids: number }): Promise<InstanceLimits> => {
+    const cg = await cgroups.create(instanceId, { memoryMb: l.memoryMb, cpu: l.cpu, pids: l.pids }, { allowFallback: true });
+    // Without a memory cgroup, bound the address space (node's own heap flag is set by its runtime).
+    const rlimits = cg.unenforced.includes('memory') ? [`as=${l.memoryMb * 4 * 1024 * 1024}`] : [];
+    return { dirs: cg.dirs, rlimits, oomKilled: () => cg.oomKilled(), remove: () => cg.remove() };
+  };
+
+  const driver = createBwrapDriver({
+    bwrap,
+    helper: helperPath(),
+    seccomp: (policy) => seccomp.compile(policy),
+    limits,
+    network,
+    sandboxUser,
+    bindable: o.bindable,
+    dataDir: o.dataDir,
+    etcFiles,
+    unenforced,
+    bindSource: (p) => (bridges ? bridges.source(p) : p),
+    validate: async (settings) => {
+      assertAllowed(settings.network, o, 'invalid-manifest');
+      if (settings.seccomp) await validateSyscallNames(settings.seccomp.syscalls);
+    },
+  });
+  return { ...driver, cleanup: () => cgroups.cleanupStale(), close: async () => Bridges.cleanup(bridgeDir) };
+}

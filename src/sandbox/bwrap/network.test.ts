@@ -1,0 +1,232 @@
+// Real sandboxes under each network policy, trying to reach the host and a stand-in internet.
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:net';
+import { FerryError } from '../../errors/index.js';
+import { assertAllowed, createNetwork, findTools, hostAddresses, hostGateways, networkPlan, probeNetwork, routeGateways, type EgressEngine, type NetworkContext, type NetworkPlan, type NetworkProbe } from './network.js';
+import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type TestNetns } from './test-netns.js';
+
+const sandboxMissing = missingSandbox();
+/** The egress tests need the test namespace (root) too. */
+const basics = missingNetns();
+const engines: EgressEngine[] = ['pasta', 'slirp4netns'];
+const sandboxUid = process.getuid?.() === 0 ? 65534 : process.getuid?.();
+const bracket = (a: string): string => (a.includes(':') ? `[${a}]` : a);
+
+let runDir: string;
+let ns: TestNetns;
+let loop: { server: Server; port: number };
+let any: { server: Server; port: number };
+const nsPort = 18_000 + (process.pid % 1000);
+let probe: NetworkProbe;
+/** The host's non-loopback, non-link-local addresses (link-local needs a zone to connect). */
+let hostTargets: string[];
+
+function ctx(extra: Partial<NetworkContext> = {}): NetworkContext {
+  return { hostAddresses: [...hostAddresses(), ...hostGateways()], egressAllow: [], runDir, allowHostNetwork: false, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }), ...extra };
+}
+
+/** Runs the probe program in a sandbox wrapped by `plan`; answers {target: result}. */
+async function probeIn(plan: NetworkPlan, targets: string[], outer: string[] = [], extraArgs: string[] = []): Promise<Record<string, string>> {
+  const bwrap = findTools().bwrap!;
+  const argv = [...outer, ...asSandboxUser(), ...plan.prefix, bwrap, ...plan.bwrapArgs, ...testSandboxArgs, ...extraArgs, '--', process.execPath, '-e', probeSource, JSON.stringify(targets)];
+  const r = await run(argv);
+  assert.equal(r.code, 0, `sandbox failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, string>;
+}
+
+const reached = (res: Record<string, string>, target: string): boolean => res[target]?.startsWith('ok:') ?? false;
+
+function assertBlocked(res: Record<string, string>, targets: string[]): void {
+  for (const t of targets) assert.ok(res[t] !== undefined && !reached(res, t), `${t} must be unreachable, got ${res[t]}`);
+}
+
+/** The engines that work on this host; in CI at least one must. */
+function engineOk(t: TestContext, engine: EgressEngine, requirement: string | undefined): boolean {
+  if (!need(t, requirement)) return false;
+  const r = probe.engines[engine];
+  if (r.ok) return true;
+  if (mustWork && !probe.egress.ok) throw new Error(`no egress stack works: ${probe.egress.detail} (${probe.egress.fix ?? ''})`);
+  t.skip(`${engine} does not work here: ${r.detail}${r.fix ? ` (fix: ${r.fix})` : ''}`);
+  return false;
+}
+
+describe('network policies in real sandboxes', () => {
+  before(async () => {
+    runDir = mkdtempSync(join(tmpdir(), 'ferry-net-test-'));
+    chmodSync(runDir, 0o755); // bwrap reads resolv.conf from here as the sandbox user
+    if (sandboxMissing) return;
+    loop = await hostServer('127.0.0.1', 'host-loopback');
+    any = await hostServer('::', 'host-any');
+    if (!basics) {
+      ns = createTestNetns();
+      await ready(ns.spawn(markerServerArgv(nsPort, 'netns')));
+      // The host's DNS resolver, played by a server in the test namespace (see the DNS tests).
+      await ready(ns.spawn([process.execPath, '-e', dnsServer(ns.nsAddr)]));
+    }
+    hostTargets = hostAddresses()
+      .filter((a) => !a.startsWith('127.') && a !== '::1' && !a.toLowerCase().startsWith('fe80'))
+      .map((a) => `${bracket(a)}:${any.port}`);
+    probe = await probeNetwork();
+  });
+  after(async () => {
+    loop?.server.close();
+    any?.server.close();
+    await ns?.cleanup();
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  test('none: neither the host (loopback or interfaces) nor anything else is reachable', async (t) => {
+    if (!need(t, sandboxMissing)) return;
+    const plan = networkPlan('none', ctx());
+    assert.deepEqual(plan.bwrapArgs, ['--unshare-net']);
+    const targets = [`127.0.0.1:${loop.port}`, ...hostTargets, ...(ns ? [`${ns.nsAddr}:${nsPort}`] : [])];
+    assertBlocked(await probeIn(plan, targets), targets);
+  });
+
+  test('host (when allowed): the host loopback is reachable', async (t) => {
+    if (!need(t, sandboxMissing)) return;
+    const plan = networkPlan('host', ctx({ allowHostNetwork: true }));
+    assert.deepEqual([plan.prefix, plan.bwrapArgs], [[], []]);
+    const res = await probeIn(plan, [`127.0.0.1:${loop.port}`]);
+    assert.equal(res[`127.0.0.1:${loop.port}`], 'ok:host-loopback');
+  });
+
+  for (const engine of engines) {
+    describe(`egress through ${engine}`, () => {
+      const v6 = (): boolean => engine === 'pasta' && hostAddresses().some((a) => a.includes(':') && a !== '::1' && !a.startsWith('fe80'));
+
+      test('the stand-in internet is reachable; the host, link-local and private ranges are not; the filter cannot be flushed', async (t) => {
+        if (!engineOk(t, engine, basics)) return;
+        const plan = networkPlan('egress', ctx({ engine }));
+        const pub = [`${ns.nsAddr}:${nsPort}`, ...(v6() ? [`[${ns.nsAddr6}]:${nsPort}`] : [])];
+        const closed = [`127.0.0.1:${loop.port}`, ...hostTargets, `${ns.privateAddr}:${nsPort}`, `${ns.linkLocalAddr}:${nsPort}`, ...(v6() ? [`[${ns.private6}]:${nsPort}`] : [])];
+        const res = await probeIn(plan, [...pub, ...closed]);
+        for (const p of pub) assert.equal(res[p], 'ok:netns', `${p}: ${res[p]}`);
+        assertBlocked(res, closed);
+        assert.equal(res['nft-flush'], 'refused'); // no CAP_NET_ADMIN over the namespace inside
+      });
+
+      test('--egress-allow opens private and link-local ranges, never the host', async (t) => {
+        if (!engineOk(t, engine, basics)) return;
+        // 198.51.100.0/24 covers the host's own veth address: it must stay closed.
+        const egressAllow = [`10.123.0.0/16`, '169.254.123.0/24', 'fd00:f5::/32', '198.51.100.0/24'];
+        const plan = networkPlan('egress', ctx({ engine, egressAllow }));
+        const open = [`${ns.privateAddr}:${nsPort}`, `${ns.linkLocalAddr}:${nsPort}`, ...(v6() ? [`[${ns.private6}]:${nsPort}`] : [])];
+        const closed = [`127.0.0.1:${loop.port}`, ...hostTargets];
+        const res = await probeIn(plan, [...open, ...closed]);
+        for (const o of open) assert.equal(res[o], 'ok:netns', `${o}: ${res[o]}`);
+        assertBlocked(res, closed);
+      });
+
+      test('DNS goes through the forwarder to the host resolver', async (t) => {
+        if (!engineOk(t, engine, basics)) return;
+        // The host's resolver is played by a DNS server in the test namespace: the stack reads
+        // the resolv.conf of its mount namespace, so it gets one of its own.
+        const fake = join(runDir, `host-resolv-${engine}.conf`);
+        writeFileSync(fake, `nameserver ${ns.nsAddr}\n`, { mode: 0o644 });
+        const outer = [findToolOrThrow('unshare'), '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', fake];
+        const plan = createNetwork({ egressAllow: [], allowHostNetwork: false, engine, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })('egress', runDir);
+        assert.match(readFileSync(join(runDir, 'resolv.conf'), 'utf8'), /^nameserver /m);
+        const binds = plan.binds.flatMap((b) => ['--ro-bind', b.source, b.dest]);
+        const res = await probeIn(plan, [`svc.ferry.test:${nsPort}`], outer, binds);
+        assert.equal(res[`svc.ferry.test:${nsPort}`], 'ok:netns');
+      });
+
+      test('fails closed: a filter that does not load stops the instance before it runs', async (t) => {
+        if (!engineOk(t, engine, sandboxMissing)) return;
+        const plan = networkPlan('egress', ctx({ engine, tools: { ...findTools(), nft: '/bin/false' } }));
+        const r = await run([...asSandboxUser(), ...plan.prefix, findTools().bwrap!, ...testSandboxArgs, '--', '/bin/echo', 'the instance ran']);
+        assert.equal(r.code, 125, r.stderr);
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, /could not load the egress filter/);
+      });
+    });
+  }
+
+  test('probeNetwork reports what works, and in CI egress must', async (t) => {
+    if (!need(t, sandboxMissing)) return;
+    assert.equal(probe.none.ok, true, probe.none.detail);
+    if (probe.egress.ok) assert.ok(probe.egress.engine && probe.engines[probe.egress.engine].ok);
+    else if (mustWork) assert.fail(`egress does not work here: ${probe.egress.detail}`);
+    else assert.ok(probe.egress.fix, 'a broken egress comes with a fix');
+  });
+});
+
+function findToolOrThrow(name: string): string {
+  const tools = findTools() as unknown as Record<string, string | undefined>;
+  const p = tools[name];
+  if (!p) throw new Error(`${name} is not installed`);
+  return p;
+}
+
+/** A DNS server answering every A query with `addr` (and nothing else with NOERROR). */
+function dnsServer(addr: string): string {
+  return `
+const d = require('dgram').createSocket('udp4');
+d.on('message', (q, r) => {
+  let i = 12;
+  while (q[i] !== 0) i += q[i] + 1;
+  i += 5;
+  const a = q.readUInt16BE(i - 4) === 1;
+  const head = Buffer.from(q.subarray(0, 12));
+  head.writeUInt16BE(0x8180, 2); head.writeUInt16BE(1, 4); head.writeUInt16BE(a ? 1 : 0, 6); head.writeUInt32BE(0, 8);
+  const answer = a ? Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, ${addr.split('.').join(', ')}]) : Buffer.alloc(0);
+  d.send(Buffer.concat([head, q.subarray(12, i), answer]), r.port, r.address);
+});
+d.bind(53, ${JSON.stringify(addr)}, () => console.log('ready'));`;
+}
+
+describe('plans (no sandbox)', () => {
+  const base = { hostAddresses: ['127.0.0.1', '192.0.2.2'], egressAllow: [], runDir: '/run/x', allowHostNetwork: false, uid: 1000 };
+  const tools = { sh: '/bin/sh', nft: '/usr/sbin/nft', pasta: '/usr/bin/pasta', slirp4netns: '/usr/bin/slirp4netns', unshare: '/usr/bin/unshare', bwrap: '/usr/bin/bwrap' };
+
+  test('host needs --allow-host-network', () => {
+    assert.throws(() => networkPlan('host', base), (e: unknown) => e instanceof FerryError && e.code === 'instance-start-failed' && /--allow-host-network/.test(e.message));
+    assert.throws(() => assertAllowed('host', base, 'invalid-manifest'), (e: unknown) => e instanceof FerryError && e.code === 'invalid-manifest');
+    assert.doesNotThrow(() => assertAllowed('egress', base));
+    assert.deepEqual(networkPlan('host', { ...base, allowHostNetwork: true }).bwrapArgs, []);
+  });
+
+  test("the host's gateways are read from the routing tables", () => {
+    const v4 = [
+      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+      'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+      'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+      've0\t01007B0A\t016433C6\t0003\t0\t0\t0\tFFFFFFFF\t0\t0\t0', // a host route: not a default gateway
+    ].join('\n');
+    const v6 = [
+      '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0',
+      'fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0',
+    ].join('\n');
+    assert.deepEqual(routeGateways(v4, v6), ['192.0.2.1', 'fd00:0000:0000:0000:0000:0000:0000:0001']);
+    assert.deepEqual(routeGateways('', ''), []);
+  });
+
+  test('egress with pasta: the flags that close the host off', () => {
+    const plan = networkPlan('egress', { ...base, tools, engine: 'pasta' });
+    assert.equal(plan.engine, 'pasta');
+    assert.deepEqual(plan.bwrapArgs, []); // bwrap stays in pasta's namespace
+    const p = plan.prefix.join(' ');
+    for (const flag of ['--no-map-gw', '-t none', '-u none', '-T none', '-U none', '--foreground', '--config-net', '--dns-forward 169.254.1.1']) assert.ok(p.includes(flag), flag);
+    assert.ok(plan.prefix.at(-1)!.includes('ip daddr @host4 reject'), 'the rules ride along as the last argument');
+    assert.deepEqual(plan.files.map((f) => f.path), ['/run/x/resolv.conf']);
+    assert.deepEqual(plan.binds, [{ source: '/run/x/resolv.conf', dest: '/etc/resolv.conf' }]);
+  });
+
+  test('egress prefers slirp4netns, falls back to pasta, and fails closed without a stack, without nft, or as root', () => {
+    assert.equal(networkPlan('egress', { ...base, tools }).engine, 'slirp4netns');
+    assert.equal(networkPlan('egress', { ...base, tools: { ...tools, slirp4netns: undefined } }).engine, 'pasta');
+    assert.equal(networkPlan('egress', { ...base, tools: { ...tools, pasta: undefined } }).engine, 'slirp4netns');
+    const fails = (c: Partial<NetworkContext>, re: RegExp): void =>
+      assert.throws(() => networkPlan('egress', { ...base, tools, ...c }), (e: unknown) => e instanceof FerryError && e.code === 'instance-start-failed' && re.test(e.message));
+    fails({ tools: { ...tools, pasta: undefined, slirp4netns: undefined } }, /neither pasta .* nor slirp4netns/);
+    fails({ tools: { ...tools, pasta: undefined }, engine: 'pasta' }, /pasta is not installed/);
+    fails({ tools: { ...tools, nft: undefined } }, /nftables/);
+    fails({ uid: 0 }, /unprivileged uid/);
+    fails({ egressAllow: ['10.0.0.0/33'] }, /invalid prefix/);
+  });
+});

@@ -1,0 +1,77 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { SandboxProcess } from '../../core/index.js';
+import type { InstanceLimits } from './bwrap-driver.js';
+
+/**
+ * The host pid of the sandboxed runtime, from bwrap's --info-fd (fd 3): `{"child-pid": N}`.
+ * Signals go to it directly (it is pid 1 of its namespace and handles SIGTERM to drain).
+ */
+export function readChildPid(child: ChildProcess): Promise<number | undefined> {
+  const info = child.stdio[3] as Readable | null | undefined;
+  if (!info) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    let text = '';
+    info.setEncoding('utf8');
+    info.on('data', (s: string) => (text += s));
+    info.on('error', () => resolve(undefined));
+    info.on('close', () => {
+      const m = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      resolve(m ? Number(m[1]) : undefined);
+    });
+  });
+}
+
+function signal(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone already */
+  }
+}
+
+/** Wraps a spawned sandbox: graceful stop, cleanup of its cgroups, and why it ended. */
+export function stopSandbox(child: ChildProcess, childPid: Promise<number | undefined>, limits: InstanceLimits): SandboxProcess {
+  let exited = child.exitCode !== null || child.signalCode !== null;
+  const exit = new Promise<void>((resolve) => {
+    if (exited) return resolve();
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', () => {
+      if (child.pid === undefined) {
+        exited = true;
+        resolve();
+      }
+    });
+  });
+  // Once the sandbox is gone its cgroups go too (killing anything left inside them).
+  const cleaned = exit.then(() => limits.remove().catch(() => {}));
+  let stopping: Promise<void> | undefined;
+  return {
+    child,
+    stop(graceMs: number): Promise<void> {
+      if (exited) return cleaned;
+      if (stopping) return stopping;
+      stopping = (async () => {
+        const pid = await Promise.race([childPid, new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
+        signal(pid, 'SIGTERM');
+        if (pid === undefined && child.pid !== undefined) signal(-child.pid, 'SIGTERM');
+        const timer = setTimeout(() => {
+          signal(pid, 'SIGKILL');
+          if (child.pid !== undefined) signal(-child.pid, 'SIGKILL');
+        }, graceMs);
+        await exit;
+        clearTimeout(timer);
+        await cleaned;
+      })();
+      return stopping;
+    },
+    async exitReason() {
+      await exit;
+      return (await limits.oomKilled().catch(() => false)) ? 'oom' : undefined;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SeccompPolicy } from '../../core/index.js';
+import { FerryError } from '../../errors/index.js';
+import { compileSeccompBpf, helperVersion, resolveSyscalls, type SeccompCompileRequest } from './helper.js';
+import { defaultDenyList, runtimeBaseline } from './seccomp-defaults.js';
+
+/**
+ * Seccomp policies -> cached BPF files for `bwrap --seccomp FD`. The default deny list always
+ * applies: in deny mode the function's names are refused on top of it; in allow mode the
+ * function's names plus the runtime baseline are allowed, minus the default deny list, so an
+ * allow list can only narrow what is permitted.
+ */
+
+/**
+ * Refuses syscall names libseccomp does not know (typos, other OSes' names) with
+ * `invalid-manifest` naming every one, so an upload fails instead of its first instance.
+ */
+export async function validateSyscallNames(names: readonly string[]): Promise<void> {
+  const resolved = await resolveSyscalls(names);
+  const unknown = [...new Set(names.filter((n) => resolved.get(n) === null))];
+  if (unknown.length > 0) {
+    throw new FerryError('invalid-manifest', `seccomp.syscalls: unknown syscall name${unknown.length > 1 ? 's' : ''} on this host: ${unknown.join(', ')}`, {
+      extras: { syscalls: unknown },
+    });
+  }
+}
+
+/** A policy made concrete: exactly what goes into the filter, and what was dropped. */
+export interface SeccompPlan {
+  request: SeccompCompileRequest;
+  /** Names of the default list or baseline that libseccomp here does not know (skipped). */
+  skipped: string[];
+}
+
+/** The policy in one canonical form: same meaning, same key. */
+function normalise(policy: SeccompPolicy | undefined): Required<SeccompPolicy> {
+  return {
+    mode: policy?.mode ?? 'deny',
+    action: policy?.action ?? 'errno',
+    syscalls: [...new Set(policy?.syscalls ?? [])].sort(),
+  };
+}
+
+const sorted = (s: Iterable<string>): string[] => [...new Set(s)].sort();
+
+/** Caches compiled filters as `<cacheDir>/<sha256>.bpf` and compiles each policy at most once. */
+export class SeccompCompiler {
+  private readonly memo = new Map<string, Promise<string>>();
+
+  /**
+   * @param cacheDir where BPF files live, normally `<dataDir>/cache/seccomp`.
+   * @param debug receives notes worth a debug log line (e.g. default names skipped).
+   */
+  constructor(
+    private readonly cacheDir: string,
+    private readonly debug: (msg: string) => void = () => {},
+  ) {}
+
+  /**
+   * The path of the BPF file for `policy` (undefined = the default deny list, EPERM). Unknown
+   * syscall names of the policy reject with `invalid-manifest`. Concurrent callers with the same
+   * policy share one compilation; a failed one is retried by the next caller.
+   */
+  compile(policy: SeccompPolicy | undefined): Promise<string> {
+    const norm = normalise(policy);
+    const key = JSON.stringify(norm);
+    let p = this.memo.get(key);
+    if (!p) {
+      p = this.build(norm);
+      this.memo.set(key, p);
+      p.catch(() => this.memo.delete(key));
+    }
+    return p;
+  }
+
+  /** What `policy` compiles to on this host, without compiling. */
+  async plan(policy: SeccompPolicy | undefined): Promise<SeccompPlan> {
+    const norm = normalise(policy);
+    await validateSyscallNames(norm.syscalls);
+    const resolved = await resolveSyscalls([...defaultDenyList, ...runtimeBaseline]);
+    const skipped = [...defaultDenyList, ...runtimeBaseline].filter((n) => resolved.get(n) === null);
+    const known = (names: readonly string[]): string[] => names.filter((n) => resolved.get(n) !== null);
+    const denied = new Set(known(defaultDenyList));
+    const request: SeccompCompileRequest =
+      norm.mode === 'deny'
+        ? { defaultAction: 'allow', denyAction: norm.action, deny: sorted([...denied, ...norm.syscalls]), allow: [], noNewNamespaces: true }
+        : {
+            defaultAction: norm.action,
+            denyAction: norm.action,
+            deny: [],
+            allow: sorted([...known(runtimeBaseline), ...norm.syscalls].filter((n) => !denied.has(n))),
+            noNewNamespaces: true,
+          };
+    return { request, skipped: sorted(skipped) };
+  }
+
+  private async build(norm: Required<SeccompPolicy>): Promise<string> {
+    const { request, skipped } = await this.plan(norm);
+    if (skipped.length > 0) this.debug(`seccomp: libseccomp here does not know ${skipped.join(', ')}; left out of the filter`);
+    // The key covers what the filter is made of, not just the policy: a new default list,
+    // baseline or libseccomp gives a new file rather than a stale cached one.
+    const version = await helperVersion();
+    const hash = createHash('sha256').update(JSON.stringify({ format: 1, version, request })).digest('hex');
+    const file = join(this.cacheDir, `${hash}.bpf`);
+    const existing = await stat(file).catch(() => undefined);
+    if (existing && existing.size > 0 && existing.size % 8 === 0) return file;
+    const bpf = await compileSeccompBpf(request);
+    await mkdir(this.cacheDir, { recursive: true });
+    // Written beside and renamed: a reader sees the whole filter or none (other processes too).
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, bpf, { mode: 0o644 });
+      await chmod(tmp, 0o644); // the umask may have narrowed it; the file may be opened after dropping root
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return file;
+  }
+}

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { detectCgroups, type CgroupController } from '../bwrap/cgroups.js';
+import { helperAvailable, helperPath, helperVersion } from '../bwrap/helper.js';
+
+/**
+ * What this host offers the sandbox, for `ferry doctor` and the server's start-up line. Only
+ * looks (runs version commands and one throwaway bwrap); changes nothing. Pure data: callers
+ * format it.
+ */
+
+/** One check: what was found and, when something is missing, the command that fixes it. */
+export interface HostCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+  /** Whether the default (bwrap) sandbox needs it; the others only add options. */
+  required: boolean;
+}
+
+/** Every check, plus what each sandbox feature will use on this host. */
+export interface HostReport {
+  checks: HostCheck[];
+  /** Feature -> mechanism, e.g. `{ isolation: 'bwrap 0.8.0', memory: 'cgroup v1', network: 'pasta' }`. */
+  uses: Record<'isolation' | 'seccomp' | 'memory' | 'cpu' | 'pids' | 'network' | 'firewall', string>;
+}
+
+// Root's PATH may lack the sbin directories where nft and iptables live.
+const searchPath = (): string[] => [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
+
+/** The first executable `name` on PATH (or an sbin directory), else undefined. */
+export function findExecutable(name: string): string | undefined {
+  for (const dir of searchPath()) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+function run(file: string, args: string[], timeoutMs = 5000): Promise<{ ok: boolean; out: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ ok: !err, out: `${stdout}${stderr}`.trim() });
+    });
+  });
+}
+
+const readText = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+
+async function tool(name: string, args: string[], fix: string, required: boolean, label = name): Promise<HostCheck & { path?: string; version?: string }> {
+  const path = findExecutable(name);
+  if (!path) return { name: label, ok: false, required, detail: `${name} not found`, fix };
+  const v = await run(path, args);
+  const version = v.out.split('\n')[0] || 'unknown version';
+  return { name: label, ok: true, required, detail: `${path} (${version})`, path, version };
+}
+
+async function bwrapCheck(): Promise<HostCheck & { version?: string }> {
+  const found = await tool('bwrap', ['--version'], 'apt-get install -y bubblewrap', true);
+  if (!found.path) return found;
+  // The question is not whether bwrap exists but whether it can make namespaces here.
+  const r = await run(found.path, ['--unshare-user', '--unshare-pid', '--die-with-parent', '--ro-bind', '/', '/', 'true']);
+  if (r.ok) return { ...found, detail: `${found.detail}; makes user and PID namespaces` };
+  return {
+    ...found,
+    ok: false,
+    detail: `${found.detail} but cannot create a sandbox: ${r.out.split('\n')[0] || 'failed'}`,
+    fix: 'enable unprivileged user namespaces (see the user-namespaces check)',
+  };
+}
+
+function userns(): HostCheck {
+  const max = Number(readText('/proc/sys/user/max_user_namespaces') ?? '0');
+  const clone = readText('/proc/sys/kernel/unprivileged_userns_clone'); // Debian/Ubuntu kernels only
+  const apparmor = readText('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'); // Ubuntu 23.10+
+  const parts = [`max_user_namespaces=${max}`];
+  if (clone !== undefined) parts.push(`unprivileged_userns_clone=${clone}`);
+  if (apparmor !== undefined) parts.push(`apparmor_restrict_unprivileged_userns=${apparmor}`);
+  const detail = parts.join(', ');
+  if (!(max > 0)) return { name: 'user-namespaces', ok: false, required: true, detail, fix: 'sysctl -w user.max_user_namespaces=15000' };
+  if (clone === '0') return { name: 'user-namespaces', ok: false, required: true, detail, fix: 'sysctl -w kernel.unprivileged_userns_clone=1' };
+  if (apparmor === '1') {
+    return { name: 'user-namespaces', ok: false, required: true, detail, fix: 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile allowing userns for bwrap)' };
+  }
+  return { name: 'user-namespaces', ok: true, required: true, detail };
+}
+
+function kernelSeccomp(): HostCheck {
+  const status = readText('/proc/self/status') ?? '';
+  const m = /^Seccomp:\s*(\d)/m.exec(status);
+  if (!m) return { name: 'seccomp', ok: false, required: true, detail: 'kernel without seccomp (no Seccomp field in /proc/self/status)', fix: 'use a kernel built with CONFIG_SECCOMP_FILTER' };
+  return { name: 'seccomp', ok: true, required: true, detail: `kernel supports seccomp filters (this process: mode ${m[1]})` };
+}
+
+async function helperCheck(): Promise<HostCheck & { libseccomp?: string }> {
+  const fix = 'apt-get install -y gcc libseccomp-dev && node scripts/build-native.mjs';
+  if (!helperAvailable()) return { name: 'sandbox-helper', ok: false, required: true, detail: `${helperPath()} not built`, fix };
+  try {
+    const v = await helperVersion();
+    return { name: 'sandbox-helper', ok: true, required: true, detail: `${helperPath()} (libseccomp ${v.libseccomp}, ${v.arch})`, libseccomp: v.libseccomp };
+  } catch (err) {
+    return { name: 'sandbox-helper', ok: false, required: true, detail: `${helperPath()} does not run: ${(err as Error).message}`, fix };
+  }
+}
+
+function cgroupChecks(): HostCheck[] {
+  let host;
+  try {
+    host = detectCgroups({ prepare: false });
+  } catch (err) {
+    return [{ name: 'cgroups', ok: false, required: true, detail: `cannot read cgroups: ${(err as Error).message}`, fix: 'mount cgroupfs at /sys/fs/cgroup' }];
+  }
+  return (['memory', 'cpu', 'pids'] as CgroupController[]).map((c) => {
+    const s = host.controllers[c];
+    const check: HostCheck = { name: `cgroup-${c}`, ok: s.enforceable, required: true, detail: s.detail };
+    if (!s.enforceable) {
+      check.fix = s.version === 2
+        ? 'run Ferry in a cgroup with delegated controllers, e.g. a systemd service with Delegate=yes (or systemd-run -p Delegate=yes)'
+        : s.version === 1
+          ? 'run Ferry as root, or make its cgroup writable by its user'
+          : `mount a cgroup hierarchy with the ${c} controller (cgroup v2 at /sys/fs/cgroup)`;
+    }
+    return check;
+  });
+}
+
+function kvm(): HostCheck {
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+    return { name: 'kvm', ok: true, required: false, detail: '/dev/kvm can be opened' };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const fix = code === 'ENOENT' ? 'enable virtualisation and load the module: modprobe kvm_intel (or kvm_amd)' : 'add Ferry\'s user to the kvm group';
+    return { name: 'kvm', ok: false, required: false, detail: `/dev/kvm cannot be opened (${code})`, fix };
+  }
+}
+
+/** Probes everything at once (a few seconds at most: every command has a 5 s timeout). */
+export async function probeHost(): Promise<HostReport> {
+  const uid = process.getuid?.() ?? -1;
+  const root: HostCheck = {
+    name: 'root',
+    ok: true,
+    required: false,
+    detail: uid === 0 ? 'running as root: instances drop to an unprivileged uid' : `running as uid ${uid}: instances run as that uid; cgroups must be delegated to it`,
+  };
+  const [bwrap, helper, pasta, slirp, nft, iptables] = await Promise.all([
+    bwrapCheck(),
+    helperCheck(),
+    tool('pasta', ['--version'], 'apt-get install -y passt', false),
+    tool('slirp4netns', ['--version'], 'apt-get install -y slirp4netns', false),
+    tool('nft', ['--version'], 'apt-get install -y nftables', false),
+    tool('iptables', ['--version'], 'apt-get install -y iptables', false),
+  ]);
+  const seccomp = kernelSeccomp();
+  const cgroups = cgroupChecks();
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, ...cgroups, pasta, slirp, nft, iptables, kvm()];
+  const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
+  const cg = (c: CgroupController): string => {
+    const check = cgroups.find((x) => x.name === `cgroup-${c}`);
+    if (check?.ok) return /^cgroup v\d/.exec(check.detail)?.[0] ?? 'cgroup';
+    return c === 'memory' ? 'not enforced by cgroups (fallback: rlimits / --max-old-space-size)' : 'not enforced';
+  };
+  return {
+    checks: checks.map(strip),
+    uses: {
+      isolation: bwrap.ok ? `bwrap ${bwrap.version?.replace(/^bubblewrap\s*/, '') ?? ''}`.trim() : 'unavailable (only the unisolated process driver works)',
+      seccomp: seccomp.ok && helper.ok ? `libseccomp ${helper.libseccomp} through the sandbox helper` : 'unavailable',
+      memory: cg('memory'),
+      cpu: cg('cpu'),
+      pids: cg('pids'),
+      network: pasta.ok ? 'pasta' : slirp.ok ? 'slirp4netns' : 'none (egress unavailable: install passt or slirp4netns)',
+      firewall: nft.ok ? 'nft' : iptables.ok ? 'iptables' : 'none',
+    },
+  };
+}
