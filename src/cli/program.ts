@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import * as aliases from './commands/aliases.js';
 import * as del from './commands/delete.js';
 import * as deploy from './commands/deploy.js';
+import * as doctor from './commands/doctor.js';
 import * as functions from './commands/functions.js';
 import * as init from './commands/init.js';
 import * as invoke from './commands/invoke.js';
@@ -38,6 +39,7 @@ export function buildProgram(io: IO = processIO): Command {
   aliases.register(program, io);
   logs.register(program, io);
   del.register(program, io);
+  doctor.register(program, io);
   return program;
 }
 

@@ -167,6 +167,14 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
     if (b.kind === 'symlink') a.push('--symlink', b.source, b.dest);
     else a.push('--ro-bind', b.source, b.dest);
   }
+  // Mounted before the binds below, so a host path under /tmp (e.g. Ferry installed there)
+  // is bound on top of the fresh tmpfs instead of being hidden by it.
+  // A private /tmp with a size cap: scratch space that cannot fill the host's disk.
+  if (s.mountTmp) a.push('--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/tmp');
+  // A fresh procfs of the instance's own PID namespace: host processes stay invisible.
+  if (s.mountProc) a.push('--proc', '/proc');
+  // A minimal /dev (null, zero, random, tty...): no host devices.
+  if (s.mountDev) a.push('--dev', '/dev');
   a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
   // The network plan's files (e.g. a resolv.conf naming the user-mode stack's DNS forwarder).
   for (const b of net.binds) a.push('--ro-bind', b.source, b.dest);
@@ -177,12 +185,6 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   // The instance's own run dir (its sockets), the only host directory it can write.
   a.push('--bind', spec.runDir, SANDBOX_RUN_DIR);
   for (const [source, dest] of Object.entries(s.roBinds)) a.push('--ro-bind', src(source), dest);
-  // A private /tmp with a size cap: scratch space that cannot fill the host's disk.
-  if (s.mountTmp) a.push('--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/tmp');
-  // A fresh procfs of the instance's own PID namespace: host processes stay invisible.
-  if (s.mountProc) a.push('--proc', '/proc');
-  // A minimal /dev (null, zero, random, tty...): no host devices.
-  if (s.mountDev) a.push('--dev', '/dev');
   // Everything not mounted writable above (the root itself, /etc, the mount points) is
   // read-only: writes outside /tmp and the run dir fail.
   a.push('--remount-ro', '/');

@@ -166,7 +166,9 @@ export async function probeHost(): Promise<HostReport> {
   ]);
   const seccomp = kernelSeccomp();
   const cgroups = cgroupChecks();
-  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, ...cgroups, pasta, slirp, nft, iptables, kvm()];
+  // Alternatives: one network stack and one firewall suffice; the other is then not missing.
+  const alt = (c: HostCheck, other: HostCheck): HostCheck => (c.ok || !other.ok ? c : { ...c, ok: true, detail: `${c.detail}; not needed (${other.name} is used)`, fix: undefined });
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, ...cgroups, alt(pasta, slirp), alt(slirp, pasta), nft, alt(iptables, nft), kvm()];
   const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
   const cg = (c: CgroupController): string => {
     const check = cgroups.find((x) => x.name === `cgroup-${c}`);
@@ -181,7 +183,7 @@ export async function probeHost(): Promise<HostReport> {
       memory: cg('memory'),
       cpu: cg('cpu'),
       pids: cg('pids'),
-      network: pasta.ok ? 'pasta' : slirp.ok ? 'slirp4netns' : 'none (egress unavailable: install passt or slirp4netns)',
+      network: slirp.ok ? 'slirp4netns' : pasta.ok ? 'pasta' : 'none (egress unavailable: install slirp4netns or passt)',
       firewall: nft.ok ? 'nft' : iptables.ok ? 'iptables' : 'none',
     },
   };

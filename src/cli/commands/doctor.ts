@@ -1,0 +1,32 @@
+/** `ferry doctor`: what the sandbox can use on this host, and the fix for anything missing. */
+import type { Command } from 'commander';
+import type { IO } from '../output.js';
+import { table } from '../output.js';
+
+export function register(program: Command, io: IO): void {
+  program
+    .command('doctor')
+    .description('check bwrap, user namespaces, seccomp, cgroups, network stacks and KVM on this host')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      // Loaded on demand: the other commands never pay for the probes.
+      const { probeHost } = await import('../../sandbox/host/probe.js');
+      const report = await probeHost();
+      if (opts.json) {
+        io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        io.stdout.write(`${table(['check', 'ok', 'found'], report.checks.map((c) => [c.name, c.ok ? 'yes' : c.required ? 'NO' : 'no', c.detail]))}\n`);
+        const fixes = report.checks.filter((c) => !c.ok && c.fix);
+        if (fixes.length) {
+          io.stdout.write('\nTo fix:\n');
+          for (const c of fixes) io.stdout.write(`  ${c.name}: ${c.fix}\n`);
+        }
+        io.stdout.write(`\nThe sandbox will use:\n${table(['feature', 'mechanism'], Object.entries(report.uses).map(([k, v]) => [k, v]))}\n`);
+      }
+      const missing = report.checks.filter((c) => c.required && !c.ok);
+      if (missing.length) {
+        io.stderr.write(`ferry: the bwrap sandbox cannot run here (${missing.map((c) => c.name).join(', ')}); see the fixes above\n`);
+        process.exitCode = 1;
+      }
+    });
+}
