@@ -22,8 +22,8 @@ const sources = {
   },
 };
 
-export async function deployHello({ cli, node, dataDir, runtime }) {
-  const child = spawn(node, [cli, 'server', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function deployHello({ cli, node, dataDir, runtime, args = [] }) {
+  const child = spawn(node, [cli, 'server', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (c) => {

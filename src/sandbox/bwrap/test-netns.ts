@@ -9,6 +9,7 @@
  *                              10.123.k.1/32  169.254.123.(k+1)/32  fd00:f5:k::1/128 ("private")
  * with host routes to the private addresses through the namespace.
  */
+import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
@@ -183,7 +184,9 @@ Promise.all(targets.map((t) => new Promise((done) => {
 `;
 
 /** bwrap arguments of the test sandboxes: the whole host read-only, private /dev, /proc, /tmp. */
-export const testSandboxArgs = ['--unshare-user', '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+/** Ferry's checkout (dist and node_modules), bound again over the fresh /tmp in case it lives under /tmp. */
+const distRoot = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
+export const testSandboxArgs = ['--unshare-user', '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--ro-bind', distRoot, distRoot];
 
 /** Runs argv; resolves its exit code, stdout and stderr (killed after `timeoutMs`). */
 export async function run(argv: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
