@@ -168,3 +168,16 @@ test("seccomp: a syscall on the function's own deny list fails", { skip }, async
   const { body } = await run('esc-seccomp', probe('return {"uname": attempt(lambda: os.uname())}', { seccomp: { mode: 'deny', syscalls: ['uname'] } }));
   assert.ok(refused(body.uname), JSON.stringify(body));
 });
+
+test('seccomp kill action: the instance dies, the call answers 502 and the logs name the filter', { skip }, async () => {
+  const res = await run('esc-seccomp-kill', probe('os.uname()\nreturn {"survived": True}', { seccomp: { mode: 'deny', syscalls: ['uname'], action: 'kill' } }));
+  assert.equal(res.status, 502, JSON.stringify(res.body));
+  const deadline = Date.now() + 10_000;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await (await ferry.api('GET', '/v1/functions/esc-seccomp-kill/logs')).text();
+    if (text.includes('seccomp')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(text, /seccomp filter \(SIGSYS\)/);
+});

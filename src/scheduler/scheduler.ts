@@ -271,7 +271,7 @@ export class Scheduler implements InstancePool {
     inst.connector?.close();
     this.remove(group, inst);
     if (!expected && wasServing) {
-      this.opts.observer.event(inst.info(), 'error', `instance exited unexpectedly (${sig ?? `exit code ${code}`})`);
+      this.opts.observer.event(inst.info(), 'error', `instance exited unexpectedly (${describeExit(code, sig)})`);
       void inst.proc?.exitReason?.().then((why) => {
         if (why === 'oom') this.opts.observer.event(inst.info(), 'error', `instance killed: it used more than limits.memoryMb (${inst.target.config.limits.memoryMb} MB)`);
       });
@@ -345,6 +345,17 @@ export class Scheduler implements InstancePool {
   private startTimeoutMs(): number {
     return this.opts.startTimeoutMs ?? 30_000;
   }
+}
+
+/**
+ * An exit status in words. A sandbox reports its program's death by signal N as status 128+N;
+ * SIGSYS there means the seccomp filter killed it for a refused system call.
+ */
+function describeExit(code: number | null, sig: NodeJS.Signals | null): string {
+  if (sig === 'SIGSYS' || code === 128 + 31) return 'killed by the seccomp filter (SIGSYS): it made a system call its policy refuses';
+  if (sig) return `signal ${sig}`;
+  if (code !== null && code > 128 && code < 160) return `exit code ${code}, i.e. signal ${code - 128}`;
+  return `exit code ${code}`;
 }
 
 /** Why an instance died, waiting briefly for its exit to be seen (the socket closes first). */
