@@ -24,9 +24,7 @@ export function register(program: Command, io: IO): void {
         io.stdout.write(`\nThe sandbox will use:\n${table(['feature', 'mechanism'], Object.entries(report.uses).map(([k, v]) => [k, v]))}\n`);
       }
       const missing = report.checks.filter((c) => c.required && !c.ok);
-      if (missing.length) {
-        io.stderr.write(`ferry: the bwrap sandbox cannot run here (${missing.map((c) => c.name).join(', ')}); see the fixes above\n`);
-        process.exitCode = 1;
-      }
+      // Thrown, so the program's one-line error and exit code 1 apply.
+      if (missing.length) throw new Error(`the bwrap sandbox cannot run here (${missing.map((c) => c.name).join(', ')}); see the fixes above`);
     });
 }

@@ -27,7 +27,7 @@ export interface HostReport {
   uses: Record<'isolation' | 'seccomp' | 'memory' | 'cpu' | 'pids' | 'network' | 'firewall', string>;
 }
 
-// Root's PATH may lack the sbin directories where nft and iptables live.
+// Root's PATH may lack the sbin directories where nft lives.
 const searchPath = (): string[] => [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
 
 /** The first executable `name` on PATH (or an sbin directory), else undefined. */
@@ -156,19 +156,21 @@ export async function probeHost(): Promise<HostReport> {
     required: false,
     detail: uid === 0 ? 'running as root: instances drop to an unprivileged uid' : `running as uid ${uid}: instances run as that uid; cgroups must be delegated to it`,
   };
-  const [bwrap, helper, pasta, slirp, nft, iptables] = await Promise.all([
+  const [bwrap, helper, pasta, slirp, nft] = await Promise.all([
     bwrapCheck(),
     helperCheck(),
     tool('pasta', ['--version'], 'apt-get install -y passt', false),
     tool('slirp4netns', ['--version'], 'apt-get install -y slirp4netns', false),
     tool('nft', ['--version'], 'apt-get install -y nftables', false),
-    tool('iptables', ['--version'], 'apt-get install -y iptables', false),
   ]);
   const seccomp = kernelSeccomp();
   const cgroups = cgroupChecks();
   // Alternatives: one network stack and one firewall suffice; the other is then not missing.
   const alt = (c: HostCheck, other: HostCheck): HostCheck => (c.ok || !other.ok ? c : { ...c, ok: true, detail: `${c.detail}; not needed (${other.name} is used)`, fix: undefined });
-  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, ...cgroups, alt(pasta, slirp), alt(slirp, pasta), nft, alt(iptables, nft), kvm()];
+  // The default network policy, egress, needs a user-mode stack (either) and nft for its filter.
+  const stackMissing = !pasta.ok && !slirp.ok;
+  const required = (c: HostCheck, yes: boolean): HostCheck => ({ ...c, required: yes });
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), kvm()];
   const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
   const cg = (c: CgroupController): string => {
     const check = cgroups.find((x) => x.name === `cgroup-${c}`);
@@ -184,7 +186,7 @@ export async function probeHost(): Promise<HostReport> {
       cpu: cg('cpu'),
       pids: cg('pids'),
       network: slirp.ok ? 'slirp4netns' : pasta.ok ? 'pasta' : 'none (egress unavailable: install slirp4netns or passt)',
-      firewall: nft.ok ? 'nft' : iptables.ok ? 'iptables' : 'none',
+      firewall: nft.ok ? 'nft' : 'none (egress unavailable: install nftables)',
     },
   };
 }
