@@ -181,3 +181,16 @@ test('seccomp kill action: the instance dies, the call answers 502 and the logs 
   }
   assert.match(text, /seccomp filter \(SIGSYS\)/);
 });
+
+test('roBinds through a symlink into the data dir are refused at deploy', { skip }, async () => {
+  const { symlinkSync, mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { packFiles } = await import('./support/ferry.js');
+  // /tmp is --bindable in this suite; the link under it leads into the data dir.
+  const dir = mkdtempSync('/tmp/ferry-esc-link-');
+  symlinkSync(ferry.dataDir, join(dir, 'data'));
+  const archive = await packFiles(probe('return "x"', { roBinds: { [join(dir, 'data')]: '/data' } }));
+  const res = await ferry.api('POST', '/v1/functions/esc-bind-link/versions', archive, { 'content-type': 'application/gzip' });
+  assert.equal(res.status, 422);
+  assert.match(((await res.json()) as { detail: string }).detail, /data dir/);
+});

@@ -134,5 +134,6 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.unsandboxed && opts.driver === 'bwrap' && flags.driver === undefined && env.FERRY_DRIVER === undefined) opts.driver = 'process';
   if (opts.unsandboxed && opts.driver !== 'process') throw new Error(`--unsandboxed goes with the process driver, not '${opts.driver}'`);
   for (const p of opts.bindable) if (!p.startsWith('/')) throw new Error(`--bindable: '${p}' is not an absolute path`);
+  if (opts.sandboxUid === 0) throw new Error('--sandbox-uid: instances must not run as root (uid 0)');
   return opts;
 }

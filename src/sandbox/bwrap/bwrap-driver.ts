@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chownSync, closeSync, openSync } from 'node:fs';
+import { chownSync, closeSync, openSync, realpathSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { FerryError } from '../../errors/index.js';
 import type { Limits, NetworkPolicy, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView, SeccompPolicy } from '../../core/index.js';
@@ -54,10 +54,29 @@ export function checkBindSource(source: string, deps: Pick<BwrapDeps, 'bindable'
   if (!isAbsolute(src) || src !== source.replace(/\/+$/, '') || src.includes('/../')) {
     throw new FerryError('invalid-manifest', `roBinds: '${source}' must be an absolute, normalised path`);
   }
-  const inside = (dir: string): boolean => src === dir || src.startsWith(`${dir.replace(/\/+$/, '')}/`) || dir.startsWith(`${src}/`);
-  if (inside(deps.dataDir)) throw new FerryError('invalid-manifest', `roBinds: '${source}' would expose Ferry's data dir`);
-  if (!deps.bindable.some((p) => src === p || src.startsWith(`${p.replace(/\/+$/, '')}/`))) {
-    throw new FerryError('invalid-manifest', `roBinds: '${source}' is not under a prefix the operator allowed with --bindable`);
+  // Both the path as written and where it really leads (a symlink under an allowed prefix must
+  // not open the data dir or anything outside the prefixes).
+  let real = src;
+  try {
+    real = realpathSync(src);
+  } catch {
+    /* missing: bwrap refuses it at start */
+  }
+  const dataDir = realOrSelf(deps.dataDir);
+  for (const p of new Set([src, real])) {
+    const inside = (dir: string): boolean => p === dir || p.startsWith(`${dir.replace(/\/+$/, '')}/`) || dir.startsWith(`${p}/`);
+    if (inside(dataDir) || inside(deps.dataDir)) throw new FerryError('invalid-manifest', `roBinds: '${source}' would expose Ferry's data dir`);
+    if (!deps.bindable.some((b) => p === b || p.startsWith(`${b.replace(/\/+$/, '')}/`))) {
+      throw new FerryError('invalid-manifest', `roBinds: '${source}'${p === src ? '' : ` (really '${p}')`} is not under a prefix the operator allowed with --bindable`);
+    }
+  }
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
 

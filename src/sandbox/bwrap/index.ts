@@ -9,6 +9,7 @@ import { helperAvailable, helperPath } from './helper.js';
 import { assertAllowed, createNetwork, findTool } from './network.js';
 import { bridgeRoot, Bridges } from './bridge.js';
 import { SeccompCompiler, validateSyscallNames } from './seccomp.js';
+import { parseEgressAllow } from './network-rules.js';
 
 export { createBwrapDriver, checkBindSource, SANDBOX_PACKAGE_DIR, SANDBOX_RUN_DIR } from './bwrap-driver.js';
 export { validateSyscallNames } from './seccomp.js';
@@ -44,7 +45,9 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   const bridgeDir = bridgeRoot(scope);
   Bridges.cleanup(bridgeDir);
   const bridges = sandboxUser ? new Bridges(bridgeDir, sandboxUser.uid, sandboxUser.gid) : undefined;
-  const unenforced = cgroups.unenforced().map((c) => (c === 'memory' ? 'memory (cgroup): falls back to --max-old-space-size for node and RLIMIT_AS for others' : `${c} (no writable cgroup controller)`));
+  // A bad --egress-allow entry is an operator error: refuse to start, not every instance later.
+  parseEgressAllow(o.egressAllow);
+  const unenforced = cgroups.unenforced().map((c) => (c === 'memory' ? 'memory (no writable memory cgroup): instances get RLIMIT_AS of 4 x memoryMb instead, and node its --max-old-space-size' : `${c} (no writable cgroup controller)`));
 
   const limits = async (instanceId: string, l: { memoryMb: number; cpu: number; pids: number }): Promise<InstanceLimits> => {
     const cg = await cgroups.create(instanceId, { memoryMb: l.memoryMb, cpu: l.cpu, pids: l.pids }, { allowFallback: true });
