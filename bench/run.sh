@@ -9,4 +9,4 @@ if [ ! -x "$ANCHORS/run.sh" ]; then
   echo "bench: the anchors harness is not at $ANCHORS (set FERRY_ANCHORS)" >&2
   exit 1
 fi
-exec "$ANCHORS/run.sh" --targets-dir "$HERE/targets" --only ferry-node,ferry-node-process,ferry-python,ferry-python-process,proxy-undici "$@"
+exec "$ANCHORS/run.sh" --targets-dir "$HERE/targets" --only ferry-node,ferry-node-nopool,ferry-node-process,ferry-python,ferry-python-nopool,ferry-python-process,ferry-pool-idle,ferry-idle,proxy-undici "$@"

@@ -1,7 +1,11 @@
 // Ferry as anchors targets: the same hello-world handler served through Ferry (gateway plus one
 // instance, all pinned to the server CPU by the runner), under the bwrap sandbox (the default)
 // and under the unsandboxed process driver, side by side with the bare node:http baseline.
-// Cold = scale from zero: a running server with no instance of the function -> first 200.
+// Cold = scale from zero: a running server with no instance of the function -> first 200. Under
+// bwrap that first call is served by a pre-booted sandbox from the pool (the default); the
+// `-nopool` targets measure the same call started cold (what a function whose policy no pool
+// matches gets). `ferry-pool-idle` and `ferry-idle` are a server with no function running, with
+// and without its full pool: their RSS difference is what the pool costs at rest.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,36 +15,50 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repo, 'dist/src/cli/main.js');
 const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
 
-function target(name, label, runtime, driverArgs) {
+/** Polls GET /v1/pool until every runtime's pool is full (or says it is off). */
+async function poolFull(ctx, dataDir) {
+  const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${ctx.port}/v1/pool`, { headers: { authorization: `Bearer ${token}` } });
+      const pool = await res.json();
+      if (res.status === 200 && (!pool.enabled || pool.runtimes.every((r) => r.ready >= pool.size))) return pool;
+    } catch {
+      /* not listening yet */
+    }
+    if (i > 6000) throw new Error('the pre-booted pool did not fill in 30 s');
+    await ctx.sleep(5);
+  }
+}
+
+function target(name, label, runtime, serverArgs, opts = {}) {
   const dataDir = (ctx) => join(ctx.tmp, `ferry-data-${name}`);
+  const driver = serverArgs.includes('process') ? 'process driver' : 'bwrap sandbox';
+  const pool = serverArgs.includes('--pool-size') ? 'no pool' : driver === 'bwrap sandbox' ? 'pre-booted pool' : 'no pool';
   const t = {
     name,
     label,
-    phases: ['throughput', 'cold', 'rss'],
-    path: '/fn/hello',
-    expect: 'Hello, World!',
-    version: () => `ferry ${version} (${runtime} runtime, ${driverArgs.length ? 'process driver' : 'bwrap sandbox'})`,
+    phases: opts.phases ?? ['throughput', 'cold', 'rss'],
+    path: opts.path ?? '/fn/hello',
+    expect: opts.expect ?? 'Hello, World!',
+    version: () => `ferry ${version} (${runtime ?? 'no'} function, ${driver}, ${pool})`,
     setup: async (ctx) => {
       const dir = dataDir(ctx);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      await deployHello({ cli, node: ctx.node, dataDir: dir, runtime, args: driverArgs });
+      if (runtime) await deployHello({ cli, node: ctx.node, dataDir: dir, runtime, args: serverArgs });
     },
     spawn: (ctx) => ({
       cmd: ctx.node,
-      args: [cli, 'server', '--port', String(ctx.port), '--host', '127.0.0.1', '--data-dir', dataDir(ctx), '--log-level', 'warn', ...driverArgs],
+      args: [cli, 'server', '--port', String(ctx.port), '--host', '127.0.0.1', '--data-dir', dataDir(ctx), '--log-level', 'warn', ...serverArgs],
       env: { NODE_ENV: 'production' },
     }),
-    // A fresh server has no instance: its first call to the function starts one.
+    // A fresh server has no instance: its first call to the function starts one (or takes a
+    // pooled sandbox, once the pool is full: a server that just started has not filled it yet).
     measureCold: async (ctx) => {
       const { child } = ctx.spawnTarget(t, ctx);
       try {
-        for (let i = 0; ; i++) {
-          const r = await ctx.httpGet(ctx.port, '/healthz');
-          if (r.ok && r.status === 200) break;
-          if (i > 5000) throw new Error('server did not start');
-          await ctx.sleep(2);
-        }
+        await poolFull(ctx, dataDir(ctx));
         const t0 = performance.now();
         const r = await ctx.httpGet(ctx.port, '/fn/hello', 10_000);
         if (!r.ok || r.status !== 200) throw new Error(`first call answered ${r.status ?? r.error}`);
@@ -54,9 +72,15 @@ function target(name, label, runtime, driverArgs) {
 }
 
 const unsandboxed = ['--driver', 'process', '--unsandboxed'];
+const noPool = ['--pool-size', '0'];
+const idle = { phases: ['rss'], path: '/healthz', expect: '"ok"' };
 export default [
-  target('ferry-node', 'Ferry: node handler, bwrap sandbox', 'node', []),
+  target('ferry-node', 'Ferry: node handler, bwrap sandbox, pool', 'node', []),
+  target('ferry-node-nopool', 'Ferry: node handler, bwrap sandbox, no pool', 'node', noPool, { phases: ['cold'] }),
   target('ferry-node-process', 'Ferry: node handler, process driver', 'node', unsandboxed),
-  target('ferry-python', 'Ferry: python handler, bwrap sandbox', 'python', []),
+  target('ferry-python', 'Ferry: python handler, bwrap sandbox, pool', 'python', []),
+  target('ferry-python-nopool', 'Ferry: python handler, bwrap sandbox, no pool', 'python', noPool, { phases: ['cold'] }),
   target('ferry-python-process', 'Ferry: python handler, process driver', 'python', unsandboxed),
+  target('ferry-pool-idle', 'Ferry: no function running, full pool (1 node + 1 python)', undefined, [], idle),
+  target('ferry-idle', 'Ferry: no function running, no pool', undefined, noPool, idle),
 ];

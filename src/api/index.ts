@@ -10,6 +10,7 @@ import { makeVersionRoutes } from './routes/versions.js';
 import { makeAliasRoutes } from './routes/aliases.js';
 import { makeInstanceRoutes } from './routes/instances.js';
 import { makeLogRoutes } from './routes/logs.js';
+import { makePoolRoutes } from './routes/pool.js';
 import { makeSystemRoutes } from './routes/system.js';
 
 export { ApiRouter } from './router.js';
@@ -38,6 +39,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeVersionRoutes(d.service, d.maxUploadBytes),
     ...makeAliasRoutes(d.service),
     ...makeInstanceRoutes(d.service, d.pool),
+    ...makePoolRoutes(d.pool),
     ...makeLogRoutes(d.service, d.logs),
   );
   return new ApiRouter(routes, d.auth);

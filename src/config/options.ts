@@ -24,6 +24,8 @@ export interface ServerOptions {
   egressAllow: string[];
   /** Host uid (and gid) instances run as when Ferry runs as root. */
   sandboxUid: number;
+  /** Pre-booted sandboxes kept waiting per runtime (node, python); 0: no pool. */
+  poolSize: number;
   /** `token`: every invocation needs a bearer token, whatever the function says. */
   invokeAuth: 'public' | 'token';
   metricsPublic: boolean;
@@ -63,6 +65,7 @@ export const serverSettings: Setting[] = [
   { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
   { key: 'sandboxUid', flag: '--sandbox-uid', env: 'FERRY_SANDBOX_UID', kind: 'int', default: 2_000_000, help: 'host uid and gid instances run as when Ferry runs as root' },
+  { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime (node, python) for fast first calls; 0 disables' },
   { key: 'invokeAuth', flag: '--invoke-auth', env: 'FERRY_INVOKE_AUTH', kind: 'string', default: 'public', help: "'token' requires a bearer token on every invocation" },
   { key: 'metricsPublic', flag: '--metrics-public', env: 'FERRY_METRICS_PUBLIC', kind: 'bool', default: false, help: 'serve /metrics without a token' },
   { key: 'logRetentionMs', flag: '--log-retention', env: 'FERRY_LOG_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'drop function log lines older than this' },

@@ -23,6 +23,19 @@ export interface InstanceInfo {
   inFlight: number;
   served: number;
   pid: number | undefined;
+  /** `pool`: a pre-booted sandbox took the function; `cold`: started for it. */
+  origin: 'pool' | 'cold';
+}
+
+/** The pre-booted pool as `GET /v1/pool` shows it. */
+export interface PoolStatus {
+  enabled: boolean;
+  /** Why it is off, when it is. */
+  reason?: string;
+  /** Target count of idle pooled sandboxes per runtime. */
+  size: number;
+  /** Per runtime: pooled sandboxes ready to take a function (and their host pids), ones starting. */
+  runtimes: Array<{ runtime: string; ready: number; starting: number; pids: number[] }>;
 }
 
 /** What the gateway holds while a call runs on an instance. */
@@ -48,5 +61,7 @@ export interface InstancePool {
   /** Stops instances of the function (or one version). */
   stop(fn: string, version?: string): Promise<void>;
   list(fn?: string): InstanceInfo[];
+  /** The pre-booted pool's state. */
+  poolStatus(): PoolStatus;
   shutdown(graceMs: number): Promise<void>;
 }

@@ -29,6 +29,26 @@ export interface LaunchContext {
   networkIsolated: boolean;
 }
 
+/** Launch input of a pooled instance: a runtime process with no function yet. */
+export interface PooledLaunchContext {
+  instanceId: string;
+  view: SandboxView;
+  hostRunDir: string;
+}
+
+/**
+ * What a pooled instance is told at hand-off (the LOAD frame): the function `launch` would have
+ * started, as the shim's own variables would name it.
+ */
+export interface LoadSpec {
+  /** The handler, as FERRY_HANDLER names it for a cold start. */
+  handler: string;
+  /** Environment variables set before the handler is imported (those of a cold start). */
+  env: Record<string, string>;
+  /** The working directory, entered again: the package was mounted over it after the start. */
+  cwd: string;
+}
+
 /** How the gateway reaches an instance. */
 export type Endpoint =
   | { kind: 'frames'; socketPath: string }
@@ -57,6 +77,11 @@ export interface Connector {
    * completed. Never leaves `res` hanging.
    */
   dispatch(req: InvocationRequest, res: ResponseSink, meta: CallMeta): Promise<void>;
+  /**
+   * Pooled instances: hands the already-connected runtime its function; resolves once the
+   * handler is loaded, rejects (`instance-start-failed`, with the runtime's reason) if it is not.
+   */
+  load?(spec: LoadSpec, signal: AbortSignal): Promise<void>;
   /** WebSocket / HTTP upgrade, for runtimes that serve HTTP themselves. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { requestId: string; onClose(): void }): void;
   close(): void;
@@ -74,4 +99,14 @@ export interface Runtime {
   build(ctx: BuildContext): Promise<void>;
   launch(ctx: LaunchContext): LaunchPlan;
   connect(endpoint: Endpoint): Connector;
+  /** The pre-booted pool: the runtime's process started without a function (absent: never pooled). */
+  pooledLaunch?(ctx: PooledLaunchContext): LaunchPlan;
+  /** The LOAD of a pooled instance for the function `launch(ctx)` would start. */
+  load?(ctx: LaunchContext): LoadSpec;
+  /**
+   * Whether a pooled instance would run this function exactly as a cold start does: false when
+   * its environment sets variables the interpreter reads only while starting (e.g. NODE_OPTIONS,
+   * PYTHONPATH), which a LOAD would set too late.
+   */
+  poolable?(config: EffectiveConfig): boolean;
 }

@@ -28,6 +28,23 @@ export interface SandboxSpec {
   extraStdio?: Array<'pipe' | 'ignore'>;
 }
 
+/**
+ * A pooled sandbox before it has a function (the pre-booted pool): everything but the package,
+ * which arrives at hand-off. Its settings and `limits.tmpMb` are fixed when it starts.
+ */
+export type PrestartSpec = Omit<SandboxSpec, 'packageDir'>;
+
+/** What a pooled sandbox is given at hand-off. */
+export interface HandOffSpec {
+  instanceId: string;
+  /** Host path of the function's content-addressed package (appears read-only at the package path). */
+  packageDir: string;
+  /** The function's limits, applied before any of its code runs. */
+  limits: Limits;
+  /** Must equal what the sandbox was started with: a driver refuses a mismatch. */
+  sandbox: SandboxSettings;
+}
+
 /** A running sandboxed process. */
 export interface SandboxProcess {
   readonly child: ChildProcess;
@@ -56,4 +73,17 @@ export interface SandboxDriver {
   validate?(settings: SandboxSettings): Promise<void>;
   /** Limits this driver cannot enforce on this host (reported at start and by `ferry doctor`). */
   unenforced(): string[];
+  /**
+   * The pre-booted pool. Why this driver cannot keep pooled sandboxes on this host (undefined:
+   * it can). Drivers without `prestart` have no pool.
+   */
+  poolUnavailable?(): string | undefined;
+  /** Starts a generic sandbox with no package yet (an empty package dir); the runtime waits for LOAD. */
+  prestart?(spec: PrestartSpec): Promise<SandboxProcess>;
+  /**
+   * Gives a pooled sandbox its function's package and limits. Once per sandbox: a pooled sandbox
+   * is never handed to a second function. Rejects (FerryError) when it cannot; the caller then
+   * stops that sandbox and starts the instance cold.
+   */
+  handOff?(sandbox: SandboxProcess, spec: HandOffSpec): Promise<void>;
 }

@@ -16,6 +16,8 @@ export class Instance {
     readonly target: DeployTarget,
     readonly runDir: string,
     readonly startedAt = Date.now(),
+    /** `pool`: a pre-booted sandbox that took this function at its first call. */
+    readonly origin: InstanceInfo['origin'] = 'cold',
   ) {}
 
   get pid(): number | undefined {
@@ -37,6 +39,7 @@ export class Instance {
       inFlight: this.inFlight,
       served: this.served,
       pid: this.pid,
+      origin: this.origin,
     };
   }
 }

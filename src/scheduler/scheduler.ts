@@ -1,13 +1,15 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
-import type { CallSignal, DeployTarget, InstanceInfo, InstancePool, Lease, SandboxDriver } from '../core/index.js';
+import type { CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
 import { writePidFile } from './orphans.js';
+import { describeExit, exitReasonOf } from './exits.js';
+import { freePort } from './free-port.js';
+import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
 
 /** What the scheduler reports as it works (metrics, logs); every member optional to implement. */
 export interface SchedulerObserver {
@@ -29,6 +31,10 @@ export interface SchedulerOptions {
   sweepIntervalMs?: number;
   /** SIGTERM-to-SIGKILL grace when stopping an instance. */
   stopGraceMs?: number;
+  /** The pre-booted pool; a version without a warm instance takes one of its sandboxes first. */
+  prestart?: PrestartPool;
+  /** Why there is no pre-booted pool (for `poolStatus`), when `prestart` is absent. */
+  prestartOff?: string;
 }
 
 /** All instances and waiters of one version. */
@@ -120,10 +126,14 @@ export class Scheduler implements InstancePool {
     return out;
   }
 
+  poolStatus(): PoolStatus {
+    return this.opts.prestart?.status() ?? { enabled: false, reason: this.opts.prestartOff ?? 'off', size: 0, runtimes: [] };
+  }
+
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
-    const stops: Promise<void>[] = [];
+    const stops: Promise<void>[] = [this.opts.prestart?.shutdown(graceMs) ?? Promise.resolve()];
     for (const group of this.groups.values()) {
       clearTimeout(group.retry);
       group.queue.rejectAll(new FerryError('shutting-down'));
@@ -205,17 +215,32 @@ export class Scheduler implements InstancePool {
   }
 
   private async start(group: Group): Promise<Instance | undefined> {
-    const target = group.target;
-    const id = shortId();
-    const runDir = join(this.opts.runRoot, id);
-    const inst = new Instance(id, target, runDir);
-    const began = performance.now();
+    // Counted at once, however it starts: deploy() and acquire() rely on it.
     group.starting++;
+    try {
+      const pooled = this.opts.prestart?.take(group.target);
+      const inst = pooled ? await this.launch(group, pooled) : 'cold';
+      return inst === 'cold' ? ((await this.launch(group, undefined)) as Instance | undefined) : inst;
+    } finally {
+      group.starting--;
+    }
+  }
+
+  /**
+   * Starts an instance: spawned for the version, or a pooled sandbox given the version (its
+   * package and limits, then a LOAD). A pooled sandbox the driver cannot hand the version to is
+   * stopped and answered 'cold': the caller starts one cold instead.
+   */
+  private async launch(group: Group, pooled: PooledInstance | undefined): Promise<Instance | undefined | 'cold'> {
+    const target = group.target;
+    const driver = this.opts.driver;
+    const id = pooled?.id ?? shortId();
+    const runDir = pooled?.runDir ?? join(this.opts.runRoot, id);
+    const inst = new Instance(id, target, runDir, Date.now(), pooled ? 'pool' : 'cold');
+    const began = performance.now();
     const startAbort = new AbortController();
     const timer = setTimeout(() => startAbort.abort(new FerryError('instance-start-failed', `the instance did not become ready within ${this.startTimeoutMs()} ms`)), this.startTimeoutMs());
     try {
-      await mkdir(runDir, { recursive: true, mode: 0o700 });
-      const driver = this.opts.driver;
       const view = driver.view({ packageDir: target.packageDir, runDir });
       const port = target.config.runtime === 'http' ? await freePort() : 0;
       const env: Record<string, string> = {
@@ -225,12 +250,24 @@ export class Scheduler implements InstancePool {
         FERRY_INSTANCE: id,
       };
       const networkIsolated = driver.isolated && target.config.sandbox.network !== 'host';
-      const plan = target.runtime.launch({ instanceId: id, view, hostRunDir: runDir, config: target.config, env, port, networkIsolated });
-      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths });
-      inst.proc = proc;
+      const ctx = { instanceId: id, view, hostRunDir: runDir, config: target.config, env, port, networkIsolated };
+      let plan: LaunchPlan | undefined;
+      let handedOff: Promise<void> | undefined;
+      if (pooled) {
+        inst.proc = pooled.proc;
+        inst.connector = pooled.connector;
+        // Asked for first: the driver's mounts proceed while the rest is set up here.
+        handedOff = handOff(driver, target, pooled, ctx, startAbort.signal);
+        handedOff.catch(() => {}); // awaited below
+      } else {
+        await mkdir(runDir, { recursive: true, mode: 0o700 });
+        plan = target.runtime.launch(ctx);
+        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths });
+      }
+      const proc = inst.proc;
       group.instances.push(inst);
       // Best effort, and not awaited: the exit listener below must be in place at once.
-      if (proc.child.pid !== undefined) writePidFile(runDir, proc.child.pid).catch(() => {});
+      if (!pooled && proc.child.pid !== undefined) writePidFile(runDir, proc.child.pid).catch(() => {});
       const info = inst.info();
       if (proc.child.stdout) this.opts.observer.output(info, 'stdout', proc.child.stdout);
       if (proc.child.stderr) this.opts.observer.output(info, 'stderr', proc.child.stderr);
@@ -239,20 +276,31 @@ export class Scheduler implements InstancePool {
         this.onExit(group, inst, code, sig);
       });
       proc.child.once('error', (err) => startAbort.abort(new FerryError('instance-start-failed', `cannot start the instance: ${err.message}`)));
-      const connector = target.runtime.connect(plan.endpoint);
-      inst.connector = connector;
-      await connector.ready(startAbort.signal);
+      if (handedOff) await handedOff;
+      else {
+        inst.connector = target.runtime.connect(plan!.endpoint);
+        await inst.connector.ready(startAbort.signal);
+      }
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');
       inst.state = 'ready';
       inst.idleSince = Date.now();
       group.failures = 0;
-      this.opts.observer.coldStart(target, performance.now() - began);
-      this.opts.observer.event(inst.info(), 'info', `instance ready in ${Math.round(performance.now() - began)} ms`);
-      this.opts.observer.instances(target.function, target.version, this.readyCount(group));
+      const ms = performance.now() - began;
       this.serveWaiters(group, inst);
+      // Reported once the waiting calls went out (two turns: their frames are written in one).
+      setImmediate(() => setImmediate(() => {
+        this.opts.observer.coldStart(target, ms);
+        this.opts.observer.event(inst.info(), 'info', `instance ready in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms${pooled ? ' (from the pre-booted pool)' : ''}`);
+        this.opts.observer.instances(target.function, target.version, this.readyCount(group));
+      }));
       return inst;
     } catch (err) {
       const fe = FerryError.from(err);
+      if (err instanceof HandOffError) {
+        this.opts.observer.event(inst.info(), 'warn', `the pre-booted sandbox could not take this version (${fe.message}); starting a new instance`);
+        void this.kill(group, inst, 'hand-off failed');
+        return 'cold';
+      }
       group.failures++;
       this.opts.observer.event(inst.info(), 'error', fe.message);
       void this.kill(group, inst, 'failed to start');
@@ -261,7 +309,6 @@ export class Scheduler implements InstancePool {
       return undefined;
     } finally {
       clearTimeout(timer);
-      group.starting--;
     }
   }
 
@@ -347,43 +394,6 @@ export class Scheduler implements InstancePool {
   }
 }
 
-/**
- * An exit status in words. A sandbox reports its program's death by signal N as status 128+N;
- * SIGSYS there means the seccomp filter killed it for a refused system call.
- */
-function describeExit(code: number | null, sig: NodeJS.Signals | null): string {
-  if (sig === 'SIGSYS' || code === 128 + 31) return 'killed by the seccomp filter (SIGSYS): it made a system call its policy refuses';
-  if (sig) return `signal ${sig}`;
-  if (code !== null && code > 128 && code < 160) return `exit code ${code}, i.e. signal ${code - 128}`;
-  return `exit code ${code}`;
-}
-
-/** Why an instance died, waiting briefly for its exit to be seen (the socket closes first). */
-async function exitReasonOf(inst: Instance): Promise<'oom' | undefined> {
-  const proc = inst.proc;
-  if (!proc?.exitReason) return undefined;
-  const exited = new Promise<void>((resolve) => {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) return resolve();
-    proc.child.once('exit', () => resolve());
-    setTimeout(resolve, 500).unref();
-  });
-  await exited;
-  if (proc.child.exitCode === null && proc.child.signalCode === null) return undefined;
-  return proc.exitReason();
-}
-
 function keyOf(t: { function: string; version: string }): string {
   return `${t.function}@${t.version}`;
-}
-
-/** A free loopback TCP port for runtimes whose code listens on PORT. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }

@@ -9,7 +9,7 @@ import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
-import { reapOrphans, Scheduler } from '../scheduler/index.js';
+import { PrestartPool, reapOrphans, Scheduler } from '../scheduler/index.js';
 import { Authenticator, bootstrapAdminToken } from '../auth/index.js';
 import { FunctionLogs, FunctionService } from '../service/index.js';
 import { Invoker, parseFnPath, parseHost } from '../gateway/index.js';
@@ -65,9 +65,16 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const packages = new FsPackageStore(opts.dataDir);
   const metrics = new Metrics();
   const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
+  // The pre-booted pool: sandboxes started ahead of any call, so a first call skips the start.
+  const prestartOff = opts.poolSize === 0 ? 'off (--pool-size 0)' : !driver.prestart ? `the ${driver.name} driver has none` : driver.poolUnavailable?.();
+  const prestart = prestartOff
+    ? undefined
+    : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, log: (level, message) => logger[level](message) });
+  if (prestartOff) logger[opts.poolSize > 0 && driver.isolated ? 'warn' : 'info']({ reason: prestartOff }, `pre-booted sandbox pool disabled: ${prestartOff}; first calls start cold`);
   const pool = new Scheduler({
     driver,
     runRoot,
+    ...(prestart ? { prestart } : { prestartOff }),
     observer: {
       coldStart: (t, ms) => {
         metrics.coldStarts.labels(t.function, t.version).inc();
@@ -128,6 +135,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   ready = true;
+  prestart?.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

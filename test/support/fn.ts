@@ -8,6 +8,8 @@ export interface InstanceView {
   inFlight: number;
   served: number;
   pid: number | undefined;
+  /** `pool`: a pre-booted sandbox took the function; `cold`: started for it. */
+  origin: 'pool' | 'cold';
 }
 
 /** `GET /v1/functions/{name}/instances` (throws on a non-200). */

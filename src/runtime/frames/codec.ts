@@ -10,6 +10,9 @@
  *           head = status \0 name \0 value \0 ...
  * DATA    = body bytes (either way);  END = no payload (either way)
  * RESET   = utf-8 reason: host -> instance cancels a call; instance -> host fails it
+ * LOAD    = JSON {handler, env, cwd} (host -> pooled instance, stream LOAD_STREAM): a pre-booted
+ *           shim that has no function yet loads this one; it answers a RESPONSE (status 200, END)
+ *           once the handler is loaded, or a RESET with the reason (and exits)
  * END flag on REQUEST/RESPONSE/DATA: the body is complete after this frame.
  */
 export const FrameType = {
@@ -18,7 +21,11 @@ export const FrameType = {
   end: 3,
   response: 4,
   reset: 5,
+  load: 6,
 } as const;
+
+/** The stream id of LOAD and its answer; calls never use it (their ids start at 1). */
+export const LOAD_STREAM = 0;
 
 export const END = 0x80;
 const HEADER = 9;

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
-import type { CallMeta, Connector, InvocationRequest, ResponseSink } from '../../core/index.js';
-import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from './codec.js';
+import type { CallMeta, Connector, InvocationRequest, LoadSpec, ResponseSink } from '../../core/index.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, LOAD_STREAM } from './codec.js';
 import { connectWhenListening } from './connect-retry.js';
 
 /** Request headers that describe the client's connection, not the request: never forwarded. */
@@ -32,6 +32,8 @@ export class FramesConnector implements Connector {
   private readonly calls = new Map<number, Call>();
   private nextId = 1;
   private closed = false;
+  /** A LOAD waiting for its answer (pooled instances only). */
+  private loading: { resolve(): void; reject(err: FerryError): void } | undefined;
 
   constructor(private readonly socketPath: string) {}
 
@@ -53,10 +55,30 @@ export class FramesConnector implements Connector {
     });
     socket.on('close', () => {
       this.closed = true;
+      this.loading?.reject(new FerryError('instance-start-failed', 'the instance closed its connection while loading the function'));
       this.failAll('the instance closed its connection');
     });
     socket.on('error', () => {
       /* 'close' follows and fails the calls */
+    });
+  }
+
+  load(spec: LoadSpec, signal: AbortSignal): Promise<void> {
+    const socket = this.socket;
+    if (!socket || this.lost) return Promise.reject(new FerryError('instance-start-failed', 'the pooled instance is not connected'));
+    if (this.loading) return Promise.reject(new FerryError('internal', 'a function is already being loaded'));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => done(signal.reason instanceof FerryError ? signal.reason : new FerryError('instance-start-failed', 'loading the function was cancelled'));
+      const done = (err?: FerryError): void => {
+        this.loading = undefined;
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.loading = { resolve: () => done(), reject: done };
+      this.send(encodeFrame(FrameType.load, LOAD_STREAM, Buffer.from(JSON.stringify(spec))));
     });
   }
 
@@ -162,10 +184,12 @@ export class FramesConnector implements Connector {
   close(): void {
     this.closed = true;
     this.socket?.destroy();
+    this.loading?.reject(new FerryError('instance-start-failed', 'the instance was stopped while loading the function'));
     this.failAll('the instance was stopped');
   }
 
   private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (id === LOAD_STREAM) return this.onLoadAnswer(type, payload);
     const call = this.calls.get(id);
     if (!call) return; // cancelled call: drop what the instance still sends
     const res = call.res;
@@ -227,6 +251,15 @@ export class FramesConnector implements Connector {
         return;
       }
     }
+  }
+
+  /** RESPONSE 200: the function is loaded; RESET: it could not be (the shim exits next). */
+  private onLoadAnswer(type: number, payload: Buffer): void {
+    const loading = this.loading;
+    if (!loading) return;
+    if (type === FrameType.response && decodeHead(payload).fields[0] === '200') return loading.resolve();
+    const reason = type === FrameType.reset ? payload.toString('utf8') : `unexpected answer (frame type ${type})`;
+    loading.reject(new FerryError('instance-start-failed', `the function could not be loaded: ${reason || 'no reason given'}; see its logs`));
   }
 
   private finish(id: number, call: Call): void {

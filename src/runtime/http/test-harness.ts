@@ -43,13 +43,17 @@ export function tempDir(t: TestContext, prefix: string): string {
   return dir;
 }
 
-/** Launches `runtime` on `packageDir` and waits until it is ready (unless `waitReady` is false). */
+/**
+ * Launches `runtime` on `packageDir` and waits until it is ready (unless `waitReady` is false).
+ * `pooled`: through `pooledLaunch` and a LOAD, as the pre-booted pool does (no mounts: the
+ * process driver shows the package where it is).
+ */
 export async function startInstance(
   t: TestContext,
   runtime: Runtime,
   packageDir: string,
   config: Partial<EffectiveConfig>,
-  opts: { waitReady?: boolean; timeoutMs?: number } = {},
+  opts: { waitReady?: boolean; timeoutMs?: number; pooled?: boolean } = {},
 ): Promise<TestInstance> {
   const runDir = tempDir(t, 'ferry-run-');
   const full: EffectiveConfig = {
@@ -66,7 +70,10 @@ export async function startInstance(
   const instanceId = `test-${randomUUID().slice(0, 8)}`;
   const view = processDriver.view({ packageDir, runDir });
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...full.env };
-  const plan = runtime.launch({ instanceId, view, hostRunDir: runDir, config: full, env, port: await freePort(), networkIsolated: false });
+  const ctx = { instanceId, view, hostRunDir: runDir, config: full, env, port: await freePort(), networkIsolated: false };
+  // pooled: started as the pre-booted pool starts it (no function), then given it with a LOAD.
+  const plan = opts.pooled ? runtime.pooledLaunch!({ instanceId, view, hostRunDir: runDir }) : runtime.launch(ctx);
+  if (opts.pooled) plan.env = { PATH: env.PATH!, HOME: env.HOME!, ...plan.env };
   const proc = processDriver.spawn({ instanceId, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: full.limits, sandbox: full.sandbox, hostPaths: plan.hostPaths });
   let out = '';
   let err = '';
@@ -91,6 +98,7 @@ export async function startInstance(
     exited.then(() => ac.abort(new FerryError('instance-start-failed', `the instance exited:\n${err}`)), () => undefined);
     try {
       await connector.ready(ac.signal);
+      if (opts.pooled) await connector.load!(runtime.load!(ctx), ac.signal);
     } finally {
       clearTimeout(timer);
     }

@@ -181,3 +181,56 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+const baseConfig: EffectiveConfig = { runtime: 'node', handler: 'index.js', command: undefined, env: {}, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox };
+
+test('pooled launch: the shim without a function or heap limit; load() is what launch() would start', () => {
+  const view = { packageDir: '/pkg', runDir: '/run/ferry' };
+  const pooled = nodeRuntime.pooledLaunch!({ instanceId: 'p1', view, hostRunDir: '/host/run/p1' });
+  assert.equal(pooled.argv[0], process.execPath);
+  assert.ok(!pooled.argv.some((a) => a.startsWith('--max-old-space-size')), 'memoryMb is not known yet');
+  assert.match(pooled.argv.at(-1)!, /runtime\/node\/shim\.js$/);
+  assert.deepEqual(pooled.env, { NODE_ENV: 'production', FERRY_SOCKET: '/run/ferry/ferry.sock', FERRY_POOLED: '1' });
+  assert.equal(pooled.cwd, '/pkg');
+  assert.deepEqual(pooled.endpoint, { kind: 'frames', socketPath: '/host/run/p1/ferry.sock' });
+
+  const ctx = { instanceId: 'p1', view, hostRunDir: '/host/run/p1', config: { ...baseConfig, handler: 'src/a.ts:api' }, env: { X: '1', FERRY_FUNCTION: 'f' }, port: 0, networkIsolated: true };
+  const load = nodeRuntime.load!(ctx);
+  const plan = nodeRuntime.launch(ctx);
+  assert.deepEqual(load, { handler: '/pkg/src/a.js:api', env: { NODE_ENV: 'production', X: '1', FERRY_FUNCTION: 'f' }, cwd: '/pkg' });
+  assert.equal(load.handler, plan.env.FERRY_HANDLER);
+});
+
+test('poolable: not when the environment sets what node reads only at start', () => {
+  const ok = (env: Record<string, string>): boolean => nodeRuntime.poolable!({ ...baseConfig, env });
+  assert.equal(ok({}), true);
+  assert.equal(ok({ NODE_ENV: 'development', TZ: 'UTC', API_KEY: 'x' }), true);
+  for (const name of ['NODE_OPTIONS', 'NODE_PATH', 'NODE_EXTRA_CA_CERTS', 'UV_THREADPOOL_SIZE', 'LD_PRELOAD', 'LANG', 'LC_ALL', 'OPENSSL_CONF']) {
+    assert.equal(ok({ [name]: 'x' }), false, name);
+  }
+});
+
+test('pooled shim: LOAD brings the handler, environment and directory; calls then run as cold', async (t) => {
+  const dir = pkg(t, {
+    'package.json': '{"type":"module"}',
+    'index.js': 'import { readFileSync } from "node:fs";\nexport default (req, ctx) => ({ x: process.env.X, ctxX: ctx.env.X, fn: ctx.function, pooled: process.env.FERRY_POOLED ?? null, cwd: process.cwd(), own: readFileSync("own.txt", "utf8") });\n',
+    'own.txt': 'mine',
+  });
+  const inst = await startInstance(t, nodeRuntime, dir, { handler: 'index.js', env: { X: 'from-load', FERRY_FUNCTION: 'pf' } }, { pooled: true });
+  assert.deepEqual(await (await fetch(inst.url)).json(), { x: 'from-load', ctxX: 'from-load', fn: 'pf', pooled: null, cwd: dir, own: 'mine' });
+});
+
+test('pooled shim: a handler that does not load fails the LOAD with the reason, and the shim exits 78', async (t) => {
+  const dir = pkg(t, { 'package.json': '{"type":"module"}', 'index.js': 'throw new Error("pooled load boom");\n' });
+  await assert.rejects(startInstance(t, nodeRuntime, dir, { handler: 'index.js' }, { pooled: true }), (e: unknown) => {
+    assert.ok(isCode('instance-start-failed')(e));
+    assert.match((e as Error).message, /cannot load the handler module/);
+    return true;
+  });
+  const inst = await startInstance(t, nodeRuntime, dir, { handler: 'index.js' }, { pooled: true, waitReady: false });
+  const ac = new AbortController();
+  await inst.connector.ready(ac.signal);
+  await assert.rejects(inst.connector.load!({ handler: join(dir, 'index.js'), env: {}, cwd: dir }, ac.signal), /pooled load boom|cannot load/);
+  assert.equal(await inst.exited, 78);
+  assert.match(inst.stderr(), /pooled load boom/);
+});

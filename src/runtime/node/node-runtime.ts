@@ -2,14 +2,20 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import type { BuildContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
+import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { compiledPath, compileTypeScript, findTypeScript, isTypeScript } from './compile-ts.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
 const runtimeDir = dirname(dirname(shimPath));
 
+/**
+ * Read by node, libuv, OpenSSL, ICU or the loader only at process start (NODE_ENV is read by
+ * code, not by node); TZ is not here: node applies a TZ set at run time.
+ */
+const startupOnlyEnv = /^(NODE_(?!ENV$)|UV_|LD_|OPENSSL_|LC_|LANG$|LANGUAGE$)/;
 
 const moduleExt = /\.(m|c)?(j|t)s$/;
 const identifier = /^[A-Za-z_$][\w$]*$/;
@@ -108,6 +114,27 @@ export const nodeRuntime: Runtime = {
       hostPaths,
       endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
     };
+  },
+
+  pooledLaunch(ctx: PooledLaunchContext): LaunchPlan {
+    return {
+      // No --max-old-space-size: the function, and so its memoryMb, is not known yet. A pooled
+      // instance is bounded by its memory cgroup, which the hand-off sets to memoryMb (the pool
+      // runs only where that cgroup is enforced).
+      argv: [process.execPath, '--enable-source-maps', shimPath],
+      env: { NODE_ENV: 'production', FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'), FERRY_POOLED: '1' },
+      cwd: ctx.view.packageDir,
+      hostPaths: [process.execPath, runtimeDir],
+      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+    };
+  },
+
+  load(ctx: LaunchContext): LoadSpec {
+    return loadSpecOf(nodeRuntime.launch(ctx));
+  },
+
+  poolable(config: EffectiveConfig): boolean {
+    return !setsStartupEnv(config.env, startupOnlyEnv);
   },
 
   connect(endpoint: Endpoint): Connector {

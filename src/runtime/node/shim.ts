@@ -5,6 +5,8 @@
  *
  * Environment: FERRY_SOCKET (where to listen), FERRY_HANDLER (absolute module path, optionally
  * `path:exportName`), FERRY_FUNCTION, FERRY_VERSION, plus the function's own variables.
+ * Pooled (FERRY_POOLED=1, no FERRY_HANDLER): listens at once with no function, and the LOAD
+ * frame brings the handler, the environment and the working directory (see frames/codec.ts).
  * Exit codes: 78 the handler cannot be loaded (the version is broken), 70 an uncaught error
  * (the host replaces the instance), 71 the socket cannot be listened on, 0 after SIGTERM.
  */
@@ -13,6 +15,7 @@ import { currentCall, installConsole, logError } from './instance/console.js';
 import { HandlerLoadError, loadHandler, type Invoke } from './instance/handler.js';
 import { toRequest } from './instance/request.js';
 import { failCall, sendResult } from './instance/respond.js';
+import { warmUp } from './instance/warm-up.js';
 
 /** In-flight calls and waitUntil() work get this long to finish after SIGTERM. */
 const DRAIN_MS = 5000;
@@ -28,23 +31,34 @@ export interface HandlerContext {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-function fatal(code: number, what: string, err?: unknown): never {
+function report(what: string, err?: unknown): void {
   const detail = err instanceof Error ? `\n${err.stack ?? err.message}` : err === undefined ? '' : `\n${String(err)}`;
   process.stderr.write(`ferry node shim: ${what}${detail}\n`);
+}
+
+function fatal(code: number, what: string, err?: unknown): never {
+  report(what, err);
   process.exit(code);
 }
 
 const socketPath = process.env.FERRY_SOCKET;
 const handlerSpec = process.env.FERRY_HANDLER;
-if (!socketPath || !handlerSpec) fatal(78, 'FERRY_SOCKET and FERRY_HANDLER must be set');
+const pooled = process.env.FERRY_POOLED === '1' && !handlerSpec;
+if (!socketPath || (!handlerSpec && !pooled)) fatal(78, 'FERRY_SOCKET and FERRY_HANDLER must be set');
 
-const userEnv: Record<string, string> = {};
-for (const [k, v] of Object.entries(process.env)) {
-  if (v !== undefined && k !== 'FERRY_SOCKET' && k !== 'FERRY_HANDLER') userEnv[k] = v;
+// Read from the environment once the function is known: at start, or at LOAD when pooled.
+let userEnv: Readonly<Record<string, string>> = {};
+let functionName = '';
+let version = '';
+function readFunctionEnv(): void {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && k !== 'FERRY_SOCKET' && k !== 'FERRY_HANDLER') env[k] = v;
+  }
+  userEnv = Object.freeze(env);
+  functionName = process.env.FERRY_FUNCTION ?? '';
+  version = process.env.FERRY_VERSION ?? '';
 }
-Object.freeze(userEnv);
-const functionName = process.env.FERRY_FUNCTION ?? '';
-const version = process.env.FERRY_VERSION ?? '';
 
 const background = new Set<Promise<unknown>>();
 
@@ -65,17 +79,42 @@ process.on('unhandledRejection', (err) => fatal(70, 'unhandled promise rejection
 // Before the module loads: code that keeps `const log = console.log` must get the prefixing one.
 installConsole();
 
-let invoke: Invoke;
-try {
-  invoke = await loadHandler(handlerSpec);
-} catch (err) {
-  if (err instanceof HandlerLoadError) fatal(78, err.message, err.cause ?? err);
-  fatal(78, 'cannot load the handler', err);
+let invoke: Invoke | undefined;
+if (!pooled) {
+  readFunctionEnv();
+  try {
+    invoke = await loadHandler(handlerSpec!);
+  } catch (err) {
+    if (err instanceof HandlerLoadError) fatal(78, err.message, err.cause ?? err);
+    fatal(78, 'cannot load the handler', err);
+  }
+}
+
+/** LOAD of a pooled shim: the function's environment and directory first, then its module. */
+async function onLoad(spec: unknown): Promise<void> {
+  if (invoke) throw new Error('a function is already loaded');
+  const { handler, env, cwd } = (spec ?? {}) as { handler?: unknown; env?: unknown; cwd?: unknown };
+  if (typeof handler !== 'string' || typeof cwd !== 'string' || typeof env !== 'object' || env === null) throw new Error('LOAD needs handler, env and cwd');
+  delete process.env.FERRY_POOLED;
+  for (const [k, v] of Object.entries(env)) process.env[k] = String(v);
+  // The package was mounted over this directory after the process entered it: only entering
+  // it again by path reaches the package (and relative imports and reads resolve in it).
+  process.chdir(cwd);
+  readFunctionEnv();
+  try {
+    invoke = await loadHandler(handler);
+  } catch (err) {
+    // Written before the host hears of it (stderr is a pipe: synchronous), which then stops us.
+    if (err instanceof HandlerLoadError) report(err.message, err.cause ?? err);
+    else report('cannot load the handler', err);
+    throw err;
+  }
 }
 
 function handle(call: IncomingCall): void {
   let result: unknown;
   try {
+    if (!invoke) throw new Error('no function is loaded in this instance yet');
     const context: HandlerContext = { function: functionName, version, requestId: call.requestId, env: userEnv, waitUntil };
     result = invoke(toRequest(call), context);
   } catch (err) {
@@ -91,9 +130,20 @@ function handle(call: IncomingCall): void {
   }
 }
 
+// A pooled shim has time before its function arrives: it runs a stand-in through the paths a
+// first call takes (see warm-up.ts), then forgets it.
+if (pooled) {
+  await warmUp(socketPath!, (call) => currentCall.run(call.requestId, handle, call), async (spec) => {
+    invoke = await loadHandler((spec as { handler: string }).handler);
+  });
+  invoke = undefined;
+}
+
 // Listening only now: the gateway takes "the socket accepts connections" as "ready".
-const server = serveFrames(socketPath, (call) => currentCall.run(call.requestId, handle, call));
+const server = serveFrames(socketPath!, (call) => currentCall.run(call.requestId, handle, call), pooled ? onLoad : undefined);
 server.on('error', (err) => fatal(71, `cannot listen on ${socketPath}`, err));
+// A failed LOAD was reported and answered (RESET): half-imported code must never serve.
+server.on('loadfailed', () => process.exit(78));
 
 async function drainAndExit(): Promise<void> {
   const deadline = new Promise<void>((resolve) => setTimeout(resolve, DRAIN_MS).unref());

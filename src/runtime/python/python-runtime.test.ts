@@ -201,3 +201,44 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+test('poolable: not when the environment sets what the interpreter reads only at start', () => {
+  const config = { runtime: 'python' as const, handler: 'main.py', command: undefined, env: {}, scaling: { concurrency: 4, minInstances: 0, maxInstances: 1, idleTimeoutMs: 1000, maxQueue: 1 }, limits: { timeoutMs: 1000, memoryMb: 64, cpu: 1, pids: 64, tmpMb: 64 }, invoke: 'public' as const, sandbox: { network: 'egress' as const, seccomp: undefined, roBinds: {}, mountProc: true, mountDev: true, mountTmp: true } };
+  assert.equal(pythonRuntime.poolable!({ ...config, env: { API_KEY: 'x' } }), true);
+  for (const name of ['PYTHONPATH', 'PYTHONHASHSEED', 'LD_LIBRARY_PATH', 'LANG', 'LC_CTYPE', 'TZ']) {
+    assert.equal(pythonRuntime.poolable!({ ...config, env: { [name]: 'x' } }), false, name);
+  }
+  const plan = pythonRuntime.pooledLaunch!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry' }, hostRunDir: '/h' });
+  assert.equal(plan.env.FERRY_POOLED, '1');
+  assert.equal(plan.env.FERRY_HANDLER, undefined);
+  const load = pythonRuntime.load!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry' }, hostRunDir: '/h', config, env: { A: '1' }, port: 0, networkIsolated: true });
+  assert.equal(load.handler, '/pkg/main.py:handler');
+  assert.equal(load.env.FERRY_CONCURRENCY, '4');
+  assert.equal(load.env.A, '1');
+  assert.equal(load.cwd, '/pkg');
+});
+
+test('pooled shim: LOAD brings the handler, environment, directory and concurrency', async (t) => {
+  const dir = pkg(t, {
+    'main.py': 'import os, threading\nfrom helper import shout\ndef handler(req):\n    return {"x": os.environ.get("X"), "pooled": os.environ.get("FERRY_POOLED"), "cwd": os.getcwd(), "thread": threading.current_thread().name, "own": shout("a")}\n',
+    'helper.py': 'def shout(s):\n    return s.upper()\n',
+  });
+  const inst = await startInstance(t, pythonRuntime, dir, { handler: 'main.py', env: { X: 'from-load' } }, { pooled: true });
+  const body = (await (await fetch(inst.url)).json()) as Record<string, string | null>;
+  assert.deepEqual({ ...body, thread: undefined }, { x: 'from-load', pooled: null, cwd: dir, own: 'A', thread: undefined });
+  assert.match(body.thread!, /^ferry-handler/);
+});
+
+test('pooled shim: a handler that does not load fails the LOAD with the reason, and the shim exits 78', async (t) => {
+  const dir = pkg(t, { 'main.py': 'raise RuntimeError("pooled py boom")\n' });
+  const inst = await startInstance(t, pythonRuntime, dir, { handler: 'main.py' }, { pooled: true, waitReady: false });
+  const ac = new AbortController();
+  await inst.connector.ready(ac.signal);
+  await assert.rejects(inst.connector.load!({ handler: join(dir, 'main.py'), env: {}, cwd: dir }, ac.signal), (e: unknown) => {
+    assert.ok(e instanceof FerryError && e.code === 'instance-start-failed');
+    assert.match(e.message, /RuntimeError: pooled py boom/);
+    return true;
+  });
+  assert.equal(await inst.exited, 78);
+  assert.match(inst.stderr(), /pooled py boom/);
+});

@@ -2,13 +2,16 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import type { BuildContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
+import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { pythonInterpreter } from './interpreter.js';
 
 /** shim.py and its helper modules, copied next to this file by scripts/copy-assets.mjs. */
 const shimPath = fileURLToPath(new URL('./shim.py', import.meta.url));
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Read by the interpreter, the loader or the C library only at start (time reads TZ at import). */
+const startupOnlyEnv = /^(PYTHON|LD_|LC_|LANG$|LANGUAGE$|TZ$)/;
 
 /** Splits `path/to/file.py[:function]`; the function defaults to `handler`. */
 export function parsePythonHandler(handler: string): { file: string; fn: string } {
@@ -74,6 +77,32 @@ export const pythonRuntime: Runtime = {
       hostPaths: [...python.hostPaths, dirname(shimPath)],
       endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
     };
+  },
+
+  pooledLaunch(ctx: PooledLaunchContext): LaunchPlan {
+    const python = pythonInterpreter();
+    return {
+      // As launch(), minus the function: FERRY_HANDLER and FERRY_CONCURRENCY arrive with LOAD.
+      // Variables the interpreter reads only at start are set here, as a cold start sets them.
+      argv: [python.executable, '-u', '-X', 'utf8', shimPath],
+      env: {
+        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+        FERRY_POOLED: '1',
+        PYTHONDONTWRITEBYTECODE: '1',
+        PYTHONUNBUFFERED: '1',
+      },
+      cwd: ctx.view.packageDir,
+      hostPaths: [...python.hostPaths, dirname(shimPath)],
+      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+    };
+  },
+
+  load(ctx: LaunchContext): LoadSpec {
+    return loadSpecOf(pythonRuntime.launch(ctx));
+  },
+
+  poolable(config: EffectiveConfig): boolean {
+    return !setsStartupEnv(config.env, startupOnlyEnv);
   },
 
   connect(endpoint: Endpoint): Connector {

@@ -1,5 +1,7 @@
 """Ferry's Python shim: serves the frame protocol (see runtime/frames/codec.ts) on the Unix socket
 in FERRY_SOCKET and calls the function named by FERRY_HANDLER (`<abs file>[:<function>]`).
+Pooled (FERRY_POOLED=1, no FERRY_HANDLER): it listens at once with no function, and the LOAD frame
+brings the handler, the environment and the working directory.
 
 Pure stdlib, Python 3.11. The event loop only moves frames; sync handlers run in a thread pool of
 FERRY_CONCURRENCY workers, async handlers run on the loop. Output written while a request is being
@@ -9,6 +11,7 @@ handled is prefixed per line with `\\x1e<request id>\\x1f` (see _ferry_output.py
 import asyncio
 import importlib.util
 import inspect
+import json
 import os
 import signal
 import sys
@@ -17,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 # Imported before sys.path[0] (this directory) is replaced by the function's own directory.
 import _ferry_output as output
-from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, Request, failure, frame_head, response_frames, u32
+from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, RESPONSE, Request, failure, frame_head, response_frames, u32
+
+LOAD = 6
 
 # Exit codes as the node shim's: 78 the handler cannot be loaded (the version is broken), 71 the
 # socket cannot be listened on, 0 after SIGTERM.
@@ -155,6 +160,8 @@ class _Connection(asyncio.Protocol):
             call = self.calls.get(cid)
             if call is not None and call.chunks is not None:
                 self.start(cid, call, b''.join(call.chunks))
+        elif ftype == LOAD:
+            self.app.load(self, cid, payload)
         elif ftype == RESET:
             call = self.calls.pop(cid, None)
             if call is not None and call.task is not None:
@@ -172,6 +179,9 @@ class _Connection(asyncio.Protocol):
             headers[name] = fields[i + 1] if prev is None else prev + ', ' + fields[i + 1]
         req = Request(fields[0], fields[1], fields[2], headers, body)
         app = self.app
+        if app.handler is None:  # a pooled shim before its LOAD: the host never sends this
+            self.send(cid, call, failure(cid, RuntimeError('no function is loaded in this instance yet')))
+            return
         if app.is_async:
             call.task = app.loop.create_task(self.run_async(cid, call, req))
         else:
@@ -216,17 +226,60 @@ class _Connection(asyncio.Protocol):
         self.transport.write(frame)
 
 
+def _concurrency():
+    try:
+        return max(1, int(os.environ.get('FERRY_CONCURRENCY', '16')))
+    except ValueError:
+        return 16
+
+
 class _App:
-    def __init__(self, handler, is_async, concurrency, loop):
+    def __init__(self, handler, is_async, loop):
+        self.loop = loop
+        self.connections = set()
+        self.handler = None
+        self.set_handler(handler, is_async)
+
+    def set_handler(self, handler, is_async):
         self.handler = handler
         self.is_async = is_async
-        self.loop = loop
-        self.pool = None if is_async else ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix='ferry-handler')
-        self.connections = set()
+        self.pool = None if is_async or handler is None else ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix='ferry-handler')
+
+    def load(self, conn, cid, payload):
+        """LOAD of a pooled shim: the function's environment and directory, then its module."""
+        try:
+            if self.handler is not None:
+                raise RuntimeError('a function is already loaded')
+            spec = json.loads(bytes(payload))
+            env, handler, cwd = spec['env'], spec['handler'], spec['cwd']
+            os.environ.pop('FERRY_POOLED', None)
+            os.environ.update({str(k): str(v) for k, v in env.items()})
+            # The package was mounted over this directory after the process entered it: only
+            # entering it again by path reaches the package.
+            os.chdir(cwd)
+            self.set_handler(*_load(handler))
+        except BaseException as exc:  # noqa: B902 - SystemExit at import time is a load failure too
+            print(f'ferry: cannot load the handler: {type(exc).__name__}: {exc}', file=sys.stderr)
+            traceback.print_exception(exc)
+            reason = f'{type(exc).__name__}: {exc}'.encode('utf-8', 'replace')[:4096]
+            conn.transport.write(frame_head.pack(5 + len(reason), RESET, cid) + reason)
+            # Half-imported user code must never serve: the host stops this instance, and it exits.
+            self.loop.create_task(_exit_when_flushed(conn, EXIT_CONFIG))
+            return
+        head = b'200'
+        conn.transport.write(frame_head.pack(9 + len(head), RESPONSE | END, cid) + u32.pack(len(head)) + head)
 
     def busy(self):
         """Calls still running, or answers not yet handed to the kernel."""
         return any(c.calls or c.transport.get_write_buffer_size() for c in self.connections)
+
+
+async def _exit_when_flushed(conn, code):
+    """Exits once what was written to the host reached the socket (or after a second)."""
+    deadline = asyncio.get_running_loop().time() + 1.0
+    while conn.transport.get_write_buffer_size() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.005)
+    os._exit(code)
 
 
 async def _drain_and_exit(app, server, path):
@@ -243,9 +296,9 @@ async def _drain_and_exit(app, server, path):
     os._exit(0)
 
 
-async def _serve(handler, is_async, concurrency, path):
+async def _serve(handler, is_async, path):
     loop = asyncio.get_running_loop()
-    app = _App(handler, is_async, concurrency, loop)
+    app = _App(handler, is_async, loop)
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -265,20 +318,19 @@ def main():
     sys.stderr = output.stderr
     path = os.environ.get('FERRY_SOCKET')
     spec = os.environ.get('FERRY_HANDLER')
-    if not path or not spec:
+    pooled = os.environ.get('FERRY_POOLED') == '1' and not spec
+    if not path or not (spec or pooled):
         print('ferry: FERRY_SOCKET and FERRY_HANDLER must be set', file=sys.stderr)
         sys.exit(EXIT_CONFIG)
-    try:
-        handler, is_async = _load(spec)
-    except BaseException as exc:  # SystemExit at import time is a load failure too
-        print(f'ferry: cannot load the handler {spec!r}: {type(exc).__name__}: {exc}', file=sys.stderr)
-        traceback.print_exception(exc)
-        sys.exit(EXIT_CONFIG)
-    try:
-        concurrency = max(1, int(os.environ.get('FERRY_CONCURRENCY', '16')))
-    except ValueError:
-        concurrency = 16
-    asyncio.run(_serve(handler, is_async, concurrency, path))
+    handler, is_async = None, False
+    if not pooled:
+        try:
+            handler, is_async = _load(spec)
+        except BaseException as exc:  # SystemExit at import time is a load failure too
+            print(f'ferry: cannot load the handler {spec!r}: {type(exc).__name__}: {exc}', file=sys.stderr)
+            traceback.print_exception(exc)
+            sys.exit(EXIT_CONFIG)
+    asyncio.run(_serve(handler, is_async, path))
 
 
 if __name__ == '__main__':

@@ -4,8 +4,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from '../frames/codec.js';
-import { serveFrames, type CallHandler, type FrameServer, type IncomingCall } from './frame-server.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, LOAD_STREAM } from '../frames/codec.js';
+import { serveFrames, type CallHandler, type FrameServer, type IncomingCall, type LoadHandler } from './frame-server.js';
 
 interface Frame {
   type: number;
@@ -24,11 +24,11 @@ interface Host {
   until(n: number): Promise<void>;
 }
 
-async function start(t: TestContext, onCall: CallHandler): Promise<{ server: FrameServer; host: Host; path: string }> {
+async function start(t: TestContext, onCall: CallHandler, onLoad?: LoadHandler): Promise<{ server: FrameServer; host: Host; path: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-fs-'));
   const path = join(dir, 's.sock');
   writeFileSync(path, 'stale'); // a leftover from an earlier instance must not stop listening
-  const server = serveFrames(path, onCall);
+  const server = serveFrames(path, onCall, onLoad);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const socket = connect(path);
   await new Promise<void>((resolve) => socket.once('connect', resolve));
@@ -253,4 +253,44 @@ test('shutdown: a stuck call does not hold it past the grace period', async (t) 
   await server.shutdown(50);
   assert.ok(Date.now() - t0 < 1000);
   assert.equal(server.inFlight, 1);
+});
+
+const loadFrame = (spec: unknown): Buffer => encodeFrame(FrameType.load, LOAD_STREAM, Buffer.from(JSON.stringify(spec)));
+
+test('LOAD: the parsed spec reaches onLoad; success is RESPONSE 200 with END on the LOAD stream', async (t) => {
+  const seen: unknown[] = [];
+  const { host } = await start(t, (call) => call.respond(200, [], 'called'), async (spec) => void seen.push(spec));
+  host.send(loadFrame({ handler: '/pkg/i.js', env: { A: '1' }, cwd: '/pkg' }));
+  await host.until(1);
+  assert.deepEqual(seen, [{ handler: '/pkg/i.js', env: { A: '1' }, cwd: '/pkg' }]);
+  const [ack] = host.frames;
+  assert.deepEqual([ack!.type, ack!.end, ack!.id, decodeHead(ack!.payload).fields], [FrameType.response, true, LOAD_STREAM, ['200']]);
+  // Calls after it are served as usual.
+  host.send(encodeHeadFrame(FrameType.request | END, 1, ['GET', '/', 'r1']));
+  await host.until(2);
+  assert.equal(host.frames[1]!.id, 1);
+});
+
+test('LOAD that fails: RESET with the reason, the connection closes, then loadfailed', async (t) => {
+  const { server, host } = await start(t, () => assert.fail('no call expected'), async () => {
+    throw new Error('no such module');
+  });
+  const failed = new Promise<unknown>((resolve) => server.once('loadfailed', resolve));
+  const closed = new Promise<void>((resolve) => host.socket.once('close', () => resolve()));
+  host.send(loadFrame({ handler: 'x', env: {}, cwd: '/' }));
+  await host.until(1);
+  assert.deepEqual([host.frames[0]!.type, host.frames[0]!.id, host.frames[0]!.payload.toString()], [FrameType.reset, LOAD_STREAM, 'no such module']);
+  await closed;
+  assert.match(String(await failed), /no such module/);
+});
+
+test('LOAD to a shim started with its function is refused with RESET; the connection stays', async (t) => {
+  const { host } = await start(t, (call) => call.respond(200, [], 'still here'));
+  host.send(loadFrame({ handler: 'x', env: {}, cwd: '/' }));
+  await host.until(1);
+  assert.equal(host.frames[0]!.type, FrameType.reset);
+  assert.match(host.frames[0]!.payload.toString(), /takes no LOAD/);
+  host.send(encodeHeadFrame(FrameType.request | END, 1, ['GET', '/', 'r1']));
+  await host.until(2);
+  assert.equal(host.frames[1]!.type, FrameType.response);
 });

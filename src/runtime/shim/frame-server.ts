@@ -6,13 +6,19 @@
  */
 import { unlinkSync } from 'node:fs';
 import { Server, type Socket } from 'node:net';
-import { decodeHead, END, FrameDecoder, FrameType } from '../frames/codec.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from '../frames/codec.js';
 import { IncomingCall, type FrameSink } from './incoming-call.js';
 
 export { IncomingCall } from './incoming-call.js';
 
 /** Called once per call, synchronously from the socket's data event. */
 export type CallHandler = (call: IncomingCall) => void;
+
+/**
+ * Pooled shims (started before their function is known): loads the function a LOAD frame names
+ * (its parsed JSON); resolves once the handler is ready, rejects with the reason it is not.
+ */
+export type LoadHandler = (spec: unknown) => Promise<void>;
 
 /** One host connection (normally the only one): its socket, its open calls, its write batching. */
 class Connection implements FrameSink {
@@ -66,6 +72,7 @@ class Connection implements FrameSink {
   }
 
   onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (type === FrameType.load) return this.server.load(this, id, payload);
     if (type === FrameType.request) {
       const { fields, body } = decodeHead(payload);
       const complete = (flags & END) !== 0;
@@ -125,8 +132,35 @@ export class FrameServer extends Server {
   private idleWaiters: Array<() => void> = [];
   private readonly hosts = new Set<Connection>();
 
-  constructor(readonly onCall: CallHandler) {
+  constructor(
+    readonly onCall: CallHandler,
+    private readonly onLoad?: LoadHandler,
+  ) {
     super((socket) => this.accept(socket));
+  }
+
+  /**
+   * @internal A LOAD: answered RESPONSE 200 once loaded. A failed load is answered with RESET,
+   * the connection is closed and 'loadfailed' is emitted: half-imported user code must not
+   * serve, so the shim exits on it.
+   */
+  load(conn: Connection, id: number, payload: Buffer): void {
+    const reason = (err: unknown): Buffer => Buffer.from(err instanceof Error ? err.message : String(err));
+    if (!this.onLoad) {
+      conn.send(encodeFrame(FrameType.reset, id, reason('this instance was started with its function and takes no LOAD')));
+      return;
+    }
+    const fail = (err: unknown): void => {
+      conn.send(encodeFrame(FrameType.reset, id, reason(err)));
+      void conn.end().then(() => this.emit('loadfailed', err));
+    };
+    let spec: unknown;
+    try {
+      spec = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return fail(err);
+    }
+    this.onLoad(spec).then(() => void conn.send(encodeHeadFrame(FrameType.response | END, id, ['200'])), fail);
   }
 
   /** Calls received and not yet answered, failed or cancelled. */
@@ -192,15 +226,16 @@ export class FrameServer extends Server {
 
 /**
  * Listens on `socketPath` (a stale socket file from an earlier instance is removed first) and
- * calls `onCall` for each call. Listen errors are emitted as the server's 'error' event.
+ * calls `onCall` for each call; a pooled shim passes `onLoad` for the LOAD that names its
+ * function. Listen errors are emitted as the server's 'error' event.
  */
-export function serveFrames(socketPath: string, onCall: CallHandler): FrameServer {
+export function serveFrames(socketPath: string, onCall: CallHandler, onLoad?: LoadHandler): FrameServer {
   try {
     unlinkSync(socketPath);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const server = new FrameServer(onCall);
+  const server = new FrameServer(onCall, onLoad);
   server.listen(socketPath);
   return server;
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, closeSync, openSync, realpathSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { FerryError } from '../../errors/index.js';
-import type { Limits, NetworkPolicy, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView, SeccompPolicy } from '../../core/index.js';
+import type { HandOffSpec, Limits, NetworkPolicy, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView, SeccompPolicy } from '../../core/index.js';
 import { coveredBySystem, systemBinds } from './system-binds.js';
 import { readChildPid, stopSandbox } from './sandbox-process.js';
 
@@ -18,6 +18,15 @@ export interface InstanceLimits {
   rlimits: string[];
   oomKilled(): Promise<boolean>;
   remove(): Promise<void>;
+  /** Sets the limits of a pooled sandbox's function (the cgroups it was started in). */
+  update(limits: Pick<Limits, 'memoryMb' | 'cpu' | 'pids'>): Promise<void>;
+}
+
+/** Package slots of pooled sandboxes (see slots.ts). */
+export interface SlotStore {
+  create(id: string): Promise<string>;
+  fill(dir: string, packageDir: string): Promise<void>;
+  remove(dir: string): Promise<void>;
 }
 
 /** What the driver needs from the layers around it; every part arrives as an argument. */
@@ -46,6 +55,10 @@ export interface BwrapDeps {
   unenforced: string[];
   /** The path bwrap should bind for a host path the sandbox user may not reach (see bridge.ts). */
   bindSource(path: string): string;
+  /** Slots for the pre-booted pool; absent when this host cannot have one. */
+  slots?: SlotStore;
+  /** Why there is no pool here (with `slots` absent). */
+  poolUnavailable?: string;
 }
 
 /** Checks a `roBinds` source: absolute, normalised, under a --bindable prefix, outside the data dir. */
@@ -88,6 +101,8 @@ function realOrSelf(path: string): string {
  * instance whose limits cannot all be applied does not start.
  */
 export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: SandboxSettings): Promise<void> }): SandboxDriver {
+  // Pooled sandboxes not yet handed off: their slot, cgroups and fixed settings.
+  const pooled = new Map<SandboxProcess, { slot: string; limits: InstanceLimits; sandbox: SandboxSettings; tmpMb: number }>();
   return {
     name: 'bwrap',
     isolated: true,
@@ -97,11 +112,61 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
     },
     view: (): SandboxView => ({ packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR }),
     unenforced: () => deps.unenforced,
-    spawn: (spec) => spawnSandbox(deps, spec),
+    spawn: async (spec) => (await spawnSandbox(deps, spec)).proc,
+    poolUnavailable: () => (deps.slots ? undefined : (deps.poolUnavailable ?? 'no slots for pooled sandboxes')),
+    prestart: async (spec) => {
+      const slots = deps.slots;
+      if (!slots) throw new FerryError('internal', `no pre-booted pool here: ${deps.poolUnavailable ?? 'no slots'}`);
+      const slot = await slots.create(spec.instanceId);
+      let started;
+      try {
+        // The empty slot stands where the package goes; it leaves with the sandbox.
+        started = await spawnSandbox(deps, { ...spec, packageDir: slot }, () => slots.remove(slot));
+      } catch (err) {
+        await slots.remove(slot).catch(() => {});
+        throw err;
+      }
+      const { proc, limits } = started;
+      pooled.set(proc, { slot, limits, sandbox: spec.sandbox, tmpMb: spec.limits.tmpMb });
+      proc.child.once('exit', () => pooled.delete(proc));
+      return proc;
+    },
+    handOff: async (proc, spec) => {
+      const p = pooled.get(proc);
+      // Once only: a pooled sandbox that served one function never gets another.
+      pooled.delete(proc);
+      if (!p || !deps.slots) throw new FerryError('instance-start-failed', 'not a waiting pooled sandbox of this driver');
+      // Fail closed: what was fixed at start (network, seccomp, binds, mounts, /tmp size) must be
+      // what the function asks for.
+      if (!sameSettings(p.sandbox, spec.sandbox) || p.tmpMb !== spec.limits.tmpMb) {
+        throw new FerryError('instance-start-failed', "the pooled sandbox's settings differ from the function's");
+      }
+      await handOff(deps.slots, p, spec);
+    },
   };
 }
 
-async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec): Promise<SandboxProcess> {
+/**
+ * The function's limits and package, together (both host-side and independent). The runtime
+ * imports nothing of the function before its LOAD, which comes after both: its code never runs
+ * above its limits.
+ */
+async function handOff(slots: SlotStore, p: { slot: string; limits: InstanceLimits }, spec: HandOffSpec): Promise<void> {
+  // The mount is asked for first: the mount service works while the cgroup files are written.
+  const mounted = slots.fill(p.slot, spec.packageDir);
+  mounted.catch(() => {}); // awaited below, unless the limits fail first
+  await p.limits.update(spec.limits);
+  await mounted;
+}
+
+/** Whether two versions' sandbox settings would start identical sandboxes. */
+export function sameSettings(a: SandboxSettings, b: SandboxSettings): boolean {
+  const norm = (s: SandboxSettings): string =>
+    JSON.stringify([s.network, s.seccomp ?? null, Object.entries(s.roBinds).sort(), s.mountProc, s.mountDev, s.mountTmp]);
+  return norm(a) === norm(b);
+}
+
+async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => Promise<void>): Promise<{ proc: SandboxProcess; limits: InstanceLimits }> {
   for (const source of Object.keys(spec.sandbox.roBinds)) checkBindSource(source, deps);
   // The run dir belongs to the sandbox user: its sockets are created from inside.
   if (deps.sandboxUser) chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);
@@ -144,7 +209,9 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec): Promise<Sandbox
   for (const fd of fds) closeSync(fd);
   child.on('error', () => {});
   const childPid = readChildPid(child);
-  return stopSandbox(child, childPid, limits);
+  // On exit the cgroups go first (killing what is left in them), then a pooled slot's mounts.
+  const owned = cleanup ? { ...limits, remove: () => limits.remove().finally(cleanup) } : limits;
+  return { proc: stopSandbox(child, childPid, owned), limits };
 }
 
 /** The bwrap command line; each flag says which threat it closes. */

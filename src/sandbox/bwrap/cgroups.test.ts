@@ -165,3 +165,24 @@ test('remove and cleanupStale kill what still runs, then remove the cgroup', asy
   assert.equal(existsSync(cg.dirs[0]!), false);
   await cg.remove(); // already gone: fine
 });
+
+test('update: a running cgroup takes new limits, up and down (v1 keeps memsw >= memory)', async (t) => {
+  if (!ready(t, 'memory', 'cpu', 'pids')) return;
+  cleanup(t);
+  const cg = await host.create(id(), { memoryMb: 256, cpu: 1, pids: 256 });
+  const file = (c: CgroupController, name: string): string => {
+    const dir = cg.dirs.find((d) => d.startsWith(host.controllers[c].base!))!;
+    return readFileSync(join(dir, name), 'utf8').trim();
+  };
+  const memory = (): number => Number(file('memory', host.controllers.memory.version === 1 ? 'memory.limit_in_bytes' : 'memory.max'));
+  for (const mb of [64, 1024, 128]) {
+    await cg.update({ memoryMb: mb, cpu: 0.5, pids: 32 });
+    assert.equal(memory(), mb * 1024 * 1024, `memory ${mb}`);
+    if (host.controllers.memory.version === 1 && existsSync(join(cg.dirs.find((d) => d.startsWith(host.controllers.memory.base!))!, 'memory.memsw.limit_in_bytes'))) {
+      assert.equal(Number(file('memory', 'memory.memsw.limit_in_bytes')), mb * 1024 * 1024, `memsw ${mb}`);
+    }
+  }
+  assert.equal(file('pids', 'pids.max'), '32');
+  assert.equal(file('cpu', host.controllers.cpu.version === 1 ? 'cpu.cfs_quota_us' : 'cpu.max').split(' ')[0], '50000');
+  await cg.remove();
+});

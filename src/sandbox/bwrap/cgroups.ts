@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'n
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
+import { updateLimits } from './cgroup-update.js';
 
 /**
  * Per-instance cgroups for memory, CPU and process-count limits, on cgroup v2 where it is
@@ -44,6 +45,8 @@ export interface InstanceCgroup {
   oomKilled(): Promise<boolean>;
   /** Kills what still runs in it and removes it. */
   remove(): Promise<void>;
+  /** Sets new values for the limits it was made with (a pooled sandbox taking a function). */
+  update(limits: CgroupLimits): Promise<void>;
 }
 
 /** The cgroup side of this host, from `detectCgroups()`. */
@@ -288,10 +291,21 @@ class Host implements CgroupHost {
     // remove() reads the OOM count before the files disappear, so oomKilled() asked after (or
     // while) the cgroup is removed still tells the truth instead of "no".
     let final: Promise<boolean> | undefined;
+    const current: CgroupLimits = { ...limits };
     return {
       dirs,
       unenforced,
       oomKilled: () => final ?? check(),
+      update: async (next) => {
+        for (const c of used) {
+          const key = c === 'memory' ? 'memoryMb' : c;
+          // Unchanged values are not written again: a write of memory.limit_in_bytes costs the
+          // kernel a reclaim attempt even when the value stays, on the path of a cold call.
+          if (next[key] === current[key]) continue;
+          updateLimits(c, this.controllers[c].version!, join(this.parent(c), instanceId), next);
+          current[key] = next[key];
+        }
+      },
       remove: async () => {
         final ??= check().catch(() => false);
         await final;

@@ -10,6 +10,8 @@ import { assertAllowed, createNetwork, findTool } from './network.js';
 import { bridgeRoot, Bridges } from './bridge.js';
 import { SeccompCompiler, validateSyscallNames } from './seccomp.js';
 import { parseEgressAllow } from './network-rules.js';
+import { Mounter, mountdAvailable, mountdPath } from './mounter.js';
+import { slotRoot, Slots } from './slots.js';
 
 export { createBwrapDriver, checkBindSource, SANDBOX_PACKAGE_DIR, SANDBOX_RUN_DIR } from './bwrap-driver.js';
 export { validateSyscallNames } from './seccomp.js';
@@ -53,8 +55,20 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     const cg = await cgroups.create(instanceId, { memoryMb: l.memoryMb, cpu: l.cpu, pids: l.pids }, { allowFallback: true });
     // Without a memory cgroup, bound the address space (node's own heap flag is set by its runtime).
     const rlimits = cg.unenforced.includes('memory') ? [`as=${l.memoryMb * 4 * 1024 * 1024}`] : [];
-    return { dirs: cg.dirs, rlimits, oomKilled: () => cg.oomKilled(), remove: () => cg.remove() };
+    return { dirs: cg.dirs, rlimits, oomKilled: () => cg.oomKilled(), remove: () => cg.remove(), update: (next) => cg.update(next) };
   };
+
+  // The pre-booted pool binds packages into running sandboxes (root only) and sets their limits
+  // at hand-off, which only a cgroup can do for a process already running.
+  const poolUnavailable = !root
+    ? 'Ferry does not run as root: handing a package to a running sandbox needs mounts'
+    : cgroups.unenforced().length > 0
+      ? `limits (${cgroups.unenforced().join(', ')}) cannot be set on a running sandbox without their cgroup controllers`
+      : !mountdAvailable()
+        ? `the mount service ${mountdPath()} is missing: install gcc, then npm run build`
+        : undefined;
+  const mounter = poolUnavailable ? undefined : new Mounter();
+  const slots = mounter ? new Slots(slotRoot(scope), mounter) : undefined;
 
   const driver = createBwrapDriver({
     bwrap,
@@ -68,10 +82,21 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     etcFiles,
     unenforced,
     bindSource: (p) => (bridges ? bridges.source(p) : p),
+    ...(slots ? { slots } : { poolUnavailable }),
     validate: async (settings) => {
       assertAllowed(settings.network, o, 'invalid-manifest');
       if (settings.seccomp) await validateSyscallNames(settings.seccomp.syscalls);
     },
   });
-  return { ...driver, cleanup: () => cgroups.cleanupStale(), close: async () => Bridges.cleanup(bridgeDir) };
+  return {
+    ...driver,
+    // Slots a killed server left mounted go too; their sandboxes died with it (or are reaped).
+    cleanup: async () => [...(await cgroups.cleanupStale()), ...((await slots?.cleanup()) ?? [])],
+    close: async () => {
+      Bridges.cleanup(bridgeDir);
+      // Every pooled sandbox is stopped by now, so this finds only what a failed stop left.
+      await slots?.cleanup().catch(() => {});
+      await mounter?.close();
+    },
+  };
 }

@@ -1,0 +1,137 @@
+// The pool's bookkeeping with a stand-in driver and runtime: real child processes as "sandboxes",
+// no bwrap (the real thing is in test/pool.test.ts).
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { defaultLimits, defaultSandbox, defaultScaling, type Connector, type DeployTarget, type Runtime, type SandboxDriver, type SandboxProcess } from '../core/index.js';
+import { poolable, PrestartPool } from './prestart-pool.js';
+
+const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
+
+function fakeProcess(): SandboxProcess {
+  const child = spawn('sleep', ['60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, stop: async () => void (child.kill('SIGKILL'), await exited) };
+}
+
+const connector = (): Connector => ({ lost: false, ready: async () => {}, load: async () => {}, dispatch: async () => {}, close() {} });
+
+const runtime = (name: 'node' | 'python', extra: Partial<Runtime> = {}): Runtime => ({
+  name,
+  validate() {},
+  build: async () => {},
+  launch: () => assert.fail('not used'),
+  connect: connector,
+  pooledLaunch: (ctx) => ({ argv: ['x'], env: {}, cwd: '/pkg', hostPaths: [], endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 's') } }),
+  load: () => ({ handler: 'h', env: {}, cwd: '/pkg' }),
+  ...extra,
+});
+
+function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes = [runtime('node'), runtime('python')], size = 2) {
+  const runRoot = mkdtempSync(join(tmpdir(), 'ferry-pool-'));
+  const started: SandboxProcess[] = [];
+  const logs: string[] = [];
+  const driver: SandboxDriver = {
+    name: 'fake', isolated: true, unenforced: () => [], spawn: () => assert.fail('not used'),
+    view: () => ({ packageDir: '/pkg', runDir: '/run/ferry' }),
+    prestart: async () => {
+      const p = await prestart();
+      started.push(p);
+      return p;
+    },
+  };
+  const pool = new PrestartPool({ driver, runtimes, size, runRoot, log: (_l, m) => logs.push(m), stopGraceMs: 100 });
+  t.after(async () => {
+    await pool.shutdown(100);
+    rmSync(runRoot, { recursive: true, force: true });
+  });
+  return { pool, started, logs };
+}
+
+const target = (rt: Runtime, config: Partial<DeployTarget['config']> = {}): DeployTarget => ({
+  function: 'f', version: 'v1', packageDir: '/nowhere', runtime: rt, revision: 'r',
+  config: { runtime: rt.name, handler: 'h', command: undefined, env: {}, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox, ...config },
+});
+
+async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const ready = (pool: PrestartPool, rt: string): number => pool.status().runtimes.find((r) => r.runtime === rt)!.ready;
+
+test('poolable: only the default policy and /tmp size, and a runtime that agrees', () => {
+  const rt = runtime('node');
+  assert.equal(poolable(target(rt)), true);
+  assert.equal(poolable(target(rt, { limits: { ...defaultLimits, memoryMb: 64, cpu: 0.5, pids: 10 } })), true, 'limits are set at hand-off');
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, network: 'none' } })), false);
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, roBinds: { '/usr/share': '/data' } } })), false);
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, seccomp: { mode: 'deny', syscalls: ['socket'] } } })), false);
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, mountProc: false } })), false);
+  assert.equal(poolable(target(rt, { limits: { ...defaultLimits, tmpMb: 128 } })), false);
+  assert.equal(poolable(target(runtime('node', { poolable: () => false }))), false);
+});
+
+test('fills to its size per runtime; a take is replaced shortly after, never handed out twice', async (t) => {
+  const { pool, started } = setup(t, async () => fakeProcess());
+  pool.start();
+  await until('full', () => ready(pool, 'node') === 2 && ready(pool, 'python') === 2);
+  assert.equal(pool.status().runtimes.find((r) => r.runtime === 'node')!.pids.length, 2);
+  const node = runtime('node');
+  // A target needs the lane's own runtime object (the registry's).
+  assert.equal(pool.take(target(node)), undefined);
+  const lane = (pool as unknown as { lanes: Map<string, { runtime: Runtime }> }).lanes.get('node')!.runtime;
+  const a = pool.take(target(lane))!;
+  const b = pool.take(target(lane))!;
+  assert.ok(a && b && a.id !== b.id && a.proc !== b.proc);
+  assert.equal(pool.take(target(lane)), undefined, 'empty until refilled');
+  assert.equal(pool.take(target(lane, { sandbox: { ...defaultSandbox, network: 'none' } })), undefined);
+  await until('refilled', () => ready(pool, 'node') === 2);
+  const c = pool.take(target(lane))!;
+  assert.ok(![a.id, b.id].includes(c.id));
+  assert.equal(started.length, 6);
+  assert.ok(alive(a.proc.child), 'a taken sandbox belongs to the scheduler now: the pool leaves it running');
+  await a.proc.stop(100);
+  await b.proc.stop(100);
+  await c.proc.stop(100);
+});
+
+test('a waiting sandbox that dies is replaced, and the log says so', async (t) => {
+  const { pool, started, logs } = setup(t, async () => fakeProcess(), [runtime('node')], 1);
+  pool.start();
+  await until('full', () => ready(pool, 'node') === 1);
+  started[0]!.child.kill('SIGKILL');
+  await until('replaced', () => started.length === 2 && ready(pool, 'node') === 1);
+  assert.ok(logs.some((l) => /waiting pooled node sandbox exited/.test(l)), logs.join('\n'));
+});
+
+test('failing starts back off instead of looping; shutdown stops everything', async (t) => {
+  let attempts = 0;
+  const { pool, logs } = setup(t, async () => {
+    attempts++;
+    throw new Error('no sandbox for you');
+  }, [runtime('node')], 1);
+  pool.start();
+  await new Promise((r) => setTimeout(r, 600));
+  assert.ok(attempts >= 2 && attempts <= 4, `${attempts} attempts in 600 ms`);
+  assert.ok(logs.some((l) => l.includes('could not start: no sandbox for you')));
+  await pool.shutdown(100);
+  const after = attempts;
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(attempts, after, 'no start after shutdown');
+});
+
+test('shutdown stops the waiting sandboxes', async (t) => {
+  const { pool, started } = setup(t, async () => fakeProcess(), [runtime('python')], 2);
+  pool.start();
+  await until('full', () => ready(pool, 'python') === 2);
+  await pool.shutdown(100);
+  assert.ok(started.every((p) => !alive(p.child)));
+  assert.equal(ready(pool, 'python'), 0);
+});
