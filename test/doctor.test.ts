@@ -11,7 +11,7 @@ test('ferry doctor reports every sandbox feature and what it will use', () => {
   const report = JSON.parse(r.stdout) as { checks: Array<{ name: string; ok: boolean; required: boolean; fix?: string }>; uses: Record<string, string> };
   const names = report.checks.map((c) => c.name);
   for (const n of ['bwrap', 'user-namespaces', 'seccomp', 'sandbox-helper', 'cgroup-memory', 'cgroup-cpu', 'cgroup-pids', 'pasta', 'slirp4netns', 'kvm']) assert.ok(names.includes(n), `checks ${n}`);
-  for (const k of ['isolation', 'seccomp', 'memory', 'cpu', 'pids', 'network', 'firewall']) assert.ok(report.uses[k], `says what ${k} uses`);
+  for (const k of ['isolation', 'seccomp', 'memory', 'cpu', 'pids', 'network', 'firewall', 'pool']) assert.ok(report.uses[k], `says what ${k} uses`);
   for (const c of report.checks) if (!c.ok && c.required) assert.ok(c.fix, `a missing ${c.name} comes with its fix`);
   // Where the sandbox works (CI must), nothing required is missing and the exit code says so.
   if (support.ok) {

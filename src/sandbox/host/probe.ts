@@ -3,6 +3,7 @@ import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:f
 import { delimiter, join } from 'node:path';
 import { detectCgroups, type CgroupController } from '../bwrap/cgroups.js';
 import { helperAvailable, helperPath, helperVersion } from '../bwrap/helper.js';
+import { mountdAvailable, mountdPath } from '../bwrap/mounter.js';
 
 /**
  * What this host offers the sandbox, for `ferry doctor` and the server's start-up line. Only
@@ -24,7 +25,7 @@ export interface HostCheck {
 export interface HostReport {
   checks: HostCheck[];
   /** Feature -> mechanism, e.g. `{ isolation: 'bwrap 0.8.0', memory: 'cgroup v1', network: 'pasta' }`. */
-  uses: Record<'isolation' | 'seccomp' | 'memory' | 'cpu' | 'pids' | 'network' | 'firewall', string>;
+  uses: Record<'isolation' | 'seccomp' | 'memory' | 'cpu' | 'pids' | 'network' | 'firewall' | 'pool', string>;
 }
 
 // Root's PATH may lack the sbin directories where nft lives.
@@ -187,6 +188,13 @@ export async function probeHost(): Promise<HostReport> {
       pids: cg('pids'),
       network: slirp.ok ? 'slirp4netns' : pasta.ok ? 'pasta' : 'none (egress unavailable: install slirp4netns or passt)',
       firewall: nft.ok ? 'nft' : 'none (egress unavailable: install nftables)',
+      // The pre-booted pool mounts packages into waiting sandboxes: root, its mount service and
+      // all three cgroup controllers (limits are written at hand-off).
+      pool:
+        uid !== 0 ? 'off (needs root to mount packages into pre-booted sandboxes)'
+        : !mountdAvailable() ? `off (no mount service at ${mountdPath()}: npm run build)`
+        : cgroups.some((c) => !c.ok) ? 'off (needs writable memory, cpu and pids cgroups)'
+        : 'pre-booted sandboxes per runtime (--pool-size)',
     },
   };
 }
