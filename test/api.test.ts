@@ -83,12 +83,23 @@ test('auth: a well-formed but unknown fry_ token answers 401 invalid-token', asy
   }
 });
 
-test('auth: a malformed Authorization header (Basic x, bare token, garbage token) answers 401 invalid-token', async () => {
-  for (const authorization of ['Basic x', ferry.token, 'Bearer not-a-ferry-token', 'Bearer']) {
+test('auth: a malformed Authorization header (Basic x, bare token, garbage token) answers 401 token-malformed', async () => {
+  for (const authorization of ['Basic x', ferry.token, 'Bearer not-a-ferry-token', 'Bearer', 'Bearer fry_short', 'Bearer a.b']) {
     for (const [method, path] of protectedRoutes) {
       const { body, headers } = bodyFor(method, path);
       const res = await fetch(ferry.url + path, { method, body, headers: { ...headers, authorization } });
-      await expectProblem(res, 401, 'invalid-token', `${method} ${path} with Authorization: ${authorization.slice(0, 12)}`);
+      await expectProblem(res, 401, 'token-malformed', `${method} ${path} with Authorization: ${authorization.slice(0, 12)}`);
+    }
+  }
+});
+
+test('auth: a well-formed token this server never issued answers 401 invalid-token', async () => {
+  const forgedJwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbiIsImlzcyI6ImZlcnJ5IiwiYXVkIjoiZmVycnktYXBpIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2lnbmF0dXJlLW5vdC1tYWRlLWJ5LWZlcnJ5LWF0LWFsbC14eHh4eHh4';
+  for (const token of ['fry_' + 'A'.repeat(43), forgedJwt]) {
+    for (const [method, path] of protectedRoutes) {
+      const { body, headers } = bodyFor(method, path);
+      const res = await fetch(ferry.url + path, { method, body, headers: { ...headers, authorization: `Bearer ${token}` } });
+      await expectProblem(res, 401, 'invalid-token', `${method} ${path} with ${token.slice(0, 8)}`);
     }
   }
 });
@@ -503,7 +514,7 @@ test('invoke token: calls need a bearer token and the function never sees the Au
   assert.ok(noToken.headers.get('x-request-id'));
   await expectProblem(noToken, 401, 'unauthorized');
   await expectProblem(await fetch(`${ferry.url}/fn/secret`, { headers: { authorization: `Bearer ${fakeToken()}` } }), 401, 'invalid-token');
-  await expectProblem(await fetch(`${ferry.url}/fn/secret`, { headers: { authorization: 'Basic x' } }), 401, 'invalid-token');
+  await expectProblem(await fetch(`${ferry.url}/fn/secret`, { headers: { authorization: 'Basic x' } }), 401, 'token-malformed');
 
   const ok = await fetch(`${ferry.url}/fn/secret/p?q=1`, { headers: { authorization: `Bearer ${ferry.token}`, 'x-probe': 'seen' } });
   const text = await ok.text();

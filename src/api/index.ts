@@ -1,7 +1,7 @@
 import type { InstancePool } from '../core/index.js';
-import type { Authenticator } from '../auth/index.js';
+import { routeAccess, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
-import type { FunctionLogs, FunctionService } from '../service/index.js';
+import type { Accounts, FunctionLogs, FunctionService } from '../service/index.js';
 import { ApiRouter } from './router.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteDef } from './route.js';
@@ -12,6 +12,9 @@ import { makeInstanceRoutes } from './routes/instances.js';
 import { makeLogRoutes } from './routes/logs.js';
 import { makePoolRoutes } from './routes/pool.js';
 import { makeSystemRoutes } from './routes/system.js';
+import { makeAuthRoutes } from './routes/auth.js';
+import { makeUserRoutes } from './routes/users.js';
+import { makeTokenRoutes } from './routes/tokens.js';
 
 export { ApiRouter } from './router.js';
 export { buildOpenApi } from './openapi.js';
@@ -19,6 +22,7 @@ export type { ApiContext, ApiResult, RouteDef } from './route.js';
 
 export interface ApiDeps {
   service: FunctionService;
+  accounts: Accounts;
   pool: InstancePool;
   logs: FunctionLogs;
   metrics: Metrics;
@@ -34,7 +38,10 @@ export function createApi(d: ApiDeps): ApiRouter {
   let doc: object | undefined;
   const routes: RouteDef[] = [];
   routes.push(
-    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: () => (doc ??= buildOpenApi(routes, d.version)) }),
+    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: () => (doc ??= buildOpenApi(router.accessTable, d.version)) }),
+    ...makeAuthRoutes(d.accounts),
+    ...makeUserRoutes(d.accounts),
+    ...makeTokenRoutes(d.accounts),
     ...makeFunctionRoutes(d.service),
     ...makeVersionRoutes(d.service, d.maxUploadBytes),
     ...makeAliasRoutes(d.service),
@@ -42,5 +49,6 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makePoolRoutes(d.pool),
     ...makeLogRoutes(d.service, d.logs),
   );
-  return new ApiRouter(routes, d.auth);
+  const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name));
+  return router;
 }

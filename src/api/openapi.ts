@@ -1,4 +1,5 @@
 import { codes } from '../errors/index.js';
+import type { Access } from '../auth/index.js';
 import type { RouteDef } from './route.js';
 
 const problemSchema = {
@@ -17,9 +18,9 @@ const problemSchema = {
 const archiveTypes = ['application/x-tar', 'application/gzip', 'application/zip'];
 
 /** Builds the OpenAPI 3.1 document from the route table, so the two cannot drift. */
-export function buildOpenApi(routes: RouteDef[], version: string): object {
+export function buildOpenApi(routes: Array<{ def: RouteDef; access: Access }>, version: string): object {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of routes) {
+  for (const { def: r, access } of routes) {
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     for (const q of r.query ?? []) params.push({ name: q.name, in: 'query', required: false, schema: { type: q.type ?? 'string' } } as never);
     const op: Record<string, unknown> = {
@@ -27,8 +28,8 @@ export function buildOpenApi(routes: RouteDef[], version: string): object {
       summary: r.summary,
       tags: [r.tag],
       parameters: params,
-      security: r.permission === 'public' ? [] : [{ bearer: [] }],
-      'x-ferry-permission': r.permission,
+      security: access.kind === 'public' ? [] : [{ bearer: [] }],
+      'x-ferry-access': access,
       responses: {
         [String(r.success.status)]: { description: r.success.description, ...(r.success.status === 204 ? {} : { content: { [r.success.contentType ?? 'application/json']: {} } }) },
         default: { description: 'An error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Permission, Principal } from '../auth/index.js';
+import type { Principal } from '../auth/index.js';
 
 /** What a route handler receives. */
 export interface ApiContext {
@@ -7,6 +7,7 @@ export interface ApiContext {
   res: ServerResponse;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** The caller; set on every route that is not public (auth/route-access.ts). */
   principal: Principal | undefined;
   /** The JSON body (Content-Type application/json, capped); `malformed-json` on bad JSON. */
   json(): Promise<unknown>;
@@ -18,14 +19,14 @@ export interface ApiContext {
 export type ApiResult = { status?: number; body?: unknown; headers?: Record<string, string> } | undefined;
 
 /**
- * One row of the route table: method, path template, the permission it needs, and what the
- * OpenAPI document says about it. The router and the document are both built from these rows.
+ * One row of the route table: method, path template, and what the OpenAPI document says about
+ * it. The router and the document are both built from these rows; what each route needs is in
+ * the one permission table (auth/route-access.ts).
  */
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** `/v1/functions/{name}`: `{x}` matches one path segment. */
   path: string;
-  permission: Permission;
   summary: string;
   tag: string;
   /** Request body kind, for the OpenAPI document. */

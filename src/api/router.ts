@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FerryError, sendProblem } from '../errors/index.js';
-import { allows, type Authenticator, type Principal } from '../auth/index.js';
+import { allows, onFunction, type Access, type Authenticator, type Principal } from '../auth/index.js';
 import type { RouteDef } from './route.js';
 import { readJson } from './body.js';
 
 interface Compiled {
   def: RouteDef;
+  access: Access;
   pattern: RegExp;
   names: string[];
 }
@@ -20,19 +21,33 @@ export class ApiRouter {
   constructor(
     defs: RouteDef[],
     private readonly auth: Authenticator,
+    table: Record<string, Access>,
+    /** The owning group of a function, or undefined when there is none by that name. */
+    private readonly ownerOf: (name: string) => string | undefined,
   ) {
+    const unused = new Set(Object.keys(table));
     this.routes = defs.map((def) => {
+      const key = `${def.method} ${def.path}`;
+      const access = table[key];
+      if (!access) throw new Error(`route ${key} has no entry in the permission table (auth/route-access.ts)`);
+      unused.delete(key);
       const names: string[] = [];
       const src = def.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, n: string) => {
         names.push(n);
         return '([^/]+)';
       });
-      return { def, pattern: new RegExp(`^${src}$`), names };
+      return { def, access, pattern: new RegExp(`^${src}$`), names };
     });
+    if (unused.size) throw new Error(`the permission table names routes that do not exist: ${[...unused].join(', ')}`);
   }
 
   get table(): RouteDef[] {
     return this.routes.map((r) => r.def);
+  }
+
+  /** Each route with what it needs, for the OpenAPI document. */
+  get accessTable(): Array<{ def: RouteDef; access: Access }> {
+    return this.routes.map((r) => ({ def: r.def, access: r.access }));
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -47,11 +62,7 @@ export class ApiRouter {
         if (r.def.method !== req.method && !(req.method === 'HEAD' && r.def.method === 'GET')) continue;
         const params: Record<string, string> = {};
         r.names.forEach((n, i) => (params[n] = decodeParam(n, m[i + 1]!)));
-        let principal: Principal | undefined;
-        if (r.def.permission !== 'public') {
-          principal = await this.auth.authenticate(req.headers.authorization);
-          if (!allows(principal, r.def.permission)) throw new FerryError('forbidden', `this action needs permission:${r.def.permission}`);
-        }
+        const principal = await this.authorize(r.access, req.headers.authorization, params);
         const host = req.headers.host ?? 'localhost';
         const result = await r.def.handler({ req, res, params, query: url.searchParams, principal, json: () => readJson(req), baseUrl: `http://${host}` });
         if (result && !res.headersSent) send(res, result.status ?? 200, result.body, result.headers);
@@ -68,6 +79,35 @@ export class ApiRouter {
       if (!req.readableEnded) req.resume();
       sendProblem(res, fe, url.pathname);
     }
+  }
+
+  /**
+   * Applies the route's row of the permission table. On functions: no such function, or one the
+   * caller may not read, is 404 (a `creates` route: a new name needs the permission, a hidden one
+   * is 409 `name-taken`); one it may read but not change is 403.
+   */
+  private async authorize(access: Access, header: string | undefined, params: Record<string, string>): Promise<Principal | undefined> {
+    if (access.kind === 'public') return undefined;
+    const p = await this.auth.authenticate(header);
+    if (access.kind === 'signed-in') return p;
+    if (access.kind === 'global') {
+      if (!allows(p, access.perm)) throw new FerryError('forbidden', `this action needs permission:${access.perm}`);
+      return p;
+    }
+    const name = params.name!;
+    const owner = this.ownerOf(name);
+    if (owner === undefined) {
+      if (!access.creates) throw new FerryError('function-not-found', `no function named '${name}'`);
+      if (!allows(p, access.perm)) throw new FerryError('forbidden', `creating a function needs permission:${access.perm}`);
+      return p;
+    }
+    const verdict = onFunction(p, access.perm, owner);
+    if (verdict === 'hidden') {
+      if (access.creates) throw new FerryError('name-taken', `the name '${name}' belongs to another group; function names are one namespace, pick another`);
+      throw new FerryError('function-not-found', `no function named '${name}'`);
+    }
+    if (verdict === 'forbidden') throw new FerryError('forbidden', `this action needs permission:${access.perm} on '${name}'`);
+    return p;
   }
 }
 

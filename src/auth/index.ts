@@ -1,4 +1,8 @@
 export { Authenticator } from './authenticator.js';
-export { bootstrapAdminToken } from './bootstrap.js';
-export { allows, type Permission, type Principal } from './principal.js';
+export { AccessTokens } from './access-tokens.js';
+export { bootstrapAdmin } from './bootstrap.js';
+export { allows, effectiveGroups, isAdmin, memberOf, onFunction, type Permission, type Principal } from './principal.js';
 export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
+export { checkPasswordStrength, hashPassword, verifyPassword } from './passwords.js';
+export { LoginThrottle } from './login-throttle.js';
+export { routeAccess, type Access } from './route-access.js';

@@ -29,6 +29,19 @@ export interface ServerOptions {
   /** `token`: every invocation needs a bearer token, whatever the function says. */
   invokeAuth: 'public' | 'token';
   metricsPublic: boolean;
+  /** Who may create an account through POST /v1/auth/register. */
+  registration: 'closed' | 'open' | 'invite';
+  /** Groups a new user gets when none are given. */
+  defaultGroups: string[];
+  /** Lifetime of a login's access token (a signed JWT) and of its refresh token. */
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  /** Failed logins per user name or client address before further tries answer 429. */
+  loginMaxFailures: number;
+  /** Per-group quotas (0: unlimited): functions, sum of maxInstances x memoryMb, sum of minInstances. */
+  quotaFunctions: number;
+  quotaMemoryMb: number;
+  quotaMinInstances: number;
   /** Function logs kept per function: age and line count. */
   logRetentionMs: number;
   logMaxLines: number;
@@ -68,6 +81,14 @@ export const serverSettings: Setting[] = [
   { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime (node, python) for fast first calls; 0 disables' },
   { key: 'invokeAuth', flag: '--invoke-auth', env: 'FERRY_INVOKE_AUTH', kind: 'string', default: 'public', help: "'token' requires a bearer token on every invocation" },
   { key: 'metricsPublic', flag: '--metrics-public', env: 'FERRY_METRICS_PUBLIC', kind: 'bool', default: false, help: 'serve /metrics without a token' },
+  { key: 'registration', flag: '--registration', env: 'FERRY_REGISTRATION', kind: 'string', default: 'closed', help: 'POST /v1/auth/register: closed, open, or invite (needs an invite from an admin)' },
+  { key: 'defaultGroups', flag: '--default-groups', env: 'FERRY_DEFAULT_GROUPS', kind: 'list', default: 'permission:read,permission:write,permission:execute,permission:remove', help: 'groups of a new user when none are given' },
+  { key: 'accessTokenTtlMs', flag: '--access-token-ttl', env: 'FERRY_ACCESS_TOKEN_TTL', kind: 'duration', default: 15 * 60_000, help: 'lifetime of the access token a login answers' },
+  { key: 'refreshTokenTtlMs', flag: '--refresh-token-ttl', env: 'FERRY_REFRESH_TOKEN_TTL', kind: 'duration', default: 30 * 86_400_000, help: 'lifetime of a refresh token (single use, rotated)' },
+  { key: 'loginMaxFailures', flag: '--login-max-failures', env: 'FERRY_LOGIN_MAX_FAILURES', kind: 'int', default: 5, help: 'failed logins per name or address before 429 with Retry-After' },
+  { key: 'quotaFunctions', flag: '--quota-functions', env: 'FERRY_QUOTA_FUNCTIONS', kind: 'int', default: 0, help: 'most functions a group may own (0: no limit; admins are exempt)' },
+  { key: 'quotaMemoryMb', flag: '--quota-memory-mb', env: 'FERRY_QUOTA_MEMORY_MB', kind: 'int', default: 0, help: "most memory a group's versions may reserve, maxInstances x memoryMb summed (0: no limit)" },
+  { key: 'quotaMinInstances', flag: '--quota-min-instances', env: 'FERRY_QUOTA_MIN_INSTANCES', kind: 'int', default: 0, help: "most always-on instances a group's versions may ask for, minInstances summed (0: no limit)" },
   { key: 'logRetentionMs', flag: '--log-retention', env: 'FERRY_LOG_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'drop function log lines older than this' },
   { key: 'logMaxLines', flag: '--log-max-lines', env: 'FERRY_LOG_MAX_LINES', kind: 'int', default: 10_000, help: 'keep at most this many log lines per function' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
@@ -130,6 +151,9 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   const opts = out as unknown as ServerOptions;
   if (opts.port > 65_535) throw new Error(`--port: ${opts.port} is not a TCP port`);
   if (opts.invokeAuth !== 'public' && opts.invokeAuth !== 'token') throw new Error(`--invoke-auth: must be 'public' or 'token'`);
+  if (!['closed', 'open', 'invite'].includes(opts.registration)) throw new Error(`--registration: must be 'closed', 'open' or 'invite'`);
+  for (const g of opts.defaultGroups) if (!/^(permission:(read|write|execute|remove|admin)|custom:[a-z0-9][a-z0-9-]{0,62})$/.test(g)) throw new Error(`--default-groups: '${g}' is not a permission:* or custom:* group`);
+  if (opts.accessTokenTtlMs < 1000) throw new Error('--access-token-ttl: at least 1s');
   opts.dataDir = resolve(opts.dataDir);
   if (opts.driver === 'process' && !opts.unsandboxed) {
     throw new Error(`--driver process runs functions without any isolation; choose it explicitly with --unsandboxed`);

@@ -35,17 +35,44 @@ export interface AliasRecord {
   updatedAt: number;
 }
 
-/** A stored API token; only its sha256 is kept. */
+/** What a stored token is for. Access tokens are signed JWTs and never stored. */
+export type TokenKind = 'api' | 'refresh' | 'invite';
+
+/** A stored token (API, refresh or invite); only its sha256 is kept. */
 export interface TokenRecord {
   id: string;
+  kind: TokenKind;
   hash: string;
   /** First characters of the token, to recognise it in listings. */
   prefix: string;
+  /** The user it acts for (invites: the admin who made it). */
   subject: string;
+  /** Groups of a token whose subject is not a user (the boot admin's before users existed). */
   groups: string[];
+  /** Free label given at creation. */
+  label: string;
   createdAt: number;
   expiresAt: number | null;
   revokedAt: number | null;
+}
+
+/** A user: a name, a password hash and the groups that decide what the user may do. */
+export interface UserRecord {
+  name: string;
+  /** scrypt hash (`scrypt$N$r$p$salt$key`); null for users that cannot log in with a password. */
+  passwordHash: string | null;
+  /** `permission:*`, `custom:*` and `root`; `singular:<name>` is implicit and not stored. */
+  groups: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Failed-attempt counter behind login throttling. */
+export interface ThrottleRecord {
+  key: string;
+  failures: number;
+  firstAt: number;
+  blockedUntil: number;
 }
 
 /** One line a function instance wrote. */

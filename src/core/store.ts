@@ -1,4 +1,4 @@
-import type { AliasRecord, FunctionRecord, LogLine, TokenRecord, VersionRecord } from './records.js';
+import type { AliasRecord, FunctionRecord, LogLine, ThrottleRecord, TokenKind, TokenRecord, UserRecord, VersionRecord } from './records.js';
 import type { ConfigOverride } from './manifest.js';
 
 /**
@@ -30,15 +30,67 @@ export interface Store {
   putAlias(rec: AliasRecord): Promise<void>;
   deleteAlias(fn: string, alias: string): Promise<boolean>;
 
-  createToken(rec: TokenRecord): Promise<void>;
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
-  countTokens(): Promise<number>;
+  /** Moves a function to another owning group. */
+  setFunctionOwner(name: string, owner: string): Promise<void>;
+
+  readonly users: UserStore;
+  readonly tokens: TokenStore;
+  readonly keys: KeyStore;
+  readonly throttles: ThrottleStore;
 
   appendLogs(lines: LogLine[]): Promise<void>;
   queryLogs(fn: string, opts: { afterId?: number; limit: number; version?: string }): Promise<Array<LogLine & { id: number }>>;
   pruneLogs(opts: { maxAgeMs: number; maxLinesPerFunction: number; now: number }): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/** Users. Names are unique; deleting a user does not delete what its groups own. */
+export interface UserStore {
+  /** Throws FerryError `user-exists` if the name is taken. */
+  create(rec: UserRecord): Promise<void>;
+  get(name: string): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+  /** Answers the updated record, or undefined when there is no such user. */
+  update(name: string, patch: { passwordHash?: string | null; groups?: string[]; updatedAt: number }): Promise<UserRecord | undefined>;
+  /** Deletes the user and revokes every token it holds, in one step. */
+  delete(name: string, now: number): Promise<boolean>;
+}
+
+/** Stored tokens (API, refresh, invite), by their sha256. */
+export interface TokenStore {
+  create(rec: TokenRecord): Promise<void>;
+  findByHash(hash: string): Promise<TokenRecord | undefined>;
+  get(id: string): Promise<TokenRecord | undefined>;
+  list(filter: { subject?: string; kind?: TokenKind }): Promise<TokenRecord[]>;
+  /** Marks the token revoked; false when there is none or it already was. */
+  revoke(id: string, now: number): Promise<boolean>;
+  /**
+   * Consumes a single-use token (a refresh token, an invite): revokes it only if it is still
+   * valid, atomically, so two concurrent uses cannot both succeed.
+   */
+  consume(hash: string, now: number): Promise<TokenRecord | undefined>;
+  count(): Promise<number>;
+  /** Removes tokens expired or revoked before `before`. */
+  prune(before: number): Promise<void>;
+}
+
+/**
+ * Server-wide secret keys (token signing, secret encryption). Every node of a cluster must use
+ * the same ones, so they live behind the store; the embedded store keeps each as a 0600 file.
+ */
+export interface KeyStore {
+  /** The key named `name`, created once with `create` if it does not exist yet. */
+  get(name: string, create: () => Buffer): Promise<Buffer>;
+}
+
+/** Failed-attempt counters (login throttling), shared by every node. */
+export interface ThrottleStore {
+  get(key: string): Promise<ThrottleRecord | undefined>;
+  put(rec: ThrottleRecord): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Drops counters whose window and block both ended before `before`. */
+  prune(before: number): Promise<void>;
 }
 
 /** Content-addressed package trees: a built package lives under its sha256, once. */

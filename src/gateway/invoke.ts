@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FerryError, sendProblem, toProblem } from '../errors/index.js';
 import { CallSignal, type DeployTarget, type InstancePool, type Lease } from '../core/index.js';
-import { allows, TOKEN_PREFIX, type Authenticator } from '../auth/index.js';
+import { onFunction, TOKEN_PREFIX, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
 import type { InvokeRoute } from './route-parse.js';
 import { requestId as newRequestId } from '../util/ids.js';
@@ -10,6 +10,8 @@ import { RequestStats } from './request-stats.js';
 
 export interface InvokerOptions {
   resolve(name: string, ref: string | undefined): DeployTarget;
+  /** The owning group of a function (for `invoke: "token"`). */
+  ownerOf(name: string): string | undefined;
   pool: InstancePool;
   auth: Authenticator;
   metrics: Metrics;
@@ -49,10 +51,7 @@ export class Invoker {
     try {
       target = this.o.resolve(route.name, route.ref);
       const cfg = target.config;
-      if (cfg.invoke === 'token' || this.o.invokeAuth === 'token') {
-        const who = await this.o.auth.authenticate(head.authorization);
-        if (!allows(who, 'execute')) throw new FerryError('forbidden', 'invoking this function needs permission:execute');
-      }
+      if (cfg.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(head.authorization, route.name);
       // A Ferry token is for Ferry: it never reaches a function, public or not (the CLI sends
       // one on every call). Other Authorization schemes are the function's business.
       if (head.authorization !== undefined && isFerryCredential(head.authorization)) stripAuthorization(req);
@@ -101,16 +100,21 @@ export class Invoker {
     return h;
   }
 
+  /** `execute` on the function and membership in its group; 404 for a caller who may not see it. */
+  private async mayExecute(authorization: string | undefined, name: string): Promise<void> {
+    const who = await this.o.auth.authenticate(authorization);
+    const verdict = onFunction(who, 'execute', this.o.ownerOf(name) ?? '');
+    if (verdict === 'hidden') throw new FerryError('function-not-found', `no function named '${name}'`);
+    if (verdict === 'forbidden') throw new FerryError('forbidden', `invoking '${name}' needs permission:execute`);
+  }
+
   /** WebSocket and other upgrades, for runtimes that serve HTTP themselves. */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: InvokeRoute): Promise<void> {
     const given = scanHeaders(req.rawHeaders).requestId;
     const rid = given !== undefined && validRequestId.test(given) ? given : newRequestId();
     try {
       const target = this.o.resolve(route.name, route.ref);
-      if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') {
-        const who = await this.o.auth.authenticate(req.headers.authorization);
-        if (!allows(who, 'execute')) throw new FerryError('forbidden', 'invoking this function needs permission:execute');
-      }
+      if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(req.headers.authorization, route.name);
       if (req.headers.authorization !== undefined && isFerryCredential(req.headers.authorization)) stripAuthorization(req);
       const signal = new CallSignal();
       socket.once('close', () => signal.abort());

@@ -10,8 +10,8 @@ import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
 import { PrestartPool, reapOrphans, Scheduler } from '../scheduler/index.js';
-import { Authenticator, bootstrapAdminToken } from '../auth/index.js';
-import { FunctionLogs, FunctionService } from '../service/index.js';
+import { AccessTokens, Authenticator, bootstrapAdmin, LoginThrottle } from '../auth/index.js';
+import { Accounts, FunctionLogs, FunctionService } from '../service/index.js';
 import { Invoker, parseFnPath, parseHost } from '../gateway/index.js';
 import { createApi } from '../api/index.js';
 import { ferryVersion } from './version.js';
@@ -89,15 +89,26 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
       },
     },
   });
-  const auth = new Authenticator(store);
-  const adminToken = await bootstrapAdminToken(store, opts.dataDir);
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
+  const accessTokens = new AccessTokens(store.keys, opts.accessTokenTtlMs);
+  const auth = new Authenticator(store, accessTokens);
+  const adminToken = await bootstrapAdmin(store, opts.dataDir);
+  const accounts = new Accounts({
+    store,
+    access: accessTokens,
+    throttle: new LoginThrottle(store.throttles, opts.loginMaxFailures),
+    registration: opts.registration,
+    defaultGroups: opts.defaultGroups,
+    refreshTtlMs: opts.refreshTokenTtlMs,
+    changed: () => auth.forget(),
+  });
+  const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances };
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
   await service.load();
 
   let ready = false;
   const sandboxHeader = driver.isolated ? [] : ['x-ferry-sandbox', 'none'];
-  const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader });
-  const api = createApi({ service, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, isReady: () => ready, version: ferryVersion });
+  const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), ownerOf: (n) => service.catalog.owner(n), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader });
+  const api = createApi({ service, accounts, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, isReady: () => ready, version: ferryVersion });
   const domain = opts.domain?.toLowerCase();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -136,11 +147,18 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   ready = true;
   prestart?.start();
+  // Expired and revoked tokens and old login counters go after a week; hourly is plenty.
+  const housekeeping = setInterval(() => {
+    const weekAgo = Date.now() - 7 * 86_400_000;
+    Promise.all([store.tokens.prune(weekAgo), store.throttles.prune(Date.now() - 86_400_000)]).catch((err) => logger.warn({ err }, 'token pruning failed'));
+  }, 3_600_000);
+  housekeeping.unref();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
+      clearInterval(housekeeping);
       logger.info('draining');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -48,6 +48,26 @@ export class Catalog {
     return this.fns.has(name);
   }
 
+  /** The owning group of a function; undefined when there is no such function. */
+  owner(name: string): string | undefined {
+    return this.fns.get(name)?.record.owner;
+  }
+
+  setOwner(name: string, owner: string): void {
+    const fn = this.fns.get(name);
+    if (fn) fn.record = { ...fn.record, owner };
+  }
+
+  functionsOwnedBy(owner: string): string[] {
+    const out: string[] = [];
+    for (const [name, fn] of this.fns) if (fn.record.owner === owner) out.push(name);
+    return out;
+  }
+
+  versionsOf(name: string): DeployTarget[] {
+    return [...(this.fns.get(name)?.versions.values() ?? [])].map((v) => v.target);
+  }
+
   targets(): DeployTarget[] {
     const out: DeployTarget[] = [];
     for (const fn of this.fns.values()) for (const v of fn.versions.values()) out.push(v.target);

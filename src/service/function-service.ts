@@ -24,6 +24,8 @@ import { findPackageRoot, unpackArchive } from '../packages/index.js';
 import type { Logger } from '../observe/index.js';
 import { Catalog } from './catalog.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { TenancyPolicy, type Quotas } from './tenancy-policy.js';
+import { onFunction, type Principal } from '../auth/index.js';
 
 export interface FunctionServiceOptions {
   store: Store;
@@ -34,6 +36,7 @@ export interface FunctionServiceOptions {
   archiveLimits: { maxEntries: number; maxBytes: number };
   /** The sandbox driver's check of a version's sandbox settings (at upload and PATCH). */
   validateSandbox?(settings: SandboxSettings): Promise<void>;
+  quotas: Quotas;
 }
 
 /**
@@ -50,8 +53,11 @@ export class FunctionService {
    */
   private readonly packageLock = new KeyedMutex();
 
+  private readonly policy: TenancyPolicy;
+
   constructor(private readonly o: FunctionServiceOptions) {
     this.catalog = new Catalog(o.runtimes, (sha) => o.packages.path(sha));
+    this.policy = new TenancyPolicy(this.catalog, o.quotas);
   }
 
   /** Loads the catalog from the store and starts every version that asks to stay hot. */
@@ -68,8 +74,22 @@ export class FunctionService {
     }
   }
 
-  listFunctions(): Promise<FunctionRecord[]> {
-    return this.o.store.listFunctions();
+  /** The functions `actor` may read. */
+  async listFunctions(actor: Principal): Promise<FunctionRecord[]> {
+    return (await this.o.store.listFunctions()).filter((f) => onFunction(actor, 'read', f.owner) === 'yes');
+  }
+
+  /** Moves a function to another group the actor is in (quotas of the new group apply). */
+  async setOwner(actor: Principal, name: string, group: string): Promise<FunctionRecord> {
+    return this.locks.run(name, async () => {
+      const fn = await this.getFunction(name);
+      const owner = this.policy.ownerFor(actor, group);
+      if (owner === fn.owner) return fn;
+      this.policy.checkMove(actor, owner, name);
+      await this.o.store.setFunctionOwner(name, owner);
+      this.catalog.setOwner(name, owner);
+      return { ...fn, owner };
+    });
   }
 
   async getFunction(name: string): Promise<FunctionRecord> {
@@ -94,7 +114,7 @@ export class FunctionService {
    * Creates an immutable version from an archive: unpack (with every safety check), validate the
    * manifest, build, content-address, record. On any failure nothing is left behind.
    */
-  async createVersion(name: string, version: string | undefined, body: Readable, contentType: string, owner: string): Promise<VersionRecord> {
+  async createVersion(actor: Principal, name: string, version: string | undefined, body: Readable, contentType: string, group?: string): Promise<VersionRecord> {
     assertName('function', name);
     if (version !== undefined) {
       assertName('version', version);
@@ -109,13 +129,20 @@ export class FunctionService {
       const runtime = this.o.runtimes.get(manifest.runtime);
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
       runtime.validate(manifest);
-      await this.o.validateSandbox?.(effectiveConfig({ manifest, override: {} }).sandbox);
+      const config = effectiveConfig({ manifest, override: {} });
+      this.policy.checkSandbox(actor, config);
+      await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
       await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
       return await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;
-        return this.locks.run(name, () => this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined)));
+        return this.locks.run(name, () => {
+          // Under the lock: the owner and the quota are decided against what is stored now.
+          const owner = this.catalog.owner(name) ?? this.policy.ownerFor(actor, group);
+          this.policy.checkQuota(actor, owner, name, version, config);
+          return this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined));
+        });
       });
     } finally {
       await this.o.packages.discard(staging).catch(() => {});
@@ -156,7 +183,7 @@ export class FunctionService {
   }
 
   /** PATCH: merges an override into the version's configuration and rolls its instances. */
-  async patchVersion(name: string, version: string, body: unknown): Promise<VersionRecord> {
+  async patchVersion(actor: Principal, name: string, version: string, body: unknown): Promise<VersionRecord> {
     const patch = validateOverride(body);
     return this.locks.run(name, async () => {
       const v = await this.getVersion(name, version);
@@ -168,7 +195,10 @@ export class FunctionService {
         limits: patch.limits ? { ...o.limits, ...patch.limits } : o.limits,
       };
       for (const k of Object.keys(merged) as Array<keyof typeof merged>) if (merged[k] === undefined) delete merged[k];
-      await this.o.validateSandbox?.(effectiveConfig({ manifest: v.manifest, override: merged }).sandbox);
+      const config = effectiveConfig({ manifest: v.manifest, override: merged });
+      this.policy.checkSandbox(actor, config);
+      this.policy.checkQuota(actor, this.catalog.owner(name)!, name, version, config);
+      await this.o.validateSandbox?.(config.sandbox);
       const updatedAt = Math.max(Date.now(), v.updatedAt + 1);
       await this.o.store.setVersionOverride(name, version, merged, updatedAt);
       const rec = { ...v, override: merged, updatedAt };

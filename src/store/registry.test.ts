@@ -11,7 +11,7 @@ it('stores.sqlite opens a SqliteStore in the data dir', async () => {
   try {
     const store = stores.sqlite({ dataDir: dir });
     assert.equal(store.kind, 'sqlite');
-    assert.equal(await store.countTokens(), 0);
+    assert.equal(await store.tokens.count(), 0);
     await store.close();
     await fs.access(path.join(dir, 'ferry.db'));
   } finally {

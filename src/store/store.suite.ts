@@ -12,6 +12,7 @@ import type { OpenStore } from './suite/fixtures.js';
 import { functionTests } from './suite/functions-versions.js';
 import { logTests } from './suite/logs.js';
 import { reopenTests } from './suite/reopen.js';
+import { tenancyTests } from './suite/tenancy.js';
 
 export type { OpenStore, StoreHarness } from './suite/fixtures.js';
 
@@ -25,5 +26,6 @@ export function storeSuite(name: string, open: OpenStore): void {
     aliasTokenTests(open);
     logTests(open);
     reopenTests(open);
+    tenancyTests(open);
   });
 }

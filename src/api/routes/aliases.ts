@@ -13,19 +13,19 @@ const aliasBody = {
 export function makeAliasRoutes(svc: FunctionService): RouteDef[] {
   return [
     {
-      method: 'GET', path: '/v1/functions/{name}/aliases', permission: 'read', tag: 'aliases',
+      method: 'GET', path: '/v1/functions/{name}/aliases', tag: 'aliases',
       summary: 'List aliases',
       success: { status: 200, description: '`{aliases: [...]}`' },
       handler: async (c) => ({ body: { aliases: (await svc.listAliases(c.params.name!)).map((a) => aliasView(a, c.baseUrl)) } }),
     },
     {
-      method: 'PUT', path: '/v1/functions/{name}/aliases/{alias}', permission: 'write', tag: 'aliases', body: 'json', bodySchema: aliasBody,
+      method: 'PUT', path: '/v1/functions/{name}/aliases/{alias}', tag: 'aliases', body: 'json', bodySchema: aliasBody,
       summary: 'Point an alias at a version, or split it by weight: {"weights": {"v1": 90, "v2": 10}}',
       success: { status: 200, description: 'The alias' },
       handler: async (c) => ({ body: aliasView(await svc.putAlias(c.params.name!, c.params.alias!, await c.json()), c.baseUrl) }),
     },
     {
-      method: 'DELETE', path: '/v1/functions/{name}/aliases/{alias}', permission: 'remove', tag: 'aliases',
+      method: 'DELETE', path: '/v1/functions/{name}/aliases/{alias}', tag: 'aliases',
       summary: 'Remove an alias',
       success: { status: 204, description: 'Removed' },
       handler: async (c) => {

@@ -6,7 +6,7 @@ import type { RouteDef } from '../route.js';
 export function makeInstanceRoutes(svc: FunctionService, pool: InstancePool): RouteDef[] {
   return [
     {
-      method: 'GET', path: '/v1/functions/{name}/instances', permission: 'read', tag: 'instances',
+      method: 'GET', path: '/v1/functions/{name}/instances', tag: 'instances',
       summary: 'Running instances: version, state, since when, in-flight and served counts',
       success: { status: 200, description: '`{instances: [...]}`' },
       handler: async (c) => {

@@ -10,7 +10,7 @@ function lineView(l: StoredLine) {
 export function makeLogRoutes(svc: FunctionService, logs: FunctionLogs): RouteDef[] {
   return [
     {
-      method: 'GET', path: '/v1/functions/{name}/logs', permission: 'read', tag: 'logs',
+      method: 'GET', path: '/v1/functions/{name}/logs', tag: 'logs',
       summary: 'Recent log lines of the function (NDJSON); follow=1 streams new ones',
       query: [
         { name: 'limit', description: 'most lines to return (default 100, max 10000)', type: 'integer' },

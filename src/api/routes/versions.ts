@@ -6,6 +6,9 @@ import { capUpload } from '../upload-cap.js';
 import type { ApiContext, RouteDef } from '../route.js';
 import { versionView } from '../views.js';
 
+/** On a function's first version: the group that will own it (default singular:<you>). */
+const groupQuery = { name: 'group', description: 'owning group of a new function: singular:<user> or custom:<name>, one you are in' };
+
 /** Versions: upload (immutable), list, get, PATCH configuration, delete, build log. */
 export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number): RouteDef[] {
   /** The archive's Content-Type; a declared size over the upload cap is refused before reading. */
@@ -18,43 +21,43 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
   const upload = (c: ApiContext): Readable => (c.req.headers['content-length'] === undefined ? capUpload(c.req, maxUploadBytes) : c.req);
   return [
     {
-      method: 'POST', path: '/v1/functions/{name}/versions', permission: 'write', tag: 'versions', body: 'archive',
+      method: 'POST', path: '/v1/functions/{name}/versions', tag: 'versions', body: 'archive', query: [groupQuery],
       summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive',
       success: { status: 201, description: 'The new version' },
       handler: async (c) => {
-        const v = await svc.createVersion(c.params.name!, undefined, upload(c), archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
+        const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined);
         return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
       },
     },
     {
-      method: 'GET', path: '/v1/functions/{name}/versions', permission: 'read', tag: 'versions',
+      method: 'GET', path: '/v1/functions/{name}/versions', tag: 'versions',
       summary: 'List versions',
       success: { status: 200, description: '`{versions: [...]}`' },
       handler: async (c) => ({ body: { versions: (await svc.listVersions(c.params.name!)).map((v) => versionView(v, c.baseUrl)) } }),
     },
     {
-      method: 'PUT', path: '/v1/functions/{name}/versions/{version}', permission: 'write', tag: 'versions', body: 'archive',
+      method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery],
       summary: 'Create a named, immutable version from an archive (409 if it exists)',
       success: { status: 201, description: 'The new version' },
       handler: async (c) => {
-        const v = await svc.createVersion(c.params.name!, c.params.version!, upload(c), archive(c), c.principal ? `singular:${c.principal.subject}` : 'singular:admin');
+        const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined);
         return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
       },
     },
     {
-      method: 'GET', path: '/v1/functions/{name}/versions/{version}', permission: 'read', tag: 'versions',
+      method: 'GET', path: '/v1/functions/{name}/versions/{version}', tag: 'versions',
       summary: 'Get a version with its effective configuration',
       success: { status: 200, description: 'The version' },
       handler: async (c) => ({ body: versionView(await svc.getVersion(c.params.name!, c.params.version!), c.baseUrl) }),
     },
     {
-      method: 'PATCH', path: '/v1/functions/{name}/versions/{version}', permission: 'write', tag: 'versions', body: 'json', bodySchema: overrideSchema,
+      method: 'PATCH', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'json', bodySchema: overrideSchema,
       summary: 'Override configuration (env, scaling, limits, invoke); running instances are replaced with no failed call',
       success: { status: 200, description: 'The updated version' },
-      handler: async (c) => ({ body: versionView(await svc.patchVersion(c.params.name!, c.params.version!, await c.json()), c.baseUrl) }),
+      handler: async (c) => ({ body: versionView(await svc.patchVersion(c.principal!, c.params.name!, c.params.version!, await c.json()), c.baseUrl) }),
     },
     {
-      method: 'DELETE', path: '/v1/functions/{name}/versions/{version}', permission: 'remove', tag: 'versions',
+      method: 'DELETE', path: '/v1/functions/{name}/versions/{version}', tag: 'versions',
       summary: 'Delete a version (409 while an alias uses it)',
       success: { status: 204, description: 'Deleted' },
       handler: async (c) => {
@@ -63,13 +66,13 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       },
     },
     {
-      method: 'GET', path: '/v1/functions/{name}/versions/{version}/build-log', permission: 'read', tag: 'versions',
+      method: 'GET', path: '/v1/functions/{name}/versions/{version}/build-log', tag: 'versions',
       summary: "The version's build log",
       success: { status: 200, description: 'Plain text', contentType: 'text/plain' },
       handler: async (c) => ({ body: `${(await svc.getVersion(c.params.name!, c.params.version!)).buildLog}\n` }),
     },
     {
-      method: 'POST', path: '/v1/functions/{name}/versions/{version}/start', permission: 'write', tag: 'instances',
+      method: 'POST', path: '/v1/functions/{name}/versions/{version}/start', tag: 'instances',
       summary: 'Deploy: start instances of the version now (at least one, or minInstances)',
       success: { status: 202, description: 'Started' },
       handler: async (c) => {
@@ -78,7 +81,7 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       },
     },
     {
-      method: 'POST', path: '/v1/functions/{name}/versions/{version}/stop', permission: 'write', tag: 'instances',
+      method: 'POST', path: '/v1/functions/{name}/versions/{version}/stop', tag: 'instances',
       summary: 'Kill: stop every instance of the version',
       success: { status: 202, description: 'Stopped' },
       handler: async (c) => {

@@ -23,8 +23,18 @@ describe('migrations', () => {
       assert.deepEqual(migrations.map((m) => m.version), migrations.map((_, i) => i + 1));
       const res = migrate(db);
       assert.deepEqual(res, { from: 0, to: latestSchemaVersion, applied: migrations.map((m) => m.name) });
-      assert.deepEqual(tables(db), ['aliases', 'functions', 'logs', 'schema_migrations', 'tokens', 'versions']);
+      assert.deepEqual(tables(db), ['aliases', 'functions', 'logs', 'schema_migrations', 'throttles', 'tokens', 'users', 'versions']);
       assert.equal(schemaVersion(db), latestSchemaVersion);
+    }));
+
+  it('tenancy upgrade: old tokens become API tokens, functions of no group go to the boot admin', () =>
+    withDb((db) => {
+      migrate(db, migrations.slice(0, 1));
+      db.prepare("INSERT INTO functions (name, owner, created_at) VALUES ('f', 'admin', 1), ('g', 'singular:bob', 1)").run();
+      db.prepare("INSERT INTO tokens (id, hash, prefix, subject, groups, created_at) VALUES ('t', 'h', 'p', 'admin', '[\"root\"]', 1)").run();
+      migrate(db);
+      assert.deepEqual(db.prepare('SELECT name, owner FROM functions ORDER BY name').all(), [{ name: 'f', owner: 'singular:admin' }, { name: 'g', owner: 'singular:bob' }]);
+      assert.deepEqual(db.prepare('SELECT kind, label FROM tokens').all(), [{ kind: 'api', label: '' }]);
     }));
 
   it('runs each step once: a second run applies nothing', () =>

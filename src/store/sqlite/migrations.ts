@@ -97,6 +97,35 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX logs_time ON logs(time);
     `,
   },
+  {
+    version: 2,
+    name: 'tenancy',
+    up: `
+      CREATE TABLE users (
+        name          TEXT    NOT NULL PRIMARY KEY,
+        password_hash TEXT,             -- scrypt; NULL: no password login
+        groups        TEXT    NOT NULL, -- JSON string[]
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      );
+
+      -- Tokens of every stored kind: api, refresh (single use, rotated) and invite (single use).
+      ALTER TABLE tokens ADD COLUMN kind  TEXT NOT NULL DEFAULT 'api';
+      ALTER TABLE tokens ADD COLUMN label TEXT NOT NULL DEFAULT '';
+      CREATE INDEX tokens_subject ON tokens(subject, kind);
+
+      CREATE TABLE throttles (
+        key           TEXT    NOT NULL PRIMARY KEY,
+        failures      INTEGER NOT NULL,
+        first_at      INTEGER NOT NULL,
+        blocked_until INTEGER NOT NULL
+      );
+
+      -- Functions from before users existed belong to the boot admin.
+      UPDATE functions SET owner = 'singular:admin'
+        WHERE owner NOT LIKE 'singular:%' AND owner NOT LIKE 'custom:%' AND owner NOT LIKE 'permission:%';
+    `,
+  },
 ];
 
 /** Schema version this code writes and understands. */

@@ -3,7 +3,7 @@
  * records' nested members verbatim, so a record reads back deep-equal to what was written
  * (members set to `undefined` are dropped, as JSON does).
  */
-import type { AliasRecord, AliasTarget, FunctionRecord, LogLine, TokenRecord, VersionRecord } from '../../core/records.js';
+import type { AliasRecord, AliasTarget, FunctionRecord, LogLine, VersionRecord } from '../../core/records.js';
 import type { ConfigOverride, Manifest } from '../../core/manifest.js';
 import { FerryError } from '../../errors/index.js';
 
@@ -33,17 +33,6 @@ export interface AliasRow {
   updated_at: number;
 }
 
-export interface TokenRow {
-  id: string;
-  hash: string;
-  prefix: string;
-  subject: string;
-  groups: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-}
-
 export interface LogRow {
   id: number;
   time: number;
@@ -56,7 +45,7 @@ export interface LogRow {
 }
 
 /** Parses a JSON column; a corrupt value is a store fault, reported with where it sits. */
-function parseJson<T>(text: string, where: string): T {
+export function parseJson<T>(text: string, where: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
@@ -115,32 +104,6 @@ export function aliasFromRow(r: AliasRow): AliasRecord {
 
 export function aliasToRow(a: AliasRecord): AliasRow {
   return { function: a.function, alias: a.alias, target: JSON.stringify(a.target), updated_at: a.updatedAt };
-}
-
-export function tokenFromRow(r: TokenRow): TokenRecord {
-  return {
-    id: r.id,
-    hash: r.hash,
-    prefix: r.prefix,
-    subject: r.subject,
-    groups: parseJson<string[]>(r.groups, `tokens(${r.id}).groups`),
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
-  };
-}
-
-export function tokenToRow(t: TokenRecord): TokenRow {
-  return {
-    id: t.id,
-    hash: t.hash,
-    prefix: t.prefix,
-    subject: t.subject,
-    groups: JSON.stringify(t.groups),
-    created_at: t.createdAt,
-    expires_at: t.expiresAt ?? null,
-    revoked_at: t.revokedAt ?? null,
-  };
 }
 
 export function logFromRow(r: LogRow): LogLine & { id: number } {

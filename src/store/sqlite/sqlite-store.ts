@@ -8,11 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store } from '../../core/store.js';
-import type { AliasRecord, FunctionRecord, LogLine, TokenRecord, VersionRecord } from '../../core/records.js';
+import type { AliasRecord, FunctionRecord, LogLine, VersionRecord } from '../../core/records.js';
 import type { ConfigOverride } from '../../core/manifest.js';
 import { FerryError } from '../../errors/index.js';
 import { migrate } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
+import { SqliteUsers } from './users.js';
+import { SqliteTokens } from './tokens.js';
+import { FileKeys } from './keys.js';
+import { SqliteThrottles } from './throttles.js';
 import {
   aliasFromRow,
   aliasToRow,
@@ -20,8 +24,6 @@ import {
   functionToRow,
   logFromRow,
   logToRow,
-  tokenFromRow,
-  tokenToRow,
   versionFromRow,
   versionToRow,
 } from './rows.js';
@@ -53,6 +55,10 @@ export class SqliteStore implements Store {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly sql: Statements;
+  readonly users: SqliteUsers;
+  readonly tokens: SqliteTokens;
+  readonly keys: FileKeys;
+  readonly throttles: SqliteThrottles;
 
   constructor(opts: SqliteStoreOptions) {
     fs.mkdirSync(opts.dataDir, { recursive: true });
@@ -70,6 +76,10 @@ export class SqliteStore implements Store {
       // After migrate, which turns foreign keys off while it runs; cascades depend on them.
       this.db.pragma('foreign_keys = ON');
       this.sql = prepareStatements(this.db);
+      this.users = new SqliteUsers(this.db);
+      this.tokens = new SqliteTokens(this.db);
+      this.throttles = new SqliteThrottles(this.db);
+      this.keys = new FileKeys(path.join(opts.dataDir, 'keys'));
     } catch (err) {
       this.db.close();
       throw err;
@@ -185,27 +195,8 @@ export class SqliteStore implements Store {
     return this.sql.deleteAlias.run(fn, alias).changes > 0;
   }
 
-  /** Stores a token; a duplicate id or hash is FerryError `internal` (both are random, so a bug). */
-  async createToken(rec: TokenRecord): Promise<void> {
-    try {
-      this.sql.insertToken.run(tokenToRow(rec));
-    } catch (err) {
-      if (sqliteCode(err)?.startsWith('SQLITE_CONSTRAINT')) {
-        throw new FerryError('internal', `a token with id ${rec.id} or the same hash already exists`, { cause: err });
-      }
-      throw err;
-    }
-  }
-
-  /** The token with this hash, revoked and expired ones included: the caller judges validity. */
-  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    const row = this.sql.tokenByHash.get(hash);
-    return row && tokenFromRow(row);
-  }
-
-  /** Number of stored tokens, revoked and expired ones included. */
-  async countTokens(): Promise<number> {
-    return this.sql.countTokens.get() ?? 0;
+  async setFunctionOwner(name: string, owner: string): Promise<void> {
+    if (this.sql.setFunctionOwner.run(owner, name).changes === 0) throw new FerryError('function-not-found', `no function named '${name}'`);
   }
 
   /** Appends the lines in one transaction (one fsync for the batch), in array order. */

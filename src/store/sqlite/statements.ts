@@ -3,11 +3,10 @@
  * part of a query, and the store runs the same few dozen shapes over and over.
  */
 import type Database from 'better-sqlite3';
-import type { AliasRow, FunctionRow, LogRow, TokenRow, VersionRow } from './rows.js';
+import type { AliasRow, FunctionRow, LogRow, VersionRow } from './rows.js';
 
 const versionColumns =
   'function, version, seq, package_sha, package_size, manifest, override, build_log, created_at, updated_at';
-const tokenColumns = 'id, hash, prefix, subject, groups, created_at, expires_at, revoked_at';
 const logColumns = 'id, time, function, version, instance, stream, request_id, line';
 
 /** Named parameters of the log query; `version` null matches every version. */
@@ -23,6 +22,7 @@ export function prepareStatements(db: Database.Database) {
   return {
     listFunctions: db.prepare<[], FunctionRow>('SELECT name, owner, created_at FROM functions ORDER BY name'),
     getFunction: db.prepare<[string], FunctionRow>('SELECT name, owner, created_at FROM functions WHERE name = ?'),
+    setFunctionOwner: db.prepare<[string, string]>('UPDATE functions SET owner = ? WHERE name = ?'),
     insertFunction: db.prepare<[FunctionRow]>(
       'INSERT INTO functions (name, owner, created_at) VALUES (@name, @owner, @created_at) ON CONFLICT (name) DO NOTHING',
     ),
@@ -56,13 +56,6 @@ export function prepareStatements(db: Database.Database) {
        ON CONFLICT (function, alias) DO UPDATE SET target = excluded.target, updated_at = excluded.updated_at`,
     ),
     deleteAlias: db.prepare<[string, string]>('DELETE FROM aliases WHERE function = ? AND alias = ?'),
-
-    insertToken: db.prepare<[TokenRow]>(
-      `INSERT INTO tokens (${tokenColumns}) VALUES (@id, @hash, @prefix, @subject, @groups, @created_at,
-        @expires_at, @revoked_at)`,
-    ),
-    tokenByHash: db.prepare<[string], TokenRow>(`SELECT ${tokenColumns} FROM tokens WHERE hash = ?`),
-    countTokens: db.prepare<[], number>('SELECT COUNT(*) FROM tokens').pluck(),
 
     insertLog: db.prepare<[Omit<LogRow, 'id'>]>(
       `INSERT INTO logs (time, function, version, instance, stream, request_id, line)

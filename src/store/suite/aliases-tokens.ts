@@ -70,32 +70,32 @@ export function aliasTokenTests(open: OpenStore): void {
   });
 
   describe('tokens', () => {
-    it('findTokenByHash round-trips a token; an unknown hash answers undefined', () =>
+    it('tokens.findByHash round-trips a token; an unknown hash answers undefined', () =>
       run(async (s) => {
         const a = tokenRecord('a');
         const b = tokenRecord('b', { groups: [], expiresAt: 1_800_000_000_000, revokedAt: 1_750_000_000_000 });
-        await s.createToken(a);
-        await s.createToken(b);
-        assert.deepEqual(await s.findTokenByHash('hash-a'), a);
-        assert.deepEqual(await s.findTokenByHash('hash-b'), b);
-        assert.equal(await s.findTokenByHash('hash-zzz'), undefined);
-        assert.equal(await s.findTokenByHash('a'), undefined, 'looks up by hash, not by id');
+        await s.tokens.create(a);
+        await s.tokens.create(b);
+        assert.deepEqual(await s.tokens.findByHash('hash-a'), a);
+        assert.deepEqual(await s.tokens.findByHash('hash-b'), b);
+        assert.equal(await s.tokens.findByHash('hash-zzz'), undefined);
+        assert.equal(await s.tokens.findByHash('a'), undefined, 'looks up by hash, not by id');
       }));
 
-    it('countTokens counts every stored token', () =>
+    it('tokens.count counts every stored token', () =>
       run(async (s) => {
-        assert.equal(await s.countTokens(), 0);
-        await s.createToken(tokenRecord('a'));
-        await s.createToken(tokenRecord('b', { revokedAt: 5 }));
-        assert.equal(await s.countTokens(), 2);
+        assert.equal(await s.tokens.count(), 0);
+        await s.tokens.create(tokenRecord('a'));
+        await s.tokens.create(tokenRecord('b', { revokedAt: 5 }));
+        assert.equal(await s.tokens.count(), 2);
       }));
 
-    it('createToken refuses a second token with the same hash', () =>
+    it('tokens.create refuses a second token with the same hash', () =>
       run(async (s) => {
-        await s.createToken(tokenRecord('a'));
-        await assert.rejects(s.createToken(tokenRecord('b', { hash: 'hash-a' })));
-        assert.equal(await s.countTokens(), 1);
-        assert.equal((await s.findTokenByHash('hash-a'))?.id, 'a');
+        await s.tokens.create(tokenRecord('a'));
+        await assert.rejects(s.tokens.create(tokenRecord('b', { hash: 'hash-a' })));
+        assert.equal(await s.tokens.count(), 1);
+        assert.equal((await s.tokens.findByHash('hash-a'))?.id, 'a');
       }));
   });
 }

@@ -80,10 +80,12 @@ export function aliasRecord(fn: string, alias: string, over: Partial<AliasRecord
 export function tokenRecord(id: string, over: Partial<TokenRecord> = {}): TokenRecord {
   return {
     id,
+    kind: 'api',
     hash: `hash-${id}`,
     prefix: `fy_${id}`.slice(0, 8),
     subject: `user-${id}`,
     groups: ['admins', `singular:user-${id}`],
+    label: '',
     createdAt: t0,
     expiresAt: null,
     revokedAt: null,

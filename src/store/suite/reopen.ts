@@ -20,7 +20,7 @@ export function reopenTests(open: OpenStore): void {
         await s.createVersion(v2);
         await s.deleteVersion('f', 'v2');
         await s.putAlias(alias);
-        await s.createToken(token);
+        await s.tokens.create(token);
         await s.appendLogs([logLine('f', 1), logLine('f', 2)]);
         const logs = await s.queryLogs('f', { limit: 10 });
         await s.close();
@@ -30,7 +30,7 @@ export function reopenTests(open: OpenStore): void {
         assert.deepEqual(await again.listVersions('f'), [v1]);
         assert.equal(await again.lastVersionSeq('f'), 2, 'the seq counter survives too');
         assert.deepEqual(await again.listAliases('f'), [alias]);
-        assert.deepEqual(await again.findTokenByHash(token.hash), token);
+        assert.deepEqual(await again.tokens.findByHash(token.hash), token);
         assert.deepEqual(await again.queryLogs('f', { limit: 10 }), logs);
         await again.appendLogs([logLine('f', 3)]);
         const [last] = await again.queryLogs('f', { limit: 1 });

@@ -1,0 +1,73 @@
+import type { Permission } from './principal.js';
+
+/**
+ * What a route needs:
+ * - `public`: nothing;
+ * - `signed-in`: any valid token; the handler scopes what it answers to the caller (own tokens,
+ *   own user record; admins see all);
+ * - `global`: a permission, whatever the object;
+ * - `function`: a permission on the function named by `{name}`, and membership in its owning
+ *   group (admins: any). A function the caller may not read answers 404, as if it did not exist;
+ *   `creates` routes may name a new function, and on a name held by a group the caller cannot
+ *   read answer 409 `name-taken`.
+ */
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'signed-in' }
+  | { kind: 'global'; perm: Exclude<Permission, 'public'> }
+  | { kind: 'function'; perm: Exclude<Permission, 'public'>; creates?: boolean };
+
+const pub: Access = { kind: 'public' };
+const signedIn: Access = { kind: 'signed-in' };
+const global = (perm: Exclude<Permission, 'public'>): Access => ({ kind: 'global', perm });
+const fn = (perm: Exclude<Permission, 'public'>, creates = false): Access => ({ kind: 'function', perm, ...(creates ? { creates } : {}) });
+
+/**
+ * The one permission table: every route of the API, by `METHOD path`, and what it needs. The
+ * router refuses to start with a route missing here, and a test walks every route against
+ * every role.
+ */
+export function routeAccess(o: { metricsPublic: boolean }): Record<string, Access> {
+  return {
+    'GET /healthz': pub,
+    'GET /v1/openapi.json': pub,
+    'GET /metrics': o.metricsPublic ? pub : global('read'),
+
+    'POST /v1/auth/register': pub,
+    'POST /v1/auth/login': pub,
+    'POST /v1/auth/refresh': pub,
+    'POST /v1/auth/logout': pub,
+    'GET /v1/auth/whoami': signedIn,
+    'POST /v1/auth/invites': global('admin'),
+
+    'GET /v1/users': global('admin'),
+    'POST /v1/users': global('admin'),
+    'GET /v1/users/{name}': signedIn,
+    'PATCH /v1/users/{name}': signedIn,
+    'DELETE /v1/users/{name}': global('admin'),
+
+    'POST /v1/tokens': signedIn,
+    'GET /v1/tokens': signedIn,
+    'DELETE /v1/tokens/{id}': signedIn,
+
+    'GET /v1/functions': global('read'),
+    'GET /v1/functions/{name}': fn('read'),
+    'PATCH /v1/functions/{name}': fn('write'),
+    'DELETE /v1/functions/{name}': fn('remove'),
+    'POST /v1/functions/{name}/versions': fn('write', true),
+    'PUT /v1/functions/{name}/versions/{version}': fn('write', true),
+    'GET /v1/functions/{name}/versions': fn('read'),
+    'GET /v1/functions/{name}/versions/{version}': fn('read'),
+    'PATCH /v1/functions/{name}/versions/{version}': fn('write'),
+    'DELETE /v1/functions/{name}/versions/{version}': fn('remove'),
+    'GET /v1/functions/{name}/versions/{version}/build-log': fn('read'),
+    'POST /v1/functions/{name}/versions/{version}/start': fn('write'),
+    'POST /v1/functions/{name}/versions/{version}/stop': fn('write'),
+    'GET /v1/functions/{name}/aliases': fn('read'),
+    'PUT /v1/functions/{name}/aliases/{alias}': fn('write'),
+    'DELETE /v1/functions/{name}/aliases/{alias}': fn('remove'),
+    'GET /v1/functions/{name}/instances': fn('read'),
+    'GET /v1/functions/{name}/logs': fn('read'),
+    'GET /v1/pool': global('read'),
+  };
+}

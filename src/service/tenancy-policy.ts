@@ -1,0 +1,102 @@
+import type { EffectiveConfig } from '../core/index.js';
+import { FerryError } from '../errors/index.js';
+import { isAdmin, memberOf, type Principal } from '../auth/index.js';
+import type { Catalog } from './catalog.js';
+
+/** Per-group quotas; 0 means no limit. */
+export interface Quotas {
+  functions: number;
+  memoryMb: number;
+  minInstances: number;
+}
+
+/** What a function's versions reserve against its group's quota. */
+interface Reserved {
+  functions: number;
+  memoryMb: number;
+  minInstances: number;
+}
+
+const ownerGroup = /^(singular:[A-Za-z0-9][A-Za-z0-9-]{0,62}|custom:[a-z0-9][a-z0-9-]{0,62})$/;
+
+/**
+ * The tenancy rules on functions that the permission table cannot express: which group owns a
+ * new function, which sandbox settings only admins may use, and per-group quotas. Admins (and
+ * root) are exempt from quotas.
+ */
+export class TenancyPolicy {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly quotas: Quotas,
+  ) {}
+
+  /** The owning group of a new function: `group` if the actor is in it, else `singular:<actor>`. */
+  ownerFor(actor: Principal, group: string | undefined): string {
+    if (group === undefined) return `singular:${actor.subject}`;
+    if (!ownerGroup.test(group)) throw new FerryError('invalid-query', `group: '${group.slice(0, 80)}' is not singular:<user> or custom:<name>`);
+    if (!memberOf(actor, group)) throw new FerryError('forbidden', `you are not in group '${group}'`);
+    return group;
+  }
+
+  /**
+   * `roBinds` (host files) and `network: "host"` (the host's network and its services) reach
+   * past the sandbox: only admins may ask for them. (`mountDev` is bwrap's minimal /dev, never
+   * the host's devices, so it widens nothing.)
+   */
+  checkSandbox(actor: Principal, config: EffectiveConfig): void {
+    if (isAdmin(actor)) return;
+    if (Object.keys(config.sandbox.roBinds).length > 0) throw new FerryError('forbidden', 'roBinds (read-only host paths) need permission:admin');
+    if (config.sandbox.network === 'host') throw new FerryError('forbidden', 'network "host" needs permission:admin');
+  }
+
+  /**
+   * Throws `quota-exceeded` if the group would hold more than its quota once `config` is added
+   * for `fn`@`version` (replacing that version's current reservation, if any).
+   */
+  checkQuota(actor: Principal, owner: string, fn: string, version: string | undefined, config: EffectiveConfig): void {
+    if (isAdmin(actor)) return;
+    const q = this.quotas;
+    if (!q.functions && !q.memoryMb && !q.minInstances) return;
+    const used = this.reserved(owner, fn, version);
+    const newFunction = !this.catalog.has(fn);
+    this.compare(
+      owner,
+      used.functions + (newFunction ? 1 : 0),
+      used.memoryMb + config.scaling.maxInstances * config.limits.memoryMb,
+      used.minInstances + config.scaling.minInstances,
+      newFunction,
+    );
+  }
+
+  private compare(owner: string, functions: number, memoryMb: number, minInstances: number, newFunction: boolean): void {
+    const q = this.quotas;
+    const over = (what: string, n: number, max: number): never => {
+      throw new FerryError('quota-exceeded', `group '${owner}' would have ${what} ${n}; its quota is ${max}`, { extras: { group: owner, quota: what, limit: max, wanted: n } });
+    };
+    if (q.functions && newFunction && functions > q.functions) over('functions', functions, q.functions);
+    if (q.memoryMb && memoryMb > q.memoryMb) over('memoryMb (maxInstances x memoryMb, all versions)', memoryMb, q.memoryMb);
+    if (q.minInstances && minInstances > q.minInstances) over('minInstances (all versions)', minInstances, q.minInstances);
+  }
+
+  /** Throws `quota-exceeded` if moving function `fn` with all its versions into `owner` would pass the quota. */
+  checkMove(actor: Principal, owner: string, fn: string): void {
+    if (isAdmin(actor)) return;
+    const used = this.reserved(owner, fn, undefined);
+    const mine = this.reserved(this.catalog.owner(fn) ?? '', '', undefined, fn);
+    this.compare(owner, used.functions + 1, used.memoryMb + mine.memoryMb, used.minInstances + mine.minInstances, true);
+  }
+
+  /** What the group's functions reserve now, leaving out `fn`@`version`. */
+  private reserved(owner: string, fn: string, version: string | undefined, only?: string): Reserved {
+    const r: Reserved = { functions: 0, memoryMb: 0, minInstances: 0 };
+    for (const name of only !== undefined ? [only] : this.catalog.functionsOwnedBy(owner)) {
+      r.functions++;
+      for (const t of this.catalog.versionsOf(name)) {
+        if (name === fn && t.version === version) continue;
+        r.memoryMb += t.config.scaling.maxInstances * t.config.limits.memoryMb;
+        r.minInstances += t.config.scaling.minInstances;
+      }
+    }
+    return r;
+  }
+}

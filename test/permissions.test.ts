@@ -1,0 +1,181 @@
+/**
+ * The permission matrix: every route of the served OpenAPI document, called as root, an admin,
+ * a writer and a reader of the function's group, a stranger (all permissions, not in the group),
+ * no token and an expired token, against the answer the permission model says each should get.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFerry, disposeFerry, packFiles, sleep, type Ferry } from './support/ferry.js';
+import { versionFn } from './support/helpers.js';
+
+type Role = 'root' | 'admin' | 'writer' | 'reader' | 'stranger' | 'anonymous' | 'expired';
+const roles: Role[] = ['root', 'admin', 'writer', 'reader', 'stranger', 'anonymous', 'expired'];
+/** `ok`: the request got past authorization (whatever the handler then said about the dummy body). */
+type Outcome = 'ok' | 401 | 403 | 404;
+
+/** What each route needs, written down here independently of the server's own table. */
+const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'admin' | `fn:${'read' | 'write' | 'remove'}` | 'fn:create'> = {
+  'GET /healthz': 'public',
+  'GET /v1/openapi.json': 'public',
+  'GET /metrics': 'read',
+  'POST /v1/auth/register': 'public',
+  'POST /v1/auth/login': 'public',
+  'POST /v1/auth/refresh': 'public',
+  'POST /v1/auth/logout': 'public',
+  'GET /v1/auth/whoami': 'signed-in',
+  'POST /v1/auth/invites': 'admin',
+  'GET /v1/users': 'admin',
+  'POST /v1/users': 'admin',
+  'GET /v1/users/{name}': 'self-or-admin',
+  'PATCH /v1/users/{name}': 'self-or-admin',
+  'DELETE /v1/users/{name}': 'admin',
+  'POST /v1/tokens': 'signed-in',
+  'GET /v1/tokens': 'signed-in',
+  'DELETE /v1/tokens/{id}': 'own-token',
+  'GET /v1/functions': 'read',
+  'GET /v1/functions/{name}': 'fn:read',
+  'PATCH /v1/functions/{name}': 'fn:write',
+  'DELETE /v1/functions/{name}': 'fn:remove',
+  'POST /v1/functions/{name}/versions': 'fn:create',
+  'PUT /v1/functions/{name}/versions/{version}': 'fn:create',
+  'GET /v1/functions/{name}/versions': 'fn:read',
+  'GET /v1/functions/{name}/versions/{version}': 'fn:read',
+  'PATCH /v1/functions/{name}/versions/{version}': 'fn:write',
+  'DELETE /v1/functions/{name}/versions/{version}': 'fn:remove',
+  'GET /v1/functions/{name}/versions/{version}/build-log': 'fn:read',
+  'POST /v1/functions/{name}/versions/{version}/start': 'fn:write',
+  'POST /v1/functions/{name}/versions/{version}/stop': 'fn:write',
+  'GET /v1/functions/{name}/aliases': 'fn:read',
+  'PUT /v1/functions/{name}/aliases/{alias}': 'fn:write',
+  'DELETE /v1/functions/{name}/aliases/{alias}': 'fn:remove',
+  'GET /v1/functions/{name}/instances': 'fn:read',
+  'GET /v1/functions/{name}/logs': 'fn:read',
+  'GET /v1/pool': 'read',
+};
+
+const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
+  admin: ['permission:admin'],
+  writer: ['permission:read', 'permission:write', 'permission:execute', 'custom:mx'],
+  reader: ['permission:read', 'custom:mx'],
+  stranger: ['permission:read', 'permission:write', 'permission:execute', 'permission:remove'],
+};
+
+function expected(role: Role, need: (typeof needs)[string]): Outcome {
+  if (need === 'public') return 'ok';
+  if (role === 'anonymous' || role === 'expired') return 401;
+  const admin = role === 'root' || role === 'admin';
+  if (admin) return 'ok';
+  const g = groupsOf[role];
+  switch (need) {
+    case 'signed-in':
+      return 'ok';
+    case 'self-or-admin':
+      return 403; // the route names another user
+    case 'own-token':
+      return 404; // someone else's token is not to be found
+    case 'read':
+    case 'admin':
+      return g.includes(`permission:${need}`) ? 'ok' : 403;
+    default: {
+      const perm = need === 'fn:create' ? 'write' : need.slice(3);
+      if (!g.includes('custom:mx')) return 404; // may not read it: as if it did not exist (409 name-taken when creating)
+      return g.includes(`permission:${perm}`) ? 'ok' : 403;
+    }
+  }
+}
+
+let ferry: Ferry;
+const tokens: Partial<Record<Role, string>> = {};
+let targetTokenId = '';
+
+const admin = (method: string, path: string, body?: unknown) => ferry.api(method, path, body);
+
+async function makeUser(name: string, groups: string[]): Promise<string> {
+  const res = await admin('POST', '/v1/users', { name, password: `pw-${name}-0123456789`, groups });
+  assert.equal(res.status, 201, await res.text());
+  const tok = await admin('POST', '/v1/tokens', { user: name, days: 1 });
+  assert.equal(tok.status, 201);
+  return ((await tok.json()) as { token: string }).token;
+}
+
+/** Puts back what a successful destructive call removed: the function, v1, the alias, the target user. */
+async function ensureFixtures(): Promise<void> {
+  if ((await admin('GET', '/v1/functions/mx/versions/v1')).status === 404) {
+    const res = await ferry.api('PUT', '/v1/functions/mx/versions/v1?group=custom:mx', await packFiles(versionFn('mx')), { 'content-type': 'application/gzip' });
+    assert.equal(res.status, 201, await res.text());
+  }
+  if ((await admin('GET', '/v1/functions/mx')).status === 200) {
+    const f = (await (await admin('GET', '/v1/functions/mx')).json()) as { owner: string; aliases: string[] };
+    if (f.owner !== 'custom:mx') assert.equal((await admin('PATCH', '/v1/functions/mx', { owner: 'custom:mx' })).status, 200);
+    if (!f.aliases.includes('prod')) assert.equal((await admin('PUT', '/v1/functions/mx/aliases/prod', { version: 'v1' })).status, 200);
+  }
+  if ((await admin('GET', '/v1/users/target')).status === 404) await makeUser('target', ['permission:read']);
+  const list = (await (await admin('GET', '/v1/tokens?user=target')).json()) as { tokens: Array<{ id: string; revokedAt: string | null }> };
+  targetTokenId = list.tokens.find((t) => t.revokedAt === null)?.id ?? (await (await admin('POST', '/v1/tokens', { user: 'target' })).json() as { id: string }).id;
+}
+
+before(async () => {
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
+  tokens.root = ferry.token;
+  // The boot admin is the user `admin` (root); the admin role is another user.
+  for (const r of ['admin', 'writer', 'reader', 'stranger'] as const) tokens[r] = await makeUser(r === 'admin' ? 'operator' : r, groupsOf[r]);
+  const exp = await admin('POST', '/v1/tokens', { user: 'writer', seconds: 1 });
+  tokens.expired = ((await exp.json()) as { token: string }).token;
+  await ensureFixtures();
+  await sleep(1200);
+});
+after(() => disposeFerry(ferry));
+
+function concrete(path: string): string {
+  return path.replace('{name}', path.startsWith('/v1/users') ? 'target' : 'mx').replace('{version}', 'v1').replace('{alias}', 'prod').replace('{id}', targetTokenId);
+}
+
+test('every route of the OpenAPI document has an entry in this matrix, and the reverse', async () => {
+  const doc = (await (await fetch(`${ferry.url}/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+  assert.deepEqual(documented, Object.keys(needs).sort());
+});
+
+test('permission matrix: every route x root, admin, writer, reader, stranger, no token, expired token', async () => {
+  const failures: string[] = [];
+  for (const [key, need] of Object.entries(needs)) {
+    const [method, template] = key.split(' ') as [string, string];
+    for (const role of roles) {
+      await ensureFixtures();
+      const path = concrete(template);
+      const headers: Record<string, string> = {};
+      if (role !== 'anonymous') headers.authorization = `Bearer ${tokens[role]}`;
+      let body: BodyInit | undefined;
+      if (template.endsWith('/versions') || template.endsWith('/versions/{version}')) {
+        if (method === 'POST' || method === 'PUT') {
+          headers['content-type'] = 'application/x-tar';
+          body = new Uint8Array([1, 2, 3]);
+        }
+      }
+      if (body === undefined && ['POST', 'PUT', 'PATCH'].includes(method)) {
+        headers['content-type'] = 'application/json';
+        body = key === 'PUT /v1/functions/{name}/aliases/{alias}' ? JSON.stringify({ version: 'v1' }) : '{}';
+      }
+      const res = await fetch(ferry.url + path, { method, headers, body });
+      const text = await res.text();
+      let code = '';
+      try {
+        code = (JSON.parse(text) as { code?: string }).code ?? '';
+      } catch {
+        /* not JSON: a success answer */
+      }
+      const want = expected(role, need);
+      const authCodes = new Set(['unauthorized', 'token-expired', 'token-malformed', 'token-revoked', 'invalid-token', 'forbidden', 'function-not-found', 'name-taken', 'token-not-found']);
+      let got: Outcome | string;
+      if (res.status === 401) got = 401;
+      else if (res.status === 403 && code === 'forbidden') got = 403;
+      else if ((res.status === 404 && (code === 'function-not-found' || code === 'token-not-found')) || (res.status === 409 && code === 'name-taken')) got = 404;
+      else if (!authCodes.has(code)) got = 'ok';
+      else got = `${res.status} ${code}`;
+      if (got !== want) failures.push(`${role} ${method} ${path}: expected ${want}, got ${res.status} ${code || text.slice(0, 80)}`);
+      if (role === 'expired' && need !== 'public' && code !== 'token-expired') failures.push(`expired ${method} ${path}: code ${code}, expected token-expired`);
+      if (role === 'stranger' && need === 'fn:create' && code !== 'name-taken') failures.push(`stranger ${method} ${path}: code ${code}, expected name-taken`);
+    }
+  }
+  assert.deepEqual(failures, []);
+});
