@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { usageError } from './errors.js';
+import { loadCredential } from './credentials.js';
 
 export const defaultUrl = 'http://127.0.0.1:8080';
 
@@ -16,8 +17,8 @@ export interface GlobalFlags {
 }
 
 /**
- * `--url` > `FERRY_URL` > http://127.0.0.1:8080; `--token` > `FERRY_TOKEN` >
- * `<FERRY_DATA_DIR or ./.ferry>/admin-token` (resolved from `cwd`). No token is not an error here:
+ * `--url` > `FERRY_URL` > http://127.0.0.1:8080; `--token` > `FERRY_TOKEN` > the token
+ * `ferry login` stored for that URL > `<FERRY_DATA_DIR or ./.ferry>/admin-token` (resolved from `cwd`). No token is not an error here:
  * the server answers 401 and the client adds a hint.
  */
 export function resolveConnection(flags: GlobalFlags, env: NodeJS.ProcessEnv, cwd = process.cwd()): Connection {
@@ -29,8 +30,9 @@ export function resolveConnection(flags: GlobalFlags, env: NodeJS.ProcessEnv, cw
     throw usageError(`'${raw}' is not a URL (set --url or FERRY_URL, e.g. ${defaultUrl})`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`'${raw}' is not an http(s) URL`);
-  const token = flags.token || env.FERRY_TOKEN || readAdminToken(env, cwd);
-  return { url: url.href.replace(/\/+$/, ''), token };
+  const base = url.href.replace(/\/+$/, '');
+  const token = flags.token || env.FERRY_TOKEN || loadCredential(env, base)?.token || readAdminToken(env, cwd);
+  return { url: base, token };
 }
 
 export function adminTokenPath(env: NodeJS.ProcessEnv, cwd = process.cwd()): string {

@@ -8,6 +8,9 @@ import * as functions from './commands/functions.js';
 import * as init from './commands/init.js';
 import * as invoke from './commands/invoke.js';
 import * as logs from './commands/logs.js';
+import * as login from './commands/login.js';
+import * as users from './commands/users.js';
+import * as tokens from './commands/tokens.js';
 import * as server from './commands/server.js';
 import * as versions from './commands/versions.js';
 import { describeError, exitCodeOf } from './errors.js';
@@ -40,6 +43,9 @@ export function buildProgram(io: IO = processIO): Command {
   logs.register(program, io);
   del.register(program, io);
   doctor.register(program, io);
+  login.register(program, io);
+  users.register(program, io);
+  tokens.register(program, io);
   return program;
 }
 
