@@ -14,7 +14,7 @@ const roles: Role[] = ['root', 'admin', 'writer', 'reader', 'stranger', 'anonymo
 type Outcome = 'ok' | 401 | 403 | 404;
 
 /** What each route needs, written down here independently of the server's own table. */
-const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'admin' | `fn:${'read' | 'write' | 'remove'}` | 'fn:create'> = {
+const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'admin' | `fn:${'read' | 'write' | 'remove'}` | 'fn:create'> = {
   'GET /healthz': 'public',
   'GET /v1/openapi.json': 'public',
   'GET /metrics': 'read',
@@ -51,6 +51,10 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'GET /v1/functions/{name}/instances': 'fn:read',
   'GET /v1/functions/{name}/logs': 'fn:read',
   'GET /v1/pool': 'read',
+  'POST /v1/secrets': 'write',
+  'GET /v1/secrets': 'read',
+  'PUT /v1/secrets/{name}': 'write',
+  'DELETE /v1/secrets/{name}': 'write',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
@@ -74,6 +78,7 @@ function expected(role: Role, need: (typeof needs)[string]): Outcome {
     case 'own-token':
       return 404; // someone else's token is not to be found
     case 'read':
+    case 'write':
     case 'admin':
       return g.includes(`permission:${need}`) ? 'ok' : 403;
     default: {

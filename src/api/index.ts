@@ -1,7 +1,7 @@
 import type { InstancePool } from '../core/index.js';
 import { routeAccess, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
-import type { Accounts, FunctionLogs, FunctionService } from '../service/index.js';
+import type { Accounts, FunctionLogs, FunctionService, Secrets } from '../service/index.js';
 import { ApiRouter } from './router.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteDef } from './route.js';
@@ -15,6 +15,7 @@ import { makeSystemRoutes } from './routes/system.js';
 import { makeAuthRoutes } from './routes/auth.js';
 import { makeUserRoutes } from './routes/users.js';
 import { makeTokenRoutes } from './routes/tokens.js';
+import { makeSecretRoutes } from './routes/secrets.js';
 
 export { ApiRouter } from './router.js';
 export { buildOpenApi } from './openapi.js';
@@ -23,6 +24,7 @@ export type { ApiContext, ApiResult, RouteDef } from './route.js';
 export interface ApiDeps {
   service: FunctionService;
   accounts: Accounts;
+  secrets: Secrets;
   pool: InstancePool;
   logs: FunctionLogs;
   metrics: Metrics;
@@ -42,6 +44,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeAuthRoutes(d.accounts),
     ...makeUserRoutes(d.accounts),
     ...makeTokenRoutes(d.accounts),
+    ...makeSecretRoutes(d.secrets),
     ...makeFunctionRoutes(d.service),
     ...makeVersionRoutes(d.service, d.maxUploadBytes),
     ...makeAliasRoutes(d.service),

@@ -69,5 +69,11 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     'GET /v1/functions/{name}/instances': fn('read'),
     'GET /v1/functions/{name}/logs': fn('read'),
     'GET /v1/pool': global('read'),
+
+    // Secrets: the handler also requires membership in the owning group.
+    'POST /v1/secrets': global('write'),
+    'GET /v1/secrets': global('read'),
+    'PUT /v1/secrets/{name}': global('write'),
+    'DELETE /v1/secrets/{name}': global('write'),
   };
 }

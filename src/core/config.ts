@@ -27,6 +27,7 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     handler: m.handler,
     command: m.command,
     env: { ...m.env, ...o.env },
+    secrets: o.secrets ?? m.secrets ?? [],
     scaling,
     limits: { ...defaultLimits, ...m.limits, ...o.limits },
     invoke: o.invoke ?? m.invoke ?? 'public',

@@ -57,6 +57,8 @@ export interface Manifest {
   handler?: string;
   command?: string[];
   env?: Record<string, string>;
+  /** Names of secrets the instance gets as environment variables (owned by the function's group). */
+  secrets?: string[];
   scaling?: Partial<Scaling>;
   limits?: Partial<Limits>;
   invoke?: 'public' | 'token';
@@ -77,6 +79,7 @@ export interface EffectiveConfig {
   handler: string | undefined;
   command: string[] | undefined;
   env: Record<string, string>;
+  secrets: string[];
   scaling: Scaling;
   limits: Limits;
   invoke: 'public' | 'token';
@@ -153,6 +156,11 @@ const sandboxProperties = {
   mountTmp: { type: 'boolean' },
 } as const;
 
+/** Secret names are environment variable names (upper case by convention, not by rule). */
+export const secretNamePattern = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+
+const secretsSchema = { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: secretNamePattern } } as const;
+
 const envSchema = {
   type: 'object',
   propertyNames: { pattern: envNamePattern },
@@ -170,6 +178,7 @@ export const manifestSchema = {
     handler: { type: 'string', minLength: 1, maxLength: 512 },
     command: { type: 'array', minItems: 1, maxItems: 256, items: { type: 'string', minLength: 1 } },
     env: envSchema,
+    secrets: secretsSchema,
     scaling: scalingSchema,
     limits: limitsSchema,
     invoke: { enum: ['public', 'token'] },
@@ -184,6 +193,7 @@ export const overrideSchema = {
   additionalProperties: false,
   properties: {
     env: envSchema,
+    secrets: secretsSchema,
     scaling: scalingSchema,
     limits: limitsSchema,
     invoke: manifestSchema.properties.invoke,

@@ -67,6 +67,18 @@ export interface UserRecord {
   updatedAt: number;
 }
 
+/** A secret: a value encrypted at rest, owned by a group. */
+export interface SecretRecord {
+  /** Owning group: `singular:<user>` or `custom:<name>`. */
+  owner: string;
+  /** Also the environment variable it becomes in an instance. */
+  name: string;
+  /** AES-256-GCM: 12-byte iv, 16-byte tag, ciphertext. Never the clear value. */
+  sealed: Buffer;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** Failed-attempt counter behind login throttling. */
 export interface ThrottleRecord {
   key: string;

@@ -1,4 +1,4 @@
-import type { AliasRecord, FunctionRecord, LogLine, ThrottleRecord, TokenKind, TokenRecord, UserRecord, VersionRecord } from './records.js';
+import type { AliasRecord, FunctionRecord, LogLine, SecretRecord, ThrottleRecord, TokenKind, TokenRecord, UserRecord, VersionRecord } from './records.js';
 import type { ConfigOverride } from './manifest.js';
 
 /**
@@ -37,6 +37,7 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly keys: KeyStore;
   readonly throttles: ThrottleStore;
+  readonly secrets: SecretStore;
 
   appendLogs(lines: LogLine[]): Promise<void>;
   queryLogs(fn: string, opts: { afterId?: number; limit: number; version?: string }): Promise<Array<LogLine & { id: number }>>;
@@ -82,6 +83,16 @@ export interface TokenStore {
 export interface KeyStore {
   /** The key named `name`, created once with `create` if it does not exist yet. */
   get(name: string, create: () => Buffer): Promise<Buffer>;
+}
+
+/** Secrets, sealed by the caller; the store never sees a clear value. */
+export interface SecretStore {
+  /** Creates or replaces; answers whether it existed before. */
+  put(rec: SecretRecord): Promise<boolean>;
+  get(owner: string, name: string): Promise<SecretRecord | undefined>;
+  /** The secrets of these owning groups (all groups when undefined), by owner then name. */
+  list(owners: string[] | undefined): Promise<SecretRecord[]>;
+  delete(owner: string, name: string): Promise<boolean>;
 }
 
 /** Failed-attempt counters (login throttling), shared by every node. */

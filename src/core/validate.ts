@@ -32,6 +32,7 @@ function check<T>(v: ValidateFunction, value: unknown, code: ErrorCode, what: st
 export function validateManifest(value: unknown): Manifest {
   const m = check<Manifest>(manifestValidator, value, 'invalid-manifest', 'ferry.json');
   assertUserEnv(m.env, 'ferry.json env');
+  assertUserEnv(Object.fromEntries((m.secrets ?? []).map((n) => [n, ''])), 'ferry.json secrets');
   return m;
 }
 
@@ -39,5 +40,6 @@ export function validateManifest(value: unknown): Manifest {
 export function validateOverride(value: unknown): ConfigOverride {
   const o = check<ConfigOverride>(overrideValidator, value, 'invalid-body', 'configuration');
   assertUserEnv(o.env, 'env');
+  assertUserEnv(Object.fromEntries((o.secrets ?? []).map((n) => [n, ''])), 'secrets');
   return o;
 }

@@ -1,3 +1,5 @@
-export { Scheduler, type SchedulerObserver, type SchedulerOptions } from './scheduler.js';
+export { Scheduler } from './scheduler.js';
+export type { SchedulerObserver, SchedulerOptions } from './scheduler-options.js';
 export { reapOrphans } from './orphans.js';
 export { PrestartPool } from './prestart-pool.js';
+export type { InstanceHooks } from './instance-hooks.js';

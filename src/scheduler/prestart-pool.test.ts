@@ -53,7 +53,7 @@ function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes
 
 const target = (rt: Runtime, config: Partial<DeployTarget['config']> = {}): DeployTarget => ({
   function: 'f', version: 'v1', packageDir: '/nowhere', runtime: rt, revision: 'r',
-  config: { runtime: rt.name, handler: 'h', command: undefined, env: {}, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox, ...config },
+  config: { runtime: rt.name, handler: 'h', command: undefined, env: {}, secrets: [], scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox, ...config },
 });
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {

@@ -61,7 +61,9 @@ function samePolicy(s: SandboxSettings): boolean {
 export function poolable(target: DeployTarget): boolean {
   const c = target.config;
   // /tmp's size is fixed when bwrap mounts it, at the pooled sandbox's start.
-  return samePolicy(c.sandbox) && c.limits.tmpMb === defaultLimits.tmpMb && (target.runtime.poolable?.(c) ?? true);
+  // Secrets become environment variables too: one named e.g. NODE_OPTIONS must start cold.
+  const env = { ...c.env, ...Object.fromEntries(c.secrets.map((n) => [n, ''])) };
+  return samePolicy(c.sandbox) && c.limits.tmpMb === defaultLimits.tmpMb && (target.runtime.poolable?.({ ...c, env }) ?? true);
 }
 
 /** The driver could not give a pooled sandbox its version: start one cold instead. */

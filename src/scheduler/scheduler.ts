@@ -1,6 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
 import type { CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
 import { shortId } from '../util/ids.js';
@@ -10,32 +9,7 @@ import { writePidFile } from './orphans.js';
 import { describeExit, exitReasonOf } from './exits.js';
 import { freePort } from './free-port.js';
 import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
-
-/** What the scheduler reports as it works (metrics, logs); every member optional to implement. */
-export interface SchedulerObserver {
-  coldStart(target: DeployTarget, ms: number): void;
-  instances(fn: string, version: string, count: number): void;
-  queueDepth(fn: string, version: string, depth: number): void;
-  output(inst: InstanceInfo, stream: 'stdout' | 'stderr', source: Readable): void;
-  event(inst: InstanceInfo, level: 'info' | 'warn' | 'error', message: string): void;
-}
-
-export interface SchedulerOptions {
-  driver: SandboxDriver;
-  /** Instances get `<runRoot>/<instance-id>/` as their run dir. */
-  runRoot: string;
-  observer: SchedulerObserver;
-  /** Longest an instance may take from spawn to accepting calls. */
-  startTimeoutMs?: number;
-  /** How often idle instances are looked for. */
-  sweepIntervalMs?: number;
-  /** SIGTERM-to-SIGKILL grace when stopping an instance. */
-  stopGraceMs?: number;
-  /** The pre-booted pool; a version without a warm instance takes one of its sandboxes first. */
-  prestart?: PrestartPool;
-  /** Why there is no pre-booted pool (for `poolStatus`), when `prestart` is absent. */
-  prestartOff?: string;
-}
+import type { SchedulerOptions } from './scheduler-options.js';
 
 /** All instances and waiters of one version. */
 interface Group {
@@ -243,8 +217,10 @@ export class Scheduler implements InstancePool {
     try {
       const view = driver.view({ packageDir: target.packageDir, runDir });
       const port = target.config.runtime === 'http' ? await freePort() : 0;
+      if (!pooled) await mkdir(runDir, { recursive: true, mode: 0o700 });
       const env: Record<string, string> = {
         ...target.config.env,
+        ...(await this.opts.hooks?.prepare(target, { id, runDir })),
         FERRY_FUNCTION: target.function,
         FERRY_VERSION: target.version,
         FERRY_INSTANCE: id,
@@ -260,7 +236,6 @@ export class Scheduler implements InstancePool {
         handedOff = handOff(driver, target, pooled, ctx, startAbort.signal);
         handedOff.catch(() => {}); // awaited below
       } else {
-        await mkdir(runDir, { recursive: true, mode: 0o700 });
         plan = target.runtime.launch(ctx);
         inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths });
       }
@@ -296,6 +271,7 @@ export class Scheduler implements InstancePool {
       return inst;
     } catch (err) {
       const fe = FerryError.from(err);
+      this.opts.hooks?.release(id);
       if (err instanceof HandOffError) {
         this.opts.observer.event(inst.info(), 'warn', `the pre-booted sandbox could not take this version (${fe.message}); starting a new instance`);
         void this.kill(group, inst, 'hand-off failed');
@@ -352,6 +328,7 @@ export class Scheduler implements InstancePool {
     const i = group.instances.indexOf(inst);
     if (i < 0) return;
     group.instances.splice(i, 1);
+    this.opts.hooks?.release(inst.id);
     this.opts.observer.instances(group.target.function, group.target.version, this.readyCount(group));
     this.keepHot(group);
   }

@@ -11,7 +11,7 @@ import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
 import { PrestartPool, reapOrphans, Scheduler } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, LoginThrottle } from '../auth/index.js';
-import { Accounts, FunctionLogs, FunctionService } from '../service/index.js';
+import { Accounts, FunctionLogs, FunctionService, Secrets } from '../service/index.js';
 import { Invoker, parseFnPath, parseHost } from '../gateway/index.js';
 import { createApi } from '../api/index.js';
 import { ferryVersion } from './version.js';
@@ -71,10 +71,16 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     ? undefined
     : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, log: (level, message) => logger[level](message) });
   if (prestartOff) logger[opts.poolSize > 0 && driver.isolated ? 'warn' : 'info']({ reason: prestartOff }, `pre-booted sandbox pool disabled: ${prestartOff}; first calls start cold`);
+  let secrets: Secrets | undefined;
   const pool = new Scheduler({
     driver,
     runRoot,
     ...(prestart ? { prestart } : { prestartOff }),
+    // Bound late: secrets need the catalog, which needs the pool.
+    hooks: {
+      prepare: (target) => secrets!.envFor(target),
+      release: () => {},
+    },
     observer: {
       coldStart: (t, ms) => {
         metrics.coldStarts.labels(t.function, t.version).inc();
@@ -102,13 +108,15 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     changed: () => auth.forget(),
   });
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances };
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
+  // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
+  secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   await service.load();
 
   let ready = false;
   const sandboxHeader = driver.isolated ? [] : ['x-ferry-sandbox', 'none'];
   const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), ownerOf: (n) => service.catalog.owner(n), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader });
-  const api = createApi({ service, accounts, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, isReady: () => ready, version: ferryVersion });
+  const api = createApi({ service, accounts, secrets, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, isReady: () => ready, version: ferryVersion });
   const domain = opts.domain?.toLowerCase();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -37,6 +37,8 @@ export interface FunctionServiceOptions {
   /** The sandbox driver's check of a version's sandbox settings (at upload and PATCH). */
   validateSandbox?(settings: SandboxSettings): Promise<void>;
   quotas: Quotas;
+  /** Throws unless every secret the version lists exists and its owner may read it. */
+  checkSecrets?(owner: string, names: readonly string[]): Promise<void>;
 }
 
 /**
@@ -137,10 +139,11 @@ export class FunctionService {
       return await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;
-        return this.locks.run(name, () => {
+        return this.locks.run(name, async () => {
           // Under the lock: the owner and the quota are decided against what is stored now.
           const owner = this.catalog.owner(name) ?? this.policy.ownerFor(actor, group);
           this.policy.checkQuota(actor, owner, name, version, config);
+          await this.o.checkSecrets?.(owner, config.secrets);
           return this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined));
         });
       });
@@ -198,6 +201,7 @@ export class FunctionService {
       const config = effectiveConfig({ manifest: v.manifest, override: merged });
       this.policy.checkSandbox(actor, config);
       this.policy.checkQuota(actor, this.catalog.owner(name)!, name, version, config);
+      await this.o.checkSecrets?.(this.catalog.owner(name)!, config.secrets);
       await this.o.validateSandbox?.(config.sandbox);
       const updatedAt = Math.max(Date.now(), v.updatedAt + 1);
       await this.o.store.setVersionOverride(name, version, merged, updatedAt);

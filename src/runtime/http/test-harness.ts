@@ -61,6 +61,7 @@ export async function startInstance(
     handler: undefined,
     command: undefined,
     env: {},
+    secrets: [],
     scaling: { ...defaultScaling },
     limits: { ...defaultLimits },
     invoke: 'public',

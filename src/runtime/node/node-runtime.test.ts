@@ -40,6 +40,7 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
     handler: 'src/index.ts:api',
     command: undefined,
     env: {},
+    secrets: [],
     scaling: defaultScaling,
     limits: { ...defaultLimits, memoryMb: 128 },
     invoke: 'public',
@@ -182,7 +183,7 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-const baseConfig: EffectiveConfig = { runtime: 'node', handler: 'index.js', command: undefined, env: {}, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox };
+const baseConfig: EffectiveConfig = { runtime: 'node', handler: 'index.js', command: undefined, env: {}, secrets: [], scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox };
 
 test('pooled launch: the shim without a function or heap limit; load() is what launch() would start', () => {
   const view = { packageDir: '/pkg', runDir: '/run/ferry' };

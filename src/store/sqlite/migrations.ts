@@ -126,6 +126,21 @@ export const migrations: readonly Migration[] = [
         WHERE owner NOT LIKE 'singular:%' AND owner NOT LIKE 'custom:%' AND owner NOT LIKE 'permission:%';
     `,
   },
+  {
+    version: 3,
+    name: 'secrets',
+    up: `
+      -- Values are AES-256-GCM ciphertext (iv | tag | data); the key is not in the database.
+      CREATE TABLE secrets (
+        owner      TEXT    NOT NULL, -- owning group
+        name       TEXT    NOT NULL,
+        value      BLOB    NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, name)
+      );
+    `,
+  },
 ];
 
 /** Schema version this code writes and understands. */

@@ -17,6 +17,7 @@ import { SqliteUsers } from './users.js';
 import { SqliteTokens } from './tokens.js';
 import { FileKeys } from './keys.js';
 import { SqliteThrottles } from './throttles.js';
+import { SqliteSecrets } from './secrets.js';
 import {
   aliasFromRow,
   aliasToRow,
@@ -59,6 +60,7 @@ export class SqliteStore implements Store {
   readonly tokens: SqliteTokens;
   readonly keys: FileKeys;
   readonly throttles: SqliteThrottles;
+  readonly secrets: SqliteSecrets;
 
   constructor(opts: SqliteStoreOptions) {
     fs.mkdirSync(opts.dataDir, { recursive: true });
@@ -79,6 +81,7 @@ export class SqliteStore implements Store {
       this.users = new SqliteUsers(this.db);
       this.tokens = new SqliteTokens(this.db);
       this.throttles = new SqliteThrottles(this.db);
+      this.secrets = new SqliteSecrets(this.db);
       this.keys = new FileKeys(path.join(opts.dataDir, 'keys'));
     } catch (err) {
       this.db.close();
