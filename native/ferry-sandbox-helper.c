@@ -17,6 +17,12 @@
  *   exec [--cgroup DIR]... [--rlimit as|nproc|nofile|cpu|fsize|core=N]... [--uid N --gid N]
  *        -- PROGRAM ARGS...
  *       Joins the cgroups, applies the rlimits, drops to uid/gid, sets no_new_privs, execs.
+ *   seccomp-exec --fd N -- PROGRAM ARGS...
+ *       Inside the sandbox: loads the BPF program read from fd N with SECCOMP_FILTER_FLAG_LOG,
+ *       closes N, execs.
+ *
+ * The reader of the kernel's seccomp audit records is a program of its own,
+ * ferry-seccomp-log.c.
  *
  * Exit status: 0 success, 2 usage or unknown syscall name, 127 when exec's setup failed (the
  * same status a shell gives for "could not run", so the caller treats it as a start failure).
@@ -33,8 +39,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -317,9 +327,47 @@ static int cmd_exec(int argc, char **argv) {
   return EXIT_SETUP;
 }
 
+/* ---------------------------------------------------------------- seccomp-exec */
+
+/* The kernel logs what a filter refuses only when the filter was loaded with
+ * SECCOMP_FILTER_FLAG_LOG, and bwrap loads filters with prctl(), which has no flags. So bwrap
+ * runs this as the sandbox's first program, already inside every namespace and under bwrap's
+ * own filter, and this loads the function's filter with the flag, then becomes the runtime. */
+static int cmd_seccomp_exec(int argc, char **argv) {
+  unsigned long long fd = 0;
+  if (argc < 4 || strcmp(argv[0], "--fd") != 0 || parse_u64(argv[1], &fd) != 0 || fd > INT_MAX || strcmp(argv[2], "--") != 0) {
+    msg("usage: seccomp-exec --fd N -- PROGRAM ARGS...");
+    return EXIT_SETUP;
+  }
+  /* Room for one instruction more than the kernel takes, to tell a program that is too long. */
+  static struct sock_filter insns[BPF_MAXINSNS + 1];
+  size_t got = 0, cap = sizeof insns;
+  for (;;) {
+    ssize_t n = read((int)fd, (char *)insns + got, cap - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) { msg("reading the filter from fd %llu: %s", fd, strerror(errno)); return EXIT_SETUP; }
+    if (n == 0 || (got += (size_t)n) == cap) break;
+  }
+  close((int)fd);
+  if (got == 0 || got % sizeof insns[0] != 0 || got > BPF_MAXINSNS * sizeof insns[0]) {
+    msg("fd %llu does not hold a seccomp program (%zu bytes)", fd, got);
+    return EXIT_SETUP;
+  }
+  struct sock_fprog prog = { .len = (unsigned short)(got / sizeof insns[0]), .filter = insns };
+  /* Unprivileged filters need no_new_privs; bwrap has set it already, this makes it certain. */
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) { msg("PR_SET_NO_NEW_PRIVS: %s", strerror(errno)); return EXIT_SETUP; }
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, &prog);
+  /* A kernel older than 4.14 has no FLAG_LOG: the filter still applies, only unlogged. */
+  if (rc != 0 && errno == EINVAL) rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+  if (rc != 0) { msg("loading the seccomp filter: %s", strerror(errno)); return EXIT_SETUP; }
+  execvp(argv[3], argv + 3);
+  msg("cannot run %s: %s", argv[3], strerror(errno));
+  return EXIT_SETUP;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
-    msg("usage: %s seccomp-compile|resolve|version|exec ...", prog);
+    msg("usage: %s seccomp-compile|resolve|version|exec|seccomp-exec ...", prog);
     return EXIT_USAGE;
   }
   const char *cmd = argv[1];
@@ -327,6 +375,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "resolve") == 0) return cmd_resolve(argc - 2, argv + 2);
   if (strcmp(cmd, "version") == 0) return cmd_version();
   if (strcmp(cmd, "exec") == 0) return cmd_exec(argc - 2, argv + 2);
+  if (strcmp(cmd, "seccomp-exec") == 0) return cmd_seccomp_exec(argc - 2, argv + 2);
   msg("unknown subcommand %s", cmd);
   return EXIT_USAGE;
 }

@@ -13,6 +13,7 @@ const outDir = join(root, 'dist', 'native');
 const cc = process.env.CC || 'gcc';
 const programs = [
   { name: 'ferry-sandbox-helper', libs: ['-lseccomp'] },
+  { name: 'ferry-seccomp-log', libs: ['-lseccomp'] },
   { name: 'ferry-mountd', libs: [] },
 ];
 

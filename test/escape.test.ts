@@ -3,12 +3,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { startFerry, disposeFerry, type Ferry, type PackageFiles } from './support/ferry.js';
 import { sandboxSupport } from './support/sandbox.js';
+import { processesMentioning, procState } from './support/procs.js';
+import { waitFor } from './support/wait.js';
+import { checkSeccompLog } from '../src/sandbox/bwrap/seccomp-log.js';
 
 const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
+// Naming refused syscalls needs the kernel's seccomp audit records (root: CAP_AUDIT_READ).
+const naming = await checkSeccompLog();
+if (!skip && !naming.ok && (process.env.CI === 'true' || process.env.FERRY_SANDBOX_MUST_WORK === '1')) {
+  throw new Error(`refused syscalls must be named here (CI or FERRY_SANDBOX_MUST_WORK=1) but: ${naming.detail} (${naming.fix})`);
+}
+const skipNaming = skip || (naming.ok ? false : `refused syscalls cannot be named here: ${naming.detail}`);
 
 let ferry: Ferry;
 let hostServer: Server;
@@ -131,6 +141,22 @@ return out`, { network }),
   });
 }
 
+test("network egress: slirp4netns runs beside the instance, a child of the server, and ends with it", { skip }, async () => {
+  const { status } = await run('esc-net-stack', probe('return {}', { scaling: { idleTimeoutMs: 300 } }));
+  assert.equal(status, 200);
+  const listed = (await (await ferry.api('GET', '/v1/functions/esc-net-stack/instances')).json()) as { instances: Array<{ pid: number }> };
+  const pid = listed.instances[0]!.pid;
+  // No shell in between: the instance's first process is bwrap, and both are the server's children.
+  const parent = (p: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]);
+  assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'bwrap');
+  const stacks = processesMentioning('slirp4netns').filter((p) => p.cmdline.split(' ').includes(String(pid)));
+  assert.equal(stacks.length, 1, JSON.stringify(stacks));
+  assert.deepEqual([parent(pid), parent(stacks[0]!.pid)], [ferry.proc.pid, ferry.proc.pid]);
+  // Idle, the instance is stopped; its network stack must go with it.
+  await waitFor('the idle instance to stop', () => procState(pid) === undefined || procState(pid) === 'Z', { timeoutMs: 10_000 });
+  await waitFor('slirp4netns to exit with its instance', () => procState(stacks[0]!.pid) === undefined || procState(stacks[0]!.pid) === 'Z', { timeoutMs: 3000 });
+});
+
 test('roBinds into the data dir are refused at deploy', { skip }, async () => {
   const { packFiles } = await import('./support/ferry.js');
   const archive = await packFiles(probe('return "x"', { roBinds: { [ferry.dataDir]: '/data' } }));
@@ -169,17 +195,41 @@ test("seccomp: a syscall on the function's own deny list fails", { skip }, async
   assert.ok(refused(body.uname), JSON.stringify(body));
 });
 
+/** The function's log lines once one matches `until` (or after 10 s). */
+async function logLines(name: string, until: RegExp): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  let lines: string[] = [];
+  while (Date.now() < deadline) {
+    const text = await (await ferry.api('GET', `/v1/functions/${name}/logs?limit=1000`)).text();
+    lines = text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { line: string }).line);
+    if (lines.some((l) => until.test(l))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return lines;
+}
+
 test('seccomp kill action: the instance dies, the call answers 502 and the logs name the filter', { skip }, async () => {
   const res = await run('esc-seccomp-kill', probe('os.uname()\nreturn {"survived": True}', { seccomp: { mode: 'deny', syscalls: ['uname'], action: 'kill' } }));
   assert.equal(res.status, 502, JSON.stringify(res.body));
-  const deadline = Date.now() + 10_000;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await (await ferry.api('GET', '/v1/functions/esc-seccomp-kill/logs')).text();
-    if (text.includes('seccomp')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.match(text, /seccomp filter \(SIGSYS\)/);
+  const lines = await logLines('esc-seccomp-kill', /seccomp filter \(SIGSYS\)/);
+  assert.match(lines.join('\n'), /seccomp filter \(SIGSYS\)/);
+});
+
+test('seccomp: the logs name the refused syscall, a few lines a second at most', { skip: skipNaming }, async () => {
+  const { body } = await run('esc-seccomp-named', probe('return {"getsid": [attempt(lambda: os.getsid(0)) for i in range(50)][0]}', { seccomp: { mode: 'deny', syscalls: ['getsid'] } }));
+  assert.equal((body.getsid as { errno: number }).errno, 1, JSON.stringify(body));
+  const lines = await logLines('esc-seccomp-named', /refused \d+ more syscalls/);
+  const named = lines.filter((l) => /^seccomp refused getsid \(syscall \d+\) with EPERM in \S+$/.test(l));
+  assert.equal(named.length, 10, lines.join('\n'));
+  assert.ok(lines.some((l) => /^seccomp refused 40 more syscalls in that second/.test(l)), lines.join('\n'));
+});
+
+test('seccomp kill action: the logs name the syscall that killed the instance', { skip: skipNaming }, async () => {
+  const res = await run('esc-seccomp-kill-named', probe('os.uname()\nreturn {"survived": True}', { seccomp: { mode: 'deny', syscalls: ['uname'], action: 'kill' } }));
+  assert.equal(res.status, 502, JSON.stringify(res.body));
+  const text = (await logLines('esc-seccomp-kill-named', /seccomp filter \(SIGSYS\)/)).join('\n');
+  assert.match(text, /^seccomp killed the instance \(\S+\): syscall uname \(\d+\)$/m);
+  assert.match(text, /instance exited unexpectedly \(killed by the seccomp filter \(SIGSYS\): it called uname \(\d+\), a system call its policy refuses\)/);
 });
 
 test('roBinds through a symlink into the data dir are refused at deploy', { skip }, async () => {

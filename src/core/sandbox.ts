@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Limits, SandboxSettings } from './manifest.js';
+import type { Limits, RuntimeName, SandboxSettings } from './manifest.js';
 
 /** Where the package and the run dir appear to the code inside the sandbox. */
 export interface SandboxView {
@@ -26,6 +26,11 @@ export interface SandboxSpec {
   hostPaths: string[];
   /** Extra fds for the child beyond stdio (e.g. a control pipe). */
   extraStdio?: Array<'pipe' | 'ignore'>;
+  /**
+   * The version's runtime. Drivers otherwise know none; the bwrap driver needs it where no
+   * memory cgroup exists, to pick a memory bound the runtime survives.
+   */
+  runtime?: RuntimeName;
 }
 
 /**
@@ -52,6 +57,13 @@ export interface SandboxProcess {
   stop(graceMs: number): Promise<void>;
   /** After exit: why, when the driver knows better than the exit status (`oom`: over memoryMb). */
   exitReason?(): Promise<'oom' | undefined>;
+  /**
+   * Where the driver's own lines about the instance go, for its function's logs (e.g. which
+   * syscall its seccomp filter refused). Lines from before a listener was set are handed over.
+   */
+  onNotice?(listener: (line: string) => void): void;
+  /** After a death by SIGSYS: the syscall the seccomp filter killed it for (`ptrace (101)`), when the driver saw it. */
+  seccompKill?(): Promise<string | undefined>;
 }
 
 /**

@@ -6,7 +6,7 @@ import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
 import { writePidFile } from './orphans.js';
-import { describeExit, exitReasonOf } from './exits.js';
+import { describeExitOf, exitReasonOf } from './exits.js';
 import { freePort } from './free-port.js';
 import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
 import type { SchedulerOptions } from './scheduler-options.js';
@@ -215,6 +215,8 @@ export class Scheduler implements InstancePool {
     const startAbort = new AbortController();
     const timer = setTimeout(() => startAbort.abort(new FerryError('instance-start-failed', `the instance did not become ready within ${this.startTimeoutMs()} ms`)), this.startTimeoutMs());
     try {
+      // Owned from here: a pooled sandbox is stopped by the failure path below, never leaked.
+      if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
       const view = driver.view({ packageDir: target.packageDir, runDir });
       const port = target.config.runtime === 'http' ? await freePort() : 0;
       if (!pooled) await mkdir(runDir, { recursive: true, mode: 0o700 });
@@ -230,22 +232,22 @@ export class Scheduler implements InstancePool {
       let plan: LaunchPlan | undefined;
       let handedOff: Promise<void> | undefined;
       if (pooled) {
-        inst.proc = pooled.proc;
-        inst.connector = pooled.connector;
         // Asked for first: the driver's mounts proceed while the rest is set up here.
         handedOff = handOff(driver, target, pooled, ctx, startAbort.signal);
         handedOff.catch(() => {}); // awaited below
       } else {
         plan = target.runtime.launch(ctx);
-        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths });
+        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths, runtime: target.config.runtime });
       }
-      const proc = inst.proc;
+      const proc = inst.proc!;
       group.instances.push(inst);
       // Best effort, and not awaited: the exit listener below must be in place at once.
       if (!pooled && proc.child.pid !== undefined) writePidFile(runDir, proc.child.pid).catch(() => {});
       const info = inst.info();
       if (proc.child.stdout) this.opts.observer.output(info, 'stdout', proc.child.stdout);
       if (proc.child.stderr) this.opts.observer.output(info, 'stderr', proc.child.stderr);
+      // The driver's own lines (e.g. a refused syscall) go to the function's logs too.
+      proc.onNotice?.((line) => this.opts.observer.event(inst.info(), 'warn', line));
       proc.child.once('exit', (code, sig) => {
         startAbort.abort(new FerryError('instance-start-failed', `the instance exited during start (${sig ?? `exit code ${code}`}); see the function's logs`));
         this.onExit(group, inst, code, sig);
@@ -294,7 +296,7 @@ export class Scheduler implements InstancePool {
     inst.connector?.close();
     this.remove(group, inst);
     if (!expected && wasServing) {
-      this.opts.observer.event(inst.info(), 'error', `instance exited unexpectedly (${describeExit(code, sig)})`);
+      void describeExitOf(inst.proc, code, sig).then((why) => this.opts.observer.event(inst.info(), 'error', `instance exited unexpectedly (${why})`));
       void inst.proc?.exitReason?.().then((why) => {
         if (why === 'oom') this.opts.observer.event(inst.info(), 'error', `instance killed: it used more than limits.memoryMb (${inst.target.config.limits.memoryMb} MB)`);
       });

@@ -29,4 +29,10 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  // Everything was stopped; should a handle still hold the event loop (a bug), say so and exit
+  // rather than hang a supervisor's restart.
+  setTimeout(() => {
+    log.warn('still busy 2 s after shutting down; exiting anyway');
+    process.exit(0);
+  }, 2000).unref();
 }

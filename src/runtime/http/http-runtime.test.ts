@@ -51,6 +51,19 @@ function pkg(t: TestContext, files: Record<string, string>): string {
   return dir;
 }
 
+test('the relay in front of isolated servers: inside a node server (--import), else a supervisor', () => {
+  const view = { packageDir: '/pkg', runDir: '/run/ferry' };
+  const plan = (command: string[], networkIsolated: boolean): string[] =>
+    httpRuntime.launch({ instanceId: 'i', view, hostRunDir: '/tmp/r', config: { command, env: {} } as never, env: {}, port: 8080, networkIsolated }).argv;
+  const [node, flag, preload, ...rest] = plan(['node', 'server.js'], true);
+  assert.deepEqual([node, flag, rest], [process.execPath, '--import', ['server.js']]);
+  assert.match(preload!, /^file:\/\/.*\/runtime\/http\/relay\.js$/);
+  const supervised = plan(['/bin/sh', '-c', 'exec server'], true);
+  assert.deepEqual([supervised[0], supervised[2], supervised.slice(3)], [process.execPath, '--', ['/bin/sh', '-c', 'exec server']]);
+  assert.match(supervised[1]!, /\/runtime\/http\/relay\.js$/);
+  assert.deepEqual(plan(['node', 'server.js'], false), [process.execPath, 'server.js']);
+});
+
 test('validate: command required, package paths without ..', () => {
   assert.throws(() => httpRuntime.validate({ runtime: 'http' }), (e: unknown) => e instanceof FerryError && e.code === 'invalid-manifest');
   assert.throws(() => httpRuntime.validate({ runtime: 'http', command: ['../x'] }), FerryError);

@@ -1,5 +1,5 @@
 import { dirname, join, posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError } from '../../errors/index.js';
 import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
 import { HttpConnector } from './http-connector.js';
@@ -7,6 +7,16 @@ import { checkCommand, resolveCommand } from '../command.js';
 
 /** The relay (runs inside the sandbox in front of the function's server). */
 const relayPath = fileURLToPath(new URL('./relay.js', import.meta.url));
+
+/**
+ * argv with the relay in front. A server run by the Node.js that runs Ferry carries the relay in
+ * its own process (`--import`): no second Node.js process and its ~45 MB. Any other program gets
+ * the relay as a supervisor (another Node.js may lack `--import`).
+ */
+export function withRelay(argv: string[]): string[] {
+  if (argv[0] === process.execPath) return [process.execPath, '--import', pathToFileURL(relayPath).href, ...argv.slice(1)];
+  return [process.execPath, relayPath, '--', ...argv];
+}
 
 /** File name of the Unix socket an `http` function may listen on instead of `PORT`. */
 export const httpSocketName = 'http.sock';
@@ -34,9 +44,8 @@ export const httpRuntime: Runtime = {
     // In a network namespace of its own, a server on PORT is reached through the relay, which
     // listens on the function's socket path once PORT accepts (and steps aside if the function
     // serves that socket itself), so the gateway's endpoint is the same either way.
-    const relay = ctx.networkIsolated ? [process.execPath, relayPath, '--'] : [];
     return {
-      argv: [...relay, ...command.argv],
+      argv: ctx.networkIsolated ? withRelay(command.argv) : command.argv,
       env: {
         ...ctx.env,
         PORT: String(ctx.port),

@@ -13,8 +13,11 @@
  *   inherited, SIGTERM/SIGINT/SIGHUP are forwarded, and it exits with the command's status
  *   (128+n for signal n: as pid 1 of a PID namespace it could not kill itself with it).
  * - `node --import /path/relay.mjs server.js`: inside a Node server's own process, no second
- *   process (its memory is the cost of the supervisor). Everything is unref'd and errors are
- *   only logged: the function's process is never kept alive or crashed by the relay.
+ *   process (its memory is the cost of the supervisor); the http runtime uses it for `node`
+ *   commands. Everything is unref'd and errors are only logged: the function's process is never
+ *   kept alive or crashed by the relay. As pid 1 of a PID namespace the server would ignore
+ *   SIGTERM, SIGINT and SIGHUP it has no handler for; the relay ends it with 128+n for them, as
+ *   the default action would, while the server has no handler of its own.
  *
  * Node built-ins only, no Ferry imports: the file is bound into the sandbox alone. It is an ES
  * module: bind it as `….mjs` (any Node 20), or as `….js` with no package.json around it (Node
@@ -157,4 +160,13 @@ if (isMain()) {
   const cfg = readConfig(process.env);
   if (typeof cfg === 'string') log(`${cfg}; not relaying`);
   else relay(cfg, { stopped: () => false, unref: true }).catch((err: Error) => log(err.message));
+  // The kernel gives a namespace's init no default action for these: without this, a stop would
+  // wait out its grace period and end in SIGKILL.
+  if (process.pid === 1) {
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.on(sig, () => {
+        if (process.listenerCount(sig) === 1) process.exit(128 + constants.signals[sig]);
+      });
+    }
+  }
 }

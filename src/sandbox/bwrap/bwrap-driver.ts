@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { chownSync, closeSync, openSync, realpathSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { FerryError } from '../../errors/index.js';
-import type { HandOffSpec, Limits, NetworkPolicy, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView, SeccompPolicy } from '../../core/index.js';
+import type { HandOffSpec, Limits, NetworkPolicy, RuntimeName, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView, SeccompPolicy } from '../../core/index.js';
 import { coveredBySystem, systemBinds } from './system-binds.js';
 import { readChildPid, stopSandbox } from './sandbox-process.js';
+import { withStackFd, type AttachedStack } from './slirp.js';
+import type { InstanceRefusals } from './seccomp-log.js';
 
 /** Where things appear inside every sandbox. */
 export const SANDBOX_PACKAGE_DIR = '/pkg';
@@ -33,17 +35,25 @@ export interface SlotStore {
 export interface BwrapDeps {
   /** Absolute path of bwrap. */
   bwrap: string;
-  /** The native helper that joins cgroups, applies rlimits, drops to the sandbox uid and execs. */
+  /**
+   * The native helper that joins cgroups, applies rlimits, drops to the sandbox uid and execs;
+   * bound into the sandbox too, where it loads the logged seccomp filter.
+   */
   helper: string;
-  /** Compiles (cached) the seccomp filter of a policy; answers the BPF file's path. */
-  seccomp(policy: SeccompPolicy | undefined): Promise<string>;
-  /** Creates the instance's cgroups (fail closed when a limit cannot be enforced). */
-  limits(instanceId: string, limits: Limits): Promise<InstanceLimits>;
+  /** Compiles (cached) the seccomp filters of a policy; answers the BPF files (see seccomp.ts). */
+  seccomp(policy: SeccompPolicy | undefined): Promise<{ quiet: string; logged: string }>;
+  /** Follows the kernel's records of an instance's refused syscalls (absent: not named). */
+  refusals?(instanceId: string, runtimePid: Promise<number | undefined>): InstanceRefusals;
+  /**
+   * Creates the instance's cgroups (fail closed when a limit cannot be enforced). The runtime
+   * picks the memory fallback where no memory cgroup is writable (see memory-fallback.ts).
+   */
+  limits(instanceId: string, limits: Limits, runtime?: RuntimeName): Promise<InstanceLimits>;
   /**
    * The network plan of a policy (its files already written into the run dir): an argv prefix
    * run between the helper and bwrap (e.g. pasta), bwrap args, and binds. Throws when it cannot.
    */
-  network(policy: NetworkPolicy, runDir: string): { prefix: string[]; bwrapArgs: string[]; binds: Array<{ source: string; dest: string }> };
+  network(policy: NetworkPolicy, runDir: string): { prefix: string[]; stack?: AttachedStack; bwrapArgs: string[]; binds: Array<{ source: string; dest: string }> };
   /** The host uid/gid instances run as when Ferry runs as root (undefined: Ferry's own). */
   sandboxUser: { uid: number; gid: number } | undefined;
   /** Host prefixes `roBinds` sources may come from; the data dir is never allowed. */
@@ -171,10 +181,11 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   // The run dir belongs to the sandbox user: its sockets are created from inside.
   if (deps.sandboxUser) chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);
   const net = deps.network(spec.sandbox.network, spec.runDir);
-  const bpf = await deps.seccomp(spec.sandbox.seccomp);
-  const limits = await deps.limits(spec.instanceId, spec.limits);
+  const filters = await deps.seccomp(spec.sandbox.seccomp);
+  const limits = await deps.limits(spec.instanceId, spec.limits, spec.runtime);
 
-  // The seccomp filter reaches bwrap as an open fd (fd 3 is bwrap's info pipe; this one is 4).
+  // The seccomp filters reach bwrap and the helper inside as open fds (fd 3 is bwrap's info
+  // pipe; these are 4 and 5).
   const fds: number[] = [];
   const fdArg = (path: string): string => {
     const fd = openSync(path, 'r');
@@ -182,9 +193,11 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
     return String(3 + fds.length);
   };
   let args: string[];
+  let logged: string;
   try {
     args = bwrapArgs(spec, net, deps);
-    args.push('--seccomp', fdArg(bpf));
+    args.push('--seccomp', fdArg(filters.quiet));
+    logged = fdArg(filters.logged);
   } catch (err) {
     for (const fd of fds) closeSync(fd);
     await limits.remove();
@@ -193,25 +206,31 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
 
   const helperArgs = ['exec', ...limits.dirs.flatMap((d) => ['--cgroup', d]), ...limits.rlimits.flatMap((r) => ['--rlimit', r])];
   if (deps.sandboxUser) helperArgs.push('--uid', String(deps.sandboxUser.uid), '--gid', String(deps.sandboxUser.gid));
+  // A stack started beside the instance runs as it does: in its cgroups, as the sandbox user.
+  const stackHelperArgs = [...helperArgs];
+  const asInstance = (a: string[]): string[] => [deps.helper, ...stackHelperArgs, '--', ...a];
   // A network stack in between runs bwrap as uid 0 of its own user namespace, which needs the
   // capabilities no_new_privs would withhold; bwrap still sets no_new_privs for the sandbox.
   if (net.prefix.length) helperArgs.push('--no-new-privs', '0');
   // The helper first (cgroups joined, privileges dropped), then the network stack as the sandbox
   // user (its namespace must not belong to root), then bwrap.
-  const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', ...spec.argv];
+  // Inside, the helper runs first: it loads the function's lists with SECCOMP_FILTER_FLAG_LOG
+  // (bwrap cannot) and execs the runtime, which keeps its pid.
+  const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', deps.helper, 'seccomp-exec', '--fd', logged, '--', ...spec.argv];
   const child = spawn(argv[0]!, argv.slice(1), {
     // bwrap sets the instance's environment itself (--clearenv/--setenv); the helper and pasta
     // see only what they need.
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...fds],
+    stdio: withStackFd(['ignore', 'pipe', 'pipe', 'pipe', ...fds], net.stack),
   });
   for (const fd of fds) closeSync(fd);
   child.on('error', () => {});
+  net.stack?.attach(child, asInstance);
   const childPid = readChildPid(child);
   // On exit the cgroups go first (killing what is left in them), then a pooled slot's mounts.
   const owned = cleanup ? { ...limits, remove: () => limits.remove().finally(cleanup) } : limits;
-  return { proc: stopSandbox(child, childPid, owned), limits };
+  return { proc: stopSandbox(child, childPid, owned, deps.refusals?.(spec.instanceId, childPid)), limits };
 }
 
 /** The bwrap command line; each flag says which threat it closes. */
@@ -264,8 +283,9 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
   // The network plan's files (e.g. a resolv.conf naming the user-mode stack's DNS forwarder).
   for (const b of net.binds) a.push('--ro-bind', b.source, b.dest);
-  // The interpreter and shim, when they live outside /usr (e.g. a pyenv prefix, Ferry's dist).
-  for (const p of outermost(spec.hostPaths)) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
+  // The interpreter and shim, when they live outside /usr (e.g. a pyenv prefix, Ferry's dist),
+  // and the helper that loads the logged filter.
+  for (const p of outermost([...spec.hostPaths, deps.helper])) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
   // The package, read-only: a function cannot modify its own code or another's shared package.
   a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
   // The instance's own run dir (its sockets), the only host directory it can write.

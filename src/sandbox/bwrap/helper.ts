@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
 
@@ -15,6 +16,11 @@ export function helperPath(): string {
   if (override) return override;
   // This module runs as dist/src/sandbox/bwrap/helper.js; the binary is dist/native/.
   return fileURLToPath(new URL('../../../native/ferry-sandbox-helper', import.meta.url));
+}
+
+/** The reader of the kernel's seccomp audit records (`native/ferry-seccomp-log.c`), beside the helper. */
+export function seccompLogPath(): string {
+  return join(dirname(helperPath()), 'ferry-seccomp-log');
 }
 
 /** Whether the helper binary exists and is executable (not whether it works). */
@@ -41,8 +47,13 @@ function unavailable(cause?: unknown): FerryError {
 
 /** Runs the helper with `args` and collects its output; rejects only when it cannot start. */
 export function runHelper(args: readonly string[], timeoutMs = 10_000): Promise<HelperResult> {
+  return runProgram(helperPath(), args, timeoutMs);
+}
+
+/** Runs one of the native programs and collects its output; rejects only when it cannot start. */
+export function runProgram(path: string, args: readonly string[], timeoutMs = 10_000): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(helperPath(), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));

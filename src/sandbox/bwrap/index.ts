@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
-import type { SandboxDriver } from '../../core/index.js';
+import type { Limits, RuntimeName, SandboxDriver } from '../../core/index.js';
 import { createBwrapDriver, type InstanceLimits } from './bwrap-driver.js';
 import { detectCgroups } from './cgroups.js';
 import { writeEtcFiles } from './etc-files.js';
@@ -9,9 +9,11 @@ import { helperAvailable, helperPath } from './helper.js';
 import { assertAllowed, createNetwork, findTool } from './network.js';
 import { bridgeRoot, Bridges } from './bridge.js';
 import { SeccompCompiler, validateSyscallNames } from './seccomp.js';
+import { SeccompLog } from './seccomp-log.js';
 import { parseEgressAllow } from './network-rules.js';
 import { Mounter, mountdAvailable, mountdPath } from './mounter.js';
 import { slotRoot, Slots } from './slots.js';
+import { instanceLimits, memoryFallbackNotice } from './memory-fallback.js';
 
 export { createBwrapDriver, checkBindSource, SANDBOX_PACKAGE_DIR, SANDBOX_RUN_DIR } from './bwrap-driver.js';
 export { validateSyscallNames } from './seccomp.js';
@@ -49,14 +51,13 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   const bridges = sandboxUser ? new Bridges(bridgeDir, sandboxUser.uid, sandboxUser.gid) : undefined;
   // A bad --egress-allow entry is an operator error: refuse to start, not every instance later.
   parseEgressAllow(o.egressAllow);
-  const unenforced = cgroups.unenforced().map((c) => (c === 'memory' ? 'memory (no writable memory cgroup): instances get RLIMIT_AS of 4 x memoryMb instead, and node its --max-old-space-size' : `${c} (no writable cgroup controller)`));
+  const unenforced = cgroups.unenforced().map((c) => (c === 'memory' ? memoryFallbackNotice : `${c} (no writable cgroup controller)`));
+  // Refused syscalls are still refused without it; the function's logs just do not name them.
+  const seccompLog = await SeccompLog.start();
+  if (seccompLog.unavailable) unenforced.push(`seccomp refusals are not named in function logs: ${seccompLog.unavailable}`);
 
-  const limits = async (instanceId: string, l: { memoryMb: number; cpu: number; pids: number }): Promise<InstanceLimits> => {
-    const cg = await cgroups.create(instanceId, { memoryMb: l.memoryMb, cpu: l.cpu, pids: l.pids }, { allowFallback: true });
-    // Without a memory cgroup, bound the address space (node's own heap flag is set by its runtime).
-    const rlimits = cg.unenforced.includes('memory') ? [`as=${l.memoryMb * 4 * 1024 * 1024}`] : [];
-    return { dirs: cg.dirs, rlimits, oomKilled: () => cg.oomKilled(), remove: () => cg.remove(), update: (next) => cg.update(next) };
-  };
+  // Without a memory cgroup, rlimits per runtime stand in for it (see memory-fallback.ts).
+  const limits = (instanceId: string, l: Limits, runtime?: RuntimeName): Promise<InstanceLimits> => instanceLimits(cgroups, instanceId, l, runtime);
 
   // The pre-booted pool binds packages into running sandboxes (root only) and sets their limits
   // at hand-off, which only a cgroup can do for a process already running.
@@ -74,6 +75,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     bwrap,
     helper: helperPath(),
     seccomp: (policy) => seccomp.compile(policy),
+    refusals: (id, pid) => seccompLog.watch(id, pid),
     limits,
     network,
     sandboxUser,
@@ -93,6 +95,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     // Slots a killed server left mounted go too; their sandboxes died with it (or are reaped).
     cleanup: async () => [...(await cgroups.cleanupStale()), ...((await slots?.cleanup()) ?? [])],
     close: async () => {
+      seccompLog.close();
       Bridges.cleanup(bridgeDir);
       // Every pooled sandbox is stopped by now, so this finds only what a failed stop left.
       await slots?.cleanup().catch(() => {});

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { FerryError } from '../../errors/index.js';
 import { assertAllowed, createNetwork, findTools, hostAddresses, hostGateways, networkPlan, probeNetwork, routeGateways, type EgressEngine, type NetworkContext, type NetworkPlan, type NetworkProbe } from './network.js';
-import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type TestNetns } from './test-netns.js';
+import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type StackRun, type TestNetns } from './test-netns.js';
 
 const sandboxMissing = missingSandbox();
 /** The egress tests need the test namespace (root) too. */
@@ -33,10 +33,13 @@ function ctx(extra: Partial<NetworkContext> = {}): NetworkContext {
 async function probeIn(plan: NetworkPlan, targets: string[], outer: string[] = [], extraArgs: string[] = []): Promise<Record<string, string>> {
   const bwrap = findTools().bwrap!;
   const argv = [...outer, ...asSandboxUser(), ...plan.prefix, bwrap, ...plan.bwrapArgs, ...testSandboxArgs, ...extraArgs, '--', process.execPath, '-e', probeSource, JSON.stringify(targets)];
-  const r = await run(argv);
+  const r = await run(argv, undefined, { stack: plan.stack, wrap: (a) => [...outer, ...asSandboxUser(), ...a] });
   assert.equal(r.code, 0, `sandbox failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, string>;
 }
+
+/** The plan's stack, run as the sandbox user (as the driver's helper does). */
+const asUser = (plan: NetworkPlan): StackRun => ({ stack: plan.stack, wrap: (a) => [...asSandboxUser(), ...a] });
 
 const reached = (res: Record<string, string>, target: string): boolean => res[target]?.startsWith('ok:') ?? false;
 
@@ -139,7 +142,7 @@ describe('network policies in real sandboxes', () => {
       test('fails closed: a filter that does not load stops the instance before it runs', async (t) => {
         if (!engineOk(t, engine, sandboxMissing)) return;
         const plan = networkPlan('egress', ctx({ engine, tools: { ...findTools(), nft: '/bin/false' } }));
-        const r = await run([...asSandboxUser(), ...plan.prefix, findTools().bwrap!, ...testSandboxArgs, '--', '/bin/echo', 'the instance ran']);
+        const r = await run([...asSandboxUser(), ...plan.prefix, findTools().bwrap!, ...testSandboxArgs, '--', '/bin/echo', 'the instance ran'], undefined, asUser(plan));
         assert.equal(r.code, 125, r.stderr);
         assert.equal(r.stdout, '');
         assert.match(r.stderr, /could not load the egress filter/);

@@ -5,7 +5,9 @@
  *   [helper ... --, ...plan.prefix, bwrap, ...plan.bwrapArgs, ...its own args, '--', ...argv]
  *
  * The prefix goes AFTER the native helper (cgroups joined, privileges dropped): pasta refuses to
- * run as root, and its user namespace must belong to the sandbox uid, not to root.
+ * run as root, and its user namespace must belong to the sandbox uid, not to root. slirp4netns
+ * attaches to a namespace instead of starting one: the server starts it beside the instance
+ * (`plan.stack`, see slirp.ts), through the helper too.
  *
  * `egress` = a user-mode network stack (pasta, or slirp4netns) gives the instance its own network
  * namespace with outbound connectivity, and an nftables filter loaded in that namespace keeps the
@@ -21,6 +23,7 @@ import { delimiter, join } from 'node:path';
 import { FerryError, type ErrorCode } from '../../errors/index.js';
 import type { NetworkPolicy } from '../../core/index.js';
 import { DNS_FORWARD_ADDRESS, networkRules } from './network-rules.js';
+import { loadAndExec, slirpPrefix, slirpStack, withStackFd, type AttachedStack } from './slirp.js';
 
 /** The user-mode stacks `egress` can use. */
 export type EgressEngine = 'pasta' | 'slirp4netns';
@@ -56,6 +59,8 @@ export interface NetworkPlan {
   engine: EgressEngine | undefined;
   /** argv before bwrap (after the helper); empty for `none` and `host`. */
   prefix: string[];
+  /** A stack the server starts beside the instance once it runs (slirp4netns); see slirp.ts. */
+  stack?: AttachedStack;
   /** bwrap flags of the policy: `--unshare-net` for `none`, nothing else. */
   bwrapArgs: string[];
   /** Files to write before the spawn (`writePlanFiles`), host paths. */
@@ -147,36 +152,6 @@ export function assertAllowed(policy: NetworkPolicy, opts: { allowHostNetwork: b
   }
 }
 
-/** Loads the filter from $2 with nft ($1), then execs the rest (bwrap ...): fail closed on error. */
-const loadAndExec =
-  'printf "%s\\n" "$2" | "$1" -f - || { echo "ferry-net: could not load the egress filter into the namespace; not starting the instance" >&2; exit 125; }; shift 2; exec "$@"';
-
-/**
- * slirp4netns cannot start a command itself: it attaches to a running namespace. So: unshare
- * makes the user+network namespace and reports its pid through a fifo; slirp4netns attaches,
- * configures tap0 and signals ready; the namespace side loads the filter and execs bwrap.
- * slirp4netns exits when this script does (--exit-fd on a fifo only this script holds open).
- * --disable-host-loopback: its gateway 10.0.2.2 would otherwise be the host's loopback.
- * (loadAndExec holds no single quote, so it can sit inside the quoted inner script.)
- */
-const slirpScript = `set -eu
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-slirp=$1 unshare=$2 nft=$3 rules=$4; shift 4
-d=$(mktemp -d "\${TMPDIR:-/tmp}/ferry-net.XXXXXX")
-mkfifo -m 600 "$d/pid" "$d/ready" "$d/exit"
-"$unshare" --user --map-root-user --net -- /bin/sh -c '
-  echo $$ > "$1/pid"
-  ok=$(dd bs=1 count=1 2>/dev/null < "$1/ready") || ok=
-  rm -rf "$1"
-  [ "$ok" = 1 ] || { echo "ferry-net: slirp4netns did not configure the network; not starting the instance" >&2; exit 125; }
-  shift 1; ${loadAndExec}' ferry-netns "$d" "$nft" "$rules" "$@" &
-child=$!
-pid=$(timeout 10 head -n 1 "$d/pid") || { echo "ferry-net: no network namespace; not starting the instance" >&2; rm -rf "$d"; exit 125; }
-exec 6<>"$d/exit"
-"$slirp" --configure --mtu=65520 --disable-host-loopback --ready-fd=8 --exit-fd=9 "$pid" tap0 8>"$d/ready" 9<"$d/exit" 6>&- >/dev/null 2>&1 &
-wait "$child"
-`;
-
 /** slirp4netns' built-in DNS forwarder in its default 10.0.2.0/24 network. */
 const SLIRP_DNS = '10.0.2.3';
 
@@ -226,8 +201,8 @@ export function networkPlan(policy: NetworkPolicy, ctx: NetworkContext): Network
   const binds = [{ source: resolv, dest: '/etc/resolv.conf' }];
   const summary = `egress through ${engine}, host and private ranges filtered by nftables`;
   if (engine === 'slirp4netns') {
-    const prefix = [tools.sh, '-c', slirpScript, 'ferry-net', tools.slirp4netns!, tools.unshare!, tools.nft, rules];
-    return { policy, engine, prefix, bwrapArgs: [], files, binds, summary };
+    const prefix = slirpPrefix({ unshare: tools.unshare!, sh: tools.sh, nft: tools.nft }, rules);
+    return { policy, engine, prefix, stack: slirpStack(tools.slirp4netns!), bwrapArgs: [], files, binds, summary };
   }
   const prefix = [
     tools.pasta!,
@@ -286,10 +261,14 @@ export interface NetworkProbe {
   tools: NetworkTools;
 }
 
-/** Runs argv in its own process group; resolves with its exit code (null: timeout) and stderr. */
-function run(argv: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+/**
+ * Runs argv in its own process group, with the plan's stack beside it (run through `asUser`);
+ * resolves with its exit code (null: timeout) and stderr.
+ */
+function run(argv: string[], timeoutMs: number, stack?: AttachedStack, asUser: string[] = []): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: withStackFd(['ignore', 'ignore', 'pipe'], stack), detached: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    stack?.attach(child, (a) => [...asUser, ...a]);
     let stderr = '';
     const killGroup = (): void => {
       try {
@@ -298,7 +277,7 @@ function run(argv: string[], timeoutMs: number): Promise<{ code: number | null; 
         /* gone */
       }
     };
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(killGroup, timeoutMs);
     const done = (code: number | null): void => {
       clearTimeout(timer);
@@ -351,7 +330,7 @@ export async function probeNetwork(opts: { asUser?: string[]; uid?: number; time
     try {
       const plan = networkPlan('egress', { hostAddresses: [...hostAddresses(), ...hostGateways()], egressAllow: [], runDir: '/nonexistent', allowHostNetwork: false, engine, tools, ...(probeUid === undefined ? {} : { uid: probeUid }) });
       if (!none.ok) throw new Error('bwrap does not work (see none)');
-      const r = await run([...asUser, ...plan.prefix, tools.bwrap!, '--unshare-user', '--ro-bind', '/', '/', '--', '/bin/true'], timeoutMs);
+      const r = await run([...asUser, ...plan.prefix, tools.bwrap!, '--unshare-user', '--ro-bind', '/', '/', '--', '/bin/true'], timeoutMs, plan.stack, asUser);
       // pasta copies the host's default route; slirp4netns has a network of its own.
       const noRoute = /No external routable interface/.test(r.stderr) ? 'pasta needs a default route on the host; slirp4netns works without one (apt-get install slirp4netns)' : undefined;
       const fix = r.code === 0 ? undefined : (tunFix() ?? noRoute);

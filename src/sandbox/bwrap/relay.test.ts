@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
@@ -39,9 +39,9 @@ setTimeout(() => server.listen(Number(process.env.PORT), '127.0.0.1'), ${delayMs
  * relay listens on `socket`, which is also the function's FERRY_SOCKET (as the http runtime sets
  * it up) unless `ownSocket` names another.
  */
-function sandbox(runDir: string, inner: string[], socket: string, ownSocket = socket): ChildProcess {
+function sandbox(runDir: string, inner: string[], socket: string, ownSocket = socket, extra: string[] = []): ChildProcess {
   const argv = [
-    ...asSandboxUser(), findTools().bwrap!, '--unshare-net', ...testSandboxArgs,
+    ...asSandboxUser(), findTools().bwrap!, '--unshare-net', ...testSandboxArgs, ...extra,
     '--tmpfs', '/run', '--bind', runDir, '/run/ferry', '--ro-bind', relayPath, '/run/ferry-relay/relay.mjs',
     '--setenv', 'FERRY_RELAY_SOCKET', `/run/ferry/${socket}`, '--setenv', 'FERRY_SOCKET', `/run/ferry/${ownSocket}`, '--setenv', 'PORT', '8080',
     '--', ...inner,
@@ -126,6 +126,24 @@ describe('relay in a sandbox without network', () => {
       }
     });
   }
+
+  test('preload as pid 1: SIGTERM ends a server without a handler (143), one with its own decides', async (t) => {
+    if (!need(t, basics)) return;
+    for (const [own, expected] of [['', 143], ["process.on('SIGTERM', () => process.exit(7));", 7]] as const) {
+      const src = `${own} require('http').createServer((q, r) => r.end('x')).listen(Number(process.env.PORT), '127.0.0.1');`;
+      const dir = runDir('pid1');
+      const child = sandbox(dir, [process.execPath, '--import', '/run/ferry-relay/relay.mjs', '-e', src], 'http.sock', 'http.sock', ['--as-pid-1']);
+      children.push(child);
+      await waitFor(join(dir, 'http.sock'), child);
+      // The server's host pid: the only child of bwrap (it is pid 1 inside).
+      const server = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
+      const started = Date.now();
+      process.kill(server, 'SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.equal(code, expected);
+      assert.ok(Date.now() - started < 2000, 'ended at once, not after a grace period');
+    }
+  });
 });
 
 describe('relay as a supervisor (no sandbox)', () => {

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { SandboxProcess } from '../../core/index.js';
 import type { InstanceLimits } from './bwrap-driver.js';
+import type { InstanceRefusals } from './seccomp-log.js';
 
 /**
  * The host pid of the sandboxed runtime, from bwrap's --info-fd (fd 3): `{"child-pid": N}`.
@@ -31,8 +32,8 @@ function signal(pid: number | undefined, sig: NodeJS.Signals): void {
   }
 }
 
-/** Wraps a spawned sandbox: graceful stop, cleanup of its cgroups, and why it ended. */
-export function stopSandbox(child: ChildProcess, childPid: Promise<number | undefined>, limits: InstanceLimits): SandboxProcess {
+/** Wraps a spawned sandbox: graceful stop, cleanup of its cgroups, its refused syscalls, and why it ended. */
+export function stopSandbox(child: ChildProcess, childPid: Promise<number | undefined>, limits: InstanceLimits, refusals?: InstanceRefusals): SandboxProcess {
   let exited = child.exitCode !== null || child.signalCode !== null;
   const exit = new Promise<void>((resolve) => {
     if (exited) return resolve();
@@ -49,6 +50,8 @@ export function stopSandbox(child: ChildProcess, childPid: Promise<number | unde
   });
   // Once the sandbox is gone its cgroups go too (killing anything left inside them).
   const cleaned = exit.then(() => limits.remove().catch(() => {}));
+  // The kernel may write the last records (a kill) just after the exit was seen.
+  void exit.then(() => setTimeout(() => refusals?.close(), 2000).unref());
   let stopping: Promise<void> | undefined;
   return {
     child,
@@ -73,5 +76,9 @@ export function stopSandbox(child: ChildProcess, childPid: Promise<number | unde
       await exit;
       return (await limits.oomKilled().catch(() => false)) ? 'oom' : undefined;
     },
+    ...(refusals && {
+      onNotice: (listener: (line: string) => void) => refusals.onLine(listener),
+      seccompKill: () => exit.then(() => refusals.killedBy(1000)),
+    }),
   };
 }

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import type { SeccompPolicy } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
-import { helperAvailable } from './helper.js';
-import { SeccompCompiler, validateSyscallNames } from './seccomp.js';
+import { helperAvailable, helperPath } from './helper.js';
+import { SeccompCompiler, validateSyscallNames, type SeccompFilters } from './seccomp.js';
 import { defaultDenyList, runtimeBaseline } from './seccomp-defaults.js';
 
 import { mustWork, need } from './test-support.js';
@@ -34,13 +34,14 @@ interface Run {
   out: string;
 }
 
-/** Runs argv under bwrap, with the filter file on fd 3 when given. */
-function underBwrap(bpf: string | undefined, argv: string[]): Promise<Run> {
-  const fd = bpf ? openSync(bpf, 'r') : undefined;
-  const args = ['--unshare-user', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', ...(fd === undefined ? [] : ['--seccomp', '3']), '--', ...argv];
+/** Runs argv under bwrap as the driver does when given filters: the quiet one loaded by bwrap, the logged one by the helper inside. */
+function underBwrap(filters: SeccompFilters | undefined, argv: string[]): Promise<Run> {
+  const fds = filters ? [openSync(filters.quiet, 'r'), openSync(filters.logged, 'r')] : [];
+  const inner = filters ? [helperPath(), 'seccomp-exec', '--fd', '4', '--', ...argv] : argv;
+  const args = ['--unshare-user', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', ...(filters ? ['--seccomp', '3'] : []), '--', ...inner];
   return new Promise((resolve, reject) => {
-    const child = spawn('bwrap', args, { stdio: ['ignore', 'pipe', 'pipe', fd ?? 'ignore'] });
-    if (fd !== undefined) closeSync(fd);
+    const child = spawn('bwrap', args, { stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+    for (const fd of fds) closeSync(fd);
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -62,13 +63,16 @@ test('the default list and baseline: the names the issue requires, all sorted da
   assert.deepEqual(runtimeBaseline.filter((n) => defaultDenyList.includes(n)), []);
 });
 
-test('compile: every kind of policy gives a non-empty BPF file, 0644, one per policy, cached', async (t) => {
+test('compile: every kind of policy gives non-empty BPF files, 0644, one per policy, cached', async (t) => {
   if (!ready(t)) return;
   const { c, dir } = compiler();
   const policies: Array<SeccompPolicy | undefined> = [undefined, { mode: 'deny', syscalls: ['getppid'] }, { mode: 'deny', syscalls: ['getppid'], action: 'kill' }, { mode: 'allow', syscalls: ['chroot'] }, { mode: 'allow', syscalls: [], action: 'kill' }];
-  const paths = await Promise.all(policies.map((p) => c.compile(p)));
+  const filters = await Promise.all(policies.map((p) => c.compile(p)));
+  const paths = filters.map((f) => f.logged);
   assert.equal(new Set(paths).size, policies.length);
-  for (const p of paths) {
+  // The quiet filter (the namespace rules) depends on the action alone.
+  assert.equal(new Set(filters.map((f) => f.quiet)).size, 2);
+  for (const p of [...paths, ...filters.map((f) => f.quiet)]) {
     assert.ok(p.startsWith(`${dir}/`) && /\/[0-9a-f]{64}\.bpf$/.test(p), p);
     const st = statSync(p);
     assert.ok(st.size > 0 && st.size % 8 === 0, `${p}: ${st.size} bytes`);
@@ -78,9 +82,9 @@ test('compile: every kind of policy gives a non-empty BPF file, 0644, one per po
   const before = statSync(paths[1]!);
   const again = c.compile({ mode: 'deny', syscalls: ['getppid', 'getppid'], action: 'errno' });
   assert.equal(again, c.compile({ mode: 'deny', syscalls: ['getppid'] }), 'concurrent callers share one compilation');
-  assert.equal(await again, paths[1]);
+  assert.equal((await again).logged, paths[1]);
   // A new compiler (a restart) reuses the file on disk instead of writing it again.
-  assert.equal(await new SeccompCompiler(dir).compile({ mode: 'deny', syscalls: ['getppid'] }), paths[1]);
+  assert.equal((await new SeccompCompiler(dir).compile({ mode: 'deny', syscalls: ['getppid'] })).logged, paths[1]);
   const after = statSync(paths[1]!);
   assert.equal(after.ino, before.ino);
   assert.equal(after.mtimeMs, before.mtimeMs);
@@ -113,6 +117,9 @@ test('the default deny list always applies: unioned in deny mode, subtracted in 
   assert.ok(allow.request.allow.includes('chroot') && allow.request.allow.includes('read'));
   assert.ok(!allow.request.allow.includes('ptrace'), 'an allow list cannot re-allow a default-denied name');
   assert.equal(allow.request.defaultAction, 'kill');
+  // The namespace rules live in the quiet filter, with the policy's action.
+  assert.deepEqual([deny.request.noNewNamespaces, allow.request.noNewNamespaces], [false, false]);
+  assert.deepEqual(allow.quiet, { defaultAction: 'allow', denyAction: 'kill', deny: [], allow: [], noNewNamespaces: true });
 });
 
 test('enforced: default-denied syscalls fail with EPERM, others work', async (t) => {

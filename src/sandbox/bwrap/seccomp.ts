@@ -7,10 +7,16 @@ import { compileSeccompBpf, helperVersion, resolveSyscalls, type SeccompCompileR
 import { defaultDenyList, runtimeBaseline } from './seccomp-defaults.js';
 
 /**
- * Seccomp policies -> cached BPF files for `bwrap --seccomp FD`. The default deny list always
- * applies: in deny mode the function's names are refused on top of it; in allow mode the
- * function's names plus the runtime baseline are allowed, minus the default deny list, so an
- * allow list can only narrow what is permitted.
+ * Seccomp policies -> cached BPF files. The default deny list always applies: in deny mode the
+ * function's names are refused on top of it; in allow mode the function's names plus the runtime
+ * baseline are allowed, minus the default deny list, so an allow list can only narrow what is
+ * permitted.
+ *
+ * A policy becomes two filters, stacked in the instance: the kernel logs the refusals of the
+ * `logged` one (see seccomp-log.ts), not those of the `quiet` one. glibc tries clone3 for every
+ * new thread and falls back to clone on its ENOSYS; logged, that answer would write a kernel log
+ * line per thread. Where both filters refuse a call with the same action, the kernel counts the
+ * newer (logged) one.
  */
 
 /**
@@ -27,11 +33,22 @@ export async function validateSyscallNames(names: readonly string[]): Promise<vo
   }
 }
 
-/** A policy made concrete: exactly what goes into the filter, and what was dropped. */
+/** A policy made concrete: exactly what goes into the filters, and what was dropped. */
 export interface SeccompPlan {
+  /** The lists: the default deny list and the function's names (or the baseline in allow mode). */
   request: SeccompCompileRequest;
+  /** The namespace rules: clone's namespace flags refused, clone3 answered with ENOSYS. */
+  quiet: SeccompCompileRequest;
   /** Names of the default list or baseline that libseccomp here does not know (skipped). */
   skipped: string[];
+}
+
+/** The BPF files of one policy. */
+export interface SeccompFilters {
+  /** Loaded by bwrap (`--seccomp FD`); its refusals are not logged. */
+  quiet: string;
+  /** Loaded by the helper's `seccomp-exec` inside the sandbox, with SECCOMP_FILTER_FLAG_LOG. */
+  logged: string;
 }
 
 /** The policy in one canonical form: same meaning, same key. */
@@ -47,7 +64,7 @@ const sorted = (s: Iterable<string>): string[] => [...new Set(s)].sort();
 
 /** Caches compiled filters as `<cacheDir>/<sha256>.bpf` and compiles each policy at most once. */
 export class SeccompCompiler {
-  private readonly memo = new Map<string, Promise<string>>();
+  private readonly memo = new Map<string, Promise<SeccompFilters>>();
 
   /**
    * @param cacheDir where BPF files live, normally `<dataDir>/cache/seccomp`.
@@ -59,11 +76,11 @@ export class SeccompCompiler {
   ) {}
 
   /**
-   * The path of the BPF file for `policy` (undefined = the default deny list, EPERM). Unknown
-   * syscall names of the policy reject with `invalid-manifest`. Concurrent callers with the same
-   * policy share one compilation; a failed one is retried by the next caller.
+   * The BPF files for `policy` (undefined = the default deny list, EPERM). Unknown syscall names
+   * of the policy reject with `invalid-manifest`. Concurrent callers with the same policy share
+   * one compilation; a failed one is retried by the next caller.
    */
-  compile(policy: SeccompPolicy | undefined): Promise<string> {
+  compile(policy: SeccompPolicy | undefined): Promise<SeccompFilters> {
     const norm = normalise(policy);
     const key = JSON.stringify(norm);
     let p = this.memo.get(key);
@@ -83,22 +100,30 @@ export class SeccompCompiler {
     const skipped = [...defaultDenyList, ...runtimeBaseline].filter((n) => resolved.get(n) === null);
     const known = (names: readonly string[]): string[] => names.filter((n) => resolved.get(n) !== null);
     const denied = new Set(known(defaultDenyList));
+    // In allow mode the lists allow clone and clone3 (both in the baseline): the quiet filter
+    // refuses clone's namespace flags and answers clone3, whatever the lists say.
     const request: SeccompCompileRequest =
       norm.mode === 'deny'
-        ? { defaultAction: 'allow', denyAction: norm.action, deny: sorted([...denied, ...norm.syscalls]), allow: [], noNewNamespaces: true }
+        ? { defaultAction: 'allow', denyAction: norm.action, deny: sorted([...denied, ...norm.syscalls]), allow: [], noNewNamespaces: false }
         : {
             defaultAction: norm.action,
             denyAction: norm.action,
             deny: [],
             allow: sorted([...known(runtimeBaseline), ...norm.syscalls].filter((n) => !denied.has(n))),
-            noNewNamespaces: true,
+            noNewNamespaces: false,
           };
-    return { request, skipped: sorted(skipped) };
+    const quiet: SeccompCompileRequest = { defaultAction: 'allow', denyAction: norm.action, deny: [], allow: [], noNewNamespaces: true };
+    return { request, quiet, skipped: sorted(skipped) };
   }
 
-  private async build(norm: Required<SeccompPolicy>): Promise<string> {
-    const { request, skipped } = await this.plan(norm);
+  private async build(norm: Required<SeccompPolicy>): Promise<SeccompFilters> {
+    const { request, quiet, skipped } = await this.plan(norm);
     if (skipped.length > 0) this.debug(`seccomp: libseccomp here does not know ${skipped.join(', ')}; left out of the filter`);
+    const [q, logged] = await Promise.all([this.file(quiet), this.file(request)]);
+    return { quiet: q, logged };
+  }
+
+  private async file(request: SeccompCompileRequest): Promise<string> {
     // The key covers what the filter is made of, not just the policy: a new default list,
     // baseline or libseccomp gives a new file rather than a stale cached one.
     const version = await helperVersion();

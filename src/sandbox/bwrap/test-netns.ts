@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
 import { findTool } from './network.js';
+import { withStackFd, type AttachedStack } from './slirp.js';
 
 /** In CI (or when asked), a missing requirement fails the test instead of skipping it. */
 export const mustWork = process.env.CI === 'true' || process.env.FERRY_SANDBOX_MUST_WORK === '1';
@@ -188,13 +189,24 @@ Promise.all(targets.map((t) => new Promise((done) => {
 const distRoot = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
 export const testSandboxArgs = ['--unshare-user', '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--ro-bind', distRoot, distRoot];
 
-/** Runs argv; resolves its exit code, stdout and stderr (killed after `timeoutMs`). */
-export async function run(argv: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/', detached: true });
+/** A plan's stack and how to run it (as the sandbox user, inside any outer wrapper). */
+export interface StackRun {
+  stack: AttachedStack | undefined;
+  wrap: (argv: string[]) => string[];
+}
+
+/**
+ * Runs argv, with a network plan's stack beside it as the driver would; resolves its exit code,
+ * stdout and stderr (killed after `timeoutMs`). `onSpawn` sees the child before it ends.
+ */
+export async function run(argv: string[], timeoutMs = 20_000, stack?: StackRun, onSpawn?: (child: ChildProcess) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: withStackFd(['ignore', 'pipe', 'pipe'], stack?.stack), cwd: '/', detached: true });
+  if (stack?.stack) stack.stack.attach(child, stack.wrap);
+  onSpawn?.(child);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const killGroup = (): void => {
     try {
       process.kill(-child.pid!, 'SIGKILL');

@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { detectCgroups, type CgroupController } from '../bwrap/cgroups.js';
 import { helperAvailable, helperPath, helperVersion } from '../bwrap/helper.js';
 import { mountdAvailable, mountdPath } from '../bwrap/mounter.js';
+import { checkSeccompLog } from '../bwrap/seccomp-log.js';
 
 /**
  * What this host offers the sandbox, for `ferry doctor` and the server's start-up line. Only
@@ -137,6 +138,12 @@ function cgroupChecks(): HostCheck[] {
   });
 }
 
+/** Whether a function's logs can name the syscalls its seccomp filter refused (the kernel's audit records). */
+async function seccompLog(): Promise<HostCheck> {
+  const c = await checkSeccompLog();
+  return { name: 'seccomp-log', required: false, ...c, detail: c.ok ? c.detail : `${c.detail}: function logs will not name refused syscalls` };
+}
+
 function kvm(): HostCheck {
   try {
     closeSync(openSync('/dev/kvm', 'r+'));
@@ -157,9 +164,10 @@ export async function probeHost(): Promise<HostReport> {
     required: false,
     detail: uid === 0 ? 'running as root: instances drop to an unprivileged uid' : `running as uid ${uid}: instances run as that uid; cgroups must be delegated to it`,
   };
-  const [bwrap, helper, pasta, slirp, nft] = await Promise.all([
+  const [bwrap, helper, refusals, pasta, slirp, nft] = await Promise.all([
     bwrapCheck(),
     helperCheck(),
+    seccompLog(),
     tool('pasta', ['--version'], 'apt-get install -y passt', false),
     tool('slirp4netns', ['--version'], 'apt-get install -y slirp4netns', false),
     tool('nft', ['--version'], 'apt-get install -y nftables', false),
@@ -171,12 +179,13 @@ export async function probeHost(): Promise<HostReport> {
   // The default network policy, egress, needs a user-mode stack (either) and nft for its filter.
   const stackMissing = !pasta.ok && !slirp.ok;
   const required = (c: HostCheck, yes: boolean): HostCheck => ({ ...c, required: yes });
-  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), kvm()];
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), kvm()];
   const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
   const cg = (c: CgroupController): string => {
     const check = cgroups.find((x) => x.name === `cgroup-${c}`);
     if (check?.ok) return /^cgroup v\d/.exec(check.detail)?.[0] ?? 'cgroup';
-    return c === 'memory' ? 'not enforced by cgroups (fallback: rlimits / --max-old-space-size)' : 'not enforced';
+    // The memory fallback differs per runtime (see bwrap/memory-fallback.ts).
+    return c === 'memory' ? 'not enforced by cgroups (fallback: RLIMIT_AS of 4 x memoryMb for python, exec and http; node gets no RLIMIT_AS, only --max-old-space-size)' : 'not enforced';
   };
   return {
     checks: checks.map(strip),
