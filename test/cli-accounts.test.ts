@@ -78,3 +78,20 @@ test('tokens create prints the token once; revoke makes it fail', async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /revoked/);
 });
+
+test('secrets set (from stdin and from the environment), list, rm; the value is never printed', async () => {
+  let r = await asAdmin(['secrets', 'set', 'CLI_SECRET'], 'cli-secret-value-1\n');
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout, /secret CLI_SECRET set in singular:admin/);
+  r = await runCli(['secrets', 'set', 'CLI_OTHER', '--from-env', 'MY_VALUE'], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token, MY_VALUE: 'cli-secret-value-2' } });
+  assert.equal(r.code, 0, show(r));
+  r = await asAdmin(['secrets', 'list']);
+  assert.match(r.stdout, /CLI_OTHER\s+singular:admin/);
+  assert.match(r.stdout, /CLI_SECRET\s+singular:admin/);
+  assert.ok(!r.stdout.includes('cli-secret-value'), 'a value was printed');
+  r = await asAdmin(['secrets', 'rm', 'CLI_SECRET']);
+  assert.equal(r.code, 0, show(r));
+  r = await asAdmin(['secrets', 'rm', 'CLI_SECRET']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /secret-not-found|no secret/);
+});

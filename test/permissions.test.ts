@@ -14,7 +14,7 @@ const roles: Role[] = ['root', 'admin', 'writer', 'reader', 'stranger', 'anonymo
 type Outcome = 'ok' | 401 | 403 | 404;
 
 /** What each route needs, written down here independently of the server's own table. */
-const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'admin' | `fn:${'read' | 'write' | 'remove'}` | 'fn:create'> = {
+const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'admin' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
   'GET /healthz': 'public',
   'GET /v1/openapi.json': 'public',
   'GET /metrics': 'read',
@@ -50,11 +50,28 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'DELETE /v1/functions/{name}/aliases/{alias}': 'fn:remove',
   'GET /v1/functions/{name}/instances': 'fn:read',
   'GET /v1/functions/{name}/logs': 'fn:read',
+  'GET /v1/functions/{name}/objects': 'fn:read',
+  'PUT /v1/functions/{name}/objects/{key}': 'fn:write',
+  'GET /v1/functions/{name}/objects/{key}': 'fn:read',
+  'DELETE /v1/functions/{name}/objects/{key}': 'fn:remove',
   'GET /v1/pool': 'read',
+  'GET /v1/invocations': 'read',
+  'GET /v1/invocations/{id}': 'read',
+  'PUT /v1/functions/{name}/schedules/{id}': 'fn:write',
+  'GET /v1/functions/{name}/schedules': 'fn:read',
+  'GET /v1/functions/{name}/schedules/{id}': 'fn:read',
+  'DELETE /v1/functions/{name}/schedules/{id}': 'fn:remove',
   'POST /v1/secrets': 'write',
   'GET /v1/secrets': 'read',
   'PUT /v1/secrets/{name}': 'write',
   'DELETE /v1/secrets/{name}': 'write',
+  'POST /v1/functions/{name}/executions': 'fn:execute',
+  'GET /v1/functions/{name}/callback-key': 'fn:write',
+  'GET /v1/executions': 'read',
+  // On an execution a token created: what its function needs (a public one is readable by id).
+  'GET /v1/executions/{id}': 'fn:read',
+  'DELETE /v1/executions/{id}': 'fn:execute',
+  'GET /v1/executions/{id}/result': 'fn:read',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
@@ -92,6 +109,7 @@ function expected(role: Role, need: (typeof needs)[string]): Outcome {
 let ferry: Ferry;
 const tokens: Partial<Record<Role, string>> = {};
 let targetTokenId = '';
+let executionId = '';
 
 const admin = (method: string, path: string, body?: unknown) => ferry.api(method, path, body);
 
@@ -117,6 +135,12 @@ async function ensureFixtures(): Promise<void> {
   if ((await admin('GET', '/v1/users/target')).status === 404) await makeUser('target', ['permission:read']);
   const list = (await (await admin('GET', '/v1/tokens?user=target')).json()) as { tokens: Array<{ id: string; revokedAt: string | null }> };
   targetTokenId = list.tokens.find((t) => t.revokedAt === null)?.id ?? (await (await admin('POST', '/v1/tokens', { user: 'target' })).json() as { id: string }).id;
+  if (executionId === '' || (await admin('GET', `/v1/executions/${executionId}`)).status === 404) {
+    const res = await admin('POST', '/v1/functions/mx/executions', {});
+    const text = await res.text();
+    assert.equal(res.status, 202, text);
+    executionId = (JSON.parse(text) as { id: string }).id;
+  }
 }
 
 before(async () => {
@@ -132,7 +156,7 @@ before(async () => {
 after(() => disposeFerry(ferry));
 
 function concrete(path: string): string {
-  return path.replace('{name}', path.startsWith('/v1/users') ? 'target' : 'mx').replace('{version}', 'v1').replace('{alias}', 'prod').replace('{id}', targetTokenId);
+  return path.replace('{name}', path.startsWith('/v1/users') ? 'target' : 'mx').replace('{version}', 'v1').replace('{alias}', 'prod').replace('{key}', 'dir/k.txt').replace('{id}', path.startsWith('/v1/executions') ? executionId : targetTokenId);
 }
 
 test('every route of the OpenAPI document has an entry in this matrix, and the reverse', async () => {
@@ -170,11 +194,11 @@ test('permission matrix: every route x root, admin, writer, reader, stranger, no
         /* not JSON: a success answer */
       }
       const want = expected(role, need);
-      const authCodes = new Set(['unauthorized', 'token-expired', 'token-malformed', 'token-revoked', 'invalid-token', 'forbidden', 'function-not-found', 'name-taken', 'token-not-found']);
+      const authCodes = new Set(['unauthorized', 'token-expired', 'token-malformed', 'token-revoked', 'invalid-token', 'forbidden', 'function-not-found', 'name-taken', 'token-not-found', 'execution-not-found']);
       let got: Outcome | string;
       if (res.status === 401) got = 401;
       else if (res.status === 403 && code === 'forbidden') got = 403;
-      else if ((res.status === 404 && (code === 'function-not-found' || code === 'token-not-found')) || (res.status === 409 && code === 'name-taken')) got = 404;
+      else if ((res.status === 404 && (code === 'function-not-found' || code === 'token-not-found' || code === 'execution-not-found')) || (res.status === 409 && code === 'name-taken')) got = 404;
       else if (!authCodes.has(code)) got = 'ok';
       else got = `${res.status} ${code}`;
       if (got !== want) failures.push(`${role} ${method} ${path}: expected ${want}, got ${res.status} ${code || text.slice(0, 80)}`);

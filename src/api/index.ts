@@ -1,7 +1,7 @@
 import type { InstancePool } from '../core/index.js';
 import { routeAccess, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
-import type { Accounts, FunctionLogs, FunctionService, Secrets } from '../service/index.js';
+import type { Accounts, Executions, FunctionLogs, FunctionService, InvocationHistory, Objects, Schedules, Secrets } from '../service/index.js';
 import { ApiRouter } from './router.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteDef } from './route.js';
@@ -16,6 +16,10 @@ import { makeAuthRoutes } from './routes/auth.js';
 import { makeUserRoutes } from './routes/users.js';
 import { makeTokenRoutes } from './routes/tokens.js';
 import { makeSecretRoutes } from './routes/secrets.js';
+import { makeExecutionRoutes } from './routes/executions.js';
+import { makeObjectRoutes } from './routes/objects.js';
+import { makeInvocationRoutes } from './routes/invocations.js';
+import { makeScheduleRoutes } from './routes/schedules.js';
 
 export { ApiRouter } from './router.js';
 export { buildOpenApi } from './openapi.js';
@@ -25,12 +29,18 @@ export interface ApiDeps {
   service: FunctionService;
   accounts: Accounts;
   secrets: Secrets;
+  objects: Objects;
   pool: InstancePool;
   logs: FunctionLogs;
   metrics: Metrics;
   auth: Authenticator;
   metricsPublic: boolean;
   maxUploadBytes: number;
+  executions: Executions;
+  history: InvocationHistory;
+  schedules: Schedules;
+  /** Largest request body of an asynchronous execution. */
+  maxBodyBytes: number;
   isReady(): boolean;
   version: string;
 }
@@ -51,7 +61,11 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeInstanceRoutes(d.service, d.pool),
     ...makePoolRoutes(d.pool),
     ...makeLogRoutes(d.service, d.logs),
+    ...makeObjectRoutes(d.objects),
+    ...makeInvocationRoutes(d.history),
+    ...makeScheduleRoutes(d.schedules),
+    ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
   );
-  const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name));
+  const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id));
   return router;
 }

@@ -21,7 +21,8 @@ const archiveTypes = ['application/x-tar', 'application/gzip', 'application/zip'
 export function buildOpenApi(routes: Array<{ def: RouteDef; access: Access }>, version: string): object {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const { def: r, access } of routes) {
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const names = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+    const params = names.map((name, i) => ({ name, in: 'path', required: true, schema: { type: 'string' }, ...(r.rest && i === names.length - 1 ? { description: 'the rest of the path: may hold `/` (as is, or as %2F)' } : {}) }));
     for (const q of r.query ?? []) params.push({ name: q.name, in: 'query', required: false, schema: { type: q.type ?? 'string' } } as never);
     const op: Record<string, unknown> = {
       operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
@@ -36,6 +37,7 @@ export function buildOpenApi(routes: Array<{ def: RouteDef; access: Access }>, v
       },
     };
     if (r.body === 'archive') op.requestBody = { required: true, content: Object.fromEntries(archiveTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) };
+    if (r.body === 'binary') op.requestBody = { required: true, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } };
     if (r.body === 'json') op.requestBody = { required: true, content: { 'application/json': { schema: r.bodySchema ?? { type: 'object' } } } };
     (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
   }

@@ -27,10 +27,12 @@ export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** `/v1/functions/{name}`: `{x}` matches one path segment. */
   path: string;
+  /** The last `{x}` matches the rest of the path, `/` included (object keys). */
+  rest?: boolean;
   summary: string;
   tag: string;
   /** Request body kind, for the OpenAPI document. */
-  body?: 'json' | 'archive';
+  body?: 'json' | 'archive' | 'binary';
   /** JSON Schema of a JSON body. */
   bodySchema?: object;
   /** Success status and what it returns, for the OpenAPI document. */

@@ -24,6 +24,8 @@ export class ApiRouter {
     table: Record<string, Access>,
     /** The owning group of a function, or undefined when there is none by that name. */
     private readonly ownerOf: (name: string) => string | undefined,
+    /** The function of an execution and whether a public invocation created it. */
+    private readonly executionOf: (id: string) => Promise<{ function: string; public: boolean } | undefined> = async () => undefined,
   ) {
     const unused = new Set(Object.keys(table));
     this.routes = defs.map((def) => {
@@ -32,9 +34,10 @@ export class ApiRouter {
       if (!access) throw new Error(`route ${key} has no entry in the permission table (auth/route-access.ts)`);
       unused.delete(key);
       const names: string[] = [];
-      const src = def.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, n: string) => {
+      const tpl = def.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+      const src = tpl.replace(/\{(\w+)\}/g, (m, n: string, at: number) => {
         names.push(n);
-        return '([^/]+)';
+        return def.rest && at + m.length === tpl.length ? '(.+)' : '([^/]+)';
       });
       return { def, access, pattern: new RegExp(`^${src}$`), names };
     });
@@ -88,8 +91,14 @@ export class ApiRouter {
    */
   private async authorize(access: Access, header: string | undefined, params: Record<string, string>): Promise<Principal | undefined> {
     if (access.kind === 'public') return undefined;
+    // A public execution needs no token; one that is sent must still be valid.
+    if (access.kind === 'execution' && header === undefined) {
+      if ((await this.executionOf(params.id!))?.public) return undefined;
+    }
     const p = await this.auth.authenticate(header);
+    if (p.scope !== undefined) confine(p.scope, access, params.name);
     if (access.kind === 'signed-in') return p;
+    if (access.kind === 'execution') return this.onExecution(p, access.perm, params.id!);
     if (access.kind === 'global') {
       if (!allows(p, access.perm)) throw new FerryError('forbidden', `this action needs permission:${access.perm}`);
       return p;
@@ -109,14 +118,31 @@ export class ApiRouter {
     if (verdict === 'forbidden') throw new FerryError('forbidden', `this action needs permission:${access.perm} on '${name}'`);
     return p;
   }
+
+  /** `execution` access for a caller with a valid token (see auth/route-access.ts). */
+  private async onExecution(p: Principal, perm: (Access & { kind: 'execution' })['perm'], id: string): Promise<Principal> {
+    const ex = await this.executionOf(id);
+    if (!ex) throw new FerryError('execution-not-found', `no execution '${id}'`);
+    if (ex.public) return p;
+    const verdict = onFunction(p, perm, this.ownerOf(ex.function) ?? '');
+    if (verdict === 'hidden') throw new FerryError('execution-not-found', `no execution '${id}'`);
+    if (verdict === 'forbidden') throw new FerryError('forbidden', `this action needs permission:${perm} on '${ex.function}'`);
+    return p;
+  }
 }
 
 function decodeParam(name: string, raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new FerryError('invalid-name', `${name} '${raw.slice(0, 80)}' has a malformed percent-encoding`);
+    throw new FerryError(name === 'key' ? 'invalid-key' : 'invalid-name', `${name} '${raw.slice(0, 80)}' has a malformed percent-encoding`);
   }
+}
+
+/** An instance token (`scope`) may use its own function's `instance` routes and nothing else. */
+function confine(fn: string, access: Access, name: string | undefined): void {
+  if (access.kind !== 'function' || !access.instance) throw new FerryError('forbidden', "an instance token may only use its own function's objects");
+  if (name !== fn) throw new FerryError('function-not-found', `no function named '${name}'`);
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {

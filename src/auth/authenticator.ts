@@ -3,6 +3,7 @@ import type { Store } from '../core/index.js';
 import { hashToken, looksLikeToken, TOKEN_PREFIX } from './tokens.js';
 import { effectiveGroups, type Principal } from './principal.js';
 import { looksLikeJwt, type AccessTokens } from './access-tokens.js';
+import type { InstanceTokens } from './instance-tokens.js';
 
 /** How long a verified token is trusted from memory before the store is asked again. */
 const CACHE_MS = 5_000;
@@ -20,6 +21,8 @@ export class Authenticator {
   constructor(
     private readonly store: Store,
     private readonly access: AccessTokens,
+    /** Tokens of running instances; checked before the cache so a revocation applies at once. */
+    private readonly instances?: InstanceTokens,
   ) {}
 
   async authenticate(header: string | undefined): Promise<Principal> {
@@ -28,6 +31,8 @@ export class Authenticator {
     if (!m) throw new FerryError('token-malformed', 'the Authorization header must be "Bearer <token>"', { headers: bearer });
     const token = m[1]!;
     const hash = hashToken(token);
+    const instance = this.instances?.find(hash);
+    if (instance) return instance;
     const now = Date.now();
     const hit = this.cache.get(hash);
     if (hit && hit.until > now && (hit.expiresAt === null || hit.expiresAt > now)) return hit.principal;

@@ -1,4 +1,5 @@
 export { Authenticator } from './authenticator.js';
+export { InstanceTokens } from './instance-tokens.js';
 export { AccessTokens } from './access-tokens.js';
 export { bootstrapAdmin } from './bootstrap.js';
 export { allows, effectiveGroups, isAdmin, memberOf, onFunction, type Permission, type Principal } from './principal.js';

@@ -8,7 +8,13 @@ export interface Principal {
   /** Id of the stored token, or the access token's id. */
   tokenId: string;
   /** How the caller authenticated. */
-  via: 'api-token' | 'access-token';
+  via: 'api-token' | 'access-token' | 'instance-token';
+  /**
+   * Set for an instance's token: the one function whose objects it may use. The router refuses
+   * it every other route (auth/route-access.ts `instance`); invocations see it as a member of
+   * the function's owning group with `execute`.
+   */
+  scope?: string;
 }
 
 /** What a route needs. `public` routes need no token at all. */

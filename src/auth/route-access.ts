@@ -9,18 +9,26 @@ import type { Permission } from './principal.js';
  * - `function`: a permission on the function named by `{name}`, and membership in its owning
  *   group (admins: any). A function the caller may not read answers 404, as if it did not exist;
  *   `creates` routes may name a new function, and on a name held by a group the caller cannot
- *   read answer 409 `name-taken`.
+ *   read answer 409 `name-taken`; `instance` routes are also open to the function's own instance
+ *   token (every other route refuses one);
+ * - `execution`: on the execution named by `{id}`: nothing for one a public invocation created
+ *   (its random id is the credential), else the permission on its function as for `function`
+ *   (an execution of a function the caller may not read answers 404).
  */
 export type Access =
   | { kind: 'public' }
   | { kind: 'signed-in' }
   | { kind: 'global'; perm: Exclude<Permission, 'public'> }
-  | { kind: 'function'; perm: Exclude<Permission, 'public'>; creates?: boolean };
+  | { kind: 'function'; perm: Exclude<Permission, 'public'>; creates?: boolean; instance?: boolean }
+  | { kind: 'execution'; perm: Exclude<Permission, 'public'> };
 
 const pub: Access = { kind: 'public' };
 const signedIn: Access = { kind: 'signed-in' };
 const global = (perm: Exclude<Permission, 'public'>): Access => ({ kind: 'global', perm });
 const fn = (perm: Exclude<Permission, 'public'>, creates = false): Access => ({ kind: 'function', perm, ...(creates ? { creates } : {}) });
+/** A function route the function's own instances may use with their instance token. */
+const objects = (perm: 'read' | 'write' | 'remove'): Access => ({ kind: 'function', perm, instance: true });
+const execution = (perm: Exclude<Permission, 'public'>): Access => ({ kind: 'execution', perm });
 
 /**
  * The one permission table: every route of the API, by `METHOD path`, and what it needs. The
@@ -68,12 +76,31 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     'DELETE /v1/functions/{name}/aliases/{alias}': fn('remove'),
     'GET /v1/functions/{name}/instances': fn('read'),
     'GET /v1/functions/{name}/logs': fn('read'),
+    'GET /v1/functions/{name}/objects': objects('read'),
+    'PUT /v1/functions/{name}/objects/{key}': objects('write'),
+    'GET /v1/functions/{name}/objects/{key}': objects('read'),
+    'DELETE /v1/functions/{name}/objects/{key}': objects('remove'),
     'GET /v1/pool': global('read'),
+
+    // The history lists only what the caller may read; one entry of another's function is 404.
+    'GET /v1/invocations': global('read'),
+    'GET /v1/invocations/{id}': global('read'),
+    'PUT /v1/functions/{name}/schedules/{id}': fn('write'),
+    'GET /v1/functions/{name}/schedules': fn('read'),
+    'GET /v1/functions/{name}/schedules/{id}': fn('read'),
+    'DELETE /v1/functions/{name}/schedules/{id}': fn('remove'),
 
     // Secrets: the handler also requires membership in the owning group.
     'POST /v1/secrets': global('write'),
     'GET /v1/secrets': global('read'),
     'PUT /v1/secrets/{name}': global('write'),
     'DELETE /v1/secrets/{name}': global('write'),
+
+    'POST /v1/functions/{name}/executions': fn('execute'),
+    'GET /v1/functions/{name}/callback-key': fn('write'),
+    'GET /v1/executions': global('read'),
+    'GET /v1/executions/{id}': execution('read'),
+    'DELETE /v1/executions/{id}': execution('execute'),
+    'GET /v1/executions/{id}/result': execution('read'),
   };
 }

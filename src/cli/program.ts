@@ -8,9 +8,12 @@ import * as functions from './commands/functions.js';
 import * as init from './commands/init.js';
 import * as invoke from './commands/invoke.js';
 import * as logs from './commands/logs.js';
+import * as executions from './commands/executions.js';
 import * as login from './commands/login.js';
 import * as users from './commands/users.js';
 import * as tokens from './commands/tokens.js';
+import * as secrets from './commands/secrets.js';
+import * as objects from './commands/objects.js';
 import * as server from './commands/server.js';
 import * as versions from './commands/versions.js';
 import { describeError, exitCodeOf } from './errors.js';
@@ -41,11 +44,14 @@ export function buildProgram(io: IO = processIO): Command {
   versions.register(program, io);
   aliases.register(program, io);
   logs.register(program, io);
+  executions.register(program, io);
   del.register(program, io);
   doctor.register(program, io);
   login.register(program, io);
   users.register(program, io);
   tokens.register(program, io);
+  secrets.register(program, io);
+  objects.register(program, io);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 /**
@@ -42,15 +43,30 @@ export interface ServerOptions {
   quotaFunctions: number;
   quotaMemoryMb: number;
   quotaMinInstances: number;
+  /** Invocation history: newest kept per function, age, and the cap on recorded payloads. */
+  historyPerFunction: number;
+  historyRetentionMs: number;
+  historyPayloadMaxBytes: number;
   /** Function logs kept per function: age and line count. */
   logRetentionMs: number;
   logMaxLines: number;
+  /** Asynchronous executions run at once on this server (0: accept and queue, run none). */
+  asyncWorkers: number;
+  /** Executions queued or running before submissions answer 429. */
+  executionQueueMax: number;
+  /** How long ended executions (and their results) are kept. */
+  executionRetentionMs: number;
+  /** Loopback and private addresses or CIDRs callbacks may reach. */
+  callbackAllow: string[];
   /** Request body cap for invocations. */
   maxBodyBytes: number;
   /** Upload caps. */
   maxUploadBytes: number;
   archiveMaxEntries: number;
   archiveMaxBytes: number;
+  /** Per-function objects: bytes per object, and per function in all (0: no limit). */
+  objectMaxBytes: number;
+  quotaObjectBytes: number;
   logLevel: string;
 }
 
@@ -89,12 +105,21 @@ export const serverSettings: Setting[] = [
   { key: 'quotaFunctions', flag: '--quota-functions', env: 'FERRY_QUOTA_FUNCTIONS', kind: 'int', default: 0, help: 'most functions a group may own (0: no limit; admins are exempt)' },
   { key: 'quotaMemoryMb', flag: '--quota-memory-mb', env: 'FERRY_QUOTA_MEMORY_MB', kind: 'int', default: 0, help: "most memory a group's versions may reserve, maxInstances x memoryMb summed (0: no limit)" },
   { key: 'quotaMinInstances', flag: '--quota-min-instances', env: 'FERRY_QUOTA_MIN_INSTANCES', kind: 'int', default: 0, help: "most always-on instances a group's versions may ask for, minInstances summed (0: no limit)" },
+  { key: 'historyPerFunction', flag: '--history-per-function', env: 'FERRY_HISTORY_PER_FUNCTION', kind: 'int', default: 1000, help: 'newest invocations kept in the history per function' },
+  { key: 'historyRetentionMs', flag: '--history-retention', env: 'FERRY_HISTORY_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'drop invocations older than this from the history' },
+  { key: 'historyPayloadMaxBytes', flag: '--history-payload-max', env: 'FERRY_HISTORY_PAYLOAD_MAX', kind: 'bytes', default: 64 * 1024, help: 'request and response bodies kept per invocation (recordPayloads), each' },
   { key: 'logRetentionMs', flag: '--log-retention', env: 'FERRY_LOG_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'drop function log lines older than this' },
   { key: 'logMaxLines', flag: '--log-max-lines', env: 'FERRY_LOG_MAX_LINES', kind: 'int', default: 10_000, help: 'keep at most this many log lines per function' },
+  { key: 'asyncWorkers', flag: '--async-workers', env: 'FERRY_ASYNC_WORKERS', kind: 'int', default: 64, help: 'asynchronous executions run at once (the global maxConcurrentExecutions); 0 queues them without running any' },
+  { key: 'executionQueueMax', flag: '--execution-queue-max', env: 'FERRY_EXECUTION_QUEUE_MAX', kind: 'int', default: 100_000, help: 'executions queued or running before new ones answer 429 with Retry-After' },
+  { key: 'executionRetentionMs', flag: '--execution-retention', env: 'FERRY_EXECUTION_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'keep ended executions and their results this long' },
+  { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks may reach' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
   { key: 'archiveMaxEntries', flag: '--archive-max-entries', env: 'FERRY_ARCHIVE_MAX_ENTRIES', kind: 'int', default: 10_000, help: 'most entries an archive may hold' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes', env: 'FERRY_ARCHIVE_MAX_BYTES', kind: 'bytes', default: 512 * 1024 * 1024, help: 'most bytes an archive may unpack to' },
+  { key: 'objectMaxBytes', flag: '--object-max-bytes', env: 'FERRY_OBJECT_MAX_BYTES', kind: 'bytes', default: 64 * 1024 * 1024, help: "largest object a function may store (PUT .../objects/{key}; 413 above)" },
+  { key: 'quotaObjectBytes', flag: '--quota-object-bytes', env: 'FERRY_QUOTA_OBJECT_BYTES', kind: 'bytes', default: 0, help: "most bytes one function's objects may take in all (0: no limit)" },
   { key: 'logLevel', flag: '--log-level', env: 'FERRY_LOG_LEVEL', kind: 'string', default: 'info', help: 'server log level (pino)' },
 ];
 
@@ -162,5 +187,16 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.unsandboxed && opts.driver !== 'process') throw new Error(`--unsandboxed goes with the process driver, not '${opts.driver}'`);
   for (const p of opts.bindable) if (!p.startsWith('/')) throw new Error(`--bindable: '${p}' is not an absolute path`);
   if (opts.sandboxUid === 0) throw new Error('--sandbox-uid: instances must not run as root (uid 0)');
+  for (const c of opts.callbackAllow) if (!isAddressOrCidr(c)) throw new Error(`--callback-allow: '${c}' is not an IP address or CIDR`);
   return opts;
+}
+
+/** `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`. */
+function isAddressOrCidr(text: string): boolean {
+  const [addr, bits, extra] = text.split('/');
+  const family = isIP(addr ?? '');
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
 }

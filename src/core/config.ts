@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/index.js';
 import type { VersionRecord } from './records.js';
-import { defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
+import { defaultExecutionSettings, defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
 
 /** Environment names a user may not set: Ferry owns them. */
 export function reservedEnvName(name: string): boolean {
@@ -31,6 +31,10 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     scaling,
     limits: { ...defaultLimits, ...m.limits, ...o.limits },
     invoke: o.invoke ?? m.invoke ?? 'public',
+    asyncTimeoutMs: o.asyncTimeoutMs ?? m.asyncTimeoutMs ?? defaultExecutionSettings.asyncTimeoutMs,
+    recordPayloads: o.recordPayloads ?? m.recordPayloads ?? false,
+    retries: o.retries ?? m.retries ?? defaultExecutionSettings.retries,
+    maxConcurrentExecutions: o.maxConcurrentExecutions ?? m.maxConcurrentExecutions ?? defaultExecutionSettings.maxConcurrentExecutions,
     sandbox: {
       network: o.network ?? m.network ?? defaultSandbox.network,
       seccomp: o.seccomp ?? m.seccomp ?? defaultSandbox.seccomp,

@@ -9,3 +9,5 @@ export type * from './sandbox.js';
 export type * from './runtime.js';
 export type * from './pool.js';
 export * from './validate.js';
+export * from './executions.js';
+export * from './objects.js';

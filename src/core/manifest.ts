@@ -62,6 +62,12 @@ export interface Manifest {
   scaling?: Partial<Scaling>;
   limits?: Partial<Limits>;
   invoke?: 'public' | 'token';
+  /** Asynchronous executions: time limit of one run, retries after a failed run, most runs at once (0: no limit of its own). */
+  asyncTimeoutMs?: number;
+  retries?: number;
+  maxConcurrentExecutions?: number;
+  /** Keep request and response bodies in the invocation history (off by default). */
+  recordPayloads?: boolean;
   network?: NetworkPolicy;
   seccomp?: SeccompPolicy;
   roBinds?: Record<string, string>;
@@ -83,6 +89,11 @@ export interface EffectiveConfig {
   scaling: Scaling;
   limits: Limits;
   invoke: 'public' | 'token';
+  /** Always set by `effectiveConfig`; optional so configs built by hand (tests) need not name them. */
+  asyncTimeoutMs?: number;
+  retries?: number;
+  maxConcurrentExecutions?: number;
+  recordPayloads?: boolean;
   sandbox: SandboxSettings;
 }
 
@@ -93,6 +104,16 @@ export const defaultScaling: Scaling = {
   idleTimeoutMs: 300_000,
   maxQueue: 100,
 };
+
+/** Defaults of the asynchronous-execution keys: five minutes a run, two retries, no cap of its own. */
+export const defaultExecutionSettings = { asyncTimeoutMs: 300_000, retries: 2, maxConcurrentExecutions: 0 } as const;
+
+const executionProperties = {
+  asyncTimeoutMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+  retries: { type: 'integer', minimum: 0, maximum: 20 },
+  maxConcurrentExecutions: { type: 'integer', minimum: 0, maximum: 100_000 },
+  recordPayloads: { type: 'boolean' },
+} as const;
 
 export const defaultLimits: Limits = { timeoutMs: 30_000, memoryMb: 256, cpu: 1, pids: 256, tmpMb: 64 };
 
@@ -182,6 +203,7 @@ export const manifestSchema = {
     scaling: scalingSchema,
     limits: limitsSchema,
     invoke: { enum: ['public', 'token'] },
+    ...executionProperties,
     ...sandboxProperties,
   },
 } as const;
@@ -197,6 +219,7 @@ export const overrideSchema = {
     scaling: scalingSchema,
     limits: limitsSchema,
     invoke: manifestSchema.properties.invoke,
+    ...executionProperties,
     ...sandboxProperties,
   },
 } as const;

@@ -8,7 +8,7 @@ export function isValidName(name: string): boolean {
   return namePattern.test(name);
 }
 
-export function assertName(kind: 'function' | 'version' | 'alias', name: string): void {
+export function assertName(kind: 'function' | 'version' | 'alias' | 'schedule', name: string): void {
   if (!namePattern.test(name)) {
     throw new FerryError('invalid-name', `${kind} name '${truncate(name)}' must match [a-z0-9][a-z0-9-]{0,62}`);
   }

@@ -79,6 +79,41 @@ export interface SecretRecord {
   updatedAt: number;
 }
 
+/** One invocation in the history: what was called, how it ended, and (opt-in) the payloads. */
+export interface InvocationRecord {
+  id: string;
+  time: number;
+  function: string;
+  version: string;
+  kind: 'sync' | 'async';
+  status: number;
+  durationMs: number;
+  requestId: string;
+  executionId: string | null;
+  method: string;
+  path: string;
+  /** Only when the version has `recordPayloads`; cut at the history's payload cap. */
+  requestBody: Buffer | null;
+  responseBody: Buffer | null;
+  truncated: boolean;
+}
+
+/** A cron schedule that creates executions of a function. */
+export interface ScheduleRecord {
+  function: string;
+  id: string;
+  cron: string;
+  /** IANA zone the cron expression is read in; null: UTC. */
+  timezone: string | null;
+  body: Buffer;
+  contentType: string;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  lastRun: number | null;
+  nextRun: number | null;
+}
+
 /** Failed-attempt counter behind login throttling. */
 export interface ThrottleRecord {
   key: string;

@@ -1,5 +1,7 @@
-import type { AliasRecord, FunctionRecord, LogLine, SecretRecord, ThrottleRecord, TokenKind, TokenRecord, UserRecord, VersionRecord } from './records.js';
+import type { AliasRecord, FunctionRecord, LogLine, InvocationRecord, ScheduleRecord, SecretRecord, ThrottleRecord, TokenKind, TokenRecord, UserRecord, VersionRecord } from './records.js';
 import type { ConfigOverride } from './manifest.js';
+import type { ExecutionStore } from './executions.js';
+import type { ObjectStore } from './objects.js';
 
 /**
  * Metadata store. Async so that the embedded SQLite store and the NATS JetStream store share it;
@@ -12,7 +14,7 @@ export interface Store {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Creates the function if missing; answers the stored record. */
   ensureFunction(rec: FunctionRecord): Promise<FunctionRecord>;
-  /** Deletes the function with all its versions and aliases; answers the package shas it used. */
+  /** Deletes the function with all its versions, aliases and executions; answers the package shas it used. */
   deleteFunction(name: string): Promise<string[]>;
 
   listVersions(fn: string): Promise<VersionRecord[]>;
@@ -38,6 +40,11 @@ export interface Store {
   readonly keys: KeyStore;
   readonly throttles: ThrottleStore;
   readonly secrets: SecretStore;
+  readonly invocations: InvocationStore;
+  readonly schedules: ScheduleStore;
+  readonly executions: ExecutionStore;
+  /** Per-function objects; `deleteFunction` deletes a function's objects too. */
+  readonly objects: ObjectStore;
 
   appendLogs(lines: LogLine[]): Promise<void>;
   queryLogs(fn: string, opts: { afterId?: number; limit: number; version?: string }): Promise<Array<LogLine & { id: number }>>;
@@ -93,6 +100,31 @@ export interface SecretStore {
   /** The secrets of these owning groups (all groups when undefined), by owner then name. */
   list(owners: string[] | undefined): Promise<SecretRecord[]>;
   delete(owner: string, name: string): Promise<boolean>;
+}
+
+/** The invocation history: appended in batches, read newest first, pruned per function. */
+export interface InvocationStore {
+  append(batch: InvocationRecord[]): Promise<void>;
+  /** Newest first; `before` is the cursor (an id from a previous page). Payloads left out. */
+  list(q: { functions: string[] | undefined; before?: string; limit: number }): Promise<InvocationRecord[]>;
+  get(id: string): Promise<InvocationRecord | undefined>;
+  /** Keeps the newest `perFunction` of each function (of `functions`, or all) and nothing older than `maxAgeMs`. */
+  prune(opts: { perFunction: number; maxAgeMs: number; now: number; functions?: string[] }): Promise<void>;
+}
+
+/** Cron schedules; they go with their function. */
+export interface ScheduleStore {
+  /** Creates or replaces; throws `function-not-found` when the function is gone. */
+  put(rec: ScheduleRecord): Promise<void>;
+  get(fn: string, id: string): Promise<ScheduleRecord | undefined>;
+  /** One function's, or every function's when undefined. */
+  list(fn: string | undefined): Promise<ScheduleRecord[]>;
+  delete(fn: string, id: string): Promise<boolean>;
+  /**
+   * Records a fired run: sets last_run and next_run only if next_run is still `expected`, so of
+   * two nodes firing the same run one wins. Answers whether this caller won.
+   */
+  advance(fn: string, id: string, expected: number | null, lastRun: number, nextRun: number | null): Promise<boolean>;
 }
 
 /** Failed-attempt counters (login throttling), shared by every node. */

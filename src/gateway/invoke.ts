@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FerryError, sendProblem, toProblem } from '../errors/index.js';
-import { CallSignal, type DeployTarget, type InstancePool, type Lease } from '../core/index.js';
+import { CallSignal, type DeployTarget, type InstancePool } from '../core/index.js';
 import { onFunction, TOKEN_PREFIX, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
 import type { InvokeRoute } from './route-parse.js';
 import { requestId as newRequestId } from '../util/ids.js';
 import { RequestStats } from './request-stats.js';
+import { callInstance, prefersAsync, type Executions, type FinishedCall } from '../service/index.js';
+import { acceptAsync } from './async-accept.js';
+import { capturePayloads, type CapturedPayloads } from './payload-capture.js';
 
 export interface InvokerOptions {
   resolve(name: string, ref: string | undefined): DeployTarget;
@@ -20,6 +23,10 @@ export interface InvokerOptions {
   maxBodyBytes: number;
   /** Extra response headers on every invocation (e.g. `x-ferry-sandbox`). */
   responseHeaders: string[];
+  /** Where `Prefer: respond-async` invocations go; without it they run synchronously. */
+  executions?: Executions;
+  /** The invocation history: every call is handed over when it ends. */
+  history?: { record(call: FinishedCall): void; payloadMaxBytes: number };
 }
 
 const validRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,10 +47,10 @@ export class Invoker {
     const head = scanHeaders(req.rawHeaders);
     const rid = head.requestId !== undefined && validRequestId.test(head.requestId) ? head.requestId : newRequestId();
     const began = performance.now();
+    const startedAt = Date.now();
     let target: DeployTarget | undefined;
-    let lease: Lease | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
+    let accepted = false;
+    let payloads: CapturedPayloads | undefined;
     const signal = new CallSignal();
     const onClose = (): void => {
       if (!res.writableFinished) signal.abort(new FerryError('invoke-timeout', 'the client went away'));
@@ -51,34 +58,35 @@ export class Invoker {
     try {
       target = this.o.resolve(route.name, route.ref);
       const cfg = target.config;
-      if (cfg.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(head.authorization, route.name);
+      const needsToken = cfg.invoke === 'token' || this.o.invokeAuth === 'token';
+      if (needsToken) await this.mayExecute(head.authorization, route.name);
       // A Ferry token is for Ferry: it never reaches a function, public or not (the CLI sends
       // one on every call). Other Authorization schemes are the function's business.
       if (head.authorization !== undefined && isFerryCredential(head.authorization)) stripAuthorization(req);
       if (head.contentLength !== undefined && Number(head.contentLength) > this.o.maxBodyBytes) {
         throw new FerryError('body-too-large', `the request body is ${head.contentLength} bytes; the limit is ${this.o.maxBodyBytes}`);
       }
+      if (head.async && this.o.executions) {
+        // Stored first, answered 202 once committed; a worker runs it later.
+        await acceptAsync(this.o.executions, req, res, target, route.path, { public: !needsToken, maxBodyBytes: this.o.maxBodyBytes });
+        accepted = true; // its runs are recorded by the worker
+        return;
+      }
       if (head.chunked) this.capChunkedBody(req, signal);
       req.url = route.path;
-      timer = setTimeout(() => {
-        timedOut = true;
-        signal.abort(new FerryError('invoke-timeout', `no response headers within ${cfg.limits.timeoutMs} ms`));
-      }, cfg.limits.timeoutMs);
+      if (cfg.recordPayloads && this.o.history) payloads = capturePayloads(req, res, this.o.history.payloadMaxBytes);
       res.once('close', onClose);
-      lease = await this.o.pool.acquire(target, signal);
       const extra = this.o.responseHeaders;
-      await lease.connector.dispatch(req, res, {
+      await callInstance(this.o.pool, target, req, res, {
         requestId: rid,
         signal,
         hasBody: head.chunked || (head.contentLength !== undefined && head.contentLength !== '0'),
-        onHeaders: () => clearTimeout(timer),
+        timeoutMs: cfg.limits.timeoutMs,
+        timeoutUntil: 'head',
         extraHeaders: extra.length ? ['x-request-id', rid, ...extra] : ['x-request-id', rid],
       });
     } catch (err) {
-      let fe = FerryError.from(err);
-      if (fe.code === 'instance-crashed' && lease && (await lease.exitReason()) === 'oom') {
-        fe = new FerryError('instance-oom', `the instance used more than its ${target!.config.limits.memoryMb} MB (limits.memoryMb) and was killed`);
-      }
+      const fe = FerryError.from(err);
       if (!res.headersSent) {
         if (fe.code === 'body-too-large') res.setHeader('connection', 'close');
         sendProblem(res, fe, req.url, this.errorHeaders(rid));
@@ -86,10 +94,17 @@ export class Invoker {
         res.destroy();
       }
     } finally {
-      clearTimeout(timer);
       res.off('close', onClose);
-      lease?.release({ recycle: timedOut });
-      if (target) this.stats.record(target, res.statusCode, performance.now() - began);
+      if (target) {
+        const ms = performance.now() - began;
+        this.stats.record(target, res.statusCode, ms);
+        if (!accepted) {
+          this.o.history?.record({
+            time: startedAt, function: target.function, version: target.version, kind: 'sync', status: res.statusCode, durationMs: ms,
+            requestId: rid, executionId: null, method: req.method ?? 'GET', path: route.path, requestBody: payloads?.request, responseBody: payloads?.response,
+          });
+        }
+      }
     }
   }
 
@@ -152,11 +167,18 @@ export class Invoker {
 
 /** What the gateway needs from the request head, in one pass over the raw list (Node builds
  * `req.headers` lazily; not touching it saves building an object per call). */
-function scanHeaders(raw: string[]): { requestId?: string; contentLength?: string; chunked: boolean; authorization?: string } {
-  const out: { requestId?: string; contentLength?: string; chunked: boolean; authorization?: string } = { chunked: false };
+function scanHeaders(raw: string[]): { requestId?: string; contentLength?: string; chunked: boolean; authorization?: string; async: boolean } {
+  const out: { requestId?: string; contentLength?: string; chunked: boolean; authorization?: string; async: boolean } = { chunked: false, async: false };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     switch (name.length) {
+      case 6:
+        if (name.toLowerCase() === 'prefer' && prefersAsync(raw[i + 1]!)) out.async = true;
+        break;
+      case 16:
+        // tinyFaaS: any value asks for an asynchronous call.
+        if (name.toLowerCase() === 'x-tinyfaas-async') out.async = true;
+        break;
       case 12:
         if (name.toLowerCase() === 'x-request-id') out.requestId = raw[i + 1];
         break;

@@ -10,8 +10,9 @@ import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
 import { PrestartPool, reapOrphans, Scheduler } from '../scheduler/index.js';
-import { AccessTokens, Authenticator, bootstrapAdmin, LoginThrottle } from '../auth/index.js';
-import { Accounts, FunctionLogs, FunctionService, Secrets } from '../service/index.js';
+import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
+import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
+import { nodeIdentity } from './node-identity.js';
 import { Invoker, parseFnPath, parseHost } from '../gateway/index.js';
 import { createApi } from '../api/index.js';
 import { ferryVersion } from './version.js';
@@ -72,14 +73,22 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, log: (level, message) => logger[level](message) });
   if (prestartOff) logger[opts.poolSize > 0 && driver.isolated ? 'warn' : 'info']({ reason: prestartOff }, `pre-booted sandbox pool disabled: ${prestartOff}; first calls start cold`);
   let secrets: Secrets | undefined;
+  // Each instance's socket to Ferry and its token; requests on it are served below, as on TCP.
+  const instanceTokens = new InstanceTokens((fn): string | undefined => service.catalog.owner(fn));
+  const instanceApi = new InstanceApi({
+    tokens: instanceTokens,
+    handle: (req, res) => serveInstance(req, res),
+    viewRunDir: (t, runDir) => driver.view({ packageDir: t.packageDir, runDir }).runDir,
+    owner: driver.isolated && process.getuid?.() === 0 ? { uid: opts.sandboxUid, gid: opts.sandboxUid } : undefined,
+  });
   const pool = new Scheduler({
     driver,
     runRoot,
     ...(prestart ? { prestart } : { prestartOff }),
     // Bound late: secrets need the catalog, which needs the pool.
     hooks: {
-      prepare: (target) => secrets!.envFor(target),
-      release: () => {},
+      prepare: async (target, inst) => ({ ...(await secrets!.envFor(target)), ...(await instanceApi.prepare(target, inst)) }),
+      release: (id) => instanceApi.release(id),
     },
     observer: {
       coldStart: (t, ms) => {
@@ -96,7 +105,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     },
   });
   const accessTokens = new AccessTokens(store.keys, opts.accessTokenTtlMs);
-  const auth = new Authenticator(store, accessTokens);
+  const auth = new Authenticator(store, accessTokens, instanceTokens);
   const adminToken = await bootstrapAdmin(store, opts.dataDir);
   const accounts = new Accounts({
     store,
@@ -111,12 +120,56 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
   const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
+  const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();
+  // Every call, sync or async, into the history: buffered here, written in batches.
+  const history = new InvocationHistory({
+    store,
+    catalog: service.catalog,
+    perFunction: opts.historyPerFunction,
+    maxAgeMs: opts.historyRetentionMs,
+    payloadMaxBytes: opts.historyPayloadMaxBytes,
+    error: (err) => logger.warn({ err }, 'writing the invocation history failed'),
+  });
+  const executions = new Executions({
+    ran: (r) =>
+      history.record({
+        time: r.startedAt, function: r.rec.function, version: r.rec.version, kind: 'async', status: r.status, durationMs: r.durationMs, requestId: r.rec.id, executionId: r.rec.id,
+        method: r.rec.request.method, path: r.rec.request.path, requestBody: r.target.config.recordPayloads ? [r.rec.request.body] : undefined,
+        responseBody: r.target.config.recordPayloads && r.responseBody ? [r.responseBody] : undefined,
+      }),
+    store,
+    catalog: service.catalog,
+    pool,
+    logs,
+    holder: await nodeIdentity(opts.dataDir),
+    workers: opts.asyncWorkers,
+    queueMax: opts.executionQueueMax,
+    retentionMs: opts.executionRetentionMs,
+    maxBodyBytes: opts.maxBodyBytes,
+    callbackAllow: opts.callbackAllow,
+    userAgent: `ferry/${ferryVersion}`,
+    warn: (message, err) => logger.warn({ err }, message),
+    info: (message, fields) => logger.info(fields ?? {}, message),
+  });
+  // Before listening: what the last boot left running goes back to the queue at once.
+  await executions.start();
 
   let ready = false;
   const sandboxHeader = driver.isolated ? [] : ['x-ferry-sandbox', 'none'];
-  const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), ownerOf: (n) => service.catalog.owner(n), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader });
-  const api = createApi({ service, accounts, secrets, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, isReady: () => ready, version: ferryVersion });
+  const schedules = new Schedules({
+    store,
+    // A schedule runs the function's latest version, as a POST to / carrying the schedule's body.
+    submit: async (run) => {
+      const target = service.resolve(run.function, undefined);
+      const headers = ['content-type', run.contentType, 'x-ferry-schedule', run.schedule];
+      await executions.submit({ target, public: false, request: storedRequest('POST', '/', headers, run.body), callback: null, idempotencyKey: run.idempotencyKey });
+    },
+    info: (message, fields) => logger.info(fields, message),
+    warn: (message, err) => logger.warn({ err }, message),
+  });
+  const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), ownerOf: (n) => service.catalog.owner(n), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader, executions, history: { record: (c) => history.record(c), payloadMaxBytes: opts.historyPayloadMaxBytes } });
+  const api = createApi({ service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion });
   const domain = opts.domain?.toLowerCase();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -125,6 +178,14 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     const work = route ? invoker.invoke(req, res, route) : api.handle(req, res);
     work.catch((err: unknown) => {
       logger.error({ err }, 'unhandled request error');
+      sendProblem(res, FerryError.from(err));
+    });
+  };
+  // Instance sockets route by path only (no --domain hosts) to the same gateway and router.
+  const serveInstance = (req: IncomingMessage, res: ServerResponse): void => {
+    const route = parseFnPath(req.url ?? '/');
+    (route ? invoker.invoke(req, res, route) : api.handle(req, res)).catch((err: unknown) => {
+      logger.error({ err }, 'unhandled instance API error');
       sendProblem(res, FerryError.from(err));
     });
   };
@@ -155,6 +216,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   ready = true;
   prestart?.start();
+  schedules.start();
   // Expired and revoked tokens and old login counters go after a week; hourly is plenty.
   const housekeeping = setInterval(() => {
     const weekAgo = Date.now() - 7 * 86_400_000;
@@ -177,12 +239,18 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
       }, opts.drainTimeoutMs);
       // Requests finishing during the drain leave idle keep-alive connections behind: close those too.
       const idle = setInterval(() => server.closeIdleConnections(), 100);
+      // Runs in flight end meanwhile, on instances still up; the rest go back to the queue.
+      await schedules.close();
+      const executionsClosed = executions.close(opts.drainTimeoutMs);
       await closed;
+      await executionsClosed;
       clearTimeout(timer);
       clearInterval(idle);
       for (const s of upgraded) s.destroy();
       await pool.shutdown(5000);
+      instanceApi.close();
       await driver.close?.();
+      await history.close();
       await logs.close();
       await store.close();
       logger.info('stopped');

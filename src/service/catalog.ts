@@ -48,6 +48,10 @@ export class Catalog {
     return this.fns.has(name);
   }
 
+  functionNames(): string[] {
+    return [...this.fns.keys()];
+  }
+
   /** The owning group of a function; undefined when there is no such function. */
   owner(name: string): string | undefined {
     return this.fns.get(name)?.record.owner;

@@ -13,6 +13,8 @@ import { functionTests } from './suite/functions-versions.js';
 import { logTests } from './suite/logs.js';
 import { reopenTests } from './suite/reopen.js';
 import { tenancyTests } from './suite/tenancy.js';
+import { executionTests } from './suite/executions.js';
+import { objectTests } from './suite/objects.js';
 
 export type { OpenStore, StoreHarness } from './suite/fixtures.js';
 
@@ -27,5 +29,7 @@ export function storeSuite(name: string, open: OpenStore): void {
     logTests(open);
     reopenTests(open);
     tenancyTests(open);
+    executionTests(open);
+    objectTests(open);
   });
 }

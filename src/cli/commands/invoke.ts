@@ -7,6 +7,7 @@ import { apiError, type Client } from '../client.js';
 import { ApiError, CliError, usageError } from '../errors.js';
 import { processIO, writeChunk, type IO } from '../output.js';
 import { clientFor, connectionOptions } from './common.js';
+import { awaitResult } from './executions.js';
 
 export interface InvokeArgs {
   target: string;
@@ -16,6 +17,9 @@ export interface InvokeArgs {
   method?: string | undefined;
   headers?: string[] | undefined;
   path?: string | undefined;
+  /** Run asynchronously: print the execution id (or, with `wait`, wait and print the result). */
+  async?: boolean | undefined;
+  wait?: boolean | undefined;
 }
 
 /** The gateway path of an invocation: `/fn/<name>[@ref]<path>`. */
@@ -47,6 +51,8 @@ async function readBody(args: InvokeArgs, stdin: Readable): Promise<Uint8Array |
 export async function invoke(client: Client, args: InvokeArgs, io: IO = processIO, stdin: Readable = process.stdin): Promise<number> {
   const path = invokePath(args.target, args.path);
   const headers = parseHeaders(args.headers ?? []);
+  if (args.wait && !args.async) throw usageError('--wait goes with --async');
+  if (args.async) headers.prefer = 'respond-async';
   const body = await readBody(args, stdin);
   const method = (args.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw usageError(`-X '${args.method}' is not an HTTP method`);
@@ -55,6 +61,7 @@ export async function invoke(client: Client, args: InvokeArgs, io: IO = processI
   const status = res.statusCode ?? 0;
   const ok = status >= 200 && status <= 299;
   const contentType = res.headers['content-type'] ?? '';
+  if (args.async && status === 202) return accepted(client, res, args.wait === true, io);
   if (!ok && /problem\+json/i.test(contentType)) {
     // Small by nature: buffer it to quote its detail on stderr.
     const chunks: Buffer[] = [];
@@ -72,6 +79,19 @@ export async function invoke(client: Client, args: InvokeArgs, io: IO = processI
   return status;
 }
 
+/** The 202 of an asynchronous call: prints the execution id, or waits and prints its result. */
+async function accepted(client: Client, res: Readable, wait: boolean, io: IO): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  const { id } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string };
+  if (!wait) {
+    await writeChunk(io.stdout, `${id}\n`);
+    return 202;
+  }
+  const doc = await awaitResult(client, id, io);
+  return doc.result?.status ?? 200;
+}
+
 export function register(program: Command, io: IO = processIO): void {
   connectionOptions(
     program
@@ -82,8 +102,10 @@ export function register(program: Command, io: IO = processIO): void {
       .option('-f, --file <file>', "request body from a file ('-' for stdin)")
       .option('-X, --method <method>', 'HTTP method (default GET, or POST with a body)')
       .option('-H, --header <header>', "request header 'Name: value' (repeatable)", collect, [] as string[])
-      .option('--path <path>', 'path (and query) after the function, e.g. /users?id=1'),
-  ).action(async (target: string, opts: { data?: string; file?: string; method?: string; header: string[]; path?: string }, cmd: Command) => {
-    await invoke(clientFor(cmd), { target, data: opts.data, file: opts.file, method: opts.method, headers: opts.header, path: opts.path }, io);
+      .option('--path <path>', 'path (and query) after the function, e.g. /users?id=1')
+      .option('--async', 'run asynchronously: print the execution id (Prefer: respond-async)')
+      .option('--wait', 'with --async: wait for the execution to end and print its result'),
+  ).action(async (target: string, opts: { data?: string; file?: string; method?: string; header: string[]; path?: string; async?: boolean; wait?: boolean }, cmd: Command) => {
+    await invoke(clientFor(cmd), { target, data: opts.data, file: opts.file, method: opts.method, headers: opts.header, path: opts.path, async: opts.async, wait: opts.wait }, io);
   });
 }

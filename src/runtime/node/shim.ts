@@ -16,6 +16,7 @@ import { HandlerLoadError, loadHandler, type Invoke } from './instance/handler.j
 import { toRequest } from './instance/request.js';
 import { failCall, sendResult } from './instance/respond.js';
 import { warmUp } from './instance/warm-up.js';
+import { instanceClient, type InstanceClient } from './instance/objects-client.js';
 
 /** In-flight calls and waitUntil() work get this long to finish after SIGTERM. */
 const DRAIN_MS = 5000;
@@ -29,6 +30,12 @@ export interface HandlerContext {
   env: Readonly<Record<string, string>>;
   /** Keeps background work alive past the response: SIGTERM waits for it, rejections are logged. */
   waitUntil(promise: Promise<unknown>): void;
+  /** The function's objects, through the instance's socket to Ferry. */
+  objects: InstanceClient['objects'];
+  /** A request to Ferry through the socket (`/fn/...`, this function's object routes). */
+  fetch: InstanceClient['fetch'];
+  /** Calls another function: `call('other@prod', { method: 'POST', body, path: '/x' })`. */
+  call: InstanceClient['call'];
 }
 
 function report(what: string, err?: unknown): void {
@@ -50,6 +57,7 @@ if (!socketPath || (!handlerSpec && !pooled)) fatal(78, 'FERRY_SOCKET and FERRY_
 let userEnv: Readonly<Record<string, string>> = {};
 let functionName = '';
 let version = '';
+let client: InstanceClient = instanceClient({});
 function readFunctionEnv(): void {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -58,6 +66,7 @@ function readFunctionEnv(): void {
   userEnv = Object.freeze(env);
   functionName = process.env.FERRY_FUNCTION ?? '';
   version = process.env.FERRY_VERSION ?? '';
+  client = instanceClient(process.env);
 }
 
 const background = new Set<Promise<unknown>>();
@@ -115,7 +124,7 @@ function handle(call: IncomingCall): void {
   let result: unknown;
   try {
     if (!invoke) throw new Error('no function is loaded in this instance yet');
-    const context: HandlerContext = { function: functionName, version, requestId: call.requestId, env: userEnv, waitUntil };
+    const context: HandlerContext = { function: functionName, version, requestId: call.requestId, env: userEnv, waitUntil, objects: client.objects, fetch: client.fetch, call: client.call };
     result = invoke(toRequest(call), context);
   } catch (err) {
     return failCall(call, err);

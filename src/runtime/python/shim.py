@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 # Imported before sys.path[0] (this directory) is replaced by the function's own directory.
 import _ferry_output as output
+import _ferry_api
 from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, RESPONSE, Request, failure, frame_head, response_frames, u32
 
 LOAD = 6
@@ -72,7 +73,24 @@ def _load(spec):
         raise AttributeError(f'{path} defines no function {name!r}')
     if not callable(fn):
         raise TypeError(f'{path}: {name!r} is not callable')
+    if _takes_context(fn):
+        user = fn
+        if inspect.iscoroutinefunction(user):
+            async def with_context_async(req):
+                return await user(req, _ferry_api.context_for(req))
+            return with_context_async, True
+        return (lambda req: user(req, _ferry_api.context_for(req))), False
     return fn, inspect.iscoroutinefunction(fn)
+
+
+def _takes_context(fn):
+    """`handler(request, context)`: a second positional parameter (or *args) asks for the context."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -141,6 +141,123 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'executions',
+    up: `
+      -- seq orders executions (queue order, list cursor); id is the random handle clients hold.
+      CREATE TABLE executions (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT    NOT NULL UNIQUE,
+        function         TEXT    NOT NULL,
+        version          TEXT    NOT NULL,
+        public           INTEGER NOT NULL,
+        status           TEXT    NOT NULL,
+        idempotency_key  TEXT,
+        request          TEXT    NOT NULL, -- JSON {method, path, headers}
+        request_body     BLOB,
+        callback         TEXT,             -- JSON CallbackSpec
+        callback_outcome TEXT,             -- JSON CallbackOutcome
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        lost_runs        INTEGER NOT NULL DEFAULT 0,
+        not_before       INTEGER NOT NULL,
+        lease_node       TEXT,
+        lease_boot       TEXT,
+        lease_until      INTEGER,
+        created_at       INTEGER NOT NULL,
+        started_at       INTEGER,
+        run_started_at   INTEGER,
+        finished_at      INTEGER,
+        result           TEXT,             -- JSON {status, headers, size}
+        result_body      BLOB,             -- bodies up to 64 KiB; larger ones in execution_objects
+        error            TEXT              -- JSON {code, detail}
+      );
+      -- The idempotency record: one execution per function and key.
+      CREATE UNIQUE INDEX executions_idempotency ON executions(function, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      -- (status, seq): claiming walks the queued rows in order, requeueing reads the running ones.
+      CREATE INDEX executions_status ON executions(status, seq);
+      CREATE INDEX executions_function ON executions(function, seq);
+      CREATE INDEX executions_finished ON executions(finished_at) WHERE finished_at IS NOT NULL;
+
+      -- Large result bodies, kept apart from the records (objects).
+      CREATE TABLE execution_objects (
+        id   TEXT NOT NULL PRIMARY KEY REFERENCES executions(id) ON DELETE CASCADE,
+        body BLOB NOT NULL
+      );
+
+      -- An execution's log lines are those with its id as request id.
+      CREATE INDEX logs_request_id ON logs(request_id) WHERE request_id IS NOT NULL;
+    `,
+  },
+  {
+    version: 5,
+    name: 'invocation-history',
+    up: `
+      -- Recent invocations, sync and async, written in batches off the request path and kept
+      -- per function up to a bound. Payloads only for functions with recordPayloads.
+      CREATE TABLE invocations (
+        id            TEXT    NOT NULL PRIMARY KEY,
+        seq           INTEGER NOT NULL UNIQUE, -- insertion order, for paging newest first
+        time          INTEGER NOT NULL,
+        function      TEXT    NOT NULL,
+        version       TEXT    NOT NULL,
+        kind          TEXT    NOT NULL, -- sync | async
+        status        INTEGER NOT NULL,
+        duration_ms   REAL    NOT NULL,
+        request_id    TEXT    NOT NULL,
+        execution_id  TEXT,
+        method        TEXT    NOT NULL,
+        path          TEXT    NOT NULL,
+        request_body  BLOB,
+        response_body BLOB,
+        truncated     INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX invocations_function_seq ON invocations(function, seq);
+      CREATE INDEX invocations_time ON invocations(time);
+    `,
+  },
+  {
+    version: 6,
+    name: 'schedules',
+    up: `
+      -- Cron schedules that create executions. next_run is when the next one is due; a
+      -- next_run in the past at start is a run missed while the server was down.
+      CREATE TABLE schedules (
+        function     TEXT    NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        id           TEXT    NOT NULL,
+        cron         TEXT    NOT NULL,
+        timezone     TEXT,
+        body         BLOB    NOT NULL,
+        content_type TEXT    NOT NULL,
+        created_by   TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        last_run     INTEGER,
+        next_run     INTEGER,
+        PRIMARY KEY (function, id)
+      );
+    `,
+  },
+  {
+    version: 7,
+    name: 'objects',
+    up: `
+      -- The index of per-function objects; the content lives in <data-dir>/objects/ under its
+      -- sha256, shared by every key with the same content.
+      CREATE TABLE objects (
+        function     TEXT    NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        key          TEXT    NOT NULL,
+        sha256       TEXT    NOT NULL,
+        size         INTEGER NOT NULL,
+        content_type TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        PRIMARY KEY (function, key)
+      );
+      -- A blob goes when the last key using it does; this answers "still used?".
+      CREATE INDEX objects_sha256 ON objects(sha256);
+    `,
+  },
 ];
 
 /** Schema version this code writes and understands. */

@@ -18,6 +18,10 @@ import { SqliteTokens } from './tokens.js';
 import { FileKeys } from './keys.js';
 import { SqliteThrottles } from './throttles.js';
 import { SqliteSecrets } from './secrets.js';
+import { SqliteInvocations } from './invocations.js';
+import { SqliteSchedules } from './schedules.js';
+import { SqliteExecutions } from './executions.js';
+import { SqliteObjects } from './objects.js';
 import {
   aliasFromRow,
   aliasToRow,
@@ -61,6 +65,10 @@ export class SqliteStore implements Store {
   readonly keys: FileKeys;
   readonly throttles: SqliteThrottles;
   readonly secrets: SqliteSecrets;
+  readonly invocations: SqliteInvocations;
+  readonly schedules: SqliteSchedules;
+  readonly executions: SqliteExecutions;
+  readonly objects: SqliteObjects;
 
   constructor(opts: SqliteStoreOptions) {
     fs.mkdirSync(opts.dataDir, { recursive: true });
@@ -82,6 +90,10 @@ export class SqliteStore implements Store {
       this.tokens = new SqliteTokens(this.db);
       this.throttles = new SqliteThrottles(this.db);
       this.secrets = new SqliteSecrets(this.db);
+      this.invocations = new SqliteInvocations(this.db);
+      this.schedules = new SqliteSchedules(this.db);
+      this.executions = new SqliteExecutions(this.db);
+      this.objects = new SqliteObjects(this.db, path.join(opts.dataDir, 'objects'));
       this.keys = new FileKeys(path.join(opts.dataDir, 'keys'));
     } catch (err) {
       this.db.close();
@@ -109,18 +121,24 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Deletes the function, its versions, aliases and log lines. Answers the distinct package shas
+   * Deletes the function, its versions, aliases, log lines and executions. Answers the distinct package shas
    * its versions used (sorted), whether or not other functions still use them: the caller asks
    * `packageInUse` before removing a package. Unknown function: answers `[]`.
    */
   async deleteFunction(name: string): Promise<string[]> {
-    return this.db.transaction(() => {
+    let blobs: string[] = [];
+    const shas = this.db.transaction(() => {
       const shas = this.sql.functionShas.all(name);
       this.sql.deleteFunctionLogs.run(name);
+      this.executions.deleteOf(name);
+      blobs = this.objects.deleteOf(name);
       // Versions and aliases go by ON DELETE CASCADE, and so does the seq counter (it is a column).
       this.sql.deleteFunction.run(name);
       return shas;
     })();
+    // Object blobs only once the rows are gone for good.
+    this.objects.collect(blobs);
+    return shas;
   }
 
   /** Versions of the function in ascending `seq`. */

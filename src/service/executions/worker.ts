@@ -1,0 +1,254 @@
+/**
+ * Runs queued executions: claims them under a lease that names this node and this boot, calls
+ * the function through the instance pool as the gateway does, and records how each run ended.
+ * Delivery is at least once: a run whose node dies is put back without counting as an attempt.
+ */
+import { FerryError } from '../../errors/index.js';
+import { CallSignal, defaultExecutionSettings, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type InstancePool, type LeaseHolder, type RunEnd } from '../../core/index.js';
+import { callInstance } from '../instance-call.js';
+import { GroupCommit } from './group-commit.js';
+import { BufferSink, ReplayedRequest } from './replay.js';
+
+export interface WorkerOptions {
+  store: ExecutionStore;
+  pool: InstancePool;
+  holder: LeaseHolder;
+  /** The version an execution runs, or undefined when it is gone. */
+  target(fn: string, version: string): DeployTarget | undefined;
+  /** Most runs at once on this node; 0: none (executions wait in the queue). */
+  workers: number;
+  maxResultBytes: number;
+  /** How long a lease lasts without renewal. */
+  leaseMs?: number;
+  /** Called once per execution this node ended (after the end is stored). */
+  ended(rec: ExecutionRecord, end: RunEnd): void;
+  /** Called after every run that reached the function (for the invocation history). */
+  ran?(run: FinishedRun): void;
+  warn(message: string, err?: unknown): void;
+}
+
+/** One run of an execution, as the invocation history records it. */
+export interface FinishedRun {
+  rec: ExecutionRecord;
+  target: DeployTarget;
+  status: number;
+  durationMs: number;
+  startedAt: number;
+  responseBody: Buffer | undefined;
+}
+
+interface Run {
+  rec: ExecutionRecord;
+  signal: CallSignal;
+  /** Given back at shutdown: whatever the call does now is not recorded. */
+  abandoned: boolean;
+  done: Promise<void>;
+}
+
+/** Back-off before retry n (1-based): 0.5 s, 1 s, 2 s, ... up to a minute, with jitter. */
+export function retryDelayMs(n: number): number {
+  const base = Math.min(60_000, 500 * 2 ** Math.max(0, n - 1));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+export class ExecutionWorker {
+  private readonly running = new Map<string, Run>();
+  private readonly perFunction = new Map<string, number>();
+  /** The per-function cap last seen for each function with runs here. */
+  private readonly caps = new Map<string, number>();
+  private readonly ends: GroupCommit<RunEnd, boolean>;
+  private readonly leaseMs: number;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private ticking = false;
+  private again = false;
+  private scheduled = false;
+  private closing = false;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.leaseMs = o.leaseMs ?? 30_000;
+    this.ends = new GroupCommit((batch) => o.store.finish(batch));
+  }
+
+  /** Runs in flight on this node. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Puts back what the previous boot of this node held, then starts claiming. */
+  async start(): Promise<number> {
+    const now = Date.now();
+    const lost = await this.o.store.requeueLost({ node: this.o.holder.node, exceptBoot: this.o.holder.boot, now });
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    // Due retries and other nodes' work are found by polling; new work here pokes at once.
+    every(250, () => this.poke());
+    every(Math.max(1000, Math.floor(this.leaseMs / 3)), () => this.renew());
+    every(this.leaseMs, () => this.sweep());
+    this.poke();
+    return lost;
+  }
+
+  /** Something may be runnable: claim soon (once per event-loop turn, however often called). */
+  poke(): void {
+    if (this.scheduled || this.closing || this.o.workers === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.tick();
+    });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.again = false;
+        const free = this.o.workers - this.running.size;
+        if (free <= 0 || this.closing) break;
+        const exclude: string[] = [];
+        for (const [fn, n] of this.perFunction) {
+          const cap = this.caps.get(fn) ?? 0;
+          if (cap > 0 && n >= cap) exclude.push(fn);
+        }
+        const limit = Math.min(free, 256);
+        const now = Date.now();
+        const claimed = await this.o.store.claim({ holder: this.o.holder, now, leaseUntil: now + this.leaseMs, limit, exclude });
+        for (const rec of claimed) this.begin(rec);
+        if (claimed.length === limit) this.again = true;
+      } while (this.again);
+    } catch (err) {
+      this.o.warn('claiming executions failed', err);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private begin(rec: ExecutionRecord): void {
+    const target = this.o.target(rec.function, rec.version);
+    const now = Date.now();
+    if (!target) {
+      void this.end(rec, { status: 'failed', counted: true, error: { code: 'version-not-found', detail: `version '${rec.version}' of '${rec.function}' no longer exists` } }, now);
+      return;
+    }
+    const cap = target.config.maxConcurrentExecutions ?? defaultExecutionSettings.maxConcurrentExecutions;
+    this.caps.set(rec.function, cap);
+    const busy = this.perFunction.get(rec.function) ?? 0;
+    if (cap > 0 && busy >= cap) {
+      // Claimed in a batch past the function's cap: back to the queue, not an attempt.
+      void this.end(rec, { status: 'queued', counted: false, notBefore: now }, now);
+      return;
+    }
+    this.perFunction.set(rec.function, busy + 1);
+    const run: Run = { rec, signal: new CallSignal(), abandoned: false, done: Promise.resolve() };
+    this.running.set(rec.id, run);
+    run.done = this.execute(run, target).finally(() => {
+      this.running.delete(rec.id);
+      const n = (this.perFunction.get(rec.function) ?? 1) - 1;
+      if (n > 0) this.perFunction.set(rec.function, n);
+      else this.perFunction.delete(rec.function);
+      this.poke();
+    });
+  }
+
+  private async execute(run: Run, target: DeployTarget): Promise<void> {
+    const { rec, signal } = run;
+    const max = this.o.maxResultBytes;
+    const sink = new BufferSink(max, () => signal.abort(new FerryError('body-too-large', `the function answered more than ${max} bytes (--max-body)`)));
+    let outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>;
+    const startedAt = Date.now();
+    const began = performance.now();
+    let answered = 0;
+    try {
+      await callInstance(this.o.pool, target, new ReplayedRequest(rec.request), sink, {
+        requestId: rec.id,
+        signal,
+        hasBody: rec.request.body.length > 0,
+        timeoutMs: target.config.asyncTimeoutMs ?? defaultExecutionSettings.asyncTimeoutMs,
+        timeoutUntil: 'end',
+        extraHeaders: [],
+      });
+      const result = { status: sink.status, headers: sink.headers, body: sink.body() };
+      answered = sink.status;
+      // The function answered; a 5xx is its way of saying the run failed.
+      outcome = sink.status >= 500 ? this.failure(rec, target, 'failed', { code: 'function-error', detail: `the function answered ${sink.status}` }, result) : { status: 'succeeded', counted: true, result };
+    } catch (err) {
+      if (run.abandoned) return;
+      const fe = FerryError.from(err);
+      if (fe.code === 'queue-full' || fe.code === 'shutting-down') {
+        // The pool had no room: not the function's fault, so not an attempt.
+        outcome = { status: 'queued', counted: false, notBefore: Date.now() + 1000 };
+      } else {
+        outcome = this.failure(rec, target, fe.code === 'invoke-timeout' ? 'timed-out' : 'failed', { code: fe.code, detail: fe.message });
+        answered = fe.status;
+      }
+    }
+    if (run.abandoned) return;
+    if (answered) this.o.ran?.({ rec, target, status: answered, durationMs: performance.now() - began, startedAt, responseBody: outcome.result?.body });
+    await this.end(rec, outcome, Date.now());
+  }
+
+  /** A failed run: retried after a back-off while attempts remain, else the execution ends. */
+  private failure(rec: ExecutionRecord, target: DeployTarget, final: ExecutionStatus, error: { code: string; detail: string }, result?: RunEnd['result']): Omit<RunEnd, 'id' | 'holder' | 'now'> {
+    const attempts = rec.attempts + 1;
+    if (attempts <= (target.config.retries ?? defaultExecutionSettings.retries)) return { status: 'queued', counted: true, notBefore: Date.now() + retryDelayMs(attempts), error, result };
+    return { status: final, counted: true, error, result };
+  }
+
+  private async end(rec: ExecutionRecord, outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>, now: number): Promise<void> {
+    const isEnd = outcome.status !== 'queued';
+    const end: RunEnd = {
+      ...outcome,
+      id: rec.id,
+      holder: this.o.holder,
+      now,
+      callbackOutcome: isEnd && rec.callback ? { state: 'pending', attempts: 0, lastStatus: null, lastError: null, at: null } : undefined,
+    };
+    try {
+      const held = await this.ends.add(end);
+      // Lost the lease meanwhile (another node took the execution over): its end is not ours.
+      if (held && isEnd) this.o.ended(rec, end);
+      else if (held && !outcome.counted) this.poke();
+    } catch (err) {
+      this.o.warn(`recording the end of execution ${rec.id} failed`, err);
+    }
+  }
+
+  private renew(): void {
+    if (this.running.size === 0) return;
+    this.o.store.renew(this.o.holder, [...this.running.keys()], Date.now() + this.leaseMs).catch((err) => this.o.warn('renewing execution leases failed', err));
+  }
+
+  /** Leases nobody renewed (a node that died without coming back) go back to the queue. */
+  private sweep(): void {
+    const now = Date.now();
+    this.o.store
+      .requeueLost({ expiredBefore: now, now })
+      .then((n) => n > 0 && this.poke())
+      .catch((err) => this.o.warn('requeueing expired executions failed', err));
+  }
+
+  /**
+   * Stops claiming, lets runs in flight end for up to `graceMs`, and gives the rest back to the
+   * queue (not counted as attempts) before their instances are stopped.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    const runs = [...this.running.values()];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(runs.map((r) => r.done)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    const now = Date.now();
+    const left = [...this.running.values()];
+    for (const run of left) run.abandoned = true;
+    await Promise.all(left.map((run) => this.end(run.rec, { status: 'queued', counted: false, notBefore: now }, now)));
+    for (const run of left) run.signal.abort(new FerryError('shutting-down'));
+  }
+}

@@ -1,0 +1,50 @@
+import { FerryError } from '../errors/index.js';
+import type { CallSignal, DeployTarget, InstancePool, InvocationRequest, Lease, ResponseSink } from '../core/index.js';
+
+/** One call on an instance, as the gateway (synchronous) and the execution workers make it. */
+export interface InstanceCall {
+  requestId: string;
+  /** Aborted by the caller (client gone, shutdown) or by the time limit below. */
+  signal: CallSignal;
+  hasBody: boolean;
+  timeoutMs: number;
+  /** `head`: the limit is on the response head (a synchronous call); `end`: on the whole answer. */
+  timeoutUntil: 'head' | 'end';
+  extraHeaders: string[];
+}
+
+const noop = (): void => {};
+
+/**
+ * Leases an instance of `target`, hands it the call, and always releases the lease (recycling the
+ * instance after a timeout: it may be stuck). Rejects with a FerryError; an instance the kernel
+ * killed over its memory limit is reported as `instance-oom`.
+ */
+export async function callInstance(pool: InstancePool, target: DeployTarget, req: InvocationRequest, res: ResponseSink, c: InstanceCall): Promise<void> {
+  let lease: Lease | undefined;
+  let timedOut = false;
+  const ms = c.timeoutMs;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    c.signal.abort(new FerryError('invoke-timeout', c.timeoutUntil === 'head' ? `no response headers within ${ms} ms` : `no complete answer within ${ms} ms`));
+  }, ms);
+  try {
+    lease = await pool.acquire(target, c.signal);
+    await lease.connector.dispatch(req, res, {
+      requestId: c.requestId,
+      signal: c.signal,
+      hasBody: c.hasBody,
+      onHeaders: c.timeoutUntil === 'head' ? () => clearTimeout(timer) : noop,
+      extraHeaders: c.extraHeaders,
+    });
+  } catch (err) {
+    const fe = FerryError.from(err);
+    if (fe.code === 'instance-crashed' && lease && (await lease.exitReason()) === 'oom') {
+      throw new FerryError('instance-oom', `the instance used more than its ${target.config.limits.memoryMb} MB (limits.memoryMb) and was killed`);
+    }
+    throw fe;
+  } finally {
+    clearTimeout(timer);
+    lease?.release({ recycle: timedOut });
+  }
+}
