@@ -209,7 +209,11 @@ describe('groups and functions', () => {
     await expectProblem(await call(carol), 403, 'forbidden');
   });
 
-  test('roBinds and network "host" need permission:admin', async () => {
+  test('roBinds, network "host" and mountDev need permission:admin', async () => {
+    await expectProblem(await deployAs(bob, 'dev-fn', nodeFn('export default () => 1;', { mountDev: true })), 403, 'forbidden');
+    await expectProblem(await fetch(`${ferry.url}/v1/functions/bob-fn/versions/v1`, { method: 'PATCH', headers: { ...bearer(bob), 'content-type': 'application/json' }, body: JSON.stringify({ mountDev: true }) }), 403, 'forbidden');
+    // Narrowing is anyone's: no /dev at all.
+    assert.equal((await fetch(`${ferry.url}/v1/functions/bob-fn/versions/v1`, { method: 'PATCH', headers: { ...bearer(bob), 'content-type': 'application/json' }, body: JSON.stringify({ mountDev: false }) })).status, 200);
     await expectProblem(await deployAs(bob, 'net-fn', nodeFn('export default () => 1;', { network: 'host' })), 403, 'forbidden');
     await expectProblem(await deployAs(bob, 'bind-fn', nodeFn('export default () => 1;', { roBinds: { '/usr/share': '/data' } })), 403, 'forbidden');
     await expectProblem(await fetch(`${ferry.url}/v1/functions/bob-fn/versions/v1`, { method: 'PATCH', headers: { ...bearer(bob), 'content-type': 'application/json' }, body: JSON.stringify({ network: 'host' }) }), 403, 'forbidden');

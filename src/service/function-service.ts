@@ -132,7 +132,7 @@ export class FunctionService {
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
       runtime.validate(manifest);
       const config = effectiveConfig({ manifest, override: {} });
-      this.policy.checkSandbox(actor, config);
+      this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
       await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
       await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
@@ -199,7 +199,7 @@ export class FunctionService {
       };
       for (const k of Object.keys(merged) as Array<keyof typeof merged>) if (merged[k] === undefined) delete merged[k];
       const config = effectiveConfig({ manifest: v.manifest, override: merged });
-      this.policy.checkSandbox(actor, config);
+      this.policy.checkSandbox(actor, config, { mountDev: patch.mountDev });
       this.policy.checkQuota(actor, this.catalog.owner(name)!, name, version, config);
       await this.o.checkSecrets?.(this.catalog.owner(name)!, config.secrets);
       await this.o.validateSandbox?.(config.sandbox);

@@ -40,11 +40,13 @@ export class TenancyPolicy {
 
   /**
    * `roBinds` (host files) and `network: "host"` (the host's network and its services) reach
-   * past the sandbox: only admins may ask for them. (`mountDev` is bwrap's minimal /dev, never
-   * the host's devices, so it widens nothing.)
+   * past the sandbox: only admins may ask for them. So may only admins ask for `mountDev`
+   * explicitly (`asked`: the keys the manifest or PATCH body sets), as YFASS users know it; in
+   * Ferry every function gets bwrap's minimal /dev by default, and `false` narrows.
    */
-  checkSandbox(actor: Principal, config: EffectiveConfig): void {
+  checkSandbox(actor: Principal, config: EffectiveConfig, asked: { mountDev?: boolean | undefined } = {}): void {
     if (isAdmin(actor)) return;
+    if (asked.mountDev === true) throw new FerryError('forbidden', 'mountDev: true needs permission:admin (every function gets a minimal /dev by default; leave the key out)');
     if (Object.keys(config.sandbox.roBinds).length > 0) throw new FerryError('forbidden', 'roBinds (read-only host paths) need permission:admin');
     if (config.sandbox.network === 'host') throw new FerryError('forbidden', 'network "host" needs permission:admin');
   }
