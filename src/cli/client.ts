@@ -170,7 +170,9 @@ function sendFile(url: URL, method: string, headers: Record<string, string>, fil
       } finally {
         src.destroy();
       }
-      if (!responded && !settled) req.end();
+      // Ended even when the answer came first (a small body can be answered before end() ran):
+      // an unended request keeps its socket, and the CLI, alive until the server's idle timeout.
+      if (!req.destroyed && !req.writableEnded) req.end();
     };
     pump().catch((err: unknown) => fail(new CliError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })));
   });
