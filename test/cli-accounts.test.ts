@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/ferry.js';
 import { runCli, show } from './support/helpers.js';
 
 let ferry: Ferry;
 let config: string;
 before(async () => {
+  markSensitive('dana-secret-pw', 'erin-secret-pw', 'cli-secret-value-1', 'cli-secret-value-2');
   ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
   config = await mkdtemp(join(tmpdir(), 'ferry-cli-config-'));
 });

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn, runCli, show } from './support/helpers.js';
 import { waitFor } from './support/wait.js';
 
@@ -224,6 +224,7 @@ test('a public execution is readable by id alone; one a token created needs read
   assert.equal(e.public, false);
   assert.equal(e.result!.body, 'secret');
   // A user who may not read the function does not see its executions.
+  markSensitive('outsider-password-1');
   assert.equal((await ferry.api('POST', '/v1/users', { name: 'outsider', password: 'outsider-password-1', groups: ['permission:read'] })).status, 201);
   const tok = ((await (await ferry.api('POST', '/v1/tokens', { user: 'outsider' })).json()) as { token: string }).token;
   await expectProblem(await get(id, '', tok), 404, 'execution-not-found');

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFerry, disposeFerry, packFiles, sleep, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, packFiles, sleep, type Ferry } from './support/ferry.js';
 import { versionFn } from './support/helpers.js';
 
 type Role = 'root' | 'admin' | 'writer' | 'reader' | 'stranger' | 'anonymous' | 'expired';
@@ -114,6 +114,7 @@ let executionId = '';
 const admin = (method: string, path: string, body?: unknown) => ferry.api(method, path, body);
 
 async function makeUser(name: string, groups: string[]): Promise<string> {
+  markSensitive(`pw-${name}-0123456789`);
   const res = await admin('POST', '/v1/users', { name, password: `pw-${name}-0123456789`, groups });
   assert.equal(res.status, 201, await res.text());
   const tok = await admin('POST', '/v1/tokens', { user: name, days: 1 });

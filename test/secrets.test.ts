@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFerry, disposeFerry, packFiles, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, packFiles, type Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn } from './support/helpers.js';
 
 const values = {
@@ -43,6 +43,7 @@ const hasher = (names: string[]) =>
   nodeFn(`import { createHash } from 'node:crypto';\nexport default () => (${JSON.stringify(names)}).map((n) => n + '=' + (process.env[n] === undefined ? 'unset' : createHash('sha256').update(process.env[n]).digest('hex'))).join(',');`, { secrets: names });
 
 before(async () => {
+  markSensitive(...Object.values(values));
   ferry = await startFerry();
   tokens.admin = ferry.token;
   for (const [name, groups] of [

@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFerry, disposeFerry, packFiles, sleep, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, packFiles, sleep, type Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn, versionFn } from './support/helpers.js';
 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -22,6 +22,7 @@ interface Session {
 
 let ferry: Ferry;
 before(async () => {
+  markSensitive('alice-password-1', 'bob-password-1', 'carol-password-1', 'carol-password-2', 'caller-password-1');
   ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--access-token-ttl', '2s', '--login-max-failures', '3', '--quota-functions', '2'] });
   for (const [name, groups] of [
     ['alice', ['permission:read', 'permission:write', 'permission:execute', 'permission:remove', 'custom:team']],

@@ -15,6 +15,8 @@ export interface Ferry {
   proc: ChildProcess;
   /** Every line the server printed. */
   output: string[];
+  /** Every answer body `api()` got, for the leak check in `disposeFerry`. */
+  answers: string[];
   /** Management API call with the admin token. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   /** Uploads a package made of `files`; answers the version JSON (throws on non-201). */
@@ -51,7 +53,8 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
     setTimeout(() => reject(new Error(`ferry server did not start in 30 s:\n${output.join('\n')}`)), 30_000).unref();
   });
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> => {
+  const answers: string[] = [];
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> => {
     const h: Record<string, string> = { authorization: `Bearer ${token}`, ...headers };
     let payload: BodyInit | undefined;
     if (body instanceof Uint8Array || typeof body === 'string') payload = body as BodyInit;
@@ -59,7 +62,10 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
       payload = JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    return fetch(url + path, { method, headers: h, body: payload });
+    const res = await fetch(url + path, { method, headers: h, body: payload });
+    // Read from a copy as it arrives, so the caller's body is untouched (streams stay streams).
+    res.clone().text().then((t) => answers.push(t), () => {});
+    return res;
   };
   const ferry: Ferry = {
     url,
@@ -67,6 +73,7 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
     dataDir,
     proc,
     output,
+    answers,
     api,
     async deploy(name, files, version) {
       const archive = await packFiles(files);
@@ -87,10 +94,27 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
   return ferry;
 }
 
-/** Stops the server and removes its data dir (for t.after). */
+/** Passwords and secret values a test used: no server log line or API answer may hold one. */
+const sensitive = new Set<string>();
+
+/** Registers values that must never appear in a server's log or in an answer of its API. */
+export function markSensitive(...values: string[]): void {
+  for (const v of values) if (v.length >= 8) sensitive.add(v);
+}
+
+/**
+ * Stops the server and removes its data dir (for t.after), after the leak check: every line the
+ * server printed and every answer `api()` got is searched for each value `markSensitive` named.
+ */
 export async function disposeFerry(f: Ferry): Promise<void> {
   await f.stop();
   await rm(f.dataDir, { recursive: true, force: true });
+  const leaks: string[] = [];
+  for (const v of sensitive) {
+    for (const line of f.output) if (line.includes(v)) leaks.push(`server log: ${line.slice(0, 200)}`);
+    for (const a of f.answers) if (a.includes(v)) leaks.push(`API answer: ${a.slice(0, 200)}`);
+  }
+  if (leaks.length) throw new Error(`a password or secret value leaked:\n${leaks.join('\n')}`);
 }
 
 /** Writes `files` into a fresh temp folder (modes kept) and answers its path. */
