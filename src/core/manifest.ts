@@ -89,11 +89,10 @@ export interface EffectiveConfig {
   scaling: Scaling;
   limits: Limits;
   invoke: 'public' | 'token';
-  /** Always set by `effectiveConfig`; optional so configs built by hand (tests) need not name them. */
-  asyncTimeoutMs?: number;
-  retries?: number;
-  maxConcurrentExecutions?: number;
-  recordPayloads?: boolean;
+  asyncTimeoutMs: number;
+  retries: number;
+  maxConcurrentExecutions: number;
+  recordPayloads: boolean;
   sandbox: SandboxSettings;
 }
 

@@ -4,7 +4,7 @@
  * Delivery is at least once: a run whose node dies is put back without counting as an attempt.
  */
 import { FerryError } from '../../errors/index.js';
-import { CallSignal, defaultExecutionSettings, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type InstancePool, type LeaseHolder, type RunEnd } from '../../core/index.js';
+import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type InstancePool, type LeaseHolder, type RunEnd } from '../../core/index.js';
 import { callInstance } from '../instance-call.js';
 import { GroupCommit } from './group-commit.js';
 import { BufferSink, ReplayedRequest } from './replay.js';
@@ -137,7 +137,7 @@ export class ExecutionWorker {
       void this.end(rec, { status: 'failed', counted: true, error: { code: 'version-not-found', detail: `version '${rec.version}' of '${rec.function}' no longer exists` } }, now);
       return;
     }
-    const cap = target.config.maxConcurrentExecutions ?? defaultExecutionSettings.maxConcurrentExecutions;
+    const cap = target.config.maxConcurrentExecutions;
     this.caps.set(rec.function, cap);
     const busy = this.perFunction.get(rec.function) ?? 0;
     if (cap > 0 && busy >= cap) {
@@ -170,7 +170,7 @@ export class ExecutionWorker {
         requestId: rec.id,
         signal,
         hasBody: rec.request.body.length > 0,
-        timeoutMs: target.config.asyncTimeoutMs ?? defaultExecutionSettings.asyncTimeoutMs,
+        timeoutMs: target.config.asyncTimeoutMs,
         timeoutUntil: 'end',
         extraHeaders: [],
       });
@@ -197,7 +197,7 @@ export class ExecutionWorker {
   /** A failed run: retried after a back-off while attempts remain, else the execution ends. */
   private failure(rec: ExecutionRecord, target: DeployTarget, final: ExecutionStatus, error: { code: string; detail: string }, result?: RunEnd['result']): Omit<RunEnd, 'id' | 'holder' | 'now'> {
     const attempts = rec.attempts + 1;
-    if (attempts <= (target.config.retries ?? defaultExecutionSettings.retries)) return { status: 'queued', counted: true, notBefore: Date.now() + retryDelayMs(attempts), error, result };
+    if (attempts <= target.config.retries) return { status: 'queued', counted: true, notBefore: Date.now() + retryDelayMs(attempts), error, result };
     return { status: final, counted: true, error, result };
   }
 
