@@ -2,8 +2,9 @@
 # Installs the system packages Ferry uses, from the distribution, only when missing:
 # python3 (the python runtime), g++/make (better-sqlite3 builds from source when no prebuilt binary
 # can be fetched), bubblewrap (the sandbox), gcc + libseccomp-dev (the sandbox's native helper
-# compiles seccomp filters with libseccomp), passt + nftables (the egress network policy: a
-# user-mode network stack and the filter that keeps the host out), iproute2 (network tests).
+# compiles seccomp filters with libseccomp), slirp4netns, passt + nftables (the egress network
+# policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
+# util-linux's nsenter (the shared egress router links instances to it; network tests).
 # Runs as root, or through sudo.
 set -euo pipefail
 need=()

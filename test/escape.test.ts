@@ -141,20 +141,92 @@ return out`, { network }),
   });
 }
 
-test("network egress: slirp4netns runs beside the instance, a child of the server, and ends with it", { skip }, async () => {
-  const { status } = await run('esc-net-stack', probe('return {}', { scaling: { idleTimeoutMs: 300 } }));
-  assert.equal(status, 200);
-  const listed = (await (await ferry.api('GET', '/v1/functions/esc-net-stack/instances')).json()) as { instances: Array<{ pid: number }> };
-  const pid = listed.instances[0]!.pid;
-  // No shell in between: the instance's first process is bwrap, and both are the server's children.
-  const parent = (p: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]);
-  assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'bwrap');
-  const stacks = processesMentioning('slirp4netns').filter((p) => p.cmdline.split(' ').includes(String(pid)));
+test("network egress, one stack per instance (--egress-stack slirp4netns): slirp4netns runs beside the instance, a child of the server, and ends with it", { skip }, async () => {
+  const own = await startFerry({ args: ['--driver', 'bwrap', '--pool-size', '0', '--egress-stack', 'slirp4netns'] });
+  try {
+    await own.deploy('esc-net-stack', probe('return {}', { scaling: { idleTimeoutMs: 300 } }));
+    assert.equal((await fetch(`${own.url}/fn/esc-net-stack/`)).status, 200);
+    const listed = (await (await own.api('GET', '/v1/functions/esc-net-stack/instances')).json()) as { instances: Array<{ pid: number }> };
+    const pid = listed.instances[0]!.pid;
+    // No shell in between: the instance's first process is bwrap, and both are the server's children.
+    assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'bwrap');
+    const stacks = processesMentioning('slirp4netns').filter((p) => p.cmdline.split(' ').includes(String(pid)));
+    assert.equal(stacks.length, 1, JSON.stringify(stacks));
+    assert.deepEqual([parent(pid), parent(stacks[0]!.pid)], [own.proc.pid, own.proc.pid]);
+    // Idle, the instance is stopped; its network stack must go with it.
+    await waitFor('the idle instance to stop', () => procState(pid) === undefined || procState(pid) === 'Z', { timeoutMs: 10_000 });
+    await waitFor('slirp4netns to exit with its instance', () => procState(stacks[0]!.pid) === undefined || procState(stacks[0]!.pid) === 'Z', { timeoutMs: 3000 });
+  } finally {
+    await disposeFerry(own);
+  }
+});
+
+const parent = (p: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]);
+const sharedSkip = skip || (process.getuid?.() === 0 ? false : 'the shared egress router needs root');
+
+test('network egress, shared router (the default as root): no process per instance; instances reach neither each other nor the router; a stopped router is replaced', { skip: sharedSkip }, async () => {
+  // A peer listening on every address of its namespace, and reporting its link address.
+  await ferry.deploy('esc-peer', {
+    'ferry.json': JSON.stringify({ runtime: 'python', handler: 'main.py' }),
+    'main.py': [
+      'import socket, threading',
+      's = socket.socket()',
+      's.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      's.bind(("0.0.0.0", 7070))',
+      's.listen()',
+      'def serve():',
+      '    while True:',
+      '        c, _ = s.accept()',
+      '        c.sendall(b"peer secret")',
+      '        c.close()',
+      'threading.Thread(target=serve, daemon=True).start()',
+      'def handler(request):',
+      '    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+      '    u.connect(("192.0.2.1", 9))  # no packet: only the route is looked up',
+      '    return {"addr": u.getsockname()[0]}',
+      '',
+    ].join('\n'),
+  });
+  const peer = (await (await fetch(`${ferry.url}/fn/esc-peer/`)).json()) as { addr: string };
+  assert.match(peer.addr, /^198\.1[89]\./, 'the instance is linked to the router');
+  const { status, body } = await run(
+    'esc-lateral',
+    probe(`return {
+    "peer": attempt(lambda: socket.create_connection((os.environ["PEER"], 7070), timeout=2).recv(100)),
+    "router": attempt(lambda: socket.create_connection(("198.18.0.1", 7070), timeout=2).recv(100)),
+}`, { env: { PEER: peer.addr } }),
+  );
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.ok(refused(body.peer), `another instance is unreachable: ${JSON.stringify(body.peer)}`);
+  assert.ok(refused(body.router), `the router is unreachable: ${JSON.stringify(body.router)}`);
+
+  // One slirp4netns, the router's, for both instances: attached to its namespace holder.
+  const instancePids = await Promise.all(
+    ['esc-peer', 'esc-lateral'].map(async (n) => ((await (await ferry.api('GET', `/v1/functions/${n}/instances`)).json()) as { instances: Array<{ pid: number }> }).instances[0]!.pid),
+  );
+  const stacks = processesMentioning('slirp4netns').filter((p) => parent(p.pid) === ferry.proc.pid);
   assert.equal(stacks.length, 1, JSON.stringify(stacks));
-  assert.deepEqual([parent(pid), parent(stacks[0]!.pid)], [ferry.proc.pid, ferry.proc.pid]);
-  // Idle, the instance is stopped; its network stack must go with it.
-  await waitFor('the idle instance to stop', () => procState(pid) === undefined || procState(pid) === 'Z', { timeoutMs: 10_000 });
-  await waitFor('slirp4netns to exit with its instance', () => procState(stacks[0]!.pid) === undefined || procState(stacks[0]!.pid) === 'Z', { timeoutMs: 3000 });
+  for (const pid of instancePids) assert.ok(!stacks[0]!.cmdline.split(' ').includes(String(pid)), 'no stack attached to an instance');
+  const holder = Number(stacks[0]!.cmdline.split(' ').at(-2));
+  assert.match(readFileSync(`/proc/${holder}/cmdline`, 'utf8'), /ferry-egress-router/);
+
+  // The router is killed: a new one starts at once and the running instances are linked to it.
+  process.kill(stacks[0]!.pid, 'SIGKILL');
+  await waitFor('the router to go', () => procState(holder) === undefined || procState(holder) === 'Z', { timeoutMs: 5000 });
+  const replaced = await waitFor('a new router', () => {
+    const now = processesMentioning('slirp4netns').filter((p) => parent(p.pid) === ferry.proc.pid && p.pid !== stacks[0]!.pid);
+    return now.length === 1 ? now : undefined;
+  });
+  const relinked = await waitFor('the peer to have a route again', async () => {
+    const res = await fetch(`${ferry.url}/fn/esc-peer/`);
+    const b = (await res.json()) as { addr?: string };
+    return res.status === 200 && b.addr ? b.addr : undefined;
+  });
+  assert.match(relinked, /^198\.1[89]\./);
+  assert.ok(instancePids.every((p) => procState(p) !== undefined && procState(p) !== 'Z'), 'the instances kept running');
+  const again = await run('esc-after-router', probe('return {"ok": True}'));
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.deepEqual(processesMentioning('slirp4netns').filter((p) => parent(p.pid) === ferry.proc.pid).map((p) => p.pid), [replaced[0]!.pid], 'still one router');
 });
 
 test('roBinds into the data dir are refused at deploy', { skip }, async () => {

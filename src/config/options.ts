@@ -23,6 +23,7 @@ export interface ServerOptions {
   allowHostNetwork: boolean;
   /** Private ranges `egress` functions may still reach. */
   egressAllow: string[];
+  egressStack: 'auto' | 'shared' | 'slirp4netns' | 'pasta';
   /** Host uid (and gid) instances run as when Ferry runs as root. */
   sandboxUid: number;
   /** Pre-booted sandboxes kept waiting per runtime (node, python); 0: no pool. */
@@ -93,6 +94,7 @@ export const serverSettings: Setting[] = [
   { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
   { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
+  { key: 'egressStack', flag: '--egress-stack', env: 'FERRY_EGRESS_STACK', kind: 'string', default: 'auto', help: "egress network stack: shared (one slirp4netns for all instances, root only), slirp4netns or pasta (one per instance), auto" },
   { key: 'sandboxUid', flag: '--sandbox-uid', env: 'FERRY_SANDBOX_UID', kind: 'int', default: 2_000_000, help: 'host uid and gid instances run as when Ferry runs as root' },
   { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime (node, python) for fast first calls; 0 disables' },
   { key: 'invokeAuth', flag: '--invoke-auth', env: 'FERRY_INVOKE_AUTH', kind: 'string', default: 'public', help: "'token' requires a bearer token on every invocation" },
@@ -176,6 +178,7 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   const opts = out as unknown as ServerOptions;
   if (opts.port > 65_535) throw new Error(`--port: ${opts.port} is not a TCP port`);
   if (opts.invokeAuth !== 'public' && opts.invokeAuth !== 'token') throw new Error(`--invoke-auth: must be 'public' or 'token'`);
+  if (!['auto', 'shared', 'slirp4netns', 'pasta'].includes(opts.egressStack)) throw new Error(`--egress-stack: must be 'auto', 'shared', 'slirp4netns' or 'pasta'`);
   if (!['closed', 'open', 'invite'].includes(opts.registration)) throw new Error(`--registration: must be 'closed', 'open' or 'invite'`);
   for (const g of opts.defaultGroups) if (!/^(permission:(read|write|execute|remove|admin)|custom:[a-z0-9][a-z0-9-]{0,62})$/.test(g)) throw new Error(`--default-groups: '${g}' is not a permission:* or custom:* group`);
   if (opts.accessTokenTtlMs < 1000) throw new Error('--access-token-ttl: at least 1s');

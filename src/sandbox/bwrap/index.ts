@@ -5,8 +5,9 @@ import type { Limits, RuntimeName, SandboxDriver } from '../../core/index.js';
 import { createBwrapDriver, type InstanceLimits } from './bwrap-driver.js';
 import { detectCgroups } from './cgroups.js';
 import { writeEtcFiles } from './etc-files.js';
-import { helperAvailable, helperPath } from './helper.js';
-import { assertAllowed, createNetwork, findTool } from './network.js';
+import { helperAvailable, helperExecArgv, helperPath } from './helper.js';
+import { assertAllowed, createNetwork, findTool, findTools, hostAddresses, hostGateways, routerTools, SLIRP_DNS, type EgressEngine } from './network.js';
+import { SharedEgress } from './egress-router.js';
 import { bridgeRoot, Bridges } from './bridge.js';
 import { SeccompCompiler, validateSyscallNames } from './seccomp.js';
 import { SeccompLog } from './seccomp-log.js';
@@ -27,6 +28,10 @@ export interface BwrapDriverOptions {
   egressAllow: string[];
   /** Host uid/gid of instances when Ferry runs as root. */
   sandboxUid: number;
+  /** `--egress-stack`: which user-mode stack `egress` uses (auto: shared as root, else slirp4netns). */
+  egressStack?: 'auto' | EgressEngine;
+  /** Where the driver reports what happens outside any one instance (the shared router's exit). */
+  log?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
 /**
@@ -45,7 +50,12 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   const cgroups = detectCgroups({ scope });
   const seccomp = new SeccompCompiler(join(o.dataDir, 'cache', 'seccomp'));
   const etcFiles = writeEtcFiles(join(o.dataDir, 'sandbox', 'etc'));
-  const network = createNetwork({ egressAllow: o.egressAllow, allowHostNetwork: o.allowHostNetwork, uid: sandboxUser?.uid });
+  const wanted = o.egressStack && o.egressStack !== 'auto' ? o.egressStack : undefined;
+  const router = sandboxUser && (wanted ?? 'shared') === 'shared' ? sharedRouter(o, sandboxUser) : undefined;
+  if (wanted === 'shared' && !router) {
+    throw new FerryError('internal', sandboxUser ? '--egress-stack shared needs slirp4netns, nftables, iproute2 (ip) and nsenter: apt-get install -y slirp4netns nftables iproute2 util-linux' : '--egress-stack shared needs Ferry to run as root');
+  }
+  const network = createNetwork({ egressAllow: o.egressAllow, allowHostNetwork: o.allowHostNetwork, uid: sandboxUser?.uid, ...(wanted && { engine: wanted }), ...(router && { shared: router }) });
   const bridgeDir = bridgeRoot(scope);
   Bridges.cleanup(bridgeDir);
   const bridges = sandboxUser ? new Bridges(bridgeDir, sandboxUser.uid, sandboxUser.gid) : undefined;
@@ -95,6 +105,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     // Slots a killed server left mounted go too; their sandboxes died with it (or are reaped).
     cleanup: async () => [...(await cgroups.cleanupStale()), ...((await slots?.cleanup()) ?? [])],
     close: async () => {
+      router?.close();
       seccompLog.close();
       Bridges.cleanup(bridgeDir);
       // Every pooled sandbox is stopped by now, so this finds only what a failed stop left.
@@ -102,4 +113,21 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
       await mounter?.close();
     },
   };
+}
+
+/** The shared egress router of this server (started on the first `egress` instance). */
+function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number }): SharedEgress | undefined {
+  const tools = routerTools(findTools());
+  if (!tools) return undefined;
+  return new SharedEgress(
+    {
+      tools,
+      // As the sandbox user, never root (with the server's descriptor limit).
+      asUser: (argv) => helperExecArgv({ uid: user.uid, gid: user.gid }, argv),
+      egressAllow: o.egressAllow,
+      hostAddresses: () => [...hostAddresses(), ...hostGateways()],
+      dnsAddress: SLIRP_DNS,
+    },
+    (level, message) => o.log?.(level, message),
+  );
 }

@@ -5,14 +5,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ROUTER_GATEWAY } from './network-rules.js';
 import { FerryError } from '../../errors/index.js';
-import { assertAllowed, createNetwork, findTools, hostAddresses, hostGateways, networkPlan, probeNetwork, routeGateways, type EgressEngine, type NetworkContext, type NetworkPlan, type NetworkProbe } from './network.js';
+import { assertAllowed, createNetwork, findTools, hostAddresses, hostGateways, networkPlan, probeNetwork, routerTools, routeGateways, SLIRP_DNS, type EgressEngine, type NetworkContext, type NetworkPlan, type NetworkProbe, type NetworkTools } from './network.js';
+import { SharedEgress } from './egress-router.js';
 import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type StackRun, type TestNetns } from './test-netns.js';
 
 const sandboxMissing = missingSandbox();
 /** The egress tests need the test namespace (root) too. */
 const basics = missingNetns();
-const engines: EgressEngine[] = ['pasta', 'slirp4netns'];
+// The shared router needs root; as another user, each instance has a stack of its own.
+const engines: EgressEngine[] = [...(process.getuid?.() === 0 ? (['shared'] as const) : []), 'pasta', 'slirp4netns'];
 const sandboxUid = process.getuid?.() === 0 ? 65534 : process.getuid?.();
 const bracket = (a: string): string => (a.includes(':') ? `[${a}]` : a);
 
@@ -36,6 +41,23 @@ async function probeIn(plan: NetworkPlan, targets: string[], outer: string[] = [
   const r = await run(argv, undefined, { stack: plan.stack, wrap: (a) => [...outer, ...asSandboxUser(), ...a] });
   assert.equal(r.code, 0, `sandbox failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, string>;
+}
+
+/**
+ * For the shared engine, a router of the test's own (its allow list, resolver or tools), started
+ * on first use; `close` stops it. Other engines: no router.
+ */
+function routerFor(engine: EgressEngine, o: { egressAllow?: string[]; outer?: string[]; tools?: NetworkTools } = {}): { shared?: SharedEgress; close(): void } {
+  if (engine !== 'shared') return { close: () => {} };
+  const shared = new SharedEgress({
+    tools: routerTools(o.tools ?? findTools())!,
+    asUser: (a) => [...asSandboxUser(), ...a],
+    egressAllow: o.egressAllow ?? [],
+    hostAddresses: () => [...hostAddresses(), ...hostGateways()],
+    dnsAddress: SLIRP_DNS,
+    ...(o.outer && { outer: o.outer }),
+  });
+  return { shared, close: () => shared.close() };
 }
 
 /** The plan's stack, run as the sandbox user (as the driver's helper does). */
@@ -104,7 +126,9 @@ describe('network policies in real sandboxes', () => {
 
       test('the stand-in internet is reachable; the host, link-local and private ranges are not; the filter cannot be flushed', async (t) => {
         if (!engineOk(t, engine, basics)) return;
-        const plan = networkPlan('egress', ctx({ engine }));
+        const r = routerFor(engine);
+        t.after(r.close);
+        const plan = networkPlan('egress', ctx({ engine, ...r }));
         const pub = [`${ns.nsAddr}:${nsPort}`, ...(v6() ? [`[${ns.nsAddr6}]:${nsPort}`] : [])];
         const closed = [`127.0.0.1:${loop.port}`, ...hostTargets, `${ns.privateAddr}:${nsPort}`, `${ns.linkLocalAddr}:${nsPort}`, ...(v6() ? [`[${ns.private6}]:${nsPort}`] : [])];
         const res = await probeIn(plan, [...pub, ...closed]);
@@ -117,7 +141,9 @@ describe('network policies in real sandboxes', () => {
         if (!engineOk(t, engine, basics)) return;
         // 198.51.100.0/24 covers the host's own veth address: it must stay closed.
         const egressAllow = [`10.123.0.0/16`, '169.254.123.0/24', 'fd00:f5::/32', '198.51.100.0/24'];
-        const plan = networkPlan('egress', ctx({ engine, egressAllow }));
+        const r = routerFor(engine, { egressAllow });
+        t.after(r.close);
+        const plan = networkPlan('egress', ctx({ engine, egressAllow, ...r }));
         const open = [`${ns.privateAddr}:${nsPort}`, `${ns.linkLocalAddr}:${nsPort}`, ...(v6() ? [`[${ns.private6}]:${nsPort}`] : [])];
         const closed = [`127.0.0.1:${loop.port}`, ...hostTargets];
         const res = await probeIn(plan, [...open, ...closed]);
@@ -132,20 +158,71 @@ describe('network policies in real sandboxes', () => {
         const fake = join(runDir, `host-resolv-${engine}.conf`);
         writeFileSync(fake, `nameserver ${ns.nsAddr}\n`, { mode: 0o644 });
         const outer = [findToolOrThrow('unshare'), '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', fake];
-        const plan = createNetwork({ egressAllow: [], allowHostNetwork: false, engine, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })('egress', runDir);
+        const r = routerFor(engine, { outer });
+        t.after(r.close);
+        const plan = createNetwork({ egressAllow: [], allowHostNetwork: false, engine, ...r, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })('egress', runDir);
         assert.match(readFileSync(join(runDir, 'resolv.conf'), 'utf8'), /^nameserver /m);
         const binds = plan.binds.flatMap((b) => ['--ro-bind', b.source, b.dest]);
         const res = await probeIn(plan, [`svc.ferry.test:${nsPort}`], outer, binds);
         assert.equal(res[`svc.ferry.test:${nsPort}`], 'ok:netns');
       });
 
+      if (engine === 'shared') {
+        test("instances reach neither each other nor the router; an instance's link goes with it", async (t) => {
+          if (!engineOk(t, engine, basics)) return;
+          const r = routerFor(engine);
+          t.after(r.close);
+          const plan = networkPlan('egress', ctx({ engine, ...r }));
+          // A peer: a server on every address of its own namespace, linked to the same router.
+          const peerPort = nsPort + 1;
+          let peer: ChildProcess | undefined;
+          let peerOut = '';
+          const peerRun = run([...asSandboxUser(), ...plan.prefix, findTools().bwrap!, ...testSandboxArgs, '--', ...markerServerArgv(peerPort, 'peer')], 60_000, asUser(plan), (c) => {
+            peer = c;
+            c.stdout!.on('data', (d: Buffer) => (peerOut += d.toString()));
+          });
+          const killPeer = (): void => {
+            try {
+              if (peer?.pid) process.kill(-peer.pid, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          };
+          t.after(killPeer);
+          const inNs = (pid: number, ...argv: string[]): string => spawnSync(findTools().nsenter!, [`--net=/proc/${pid}/ns/net`, '--', findTools().ip!, ...argv], { encoding: 'utf8' }).stdout;
+          for (let i = 0; !peerOut.includes('ready'); i++) {
+            if (i > 200) assert.fail(`the peer did not start: ${peerOut}`);
+            await delay(50);
+          }
+          const peerAddr = /inet (198\.1[89]\.\d+\.\d+)\//.exec(inNs(peer!.pid!, '-o', '-4', 'addr', 'show', 'dev', 'eth0'))?.[1];
+          assert.ok(peerAddr, "the peer's eth0 has a link address of the router");
+          const res = await probeIn(plan, [`${ns.nsAddr}:${nsPort}`, `${peerAddr}:${peerPort}`, `${ROUTER_GATEWAY}:${peerPort}`]);
+          assert.equal(res[`${ns.nsAddr}:${nsPort}`], 'ok:netns');
+          assertBlocked(res, [`${peerAddr}:${peerPort}`, `${ROUTER_GATEWAY}:${peerPort}`]);
+          // The router's links: the peer's is there while it runs and goes when it ends.
+          const routerPid = (await r.shared!.router()).pids()[0]!;
+          const links = (): string[] => inNs(routerPid, '-o', 'link').match(/fv\d+/g) ?? [];
+          assert.ok(links().length >= 1, 'the peer has a link in the router');
+          killPeer();
+          await peerRun;
+          for (let i = 0; links().length > 0; i++) {
+            if (i > 200) assert.fail(`links left in the router: ${links().join(', ')}`);
+            await delay(50);
+          }
+        });
+      }
+
       test('fails closed: a filter that does not load stops the instance before it runs', async (t) => {
         if (!engineOk(t, engine, sandboxMissing)) return;
-        const plan = networkPlan('egress', ctx({ engine, tools: { ...findTools(), nft: '/bin/false' } }));
+        const tools = { ...findTools(), nft: '/bin/false' };
+        const router = routerFor(engine, { tools });
+        t.after(router.close);
+        const plan = networkPlan('egress', ctx({ engine, tools, ...router }));
         const r = await run([...asSandboxUser(), ...plan.prefix, findTools().bwrap!, ...testSandboxArgs, '--', '/bin/echo', 'the instance ran'], undefined, asUser(plan));
         assert.equal(r.code, 125, r.stderr);
         assert.equal(r.stdout, '');
-        assert.match(r.stderr, /could not load the egress filter/);
+        // Per instance, the filter loads in the instance's namespace; shared, in the router's.
+        assert.match(r.stderr, engine === 'shared' ? /the shared router could not start: .*nft/ : /could not load the egress filter/);
       });
     });
   }
@@ -185,7 +262,7 @@ d.bind(53, ${JSON.stringify(addr)}, () => console.log('ready'));`;
 
 describe('plans (no sandbox)', () => {
   const base = { hostAddresses: ['127.0.0.1', '192.0.2.2'], egressAllow: [], runDir: '/run/x', allowHostNetwork: false, uid: 1000 };
-  const tools = { sh: '/bin/sh', nft: '/usr/sbin/nft', pasta: '/usr/bin/pasta', slirp4netns: '/usr/bin/slirp4netns', unshare: '/usr/bin/unshare', bwrap: '/usr/bin/bwrap' };
+  const tools = { sh: '/bin/sh', nft: '/usr/sbin/nft', pasta: '/usr/bin/pasta', slirp4netns: '/usr/bin/slirp4netns', unshare: '/usr/bin/unshare', bwrap: '/usr/bin/bwrap', ip: '/usr/sbin/ip', nsenter: '/usr/bin/nsenter' };
 
   test('host needs --allow-host-network', () => {
     assert.throws(() => networkPlan('host', base), (e: unknown) => e instanceof FerryError && e.code === 'instance-start-failed' && /--allow-host-network/.test(e.message));

@@ -23,10 +23,14 @@ import { delimiter, join } from 'node:path';
 import { FerryError, type ErrorCode } from '../../errors/index.js';
 import type { NetworkPolicy } from '../../core/index.js';
 import { DNS_FORWARD_ADDRESS, networkRules } from './network-rules.js';
-import { loadAndExec, slirpPrefix, slirpStack, withStackFd, type AttachedStack } from './slirp.js';
+import { loadAndExec, routedPrefix, slirpPrefix, slirpStack, withStackFd, type AttachedStack } from './slirp.js';
+import { EgressRouter, SharedEgress, type RouterTools } from './egress-router.js';
 
-/** The user-mode stacks `egress` can use. */
-export type EgressEngine = 'pasta' | 'slirp4netns';
+/**
+ * The user-mode stacks `egress` can use: one slirp4netns shared by every instance through a
+ * router (`shared`, see egress-router.ts), or one stack per instance.
+ */
+export type EgressEngine = 'shared' | 'pasta' | 'slirp4netns';
 
 /** Absolute paths of the programs the plans run (undefined: not installed). */
 export interface NetworkTools {
@@ -36,6 +40,8 @@ export interface NetworkTools {
   slirp4netns: string | undefined;
   unshare: string | undefined;
   bwrap: string | undefined;
+  ip: string | undefined;
+  nsenter: string | undefined;
 }
 
 export interface NetworkContext {
@@ -49,8 +55,10 @@ export interface NetworkContext {
   allowHostNetwork: boolean;
   /** The host uid the prefix runs as (the sandbox user; default: this process's uid). */
   uid?: number;
-  /** Which stack (default: pasta when installed, else slirp4netns). */
+  /** Which stack (default: the shared router when given, else slirp4netns, else pasta). */
   engine?: EgressEngine;
+  /** The shared router (started on first use); only where Ferry runs as root. */
+  shared?: SharedEgress;
   tools?: NetworkTools;
 }
 
@@ -99,6 +107,8 @@ export function findTools(): NetworkTools {
     slirp4netns: findTool('slirp4netns'),
     unshare: findTool('unshare'),
     bwrap: findTool('bwrap'),
+    ip: findTool('ip'),
+    nsenter: findTool('nsenter'),
   };
   return toolCache;
 }
@@ -153,19 +163,20 @@ export function assertAllowed(policy: NetworkPolicy, opts: { allowHostNetwork: b
 }
 
 /** slirp4netns' built-in DNS forwarder in its default 10.0.2.0/24 network. */
-const SLIRP_DNS = '10.0.2.3';
+export const SLIRP_DNS = '10.0.2.3';
 
 function failEgress(why: string): never {
   throw new FerryError('instance-start-failed', `network 'egress' cannot be set up: ${why} (see \`ferry doctor\`)`);
 }
 
 /** Which stack `egress` uses with these tools (undefined: none is usable). */
-export function chooseEngine(tools: NetworkTools, wanted?: EgressEngine): EgressEngine | undefined {
-  const usable = (e: EgressEngine): boolean => (e === 'pasta' ? !!tools.pasta : !!tools.slirp4netns && !!tools.unshare);
+export function chooseEngine(tools: NetworkTools, wanted?: EgressEngine, hasRouter = false): EgressEngine | undefined {
+  const usable = (e: EgressEngine): boolean =>
+    e === 'pasta' ? !!tools.pasta : !!tools.slirp4netns && !!tools.unshare && (e === 'slirp4netns' || (hasRouter && !!tools.ip && !!tools.nsenter));
   if (wanted) return usable(wanted) ? wanted : undefined;
-  // slirp4netns first: ~5 MB and ~25 ms per instance against pasta's ~30 MB and ~60 ms (measured),
-  // and it needs no default route on the host.
-  return (['slirp4netns', 'pasta'] as const).find(usable);
+  // The shared router first: no process per instance. Then slirp4netns: ~5 MB and ~25 ms per
+  // instance against pasta's ~30 MB and ~60 ms (measured), and it needs no default route.
+  return (['shared', 'slirp4netns', 'pasta'] as const).find(usable);
 }
 
 /**
@@ -181,8 +192,11 @@ export function networkPlan(policy: NetworkPolicy, ctx: NetworkContext): Network
   if (policy === 'none') return { ...base, bwrapArgs: ['--unshare-net'], summary: 'no network (own namespace, loopback only)' };
 
   const tools = ctx.tools ?? findTools();
-  const engine = chooseEngine(tools, ctx.engine);
-  if (!engine) failEgress(ctx.engine ? `${ctx.engine} is not installed` : 'neither pasta (package passt) nor slirp4netns is installed');
+  const engine = chooseEngine(tools, ctx.engine, !!ctx.shared);
+  if (!engine) {
+    if (ctx.engine === 'shared') failEgress(ctx.shared ? 'the shared router needs slirp4netns, unshare, ip (iproute2) and nsenter' : 'the shared router needs Ferry to run as root');
+    failEgress(ctx.engine ? `${ctx.engine} is not installed` : 'neither pasta (package passt) nor slirp4netns is installed');
+  }
   if (!tools.nft) failEgress('nft (package nftables) is not installed, so the host could not be filtered out');
   if (!tools.sh) failEgress('no /bin/sh');
   const uid = ctx.uid ?? process.getuid?.() ?? 0;
@@ -199,7 +213,11 @@ export function networkPlan(policy: NetworkPolicy, ctx: NetworkContext): Network
   const resolv = join(ctx.runDir, 'resolv.conf');
   const files = [{ path: resolv, content: `# Ferry egress: the network stack forwards these queries to the host's resolver.\nnameserver ${dns}\n` }];
   const binds = [{ source: resolv, dest: '/etc/resolv.conf' }];
-  const summary = `egress through ${engine}, host and private ranges filtered by nftables`;
+  const summary = `egress through ${engine === 'shared' ? 'the shared router (one slirp4netns)' : engine}, host and private ranges filtered by nftables`;
+  if (engine === 'shared') {
+    // The router filters; the rules were checked above so that a bad list fails here too.
+    return { policy, engine, prefix: routedPrefix({ unshare: tools.unshare!, sh: tools.sh }), stack: EgressRouter.stack(ctx.shared!), bwrapArgs: [], files, binds, summary };
+  }
   if (engine === 'slirp4netns') {
     const prefix = slirpPrefix({ unshare: tools.unshare!, sh: tools.sh, nft: tools.nft }, rules);
     return { policy, engine, prefix, stack: slirpStack(tools.slirp4netns!), bwrapArgs: [], files, binds, summary };
@@ -293,6 +311,12 @@ function run(argv: string[], timeoutMs: number, stack?: AttachedStack, asUser: s
   });
 }
 
+/** The tools the shared router needs, when all are installed. */
+export function routerTools(tools: NetworkTools): RouterTools | undefined {
+  const { unshare, sh, slirp4netns, nft, ip, nsenter } = tools;
+  return unshare && sh && slirp4netns && nft && ip && nsenter ? { unshare, sh, slirp4netns, nft, ip, nsenter } : undefined;
+}
+
 /** Advice for /dev/net/tun, which both stacks open as the sandbox user inside its namespace. */
 function tunFix(): string | undefined {
   if (!existsSync('/dev/net/tun')) return 'load the tun module: modprobe tun';
@@ -322,13 +346,20 @@ export async function probeNetwork(opts: { asUser?: string[]; uid?: number; time
   }
 
   const engines = {} as Record<EgressEngine, ProbeResult>;
-  for (const engine of ['pasta', 'slirp4netns'] as const) {
-    if (!chooseEngine(tools, engine)) {
-      engines[engine] = missing(engine, engine === 'pasta' ? 'passt' : 'slirp4netns');
+  for (const engine of ['shared', 'slirp4netns', 'pasta'] as const) {
+    if (engine === 'shared' && !root) {
+      engines.shared = { ok: false, detail: 'the shared router needs Ferry to run as root; each instance gets a stack of its own' };
       continue;
     }
+    if (!chooseEngine(tools, engine, true)) {
+      engines[engine] = engine === 'shared' ? missing('slirp4netns, ip or nsenter', 'slirp4netns iproute2 util-linux') : missing(engine, engine === 'pasta' ? 'passt' : 'slirp4netns');
+      continue;
+    }
+    let shared: SharedEgress | undefined;
     try {
-      const plan = networkPlan('egress', { hostAddresses: [...hostAddresses(), ...hostGateways()], egressAllow: [], runDir: '/nonexistent', allowHostNetwork: false, engine, tools, ...(probeUid === undefined ? {} : { uid: probeUid }) });
+      const hosts = [...hostAddresses(), ...hostGateways()];
+      if (engine === 'shared') shared = new SharedEgress({ tools: routerTools(tools)!, asUser: (a) => [...asUser, ...a], egressAllow: [], hostAddresses: () => hosts, dnsAddress: SLIRP_DNS, stepMs: timeoutMs });
+      const plan = networkPlan('egress', { hostAddresses: hosts, egressAllow: [], runDir: '/nonexistent', allowHostNetwork: false, engine, tools, ...(shared && { shared }), ...(probeUid === undefined ? {} : { uid: probeUid }) });
       if (!none.ok) throw new Error('bwrap does not work (see none)');
       const r = await run([...asUser, ...plan.prefix, tools.bwrap!, '--unshare-user', '--ro-bind', '/', '/', '--', '/bin/true'], timeoutMs, plan.stack, asUser);
       // pasta copies the host's default route; slirp4netns has a network of its own.
@@ -337,11 +368,13 @@ export async function probeNetwork(opts: { asUser?: string[]; uid?: number; time
       engines[engine] = r.code === 0 ? { ok: true, detail: plan.summary } : { ok: false, detail: `${engine} failed: ${r.stderr || `exit ${r.code}`}`, ...(fix ? { fix } : {}) };
     } catch (err) {
       engines[engine] = { ok: false, detail: (err as Error).message, ...(tools.nft ? {} : { fix: 'apt-get install nftables' }) };
+    } finally {
+      shared?.close();
     }
   }
-  const engine = (['pasta', 'slirp4netns'] as const).find((e) => engines[e].ok);
+  const engine = (['shared', 'slirp4netns', 'pasta'] as const).find((e) => engines[e].ok);
   const egress = engine
     ? { ...engines[engine], engine }
-    : { ok: false, engine: undefined, detail: `no egress stack works: pasta: ${engines.pasta.detail}; slirp4netns: ${engines.slirp4netns.detail}`, fix: engines.pasta.fix ?? engines.slirp4netns.fix ?? 'apt-get install passt nftables' };
+    : { ok: false, engine: undefined, detail: `no egress stack works: shared: ${engines.shared.detail}; slirp4netns: ${engines.slirp4netns.detail}; pasta: ${engines.pasta.detail}`, fix: engines.slirp4netns.fix ?? engines.pasta.fix ?? 'apt-get install slirp4netns nftables' };
   return { none, egress, engines, tools };
 }

@@ -112,7 +112,7 @@ describe('slirp4netns beside the instance', () => {
     const r = await run(sandboxArgv(p, '/bin/echo', 'the instance ran'), 20_000, stackRun(p));
     assert.equal(r.code, 125, r.stderr);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /ferry-net: slirp4netns did not configure the network \(slirp4netns exited \(exit code 1\): cannot open tap: no device\); not starting the instance/);
+    assert.match(r.stderr, /ferry-net: the network stack did not configure the network \(slirp4netns exited \(exit code 1\): cannot open tap: no device\); not starting the instance/);
   });
 
   test('a killed server takes slirp4netns and the instance with it', async (t) => {

@@ -50,14 +50,22 @@ export const loadAndExec =
  * The namespace side: report the pid, wait for the server's answer, close the control fd (the
  * instance must not inherit it), then load the filter and exec bwrap.
  */
-const namespaceSide =
+const waitForStack =
   `echo $$ >&${STACK_FD} && read -r ok <&${STACK_FD} || ok=; exec ${STACK_FD}>&-; ` +
-  `[ "$ok" = 1 ] || { printf 'ferry-net: slirp4netns did not configure the network%s; not starting the instance\\n' "\${ok:+ ($ok)}" >&2; exit 125; }; ` +
-  loadAndExec;
+  `[ "$ok" = 1 ] || { printf 'ferry-net: the network stack did not configure the network%s; not starting the instance\\n' "\${ok:+ ($ok)}" >&2; exit 125; }; `;
+const namespaceSide = waitForStack + loadAndExec;
 
 /** argv before bwrap: a new user and network namespace whose shell waits for the stack. */
 export function slirpPrefix(tools: { unshare: string; sh: string; nft: string }, rules: string): string[] {
   return [tools.unshare, '--user', '--map-root-user', '--net', '--', tools.sh, '-c', namespaceSide, 'ferry-net', tools.nft, rules];
+}
+
+/**
+ * argv before bwrap under the shared router (egress-router.ts): the same namespace and wait, no
+ * filter inside (the router filters), then bwrap.
+ */
+export function routedPrefix(tools: { unshare: string; sh: string }): string[] {
+  return [tools.unshare, '--user', '--map-root-user', '--net', '--', tools.sh, '-c', `${waitForStack}exec "$@"`, 'ferry-net'];
 }
 
 /** How long the namespace and then slirp4netns may take (each), before the start fails. */
@@ -147,8 +155,12 @@ function lastLine(s: string): string {
   return s.trim().split('\n').filter(Boolean).at(-1) ?? '';
 }
 
-function start(wrap: (argv: string[]) => string[], slirp4netns: string, pid: string): ChildProcess {
-  const argv = wrap([
+/**
+ * The slirp4netns command line for the namespace of process `pid`, with its --ready-fd on fd 3
+ * and its --exit-fd on fd 4 (shared by the per-instance stack and the shared router).
+ */
+export function slirpArgv(slirp4netns: string, pid: string): string[] {
+  return [
     slirp4netns,
     // Sets up tap0 (10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3) inside the namespace.
     '--configure',
@@ -156,11 +168,15 @@ function start(wrap: (argv: string[]) => string[], slirp4netns: string, pid: str
     // Its gateway 10.0.2.2 would otherwise be the host's loopback.
     '--disable-host-loopback',
     '--ready-fd=3',
-    // Closed by the server when the instance ends, and by the kernel when the server dies.
+    // Closed by the server when it is done with the stack, and by the kernel when the server dies.
     '--exit-fd=4',
     pid,
     'tap0',
-  ]);
+  ];
+}
+
+function start(wrap: (argv: string[]) => string[], slirp4netns: string, pid: string): ChildProcess {
+  const argv = wrap(slirpArgv(slirp4netns, pid));
   const p = spawn(argv[0]!, argv.slice(1), {
     // Its own process group, so a signal to the server's group (Ctrl-C) does not cut the
     // network of instances still draining.

@@ -164,13 +164,16 @@ export async function probeHost(): Promise<HostReport> {
     required: false,
     detail: uid === 0 ? 'running as root: instances drop to an unprivileged uid' : `running as uid ${uid}: instances run as that uid; cgroups must be delegated to it`,
   };
-  const [bwrap, helper, refusals, pasta, slirp, nft] = await Promise.all([
+  const [bwrap, helper, refusals, pasta, slirp, nft, ip, nsenter] = await Promise.all([
     bwrapCheck(),
     helperCheck(),
     seccompLog(),
     tool('pasta', ['--version'], 'apt-get install -y passt', false),
     tool('slirp4netns', ['--version'], 'apt-get install -y slirp4netns', false),
     tool('nft', ['--version'], 'apt-get install -y nftables', false),
+    // The shared egress router (root): veth links and their addresses in two namespaces.
+    tool('ip', ['-V'], 'apt-get install -y iproute2', false),
+    tool('nsenter', ['--version'], 'apt-get install -y util-linux', false),
   ]);
   const seccomp = kernelSeccomp();
   const cgroups = cgroupChecks();
@@ -179,7 +182,7 @@ export async function probeHost(): Promise<HostReport> {
   // The default network policy, egress, needs a user-mode stack (either) and nft for its filter.
   const stackMissing = !pasta.ok && !slirp.ok;
   const required = (c: HostCheck, yes: boolean): HostCheck => ({ ...c, required: yes });
-  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), kvm()];
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), ...(uid === 0 ? [ip, nsenter] : []), kvm()];
   const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
   const cg = (c: CgroupController): string => {
     const check = cgroups.find((x) => x.name === `cgroup-${c}`);
@@ -195,7 +198,11 @@ export async function probeHost(): Promise<HostReport> {
       memory: cg('memory'),
       cpu: cg('cpu'),
       pids: cg('pids'),
-      network: slirp.ok ? 'slirp4netns' : pasta.ok ? 'pasta' : 'none (egress unavailable: install slirp4netns or passt)',
+      network:
+        uid === 0 && slirp.ok && nft.ok && ip.ok && nsenter.ok ? 'one slirp4netns shared by every egress instance, through a router (--egress-stack shared)'
+        : slirp.ok ? 'slirp4netns, one per egress instance'
+        : pasta.ok ? 'pasta, one per egress instance'
+        : 'none (egress unavailable: install slirp4netns or passt)',
       firewall: nft.ok ? 'nft' : 'none (egress unavailable: install nftables)',
       // The pre-booted pool mounts packages into waiting sandboxes: root, its mount service and
       // all three cgroup controllers (limits are written at hand-off).

@@ -1,0 +1,449 @@
+/**
+ * The shared egress router: one user-mode network stack for every `egress` instance of a server,
+ * where a stack per instance would cost more than the instance (slirp4netns is ~3 MB resident;
+ * a Python hello handler ~23 MB). Needs Ferry to run as root (the pool's condition too).
+ *
+ *   instance netns          router netns (one)                     host
+ *   eth0 198.18.x.y/32 ──veth── fvN ─ nftables (filter, NAT) ─ tap0 ── slirp4netns ── sockets
+ *
+ * - The router's namespace belongs to a user namespace of the sandbox user, held open by a shell
+ *   that waits on a pipe from the server: the kernel closes the pipe when the server dies, the
+ *   shell leaves and the namespace goes with it. slirp4netns attaches to it as the sandbox user,
+ *   as the per-instance stack does (it parses the instances' packets: never as root).
+ * - The server (root) loads the filter there (`routerRules`): an instance's link may only forward
+ *   to tap0, never to another instance or to the router; the host's addresses, link-local and
+ *   private ranges are refused as under a per-instance stack, and each instance may have at most
+ *   `ROUTER_CONNECTIONS_PER_INSTANCE` connections open.
+ * - Per instance, the server moves one end of a veth pair into the instance's namespace and
+ *   configures both ends (`connect`): kernel objects, no process per instance. The pair goes when
+ *   the instance's namespace goes.
+ * Instances cannot change any of it: they hold no capability over their own namespace (see
+ * network.ts), and the router's namespace is in no instance's reach.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { FerryError } from '../../errors/index.js';
+import { hostSetUpdate, ROUTER_GATEWAY, routerRules } from './network-rules.js';
+import { slirpArgv, STACK_FD, type AttachedStack } from './slirp.js';
+
+export interface RouterTools {
+  unshare: string;
+  sh: string;
+  slirp4netns: string;
+  nft: string;
+  ip: string;
+  nsenter: string;
+}
+
+export interface RouterOptions {
+  tools: RouterTools;
+  /** argv that runs `argv` as the sandbox user (the driver's helper: uid dropped). */
+  asUser(argv: string[]): string[];
+  /** The operator's `--egress-allow` list. */
+  egressAllow: string[];
+  /** The host's addresses and gateways, read again at each connect (interfaces come and go). */
+  hostAddresses(): string[];
+  /** slirp4netns' DNS forwarder, which the filter lets UDP port 53 reach. */
+  dnsAddress: string;
+  /** argv in front of the router's processes (tests: a mount namespace with its own resolv.conf). */
+  outer?: string[];
+  /** How long each start step may take. */
+  stepMs?: number;
+}
+
+const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+/** Link numbers: 198.18.0.0/15 holds 131,072 addresses; 0 and 1 (the gateway) are not used. */
+const FIRST_LINK = 2;
+const LAST_LINK = 131_071;
+/** A link number is reused only this long after its instance ended (netns teardown is async). */
+const REUSE_AFTER_MS = 10_000;
+
+/** Runs argv with `input` on stdin; rejects with `what` and its last line of stderr on failure. */
+function exec(what: string, argv: string[], input: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    p.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    p.on('close', (code, sig) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${what} failed (${sig ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`));
+    });
+    p.stdin!.on('error', () => {});
+    p.stdin!.end(input);
+  });
+}
+
+function killGroup(p: ChildProcess | undefined): void {
+  if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
+  try {
+    process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+/** The address of link `n`: 198.18.0.2 ... 198.19.255.255. */
+export function linkAddress(n: number): string {
+  return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+export class EgressRouter {
+  private readonly used = new Set<number>();
+  private next = FIRST_LINK;
+  private loadedHosts: string;
+  private hostUpdate: Promise<void> = Promise.resolve();
+  private exitReason: string | undefined;
+  private readonly exitListeners: Array<(why: string) => void> = [];
+
+  private constructor(
+    private readonly opts: RouterOptions,
+    private readonly holder: ChildProcess,
+    private readonly slirp: ChildProcess,
+    hosts: string,
+  ) {
+    this.loadedHosts = hosts;
+    const ended = (what: string) => (code: number | null, sig: NodeJS.Signals | null) => this.end(`${what} exited (${sig ?? `exit code ${code}`})`);
+    holder.once('exit', ended('its namespace holder'));
+    slirp.once('exit', ended('slirp4netns'));
+  }
+
+  /** Starts the router: namespace, slirp4netns on it, forwarding and the filter. */
+  static async start(opts: RouterOptions): Promise<EgressRouter> {
+    const stepMs = opts.stepMs ?? 10_000;
+    const { tools } = opts;
+    const outer = opts.outer ?? [];
+    // The namespace holder reports its pid and waits for end-of-file from the server.
+    const holderArgv = [...outer, ...opts.asUser([tools.unshare, '--user', '--map-root-user', '--net', '--', tools.sh, '-c', 'echo $$; read -r _', 'ferry-egress-router'])];
+    const holder = spawn(holderArgv[0]!, holderArgv.slice(1), { env: ENV, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    let slirp: ChildProcess | undefined;
+    const fail = (why: string): never => {
+      killGroup(holder);
+      killGroup(slirp);
+      throw new FerryError('instance-start-failed', `network 'egress' cannot be set up: the shared router ${why} (see \`ferry doctor\`)`);
+    };
+    try {
+      const pid = await firstLine(holder, stepMs, 'namespace');
+      if (!/^[1-9]\d*$/.test(pid)) fail(`namespace reported no pid (${pid})`);
+      // tap0 10.0.2.100/24, gateway 10.0.2.2, DNS forwarder 10.0.2.3, in the router's namespace.
+      const argv = [...outer, ...opts.asUser(slirpArgv(tools.slirp4netns, pid))];
+      slirp = spawn(argv[0]!, argv.slice(1), { env: ENV, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+      await ready(slirp, stepMs);
+      const hosts = hostKey(opts.hostAddresses());
+      // Forwarding is per namespace: the host's own setting is untouched.
+      await exec('loading the filter (nft)', [tools.nsenter, `--net=/proc/${pid}/ns/net`, '--', tools.sh, '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward && exec "$0" -f -', tools.nft], routerRules(hosts ? hosts.split(',') : [], opts.egressAllow, opts.dnsAddress), stepMs);
+      for (const p of [holder, slirp]) {
+        p.unref();
+        for (const s of p.stdio) (s as Socket | null)?.unref?.();
+      }
+      return new EgressRouter(opts, holder, slirp, hosts);
+    } catch (err) {
+      if (err instanceof FerryError) throw err;
+      return fail(`could not start: ${(err as Error).message}`);
+    }
+  }
+
+  /** The processes of the router (its namespace holder and slirp4netns). */
+  pids(): number[] {
+    return [this.holder.pid, this.slirp.pid].filter((p): p is number => p !== undefined);
+  }
+
+  /** Why the router stopped (undefined: it runs). */
+  get ended(): string | undefined {
+    return this.exitReason;
+  }
+
+  onExit(listener: (why: string) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  /**
+   * Links the network namespace of process `pid` to the router: a veth pair, the instance's end
+   * named eth0 with its own address and the router as its default route. Answers a release to
+   * call once the instance is gone.
+   */
+  async connect(pid: number, relink = false): Promise<() => void> {
+    if (this.exitReason) throw new Error(`the shared router is gone: ${this.exitReason}`);
+    await this.refreshHosts();
+    const stepMs = this.opts.stepMs ?? 10_000;
+    // The link of a router that died may still be being torn down.
+    if (relink) await exec('removing the old link', this.nsIp(pid), 'link del eth0\n', stepMs).catch(() => {});
+    const n = this.allocate();
+    try {
+      const addr = linkAddress(n);
+      const link = `fv${n}`;
+      await exec("linking the instance (ip, router's side)", this.nsIp(this.pids()[0]!), [
+        `link add ${link} mtu 65520 type veth peer name eth0 mtu 65520 netns ${pid}`,
+        // No IPv6 link-local addresses: the router forwards IPv4 only.
+        `link set ${link} addrgenmode none`,
+        `addr add ${ROUTER_GATEWAY}/32 dev ${link}`,
+        `link set ${link} up`,
+        `route add ${addr}/32 dev ${link}`,
+        '',
+      ].join('\n'), stepMs);
+      await exec("configuring the instance's link (ip)", this.nsIp(pid), [
+        'link set lo up',
+        'link set eth0 addrgenmode none',
+        `addr add ${addr}/32 dev eth0`,
+        'link set eth0 up',
+        `route add ${ROUTER_GATEWAY}/32 dev eth0`,
+        `route add default via ${ROUTER_GATEWAY} dev eth0`,
+        '',
+      ].join('\n'), stepMs);
+    } catch (err) {
+      this.release(n);
+      throw err;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(n);
+    };
+  }
+
+  /** Stops the router; instances still linked lose their outbound network. */
+  close(): void {
+    this.end('closed');
+    (this.holder.stdin as Socket | null)?.destroy();
+    (this.slirp.stdio[4] as Socket | null)?.destroy();
+    const procs = [this.holder, this.slirp];
+    setTimeout(() => procs.forEach(killGroup), 1000).unref();
+  }
+
+  /** An `AttachedStack` that links each instance's namespace to the shared router. */
+  static stack(shared: SharedEgress): AttachedStack {
+    return {
+      fd: STACK_FD,
+      attach(child) {
+        const control = (child.stdio as unknown as Array<Socket | null | undefined>)[STACK_FD];
+        if (!control) return;
+        control.on('error', () => {});
+        let release: (() => void) | undefined;
+        let ended = false;
+        let text = '';
+        let asked = false;
+        const answer = (line: string): void => {
+          if (!ended) control.end(`${line.replace(/\s+/g, ' ').trim().slice(0, 300) || 'failed'}\n`);
+        };
+        child.once('exit', () => {
+          ended = true;
+          control.destroy();
+          release?.();
+        });
+        control.setEncoding('utf8');
+        control.on('data', (chunk: string) => {
+          if (asked || ended) return;
+          text += chunk;
+          const nl = text.indexOf('\n');
+          if (nl < 0) return;
+          asked = true;
+          const pid = Number(text.slice(0, nl));
+          if (!Number.isInteger(pid) || pid <= 0) return answer('the namespace reported no pid');
+          shared.link(pid).then(
+              (rel) => {
+                if (ended) return rel();
+                release = rel;
+                answer('1');
+              },
+              (err: Error) => answer(err.message),
+            );
+        });
+      },
+    };
+  }
+
+  private nsIp(pid: number): string[] {
+    return [this.opts.tools.nsenter, `--net=/proc/${pid}/ns/net`, '--', this.opts.tools.ip, '-b', '-'];
+  }
+
+  private allocate(): number {
+    for (let tries = 0; tries <= LAST_LINK; tries++) {
+      const n = this.next;
+      this.next = n >= LAST_LINK ? FIRST_LINK : n + 1;
+      if (!this.used.has(n)) {
+        this.used.add(n);
+        return n;
+      }
+    }
+    throw new Error('every link address of the shared router is in use');
+  }
+
+  private release(n: number): void {
+    setTimeout(() => this.used.delete(n), REUSE_AFTER_MS).unref();
+  }
+
+  /** Replaces the filter's host set when the host's addresses changed since it was loaded. */
+  private refreshHosts(): Promise<void> {
+    this.hostUpdate = this.hostUpdate.then(async () => {
+      const hosts = hostKey(this.opts.hostAddresses());
+      if (hosts === this.loadedHosts) return;
+      await exec("updating the host's addresses in the filter (nft)", [this.opts.tools.nsenter, `--net=/proc/${this.pids()[0]}/ns/net`, '--', this.opts.tools.nft, '-f', '-'], hostSetUpdate(hosts ? hosts.split(',') : []), this.opts.stepMs ?? 10_000);
+      this.loadedHosts = hosts;
+    });
+    return this.hostUpdate;
+  }
+
+  private end(why: string): void {
+    if (this.exitReason) return;
+    this.exitReason = why;
+    killGroup(this.holder);
+    killGroup(this.slirp);
+    for (const l of this.exitListeners) l(why);
+  }
+}
+
+/** The host's addresses as a stable key (sorted, comma-joined). */
+function hostKey(addresses: string[]): string {
+  return [...new Set(addresses)].sort().join(',');
+}
+
+/** The first line of a child's stdout (its stderr's last line in the error). */
+function firstLine(p: ChildProcess, timeoutMs: number, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no ${what} in time`)), timeoutMs);
+    p.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+    p.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl).trim());
+      }
+    });
+    p.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    p.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${sig ?? `exit code ${code}`})${err.trim() ? `: ${err.trim().split('\n').at(-1)}` : ''}`));
+    });
+  });
+}
+
+/** Resolves once slirp4netns wrote "1" on its --ready-fd (tap0 configured). */
+function ready(p: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error('slirp4netns did not get ready in time')), timeoutMs);
+    (p.stdio[4] as Socket | null)?.on('error', () => {});
+    p.stderr!.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-2000)));
+    (p.stdio[3] as Socket).setEncoding('utf8').on('data', (s: string) => {
+      if (!s.includes('1')) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    p.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    p.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`slirp4netns exited (${sig ?? `exit code ${code}`})${err.trim() ? `: ${err.trim().split('\n').at(-1)}` : ''}`));
+    });
+  });
+}
+
+/**
+ * The shared router of a server: started on the first `egress` instance (a server without one
+ * never runs it), and started again at once should it stop, every instance still running then
+ * linked to the new one (their open connections are lost; their network comes back).
+ */
+export class SharedEgress {
+  private current: Promise<EgressRouter> | undefined;
+  private live: EgressRouter | undefined;
+  private closed = false;
+  /** Every linked instance by the pid of its namespace, with the release of its current link. */
+  private readonly linked = new Map<number, { router?: EgressRouter; release?: () => void }>();
+
+  constructor(
+    private readonly opts: RouterOptions,
+    private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void = () => {},
+  ) {}
+
+  /** The running router (started when there is none). */
+  router(): Promise<EgressRouter> {
+    if (this.closed) return Promise.reject(new FerryError('instance-start-failed', 'the server is shutting down'));
+    this.current ??= EgressRouter.start(this.opts).then(
+      (r) => {
+        this.live = r;
+        this.log('info', `shared egress router started (slirp4netns pid ${r.pids()[1]})`);
+        r.onExit((why) => this.lost(r, why));
+        void this.relink(r);
+        return r;
+      },
+      (err: unknown) => {
+        this.current = undefined;
+        throw err;
+      },
+    );
+    return this.current;
+  }
+
+  /** Links the namespace of process `pid`; answers the release to call when it is gone. */
+  async link(pid: number): Promise<() => void> {
+    const entry: { router?: EgressRouter; release?: () => void } = {};
+    this.linked.set(pid, entry);
+    const unlink = (): void => {
+      if (this.linked.get(pid) === entry) this.linked.delete(pid);
+      entry.release?.();
+    };
+    for (let attempt = 1; ; attempt++) {
+      let r: EgressRouter | undefined;
+      try {
+        r = await this.router();
+        if (entry.router !== r) {
+          entry.release = await r.connect(pid);
+          entry.router = r;
+        }
+        return unlink;
+      } catch (err) {
+        // The router stopped under this link: once more, with the one that replaces it.
+        if (attempt === 1 && r?.ended && !this.closed) continue;
+        unlink();
+        throw err;
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    void this.current?.then((r) => r.close(), () => {});
+  }
+
+  private lost(r: EgressRouter, why: string): void {
+    if (this.closed) return;
+    if (this.live === r) {
+      this.live = undefined;
+      this.current = undefined;
+    }
+    this.log('warn', `the shared egress router stopped (${why}); ${this.linked.size} instances lose outbound network until a new one is linked`);
+    if (this.linked.size > 0) this.router().catch((err: Error) => this.log('error', `the shared egress router could not be started again: ${err.message}`));
+  }
+
+  /** Links every instance not linked to `r` (they were linked to a router that stopped). */
+  private async relink(r: EgressRouter): Promise<void> {
+    let n = 0;
+    for (const [pid, entry] of this.linked) {
+      if (!entry.router || entry.router === r) continue;
+      entry.release?.();
+      try {
+        entry.release = await r.connect(pid, true);
+        entry.router = r;
+        n++;
+      } catch (err) {
+        // Its namespace is gone (the instance ended meanwhile), or the new router failed too.
+        this.log('warn', `instance namespace ${pid} could not be linked to the new egress router: ${(err as Error).message}`);
+      }
+    }
+    if (n) this.log('info', `linked ${n} running instances to the new shared egress router`);
+  }
+}
