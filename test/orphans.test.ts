@@ -1,6 +1,8 @@
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { startFerry, disposeFerry } from './support/ferry.js';
+import { processesMentioning, procState } from './support/procs.js';
 
 /** Whether a process exists (and is not a zombie). */
 function alive(pid: number): boolean {
@@ -26,8 +28,19 @@ test('instances a killed server left running are stopped by the next start', { t
   const listed = (await (await first.api('GET', '/v1/functions/stray/instances')).json()) as { instances: Array<{ pid: number }> };
   const pid = listed.instances[0]!.pid;
   assert.ok(alive(pid), 'the instance runs');
+  // As root, its egress goes through the server's shared router: a namespace holder and the
+  // slirp4netns attached to it, both the server's children.
+  const parent = (p: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1]);
+  const router = process.getuid?.() === 0 ? processesMentioning('ferry-egress-router').filter((p) => parent(p.pid) === first.proc.pid).map((p) => p.pid) : [];
+  const stacks = router.flatMap((h) => processesMentioning('slirp4netns').filter((p) => p.cmdline.split(' ').includes(String(h))).map((p) => p.pid));
+  if (process.getuid?.() === 0) assert.equal(stacks.length, 1, 'one shared router with its slirp4netns');
 
   await first.stop('SIGKILL');
+  // The router goes with the server: its pipes close, it has nothing to wait for.
+  const gone = (p: number): boolean => procState(p) === undefined || procState(p) === 'Z';
+  const until = Date.now() + 5000;
+  while (![...router, ...stacks].every(gone) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual([...router, ...stacks].filter((p) => !gone(p)), [], 'the shared router does not outlive a killed server');
   const second = await startFerry({ dataDir: first.dataDir });
   t.after(() => second.stop());
   const deadline = Date.now() + 10_000;
