@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { startFerry, disposeFerry } from './support/ferry.js';
+import { waitFor } from './support/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -52,3 +53,68 @@ export default () => {
   assert.equal(received, total);
   assert.ok(peak - before < 96, `gateway RSS grew by ${Math.round(peak - before)} MiB while the client did not read a ${total / MiB} MiB stream`);
 });
+
+const sources: Record<'node' | 'python', Record<string, string>> = {
+  node: {
+    'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.js', scaling: { maxInstances: 1, concurrency: 10 } }),
+    'package.json': '{"type":"module"}',
+    'index.js': `const chunk = new Uint8Array(${MiB}).fill(7);
+export default (req) => {
+  if (new URL(req.url).pathname.endsWith('/quick')) return 'quick';
+  let sent = 0;
+  return new Response(new ReadableStream({
+    pull(c) { if (sent >= ${64 * MiB}) return c.close(); sent += chunk.length; c.enqueue(chunk); },
+  }, { highWaterMark: 1 }));
+};
+`,
+  },
+  // A whole answer: the shim holds it and sends it as the gateway grants credit.
+  python: {
+    'ferry.json': JSON.stringify({ runtime: 'python', handler: 'main.py', scaling: { maxInstances: 1, concurrency: 10 } }),
+    'main.py': `def handler(request):
+    if request.path.endswith('/quick'):
+        return 'quick'
+    return bytes([7]) * ${64 * MiB}
+`,
+  },
+};
+
+for (const runtime of ['node', 'python'] as const) {
+  test(`${runtime}: a slow client holds back only its own response: other calls to the same instance are answered meanwhile`, { timeout: 90_000 }, async (t) => {
+    const ferry = await startFerry();
+    t.after(() => disposeFerry(ferry));
+    const total = 64 * MiB;
+    await ferry.deploy('shared-instance', sources[runtime]);
+    const url = new URL(`${ferry.url}/fn/shared-instance/stream`);
+    let resume!: () => void;
+    const streamed = new Promise<number>((resolve, reject) => {
+      request({ host: url.hostname, port: url.port, path: url.pathname }, (res) => {
+        assert.equal(res.statusCode, 200);
+        let n = 0;
+        res.pause();
+        resume = () => {
+          res.on('data', (c: Buffer) => {
+            n += c.length;
+            if (c.some((b) => b !== 7)) reject(new Error('corrupt byte'));
+          });
+          res.on('end', () => resolve(n));
+          res.resume();
+        };
+      })
+        .on('error', reject)
+        .end();
+    });
+    await waitFor('the response to start', () => resume !== undefined);
+    // The stalled response fills its window and the client's socket; the instance must still answer.
+    await new Promise((r) => setTimeout(r, 1000));
+    const quick = await Promise.race([
+      fetch(`${ferry.url}/fn/shared-instance/quick`).then(async (r) => `${r.status} ${await r.text()}`),
+      new Promise<string>((r) => setTimeout(() => r('no answer while the other response was stalled'), 20_000)),
+    ]);
+    assert.equal(quick, '200 quick');
+    const listed = (await (await ferry.api('GET', '/v1/functions/shared-instance/instances')).json()) as { instances: unknown[] };
+    assert.equal(listed.instances.length, 1, 'both calls were served by the one instance');
+    resume();
+    assert.equal(await streamed, total);
+  });
+}

@@ -13,7 +13,14 @@
  * LOAD    = JSON {handler, env, cwd} (host -> pooled instance, stream LOAD_STREAM): a pre-booted
  *           shim that has no function yet loads this one; it answers a RESPONSE (status 200, END)
  *           once the handler is loaded, or a RESET with the reason (and exits)
+ * WINDOW  = u32 bytes (host -> instance): the stream may send that many more response DATA bytes
  * END flag on REQUEST/RESPONSE/DATA: the body is complete after this frame.
+ *
+ * Flow control, per stream, for response DATA only: a stream starts with STREAM_WINDOW bytes of
+ * credit; the host returns credit with WINDOW frames as its client takes the bytes. A slow reader
+ * then holds back its own stream, not the connection (every other call on the instance goes on).
+ * A shim that does not keep to it (one that sends whole answers at once) is still safe: the host
+ * stops reading the connection while such a stream is more than a window ahead of its client.
  */
 export const FrameType = {
   request: 1,
@@ -22,7 +29,11 @@ export const FrameType = {
   response: 4,
   reset: 5,
   load: 6,
+  window: 7,
 } as const;
+
+/** Response DATA bytes a stream may have in flight before the host grants more (WINDOW). */
+export const STREAM_WINDOW = 256 * 1024;
 
 /** The stream id of LOAD and its answer; calls never use it (their ids start at 1). */
 export const LOAD_STREAM = 0;
@@ -41,6 +52,16 @@ export function encodeFrame(type: number, id: number, payload?: Uint8Array): Buf
   buf[4] = type;
   buf.writeUInt32BE(id, 5);
   if (payload && len) buf.set(payload, HEADER);
+  return buf;
+}
+
+/** Encodes a WINDOW frame granting `bytes` more of stream `id`. */
+export function encodeWindow(id: number, bytes: number): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER + 4);
+  buf.writeUInt32BE(9, 0);
+  buf[4] = FrameType.window;
+  buf.writeUInt32BE(id, 5);
+  buf.writeUInt32BE(bytes, HEADER);
   return buf;
 }
 

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
 import type { CallMeta, Connector, InvocationRequest, LoadSpec, ResponseSink } from '../../core/index.js';
-import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, LOAD_STREAM } from './codec.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { connectWhenListening } from './connect-retry.js';
 
 /** Request headers that describe the client's connection, not the request: never forwarded. */
@@ -15,7 +15,16 @@ interface Call {
   headersSeen: boolean;
   done: boolean;
   onAbort: () => void;
+  /** Response DATA bytes received and not yet granted back to the instance (WINDOW). */
+  owed: number;
+  /** Whether the client is behind: credit goes back once the response drains. */
+  draining: boolean;
+  /** Whether this call holds the connection paused (an instance sending past its window). */
+  holding: boolean;
 }
+
+/** Credit goes back in WINDOW frames of at least this much (one small frame per 64 KiB). */
+const GRANT_BATCH = STREAM_WINDOW / 4;
 
 /** Statuses that never carry a body, so never a Content-Length either (RFC 9110). */
 function bodiless(status: number): boolean {
@@ -103,7 +112,7 @@ export class FramesConnector implements Connector {
     }
 
     return new Promise<void>((resolve, reject) => {
-      const call: Call = { res, meta, resolve, reject, headersSeen: false, done: false, onAbort: () => this.cancel(id, meta.signal.reason) };
+      const call: Call = { res, meta, resolve, reject, headersSeen: false, done: false, onAbort: () => this.cancel(id, meta.signal.reason), owed: 0, draining: false, holding: false };
       this.calls.set(id, call);
       meta.signal.addEventListener('abort', call.onAbort, { once: true });
 
@@ -129,24 +138,42 @@ export class FramesConnector implements Connector {
   }
 
   private drainWaiters: Array<() => void> = [];
-  /** Responses whose client is not keeping up; while any is, the instance's socket is not read. */
+  /** Calls holding the connection paused; while any does, the instance's socket is not read. */
   private backedUp = 0;
 
   /**
-   * A client slower than its function must not make the gateway buffer without bound: stop
-   * reading the instance until that response drains. Other calls on the instance wait too, which
-   * bounds memory at the price of head-of-line blocking for slow readers of big streams.
+   * A client slower than its function must not make the gateway buffer without bound. Per
+   * stream, the instance may be STREAM_WINDOW bytes ahead of the client: credit goes back as the
+   * client takes the bytes, so a slow reader holds back only its own stream. An instance that
+   * sends past its window (a whole answer at once) makes the gateway stop reading the connection
+   * until that response drains: memory stays bounded, at the price of the other calls waiting.
    */
-  private backpressure(res: ResponseSink): void {
-    if (this.backedUp++ === 0) this.socket?.pause();
+  private behind(id: number, call: Call): void {
+    if (call.owed > STREAM_WINDOW && !call.holding) {
+      call.holding = true;
+      if (this.backedUp++ === 0) this.socket?.pause();
+    }
+    if (call.draining) return;
+    call.draining = true;
     let done = false;
     const release = (): void => {
       if (done) return;
       done = true;
-      if (--this.backedUp === 0) this.socket?.resume();
+      call.draining = false;
+      if (call.holding) {
+        call.holding = false;
+        if (--this.backedUp === 0) this.socket?.resume();
+      }
+      if (!call.done && call.owed > 0) this.grant(id, call);
     };
-    res.once('drain', release);
-    res.once('close', release);
+    call.res.once('drain', release);
+    call.res.once('close', release);
+  }
+
+  /** Gives the instance back the credit of what the client took. */
+  private grant(id: number, call: Call): void {
+    if (this.socket && !this.socket.destroyed) this.send(encodeWindow(id, call.owed));
+    call.owed = 0;
   }
   private corked = false;
   private readonly uncork = (): void => {
@@ -227,7 +254,7 @@ export class FramesConnector implements Connector {
           res.end(body);
           this.finish(id, call);
         } else if (body.length) {
-          if (!res.write(body)) this.backpressure(res);
+          if (!res.write(body)) this.behind(id, call);
         } else {
           // Streams (e.g. server-sent events) must reach the client before the first chunk.
           res.flushHeaders?.();
@@ -235,7 +262,11 @@ export class FramesConnector implements Connector {
         return;
       }
       case FrameType.data:
-        if (payload.length && !res.write(payload)) this.backpressure(res);
+        if (payload.length) {
+          call.owed += payload.length;
+          if (!res.write(payload) || call.draining) this.behind(id, call);
+          else if (call.owed >= GRANT_BATCH && !(flags & END)) this.grant(id, call);
+        }
         if (flags & END) {
           res.end();
           this.finish(id, call);

@@ -8,10 +8,13 @@ from urllib.parse import parse_qs
 
 # Frame types, as in codec.ts.
 REQUEST, DATA, END_FRAME, RESPONSE, RESET = 1, 2, 3, 4, 5
+WINDOW = 7
 END = 0x80
 MAX_FRAME = 64 * 1024 * 1024
-# Bodies above this go out as several DATA frames so no frame exceeds MAX_FRAME.
-CHUNK = 16 * 1024 * 1024
+# Bodies above this go out as a head and DATA frames of this size, as the host grants credit.
+SLICE = 64 * 1024
+# As in codec.ts: response DATA bytes a stream may have in flight before the host grants more.
+STREAM_WINDOW = 256 * 1024
 
 frame_head = struct.Struct('>IBI')
 _head_frame_head = struct.Struct('>IBII')
@@ -91,9 +94,20 @@ def _check_header(name, value):
         raise HandlerResultError(f'invalid character in response header {name!r}')
 
 
+class Streamed:
+    """An answer with a body above SLICE: its RESPONSE frame, and the body, which the connection
+    sends as DATA frames as far as the stream's credit goes (see codec.ts, flow control)."""
+
+    __slots__ = ('head', 'body')
+
+    def __init__(self, head, body):
+        self.head = head
+        self.body = body
+
+
 def response_frames(cid, result):
-    """Encodes a handler's return value as the bytes of one RESPONSE|END frame (or, for bodies
-    above CHUNK, a RESPONSE frame followed by DATA frames)."""
+    """Encodes a handler's return value as the bytes of one RESPONSE|END frame, or, for bodies
+    above SLICE, a Streamed answer."""
     if isinstance(result, str):
         body = result.encode('utf-8')
         head = b'200\0content-type\0' + _TEXT.encode() + b'\0content-length\0' + str(len(body)).encode()
@@ -136,15 +150,25 @@ def response_frames(cid, result):
 
 
 def _encode_response(cid, head, body):
-    if len(body) <= CHUNK:
+    if len(body) <= SLICE:
         return b''.join((_head_frame_head.pack(9 + len(head) + len(body), RESPONSE | END, cid, len(head)), head, body))
-    parts = [_head_frame_head.pack(9 + len(head), RESPONSE, cid, len(head)), head]
-    view = memoryview(body)
-    for off in range(0, len(body), CHUNK):
-        piece = view[off:off + CHUNK]
-        last = off + CHUNK >= len(body)
-        parts.append(frame_head.pack(5 + len(piece), DATA | (END if last else 0), cid))
+    return Streamed(_head_frame_head.pack(9 + len(head), RESPONSE, cid, len(head)) + head, memoryview(body))
+
+
+def data_frames(cid, stream):
+    """The DATA frames of a Streamed answer's body that its credit allows: `stream` is
+    [body view, credit], updated in place. END rides on the last frame."""
+    body, credit = stream
+    parts = []
+    while len(body) and credit > 0:
+        n = min(len(body), credit, SLICE)
+        piece = body[:n]
+        body = body[n:]
+        credit -= n
+        parts.append(frame_head.pack(5 + n, DATA | (0 if len(body) else END), cid))
         parts.append(piece)
+    stream[0] = body
+    stream[1] = credit
     return b''.join(parts)
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 # Imported before sys.path[0] (this directory) is replaced by the function's own directory.
 import _ferry_output as output
 import _ferry_api
-from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, RESPONSE, Request, failure, frame_head, response_frames, u32
+from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, RESPONSE, STREAM_WINDOW, WINDOW, Request, Streamed, data_frames, failure, frame_head, response_frames, u32
 
 LOAD = 6
 
@@ -118,6 +118,8 @@ class _Connection(asyncio.Protocol):
         self.app = app
         self.buf = bytearray()
         self.calls = {}
+        # Answers whose body still waits for credit: stream id -> [body view, credit].
+        self.streams = {}
         self.transport = None
 
     def connection_made(self, transport):
@@ -127,6 +129,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc):
         self.app.connections.discard(self)
         calls, self.calls = self.calls, {}
+        self.streams.clear()
         for call in calls.values():
             if call.task:
                 call.task.cancel()
@@ -180,7 +183,13 @@ class _Connection(asyncio.Protocol):
                 self.start(cid, call, b''.join(call.chunks))
         elif ftype == LOAD:
             self.app.load(self, cid, payload)
+        elif ftype == WINDOW:
+            stream = self.streams.get(cid)
+            if stream is not None and len(payload) >= 4:
+                stream[1] += u32.unpack_from(payload, 0)[0]
+                self.pump(cid, stream)
         elif ftype == RESET:
+            self.streams.pop(cid, None)
             call = self.calls.pop(cid, None)
             if call is not None and call.task is not None:
                 call.task.cancel()
@@ -241,7 +250,21 @@ class _Connection(asyncio.Protocol):
         if self.calls.get(cid) is not call:
             return  # cancelled by the host or the connection is gone
         del self.calls[cid]
-        self.transport.write(frame)
+        if isinstance(frame, Streamed):
+            # The body follows at the pace of the host's grants (its client's pace).
+            self.transport.write(frame.head)
+            stream = [frame.body, STREAM_WINDOW]
+            self.streams[cid] = stream
+            self.pump(cid, stream)
+        else:
+            self.transport.write(frame)
+
+    def pump(self, cid, stream):
+        data = data_frames(cid, stream)
+        if data:
+            self.transport.write(data)
+        if not len(stream[0]):
+            self.streams.pop(cid, None)
 
 
 def _concurrency():
@@ -289,7 +312,7 @@ class _App:
 
     def busy(self):
         """Calls still running, or answers not yet handed to the kernel."""
-        return any(c.calls or c.transport.get_write_buffer_size() for c in self.connections)
+        return any(c.calls or c.streams or c.transport.get_write_buffer_size() for c in self.connections)
 
 
 async def _exit_when_flushed(conn, code):

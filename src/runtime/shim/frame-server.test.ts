@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, LOAD_STREAM } from '../frames/codec.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from '../frames/codec.js';
 import { serveFrames, type CallHandler, type FrameServer, type IncomingCall, type LoadHandler } from './frame-server.js';
 
 interface Frame {
@@ -151,7 +151,17 @@ test('respondStream: head, one DATA per write, END; large bodies are split in 64
   host.frames.length = 0;
   host.send(request(2, 'GET', '/big', []));
   const count = Math.ceil(big.length / 65536);
-  await host.until(count);
+  // The host grants credit as a client would take the bytes; the shim is never more than a
+  // window ahead of it.
+  let granted = 0;
+  while (host.frames.length < count) {
+    await host.until(host.frames.length + 1);
+    await tick(5);
+    const sent = host.frames.slice(1).reduce((n, f) => n + f.payload.length, 0);
+    assert.ok(sent - granted <= STREAM_WINDOW, `${sent - granted} bytes ahead of the host's grants`);
+    if (sent > granted) host.send(encodeWindow(2, sent - granted));
+    granted = sent;
+  }
   const [head, ...data] = host.frames;
   assert.equal(head!.type, FrameType.response);
   assert.equal(head!.end, false);
@@ -162,6 +172,42 @@ test('respondStream: head, one DATA per write, END; large bodies are split in 64
   assert.deepEqual(data.map((f) => f.end), [...Array(count - 2).fill(false), true]);
   assert.ok(Buffer.concat([body, ...data.map((f) => f.payload)]).equals(big));
   assert.equal(host.frames.length, count);
+});
+
+test('flow control: a stream without credit waits; other calls on the connection go on; WINDOW lets it finish', async (t) => {
+  const chunk = Buffer.alloc(1024 * 1024, 3);
+  let waited = false;
+  const { host } = await start(t, (call) => {
+    if (call.url === '/small') return call.respond(200, [], 'quick');
+    call.respondStream(200, []);
+    void (async () => {
+      if (!call.write(chunk)) {
+        waited = true;
+        await call.drained();
+      }
+      call.end();
+    })();
+  });
+  host.send(request(1, 'GET', '/stream', []));
+  await host.until(1 + STREAM_WINDOW / 65536);
+  await tick(50);
+  const data = (): Buffer[] => host.frames.filter((f) => f.id === 1 && f.type === FrameType.data).map((f) => f.payload);
+  assert.equal(Buffer.concat(data()).length, STREAM_WINDOW, 'one window, then the stream waits');
+  assert.equal(waited, true, 'write() said to wait');
+  // Another call on the same connection is answered while the first one waits.
+  host.send(request(2, 'GET', '/small', []));
+  await host.until(host.frames.length + 1);
+  const answer = host.frames.at(-1)!;
+  assert.deepEqual([answer.id, answer.end, decodeHead(answer.payload).body.toString()], [2, true, 'quick']);
+  // Credit comes back: the rest of the megabyte, then END.
+  for (let granted = STREAM_WINDOW; granted < chunk.length; granted += STREAM_WINDOW) {
+    host.send(encodeWindow(1, STREAM_WINDOW));
+    await tick(20);
+  }
+  await tick(50);
+  assert.equal(Buffer.concat(data()).length, chunk.length);
+  const last = host.frames.filter((f) => f.id === 1).at(-1)!;
+  assert.ok(last.end || last.type === FrameType.end, 'the stream ended');
 });
 
 test('fail sends RESET with the reason; a second answer is refused', async (t) => {

@@ -102,6 +102,9 @@ class Connection implements FrameSink {
       case FrameType.reset:
         call.abort();
         return;
+      case FrameType.window:
+        if (payload.length >= 4) call.grant(payload.readUInt32BE(0));
+        return;
     }
   }
 

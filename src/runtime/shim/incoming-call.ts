@@ -4,7 +4,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
-import { encodeFrame, encodeHeadFrame, END, FrameType } from '../frames/codec.js';
+import { encodeFrame, encodeHeadFrame, END, FrameType, STREAM_WINDOW } from '../frames/codec.js';
 
 /** Where a call writes its frames; implemented by the connection it arrived on. */
 export interface FrameSink {
@@ -60,6 +60,18 @@ export class IncomingCall {
   private consumer: BodyConsumer | undefined;
   private webStream: ReadableStream<Uint8Array> | undefined;
   private readable: Readable | undefined;
+  /** Response DATA bytes the host lets this stream send before it grants more (WINDOW frames). */
+  private credit = STREAM_WINDOW;
+  /** Response body bytes waiting for credit, in order. */
+  private pending: Buffer[] = [];
+  /** Whether the body is complete once `pending` is out (the last DATA frame carries END). */
+  private endPending = false;
+  /** Whether the call is over but its stream must stay known until `pending` is out. */
+  private releaseAfterPending = false;
+  /** Whether the last frame found the connection's buffer full. */
+  private socketFull = false;
+  /** Writers waiting for `pending` to empty (credit came back). */
+  private creditWaiters: Array<() => void> | undefined;
 
   /**
    * @param fields the REQUEST head: method, url, request id, then header name/value pairs.
@@ -171,13 +183,13 @@ export class IncomingCall {
     if (len <= MAX_CHUNK) {
       this.sink.send(encodeHeadFrame(FrameType.response | END, this.id, fields, len ? body : undefined));
     } else {
-      // The head carries the first chunk, so the gateway has body to send with the headers.
-      const bytes = typeof body === 'string' ? Buffer.from(body) : body!;
+      // The head carries the first chunk, so the gateway has body to send with the headers; the
+      // rest goes out as the host grants credit.
+      const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body!.buffer, body!.byteOffset, body!.byteLength);
       this.sink.send(encodeHeadFrame(FrameType.response, this.id, fields, bytes.subarray(0, MAX_CHUNK)));
-      for (let off = MAX_CHUNK; off < len; off += MAX_CHUNK) {
-        const last = off + MAX_CHUNK >= len;
-        this.sink.send(encodeFrame(FrameType.data | (last ? END : 0), this.id, bytes.subarray(off, off + MAX_CHUNK)));
-      }
+      this.pending.push(bytes.subarray(MAX_CHUNK));
+      this.endPending = true;
+      this.pump();
     }
     this.finish();
   }
@@ -190,40 +202,78 @@ export class IncomingCall {
     this.sink.send(encodeHeadFrame(FrameType.response, this.id, fields));
   }
 
-  /** One body chunk as a DATA frame. False: the socket buffer is full, await `drained()`. */
+  /**
+   * One body chunk, sent as DATA frames as far as the stream's credit goes (the rest as the host
+   * grants more). False: wait for `drained()` before the next (credit used up, or the socket's
+   * buffer full).
+   */
   write(chunk: Uint8Array | string): boolean {
     if (this.state !== State.Streaming) {
       if (this.aborted) return true;
       throw new Error('write() before respondStream() or after end()');
     }
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    let ok = true;
-    for (let off = 0; off < bytes.length; off += MAX_CHUNK) {
-      ok = this.sink.send(encodeFrame(FrameType.data, this.id, bytes.subarray(off, off + MAX_CHUNK)));
-    }
-    return ok;
+    if (chunk.length === 0) return this.pending.length === 0 && this.credit > 0 && !this.socketFull;
+    this.pending.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.pump();
+    return this.pending.length === 0 && this.credit > 0 && !this.socketFull;
   }
 
-  /** Resolves when the connection can take more frames. */
+  /** Resolves when the stream may send again: its queued bytes are out and the socket takes more. */
   drained(): Promise<void> {
-    return this.sink.drained();
+    if (this.aborted || this.pending.length === 0) return this.sink.drained().then(() => void (this.socketFull = false));
+    return new Promise<void>((resolve) => (this.creditWaiters ??= []).push(resolve)).then(() => this.drained());
   }
 
-  /** Ends a streamed body. */
+  /** Ends a streamed body (after whatever still waits for credit). */
   end(): void {
     if (this.state !== State.Streaming) {
       if (this.aborted) return;
       throw new Error('end() before respondStream() or twice');
     }
-    this.sink.send(encodeFrame(FrameType.end, this.id));
+    if (this.pending.length) this.endPending = true;
+    else this.sink.send(encodeFrame(FrameType.end, this.id));
     this.finish();
   }
 
   /** Fails the call (RESET frame): the gateway answers 500 function-error, or cuts a started stream. */
   fail(reason: string): void {
     if (this.state === State.Done) return;
+    this.pending = [];
+    this.endPending = false;
     this.sink.send(encodeFrame(FrameType.reset, this.id, Buffer.from(reason.slice(0, 1024))));
     this.finish();
+  }
+
+  /** @internal the host granted `bytes` more of response DATA (a WINDOW frame). */
+  grant(bytes: number): void {
+    this.credit += bytes;
+    this.pump();
+  }
+
+  /** Sends queued body bytes while there is credit; after the last, END and the call's release. */
+  private pump(): void {
+    while (this.pending.length && this.credit > 0) {
+      const head = this.pending[0]!;
+      const n = Math.min(head.length, this.credit, MAX_CHUNK);
+      const rest = head.length - n;
+      if (rest) this.pending[0] = head.subarray(n);
+      else this.pending.shift();
+      this.credit -= n;
+      const last = this.endPending && this.pending.length === 0;
+      this.socketFull = !this.sink.send(encodeFrame(FrameType.data | (last ? END : 0), this.id, n === head.length ? head : head.subarray(0, n)));
+      if (last) {
+        this.endPending = false;
+        // The answer is complete: the connection may forget the stream now.
+        if (this.releaseAfterPending) this.sink.finished(this.id);
+      }
+    }
+    if (this.pending.length === 0) this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.creditWaiters;
+    this.creditWaiters = undefined;
+    if (waiters) for (const w of waiters) w();
   }
 
   /** True once the call was answered, failed or cancelled: nothing more will be sent. */
@@ -249,9 +299,22 @@ export class IncomingCall {
 
   /** @internal the host cancelled the call or the connection dropped. */
   abort(): void {
-    if (this.aborted || this.state === State.Done) return;
+    if (this.aborted) return;
+    if (this.state === State.Done) {
+      // Answered, but part of the answer was still waiting for credit: drop it.
+      if (this.pending.length === 0) return;
+      this.aborted = true;
+      this.pending = [];
+      this.endPending = false;
+      this.sink.finished(this.id);
+      this.wake();
+      return;
+    }
     this.aborted = true;
     this.state = State.Done;
+    this.pending = [];
+    this.endPending = false;
+    this.wake();
     this.sink.finished(this.id);
     if (!this.bodyComplete) this.consumer?.error(cancelled());
     this.chunks = [];
@@ -281,7 +344,9 @@ export class IncomingCall {
 
   private finish(): void {
     this.state = State.Done;
-    this.sink.finished(this.id);
+    // With body bytes still waiting for credit, the stream stays known until they are out.
+    if (this.pending.length === 0) this.sink.finished(this.id);
+    else this.releaseAfterPending = true;
   }
 }
 
