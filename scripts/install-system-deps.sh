@@ -4,7 +4,9 @@
 # can be fetched), bubblewrap (the sandbox), gcc + libseccomp-dev (the sandbox's native helper
 # compiles seccomp filters with libseccomp), slirp4netns, passt + nftables (the egress network
 # policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
-# util-linux's nsenter (the shared egress router links instances to it; network tests).
+# util-linux's nsenter (the shared egress router links instances to it; network tests); and for
+# test/cgroup-v2.test.ts, which boots a small VM whose only cgroup hierarchy is cgroup v2:
+# qemu-system-x86, busybox-static (the VM's initramfs) and Debian's kernel (see the end).
 # Runs as root, or through sudo.
 set -euo pipefail
 need=()
@@ -26,10 +28,56 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
 fi
 
+# The cgroup v2 VM test: qemu without its recommends (no GUI, no extra firmware), and a
+# statically linked busybox (it runs in the VM's initramfs, where there is no libc).
+vm_need=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || vm_need+=(qemu-system-x86)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || vm_need+=(busybox-static)
+if [ "${#vm_need[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  [ "${#need[@]}" -gt 0 ] || $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${vm_need[@]}"
+fi
+
 # The user-mode network stacks of the `egress` policy open /dev/net/tun as the unprivileged
 # sandbox user (inside their own user namespace); some hosts ship it as 0600.
 if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO chmod 0666 /dev/net/tun
+fi
+
+# The cgroup v2 VM test's kernel: Debian's generic amd64 kernel (linux-image-cloud-amd64 has no
+# 9p, which the VM mounts the host's / with). It is NOT installed (nothing goes to /boot): the
+# .deb is downloaded and only vmlinuz, modules.builtin and the virtio, 9p, netfs and fscache
+# modules are extracted into $FERRY_TEST_VM_CACHE (default /var/cache/ferry-test-vm)/kernel.
+# Skipped when that is already there; test/support/vm.ts finds it there.
+vm_cache="${FERRY_TEST_VM_CACHE:-/var/cache/ferry-test-vm}"
+if [ "$(uname -m)" = x86_64 ] && ! ls "$vm_cache"/kernel/boot/vmlinuz-* >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'; }
+  pkg="$(kpkg)"
+  if [ -z "$pkg" ]; then
+    $SUDO apt-get update
+    pkg="$(kpkg)"
+  fi
+  [ -n "$pkg" ] || { echo "install-system-deps: cannot find the package linux-image-amd64 depends on" >&2; exit 1; }
+  $SUDO mkdir -p "$vm_cache"
+  # As root throughout (sudo where not): the download goes to a root-only temp directory.
+  $SUDO sh -euc '
+    work="$(mktemp -d "$1/fetch.XXXXXX")"
+    trap "rm -rf \"\$work\"" EXIT
+    cd "$work"
+    apt-get -q -o APT::Sandbox::User=root download "$2"
+    mkdir kernel
+    dpkg-deb --fsys-tarfile ./*.deb | tar -x -C kernel --wildcards \
+      "./boot/vmlinuz-*" "./lib/modules/*/modules.builtin" "./lib/modules/*/kernel/drivers/virtio/*" \
+      "./lib/modules/*/kernel/net/9p/*" "./lib/modules/*/kernel/fs/9p/*" "./lib/modules/*/kernel/fs/netfs/*" \
+      "./lib/modules/*/kernel/fs/fscache/*"
+    rm -rf "$1/kernel"
+    mv kernel "$1/kernel"
+  ' sh "$vm_cache" "$pkg"
+  echo "install-system-deps: $pkg extracted into $vm_cache/kernel"
 fi

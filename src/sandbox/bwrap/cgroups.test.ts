@@ -127,9 +127,12 @@ test('cpu: the quota is applied and throttles a busy loop', async (t) => {
   } else {
     assert.equal(readFileSync(join(dir, 'cpu.max'), 'utf8').trim(), '20000 100000');
   }
-  const r = await runIn(cg.dirs, [python, '-c', 'import time, os\nt = time.time()\nwhile time.time() - t < 0.6: pass\nprint(os.times().user + os.times().system)']);
+  // Only the loop's CPU counts: the interpreter's start-up is no part of the quota's effect (and
+  // under emulation, as in test/cgroup-v2.test.ts's VM, it alone costs more than the budget).
+  const loop = 'import time, os\nc = os.times()\nt = time.time()\nwhile time.time() - t < 0.6: pass\nn = os.times()\nprint(n.user + n.system - c.user - c.system)';
+  const r = await runIn(cg.dirs, [python, '-c', loop]);
   const used = Number(r.out);
-  // 0.6 s of wall time at 20% of a core is ~0.12 s of CPU; allow slack for start-up and timing.
+  // 0.6 s of wall time at 20% of a core is ~0.12 s of CPU; allow slack for timing.
   assert.ok(used < 0.35, `used ${used} s of CPU in 0.6 s`);
   const stat = readFileSync(join(dir, 'cpu.stat'), 'utf8');
   assert.ok(Number(/nr_throttled (\d+)/.exec(stat)?.[1]) > 0, stat);
@@ -145,7 +148,9 @@ test('all three at once: one directory per hierarchy, removed together; an exist
   assert.ok(cg.dirs.every((d) => d.endsWith(`/ferry/${scope}/${name}`) && existsSync(d)));
   await assert.rejects(host.create(name, { pids: 8 }), (err: unknown) => err instanceof FerryError && err.code === 'instance-start-failed');
   const r = await runIn(cg.dirs, ['/bin/sh', '-c', 'cat /proc/self/cgroup']);
-  for (const c of ['memory', 'pids']) assert.match(r.out, new RegExp(`${c}.*/ferry/${scope}/${name}`));
+  // v1: a line per hierarchy, named by its controllers; v2: the one line `0::<path>`.
+  if (host.controllers.memory.version === 2) assert.match(r.out, new RegExp(`^0::.*/ferry/${scope}/${name}$`, 'm'));
+  else for (const c of ['memory', 'pids']) assert.match(r.out, new RegExp(`${c}.*/ferry/${scope}/${name}`));
   await cg.remove();
   assert.ok(cg.dirs.every((d) => !existsSync(d)));
   await assert.rejects(host.create('../x', {}), /bad instance id/);
