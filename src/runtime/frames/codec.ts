@@ -33,7 +33,7 @@ export const FrameType = {
 } as const;
 
 /** Response DATA bytes a stream may have in flight before the host grants more (WINDOW). */
-export const STREAM_WINDOW = 256 * 1024;
+export const STREAM_WINDOW = 1024 * 1024;
 
 /** The stream id of LOAD and its answer; calls never use it (their ids start at 1). */
 export const LOAD_STREAM = 0;

@@ -23,7 +23,7 @@ interface Call {
   holding: boolean;
 }
 
-/** Credit goes back in WINDOW frames of at least this much (one small frame per 64 KiB). */
+/** Credit goes back in WINDOW frames of at least this much (one small frame per 256 KiB). */
 const GRANT_BATCH = STREAM_WINDOW / 4;
 
 /** Statuses that never carry a body, so never a Content-Length either (RFC 9110). */

@@ -14,7 +14,7 @@ MAX_FRAME = 64 * 1024 * 1024
 # Bodies above this go out as a head and DATA frames of this size, as the host grants credit.
 SLICE = 64 * 1024
 # As in codec.ts: response DATA bytes a stream may have in flight before the host grants more.
-STREAM_WINDOW = 256 * 1024
+STREAM_WINDOW = 1024 * 1024
 
 frame_head = struct.Struct('>IBI')
 _head_frame_head = struct.Struct('>IBII')

@@ -175,7 +175,7 @@ test('respondStream: head, one DATA per write, END; large bodies are split in 64
 });
 
 test('flow control: a stream without credit waits; other calls on the connection go on; WINDOW lets it finish', async (t) => {
-  const chunk = Buffer.alloc(1024 * 1024, 3);
+  const chunk = Buffer.alloc(4 * STREAM_WINDOW, 3);
   let waited = false;
   const { host } = await start(t, (call) => {
     if (call.url === '/small') return call.respond(200, [], 'quick');
