@@ -127,3 +127,26 @@ test('only the allowed loopback address: other loopback and private addresses ar
     await expectProblem(res, 422, 'callback-refused', url);
   }
 });
+
+test('--callback-attempts and --callback-timeout: a receiver that never answers is given up after the tries the operator set', async (t) => {
+  const hanging = http.createServer(() => {
+    /* never answers */
+  });
+  hanging.listen(0, '127.0.0.1');
+  await once(hanging, 'listening');
+  t.after(() => hanging.close());
+  hanging.on('connection', (s) => t.after(() => s.destroy()));
+  const own = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--callback-allow', '127.0.0.1', '--callback-attempts', '2', '--callback-timeout', '300ms'] });
+  t.after(() => disposeFerry(own));
+  await own.deploy('greet', nodeFn(`export default async (req) => 'hello ' + (await req.text());\n`));
+  const url = `http://127.0.0.1:${(hanging.address() as { port: number }).port}/hook`;
+  const res = await fetch(`${own.url}/fn/greet`, { method: 'POST', body: 'x', headers: { prefer: 'respond-async', 'x-callback-url': url } });
+  assert.equal(res.status, 202);
+  const { id } = (await res.json()) as { id: string };
+  const failed = await waitFor('the callback to be given up', async () => {
+    const x = (await (await own.api('GET', `/v1/executions/${id}?logs=0`)).json()) as Awaited<ReturnType<typeof execution>>;
+    return x.callback.state === 'failed' ? x : undefined;
+  }, { timeoutMs: 15_000 });
+  assert.equal(failed.callback.attempts, 2);
+  assert.match(failed.callback.lastError ?? '', /time/i);
+});

@@ -59,6 +59,8 @@ export interface ServerOptions {
   executionRetentionMs: number;
   /** Loopback and private addresses or CIDRs callbacks may reach. */
   callbackAllow: string[];
+  callbackAttempts: number;
+  callbackTimeoutMs: number;
   /** Request body cap for invocations. */
   maxBodyBytes: number;
   /** Upload caps. */
@@ -115,6 +117,8 @@ export const serverSettings: Setting[] = [
   { key: 'asyncWorkers', flag: '--async-workers', env: 'FERRY_ASYNC_WORKERS', kind: 'int', default: 64, help: 'asynchronous executions run at once (the global maxConcurrentExecutions); 0 queues them without running any' },
   { key: 'executionQueueMax', flag: '--execution-queue-max', env: 'FERRY_EXECUTION_QUEUE_MAX', kind: 'int', default: 100_000, help: 'executions queued or running before new ones answer 429 with Retry-After' },
   { key: 'executionRetentionMs', flag: '--execution-retention', env: 'FERRY_EXECUTION_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'keep ended executions and their results this long' },
+  { key: 'callbackAttempts', flag: '--callback-attempts', env: 'FERRY_CALLBACK_ATTEMPTS', kind: 'int', default: 5, help: 'tries to deliver a callback (back-off 0.5 s, 1 s, 2 s ...) before it is marked failed' },
+  { key: 'callbackTimeoutMs', flag: '--callback-timeout', env: 'FERRY_CALLBACK_TIMEOUT', kind: 'duration', default: 10_000, help: 'how long one callback try may take' },
   { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks may reach' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
@@ -190,6 +194,8 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.unsandboxed && opts.driver !== 'process') throw new Error(`--unsandboxed goes with the process driver, not '${opts.driver}'`);
   for (const p of opts.bindable) if (!p.startsWith('/')) throw new Error(`--bindable: '${p}' is not an absolute path`);
   if (opts.sandboxUid === 0) throw new Error('--sandbox-uid: instances must not run as root (uid 0)');
+  if (opts.callbackAttempts < 1 || opts.callbackAttempts > 100) throw new Error('--callback-attempts: between 1 and 100');
+  if (opts.callbackTimeoutMs < 100) throw new Error('--callback-timeout: at least 100ms');
   for (const c of opts.callbackAllow) if (!isAddressOrCidr(c)) throw new Error(`--callback-allow: '${c}' is not an IP address or CIDR`);
   return opts;
 }

@@ -148,6 +148,8 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     retentionMs: opts.executionRetentionMs,
     maxBodyBytes: opts.maxBodyBytes,
     callbackAllow: opts.callbackAllow,
+    callbackAttempts: opts.callbackAttempts,
+    callbackTimeoutMs: opts.callbackTimeoutMs,
     userAgent: `ferry/${ferryVersion}`,
     warn: (message, err) => logger.warn({ err }, message),
     info: (message, fields) => logger.info(fields ?? {}, message),

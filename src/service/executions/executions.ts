@@ -44,6 +44,10 @@ export interface ExecutionsOptions {
   maxBodyBytes: number;
   /** Loopback and private addresses callbacks may still reach. */
   callbackAllow: string[];
+  /** Tries per callback before it is marked failed (default 5). */
+  callbackAttempts?: number;
+  /** How long one callback try may take (default 10 s). */
+  callbackTimeoutMs?: number;
   userAgent: string;
   /** Every run that reached the function (the invocation history). */
   ran?(run: FinishedRun): void;
@@ -77,7 +81,15 @@ export class Executions {
     const store = o.store.executions;
     this.policy = new AddressPolicy(o.callbackAllow);
     this.commits = new GroupCommit((batch) => store.create(batch));
-    this.callbacks = new CallbackSender({ store, policy: this.policy, keyFor: (fn) => this.callbackKey(fn), userAgent: o.userAgent, warn: o.warn });
+    this.callbacks = new CallbackSender({
+      store,
+      policy: this.policy,
+      keyFor: (fn) => this.callbackKey(fn),
+      userAgent: o.userAgent,
+      warn: o.warn,
+      ...(o.callbackAttempts !== undefined && { maxAttempts: o.callbackAttempts }),
+      ...(o.callbackTimeoutMs !== undefined && { timeoutMs: o.callbackTimeoutMs }),
+    });
     this.worker = new ExecutionWorker({
       store,
       pool: o.pool,
