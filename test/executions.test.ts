@@ -286,3 +286,19 @@ test('asyncTimeoutMs, retries and maxConcurrentExecutions are manifest keys that
   const { id } = await submit('/fn/echo', { body: 'after patch' });
   assert.equal((await ended(id)).status, 'succeeded');
 });
+
+test('asynchronous runs wait behind synchronous calls for a busy instance, and never fill its maxQueue', async () => {
+  await ferry.deploy('lane', nodeFn(`export default async (req) => { const b = await req.text(); await new Promise((r) => setTimeout(r, 300)); return b; };\n`, { retries: 0, scaling: { maxInstances: 1, concurrency: 1, maxQueue: 1 } }));
+  const ids: string[] = [];
+  for (const b of ['a1', 'a2', 'a3', 'a4']) ids.push((await submit('/fn/lane', { body: b })).id);
+  const status = async (id: string): Promise<string> => ((await (await ferry.api('GET', `/v1/executions/${id}?logs=0`)).json()) as Execution).status;
+  await waitFor('an asynchronous run to hold the one instance', async () => (await Promise.all(ids.map(status))).includes('running'));
+  // Three runs wait for the instance; maxQueue is 1, yet a synchronous call still gets in line,
+  // and it is served before them.
+  const res = await fetch(`${ferry.url}/fn/lane`, { method: 'POST', body: 'sync' });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'sync');
+  const done = (await Promise.all(ids.map(status))).filter((s) => s === 'succeeded').length;
+  assert.ok(done <= 1, `the synchronous call was served after ${done} asynchronous runs, not before the queued ones`);
+  await waitFor('every asynchronous run to succeed', async () => (await Promise.all(ids.map(status))).every((s) => s === 'succeeded'), { timeoutMs: 15_000 });
+});

@@ -48,12 +48,21 @@ export interface Lease {
   exitReason(): Promise<'oom' | undefined>;
 }
 
+/** How a call waits for an instance. */
+export interface AcquireOptions {
+  /**
+   * An asynchronous run: it waits behind every synchronous call (a freed instance serves those
+   * first) and does not count against `maxQueue` (the execution workers bound it).
+   */
+  background?: boolean;
+}
+
 /**
  * The instance pool: the one question the gateway asks (`acquire`), plus deploy/kill.
  */
 export interface InstancePool {
   /** A lease on a warm instance, starting one or waiting in the bounded queue as needed. */
-  acquire(target: DeployTarget, signal: CallSignal): Promise<Lease>;
+  acquire(target: DeployTarget, signal: CallSignal, opts?: AcquireOptions): Promise<Lease>;
   /** Starts instances up to `minInstances` (at least one if `atLeastOne`). */
   deploy(target: DeployTarget, atLeastOne: boolean): Promise<void>;
   /** Replaces running instances of the version with ones of this target, with no failed call. */

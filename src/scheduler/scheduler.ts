@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../errors/index.js';
-import type { CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
+import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
@@ -39,7 +39,7 @@ export class Scheduler implements InstancePool {
     this.sweeper.unref();
   }
 
-  acquire(target: DeployTarget, signal: CallSignal): Promise<Lease> {
+  acquire(target: DeployTarget, signal: CallSignal, opts?: AcquireOptions): Promise<Lease> {
     if (this.closing) return Promise.reject(new FerryError('shutting-down'));
     const group = this.group(target);
     const inst = this.pick(group);
@@ -47,10 +47,10 @@ export class Scheduler implements InstancePool {
     const { maxInstances, maxQueue, concurrency } = group.target.config.scaling;
     // Start another instance only when those already starting cannot absorb the waiting calls.
     if (this.live(group) < maxInstances && group.starting * concurrency <= group.queue.length) void this.start(group);
-    else if (group.queue.length >= maxQueue) {
+    else if (!opts?.background && group.queue.foreground >= maxQueue) {
       return Promise.reject(new FerryError('queue-full', `all ${maxInstances} instance(s) of ${target.function}@${target.version} are busy and ${maxQueue} call(s) already wait`, { headers: { 'retry-after': '1' } }));
     }
-    const p = group.queue.enqueue(signal);
+    const p = group.queue.enqueue(signal, opts?.background);
     this.opts.observer.queueDepth(target.function, target.version, group.queue.length);
     return p;
   }

@@ -9,22 +9,31 @@ export interface Waiter<T> {
 }
 
 /**
- * The bounded FIFO of calls waiting for capacity. A waiter leaves it when served, rejected, or
- * when its caller's signal aborts (client gone, timeout).
+ * The calls waiting for capacity: two FIFOs, synchronous calls first, background ones (async
+ * runs) only when no synchronous call waits. A waiter leaves it when served, rejected, or when
+ * its caller's signal aborts (client gone, timeout).
  */
 export class WaitQueue<T> {
   private readonly items: Waiter<T>[] = [];
+  private readonly background: Waiter<T>[] = [];
 
+  /** Every waiting call. */
   get length(): number {
+    return this.items.length + this.background.length;
+  }
+
+  /** Synchronous calls waiting (what `maxQueue` bounds). */
+  get foreground(): number {
     return this.items.length;
   }
 
-  enqueue(signal: CallSignal): Promise<T> {
+  enqueue(signal: CallSignal, background = false): Promise<T> {
+    const items = background ? this.background : this.items;
     if (signal.aborted) return Promise.reject(signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled'));
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
-        const i = this.items.indexOf(waiter);
-        if (i >= 0) this.items.splice(i, 1);
+        const i = items.indexOf(waiter);
+        if (i >= 0) items.splice(i, 1);
         reject(signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled while waiting for an instance'));
       };
       const waiter: Waiter<T> = {
@@ -33,12 +42,12 @@ export class WaitQueue<T> {
         cleanup: () => signal.removeEventListener('abort', onAbort),
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.items.push(waiter);
+      items.push(waiter);
     });
   }
 
   shift(): Waiter<T> | undefined {
-    const w = this.items.shift();
+    const w = this.items.shift() ?? this.background.shift();
     w?.cleanup();
     return w;
   }

@@ -11,9 +11,12 @@ export interface InstanceCall {
   /** `head`: the limit is on the response head (a synchronous call); `end`: on the whole answer. */
   timeoutUntil: 'head' | 'end';
   extraHeaders: string[];
+  /** An asynchronous run: waits behind synchronous calls for an instance (see `AcquireOptions`). */
+  background?: boolean;
 }
 
 const noop = (): void => {};
+const BACKGROUND = { background: true } as const;
 
 /**
  * Leases an instance of `target`, hands it the call, and always releases the lease (recycling the
@@ -29,7 +32,7 @@ export async function callInstance(pool: InstancePool, target: DeployTarget, req
     c.signal.abort(new FerryError('invoke-timeout', c.timeoutUntil === 'head' ? `no response headers within ${ms} ms` : `no complete answer within ${ms} ms`));
   }, ms);
   try {
-    lease = await pool.acquire(target, c.signal);
+    lease = await pool.acquire(target, c.signal, c.background ? BACKGROUND : undefined);
     await lease.connector.dispatch(req, res, {
       requestId: c.requestId,
       signal: c.signal,

@@ -173,6 +173,8 @@ export class ExecutionWorker {
         timeoutMs: target.config.asyncTimeoutMs,
         timeoutUntil: 'end',
         extraHeaders: [],
+        // Synchronous callers of the function are served first when its instances are busy.
+        background: true,
       });
       const result = { status: sink.status, headers: sink.headers, body: sink.body() };
       answered = sink.status;
