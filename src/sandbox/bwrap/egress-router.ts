@@ -135,8 +135,11 @@ export class EgressRouter {
       slirp = spawn(argv[0]!, argv.slice(1), { env: ENV, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
       await ready(slirp, stepMs);
       const hosts = hostKey(opts.hostAddresses());
-      // Forwarding is per namespace: the host's own setting is untouched.
-      await exec('loading the filter (nft)', [tools.nsenter, `--net=/proc/${pid}/ns/net`, '--', tools.sh, '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward && exec "$0" -f -', tools.nft], routerRules(hosts ? hosts.split(',') : [], opts.egressAllow, opts.dnsAddress), stepMs);
+      // Forwarding is per namespace: the host's own settings are untouched. Strict reverse-path
+      // filtering: a packet from an instance's link must carry that instance's address (one
+      // instance cannot pass itself off as another, nor dodge its connection count).
+      const sysctls = 'echo 1 > /proc/sys/net/ipv4/conf/all/rp_filter && echo 1 > /proc/sys/net/ipv4/conf/default/rp_filter && echo 1 > /proc/sys/net/ipv4/ip_forward';
+      await exec('loading the filter (nft)', [tools.nsenter, `--net=/proc/${pid}/ns/net`, '--', tools.sh, '-c', `${sysctls} && exec "$0" -f -`, tools.nft], routerRules(hosts ? hosts.split(',') : [], opts.egressAllow, opts.dnsAddress), stepMs);
       for (const p of [holder, slirp]) {
         p.unref();
         for (const s of p.stdio) (s as Socket | null)?.unref?.();

@@ -202,6 +202,9 @@ describe('network policies in real sandboxes', () => {
           // The router's links: the peer's is there while it runs and goes when it ends.
           const routerPid = (await r.shared!.router()).pids()[0]!;
           const links = (): string[] => inNs(routerPid, '-o', 'link').match(/fv\d+/g) ?? [];
+          // Strict reverse-path filtering: no instance passes itself off as another.
+          const rpFilter = spawnSync(findTools().nsenter!, [`--net=/proc/${routerPid}/ns/net`, '--', 'cat', '/proc/sys/net/ipv4/conf/all/rp_filter'], { encoding: 'utf8' }).stdout.trim();
+          assert.equal(rpFilter, '1');
           assert.ok(links().length >= 1, 'the peer has a link in the router');
           killPeer();
           await peerRun;
