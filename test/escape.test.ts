@@ -209,6 +209,8 @@ test('network egress, shared router (the default as root): no process per instan
   for (const pid of instancePids) assert.ok(!stacks[0]!.cmdline.split(' ').includes(String(pid)), 'no stack attached to an instance');
   const holder = Number(stacks[0]!.cmdline.split(' ').at(-2));
   assert.match(readFileSync(`/proc/${holder}/cmdline`, 'utf8'), /ferry-egress-router/);
+  // The router runs in a cgroup of its own, with limits, like an instance.
+  for (const p of [holder, stacks[0]!.pid]) assert.match(readFileSync(`/proc/${p}/cgroup`, 'utf8'), /\/ferry\/[0-9a-f]+\/egress-router-\d+$/m);
 
   // The router is killed: a new one starts at once and the running instances are linked to it.
   process.kill(stacks[0]!.pid, 'SIGKILL');

@@ -37,8 +37,10 @@ export interface RouterTools {
 
 export interface RouterOptions {
   tools: RouterTools;
-  /** argv that runs `argv` as the sandbox user (the driver's helper: uid dropped). */
-  asUser(argv: string[]): string[];
+  /** argv that runs `argv` as the sandbox user (the driver's helper: uid dropped, `cgroups` joined). */
+  asUser(argv: string[], cgroups: string[]): string[];
+  /** The router's own cgroup (its limits: a flood through it must not take the host's memory). */
+  cgroup?(): Promise<{ dirs: string[]; remove(): Promise<void> }>;
   /** The operator's `--egress-allow` list. */
   egressAllow: string[];
   /** The host's addresses and gateways, read again at each connect (interfaces come and go). */
@@ -106,6 +108,7 @@ export class EgressRouter {
     private readonly holder: ChildProcess,
     private readonly slirp: ChildProcess,
     hosts: string,
+    private readonly cgroup: { remove(): Promise<void> } | undefined,
   ) {
     this.loadedHosts = hosts;
     const ended = (what: string) => (code: number | null, sig: NodeJS.Signals | null) => this.end(`${what} exited (${sig ?? `exit code ${code}`})`);
@@ -118,20 +121,28 @@ export class EgressRouter {
     const stepMs = opts.stepMs ?? 10_000;
     const { tools } = opts;
     const outer = opts.outer ?? [];
+    let cgroup: { dirs: string[]; remove(): Promise<void> } | undefined;
+    try {
+      cgroup = await opts.cgroup?.();
+    } catch (err) {
+      throw new FerryError('instance-start-failed', `network 'egress' cannot be set up: the shared router's cgroup: ${(err as Error).message}`);
+    }
+    const dirs = cgroup?.dirs ?? [];
     // The namespace holder reports its pid and waits for end-of-file from the server.
-    const holderArgv = [...outer, ...opts.asUser([tools.unshare, '--user', '--map-root-user', '--net', '--', tools.sh, '-c', 'echo $$; read -r _', 'ferry-egress-router'])];
+    const holderArgv = [...outer, ...opts.asUser([tools.unshare, '--user', '--map-root-user', '--net', '--', tools.sh, '-c', 'echo $$; read -r _', 'ferry-egress-router'], dirs)];
     const holder = spawn(holderArgv[0]!, holderArgv.slice(1), { env: ENV, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let slirp: ChildProcess | undefined;
     const fail = (why: string): never => {
       killGroup(holder);
       killGroup(slirp);
+      void cgroup?.remove().catch(() => {});
       throw new FerryError('instance-start-failed', `network 'egress' cannot be set up: the shared router ${why} (see \`ferry doctor\`)`);
     };
     try {
       const pid = await firstLine(holder, stepMs, 'namespace');
       if (!/^[1-9]\d*$/.test(pid)) fail(`namespace reported no pid (${pid})`);
       // tap0 10.0.2.100/24, gateway 10.0.2.2, DNS forwarder 10.0.2.3, in the router's namespace.
-      const argv = [...outer, ...opts.asUser(slirpArgv(tools.slirp4netns, pid))];
+      const argv = [...outer, ...opts.asUser(slirpArgv(tools.slirp4netns, pid), dirs)];
       slirp = spawn(argv[0]!, argv.slice(1), { env: ENV, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
       await ready(slirp, stepMs);
       const hosts = hostKey(opts.hostAddresses());
@@ -144,7 +155,7 @@ export class EgressRouter {
         p.unref();
         for (const s of p.stdio) (s as Socket | null)?.unref?.();
       }
-      return new EgressRouter(opts, holder, slirp, hosts);
+      return new EgressRouter(opts, holder, slirp, hosts, cgroup);
     } catch (err) {
       if (err instanceof FerryError) throw err;
       return fail(`could not start: ${(err as Error).message}`);
@@ -297,6 +308,7 @@ export class EgressRouter {
     this.exitReason = why;
     killGroup(this.holder);
     killGroup(this.slirp);
+    void this.cgroup?.remove().catch(() => {});
     for (const l of this.exitListeners) l(why);
   }
 }

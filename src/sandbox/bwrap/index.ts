@@ -8,6 +8,10 @@ import { writeEtcFiles } from './etc-files.js';
 import { helperAvailable, helperExecArgv, helperPath } from './helper.js';
 import { assertAllowed, createNetwork, findTool, findTools, hostAddresses, hostGateways, routerTools, SLIRP_DNS, type EgressEngine } from './network.js';
 import { SharedEgress } from './egress-router.js';
+import type { CgroupHost } from './cgroups.js';
+
+/** The shared egress router's cgroup limits (it has no manifest: these are the operator's). */
+const ROUTER_LIMITS = { memoryMb: 256, cpu: 1, pids: 64 };
 import { bridgeRoot, Bridges } from './bridge.js';
 import { SeccompCompiler, validateSyscallNames } from './seccomp.js';
 import { SeccompLog } from './seccomp-log.js';
@@ -51,7 +55,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   const seccomp = new SeccompCompiler(join(o.dataDir, 'cache', 'seccomp'));
   const etcFiles = writeEtcFiles(join(o.dataDir, 'sandbox', 'etc'));
   const wanted = o.egressStack && o.egressStack !== 'auto' ? o.egressStack : undefined;
-  const router = sandboxUser && (wanted ?? 'shared') === 'shared' ? sharedRouter(o, sandboxUser) : undefined;
+  const router = sandboxUser && (wanted ?? 'shared') === 'shared' ? sharedRouter(o, sandboxUser, cgroups) : undefined;
   if (wanted === 'shared' && !router) {
     throw new FerryError('internal', sandboxUser ? '--egress-stack shared needs slirp4netns, nftables, iproute2 (ip) and nsenter: apt-get install -y slirp4netns nftables iproute2 util-linux' : '--egress-stack shared needs Ferry to run as root');
   }
@@ -116,14 +120,17 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
 }
 
 /** The shared egress router of this server (started on the first `egress` instance). */
-function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number }): SharedEgress | undefined {
+function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number }, cgroups: CgroupHost): SharedEgress | undefined {
   const tools = routerTools(findTools());
   if (!tools) return undefined;
+  let started = 0;
   return new SharedEgress(
     {
       tools,
-      // As the sandbox user, never root (with the server's descriptor limit).
-      asUser: (argv) => helperExecArgv({ uid: user.uid, gid: user.gid }, argv),
+      // As the sandbox user, never root (with the server's descriptor limit), in its own cgroup.
+      asUser: (argv, dirs) => helperExecArgv({ uid: user.uid, gid: user.gid, cgroups: dirs }, argv),
+      // Bounded like an instance: a flood of connections through it must not take the host.
+      cgroup: () => cgroups.create(`egress-router-${++started}`, ROUTER_LIMITS, { allowFallback: true }),
       egressAllow: o.egressAllow,
       hostAddresses: () => [...hostAddresses(), ...hostGateways()],
       dnsAddress: SLIRP_DNS,
