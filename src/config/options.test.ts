@@ -23,3 +23,9 @@ test('bad values are refused with the flag named', () => {
   assert.throws(() => loadServerOptions({ port: 'eighty' }, {}), /--port/);
   assert.throws(() => loadServerOptions({ invokeAuth: 'maybe' }, {}), /--invoke-auth/);
 });
+
+test('--redact-headers takes names, *-suffix and prefix-* patterns, lower-cased', () => {
+  assert.deepEqual(loadServerOptions({ redactHeaders: 'X-Tenant-Pass, *-pin,x-acme-*' }, {}).redactHeaders, ['x-tenant-pass', '*-pin', 'x-acme-*']);
+  assert.deepEqual(loadServerOptions({}, {}).redactHeaders, []);
+  for (const bad of ['*', 'a b', 'x-*-y', 'semi;colon']) assert.throws(() => loadServerOptions({ redactHeaders: bad }, {}), /--redact-headers/, bad);
+});

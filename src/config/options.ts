@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { isHeaderPattern } from '../util/header-pattern.js';
 
 /**
  * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
@@ -61,6 +62,8 @@ export interface ServerOptions {
   callbackAllow: string[];
   callbackAttempts: number;
   callbackTimeoutMs: number;
+  /** Request header names (or `*-suffix`, `prefix-*`) kept out of stored records besides the defaults. */
+  redactHeaders: string[];
   /** Request body cap for invocations. */
   maxBodyBytes: number;
   /** Upload caps. */
@@ -120,6 +123,7 @@ export const serverSettings: Setting[] = [
   { key: 'callbackAttempts', flag: '--callback-attempts', env: 'FERRY_CALLBACK_ATTEMPTS', kind: 'int', default: 5, help: 'tries to deliver a callback (back-off 0.5 s, 1 s, 2 s ...) before it is marked failed' },
   { key: 'callbackTimeoutMs', flag: '--callback-timeout', env: 'FERRY_CALLBACK_TIMEOUT', kind: 'duration', default: 10_000, help: 'how long one callback try may take' },
   { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks may reach' },
+  { key: 'redactHeaders', flag: '--redact-headers', env: 'FERRY_REDACT_HEADERS', kind: 'list', default: '', help: 'comma-separated request headers (name, *-suffix or prefix-*) that execution records redact, besides authorization, cookie, x-api-key, *-token, *-secret, *-key and the like' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
   { key: 'archiveMaxEntries', flag: '--archive-max-entries', env: 'FERRY_ARCHIVE_MAX_ENTRIES', kind: 'int', default: 10_000, help: 'most entries an archive may hold' },
@@ -197,6 +201,8 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.callbackAttempts < 1 || opts.callbackAttempts > 100) throw new Error('--callback-attempts: between 1 and 100');
   if (opts.callbackTimeoutMs < 100) throw new Error('--callback-timeout: at least 100ms');
   for (const c of opts.callbackAllow) if (!isAddressOrCidr(c)) throw new Error(`--callback-allow: '${c}' is not an IP address or CIDR`);
+  opts.redactHeaders = opts.redactHeaders.map((h) => h.toLowerCase());
+  for (const h of opts.redactHeaders) if (!isHeaderPattern(h)) throw new Error(`--redact-headers: '${h}' is not a header name, *-suffix or prefix-*`);
   return opts;
 }
 
