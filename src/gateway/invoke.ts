@@ -10,6 +10,7 @@ import { RequestStats } from './request-stats.js';
 import { callInstance, prefersAsync, type Executions, type FinishedCall } from '../service/index.js';
 import { acceptAsync } from './async-accept.js';
 import { capturePayloads, type CapturedPayloads } from './payload-capture.js';
+import { disclose } from './failure-disclosure.js';
 
 export interface InvokerOptions {
   resolve(name: string, ref: string | undefined): DeployTarget;
@@ -86,7 +87,7 @@ export class Invoker {
         extraHeaders: extra.length ? ['x-request-id', rid, ...extra] : ['x-request-id', rid],
       });
     } catch (err) {
-      const fe = FerryError.from(err);
+      const fe = await this.disclosed(err, rid, target, head.authorization, route.name);
       if (!res.headersSent) {
         if (fe.code === 'body-too-large') res.setHeader('connection', 'close');
         sendProblem(res, fe, req.url, this.errorHeaders(rid));
@@ -108,6 +109,11 @@ export class Invoker {
     }
   }
 
+  /** The error as this caller may see it: a failure's own words only for the function's readers. */
+  private disclosed(err: unknown, rid: string, target: DeployTarget | undefined, authorization: string | undefined, name: string): Promise<FerryError> {
+    return disclose(FerryError.from(err), { requestId: rid, verbose: target?.config.errors === 'verbose', authorization, owner: this.o.ownerOf(name), auth: this.o.auth });
+  }
+
   private errorHeaders(rid: string): Record<string, string> {
     const h: Record<string, string> = { 'x-request-id': rid };
     const extra = this.o.responseHeaders;
@@ -127,8 +133,10 @@ export class Invoker {
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: InvokeRoute): Promise<void> {
     const given = scanHeaders(req.rawHeaders).requestId;
     const rid = given !== undefined && validRequestId.test(given) ? given : newRequestId();
+    const authorization = req.headers.authorization;
+    let target: DeployTarget | undefined;
     try {
-      const target = this.o.resolve(route.name, route.ref);
+      target = this.o.resolve(route.name, route.ref);
       if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(req.headers.authorization, route.name);
       if (req.headers.authorization !== undefined && isFerryCredential(req.headers.authorization)) stripAuthorization(req);
       const signal = new CallSignal();
@@ -143,7 +151,7 @@ export class Invoker {
       // The open socket counts as in flight until it closes, so the instance is not idled out.
       upgrade.call(lease.connector, req, socket, head, { requestId: rid, onClose: () => lease.release() });
     } catch (err) {
-      writeRawProblem(socket, FerryError.from(err), { 'x-request-id': rid, ...this.errorHeaders(rid) });
+      writeRawProblem(socket, await this.disclosed(err, rid, target, authorization, route.name), { 'x-request-id': rid, ...this.errorHeaders(rid) });
     }
   }
 
