@@ -148,6 +148,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     retentionMs: opts.executionRetentionMs,
     maxBodyBytes: opts.maxBodyBytes,
     callbackAllow: opts.callbackAllow,
+    redactHeaders: opts.redactHeaders,
     callbackAttempts: opts.callbackAttempts,
     callbackTimeoutMs: opts.callbackTimeoutMs,
     userAgent: `ferry/${ferryVersion}`,

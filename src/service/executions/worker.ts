@@ -4,7 +4,7 @@
  * Delivery is at least once: a run whose node dies is put back without counting as an attempt.
  */
 import { FerryError } from '../../errors/index.js';
-import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type InstancePool, type LeaseHolder, type RunEnd } from '../../core/index.js';
+import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type InstancePool, type LeaseHolder, type RunEnd, type StoredRequest } from '../../core/index.js';
 import { callInstance } from '../instance-call.js';
 import { GroupCommit } from './group-commit.js';
 import { BufferSink, ReplayedRequest } from './replay.js';
@@ -15,6 +15,8 @@ export interface WorkerOptions {
   holder: LeaseHolder;
   /** The version an execution runs, or undefined when it is gone. */
   target(fn: string, version: string): DeployTarget | undefined;
+  /** The stored request as the function gets it (its sealed credentials opened). */
+  request?(rec: ExecutionRecord): Promise<StoredRequest>;
   /** Most runs at once on this node; 0: none (executions wait in the queue). */
   workers: number;
   maxResultBytes: number;
@@ -166,10 +168,11 @@ export class ExecutionWorker {
     const began = performance.now();
     let answered = 0;
     try {
-      await callInstance(this.o.pool, target, new ReplayedRequest(rec.request), sink, {
+      const request = this.o.request ? await this.o.request(rec) : rec.request;
+      await callInstance(this.o.pool, target, new ReplayedRequest(request), sink, {
         requestId: rec.id,
         signal,
-        hasBody: rec.request.body.length > 0,
+        hasBody: request.body.length > 0,
         timeoutMs: target.config.asyncTimeoutMs,
         timeoutUntil: 'end',
         extraHeaders: [],
