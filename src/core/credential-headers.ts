@@ -11,6 +11,7 @@ export const defaultCredentialHeaders: readonly string[] = ['authorization', 'pr
 /** What a record shows in place of a credential's value (the name is kept). */
 export const redactedValue = '[redacted]';
 
+/** The credential header rule of this server: the defaults and its `--redact-headers`. */
 export class CredentialHeaders {
   private readonly exact = new Set<string>();
   private readonly suffixes: string[] = [];

@@ -4,6 +4,7 @@
  */
 const syntax = /^(\*[!#$%&'+.^_`|~0-9a-z-]+|[!#$%&'+.^_`|~0-9a-z-]+\*?)$/;
 
+/** Whether `pattern` is a header name, `*-suffix` or `prefix-*`, in lower case. */
 export function isHeaderPattern(pattern: string): boolean {
   return syntax.test(pattern);
 }

@@ -136,16 +136,18 @@ export class Executions {
    * answers the existing execution (`created: false`). Past the queue bound: 429.
    */
   async submit(s: Submission): Promise<{ id: string; created: boolean; status: ExecutionStatus }> {
+    const id = randomBytes(16).toString('hex');
+    // Sealed first: the bound check and the hand-over to the commit stay in one synchronous step.
+    const request = s.target.config.recordCredentials ? s.request : await this.credentials.seal(id, s.target.function, s.request);
     if (this.open + this.commits.size >= this.o.queueMax) {
       throw new FerryError('execution-queue-full', `${this.o.queueMax} executions are already queued or running (--execution-queue-max)`, { headers: { 'retry-after': '1' } });
     }
-    const id = randomBytes(16).toString('hex');
     const rec: NewExecution = {
       id,
       function: s.target.function,
       version: s.target.version,
       public: s.public,
-      request: s.target.config.recordCredentials ? s.request : await this.credentials.seal(id, s.target.function, s.request),
+      request,
       idempotencyKey: s.idempotencyKey,
       callback: s.callback,
       createdAt: Date.now(),
