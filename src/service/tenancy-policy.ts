@@ -17,6 +17,13 @@ interface Reserved {
   minInstances: number;
 }
 
+/**
+ * Where an absolute `command` of a non-admin may point: the system's programs, which every
+ * sandbox sees anyway (sandbox/bwrap/system-binds.ts). Nothing of the host is bound for an
+ * absolute command (runtime/command.ts); anything else would need roBinds.
+ */
+const systemPrograms = ['/usr/', '/bin/', '/sbin/'];
+
 const ownerGroup = /^(singular:[A-Za-z0-9][A-Za-z0-9-]{0,62}|custom:[a-z0-9][a-z0-9-]{0,62})$/;
 
 /**
@@ -40,7 +47,8 @@ export class TenancyPolicy {
 
   /**
    * `roBinds` (host files) and `network: "host"` (the host's network and its services) reach
-   * past the sandbox: only admins may ask for them. So may only admins ask for `mountDev`
+   * past the sandbox: only admins may ask for them, and for an absolute `command` outside the
+   * system's program directories. So may only admins ask for `mountDev`
    * explicitly (`asked`: the keys the manifest or PATCH body sets), as YFASS users know it; in
    * Ferry every function gets bwrap's minimal /dev by default, and `false` narrows.
    */
@@ -49,6 +57,10 @@ export class TenancyPolicy {
     if (asked.mountDev === true) throw new FerryError('forbidden', 'mountDev: true needs permission:admin (every function gets a minimal /dev by default; leave the key out)');
     if (Object.keys(config.sandbox.roBinds).length > 0) throw new FerryError('forbidden', 'roBinds (read-only host paths) need permission:admin');
     if (config.sandbox.network === 'host') throw new FerryError('forbidden', 'network "host" needs permission:admin');
+    const program = config.command?.[0];
+    if (program?.startsWith('/') && !systemPrograms.some((dir) => program.startsWith(dir))) {
+      throw new FerryError('forbidden', `command '${program.slice(0, 200)}': an absolute program outside /usr, /bin and /sbin is a host path, which (as roBinds) needs permission:admin; name a program of the package relative ('./run.sh')`);
+    }
   }
 
   /**
