@@ -23,3 +23,12 @@ test('bad values are refused with the flag named', () => {
   assert.throws(() => loadServerOptions({ port: 'eighty' }, {}), /--port/);
   assert.throws(() => loadServerOptions({ invokeAuth: 'maybe' }, {}), /--invoke-auth/);
 });
+
+test('quotas have defaults for non-admins; 0 still means no limit', () => {
+  const o = loadServerOptions({}, {});
+  assert.deepEqual(
+    [o.quotaFunctions, o.quotaMemoryMb, o.quotaMinInstances, o.quotaObjectBytes, o.quotaVersionMemoryMb, o.quotaVersionMaxInstances],
+    [100, 4096, 4, 1024 ** 3, 2048, 32],
+  );
+  assert.equal(loadServerOptions({ quotaMemoryMb: '0' }, {}).quotaMemoryMb, 0);
+});

@@ -116,7 +116,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     refreshTtlMs: opts.refreshTokenTtlMs,
     changed: () => auth.forget(),
   });
-  const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances };
+  const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
   const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });

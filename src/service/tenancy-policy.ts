@@ -3,12 +3,25 @@ import { FerryError } from '../errors/index.js';
 import { isAdmin, memberOf, type Principal } from '../auth/index.js';
 import type { Catalog } from './catalog.js';
 
-/** Per-group quotas; 0 means no limit. */
+/** Per-group quotas, and caps on one version; 0 means no limit. */
 export interface Quotas {
   functions: number;
   memoryMb: number;
   minInstances: number;
+  /** Largest `limits.memoryMb` of one version. */
+  versionMemoryMb: number;
+  /** Largest `scaling.maxInstances` of one version. */
+  versionMaxInstances: number;
 }
+
+/** The setting that raises each limit, named in the answer so the reader knows whom to ask. */
+const settingOf = {
+  functions: '--quota-functions',
+  memoryMb: '--quota-memory-mb',
+  minInstances: '--quota-min-instances',
+  versionMemoryMb: '--quota-version-memory-mb',
+  versionMaxInstances: '--quota-version-max-instances',
+} as const;
 
 /** What a function's versions reserve against its group's quota. */
 interface Reserved {
@@ -70,6 +83,12 @@ export class TenancyPolicy {
   checkQuota(actor: Principal, owner: string, fn: string, version: string | undefined, config: EffectiveConfig): void {
     if (isAdmin(actor)) return;
     const q = this.quotas;
+    if (q.versionMemoryMb && config.limits.memoryMb > q.versionMemoryMb) {
+      throw quotaExceeded(owner, 'versionMemoryMb', `limits.memoryMb ${config.limits.memoryMb} is over the largest one version may have, ${q.versionMemoryMb}`, q.versionMemoryMb, config.limits.memoryMb);
+    }
+    if (q.versionMaxInstances && config.scaling.maxInstances > q.versionMaxInstances) {
+      throw quotaExceeded(owner, 'versionMaxInstances', `scaling.maxInstances ${config.scaling.maxInstances} is over the largest one version may have, ${q.versionMaxInstances}`, q.versionMaxInstances, config.scaling.maxInstances);
+    }
     if (!q.functions && !q.memoryMb && !q.minInstances) return;
     const used = this.reserved(owner, fn, version);
     const newFunction = !this.catalog.has(fn);
@@ -84,12 +103,12 @@ export class TenancyPolicy {
 
   private compare(owner: string, functions: number, memoryMb: number, minInstances: number, newFunction: boolean): void {
     const q = this.quotas;
-    const over = (what: string, n: number, max: number): never => {
-      throw new FerryError('quota-exceeded', `group '${owner}' would have ${what} ${n}; its quota is ${max}`, { extras: { group: owner, quota: what, limit: max, wanted: n } });
+    const over = (what: 'functions' | 'memoryMb' | 'minInstances', shown: string, n: number, max: number): never => {
+      throw quotaExceeded(owner, what, `group '${owner}' would have ${shown} ${n}; its quota is ${max}`, max, n);
     };
-    if (q.functions && newFunction && functions > q.functions) over('functions', functions, q.functions);
-    if (q.memoryMb && memoryMb > q.memoryMb) over('memoryMb (maxInstances x memoryMb, all versions)', memoryMb, q.memoryMb);
-    if (q.minInstances && minInstances > q.minInstances) over('minInstances (all versions)', minInstances, q.minInstances);
+    if (q.functions && newFunction && functions > q.functions) over('functions', 'functions', functions, q.functions);
+    if (q.memoryMb && memoryMb > q.memoryMb) over('memoryMb', 'memoryMb (maxInstances x memoryMb, all versions)', memoryMb, q.memoryMb);
+    if (q.minInstances && minInstances > q.minInstances) over('minInstances', 'minInstances (all versions)', minInstances, q.minInstances);
   }
 
   /** Throws `quota-exceeded` if moving function `fn` with all its versions into `owner` would pass the quota. */
@@ -113,4 +132,10 @@ export class TenancyPolicy {
     }
     return r;
   }
+}
+
+/** `403 quota-exceeded`, naming the limit and the setting an operator raises it with. */
+function quotaExceeded(owner: string, quota: keyof typeof settingOf, what: string, limit: number, wanted: number): FerryError {
+  const setting = settingOf[quota];
+  return new FerryError('quota-exceeded', `${what} (${setting}; an operator can raise it, admins are exempt)`, { extras: { group: owner, quota, setting, limit, wanted } });
 }
