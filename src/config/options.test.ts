@@ -32,3 +32,9 @@ test('quotas have defaults for non-admins; 0 still means no limit', () => {
   );
   assert.equal(loadServerOptions({ quotaMemoryMb: '0' }, {}).quotaMemoryMb, 0);
 });
+
+test('--trust-proxy takes addresses and CIDRs, IPv4 and IPv6', () => {
+  assert.deepEqual(loadServerOptions({}, {}).trustProxy, []);
+  assert.deepEqual(loadServerOptions({}, { FERRY_TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy, ['10.0.0.0/8', '::1']);
+  assert.throws(() => loadServerOptions({ trustProxy: 'proxy.example' }, {}), /--trust-proxy/);
+});

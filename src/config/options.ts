@@ -38,8 +38,10 @@ export interface ServerOptions {
   /** Lifetime of a login's access token (a signed JWT) and of its refresh token. */
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
-  /** Failed logins per user name or client address before further tries answer 429. */
+  /** Failed logins per client address and name (4x per address) before that client's tries answer 429. */
   loginMaxFailures: number;
+  /** Proxies whose X-Forwarded-For names the client (addresses or CIDRs). */
+  trustProxy: string[];
   /** Per-group quotas (0: unlimited): functions, sum of maxInstances x memoryMb, sum of minInstances. */
   quotaFunctions: number;
   quotaMemoryMb: number;
@@ -108,7 +110,8 @@ export const serverSettings: Setting[] = [
   { key: 'defaultGroups', flag: '--default-groups', env: 'FERRY_DEFAULT_GROUPS', kind: 'list', default: 'permission:read,permission:write,permission:execute,permission:remove', help: 'groups of a new user when none are given' },
   { key: 'accessTokenTtlMs', flag: '--access-token-ttl', env: 'FERRY_ACCESS_TOKEN_TTL', kind: 'duration', default: 15 * 60_000, help: 'lifetime of the access token a login answers' },
   { key: 'refreshTokenTtlMs', flag: '--refresh-token-ttl', env: 'FERRY_REFRESH_TOKEN_TTL', kind: 'duration', default: 30 * 86_400_000, help: 'lifetime of a refresh token (single use, rotated)' },
-  { key: 'loginMaxFailures', flag: '--login-max-failures', env: 'FERRY_LOGIN_MAX_FAILURES', kind: 'int', default: 5, help: 'failed logins per name or address before 429 with Retry-After' },
+  { key: 'loginMaxFailures', flag: '--login-max-failures', env: 'FERRY_LOGIN_MAX_FAILURES', kind: 'int', default: 5, help: 'failed logins per client address and name (4x per address) before that client gets 429 with Retry-After' },
+  { key: 'trustProxy', flag: '--trust-proxy', env: 'FERRY_TRUST_PROXY', kind: 'list', default: '', help: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (login throttling)' },
   { key: 'quotaFunctions', flag: '--quota-functions', env: 'FERRY_QUOTA_FUNCTIONS', kind: 'int', default: 100, help: 'most functions a group may own (0: no limit; admins are exempt)' },
   { key: 'quotaMemoryMb', flag: '--quota-memory-mb', env: 'FERRY_QUOTA_MEMORY_MB', kind: 'int', default: 4096, help: "most memory a group's versions may reserve, maxInstances x memoryMb summed (0: no limit)" },
   { key: 'quotaMinInstances', flag: '--quota-min-instances', env: 'FERRY_QUOTA_MIN_INSTANCES', kind: 'int', default: 4, help: "most always-on instances a group's versions may ask for, minInstances summed (0: no limit)" },
@@ -202,6 +205,7 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.callbackAttempts < 1 || opts.callbackAttempts > 100) throw new Error('--callback-attempts: between 1 and 100');
   if (opts.callbackTimeoutMs < 100) throw new Error('--callback-timeout: at least 100ms');
   for (const c of opts.callbackAllow) if (!isAddressOrCidr(c)) throw new Error(`--callback-allow: '${c}' is not an IP address or CIDR`);
+  for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);
   return opts;
 }
 

@@ -171,7 +171,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     warn: (message, err) => logger.warn({ err }, message),
   });
   const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), ownerOf: (n) => service.catalog.owner(n), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader, executions, history: { record: (c) => history.record(c), payloadMaxBytes: opts.historyPayloadMaxBytes } });
-  const api = createApi({ service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion });
+  const api = createApi({ service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy });
   const domain = opts.domain?.toLowerCase();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
