@@ -53,7 +53,7 @@ export function createApi(d: ApiDeps): ApiRouter {
   let doc: object | undefined;
   const routes: RouteDef[] = [];
   routes.push(
-    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: () => (doc ??= buildOpenApi(router.accessTable, d.version)) }),
+    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: () => (doc ??= buildOpenApi(router.accessTable, d.version)), ownerOf: (name) => d.service.catalog.owner(name) }),
     ...makeAuthRoutes(d.accounts, new IpList(d.trustProxy ?? [])),
     ...makeUserRoutes(d.accounts),
     ...makeTokenRoutes(d.accounts),
