@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FerryError, sendProblem, toProblem } from '../errors/index.js';
 import { CallSignal, type DeployTarget, type InstancePool } from '../core/index.js';
-import { onFunction, TOKEN_PREFIX, type Authenticator } from '../auth/index.js';
+import { onFunction, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
 import type { InvokeRoute } from './route-parse.js';
 import { requestId as newRequestId } from '../util/ids.js';
@@ -11,6 +11,7 @@ import { callInstance, prefersAsync, type Executions, type FinishedCall } from '
 import { acceptAsync } from './async-accept.js';
 import { capturePayloads, type CapturedPayloads } from './payload-capture.js';
 import { disclose } from './failure-disclosure.js';
+import { stripFerryCredentials } from './credentials.js';
 
 export interface InvokerOptions {
   resolve(name: string, ref: string | undefined): DeployTarget;
@@ -61,9 +62,7 @@ export class Invoker {
       const cfg = target.config;
       const needsToken = cfg.invoke === 'token' || this.o.invokeAuth === 'token';
       if (needsToken) await this.mayExecute(head.authorization, route.name);
-      // A Ferry token is for Ferry: it never reaches a function, public or not (the CLI sends
-      // one on every call). Other Authorization schemes are the function's business.
-      if (head.authorization !== undefined && isFerryCredential(head.authorization)) stripAuthorization(req);
+      stripFerryCredentials(req);
       if (head.contentLength !== undefined && Number(head.contentLength) > this.o.maxBodyBytes) {
         throw new FerryError('body-too-large', `the request body is ${head.contentLength} bytes; the limit is ${this.o.maxBodyBytes}`);
       }
@@ -138,7 +137,7 @@ export class Invoker {
     try {
       target = this.o.resolve(route.name, route.ref);
       if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(req.headers.authorization, route.name);
-      if (req.headers.authorization !== undefined && isFerryCredential(req.headers.authorization)) stripAuthorization(req);
+      stripFerryCredentials(req);
       const signal = new CallSignal();
       socket.once('close', () => signal.abort());
       const lease = await this.o.pool.acquire(target, signal);
@@ -202,21 +201,6 @@ function scanHeaders(raw: string[]): { requestId?: string; contentLength?: strin
     }
   }
   return out;
-}
-
-/** `Bearer fry_...`: a Ferry token. */
-function isFerryCredential(header: string): boolean {
-  const m = /^\s*Bearer\s+(\S+)/i.exec(header);
-  return m !== null && m[1]!.startsWith(TOKEN_PREFIX);
-}
-
-/** The credential is Ferry's, not the function's: it never reaches the instance. */
-function stripAuthorization(req: IncomingMessage): void {
-  delete req.headers.authorization;
-  const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2) {
-    if (raw[i]!.toLowerCase() === 'authorization') raw.splice(i, 2);
-  }
 }
 
 function writeRawProblem(socket: Duplex, err: FerryError, headers: Record<string, string>): void {

@@ -116,7 +116,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     refreshTtlMs: opts.refreshTokenTtlMs,
     changed: () => auth.forget(),
   });
-  const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances };
+  const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
   const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
@@ -172,7 +172,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     warn: (message, err) => logger.warn({ err }, message),
   });
   const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), ownerOf: (n) => service.catalog.owner(n), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader, executions, history: { record: (c) => history.record(c), payloadMaxBytes: opts.historyPayloadMaxBytes } });
-  const api = createApi({ service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion });
+  const api = createApi({ service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy });
   const domain = opts.domain?.toLowerCase();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,6 +1,6 @@
 import { FerryError } from '../../errors/index.js';
 import { executionStatuses, type ExecutionRecord, type ExecutionStatus } from '../../core/index.js';
-import { isAdmin, onFunction, type Principal } from '../../auth/index.js';
+import { isAdmin, onFunction, withoutFerryCredentials, type Principal } from '../../auth/index.js';
 import { acceptedAnswer, asyncOptions, readBody, storedRequest, type Executions, type FunctionService } from '../../service/index.js';
 import type { RouteDef } from '../route.js';
 import { executionSummary, executionView, type ExecutionReader } from '../execution-views.js';
@@ -12,11 +12,11 @@ function intParam(raw: string | null, dflt: number, min: number, max: number, na
   return n;
 }
 
-/** Every header but the Ferry credential: on the API, Authorization is always Ferry's. */
+/** Every header but Ferry's credentials: on the API, Authorization is always Ferry's (every copy). */
 function withoutAuthorization(raw: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'authorization') out.push(raw[i]!, raw[i + 1]!);
-  return out;
+  return withoutFerryCredentials(out) ?? out;
 }
 
 /** Asynchronous executions: submit, read (long-poll), list, cancel; the callback signing key. */
