@@ -188,7 +188,7 @@ export class PrestartPool {
         this.onExit(lane, entry, code, sig);
       });
       proc.child.once('error', (err) => abort.abort(new FerryError('instance-start-failed', err.message)));
-      entry.connector = lane.runtime.connect(plan.endpoint);
+      entry.connector = lane.runtime.connect({ ...plan.endpoint, owner: driver.instanceUid });
       await entry.connector.ready(abort.signal);
       if (this.closing) throw new FerryError('shutting-down');
       lane.idle.push(entry);

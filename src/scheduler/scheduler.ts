@@ -255,7 +255,7 @@ export class Scheduler implements InstancePool {
       proc.child.once('error', (err) => startAbort.abort(new FerryError('instance-start-failed', `cannot start the instance: ${err.message}`)));
       if (handedOff) await handedOff;
       else {
-        inst.connector = target.runtime.connect(plan!.endpoint);
+        inst.connector = target.runtime.connect({ ...plan!.endpoint, owner: driver.instanceUid });
         await inst.connector.ready(startAbort.signal);
       }
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');
