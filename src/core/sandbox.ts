@@ -74,6 +74,11 @@ export interface SandboxDriver {
   readonly name: string;
   /** False only for the development `process` driver. */
   readonly isolated: boolean;
+  /**
+   * The host uid instances run as, owner of their run dir and of the sockets they make in it
+   * (absent: Ferry's own uid). The gateway connects only to sockets this uid owns.
+   */
+  readonly instanceUid?: number;
   /** How the package and run dir are seen from inside. */
   view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView;
   /** Starts the instance's process; rejects (FerryError) when a requested limit cannot be applied. */

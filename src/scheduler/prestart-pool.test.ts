@@ -43,7 +43,7 @@ function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes
       return p;
     },
   };
-  const pool = new PrestartPool({ driver, runtimes, size, runRoot, log: (_l, m) => logs.push(m), stopGraceMs: 100 });
+  const pool = new PrestartPool({ driver, runtimes, size, runRoot, pidDir: join(runRoot, 'pids'), log: (_l, m) => logs.push(m), stopGraceMs: 100 });
   t.after(async () => {
     await pool.shutdown(100);
     rmSync(runRoot, { recursive: true, force: true });

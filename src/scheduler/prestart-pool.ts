@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
 import { defaultLimits, defaultSandbox, type Connector, type DeployTarget, type LaunchContext, type PoolStatus, type Runtime, type SandboxDriver, type SandboxProcess, type SandboxSettings } from '../core/index.js';
 import { shortId } from '../util/ids.js';
-import { writePidFile } from './orphans.js';
+import { recordWhileRunning } from './orphans.js';
 
 /** How long after a take the pool starts its replacement (see `refillSoon`). */
 const REFILL_DELAY_MS = 100;
@@ -25,6 +25,8 @@ export interface PrestartOptions {
   size: number;
   /** Pooled sandboxes get `<runRoot>/<id>/` as their run dir, like instances (the same id). */
   runRoot: string;
+  /** Where their pid records go (the scheduler's `pidDir`). */
+  pidDir: string;
   log(level: 'info' | 'warn', message: string): void;
   startTimeoutMs?: number;
   stopGraceMs?: number;
@@ -182,13 +184,13 @@ export class PrestartPool {
       const proc = await driver.prestart!({ instanceId: id, argv: plan.argv, env: plan.env, runDir: entry.runDir, cwd: plan.cwd, limits: { ...defaultLimits }, sandbox: defaultSandbox, hostPaths: plan.hostPaths });
       entry.proc = proc;
       // Found again by the next start should this server be killed (scheduler/orphans.ts).
-      if (proc.child.pid !== undefined) writePidFile(entry.runDir, proc.child.pid).catch(() => {});
+      recordWhileRunning(this.opts.pidDir, id, proc.child);
       proc.child.once('exit', (code, sig) => {
         abort.abort(new FerryError('instance-start-failed', `exited while starting (${sig ?? `exit code ${code}`})`));
         this.onExit(lane, entry, code, sig);
       });
       proc.child.once('error', (err) => abort.abort(new FerryError('instance-start-failed', err.message)));
-      entry.connector = lane.runtime.connect(plan.endpoint);
+      entry.connector = lane.runtime.connect({ ...plan.endpoint, owner: driver.instanceUid });
       await entry.connector.ready(abort.signal);
       if (this.closing) throw new FerryError('shutting-down');
       lane.idle.push(entry);

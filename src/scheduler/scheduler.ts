@@ -5,7 +5,7 @@ import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePo
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
-import { writePidFile } from './orphans.js';
+import { recordWhileRunning } from './orphans.js';
 import { describeExitOf, exitReasonOf } from './exits.js';
 import { freePort } from './free-port.js';
 import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
@@ -241,8 +241,8 @@ export class Scheduler implements InstancePool {
       }
       const proc = inst.proc!;
       group.instances.push(inst);
-      // Best effort, and not awaited: the exit listener below must be in place at once.
-      if (!pooled && proc.child.pid !== undefined) writePidFile(runDir, proc.child.pid).catch(() => {});
+      // Not awaited: the exit listener below must be in place at once. (The pool recorded its own.)
+      if (!pooled) recordWhileRunning(this.opts.pidDir, id, proc.child);
       const info = inst.info();
       if (proc.child.stdout) this.opts.observer.output(info, 'stdout', proc.child.stdout);
       if (proc.child.stderr) this.opts.observer.output(info, 'stderr', proc.child.stderr);
@@ -255,7 +255,7 @@ export class Scheduler implements InstancePool {
       proc.child.once('error', (err) => startAbort.abort(new FerryError('instance-start-failed', `cannot start the instance: ${err.message}`)));
       if (handedOff) await handedOff;
       else {
-        inst.connector = target.runtime.connect(plan!.endpoint);
+        inst.connector = target.runtime.connect({ ...plan!.endpoint, owner: driver.instanceUid });
         await inst.connector.ready(startAbort.signal);
       }
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');

@@ -9,7 +9,7 @@ import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
-import { PrestartPool, reapOrphans, Scheduler } from '../scheduler/index.js';
+import { PrestartPool, preparePidDir, reapOrphans, Scheduler } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
@@ -42,18 +42,22 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   // their package and run dir by path; everything private in here is mode 0600.
   await chmod(opts.dataDir, 0o711);
   const runRoot = join(opts.dataDir, 'run');
-  // Instances a previous boot could not stop (it was killed) are stopped now; then their run
-  // dirs go.
-  const orphans = await reapOrphans(runRoot);
+  // Instances a previous boot could not stop (it was killed) are stopped now, found by the pid
+  // records in the server's own directory (never by anything in their run dirs).
+  const pidDir = join(opts.dataDir, 'pids');
+  await preparePidDir(pidDir);
+  const orphans = await reapOrphans(pidDir);
   if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
-  await rm(runRoot, { recursive: true, force: true });
-  await mkdir(runRoot, { recursive: true, mode: 0o711 });
 
   const makeDriver = drivers.get(opts.driver);
   if (!makeDriver) throw new Error(`unknown sandbox driver '${opts.driver}' (known: ${[...drivers.keys()].join(', ')})`);
   const driver = await makeDriver({ dataDir: opts.dataDir, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
   const stale = (await driver.cleanup?.()) ?? [];
   if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
+  // The old run dirs go only now, when nothing of an earlier boot runs that could swap what is
+  // in them during the removal (which does not follow symbolic links).
+  await rm(runRoot, { recursive: true, force: true });
+  await mkdir(runRoot, { recursive: true, mode: 0o711 });
   if (!driver.isolated) {
     logger.warn(`sandbox driver '${driver.name}' does NOT isolate functions: they run as this user with full access to the host. Use it for development only.`);
   }
@@ -70,7 +74,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const prestartOff = opts.poolSize === 0 ? 'off (--pool-size 0)' : !driver.prestart ? `the ${driver.name} driver has none` : driver.poolUnavailable?.();
   const prestart = prestartOff
     ? undefined
-    : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, log: (level, message) => logger[level](message) });
+    : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, pidDir, log: (level, message) => logger[level](message) });
   if (prestartOff) logger[opts.poolSize > 0 && driver.isolated ? 'warn' : 'info']({ reason: prestartOff }, `pre-booted sandbox pool disabled: ${prestartOff}; first calls start cold`);
   let secrets: Secrets | undefined;
   // Each instance's socket to Ferry and its token; requests on it are served below, as on TCP.
@@ -84,6 +88,7 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const pool = new Scheduler({
     driver,
     runRoot,
+    pidDir,
     ...(prestart ? { prestart } : { prestartOff }),
     // Bound late: secrets need the catalog, which needs the pool.
     hooks: {

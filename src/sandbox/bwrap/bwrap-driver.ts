@@ -116,6 +116,8 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
   return {
     name: 'bwrap',
     isolated: true,
+    // Without a sandbox user (Ferry not root) instances run as Ferry's own uid: the default.
+    ...(deps.sandboxUser && { instanceUid: deps.sandboxUser.uid }),
     validate: async (settings) => {
       for (const source of Object.keys(settings.roBinds)) checkBindSource(source, deps);
       await deps.validate?.(settings);

@@ -17,7 +17,7 @@
  * exists only in the outer one (seccomp also denies unshare/setns).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { FerryError, type ErrorCode } from '../../errors/index.js';
@@ -247,9 +247,16 @@ export function networkPlan(policy: NetworkPolicy, ctx: NetworkContext): Network
   return { policy, engine, prefix, bwrapArgs: [], files, binds, summary };
 }
 
-/** Writes the plan's files (0644: bwrap reads them as the sandbox user). */
+/**
+ * Writes the plan's files (0644: bwrap reads them as the sandbox user). They go into the run dir,
+ * which the sandbox user owns: whatever holds the name is unlinked (never followed) and the file
+ * is created exclusively (O_EXCL), so a link put there cannot redirect the write.
+ */
 export function writePlanFiles(plan: NetworkPlan): void {
-  for (const f of plan.files) writeFileSync(f.path, f.content, { mode: 0o644 });
+  for (const f of plan.files) {
+    rmSync(f.path, { force: true });
+    writeFileSync(f.path, f.content, { mode: 0o644, flag: 'wx' });
+  }
 }
 
 /**
