@@ -173,7 +173,7 @@ test('login behind --trust-proxy: the right-most address that is no trusted prox
   }
 });
 
-test("/metrics shows a reader only the series of functions it may read; /v1/pool hides host pids from non-admins", { skip }, async () => {
+test("/metrics shows a reader only the series of functions it may read; /v1/pool and instance lists hide host pids from non-admins", { skip }, async () => {
   assert.equal((await deployAs('mallory', 'mal-metric', nodeFn('export default () => "m";'))).status, 201);
   await ferry.deploy('admin-metric', nodeFn('export default () => "a";'));
   for (const name of ['mal-metric', 'admin-metric']) assert.equal((await fetch(`${ferry.url}/fn/${name}`)).status, 200);
@@ -196,4 +196,11 @@ test("/metrics shows a reader only the series of functions it may read; /v1/pool
   const asTenant = await poolAs(tokens.mallory!);
   assert.equal(asTenant.runtimes.length, asAdmin.runtimes.length);
   for (const r of asTenant.runtimes) assert.ok(!('pids' in r), `no host pids for a tenant: ${JSON.stringify(r)}`);
+
+  const instancesAs = async (token: string): Promise<Array<Record<string, unknown>>> =>
+    ((await (await fetch(`${ferry.url}/v1/functions/mal-metric/instances`, { headers: { authorization: `Bearer ${token}` } })).json()) as { instances: Array<Record<string, unknown>> }).instances;
+  const ownView = await instancesAs(tokens.mallory!);
+  assert.ok(ownView.length > 0, 'the function runs');
+  for (const i of ownView) assert.ok(!('pid' in i), `no host pid for its owner: ${JSON.stringify(i)}`);
+  for (const i of await instancesAs(ferry.token)) assert.equal(typeof i.pid, 'number', 'admins see the pid');
 });
