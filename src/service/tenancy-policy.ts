@@ -107,7 +107,8 @@ export class TenancyPolicy {
       throw quotaExceeded(owner, what, `group '${owner}' would have ${shown} ${n}; its quota is ${max}`, max, n);
     };
     if (q.functions && newFunction && functions > q.functions) over('functions', 'functions', functions, q.functions);
-    if (q.memoryMb && memoryMb > q.memoryMb) over('memoryMb', 'memoryMb (maxInstances x memoryMb, all versions)', memoryMb, q.memoryMb);
+    // Every version can be called by its number, so each one's reservation counts until it is deleted.
+    if (q.memoryMb && memoryMb > q.memoryMb) over('memoryMb', 'memoryMb (maxInstances x memoryMb, all versions; delete versions no longer used, or lower their scaling.maxInstances)', memoryMb, q.memoryMb);
     if (q.minInstances && minInstances > q.minInstances) over('minInstances', 'minInstances (all versions)', minInstances, q.minInstances);
   }
 
