@@ -17,7 +17,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { formatCidr, parseCidr } from './network-rules.js';
 
@@ -161,8 +161,8 @@ export class HostAddressWatch {
     const m = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitor = m;
     m.unref();
-    for (const s of [m.stdout, m.stderr] as Readable[]) {
-      (s as unknown as { unref?: () => void }).unref?.();
+    for (const s of [m.stdout, m.stderr] as Socket[]) {
+      s.unref();
       // Each event, and each error it reports (lost events: netlink overruns), means: read again.
       s.on('data', () => void this.refresh());
     }
