@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, closeSync, openSync, realpathSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { FerryError } from '../../errors/index.js';
@@ -31,6 +31,16 @@ export interface SlotStore {
   remove(dir: string): Promise<void>;
 }
 
+/** What the driver takes from a network plan (network.ts). */
+export interface NetworkSetup {
+  prefix: string[];
+  stack?: AttachedStack;
+  bwrapArgs: string[];
+  binds: Array<{ source: string; dest: string }>;
+  /** Keeps the instance's egress filter current once it runs. */
+  track?(child: ChildProcess): void;
+}
+
 /** What the driver needs from the layers around it; every part arrives as an argument. */
 export interface BwrapDeps {
   /** Absolute path of bwrap. */
@@ -53,7 +63,7 @@ export interface BwrapDeps {
    * The network plan of a policy (its files already written into the run dir): an argv prefix
    * run between the helper and bwrap (e.g. pasta), bwrap args, and binds. Throws when it cannot.
    */
-  network(policy: NetworkPolicy, runDir: string): { prefix: string[]; stack?: AttachedStack; bwrapArgs: string[]; binds: Array<{ source: string; dest: string }> };
+  network(policy: NetworkPolicy, runDir: string): NetworkSetup | Promise<NetworkSetup>;
   /** The host uid/gid instances run as when Ferry runs as root (undefined: Ferry's own). */
   sandboxUser: { uid: number; gid: number } | undefined;
   /** Host prefixes `roBinds` sources may come from; the data dir is never allowed. */
@@ -182,7 +192,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   for (const source of Object.keys(spec.sandbox.roBinds)) checkBindSource(source, deps);
   // The run dir belongs to the sandbox user: its sockets are created from inside.
   if (deps.sandboxUser) chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);
-  const net = deps.network(spec.sandbox.network, spec.runDir);
+  const net = await deps.network(spec.sandbox.network, spec.runDir);
   const filters = await deps.seccomp(spec.sandbox.seccomp);
   const limits = await deps.limits(spec.instanceId, spec.limits, spec.runtime);
 
@@ -229,6 +239,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   for (const fd of fds) closeSync(fd);
   child.on('error', () => {});
   net.stack?.attach(child, asInstance);
+  net.track?.(child);
   const childPid = readChildPid(child);
   // On exit the cgroups go first (killing what is left in them), then a pooled slot's mounts.
   const owned = cleanup ? { ...limits, remove: () => limits.remove().finally(cleanup) } : limits;
