@@ -174,7 +174,7 @@ describe('relay as a supervisor (no sandbox)', () => {
       const a = relay(['--', 'sh', '-c', 'exit 3'], e);
       assert.deepEqual(await once(a, 'exit'), [3, null]);
       const b = relay(['sleep', '30'], e);
-      // The relay forwards signals once its command runs: wait for that child, however slow the host.
+      // Wait for the command, however slow the host, so the signal is forwarded to it.
       while (!childrenOf(b.pid!).some((p) => cmdline(p).startsWith('sleep\0'))) await sleep(10);
       b.kill('SIGTERM'); // forwarded to sleep, which dies of it
       assert.deepEqual(await once(b, 'exit'), [143, null]);
