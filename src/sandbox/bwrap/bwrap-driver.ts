@@ -6,6 +6,7 @@ import type { HandOffSpec, Limits, NetworkPolicy, RuntimeName, SandboxDriver, Sa
 import { coveredBySystem, systemBinds } from './system-binds.js';
 import { readChildPid, stopSandbox } from './sandbox-process.js';
 import { withStackFd, type AttachedStack } from './slirp.js';
+import { ENV_FD, envArgs, sendEnv, stdioWithEnv } from './env-fd.js';
 import type { InstanceRefusals } from './seccomp-log.js';
 
 /** Where things appear inside every sandbox. */
@@ -185,7 +186,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   const limits = await deps.limits(spec.instanceId, spec.limits, spec.runtime);
 
   // The seccomp filters reach bwrap and the helper inside as open fds (fd 3 is bwrap's info
-  // pipe; these are 4 and 5).
+  // pipe; these are 4 and 5; the environment is fd 6, ENV_FD).
   const fds: number[] = [];
   const fdArg = (path: string): string => {
     const fd = openSync(path, 'r');
@@ -194,7 +195,9 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   };
   let args: string[];
   let logged: string;
+  let env: Buffer;
   try {
+    env = envArgs(spec.env);
     args = bwrapArgs(spec, net, deps);
     args.push('--seccomp', fdArg(filters.quiet));
     logged = fdArg(filters.logged);
@@ -218,14 +221,15 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   // (bwrap cannot) and execs the runtime, which keeps its pid.
   const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', deps.helper, 'seccomp-exec', '--fd', logged, '--', ...spec.argv];
   const child = spawn(argv[0]!, argv.slice(1), {
-    // bwrap sets the instance's environment itself (--clearenv/--setenv); the helper and pasta
-    // see only what they need.
+    // bwrap sets the instance's environment itself (--clearenv, then --setenv read from ENV_FD);
+    // the helper and the network stack see only what they need.
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     detached: true,
-    stdio: withStackFd(['ignore', 'pipe', 'pipe', 'pipe', ...fds], net.stack),
+    stdio: withStackFd(stdioWithEnv(['ignore', 'pipe', 'pipe', 'pipe', ...fds]), net.stack),
   });
   for (const fd of fds) closeSync(fd);
   child.on('error', () => {});
+  sendEnv(child, env);
   net.stack?.attach(child, asInstance);
   const childPid = readChildPid(child);
   // On exit the cgroups go first (killing what is left in them), then a pooled slot's mounts.
@@ -264,9 +268,11 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
     '--uid', '1000', '--gid', '1000',
     // Nothing of Ferry's environment leaks in: only what the runtime planned.
     '--clearenv',
+    // The environment (secrets and the instance's token among it) comes through a pipe, never on
+    // this command line, which every host user can read in /proc/<pid>/cmdline (see env-fd.ts).
+    '--args', String(ENV_FD),
     '--info-fd', '3',
   ];
-  for (const [k, v] of Object.entries({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...spec.env })) a.push('--setenv', k, v);
   // An empty root with only read-only system paths: no host files but these.
   for (const b of systemBinds()) {
     if (b.kind === 'symlink') a.push('--symlink', b.source, b.dest);
