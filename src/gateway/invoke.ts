@@ -59,7 +59,7 @@ export class Invoker {
       target = this.o.resolve(route.name, route.ref);
       const cfg = target.config;
       const needsToken = cfg.invoke === 'token' || this.o.invokeAuth === 'token';
-      if (needsToken) await this.mayExecute(head.authorization, route.name);
+      if (needsToken) await this.mayExecute(head.authorization, route.name, req);
       // A Ferry token is for Ferry: it never reaches a function, public or not (the CLI sends
       // one on every call). Other Authorization schemes are the function's business.
       if (head.authorization !== undefined && isFerryCredential(head.authorization)) stripAuthorization(req);
@@ -116,8 +116,8 @@ export class Invoker {
   }
 
   /** `execute` on the function and membership in its group; 404 for a caller who may not see it. */
-  private async mayExecute(authorization: string | undefined, name: string): Promise<void> {
-    const who = await this.o.auth.authenticate(authorization);
+  private async mayExecute(authorization: string | undefined, name: string, req: IncomingMessage): Promise<void> {
+    const who = await this.o.auth.authenticate(authorization, req);
     const verdict = onFunction(who, 'execute', this.o.ownerOf(name) ?? '');
     if (verdict === 'hidden') throw new FerryError('function-not-found', `no function named '${name}'`);
     if (verdict === 'forbidden') throw new FerryError('forbidden', `invoking '${name}' needs permission:execute`);
@@ -129,7 +129,7 @@ export class Invoker {
     const rid = given !== undefined && validRequestId.test(given) ? given : newRequestId();
     try {
       const target = this.o.resolve(route.name, route.ref);
-      if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(req.headers.authorization, route.name);
+      if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(req.headers.authorization, route.name, req);
       if (req.headers.authorization !== undefined && isFerryCredential(req.headers.authorization)) stripAuthorization(req);
       const signal = new CallSignal();
       socket.once('close', () => signal.abort());
