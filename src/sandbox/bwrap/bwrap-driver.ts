@@ -284,8 +284,17 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   if (s.mountTmp) a.push('--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/tmp');
   // A fresh procfs of the instance's own PID namespace: host processes stay invisible.
   if (s.mountProc) a.push('--proc', '/proc');
-  // A minimal /dev (null, zero, random, tty...): no host devices.
-  if (s.mountDev) a.push('--dev', '/dev');
+  if (s.mountDev) {
+    a.push(
+      // A minimal /dev (null, zero, random, tty...): no host devices.
+      '--dev', '/dev',
+      // Read-only: bwrap's /dev is a tmpfs without a size cap (half the host's memory); the
+      // device nodes work the same on a read-only mount.
+      '--remount-ro', '/dev',
+      // Shared memory (shm_open, Python's multiprocessing) gets a tmpfs of its own, capped like /tmp.
+      '--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/dev/shm',
+    );
+  }
   a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
   // The network plan's files (e.g. a resolv.conf naming the user-mode stack's DNS forwarder).
   for (const b of net.binds) a.push('--ro-bind', b.source, b.dest);
@@ -298,7 +307,7 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   a.push('--bind', spec.runDir, SANDBOX_RUN_DIR);
   for (const [source, dest] of Object.entries(s.roBinds)) a.push('--ro-bind', src(source), dest);
   // Everything not mounted writable above (the root itself, /etc, the mount points) is
-  // read-only: writes outside /tmp and the run dir fail.
+  // read-only: writes outside /tmp, /dev/shm and the run dir fail.
   a.push('--remount-ro', '/');
   a.push('--chdir', spec.cwd);
   return a;
