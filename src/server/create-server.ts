@@ -46,14 +46,15 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   // dirs go.
   const orphans = await reapOrphans(runRoot);
   if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
-  await rm(runRoot, { recursive: true, force: true });
-  await mkdir(runRoot, { recursive: true, mode: 0o711 });
 
   const makeDriver = drivers.get(opts.driver);
   if (!makeDriver) throw new Error(`unknown sandbox driver '${opts.driver}' (known: ${[...drivers.keys()].join(', ')})`);
   const driver = await makeDriver({ dataDir: opts.dataDir, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
   const stale = (await driver.cleanup?.()) ?? [];
   if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
+  // After the driver's cleanup, which unmounts what the last boot left mounted in run dirs.
+  await rm(runRoot, { recursive: true, force: true });
+  await mkdir(runRoot, { recursive: true, mode: 0o711 });
   if (!driver.isolated) {
     logger.warn(`sandbox driver '${driver.name}' does NOT isolate functions: they run as this user with full access to the host. Use it for development only.`);
   }

@@ -66,6 +66,8 @@ export interface BwrapDeps {
   unenforced: string[];
   /** The path bwrap should bind for a host path the sandbox user may not reach (see bridge.ts). */
   bindSource(path: string): string;
+  /** Size-capped run dirs (see run-dirs.ts); absent where Ferry cannot mount (not root). */
+  runDirs?: { prepare(dir: string): Promise<void>; release(dir: string): Promise<void> };
   /** Slots for the pre-booted pool; absent when this host cannot have one. */
   slots?: SlotStore;
   /** Why there is no pool here (with `slots` absent). */
@@ -123,6 +125,7 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
     },
     view: (): SandboxView => ({ packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR }),
     unenforced: () => deps.unenforced,
+    ...(deps.runDirs && { prepareRunDir: (dir: string) => deps.runDirs!.prepare(dir), releaseRunDir: (dir: string) => deps.runDirs!.release(dir) }),
     spawn: async (spec) => (await spawnSandbox(deps, spec)).proc,
     poolUnavailable: () => (deps.slots ? undefined : (deps.poolUnavailable ?? 'no slots for pooled sandboxes')),
     prestart: async (spec) => {
@@ -232,8 +235,16 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   sendEnv(child, env);
   net.stack?.attach(child, asInstance);
   const childPid = readChildPid(child);
-  // On exit the cgroups go first (killing what is left in them), then a pooled slot's mounts.
-  const owned = cleanup ? { ...limits, remove: () => limits.remove().finally(cleanup) } : limits;
+  // On exit the cgroups go first (killing what is left in them), then the run dir's file system
+  // (nothing can write to it any more) and a pooled slot's mounts, each whatever the one before did.
+  const release = async (): Promise<void> => {
+    try {
+      await deps.runDirs?.release(spec.runDir);
+    } finally {
+      await cleanup?.();
+    }
+  };
+  const owned = { ...limits, remove: () => limits.remove().finally(release) };
   return { proc: stopSandbox(child, childPid, owned, deps.refusals?.(spec.instanceId, childPid)), limits };
 }
 
@@ -303,7 +314,8 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   for (const p of outermost([...spec.hostPaths, deps.helper])) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
   // The package, read-only: a function cannot modify its own code or another's shared package.
   a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
-  // The instance's own run dir (its sockets), the only host directory it can write.
+  // The instance's own run dir (its sockets), the only host directory it can write; as root a
+  // size-capped tmpfs of its own (see run-dirs.ts).
   a.push('--bind', spec.runDir, SANDBOX_RUN_DIR);
   for (const [source, dest] of Object.entries(s.roBinds)) a.push('--ro-bind', src(source), dest);
   // Everything not mounted writable above (the root itself, /etc, the mount points) is
