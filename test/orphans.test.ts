@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { startFerry, disposeFerry } from './support/ferry.js';
+import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
 import { processesMentioning, procState } from './support/procs.js';
 
 /** Whether a process exists (and is not a zombie). */
@@ -16,7 +16,13 @@ function alive(pid: number): boolean {
 
 test('instances a killed server left running are stopped by the next start (or died with it)', { timeout: 60_000 }, async (t) => {
   const first = await startFerry();
-  t.after(() => disposeFerry(first));
+  let second: Ferry | undefined;
+  // The second server runs in the first one's data dir: it stops before that dir is removed
+  // (its run dirs are mounts as root).
+  t.after(async () => {
+    await second?.stop();
+    await disposeFerry(first);
+  });
   // An http function: its process is the user's own server, with no shim to notice the loss.
   await first.deploy('stray', {
     'ferry.json': JSON.stringify({ runtime: 'http', command: ['node', 'server.js'] }),
@@ -45,8 +51,7 @@ test('instances a killed server left running are stopped by the next start (or d
   // running (not a zombie) now was left behind, and the next start must find and say so.
   const state = procState(pid);
   const leftRunning = state !== undefined && state !== 'Z';
-  const second = await startFerry({ dataDir: first.dataDir });
-  t.after(() => second.stop());
+  second = await startFerry({ dataDir: first.dataDir });
   const deadline = Date.now() + 10_000;
   while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(alive(pid), false, `instance pid ${pid} of the killed server must be stopped by the next start`);

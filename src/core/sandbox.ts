@@ -91,6 +91,13 @@ export interface SandboxDriver {
   /** Limits this driver cannot enforce on this host (reported at start and by `ferry doctor`). */
   unenforced(): string[];
   /**
+   * Readies a new, empty host run dir before anything is put in it (e.g. a size-capped file
+   * system of its own); rejects (FerryError) when it cannot, and the instance does not start.
+   */
+  prepareRunDir?(runDir: string): Promise<void>;
+  /** Undoes `prepareRunDir` once nothing runs in the run dir, before it is deleted; idempotent. */
+  releaseRunDir?(runDir: string): Promise<void>;
+  /**
    * The pre-booted pool. Why this driver cannot keep pooled sandboxes on this host (undefined:
    * it can). Drivers without `prestart` have no pool.
    */

@@ -12,6 +12,8 @@ export interface Disclosure {
   /** The function's owning group, if it is known. */
   owner: string | undefined;
   auth: Authenticator;
+  /** The request it came on: an instance token counts only on its instance's own socket. */
+  req: object;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function disclose(err: FerryError, d: Disclosure): Promise<FerryErr
 async function mayRead(d: Disclosure): Promise<boolean> {
   if (d.authorization === undefined || d.owner === undefined) return false;
   try {
-    return onFunction(await d.auth.authenticate(d.authorization), 'read', d.owner) === 'yes';
+    return onFunction(await d.auth.authenticate(d.authorization, d.req), 'read', d.owner) === 'yes';
   } catch {
     // Not a valid Ferry credential (or the function's own scheme): a public caller.
     return false;

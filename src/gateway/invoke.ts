@@ -61,7 +61,7 @@ export class Invoker {
       target = this.o.resolve(route.name, route.ref);
       const cfg = target.config;
       const needsToken = cfg.invoke === 'token' || this.o.invokeAuth === 'token';
-      if (needsToken) await this.mayExecute(head.authorization, route.name);
+      if (needsToken) await this.mayExecute(head.authorization, route.name, req);
       stripFerryCredentials(req);
       if (head.contentLength !== undefined && Number(head.contentLength) > this.o.maxBodyBytes) {
         throw new FerryError('body-too-large', `the request body is ${head.contentLength} bytes; the limit is ${this.o.maxBodyBytes}`);
@@ -86,7 +86,7 @@ export class Invoker {
         extraHeaders: extra.length ? ['x-request-id', rid, ...extra] : ['x-request-id', rid],
       });
     } catch (err) {
-      const fe = await this.disclosed(err, rid, target, head.authorization, route.name);
+      const fe = await this.disclosed(err, req, rid, target, head.authorization, route.name);
       if (!res.headersSent) {
         if (fe.code === 'body-too-large') res.setHeader('connection', 'close');
         sendProblem(res, fe, req.url, this.errorHeaders(rid));
@@ -109,8 +109,8 @@ export class Invoker {
   }
 
   /** The error as this caller may see it: a failure's own words only for the function's readers. */
-  private disclosed(err: unknown, rid: string, target: DeployTarget | undefined, authorization: string | undefined, name: string): Promise<FerryError> {
-    return disclose(FerryError.from(err), { requestId: rid, verbose: target?.config.errors === 'verbose', authorization, owner: this.o.ownerOf(name), auth: this.o.auth });
+  private disclosed(err: unknown, req: IncomingMessage, rid: string, target: DeployTarget | undefined, authorization: string | undefined, name: string): Promise<FerryError> {
+    return disclose(FerryError.from(err), { requestId: rid, verbose: target?.config.errors === 'verbose', authorization, owner: this.o.ownerOf(name), auth: this.o.auth, req });
   }
 
   private errorHeaders(rid: string): Record<string, string> {
@@ -121,8 +121,8 @@ export class Invoker {
   }
 
   /** `execute` on the function and membership in its group; 404 for a caller who may not see it. */
-  private async mayExecute(authorization: string | undefined, name: string): Promise<void> {
-    const who = await this.o.auth.authenticate(authorization);
+  private async mayExecute(authorization: string | undefined, name: string, req: IncomingMessage): Promise<void> {
+    const who = await this.o.auth.authenticate(authorization, req);
     const verdict = onFunction(who, 'execute', this.o.ownerOf(name) ?? '');
     if (verdict === 'hidden') throw new FerryError('function-not-found', `no function named '${name}'`);
     if (verdict === 'forbidden') throw new FerryError('forbidden', `invoking '${name}' needs permission:execute`);
@@ -136,7 +136,7 @@ export class Invoker {
     let target: DeployTarget | undefined;
     try {
       target = this.o.resolve(route.name, route.ref);
-      if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(req.headers.authorization, route.name);
+      if (target.config.invoke === 'token' || this.o.invokeAuth === 'token') await this.mayExecute(req.headers.authorization, route.name, req);
       stripFerryCredentials(req);
       const signal = new CallSignal();
       socket.once('close', () => signal.abort());
@@ -150,7 +150,7 @@ export class Invoker {
       // The open socket counts as in flight until it closes, so the instance is not idled out.
       upgrade.call(lease.connector, req, socket, head, { requestId: rid, onClose: () => lease.release() });
     } catch (err) {
-      writeRawProblem(socket, await this.disclosed(err, rid, target, authorization, route.name), { 'x-request-id': rid, ...this.errorHeaders(rid) });
+      writeRawProblem(socket, await this.disclosed(err, req, rid, target, authorization, route.name), { 'x-request-id': rid, ...this.errorHeaders(rid) });
     }
   }
 

@@ -1,4 +1,3 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../errors/index.js';
 import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
@@ -6,6 +5,7 @@ import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
 import { recordWhileRunning } from './orphans.js';
+import { makeRunDir, removeRunDir } from './run-dir.js';
 import { describeExitOf, exitReasonOf } from './exits.js';
 import { freePort } from './free-port.js';
 import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
@@ -219,7 +219,7 @@ export class Scheduler implements InstancePool {
       if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
       const view = driver.view({ packageDir: target.packageDir, runDir });
       const port = target.config.runtime === 'http' ? await freePort() : 0;
-      if (!pooled) await mkdir(runDir, { recursive: true, mode: 0o700 });
+      if (!pooled) await makeRunDir(driver, runDir);
       const env: Record<string, string> = {
         ...target.config.env,
         ...(await this.opts.hooks?.prepare(target, { id, runDir })),
@@ -321,7 +321,7 @@ export class Scheduler implements InstancePool {
       inst.connector?.close();
       await inst.proc?.stop(graceMs);
       this.remove(group, inst);
-      await rm(inst.runDir, { recursive: true, force: true });
+      await removeRunDir(this.opts.driver, inst.runDir).catch((err: unknown) => this.opts.observer.event(inst.info(), 'warn', `its run dir was not removed: ${FerryError.from(err).message}`));
     })();
     return inst.stopping;
   }

@@ -54,8 +54,9 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
   const driver = await makeDriver({ dataDir: opts.dataDir, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
   const stale = (await driver.cleanup?.()) ?? [];
   if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
-  // The old run dirs go only now, when nothing of an earlier boot runs that could swap what is
-  // in them during the removal (which does not follow symbolic links).
+  // The old run dirs go only now, after the driver's cleanup has unmounted what the last boot left
+  // mounted in them, and when nothing of an earlier boot runs that could swap what is in them
+  // during the removal (which does not follow symbolic links).
   await rm(runRoot, { recursive: true, force: true });
   await mkdir(runRoot, { recursive: true, mode: 0o711 });
   if (!driver.isolated) {

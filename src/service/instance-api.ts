@@ -82,6 +82,7 @@ export class InstanceApi {
       return;
     }
     setAuthorization(req, `Bearer ${token}`);
+    this.o.tokens.admit(req);
     this.o.handle(req, res);
   }
 

@@ -20,6 +20,7 @@ import { SeccompLog } from './seccomp-log.js';
 import { parseEgressAllow } from './network-rules.js';
 import { Mounter, mountdAvailable, mountdPath } from './mounter.js';
 import { slotRoot, Slots } from './slots.js';
+import { RunDirs } from './run-dirs.js';
 import { instanceLimits, memoryFallbackNotice } from './memory-fallback.js';
 
 export { createBwrapDriver, checkBindSource, SANDBOX_PACKAGE_DIR, SANDBOX_RUN_DIR } from './bwrap-driver.js';
@@ -90,8 +91,12 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
       : !mountdAvailable()
         ? `the mount service ${mountdPath()} is missing: install gcc, then npm run build`
         : undefined;
-  const mounter = poolUnavailable ? undefined : new Mounter();
-  const slots = mounter ? new Slots(slotRoot(scope), mounter) : undefined;
+  // Mounts (the pool's slots, the run dirs' file systems) are made by the mount service, as root.
+  const mounter = root && mountdAvailable() ? new Mounter() : undefined;
+  const slots = mounter && !poolUnavailable ? new Slots(slotRoot(scope), mounter) : undefined;
+  const runRoot = join(o.dataDir, 'run');
+  const runDirs = mounter && sandboxUser ? new RunDirs(mounter, sandboxUser.uid) : undefined;
+  if (!runDirs) unenforced.push(`size of /run/ferry (${root ? `the mount service ${mountdPath()} is missing` : 'Ferry does not run as root'}: each instance's run dir is a plain directory on the data dir's disk)`);
 
   const driver = createBwrapDriver({
     bwrap,
@@ -106,6 +111,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     etcFiles,
     unenforced,
     bindSource: (p) => (bridges ? bridges.source(p) : p),
+    ...(runDirs && { runDirs }),
     ...(slots ? { slots } : { poolUnavailable }),
     validate: async (settings) => {
       assertAllowed(settings.network, o, 'invalid-manifest');
@@ -114,8 +120,9 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   });
   return {
     ...driver,
-    // Slots a killed server left mounted go too; their sandboxes died with it (or are reaped).
-    cleanup: async () => [...(await cgroups.cleanupStale()), ...((await slots?.cleanup()) ?? [])],
+    // Slots and run dirs a killed server left mounted go too; their sandboxes died with it (or
+    // are reaped).
+    cleanup: async () => [...(await cgroups.cleanupStale()), ...((await slots?.cleanup()) ?? []), ...((await runDirs?.cleanup(runRoot)) ?? [])],
     close: async () => {
       router?.close();
       filters?.close();
@@ -124,6 +131,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
       Bridges.cleanup(bridgeDir);
       // Every pooled sandbox is stopped by now, so this finds only what a failed stop left.
       await slots?.cleanup().catch(() => {});
+      await runDirs?.cleanup(runRoot).catch(() => {});
       await mounter?.close();
     },
   };
