@@ -71,9 +71,12 @@ after(async () => {
   if (!skip) await disposeFerry(ferry);
 });
 
-/** Calls a function (a hang becomes a failure); answers the status and the parsed body. */
+/**
+ * Calls a function (a hang becomes a failure) as the admin, who may read the failure's detail;
+ * answers the status and the parsed body.
+ */
 async function call(f: Ferry, name: string, path = '/'): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await within(`GET /fn/${name}${path}`, 60_000, fetch(`${f.url}/fn/${name}${path}`));
+  const res = await within(`GET /fn/${name}${path}`, 60_000, fetch(`${f.url}/fn/${name}${path}`, { headers: { authorization: `Bearer ${f.token}` } }));
   const text = await res.text();
   try {
     return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
