@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmod, chown, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+import { lchown, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { DeployTarget } from '../core/index.js';
 import { FerryError, sendProblem } from '../errors/index.js';
 import type { InstanceTokens } from '../auth/index.js';
@@ -36,28 +36,28 @@ export class InstanceApi {
   /** Starts the instance's socket and token; answers the environment that points at them. */
   async prepare(target: DeployTarget, inst: { id: string; runDir: string }): Promise<Record<string, string>> {
     const path = join(inst.runDir, apiSocketName);
-    // Made, and given its mode and owner, beside the run dir in the server's own directory (the
-    // run dir's parent, `<data-dir>/run`), then renamed into the run dir: chmod and chown follow
-    // symbolic links, and the run dir is the instance's to write. rename replaces the name itself.
-    const staged = join(dirname(inst.runDir), `.${basename(inst.runDir)}.${apiSocketName}`);
     const token = this.o.tokens.issue(inst.id, target.function);
     const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => this.serve(token, req, res));
     this.servers.set(inst.id, { server, path });
     try {
-      await rm(staged, { force: true });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(staged, () => {
-          server.off('error', reject);
-          resolve();
-        });
+        // The socket gets its mode as it is made (a Unix socket's bind happens within listen(),
+        // synchronously, so the umask covers nothing else), and its owner with lchown below: no
+        // chmod or chown that would follow a link put in its place (the run dir is the
+        // instance's to write).
+        const umask = process.umask(0o177);
+        try {
+          server.listen(path, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        } finally {
+          process.umask(umask);
+        }
       });
-      // Only the instance's user may connect (the run dir is its own, 0700, too).
-      await chmod(staged, 0o600);
-      if (this.o.owner) await chown(staged, this.o.owner.uid, this.o.owner.gid);
-      await rename(staged, path);
+      if (this.o.owner) await lchown(path, this.o.owner.uid, this.o.owner.gid);
     } catch (err) {
-      await rm(staged, { force: true }).catch(() => {});
       this.release(inst.id);
       throw new FerryError('instance-start-failed', `cannot serve the instance API at ${path}: ${(err as Error).message}`);
     }
