@@ -22,7 +22,7 @@ import { makeInvocationRoutes } from './routes/invocations.js';
 import { makeScheduleRoutes } from './routes/schedules.js';
 
 export { ApiRouter } from './router.js';
-export { buildOpenApi } from './openapi.js';
+export { apiOperations, buildOpenApi, openApiDocument } from './openapi.js';
 export type { ApiContext, ApiResult, RouteDef } from './route.js';
 
 export interface ApiDeps {
@@ -43,6 +43,8 @@ export interface ApiDeps {
   maxBodyBytes: number;
   isReady(): boolean;
   version: string;
+  /** The OpenAPI document `/v1/openapi.json` serves (default: the API's own operations). */
+  openapi?(): object;
 }
 
 /** The one route table of the management API, and its router. */
@@ -50,7 +52,7 @@ export function createApi(d: ApiDeps): ApiRouter {
   let doc: object | undefined;
   const routes: RouteDef[] = [];
   routes.push(
-    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: () => (doc ??= buildOpenApi(router.accessTable, d.version)) }),
+    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: d.openapi ?? (() => (doc ??= buildOpenApi(router.accessTable, d.version))) }),
     ...makeAuthRoutes(d.accounts),
     ...makeUserRoutes(d.accounts),
     ...makeTokenRoutes(d.accounts),

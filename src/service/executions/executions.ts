@@ -12,7 +12,7 @@ import {
   type ExecutionQuery,
   type ExecutionRecord,
   type ExecutionStatus,
-  type InstancePool,
+  type Invoke,
   type LeaseHolder,
   type LogLine,
   type NewExecution,
@@ -25,12 +25,13 @@ import type { FunctionLogs } from '../function-logs.js';
 import { AddressPolicy } from './address-policy.js';
 import { CallbackSender } from './callbacks.js';
 import { GroupCommit } from './group-commit.js';
-import { ExecutionWorker, type FinishedRun } from './worker.js';
+import { ExecutionWorker } from './worker.js';
 
 export interface ExecutionsOptions {
   store: Store;
   catalog: Catalog;
-  pool: InstancePool;
+  /** The invocation pipeline, which runs each execution (bound late: it submits to this). */
+  run: Invoke;
   logs: FunctionLogs;
   /** This node and this boot of its server: what leases carry. */
   holder: LeaseHolder;
@@ -49,8 +50,6 @@ export interface ExecutionsOptions {
   /** How long one callback try may take (default 10 s). */
   callbackTimeoutMs?: number;
   userAgent: string;
-  /** Every run that reached the function (the invocation history). */
-  ran?(run: FinishedRun): void;
   warn(message: string, err?: unknown): void;
   info(message: string, fields?: object): void;
 }
@@ -92,13 +91,12 @@ export class Executions {
     });
     this.worker = new ExecutionWorker({
       store,
-      pool: o.pool,
+      run: o.run,
       holder: o.holder,
       target: (fn, v) => o.catalog.target(fn, v),
       workers: o.workers,
       maxResultBytes: o.maxBodyBytes,
       ended: (rec, end) => this.ended(rec, end),
-      ...(o.ran ? { ran: o.ran } : {}),
       warn: o.warn,
     });
   }
