@@ -1,5 +1,5 @@
 import { FerryError } from '../errors/index.js';
-import { CallSignal, type DeployTarget, type InstancePool, type Invocation, type InvocationOutcome, type Lease, type ResponseWriter } from '../core/index.js';
+import { CallSignal, type DeployTarget, type EffectiveConfig, type InstancePool, type Invocation, type InvocationOutcome, type Lease, type ResponseWriter } from '../core/index.js';
 import type { Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
 import { callInstance, type Executions, type FinishedCall } from '../service/index.js';
@@ -30,12 +30,6 @@ export interface PipelineOptions {
   executions?: Executions;
   /** The invocation history: every call is handed over when it ends. */
   history?: { record(call: FinishedCall): void; payloadMaxBytes: number };
-}
-
-/** What the limits stage allows a call: how long, until what, and how it waits for an instance. */
-interface TimeLimit {
-  ms: number;
-  until: 'head' | 'end';
 }
 
 /**
@@ -81,14 +75,13 @@ export class Pipeline {
       } else {
         if (inv.body && inv.bodyLength === undefined) capStreamedBody(inv.body, this.o.maxBodyBytes, signal);
         if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, writer, this.o.history.payloadMaxBytes));
-        const limit = timeLimit(inv, target);
         writer.once('close', onClose);
         const extra = this.o.responseHeaders;
         await callInstance(this.o.pool, target, inv, out, {
           requestId: rid,
           signal,
-          timeoutMs: limit.ms,
-          timeoutUntil: limit.until,
+          timeoutMs: timeLimitMs(inv, cfg),
+          timeoutUntil: run ? 'end' : 'head',
           extraHeaders: run ? [] : extra.length ? ['x-request-id', rid, ...extra] : ['x-request-id', rid],
           // Synchronous callers of the function are served first when its instances are busy.
           background: run !== undefined,
@@ -145,11 +138,9 @@ export class Pipeline {
  * The time limit stage: a synchronous call gets `limits.timeoutMs` until its response head, a run
  * `asyncTimeoutMs` for the whole answer; a caller's earlier deadline shortens either.
  */
-function timeLimit(inv: Invocation, target: DeployTarget): TimeLimit {
-  const cfg = target.config;
-  const limit: TimeLimit = inv.execution ? { ms: cfg.asyncTimeoutMs, until: 'end' } : { ms: cfg.limits.timeoutMs, until: 'head' };
-  if (inv.deadline !== undefined) limit.ms = Math.max(0, Math.min(limit.ms, inv.deadline - Date.now()));
-  return limit;
+function timeLimitMs(inv: Invocation, cfg: EffectiveConfig): number {
+  const ms = inv.execution ? cfg.asyncTimeoutMs : cfg.limits.timeoutMs;
+  return inv.deadline === undefined ? ms : Math.max(0, Math.min(ms, inv.deadline - Date.now()));
 }
 
 /**
