@@ -56,7 +56,13 @@ export class ApiRouter {
 
   /** Whether some route has this path (whatever its method): the request is this router's to answer. */
   serves(url: string): boolean {
-    const path = routePath(new URL(url, 'http://x').pathname);
+    let pathname: string;
+    try {
+      pathname = new URL(url, 'http://x').pathname;
+    } catch {
+      return false;
+    }
+    const path = routePath(pathname);
     return this.routes.some((r) => r.pattern.test(path));
   }
 

@@ -207,6 +207,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     const surface = make(ctx);
     if (surface) on.push(surface);
   }
+  for (const name of ownAddresses.keys()) if (!on.some((s) => s.name === name)) logger.warn({ surface: name }, `--surface-listen names surface '${name}', which is off in this configuration`);
   const failed = (err: unknown): void => logger.error({ err }, 'unhandled request error');
   // Instance sockets route by path only (no --domain hosts), to the invocations and the API.
   const serveInstance = dispatcher(on.filter((s) => s.name === 'fn' || s.name === 'v1'), failed).request;

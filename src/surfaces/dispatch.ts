@@ -17,24 +17,34 @@ export function dispatcher(surfaces: readonly HttpSurface[], failed: (err: unkno
   const list = [...surfaces];
   return {
     request(req, res) {
-      for (const s of list) {
-        const m = s.match(req);
-        if (m === undefined) continue;
-        s.handle(req, res, m).catch((err: unknown) => {
-          failed(err);
-          sendProblem(res, FerryError.from(err));
-        });
-        return;
+      const fail = (err: unknown): void => {
+        failed(err);
+        sendProblem(res, FerryError.from(err));
+      };
+      try {
+        for (const s of list) {
+          const m = s.match(req);
+          if (m === undefined) continue;
+          s.handle(req, res, m).catch(fail);
+          return;
+        }
+      } catch (err) {
+        // A request listener must not throw: that would take the server down.
+        return fail(err);
       }
       notFound(req, res);
     },
     upgrade(req, socket, head) {
       socket.on('error', () => {});
-      for (const s of list) {
-        const m = s.match(req);
-        if (m === undefined) continue;
-        if (s.upgrade) return s.upgrade(req, socket, head, m);
-        break;
+      try {
+        for (const s of list) {
+          const m = s.match(req);
+          if (m === undefined) continue;
+          if (s.upgrade) return s.upgrade(req, socket, head, m);
+          break;
+        }
+      } catch (err) {
+        failed(err);
       }
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     },

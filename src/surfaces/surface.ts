@@ -46,7 +46,7 @@ export interface HttpSurface<Match = unknown> {
   handle(req: IncomingMessage, res: ServerResponse, match: Match): Promise<void>;
   /** WebSocket and other upgrades of a claimed request; absent: refused. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, match: Match): void;
-  /** Its OpenAPI operations (`x-ferry-access` and security are added from `routes`' rows). */
+  /** Its OpenAPI operations, whole (security and `x-ferry-access` included); the server adds `x-ferry-surface` and `servers`. */
   operations(): OpenApiPaths;
 }
 
