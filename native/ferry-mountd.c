@@ -14,6 +14,10 @@
  *   bind-ro SRC DIR   mount SRC on DIR read-only, nosuid, nodev; read-only from its first
  *                     moment, so every propagated copy (the sandbox's /pkg) is read-only too
  *   unmount DIR       lazily detach every mount stacked on DIR ("ok" when none is left)
+ *   runfs DIR BYTES FILES UID
+ *                     mount a tmpfs of at most BYTES and FILES inodes on DIR, mode 0700, owned
+ *                     by UID (gid the same), nosuid, nodev, noexec: an instance's run dir, so
+ *                     that filling it fills neither the data dir's disk nor the host's memory
  * It exits when stdin closes or the server dies (PR_SET_PDEATHSIG): it never outlives Ferry.
  * Policy (which paths) is decided by the server; this file checks only that paths are absolute.
  */
@@ -24,6 +28,7 @@
 #include <linux/mount.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -119,6 +124,30 @@ static int do_unmount(const char *dir) {
   return fail("unmount (too many stacked mounts)", dir);
 }
 
+/* A decimal number in [1, max], nothing else. */
+static int number(const char *s, unsigned long long max, unsigned long long *out) {
+  if (s == NULL || *s < '0' || *s > '9') return 0;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v == 0 || v > max) return 0;
+  *out = v;
+  return 1;
+}
+
+static int do_runfs(const char *dir, const char *bytes, const char *files, const char *uid) {
+  unsigned long long size, inodes, owner;
+  /* Caps fit in a few MiB; the sandbox uid is never root (0 is refused by number()). */
+  if (!number(bytes, 1ULL << 40, &size) || !number(files, 1ULL << 32, &inodes) || !number(uid, 0xfffffffeULL, &owner)) {
+    snprintf(reply, sizeof reply, "err runfs: bad size, file count or uid");
+    return -1;
+  }
+  char opts[160];
+  snprintf(opts, sizeof opts, "size=%llu,nr_inodes=%llu,mode=0700,uid=%llu,gid=%llu", size, inodes, owner, owner);
+  if (mount("ferry-run", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) != 0) return fail("mount tmpfs", dir);
+  return 0;
+}
+
 static int absolute(const char *p) {
   return p != NULL && p[0] == '/' && strlen(p) < PATH_MAX - 16;
 }
@@ -128,12 +157,15 @@ static void handle(char *line) {
   char *op = strtok_r(line, "\t", &save);
   char *a = strtok_r(NULL, "\t", &save);
   char *b = strtok_r(NULL, "\t", &save);
+  char *c = strtok_r(NULL, "\t", &save);
+  char *d = strtok_r(NULL, "\t", &save);
   int rc;
   reply[0] = '\0';
   if (op == NULL) { snprintf(reply, sizeof reply, "err empty request"); rc = -1; }
   else if (strcmp(op, "slot") == 0 && absolute(a) && b == NULL) rc = do_slot(a);
   else if (strcmp(op, "bind-ro") == 0 && absolute(a) && absolute(b)) rc = do_bind_ro(a, b);
   else if (strcmp(op, "unmount") == 0 && absolute(a) && b == NULL) rc = do_unmount(a);
+  else if (strcmp(op, "runfs") == 0 && absolute(a) && d != NULL && strtok_r(NULL, "\t", &save) == NULL) rc = do_runfs(a, b, c, d);
   else { snprintf(reply, sizeof reply, "err bad request %s", op); rc = -1; }
   if (rc == 0) fputs("ok\n", stdout);
   else fprintf(stdout, "%s\n", reply);

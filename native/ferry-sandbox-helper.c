@@ -8,7 +8,8 @@
  *
  * Subcommands:
  *   seccomp-compile --default-action allow|errno|kill [--deny-action errno|kill]
- *                   [--no-new-namespaces] [--deny NAME]... [--allow NAME]...
+ *                   [--no-new-namespaces] [--deny NAME]... [--allow NAME]... [--enosys NAME]...
+ *                   [--socket-family DOMAIN[:PROTOCOL]]... [--socketpair-family DOMAIN]...
  *       Writes a raw seccomp BPF program (as bwrap --seccomp FD reads it) to stdout.
  *   resolve NAME...
  *       One line per name: "NAME<TAB>NUMBER" or "NAME<TAB>unknown" (exit 0 either way).
@@ -123,10 +124,55 @@ static int add_namespace_rules(scmp_filter_ctx ctx, int deny_mode, uint32_t deny
   return rc;
 }
 
+/* A family socket() may be made in: a domain (AF_*), with any protocol or with one only. */
+struct family { unsigned long long domain; unsigned long long protocol; int any_protocol; };
+
+/* Families are small numbers (AF_MAX is below 64): the complement below is spelled out. */
+#define MAX_DOMAIN 63
+
+/* "D" or "D:P"; one entry per domain. */
+static int parse_family(const char *spec, struct family *fams, int n) {
+  char dom[32];
+  const char *colon = strchr(spec, ':');
+  size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+  struct family f = { 0, 0, colon == NULL };
+  if (len >= sizeof dom) return -1;
+  memcpy(dom, spec, len);
+  dom[len] = '\0';
+  if (parse_u64(dom, &f.domain) != 0 || f.domain > MAX_DOMAIN) return -1;
+  if (colon && (parse_u64(colon + 1, &f.protocol) != 0 || f.protocol > INT_MAX)) return -1;
+  for (int i = 0; i < n; i++) if (fams[i].domain == f.domain) return -1;
+  fams[n] = f;
+  return 0;
+}
+
+/* Refuses SYSCALL (socket or socketpair) with EAFNOSUPPORT, an answer every library handles, for
+ * any family not in FAMS. A filter cannot say "none of these", so the complement is spelled out:
+ * each domain below the largest allowed one that is not allowed, an allowed domain with another
+ * protocol, and everything above. The comparisons are on all 64 bits of the argument, so a value
+ * with high bits set (which the kernel would cut to an allowed int) is refused as well. */
+static int add_family_rules(scmp_filter_ctx ctx, const char *syscall, const struct family *fams, int n) {
+  int nr = seccomp_syscall_resolve_name(syscall);
+  if (nr == __NR_SCMP_ERROR) return -ENOSYS;
+  const uint32_t act = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+  unsigned long long max = 0;
+  for (int i = 0; i < n; i++) if (fams[i].domain > max) max = fams[i].domain;
+  int rc = 0;
+  for (unsigned long long d = 0; rc == 0 && d <= max; d++) {
+    const struct family *f = NULL;
+    for (int i = 0; i < n && f == NULL; i++) if (fams[i].domain == d) f = &fams[i];
+    if (f == NULL) rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, d));
+    else if (!f->any_protocol) rc = seccomp_rule_add(ctx, act, nr, 2, SCMP_A0(SCMP_CMP_EQ, d), SCMP_A2(SCMP_CMP_NE, f->protocol));
+  }
+  if (rc == 0) rc = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_GT, max));
+  return rc;
+}
+
 static int cmd_seccomp_compile(int argc, char **argv) {
   const char *def_name = NULL, *deny_name = "errno";
-  const char *deny[MAX_ITEMS], *allow[MAX_ITEMS];
-  int ndeny = 0, nallow = 0, no_new_ns = 0;
+  const char *deny[MAX_ITEMS], *allow[MAX_ITEMS], *enosys[MAX_ITEMS];
+  struct family sock_fams[MAX_DOMAIN + 1], pair_fams[MAX_DOMAIN + 1];
+  int ndeny = 0, nallow = 0, nenosys = 0, nsock = 0, npair = 0, no_new_ns = 0;
 
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -138,6 +184,12 @@ static int cmd_seccomp_compile(int argc, char **argv) {
     else if (strcmp(a, "--deny-action") == 0 || strcmp(a, "--errno-action") == 0) deny_name = v;
     else if (strcmp(a, "--deny") == 0 && ndeny < MAX_ITEMS) deny[ndeny++] = v;
     else if (strcmp(a, "--allow") == 0 && nallow < MAX_ITEMS) allow[nallow++] = v;
+    else if (strcmp(a, "--enosys") == 0 && nenosys < MAX_ITEMS) enosys[nenosys++] = v;
+    else if (strcmp(a, "--socket-family") == 0 && nsock <= MAX_DOMAIN) {
+      if (parse_family(v, sock_fams, nsock++) != 0) { msg("bad --socket-family %s (want DOMAIN or DOMAIN:PROTOCOL, once per domain)", v); return EXIT_USAGE; }
+    } else if (strcmp(a, "--socketpair-family") == 0 && npair <= MAX_DOMAIN) {
+      if (strchr(v, ':') != NULL || parse_family(v, pair_fams, npair++) != 0) { msg("bad --socketpair-family %s (want DOMAIN, once each)", v); return EXIT_USAGE; }
+    }
     else { msg("unknown or repeated-too-often option %s", a); return EXIT_USAGE; }
     i++;
   }
@@ -156,16 +208,30 @@ static int cmd_seccomp_compile(int argc, char **argv) {
     return EXIT_USAGE;
   }
 
-  /* Resolve every name first, so the error names all unknown ones at once. libseccomp resolves
-   * them for the native arch from its own table: no hand-kept numbers here. */
+  /* The family rules are conditional refusals on top of "allow": in allow mode an unconditional
+   * allow of socket would override them, and in deny mode so would an unconditional deny. */
   const char **names = deny_mode ? deny : allow;
   int n = deny_mode ? ndeny : nallow;
-  int nrs[MAX_ITEMS];
+  if ((nsock > 0 || npair > 0) && (!deny_mode || listed(names, n, "socket") || listed(names, n, "socketpair"))) {
+    msg("--socket-family and --socketpair-family go with --default-action allow and without socket or socketpair listed");
+    return EXIT_USAGE;
+  }
+  /* An --enosys name has one answer; listed as well, two rules would disagree. */
+  for (int i = 0; i < nenosys; i++) {
+    if (listed(names, n, enosys[i])) { msg("%s is both listed and --enosys", enosys[i]); return EXIT_USAGE; }
+  }
+
+  /* Resolve every name first, so the error names all unknown ones at once. libseccomp resolves
+   * them for the native arch from its own table: no hand-kept numbers here. */
+  int nrs[MAX_ITEMS], enosys_nrs[MAX_ITEMS];
   int unknown = 0;
-  for (int i = 0; i < n; i++) {
-    nrs[i] = seccomp_syscall_resolve_name(names[i]);
-    if (nrs[i] == __NR_SCMP_ERROR) {
-      fprintf(stderr, "%s%s", unknown++ ? " " : "ferry-sandbox-helper: unknown syscall names: ", names[i]);
+  for (int i = 0; i < n + nenosys; i++) {
+    const char *name = i < n ? names[i] : enosys[i - n];
+    int nr = seccomp_syscall_resolve_name(name);
+    if (i < n) nrs[i] = nr;
+    else enosys_nrs[i - n] = nr;
+    if (nr == __NR_SCMP_ERROR) {
+      fprintf(stderr, "%s%s", unknown++ ? " " : "ferry-sandbox-helper: unknown syscall names: ", name);
     }
   }
   if (unknown) { fputc('\n', stderr); return EXIT_USAGE; }
@@ -196,6 +262,18 @@ static int cmd_seccomp_compile(int argc, char **argv) {
   }
   if (no_new_ns && (rc = add_namespace_rules(ctx, deny_mode, deny_act, names, n)) != 0) {
     msg("adding the namespace rules failed: %s", strerror(-rc));
+    seccomp_release(ctx);
+    return EXIT_SETUP;
+  }
+  /* ENOSYS whatever the default action: it says "this kernel has no such call", which callers
+   * that probe (libuv for io_uring) take as the cue to fall back. */
+  for (int i = 0; i < nenosys; i++) {
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), enosys_nrs[i], 0);
+    if (rc != 0) { msg("adding the ENOSYS rule for %s failed: %s", enosys[i], strerror(-rc)); seccomp_release(ctx); return EXIT_SETUP; }
+  }
+  if ((nsock > 0 && (rc = add_family_rules(ctx, "socket", sock_fams, nsock)) != 0) ||
+      (npair > 0 && (rc = add_family_rules(ctx, "socketpair", pair_fams, npair)) != 0)) {
+    msg("adding the socket family rules failed: %s", strerror(-rc));
     seccomp_release(ctx);
     return EXIT_SETUP;
   }

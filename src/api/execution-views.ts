@@ -1,17 +1,24 @@
-import type { ExecutionRecord, LogLine } from '../core/index.js';
+import { failureNotice, hidesDetail, type ExecutionRecord, type LogLine } from '../core/index.js';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Credentials the request carried for the function: stored to replay, never shown. */
-const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-task-token']);
+/** What the reader of an execution may see of it beyond its status and result. */
+export interface ExecutionReader {
+  /** Holds `read` on the function: sees what the function said when it failed. */
+  mayRead: boolean;
+  /** The version has `errors: "verbose"`: every reader sees that. */
+  verboseErrors: boolean;
+  /** The request's headers as shown: credentials redacted (unless the version keeps them). */
+  headers(flat: string[]): string[];
+}
 
 /** A flat header list as an object; a repeated name becomes an array. */
-function headerObject(flat: string[], redact = false): Record<string, string | string[]> {
+function headerObject(flat: string[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!.toLowerCase();
-    const v = redact && secretHeaders.has(name) ? '(redacted)' : flat[i + 1]!;
+    const v = flat[i + 1]!;
     const had = out[name];
     out[name] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
   }
@@ -45,13 +52,23 @@ export function executionSummary(e: ExecutionRecord) {
   };
 }
 
-/** One execution in full: request, result (inline up to 64 KiB), timings, callback, logs. */
-export function executionView(e: ExecutionRecord, logs: Array<LogLine & { id: number }> | undefined) {
+/** The last run's error as `reader` may see it: a failure's own words only for the function's readers. */
+function errorFor(e: ExecutionRecord, reader: ExecutionReader): ExecutionRecord['error'] {
+  const err = e.error;
+  if (!err || !hidesDetail(err.code) || reader.mayRead || reader.verboseErrors) return err;
+  return { code: err.code, detail: failureNotice(err.code, e.id) };
+}
+
+/**
+ * One execution in full: request, result (inline up to 64 KiB), timings, callback, logs (pass
+ * them only for a reader with `read` on the function).
+ */
+export function executionView(e: ExecutionRecord, logs: Array<LogLine & { id: number }> | undefined, reader: ExecutionReader) {
   const r = e.result;
   const ended = e.finishedAt !== null;
   return {
     ...executionSummary(e),
-    request: { method: e.request.method, path: e.request.path, headers: headerObject(e.request.headers, true), bodySize: e.request.body.length },
+    request: { method: e.request.method, path: e.request.path, headers: headerObject(reader.headers(e.request.headers)), bodySize: e.request.body.length },
     nextAttemptAt: e.status === 'queued' && e.notBefore > e.createdAt ? iso(e.notBefore) : null,
     timings: {
       queuedMs: e.startedAt === null ? null : e.startedAt - e.createdAt,
@@ -65,7 +82,7 @@ export function executionView(e: ExecutionRecord, logs: Array<LogLine & { id: nu
       ...(r.body ? bodyText(r.body) : { body: null, bodyEncoding: null }),
       bodyUrl: `/v1/executions/${e.id}/result`,
     },
-    error: e.error,
+    error: errorFor(e, reader),
     callback: e.callback && { url: e.callback.url, ...(e.callbackOutcome ?? { state: 'pending', attempts: 0, lastStatus: null, lastError: null, at: null }), at: iso(e.callbackOutcome?.at ?? null) },
     ...(logs ? { logs: logs.map((l) => ({ id: l.id, time: new Date(l.time).toISOString(), instance: l.instance, stream: l.stream, line: l.line })) } : {}),
   };

@@ -2,6 +2,7 @@ import type { InstancePool } from '../core/index.js';
 import { routeAccess, type Authenticator } from '../auth/index.js';
 import type { Metrics } from '../observe/index.js';
 import type { Accounts, Executions, FunctionLogs, FunctionService, InvocationHistory, Objects, Schedules, Secrets } from '../service/index.js';
+import { IpList } from '../util/ip-list.js';
 import { ApiRouter } from './router.js';
 import { buildOpenApi } from './openapi.js';
 import type { RouteDef } from './route.js';
@@ -45,6 +46,8 @@ export interface ApiDeps {
   version: string;
   /** The OpenAPI document `/v1/openapi.json` serves (default: the API's own operations). */
   openapi?(): object;
+  /** Proxies whose X-Forwarded-For names the client (`--trust-proxy`). */
+  trustProxy?: string[];
 }
 
 /** The one route table of the management API, and its router. */
@@ -52,8 +55,8 @@ export function createApi(d: ApiDeps): ApiRouter {
   let doc: object | undefined;
   const routes: RouteDef[] = [];
   routes.push(
-    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: d.openapi ?? (() => (doc ??= buildOpenApi(router.accessTable, d.version))) }),
-    ...makeAuthRoutes(d.accounts),
+    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: d.openapi ?? (() => (doc ??= buildOpenApi(router.accessTable, d.version))), ownerOf: (name) => d.service.catalog.owner(name) }),
+    ...makeAuthRoutes(d.accounts, new IpList(d.trustProxy ?? [])),
     ...makeUserRoutes(d.accounts),
     ...makeTokenRoutes(d.accounts),
     ...makeSecretRoutes(d.secrets),

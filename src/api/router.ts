@@ -78,7 +78,7 @@ export class ApiRouter {
         if (r.def.method !== req.method && !(req.method === 'HEAD' && r.def.method === 'GET')) continue;
         const params: Record<string, string> = {};
         r.names.forEach((n, i) => (params[n] = decodeParam(n, m[i + 1]!)));
-        const principal = await this.authorize(r.access, req.headers.authorization, params);
+        const principal = await this.authorize(r.access, req, params);
         const host = req.headers.host ?? 'localhost';
         const result = await r.def.handler({ req, res, params, query: url.searchParams, principal, json: () => readJson(req), baseUrl: `http://${host}` });
         if (result && !res.headersSent) send(res, result.status ?? 200, result.body, result.headers);
@@ -102,13 +102,14 @@ export class ApiRouter {
    * caller may not read, is 404 (a `creates` route: a new name needs the permission, a hidden one
    * is 409 `name-taken`); one it may read but not change is 403.
    */
-  private async authorize(access: Access, header: string | undefined, params: Record<string, string>): Promise<Principal | undefined> {
+  private async authorize(access: Access, req: IncomingMessage, params: Record<string, string>): Promise<Principal | undefined> {
     if (access.kind === 'public') return undefined;
+    const header = req.headers.authorization;
     // A public execution needs no token; one that is sent must still be valid.
     if (access.kind === 'execution' && header === undefined) {
       if ((await this.executionOf(params.id!))?.public) return undefined;
     }
-    const p = await this.auth.authenticate(header);
+    const p = await this.auth.authenticate(header, req);
     if (p.scope !== undefined) confine(p.scope, access, params.name);
     if (access.kind === 'signed-in') return p;
     if (access.kind === 'execution') return this.onExecution(p, access.perm, params.id!);

@@ -3,8 +3,11 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import type { KeyStore } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 
-const issuer = 'ferry';
-const audience = 'ferry-api';
+/** The `iss` and `aud` of every access token Ferry signs (also how the gateway recognises one). */
+export const ACCESS_TOKEN_ISSUER = 'ferry';
+export const ACCESS_TOKEN_AUDIENCE = 'ferry-api';
+const issuer = ACCESS_TOKEN_ISSUER;
+const audience = ACCESS_TOKEN_AUDIENCE;
 const alg = 'HS256';
 
 /** A verified access token's claims. */

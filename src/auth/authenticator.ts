@@ -25,14 +25,20 @@ export class Authenticator {
     private readonly instances?: InstanceTokens,
   ) {}
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  /** `req`: the request the header came with, which tells where it arrived (instance tokens). */
+  async authenticate(header: string | undefined, req?: object): Promise<Principal> {
     if (!header) throw new FerryError('unauthorized', 'this route needs Authorization: Bearer <token>', { headers: { 'www-authenticate': 'Bearer' } });
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) throw new FerryError('token-malformed', 'the Authorization header must be "Bearer <token>"', { headers: bearer });
     const token = m[1]!;
     const hash = hashToken(token);
     const instance = this.instances?.find(hash);
-    if (instance) return instance;
+    if (instance) {
+      // Only on the instance's own socket: a token that leaks out of an instance (its
+      // environment, an answer) is worth nothing on Ferry's TCP listener.
+      if (this.instances!.admitted(req)) return instance;
+      throw new FerryError('invalid-token', "an instance token is accepted only on its instance's own API socket (FERRY_API_SOCKET)", { headers: bearer });
+    }
     const now = Date.now();
     const hit = this.cache.get(hash);
     if (hit && hit.until > now && (hit.expiresAt === null || hit.expiresAt > now)) return hit.principal;

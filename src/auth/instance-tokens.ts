@@ -10,6 +10,8 @@ import type { Principal } from './principal.js';
 export class InstanceTokens {
   private readonly byHash = new Map<string, { instance: string; fn: string }>();
   private readonly byInstance = new Map<string, string>();
+  /** Requests that arrived on an instance's own socket: the only ones an instance token works on. */
+  private readonly onSocket = new WeakSet<object>();
 
   constructor(private readonly ownerOf: (fn: string) => string | undefined) {}
 
@@ -28,6 +30,16 @@ export class InstanceTokens {
     if (hash === undefined) return;
     this.byInstance.delete(instance);
     this.byHash.delete(hash);
+  }
+
+  /** Marks a request that arrived on an instance's API socket (which set its token itself). */
+  admit(req: object): void {
+    this.onSocket.add(req);
+  }
+
+  /** Whether `req` arrived on an instance's API socket. */
+  admitted(req: object | undefined): boolean {
+    return req !== undefined && this.onSocket.has(req);
   }
 
   /** The principal of a live instance token, by the token's sha256; undefined for any other. */

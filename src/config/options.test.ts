@@ -23,3 +23,24 @@ test('bad values are refused with the flag named', () => {
   assert.throws(() => loadServerOptions({ port: 'eighty' }, {}), /--port/);
   assert.throws(() => loadServerOptions({ invokeAuth: 'maybe' }, {}), /--invoke-auth/);
 });
+
+test('--redact-headers takes names, *-suffix and prefix-* patterns, lower-cased', () => {
+  assert.deepEqual(loadServerOptions({ redactHeaders: 'X-Tenant-Pass, *-pin,x-acme-*' }, {}).redactHeaders, ['x-tenant-pass', '*-pin', 'x-acme-*']);
+  assert.deepEqual(loadServerOptions({}, {}).redactHeaders, []);
+  for (const bad of ['*', 'a b', 'x-*-y', 'semi;colon']) assert.throws(() => loadServerOptions({ redactHeaders: bad }, {}), /--redact-headers/, bad);
+});
+
+test('quotas have defaults for non-admins; 0 still means no limit', () => {
+  const o = loadServerOptions({}, {});
+  assert.deepEqual(
+    [o.quotaFunctions, o.quotaMemoryMb, o.quotaMinInstances, o.quotaObjectBytes, o.quotaVersionMemoryMb, o.quotaVersionMaxInstances],
+    [100, 4096, 4, 1024 ** 3, 2048, 32],
+  );
+  assert.equal(loadServerOptions({ quotaMemoryMb: '0' }, {}).quotaMemoryMb, 0);
+});
+
+test('--trust-proxy takes addresses and CIDRs, IPv4 and IPv6', () => {
+  assert.deepEqual(loadServerOptions({}, {}).trustProxy, []);
+  assert.deepEqual(loadServerOptions({}, { FERRY_TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy, ['10.0.0.0/8', '::1']);
+  assert.throws(() => loadServerOptions({ trustProxy: 'proxy.example' }, {}), /--trust-proxy/);
+});

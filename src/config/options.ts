@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { isHeaderPattern } from '../util/header-pattern.js';
 
 /**
  * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
@@ -40,12 +41,17 @@ export interface ServerOptions {
   /** Lifetime of a login's access token (a signed JWT) and of its refresh token. */
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
-  /** Failed logins per user name or client address before further tries answer 429. */
+  /** Failed logins per client address and name (4x per address) before that client's tries answer 429. */
   loginMaxFailures: number;
+  /** Proxies whose X-Forwarded-For names the client (addresses or CIDRs). */
+  trustProxy: string[];
   /** Per-group quotas (0: unlimited): functions, sum of maxInstances x memoryMb, sum of minInstances. */
   quotaFunctions: number;
   quotaMemoryMb: number;
   quotaMinInstances: number;
+  /** Caps on one version of a non-admin (0: unlimited): `limits.memoryMb`, `scaling.maxInstances`. */
+  quotaVersionMemoryMb: number;
+  quotaVersionMaxInstances: number;
   /** Invocation history: newest kept per function, age, and the cap on recorded payloads. */
   historyPerFunction: number;
   historyRetentionMs: number;
@@ -63,6 +69,8 @@ export interface ServerOptions {
   callbackAllow: string[];
   callbackAttempts: number;
   callbackTimeoutMs: number;
+  /** Request header names (or `*-suffix`, `prefix-*`) kept out of stored records besides the defaults. */
+  redactHeaders: string[];
   /** Request body cap for invocations. */
   maxBodyBytes: number;
   /** Upload caps. */
@@ -108,10 +116,13 @@ export const serverSettings: Setting[] = [
   { key: 'defaultGroups', flag: '--default-groups', env: 'FERRY_DEFAULT_GROUPS', kind: 'list', default: 'permission:read,permission:write,permission:execute,permission:remove', help: 'groups of a new user when none are given' },
   { key: 'accessTokenTtlMs', flag: '--access-token-ttl', env: 'FERRY_ACCESS_TOKEN_TTL', kind: 'duration', default: 15 * 60_000, help: 'lifetime of the access token a login answers' },
   { key: 'refreshTokenTtlMs', flag: '--refresh-token-ttl', env: 'FERRY_REFRESH_TOKEN_TTL', kind: 'duration', default: 30 * 86_400_000, help: 'lifetime of a refresh token (single use, rotated)' },
-  { key: 'loginMaxFailures', flag: '--login-max-failures', env: 'FERRY_LOGIN_MAX_FAILURES', kind: 'int', default: 5, help: 'failed logins per name or address before 429 with Retry-After' },
-  { key: 'quotaFunctions', flag: '--quota-functions', env: 'FERRY_QUOTA_FUNCTIONS', kind: 'int', default: 0, help: 'most functions a group may own (0: no limit; admins are exempt)' },
-  { key: 'quotaMemoryMb', flag: '--quota-memory-mb', env: 'FERRY_QUOTA_MEMORY_MB', kind: 'int', default: 0, help: "most memory a group's versions may reserve, maxInstances x memoryMb summed (0: no limit)" },
-  { key: 'quotaMinInstances', flag: '--quota-min-instances', env: 'FERRY_QUOTA_MIN_INSTANCES', kind: 'int', default: 0, help: "most always-on instances a group's versions may ask for, minInstances summed (0: no limit)" },
+  { key: 'loginMaxFailures', flag: '--login-max-failures', env: 'FERRY_LOGIN_MAX_FAILURES', kind: 'int', default: 5, help: 'failed logins per client address and name (4x per address) before that client gets 429 with Retry-After' },
+  { key: 'trustProxy', flag: '--trust-proxy', env: 'FERRY_TRUST_PROXY', kind: 'list', default: '', help: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (login throttling)' },
+  { key: 'quotaFunctions', flag: '--quota-functions', env: 'FERRY_QUOTA_FUNCTIONS', kind: 'int', default: 100, help: 'most functions a group may own (0: no limit; admins are exempt)' },
+  { key: 'quotaMemoryMb', flag: '--quota-memory-mb', env: 'FERRY_QUOTA_MEMORY_MB', kind: 'int', default: 4096, help: "most memory a group's versions may reserve, maxInstances x memoryMb summed (0: no limit)" },
+  { key: 'quotaMinInstances', flag: '--quota-min-instances', env: 'FERRY_QUOTA_MIN_INSTANCES', kind: 'int', default: 4, help: "most always-on instances a group's versions may ask for, minInstances summed (0: no limit)" },
+  { key: 'quotaVersionMemoryMb', flag: '--quota-version-memory-mb', env: 'FERRY_QUOTA_VERSION_MEMORY_MB', kind: 'int', default: 2048, help: 'largest limits.memoryMb of one version (0: no limit; admins are exempt)' },
+  { key: 'quotaVersionMaxInstances', flag: '--quota-version-max-instances', env: 'FERRY_QUOTA_VERSION_MAX_INSTANCES', kind: 'int', default: 32, help: 'largest scaling.maxInstances of one version (0: no limit; admins are exempt)' },
   { key: 'historyPerFunction', flag: '--history-per-function', env: 'FERRY_HISTORY_PER_FUNCTION', kind: 'int', default: 1000, help: 'newest invocations kept in the history per function' },
   { key: 'historyRetentionMs', flag: '--history-retention', env: 'FERRY_HISTORY_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'drop invocations older than this from the history' },
   { key: 'historyPayloadMaxBytes', flag: '--history-payload-max', env: 'FERRY_HISTORY_PAYLOAD_MAX', kind: 'bytes', default: 64 * 1024, help: 'request and response bodies kept per invocation (recordPayloads), each' },
@@ -123,12 +134,13 @@ export const serverSettings: Setting[] = [
   { key: 'callbackAttempts', flag: '--callback-attempts', env: 'FERRY_CALLBACK_ATTEMPTS', kind: 'int', default: 5, help: 'tries to deliver a callback (back-off 0.5 s, 1 s, 2 s ...) before it is marked failed' },
   { key: 'callbackTimeoutMs', flag: '--callback-timeout', env: 'FERRY_CALLBACK_TIMEOUT', kind: 'duration', default: 10_000, help: 'how long one callback try may take' },
   { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks may reach' },
+  { key: 'redactHeaders', flag: '--redact-headers', env: 'FERRY_REDACT_HEADERS', kind: 'list', default: '', help: 'comma-separated request headers (name, *-suffix or prefix-*) that execution records redact, besides authorization, cookie, x-api-key, *-token, *-secret, *-key and the like' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
   { key: 'archiveMaxEntries', flag: '--archive-max-entries', env: 'FERRY_ARCHIVE_MAX_ENTRIES', kind: 'int', default: 10_000, help: 'most entries an archive may hold' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes', env: 'FERRY_ARCHIVE_MAX_BYTES', kind: 'bytes', default: 512 * 1024 * 1024, help: 'most bytes an archive may unpack to' },
   { key: 'objectMaxBytes', flag: '--object-max-bytes', env: 'FERRY_OBJECT_MAX_BYTES', kind: 'bytes', default: 64 * 1024 * 1024, help: "largest object a function may store (PUT .../objects/{key}; 413 above)" },
-  { key: 'quotaObjectBytes', flag: '--quota-object-bytes', env: 'FERRY_QUOTA_OBJECT_BYTES', kind: 'bytes', default: 0, help: "most bytes one function's objects may take in all (0: no limit)" },
+  { key: 'quotaObjectBytes', flag: '--quota-object-bytes', env: 'FERRY_QUOTA_OBJECT_BYTES', kind: 'bytes', default: 1024 ** 3, help: "most bytes one function's objects may take in all (0: no limit; admins' writes are exempt)" },
   { key: 'logLevel', flag: '--log-level', env: 'FERRY_LOG_LEVEL', kind: 'string', default: 'info', help: 'server log level (pino)' },
 ];
 
@@ -200,6 +212,9 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.callbackAttempts < 1 || opts.callbackAttempts > 100) throw new Error('--callback-attempts: between 1 and 100');
   if (opts.callbackTimeoutMs < 100) throw new Error('--callback-timeout: at least 100ms');
   for (const c of opts.callbackAllow) if (!isAddressOrCidr(c)) throw new Error(`--callback-allow: '${c}' is not an IP address or CIDR`);
+  opts.redactHeaders = opts.redactHeaders.map((h) => h.toLowerCase());
+  for (const h of opts.redactHeaders) if (!isHeaderPattern(h)) throw new Error(`--redact-headers: '${h}' is not a header name, *-suffix or prefix-*`);
+  for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);
   return opts;
 }
 

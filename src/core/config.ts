@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/index.js';
 import type { VersionRecord } from './records.js';
-import { defaultExecutionSettings, defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
+import { defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
 
 /** Environment names a user may not set: Ferry owns them. */
 export function reservedEnvName(name: string): boolean {
@@ -35,6 +35,8 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     recordPayloads: o.recordPayloads ?? m.recordPayloads ?? false,
     retries: o.retries ?? m.retries ?? defaultExecutionSettings.retries,
     maxConcurrentExecutions: o.maxConcurrentExecutions ?? m.maxConcurrentExecutions ?? defaultExecutionSettings.maxConcurrentExecutions,
+    errors: o.errors ?? m.errors ?? defaultPrivacySettings.errors,
+    recordCredentials: o.recordCredentials ?? m.recordCredentials ?? defaultPrivacySettings.recordCredentials,
     sandbox: {
       network: o.network ?? m.network ?? defaultSandbox.network,
       seccomp: o.seccomp ?? m.seccomp ?? defaultSandbox.seccomp,

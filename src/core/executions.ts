@@ -18,9 +18,14 @@ export interface StoredRequest {
   method: string;
   /** Path and query as the function sees it. */
   path: string;
-  /** Flat [name, value, ...], the Ferry credential removed. */
+  /** Flat [name, value, ...], the Ferry credential removed; credential values `[redacted]`. */
   headers: string[];
   body: Buffer;
+  /**
+   * The credential headers' real values, sealed by the server, for the runs to come: the store
+   * keeps them only until the execution ends (finish or cancel drops them).
+   */
+  sealedCredentials?: Buffer | null;
 }
 
 /** Where to report the end of the execution, and what to hand back. */
@@ -141,9 +146,15 @@ export interface ExecutionStore {
    * boot but `exceptBoot` (a restart), and any whose lease ran out before `expiredBefore`.
    */
   requeueLost(q: { node?: string; exceptBoot?: string; expiredBefore?: number; now: number }): Promise<number>;
-  /** Applies run ends in one commit; answers, per entry, whether the holder still had the lease. */
+  /**
+   * Applies run ends in one commit; answers, per entry, whether the holder still had the lease.
+   * An end that ends the execution drops its request's sealed credentials.
+   */
   finish(ends: RunEnd[]): Promise<boolean[]>;
-  /** Cancels a queued execution; answers the record after (or as found, if it was not queued). */
+  /**
+   * Cancels a queued execution (dropping its sealed credentials); answers the record after (or as
+   * found, if it was not queued).
+   */
   cancel(id: string, now: number, callbackOutcome: CallbackOutcome | null): Promise<ExecutionRecord | undefined>;
   setCallbackOutcome(id: string, outcome: CallbackOutcome): Promise<void>;
   /** Ended executions whose callback is still pending (to resume delivery after a restart). */

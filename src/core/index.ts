@@ -12,3 +12,5 @@ export type * from './pool.js';
 export * from './validate.js';
 export * from './executions.js';
 export * from './objects.js';
+export * from './function-failure.js';
+export * from './credential-headers.js';

@@ -36,6 +36,11 @@ export interface Invocation extends InvocationRequest {
   credential: string | undefined;
   /** The caller, when the front end already knows it (then `credential` is not looked at). */
   principal: Principal | undefined;
+  /**
+   * The transport object the credential came with (an HTTP front end's request), which tells the
+   * authenticator where it arrived: an instance token counts only on its instance's own socket.
+   */
+  origin?: object | undefined;
   /** Epoch ms after which the caller no longer wants the answer; the function's limit still applies. */
   deadline: number | undefined;
   /** `sync`: answer now. `async`: store, answer 202, run later (or, with `execution`, run now). */

@@ -68,6 +68,10 @@ export interface Manifest {
   maxConcurrentExecutions?: number;
   /** Keep request and response bodies in the invocation history (off by default). */
   recordPayloads?: boolean;
+  /** `verbose`: every caller sees what the function threw; `private` (default): only its readers. */
+  errors?: 'private' | 'verbose';
+  /** Keep the credential headers of asynchronous requests in their records (off by default). */
+  recordCredentials?: boolean;
   network?: NetworkPolicy;
   seccomp?: SeccompPolicy;
   roBinds?: Record<string, string>;
@@ -93,6 +97,8 @@ export interface EffectiveConfig {
   retries: number;
   maxConcurrentExecutions: number;
   recordPayloads: boolean;
+  errors: 'private' | 'verbose';
+  recordCredentials: boolean;
   sandbox: SandboxSettings;
 }
 
@@ -112,6 +118,14 @@ const executionProperties = {
   retries: { type: 'integer', minimum: 0, maximum: 20 },
   maxConcurrentExecutions: { type: 'integer', minimum: 0, maximum: 100_000 },
   recordPayloads: { type: 'boolean' },
+} as const;
+
+/** Defaults of what a function's callers are shown and what their records keep: the least. */
+export const defaultPrivacySettings = { errors: 'private', recordCredentials: false } as const;
+
+const privacyProperties = {
+  errors: { enum: ['private', 'verbose'] },
+  recordCredentials: { type: 'boolean' },
 } as const;
 
 export const defaultLimits: Limits = { timeoutMs: 30_000, memoryMb: 256, cpu: 1, pids: 256, tmpMb: 64 };
@@ -203,6 +217,7 @@ export const manifestSchema = {
     limits: limitsSchema,
     invoke: { enum: ['public', 'token'] },
     ...executionProperties,
+    ...privacyProperties,
     ...sandboxProperties,
   },
 } as const;
@@ -219,6 +234,7 @@ export const overrideSchema = {
     limits: limitsSchema,
     invoke: manifestSchema.properties.invoke,
     ...executionProperties,
+    ...privacyProperties,
     ...sandboxProperties,
   },
 } as const;

@@ -49,10 +49,14 @@ export interface LoadSpec {
   cwd: string;
 }
 
-/** How the gateway reaches an instance. */
-export type Endpoint =
+/**
+ * How the gateway reaches an instance. `owner`: the host uid the instance runs as, which must own
+ * its run dir and the socket in it (the scheduler fills it in from the driver; absent: Ferry's own).
+ */
+export type Endpoint = (
   | { kind: 'frames'; socketPath: string }
-  | { kind: 'http'; port: number; host: string; socketPath: string };
+  | { kind: 'http'; port: number; host: string; socketPath: string }
+) & { owner?: number };
 
 export interface LaunchPlan {
   argv: string[];

@@ -74,6 +74,11 @@ export interface SandboxDriver {
   readonly name: string;
   /** False only for the development `process` driver. */
   readonly isolated: boolean;
+  /**
+   * The host uid instances run as, owner of their run dir and of the sockets they make in it
+   * (absent: Ferry's own uid). The gateway connects only to sockets this uid owns.
+   */
+  readonly instanceUid?: number;
   /** How the package and run dir are seen from inside. */
   view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView;
   /** Starts the instance's process; rejects (FerryError) when a requested limit cannot be applied. */
@@ -85,6 +90,13 @@ export interface SandboxDriver {
   validate?(settings: SandboxSettings): Promise<void>;
   /** Limits this driver cannot enforce on this host (reported at start and by `ferry doctor`). */
   unenforced(): string[];
+  /**
+   * Readies a new, empty host run dir before anything is put in it (e.g. a size-capped file
+   * system of its own); rejects (FerryError) when it cannot, and the instance does not start.
+   */
+  prepareRunDir?(runDir: string): Promise<void>;
+  /** Undoes `prepareRunDir` once nothing runs in the run dir, before it is deleted; idempotent. */
+  releaseRunDir?(runDir: string): Promise<void>;
   /**
    * The pre-booted pool. Why this driver cannot keep pooled sandboxes on this host (undefined:
    * it can). Drivers without `prestart` have no pool.

@@ -48,4 +48,28 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_process_' });
   }
+
+  /**
+   * The Prometheus text, with the series of a function only where `visible(name)` says so (series
+   * without a `function` label, the server's own, always stay). Without `visible`: everything.
+   */
+  async text(visible?: (fn: string) => boolean): Promise<string> {
+    const text = await this.registry.metrics();
+    if (!visible) return text;
+    const seen = new Map<string, boolean>();
+    const keep = (line: string): boolean => {
+      if (line.startsWith('#')) return true;
+      const m = functionLabel.exec(line);
+      // A label this parse does not understand is left out, never shown by mistake.
+      if (!m) return !line.includes('function=');
+      const fn = m[1]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+      let ok = seen.get(fn);
+      if (ok === undefined) seen.set(fn, (ok = visible(fn)));
+      return ok;
+    };
+    return text.split('\n').filter(keep).join('\n');
+  }
 }
+
+/** The `function` label of a sample line (values escape `\\`, `"` and newlines with a backslash). */
+const functionLabel = /^[^{\s]+\{(?:[^}]*,)?function="((?:[^"\\]|\\.)*)"/;

@@ -17,7 +17,7 @@ export function needsCredential(config: EffectiveConfig, invokeAuth: 'public' | 
  * gets 404, as if it did not exist; one who may read it, 403.
  */
 export async function authorize(inv: Invocation, owner: string, auth: Authenticator): Promise<Principal> {
-  const who = inv.principal ?? (await auth.authenticate(inv.credential));
+  const who = inv.principal ?? (await auth.authenticate(inv.credential, inv.origin));
   const verdict = onFunction(who, 'execute', owner);
   if (verdict === 'hidden') throw new FerryError('function-not-found', `no function named '${inv.function}'`);
   if (verdict === 'forbidden') throw new FerryError('forbidden', `invoking '${inv.function}' needs permission:execute`);

@@ -10,6 +10,7 @@ import { capStreamedBody, checkDeclaredSize } from './body-limits.js';
 import { acceptAsync } from './accept-async.js';
 import { recordPayloads, type RecordedPayloads } from './payload-recording.js';
 import { RequestStats } from './request-stats.js';
+import { disclose } from './failure-disclosure.js';
 
 export interface PipelineOptions {
   /** A function's version by name and version or alias (404 problems when there is none). */
@@ -91,6 +92,8 @@ export class Pipeline {
       error = FerryError.from(err);
       // Once the head went out there is no error answer to give: the answer is cut.
       if (writer.headersSent) writer.destroy();
+      // A run's failure is kept with its execution, whose readers see it by the same rule there.
+      else if (!run) error = await this.disclosed(error, inv, rid, target);
     } finally {
       writer.off('close', onClose);
     }
@@ -115,10 +118,31 @@ export class Pipeline {
    */
   async lease(inv: Invocation, signal: CallSignal): Promise<{ lease: Lease; target: DeployTarget; requestId: string }> {
     const requestId = requestIdFor(inv.requestId);
-    const target = this.o.resolve(inv.function, inv.ref);
-    if (needsCredential(target.config, this.o.invokeAuth)) await authorize(inv, this.o.ownerOf(inv.function) ?? '', this.o.auth);
-    stripFerryCredentials(inv.headers);
-    return { lease: await this.o.pool.acquire(target, signal), target, requestId };
+    let target: DeployTarget | undefined;
+    try {
+      target = this.o.resolve(inv.function, inv.ref);
+      if (needsCredential(target.config, this.o.invokeAuth)) await authorize(inv, this.o.ownerOf(inv.function) ?? '', this.o.auth);
+      stripFerryCredentials(inv.headers);
+      return { lease: await this.o.pool.acquire(target, signal), target, requestId };
+    } catch (err) {
+      throw await this.disclosed(FerryError.from(err), inv, requestId, target);
+    }
+  }
+
+  /**
+   * The disclosure stage, on the failure path only: a failure's own words (what a handler threw,
+   * a start failure) go to callers with `read` on the function, or to all with `errors: "verbose"`.
+   */
+  private disclosed(err: FerryError, inv: Invocation, requestId: string, target: DeployTarget | undefined): Promise<FerryError> {
+    return disclose(err, {
+      requestId,
+      verbose: target?.config.errors === 'verbose',
+      credential: inv.credential,
+      principal: inv.principal,
+      owner: this.o.ownerOf(inv.function),
+      auth: this.o.auth,
+      origin: inv.origin,
+    });
   }
 
   /** Extra headers every answer of a synchronous call carries, errors included (`x-request-id` aside). */

@@ -24,6 +24,9 @@ export function checkCommand(command: string[] | undefined, runtime: string): st
   if (program.includes('/') && !isAbsolute(program) && program.split('/').includes('..')) {
     throw new FerryError('invalid-manifest', `command '${program}': a path inside the package must not contain '..'`);
   }
+  if (isAbsolute(program) && (posix.normalize(program) !== program || (program.length > 1 && program.endsWith('/')))) {
+    throw new FerryError('invalid-manifest', `command '${program}': an absolute path must be normalised (no '.', '..', '//' or trailing '/')`);
+  }
   return command;
 }
 
@@ -54,7 +57,8 @@ function whichSync(name: string): string | undefined {
 }
 
 /**
- * Resolves argv[0]: a package path against the package dir as the sandbox sees it; `node` to the
+ * Resolves argv[0]: a package path against the package dir as the sandbox sees it; an absolute
+ * path as it is (inside the sandbox: /usr, the package, a roBinds destination); `node` to the
  * Node running Ferry; `python3`/`python` to the real interpreter behind any pyenv shim; other bare
  * names on the host PATH. Throws `instance-start-failed` if the program cannot be found.
  */
@@ -64,7 +68,10 @@ export function resolveCommand(command: string[], view: SandboxView): ResolvedCo
   if (isPackagePath(program)) {
     return { argv: [posix.join(view.packageDir, program), ...args], hostPaths: [] };
   }
-  if (isAbsolute(program)) return { argv: [program, ...args], hostPaths: [program] };
+  // A path as the sandbox sees it: nothing of the host is bound for it. Host paths reach a
+  // sandbox only as roBinds (admins, under --bindable); a manifest naming any host path here
+  // would have it bound, through a root-made bridge where the sandbox user could not reach it.
+  if (isAbsolute(program)) return { argv: [program, ...args], hostPaths: [] };
   if (program === 'node' || program === 'nodejs') {
     return { argv: [process.execPath, ...args], hostPaths: [process.execPath] };
   }

@@ -1,5 +1,5 @@
 export { Scheduler } from './scheduler.js';
 export type { SchedulerObserver, SchedulerOptions } from './scheduler-options.js';
-export { reapOrphans } from './orphans.js';
+export { preparePidDir, reapOrphans } from './orphans.js';
 export { PrestartPool } from './prestart-pool.js';
 export type { InstanceHooks } from './instance-hooks.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { defaultExecutionSettings, defaultLimits, defaultSandbox, defaultScaling, type Connector, type DeployTarget, type Runtime, type SandboxDriver, type SandboxProcess } from '../core/index.js';
+import { defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, type Connector, type DeployTarget, type Runtime, type SandboxDriver, type SandboxProcess } from '../core/index.js';
 import { poolable, PrestartPool } from './prestart-pool.js';
 
 const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
@@ -43,7 +43,7 @@ function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes
       return p;
     },
   };
-  const pool = new PrestartPool({ driver, runtimes, size, runRoot, log: (_l, m) => logs.push(m), stopGraceMs: 100 });
+  const pool = new PrestartPool({ driver, runtimes, size, runRoot, pidDir: join(runRoot, 'pids'), log: (_l, m) => logs.push(m), stopGraceMs: 100 });
   t.after(async () => {
     await pool.shutdown(100);
     rmSync(runRoot, { recursive: true, force: true });
@@ -53,7 +53,7 @@ function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes
 
 const target = (rt: Runtime, config: Partial<DeployTarget['config']> = {}): DeployTarget => ({
   function: 'f', version: 'v1', packageDir: '/nowhere', runtime: rt, revision: 'r',
-  config: { runtime: rt.name, handler: 'h', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox, ...config },
+  config: { runtime: rt.name, handler: 'h', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox, ...config },
 });
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {

@@ -1,10 +1,10 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
 import { defaultLimits, defaultSandbox, type Connector, type DeployTarget, type LaunchContext, type PoolStatus, type Runtime, type SandboxDriver, type SandboxProcess, type SandboxSettings } from '../core/index.js';
 import { shortId } from '../util/ids.js';
-import { writePidFile } from './orphans.js';
+import { recordWhileRunning } from './orphans.js';
+import { makeRunDir, removeRunDir } from './run-dir.js';
 
 /** How long after a take the pool starts its replacement (see `refillSoon`). */
 const REFILL_DELAY_MS = 100;
@@ -25,6 +25,8 @@ export interface PrestartOptions {
   size: number;
   /** Pooled sandboxes get `<runRoot>/<id>/` as their run dir, like instances (the same id). */
   runRoot: string;
+  /** Where their pid records go (the scheduler's `pidDir`). */
+  pidDir: string;
   log(level: 'info' | 'warn', message: string): void;
   startTimeoutMs?: number;
   stopGraceMs?: number;
@@ -176,19 +178,19 @@ export class PrestartPool {
     this.aborts.add(abort);
     const timer = setTimeout(() => abort.abort(new FerryError('instance-start-failed', `not ready within ${timeoutMs} ms`)), timeoutMs);
     try {
-      await mkdir(entry.runDir, { recursive: true, mode: 0o700 });
+      await makeRunDir(driver, entry.runDir);
       const view = driver.view({ packageDir: entry.runDir, runDir: entry.runDir });
       const plan = lane.runtime.pooledLaunch!({ instanceId: id, view, hostRunDir: entry.runDir });
       const proc = await driver.prestart!({ instanceId: id, argv: plan.argv, env: plan.env, runDir: entry.runDir, cwd: plan.cwd, limits: { ...defaultLimits }, sandbox: defaultSandbox, hostPaths: plan.hostPaths });
       entry.proc = proc;
       // Found again by the next start should this server be killed (scheduler/orphans.ts).
-      if (proc.child.pid !== undefined) writePidFile(entry.runDir, proc.child.pid).catch(() => {});
+      recordWhileRunning(this.opts.pidDir, id, proc.child);
       proc.child.once('exit', (code, sig) => {
         abort.abort(new FerryError('instance-start-failed', `exited while starting (${sig ?? `exit code ${code}`})`));
         this.onExit(lane, entry, code, sig);
       });
       proc.child.once('error', (err) => abort.abort(new FerryError('instance-start-failed', err.message)));
-      entry.connector = lane.runtime.connect(plan.endpoint);
+      entry.connector = lane.runtime.connect({ ...plan.endpoint, owner: driver.instanceUid });
       await entry.connector.ready(abort.signal);
       if (this.closing) throw new FerryError('shutting-down');
       lane.idle.push(entry);
@@ -250,11 +252,11 @@ export class PrestartPool {
     lane.retry.unref();
   }
 
-  /** Stops a pooled sandbox that will serve nothing, and removes its run dir (no mounts in it). */
+  /** Stops a pooled sandbox that will serve nothing, and removes its run dir. */
   private async discard(entry: Entry, graceMs = this.opts.stopGraceMs ?? 5000): Promise<void> {
     entry.connector?.close();
     await entry.proc?.stop(graceMs).catch(() => {});
-    await rm(entry.runDir, { recursive: true, force: true });
+    await removeRunDir(this.opts.driver, entry.runDir).catch((err: unknown) => this.opts.log('warn', `the run dir of a pooled sandbox was not removed: ${messageOf(err)}`));
   }
 }
 

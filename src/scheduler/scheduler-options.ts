@@ -16,6 +16,8 @@ export interface SchedulerOptions {
   driver: SandboxDriver;
   /** Instances get `<runRoot>/<instance-id>/` as their run dir. */
   runRoot: string;
+  /** The server's own directory of pid records, out of every instance's reach (see orphans.ts). */
+  pidDir: string;
   observer: SchedulerObserver;
   /** Longest an instance may take from spawn to accepting calls. */
   startTimeoutMs?: number;

@@ -1,11 +1,11 @@
-import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../errors/index.js';
 import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
-import { writePidFile } from './orphans.js';
+import { recordWhileRunning } from './orphans.js';
+import { makeRunDir, removeRunDir } from './run-dir.js';
 import { describeExitOf, exitReasonOf } from './exits.js';
 import { freePort } from './free-port.js';
 import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
@@ -219,7 +219,7 @@ export class Scheduler implements InstancePool {
       if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
       const view = driver.view({ packageDir: target.packageDir, runDir });
       const port = target.config.runtime === 'http' ? await freePort() : 0;
-      if (!pooled) await mkdir(runDir, { recursive: true, mode: 0o700 });
+      if (!pooled) await makeRunDir(driver, runDir);
       const env: Record<string, string> = {
         ...target.config.env,
         ...(await this.opts.hooks?.prepare(target, { id, runDir })),
@@ -241,8 +241,8 @@ export class Scheduler implements InstancePool {
       }
       const proc = inst.proc!;
       group.instances.push(inst);
-      // Best effort, and not awaited: the exit listener below must be in place at once.
-      if (!pooled && proc.child.pid !== undefined) writePidFile(runDir, proc.child.pid).catch(() => {});
+      // Not awaited: the exit listener below must be in place at once. (The pool recorded its own.)
+      if (!pooled) recordWhileRunning(this.opts.pidDir, id, proc.child);
       const info = inst.info();
       if (proc.child.stdout) this.opts.observer.output(info, 'stdout', proc.child.stdout);
       if (proc.child.stderr) this.opts.observer.output(info, 'stderr', proc.child.stderr);
@@ -255,7 +255,7 @@ export class Scheduler implements InstancePool {
       proc.child.once('error', (err) => startAbort.abort(new FerryError('instance-start-failed', `cannot start the instance: ${err.message}`)));
       if (handedOff) await handedOff;
       else {
-        inst.connector = target.runtime.connect(plan!.endpoint);
+        inst.connector = target.runtime.connect({ ...plan!.endpoint, owner: driver.instanceUid });
         await inst.connector.ready(startAbort.signal);
       }
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');
@@ -321,7 +321,7 @@ export class Scheduler implements InstancePool {
       inst.connector?.close();
       await inst.proc?.stop(graceMs);
       this.remove(group, inst);
-      await rm(inst.runDir, { recursive: true, force: true });
+      await removeRunDir(this.opts.driver, inst.runDir).catch((err: unknown) => this.opts.observer.event(inst.info(), 'warn', `its run dir was not removed: ${FerryError.from(err).message}`));
     })();
     return inst.stopping;
   }

@@ -7,7 +7,7 @@ import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
-import { PrestartPool, reapOrphans, Scheduler } from '../scheduler/index.js';
+import { PrestartPool, preparePidDir, reapOrphans, Scheduler } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
@@ -59,18 +59,23 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   // their package and run dir by path; everything private in here is mode 0600.
   await chmod(opts.dataDir, 0o711);
   const runRoot = join(opts.dataDir, 'run');
-  // Instances a previous boot could not stop (it was killed) are stopped now; then their run
-  // dirs go.
-  const orphans = await reapOrphans(runRoot);
+  // Instances a previous boot could not stop (it was killed) are stopped now, found by the pid
+  // records in the server's own directory (never by anything in their run dirs).
+  const pidDir = join(opts.dataDir, 'pids');
+  await preparePidDir(pidDir);
+  const orphans = await reapOrphans(pidDir);
   if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
-  await rm(runRoot, { recursive: true, force: true });
-  await mkdir(runRoot, { recursive: true, mode: 0o711 });
 
   const makeDriver = drivers.get(opts.driver);
   if (!makeDriver) throw new Error(`unknown sandbox driver '${opts.driver}' (known: ${[...drivers.keys()].join(', ')})`);
   const driver = await makeDriver({ dataDir: opts.dataDir, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
   const stale = (await driver.cleanup?.()) ?? [];
   if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
+  // The old run dirs go only now, after the driver's cleanup has unmounted what the last boot left
+  // mounted in them, and when nothing of an earlier boot runs that could swap what is in them
+  // during the removal (which does not follow symbolic links).
+  await rm(runRoot, { recursive: true, force: true });
+  await mkdir(runRoot, { recursive: true, mode: 0o711 });
   if (!driver.isolated) {
     logger.warn(`sandbox driver '${driver.name}' does NOT isolate functions: they run as this user with full access to the host. Use it for development only.`);
   }
@@ -87,7 +92,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const prestartOff = opts.poolSize === 0 ? 'off (--pool-size 0)' : !driver.prestart ? `the ${driver.name} driver has none` : driver.poolUnavailable?.();
   const prestart = prestartOff
     ? undefined
-    : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, log: (level, message) => logger[level](message) });
+    : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, pidDir, log: (level, message) => logger[level](message) });
   if (prestartOff) logger[opts.poolSize > 0 && driver.isolated ? 'warn' : 'info']({ reason: prestartOff }, `pre-booted sandbox pool disabled: ${prestartOff}; first calls start cold`);
   let secrets: Secrets | undefined;
   // Each instance's socket to Ferry and its token; requests on it are served below, as on TCP.
@@ -101,6 +106,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const pool = new Scheduler({
     driver,
     runRoot,
+    pidDir,
     ...(prestart ? { prestart } : { prestartOff }),
     // Bound late: secrets need the catalog, which needs the pool.
     hooks: {
@@ -133,7 +139,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     refreshTtlMs: opts.refreshTokenTtlMs,
     changed: () => auth.forget(),
   });
-  const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances };
+  const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
   const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
@@ -163,6 +169,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     retentionMs: opts.executionRetentionMs,
     maxBodyBytes: opts.maxBodyBytes,
     callbackAllow: opts.callbackAllow,
+    redactHeaders: opts.redactHeaders,
     callbackAttempts: opts.callbackAttempts,
     callbackTimeoutMs: opts.callbackTimeoutMs,
     userAgent: `ferry/${ferryVersion}`,
@@ -199,7 +206,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     options: opts,
     pipeline,
     invocations: new HttpInvocations(pipeline),
-    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion },
+    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy },
     openapi: () => (doc ??= surfacesDocument(mounted, ferryVersion)),
   };
   const on: HttpSurface[] = [];

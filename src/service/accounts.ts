@@ -71,7 +71,7 @@ export class Accounts {
       await this.o.throttle.fail(name, address);
       throw new FerryError('invalid-credentials', 'wrong user name or password');
     }
-    await this.o.throttle.succeed(name);
+    await this.o.throttle.succeed(name, address);
     return this.session(user!.name);
   }
 

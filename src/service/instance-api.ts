@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmod, chown, rm } from 'node:fs/promises';
+import { lchown, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { DeployTarget } from '../core/index.js';
 import { FerryError, sendProblem } from '../errors/index.js';
@@ -40,17 +40,23 @@ export class InstanceApi {
     const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => this.serve(token, req, res));
     this.servers.set(inst.id, { server, path });
     try {
-      await rm(path, { force: true });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(path, () => {
-          server.off('error', reject);
-          resolve();
-        });
+        // The socket gets its mode as it is made (a Unix socket's bind happens within listen(),
+        // synchronously, so the umask covers nothing else), and its owner with lchown below: no
+        // chmod or chown that would follow a link put in its place (the run dir is the
+        // instance's to write).
+        const umask = process.umask(0o177);
+        try {
+          server.listen(path, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        } finally {
+          process.umask(umask);
+        }
       });
-      // Only the instance's user may connect (the run dir is its own, 0700, too).
-      await chmod(path, 0o600);
-      if (this.o.owner) await chown(path, this.o.owner.uid, this.o.owner.gid);
+      if (this.o.owner) await lchown(path, this.o.owner.uid, this.o.owner.gid);
     } catch (err) {
       this.release(inst.id);
       throw new FerryError('instance-start-failed', `cannot serve the instance API at ${path}: ${(err as Error).message}`);
@@ -76,6 +82,7 @@ export class InstanceApi {
       return;
     }
     setAuthorization(req, `Bearer ${token}`);
+    this.o.tokens.admit(req);
     this.o.handle(req, res);
   }
 
@@ -87,6 +94,7 @@ export class InstanceApi {
     this.servers.delete(instanceId);
     s.server.close();
     s.server.closeAllConnections();
+    // Whatever the instance left at the name goes (unlinked: a link is not followed).
     void rm(s.path, { force: true }).catch(() => {});
   }
 

@@ -35,8 +35,9 @@ const maxListLimit = 1000;
 export class Objects {
   constructor(private readonly o: ObjectsOptions) {}
 
-  /** Streams the body in; answers the stored object and whether the key was new. */
-  async put(fn: string, key: string, headers: IncomingHttpHeaders, body: AsyncIterable<Uint8Array>): Promise<{ meta: ObjectMeta; created: boolean }> {
+  /** Streams the body in; answers the stored object and whether the key was new. `exempt`: no quota (an admin writes). */
+  async put(fn: string, key: string, headers: IncomingHttpHeaders, body: AsyncIterable<Uint8Array>, o: { exempt?: boolean } = {}): Promise<{ meta: ObjectMeta; created: boolean }> {
+    const quotaBytes = o.exempt ? 0 : this.o.quotaBytes;
     checkObjectKey(key);
     const raw = headers['content-type']?.trim();
     const contentType = raw ? raw : defaultType;
@@ -44,11 +45,11 @@ export class Objects {
     // A declared size over a limit is refused before a byte is read.
     const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
     if (declared !== undefined && declared > this.o.maxBytes) throw new FerryError('object-too-large', `the object is ${declared} bytes; the limit is ${this.o.maxBytes} (--object-max-bytes)`);
-    if (declared !== undefined && this.o.quotaBytes > 0) {
+    if (declared !== undefined && quotaBytes > 0) {
       const [usage, before] = await Promise.all([this.o.store.objects.usage(fn), this.o.store.objects.head(fn, key)]);
-      if (usage.bytes - (before?.size ?? 0) + declared > this.o.quotaBytes) throw new FerryError('quota-exceeded', `the objects of '${fn}' would take more than ${this.o.quotaBytes} bytes (--quota-object-bytes)`);
+      if (usage.bytes - (before?.size ?? 0) + declared > quotaBytes) throw new FerryError('quota-exceeded', `the objects of '${fn}' would take more than ${quotaBytes} bytes (--quota-object-bytes)`);
     }
-    const { record, created } = await this.o.store.objects.put(fn, key, body, { contentType, maxBytes: this.o.maxBytes, quotaBytes: this.o.quotaBytes, now: Date.now() });
+    const { record, created } = await this.o.store.objects.put(fn, key, body, { contentType, maxBytes: this.o.maxBytes, quotaBytes, now: Date.now() });
     return { meta: objectMeta(record), created };
   }
 

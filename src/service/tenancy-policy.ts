@@ -3,12 +3,25 @@ import { FerryError } from '../errors/index.js';
 import { isAdmin, memberOf, type Principal } from '../auth/index.js';
 import type { Catalog } from './catalog.js';
 
-/** Per-group quotas; 0 means no limit. */
+/** Per-group quotas, and caps on one version; 0 means no limit. */
 export interface Quotas {
   functions: number;
   memoryMb: number;
   minInstances: number;
+  /** Largest `limits.memoryMb` of one version. */
+  versionMemoryMb: number;
+  /** Largest `scaling.maxInstances` of one version. */
+  versionMaxInstances: number;
 }
+
+/** The setting that raises each limit, named in the answer so the reader knows whom to ask. */
+const settingOf = {
+  functions: '--quota-functions',
+  memoryMb: '--quota-memory-mb',
+  minInstances: '--quota-min-instances',
+  versionMemoryMb: '--quota-version-memory-mb',
+  versionMaxInstances: '--quota-version-max-instances',
+} as const;
 
 /** What a function's versions reserve against its group's quota. */
 interface Reserved {
@@ -16,6 +29,13 @@ interface Reserved {
   memoryMb: number;
   minInstances: number;
 }
+
+/**
+ * Where an absolute `command` of a non-admin may point: the system's programs, which every
+ * sandbox sees anyway (sandbox/bwrap/system-binds.ts). Nothing of the host is bound for an
+ * absolute command (runtime/command.ts); anything else would need roBinds.
+ */
+const systemPrograms = ['/usr/', '/bin/', '/sbin/'];
 
 const ownerGroup = /^(singular:[A-Za-z0-9][A-Za-z0-9-]{0,62}|custom:[a-z0-9][a-z0-9-]{0,62})$/;
 
@@ -40,7 +60,8 @@ export class TenancyPolicy {
 
   /**
    * `roBinds` (host files) and `network: "host"` (the host's network and its services) reach
-   * past the sandbox: only admins may ask for them. So may only admins ask for `mountDev`
+   * past the sandbox: only admins may ask for them, and for an absolute `command` outside the
+   * system's program directories. So may only admins ask for `mountDev`
    * explicitly (`asked`: the keys the manifest or PATCH body sets), as YFASS users know it; in
    * Ferry every function gets bwrap's minimal /dev by default, and `false` narrows.
    */
@@ -49,6 +70,10 @@ export class TenancyPolicy {
     if (asked.mountDev === true) throw new FerryError('forbidden', 'mountDev: true needs permission:admin (every function gets a minimal /dev by default; leave the key out)');
     if (Object.keys(config.sandbox.roBinds).length > 0) throw new FerryError('forbidden', 'roBinds (read-only host paths) need permission:admin');
     if (config.sandbox.network === 'host') throw new FerryError('forbidden', 'network "host" needs permission:admin');
+    const program = config.command?.[0];
+    if (program?.startsWith('/') && !systemPrograms.some((dir) => program.startsWith(dir))) {
+      throw new FerryError('forbidden', `command '${program.slice(0, 200)}': an absolute program outside /usr, /bin and /sbin is a host path, which (as roBinds) needs permission:admin; name a program of the package relative ('./run.sh')`);
+    }
   }
 
   /**
@@ -58,6 +83,12 @@ export class TenancyPolicy {
   checkQuota(actor: Principal, owner: string, fn: string, version: string | undefined, config: EffectiveConfig): void {
     if (isAdmin(actor)) return;
     const q = this.quotas;
+    if (q.versionMemoryMb && config.limits.memoryMb > q.versionMemoryMb) {
+      throw quotaExceeded(owner, 'versionMemoryMb', `limits.memoryMb ${config.limits.memoryMb} is over the largest one version may have, ${q.versionMemoryMb}`, q.versionMemoryMb, config.limits.memoryMb);
+    }
+    if (q.versionMaxInstances && config.scaling.maxInstances > q.versionMaxInstances) {
+      throw quotaExceeded(owner, 'versionMaxInstances', `scaling.maxInstances ${config.scaling.maxInstances} is over the largest one version may have, ${q.versionMaxInstances}`, q.versionMaxInstances, config.scaling.maxInstances);
+    }
     if (!q.functions && !q.memoryMb && !q.minInstances) return;
     const used = this.reserved(owner, fn, version);
     const newFunction = !this.catalog.has(fn);
@@ -72,12 +103,13 @@ export class TenancyPolicy {
 
   private compare(owner: string, functions: number, memoryMb: number, minInstances: number, newFunction: boolean): void {
     const q = this.quotas;
-    const over = (what: string, n: number, max: number): never => {
-      throw new FerryError('quota-exceeded', `group '${owner}' would have ${what} ${n}; its quota is ${max}`, { extras: { group: owner, quota: what, limit: max, wanted: n } });
+    const over = (what: 'functions' | 'memoryMb' | 'minInstances', shown: string, n: number, max: number): never => {
+      throw quotaExceeded(owner, what, `group '${owner}' would have ${shown} ${n}; its quota is ${max}`, max, n);
     };
-    if (q.functions && newFunction && functions > q.functions) over('functions', functions, q.functions);
-    if (q.memoryMb && memoryMb > q.memoryMb) over('memoryMb (maxInstances x memoryMb, all versions)', memoryMb, q.memoryMb);
-    if (q.minInstances && minInstances > q.minInstances) over('minInstances (all versions)', minInstances, q.minInstances);
+    if (q.functions && newFunction && functions > q.functions) over('functions', 'functions', functions, q.functions);
+    // Every version can be called by its number, so each one's reservation counts until it is deleted.
+    if (q.memoryMb && memoryMb > q.memoryMb) over('memoryMb', 'memoryMb (maxInstances x memoryMb, all versions; delete versions no longer used, or lower their scaling.maxInstances)', memoryMb, q.memoryMb);
+    if (q.minInstances && minInstances > q.minInstances) over('minInstances', 'minInstances (all versions)', minInstances, q.minInstances);
   }
 
   /** Throws `quota-exceeded` if moving function `fn` with all its versions into `owner` would pass the quota. */
@@ -101,4 +133,10 @@ export class TenancyPolicy {
     }
     return r;
   }
+}
+
+/** `403 quota-exceeded`, naming the limit and the setting an operator raises it with. */
+function quotaExceeded(owner: string, quota: keyof typeof settingOf, what: string, limit: number, wanted: number): FerryError {
+  const setting = settingOf[quota];
+  return new FerryError('quota-exceeded', `${what} (${setting}; an operator can raise it, admins are exempt)`, { extras: { group: owner, quota, setting, limit, wanted } });
 }

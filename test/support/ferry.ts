@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import * as tar from 'tar';
+import { CmdlineWatch } from './cmdline-leaks.js';
 
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
 export const cliPath = join(repoRoot, 'dist/src/cli/main.js');
@@ -17,6 +18,8 @@ export interface Ferry {
   output: string[];
   /** Every answer body `api()` got, for the leak check in `disposeFerry`. */
   answers: string[];
+  /** The process table, watched while the server runs, for the leak check in `disposeFerry`. */
+  cmdlines: CmdlineWatch;
   /** Management API call with the admin token. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   /** Uploads a package made of `files`; answers the version JSON (throws on non-201). */
@@ -74,6 +77,8 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
     proc,
     output,
     answers,
+    // No password, secret value or token on any command line, while instances run too.
+    cmdlines: new CmdlineWatch(() => [...sensitive, token], proc.pid),
     api,
     async deploy(name, files, version) {
       const archive = await packFiles(files);
@@ -104,17 +109,18 @@ export function markSensitive(...values: string[]): void {
 
 /**
  * Stops the server and removes its data dir (for t.after), after the leak check: every line the
- * server printed and every answer `api()` got is searched for each value `markSensitive` named.
+ * server printed and every answer `api()` got is searched for each value `markSensitive` named,
+ * and so was every command line of the host while the server ran (see cmdline-leaks.ts).
  */
 export async function disposeFerry(f: Ferry): Promise<void> {
+  const leaks = f.cmdlines.stop();
   await f.stop();
   await rm(f.dataDir, { recursive: true, force: true });
-  const leaks: string[] = [];
   for (const v of sensitive) {
     for (const line of f.output) if (line.includes(v)) leaks.push(`server log: ${line.slice(0, 200)}`);
     for (const a of f.answers) if (a.includes(v)) leaks.push(`API answer: ${a.slice(0, 200)}`);
   }
-  if (leaks.length) throw new Error(`a password or secret value leaked:\n${leaks.join('\n')}`);
+  if (leaks.length) throw new Error(`a password, secret value or token leaked:\n${leaks.join('\n')}`);
 }
 
 /** Writes `files` into a fresh temp folder (modes kept) and answers its path. */

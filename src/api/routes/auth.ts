@@ -1,5 +1,7 @@
 import type { Accounts } from '../../service/index.js';
 import type { ApiContext, RouteDef } from '../route.js';
+import type { IpList } from '../../util/ip-list.js';
+import { clientAddress } from '../client-address.js';
 
 const credentials = {
   type: 'object',
@@ -8,11 +10,10 @@ const credentials = {
 };
 const refreshBody = { type: 'object', required: ['refreshToken'], properties: { refreshToken: { type: 'string' } } };
 
-/** The client's address, for login throttling. */
-const address = (c: ApiContext): string => c.req.socket.remoteAddress ?? 'unknown';
-
 /** Registration, login, refresh and logout (public), who-am-i, and invites (admin). */
-export function makeAuthRoutes(accounts: Accounts): RouteDef[] {
+export function makeAuthRoutes(accounts: Accounts, trustedProxies: IpList): RouteDef[] {
+  /** The client's address, for login throttling. */
+  const address = (c: ApiContext): string => clientAddress(c.req, trustedProxies);
   return [
     {
       method: 'POST', path: '/v1/auth/register', tag: 'auth', body: 'json', bodySchema: credentials,

@@ -1,9 +1,9 @@
 import { FerryError } from '../../errors/index.js';
-import { executionStatuses, type ExecutionStatus } from '../../core/index.js';
-import { isAdmin, onFunction } from '../../auth/index.js';
+import { executionStatuses, type ExecutionRecord, type ExecutionStatus } from '../../core/index.js';
+import { isAdmin, onFunction, withoutFerryCredentials, type Principal } from '../../auth/index.js';
 import { acceptedAnswer, asyncOptions, readBody, storedRequest, type Executions, type FunctionService } from '../../service/index.js';
 import type { RouteDef } from '../route.js';
-import { executionSummary, executionView } from '../execution-views.js';
+import { executionSummary, executionView, type ExecutionReader } from '../execution-views.js';
 
 function intParam(raw: string | null, dflt: number, min: number, max: number, name: string): number {
   if (raw === null || raw === '') return dflt;
@@ -12,15 +12,25 @@ function intParam(raw: string | null, dflt: number, min: number, max: number, na
   return n;
 }
 
-/** Every header but the Ferry credential: on the API, Authorization is always Ferry's. */
+/** Every header but Ferry's credentials: on the API, Authorization is always Ferry's (every copy). */
 function withoutAuthorization(raw: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== 'authorization') out.push(raw[i]!, raw[i + 1]!);
-  return out;
+  return withoutFerryCredentials(out) ?? out;
 }
 
 /** Asynchronous executions: submit, read (long-poll), list, cancel; the callback signing key. */
 export function makeExecutionRoutes(svc: FunctionService, ex: () => Executions, maxBodyBytes: number): RouteDef[] {
+  /** What `p` (undefined: a public execution read with no token) may see of `rec`. */
+  const readerOf = (p: Principal | undefined, rec: ExecutionRecord): ExecutionReader => {
+    const config = svc.catalog.target(rec.function, rec.version)?.config;
+    const credentials = ex().credentialHeaders;
+    return {
+      mayRead: p !== undefined && onFunction(p, 'read', svc.catalog.owner(rec.function) ?? '') === 'yes',
+      verboseErrors: config?.errors === 'verbose',
+      headers: config?.recordCredentials ? (flat) => flat : (flat) => credentials.redact(flat),
+    };
+  };
   const found = async (id: string) => {
     const rec = await ex().get(id);
     if (!rec) throw new FerryError('execution-not-found', `no execution '${id}'`);
@@ -105,15 +115,20 @@ export function makeExecutionRoutes(svc: FunctionService, ex: () => Executions, 
         c.res.once('close', () => (gone = !c.res.writableFinished));
         const rec = wait > 0 ? await ex().wait(id, wait * 1000, () => gone) : await ex().get(id);
         if (!rec) throw new FerryError('execution-not-found', `no execution '${id}'`);
-        const withLogs = !/^(0|false|no)$/i.test(c.query.get('logs') ?? '');
-        return { body: executionView(rec, withLogs ? await ex().logsOf(rec) : undefined) };
+        const reader = readerOf(c.principal, rec);
+        // The function's log lines are for its readers: they hold what it printed and threw.
+        const withLogs = reader.mayRead && !/^(0|false|no)$/i.test(c.query.get('logs') ?? '');
+        return { body: executionView(rec, withLogs ? await ex().logsOf(rec) : undefined, reader) };
       },
     },
     {
       method: 'DELETE', path: '/v1/executions/{id}', tag: 'executions',
       summary: 'Cancel a queued execution',
       success: { status: 200, description: 'The cancelled execution' },
-      handler: async (c) => ({ body: executionView(await ex().cancel(c.params.id!), undefined) }),
+      handler: async (c) => {
+        const rec = await ex().cancel(c.params.id!);
+        return { body: executionView(rec, undefined, readerOf(c.principal, rec)) };
+      },
     },
     {
       method: 'GET', path: '/v1/executions/{id}/result', tag: 'executions',

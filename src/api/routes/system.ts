@@ -1,8 +1,16 @@
 import type { Metrics } from '../../observe/index.js';
 import type { RouteDef } from '../route.js';
+import { isAdmin, onFunction } from '../../auth/index.js';
 
 /** Health, metrics and the OpenAPI document. */
-export function makeSystemRoutes(deps: { metrics: Metrics; metricsPublic: boolean; isReady(): boolean; openapi(): object }): RouteDef[] {
+export function makeSystemRoutes(deps: {
+  metrics: Metrics;
+  metricsPublic: boolean;
+  isReady(): boolean;
+  openapi(): object;
+  /** The owning group of a function, or undefined when there is none by that name. */
+  ownerOf(name: string): string | undefined;
+}): RouteDef[] {
   return [
     {
       method: 'GET', path: '/healthz', tag: 'system',
@@ -18,10 +26,15 @@ export function makeSystemRoutes(deps: { metrics: Metrics; metricsPublic: boolea
     },
     {
       method: 'GET', path: '/metrics', tag: 'system',
-      summary: 'Prometheus metrics (needs a token unless --metrics-public)',
+      summary: "Prometheus metrics (needs a token unless --metrics-public); a function's series only for who may read it",
       success: { status: 200, description: 'Prometheus text format', contentType: 'text/plain' },
       handler: async (c) => {
-        const text = await deps.metrics.registry.metrics();
+        // Function names are the tenants' business: a reader sees the series of the functions
+        // it may read (admins: all). --metrics-public serves everything to anyone, by the
+        // operator's choice.
+        const p = c.principal;
+        const visible = p === undefined || isAdmin(p) ? undefined : (fn: string): boolean => onFunction(p, 'read', deps.ownerOf(fn) ?? '') === 'yes';
+        const text = await deps.metrics.text(visible);
         c.res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
         c.res.end(text);
         return undefined;

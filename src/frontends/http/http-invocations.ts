@@ -50,6 +50,9 @@ export class HttpInvocations {
       const signal = new CallSignal();
       socket.once('close', () => signal.abort());
       const { lease, target } = await this.pipeline.lease(inv, signal);
+      // The connector forwards the request's own raw headers: they must be what the pipeline
+      // left of them (a surface's own credential header, Ferry's credentials gone).
+      if (inv.headers !== req.rawHeaders) req.rawHeaders.splice(0, req.rawHeaders.length, ...inv.headers);
       const upgrade = lease.connector.upgrade;
       if (!upgrade) {
         lease.release();

@@ -72,6 +72,7 @@ export function toInvocation(req: IncomingMessage, route: InvokeRoute, credentia
     requestId,
     credential: own ? own.credential : authorization,
     principal: undefined,
+    origin: req,
     deadline: undefined,
     mode: async ? 'async' : 'sync',
   };

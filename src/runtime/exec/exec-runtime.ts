@@ -58,6 +58,6 @@ export const execRuntime: Runtime = {
 
   connect(endpoint: Endpoint): Connector {
     if (endpoint.kind !== 'frames') throw new FerryError('internal', `exec runtime cannot speak to a '${endpoint.kind}' endpoint`);
-    return new FramesConnector(endpoint.socketPath);
+    return new FramesConnector(endpoint.socketPath, endpoint.owner);
   },
 };

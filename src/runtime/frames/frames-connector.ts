@@ -1,8 +1,9 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
 import type { CallMeta, Connector, InvocationRequest, LoadSpec, ResponseWriter } from '../../core/index.js';
 import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { connectWhenListening } from './connect-retry.js';
+import { connectInstanceSocket } from '../instance-socket.js';
 
 /** Request headers that describe the client's connection, not the request: never forwarded. */
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
@@ -44,14 +45,18 @@ export class FramesConnector implements Connector {
   /** A LOAD waiting for its answer (pooled instances only). */
   private loading: { resolve(): void; reject(err: FerryError): void } | undefined;
 
-  constructor(private readonly socketPath: string) {}
+  /** @param owner the host uid the instance runs as: only a socket it owns is connected to. */
+  constructor(
+    private readonly socketPath: string,
+    private readonly owner?: number,
+  ) {}
 
   get lost(): boolean {
     return this.closed || (this.socket !== null && this.socket.destroyed);
   }
 
   async ready(signal: AbortSignal): Promise<void> {
-    const socket = await connectWhenListening(() => connect(this.socketPath), signal);
+    const socket = await connectWhenListening(() => connectInstanceSocket(this.socketPath, this.owner), signal);
     socket.setNoDelay?.(true);
     this.socket = socket;
     const decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload));

@@ -1,10 +1,11 @@
-import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { Agent, request, type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
 import type { CallMeta, CallSignal, Connector, Endpoint, InvocationRequest, ResponseWriter } from '../../core/index.js';
 import { requestHeaders, responseHeaders, upgradeHead } from './headers.js';
+import { connectInstanceSocket, UNTRUSTED_SOCKET } from '../instance-socket.js';
 
 /** The endpoint of an `http` runtime instance: its TCP port and its Unix socket path, either may be used. */
 export type HttpEndpoint = Extract<Endpoint, { kind: 'http' }>;
@@ -17,17 +18,29 @@ function abortReason(signal: CallSignal): FerryError {
   return signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled');
 }
 
-/** Resolves true once a connection to `open()` succeeds (and closes it again), false on any error. */
+/**
+ * Resolves true once a connection to `open()` succeeds (and closes it again), false on an error
+ * (nothing listens yet); rejects when the instance's socket was refused (see instance-socket.ts).
+ */
 function accepts(open: () => Socket): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = open();
+  return new Promise((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException): void => {
+      if (err.code === UNTRUSTED_SOCKET) reject(new FerryError('instance-start-failed', err.message, { cause: err }));
+      else resolve(false);
+    };
+    let socket: Socket;
+    try {
+      socket = open();
+    } catch (err) {
+      return failed(err as NodeJS.ErrnoException);
+    }
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
     });
-    socket.once('error', () => {
+    socket.once('error', (err: NodeJS.ErrnoException) => {
       socket.destroy();
-      resolve(false);
+      failed(err);
     });
   });
 }
@@ -60,6 +73,17 @@ export class HttpConnector implements Connector {
     // lifo: the most recently used socket is reused first, so the server's keep-alive timeout
     // closes the idle extras after a burst.
     this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256, maxFreeSockets: 256, scheduling: 'lifo' });
+    // Every new connection to the run-dir socket is checked again: the instance may have swapped
+    // it. A refusal goes to the callback, which fails the request with it.
+    this.agent.createConnection = (o: ClientRequestArgs, created?: (err: Error | null, s: Duplex) => void) => {
+      if (!o.socketPath) return connect(o as NetConnectOpts);
+      try {
+        return this.openSocket();
+      } catch (err) {
+        created?.(err as Error, undefined as unknown as Duplex);
+        return undefined;
+      }
+    };
     this.pollMs = opts.pollMs ?? 5;
   }
 
@@ -72,7 +96,7 @@ export class HttpConnector implements Connector {
     for (;;) {
       if (signal.aborted) throw signal.reason instanceof FerryError ? signal.reason : new FerryError('instance-start-failed', 'the instance did not start listening in time');
       // The socket first: if both answer, a stranger may have taken the port; the socket is ours.
-      if (await accepts(() => connect(socketPath))) {
+      if (await accepts(() => this.openSocket())) {
         this.target = { socketPath };
         return;
       }
@@ -183,7 +207,12 @@ export class HttpConnector implements Connector {
     };
     if (!target || this.closed) return refuse();
 
-    const upstream = 'socketPath' in target ? connect(target.socketPath) : connect(target.port, target.host);
+    let upstream: Socket;
+    try {
+      upstream = 'socketPath' in target ? this.openSocket() : connect(target.port, target.host);
+    } catch {
+      return refuse(); // the run-dir socket was refused (see instance-socket.ts)
+    }
     let answered = false;
     const finish = (): void => {
       if (done) return;
@@ -214,6 +243,11 @@ export class HttpConnector implements Connector {
     socket.on('close', finish);
     socket.pipe(upstream);
     upstream.pipe(socket);
+  }
+
+  /** A connection to the instance's own socket, never to what a link there points at. */
+  private openSocket(): Socket {
+    return connectInstanceSocket(this.endpoint.socketPath, this.endpoint.owner);
   }
 
   close(): void {

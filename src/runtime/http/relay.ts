@@ -127,16 +127,19 @@ function supervise(argv: string[]): void {
     server?.close();
     process.exit(code);
   };
-  const child = argv.length ? spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' }) : undefined;
+  // The handlers go in before the command starts: a stop that comes at once still ends with 128+n
+  // (as pid 1 of a PID namespace, a signal with no handler would be ignored).
+  let child: ReturnType<typeof spawn> | undefined;
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => (child && child.exitCode === null && child.signalCode === null ? child.kill(sig) : exit(128 + constants.signals[sig])));
+  }
+  child = argv.length ? spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' }) : undefined;
   if (child) {
     child.on('error', (err) => {
       log(`cannot start ${argv[0]}: ${err.message}`);
       exit(127);
     });
     child.on('exit', (code, signal) => exit(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  }
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.on(sig, () => (child && child.exitCode === null && child.signalCode === null ? child.kill(sig) : exit(128 + constants.signals[sig])));
   }
   void relay(cfg, { stopped: () => exiting, unref: false }).then((s) => {
     server = s;

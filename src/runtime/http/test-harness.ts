@@ -11,7 +11,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { CallSignal, defaultExecutionSettings, defaultLimits, defaultSandbox, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../core/index.js';
+import { CallSignal, defaultExecutionSettings, defaultPrivacySettings, defaultLimits, defaultSandbox, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { processDriver } from '../../sandbox/process/process-driver.js';
 
@@ -61,7 +61,7 @@ export async function startInstance(
     handler: undefined,
     command: undefined,
     env: {},
-    secrets: [], ...defaultExecutionSettings, recordPayloads: false,
+    secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false,
     scaling: { ...defaultScaling },
     limits: { ...defaultLimits },
     invoke: 'public',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { defaultExecutionSettings, defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from '../../core/index.js';
+import { defaultExecutionSettings, defaultPrivacySettings, defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { startInstance, tempDir } from '../http/test-harness.js';
 import { nodeRuntime } from './node-runtime.js';
@@ -40,7 +40,7 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
     handler: 'src/index.ts:api',
     command: undefined,
     env: {},
-    secrets: [], ...defaultExecutionSettings, recordPayloads: false,
+    secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false,
     scaling: defaultScaling,
     limits: { ...defaultLimits, memoryMb: 128 },
     invoke: 'public',
@@ -183,7 +183,7 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-const baseConfig: EffectiveConfig = { runtime: 'node', handler: 'index.js', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox };
+const baseConfig: EffectiveConfig = { runtime: 'node', handler: 'index.js', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox };
 
 test('pooled launch: the shim without a function or heap limit; load() is what launch() would start', () => {
   const view = { packageDir: '/pkg', runDir: '/run/ferry' };

@@ -139,6 +139,6 @@ export const nodeRuntime: Runtime = {
 
   connect(endpoint: Endpoint): Connector {
     if (endpoint.kind !== 'frames') throw new FerryError('internal', `node runtime cannot speak to a '${endpoint.kind}' endpoint`);
-    return new FramesConnector(endpoint.socketPath);
+    return new FramesConnector(endpoint.socketPath, endpoint.owner);
   },
 };

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { FerryError } from '../../errors/index.js';
-import { defaultExecutionSettings } from '../../core/index.js';
+import { defaultExecutionSettings, defaultPrivacySettings } from '../../core/index.js';
 import { startInstance, tempDir } from '../http/test-harness.js';
 import { pythonRuntime } from './python-runtime.js';
 
@@ -204,7 +204,7 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
 }
 
 test('poolable: not when the environment sets what the interpreter reads only at start', () => {
-  const config = { runtime: 'python' as const, handler: 'main.py', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, recordPayloads: false, scaling: { concurrency: 4, minInstances: 0, maxInstances: 1, idleTimeoutMs: 1000, maxQueue: 1 }, limits: { timeoutMs: 1000, memoryMb: 64, cpu: 1, pids: 64, tmpMb: 64 }, invoke: 'public' as const, sandbox: { network: 'egress' as const, seccomp: undefined, roBinds: {}, mountProc: true, mountDev: true, mountTmp: true } };
+  const config = { runtime: 'python' as const, handler: 'main.py', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false, scaling: { concurrency: 4, minInstances: 0, maxInstances: 1, idleTimeoutMs: 1000, maxQueue: 1 }, limits: { timeoutMs: 1000, memoryMb: 64, cpu: 1, pids: 64, tmpMb: 64 }, invoke: 'public' as const, sandbox: { network: 'egress' as const, seccomp: undefined, roBinds: {}, mountProc: true, mountDev: true, mountTmp: true } };
   assert.equal(pythonRuntime.poolable!({ ...config, env: { API_KEY: 'x' } }), true);
   for (const name of ['PYTHONPATH', 'PYTHONHASHSEED', 'LD_LIBRARY_PATH', 'LANG', 'LC_CTYPE', 'TZ']) {
     assert.equal(pythonRuntime.poolable!({ ...config, env: { [name]: 'x' } }), false, name);

@@ -107,6 +107,6 @@ export const pythonRuntime: Runtime = {
 
   connect(endpoint: Endpoint): Connector {
     if (endpoint.kind !== 'frames') throw new FerryError('internal', `python runtime cannot speak to a '${endpoint.kind}' endpoint`);
-    return new FramesConnector(endpoint.socketPath);
+    return new FramesConnector(endpoint.socketPath, endpoint.owner);
   },
 };

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, closeSync, openSync, realpathSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { FerryError } from '../../errors/index.js';
@@ -6,6 +6,7 @@ import type { HandOffSpec, Limits, NetworkPolicy, RuntimeName, SandboxDriver, Sa
 import { coveredBySystem, systemBinds } from './system-binds.js';
 import { readChildPid, stopSandbox } from './sandbox-process.js';
 import { withStackFd, type AttachedStack } from './slirp.js';
+import { ENV_FD, envArgs, sendEnv, stdioWithEnv } from './env-fd.js';
 import type { InstanceRefusals } from './seccomp-log.js';
 
 /** Where things appear inside every sandbox. */
@@ -31,6 +32,16 @@ export interface SlotStore {
   remove(dir: string): Promise<void>;
 }
 
+/** What the driver takes from a network plan (network.ts). */
+export interface NetworkSetup {
+  prefix: string[];
+  stack?: AttachedStack;
+  bwrapArgs: string[];
+  binds: Array<{ source: string; dest: string }>;
+  /** Keeps the instance's egress filter current once it runs. */
+  track?(child: ChildProcess): void;
+}
+
 /** What the driver needs from the layers around it; every part arrives as an argument. */
 export interface BwrapDeps {
   /** Absolute path of bwrap. */
@@ -53,7 +64,7 @@ export interface BwrapDeps {
    * The network plan of a policy (its files already written into the run dir): an argv prefix
    * run between the helper and bwrap (e.g. pasta), bwrap args, and binds. Throws when it cannot.
    */
-  network(policy: NetworkPolicy, runDir: string): { prefix: string[]; stack?: AttachedStack; bwrapArgs: string[]; binds: Array<{ source: string; dest: string }> };
+  network(policy: NetworkPolicy, runDir: string): NetworkSetup | Promise<NetworkSetup>;
   /** The host uid/gid instances run as when Ferry runs as root (undefined: Ferry's own). */
   sandboxUser: { uid: number; gid: number } | undefined;
   /** Host prefixes `roBinds` sources may come from; the data dir is never allowed. */
@@ -65,6 +76,8 @@ export interface BwrapDeps {
   unenforced: string[];
   /** The path bwrap should bind for a host path the sandbox user may not reach (see bridge.ts). */
   bindSource(path: string): string;
+  /** Size-capped run dirs (see run-dirs.ts); absent where Ferry cannot mount (not root). */
+  runDirs?: { prepare(dir: string): Promise<void>; release(dir: string): Promise<void> };
   /** Slots for the pre-booted pool; absent when this host cannot have one. */
   slots?: SlotStore;
   /** Why there is no pool here (with `slots` absent). */
@@ -116,12 +129,15 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
   return {
     name: 'bwrap',
     isolated: true,
+    // Without a sandbox user (Ferry not root) instances run as Ferry's own uid: the default.
+    ...(deps.sandboxUser && { instanceUid: deps.sandboxUser.uid }),
     validate: async (settings) => {
       for (const source of Object.keys(settings.roBinds)) checkBindSource(source, deps);
       await deps.validate?.(settings);
     },
     view: (): SandboxView => ({ packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR }),
     unenforced: () => deps.unenforced,
+    ...(deps.runDirs && { prepareRunDir: (dir: string) => deps.runDirs!.prepare(dir), releaseRunDir: (dir: string) => deps.runDirs!.release(dir) }),
     spawn: async (spec) => (await spawnSandbox(deps, spec)).proc,
     poolUnavailable: () => (deps.slots ? undefined : (deps.poolUnavailable ?? 'no slots for pooled sandboxes')),
     prestart: async (spec) => {
@@ -180,12 +196,12 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   for (const source of Object.keys(spec.sandbox.roBinds)) checkBindSource(source, deps);
   // The run dir belongs to the sandbox user: its sockets are created from inside.
   if (deps.sandboxUser) chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);
-  const net = deps.network(spec.sandbox.network, spec.runDir);
+  const net = await deps.network(spec.sandbox.network, spec.runDir);
   const filters = await deps.seccomp(spec.sandbox.seccomp);
   const limits = await deps.limits(spec.instanceId, spec.limits, spec.runtime);
 
   // The seccomp filters reach bwrap and the helper inside as open fds (fd 3 is bwrap's info
-  // pipe; these are 4 and 5).
+  // pipe; these are 4 and 5; the environment is fd 6, ENV_FD).
   const fds: number[] = [];
   const fdArg = (path: string): string => {
     const fd = openSync(path, 'r');
@@ -194,7 +210,9 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   };
   let args: string[];
   let logged: string;
+  let env: Buffer;
   try {
+    env = envArgs(spec.env);
     args = bwrapArgs(spec, net, deps);
     args.push('--seccomp', fdArg(filters.quiet));
     logged = fdArg(filters.logged);
@@ -218,18 +236,28 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   // (bwrap cannot) and execs the runtime, which keeps its pid.
   const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', deps.helper, 'seccomp-exec', '--fd', logged, '--', ...spec.argv];
   const child = spawn(argv[0]!, argv.slice(1), {
-    // bwrap sets the instance's environment itself (--clearenv/--setenv); the helper and pasta
-    // see only what they need.
+    // bwrap sets the instance's environment itself (--clearenv, then --setenv read from ENV_FD);
+    // the helper and the network stack see only what they need.
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     detached: true,
-    stdio: withStackFd(['ignore', 'pipe', 'pipe', 'pipe', ...fds], net.stack),
+    stdio: withStackFd(stdioWithEnv(['ignore', 'pipe', 'pipe', 'pipe', ...fds]), net.stack),
   });
   for (const fd of fds) closeSync(fd);
   child.on('error', () => {});
+  sendEnv(child, env);
   net.stack?.attach(child, asInstance);
+  net.track?.(child);
   const childPid = readChildPid(child);
-  // On exit the cgroups go first (killing what is left in them), then a pooled slot's mounts.
-  const owned = cleanup ? { ...limits, remove: () => limits.remove().finally(cleanup) } : limits;
+  // On exit the cgroups go first (killing what is left in them), then the run dir's file system
+  // (nothing can write to it any more) and a pooled slot's mounts, each whatever the one before did.
+  const release = async (): Promise<void> => {
+    try {
+      await deps.runDirs?.release(spec.runDir);
+    } finally {
+      await cleanup?.();
+    }
+  };
+  const owned = { ...limits, remove: () => limits.remove().finally(release) };
   return { proc: stopSandbox(child, childPid, owned, deps.refusals?.(spec.instanceId, childPid)), limits };
 }
 
@@ -264,9 +292,11 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
     '--uid', '1000', '--gid', '1000',
     // Nothing of Ferry's environment leaks in: only what the runtime planned.
     '--clearenv',
+    // The environment (secrets and the instance's token among it) comes through a pipe, never on
+    // this command line, which every host user can read in /proc/<pid>/cmdline (see env-fd.ts).
+    '--args', String(ENV_FD),
     '--info-fd', '3',
   ];
-  for (const [k, v] of Object.entries({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...spec.env })) a.push('--setenv', k, v);
   // An empty root with only read-only system paths: no host files but these.
   for (const b of systemBinds()) {
     if (b.kind === 'symlink') a.push('--symlink', b.source, b.dest);
@@ -278,8 +308,17 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   if (s.mountTmp) a.push('--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/tmp');
   // A fresh procfs of the instance's own PID namespace: host processes stay invisible.
   if (s.mountProc) a.push('--proc', '/proc');
-  // A minimal /dev (null, zero, random, tty...): no host devices.
-  if (s.mountDev) a.push('--dev', '/dev');
+  if (s.mountDev) {
+    a.push(
+      // A minimal /dev (null, zero, random, tty...): no host devices.
+      '--dev', '/dev',
+      // Read-only: bwrap's /dev is a tmpfs without a size cap (half the host's memory); the
+      // device nodes work the same on a read-only mount.
+      '--remount-ro', '/dev',
+      // Shared memory (shm_open, Python's multiprocessing) gets a tmpfs of its own, capped like /tmp.
+      '--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/dev/shm',
+    );
+  }
   a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
   // The network plan's files (e.g. a resolv.conf naming the user-mode stack's DNS forwarder).
   for (const b of net.binds) a.push('--ro-bind', b.source, b.dest);
@@ -288,11 +327,12 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   for (const p of outermost([...spec.hostPaths, deps.helper])) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
   // The package, read-only: a function cannot modify its own code or another's shared package.
   a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
-  // The instance's own run dir (its sockets), the only host directory it can write.
+  // The instance's own run dir (its sockets), the only host directory it can write; as root a
+  // size-capped tmpfs of its own (see run-dirs.ts).
   a.push('--bind', spec.runDir, SANDBOX_RUN_DIR);
   for (const [source, dest] of Object.entries(s.roBinds)) a.push('--ro-bind', src(source), dest);
   // Everything not mounted writable above (the root itself, /etc, the mount points) is
-  // read-only: writes outside /tmp and the run dir fail.
+  // read-only: writes outside /tmp, /dev/shm and the run dir fail.
   a.push('--remount-ro', '/');
   a.push('--chdir', spec.cwd);
   return a;

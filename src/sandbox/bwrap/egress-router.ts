@@ -23,7 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
-import { hostSetUpdate, ROUTER_GATEWAY, routerRules } from './network-rules.js';
+import { EVERY_ADDRESS, hostSetUpdate, ROUTER_GATEWAY, routerRules } from './network-rules.js';
 import { slirpArgv, STACK_FD, type AttachedStack } from './slirp.js';
 
 export interface RouterTools {
@@ -43,8 +43,10 @@ export interface RouterOptions {
   cgroup?(): Promise<{ dirs: string[]; remove(): Promise<void> }>;
   /** The operator's `--egress-allow` list. */
   egressAllow: string[];
-  /** The host's addresses and gateways, read again at each connect (interfaces come and go). */
+  /** The host's addresses and gateways now (see host-addresses.ts); throws when unknown. */
   hostAddresses(): string[];
+  /** Calls `onChange` when the host's addresses change; answers the unsubscribe. */
+  watchHosts?(onChange: () => void): () => void;
   /** slirp4netns' DNS forwarder, which the filter lets UDP port 53 reach. */
   dnsAddress: string;
   /** argv in front of the router's processes (tests: a mount namespace with its own resolv.conf). */
@@ -102,6 +104,7 @@ export class EgressRouter {
   private hostUpdate: Promise<void> = Promise.resolve();
   private exitReason: string | undefined;
   private readonly exitListeners: Array<(why: string) => void> = [];
+  private readonly unwatch: (() => void) | undefined;
 
   private constructor(
     private readonly opts: RouterOptions,
@@ -114,6 +117,11 @@ export class EgressRouter {
     const ended = (what: string) => (code: number | null, sig: NodeJS.Signals | null) => this.end(`${what} exited (${sig ?? `exit code ${code}`})`);
     holder.once('exit', ended('its namespace holder'));
     slirp.once('exit', ended('slirp4netns'));
+    // The filter follows the host's addresses, for running instances too; a change since they
+    // were read for the ruleset is caught by the first refresh.
+    const refresh = (): void => void this.refreshHosts().catch(() => {});
+    this.unwatch = opts.watchHosts?.(refresh);
+    refresh();
   }
 
   /** Starts the router: namespace, slirp4netns on it, forwarding and the filter. */
@@ -292,13 +300,32 @@ export class EgressRouter {
     setTimeout(() => this.used.delete(n), REUSE_AFTER_MS).unref();
   }
 
-  /** Replaces the filter's host set when the host's addresses changed since it was loaded. */
+  /**
+   * Replaces the filter's host set when the host's addresses changed since it was loaded. Unknown
+   * addresses: every address is refused, and the refresh rejects (no instance is linked). A set
+   * that cannot be replaced stops the router: a new one starts with the current addresses.
+   */
   private refreshHosts(): Promise<void> {
-    this.hostUpdate = this.hostUpdate.then(async () => {
-      const hosts = hostKey(this.opts.hostAddresses());
-      if (hosts === this.loadedHosts) return;
-      await exec("updating the host's addresses in the filter (nft)", [this.opts.tools.nsenter, `--net=/proc/${this.pids()[0]}/ns/net`, '--', this.opts.tools.nft, '-f', '-'], hostSetUpdate(hosts ? hosts.split(',') : []), this.opts.stepMs ?? 10_000);
-      this.loadedHosts = hosts;
+    this.hostUpdate = this.hostUpdate.catch(() => {}).then(async () => {
+      if (this.exitReason) return;
+      let unknown: Error | undefined;
+      let hosts: string;
+      try {
+        hosts = hostKey(this.opts.hostAddresses());
+      } catch (err) {
+        unknown = err as Error;
+        hosts = hostKey(EVERY_ADDRESS);
+      }
+      if (hosts !== this.loadedHosts) {
+        try {
+          await exec("updating the host's addresses in the filter (nft)", [this.opts.tools.nsenter, `--net=/proc/${this.pids()[0]}/ns/net`, '--', this.opts.tools.nft, '-f', '-'], hostSetUpdate('ip', hosts ? hosts.split(',') : []), this.opts.stepMs ?? 10_000);
+        } catch (err) {
+          this.end((err as Error).message);
+          throw err;
+        }
+        this.loadedHosts = hosts;
+      }
+      if (unknown) throw unknown;
     });
     return this.hostUpdate;
   }
@@ -306,6 +333,7 @@ export class EgressRouter {
   private end(why: string): void {
     if (this.exitReason) return;
     this.exitReason = why;
+    this.unwatch?.();
     killGroup(this.holder);
     killGroup(this.slirp);
     void this.cgroup?.remove().catch(() => {});

@@ -66,6 +66,21 @@ test('seccomp-compile: unknown names exit 2 naming them; mixed modes refused', a
   assert.equal((await runHelper(['seccomp-compile', '--default-action', 'errno', '--deny', 'read'])).code, 2);
 });
 
+test('seccomp-compile: --enosys and the socket families refuse what would contradict them', async (t) => {
+  if (!built(t)) return;
+  const compile = async (...args: string[]): Promise<{ code: number | null; stderr: string }> => runHelper(['seccomp-compile', ...args]);
+  assert.equal((await compile('--default-action', 'allow', '--enosys', 'io_uring_setup', '--socket-family', '1', '--socket-family', '16:0', '--socketpair-family', '1')).code, 0);
+  // A listed name would get two answers; an unconditional allow or deny of socket would override the family rules.
+  assert.match((await compile('--default-action', 'allow', '--deny', 'io_uring_setup', '--enosys', 'io_uring_setup')).stderr, /both listed and --enosys/);
+  assert.equal((await compile('--default-action', 'errno', '--allow', 'socket', '--socket-family', '1')).code, 2);
+  assert.equal((await compile('--default-action', 'allow', '--deny', 'socketpair', '--socketpair-family', '1')).code, 2);
+  // One entry per domain, domains below 64, socketpair without a protocol.
+  for (const bad of [['--socket-family', '1', '--socket-family', '1:0'], ['--socket-family', '64'], ['--socket-family', '1:x'], ['--socketpair-family', '1:0'], ['--socket-family', '-1']]) {
+    assert.equal((await compile('--default-action', 'allow', ...bad)).code, 2, bad.join(' '));
+  }
+  assert.match((await compile('--default-action', 'allow', '--enosys', 'no_such_call')).stderr, /unknown syscall names: no_such_call/);
+});
+
 test('exec: drops to uid/gid 65534 with no extra groups, no capabilities, no_new_privs; fds 3+ stay open', async (t) => {
   if (!built(t) || !need(t, isRoot, 'dropping privileges needs root')) return;
   const script = 'id -u; id -g; id -G; grep -E "^(CapEff|CapPrm|NoNewPrivs):" /proc/self/status | tr -s "\\t" " "; echo via-fd3 >&3';

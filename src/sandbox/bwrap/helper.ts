@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
+import type { SocketFamily } from './seccomp-defaults.js';
 
 /**
  * The native sandbox helper (`native/ferry-sandbox-helper.c`, built by
@@ -73,6 +74,13 @@ export interface SeccompCompileRequest {
   allow: readonly string[];
   /** Refuse namespace-creating clone() flags and answer clone3() with ENOSYS (see the C source). */
   noNewNamespaces: boolean;
+  /** Answered with ENOSYS whatever the mode; none may be in `deny` or `allow`. */
+  enosys: readonly string[];
+  /**
+   * The only families socket() and socketpair() may use (others: EAFNOSUPPORT); deny mode only,
+   * with neither call in `deny`. null: no family rules. An empty list is refused, not "any".
+   */
+  socketFamilies: { socket: readonly SocketFamily[]; socketpair: readonly number[] } | null;
 }
 
 /** Compiles a filter to raw BPF (what `bwrap --seccomp FD` reads). */
@@ -81,6 +89,13 @@ export async function compileSeccompBpf(req: SeccompCompileRequest): Promise<Buf
   if (req.noNewNamespaces) args.push('--no-new-namespaces');
   for (const n of req.deny) args.push('--deny', n);
   for (const n of req.allow) args.push('--allow', n);
+  for (const n of req.enosys) args.push('--enosys', n);
+  if (req.socketFamilies) {
+    // The helper restricts a call only when given families for it: an empty list would mean "any".
+    if (req.socketFamilies.socket.length === 0 || req.socketFamilies.socketpair.length === 0) throw new TypeError('socketFamilies needs at least one family for each call');
+    for (const f of req.socketFamilies.socket) args.push('--socket-family', f.protocol === undefined ? `${f.domain}` : `${f.domain}:${f.protocol}`);
+    for (const d of req.socketFamilies.socketpair) args.push('--socketpair-family', `${d}`);
+  }
   const r = await runHelper(args);
   // A BPF program is a whole number of 8-byte instructions; anything else is not a filter.
   if (r.code !== 0 || r.stdout.length === 0 || r.stdout.length % 8 !== 0) {

@@ -6,8 +6,10 @@ import { createBwrapDriver, type InstanceLimits } from './bwrap-driver.js';
 import { detectCgroups } from './cgroups.js';
 import { writeEtcFiles } from './etc-files.js';
 import { helperAvailable, helperExecArgv, helperPath } from './helper.js';
-import { assertAllowed, createNetwork, findTool, findTools, hostAddresses, hostGateways, routerTools, SLIRP_DNS, type EgressEngine } from './network.js';
+import { assertAllowed, createNetwork, findTool, findTools, routerTools, SLIRP_DNS, type EgressEngine } from './network.js';
 import { SharedEgress } from './egress-router.js';
+import { HostAddressWatch } from './host-addresses.js';
+import { InstanceFilters } from './instance-filters.js';
 import type { CgroupHost } from './cgroups.js';
 
 /** The shared egress router's cgroup limits (it has no manifest: these are the operator's). */
@@ -18,6 +20,7 @@ import { SeccompLog } from './seccomp-log.js';
 import { parseEgressAllow } from './network-rules.js';
 import { Mounter, mountdAvailable, mountdPath } from './mounter.js';
 import { slotRoot, Slots } from './slots.js';
+import { RunDirs } from './run-dirs.js';
 import { instanceLimits, memoryFallbackNotice } from './memory-fallback.js';
 
 export { createBwrapDriver, checkBindSource, SANDBOX_PACKAGE_DIR, SANDBOX_RUN_DIR } from './bwrap-driver.js';
@@ -55,11 +58,17 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   const seccomp = new SeccompCompiler(join(o.dataDir, 'cache', 'seccomp'));
   const etcFiles = writeEtcFiles(join(o.dataDir, 'sandbox', 'etc'));
   const wanted = o.egressStack && o.egressStack !== 'auto' ? o.egressStack : undefined;
-  const router = sandboxUser && (wanted ?? 'shared') === 'shared' ? sharedRouter(o, sandboxUser, cgroups) : undefined;
+  // The host's addresses, which every egress filter refuses: watched from the first egress instance on.
+  const tools = findTools();
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => o.log?.(level, message);
+  const setpriv = findTool('setpriv');
+  const hosts = tools.ip ? new HostAddressWatch([tools.ip], log, setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : []) : undefined;
+  const filters = hosts && tools.nsenter && tools.nft ? new InstanceFilters({ nsenter: tools.nsenter, nft: tools.nft, hosts, log }) : undefined;
+  const router = sandboxUser && hosts && (wanted ?? 'shared') === 'shared' ? sharedRouter(o, sandboxUser, cgroups, hosts) : undefined;
   if (wanted === 'shared' && !router) {
     throw new FerryError('internal', sandboxUser ? '--egress-stack shared needs slirp4netns, nftables, iproute2 (ip) and nsenter: apt-get install -y slirp4netns nftables iproute2 util-linux' : '--egress-stack shared needs Ferry to run as root');
   }
-  const network = createNetwork({ egressAllow: o.egressAllow, allowHostNetwork: o.allowHostNetwork, uid: sandboxUser?.uid, ...(wanted && { engine: wanted }), ...(router && { shared: router }) });
+  const network = createNetwork({ egressAllow: o.egressAllow, allowHostNetwork: o.allowHostNetwork, uid: sandboxUser?.uid, hosts, filters, ...(wanted && { engine: wanted }), ...(router && { shared: router }) });
   const bridgeDir = bridgeRoot(scope);
   Bridges.cleanup(bridgeDir);
   const bridges = sandboxUser ? new Bridges(bridgeDir, sandboxUser.uid, sandboxUser.gid) : undefined;
@@ -82,8 +91,12 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
       : !mountdAvailable()
         ? `the mount service ${mountdPath()} is missing: install gcc, then npm run build`
         : undefined;
-  const mounter = poolUnavailable ? undefined : new Mounter();
-  const slots = mounter ? new Slots(slotRoot(scope), mounter) : undefined;
+  // Mounts (the pool's slots, the run dirs' file systems) are made by the mount service, as root.
+  const mounter = root && mountdAvailable() ? new Mounter() : undefined;
+  const slots = mounter && !poolUnavailable ? new Slots(slotRoot(scope), mounter) : undefined;
+  const runRoot = join(o.dataDir, 'run');
+  const runDirs = mounter && sandboxUser ? new RunDirs(mounter, sandboxUser.uid) : undefined;
+  if (!runDirs) unenforced.push(`size of /run/ferry (${root ? `the mount service ${mountdPath()} is missing` : 'Ferry does not run as root'}: each instance's run dir is a plain directory on the data dir's disk)`);
 
   const driver = createBwrapDriver({
     bwrap,
@@ -98,6 +111,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     etcFiles,
     unenforced,
     bindSource: (p) => (bridges ? bridges.source(p) : p),
+    ...(runDirs && { runDirs }),
     ...(slots ? { slots } : { poolUnavailable }),
     validate: async (settings) => {
       assertAllowed(settings.network, o, 'invalid-manifest');
@@ -106,21 +120,25 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   });
   return {
     ...driver,
-    // Slots a killed server left mounted go too; their sandboxes died with it (or are reaped).
-    cleanup: async () => [...(await cgroups.cleanupStale()), ...((await slots?.cleanup()) ?? [])],
+    // Slots and run dirs a killed server left mounted go too; their sandboxes died with it (or
+    // are reaped).
+    cleanup: async () => [...(await cgroups.cleanupStale()), ...((await slots?.cleanup()) ?? []), ...((await runDirs?.cleanup(runRoot)) ?? [])],
     close: async () => {
       router?.close();
+      filters?.close();
+      hosts?.close();
       seccompLog.close();
       Bridges.cleanup(bridgeDir);
       // Every pooled sandbox is stopped by now, so this finds only what a failed stop left.
       await slots?.cleanup().catch(() => {});
+      await runDirs?.cleanup(runRoot).catch(() => {});
       await mounter?.close();
     },
   };
 }
 
 /** The shared egress router of this server (started on the first `egress` instance). */
-function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number }, cgroups: CgroupHost): SharedEgress | undefined {
+function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number }, cgroups: CgroupHost, hosts: HostAddressWatch): SharedEgress | undefined {
   const tools = routerTools(findTools());
   if (!tools) return undefined;
   let started = 0;
@@ -132,7 +150,8 @@ function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number },
       // Bounded like an instance: a flood of connections through it must not take the host.
       cgroup: () => cgroups.create(`egress-router-${++started}`, ROUTER_LIMITS, { allowFallback: true }),
       egressAllow: o.egressAllow,
-      hostAddresses: () => [...hostAddresses(), ...hostGateways()],
+      hostAddresses: () => hosts.current(),
+      watchHosts: (onChange) => hosts.onChange(onChange),
       dnsAddress: SLIRP_DNS,
     },
     (level, message) => o.log?.(level, message),

@@ -5,8 +5,9 @@ import { FerryError } from '../../errors/index.js';
 
 /**
  * The client of `ferry-mountd` (native/ferry-mountd.c): the few mount system calls the
- * pre-booted pool needs, done by one long-lived root process so that a hand-off costs a pipe
- * round trip instead of spawning mount(8) (milliseconds, on the path of a cold call).
+ * pre-booted pool and the instances' run dirs need, done by one long-lived root process so that
+ * a hand-off or a run dir costs a pipe round trip instead of spawning mount(8) (milliseconds, on
+ * the path of a cold call).
  */
 
 /** `FERRY_MOUNTD`, else `dist/native/ferry-mountd` next to the compiled code. */
@@ -26,7 +27,7 @@ export function mountdAvailable(): boolean {
   }
 }
 
-type Op = 'slot' | 'bind-ro' | 'unmount';
+type Op = 'slot' | 'bind-ro' | 'unmount' | 'runfs';
 
 /** Requests are answered in order, so a FIFO of waiters matches answers to requests. */
 export class Mounter {
@@ -34,14 +35,27 @@ export class Mounter {
   private readonly waiting: Array<{ resolve(): void; reject(err: Error): void }> = [];
   private buffered = '';
 
-  /** Performs one request; rejects with the service's error message. */
-  request(op: Op, ...paths: string[]): Promise<void> {
+  /** Performs one request on paths; rejects with the service's error message. */
+  request(op: Exclude<Op, 'runfs'>, ...paths: string[]): Promise<void> {
+    if (paths.some((p) => !p.startsWith('/'))) return Promise.reject(new FerryError('internal', `mountd: bad path in ${op} ${paths.join(' ')}`));
+    return this.send(op, paths);
+  }
+
+  /** Mounts a tmpfs of at most `bytes` and `files` inodes on `dir`, mode 0700, owned by `uid`. */
+  runfs(dir: string, bytes: number, files: number, uid: number): Promise<void> {
+    if (!dir.startsWith('/') || ![bytes, files, uid].every((n) => Number.isSafeInteger(n) && n > 0)) {
+      return Promise.reject(new FerryError('internal', `mountd: bad runfs request for ${dir}`));
+    }
+    return this.send('runfs', [dir, String(bytes), String(files), String(uid)]);
+  }
+
+  private send(op: Op, fields: string[]): Promise<void> {
     // Tabs and newlines frame the protocol; Ferry's own paths never hold them.
-    if (paths.some((p) => !p.startsWith('/') || /[\t\n\0]/.test(p))) return Promise.reject(new FerryError('internal', `mountd: bad path in ${op} ${paths.join(' ')}`));
+    if (fields.some((f) => /[\t\n\0]/.test(f))) return Promise.reject(new FerryError('internal', `mountd: bad field in ${op} ${fields.join(' ')}`));
     const child = this.ensure();
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      child.stdin.write(`${[op, ...paths].join('\t')}\n`);
+      child.stdin.write(`${[op, ...fields].join('\t')}\n`);
     });
   }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { contains, DNS_FORWARD_ADDRESS, formatCidr, networkRules, parseCidr, parseEgressAllow } from './network-rules.js';
+import { contains, DNS_FORWARD_ADDRESS, EVERY_ADDRESS, formatCidr, hostSets, hostSetUpdate, networkRules, parseCidr, parseEgressAllow, routerRules } from './network-rules.js';
 import { findTool } from './network.js';
 import { need } from './test-netns.js';
 
@@ -42,7 +42,7 @@ test('parseEgressAllow splits commas, validates, and refuses loopback', () => {
 });
 
 test('the ruleset: loopback first, host addresses before the allow list, denied ranges last', () => {
-  const rules = networkRules(['127.0.0.1', '::1', '192.0.2.2', 'fd00::2', 'fe80::1%eth0', '198.51.100.2/24'], ['10.123.0.0/16', '198.51.100.0/24']);
+  const rules = networkRules(['127.0.0.1', '::1', '192.0.2.2', 'fd00::2', 'fe80::1%eth0', '198.51.100.2'], ['10.123.0.0/16', '198.51.100.0/24']);
   const lines = rules.split('\n');
   const at = (re: RegExp): number => lines.findIndex((l) => re.test(l));
   const lo = at(/oifname "lo" accept/);
@@ -62,6 +62,22 @@ test('the ruleset: loopback first, host addresses before the allow list, denied 
   assert.match(rules, /set allow6 \{ type ipv6_addr; flags interval; auto-merge; \}/); // empty: no elements clause
   for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8']) assert.ok(rules.includes(range), range);
   for (const range of ['fc00:0:0:0:0:0:0:0/7', 'fe80:0:0:0:0:0:0:0/10', '64:ff9b:0:0:0:0:a9fe:0/112']) assert.ok(rules.includes(range), range);
+});
+
+test('host sets: local blocks are kept whole, blocks inside another one and repeats are dropped', () => {
+  // A local route of a whole prefix (127.0.0.0/8, an AnyIP `local 10.9.0.0/24 dev lo`) is the host throughout.
+  const { host4, host6 } = hostSets(['127.0.0.1', '127.0.0.0/8', '10.9.0.0/24', '10.9.0.7', '192.0.2.2', '192.0.2.2', '::1', 'fd00::2']);
+  assert.deepEqual(host4.map(formatCidr), ['127.0.0.0/8', '10.9.0.0/24', '192.0.2.2']);
+  assert.deepEqual(host6.map(formatCidr), ['0:0:0:0:0:0:0:1', 'fd00:0:0:0:0:0:0:2', '64:ff9b:0:0:0:0:7f00:0/104', '64:ff9b:0:0:0:0:a09:0/120', '64:ff9b:0:0:0:0:c000:202']);
+  assert.match(networkRules(['10.9.0.0/24'], []), /set host4 \{[^}]*elements = \{ 10\.9\.0\.0\/24 \}/);
+});
+
+test('host set updates replace the sets of a loaded ruleset: IPv4 for the router, both families for an instance', () => {
+  assert.equal(hostSetUpdate('ip', ['192.0.2.2', '::1', '10.9.0.0/24']), 'flush set ip ferry host4\nadd element ip ferry host4 { 192.0.2.2, 10.9.0.0/24 }\n');
+  const inet = hostSetUpdate('inet', ['192.0.2.2', '::1']).split('\n');
+  assert.deepEqual(inet, ['flush set inet ferry host4', 'add element inet ferry host4 { 192.0.2.2 }', 'flush set inet ferry host6', 'add element inet ferry host6 { 0:0:0:0:0:0:0:1, 64:ff9b:0:0:0:0:c000:202 }', '']);
+  assert.equal(hostSetUpdate('ip', []), 'flush set ip ferry host4\n'); // nft refuses an empty element list
+  assert.match(hostSetUpdate('inet', EVERY_ADDRESS), /host4 \{ 0\.0\.0\.0\/0 \}[^]*host6 \{ 0:0:0:0:0:0:0:0\/0, /);
 });
 
 test('the ruleset takes another DNS forwarder address', () => {
@@ -85,4 +101,15 @@ test('nft accepts the generated rulesets (checked in a throwaway namespace)', (t
     const r = spawnSync(unshare!, ['--user', '--map-root-user', '--net', 'sh', '-c', `"$0" -f - && "$0" list table inet ferry >/dev/null`, nft!], { input: rules });
     assert.equal(r.status, 0, `${r.stderr.toString()}\n${rules}`);
   }
+  // The updates, applied to a loaded ruleset (an instance's, then the router's), also when the
+  // new set overlaps the old one and when it refuses everything.
+  const updates = (family: 'ip' | 'inet', loaded: string): void => {
+    const steps = [loaded, hostSetUpdate(family, ['10.9.0.0/24', '10.9.0.7', '192.0.2.2', '::1']), hostSetUpdate(family, EVERY_ADDRESS), hostSetUpdate(family, [])];
+    const script = `nft="$0"; for step; do printf '%s' "$step" | "$nft" -f - || exit 1; done; "$nft" list set ${family} ferry host4`;
+    const r = spawnSync(unshare!, ['--user', '--map-root-user', '--net', 'sh', '-c', script, nft!, ...steps]);
+    assert.equal(r.status, 0, `${r.stderr.toString()}\n${steps.join('\n')}`);
+    assert.doesNotMatch(r.stdout.toString(), /elements/); // the last update emptied it
+  };
+  updates('inet', networkRules(['192.0.2.2'], []));
+  updates('ip', routerRules(['192.0.2.2'], [], '10.0.2.3'));
 });

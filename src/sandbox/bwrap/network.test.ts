@@ -2,15 +2,17 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ROUTER_GATEWAY } from './network-rules.js';
 import { FerryError } from '../../errors/index.js';
-import { assertAllowed, createNetwork, findTools, hostAddresses, hostGateways, networkPlan, probeNetwork, routerTools, routeGateways, SLIRP_DNS, type EgressEngine, type NetworkContext, type NetworkPlan, type NetworkProbe, type NetworkTools } from './network.js';
+import { assertAllowed, createNetwork, findTools, networkPlan, probeNetwork, routerTools, SLIRP_DNS, type EgressEngine, type NetworkContext, type NetworkPlan, type NetworkProbe, type NetworkTools } from './network.js';
 import { SharedEgress } from './egress-router.js';
+import { HostAddressWatch, readHostAddresses } from './host-addresses.js';
+import { InstanceFilters } from './instance-filters.js';
 import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type StackRun, type TestNetns } from './test-netns.js';
 
 const sandboxMissing = missingSandbox();
@@ -27,11 +29,15 @@ let loop: { server: Server; port: number };
 let any: { server: Server; port: number };
 const nsPort = 18_000 + (process.pid % 1000);
 let probe: NetworkProbe;
+/** The host's addresses as the filters see them (the kernel's local routes, gateways ...). */
+let hosts: string[] = [];
+/** The addresses of the host's running interfaces. */
+const interfaceAddresses = (): string[] => Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address));
 /** The host's non-loopback, non-link-local addresses (link-local needs a zone to connect). */
 let hostTargets: string[];
 
 function ctx(extra: Partial<NetworkContext> = {}): NetworkContext {
-  return { hostAddresses: [...hostAddresses(), ...hostGateways()], egressAllow: [], runDir, allowHostNetwork: false, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }), ...extra };
+  return { hostAddresses: hosts, egressAllow: [], runDir, allowHostNetwork: false, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }), ...extra };
 }
 
 /** Runs the probe program in a sandbox wrapped by `plan`; answers {target: result}. */
@@ -47,13 +53,14 @@ async function probeIn(plan: NetworkPlan, targets: string[], outer: string[] = [
  * For the shared engine, a router of the test's own (its allow list, resolver or tools), started
  * on first use; `close` stops it. Other engines: no router.
  */
-function routerFor(engine: EgressEngine, o: { egressAllow?: string[]; outer?: string[]; tools?: NetworkTools } = {}): { shared?: SharedEgress; close(): void } {
+function routerFor(engine: EgressEngine, o: { egressAllow?: string[]; outer?: string[]; tools?: NetworkTools; watch?: HostAddressWatch } = {}): { shared?: SharedEgress; close(): void } {
   if (engine !== 'shared') return { close: () => {} };
   const shared = new SharedEgress({
     tools: routerTools(o.tools ?? findTools())!,
     asUser: (a) => [...asSandboxUser(), ...a],
     egressAllow: o.egressAllow ?? [],
-    hostAddresses: () => [...hostAddresses(), ...hostGateways()],
+    hostAddresses: () => o.watch?.current() ?? hosts,
+    ...(o.watch && { watchHosts: (f: () => void) => o.watch!.onChange(f) }),
     dnsAddress: SLIRP_DNS,
     ...(o.outer && { outer: o.outer }),
   });
@@ -92,7 +99,8 @@ describe('network policies in real sandboxes', () => {
       // The host's DNS resolver, played by a server in the test namespace (see the DNS tests).
       await ready(ns.spawn([process.execPath, '-e', dnsServer(ns.nsAddr)]));
     }
-    hostTargets = hostAddresses()
+    if (findTools().ip) hosts = await readHostAddresses([findTools().ip!]);
+    hostTargets = interfaceAddresses()
       .filter((a) => !a.startsWith('127.') && a !== '::1' && !a.toLowerCase().startsWith('fe80'))
       .map((a) => `${bracket(a)}:${any.port}`);
     probe = await probeNetwork();
@@ -122,7 +130,7 @@ describe('network policies in real sandboxes', () => {
 
   for (const engine of engines) {
     describe(`egress through ${engine}`, () => {
-      const v6 = (): boolean => engine === 'pasta' && hostAddresses().some((a) => a.includes(':') && a !== '::1' && !a.startsWith('fe80'));
+      const v6 = (): boolean => engine === 'pasta' && interfaceAddresses().some((a) => a.includes(':') && a !== '::1' && !a.startsWith('fe80'));
 
       test('the stand-in internet is reachable; the host, link-local and private ranges are not; the filter cannot be flushed', async (t) => {
         if (!engineOk(t, engine, basics)) return;
@@ -160,11 +168,55 @@ describe('network policies in real sandboxes', () => {
         const outer = [findToolOrThrow('unshare'), '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', fake];
         const r = routerFor(engine, { outer });
         t.after(r.close);
-        const plan = createNetwork({ egressAllow: [], allowHostNetwork: false, engine, ...r, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })('egress', runDir);
+        const watch = new HostAddressWatch([findTools().ip!]);
+        t.after(() => watch.close());
+        const filters = new InstanceFilters({ nsenter: findTools().nsenter!, nft: findTools().nft!, hosts: watch });
+        t.after(() => filters.close());
+        const plan = await createNetwork({ egressAllow: [], allowHostNetwork: false, engine, hosts: watch, filters, ...r, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })('egress', runDir);
         assert.match(readFileSync(join(runDir, 'resolv.conf'), 'utf8'), /^nameserver /m);
         const binds = plan.binds.flatMap((b) => ['--ro-bind', b.source, b.dest]);
         const res = await probeIn(plan, [`svc.ferry.test:${nsPort}`], outer, binds);
         assert.equal(res[`svc.ferry.test:${nsPort}`], 'ok:netns');
+      });
+
+      test("the filter follows the host's addresses while the instance runs", async (t) => {
+        if (!engineOk(t, engine, basics)) return;
+        // An address the host gains after the plan was made, on a link that is down, in a range
+        // the operator allows: only the host set can refuse it. It is local (so safe to probe)
+        // from before the instance starts until after it ended.
+        const link = `fnet${process.pid}`;
+        const addr = `10.213.${process.pid % 256}.9`;
+        const egressAllow = ['10.213.0.0/16'];
+        const watch = new HostAddressWatch([findTools().ip!]);
+        t.after(() => watch.close());
+        await watch.ready();
+        const stale = routerFor(engine, { egressAllow });
+        t.after(stale.close);
+        const stalePlan = networkPlan('egress', ctx({ engine, egressAllow, ...stale }));
+        const r = routerFor(engine, { egressAllow, watch });
+        t.after(r.close);
+        const filters = new InstanceFilters({ nsenter: findTools().nsenter!, nft: findTools().nft!, hosts: watch });
+        t.after(() => filters.close());
+        const plan = await createNetwork({ egressAllow, allowHostNetwork: false, engine, hosts: watch, filters, ...r, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })('egress', runDir);
+        t.after(() => spawnSync(findTools().ip!, ['link', 'del', `${link}a`]));
+        for (const args of [['link', 'add', `${link}a`, 'type', 'veth', 'peer', 'name', `${link}b`], ['addr', 'add', `${addr}/32`, 'dev', `${link}a`]]) {
+          assert.equal(spawnSync(findTools().ip!, args).status, 0, args.join(' '));
+        }
+        const svc = await hostServer(addr, 'host service added at run time');
+        t.after(() => svc.server.close());
+        // Without the refresh, the filter built before the change lets it through.
+        const res = await probeIn(stalePlan, [`${addr}:${svc.port}`]);
+        assert.equal(res[`${addr}:${svc.port}`], 'ok:host service added at run time', 'the old filter did not know the address');
+        // With it, the running instance is refused once its filter has caught up (bounded: 150 tries).
+        const untilRefused = `const net = require('net'); let n = 0; (function next() {
+          const s = net.connect({ host: ${JSON.stringify(addr)}, port: ${svc.port}, timeout: 3000 });
+          s.on('data', () => {}); s.on('end', () => (++n > 150 ? process.exit(1) : setTimeout(next, 100)));
+          s.on('timeout', () => { console.log('timeout'); process.exit(1); });
+          s.on('error', (e) => { console.log(e.code); process.exit(0); });
+        })();`;
+        const out = await run([...asSandboxUser(), ...plan.prefix, findTools().bwrap!, ...testSandboxArgs, '--', process.execPath, '-e', untilRefused], 30_000, asUser(plan), (c) => plan.track?.(c));
+        assert.equal(out.code, 0, `the running instance was never refused: ${out.stdout} ${out.stderr}`);
+        assert.match(out.stdout, /^E[A-Z]+\n$/);
       });
 
       if (engine === 'shared') {
@@ -272,21 +324,6 @@ describe('plans (no sandbox)', () => {
     assert.throws(() => assertAllowed('host', base, 'invalid-manifest'), (e: unknown) => e instanceof FerryError && e.code === 'invalid-manifest');
     assert.doesNotThrow(() => assertAllowed('egress', base));
     assert.deepEqual(networkPlan('host', { ...base, allowHostNetwork: true }).bwrapArgs, []);
-  });
-
-  test("the host's gateways are read from the routing tables", () => {
-    const v4 = [
-      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
-      'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
-      'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
-      've0\t01007B0A\t016433C6\t0003\t0\t0\t0\tFFFFFFFF\t0\t0\t0', // a host route: not a default gateway
-    ].join('\n');
-    const v6 = [
-      '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0',
-      'fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0',
-    ].join('\n');
-    assert.deepEqual(routeGateways(v4, v6), ['192.0.2.1', 'fd00:0000:0000:0000:0000:0000:0000:0001']);
-    assert.deepEqual(routeGateways('', ''), []);
   });
 
   test('egress with pasta: the flags that close the host off', () => {

@@ -16,15 +16,16 @@
  * in a nested user namespace without capabilities, and CAP_NET_ADMIN over the network namespace
  * exists only in the outer one (seccomp also denies unshare/setns).
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { FerryError, type ErrorCode } from '../../errors/index.js';
 import type { NetworkPolicy } from '../../core/index.js';
 import { DNS_FORWARD_ADDRESS, networkRules } from './network-rules.js';
 import { loadAndExec, routedPrefix, slirpPrefix, slirpStack, withStackFd, type AttachedStack } from './slirp.js';
 import { EgressRouter, SharedEgress, type RouterTools } from './egress-router.js';
+import { readHostAddresses, type HostAddressWatch } from './host-addresses.js';
+import type { InstanceFilters } from './instance-filters.js';
 
 /**
  * The user-mode stacks `egress` can use: one slirp4netns shared by every instance through a
@@ -45,7 +46,10 @@ export interface NetworkTools {
 }
 
 export interface NetworkContext {
-  /** Addresses that are the host or lead to it: `hostAddresses()` and `hostGateways()`. */
+  /**
+   * Addresses and blocks that are the host or lead to it (`readHostAddresses`: every local route
+   * of the kernel, every interface's address, the default gateways).
+   */
   hostAddresses: string[];
   /** The operator's `--egress-allow` CIDRs (private ranges the instances may reach). */
   egressAllow: string[];
@@ -77,6 +81,8 @@ export interface NetworkPlan {
   binds: Array<{ source: string; dest: string }>;
   /** One line for logs and `ferry doctor`. */
   summary: string;
+  /** Called with the instance's first process once spawned: its filter is kept current (createNetwork). */
+  track?(child: ChildProcess): void;
 }
 
 const systemDirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -111,45 +117,6 @@ export function findTools(): NetworkTools {
     nsenter: findTool('nsenter'),
   };
   return toolCache;
-}
-
-/** Every address of the host's interfaces (IPv6 zones stripped); loopback included. */
-export function hostAddresses(): string[] {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address.replace(/%.*$/, ''));
-  return [...out];
-}
-
-/**
- * The default gateways of the host's routing tables (from /proc/net/route and ipv6_route text).
- * Not the host itself, but its network's infrastructure (router admin pages, a hypervisor), and
- * for pasta the address that leads to the host's loopback unless --no-map-gw holds.
- */
-export function routeGateways(v4: string, v6: string): string[] {
-  const out = new Set<string>();
-  for (const line of v4.split('\n').slice(1)) {
-    const [, dest, gw = '', , , , , mask] = line.trim().split(/\s+/);
-    if (dest !== '00000000' || mask !== '00000000' || !/^[0-9A-Fa-f]{8}$/.test(gw) || /^0+$/.test(gw)) continue;
-    const n = parseInt(gw, 16); // little-endian: 010200C0 is 192.0.2.1
-    out.add([n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.'));
-  }
-  for (const line of v6.split('\n')) {
-    const [dest, len, , , hop = ''] = line.trim().split(/\s+/);
-    if (len === '00' && /^0+$/.test(dest ?? '') && /^[0-9a-f]{32}$/.test(hop) && !/^0+$/.test(hop)) out.add(hop.match(/.{4}/g)!.join(':'));
-  }
-  return [...out];
-}
-
-/** `routeGateways` of this host (none where /proc/net is not readable). */
-export function hostGateways(): string[] {
-  const read = (p: string): string => {
-    try {
-      return readFileSync(p, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  return routeGateways(read('/proc/net/route'), read('/proc/net/ipv6_route'));
 }
 
 /**
@@ -247,18 +214,46 @@ export function networkPlan(policy: NetworkPolicy, ctx: NetworkContext): Network
   return { policy, engine, prefix, bwrapArgs: [], files, binds, summary };
 }
 
-/** Writes the plan's files (0644: bwrap reads them as the sandbox user). */
+/**
+ * Writes the plan's files (0644: bwrap reads them as the sandbox user). They go into the run dir,
+ * which the sandbox user owns: whatever holds the name is unlinked (never followed) and the file
+ * is created exclusively (O_EXCL), so a link put there cannot redirect the write.
+ */
 export function writePlanFiles(plan: NetworkPlan): void {
-  for (const f of plan.files) writeFileSync(f.path, f.content, { mode: 0o644 });
+  for (const f of plan.files) {
+    rmSync(f.path, { force: true });
+    writeFileSync(f.path, f.content, { mode: 0o644, flag: 'wx' });
+  }
 }
 
 /**
- * What `BwrapDeps.network` wants: the plan of a policy for a run dir, files written. Host
- * addresses are read at every start (interfaces come and go); the allow list is fixed.
+ * What `BwrapDeps.network` wants: the plan of a policy for a run dir, files written. The host's
+ * addresses come from `hosts`, kept current; a per-instance stack's filter follows them
+ * (`filters`), the shared router's its own. Unknown addresses: `egress` does not start.
  */
-export function createNetwork(opts: Omit<NetworkContext, 'runDir' | 'hostAddresses'>): (policy: NetworkPolicy, runDir: string) => NetworkPlan {
-  return (policy, runDir) => {
-    const plan = networkPlan(policy, { ...opts, runDir, hostAddresses: [...hostAddresses(), ...hostGateways()] });
+export function createNetwork(
+  opts: Omit<NetworkContext, 'runDir' | 'hostAddresses'> & { hosts: HostAddressWatch | undefined; filters: InstanceFilters | undefined },
+): (policy: NetworkPolicy, runDir: string) => Promise<NetworkPlan> {
+  const { hosts, filters, ...rest } = opts;
+  return async (policy, runDir) => {
+    let hostAddresses: string[] = [];
+    let generation = 0;
+    if (policy === 'egress') {
+      if (!hosts) failEgress("ip (package iproute2) is not installed, so the host's addresses cannot be read");
+      await hosts.ready();
+      generation = hosts.generation;
+      try {
+        hostAddresses = hosts.current();
+      } catch (err) {
+        failEgress((err as Error).message);
+      }
+    }
+    const plan = networkPlan(policy, { ...rest, runDir, hostAddresses });
+    if (plan.engine === 'slirp4netns' || plan.engine === 'pasta') {
+      // A filter that could not follow the host's addresses would let a new one through.
+      if (!filters) failEgress("nsenter (util-linux) is not installed, so the instance's filter could not follow the host's addresses");
+      plan.track = (child) => filters.track(child, generation);
+    }
     writePlanFiles(plan);
     return plan;
   };
@@ -357,7 +352,8 @@ export async function probeNetwork(opts: { asUser?: string[]; uid?: number; time
     }
     let shared: SharedEgress | undefined;
     try {
-      const hosts = [...hostAddresses(), ...hostGateways()];
+      if (!tools.ip) throw new Error("ip (package iproute2) is not installed, so the host's addresses cannot be read");
+      const hosts = await readHostAddresses([tools.ip]);
       if (engine === 'shared') shared = new SharedEgress({ tools: routerTools(tools)!, asUser: (a) => [...asUser, ...a], egressAllow: [], hostAddresses: () => hosts, dnsAddress: SLIRP_DNS, stepMs: timeoutMs });
       const plan = networkPlan('egress', { hostAddresses: hosts, egressAllow: [], runDir: '/nonexistent', allowHostNetwork: false, engine, tools, ...(shared && { shared }), ...(probeUid === undefined ? {} : { uid: probeUid }) });
       if (!none.ok) throw new Error('bwrap does not work (see none)');

@@ -20,6 +20,23 @@ const relayPath = fileURLToPath(new URL('../../runtime/http/relay.js', import.me
 const wsPath = createRequire(import.meta.url).resolve('ws');
 const basics = missingSandbox();
 
+/** Pids of a process's children (from /proc/<pid>/task/<pid>/children). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** An http + WebSocket echo server on PORT, listening after `delayMs`. */
 function serverSource(delayMs: number): string {
   return `
@@ -157,7 +174,8 @@ describe('relay as a supervisor (no sandbox)', () => {
       const a = relay(['--', 'sh', '-c', 'exit 3'], e);
       assert.deepEqual(await once(a, 'exit'), [3, null]);
       const b = relay(['sleep', '30'], e);
-      await sleep(200);
+      // Wait for the command, however slow the host, so the signal is forwarded to it.
+      while (!childrenOf(b.pid!).some((p) => cmdline(p).startsWith('sleep\0'))) await sleep(10);
       b.kill('SIGTERM'); // forwarded to sleep, which dies of it
       assert.deepEqual(await once(b, 'exit'), [143, null]);
     } finally {

@@ -1,7 +1,10 @@
 /**
- * The data behind Ferry's seccomp filters: the default deny list that every instance gets, and
- * the baseline a runtime needs when a function asks for allow mode. Names only: numbers come
- * from libseccomp (through the native helper) on the host that compiles the filter.
+ * The data behind Ferry's seccomp filters: the default deny list that every instance gets, the
+ * calls answered with ENOSYS, the socket families an instance may use, and the baseline a runtime
+ * needs when a function asks for allow mode. Syscalls by name: numbers come from libseccomp
+ * (through the native helper) on the host that compiles the filter. Reviewed against Docker's
+ * default profile (moby `profiles/seccomp/default.json`, without added capabilities) and the
+ * syscalls gVisor refuses or stubs.
  */
 
 /**
@@ -32,7 +35,56 @@ export const defaultDenyList: readonly string[] = [
   'reboot', 'swapon', 'swapoff', 'acct', 'quotactl', 'quotactl_fd',
   'clock_settime', 'settimeofday', 'adjtimex', 'clock_adjtime', 'syslog',
   'iopl', 'ioperm', 'vm86', 'vm86old', 'uselib', 'nfsservctl',
+  // Host names and the terminal: nothing for an instance to set or hang up (Docker: CAP_SYS_ADMIN,
+  // CAP_SYS_TTY_CONFIG).
+  'sethostname', 'setdomainname', 'vhangup',
+  // 16-bit segments in a process's LDT: old, bug-prone x86 code that only emulators (Wine,
+  // DOSEMU) need; Docker allows it, gVisor refuses it.
+  'modify_ldt',
+  // NUMA memory placement: moving pages between nodes is kernel code few programs use, and of no
+  // use where the host places instances (Docker: CAP_SYS_NICE). get_mempolicy stays allowed: it
+  // only reads, and libnuma probes it, which under the kill action would be fatal.
+  'mbind', 'set_mempolicy', 'set_mempolicy_home_node', 'migrate_pages', 'move_pages',
+  // Other processes' file descriptors and memory advice (Docker: CAP_SYS_PTRACE).
+  'pidfd_getfd', 'process_madvise',
+  // Whole-file-system event monitoring (Docker: CAP_SYS_ADMIN).
+  'fanotify_init',
+  // Obsolete or never implemented: nothing calls them on purpose (Docker omits them too).
+  'sysfs', 'ustat', '_sysctl', 'afs_syscall', 'tuxcall', 'security', 'getpmsg', 'putpmsg', 'vserver',
 ];
+
+/**
+ * Answered with ENOSYS ("this kernel has no such call") for every instance, before and whatever
+ * its own policy says: never EPERM, never the kill action. io_uring runs I/O the kernel's workers
+ * perform without a syscall a filter could see (IORING_OP_CONNECT, OPENAT, ...), so it would walk
+ * around every other rule, and it has been a steady source of kernel exploits (Docker and
+ * containerd refuse it since 2023). libuv and others probe for it and fall back on ENOSYS.
+ */
+export const enosysSyscalls: readonly string[] = ['io_uring_setup', 'io_uring_enter', 'io_uring_register'];
+
+/** One family `socket()` may use: a domain (AF_*), with any protocol or only `protocol`. */
+export interface SocketFamily {
+  domain: number;
+  protocol?: number;
+}
+
+/**
+ * The only families an instance may open sockets in; any other fails with EAFNOSUPPORT ("address
+ * family not supported"), the answer libraries expect from a kernel built without a family.
+ * Each other family is kernel code the instance has no use for, and some reach past its
+ * namespaces: AF_VSOCK shares the host VM's vsock port space whatever the network policy.
+ */
+export const socketFamilies: readonly SocketFamily[] = [
+  { domain: 1 }, // AF_UNIX: the gateway's socket, local IPC
+  { domain: 2 }, // AF_INET
+  { domain: 10 }, // AF_INET6
+  // AF_NETLINK with NETLINK_ROUTE only: getifaddrs() and the resolver list the interfaces
+  // through it; the other netlink protocols (audit, uevents, netfilter, ...) are refused.
+  { domain: 16, protocol: 0 },
+];
+
+/** The only family `socketpair()` may use: AF_UNIX, the family of every ordinary socket pair. */
+export const socketpairFamilies: readonly number[] = [1];
 
 /**
  * What node 20 and python 3.11 were seen to call while starting and serving, on Debian 12 x86_64.

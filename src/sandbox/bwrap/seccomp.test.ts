@@ -2,7 +2,7 @@
 // small C probe (native/probes/try-syscall.c, built here with gcc) makes the syscalls.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import type { SeccompPolicy } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { helperAvailable, helperPath } from './helper.js';
 import { SeccompCompiler, validateSyscallNames, type SeccompFilters } from './seccomp.js';
-import { defaultDenyList, runtimeBaseline } from './seccomp-defaults.js';
+import { defaultDenyList, enosysSyscalls, runtimeBaseline, socketFamilies, socketpairFamilies } from './seccomp-defaults.js';
 
 import { mustWork, need } from './test-support.js';
 
@@ -55,12 +55,16 @@ const sigsys = (r: Run): boolean => r.signal === 'SIGSYS' || r.code === 128 + 31
 const compiler = (dir = join(work, `cache-${Math.random().toString(36).slice(2)}`)): { c: SeccompCompiler; dir: string } => ({ c: new SeccompCompiler(dir), dir });
 
 test('the default list and baseline: the names the issue requires, all sorted data', () => {
-  for (const n of ['ptrace', 'mount', 'umount2', 'pivot_root', 'unshare', 'setns', 'keyctl', 'add_key', 'request_key', 'bpf', 'perf_event_open', 'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'open_by_handle_at', 'userfaultfd', 'personality', 'reboot', 'swapon', 'swapoff']) {
+  for (const n of ['ptrace', 'mount', 'umount2', 'pivot_root', 'unshare', 'setns', 'keyctl', 'add_key', 'request_key', 'bpf', 'perf_event_open', 'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'open_by_handle_at', 'userfaultfd', 'personality', 'reboot', 'swapon', 'swapoff', 'modify_ldt', 'move_pages', 'set_mempolicy']) {
     assert.ok(defaultDenyList.includes(n), n);
   }
   assert.deepEqual([...runtimeBaseline], [...new Set(runtimeBaseline)].sort());
-  for (const n of ['execve', 'exit_group', 'mmap', 'accept4', 'epoll_pwait', 'clone3']) assert.ok(runtimeBaseline.includes(n), n);
-  assert.deepEqual(runtimeBaseline.filter((n) => defaultDenyList.includes(n)), []);
+  for (const n of ['execve', 'exit_group', 'mmap', 'accept4', 'epoll_pwait', 'clone3', 'socket', 'socketpair']) assert.ok(runtimeBaseline.includes(n), n);
+  assert.deepEqual(runtimeBaseline.filter((n) => defaultDenyList.includes(n) || enosysSyscalls.includes(n)), []);
+  assert.deepEqual([...enosysSyscalls].sort(), ['io_uring_enter', 'io_uring_register', 'io_uring_setup']);
+  assert.deepEqual(enosysSyscalls.filter((n) => defaultDenyList.includes(n)), []);
+  assert.deepEqual(socketFamilies, [{ domain: 1 }, { domain: 2 }, { domain: 10 }, { domain: 16, protocol: 0 }]);
+  assert.deepEqual(socketpairFamilies, [1]);
 });
 
 test('compile: every kind of policy gives non-empty BPF files, 0644, one per policy, cached', async (t) => {
@@ -117,9 +121,27 @@ test('the default deny list always applies: unioned in deny mode, subtracted in 
   assert.ok(allow.request.allow.includes('chroot') && allow.request.allow.includes('read'));
   assert.ok(!allow.request.allow.includes('ptrace'), 'an allow list cannot re-allow a default-denied name');
   assert.equal(allow.request.defaultAction, 'kill');
-  // The namespace rules live in the quiet filter, with the policy's action.
+  // The namespace rules live in the quiet filter, with the policy's action; so do the answers no
+  // policy changes: io_uring's ENOSYS and the socket families.
   assert.deepEqual([deny.request.noNewNamespaces, allow.request.noNewNamespaces], [false, false]);
-  assert.deepEqual(allow.quiet, { defaultAction: 'allow', denyAction: 'kill', deny: [], allow: [], noNewNamespaces: true });
+  assert.deepEqual(allow.quiet, {
+    defaultAction: 'allow',
+    denyAction: 'kill',
+    deny: [],
+    allow: [],
+    noNewNamespaces: true,
+    enosys: ['io_uring_setup', 'io_uring_enter', 'io_uring_register'],
+    socketFamilies: { socket: socketFamilies, socketpair: socketpairFamilies },
+  });
+  assert.deepEqual([deny.request.enosys, deny.request.socketFamilies, allow.request.enosys, allow.request.socketFamilies], [[], null, [], null]);
+  // The lists let io_uring through, so that only the quiet filter's ENOSYS answers it: a listed
+  // name or the kill action cannot turn that answer into EPERM or a kill.
+  const listed = await c.plan({ mode: 'deny', syscalls: ['io_uring_setup', 'getppid'], action: 'kill' });
+  assert.ok(!listed.request.deny.some((n) => n.startsWith('io_uring')) && listed.request.deny.includes('getppid'));
+  const narrow = await c.plan({ mode: 'allow', syscalls: ['modify_ldt', 'io_uring_setup'], action: 'kill' });
+  assert.ok(!narrow.request.allow.includes('modify_ldt'), 'an allow list cannot re-allow modify_ldt');
+  for (const n of enosysSyscalls) assert.ok(narrow.request.allow.includes(n), n);
+  assert.deepEqual(narrow.quiet.enosys, allow.quiet.enosys);
 });
 
 test('enforced: default-denied syscalls fail with EPERM, others work', async (t) => {
@@ -171,4 +193,124 @@ test('enforced: allow mode runs node and python, refuses what is not listed', as
   const kill = await c.compile({ mode: 'allow', syscalls: [], action: 'kill' });
   assert.ok(sigsys(await underBwrap(kill, [probe, 'chroot'])));
   assert.equal((await underBwrap(kill, [process.execPath, '-e', 'console.log(3)'])).out, '3');
+});
+
+/** Every policy an instance can have, for the rules that must hold under all of them. */
+const everyPolicy: Array<SeccompPolicy | undefined> = [
+  undefined,
+  { mode: 'deny', syscalls: ['io_uring_setup', 'io_uring_enter', 'connect'], action: 'kill' },
+  { mode: 'allow', syscalls: ['io_uring_setup', 'modify_ldt'] },
+  { mode: 'allow', syscalls: [], action: 'kill' },
+];
+
+test('enforced: io_uring answers ENOSYS under every policy, never EPERM and never a kill', async (t) => {
+  if (!ready(t, true)) return;
+  const { c } = compiler();
+  // Unfiltered, each answers something else: EFAULT (no parameters), EBADF or EINVAL (no ring).
+  const calls = [['io_uring_setup', '1', '0'], ['io_uring_enter', '0xffffffff'], ['io_uring_register', '0xffffffff']];
+  for (const call of calls) assert.doesNotMatch((await underBwrap(undefined, [probe, ...call])).out, /ENOSYS/, call[0]);
+  for (const policy of everyPolicy) {
+    const bpf = await c.compile(policy);
+    for (const call of calls) {
+      const r = await underBwrap(bpf, [probe, ...call]);
+      assert.match(r.out, /^errno 38 ENOSYS$/, `${call[0]} under ${JSON.stringify(policy)}: ${r.out} (${r.signal ?? r.code})`);
+    }
+  }
+});
+
+test('enforced: sockets only in AF_UNIX, AF_INET, AF_INET6 and NETLINK_ROUTE; others EAFNOSUPPORT under every policy', async (t) => {
+  if (!ready(t, true)) return;
+  const { c } = compiler();
+  // [call, domain, type, protocol]; the refused ones open unfiltered on this kernel (AF_VSOCK,
+  // netlink audit and uevents) or fail with another errno, so EAFNOSUPPORT proves the filter.
+  const refusedSockets = [
+    ['socket', '40', '1', '0'], // AF_VSOCK
+    ['socket', '16', '3', '9'], // NETLINK_AUDIT
+    ['socket', '16', '3', '15'], // NETLINK_KOBJECT_UEVENT
+    ['socket', '16', '3', '0x100000000'], // NETLINK_ROUTE to the kernel, not to the filter: refused
+    ['socket', '0x100000001', '1', '0'], // AF_UNIX to the kernel, not to the filter: refused
+    ['socket', '17', '2', '0'], // AF_PACKET
+    ['socket', '38', '5', '0'], // AF_ALG
+    ['socket', '0', '1', '0'], // AF_UNSPEC
+    ['socket', '45', '2', '0'], // AF_MCTP, the newest family
+    ['socketpair', '2', '1', '0'], // AF_INET pairs
+    ['socketpair', '30', '5', '0'], // AF_TIPC pairs
+  ];
+  const plain = await underBwrap(undefined, [probe, 'socket', '40', '1', '0']);
+  assert.match(plain.out, /^ok \d+$/, `AF_VSOCK opens unfiltered here: ${plain.out}`);
+  for (const policy of everyPolicy) {
+    const bpf = await c.compile(policy);
+    for (const call of refusedSockets) {
+      const r = await underBwrap(bpf, [probe, ...call]);
+      assert.match(r.out, /^errno 97 EAFNOSUPPORT$/, `${call.join(' ')} under ${JSON.stringify(policy)}: ${r.out} (${r.signal ?? r.code})`);
+    }
+    for (const call of [['socket', '1', '1', '0'], ['socket', '2', '1', '0'], ['socket', '10', '2', '0'], ['socket', '16', '3', '0']]) {
+      assert.match((await underBwrap(bpf, [probe, ...call])).out, /^ok \d+$/, `${call.join(' ')} under ${JSON.stringify(policy)}`);
+    }
+    // socketpair(AF_UNIX) reaches the kernel: without a result array it answers EFAULT.
+    assert.match((await underBwrap(bpf, [probe, 'socketpair', '1', '1', '0'])).out, /^errno 14 EFAULT$/);
+  }
+});
+
+test('enforced: modify_ldt, move_pages and set_mempolicy are refused, also when an allow list names them', async (t) => {
+  if (!ready(t, true)) return;
+  const { c } = compiler();
+  const calls = [['modify_ldt', '0', '0', '0'], ['move_pages', '0'], ['set_mempolicy', '0']];
+  for (const call of calls) assert.doesNotMatch((await underBwrap(undefined, [probe, ...call])).out, /EPERM/, `${call[0]} unfiltered`);
+  const policies: Array<SeccompPolicy | undefined> = [undefined, { mode: 'allow', syscalls: ['modify_ldt', 'move_pages', 'set_mempolicy'] }];
+  for (const policy of policies) {
+    const bpf = await c.compile(policy);
+    for (const call of calls) assert.match((await underBwrap(bpf, [probe, ...call])).out, /^errno 1 EPERM$/, `${call[0]} under ${JSON.stringify(policy)}`);
+  }
+  const kill = await c.compile({ mode: 'deny', syscalls: [], action: 'kill' });
+  assert.ok(sigsys(await underBwrap(kill, [probe, 'modify_ldt', '0', '0', '0'])), 'the default list takes the policy action');
+});
+
+/**
+ * Runs a classic-BPF seccomp program (as libseccomp emits it) on one syscall, without the
+ * kernel: for ABIs this host cannot call. Throws on an instruction it does not know.
+ */
+function runFilter(bpf: Buffer, arch: number, nr: number, args: number[]): number {
+  const data = Buffer.alloc(64);
+  data.writeUInt32LE(nr, 0);
+  data.writeUInt32LE(arch, 4);
+  args.forEach((a, i) => data.writeBigUInt64LE(BigInt(a), 16 + 8 * i));
+  let acc = 0;
+  for (let pc = 0; pc * 8 < bpf.length; pc++) {
+    const [code, jt, jf, k] = [bpf.readUInt16LE(pc * 8), bpf[pc * 8 + 2]!, bpf[pc * 8 + 3]!, bpf.readUInt32LE(pc * 8 + 4)];
+    if (code === 0x20) acc = data.readUInt32LE(k); // ld [k]
+    else if (code === 0x54) acc = (acc & k) >>> 0; // and #k
+    else if (code === 0x06) return k; // ret #k
+    else if (code === 0x05) pc += k; // ja
+    else if (code === 0x15) pc += acc === k ? jt : jf; // jeq
+    else if (code === 0x25) pc += acc > k ? jt : jf; // jgt
+    else if (code === 0x35) pc += acc >= k ? jt : jf; // jge
+    else if (code === 0x45) pc += (acc & k) !== 0 ? jt : jf; // jset
+    else throw new Error(`unknown BPF instruction ${code.toString(16)} at ${pc}`);
+  }
+  throw new Error('the filter ran off its end');
+}
+
+test('other ABIs: x32 calls are killed by both filters, and so are i386 calls (checked on the BPF)', async (t) => {
+  if (!ready(t, true)) return;
+  const { c } = compiler();
+  for (const policy of everyPolicy) {
+    const bpf = await c.compile(policy);
+    for (const call of [['io_uring_setup', '1', '0'], ['socket', '40', '1', '0']]) {
+      assert.ok(sigsys(await underBwrap(bpf, [probe, ...call, '--x32'])), `x32 ${call[0]} under ${JSON.stringify(policy)}`);
+    }
+    // int 0x80 is not available on every host; the filter decides on the audit arch before
+    // anything else, so evaluating it shows what the kernel would do.
+    const killProcess = 0x80000000;
+    const [i386, x86_64] = [0x40000003, 0xc000003e];
+    for (const file of [bpf.quiet, bpf.logged]) {
+      const prog = readFileSync(file);
+      assert.equal(runFilter(prog, x86_64, 0x40000000 + 425, [1, 0]), killProcess, `x32 io_uring_setup: ${file}`);
+      assert.equal(runFilter(prog, i386, 359, [40, 1, 0]), killProcess, `i386 socket(AF_VSOCK): ${file}`);
+      assert.equal(runFilter(prog, i386, 425, [1, 0]), killProcess, `i386 io_uring_setup: ${file}`);
+      assert.equal(runFilter(prog, x86_64, 39, []) >>> 16, 0x7fff, `x86_64 getpid is allowed: ${file}`);
+    }
+    assert.equal(runFilter(readFileSync(bpf.quiet), x86_64, 425, [1, 0]), 0x00050000 + 38, 'the quiet filter answers io_uring_setup with ENOSYS');
+    assert.equal(runFilter(readFileSync(bpf.quiet), x86_64, 41, [40, 1, 0]), 0x00050000 + 97, 'and AF_VSOCK with EAFNOSUPPORT');
+  }
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { SeccompPolicy } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { compileSeccompBpf, helperVersion, resolveSyscalls, type SeccompCompileRequest } from './helper.js';
-import { defaultDenyList, runtimeBaseline } from './seccomp-defaults.js';
+import { defaultDenyList, enosysSyscalls, runtimeBaseline, socketFamilies, socketpairFamilies } from './seccomp-defaults.js';
 
 /**
  * Seccomp policies -> cached BPF files. The default deny list always applies: in deny mode the
@@ -17,6 +17,13 @@ import { defaultDenyList, runtimeBaseline } from './seccomp-defaults.js';
  * new thread and falls back to clone on its ENOSYS; logged, that answer would write a kernel log
  * line per thread. Where both filters refuse a call with the same action, the kernel counts the
  * newer (logged) one.
+ *
+ * The answers no policy may change live in the quiet filter: io_uring's ENOSYS and the socket
+ * families' EAFNOSUPPORT. The kernel takes the strictest action of the two filters (kill over
+ * errno over allow) and, between two errnos, the logged one's; so the logged filter lets the
+ * io_uring calls through in every mode, or a function's `kill` or a listed name would override
+ * ENOSYS. socket and socketpair are in the runtime baseline, and the family rules refuse only
+ * on top of what the lists allow.
  */
 
 /**
@@ -37,7 +44,10 @@ export async function validateSyscallNames(names: readonly string[]): Promise<vo
 export interface SeccompPlan {
   /** The lists: the default deny list and the function's names (or the baseline in allow mode). */
   request: SeccompCompileRequest;
-  /** The namespace rules: clone's namespace flags refused, clone3 answered with ENOSYS. */
+  /**
+   * The rules no policy changes: clone's namespace flags refused, clone3 and io_uring answered
+   * with ENOSYS, socket families outside the allowed ones with EAFNOSUPPORT.
+   */
   quiet: SeccompCompileRequest;
   /** Names of the default list or baseline that libseccomp here does not know (skipped). */
   skipped: string[];
@@ -96,23 +106,44 @@ export class SeccompCompiler {
   async plan(policy: SeccompPolicy | undefined): Promise<SeccompPlan> {
     const norm = normalise(policy);
     await validateSyscallNames(norm.syscalls);
-    const resolved = await resolveSyscalls([...defaultDenyList, ...runtimeBaseline]);
-    const skipped = [...defaultDenyList, ...runtimeBaseline].filter((n) => resolved.get(n) === null);
+    const ours = [...defaultDenyList, ...enosysSyscalls, ...runtimeBaseline];
+    const resolved = await resolveSyscalls(ours);
+    const skipped = ours.filter((n) => resolved.get(n) === null);
     const known = (names: readonly string[]): string[] => names.filter((n) => resolved.get(n) !== null);
     const denied = new Set(known(defaultDenyList));
+    const enosys = known(enosysSyscalls);
     // In allow mode the lists allow clone and clone3 (both in the baseline): the quiet filter
-    // refuses clone's namespace flags and answers clone3, whatever the lists say.
+    // refuses clone's namespace flags and answers clone3, whatever the lists say. The io_uring
+    // calls pass the lists in both modes, so that only the quiet filter's ENOSYS answers them.
     const request: SeccompCompileRequest =
       norm.mode === 'deny'
-        ? { defaultAction: 'allow', denyAction: norm.action, deny: sorted([...denied, ...norm.syscalls]), allow: [], noNewNamespaces: false }
+        ? {
+            defaultAction: 'allow',
+            denyAction: norm.action,
+            deny: sorted([...denied, ...norm.syscalls].filter((n) => !enosys.includes(n))),
+            allow: [],
+            noNewNamespaces: false,
+            enosys: [],
+            socketFamilies: null,
+          }
         : {
             defaultAction: norm.action,
             denyAction: norm.action,
             deny: [],
-            allow: sorted([...known(runtimeBaseline), ...norm.syscalls].filter((n) => !denied.has(n))),
+            allow: sorted([...known(runtimeBaseline), ...norm.syscalls, ...enosys].filter((n) => !denied.has(n))),
             noNewNamespaces: false,
+            enosys: [],
+            socketFamilies: null,
           };
-    const quiet: SeccompCompileRequest = { defaultAction: 'allow', denyAction: norm.action, deny: [], allow: [], noNewNamespaces: true };
+    const quiet: SeccompCompileRequest = {
+      defaultAction: 'allow',
+      denyAction: norm.action,
+      deny: [],
+      allow: [],
+      noNewNamespaces: true,
+      enosys,
+      socketFamilies: { socket: socketFamilies, socketpair: socketpairFamilies },
+    };
     return { request, quiet, skipped: sorted(skipped) };
   }
 

@@ -7,7 +7,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findTools, hostAddresses, hostGateways, networkPlan, probeNetwork, type NetworkPlan } from './network.js';
+import { findTools, networkPlan, probeNetwork, type NetworkPlan } from './network.js';
+import { readHostAddresses } from './host-addresses.js';
 import { STACK_FD, withStackFd } from './slirp.js';
 import { asSandboxUser, missingSandbox, need, run, testSandboxArgs } from './test-netns.js';
 
@@ -15,10 +16,12 @@ const missing = missingSandbox();
 const sandboxUid = process.getuid?.() === 0 ? 65534 : process.getuid?.();
 let runDir: string;
 let works: string | undefined;
+/** The host's addresses, for the filters (read in `before`). */
+let hosts: string[] = [];
 
 function plan(extra: { slirp4netns?: string } = {}): NetworkPlan {
   const tools = { ...findTools(), ...extra };
-  return networkPlan('egress', { hostAddresses: [...hostAddresses(), ...hostGateways()], egressAllow: [], runDir, allowHostNetwork: false, engine: 'slirp4netns', tools, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) });
+  return networkPlan('egress', { hostAddresses: hosts, egressAllow: [], runDir, allowHostNetwork: false, engine: 'slirp4netns', tools, ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) });
 }
 
 const stackRun = (p: NetworkPlan) => ({ stack: p.stack, wrap: (a: string[]) => [...asSandboxUser(), ...a] });
@@ -72,6 +75,7 @@ describe('slirp4netns beside the instance', () => {
     runDir = mkdtempSync(join(tmpdir(), 'ferry-slirp-test-'));
     chmodSync(runDir, 0o755);
     if (missing) return;
+    if (findTools().ip) hosts = await readHostAddresses([findTools().ip!]);
     const probe = await probeNetwork();
     if (!probe.engines.slirp4netns.ok) works = `slirp4netns does not work here: ${probe.engines.slirp4netns.detail}`;
   });
@@ -122,7 +126,7 @@ describe('slirp4netns beside the instance', () => {
     const script = `
       const { networkPlan, findTools } = await import(${JSON.stringify(here('./network.js'))});
       const t = await import(${JSON.stringify(here('./test-netns.js'))});
-      const p = networkPlan('egress', ${JSON.stringify({ hostAddresses: hostAddresses(), egressAllow: [], runDir, allowHostNetwork: false, engine: 'slirp4netns', ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })});
+      const p = networkPlan('egress', ${JSON.stringify({ hostAddresses: hosts, egressAllow: [], runDir, allowHostNetwork: false, engine: 'slirp4netns', ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })});
       const argv = [...t.asSandboxUser(), ...p.prefix, findTools().bwrap, ...t.testSandboxArgs, '--', '/bin/sh', '-c', 'echo up; exec sleep 60'];
       t.run(argv, 60_000, { stack: p.stack, wrap: (a) => [...t.asSandboxUser(), ...a] }, (c) => {
         c.stdout.once('data', () => console.log(c.pid));

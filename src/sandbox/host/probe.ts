@@ -171,7 +171,8 @@ export async function probeHost(): Promise<HostReport> {
     tool('pasta', ['--version'], 'apt-get install -y passt', false),
     tool('slirp4netns', ['--version'], 'apt-get install -y slirp4netns', false),
     tool('nft', ['--version'], 'apt-get install -y nftables', false),
-    // The shared egress router (root): veth links and their addresses in two namespaces.
+    // The egress filters follow the host's addresses (ip monitor, nsenter + nft); the shared
+    // router (root) also links instances with them.
     tool('ip', ['-V'], 'apt-get install -y iproute2', false),
     tool('nsenter', ['--version'], 'apt-get install -y util-linux', false),
   ]);
@@ -182,7 +183,7 @@ export async function probeHost(): Promise<HostReport> {
   // The default network policy, egress, needs a user-mode stack (either) and nft for its filter.
   const stackMissing = !pasta.ok && !slirp.ok;
   const required = (c: HostCheck, yes: boolean): HostCheck => ({ ...c, required: yes });
-  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), ...(uid === 0 ? [ip, nsenter] : []), kvm()];
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), required(ip, true), required(nsenter, true), kvm()];
   const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
   const cg = (c: CgroupController): string => {
     const check = cgroups.find((x) => x.name === `cgroup-${c}`);

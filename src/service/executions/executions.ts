@@ -19,11 +19,13 @@ import {
   type RunEnd,
   type Store,
   type StoredRequest,
+  CredentialHeaders,
 } from '../../core/index.js';
 import type { Catalog } from '../catalog.js';
 import type { FunctionLogs } from '../function-logs.js';
 import { AddressPolicy } from './address-policy.js';
 import { CallbackSender } from './callbacks.js';
+import { RequestCredentials } from './credentials.js';
 import { GroupCommit } from './group-commit.js';
 import { ExecutionWorker } from './worker.js';
 
@@ -45,6 +47,8 @@ export interface ExecutionsOptions {
   maxBodyBytes: number;
   /** Loopback and private addresses callbacks may still reach. */
   callbackAllow: string[];
+  /** Header patterns redacted from stored requests besides the defaults (`--redact-headers`). */
+  redactHeaders?: string[];
   /** Tries per callback before it is marked failed (default 5). */
   callbackAttempts?: number;
   /** How long one callback try may take (default 10 s). */
@@ -67,6 +71,9 @@ const pendingCallback = (attempts = 0): CallbackOutcome => ({ state: 'pending', 
 
 export class Executions {
   readonly policy: AddressPolicy;
+  /** The headers no execution record shows or keeps past its end. */
+  readonly credentialHeaders: CredentialHeaders;
+  private readonly credentials: RequestCredentials;
   private readonly worker: ExecutionWorker;
   private readonly callbacks: CallbackSender;
   private readonly commits: GroupCommit<NewExecution, { id: string; created: boolean }>;
@@ -79,6 +86,8 @@ export class Executions {
   constructor(private readonly o: ExecutionsOptions) {
     const store = o.store.executions;
     this.policy = new AddressPolicy(o.callbackAllow);
+    this.credentialHeaders = new CredentialHeaders(o.redactHeaders);
+    this.credentials = new RequestCredentials(o.store.keys, this.credentialHeaders);
     this.commits = new GroupCommit((batch) => store.create(batch));
     this.callbacks = new CallbackSender({
       store,
@@ -94,6 +103,7 @@ export class Executions {
       run: o.run,
       holder: o.holder,
       target: (fn, v) => o.catalog.target(fn, v),
+      request: (rec) => this.credentials.open(rec.id, rec.function, rec.request),
       workers: o.workers,
       maxResultBytes: o.maxBodyBytes,
       ended: (rec, end) => this.ended(rec, end),
@@ -124,15 +134,18 @@ export class Executions {
    * answers the existing execution (`created: false`). Past the queue bound: 429.
    */
   async submit(s: Submission): Promise<{ id: string; created: boolean; status: ExecutionStatus }> {
+    const id = randomBytes(16).toString('hex');
+    // Sealed first: the bound check and the hand-over to the commit stay in one synchronous step.
+    const request = s.target.config.recordCredentials ? s.request : await this.credentials.seal(id, s.target.function, s.request);
     if (this.open + this.commits.size >= this.o.queueMax) {
       throw new FerryError('execution-queue-full', `${this.o.queueMax} executions are already queued or running (--execution-queue-max)`, { headers: { 'retry-after': '1' } });
     }
     const rec: NewExecution = {
-      id: randomBytes(16).toString('hex'),
+      id,
       function: s.target.function,
       version: s.target.version,
       public: s.public,
-      request: s.request,
+      request,
       idempotencyKey: s.idempotencyKey,
       callback: s.callback,
       createdAt: Date.now(),

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
-import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type Invocation, type Invoke, type LeaseHolder, type RunEnd } from '../../core/index.js';
+import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type Invocation, type Invoke, type LeaseHolder, type RunEnd, type StoredRequest } from '../../core/index.js';
 import { MemoryWriter } from '../memory-writer.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -17,6 +17,8 @@ export interface WorkerOptions {
   holder: LeaseHolder;
   /** The version an execution runs, or undefined when it is gone. */
   target(fn: string, version: string): DeployTarget | undefined;
+  /** The stored request as the function gets it (its sealed credentials opened). */
+  request?(rec: ExecutionRecord): Promise<StoredRequest>;
   /** Most runs at once on this node; 0: none (executions wait in the queue). */
   workers: number;
   maxResultBytes: number;
@@ -154,7 +156,8 @@ export class ExecutionWorker {
     let outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>;
     let error: FerryError | undefined;
     try {
-      error = (await this.o.run(invocationOf(rec, signal), writer)).error;
+      const request = this.o.request ? await this.o.request(rec) : rec.request;
+      error = (await this.o.run(invocationOf(rec, request, signal), writer)).error;
     } catch (err) {
       error = FerryError.from(err);
     }
@@ -232,8 +235,8 @@ export class ExecutionWorker {
 }
 
 /** A stored request as the run's invocation: the version it was accepted for, its id as request id. */
-function invocationOf(rec: ExecutionRecord, signal: CallSignal): Invocation {
-  const { method, path, headers, body } = rec.request;
+function invocationOf(rec: ExecutionRecord, request: StoredRequest, signal: CallSignal): Invocation {
+  const { method, path, headers, body } = request;
   return {
     function: rec.function,
     ref: undefined,

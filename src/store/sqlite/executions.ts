@@ -53,7 +53,7 @@ const columns =
 
 function fromRow(r: ExecRow): ExecutionRecord {
   const where = `executions(${r.id})`;
-  const req = parseJson<{ method: string; path: string; headers: string[] }>(r.request, `${where}.request`);
+  const req = parseJson<{ method: string; path: string; headers: string[]; sealed?: string }>(r.request, `${where}.request`);
   const result = r.result === null ? null : parseJson<{ status: number; headers: string[]; size: number }>(r.result, `${where}.result`);
   return {
     id: r.id,
@@ -61,7 +61,13 @@ function fromRow(r: ExecRow): ExecutionRecord {
     version: r.version,
     public: r.public === 1,
     status: r.status,
-    request: { method: req.method, path: req.path, headers: req.headers, body: r.request_body ?? Buffer.alloc(0) },
+    request: {
+      method: req.method,
+      path: req.path,
+      headers: req.headers,
+      body: r.request_body ?? Buffer.alloc(0),
+      ...(req.sealed !== undefined && { sealedCredentials: Buffer.from(req.sealed, 'base64') }),
+    },
     idempotencyKey: r.idempotency_key,
     callback: r.callback === null ? null : parseJson(r.callback, `${where}.callback`),
     callbackOutcome: r.callback_outcome === null ? null : parseJson<CallbackOutcome>(r.callback_outcome, `${where}.callback_outcome`),
@@ -124,6 +130,7 @@ export class SqliteExecutions implements ExecutionStore {
         `UPDATE executions SET status = @status, lease_node = NULL, lease_boot = NULL, lease_until = NULL,
            attempts = attempts + @counted, not_before = COALESCE(@not_before, not_before),
            finished_at = @finished_at,
+           request = CASE WHEN @finished_at IS NULL THEN request ELSE json_remove(request, '$.sealed') END,
            result = COALESCE(@result, result), result_body = CASE WHEN @result IS NULL THEN result_body ELSE @result_body END,
            error = CASE WHEN @counted = 1 THEN @error ELSE error END,
            callback_outcome = COALESCE(@callback_outcome, callback_outcome)
@@ -133,7 +140,7 @@ export class SqliteExecutions implements ExecutionStore {
       dropObject: db.prepare<[string]>('DELETE FROM execution_objects WHERE id = ?'),
       getObject: db.prepare<[string], Buffer>('SELECT body FROM execution_objects WHERE id = ?').pluck(),
       cancel: db.prepare<[{ id: string; now: number; cb: string | null }]>(
-        `UPDATE executions SET status = 'cancelled', finished_at = @now, callback_outcome = COALESCE(@cb, callback_outcome)
+        `UPDATE executions SET status = 'cancelled', finished_at = @now, callback_outcome = COALESCE(@cb, callback_outcome), request = json_remove(request, '$.sealed')
          WHERE id = @id AND status = 'queued'`,
       ),
       setCallback: db.prepare<[string, string]>('UPDATE executions SET callback_outcome = ? WHERE id = ?'),
@@ -159,7 +166,7 @@ export class SqliteExecutions implements ExecutionStore {
           version: e.version,
           public: e.public ? 1 : 0,
           idempotency_key: e.idempotencyKey,
-          request: JSON.stringify({ method: e.request.method, path: e.request.path, headers: e.request.headers }),
+          request: JSON.stringify({ method: e.request.method, path: e.request.path, headers: e.request.headers, sealed: e.request.sealedCredentials?.toString('base64') }),
           request_body: e.request.body.length ? e.request.body : null,
           callback: e.callback === null ? null : JSON.stringify(e.callback),
           created_at: e.createdAt,

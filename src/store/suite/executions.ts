@@ -130,6 +130,30 @@ export function executionTests(open: OpenStore): void {
         assert.equal(await s.executions.cancel('0'.repeat(31) + 'f', t0, null), undefined);
       }));
 
+    it("keeps a request's sealed credentials while it may run again, and drops them once it ended", () =>
+      run(async (s) => {
+        const sealed = Buffer.from('sealed bytes');
+        const withCreds = (): NewExecution => {
+          const e = newExec();
+          return { ...e, request: { ...e.request, headers: ['x-api-key', '[redacted]'], sealedCredentials: sealed } };
+        };
+        const [a, b] = [withCreds(), withCreds()];
+        await s.executions.create([a, b]);
+        assert.deepEqual((await s.executions.get(a.id))!.request.sealedCredentials, sealed);
+        const [claimed] = await s.executions.claim({ holder: me, now: t0 + 10, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
+        assert.deepEqual(claimed!.request.sealedCredentials, sealed, 'the worker gets them with the claim');
+        // A failed run waiting for its retry still needs them.
+        await s.executions.finish([{ id: a.id, holder: me, status: 'queued', counted: true, notBefore: t0, now: t0 + 20 }]);
+        assert.deepEqual((await s.executions.get(a.id))!.request.sealedCredentials, sealed);
+        await s.executions.claim({ holder: me, now: t0 + 30, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
+        await s.executions.finish([{ id: a.id, holder: me, status: 'failed', counted: true, now: t0 + 40 }]);
+        const ended = (await s.executions.get(a.id))!;
+        assert.equal(ended.request.sealedCredentials ?? null, null);
+        assert.deepEqual(ended.request.headers, ['x-api-key', '[redacted]']);
+        await s.executions.cancel(b.id, t0 + 50, null);
+        assert.equal((await s.executions.get(b.id))!.request.sealedCredentials ?? null, null);
+      }));
+
     it('lists newest first by function, status and cursor, within the allowed functions', () =>
       run(async (s) => {
         const all = [newExec({ function: 'f1' }), newExec({ function: 'f2' }), newExec({ function: 'f1' }), newExec({ function: 'f1' })];

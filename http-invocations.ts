@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { FerryError } from '../../errors/index.js';
+import { CallSignal } from '../../core/index.js';
+import { requestIdFor, type Pipeline } from '../../pipeline/index.js';
+import { toInvocation, type CredentialExtractor, type InvokeRoute } from './to-invocation.js';
+import { renderProblem, writeRawProblem } from './problem.js';
+
+/**
+ * The HTTP front end: a Node request becomes an invocation, the `ServerResponse` is the
+ * pipeline's response writer, and a failure becomes a problem+json answer. Surfaces that invoke
+ * functions (`/fn`, host names, the seed systems' APIs) serve their requests through it.
+ */
+export class HttpInvocations {
+  /** `x-ferry-sandbox` and the like, as a header record for error answers. */
+  private readonly extra: Record<string, string> = {};
+
+  constructor(private readonly pipeline: Pipeline) {
+    const h = pipeline.responseHeaders;
+    for (let i = 0; i < h.length; i += 2) this.extra[h[i]!] = h[i + 1]!;
+  }
+
+  /** Serves one request as an invocation of `route`; never rejects. */
+  async serve(req: IncomingMessage, res: ServerResponse, route: InvokeRoute, credential?: CredentialExtractor): Promise<void> {
+    const url = req.url;
+    const out = await this.pipeline.invoke(toInvocation(req, route, credential), res);
+    if (out.error && !res.headersSent) renderProblem(res, out.error, url, this.errorHeaders(out.requestId));
+  }
+
+  /** WebSocket and other upgrades, for runtimes that serve HTTP themselves. */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: InvokeRoute, credential?: CredentialExtractor): Promise<void> {
+    const inv = toInvocation(req, route, credential);
+    const rid = requestIdFor(inv.requestId);
+    inv.requestId = rid;
+    inv.body = undefined;
+    try {
+      const signal = new CallSignal();
+      socket.once('close', () => signal.abort());
+      const { lease, target } = await this.pipeline.lease(inv, signal);
+      const upgrade = lease.connector.upgrade;
+      if (!upgrade) {
+        lease.release();
+        throw new FerryError('method-not-allowed', `runtime '${target.config.runtime}' does not accept upgrades; use an http function`);
+      }
+      // The open socket counts as in flight until it closes, so the instance is not idled out.
+      upgrade.call(lease.connector, req, socket, head, { requestId: rid, path: route.path, onClose: () => lease.release() });
+    } catch (err) {
+      writeRawProblem(socket, FerryError.from(err), this.errorHeaders(rid));
+    }
+  }
+
+  private errorHeaders(rid: string): Record<string, string> {
+    return { 'x-request-id': rid, ...this.extra };
+  }
+}
