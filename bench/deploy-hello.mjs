@@ -16,6 +16,12 @@ const sources = {
     'package.json': '{"type":"module"}',
     'index.js': "export default () => 'Hello, World!';\n",
   },
+  // The same answer as a web Response: the handler shape most node functions have.
+  'node-response': {
+    'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.js', scaling: { concurrency: 1000, maxInstances: 1 } }),
+    'package.json': '{"type":"module"}',
+    'index.js': "export default () => new Response('Hello, World!');\n",
+  },
   python: {
     'ferry.json': JSON.stringify({ runtime: 'python', handler: 'main.py', scaling: { concurrency: 64, maxInstances: 1 } }),
     'main.py': "def handler(request):\n    return 'Hello, World!'\n",

@@ -19,8 +19,10 @@ const layers: Record<string, number> = {
   scheduler: 4,
   auth: 4,
   service: 4.5,
-  gateway: 5,
+  pipeline: 4.75,
+  frontends: 5,
   api: 5,
+  surfaces: 5.5,
   server: 6,
   cli: 7,
 };

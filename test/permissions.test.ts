@@ -72,6 +72,12 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'GET /v1/executions/{id}': 'fn:read',
   'DELETE /v1/executions/{id}': 'fn:execute',
   'GET /v1/executions/{id}/result': 'fn:read',
+  // The invocation surface: mx is a public function, so every caller may call it, whatever token it sends.
+  'GET /fn/{name}/{path}': 'public',
+  'POST /fn/{name}/{path}': 'public',
+  'PUT /fn/{name}/{path}': 'public',
+  'PATCH /fn/{name}/{path}': 'public',
+  'DELETE /fn/{name}/{path}': 'public',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {

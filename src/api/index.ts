@@ -23,7 +23,7 @@ import { makeInvocationRoutes } from './routes/invocations.js';
 import { makeScheduleRoutes } from './routes/schedules.js';
 
 export { ApiRouter } from './router.js';
-export { buildOpenApi } from './openapi.js';
+export { apiOperations, buildOpenApi, openApiDocument } from './openapi.js';
 export type { ApiContext, ApiResult, RouteDef } from './route.js';
 
 export interface ApiDeps {
@@ -44,6 +44,8 @@ export interface ApiDeps {
   maxBodyBytes: number;
   isReady(): boolean;
   version: string;
+  /** The OpenAPI document `/v1/openapi.json` serves (default: the API's own operations). */
+  openapi?(): object;
   /** Proxies whose X-Forwarded-For names the client (`--trust-proxy`). */
   trustProxy?: string[];
 }
@@ -53,7 +55,7 @@ export function createApi(d: ApiDeps): ApiRouter {
   let doc: object | undefined;
   const routes: RouteDef[] = [];
   routes.push(
-    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: () => (doc ??= buildOpenApi(router.accessTable, d.version)), ownerOf: (name) => d.service.catalog.owner(name) }),
+    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: d.openapi ?? (() => (doc ??= buildOpenApi(router.accessTable, d.version))), ownerOf: (name) => d.service.catalog.owner(name) }),
     ...makeAuthRoutes(d.accounts, new IpList(d.trustProxy ?? [])),
     ...makeUserRoutes(d.accounts),
     ...makeTokenRoutes(d.accounts),

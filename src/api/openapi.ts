@@ -17,9 +17,9 @@ const problemSchema = {
 
 const archiveTypes = ['application/x-tar', 'application/gzip', 'application/zip'];
 
-/** Builds the OpenAPI 3.1 document from the route table, so the two cannot drift. */
-export function buildOpenApi(routes: Array<{ def: RouteDef; access: Access }>, version: string): object {
-  const paths: Record<string, Record<string, unknown>> = {};
+/** The API's operations, built from the route table, so the two cannot drift. */
+export function apiOperations(routes: Array<{ def: RouteDef; access: Access }>): Record<string, Record<string, Record<string, unknown>>> {
+  const paths: Record<string, Record<string, Record<string, unknown>>> = {};
   for (const { def: r, access } of routes) {
     const names = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
     const params = names.map((name, i) => ({ name, in: 'path', required: true, schema: { type: 'string' }, ...(r.rest && i === names.length - 1 ? { description: 'the rest of the path: may hold `/` (as is, or as %2F)' } : {}) }));
@@ -41,10 +41,20 @@ export function buildOpenApi(routes: Array<{ def: RouteDef; access: Access }>, v
     if (r.body === 'json') op.requestBody = { required: true, content: { 'application/json': { schema: r.bodySchema ?? { type: 'object' } } } };
     (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
   }
+  return paths;
+}
+
+/** An OpenAPI 3.1 document around `paths` (the operations of every HTTP surface that is on). */
+export function openApiDocument(paths: Record<string, Record<string, unknown>>, version: string): object {
   return {
     openapi: '3.1.0',
-    info: { title: 'Ferry API', version, description: 'Management API of Ferry. Invocations are served under /fn/{name}[@{ref}]/...' },
+    info: { title: 'Ferry API', version, description: 'Ferry over HTTP: the management API (/v1) and the invocation surfaces (/fn/{name}[@{ref}]/..., host names)' },
     paths,
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { Problem: problemSchema } },
   };
+}
+
+/** The document of the API alone (a server's own document covers all its surfaces). */
+export function buildOpenApi(routes: Array<{ def: RouteDef; access: Access }>, version: string): object {
+  return openApiDocument(apiOperations(routes), version);
 }

@@ -32,6 +32,7 @@ export class ApiRouter {
       const key = `${def.method} ${def.path}`;
       const access = table[key];
       if (!access) throw new Error(`route ${key} has no entry in the permission table (auth/route-access.ts)`);
+      if (access.kind === 'invocation') throw new Error(`route ${key}: an invocation row belongs to a surface that invokes functions, not to the API`);
       unused.delete(key);
       const names: string[] = [];
       const tpl = def.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
@@ -53,10 +54,22 @@ export class ApiRouter {
     return this.routes.map((r) => ({ def: r.def, access: r.access }));
   }
 
+  /** Whether some route has this path (whatever its method): the request is this router's to answer. */
+  serves(url: string): boolean {
+    let pathname: string;
+    try {
+      pathname = new URL(url, 'http://x').pathname;
+    } catch {
+      return false;
+    }
+    const path = routePath(pathname);
+    return this.routes.some((r) => r.pattern.test(path));
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     try {
-      const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+      const path = routePath(url.pathname);
       const allowed: string[] = [];
       for (const r of this.routes) {
         const m = r.pattern.exec(path);
@@ -104,6 +117,7 @@ export class ApiRouter {
       if (!allows(p, access.perm)) throw new FerryError('forbidden', `this action needs permission:${access.perm}`);
       return p;
     }
+    if (access.kind !== 'function') throw new FerryError('internal', 'not a route of the API');
     const name = params.name!;
     const owner = this.ownerOf(name);
     if (owner === undefined) {
@@ -130,6 +144,11 @@ export class ApiRouter {
     if (verdict === 'forbidden') throw new FerryError('forbidden', `this action needs permission:${perm} on '${ex.function}'`);
     return p;
   }
+}
+
+/** A trailing `/` is ignored. */
+function routePath(pathname: string): string {
+  return pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
 }
 
 function decodeParam(name: string, raw: string): string {

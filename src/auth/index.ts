@@ -6,5 +6,5 @@ export { allows, effectiveGroups, isAdmin, memberOf, onFunction, type Permission
 export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 export { checkPasswordStrength, hashPassword, verifyPassword } from './passwords.js';
 export { LoginThrottle } from './login-throttle.js';
-export { routeAccess, type Access } from './route-access.js';
+export { invocationAccess, routeAccess, type Access } from './route-access.js';
 export { carriesFerryCredential, isCredentialHeader, withoutFerryCredentials } from './credential-headers.js';

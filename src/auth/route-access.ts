@@ -13,14 +13,22 @@ import type { Permission } from './principal.js';
  *   token (every other route refuses one);
  * - `execution`: on the execution named by `{id}`: nothing for one a public invocation created
  *   (its random id is the credential), else the permission on its function as for `function`
- *   (an execution of a function the caller may not read answers 404).
+ *   (an execution of a function the caller may not read answers 404);
+ * - `invocation`: a route of a surface that invokes functions (`/fn`, host names): what the
+ *   function's `invoke` setting and `--invoke-auth` ask, checked by the invocation pipeline:
+ *   nothing for a public function, else `execute` on it and membership in its owning group (a
+ *   function the caller may not read answers 404).
  */
 export type Access =
   | { kind: 'public' }
   | { kind: 'signed-in' }
   | { kind: 'global'; perm: Exclude<Permission, 'public'> }
   | { kind: 'function'; perm: Exclude<Permission, 'public'>; creates?: boolean; instance?: boolean }
-  | { kind: 'execution'; perm: Exclude<Permission, 'public'> };
+  | { kind: 'execution'; perm: Exclude<Permission, 'public'> }
+  | { kind: 'invocation' };
+
+/** The row of every route that invokes a function (see `invocation` above). */
+export const invocationAccess: Access = { kind: 'invocation' };
 
 const pub: Access = { kind: 'public' };
 const signedIn: Access = { kind: 'signed-in' };

@@ -12,6 +12,8 @@ export interface ServerOptions {
   dataDir: string;
   /** Host-name routing: `{name}.{domain}` and `{ref}.{name}.{domain}`. */
   domain: string | undefined;
+  /** HTTP surfaces on a listener of their own: `name=address:port` each (see `surfaces/registry.ts`). */
+  surfaceListen: string[];
   /** How long SIGTERM waits for in-flight requests before closing open streams. */
   drainTimeoutMs: number;
   /** Sandbox driver name (see `sandbox/registry.ts`). */
@@ -98,6 +100,7 @@ export const serverSettings: Setting[] = [
   { key: 'host', flag: '--host', env: 'FERRY_HOST', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
   { key: 'dataDir', flag: '--data-dir', env: 'FERRY_DATA_DIR', kind: 'string', default: './.ferry', help: 'where metadata, packages and logs are kept' },
   { key: 'domain', flag: '--domain', env: 'FERRY_DOMAIN', kind: 'string', default: undefined, help: 'route Host {name}.D and {ref}.{name}.D to functions' },
+  { key: 'surfaceListen', flag: '--surface-listen', env: 'FERRY_SURFACE_LISTEN', kind: 'list', default: '', help: 'comma-separated name=address:port: serve these HTTP surfaces (fn, host, v1) on a listener of their own' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },

@@ -4,6 +4,7 @@ export * from './names.js';
 export * from './config.js';
 export type * from './store.js';
 export type * from "./invocation.js";
+export type * from './principal.js';
 export { CallSignal } from "./call-signal.js";
 export type * from './sandbox.js';
 export type * from './runtime.js';

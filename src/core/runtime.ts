@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { EffectiveConfig, Manifest, RuntimeName } from './manifest.js';
 import type { SandboxView } from './sandbox.js';
-import type { CallMeta, InvocationRequest, ResponseSink } from './invocation.js';
+import type { CallMeta, InvocationRequest, ResponseWriter } from './invocation.js';
 
 /** Build step input: the staged package on the host, before it is content-addressed. */
 export interface BuildContext {
@@ -76,18 +76,21 @@ export interface Connector {
   /** Resolves once the instance accepts calls; rejects (FerryError) if it cannot. */
   ready(signal: AbortSignal): Promise<void>;
   /**
-   * Forwards one call and streams the answer into `res`. Resolves when the response is complete;
-   * rejects with a FerryError (`instance-crashed`, `function-error`, ...) when it could not be
-   * completed. Never leaves `res` hanging.
+   * Forwards one call (its body, if any, for every method) and streams the answer into `res`.
+   * Resolves when the response is complete; rejects with a FerryError (`instance-crashed`,
+   * `function-error`, ...) when it could not be completed. Never leaves `res` hanging.
    */
-  dispatch(req: InvocationRequest, res: ResponseSink, meta: CallMeta): Promise<void>;
+  dispatch(req: InvocationRequest, res: ResponseWriter, meta: CallMeta): Promise<void>;
   /**
    * Pooled instances: hands the already-connected runtime its function; resolves once the
    * handler is loaded, rejects (`instance-start-failed`, with the runtime's reason) if it is not.
    */
   load?(spec: LoadSpec, signal: AbortSignal): Promise<void>;
-  /** WebSocket / HTTP upgrade, for runtimes that serve HTTP themselves. */
-  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { requestId: string; onClose(): void }): void;
+  /**
+   * WebSocket / HTTP upgrade, for runtimes that serve HTTP themselves: `meta.path` is the path
+   * and query the function sees.
+   */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { requestId: string; path: string; onClose(): void }): void;
   close(): void;
 }
 

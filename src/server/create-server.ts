@@ -1,9 +1,7 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
-import { FerryError, sendProblem } from '../errors/index.js';
+import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
@@ -13,14 +11,24 @@ import { PrestartPool, preparePidDir, reapOrphans, Scheduler } from '../schedule
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
-import { Invoker, parseFnPath, parseHost } from '../gateway/index.js';
-import { createApi } from '../api/index.js';
+import { Pipeline } from '../pipeline/index.js';
+import { HttpInvocations } from '../frontends/http/index.js';
+import { surfaces as surfaceRegistry } from '../surfaces/registry.js';
+import { dispatcher, parseSurfaceListen, planListeners, surfacesDocument, type HttpSurface, type ListenerPlan, type SurfaceContext, type SurfaceFactory } from '../surfaces/index.js';
 import { ferryVersion } from './version.js';
+import { startListeners, type Listeners } from './listeners.js';
 
 /** A running Ferry server. */
 export interface FerryServer {
   /** `http://host:port` it listens on. */
   url: string;
+  /** Every listener: the main one first, then those surfaces have of their own (`--surface-listen`). */
+  listeners: Array<{ url: string; surfaces: string[] }>;
+  /**
+   * The invocation pipeline, in process: no socket between the caller and Ferry (the function's
+   * instance is reached as for any call). Answers how the call ended; the answer is in `writer`.
+   */
+  invoke(invocation: Invocation, writer: ResponseWriter): Promise<InvocationOutcome>;
   /** The admin token when this start created it (first start only). */
   adminToken: string | undefined;
   /** Whether the sandbox driver isolates functions (false for `process`). */
@@ -30,12 +38,21 @@ export interface FerryServer {
   close(): Promise<void>;
 }
 
+/** What a caller may put in place of the defaults (tests: a surface of their own). */
+export interface ServerParts {
+  /** The HTTP surfaces by name (default: `surfaces/registry.ts`). */
+  surfaces?: ReadonlyMap<string, SurfaceFactory>;
+}
+
 /**
  * The composition root: builds the store, package store, driver, runtimes, scheduler, services,
- * gateway and API from the options, and serves them on one Node HTTP server. The only place
- * that names implementations.
+ * the invocation pipeline and the HTTP surfaces from the options, and serves the surfaces on
+ * their listeners. The only place that names implementations.
  */
-export async function createServer(opts: ServerOptions, log?: Logger): Promise<FerryServer> {
+export async function createServer(opts: ServerOptions, log?: Logger, parts: ServerParts = {}): Promise<FerryServer> {
+  const registry = parts.surfaces ?? surfaceRegistry;
+  // A bad --surface-listen stops the start before anything else happens.
+  const ownAddresses = parseSurfaceListen(opts.surfaceListen, registry.keys());
   const logger = log ?? createLogger(opts.logLevel);
   await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });
   // Searchable but not listable: sandboxed instances run as another uid and bwrap must reach
@@ -137,16 +154,14 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     payloadMaxBytes: opts.historyPayloadMaxBytes,
     error: (err) => logger.warn({ err }, 'writing the invocation history failed'),
   });
+  let ready = false;
+  const sandboxHeader = driver.isolated ? [] : ['x-ferry-sandbox', 'none'];
+  // Late-bound: the pipeline hands asynchronous invocations to the executions, whose runs go
+  // through the pipeline (they start below, once it exists).
   const executions = new Executions({
-    ran: (r) =>
-      history.record({
-        time: r.startedAt, function: r.rec.function, version: r.rec.version, kind: 'async', status: r.status, durationMs: r.durationMs, requestId: r.rec.id, executionId: r.rec.id,
-        method: r.rec.request.method, path: r.rec.request.path, requestBody: r.target.config.recordPayloads ? [r.rec.request.body] : undefined,
-        responseBody: r.target.config.recordPayloads && r.responseBody ? [r.responseBody] : undefined,
-      }),
+    run: (inv, writer): Promise<InvocationOutcome> => pipeline.invoke(inv, writer),
     store,
     catalog: service.catalog,
-    pool,
     logs,
     holder: await nodeIdentity(opts.dataDir),
     workers: opts.asyncWorkers,
@@ -161,11 +176,19 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     warn: (message, err) => logger.warn({ err }, message),
     info: (message, fields) => logger.info(fields ?? {}, message),
   });
-  // Before listening: what the last boot left running goes back to the queue at once.
-  await executions.start();
-
-  let ready = false;
-  const sandboxHeader = driver.isolated ? [] : ['x-ferry-sandbox', 'none'];
+  const pipeline: Pipeline = new Pipeline({
+    resolve: (n, r) => service.resolve(n, r),
+    targetOf: (n, v) => service.catalog.target(n, v),
+    ownerOf: (n) => service.catalog.owner(n),
+    pool,
+    auth,
+    metrics,
+    invokeAuth: opts.invokeAuth,
+    maxBodyBytes: opts.maxBodyBytes,
+    responseHeaders: sandboxHeader,
+    executions,
+    history: { record: (c) => history.record(c), payloadMaxBytes: opts.historyPayloadMaxBytes },
+  });
   const schedules = new Schedules({
     store,
     // A schedule runs the function's latest version, as a POST to / carrying the schedule's body.
@@ -177,52 +200,44 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
     info: (message, fields) => logger.info(fields, message),
     warn: (message, err) => logger.warn({ err }, message),
   });
-  const invoker = new Invoker({ resolve: (n, r) => service.resolve(n, r), ownerOf: (n) => service.catalog.owner(n), pool, auth, metrics, invokeAuth: opts.invokeAuth, maxBodyBytes: opts.maxBodyBytes, responseHeaders: sandboxHeader, executions, history: { record: (c) => history.record(c), payloadMaxBytes: opts.historyPayloadMaxBytes } });
-  const api = createApi({ service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy });
-  const domain = opts.domain?.toLowerCase();
-
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/';
-    const route = parseHost(req.headers.host, domain, url) ?? parseFnPath(url);
-    const work = route ? invoker.invoke(req, res, route) : api.handle(req, res);
-    work.catch((err: unknown) => {
-      logger.error({ err }, 'unhandled request error');
-      sendProblem(res, FerryError.from(err));
-    });
+  // The HTTP surfaces that are on, where each listens, and the one document of them all.
+  let doc: object | undefined;
+  const ctx: SurfaceContext = {
+    options: opts,
+    pipeline,
+    invocations: new HttpInvocations(pipeline),
+    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy },
+    openapi: () => (doc ??= surfacesDocument(mounted, ferryVersion)),
   };
-  // Instance sockets route by path only (no --domain hosts) to the same gateway and router.
-  const serveInstance = (req: IncomingMessage, res: ServerResponse): void => {
-    const route = parseFnPath(req.url ?? '/');
-    (route ? invoker.invoke(req, res, route) : api.handle(req, res)).catch((err: unknown) => {
-      logger.error({ err }, 'unhandled instance API error');
-      sendProblem(res, FerryError.from(err));
-    });
-  };
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => {});
-    const url = req.url ?? '/';
-    const route = parseHost(req.headers.host, domain, url) ?? parseFnPath(url);
-    if (!route) {
-      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-      return;
-    }
-    void invoker.upgrade(req, socket, head, route);
-  };
-
-  const server: Server = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
-  server.on('upgrade', onUpgrade);
-  const upgraded = new Set<Duplex>();
-  server.on('upgrade', (_req, socket: Duplex) => {
-    upgraded.add(socket);
-    socket.once('close', () => upgraded.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const on: HttpSurface[] = [];
+  for (const make of registry.values()) {
+    const surface = make(ctx);
+    if (surface) on.push(surface);
+  }
+  for (const name of ownAddresses.keys()) if (!on.some((s) => s.name === name)) logger.warn({ surface: name }, `--surface-listen names surface '${name}', which is off in this configuration`);
+  const failed = (err: unknown): void => logger.error({ err }, 'unhandled request error');
+  // Instance sockets route by path only (no --domain hosts), to the invocations and the API.
+  const serveInstance = dispatcher(on.filter((s) => s.name === 'fn' || s.name === 'v1'), failed).request;
+  let plans: ListenerPlan[];
+  let listeners: Listeners;
+  try {
+    // Surfaces that clash on a listener stop the start here, naming both.
+    plans = planListeners(on, { host: opts.host, port: opts.port }, ownAddresses);
+    // Before listening: what the last boot left running goes back to the queue at once.
+    await executions.start();
+    listeners = await startListeners(plans, (plan) => dispatcher(plan.surfaces, failed));
+  } catch (err) {
+    await executions.close(0);
+    await pool.shutdown(0);
+    instanceApi.close();
+    await driver.close?.();
+    await history.close();
+    await logs.close();
+    await store.close();
+    throw err;
+  }
+  const mounted = plans.flatMap((plan, i) => plan.surfaces.map((surface) => ({ surface, url: plan.main ? undefined : listeners.urls[i] })));
+  for (let i = 1; i < plans.length; i++) logger.info({ url: listeners.urls[i], surfaces: plans[i]!.surfaces.map((s) => s.name) }, `surfaces ${plans[i]!.surfaces.map((s) => s.name).join(', ')} listening on ${listeners.urls[i]}`);
   ready = true;
   prestart?.start();
   schedules.start();
@@ -239,23 +254,12 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
       ready = false;
       clearInterval(housekeeping);
       logger.info('draining');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => {
-        logger.warn({ drainTimeoutMs: opts.drainTimeoutMs }, 'drain timeout: closing open streams and connections');
-        server.closeAllConnections();
-        for (const s of upgraded) s.destroy();
-      }, opts.drainTimeoutMs);
-      // Requests finishing during the drain leave idle keep-alive connections behind: close those too.
-      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      const closed = listeners.close(opts.drainTimeoutMs, () => logger.warn({ drainTimeoutMs: opts.drainTimeoutMs }, 'drain timeout: closing open streams and connections'));
       // Runs in flight end meanwhile, on instances still up; the rest go back to the queue.
       await schedules.close();
       const executionsClosed = executions.close(opts.drainTimeoutMs);
       await closed;
       await executionsClosed;
-      clearTimeout(timer);
-      clearInterval(idle);
-      for (const s of upgraded) s.destroy();
       await pool.shutdown(5000);
       instanceApi.close();
       await driver.close?.();
@@ -265,5 +269,13 @@ export async function createServer(opts: ServerOptions, log?: Logger): Promise<F
       logger.info('stopped');
     })());
 
-  return { url: `http://${host}:${port}`, adminToken, isolated: driver.isolated, logger, close };
+  return {
+    url: listeners.urls[0]!,
+    listeners: plans.map((plan, i) => ({ url: listeners.urls[i]!, surfaces: plan.surfaces.map((s) => s.name) })),
+    invoke: (inv, writer) => pipeline.invoke(inv, writer),
+    adminToken,
+    isolated: driver.isolated,
+    logger,
+    close,
+  };
 }

@@ -7,7 +7,7 @@ import type { InstanceTokens } from '../auth/index.js';
 
 export interface InstanceApiOptions {
   tokens: InstanceTokens;
-  /** Serves one request as the TCP server does: `/fn/*` to the gateway, the rest to the API router. */
+  /** Serves one request as the TCP server does: `/fn/*` to the invocations, the rest to the API. */
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** Where the instance sees its run dir (`/run/ferry` in a sandbox, the host path otherwise). */
   viewRunDir(target: DeployTarget, runDir: string): string;

@@ -1,12 +1,11 @@
 import { FerryError } from '../errors/index.js';
-import type { CallSignal, DeployTarget, InstancePool, InvocationRequest, Lease, ResponseSink } from '../core/index.js';
+import type { CallSignal, DeployTarget, InstancePool, InvocationRequest, Lease, ResponseWriter } from '../core/index.js';
 
-/** One call on an instance, as the gateway (synchronous) and the execution workers make it. */
+/** One call on an instance, as the pipeline makes it (synchronous calls and asynchronous runs). */
 export interface InstanceCall {
   requestId: string;
   /** Aborted by the caller (client gone, shutdown) or by the time limit below. */
   signal: CallSignal;
-  hasBody: boolean;
   timeoutMs: number;
   /** `head`: the limit is on the response head (a synchronous call); `end`: on the whole answer. */
   timeoutUntil: 'head' | 'end';
@@ -23,7 +22,7 @@ const BACKGROUND = { background: true } as const;
  * instance after a timeout: it may be stuck). Rejects with a FerryError; an instance the kernel
  * killed over its memory limit is reported as `instance-oom`.
  */
-export async function callInstance(pool: InstancePool, target: DeployTarget, req: InvocationRequest, res: ResponseSink, c: InstanceCall): Promise<void> {
+export async function callInstance(pool: InstancePool, target: DeployTarget, req: InvocationRequest, res: ResponseWriter, c: InstanceCall): Promise<void> {
   let lease: Lease | undefined;
   let timedOut = false;
   const ms = c.timeoutMs;
@@ -36,7 +35,6 @@ export async function callInstance(pool: InstancePool, target: DeployTarget, req
     await lease.connector.dispatch(req, res, {
       requestId: c.requestId,
       signal: c.signal,
-      hasBody: c.hasBody,
       onHeaders: c.timeoutUntil === 'head' ? () => clearTimeout(timer) : noop,
       extraHeaders: c.extraHeaders,
     });

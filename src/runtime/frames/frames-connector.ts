@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
-import type { CallMeta, Connector, InvocationRequest, LoadSpec, ResponseSink } from '../../core/index.js';
+import type { CallMeta, Connector, InvocationRequest, LoadSpec, ResponseWriter } from '../../core/index.js';
 import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { connectWhenListening } from './connect-retry.js';
 import { connectInstanceSocket } from '../instance-socket.js';
@@ -9,7 +9,7 @@ import { connectInstanceSocket } from '../instance-socket.js';
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
 
 interface Call {
-  res: ResponseSink;
+  res: ResponseWriter;
   meta: CallMeta;
   resolve(): void;
   reject(err: FerryError): void;
@@ -96,7 +96,7 @@ export class FramesConnector implements Connector {
     });
   }
 
-  dispatch(req: InvocationRequest, res: ResponseSink, meta: CallMeta): Promise<void> {
+  dispatch(req: InvocationRequest, res: ResponseWriter, meta: CallMeta): Promise<void> {
     const socket = this.socket;
     if (!socket || this.closed || socket.destroyed) {
       return Promise.reject(new FerryError('instance-crashed', 'the instance is not connected'));
@@ -108,8 +108,8 @@ export class FramesConnector implements Connector {
     const id = this.nextId;
     this.nextId = id >= 0x7fffffff ? 1 : id + 1;
 
-    const raw = req.rawHeaders;
-    const fields: string[] = [req.method ?? 'GET', req.url ?? '/', meta.requestId];
+    const raw = req.headers;
+    const fields: string[] = [req.method, req.path, meta.requestId];
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.length <= 17 && hopByHop.has(name.toLowerCase())) continue;
@@ -121,24 +121,25 @@ export class FramesConnector implements Connector {
       this.calls.set(id, call);
       meta.signal.addEventListener('abort', call.onAbort, { once: true });
 
-      if (!meta.hasBody) {
+      const body = req.body;
+      if (body === undefined) {
         this.send(encodeHeadFrame(FrameType.request | END, id, fields));
         return;
       }
       this.send(encodeHeadFrame(FrameType.request, id, fields));
       const onData = (chunk: Buffer): void => {
         if (call.done) return;
-        if (!this.send(encodeFrame(FrameType.data, id, chunk)) && !req.isPaused()) {
-          req.pause();
-          this.whenDrained(() => req.resume());
+        if (!this.send(encodeFrame(FrameType.data, id, chunk)) && !body.isPaused()) {
+          body.pause();
+          this.whenDrained(() => body.resume());
         }
       };
-      req.on('data', onData);
-      req.once('end', () => {
+      body.on('data', onData);
+      body.once('end', () => {
         if (!call.done) this.send(encodeFrame(FrameType.end, id));
       });
-      // The gateway may have paused the body (e.g. to count a chunked body); start the flow.
-      req.resume();
+      // The pipeline may have paused the body (e.g. to count a streamed body); start the flow.
+      body.resume();
     });
   }
 

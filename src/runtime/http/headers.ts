@@ -31,13 +31,15 @@ function connectionTokens(raw: string[]): Set<string> | undefined {
 /**
  * Request headers for the instance, flat as Node's `rawHeaders`. Drops hop-by-hop headers,
  * `expect` (the gateway already answered `100 Continue`) and any client `x-request-id`; adds
- * Ferry's `x-request-id` and, if the body was chunked, `transfer-encoding: chunked` again so Node
- * frames the body it re-sends.
+ * Ferry's `x-request-id` and, for a body of no declared length (it was chunked, or came from a
+ * front end that did not say), `transfer-encoding: chunked`, so Node frames the body it re-sends
+ * whatever the method (it frames a GET's body only when told).
  */
-export function requestHeaders(raw: string[], requestId: string): string[] {
+export function requestHeaders(raw: string[], requestId: string, hasBody: boolean): string[] {
   const extra = connectionTokens(raw);
   const out: string[] = [];
   let chunked = false;
+  let sized = false;
   let host = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -48,11 +50,12 @@ export function requestHeaders(raw: string[], requestId: string): string[] {
     }
     if (lower === 'x-request-id' || lower === 'expect') continue;
     if (lower === 'host') host = true;
+    if (lower === 'content-length') sized = true;
     out.push(name, raw[i + 1]!);
   }
   // HTTP/1.1 requires Host; stored (asynchronous) requests may lack one.
   if (!host) out.push('host', 'localhost');
-  if (chunked) out.push('transfer-encoding', 'chunked');
+  if (hasBody && (chunked || !sized)) out.push('transfer-encoding', 'chunked');
   out.push('x-request-id', requestId);
   return out;
 }

@@ -3,7 +3,7 @@ import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
-import type { CallMeta, CallSignal, Connector, Endpoint, InvocationRequest, ResponseSink } from '../../core/index.js';
+import type { CallMeta, CallSignal, Connector, Endpoint, InvocationRequest, ResponseWriter } from '../../core/index.js';
 import { requestHeaders, responseHeaders, upgradeHead } from './headers.js';
 import { connectInstanceSocket, UNTRUSTED_SOCKET } from '../instance-socket.js';
 
@@ -109,13 +109,12 @@ export class HttpConnector implements Connector {
     }
   }
 
-  dispatch(req: InvocationRequest, res: ResponseSink, meta: CallMeta): Promise<void> {
+  dispatch(req: InvocationRequest, res: ResponseWriter, meta: CallMeta): Promise<void> {
     const target = this.target;
     if (!target || this.closed) return Promise.reject(new FerryError('instance-crashed', 'the instance is not connected'));
     if (meta.signal.aborted) return Promise.reject(abortReason(meta.signal));
-    const headers = requestHeaders(req.rawHeaders, meta.requestId);
-    const h = req.headers;
-    const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+    const body = req.body;
+    const headers = requestHeaders(req.headers, meta.requestId, body !== undefined);
 
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -173,8 +172,8 @@ export class HttpConnector implements Connector {
         upstream = request({
           ...target,
           agent: this.agent,
-          method: req.method ?? 'GET',
-          path: req.url ?? '/',
+          method: req.method,
+          path: req.path,
           headers: headers as unknown as Record<string, string>, // Node takes the flat rawHeaders form too
         });
         upstream.on('response', onResponse);
@@ -182,10 +181,10 @@ export class HttpConnector implements Connector {
           if (settled || response) return;
           // A kept-alive socket the server closed just as we reused it: safe to resend once when
           // no body was sent (the body stream cannot be replayed).
-          if (retry && !hasBody && upstream.reusedSocket && err.code === 'ECONNRESET') return send(false);
+          if (retry && !body && upstream.reusedSocket && err.code === 'ECONNRESET') return send(false);
           settle(new FerryError('instance-crashed', `cannot reach the instance: ${err.message}`, { cause: err }));
         });
-        if (hasBody) req.pipe(upstream);
+        if (body) body.pipe(upstream);
         else upstream.end();
       };
       send(true);
@@ -197,7 +196,7 @@ export class HttpConnector implements Connector {
    * to the instance (Upgrade and Connection kept), then bytes flow both ways untouched until
    * either side closes; `meta.onClose` is called once.
    */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { requestId: string; onClose(): void }): void {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { requestId: string; path: string; onClose(): void }): void {
     const target = this.target;
     let done = false;
     const refuse = (): void => {
@@ -228,7 +227,7 @@ export class HttpConnector implements Connector {
     this.tunnels.add(upstream);
     upstream.setNoDelay(true);
     // Header bytes are latin1 as Node parsed them; re-encoding as UTF-8 would change them.
-    upstream.write(upgradeHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, meta.requestId), 'latin1');
+    upstream.write(upgradeHead(req.method ?? 'GET', meta.path, req.rawHeaders, meta.requestId), 'latin1');
     if (head.length) upstream.write(head);
     upstream.once('data', () => (answered = true));
     upstream.on('error', () => {

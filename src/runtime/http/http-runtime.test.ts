@@ -71,7 +71,7 @@ test('validate: command required, package paths without ..', () => {
 });
 
 test('hop-by-hop headers are dropped both ways; x-request-id is Ferry\'s', () => {
-  const out = requestHeaders(['Host', 'a', 'Connection', 'x-secret, keep-alive', 'X-Secret', '1', 'Keep-Alive', '5', 'X-Request-Id', 'fake', 'TE', 'trailers', 'Accept', '*/*'], 'rid');
+  const out = requestHeaders(['Host', 'a', 'Connection', 'x-secret, keep-alive', 'X-Secret', '1', 'Keep-Alive', '5', 'X-Request-Id', 'fake', 'TE', 'trailers', 'Accept', '*/*'], 'rid', false);
   assert.deepEqual(out, ['Host', 'a', 'Accept', '*/*', 'x-request-id', 'rid']);
   assert.deepEqual(responseHeaders(['Transfer-Encoding', 'chunked', 'Content-Type', 'text/plain', 'Connection', 'close'], ['x-request-id', 'r']), [
     'Content-Type',

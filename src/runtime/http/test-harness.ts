@@ -122,7 +122,11 @@ function frontServer(connector: Connector, timeoutMs = 30_000): Server {
       if (!res.writableFinished) signal.abort();
     });
     connector
-      .dispatch(req, res, { requestId, signal, hasBody: req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0', onHeaders() {}, extraHeaders: ['x-request-id', requestId] })
+      .dispatch(
+        { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.rawHeaders, body: req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0' ? req : undefined },
+        res,
+        { requestId, signal, onHeaders() {}, extraHeaders: ['x-request-id', requestId] },
+      )
       .catch((err: unknown) => {
         const e = FerryError.from(err);
         if (res.headersSent) return void res.destroy();
@@ -131,7 +135,7 @@ function frontServer(connector: Connector, timeoutMs = 30_000): Server {
       });
   });
   server.on('upgrade', (req, socket, head) => {
-    connector.upgrade?.(req, socket, head, { requestId: randomUUID(), onClose() {} });
+    connector.upgrade?.(req, socket, head, { requestId: randomUUID(), path: req.url ?? '/', onClose() {} });
   });
   return server;
 }

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { CallSignal, type InvocationRequest, type ResponseSink } from '../../core/index.js';
+import { CallSignal, type InvocationRequest, type ResponseWriter } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { startInstance, tempDir, type TestInstance } from '../http/test-harness.js';
 import { nodeRuntime } from './node-runtime.js';
@@ -242,16 +241,16 @@ test('node shim: conversions, bodies, context, errors, logs, concurrency, cancel
 
 /** A bodiless GET as the gateway would pass it, without an HTTP server in between. */
 function fakeRequest(url: string): InvocationRequest {
-  const req = Readable.from([]) as InvocationRequest;
-  Object.assign(req, { method: 'GET', url, rawHeaders: ['Host', 'fn.local'], headers: { host: 'fn.local' } });
-  return req;
+  return { method: 'GET', path: url, headers: ['Host', 'fn.local'], body: undefined };
 }
 
 /** Records what the connector writes. */
-function recordingSink(): ResponseSink & { status: number; body: string; ended: boolean } {
+function recordingSink(): ResponseWriter & { status: number; body: string; ended: boolean } {
   return {
     headersSent: false,
     destroyed: false,
+    statusCode: 200,
+    writableFinished: false,
     status: 0,
     body: '',
     ended: false,
@@ -268,13 +267,14 @@ function recordingSink(): ResponseSink & { status: number; body: string; ended: 
       this.ended = true;
     },
     once() {},
+    off() {},
     destroy() {},
   };
 }
 
 test('connector.dispatch direct: answer into a sink; meta.signal abort cancels the call in the instance', async (t) => {
   const inst = await instance(t);
-  const meta = (signal: CallSignal, requestId: string = randomUUID()) => ({ requestId, signal, hasBody: false, onHeaders() {}, extraHeaders: [] });
+  const meta = (signal: CallSignal, requestId: string = randomUUID()) => ({ requestId, signal, onHeaders() {}, extraHeaders: [] });
   const sink = recordingSink();
   await inst.connector.dispatch(fakeRequest('/context'), sink, meta(new CallSignal(), 'direct-1'));
   assert.equal(sink.status, 200);

@@ -17,26 +17,13 @@ import { toRequest } from './instance/request.js';
 import { failCall, sendResult } from './instance/respond.js';
 import { warmUp } from './instance/warm-up.js';
 import { instanceClient, type InstanceClient } from './instance/objects-client.js';
+import { CallContext, type InstanceFacts } from './instance/context.js';
 
 /** In-flight calls and waitUntil() work get this long to finish after SIGTERM. */
 const DRAIN_MS = 5000;
 
-/** The per-call `context` argument of a handler. */
-export interface HandlerContext {
-  function: string;
-  version: string;
-  requestId: string;
-  /** The function's environment at startup (frozen; Ferry's own socket/handler variables removed). */
-  env: Readonly<Record<string, string>>;
-  /** Keeps background work alive past the response: SIGTERM waits for it, rejections are logged. */
-  waitUntil(promise: Promise<unknown>): void;
-  /** The function's objects, through the instance's socket to Ferry. */
-  objects: InstanceClient['objects'];
-  /** A request to Ferry through the socket (`/fn/...`, this function's object routes). */
-  fetch: InstanceClient['fetch'];
-  /** Calls another function: `call('other@prod', { method: 'POST', body, path: '/x' })`. */
-  call: InstanceClient['call'];
-}
+/** The per-call `context` argument of a handler (its fields are documented in docs/functions.md). */
+export type HandlerContext = CallContext;
 
 function report(what: string, err?: unknown): void {
   const detail = err instanceof Error ? `\n${err.stack ?? err.message}` : err === undefined ? '' : `\n${String(err)}`;
@@ -54,19 +41,14 @@ const pooled = process.env.FERRY_POOLED === '1' && !handlerSpec;
 if (!socketPath || (!handlerSpec && !pooled)) fatal(78, 'FERRY_SOCKET and FERRY_HANDLER must be set');
 
 // Read from the environment once the function is known: at start, or at LOAD when pooled.
-let userEnv: Readonly<Record<string, string>> = {};
-let functionName = '';
-let version = '';
-let client: InstanceClient = instanceClient({});
+let facts: InstanceFacts = { function: '', version: '', env: {}, waitUntil, client: instanceClient({}) };
 function readFunctionEnv(): void {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && k !== 'FERRY_SOCKET' && k !== 'FERRY_HANDLER') env[k] = v;
   }
-  userEnv = Object.freeze(env);
-  functionName = process.env.FERRY_FUNCTION ?? '';
-  version = process.env.FERRY_VERSION ?? '';
-  client = instanceClient(process.env);
+  const client: InstanceClient = instanceClient(process.env);
+  facts = { function: process.env.FERRY_FUNCTION ?? '', version: process.env.FERRY_VERSION ?? '', env: Object.freeze(env), waitUntil, client };
 }
 
 const background = new Set<Promise<unknown>>();
@@ -124,8 +106,7 @@ function handle(call: IncomingCall): void {
   let result: unknown;
   try {
     if (!invoke) throw new Error('no function is loaded in this instance yet');
-    const context: HandlerContext = { function: functionName, version, requestId: call.requestId, env: userEnv, waitUntil, objects: client.objects, fetch: client.fetch, call: client.call };
-    result = invoke(toRequest(call), context);
+    result = invoke(toRequest(call), new CallContext(call, facts));
   } catch (err) {
     return failCall(call, err);
   }

@@ -12,7 +12,7 @@ import {
   type ExecutionQuery,
   type ExecutionRecord,
   type ExecutionStatus,
-  type InstancePool,
+  type Invoke,
   type LeaseHolder,
   type LogLine,
   type NewExecution,
@@ -27,12 +27,13 @@ import { AddressPolicy } from './address-policy.js';
 import { CallbackSender } from './callbacks.js';
 import { RequestCredentials } from './credentials.js';
 import { GroupCommit } from './group-commit.js';
-import { ExecutionWorker, type FinishedRun } from './worker.js';
+import { ExecutionWorker } from './worker.js';
 
 export interface ExecutionsOptions {
   store: Store;
   catalog: Catalog;
-  pool: InstancePool;
+  /** The invocation pipeline, which runs each execution (bound late: it submits to this). */
+  run: Invoke;
   logs: FunctionLogs;
   /** This node and this boot of its server: what leases carry. */
   holder: LeaseHolder;
@@ -53,8 +54,6 @@ export interface ExecutionsOptions {
   /** How long one callback try may take (default 10 s). */
   callbackTimeoutMs?: number;
   userAgent: string;
-  /** Every run that reached the function (the invocation history). */
-  ran?(run: FinishedRun): void;
   warn(message: string, err?: unknown): void;
   info(message: string, fields?: object): void;
 }
@@ -101,14 +100,13 @@ export class Executions {
     });
     this.worker = new ExecutionWorker({
       store,
-      pool: o.pool,
+      run: o.run,
       holder: o.holder,
       target: (fn, v) => o.catalog.target(fn, v),
       request: (rec) => this.credentials.open(rec.id, rec.function, rec.request),
       workers: o.workers,
       maxResultBytes: o.maxBodyBytes,
       ended: (rec, end) => this.ended(rec, end),
-      ...(o.ran ? { ran: o.ran } : {}),
       warn: o.warn,
     });
   }

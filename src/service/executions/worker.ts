@@ -1,17 +1,19 @@
 /**
- * Runs queued executions: claims them under a lease that names this node and this boot, calls
- * the function through the instance pool as the gateway does, and records how each run ended.
- * Delivery is at least once: a run whose node dies is put back without counting as an attempt.
+ * Runs queued executions: claims them under a lease that names this node and this boot, runs
+ * each through the invocation pipeline (as a plain invocation into a writer that keeps the
+ * answer in memory), and records how each run ended. Delivery is at least once: a run whose node
+ * dies is put back without counting as an attempt.
  */
+import { Readable } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
-import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type InstancePool, type LeaseHolder, type RunEnd, type StoredRequest } from '../../core/index.js';
-import { callInstance } from '../instance-call.js';
+import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type Invocation, type Invoke, type LeaseHolder, type RunEnd, type StoredRequest } from '../../core/index.js';
+import { MemoryWriter } from '../memory-writer.js';
 import { GroupCommit } from './group-commit.js';
-import { BufferSink, ReplayedRequest } from './replay.js';
 
 export interface WorkerOptions {
   store: ExecutionStore;
-  pool: InstancePool;
+  /** The invocation pipeline: the run goes through it as any invocation does (history included). */
+  run: Invoke;
   holder: LeaseHolder;
   /** The version an execution runs, or undefined when it is gone. */
   target(fn: string, version: string): DeployTarget | undefined;
@@ -24,19 +26,7 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Called once per execution this node ended (after the end is stored). */
   ended(rec: ExecutionRecord, end: RunEnd): void;
-  /** Called after every run that reached the function (for the invocation history). */
-  ran?(run: FinishedRun): void;
   warn(message: string, err?: unknown): void;
-}
-
-/** One run of an execution, as the invocation history records it. */
-export interface FinishedRun {
-  rec: ExecutionRecord;
-  target: DeployTarget;
-  status: number;
-  durationMs: number;
-  startedAt: number;
-  responseBody: Buffer | undefined;
 }
 
 interface Run {
@@ -162,40 +152,26 @@ export class ExecutionWorker {
   private async execute(run: Run, target: DeployTarget): Promise<void> {
     const { rec, signal } = run;
     const max = this.o.maxResultBytes;
-    const sink = new BufferSink(max, () => signal.abort(new FerryError('body-too-large', `the function answered more than ${max} bytes (--max-body)`)));
+    const writer = new MemoryWriter(max, () => signal.abort(new FerryError('body-too-large', `the function answered more than ${max} bytes (--max-body)`)));
     let outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>;
-    const startedAt = Date.now();
-    const began = performance.now();
-    let answered = 0;
+    let error: FerryError | undefined;
     try {
       const request = this.o.request ? await this.o.request(rec) : rec.request;
-      await callInstance(this.o.pool, target, new ReplayedRequest(request), sink, {
-        requestId: rec.id,
-        signal,
-        hasBody: request.body.length > 0,
-        timeoutMs: target.config.asyncTimeoutMs,
-        timeoutUntil: 'end',
-        extraHeaders: [],
-        // Synchronous callers of the function are served first when its instances are busy.
-        background: true,
-      });
-      const result = { status: sink.status, headers: sink.headers, body: sink.body() };
-      answered = sink.status;
-      // The function answered; a 5xx is its way of saying the run failed.
-      outcome = sink.status >= 500 ? this.failure(rec, target, 'failed', { code: 'function-error', detail: `the function answered ${sink.status}` }, result) : { status: 'succeeded', counted: true, result };
+      error = (await this.o.run(invocationOf(rec, request, signal), writer)).error;
     } catch (err) {
-      if (run.abandoned) return;
-      const fe = FerryError.from(err);
-      if (fe.code === 'queue-full' || fe.code === 'shutting-down') {
-        // The pool had no room: not the function's fault, so not an attempt.
-        outcome = { status: 'queued', counted: false, notBefore: Date.now() + 1000 };
-      } else {
-        outcome = this.failure(rec, target, fe.code === 'invoke-timeout' ? 'timed-out' : 'failed', { code: fe.code, detail: fe.message });
-        answered = fe.status;
-      }
+      error = FerryError.from(err);
     }
     if (run.abandoned) return;
-    if (answered) this.o.ran?.({ rec, target, status: answered, durationMs: performance.now() - began, startedAt, responseBody: outcome.result?.body });
+    if (!error) {
+      const result = { status: writer.statusCode, headers: writer.headers, body: writer.body() };
+      // The function answered; a 5xx is its way of saying the run failed.
+      outcome = writer.statusCode >= 500 ? this.failure(rec, target, 'failed', { code: 'function-error', detail: `the function answered ${writer.statusCode}` }, result) : { status: 'succeeded', counted: true, result };
+    } else if (error.code === 'queue-full' || error.code === 'shutting-down') {
+      // The pool had no room: not the function's fault, so not an attempt.
+      outcome = { status: 'queued', counted: false, notBefore: Date.now() + 1000 };
+    } else {
+      outcome = this.failure(rec, target, error.code === 'invoke-timeout' ? 'timed-out' : 'failed', { code: error.code, detail: error.message });
+    }
     await this.end(rec, outcome, Date.now());
   }
 
@@ -256,4 +232,25 @@ export class ExecutionWorker {
     await Promise.all(left.map((run) => this.end(run.rec, { status: 'queued', counted: false, notBefore: now }, now)));
     for (const run of left) run.signal.abort(new FerryError('shutting-down'));
   }
+}
+
+/** A stored request as the run's invocation: the version it was accepted for, its id as request id. */
+function invocationOf(rec: ExecutionRecord, request: StoredRequest, signal: CallSignal): Invocation {
+  const { method, path, headers, body } = request;
+  return {
+    function: rec.function,
+    ref: undefined,
+    method,
+    path,
+    headers: [...headers],
+    body: body.length ? Readable.from([body], { objectMode: false }) : undefined,
+    bodyLength: body.length,
+    requestId: rec.id,
+    credential: undefined,
+    principal: undefined,
+    deadline: undefined,
+    mode: 'async',
+    execution: { id: rec.id, version: rec.version },
+    signal,
+  };
 }

@@ -1,40 +1,9 @@
 /**
- * The two ends of a run that has no client: a stored request replayed as the connector's
- * request stream, and a sink that keeps the answer in memory, bounded.
+ * A response writer that keeps the answer in memory, bounded: for calls with no client on a
+ * socket (asynchronous runs, in-process callers).
  */
 import { EventEmitter } from 'node:events';
-import { Readable } from 'node:stream';
-import type { InvocationRequest, ResponseSink, StoredRequest } from '../../core/index.js';
-
-/** A stored request as the readable request a connector expects. */
-export class ReplayedRequest extends Readable implements InvocationRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly rawHeaders: string[];
-  readonly headers: Record<string, string | string[] | undefined> = {};
-  private body: Buffer | undefined;
-
-  constructor(stored: StoredRequest) {
-    super();
-    this.method = stored.method;
-    this.url = stored.path;
-    this.rawHeaders = stored.headers;
-    for (let i = 0; i < stored.headers.length; i += 2) {
-      const name = stored.headers[i]!.toLowerCase();
-      const value = stored.headers[i + 1]!;
-      const had = this.headers[name];
-      this.headers[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-    }
-    this.body = stored.body;
-  }
-
-  override _read(): void {
-    const body = this.body;
-    this.body = undefined;
-    if (body?.length) this.push(body);
-    this.push(null);
-  }
-}
+import type { ResponseWriter } from '../core/index.js';
 
 /** Headers as a connector hands them to `writeHead`: a flat list or an object. */
 function flatHeaders(h: Record<string, string | string[] | number> | string[] | undefined): string[] {
@@ -49,25 +18,25 @@ function flatHeaders(h: Record<string, string | string[] | number> | string[] | 
 }
 
 /** Keeps the answer in memory; past `maxBytes` it calls `onOverflow` once and keeps no more. */
-export class BufferSink extends EventEmitter implements ResponseSink {
-  status = 0;
+export class MemoryWriter extends EventEmitter implements ResponseWriter {
+  statusCode = 200;
   headers: string[] = [];
   headersSent = false;
   destroyed = false;
-  ended = false;
+  writableFinished = false;
   private chunks: Buffer[] = [];
   private size = 0;
   private overflowed = false;
 
   constructor(
     private readonly maxBytes: number,
-    private readonly onOverflow: () => void,
+    private readonly onOverflow: () => void = () => {},
   ) {
     super();
   }
 
   writeHead(status: number, headers?: Record<string, string | string[] | number> | string[]): this {
-    this.status = status;
+    this.statusCode = status;
     this.headers = flatHeaders(headers);
     this.headersSent = true;
     return this;
@@ -92,16 +61,25 @@ export class BufferSink extends EventEmitter implements ResponseSink {
   end(chunk?: Uint8Array | string): this {
     if (chunk !== undefined && chunk.length) this.write(chunk);
     this.headersSent = true;
-    this.ended = true;
+    if (!this.writableFinished) {
+      this.writableFinished = true;
+      this.emit('close');
+    }
     return this;
   }
 
   destroy(): this {
     if (!this.destroyed) {
       this.destroyed = true;
-      this.emit('close');
+      if (!this.writableFinished) this.emit('close');
     }
     return this;
+  }
+
+  /** The first value of a response header, by lower-case name. */
+  header(lowerName: string): string | undefined {
+    for (let i = 0; i < this.headers.length; i += 2) if (this.headers[i]!.toLowerCase() === lowerName) return this.headers[i + 1];
+    return undefined;
   }
 
   body(): Buffer {

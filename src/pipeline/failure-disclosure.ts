@@ -1,5 +1,5 @@
 import { FerryError } from '../errors/index.js';
-import { failureNotice, hidesDetail } from '../core/index.js';
+import { failureNotice, hidesDetail, type Principal } from '../core/index.js';
 import { onFunction, type Authenticator } from '../auth/index.js';
 
 /** What decides how much a caller is told of a failed call. */
@@ -7,13 +7,15 @@ export interface Disclosure {
   requestId: string;
   /** The version has `errors: "verbose"`. */
   verbose: boolean;
-  /** The caller's Authorization header as it came (before Ferry's credential was stripped). */
-  authorization: string | undefined;
+  /** The caller's credential as it came (before Ferry's credentials were stripped). */
+  credential: string | undefined;
+  /** The caller, when the front end already knows it. */
+  principal: Principal | undefined;
   /** The function's owning group, if it is known. */
   owner: string | undefined;
   auth: Authenticator;
-  /** The request it came on: an instance token counts only on its instance's own socket. */
-  req: object;
+  /** What the credential came with: an instance token counts only on its instance's own socket. */
+  origin: object | undefined;
 }
 
 /**
@@ -31,9 +33,9 @@ export async function disclose(err: FerryError, d: Disclosure): Promise<FerryErr
 }
 
 async function mayRead(d: Disclosure): Promise<boolean> {
-  if (d.authorization === undefined || d.owner === undefined) return false;
+  if ((d.credential === undefined && d.principal === undefined) || d.owner === undefined) return false;
   try {
-    return onFunction(await d.auth.authenticate(d.authorization, d.req), 'read', d.owner) === 'yes';
+    return onFunction(d.principal ?? (await d.auth.authenticate(d.credential, d.origin)), 'read', d.owner) === 'yes';
   } catch {
     // Not a valid Ferry credential (or the function's own scheme): a public caller.
     return false;

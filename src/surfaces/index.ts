@@ -1,0 +1,4 @@
+export type { HttpSurface, OpenApiPaths, SurfaceContext, SurfaceFactory, SurfaceRoute } from './surface.js';
+export { dispatcher, type Dispatch } from './dispatch.js';
+export { parseSurfaceListen, planListeners, type ListenAddress, type ListenerPlan } from './listener-plan.js';
+export { surfacesDocument } from './openapi.js';
