@@ -140,6 +140,20 @@ test('two surfaces claiming the same route on one listener fail the start, namin
   assert.deepEqual(apart.server.listeners.map((l) => l.surfaces), [['fn', 'v1', 'seed-a'], ['seed-b']]);
 });
 
+test('with fn on a listener of its own, the /fn links the API answers point there', { timeout: 60_000 }, async (t) => {
+  const f = await startInProcess({ surfaceListen: 'fn=127.0.0.1:0' });
+  t.after(() => f.close());
+  await deployHello(f);
+  const own = f.server.listeners.find((l) => l.surfaces.includes('fn'))!;
+  assert.notEqual(own.url, f.server.listeners[0]!.url, 'fn listens apart');
+  const version = (await (await f.api('GET', '/v1/functions/hello/versions/v1')).json()) as { url: string };
+  assert.equal(version.url, `${own.url}/fn/hello@v1`);
+  const fn = (await (await f.api('GET', '/v1/functions/hello')).json()) as { url: string };
+  assert.equal(fn.url, `${own.url}/fn/hello`);
+  // And the link works.
+  assert.equal(await (await fetch(version.url)).text(), 'hello no key none');
+});
+
 test('--surface-listen: a bad entry or an unknown surface stops the start', async () => {
   assert.match((await startError({ surfaceListen: 'fn' })).message, /--surface-listen: 'fn' is not name=address:port/);
   assert.match((await startError({ surfaceListen: 'nope=127.0.0.1:0' })).message, /no surface named 'nope'/);

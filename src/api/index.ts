@@ -48,6 +48,11 @@ export interface ApiDeps {
   openapi?(): object;
   /** Proxies whose X-Forwarded-For names the client (`--trust-proxy`). */
   trustProxy?: string[];
+  /**
+   * The base of the `/fn` links in answers when the `fn` surface listens apart
+   * (`--surface-listen fn=...`), given the Host the caller used; undefined: that Host.
+   */
+  invocationBase?(requestHost: string): string | undefined;
 }
 
 /** The one route table of the management API, and its router. */
@@ -71,6 +76,6 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeScheduleRoutes(d.schedules),
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
   );
-  const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id));
+  const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase);
   return router;
 }

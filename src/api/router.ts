@@ -26,6 +26,8 @@ export class ApiRouter {
     private readonly ownerOf: (name: string) => string | undefined,
     /** The function of an execution and whether a public invocation created it. */
     private readonly executionOf: (id: string) => Promise<{ function: string; public: boolean } | undefined> = async () => undefined,
+    /** The base of `/fn` links when invocations are served on a listener of their own. */
+    private readonly invocationBase?: (requestHost: string) => string | undefined,
   ) {
     const unused = new Set(Object.keys(table));
     this.routes = defs.map((def) => {
@@ -80,7 +82,7 @@ export class ApiRouter {
         r.names.forEach((n, i) => (params[n] = decodeParam(n, m[i + 1]!)));
         const principal = await this.authorize(r.access, req, params);
         const host = req.headers.host ?? 'localhost';
-        const result = await r.def.handler({ req, res, params, query: url.searchParams, principal, json: () => readJson(req), baseUrl: `http://${host}` });
+        const result = await r.def.handler({ req, res, params, query: url.searchParams, principal, json: () => readJson(req), baseUrl: this.invocationBase?.(host) ?? `http://${host}` });
         if (result && !res.headersSent) send(res, result.status ?? 200, result.body, result.headers);
         return;
       }

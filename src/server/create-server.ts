@@ -16,7 +16,7 @@ import { HttpInvocations } from '../frontends/http/index.js';
 import { surfaces as surfaceRegistry } from '../surfaces/registry.js';
 import { dispatcher, parseSurfaceListen, planListeners, surfacesDocument, type HttpSurface, type ListenerPlan, type SurfaceContext, type SurfaceFactory } from '../surfaces/index.js';
 import { ferryVersion } from './version.js';
-import { startListeners, type Listeners } from './listeners.js';
+import { linkBase, startListeners, type Listeners } from './listeners.js';
 
 /** A running Ferry server. */
 export interface FerryServer {
@@ -202,11 +202,13 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   });
   // The HTTP surfaces that are on, where each listens, and the one document of them all.
   let doc: object | undefined;
+  // Where the fn surface listens when it has a listener of its own (known once listening).
+  let fnUrl: string | undefined;
   const ctx: SurfaceContext = {
     options: opts,
     pipeline,
     invocations: new HttpInvocations(pipeline),
-    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy },
+    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
     openapi: () => (doc ??= surfacesDocument(mounted, ferryVersion)),
   };
   const on: HttpSurface[] = [];
@@ -237,6 +239,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     throw err;
   }
   const mounted = plans.flatMap((plan, i) => plan.surfaces.map((surface) => ({ surface, url: plan.main ? undefined : listeners.urls[i] })));
+  fnUrl = mounted.find((m) => m.surface.name === 'fn')?.url;
   for (let i = 1; i < plans.length; i++) logger.info({ url: listeners.urls[i], surfaces: plans[i]!.surfaces.map((s) => s.name) }, `surfaces ${plans[i]!.surfaces.map((s) => s.name).join(', ')} listening on ${listeners.urls[i]}`);
   ready = true;
   prestart?.start();
@@ -279,3 +282,4 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     close,
   };
 }
+

@@ -64,3 +64,19 @@ export async function startListeners(plans: readonly ListenerPlan[], dispatch: (
     },
   };
 }
+
+/**
+ * A listener's URL as a base for links a caller can follow: a wildcard address (`0.0.0.0`, `::`)
+ * becomes the host name the caller reached the server by, with the listener's port.
+ */
+export function linkBase(listenerUrl: string, requestHost: string): string {
+  const u = new URL(listenerUrl);
+  if (u.hostname !== '0.0.0.0' && u.hostname !== '[::]') return u.origin;
+  let callerHost: string;
+  try {
+    callerHost = new URL(`http://${requestHost}`).hostname;
+  } catch {
+    return u.origin; // a Host header that is no host: the listener's own address, as it is
+  }
+  return `${u.protocol}//${callerHost}${u.port ? `:${u.port}` : ''}`;
+}
