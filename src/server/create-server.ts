@@ -220,6 +220,15 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const failed = (err: unknown): void => logger.error({ err }, 'unhandled request error');
   // Instance sockets route by path only (no --domain hosts), to the invocations and the API.
   const serveInstance = dispatcher(on.filter((s) => s.name === 'fn' || s.name === 'v1'), failed).request;
+  // What stopping releases once nothing is served: instances (given graceMs), then the stores.
+  const releaseAll = async (graceMs: number): Promise<void> => {
+    await pool.shutdown(graceMs);
+    instanceApi.close();
+    await driver.close?.();
+    await history.close();
+    await logs.close();
+    await store.close();
+  };
   let plans: ListenerPlan[];
   let listeners: Listeners;
   try {
@@ -230,12 +239,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     listeners = await startListeners(plans, (plan) => dispatcher(plan.surfaces, failed));
   } catch (err) {
     await executions.close(0);
-    await pool.shutdown(0);
-    instanceApi.close();
-    await driver.close?.();
-    await history.close();
-    await logs.close();
-    await store.close();
+    await releaseAll(0);
     throw err;
   }
   const mounted = plans.flatMap((plan, i) => plan.surfaces.map((surface) => ({ surface, url: plan.main ? undefined : listeners.urls[i] })));
@@ -263,12 +267,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       const executionsClosed = executions.close(opts.drainTimeoutMs);
       await closed;
       await executionsClosed;
-      await pool.shutdown(5000);
-      instanceApi.close();
-      await driver.close?.();
-      await history.close();
-      await logs.close();
-      await store.close();
+      await releaseAll(5000);
       logger.info('stopped');
     })());
 
