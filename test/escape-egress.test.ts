@@ -19,6 +19,7 @@ const mustWork = process.env.CI === 'true' || process.env.FERRY_SANDBOX_MUST_WOR
 const root = process.getuid?.() === 0;
 if (mustWork && !root) throw new Error('the egress escape tests must run here (CI or FERRY_SANDBOX_MUST_WORK=1) but they need root to add interfaces');
 const skip = !support.ok ? `the bwrap sandbox cannot run here: ${support.why}` : !root ? 'adding interfaces and the shared router need root' : false;
+if (skip && process.env.CI === 'true') throw new Error(`this suite must run in CI (as root, with the sandbox): ${skip}`);
 
 // Unique per run: parallel runs of this file never share a link or an address.
 const link = `fegr${process.pid}`;

@@ -24,6 +24,7 @@ const root = process.getuid?.() === 0;
 // The pool and the run dir's cap need root (mounts); the default server runs as root.
 if (mustWork && !root) throw new Error('these checks must run here (CI or FERRY_SANDBOX_MUST_WORK=1) but Ferry does not run as root');
 const skip = !support.ok ? `the bwrap sandbox cannot run here: ${support.why}` : !root ? 'the pool and the run dir cap need root' : false;
+if (skip && process.env.CI === 'true') throw new Error(`this suite must run in CI (as root, with the sandbox): ${skip}`);
 
 const MiB = 1024 * 1024;
 const secretValue = `s3cret-${randomBytes(12).toString('hex')}`;
