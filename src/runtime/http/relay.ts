@@ -25,7 +25,7 @@
  * Environment: FERRY_RELAY_SOCKET, PORT (both required), HOST (default 127.0.0.1, then ::1).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, linkSync, realpathSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { constants } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -106,7 +106,26 @@ async function relay(cfg: RelayConfig, opts: { stopped(): boolean; unref: boolea
       log(err.code === 'EADDRINUSE' ? `${cfg.socketPath} is taken; not relaying` : `cannot listen on ${cfg.socketPath}: ${err.message}`);
       resolve(undefined);
     });
-    server.listen(cfg.socketPath, () => {
+    // Bound under a private name and linked into place once it listens: the path appears only
+    // when a connect succeeds (bind alone creates the file before listen), and link, unlike
+    // rename, never replaces a socket the function made itself.
+    const staging = `${cfg.socketPath}.${process.pid}.relay`;
+    server.listen(staging, () => {
+      try {
+        linkSync(staging, cfg.socketPath);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        log(e.code === 'EEXIST' ? `${cfg.socketPath} is taken; not relaying` : `cannot listen on ${cfg.socketPath}: ${e.message}`);
+        server.close();
+        resolve(undefined);
+        return;
+      } finally {
+        try {
+          unlinkSync(staging);
+        } catch {
+          // already gone: nothing to tidy
+        }
+      }
       if (opts.unref) server.unref();
       resolve(server);
     });
