@@ -14,6 +14,7 @@ import { serveFrames, type IncomingCall } from '../shim/frame-server.js';
 import { currentCall, installConsole, logError } from './instance/console.js';
 import { HandlerLoadError, loadHandler, type Invoke } from './instance/handler.js';
 import { toRequest } from './instance/request.js';
+import { Response } from './instance/response.js';
 import { failCall, sendResult } from './instance/respond.js';
 import { warmUp } from './instance/warm-up.js';
 import { instanceClient, type InstanceClient } from './instance/objects-client.js';
@@ -69,6 +70,8 @@ process.on('unhandledRejection', (err) => fatal(70, 'unhandled promise rejection
 
 // Before the module loads: code that keeps `const log = console.log` must get the prefixing one.
 installConsole();
+// And the Response class whose string and bytes bodies cost no stream (see instance/response.ts).
+globalThis.Response = Response as unknown as typeof globalThis.Response;
 
 let invoke: Invoke | undefined;
 if (!pooled) {

@@ -7,6 +7,7 @@
  */
 import type { IncomingCall } from '../../shim/frame-server.js';
 import { logError } from './console.js';
+import { responseParts } from './response.js';
 
 const TEXT = ['content-type', 'text/plain; charset=utf-8'];
 const BYTES = ['content-type', 'application/octet-stream'];
@@ -48,6 +49,8 @@ export function sendResult(call: IncomingCall, value: unknown): void {
   try {
     if (typeof value === 'string') return call.respond(200, TEXT, value);
     if (value === null || value === undefined) return call.respond(204, NONE);
+    const parts = responseParts(value);
+    if (parts) return call.respond(parts.status, parts.headers, parts.source ?? undefined);
     if (value instanceof Response) return sendResponse(call, value);
     if (value instanceof Uint8Array) return call.respond(200, BYTES, value);
     if (value instanceof ArrayBuffer) return call.respond(200, BYTES, new Uint8Array(value));
