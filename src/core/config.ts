@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/index.js';
 import type { VersionRecord } from './records.js';
-import { defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
+import { defaultConcurrency, defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
 
 /** Environment names a user may not set: Ferry owns them. */
 export function reservedEnvName(name: string): boolean {
@@ -20,7 +20,7 @@ export function assertUserEnv(env: Record<string, string> | undefined, where: st
 export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>): EffectiveConfig {
   const m = v.manifest;
   const o = v.override;
-  const scaling = { ...defaultScaling, ...m.scaling, ...o.scaling };
+  const scaling = { ...defaultScaling, concurrency: defaultConcurrency(m.runtime), ...m.scaling, ...o.scaling };
   if (scaling.minInstances > scaling.maxInstances) scaling.maxInstances = scaling.minInstances;
   return {
     runtime: m.runtime,
