@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
@@ -121,13 +122,28 @@ class _Connection(asyncio.Protocol):
         # Answers whose body still waits for credit: stream id -> [body view, credit].
         self.streams = {}
         self.transport = None
+        # Frames written in one turn of the loop go out in one write (one syscall, one wake-up
+        # of the gateway), as the node shim corks its socket.
+        self.out = []
 
     def connection_made(self, transport):
         self.transport = transport
         self.app.connections.add(self)
 
+    def write(self, data):
+        out = self.out
+        out.append(data)
+        if len(out) == 1:
+            self.app.loop.call_soon(self.flush)
+
+    def flush(self):
+        out, self.out = self.out, []
+        if out and not self.transport.is_closing():
+            self.transport.write(out[0] if len(out) == 1 else b''.join(out))
+
     def connection_lost(self, exc):
         self.app.connections.discard(self)
+        self.out = []
         calls, self.calls = self.calls, {}
         self.streams.clear()
         for call in calls.values():
@@ -231,7 +247,7 @@ class _Connection(asyncio.Protocol):
         finally:
             output.end_request_output(rid)
             output.request_id.reset(token)
-        self.app.loop.call_soon_threadsafe(self.send, cid, call, frame)
+        self.app.finished(self, cid, call, frame)
 
     async def run_async(self, cid, call, req):
         rid = req.request_id
@@ -252,17 +268,17 @@ class _Connection(asyncio.Protocol):
         del self.calls[cid]
         if isinstance(frame, Streamed):
             # The body follows at the pace of the host's grants (its client's pace).
-            self.transport.write(frame.head)
+            self.write(frame.head)
             stream = [frame.body, STREAM_WINDOW]
             self.streams[cid] = stream
             self.pump(cid, stream)
         else:
-            self.transport.write(frame)
+            self.write(frame)
 
     def pump(self, cid, stream):
         data = data_frames(cid, stream)
         if data:
-            self.transport.write(data)
+            self.write(data)
         if not len(stream[0]):
             self.streams.pop(cid, None)
 
@@ -280,6 +296,9 @@ class _App:
         self.connections = set()
         self.handler = None
         self.set_handler(handler, is_async)
+        # Answers of sync handlers, from pool threads to the loop: one wake-up per batch.
+        self.done = []
+        self.done_lock = threading.Lock()
 
     def set_handler(self, handler, is_async):
         self.handler = handler
@@ -310,9 +329,23 @@ class _App:
         head = b'200'
         conn.transport.write(frame_head.pack(9 + len(head), RESPONSE | END, cid) + u32.pack(len(head)) + head)
 
+    def finished(self, conn, cid, call, frame):
+        """From a pool thread: hands an answer to the loop, waking it only for the first of a batch."""
+        with self.done_lock:
+            self.done.append((conn, cid, call, frame))
+            if len(self.done) > 1:
+                return
+        self.loop.call_soon_threadsafe(self.deliver)
+
+    def deliver(self):
+        with self.done_lock:
+            done, self.done = self.done, []
+        for conn, cid, call, frame in done:
+            conn.send(cid, call, frame)
+
     def busy(self):
         """Calls still running, or answers not yet handed to the kernel."""
-        return any(c.calls or c.streams or c.transport.get_write_buffer_size() for c in self.connections)
+        return self.done or any(c.calls or c.streams or c.out or c.transport.get_write_buffer_size() for c in self.connections)
 
 
 async def _exit_when_flushed(conn, code):
