@@ -17,11 +17,11 @@ import signal
 import sys
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 # Imported before sys.path[0] (this directory) is replaced by the function's own directory.
 import _ferry_output as output
 import _ferry_api
+from _ferry_workers import Workers
 from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, RESPONSE, STREAM_WINDOW, WINDOW, Request, Streamed, data_frames, failure, frame_head, response_frames, u32
 
 LOAD = 6
@@ -303,7 +303,7 @@ class _App:
     def set_handler(self, handler, is_async):
         self.handler = handler
         self.is_async = is_async
-        self.pool = None if is_async or handler is None else ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix='ferry-handler')
+        self.pool = None if is_async or handler is None else Workers(_concurrency())
 
     def load(self, conn, cid, payload):
         """LOAD of a pooled shim: the function's environment and directory, then its module."""
