@@ -80,9 +80,9 @@ function select(rows) {
   const only = opt.only ? new Set(opt.only.split(',').map((s) => s.trim()).filter(Boolean)) : null;
   for (const n of only ?? []) if (!known.has(n)) throw new Error(`--only: no row '${n}' (rows: ${[...known].join(', ')})`);
   const skip = new Set((opt.skip ?? '').split(',').map((s) => s.trim()));
-  let sel = rows.filter((r) => r.baseline || ((!only || only.has(r.name)) && !skip.has(r.name)));
-  for (const r of sel) if (r.reference && !sel.some((s) => s.name === r.reference)) sel = rows.filter((x) => sel.includes(x) || x.name === r.reference);
-  return sel;
+  const sel = rows.filter((r) => r.baseline || ((!only || only.has(r.name)) && !skip.has(r.name)));
+  const references = new Set(sel.map((r) => r.reference).filter(Boolean));
+  return rows.filter((r) => sel.includes(r) || references.has(r.name));
 }
 
 /** One measured run: a fresh server, ready, prepared, a quiet host, the warm-up, then wrk. */
