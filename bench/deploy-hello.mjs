@@ -1,5 +1,5 @@
-// Prepares a Ferry data dir holding the benchmark's hello-world function: starts a server on a
-// free port, uploads the function through the API, and stops the server again.
+// Prepares a Ferry data dir holding the benchmark's functions: starts a server on a free port,
+// uploads the functions through the API, and stops the server again.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,33 +28,63 @@ const sources = {
   },
 };
 
+/** Deploys the hello-world function of `runtime` (a key of `sources`) as `hello`. */
 export async function deployHello({ cli, node, dataDir, runtime, args = [] }) {
-  const child = spawn(node, [cli, 'server', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (c) => {
-      buf += c;
-      const m = /Ferry listening on (http:\/\/[^"\s]+)/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`ferry server exited (${code})`)));
-  });
+  await deployFunctions({ cli, node, dataDir, args, functions: [{ name: 'hello', files: sources[runtime] }] });
+}
+
+/** A package as a gzipped tar, from a map of file name to content. */
+async function packed(files) {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
   try {
-    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-    const files = sources[runtime];
     for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
     const chunks = [];
     for await (const c of tar.c({ gzip: true, cwd: dir, portable: true }, Object.keys(files))) chunks.push(c);
-    rmSync(dir, { recursive: true, force: true });
-    const res = await fetch(`${url}/v1/functions/hello/versions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' },
-      body: Buffer.concat(chunks),
-    });
-    if (res.status !== 201) throw new Error(`deploy answered ${res.status}: ${await res.text()}`);
+    return Buffer.concat(chunks);
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Deploys each of `functions` ({ name, files }: file name to content) as a first version, a few
+ * uploads at a time (the same package is packed once however many functions share it).
+ */
+export async function deployFunctions({ cli, node, dataDir, args = [], functions, parallel = 4 }) {
+  // stderr is kept, not shown: a new data dir's first start prints its admin token there
+  const child = spawn(node, [cli, 'server', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit');
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let buf = '';
+      child.stdout.on('data', (c) => {
+        buf += c;
+        const m = /Ferry listening on (http:\/\/[^"\s]+)/.exec(buf);
+        if (m) resolve(m[1]);
+      });
+      exited.then(([code]) => reject(new Error(`ferry server exited (${code}): ${stderr.replace(/fry_\w+/g, 'fry_…')}`)));
+    });
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    const archives = new Map();
+    const queue = [...functions];
+    const upload = async () => {
+      for (let f = queue.shift(); f; f = queue.shift()) {
+        if (!archives.has(f.files)) archives.set(f.files, packed(f.files));
+        const res = await fetch(`${url}/v1/functions/${f.name}/versions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' },
+          body: await archives.get(f.files),
+        });
+        if (res.status !== 201) throw new Error(`deploy of ${f.name} answered ${res.status}: ${await res.text()}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, functions.length) }, upload));
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
   }
 }

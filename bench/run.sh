@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# `npm run bench`: Ferry measured side by side with a bare node:http server (and the one-hop
-# proxies, for scale) in one run of the shared anchors harness. Arguments go to the harness,
-# e.g. `npm run bench -- --rounds 5 --duration 8`.
+# `npm run bench`: one run of the shared anchors harness (cold start and idle RSS; Ferry beside bare
+# node:http, workerd, Knative and a proxy hop), then bench/warm.mjs (the warm rows, every body
+# checked), one after the other (bench/run.mjs). Options pass through, e.g.
+#   npm run bench -- --rounds 5 --duration 8
+#   npm run bench -- --only ferry-hello,ferry-node     # each runner gets the names it has
+#   npm run bench -- --quick                           # 1 round of 2 s (or FERRY_BENCH_QUICK=1)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/anchors.sh"
-exec "$ANCHORS/run.sh" --targets-dir "$HERE/targets" --only ferry-node,ferry-node-nopool,ferry-node-process,ferry-python,ferry-python-nopool,ferry-python-process,ferry-pool-idle,ferry-idle,proxy-undici "$@"
+# the harness's targets when no --only is given
+export FERRY_BENCH_ANCHORS_ONLY=ferry-node,ferry-node-nopool,ferry-node-process,ferry-python,ferry-python-nopool,ferry-python-process,ferry-pool-idle,ferry-idle,proxy-undici,workerd,knative
+export FERRY_ANCHORS="$ANCHORS"
+exec node "$HERE/run.mjs" "$@"
