@@ -75,6 +75,9 @@ export interface ResponseWriter {
   off(event: 'drain' | 'close', listener: () => void): unknown;
   destroy(err?: Error): unknown;
   flushHeaders?(): void;
+  /** Holds writes back until `uncork` (a front end that can batch them into one send). */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** Per-call facts the connector forwards to the instance. */

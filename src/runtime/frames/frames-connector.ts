@@ -22,6 +22,8 @@ interface Call {
   draining: boolean;
   /** Whether this call holds the connection paused (an instance sending past its window). */
   holding: boolean;
+  /** Whether its response is corked until the end of the current read (see `hold`). */
+  corked: boolean;
 }
 
 /** Credit goes back in WINDOW frames of at least this much (one small frame per 256 KiB). */
@@ -66,6 +68,7 @@ export class FramesConnector implements Connector {
       } catch (err) {
         socket.destroy(err as Error);
       }
+      this.release();
     });
     socket.on('close', () => {
       this.closed = true;
@@ -117,7 +120,7 @@ export class FramesConnector implements Connector {
     }
 
     return new Promise<void>((resolve, reject) => {
-      const call: Call = { res, meta, resolve, reject, headersSeen: false, done: false, onAbort: () => this.cancel(id, meta.signal.reason), owed: 0, draining: false, holding: false };
+      const call: Call = { res, meta, resolve, reject, headersSeen: false, done: false, onAbort: () => this.cancel(id, meta.signal.reason), owed: 0, draining: false, holding: false, corked: false };
       this.calls.set(id, call);
       meta.signal.addEventListener('abort', call.onAbort, { once: true });
 
@@ -141,6 +144,31 @@ export class FramesConnector implements Connector {
       // The pipeline may have paused the body (e.g. to count a streamed body); start the flow.
       body.resume();
     });
+  }
+
+  /** Responses corked during the current read of the instance's socket. */
+  private readonly heldCalls: Call[] = [];
+
+  /**
+   * A response sent in several frames (a stream, a large body) is corked while the frames of one
+   * read of the instance's socket are written to it, so what arrived together leaves together:
+   * one send to the client instead of one per chunk. Released at the end of the read.
+   */
+  private hold(call: Call): void {
+    if (call.corked || !call.res.cork) return;
+    call.corked = true;
+    call.res.cork();
+    this.heldCalls.push(call);
+  }
+
+  private release(): void {
+    const held = this.heldCalls;
+    for (let i = 0; i < held.length; i++) {
+      const call = held[i]!;
+      call.corked = false;
+      call.res.uncork?.();
+    }
+    held.length = 0;
   }
 
   private drainWaiters: Array<() => void> = [];
@@ -259,15 +287,20 @@ export class FramesConnector implements Connector {
         if (complete) {
           res.end(body);
           this.finish(id, call);
-        } else if (body.length) {
+          return;
+        }
+        this.hold(call);
+        if (body.length) {
           if (!res.write(body)) this.behind(id, call);
         } else {
-          // Streams (e.g. server-sent events) must reach the client before the first chunk.
+          // Streams (e.g. server-sent events) must reach the client before the first chunk:
+          // at the latest when this read's frames are written (the cork is released then).
           res.flushHeaders?.();
         }
         return;
       }
       case FrameType.data:
+        this.hold(call);
         if (payload.length) {
           call.owed += payload.length;
           if (!res.write(payload) || call.draining) this.behind(id, call);
