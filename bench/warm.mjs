@@ -102,13 +102,24 @@ async function measure(row, ctxBase, round) {
     }
     const pids0 = procTree(child.pid);
     const c0 = cpuTicks(pids0);
+    // The server process apart from the rest of its tree (a Ferry server's instances and pool):
+    // CPU per call on each side of the frame socket.
+    const root0 = cpuTicks([child.pid]);
     const h0 = readCpuStat();
     const t0 = performance.now();
     const w = await runWrk({ ...load, secs: DURATION });
     const wall = (performance.now() - t0) / 1000;
     const h1 = readCpuStat();
     const c1 = cpuTicks([...new Set([...pids0, ...procTree(child.pid)])]);
-    Object.assign(rec, w, { serverCpuPct: ((c1 - c0) / CLK_TCK / wall) * 100, preHostBusyPct: q.hostBusyPct, quietWaitS: q.waitedS });
+    const root1 = cpuTicks([child.pid]);
+    const usPerCall = (ticks) => (w.requests > 0 ? (ticks / CLK_TCK / w.requests) * 1e6 : NaN);
+    Object.assign(rec, w, {
+      serverCpuPct: ((c1 - c0) / CLK_TCK / wall) * 100,
+      rootUsPerCall: usPerCall(root1 - root0),
+      restUsPerCall: usPerCall(c1 - c0 - (root1 - root0)),
+      preHostBusyPct: q.hostBusyPct,
+      quietWaitS: q.waitedS,
+    });
     if (PIN) {
       // time on the server core not spent by the server's tree: other tenants (irq and steal apart)
       const names = cpuNames(SERVER_CPUS);

@@ -33,6 +33,8 @@ export function summarize(rows, runs) {
       p50: median(good.map((r) => r.p50)),
       p99: median(good.map((r) => r.p99)),
       serverCpuPct: median(good.map((r) => r.serverCpuPct)),
+      rootUsPerCall: median(good.map((r) => r.rootUsPerCall)),
+      restUsPerCall: median(good.map((r) => r.restUsPerCall)),
       wrkCpuPct: median(good.map((r) => r.wrkCpuPct)),
       foreignPct: median(good.map((r) => r.foreignOnServerCpuPct)),
       foreignMaxPct: Math.max(...good.map((r) => r.foreignOnServerCpuPct ?? NaN)),
@@ -96,6 +98,14 @@ export function markdown(facts, summary) {
     }
     L.push('');
   }
+  L.push('## CPU per call (median of rounds): the server process, and the rest of its tree (a Ferry server\'s instances and pool)', '');
+  L.push('| row | server process µs/call | rest of the tree µs/call | total µs/call |');
+  L.push('|---|---:|---:|---:|');
+  for (const [, s] of Object.entries(S)) {
+    if (!s.runs) continue;
+    L.push(`| ${s.label} | ${fmt(s.rootUsPerCall, 1)} | ${fmt(s.restUsPerCall, 1)} | ${fmt(s.rootUsPerCall + s.restUsPerCall, 1)} |`);
+  }
+  L.push('');
   for (const [name, s] of Object.entries(S)) for (const f of s.failures) L.push(`- ${name} FAILED in ${f}`);
   if (summary.failed.length) L.push('');
   L.push('Versions: ' + Object.entries(facts.rows).map(([k, v]) => `${k}=${v}`).join('; '));
