@@ -5,4 +5,4 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/anchors.sh"
-exec "$ANCHORS/run.sh" --targets-dir "$HERE/targets" --only ferry-node,ferry-node-nopool,ferry-node-process,ferry-python,ferry-python-nopool,ferry-python-process,ferry-pool-idle,ferry-idle,proxy-undici "$@"
+exec "$ANCHORS/run.sh" --targets-dir "$HERE/targets" --only ferry-node,ferry-node-nopool,ferry-node-process,ferry-python,ferry-python-nopool,ferry-python-process,ferry-pool-idle,ferry-idle,ferry-idle-1000,proxy-undici "$@"
