@@ -9,6 +9,6 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/anchors.sh"
 # the harness's targets when no --only is given
-export FERRY_BENCH_ANCHORS_ONLY=ferry-node,ferry-node-nopool,ferry-node-process,ferry-python,ferry-python-nopool,ferry-python-process,ferry-pool-idle,ferry-idle,proxy-undici,workerd,knative
+export FERRY_BENCH_ANCHORS_ONLY=ferry-node,ferry-node-nopool,ferry-node-process,ferry-python,ferry-python-nopool,ferry-python-process,ferry-pool-idle,ferry-idle,ferry-idle-1000,proxy-undici,workerd,knative
 export FERRY_ANCHORS="$ANCHORS"
 exec node "$HERE/run.mjs" "$@"

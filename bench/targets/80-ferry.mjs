@@ -4,8 +4,8 @@
 // Cold = scale from zero: a running server with no instance of the function -> first 200. Under
 // bwrap that first call is served by a pre-booted sandbox from the pool (the default); the
 // `-nopool` targets measure the same call started cold (what a function whose policy no pool
-// matches gets). `ferry-pool-idle` and `ferry-idle` are a server with no function running, with
-// and without its full pool: their RSS difference is what the pool costs at rest.
+// matches gets). A server at rest (no function running, with and without its pool) is measured in
+// 85-ferry-idle.mjs.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +73,6 @@ function target(name, label, runtime, serverArgs, opts = {}) {
 
 const unsandboxed = ['--driver', 'process', '--unsandboxed'];
 const noPool = ['--pool-size', '0'];
-const idle = { phases: ['rss'], path: '/healthz', expect: '"ok"' };
 export default [
   target('ferry-node', 'Ferry: node handler, bwrap sandbox, pool', 'node', []),
   target('ferry-node-nopool', 'Ferry: node handler, bwrap sandbox, no pool', 'node', noPool, { phases: ['cold'] }),
@@ -81,6 +80,4 @@ export default [
   target('ferry-python', 'Ferry: python handler, bwrap sandbox, pool', 'python', []),
   target('ferry-python-nopool', 'Ferry: python handler, bwrap sandbox, no pool', 'python', noPool, { phases: ['cold'] }),
   target('ferry-python-process', 'Ferry: python handler, process driver', 'python', unsandboxed),
-  target('ferry-pool-idle', 'Ferry: no function running, full pool (1 node + 1 python)', undefined, [], idle),
-  target('ferry-idle', 'Ferry: no function running, no pool', undefined, noPool, idle),
 ];

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
 import type { KeyStore } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 
@@ -9,6 +8,12 @@ export const ACCESS_TOKEN_AUDIENCE = 'ferry-api';
 const issuer = ACCESS_TOKEN_ISSUER;
 const audience = ACCESS_TOKEN_AUDIENCE;
 const alg = 'HS256';
+
+let joseModule: Promise<typeof import('jose')> | undefined;
+/** `jose`, loaded on the first token signed or checked: a server nobody logs in to never pays for it. */
+function jose(): Promise<typeof import('jose')> {
+  return (joseModule ??= import('jose'));
+}
 
 /** A verified access token's claims. */
 export interface AccessClaims {
@@ -38,6 +43,7 @@ export class AccessTokens {
 
   async sign(subject: string, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
     const exp = Math.floor(now / 1000) + this.ttlSeconds;
+    const { SignJWT } = await jose();
     const token = await new SignJWT({})
       .setProtectedHeader({ alg, typ: 'JWT' })
       .setSubject(subject)
@@ -52,6 +58,7 @@ export class AccessTokens {
 
   /** Verifies signature and claims; each way a token can be bad has its own error code. */
   async verify(token: string): Promise<AccessClaims> {
+    const { errors, jwtVerify } = await jose();
     try {
       const { payload } = await jwtVerify(token, await this.key(), { issuer, audience, algorithms: [alg], clockTolerance: 1 });
       if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') throw new FerryError('token-malformed', 'the access token lacks its subject or expiry');

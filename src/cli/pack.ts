@@ -1,6 +1,5 @@
 /** Packs a function folder into a tar.gz the server accepts. */
 import { readdirSync, statSync } from 'node:fs';
-import { create } from 'tar';
 
 /** Paths left out of every package: VCS data and tool caches. */
 export function excluded(path: string): boolean {
@@ -19,6 +18,8 @@ export function excluded(path: string): boolean {
 export async function pack(dir: string, file: string): Promise<number> {
   const entries = readdirSync(dir).filter((e) => !excluded(e)).sort();
   if (entries.length === 0) throw new Error(`${dir} is empty`);
+  // Loaded here, not with the CLI: `ferry server` runs this program too and never packs.
+  const { create } = await import('tar');
   await create({ gzip: true, portable: true, cwd: dir, file, filter: (path) => !excluded(path) }, entries);
   return statSync(file).size;
 }

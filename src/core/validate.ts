@@ -1,11 +1,24 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { FerryError, type ErrorCode } from '../errors/index.js';
 import { manifestSchema, overrideSchema, type ConfigOverride, type Manifest } from './manifest.js';
 import { assertUserEnv } from './config.js';
 
-const ajv = new Ajv({ allErrors: false, strict: true });
-const manifestValidator = ajv.compile(manifestSchema);
-const overrideValidator = ajv.compile(overrideSchema);
+interface Validators {
+  manifest: ValidateFunction;
+  override: ValidateFunction;
+}
+
+let compiled: Promise<Validators> | undefined;
+/**
+ * The schemas' validators, compiled by ajv on the first deploy or PATCH: ajv and the code it
+ * generates stay out of a server that only serves calls.
+ */
+function validators(): Promise<Validators> {
+  return (compiled ??= import('ajv').then(({ Ajv }) => {
+    const ajv = new Ajv({ allErrors: false, strict: true });
+    return { manifest: ajv.compile(manifestSchema), override: ajv.compile(overrideSchema) };
+  }));
+}
 
 /** One line naming the offending key: `scaling.concurrency: must be integer`. */
 export function describeSchemaError(e: ErrorObject): string {
@@ -29,16 +42,16 @@ function check<T>(v: ValidateFunction, value: unknown, code: ErrorCode, what: st
 }
 
 /** Validates a parsed `ferry.json`; throws `invalid-manifest` naming the key. */
-export function validateManifest(value: unknown): Manifest {
-  const m = check<Manifest>(manifestValidator, value, 'invalid-manifest', 'ferry.json');
+export async function validateManifest(value: unknown): Promise<Manifest> {
+  const m = check<Manifest>((await validators()).manifest, value, 'invalid-manifest', 'ferry.json');
   assertUserEnv(m.env, 'ferry.json env');
   assertUserEnv(Object.fromEntries((m.secrets ?? []).map((n) => [n, ''])), 'ferry.json secrets');
   return m;
 }
 
 /** Validates a PATCH body on a version; throws `invalid-body` naming the key. */
-export function validateOverride(value: unknown): ConfigOverride {
-  const o = check<ConfigOverride>(overrideValidator, value, 'invalid-body', 'configuration');
+export async function validateOverride(value: unknown): Promise<ConfigOverride> {
+  const o = check<ConfigOverride>((await validators()).override, value, 'invalid-body', 'configuration');
   assertUserEnv(o.env, 'env');
   assertUserEnv(Object.fromEntries((o.secrets ?? []).map((n) => [n, ''])), 'secrets');
   return o;

@@ -1,4 +1,15 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+
+// prom-client's entry point also loads its push gateway, its cluster aggregator and every default
+// metric (with @opentelemetry/api): ~3 MB that a server at rest does not use. The four classes
+// the server needs come from their own files (the entry point exports these very files); the
+// default metrics come with the first scrape (`defaults` below).
+const load = createRequire(import.meta.url);
+const Counter = load('prom-client/lib/counter') as typeof PromClient.Counter;
+const Gauge = load('prom-client/lib/gauge') as typeof PromClient.Gauge;
+const Histogram = load('prom-client/lib/histogram') as typeof PromClient.Histogram;
+const Registry = load('prom-client/lib/registry') as typeof PromClient.Registry;
 
 /**
  * Prometheus metrics. One registry per server (no globals), so tests can run several servers in
@@ -45,8 +56,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'ferry_process_' });
+  private defaultsAdded: Promise<void> | undefined;
+
+  /**
+   * The server process's own series (`ferry_process_*`), added on the first scrape: CPU, memory,
+   * handles and heap are read at each scrape anyway; event loop lag and GC are observed from then.
+   */
+  private defaults(): Promise<void> {
+    return (this.defaultsAdded ??= import('prom-client').then(({ collectDefaultMetrics }) => collectDefaultMetrics({ register: this.registry, prefix: 'ferry_process_' })));
   }
 
   /**
@@ -54,6 +71,7 @@ export class Metrics {
    * without a `function` label, the server's own, always stay). Without `visible`: everything.
    */
   async text(visible?: (fn: string) => boolean): Promise<string> {
+    await this.defaults();
     const text = await this.registry.metrics();
     if (!visible) return text;
     const seen = new Map<string, boolean>();

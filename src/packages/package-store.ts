@@ -68,7 +68,9 @@ export class FsPackageStore implements PackageStore {
   /** Host path of a stored package; throws `internal` for anything that is not a sha256. */
   path(sha: string): string {
     if (!SHA.test(sha)) throw new FerryError('internal', `not a package sha: ${JSON.stringify(sha)}`);
-    return join(this.root, sha);
+    // Not join(): its normalisation builds the result piece by piece, and every version in the
+    // catalog would keep that rope of copies; `root` is absolute and normalised, `sha` is hex.
+    return `${this.root}/${sha}`;
   }
 
   /**

@@ -3,8 +3,11 @@ import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
 import { drain, streamBudget } from './body-stream.js';
 import type { UnpackLimits, UnpackResult } from './tree-writer.js';
-import { unpackTar } from './unpack-tar.js';
-import { unpackZip } from './unpack-zip.js';
+
+/** The tar reader (with `tar`), loaded with the first tar upload: an idle server never needs it. */
+const tarReader = (): Promise<typeof import('./unpack-tar.js')> => import('./unpack-tar.js');
+/** The zip reader (with `yauzl`), loaded with the first zip upload. */
+const zipReader = (): Promise<typeof import('./unpack-zip.js')> => import('./unpack-zip.js');
 
 /** Archive formats an upload may use. */
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'zip';
@@ -58,10 +61,10 @@ export async function unpackArchive(body: Readable, contentType: string, destDir
   }
   switch (format) {
     case 'tar':
-      return unpackTar(body, false, destDir, limits);
+      return (await tarReader()).unpackTar(body, false, destDir, limits);
     case 'tar.gz':
-      return unpackTar(body, true, destDir, limits);
+      return (await tarReader()).unpackTar(body, true, destDir, limits);
     case 'zip':
-      return unpackZip(body, destDir, limits);
+      return (await zipReader()).unpackZip(body, destDir, limits);
   }
 }

@@ -5,7 +5,8 @@ import { WeightedSplit } from './weighted-split.js';
 
 interface FunctionEntry {
   record: FunctionRecord;
-  versions: Map<string, { record: VersionRecord; target: DeployTarget }>;
+  /** Each version's order (for `latest`) and what runs; the record itself stays in the store. */
+  versions: Map<string, { seq: number; target: DeployTarget }>;
   latest: string | undefined;
   aliases: Map<string, { record: AliasRecord; split: WeightedSplit | undefined }>;
 }
@@ -102,7 +103,7 @@ export class Catalog {
       runtime,
       revision: `${record.packageSha.slice(0, 12)}:${record.updatedAt}`,
     };
-    fn.versions.set(record.version, { record, target });
+    fn.versions.set(record.version, { seq: record.seq, target });
     this.recomputeLatest(fn);
     return target;
   }
@@ -125,8 +126,8 @@ export class Catalog {
   }
 
   private recomputeLatest(fn: FunctionEntry): void {
-    let best: VersionRecord | undefined;
-    for (const { record } of fn.versions.values()) if (!best || record.seq > best.seq) best = record;
-    fn.latest = best?.version;
+    let best: { seq: number; target: DeployTarget } | undefined;
+    for (const v of fn.versions.values()) if (!best || v.seq > best.seq) best = v;
+    fn.latest = best?.target.version;
   }
 }

@@ -187,7 +187,7 @@ export class FunctionService {
 
   /** PATCH: merges an override into the version's configuration and rolls its instances. */
   async patchVersion(actor: Principal, name: string, version: string, body: unknown): Promise<VersionRecord> {
-    const patch = validateOverride(body);
+    const patch = await validateOverride(body);
     return this.locks.run(name, async () => {
       const v = await this.getVersion(name, version);
       const o = v.override;

@@ -1,4 +1,3 @@
-import { Cron } from 'croner';
 import { assertName, type ScheduleRecord, type Store } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 
@@ -23,8 +22,15 @@ const maxBodyBytes = 256 * 1024;
 /** Longest sleep between looks at the table: picks up schedules another node changed. */
 const maxSleepMs = 30_000;
 
+let cronerModule: Promise<typeof import('croner')> | undefined;
+/** croner, loaded when the first schedule is put or due: a server without schedules never pays for it. */
+function croner(): Promise<typeof import('croner')> {
+  return (cronerModule ??= import('croner'));
+}
+
 /** The next run strictly after `after`, or null when the expression has none left. */
-export function nextRun(cron: string, timezone: string | null, after: number): number | null {
+export async function nextRun(cron: string, timezone: string | null, after: number): Promise<number | null> {
+  const { Cron } = await croner();
   const c = new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) });
   return c.nextRun(new Date(after))?.getTime() ?? null;
 }
@@ -56,7 +62,7 @@ export class Schedules {
     if (timezone !== null && !validZone(timezone)) throw new FerryError('invalid-body', `timezone: '${timezone.slice(0, 64)}' is not an IANA time zone (e.g. Europe/Berlin)`);
     let next: number | null;
     try {
-      next = nextRun(b.cron, timezone, Date.now());
+      next = await nextRun(b.cron, timezone, Date.now());
     } catch (err) {
       throw new FerryError('invalid-body', `cron: ${(err as Error).message}`);
     }
@@ -121,7 +127,7 @@ export class Schedules {
       }
       let next: number | null = null;
       try {
-        next = nextRun(s.cron, s.timezone, now);
+        next = await nextRun(s.cron, s.timezone, now);
       } catch (err) {
         this.o.warn(`schedule ${s.function}/${s.id} has an expression that no longer parses`, err);
       }

@@ -1,0 +1,71 @@
+/**
+ * What a server at rest keeps out of memory until it is needed (docs/performance.md, "Idle
+ * cost"): the real `ferry server`, default settings but `--pool-size 0`, with a preload that
+ * reports every module the process loaded (test/support/loaded-modules.ts). No timing or memory
+ * figure is asserted: the modules are the contract.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFerry, disposeFerry, packFiles, repoRoot, type Ferry } from './support/ferry.js';
+import { makeZip } from '../src/packages/test-archives.js';
+
+const preload = join(repoRoot, 'dist/test/support/loaded-modules.js');
+
+/** What only a use loads, and the use that loads it. */
+const lazy: Array<{ what: string; module: RegExp }> = [
+  { what: 'typescript (a TypeScript upload)', module: /\/node_modules\/typescript\// },
+  { what: 'tar (a tar upload)', module: /\/node_modules\/tar\// },
+  { what: 'yauzl (a zip upload)', module: /\/node_modules\/yauzl\// },
+  { what: 'ajv (a manifest checked)', module: /\/node_modules\/ajv\// },
+  { what: 'jose (an access token checked)', module: /\/node_modules\/jose\// },
+  { what: 'croner (a schedule put)', module: /\/node_modules\/croner\// },
+  { what: "prom-client's default metrics (a scrape)", module: /\/node_modules\/(prom-client\/lib\/defaultMetrics\.js|@opentelemetry\/)/ },
+];
+
+/** Starts a server with the preload, runs `use` against it, stops it, answers what it loaded. */
+async function loadedBy(use: (ferry: Ferry) => Promise<void>): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-idle-'));
+  const report = join(dir, 'loaded.json');
+  const ferry = await startFerry({ args: ['--pool-size', '0'], env: { NODE_OPTIONS: `--import=${preload}`, FERRY_TEST_LOADED_MODULES: report } });
+  try {
+    const health = await fetch(`${ferry.url}/healthz`);
+    assert.equal(health.status, 200);
+    await use(ferry);
+  } finally {
+    await disposeFerry(ferry);
+  }
+  const loaded = JSON.parse(await readFile(report, 'utf8')) as string[];
+  await rm(dir, { recursive: true, force: true });
+  // The server's own modules are in the report: the preload saw the process it was meant to.
+  assert.ok(loaded.some((m) => m.endsWith('/dist/src/server/create-server.js')), 'the report lists the server modules');
+  return loaded;
+}
+
+test('a server at rest, one /healthz answered, has loaded none of what only a use needs', async () => {
+  const loaded = await loadedBy(async () => {});
+  const early = lazy.filter((l) => loaded.some((m) => l.module.test(m))).map((l) => l.what);
+  assert.deepEqual(early, [], `loaded at rest: ${early.join(', ')}`);
+});
+
+test('each of them loads with its first use', async () => {
+  const loaded = await loadedBy(async (ferry) => {
+    const ts = await packFiles({ 'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.ts' }), 'package.json': '{"type":"module"}', 'index.ts': "export default (): string => 'typed';\n" });
+    assert.equal((await ferry.api('POST', '/v1/functions/typed/versions', ts, { 'content-type': 'application/gzip' })).status, 201);
+    const zip = makeZip([
+      { name: 'ferry.json', body: JSON.stringify({ runtime: 'node', handler: 'index.js' }) },
+      { name: 'package.json', body: '{"type":"module"}' },
+      { name: 'index.js', body: "export default () => 'zipped';\n" },
+    ]);
+    assert.equal((await ferry.api('POST', '/v1/functions/zipped/versions', zip, { 'content-type': 'application/zip' })).status, 201);
+    const jwt = await fetch(`${ferry.url}/v1/functions`, { headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln' } });
+    assert.equal(jwt.status, 401);
+    assert.equal((await ferry.api('PUT', '/v1/functions/typed/schedules/hourly', { cron: '0 * * * *' })).status, 201);
+    assert.equal((await ferry.api('GET', '/metrics')).status, 200);
+  });
+  const missing = lazy.filter((l) => !loaded.some((m) => l.module.test(m))).map((l) => l.what);
+  assert.deepEqual(missing, [], `not loaded by their use: ${missing.join(', ')}`);
+});
+
