@@ -14,6 +14,16 @@ export interface ServerOptions {
   domain: string | undefined;
   /** HTTP surfaces on a listener of their own: `name=address:port` each (see `surfaces/registry.ts`). */
   surfaceListen: string[];
+  /** The CoAP front end (UDP): off when undefined; its address (`::` binds IPv6 and IPv4). */
+  coapPort: number | undefined;
+  coapHost: string | undefined;
+  /** The gRPC front end (plaintext HTTP/2): off when undefined; its address. */
+  grpcPort: number | undefined;
+  grpcHost: string | undefined;
+  /** Other systems' APIs served too (`tinyfaas`): each is a surface of its own, off unless named. */
+  compat: string[];
+  /** The user that functions created through a compat API without credentials belong to. */
+  compatUser: string;
   /** How long SIGTERM waits for in-flight requests before closing open streams. */
   drainTimeoutMs: number;
   /** Sandbox driver name (see `sandbox/registry.ts`). */
@@ -83,6 +93,9 @@ export interface ServerOptions {
   logLevel: string;
 }
 
+/** The systems whose APIs `--compat` can serve. */
+export const compatSystems: readonly string[] = ['tinyfaas'];
+
 type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 
 interface Setting {
@@ -101,6 +114,12 @@ export const serverSettings: Setting[] = [
   { key: 'dataDir', flag: '--data-dir', env: 'FERRY_DATA_DIR', kind: 'string', default: './.ferry', help: 'where metadata, packages and logs are kept' },
   { key: 'domain', flag: '--domain', env: 'FERRY_DOMAIN', kind: 'string', default: undefined, help: 'route Host {name}.D and {ref}.{name}.D to functions' },
   { key: 'surfaceListen', flag: '--surface-listen', env: 'FERRY_SURFACE_LISTEN', kind: 'list', default: '', help: 'comma-separated name=address:port: serve these HTTP surfaces (fn, host, v1) on a listener of their own' },
+  { key: 'coapPort', flag: '--coap-port', env: 'FERRY_COAP_PORT', kind: 'int', default: undefined, help: 'serve functions over CoAP (UDP) on this port; off by default' },
+  { key: 'coapHost', flag: '--coap-host', env: 'FERRY_COAP_HOST', kind: 'string', default: undefined, help: 'address the CoAP front end binds (default: --host; :: is IPv6 and IPv4)' },
+  { key: 'grpcPort', flag: '--grpc-port', env: 'FERRY_GRPC_PORT', kind: 'int', default: undefined, help: 'serve functions over gRPC (plaintext HTTP/2) on this port; off by default' },
+  { key: 'grpcHost', flag: '--grpc-host', env: 'FERRY_GRPC_HOST', kind: 'string', default: undefined, help: 'address the gRPC front end binds (default: --host)' },
+  { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas (see docs/compat/)" },
+  { key: 'compatUser', flag: '--compat-user', env: 'FERRY_COMPAT_USER', kind: 'string', default: 'admin', help: 'user that owns what is created through a compat API without credentials (default: the boot admin)' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
@@ -196,6 +215,9 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   }
   const opts = out as unknown as ServerOptions;
   if (opts.port > 65_535) throw new Error(`--port: ${opts.port} is not a TCP port`);
+  if (opts.coapPort !== undefined && opts.coapPort > 65_535) throw new Error(`--coap-port: ${opts.coapPort} is not a UDP port`);
+  for (const c of opts.compat) if (!compatSystems.includes(c)) throw new Error(`--compat: '${c}' is not one of ${compatSystems.join(', ')}`);
+  if (opts.grpcPort !== undefined && opts.grpcPort > 65_535) throw new Error(`--grpc-port: ${opts.grpcPort} is not a TCP port`);
   if (opts.invokeAuth !== 'public' && opts.invokeAuth !== 'token') throw new Error(`--invoke-auth: must be 'public' or 'token'`);
   if (!['auto', 'shared', 'slirp4netns', 'pasta'].includes(opts.egressStack)) throw new Error(`--egress-stack: must be 'auto', 'shared', 'slirp4netns' or 'pasta'`);
   if (!['closed', 'open', 'invite'].includes(opts.registration)) throw new Error(`--registration: must be 'closed', 'open' or 'invite'`);

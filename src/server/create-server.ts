@@ -14,6 +14,8 @@ import { nodeIdentity } from './node-identity.js';
 import { Pipeline } from '../pipeline/index.js';
 import { HttpInvocations } from '../frontends/http/index.js';
 import { surfaces as surfaceRegistry } from '../surfaces/registry.js';
+import { frontEnds as frontEndRegistry } from '../frontends/registry.js';
+import type { FrontEnd, FrontEndFactory } from '../frontends/index.js';
 import { dispatcher, parseSurfaceListen, planListeners, surfacesDocument, type HttpSurface, type ListenerPlan, type SurfaceContext, type SurfaceFactory } from '../surfaces/index.js';
 import { ferryVersion } from './version.js';
 import { linkBase, startListeners, type Listeners } from './listeners.js';
@@ -24,6 +26,8 @@ export interface FerryServer {
   url: string;
   /** Every listener: the main one first, then those surfaces have of their own (`--surface-listen`). */
   listeners: Array<{ url: string; surfaces: string[] }>;
+  /** The front ends of other protocols that are on (`--coap-port`, `--grpc-port`), where they listen. */
+  frontEnds: Array<{ name: string; urls: string[] }>;
   /**
    * The invocation pipeline, in process: no socket between the caller and Ferry (the function's
    * instance is reached as for any call). Answers how the call ended; the answer is in `writer`.
@@ -42,6 +46,8 @@ export interface FerryServer {
 export interface ServerParts {
   /** The HTTP surfaces by name (default: `surfaces/registry.ts`). */
   surfaces?: ReadonlyMap<string, SurfaceFactory>;
+  /** The front ends of other protocols by name (default: `frontends/registry.ts`). */
+  frontEnds?: ReadonlyMap<string, FrontEndFactory>;
 }
 
 /**
@@ -230,20 +236,32 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     await store.close();
   };
   let plans: ListenerPlan[];
-  let listeners: Listeners;
+  let listeners: Listeners | undefined;
+  const started: FrontEnd[] = [];
+  const closeFrontEnds = (drainMs: number): Promise<unknown> => Promise.all(started.map((f) => f.close(drainMs).catch((err) => logger.warn({ err, frontEnd: f.name }, 'closing a front end failed'))));
   try {
     // Surfaces that clash on a listener stop the start here, naming both.
     plans = planListeners(on, { host: opts.host, port: opts.port }, ownAddresses);
     // Before listening: what the last boot left running goes back to the queue at once.
     await executions.start();
     listeners = await startListeners(plans, (plan) => dispatcher(plan.surfaces, failed));
+    // The other protocols' front ends (off unless their port is set); one that cannot bind stops the start.
+    for (const [name, make] of parts.frontEnds ?? frontEndRegistry) {
+      const f = await make({ options: opts, invoke: (inv, writer) => pipeline.invoke(inv, writer), logger }).catch((err: unknown) => {
+        throw new Error(`front end ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
+      if (f) started.push(f);
+    }
   } catch (err) {
+    await closeFrontEnds(0);
+    await listeners?.close(0, () => {});
     await executions.close(0);
     await releaseAll(0);
     throw err;
   }
   const mounted = plans.flatMap((plan, i) => plan.surfaces.map((surface) => ({ surface, url: plan.main ? undefined : listeners.urls[i] })));
   fnUrl = mounted.find((m) => m.surface.name === 'fn')?.url;
+  for (const f of started) logger.info({ frontEnd: f.name, urls: f.urls }, `${f.name} listening on ${f.urls.join(', ')}`);
   for (let i = 1; i < plans.length; i++) logger.info({ url: listeners.urls[i], surfaces: plans[i]!.surfaces.map((s) => s.name) }, `surfaces ${plans[i]!.surfaces.map((s) => s.name).join(', ')} listening on ${listeners.urls[i]}`);
   ready = true;
   prestart?.start();
@@ -261,11 +279,13 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       ready = false;
       clearInterval(housekeeping);
       logger.info('draining');
-      const closed = listeners.close(opts.drainTimeoutMs, () => logger.warn({ drainTimeoutMs: opts.drainTimeoutMs }, 'drain timeout: closing open streams and connections'));
+      const frontEndsClosed = closeFrontEnds(opts.drainTimeoutMs);
+      const closed = listeners!.close(opts.drainTimeoutMs, () => logger.warn({ drainTimeoutMs: opts.drainTimeoutMs }, 'drain timeout: closing open streams and connections'));
       // Runs in flight end meanwhile, on instances still up; the rest go back to the queue.
       await schedules.close();
       const executionsClosed = executions.close(opts.drainTimeoutMs);
       await closed;
+      await frontEndsClosed;
       await executionsClosed;
       await releaseAll(5000);
       logger.info('stopped');
@@ -273,7 +293,8 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
 
   return {
     url: listeners.urls[0]!,
-    listeners: plans.map((plan, i) => ({ url: listeners.urls[i]!, surfaces: plan.surfaces.map((s) => s.name) })),
+    listeners: plans.map((plan, i) => ({ url: listeners!.urls[i]!, surfaces: plan.surfaces.map((s) => s.name) })),
+    frontEnds: started.map((f) => ({ name: f.name, urls: f.urls })),
     invoke: (inv, writer) => pipeline.invoke(inv, writer),
     adminToken,
     isolated: driver.isolated,

@@ -1,0 +1,1 @@
+export type { FrontEnd, FrontEndContext, FrontEndFactory } from './frontend.js';
