@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /** Entry point of the `ferry` command (package.json bin: dist/src/cli/main.js). */
-import { run } from './program.js';
+import { beginLeanStart } from './lean-start.js';
+
+// Before any other module loads: the server's start is what it is for.
+if (process.argv[2] === 'server') beginLeanStart();
+const { run } = await import('./program.js');
 
 // `ferry invoke big | head`: a closed pipe ends the output quietly.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

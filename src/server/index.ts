@@ -5,10 +5,11 @@ export { createServer, type FerryServer } from './create-server.js';
 
 /**
  * `ferry server`: starts Ferry, prints the admin token on first start, and on SIGINT/SIGTERM
- * drains and resolves (exit 0). Nothing is left running.
+ * drains and resolves (exit 0). Nothing is left running. `started` runs once it listens.
  */
-export async function runServer(opts: ServerOptions): Promise<void> {
+export async function runServer(opts: ServerOptions, started?: () => void): Promise<void> {
   const server = await createServer(opts);
+  started?.();
   const log = server.logger;
   if (!server.isolated) {
     process.stderr.write(`\n  WARNING: sandbox driver '${opts.driver}' runs functions WITHOUT isolation, as this user.\n  Run only code you trust. Responses carry x-ferry-sandbox: none.\n`);

@@ -3,6 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Option, type Command } from 'commander';
 import { loadServerOptions, serverSettings, type ServerOptions } from '../../config/index.js';
 import { usageError } from '../errors.js';
+import { endLeanStart } from '../lean-start.js';
 
 type Flags = Partial<Record<keyof ServerOptions, string | number | boolean>>;
 type Setting = (typeof serverSettings)[number];
@@ -57,6 +58,7 @@ export function register(program: Command): void {
     } finally {
       setFlagsFromString('--lazy');
     }
-    await runServer(options);
+    // main.ts began a lean start (lean-start.ts): it ends once the server listens.
+    await runServer(options, endLeanStart);
   });
 }
