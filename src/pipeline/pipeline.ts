@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { FerryError } from '../errors/index.js';
 import { CallSignal, type DeployTarget, type EffectiveConfig, type InstancePool, type Invocation, type InvocationOutcome, type Lease, type ResponseWriter } from '../core/index.js';
 import type { Authenticator } from '../auth/index.js';

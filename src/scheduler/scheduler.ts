@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { FerryError } from '../errors/index.js';
 import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
 import { shortId } from '../util/ids.js';
