@@ -1,5 +1,6 @@
 // `npm run bench` (through bench/run.sh): the shared anchors harness (cold start, idle RSS and its
-// plain warm rows), then bench/warm.mjs (the warm rows with every body checked), one after the
+// plain warm rows), then bench/warm.mjs (the warm rows with every body checked), then, with the
+// many-functions row, bench/process-switch.mjs (the host's cost of many processes), one after the
 // other, and where both result files are. Options both runners know go to both; --phases,
 // --cold-runs, --rss-runs, --rss-idle-ms and --targets-dir to the harness alone; each --only
 // name to the runner(s) that have such a target (a runner left with none is skipped); --quick
@@ -93,8 +94,11 @@ if (harnessOnlyList) step('anchors harness', path.join(ANCHORS, 'run.sh'), harne
 else console.error('anchors harness: skipped (no --only name is one of its targets)');
 if (!opt.only || warmOnlyList) step('warm rows', process.execPath, [path.join(HERE, 'warm.mjs'), ...warmArgs], { FERRY_ANCHORS: ANCHORS });
 else console.error('warm rows: skipped (no --only name is one of its rows)');
+// The many-functions row beside what the host charges for spreading calls over processes at all.
+if (!opt.only || warmOnlyList?.split(',').includes('ferry-many')) step('process switches', process.execPath, [path.join(HERE, 'process-switch.mjs'), ...(opt.quick ? ['--seconds', '1'] : [])]);
 
 console.log('\nResults:');
 if ('anchors harness' in status) console.log(`  anchors harness (cold start, idle RSS, warm without body checks): ${written('anchors-')}${status['anchors harness'] ? `  FAILED (exit ${status['anchors harness']})` : ''}`);
+if ('process switches' in status) console.log(`  process switches (no Ferry): above${status['process switches'] ? `  FAILED (exit ${status['process switches']})` : ''}`);
 if ('warm rows' in status) console.log(`  warm rows, every body checked: ${written('ferry-warm-')}${status['warm rows'] ? `  FAILED (exit ${status['warm rows']})` : ''}`);
 process.exit(Object.values(status).some((s) => s !== 0) ? 1 : 0);
