@@ -158,7 +158,9 @@ export class HostAddressWatch {
     if (this.closed) return;
     // The monitor listens before the addresses are read: no change falls between the two.
     const argv = [...this.dieWithServer, ...this.ip, 'monitor', 'address', 'route'];
-    const m = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: a Ctrl-C at the server's terminal signals the server, which
+    // stops it; it dies with the server either way (dieWithServer).
+    const m = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.monitor = m;
     m.unref();
     for (const s of [m.stdout, m.stderr] as Socket[]) {
