@@ -26,6 +26,8 @@ export interface ServerOptions {
   compatUser: string;
   /** How long SIGTERM waits for in-flight requests before closing open streams. */
   drainTimeoutMs: number;
+  /** On stopping, how long each instance has between SIGTERM and SIGKILL. */
+  stopGraceMs: number;
   /** Sandbox driver name (see `sandbox/registry.ts`). */
   driver: string;
   /** The explicit choice to run functions without isolation (the `process` driver). */
@@ -121,6 +123,7 @@ export const serverSettings: Setting[] = [
   { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas (see docs/compat/)" },
   { key: 'compatUser', flag: '--compat-user', env: 'FERRY_COMPAT_USER', kind: 'string', default: 'admin', help: 'user that owns what is created through a compat API without credentials (default: the boot admin)' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
+  { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
   { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
