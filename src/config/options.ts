@@ -155,7 +155,7 @@ export const serverSettings: Setting[] = [
   { key: 'executionRetentionMs', flag: '--execution-retention', env: 'FERRY_EXECUTION_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'keep ended executions and their results this long' },
   { key: 'callbackAttempts', flag: '--callback-attempts', env: 'FERRY_CALLBACK_ATTEMPTS', kind: 'int', default: 5, help: 'tries to deliver a callback (back-off 0.5 s, 1 s, 2 s ...) before it is marked failed' },
   { key: 'callbackTimeoutMs', flag: '--callback-timeout', env: 'FERRY_CALLBACK_TIMEOUT', kind: 'duration', default: 10_000, help: 'how long one callback try may take' },
-  { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks may reach' },
+  { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks (and tinyFaaS\'s uploadURL) may reach' },
   { key: 'redactHeaders', flag: '--redact-headers', env: 'FERRY_REDACT_HEADERS', kind: 'list', default: '', help: 'comma-separated request headers (name, *-suffix or prefix-*) that execution records redact, besides authorization, cookie, x-api-key, *-token, *-secret, *-key and the like' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
