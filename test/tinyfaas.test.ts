@@ -153,6 +153,23 @@ test('ferry tinyfaas: tinyFaaS scripts and functions work unchanged', async (t) 
     assert.deepEqual(await storedPackages(f), before.packages, 'no package and no staging left behind');
   });
 
+  await t.test('code that cannot start fails the upload and leaves the function as it was', async () => {
+    const before = { list: await f.script('list.sh'), packages: await storedPackages(f) };
+    const broken = makeZip([{ name: 'index.js', body: 'throw new Error("cannot load");' }]);
+    const fresh = await manage(f, 'upload', uploadBody('broken', 'nodejs', broken));
+    assert.equal(fresh.status, 500);
+    assert.equal((JSON.parse(fresh.text) as { code: string }).code, 'instance-start-failed');
+    assert.equal((await fetch(`${f.manager}/v1/functions/broken`, { headers: { authorization: `Bearer ${f.token}` } })).status, 404, 'no function left');
+    const again = await manage(f, 'upload', uploadBody('echojs', 'nodejs', broken));
+    assert.equal(again.status, 500);
+    assert.equal((await call(f, 'echojs', 'still serving')).text, 'still serving');
+    const res = await fetch(`${f.manager}/v1/functions/echojs/versions`, { headers: { authorization: `Bearer ${f.token}` } });
+    assert.equal(((await res.json()) as { versions: unknown[] }).versions.length, 1, 'no version left of the failed upload');
+    assert.equal(await f.script('list.sh'), before.list);
+    const packages = await until(async () => JSON.stringify(await storedPackages(f)) === JSON.stringify(before.packages), 5_000);
+    assert.ok(packages, 'the failed uploads\' packages are gone');
+  });
+
   await t.test('re-uploading under load swaps the code with no failed call', async () => {
     const version = (tag: string): Buffer => makeZip([{ name: 'index.js', body: `module.exports = (req, res) => res.send(${JSON.stringify(tag)});` }]);
     assert.equal((await manage(f, 'upload', uploadBody('swap', 'nodejs', version('one'), 2))).status, 200);
@@ -210,6 +227,7 @@ test('ferry tinyfaas: tinyFaaS scripts and functions work unchanged', async (t) 
     // A subfolder outside the archive is refused.
     const out = await manage(f, 'uploadURL', JSON.stringify({ name: 'outside', env: 'python3', threads: 1, url, subfolder_path: '../..' }));
     assert.equal(out.status, 500);
+    assert.equal((JSON.parse(out.text) as { code: string }).code, 'archive-unsafe-path');
     // The metadata address stays refused: it is not on the allowance.
     const meta = await manage(f, 'uploadURL', JSON.stringify({ name: 'meta', env: 'python3', threads: 1, url: 'http://169.254.169.254/latest/fn.zip', subfolder_path: '/' }));
     assert.equal(meta.status, 500);
