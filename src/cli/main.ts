@@ -3,7 +3,7 @@
 import { beginLeanStart } from './lean-start.js';
 
 // Before any other module loads: the server's start is what it is for.
-if (process.argv[2] === 'server') beginLeanStart();
+if (process.argv[2] === 'server' || process.argv[2] === 'tinyfaas') beginLeanStart();
 const { run } = await import('./program.js');
 
 // `ferry invoke big | head`: a closed pipe ends the output quietly.

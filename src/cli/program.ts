@@ -15,6 +15,7 @@ import * as tokens from './commands/tokens.js';
 import * as secrets from './commands/secrets.js';
 import * as objects from './commands/objects.js';
 import * as server from './commands/server.js';
+import * as tinyfaas from './commands/tinyfaas.js';
 import * as versions from './commands/versions.js';
 import { describeError, exitCodeOf } from './errors.js';
 import { processIO, type IO } from './output.js';
@@ -37,6 +38,7 @@ export function buildProgram(io: IO = processIO): Command {
     .showSuggestionAfterError()
     .exitOverride();
   server.register(program);
+  tinyfaas.register(program);
   init.register(program, io);
   deploy.register(program, io);
   invoke.register(program, io);

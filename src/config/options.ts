@@ -26,6 +26,8 @@ export interface ServerOptions {
   compatUser: string;
   /** How long SIGTERM waits for in-flight requests before closing open streams. */
   drainTimeoutMs: number;
+  /** On stopping, how long each instance has between SIGTERM and SIGKILL. */
+  stopGraceMs: number;
   /** Sandbox driver name (see `sandbox/registry.ts`). */
   driver: string;
   /** The explicit choice to run functions without isolation (the `process` driver). */
@@ -121,6 +123,7 @@ export const serverSettings: Setting[] = [
   { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas (see docs/compat/)" },
   { key: 'compatUser', flag: '--compat-user', env: 'FERRY_COMPAT_USER', kind: 'string', default: 'admin', help: 'user that owns what is created through a compat API without credentials (default: the boot admin)' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
+  { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
   { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
@@ -152,7 +155,7 @@ export const serverSettings: Setting[] = [
   { key: 'executionRetentionMs', flag: '--execution-retention', env: 'FERRY_EXECUTION_RETENTION', kind: 'duration', default: 7 * 86_400_000, help: 'keep ended executions and their results this long' },
   { key: 'callbackAttempts', flag: '--callback-attempts', env: 'FERRY_CALLBACK_ATTEMPTS', kind: 'int', default: 5, help: 'tries to deliver a callback (back-off 0.5 s, 1 s, 2 s ...) before it is marked failed' },
   { key: 'callbackTimeoutMs', flag: '--callback-timeout', env: 'FERRY_CALLBACK_TIMEOUT', kind: 'duration', default: 10_000, help: 'how long one callback try may take' },
-  { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks may reach' },
+  { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks (and tinyFaaS\'s uploadURL) may reach' },
   { key: 'redactHeaders', flag: '--redact-headers', env: 'FERRY_REDACT_HEADERS', kind: 'list', default: '', help: 'comma-separated request headers (name, *-suffix or prefix-*) that execution records redact, besides authorization, cookie, x-api-key, *-token, *-secret, *-key and the like' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },

@@ -78,10 +78,12 @@ export interface Manifest {
   mountProc?: boolean;
   mountDev?: boolean;
   mountTmp?: boolean;
+  /** Free-form facts about the version for tools (e.g. `tinyfaas.name`); Ferry does not act on them. */
+  labels?: Record<string, string>;
 }
 
-/** What PATCH may override: everything but the runtime and the code entry point. */
-export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command'>;
+/** What PATCH may override: everything but the runtime, the code entry point and the labels. */
+export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 'labels'>;
 
 /** A version's configuration with every default filled in. */
 export interface EffectiveConfig {
@@ -213,6 +215,14 @@ const envSchema = {
   additionalProperties: { type: 'string' },
 } as const;
 
+/** Labels: short keys (`tinyfaas.name`) to short strings, as OpenFaaS labels are. */
+const labelsSchema = {
+  type: 'object',
+  maxProperties: 64,
+  propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$' },
+  additionalProperties: { type: 'string', maxLength: 1024 },
+} as const;
+
 /** JSON Schema (2020-12) of `ferry.json`. */
 export const manifestSchema = {
   $id: 'https://ferry.dev/schemas/manifest.json',
@@ -231,6 +241,7 @@ export const manifestSchema = {
     ...executionProperties,
     ...privacyProperties,
     ...sandboxProperties,
+    labels: labelsSchema,
   },
 } as const;
 

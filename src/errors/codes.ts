@@ -45,6 +45,7 @@ export const codes = {
   'token-not-found': { status: 404, title: 'No such token' },
   'user-exists': { status: 409, title: 'A user with this name already exists' },
   'name-taken': { status: 409, title: 'The function name belongs to another group' },
+  'name-conflict': { status: 409, title: 'The name is a function the compat API did not create, or one a case apart' },
   'secret-not-found': { status: 404, title: 'No such secret in the group' },
   'secret-exists': { status: 409, title: 'A secret with this name already exists in the group' },
   'secret-unavailable': { status: 422, title: 'A secret the version lists does not exist or may not be read by its owner' },
@@ -65,6 +66,9 @@ export const codes = {
   // asynchronous executions
   'invalid-header': { status: 400, title: 'A request header is invalid' },
   'callback-refused': { status: 422, title: 'The callback URL points at a loopback, private or local address' },
+  // fetching a package from a URL (tinyFaaS's uploadURL)
+  'url-refused': { status: 422, title: 'The URL points at a loopback, private or local address, or is not http(s)' },
+  'url-fetch-failed': { status: 502, title: 'The archive could not be fetched from the URL' },
   'execution-queue-full': { status: 429, title: 'Too many executions are queued or running' },
   'execution-not-found': { status: 404, title: 'No such execution' },
   'execution-not-cancellable': { status: 409, title: 'Only a queued execution can be cancelled' },

@@ -1,6 +1,6 @@
 /** Package handling: unpacking uploaded archives safely and the content-addressed package store. */
 export { unpackArchive, archiveFormat, archiveMediaTypes, type ArchiveFormat } from './unpack.js';
 export type { UnpackLimits, UnpackResult } from './tree-writer.js';
-export { findPackageRoot, MANIFEST_FILE } from './package-root.js';
+export { findPackageRoot, isFile, MANIFEST_FILE } from './package-root.js';
 export { FsPackageStore } from './package-store.js';
 export { hashTree, walkTree, type TreeEntry } from './tree-hash.js';

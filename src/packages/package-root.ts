@@ -18,7 +18,8 @@ export async function findPackageRoot(dir: string): Promise<string> {
   return dir;
 }
 
-async function isFile(p: string): Promise<boolean> {
+/** Whether `p` is a regular file (links followed). */
+export async function isFile(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isFile();
   } catch {

@@ -109,6 +109,8 @@ export class PrestartPool {
   private readonly starts = new Set<Promise<void>>();
   private readonly aborts = new Set<AbortController>();
   private closing = false;
+  /** The grace of the shutdown under way: sandboxes still starting then stop with it too. */
+  private closingGraceMs: number | undefined;
 
   constructor(private readonly opts: PrestartOptions) {
     for (const runtime of opts.runtimes) {
@@ -151,6 +153,7 @@ export class PrestartPool {
   /** Stops every waiting and starting pooled sandbox; resolves once they are gone. */
   async shutdown(graceMs: number): Promise<void> {
     this.closing = true;
+    this.closingGraceMs = graceMs;
     for (const a of this.aborts) a.abort(new FerryError('shutting-down'));
     const stops: Promise<void>[] = [];
     for (const lane of this.lanes.values()) {
@@ -253,7 +256,7 @@ export class PrestartPool {
   }
 
   /** Stops a pooled sandbox that will serve nothing, and removes its run dir. */
-  private async discard(entry: Entry, graceMs = this.opts.stopGraceMs ?? 5000): Promise<void> {
+  private async discard(entry: Entry, graceMs = this.closingGraceMs ?? this.opts.stopGraceMs ?? 5000): Promise<void> {
     entry.connector?.close();
     await entry.proc?.stop(graceMs).catch(() => {});
     await removeRunDir(this.opts.driver, entry.runDir).catch((err: unknown) => this.opts.log('warn', `the run dir of a pooled sandbox was not removed: ${messageOf(err)}`));

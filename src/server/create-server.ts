@@ -287,7 +287,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       await closed;
       await frontEndsClosed;
       await executionsClosed;
-      await releaseAll(5000);
+      await releaseAll(opts.stopGraceMs);
       logger.info('stopped');
     })());
 

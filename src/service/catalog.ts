@@ -93,9 +93,17 @@ export class Catalog {
 
   putVersion(record: VersionRecord): DeployTarget {
     const fn = this.fns.get(record.function)!;
+    const target = this.targetOf(record);
+    fn.versions.set(record.version, { seq: record.seq, target });
+    this.recomputeLatest(fn);
+    return target;
+  }
+
+  /** What would run for the version, without making it routable. */
+  targetOf(record: VersionRecord): DeployTarget {
     const runtime = this.runtimes.get(record.manifest.runtime);
     if (!runtime) throw new FerryError('invalid-manifest', `unknown runtime '${record.manifest.runtime}'`);
-    const target: DeployTarget = {
+    return {
       function: record.function,
       version: record.version,
       config: effectiveConfig(record),
@@ -103,9 +111,6 @@ export class Catalog {
       runtime,
       revision: `${record.packageSha.slice(0, 12)}:${record.updatedAt}`,
     };
-    fn.versions.set(record.version, { seq: record.seq, target });
-    this.recomputeLatest(fn);
-    return target;
   }
 
   removeVersion(name: string, version: string): void {

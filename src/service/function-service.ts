@@ -27,6 +27,17 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { TenancyPolicy, type Quotas } from './tenancy-policy.js';
 import { onFunction, type Principal } from '../auth/index.js';
 
+/** How `createVersion` goes about it, for callers with their own rules (the compat APIs). */
+export interface CreateHow {
+  /**
+   * Finds (or makes) the package root in the unpacked, checked tree, instead of looking for
+   * `ferry.json` (which it may write); runs before the manifest is read. Throws to refuse.
+   */
+  prepare?(staging: string): Promise<string>;
+  /** Start the version's instances before it becomes `latest`, and fail if none can start. */
+  serveFirst?: boolean;
+}
+
 export interface FunctionServiceOptions {
   store: Store;
   packages: PackageStore;
@@ -116,7 +127,7 @@ export class FunctionService {
    * Creates an immutable version from an archive: unpack (with every safety check), validate the
    * manifest, build, content-address, record. On any failure nothing is left behind.
    */
-  async createVersion(actor: Principal, name: string, version: string | undefined, body: Readable, contentType: string, group?: string): Promise<VersionRecord> {
+  async createVersion(actor: Principal, name: string, version: string | undefined, body: Readable, contentType: string, group?: string, how: CreateHow = {}): Promise<VersionRecord> {
     assertName('function', name);
     if (version !== undefined) {
       assertName('version', version);
@@ -126,7 +137,7 @@ export class FunctionService {
     let committedSha: string | undefined;
     try {
       await unpackArchive(body, contentType, staging, this.o.archiveLimits);
-      const root = await findPackageRoot(staging);
+      const root = how.prepare ? await how.prepare(staging) : await findPackageRoot(staging);
       const manifest = await readManifest(root);
       const runtime = this.o.runtimes.get(manifest.runtime);
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
@@ -144,7 +155,7 @@ export class FunctionService {
           const owner = this.catalog.owner(name) ?? this.policy.ownerFor(actor, group);
           this.policy.checkQuota(actor, owner, name, version, config);
           await this.o.checkSecrets?.(owner, config.secrets);
-          return this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined));
+          return this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined), how.serveFirst === true);
         });
       });
     } finally {
@@ -154,7 +165,7 @@ export class FunctionService {
   }
 
   /** Inserts the version (numbered under the function's lock) and makes it routable. */
-  private async record(name: string, version: string | undefined, sha: string, size: number, manifest: Manifest, buildLog: string, owner: string, onStored: () => void): Promise<VersionRecord> {
+  private async record(name: string, version: string | undefined, sha: string, size: number, manifest: Manifest, buildLog: string, owner: string, onStored: () => void, serveFirst: boolean): Promise<VersionRecord> {
     let seq = (await this.o.store.lastVersionSeq(name)) + 1;
     // A version named `v7` by hand must not make the next automatic name collide.
     if (version === undefined) while (await this.o.store.getVersion(name, autoVersionName(seq))) seq++;
@@ -174,15 +185,38 @@ export class FunctionService {
       createdAt: now,
       updatedAt: now,
     };
+    const isNew = !this.catalog.has(name);
     const fn = await this.o.store.ensureFunction({ name, createdAt: now, owner });
     await this.o.store.createVersion(rec);
     onStored();
     this.catalog.putFunction(fn);
+    if (serveFirst) await this.serveBeforeLatest(rec, isNew);
     const target = this.catalog.putVersion(rec);
     if (target.config.scaling.minInstances > 0) {
       this.o.pool.deploy(target, false).catch((err) => this.o.logger.warn({ err, function: name, version: rec.version }, 'could not start hot instances'));
     }
     return rec;
+  }
+
+  /**
+   * Starts the new version's instances (at least one, `minInstances` in all) before it becomes
+   * `latest`, so no call waits on its cold start; if none can start, the version (and a function
+   * that had no other) is removed again and the error thrown.
+   */
+  private async serveBeforeLatest(rec: VersionRecord, isNew: boolean): Promise<void> {
+    try {
+      await this.o.pool.deploy(this.catalog.targetOf(rec), true);
+    } catch (err) {
+      await this.o.pool.stop(rec.function, rec.version).catch(() => {});
+      if (isNew) {
+        await this.o.store.deleteFunction(rec.function);
+        this.catalog.removeFunction(rec.function);
+      } else {
+        await this.o.store.deleteVersion(rec.function, rec.version);
+      }
+      void this.collectPackage(rec.packageSha);
+      throw err;
+    }
   }
 
   /** PATCH: merges an override into the version's configuration and rolls its instances. */

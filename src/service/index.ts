@@ -1,5 +1,6 @@
-export { FunctionService, type FunctionServiceOptions } from './function-service.js';
+export { FunctionService, type FunctionServiceOptions, type CreateHow } from './function-service.js';
 export { Catalog } from './catalog.js';
+export { KeyedMutex } from './keyed-mutex.js';
 export { WeightedSplit } from './weighted-split.js';
 export { FunctionLogs, type StoredLine } from './function-logs.js';
 export { Accounts, type AccountOptions, type Session } from './accounts.js';
@@ -10,6 +11,7 @@ export { InstanceApi, type InstanceApiOptions } from './instance-api.js';
 export { InvocationHistory, type FinishedCall } from './history.js';
 export { Schedules, nextRun, type ScheduledRun } from './schedules.js';
 export { Executions, type ExecutionsOptions, type Submission } from './executions/executions.js';
+export { AddressPolicy, pinnedLookup } from './executions/address-policy.js';
 export { acceptedAnswer, asyncOptions, prefersAsync, readBody, storedRequest } from './executions/submission.js';
 export { callInstance, type InstanceCall } from './instance-call.js';
 export { MemoryWriter } from './memory-writer.js';

@@ -2,6 +2,8 @@ import type { SurfaceFactory } from './surface.js';
 import { hostSurface } from './host/host-surface.js';
 import { fnSurface } from './fn/fn-surface.js';
 import { v1Surface } from './v1/v1-surface.js';
+import { tinyfaasSurface } from './tinyfaas/management-surface.js';
+import { tinyfaasHttpSurface } from './tinyfaas/http-surface.js';
 
 /**
  * Every HTTP surface by name, in the order a listener asks them whether a request is theirs
@@ -12,4 +14,6 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['host', hostSurface],
   ['fn', fnSurface],
   ['v1', v1Surface],
+  ['tinyfaas', tinyfaasSurface],
+  ['tinyfaas-http', tinyfaasHttpSurface],
 ]);

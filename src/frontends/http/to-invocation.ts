@@ -41,8 +41,8 @@ export function toInvocation(req: IncomingMessage, route: InvokeRoute, credentia
         if (name.toLowerCase() === 'prefer' && prefersAsync(raw[i + 1]!)) async = true;
         break;
       case 16:
-        // tinyFaaS: any value asks for an asynchronous call.
-        if (name.toLowerCase() === 'x-tinyfaas-async') async = true;
+        // tinyFaaS: any non-empty value asks for an asynchronous call.
+        if (name.toLowerCase() === 'x-tinyfaas-async' && raw[i + 1] !== '') async = true;
         break;
       case 12:
         if (name.toLowerCase() === 'x-request-id') requestId = raw[i + 1];

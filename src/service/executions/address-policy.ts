@@ -4,7 +4,7 @@
  * private network behind it. Those ranges, and the host's own addresses, are refused unless the
  * operator lists them (`--callback-allow`).
  */
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import { IpList } from '../../util/ip-list.js';
@@ -54,4 +54,15 @@ export class AddressPolicy {
     if (found.length === 0) return { refused: `${host} does not resolve` };
     return found[0]!;
   }
+}
+
+/**
+ * A `lookup` for `http.request` that answers the address the policy already checked, so a later
+ * DNS answer cannot send the connection elsewhere.
+ */
+export function pinnedLookup(to: { address: string; family: number }): LookupFunction {
+  return (_host, opts, cb) => {
+    if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [to]);
+    else cb(null, to.address, to.family);
+  };
 }

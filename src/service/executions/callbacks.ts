@@ -6,9 +6,8 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import type { CallbackOutcome, ExecutionStatus, ExecutionStore } from '../../core/index.js';
-import type { AddressPolicy } from './address-policy.js';
+import { pinnedLookup, type AddressPolicy } from './address-policy.js';
 
 /** What a delivery needs to know about the ended execution. */
 export interface CallbackJob {
@@ -105,10 +104,7 @@ export class CallbackSender {
 
   /** One POST to the checked address (a later DNS answer cannot redirect it); answers the status. */
   private post(url: URL, to: { address: string; family: number }, body: string, key: string, id: string): Promise<number> {
-    const pinned: LookupFunction = (_host, opts, cb) => {
-      if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [to]);
-      else cb(null, to.address, to.family);
-    };
+    const pinned = pinnedLookup(to);
     const t = Math.floor(Date.now() / 1000);
     const headers = {
       'content-type': 'application/json',

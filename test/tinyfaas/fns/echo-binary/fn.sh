@@ -1,0 +1,3 @@
+#!/bin/sh
+# Answers its input: stdin to stdout.
+cat
