@@ -12,4 +12,4 @@ export { Schedules, nextRun, type ScheduledRun } from './schedules.js';
 export { Executions, type ExecutionsOptions, type Submission } from './executions/executions.js';
 export { acceptedAnswer, asyncOptions, prefersAsync, readBody, storedRequest } from './executions/submission.js';
 export { callInstance, type InstanceCall } from './instance-call.js';
-export { MemoryWriter } from './memory-writer.js';
+export { MemoryWriter, flatHeaders } from './memory-writer.js';
