@@ -4,7 +4,9 @@
 # can be fetched), bubblewrap (the sandbox), gcc + libseccomp-dev (the sandbox's native helper
 # compiles seccomp filters with libseccomp), slirp4netns, passt + nftables (the egress network
 # policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
-# util-linux's nsenter (the shared egress router links instances to it; network tests); and for
+# util-linux's nsenter (the shared egress router links instances to it; network tests);
+# protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the gRPC front
+# end's test client in Python, its stubs generated from proto/ at test time); and for
 # test/cgroup-v2.test.ts, which boots a small VM whose only cgroup hierarchy is cgroup v2:
 # qemu-system-x86, busybox-static (the VM's initramfs) and Debian's kernel (see the end).
 # Runs as root, or through sudo.
@@ -21,6 +23,10 @@ command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 [ -x /usr/sbin/nft ] || command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need+=(libseccomp-dev)
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+[ -x /usr/bin/grpc_python_plugin ] || need+=(protobuf-compiler-grpc)
+/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need+=(python3-grpcio)
+/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || need+=(python3-protobuf)
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo
