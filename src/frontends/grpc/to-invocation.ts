@@ -22,14 +22,16 @@ export interface CallRequest {
   allowAsync: boolean;
 }
 
+/** The body's framing and hop-by-hop fields: the length is the message's, never a header's. */
+const framing = new Set(['te', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'upgrade']);
+
 /**
- * Metadata and header fields that belong to gRPC, HTTP/2 or the body's framing, never to the
- * function's request: the length is the message's, and binary (`-bin`) metadata has no HTTP form.
+ * Metadata that belongs to gRPC itself (its `content-type` is `application/grpc`), or is binary
+ * (`-bin`: no HTTP form), or is framing: never the function's.
  */
-function transportOwn(lowerName: string): boolean {
-  return lowerName.startsWith('grpc-') || lowerName.endsWith('-bin') || framing.has(lowerName);
+function grpcOwn(key: string): boolean {
+  return key.startsWith('grpc-') || key.endsWith('-bin') || key === 'content-type' || framing.has(key);
 }
-const framing = new Set(['te', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'upgrade']);
 
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Path and query: starts at `/`, printable ASCII without spaces (percent-encode the rest).
@@ -51,7 +53,7 @@ export function toInvocation(call: GrpcCall, req: CallRequest): Invocation {
   for (const h of req.headers) {
     const lower = h.name.toLowerCase();
     checkHeader(h.name, h.value);
-    if (!transportOwn(lower)) headers.push(h.name, h.value);
+    if (!framing.has(lower)) headers.push(h.name, h.value);
   }
   let credential: string | undefined;
   let requestId: string | undefined;
@@ -95,7 +97,7 @@ export function toInvocation(call: GrpcCall, req: CallRequest): Invocation {
 function metadataHeaders(md: Metadata): string[] {
   const out: string[] = [];
   for (const [key, values] of Object.entries(md.toJSON())) {
-    if (transportOwn(key)) continue;
+    if (grpcOwn(key)) continue;
     for (const v of values) if (typeof v === 'string') out.push(key, v);
   }
   return out;
