@@ -43,6 +43,8 @@ before(async () => {
   );
   // Hands out its own instance token (FERRY_TOKEN): a token taken out of an instance.
   await ferry.deploy('g-leaky', node(`export default () => new Response(process.env.FERRY_TOKEN);`));
+  // Says it started, answers three seconds later: in flight when the server is told to stop.
+  await ferry.deploy('g-drain', node(`export default async () => { console.log('started'); await new Promise((r) => setTimeout(r, 3000)); return new Response('drained'); };`));
   // An answer one byte over --max-body.
   await ferry.deploy('g-big', node(`export default () => new Response(new Uint8Array(${MAX_BODY + 1}).fill(97));`));
 });
@@ -89,11 +91,11 @@ describe('front end: grpc (ferry.v1.Functions, @grpc/grpc-js)', () => {
 
 describe('grpc: ferry.v1.Functions', () => {
   test("Ferry's failures end the call with the status table's code and the ferry-code/ferry-status trailers", async () => {
-    const missing = await clients.invoke({ function: 'g-nothing-here' });
+    const missing = await clients.invoke({ function: 'g-nothing-here' }, { metadata: { 'x-request-id': 'grpc-rid-1' } });
     assert.equal(missing.code, Status.NOT_FOUND);
     assert.equal(missing.trailers['ferry-code'], 'function-not-found');
     assert.equal(missing.trailers['ferry-status'], '404');
-    assert.ok(missing.trailers['x-request-id']);
+    assert.equal(missing.trailers['x-request-id'], 'grpc-rid-1');
     const token = await clients.invoke({ function: 'g-private' });
     assert.equal(token.code, Status.UNAUTHENTICATED);
     assert.equal(token.trailers['ferry-code'], 'unauthorized');
@@ -340,6 +342,24 @@ describe('grpc: a Python client (grpcio, protoc-generated stubs)', () => {
       assert.deepEqual([tinyUnset!.code, tinyUnset!.response], ['OK', '']);
     } finally {
       await rm(stubs, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('grpc: drain (last: it stops the server)', () => {
+  test('on SIGTERM a call in flight ends with its answer, and the port takes no new calls', async () => {
+    const inFlight = clients.invoke({ function: 'g-drain' });
+    await waitFor('the call reached the function', async () => (await logLines('g-drain')).includes('started'));
+    ferry.proc.kill('SIGTERM');
+    const e = await inFlight;
+    assert.equal(e.code, Status.OK, e.details);
+    assert.equal(e.value!.body.toString(), 'drained');
+    if (ferry.proc.exitCode === null && ferry.proc.signalCode === null) await once(ferry.proc, 'exit');
+    const late = new GrpcClients(port);
+    try {
+      assert.equal((await late.invoke({ function: 'g-echo' }, { deadlineMs: 5000 })).code, Status.UNAVAILABLE);
+    } finally {
+      late.close();
     }
   });
 });
