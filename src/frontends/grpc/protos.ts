@@ -11,6 +11,7 @@ export interface GrpcServices {
   tinyFaaS: ServiceDefinition;
 }
 
+/** Reads the `.proto` files (at start, only when the front end is on). */
 export function loadServices(): GrpcServices {
   // keepCase: tinyFaaS's field is `functionIdentifier`; defaults: unset fields read "" and 0.
   const def = loadSync(['ferry/v1/functions.proto', 'tinyfaas/tinyfaas.proto'], { includeDirs: [protoDir], keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
