@@ -5,7 +5,9 @@
 # compiles seccomp filters with libseccomp), slirp4netns, passt + nftables (the egress network
 # policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
 # util-linux's nsenter (the shared egress router links instances to it; network tests); zip and
-# curl (test/tinyfaas.test.ts drives Ferry with tinyFaaS's own scripts, which use them); and for
+# curl (test/tinyfaas.test.ts drives Ferry with tinyFaaS's own scripts, which use them);
+# protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the gRPC front
+# end's test client in Python, its stubs generated from proto/ at test time); and for
 # test/cgroup-v2.test.ts, which boots a small VM whose only cgroup hierarchy is cgroup v2:
 # qemu-system-x86, busybox-static (the VM's initramfs) and Debian's kernel (see the end).
 # Runs as root, or through sudo.
@@ -24,6 +26,10 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need+=(libseccomp-dev)
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+[ -x /usr/bin/grpc_python_plugin ] || need+=(protobuf-compiler-grpc)
+/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need+=(python3-grpcio)
+/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || need+=(python3-protobuf)
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo

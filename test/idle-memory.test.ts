@@ -25,6 +25,11 @@ const lazy: Array<{ what: string; module: RegExp }> = [
   { what: "prom-client's default metrics (a scrape)", module: /\/node_modules\/(prom-client\/lib\/defaultMetrics\.js|@opentelemetry\/)/ },
 ];
 
+/** What a front end that is off unless its setting is given loads only when it is on. */
+const frontEndModules: Array<{ what: string; module: RegExp }> = [
+  { what: '@grpc/grpc-js, @grpc/proto-loader (--grpc-port)', module: /\/node_modules\/@grpc\// },
+];
+
 /** Starts a server with the preload, runs `use` against it, stops it, answers what it loaded. */
 async function loadedBy(use: (ferry: Ferry) => Promise<void>): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-idle-'));
@@ -48,6 +53,8 @@ test('a server at rest, one /healthz answered, has loaded none of what only a us
   const loaded = await loadedBy(async () => {});
   const early = lazy.filter((l) => loaded.some((m) => l.module.test(m))).map((l) => l.what);
   assert.deepEqual(early, [], `loaded at rest: ${early.join(', ')}`);
+  const off = frontEndModules.filter((l) => loaded.some((m) => l.module.test(m))).map((l) => l.what);
+  assert.deepEqual(off, [], `loaded with their front end off: ${off.join(', ')}`);
 });
 
 test('each of them loads with its first use', async () => {

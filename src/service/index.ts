@@ -14,4 +14,4 @@ export { Executions, type ExecutionsOptions, type Submission } from './execution
 export { AddressPolicy, pinnedLookup } from './executions/address-policy.js';
 export { acceptedAnswer, asyncOptions, prefersAsync, readBody, storedRequest } from './executions/submission.js';
 export { callInstance, type InstanceCall } from './instance-call.js';
-export { MemoryWriter } from './memory-writer.js';
+export { MemoryWriter, flatHeaders } from './memory-writer.js';

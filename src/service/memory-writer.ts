@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { ResponseWriter } from '../core/index.js';
 
 /** Headers as a connector hands them to `writeHead`: a flat list or an object. */
-function flatHeaders(h: Record<string, string | string[] | number> | string[] | undefined): string[] {
+export function flatHeaders(h: Record<string, string | string[] | number> | string[] | undefined): string[] {
   if (h === undefined) return [];
   if (Array.isArray(h)) return h.map(String);
   const out: string[] = [];
