@@ -62,10 +62,16 @@ const MESSAGE_BYTES = 4096;
  * call ends UNKNOWN (what tinyFaaS's own errors read as), the body's start as the message, the
  * function's status in `ferry-status` and no `ferry-code` (Ferry did not fail).
  */
-export function functionAnswerStatus(httpStatus: number, body: Buffer, requestId: string): StatusObject {
+/** The trailers of a function's answer: its HTTP status and the request id. */
+export function answerTrailers(httpStatus: number, requestId: string): Metadata {
   const trailers = new Metadata();
   trailers.set('ferry-status', String(httpStatus));
   trailers.set('x-request-id', requestId);
+  return trailers;
+}
+
+export function functionAnswerStatus(httpStatus: number, body: Buffer, requestId: string): StatusObject {
+  const trailers = answerTrailers(httpStatus, requestId);
   const text = body.subarray(0, MESSAGE_BYTES).toString('utf8');
   return { code: Status.UNKNOWN, details: text || `the function answered ${httpStatus}`, metadata: trailers };
 }

@@ -1,6 +1,6 @@
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { FrontEndContext } from '../frontend.js';
-import { functionAnswerStatus } from './status-table.js';
+import { answerTrailers } from './status-table.js';
 import { invokeUnary, unexpected } from './unary-call.js';
 
 /** tinyFaaS's `Data`: `data` unset reads "". */
@@ -16,8 +16,9 @@ interface Response {
 /**
  * tinyFaaS's `TinyFaaS.Request`: the function named `functionIdentifier` (whatever its case:
  * Ferry's names are lower case, tinyFaaS users keep theirs), called as POST / with `data` as the
- * body, now (tinyFaaS's gRPC calls are never asynchronous). A 2xx answer's body is `response`;
- * a function's other answers and Ferry's failures end the call with an error status.
+ * body, now (tinyFaaS's gRPC calls are never asynchronous). The answer's body is `response`
+ * whatever its status, as tinyFaaS hands it back (the status is in the `ferry-status` trailer);
+ * Ferry's own failures end the call with an error status.
  */
 export function tinyFaaSService(ctx: FrontEndContext): UntypedServiceImplementation {
   return {
@@ -27,8 +28,7 @@ export function tinyFaaSService(ctx: FrontEndContext): UntypedServiceImplementat
       invokeUnary(ctx, call, req).then(
         (out) => {
           if (!out.ok) return callback(out.failure);
-          if (out.status < 200 || out.status > 299) return callback(functionAnswerStatus(out.status, out.body, out.requestId));
-          callback(null, { response: out.body.toString('utf8') });
+          callback(null, { response: out.body.toString('utf8') }, answerTrailers(out.status, out.requestId));
         },
         (err: unknown) => callback(unexpected(err)),
       );
