@@ -4,7 +4,8 @@
 # can be fetched), bubblewrap (the sandbox), gcc + libseccomp-dev (the sandbox's native helper
 # compiles seccomp filters with libseccomp), slirp4netns, passt + nftables (the egress network
 # policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
-# util-linux's nsenter (the shared egress router links instances to it; network tests); and for
+# util-linux's nsenter (the shared egress router links instances to it; network tests); libcoap3-bin
+# (its coap-client-notls is the second client of the CoAP front end's tests); and for
 # test/cgroup-v2.test.ts, which boots a small VM whose only cgroup hierarchy is cgroup v2:
 # qemu-system-x86, busybox-static (the VM's initramfs) and Debian's kernel (see the end).
 # Runs as root, or through sudo.
@@ -20,6 +21,7 @@ command -v slirp4netns >/dev/null 2>&1 || need+=(slirp4netns)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 [ -x /usr/sbin/nft ] || command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need+=(libseccomp-dev)
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""
