@@ -34,6 +34,7 @@ before(async () => {
   const node = (handler: string, extra: Record<string, unknown> = {}): Record<string, string> => ({ 'ferry.json': manifest({ runtime: 'node', handler: 'index.mjs', ...extra }), 'index.mjs': handler });
   // Counts its calls; `?read` answers the count without counting.
   await ferry.deploy('c-counter', node(`let n = 0; export default async (req) => { if (new URL(req.url).search === '?read') return new Response(String(n)); n++; await new Promise((r) => setTimeout(r, 400)); return new Response('call ' + n); };`));
+  await ferry.deploy('c-huge', node(`export default () => new Response(new Uint8Array(${MAX_BODY} + 1));`));
   await ferry.deploy('c-late', node(`export default () => new Promise((r) => setTimeout(() => r(new Response('late')), 3000));`));
   await ferry.deploy('c-method', node(`export default async (req, ctx) => new Response(req.method + ' ' + new URL(req.url).pathname + new URL(req.url).search + ' ' + (ctx.body ? await new Response(ctx.body).text() : ''), { headers: { 'content-type': 'application/json' } });`));
 });
@@ -217,7 +218,7 @@ describe('coap message layer', () => {
     }
   });
 
-  test('a body over --max-body gets 4.13 with Size1, whether Size1 says so first or the blocks do', async () => {
+  test('a body over --max-body gets 4.13 with Size1, whether Size1 says so first or the blocks do; an answer over it is cut', async () => {
     const c = await RawClient.open();
     try {
       const before = await counterCalls(c, 500);
@@ -244,6 +245,9 @@ describe('coap message layer', () => {
     } finally {
       c.close();
     }
+    // An answer over the limit is not kept for block-wise fetching: it is cut.
+    const huge = await coapPackageCall('127.0.0.1', port, { function: 'c-huge', method: 'GET', path: '/', headers: {} });
+    assert.equal(huge.code, '5.00');
   });
 
   // Last: it stops the server.

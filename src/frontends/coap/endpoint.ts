@@ -162,6 +162,15 @@ class CoapEndpoint implements FrontEnd {
       clearTimeout(timer);
     }
     if (this.closed) return;
+    try {
+      this.reply(req, from, peer, ex, emptyAck, answer);
+    } catch (err) {
+      this.ctx.logger.error({ err }, 'coap: an answer could not be sent');
+    }
+  }
+
+  /** Piggybacked on the ACK, or after an empty ACK as a confirmable message, or non-confirmable. */
+  private reply(req: ParsedPacket, from: RemoteInfo, peer: string, ex: Exchange, emptyAck: boolean, answer: Answer): void {
     const packet: Packet = { token: req.token, code: answer.code, options: answer.options, payload: answer.payload };
     if (req.confirmable && !emptyAck) {
       ex.ack = generate({ ...packet, ack: true, messageId: req.messageId }, MAX_MESSAGE);
