@@ -29,13 +29,14 @@ async function freeUdpPort(): Promise<number> {
 
 before(async () => {
   port = await freeUdpPort();
-  ferry = await startFerry({ args: ['--coap-port', String(port), '--coap-host', '::', '--max-body', String(MAX_BODY)] });
+  ferry = await startFerry({ args: ['--coap-port', String(port), '--coap-host', '::', '--max-body', String(MAX_BODY), '--drain-timeout', '4s'] });
   await deploySuiteFunctions(ferry, 'c');
   const node = (handler: string, extra: Record<string, unknown> = {}): Record<string, string> => ({ 'ferry.json': manifest({ runtime: 'node', handler: 'index.mjs', ...extra }), 'index.mjs': handler });
   // Counts its calls; `?read` answers the count without counting.
   await ferry.deploy('c-counter', node(`let n = 0; export default async (req) => { if (new URL(req.url).search === '?read') return new Response(String(n)); n++; await new Promise((r) => setTimeout(r, 400)); return new Response('call ' + n); };`));
   await ferry.deploy('c-huge', node(`export default () => new Response(new Uint8Array(${MAX_BODY} + 1));`));
   await ferry.deploy('c-late', node(`export default () => new Promise((r) => setTimeout(() => r(new Response('late')), 3000));`));
+  await ferry.deploy('c-later', node(`export default () => new Promise((r) => setTimeout(() => r(new Response('too late')), 10000));`));
   await ferry.deploy('c-method', node(`export default async (req, ctx) => new Response(req.method + ' ' + new URL(req.url).pathname + new URL(req.url).search + ' ' + (ctx.body ? await new Response(ctx.body).text() : ''), { headers: { 'content-type': 'application/json' } });`));
 });
 after(() => disposeFerry(ferry));
@@ -250,17 +251,27 @@ describe('coap message layer', () => {
     assert.equal(huge.code, '5.00');
   });
 
-  // Last: it stops the server.
-  test('draining: a call in flight still gets its answer, then the server stops', async () => {
+  // Last: it stops the server (drain timeout 4 s).
+  test('draining: a call in flight ends, one past the drain timeout is cut (5.03), a new request is refused (5.03)', async () => {
     const c = await RawClient.open();
     try {
       c.send({ confirmable: true, messageId: 600, token: token(600), code: 'GET', options: path('c-late') });
+      c.send({ confirmable: true, messageId: 601, token: token(601), code: 'GET', options: path('c-later') });
+      // Both empty ACKs: both calls run.
       assert.equal((await c.next((p) => p.messageId === 600)).code, '0.00');
+      assert.equal((await c.next((p) => p.messageId === 601)).code, '0.00');
       const stopped = ferry.stop();
-      const res = await c.next((p) => p.confirmable && p.token.equals(token(600)));
-      assert.equal(res.code, '2.05');
-      assert.equal(res.payload.toString(), 'late');
-      c.send({ ack: true, messageId: res.messageId, code: '0.00' });
+      const ended = await c.next((p) => p.confirmable && p.token.equals(token(600)));
+      assert.equal(ended.code, '2.05');
+      assert.equal(ended.payload.toString(), 'late');
+      c.send({ ack: true, messageId: ended.messageId, code: '0.00' });
+      // The server has been draining since before that answer.
+      c.send({ confirmable: true, messageId: 602, token: token(602), code: 'POST', options: path('c-echo'), payload: Buffer.from('after') });
+      const refused = await c.next((p) => p.messageId === 602);
+      assert.equal(refused.code, '5.03');
+      const cut = await c.next((p) => p.confirmable && p.token.equals(token(601)));
+      assert.equal(cut.code, '5.03');
+      assert.match(cut.payload.toString(), /^shutting-down: /);
       assert.equal(await stopped, 0);
     } finally {
       c.close();

@@ -1,7 +1,7 @@
 // Clients of Ferry's CoAP front end that Ferry did not write: the `coap` package's and libcoap's
 // `coap-client` (Debian's libcoap3-bin), for the conformance suite (test/frontends/suite.ts). Each
 // maps the CoAP code back to the HTTP status of the same outcome (docs/protocols.md).
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,32 +62,49 @@ export function coapPackageClient(host: () => string, port: () => number): Front
 
 /**
  * One request through libcoap's coap-client: the payload from a file (`-f`), block-wise (`-b`),
- * the answer into a file (`-o`). It prints an error answer's code and payload on stderr.
+ * the answer into a file (`-o`). It prints an error answer's code and payload on stderr, and at
+ * verbosity 7 when it sent its request on stdout: each call starts only once the call before it
+ * sent, so calls reach Ferry in the order they were made (the suite's overload scenario counts on it).
  */
 export function libcoapClientOf(host: () => string, port: () => number): FrontEndClient {
+  let lastSent: Promise<void> = Promise.resolve();
   return {
     name: 'coap (libcoap coap-client)',
     cannot,
     async call(c): Promise<FrontEndAnswer> {
+      const before = lastSent;
+      let markSent = (): void => {};
+      lastSent = new Promise<void>((r) => (markSent = r));
       const dir = await mkdtemp(join(tmpdir(), 'ferry-coap-client-'));
       try {
         const { pathname, query } = target(c);
         const h = host().includes(':') ? `[${host()}]` : host();
-        const args = ['-m', c.method.toLowerCase(), '-b', '1024', '-B', '60', '-o', join(dir, 'out')];
+        const args = ['-v', '7', '-m', c.method.toLowerCase(), '-b', '1024', '-B', '60', '-o', join(dir, 'out')];
         if (c.body) {
           await writeFile(join(dir, 'in'), c.body);
           args.push('-f', join(dir, 'in'));
         }
         if (c.headers['content-type']) args.push('-t', c.headers['content-type']);
         args.push(`coap://${h}:${port()}${pathname}${query ? `?${query}` : ''}`);
-        const stderr = await new Promise<string>((resolve, reject) =>
-          execFile(libcoapClient, args, { maxBuffer: 4 * 1024 * 1024 }, (err, _out, errText) => (err ? reject(new Error(`${libcoapClient} ${args.join(' ')}: ${err.message}\n${errText}`)) : resolve(errText))),
-        );
+        await before;
+        const stderr = await new Promise<string>((resolve, reject) => {
+          const child = spawn(libcoapClient, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (/ : sent \d+ bytes/.test(out)) markSent();
+          });
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve(err) : reject(new Error(`${libcoapClient} ${args.join(' ')} exited ${code}\n${err}`))));
+        });
         const m = /^(\d\.\d\d) ?(.*)$/m.exec(stderr);
         if (m) return { status: httpStatusOf(m[1]!), body: Buffer.from(m[2]!) };
         const body = await readFile(join(dir, 'out')).catch(() => Buffer.alloc(0));
         return { status: 200, body };
       } finally {
+        markSent();
         await rm(dir, { recursive: true, force: true });
       }
     },

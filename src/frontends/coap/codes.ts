@@ -25,7 +25,6 @@ const errorCodes: Partial<Record<ErrorCode, string>> = {
   'unsupported-media-type': '4.15',
   'queue-full': '5.03',
   'shutting-down': '5.03',
-  'execution-queue-full': '5.03',
   'invoke-timeout': '5.04',
   'instance-crashed': '5.02',
   'instance-oom': '5.02',
