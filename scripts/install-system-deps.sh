@@ -7,7 +7,8 @@
 # util-linux's nsenter (the shared egress router links instances to it; network tests); zip and
 # curl (test/tinyfaas.test.ts drives Ferry with tinyFaaS's own scripts, which use them);
 # protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the gRPC front
-# end's test client in Python, its stubs generated from proto/ at test time); and for
+# end's test client in Python, its stubs generated from proto/ at test time); libcoap3-bin (its
+# coap-client-notls is the second client of the CoAP front end's tests); and for
 # test/cgroup-v2.test.ts, which boots a small VM whose only cgroup hierarchy is cgroup v2:
 # qemu-system-x86, busybox-static (the VM's initramfs) and Debian's kernel (see the end).
 # Runs as root, or through sudo.
@@ -25,6 +26,7 @@ command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need+=(libseccomp-dev)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -x /usr/bin/grpc_python_plugin ] || need+=(protobuf-compiler-grpc)

@@ -23,6 +23,7 @@ const lazy: Array<{ what: string; module: RegExp }> = [
   { what: 'jose (an access token checked)', module: /\/node_modules\/jose\// },
   { what: 'croner (a schedule put)', module: /\/node_modules\/croner\// },
   { what: "prom-client's default metrics (a scrape)", module: /\/node_modules\/(prom-client\/lib\/defaultMetrics\.js|@opentelemetry\/)/ },
+  { what: 'coap and coap-packet, and the CoAP front end (--coap-port)', module: /\/node_modules\/coap(-packet)?\/|\/dist\/src\/frontends\/coap\/endpoint\.js$/ },
 ];
 
 /** What a front end that is off unless its setting is given loads only when it is on. */
@@ -31,10 +32,10 @@ const frontEndModules: Array<{ what: string; module: RegExp }> = [
 ];
 
 /** Starts a server with the preload, runs `use` against it, stops it, answers what it loaded. */
-async function loadedBy(use: (ferry: Ferry) => Promise<void>): Promise<string[]> {
+async function loadedBy(args: string[], use: (ferry: Ferry) => Promise<void>): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-idle-'));
   const report = join(dir, 'loaded.json');
-  const ferry = await startFerry({ args: ['--pool-size', '0'], env: { NODE_OPTIONS: `--import=${preload}`, FERRY_TEST_LOADED_MODULES: report } });
+  const ferry = await startFerry({ args: ['--pool-size', '0', ...args], env: { NODE_OPTIONS: `--import=${preload}`, FERRY_TEST_LOADED_MODULES: report } });
   try {
     const health = await fetch(`${ferry.url}/healthz`);
     assert.equal(health.status, 200);
@@ -50,7 +51,7 @@ async function loadedBy(use: (ferry: Ferry) => Promise<void>): Promise<string[]>
 }
 
 test('a server at rest, one /healthz answered, has loaded none of what only a use needs', async () => {
-  const loaded = await loadedBy(async () => {});
+  const loaded = await loadedBy([], async () => {});
   const early = lazy.filter((l) => loaded.some((m) => l.module.test(m))).map((l) => l.what);
   assert.deepEqual(early, [], `loaded at rest: ${early.join(', ')}`);
   const off = frontEndModules.filter((l) => loaded.some((m) => l.module.test(m))).map((l) => l.what);
@@ -58,7 +59,8 @@ test('a server at rest, one /healthz answered, has loaded none of what only a us
 });
 
 test('each of them loads with its first use', async () => {
-  const loaded = await loadedBy(async (ferry) => {
+  // The CoAP front end's use is being on.
+  const loaded = await loadedBy(['--coap-port', '0'], async (ferry) => {
     const ts = await packFiles({ 'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.ts' }), 'package.json': '{"type":"module"}', 'index.ts': "export default (): string => 'typed';\n" });
     assert.equal((await ferry.api('POST', '/v1/functions/typed/versions', ts, { 'content-type': 'application/gzip' })).status, 201);
     const zip = makeZip([

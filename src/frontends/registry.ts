@@ -1,5 +1,6 @@
 import type { FrontEndFactory } from './frontend.js';
 import { grpcFrontEnd } from './grpc/index.js';
+import { coapFrontEnd } from './coap/index.js';
 
 /**
  * Every front end that listens on a socket of its own (not an HTTP surface: those are in
@@ -7,5 +8,6 @@ import { grpcFrontEnd } from './grpc/index.js';
  * folder plus one line here.
  */
 export const frontEnds: ReadonlyMap<string, FrontEndFactory> = new Map<string, FrontEndFactory>([
+  ['coap', coapFrontEnd],
   ['grpc', grpcFrontEnd],
 ]);

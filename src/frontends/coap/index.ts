@@ -1,0 +1,1 @@
+export { coapFrontEnd } from './coap-front-end.js';
