@@ -11,21 +11,13 @@ import { generate, parse, type Packet, type ParsedPacket } from 'coap-packet';
 import { disposeFerry, startFerry, type Ferry } from './support/ferry.js';
 import { manifest } from './support/fn.js';
 import { deploySuiteFunctions, frontEndSuite } from './frontends/suite.js';
-import { coapPackageCall, coapPackageClient, libcoapClientOf } from './frontends/coap-clients.js';
+import { coapPackageCall, coapPackageClient, freeUdpPort, libcoapClientOf } from './frontends/coap-clients.js';
 
 const MAX_BODY = 1536 * 1024;
 let ferry: Ferry;
 let port: number;
 
 /** A UDP port free on both families at the time of asking. */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket({ type: 'udp6', ipv6Only: false });
-  s.bind(0, '::');
-  await once(s, 'listening');
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 before(async () => {
   port = await freeUdpPort();

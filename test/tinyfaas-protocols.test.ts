@@ -7,20 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
 import { disposeTinyFerry, freePort, startTinyFerry } from './support/tinyfaas.js';
 import { GrpcClients } from './support/grpc-clients.js';
-import { coapPackageCall, libcoapClientOf } from './frontends/coap-clients.js';
+import { coapPackageCall, freeUdpPort, libcoapClientOf } from './frontends/coap-clients.js';
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket({ type: 'udp6', ipv6Only: false });
-  s.bind(0, '::');
-  await once(s, 'listening');
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 test('ferry tinyfaas: a function answers over HTTP, CoAP and gRPC alike', async (t) => {
   const [httpPort, coapPort, grpcPort] = [await freePort(), await freeUdpPort(), await freePort()];

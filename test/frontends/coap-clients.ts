@@ -6,6 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIPv6 } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { Agent, request as coapRequest } from 'coap';
 import type { FrontEndAnswer, FrontEndCall, FrontEndClient } from './suite.js';
 
@@ -109,4 +111,14 @@ export function libcoapClientOf(host: () => string, port: () => number): FrontEn
       }
     },
   };
+}
+
+/** A UDP port nothing is bound to right now (IPv6 and IPv4). */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket({ type: 'udp6', ipv6Only: false });
+  s.bind(0, '::');
+  await once(s, 'listening');
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
 }
