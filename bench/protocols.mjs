@@ -8,65 +8,31 @@
 //   node bench/protocols.mjs [--rounds 3] [--duration 8] [--warmup 2] [--connections 50] [--only a,b] [--quick] ...
 // Results: $ANCHORS_TMP/results/ferry-protocols-<time>.md and .json, and ferry-protocols-latest.*.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { deployFunctions } from './deploy-hello.mjs';
-import { busyDelta, cpuNames, cpuTicks, procTree, readCpuStat, run, startProcess, stopProcess, waitQuiet, waitReady, CLK_TCK } from './warm/host.mjs';
+import { hostFacts, run, serverCpuWindow, startProcess, stopProcess, waitQuiet, waitReady } from './warm/host.mjs';
+import { runnerOptions, runnerSettings, usage } from './warm/options.mjs';
 import { poolFull } from './warm/rows.mjs';
 import { closedLoop } from './protocols/loop.mjs';
 import { markdown, summarize } from './protocols/report.mjs';
+import { writeResults } from './warm/report.mjs';
 import { FUNCTION, functionFiles, protocolRowNames, protocolRows } from './protocols/rows.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const { values: opt } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string', default: '50' },
-    channels: { type: 'string', default: '1' },
-    only: { type: 'string' },
-    skip: { type: 'string' },
-    quick: { type: 'boolean', default: process.env.FERRY_BENCH_QUICK === '1' },
-    'no-pin': { type: 'boolean', default: false },
-    'loadgen-cpus': { type: 'string', default: '0' },
-    'server-cpus': { type: 'string', default: '1' },
-    'quiet-pct': { type: 'string', default: '10' },
-    'quiet-wait': { type: 'string' },
-    tmp: { type: 'string', default: process.env.ANCHORS_TMP || '/tmp/anchors' },
-    out: { type: 'string' },
-    'base-port': { type: 'string', default: '25000' },
-    label: { type: 'string', default: '' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const { values: opt } = parseArgs({ options: { ...runnerOptions(25000), channels: { type: 'string', default: '1' } } });
 if (opt.help) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^(#!.*\n)?/, ''));
+  console.log(usage(import.meta.url));
   console.log(`rows: ${protocolRowNames.join(', ')}`);
   process.exit(0);
 }
-// --quick: one round of 2 s after a 1 s warm-up, no wait for a quiet host (development only)
-const num = (v, normal, quick) => Number(v ?? (opt.quick ? quick : normal));
-const ROUNDS = num(opt.rounds, 3, 1);
-const DURATION = num(opt.duration, 8, 2);
-const WARMUP = num(opt.warmup, 2, 1);
-const QUIET_WAIT = num(opt['quiet-wait'], 20, 0);
-const QUIET_PCT = Number(opt['quiet-pct']);
-const IN_FLIGHT = Number(opt.connections);
+const { rounds: ROUNDS, duration: DURATION, warmup: WARMUP, quietWait: QUIET_WAIT, quietPct: QUIET_PCT, connections: IN_FLIGHT, pin: PIN, loadCpus: LOAD_CPUS, serverCpus: SERVER_CPUS, tmp: TMP, out: OUT, logs: LOGS, basePort } = runnerSettings(opt);
 const CHANNELS = Number(opt.channels);
-const PIN = !opt['no-pin'] && os.cpus().length >= 2;
-const LOAD_CPUS = PIN ? opt['loadgen-cpus'] : null;
-const SERVER_CPUS = PIN ? opt['server-cpus'] : null;
-const TMP = path.resolve(opt.tmp);
-const OUT = path.resolve(opt.out ?? path.join(TMP, 'results'));
-const LOGS = path.join(TMP, 'logs');
 const DATA = path.join(TMP, 'ferry-protocols-data');
 const HOST = '127.0.0.1';
-const BASE_PORT = Number(opt['base-port']);
-const PORTS = { http: BASE_PORT, grpc: BASE_PORT + 1, coap: BASE_PORT + 2 };
+const PORTS = { http: basePort, grpc: basePort + 1, coap: basePort + 2 };
 const cli = path.join(HERE, '../dist/src/cli/main.js');
 
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -77,7 +43,8 @@ const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
 function select() {
   const names = (s) => new Set((s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
   const only = opt.only ? names(opt.only) : null;
-  for (const n of [...(only ?? []), ...names(opt.skip)]) if (!protocolRowNames.includes(n)) throw new Error(`no row '${n}' (rows: ${protocolRowNames.join(', ')})`);
+  // --skip may name the warm runner's rows too (npm run bench passes it to both)
+  for (const n of only ?? []) if (!protocolRowNames.includes(n)) throw new Error(`--only: no row '${n}' (rows: ${protocolRowNames.join(', ')})`);
   const skip = names(opt.skip);
   return protocolRows.filter((r) => r.name === 'http' || ((!only || only.has(r.name)) && !skip.has(r.name)));
 }
@@ -113,32 +80,15 @@ async function measure(server, row, round) {
       if (w.mismatched || w.errors || !w.checked) throw new Error(`warm-up: ${w.mismatched} of ${w.checked} answers wrong, ${w.errors} calls failed (first: ${w.firstMismatch ?? w.firstError})`);
     }
     const retrans0 = client.stats?.().retransmissions ?? 0;
-    const pids0 = procTree(server.pid);
-    const c0 = cpuTicks(pids0);
-    // the server process apart from its instances and pool: CPU per call on each side of the frame socket
-    const root0 = cpuTicks([server.pid]);
-    const h0 = readCpuStat();
-    const t0 = performance.now();
+    // the server process apart from the rest of its tree (its instances and pool)
+    const cpuUntil = serverCpuWindow(server.pid, SERVER_CPUS);
     const l = await closedLoop({ client, inFlight: IN_FLIGHT, secs: DURATION, prefix: `n${round + 1}` });
-    const wall = (performance.now() - t0) / 1000;
-    const h1 = readCpuStat();
-    const c1 = cpuTicks([...new Set([...pids0, ...procTree(server.pid)])]);
-    const root1 = cpuTicks([server.pid]);
-    // every call answered in the window (and just after it) was served while the CPU was counted
-    const usPerCall = (ticks) => (l.checked > 0 ? (ticks / CLK_TCK / l.checked) * 1e6 : NaN);
-    Object.assign(rec, l, {
+    // every call answered in the window (and the few just after it) was served while CPU was counted
+    Object.assign(rec, l, cpuUntil(l.checked), {
       retransmissions: (client.stats?.().retransmissions ?? 0) - retrans0,
-      serverCpuPct: ((c1 - c0) / CLK_TCK / wall) * 100,
-      rootUsPerCall: usPerCall(root1 - root0),
-      restUsPerCall: usPerCall(c1 - c0 - (root1 - root0)),
       preHostBusyPct: q.hostBusyPct,
       quietWaitS: q.waitedS,
     });
-    if (PIN) {
-      const names = cpuNames(SERVER_CPUS);
-      const d = busyDelta(h0, h1, names);
-      rec.foreignOnServerCpuPct = Math.max(0, (((d.task - (c1 - c0)) / CLK_TCK / wall) * 100) / names.length);
-    }
     if (l.mismatched || l.errors || !l.checked) throw new Error(`${l.mismatched} of ${l.checked} answers wrong, ${l.errors} calls failed (first: ${l.firstMismatch ?? l.firstError})`);
     rec.ok = true;
     log(`r${round + 1} ${row.name}: ${fmt(l.rps)} req/s p50 ${fmt(l.p50, 2)} ms p99 ${fmt(l.p99, 2)} ms, ${l.checked} answers checked, server ${fmt(rec.rootUsPerCall + rec.restUsPerCall, 1)} µs/call, generator cpu ${fmt(l.loadCpuPct)}% foreign ${fmt(rec.foreignOnServerCpuPct)}% (pre ${fmt(q.hostBusyPct)}%, waited ${fmt(q.waitedS, 1)} s)`);
@@ -152,7 +102,6 @@ async function measure(server, row, round) {
 }
 
 function facts() {
-  const git = (...a) => run('git', ['-C', path.join(HERE, '..'), ...a]);
   const pkg = (n) => {
     try {
       return JSON.parse(fs.readFileSync(path.join(HERE, '../node_modules', n, 'package.json'), 'utf8')).version;
@@ -161,16 +110,8 @@ function facts() {
     }
   };
   return {
-    date: new Date().toISOString(),
+    ...hostFacts(path.join(HERE, '..')),
     label: opt.label,
-    kernel: os.release(),
-    cpu: os.cpus()[0]?.model,
-    cpus: os.cpus().length,
-    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    os: run('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']),
-    node: process.version,
-    bwrap: run('bwrap', ['--version']),
-    ferry: `${git('rev-parse', '--short', 'HEAD') ?? '?'}${git('status', '--porcelain', '--untracked-files=no') ? ' (uncommitted changes)' : ''}`,
     packages: { '@grpc/grpc-js': pkg('@grpc/grpc-js'), 'coap-packet': pkg('coap-packet') },
     function: FUNCTION,
     config: { rounds: ROUNDS, duration: DURATION, warmup: WARMUP, inFlight: IN_FLIGHT, channels: CHANNELS, quietPct: QUIET_PCT, quietWaitS: QUIET_WAIT, pinned: PIN, loadgenCpus: LOAD_CPUS ?? 'any', serverCpus: SERVER_CPUS ?? 'any', ports: PORTS },
@@ -209,13 +150,7 @@ async function main() {
   }
   const summary = summarize(rows, runs, 'http');
   const md = markdown(f, summary);
-  const stamp = f.date.replace(/[:.]/g, '-');
-  const file = path.join(OUT, `ferry-protocols-${stamp}${opt.label ? `-${opt.label}` : ''}`);
-  const json = JSON.stringify({ facts: f, summary, runs }, null, 2);
-  fs.writeFileSync(`${file}.json`, json);
-  fs.writeFileSync(`${file}.md`, md);
-  fs.writeFileSync(path.join(OUT, 'ferry-protocols-latest.json'), json);
-  fs.writeFileSync(path.join(OUT, 'ferry-protocols-latest.md'), md);
+  const file = writeResults(OUT, 'ferry-protocols', { facts: f, summary, runs, md });
   process.stdout.write(md);
   log(`wrote ${file}.md and .json`);
   if (summary.failed.length) {

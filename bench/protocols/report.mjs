@@ -1,7 +1,7 @@
 // The summary and the table of bench/protocols.mjs. The ratio to HTTP is paired: taken per round
 // (the rows of a round run minutes apart at most), then the median over rounds, so a host that
 // drifts moves both sides of a ratio together.
-import { median } from '../warm/report.mjs';
+import { median, runStats } from '../warm/report.mjs';
 
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
 const sum = (runs, key) => runs.reduce((s, r) => s + (r[key] || 0), 0);
@@ -14,21 +14,10 @@ export function summarize(rows, runs, base) {
     const good = mine.filter((r) => r.ok);
     const baseRps = new Map(runs.filter((r) => r.row === base && r.ok).map((r) => [r.round, r.rps]));
     const toBase = good.filter((r) => baseRps.has(r.round)).map((r) => r.rps / baseRps.get(r.round));
-    const rps = good.map((r) => r.rps);
     S[row.name] = {
       label: row.label,
-      runs: good.length,
-      failures: mine.filter((r) => !r.ok).map((r) => `round ${r.round + 1}: ${r.error}`),
-      rps: median(rps),
-      rpsMin: Math.min(...rps),
-      rpsMax: Math.max(...rps),
-      p50: median(good.map((r) => r.p50)),
-      p99: median(good.map((r) => r.p99)),
-      rootUsPerCall: median(good.map((r) => r.rootUsPerCall)),
-      restUsPerCall: median(good.map((r) => r.restUsPerCall)),
+      ...runStats(mine),
       loadCpuPct: median(good.map((r) => r.loadCpuPct)),
-      foreignPct: median(good.map((r) => r.foreignOnServerCpuPct)),
-      foreignMaxPct: Math.max(...good.map((r) => r.foreignOnServerCpuPct ?? NaN)),
       checked: sum(mine, 'checked') + sum(mine, 'warmupChecked'),
       mismatched: sum(mine, 'mismatched') + sum(mine, 'warmupMismatched'),
       errors: sum(mine, 'errors') + sum(mine, 'warmupErrors'),
