@@ -17,8 +17,11 @@ const ACK_TIMEOUT_MS = 2000;
 const MAX_RETRANSMIT = 4;
 const IDS_PER_SOCKET = 65_536;
 
-/** A client whose `call(name)` answers the payload of a 2.05, and rejects on anything else. */
-export function coapClient({ host, port, fn, timeoutMs = 15_000 }) {
+/**
+ * A client whose `call(name)` answers the payload of a 2.05, and rejects on anything else.
+ * `idsPerSocket` is how many message ids a socket uses before the next one takes over.
+ */
+export function coapClient({ host, port, fn, timeoutMs = 15_000, idsPerSocket = IDS_PER_SOCKET }) {
   const uriPath = { name: 'Uri-Path', value: Buffer.from(fn) };
   const stats = { retransmissions: 0, sockets: 0 };
   let nextToken = 0;
@@ -78,7 +81,7 @@ export function coapClient({ host, port, fn, timeoutMs = 15_000 }) {
   }
 
   function call(name) {
-    if (!current || current.used === IDS_PER_SOCKET) {
+    if (!current || current.used === idsPerSocket) {
       const old = current;
       current = openSocket();
       if (old) retireIfDone(old);
