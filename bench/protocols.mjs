@@ -68,21 +68,25 @@ async function firstAnswer(row) {
   }
 }
 
+let runCount = 0;
+
 /** One measured run of `row`: a quiet host, the warm-up, then the load with the server's CPU read. */
 async function measure(server, row, round) {
+  // names unique over the whole run, so no answer meant for an earlier run can pass
+  const n = ++runCount;
   const rec = { row: row.name, round, ok: false };
   const client = row.open({ host: HOST, ports: PORTS, inFlight: IN_FLIGHT, channels: CHANNELS });
   try {
     const q = await waitQuiet(QUIET_PCT, QUIET_WAIT);
     if (WARMUP > 0) {
-      const w = await closedLoop({ client, inFlight: IN_FLIGHT, secs: WARMUP, prefix: `w${round + 1}` });
+      const w = await closedLoop({ client, inFlight: IN_FLIGHT, secs: WARMUP, prefix: `w${n}` });
       Object.assign(rec, { warmupChecked: w.checked, warmupMismatched: w.mismatched, warmupErrors: w.errors });
       if (w.mismatched || w.errors || !w.checked) throw new Error(`warm-up: ${w.mismatched} of ${w.checked} answers wrong, ${w.errors} calls failed (first: ${w.firstMismatch ?? w.firstError})`);
     }
     const retrans0 = client.stats?.().retransmissions ?? 0;
     // the server process apart from the rest of its tree (its instances and pool)
     const cpuUntil = serverCpuWindow(server.pid, SERVER_CPUS);
-    const l = await closedLoop({ client, inFlight: IN_FLIGHT, secs: DURATION, prefix: `n${round + 1}` });
+    const l = await closedLoop({ client, inFlight: IN_FLIGHT, secs: DURATION, prefix: `n${n}` });
     // every call answered in the window (and the few just after it) was served while CPU was counted
     Object.assign(rec, l, cpuUntil(l.checked), {
       retransmissions: (client.stats?.().retransmissions ?? 0) - retrans0,
