@@ -18,7 +18,7 @@ import { runnerOptions, runnerSettings, usage } from './warm/options.mjs';
 import { poolFull } from './warm/rows.mjs';
 import { closedLoop } from './protocols/loop.mjs';
 import { markdown, summarize } from './protocols/report.mjs';
-import { writeResults } from './warm/report.mjs';
+import { publishResults } from './warm/report.mjs';
 import { FUNCTION, functionFiles, protocolRowNames, protocolRows } from './protocols/rows.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -154,13 +154,7 @@ async function main() {
   }
   const summary = summarize(rows, runs, 'http');
   const md = markdown(f, summary);
-  const file = writeResults(OUT, 'ferry-protocols', { facts: f, summary, runs, md });
-  process.stdout.write(md);
-  log(`wrote ${file}.md and .json`);
-  if (summary.failed.length) {
-    log(`FAILED rows: ${summary.failed.join(', ')}`);
-    process.exitCode = 1;
-  }
+  publishResults(OUT, 'ferry-protocols', { facts: f, summary, runs, md }, log);
 }
 
 main().catch((e) => {

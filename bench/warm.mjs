@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { hostFacts, run, serverCpuWindow, startProcess, stopProcess, waitQuiet, waitReady } from './warm/host.mjs';
 import { runnerOptions, runnerSettings, usage } from './warm/options.mjs';
 import { loadRows, rowNames } from './warm/rows.mjs';
-import { markdown, summarize, writeResults } from './warm/report.mjs';
+import { markdown, summarize, publishResults } from './warm/report.mjs';
 import { runWrk } from './warm/wrk.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -157,13 +157,7 @@ async function main() {
   }
   const summary = summarize(rows, runs);
   const md = markdown(f, summary);
-  const file = writeResults(OUT, 'ferry-warm', { facts: f, summary, runs, md });
-  process.stdout.write(md);
-  log(`wrote ${file}.md and .json`);
-  if (summary.failed.length) {
-    log(`FAILED rows: ${summary.failed.join(', ')}`);
-    process.exitCode = 1;
-  }
+  publishResults(OUT, 'ferry-warm', { facts: f, summary, runs, md }, log);
 }
 
 main().catch((e) => {

@@ -124,10 +124,11 @@ export function markdown(facts, summary) {
 }
 
 /**
- * Writes a checked runner's results into `out`: `<prefix>-<time>[-<label>].md` and `.json` (every
- * run), and the same as `<prefix>-latest.*`; answers the path without its extension.
+ * Publishes a checked runner's results: into `out` as `<prefix>-<time>[-<label>].md` and `.json`
+ * (every run) and the same as `<prefix>-latest.*`, the table on stdout, and exit code 1 when a
+ * row failed. `log` says where they went.
  */
-export function writeResults(out, prefix, { facts, summary, runs, md }) {
+export function publishResults(out, prefix, { facts, summary, runs, md }, log) {
   const stamp = facts.date.replace(/[:.]/g, '-');
   const file = path.join(out, `${prefix}-${stamp}${facts.label ? `-${facts.label}` : ''}`);
   const json = JSON.stringify({ facts, summary, runs }, null, 2);
@@ -135,5 +136,10 @@ export function writeResults(out, prefix, { facts, summary, runs, md }) {
   fs.writeFileSync(`${file}.md`, md);
   fs.writeFileSync(path.join(out, `${prefix}-latest.json`), json);
   fs.writeFileSync(path.join(out, `${prefix}-latest.md`), md);
-  return file;
+  process.stdout.write(md);
+  log(`wrote ${file}.md and .json`);
+  if (summary.failed.length) {
+    log(`FAILED rows: ${summary.failed.join(', ')}`);
+    process.exitCode = 1;
+  }
 }
