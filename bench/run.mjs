@@ -1,7 +1,8 @@
 // `npm run bench` (through bench/run.sh): the shared anchors harness (cold start, idle RSS and its
 // plain warm rows), then bench/warm.mjs (the warm rows with every body checked), then, with the
-// many-functions row, bench/process-switch.mjs (the host's cost of many processes), one after the
-// other, and where both result files are. Options both runners know go to both; --phases,
+// many-functions row, bench/process-switch.mjs (the host's cost of many processes), then
+// bench/protocols.mjs (one function over HTTP, gRPC and CoAP), one after the other, and where
+// the result files are. Options both runners know go to both; --phases,
 // --cold-runs, --rss-runs, --rss-idle-ms and --targets-dir to the harness alone; each --only
 // name to the runner(s) that have such a target (a runner left with none is skipped); --quick
 // (or FERRY_BENCH_QUICK=1) is one round of 2 s for development. `npm run bench -- --help`.
@@ -10,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { protocolRowNames } from './protocols/rows.mjs';
 import { rowNames } from './warm/rows.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -39,7 +41,7 @@ const { values: opt } = (() => {
 })();
 if (opt.help) {
   console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0]);
-  console.log(`warm rows (bench/warm.mjs): ${rowNames.join(', ')}\nharness targets when no --only is given: ${process.env.FERRY_BENCH_ANCHORS_ONLY}`);
+  console.log(`warm rows (bench/warm.mjs): ${rowNames.join(', ')}\nprotocol rows (bench/protocols.mjs): ${protocolRowNames.join(', ')}\nharness targets when no --only is given: ${process.env.FERRY_BENCH_ANCHORS_ONLY}`);
   process.exit(0);
 }
 
@@ -58,13 +60,15 @@ async function harnessNames(dirs) {
 const dirs = [path.join(HERE, 'targets'), ...opt['targets-dir'].map((d) => path.resolve(d))];
 let harnessOnlyList = process.env.FERRY_BENCH_ANCHORS_ONLY;
 let warmOnlyList;
+let protocolsOnlyList;
 if (opt.only) {
   const known = new Set(await harnessNames([path.join(ANCHORS, 'targets'), ...dirs]));
   const want = opt.only.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = want.filter((n) => !known.has(n) && !rowNames.includes(n));
-  if (unknown.length) fail(`--only: no target or row named ${unknown.join(', ')}\n  harness: ${[...known].join(', ')}\n  warm: ${rowNames.join(', ')}`);
+  const unknown = want.filter((n) => !known.has(n) && !rowNames.includes(n) && !protocolRowNames.includes(n));
+  if (unknown.length) fail(`--only: no target or row named ${unknown.join(', ')}\n  harness: ${[...known].join(', ')}\n  warm: ${rowNames.join(', ')}\n  protocols: ${protocolRowNames.join(', ')}`);
   harnessOnlyList = want.filter((n) => known.has(n)).join(',');
   warmOnlyList = want.filter((n) => rowNames.includes(n)).join(',');
+  protocolsOnlyList = want.filter((n) => protocolRowNames.includes(n)).join(',');
 }
 
 const pass = (keys) => keys.flatMap((k) => (opt[k] === undefined ? [] : [`--${k}`, opt[k]]));
@@ -75,6 +79,8 @@ const harnessArgs = [
   ...dirs.flatMap((d) => ['--targets-dir', d]), '--only', harnessOnlyList, ...pass(shared), ...pass(harnessOnly), ...pin,
 ];
 const warmArgs = [...quick, ...(warmOnlyList ? ['--only', warmOnlyList] : []), ...pass(shared), ...pin];
+// the protocol runner has no wrk, so no --threads
+const protocolsArgs = [...quick, ...(protocolsOnlyList ? ['--only', protocolsOnlyList] : []), ...pass(shared.filter((k) => k !== 'threads')), ...pin];
 
 const out = path.resolve(opt.out ?? path.join(process.env.ANCHORS_TMP || '/tmp/anchors', 'results'));
 const started = Date.now();
@@ -96,9 +102,12 @@ if (!opt.only || warmOnlyList) step('warm rows', process.execPath, [path.join(HE
 else console.error('warm rows: skipped (no --only name is one of its rows)');
 // The many-functions row beside what the host charges for spreading calls over processes at all.
 if (!opt.only || warmOnlyList?.split(',').includes('ferry-many')) step('process switches', process.execPath, [path.join(HERE, 'process-switch.mjs'), ...(opt.quick ? ['--seconds', '1'] : [])]);
+if (!opt.only || protocolsOnlyList) step('protocol rows', process.execPath, [path.join(HERE, 'protocols.mjs'), ...protocolsArgs]);
+else console.error('protocol rows: skipped (no --only name is one of its rows)');
 
 console.log('\nResults:');
 if ('anchors harness' in status) console.log(`  anchors harness (cold start, idle RSS, warm without body checks): ${written('anchors-')}${status['anchors harness'] ? `  FAILED (exit ${status['anchors harness']})` : ''}`);
 if ('process switches' in status) console.log(`  process switches (no Ferry): above${status['process switches'] ? `  FAILED (exit ${status['process switches']})` : ''}`);
 if ('warm rows' in status) console.log(`  warm rows, every body checked: ${written('ferry-warm-')}${status['warm rows'] ? `  FAILED (exit ${status['warm rows']})` : ''}`);
+if ('protocol rows' in status) console.log(`  HTTP, gRPC and CoAP, every answer checked: ${written('ferry-protocols-')}${status['protocol rows'] ? `  FAILED (exit ${status['protocol rows']})` : ''}`);
 process.exit(Object.values(status).some((s) => s !== 0) ? 1 : 0);

@@ -8,71 +8,36 @@
 //   node bench/warm.mjs [--rounds 3] [--duration 8] [--warmup 2] [--only a,b] [--quick] ...
 // Results: $ANCHORS_TMP/results/ferry-warm-<time>.md and .json, and ferry-warm-latest.*.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { busyDelta, cpuNames, cpuTicks, procTree, readCpuStat, run, startProcess, stopProcess, waitQuiet, waitReady, CLK_TCK } from './warm/host.mjs';
+import { hostFacts, run, serverCpuWindow, startProcess, stopProcess, waitQuiet, waitReady } from './warm/host.mjs';
+import { runnerOptions, runnerSettings, usage } from './warm/options.mjs';
 import { loadRows, rowNames } from './warm/rows.mjs';
-import { markdown, summarize } from './warm/report.mjs';
+import { markdown, summarize, publishResults } from './warm/report.mjs';
 import { runWrk } from './warm/wrk.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const { values: opt } = parseArgs({
-  options: {
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string', default: '50' },
-    threads: { type: 'string', default: '1' },
-    only: { type: 'string' },
-    skip: { type: 'string' },
-    quick: { type: 'boolean', default: process.env.FERRY_BENCH_QUICK === '1' },
-    'no-pin': { type: 'boolean', default: false },
-    'loadgen-cpus': { type: 'string', default: '0' },
-    'server-cpus': { type: 'string', default: '1' },
-    'quiet-pct': { type: 'string', default: '10' },
-    'quiet-wait': { type: 'string' },
-    tmp: { type: 'string', default: process.env.ANCHORS_TMP || '/tmp/anchors' },
-    out: { type: 'string' },
-    'base-port': { type: 'string', default: '24000' },
-    label: { type: 'string', default: '' },
-    list: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const { values: opt } = parseArgs({ options: { ...runnerOptions(24000), threads: { type: 'string', default: '1' }, list: { type: 'boolean', default: false } } });
 if (opt.list) {
   console.log(rowNames.join('\n'));
   process.exit(0);
 }
 if (opt.help) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^(#!.*\n)?/, ''));
+  console.log(usage(import.meta.url));
   console.log(`rows: ${rowNames.join(', ')}`);
   process.exit(0);
 }
-// --quick: one round of 2 s after a 1 s warm-up, no wait for a quiet host (development only)
-const num = (v, normal, quick) => Number(v ?? (opt.quick ? quick : normal));
-const ROUNDS = num(opt.rounds, 3, 1);
-const DURATION = num(opt.duration, 8, 2);
-const WARMUP = num(opt.warmup, 2, 1);
-const QUIET_WAIT = num(opt['quiet-wait'], 20, 0);
-const QUIET_PCT = Number(opt['quiet-pct']);
-const CONNS = Number(opt.connections);
+const { rounds: ROUNDS, duration: DURATION, warmup: WARMUP, quietWait: QUIET_WAIT, quietPct: QUIET_PCT, connections: CONNS, pin: PIN, loadCpus: LOAD_CPUS, serverCpus: SERVER_CPUS, tmp: TMP, out: OUT, logs: LOGS, basePort } = runnerSettings(opt);
 const THREADS = Number(opt.threads);
-const PIN = !opt['no-pin'] && os.cpus().length >= 2;
-const LOAD_CPUS = PIN ? opt['loadgen-cpus'] : null;
-const SERVER_CPUS = PIN ? opt['server-cpus'] : null;
-const TMP = path.resolve(opt.tmp);
-const OUT = path.resolve(opt.out ?? path.join(TMP, 'results'));
-const LOGS = path.join(TMP, 'logs');
 const WORK = path.join(TMP, 'ferry-warm');
 const ANCHORS = path.resolve(process.env.FERRY_ANCHORS ?? path.join(HERE, '../../shared/anchors'));
 
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
-let port = Number(opt['base-port']);
+let port = basePort;
 
 /** The rows asked for: --only (plus the baseline, and the row a ratio refers to) minus --skip. */
 function select(rows) {
@@ -100,33 +65,11 @@ async function measure(row, ctxBase, round) {
       Object.assign(rec, { warmupChecked: w.checked, warmupMismatched: w.mismatched });
       if (w.mismatched !== 0 || !(w.checked > 0)) throw Object.assign(new Error(`warm-up: ${w.mismatched} of ${w.checked} bodies wrong (first: ${w.firstMismatch})`), { w });
     }
-    const pids0 = procTree(child.pid);
-    const c0 = cpuTicks(pids0);
-    // The server process apart from the rest of its tree (a Ferry server's instances and pool):
-    // CPU per call on each side of the frame socket.
-    const root0 = cpuTicks([child.pid]);
-    const h0 = readCpuStat();
-    const t0 = performance.now();
+    // the server process apart from the rest of its tree (a Ferry server's instances and pool):
+    // CPU per call on each side of the frame socket
+    const cpuUntil = serverCpuWindow(child.pid, SERVER_CPUS);
     const w = await runWrk({ ...load, secs: DURATION });
-    const wall = (performance.now() - t0) / 1000;
-    const h1 = readCpuStat();
-    const c1 = cpuTicks([...new Set([...pids0, ...procTree(child.pid)])]);
-    const root1 = cpuTicks([child.pid]);
-    const usPerCall = (ticks) => (w.requests > 0 ? (ticks / CLK_TCK / w.requests) * 1e6 : NaN);
-    Object.assign(rec, w, {
-      serverCpuPct: ((c1 - c0) / CLK_TCK / wall) * 100,
-      rootUsPerCall: usPerCall(root1 - root0),
-      restUsPerCall: usPerCall(c1 - c0 - (root1 - root0)),
-      preHostBusyPct: q.hostBusyPct,
-      quietWaitS: q.waitedS,
-    });
-    if (PIN) {
-      // time on the server core not spent by the server's tree: other tenants (irq and steal apart)
-      const names = cpuNames(SERVER_CPUS);
-      const d = busyDelta(h0, h1, names);
-      const pct = (ticks) => (ticks / CLK_TCK / wall / names.length) * 100;
-      Object.assign(rec, { foreignOnServerCpuPct: Math.max(0, pct(d.task - (c1 - c0))), irqOnServerCpuPct: pct(d.irq), stealOnServerCpuPct: pct(d.steal) });
-    }
+    Object.assign(rec, w, cpuUntil(w.requests), { preHostBusyPct: q.hostBusyPct, quietWaitS: q.waitedS });
     if (w.mismatched !== 0 || !(w.checked > 0)) throw new Error(`${w.mismatched} of ${w.checked} bodies wrong (first: ${w.firstMismatch})`);
     rec.ok = true;
     log(`r${round + 1} ${row.name}: ${fmt(w.rps)} req/s p50 ${fmt(w.p50, 2)} ms p99 ${fmt(w.p99, 2)} ms, ${w.checked} bodies checked, server cpu ${fmt(rec.serverCpuPct)}% wrk cpu ${fmt(w.wrkCpuPct)}% foreign ${fmt(rec.foreignOnServerCpuPct)}% (pre ${fmt(q.hostBusyPct)}%, waited ${fmt(q.waitedS, 1)} s) errors ${w.socketErrors}/${w.non2xx}`);
@@ -141,7 +84,6 @@ async function measure(row, ctxBase, round) {
 }
 
 function facts(rows, ctxBase) {
-  const git = (...a) => run('git', ['-C', path.join(HERE, '..'), ...a]);
   const pkg = (n) => {
     try {
       return JSON.parse(fs.readFileSync(path.join(ctxBase.nm, n, 'package.json'), 'utf8')).version;
@@ -150,18 +92,10 @@ function facts(rows, ctxBase) {
     }
   };
   const f = {
-    date: new Date().toISOString(),
+    ...hostFacts(path.join(HERE, '..')),
     label: opt.label,
-    kernel: os.release(),
-    cpu: os.cpus()[0]?.model,
-    cpus: os.cpus().length,
-    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    os: run('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']),
-    node: process.version,
     python: `${ctxBase.python} ${run(ctxBase.python, ['-c', 'import platform; print(platform.python_version())']) ?? '?'}`,
     wrk: run('dpkg-query', ['-W', '-f=${Version}', 'wrk']) ?? run('sh', ['-c', 'wrk -v 2>&1 | head -1']),
-    bwrap: run('bwrap', ['--version']),
-    ferry: `${git('rev-parse', '--short', 'HEAD') ?? '?'}${git('status', '--porcelain', '--untracked-files=no') ? ' (uncommitted changes)' : ''}`,
     packages: { workerd: pkg('workerd'), 'faas-js-runtime': pkg('faas-js-runtime') },
     rows: {},
     config: { rounds: ROUNDS, duration: DURATION, warmup: WARMUP, connections: CONNS, threads: THREADS, quietPct: QUIET_PCT, quietWaitS: QUIET_WAIT, pinned: PIN, loadgenCpus: LOAD_CPUS ?? 'any', serverCpus: SERVER_CPUS ?? 'any' },
@@ -223,19 +157,7 @@ async function main() {
   }
   const summary = summarize(rows, runs);
   const md = markdown(f, summary);
-  const stamp = f.date.replace(/[:.]/g, '-');
-  const file = path.join(OUT, `ferry-warm-${stamp}${opt.label ? `-${opt.label}` : ''}`);
-  const json = JSON.stringify({ facts: f, summary, runs }, null, 2);
-  fs.writeFileSync(`${file}.json`, json);
-  fs.writeFileSync(`${file}.md`, md);
-  fs.writeFileSync(path.join(OUT, 'ferry-warm-latest.json'), json);
-  fs.writeFileSync(path.join(OUT, 'ferry-warm-latest.md'), md);
-  process.stdout.write(md);
-  log(`wrote ${file}.md and .json`);
-  if (summary.failed.length) {
-    log(`FAILED rows: ${summary.failed.join(', ')}`);
-    process.exitCode = 1;
-  }
+  publishResults(OUT, 'ferry-warm', { facts: f, summary, runs, md }, log);
 }
 
 main().catch((e) => {

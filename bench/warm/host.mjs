@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -211,4 +212,49 @@ export async function waitReady(child, port, path, body, timeoutMs = 30_000) {
     if (performance.now() - t0 > timeoutMs) throw new Error(`not ready after ${timeoutMs} ms (last: ${JSON.stringify(r).slice(0, 200)})`);
     await (r.status ? sleep(1) : new Promise((res) => setImmediate(res)));
   }
+}
+
+/** What a result file says of the host and of Ferry's checkout at `repo`. */
+export function hostFacts(repo) {
+  const git = (...a) => run('git', ['-C', repo, ...a]);
+  return {
+    date: new Date().toISOString(),
+    kernel: os.release(),
+    cpu: os.cpus()[0]?.model,
+    cpus: os.cpus().length,
+    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    os: run('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']),
+    node: process.version,
+    bwrap: run('bwrap', ['--version']),
+    ferry: `${git('rev-parse', '--short', 'HEAD') ?? '?'}${git('status', '--porcelain', '--untracked-files=no') ? ' (uncommitted changes)' : ''}`,
+  };
+}
+
+/**
+ * Starts counting the CPU of the server `pid` and its tree (a Ferry server's instances and pool),
+ * and of the `serverCpus` (when pinned). The function it answers ends the count for `calls`
+ * calls: the tree's CPU %, CPU per call of the server process and of the rest of its tree, and
+ * the time other tasks took on the server CPUs (irq and steal apart).
+ */
+export function serverCpuWindow(pid, serverCpus) {
+  const pids0 = procTree(pid);
+  const c0 = cpuTicks(pids0);
+  const root0 = cpuTicks([pid]);
+  const h0 = readCpuStat();
+  const t0 = performance.now();
+  return (calls) => {
+    const wall = (performance.now() - t0) / 1000;
+    const h1 = readCpuStat();
+    const c1 = cpuTicks([...new Set([...pids0, ...procTree(pid)])]);
+    const root1 = cpuTicks([pid]);
+    const usPerCall = (ticks) => (calls > 0 ? (ticks / CLK_TCK / calls) * 1e6 : NaN);
+    const r = { serverCpuPct: ((c1 - c0) / CLK_TCK / wall) * 100, rootUsPerCall: usPerCall(root1 - root0), restUsPerCall: usPerCall(c1 - c0 - (root1 - root0)) };
+    if (serverCpus) {
+      const names = cpuNames(serverCpus);
+      const d = busyDelta(h0, h1, names);
+      const pct = (ticks) => (ticks / CLK_TCK / wall / names.length) * 100;
+      Object.assign(r, { foreignOnServerCpuPct: Math.max(0, pct(d.task - (c1 - c0))), irqOnServerCpuPct: pct(d.irq), stealOnServerCpuPct: pct(d.steal) });
+    }
+    return r;
+  };
 }

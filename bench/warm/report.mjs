@@ -1,6 +1,8 @@
 // The summary and the tables of bench/warm.mjs. Every ratio is paired: taken per round between
 // runs made minutes apart at most, then the median over rounds, so a host that drifts (other
 // tenants come and go) moves both sides of a ratio together.
+import fs from 'node:fs';
+import path from 'node:path';
 
 export function median(xs) {
   const a = xs.filter(Number.isFinite).sort((x, y) => x - y);
@@ -9,6 +11,27 @@ export function median(xs) {
   return (a[Math.floor(mid)] + a[Math.ceil(mid)]) / 2;
 }
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
+
+/** What a checked runner's summary says of one row's runs: medians over the good ones, and the failures. */
+export function runStats(mine) {
+  const good = mine.filter((r) => r.ok);
+  const med = (key) => median(good.map((r) => r[key]));
+  const rps = good.map((r) => r.rps);
+  return {
+    runs: good.length,
+    failures: mine.filter((r) => !r.ok).map((r) => `round ${r.round + 1}: ${r.error}`),
+    rps: median(rps),
+    rpsMin: Math.min(...rps),
+    rpsMax: Math.max(...rps),
+    p50: med('p50'),
+    p99: med('p99'),
+    serverCpuPct: med('serverCpuPct'),
+    rootUsPerCall: med('rootUsPerCall'),
+    restUsPerCall: med('restUsPerCall'),
+    foreignPct: med('foreignOnServerCpuPct'),
+    foreignMaxPct: Math.max(...good.map((r) => r.foreignOnServerCpuPct ?? NaN)),
+  };
+}
 
 /**
  * Per row: medians over its good runs, the failures, and the paired ratios. `runs` are in the
@@ -21,23 +44,11 @@ export function summarize(rows, runs) {
   for (const row of rows) {
     const mine = runs.filter((r) => r.row === row.name);
     const good = mine.filter((r) => r.ok);
-    const rps = good.map((r) => r.rps);
     const toBare = good.map((r) => r.rps / median(r.bareAround ?? [])).filter(Number.isFinite);
     S[row.name] = {
       label: row.label,
-      runs: good.length,
-      failures: mine.filter((r) => !r.ok).map((r) => `round ${r.round + 1}: ${r.error}`),
-      rps: median(rps),
-      rpsMin: Math.min(...rps),
-      rpsMax: Math.max(...rps),
-      p50: median(good.map((r) => r.p50)),
-      p99: median(good.map((r) => r.p99)),
-      serverCpuPct: median(good.map((r) => r.serverCpuPct)),
-      rootUsPerCall: median(good.map((r) => r.rootUsPerCall)),
-      restUsPerCall: median(good.map((r) => r.restUsPerCall)),
+      ...runStats(mine),
       wrkCpuPct: median(good.map((r) => r.wrkCpuPct)),
-      foreignPct: median(good.map((r) => r.foreignOnServerCpuPct)),
-      foreignMaxPct: Math.max(...good.map((r) => r.foreignOnServerCpuPct ?? NaN)),
       checked: mine.reduce((s, r) => s + (r.checked || 0), 0),
       mismatched: mine.reduce((s, r) => s + (r.mismatched || 0), 0),
       errors: good.reduce((s, r) => s + r.socketErrors + r.non2xx, 0),
@@ -110,4 +121,25 @@ export function markdown(facts, summary) {
   if (summary.failed.length) L.push('');
   L.push('Versions: ' + Object.entries(facts.rows).map(([k, v]) => `${k}=${v}`).join('; '));
   return L.join('\n') + '\n';
+}
+
+/**
+ * Publishes a checked runner's results: into `out` as `<prefix>-<time>[-<label>].md` and `.json`
+ * (every run) and the same as `<prefix>-latest.*`, the table on stdout, and exit code 1 when a
+ * row failed. `log` says where they went.
+ */
+export function publishResults(out, prefix, { facts, summary, runs, md }, log) {
+  const stamp = facts.date.replace(/[:.]/g, '-');
+  const file = path.join(out, `${prefix}-${stamp}${facts.label ? `-${facts.label}` : ''}`);
+  const json = JSON.stringify({ facts, summary, runs }, null, 2);
+  fs.writeFileSync(`${file}.json`, json);
+  fs.writeFileSync(`${file}.md`, md);
+  fs.writeFileSync(path.join(out, `${prefix}-latest.json`), json);
+  fs.writeFileSync(path.join(out, `${prefix}-latest.md`), md);
+  process.stdout.write(md);
+  log(`wrote ${file}.md and .json`);
+  if (summary.failed.length) {
+    log(`FAILED rows: ${summary.failed.join(', ')}`);
+    process.exitCode = 1;
+  }
 }

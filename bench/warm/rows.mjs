@@ -68,7 +68,7 @@ const ferryRows = [
 export const rowNames = ['node-http', 'workerd', 'knative', ...ferryRows.map((r) => r.name)];
 
 /** Waits until the server's pre-booted pool is full (or off), so no refill runs while it is measured. */
-async function poolFull(port, dataDir) {
+export async function poolFull(port, dataDir) {
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   for (let i = 0; i < 600; i++) {
     const r = await httpGet(port, '/v1/pool', { authorization: `Bearer ${token}` });
