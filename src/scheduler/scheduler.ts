@@ -260,6 +260,9 @@ export class Scheduler implements InstancePool {
         await inst.connector.ready(startAbort.signal);
       }
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');
+      // Its version was stopped (deleted) or the server began to stop while it started: no one
+      // would ever stop it from a group no longer kept, so it goes now (the failure path kills it).
+      if (this.closing || this.groups.get(group.key) !== group) throw new FerryError('instance-start-failed', 'the version was stopped while the instance started');
       inst.state = 'ready';
       inst.idleSince = Date.now();
       group.failures = 0;
