@@ -16,6 +16,8 @@ export interface InvocationRequest {
   headers: string[];
   /** The request body, for every method (GET included); undefined when there is none. */
   body: Readable | undefined;
+  /** The body's declared size in bytes, when known: a small one may be forwarded whole. */
+  bodyLength?: number | undefined;
 }
 
 /**

@@ -29,6 +29,9 @@ interface Call {
 /** Credit goes back in WINDOW frames of at least this much (one small frame per 256 KiB). */
 const GRANT_BATCH = STREAM_WINDOW / 4;
 
+/** Request bodies of a declared size up to this are read whole and sent in the request frame. */
+const INLINE_BODY_MAX = 64 * 1024;
+
 /** Statuses that never carry a body, so never a Content-Length either (RFC 9110). */
 function bodiless(status: number): boolean {
   return status < 200 || status === 204 || status === 304;
@@ -127,6 +130,22 @@ export class FramesConnector implements Connector {
       const body = req.body;
       if (body === undefined) {
         this.send(encodeHeadFrame(FrameType.request | END, id, fields));
+        return;
+      }
+      const declared = req.bodyLength;
+      if (declared !== undefined && declared <= INLINE_BODY_MAX) {
+        // A small body of known size goes inline: one frame for the whole call, and the
+        // instance gets a complete body instead of a stream to read.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        body.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          size += chunk.length;
+        });
+        body.once('end', () => {
+          if (!call.done) this.send(encodeHeadFrame(FrameType.request | END, id, fields, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+        });
+        body.resume();
         return;
       }
       this.send(encodeHeadFrame(FrameType.request, id, fields));
