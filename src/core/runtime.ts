@@ -9,6 +9,11 @@ export interface BuildContext {
   dir: string;
   manifest: Manifest;
   log(line: string): void;
+  /**
+   * A problem that does not stop the build (a TypeScript type error), for the build log and the
+   * deploy's answer; absent when the deploy skips its checks (and the build looks for none).
+   */
+  warn?(line: string): void;
 }
 
 /** Launch input: what the runtime needs to plan one instance's process. */
@@ -27,6 +32,15 @@ export interface LaunchContext {
    * it listens on is out of the gateway's reach, so it must be reached through its run dir.
    */
   networkIsolated: boolean;
+}
+
+/** Check input: what the runtime needs to plan the deploy-time check of a version. */
+export interface CheckContext {
+  view: SandboxView;
+  hostRunDir: string;
+  config: EffectiveConfig;
+  /** The version's own environment and FERRY_FUNCTION / FERRY_VERSION (no secrets). */
+  env: Record<string, string>;
 }
 
 /** Launch input of a pooled instance: a runtime process with no function yet. */
@@ -116,4 +130,10 @@ export interface Runtime {
    * PYTHONPATH), which a LOAD would set too late.
    */
   poolable?(config: EffectiveConfig): boolean;
+  /**
+   * The deploy-time check (absent: none): a process that loads the handler (or looks for the
+   * command) once, prints one report line (core/handler-check.ts) and exits, serving nothing.
+   * Its `endpoint` is unused. Throws `instance-start-failed` when the version could not start.
+   */
+  check?(ctx: CheckContext): LaunchPlan;
 }

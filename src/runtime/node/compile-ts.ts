@@ -46,6 +46,7 @@ export async function compileTypeScript(root: string, files: string[], format: '
   // Loaded here, not at startup: typescript is large and only builds need it.
   const ts = (await import('typescript')).default;
   const errors: string[] = [];
+  let first: { file: string; line?: number; column?: number } | undefined;
   const outputs: Array<{ file: string; out: string; text: string }> = [];
   for (const file of files) {
     const source = readFileSync(join(root, file), 'utf8');
@@ -68,15 +69,17 @@ export async function compileTypeScript(root: string, files: string[], format: '
       if (d.file && d.start !== undefined) {
         const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
         errors.push(`${file}(${line + 1},${character + 1}): error TS${d.code}: ${message}`);
+        first ??= { file, line: line + 1, column: character + 1 };
       } else {
         errors.push(`${file}: error TS${d.code}: ${message}`);
+        first ??= { file };
       }
     }
     outputs.push({ file, out: compiledPath(file), text: result.outputText });
   }
   if (errors.length) {
     const more = errors.length > MAX_REPORTED ? `\n(and ${errors.length - MAX_REPORTED} more errors)` : '';
-    throw new FerryError('build-failed', errors.slice(0, MAX_REPORTED).join('\n') + more, { extras: { errors: errors.length } });
+    throw new FerryError('build-failed', errors.slice(0, MAX_REPORTED).join('\n') + more, { extras: { errors: errors.length, ...first } });
   }
   for (const { file, out, text } of outputs) {
     const target = join(root, out);
