@@ -5,7 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startFerry, disposeFerry, packFiles, type Ferry, type PackageFiles } from './support/ferry.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFerry, disposeFerry, packFiles, writeFiles, type Ferry, type PackageFiles } from './support/ferry.js';
+import { runCli, show } from './support/helpers.js';
 
 let ferry: Ferry;
 let strict: Ferry;
@@ -230,4 +234,20 @@ test('a refused version of an existing function leaves it as it was', async () =
   const versions = (await (await ferry.api('GET', '/v1/functions/kept/versions')).json()) as { versions: unknown[] };
   assert.equal(versions.versions.length, 1);
   assert.equal(await (await fetch(`${ferry.url}/fn/kept`)).text(), 'v1');
+});
+
+test('ferry deploy: the refusal names file and line; --no-check deploys anyway', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'ferry-checks-cli-'));
+  try {
+    const dir = await writeFiles(node('index.js', { 'index.js': 'export default () => {\n  return 1 +;\n};\n' }));
+    const env = { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token };
+    const refused = await runCli(['deploy', dir, '--name', 'cli-broken'], { env, cwd: work });
+    assert.notEqual(refused.code, 0, show(refused));
+    assert.match(refused.stderr, /index\.js:2:\d+: SyntaxError/, show(refused));
+    const unchecked = await runCli(['deploy', dir, '--name', 'cli-broken', '--no-check'], { env, cwd: work });
+    assert.equal(unchecked.code, 0, show(unchecked));
+    assert.match(unchecked.stdout, /^Deployed cli-broken v1$/m);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 });
