@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, packFiles, writeFiles, type Ferry, type PackageFiles } from './support/ferry.js';
@@ -249,5 +249,29 @@ test('ferry deploy: the refusal names file and line; --no-check deploys anyway',
     assert.match(unchecked.stdout, /^Deployed cli-broken v1$/m);
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('a check that ends without a report is refused with its exit status', async () => {
+  const p = await refused('exits-py', python({ 'main.py': 'import os\nos._exit(3)\n\ndef handler(request):\n    return 1\n' }));
+  assert.equal(p.code, 'handler-check-failed');
+  assert.match(p.detail, /without a report \(exit code 3\)/);
+});
+
+test('the type check reads no file of the host outside the package', async () => {
+  const outside = await mkdtemp(join(tmpdir(), 'ferry-typecheck-'));
+  try {
+    // Were it read, its literal type would be quoted in a warning ("Type '\"...\"' is not assignable").
+    await writeFile(join(outside, 'host.ts'), 'export const HOST_VALUE = "host-only-literal-4711" as const;\n');
+    const checked = await upload(ferry, 'typecheck-host', {
+      'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.ts' }),
+      'index.ts': `import type { HOST_VALUE } from ${JSON.stringify(join(outside, 'host.ts'))};\nconst n: number = (null as unknown as typeof HOST_VALUE);\nexport default () => n;\n`,
+    });
+    const text = await checked.text();
+    assert.equal(checked.status, 201, text);
+    assert.doesNotMatch(text, /host-only-literal-4711/);
+    assert.equal((JSON.parse(text) as { warnings?: string[] }).warnings, undefined);
+  } finally {
+    await rm(outside, { recursive: true, force: true });
   }
 });

@@ -45,7 +45,7 @@ export function parseCheckReport(stdout: string, packageDir: string): CheckRepor
   const r = raw as Record<string, unknown>;
   if (r.ok === true) return { ok: true };
   if (r.ok !== false || typeof r.message !== 'string') return undefined;
-  const report: CheckReport = { ok: false, message: clean(r.message, MESSAGE_MAX) };
+  const report: CheckReport = { ok: false, message: cleanCheckText(r.message) };
   const file = typeof r.file === 'string' ? packageRelative(r.file, packageDir) : undefined;
   if (file) report.file = file;
   if (isPosition(r.line)) report.line = r.line;
@@ -63,8 +63,8 @@ function isPosition(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 10_000_000;
 }
 
-/** Control characters (but newlines and tabs) out, capped. */
-function clean(s: string, max: number): string {
+/** Control characters (but newlines and tabs) out, capped: for any text of the check shown to the deployer. */
+export function cleanCheckText(s: string, max = MESSAGE_MAX): string {
   // eslint-disable-next-line no-control-regex
   const text = s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
   return text.length > max ? `${text.slice(0, max)}…` : text;

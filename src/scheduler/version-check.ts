@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CHECK_OUTPUT_MAX, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
+import { CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { shortId } from '../util/ids.js';
 import { describeExitOf } from './exits.js';
@@ -71,7 +71,7 @@ export class VersionChecker {
       if (timedOut) return { ok: false, message: `the handler did not load within ${timeoutMs} ms` };
       const oom = (await proc.exitReason?.().catch(() => undefined)) === 'oom';
       const why = oom ? `it used more than limits.memoryMb (${t.config.limits.memoryMb} MB)` : await describeExitOf(proc, code, sig);
-      const said = (await stderr.text()).trim().split('\n').slice(-5).join('\n');
+      const said = cleanCheckText((await stderr.text()).trim().split('\n').slice(-5).join('\n'));
       return { ok: false, message: `the check ended without a report (${why})${said ? `: ${said}` : ''}` };
     } finally {
       await removeRunDir(driver, runDir).catch(() => {});
