@@ -261,7 +261,8 @@ test('a check that ends without a report is refused with its exit status', async
 test('the type check reads no file of the host outside the package', async () => {
   const outside = await mkdtemp(join(tmpdir(), 'ferry-typecheck-'));
   try {
-    // Were it read, its literal type would be quoted in a warning ("Type '\"...\"' is not assignable").
+    // Were it read, its type would reach a warning (TS2322: 'string' is not assignable to 'number'),
+    // and the warnings would tell what the host file holds.
     await writeFile(join(outside, 'host.ts'), 'export const HOST_VALUE = "host-only-literal-4711" as const;\n');
     const checked = await upload(ferry, 'typecheck-host', {
       'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.ts' }),
