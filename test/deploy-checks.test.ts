@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, packFiles, writeFiles, type Ferry, type PackageFiles } from './support/ferry.js';
@@ -229,8 +229,12 @@ test('a good version still deploys, and ?check takes only true or false', async 
 
 test('a refused version of an existing function leaves it as it was', async () => {
   await ferry.deploy('kept', node('index.js', { 'index.js': 'export default () => "v1";\n' }));
+  const packages = async (): Promise<string[]> => (await readdir(join(ferry.dataDir, 'packages'))).filter((n) => n !== '.staging').sort();
+  const before = await packages();
   const res = await upload(ferry, 'kept', node('index.js', { 'index.js': 'export default () => ;\n' }));
   assert.equal(res.status, 422);
+  assert.deepEqual(await packages(), before, 'no package stored');
+  assert.deepEqual(await readdir(join(ferry.dataDir, 'packages', '.staging')), [], 'no staging left');
   const versions = (await (await ferry.api('GET', '/v1/functions/kept/versions')).json()) as { versions: unknown[] };
   assert.equal(versions.versions.length, 1);
   assert.equal(await (await fetch(`${ferry.url}/fn/kept`)).text(), 'v1');
