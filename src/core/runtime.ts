@@ -9,11 +9,6 @@ export interface BuildContext {
   dir: string;
   manifest: Manifest;
   log(line: string): void;
-  /**
-   * A problem that does not stop the build (a TypeScript type error), for the build log and the
-   * deploy's answer; absent when the deploy skips its checks (and the build looks for none).
-   */
-  warn?(line: string): void;
 }
 
 /** Launch input: what the runtime needs to plan one instance's process. */
@@ -136,4 +131,9 @@ export interface Runtime {
    * Its `endpoint` is unused. Throws `instance-start-failed` when the version could not start.
    */
   check?(ctx: CheckContext): LaunchPlan;
+  /**
+   * Part of the deploy-time check, after the build: type errors of the built package (`dir`),
+   * each a line for `warn` (they refuse the version only under --strict-types). Absent: none.
+   */
+  checkTypes?(dir: string, warn: (line: string) => void): Promise<void>;
 }

@@ -151,11 +151,8 @@ export class FunctionService {
       this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
       await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
-      const warnings: string[] = [];
-      const check = how.check !== false && this.o.check !== undefined;
-      await runtime.build({ dir: root, manifest, log: (line) => log.push(line), ...(check && { warn: (line: string) => (warnings.push(line), log.push(`warning: ${line}`)) }) });
-      if (check) await checkVersion(this.o.check!, runtime, { function: name, version, packageDir: root, config, warnings });
-      else log.push('check: skipped (check=false)');
+      await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
+      const warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: (line) => log.push(line), skip: how.check === false });
       const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;

@@ -95,7 +95,6 @@ export const nodeRuntime: Runtime = {
       throw new FerryError('invalid-manifest', `handler file '${file}' is not a regular file in the package`);
     }
     await compileTypeScript(ctx.dir, sources, format, ctx.log);
-    if (ctx.warn) await typeCheck(ctx.dir, sources, ctx.warn);
   },
 
   launch(ctx: LaunchContext): LaunchPlan {
@@ -137,6 +136,11 @@ export const nodeRuntime: Runtime = {
 
   poolable(config: EffectiveConfig): boolean {
     return !setsStartupEnv(config.env, startupOnlyEnv);
+  },
+
+  async checkTypes(dir: string, warn: (line: string) => void): Promise<void> {
+    const sources = findTypeScript(dir);
+    if (sources.length) await typeCheck(dir, sources, warn);
   },
 
   check(ctx: CheckContext): LaunchPlan {
