@@ -36,7 +36,8 @@ before(async () => {
   stranger = await login('erin');
   await deployAs(owner, 'leak-node', nodeFn(`export default () => { throw new Error('cannot connect: ${SECRET}'); };\n`, { ...small, retries: 0 }));
   await deployAs(owner, 'leak-py', python(`def handler(request):\n    raise ValueError('cannot connect: ${SECRET}')\n`));
-  await deployAs(owner, 'leak-import', python(`raise RuntimeError('at import: ${SECRET}')\n\ndef handler(request):\n    return 'never'\n`));
+  // Unchecked: the deploy-time check would refuse it (to its owner); this is the instance's failure path.
+  await deployAs(owner, 'leak-import', python(`raise RuntimeError('at import: ${SECRET}')\n\ndef handler(request):\n    return 'never'\n`), '?check=false');
   await deployAs(owner, 'leak-verbose', nodeFn(`export default () => { throw new Error('cannot connect: ${SECRET}'); };\n`, { ...small, errors: 'verbose' }));
 });
 after(async () => {
@@ -51,8 +52,8 @@ async function login(name: string): Promise<string> {
   return (JSON.parse(text) as { accessToken: string }).accessToken;
 }
 
-async function deployAs(token: string, name: string, files: PackageFiles): Promise<void> {
-  const res = await fetch(`${ferry.url}/v1/functions/${name}/versions`, {
+async function deployAs(token: string, name: string, files: PackageFiles, query = ''): Promise<void> {
+  const res = await fetch(`${ferry.url}/v1/functions/${name}/versions${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/gzip' },
     body: Buffer.from(await packFiles(files)),

@@ -138,7 +138,8 @@ test('functions the pool cannot serve exactly start cold; a handler that does no
   const tmp = await firstCall('cold-tmp', python("def handler(req):\n    return 'big tmp'\n", { limits: { tmpMb: 128 } }));
   assert.deepEqual([tmp.status, tmp.origin], [200, 'cold']);
 
-  await ferry.deploy('broken', nodeFn('throw new Error("broken at import");\n'));
+  // Unchecked: the deploy-time check would refuse it; this is the runtime's own failure path.
+  await ferry.deploy('broken', nodeFn('throw new Error("broken at import");\n'), undefined, '?check=false');
   const res = await fetch(`${ferry.url}/fn/broken`);
   assert.equal(res.status, 502);
   assert.equal(((await res.json()) as { code: string }).code, 'instance-start-failed');

@@ -158,7 +158,8 @@ test('ferry tinyfaas: tinyFaaS scripts and functions work unchanged', async (t) 
     const broken = makeZip([{ name: 'index.js', body: 'throw new Error("cannot load");' }]);
     const fresh = await manage(f, 'upload', uploadBody('broken', 'nodejs', broken));
     assert.equal(fresh.status, 500);
-    assert.equal((JSON.parse(fresh.text) as { code: string }).code, 'instance-start-failed');
+    // Refused by the deploy-time check (tinyFaaS's 500), before any instance starts.
+    assert.equal((JSON.parse(fresh.text) as { code: string }).code, 'handler-check-failed');
     assert.equal((await fetch(`${f.manager}/v1/functions/broken`, { headers: { authorization: `Bearer ${f.token}` } })).status, 404, 'no function left');
     const again = await manage(f, 'upload', uploadBody('echojs', 'nodejs', broken));
     assert.equal(again.status, 500);

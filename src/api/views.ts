@@ -14,6 +14,7 @@ export function versionView(v: VersionRecord, baseUrl: string) {
     createdAt: new Date(v.createdAt).toISOString(),
     updatedAt: new Date(v.updatedAt).toISOString(),
     url: `${baseUrl}/fn/${v.function}@${v.version}`,
+    ...(v.warnings && { warnings: v.warnings }),
   };
 }
 

@@ -43,6 +43,8 @@ export interface ServerOptions {
   sandboxUid: number;
   /** Pre-booted sandboxes kept waiting per runtime (node, python); 0: no pool. */
   poolSize: number;
+  /** TypeScript type errors refuse a version (422) instead of being warnings. */
+  strictTypes: boolean;
   /** `token`: every invocation needs a bearer token, whatever the function says. */
   invokeAuth: 'public' | 'token';
   metricsPublic: boolean;
@@ -132,6 +134,7 @@ export const serverSettings: Setting[] = [
   { key: 'egressStack', flag: '--egress-stack', env: 'FERRY_EGRESS_STACK', kind: 'string', default: 'auto', help: "egress network stack: shared (one slirp4netns for all instances, root only), slirp4netns or pasta (one per instance), auto" },
   { key: 'sandboxUid', flag: '--sandbox-uid', env: 'FERRY_SANDBOX_UID', kind: 'int', default: 2_000_000, help: 'host uid and gid instances run as when Ferry runs as root' },
   { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime (node, python) for fast first calls; 0 disables' },
+  { key: 'strictTypes', flag: '--strict-types', env: 'FERRY_STRICT_TYPES', kind: 'bool', default: false, help: 'TypeScript type errors refuse a version (422 handler-check-failed) instead of being warnings' },
   { key: 'invokeAuth', flag: '--invoke-auth', env: 'FERRY_INVOKE_AUTH', kind: 'string', default: 'public', help: "'token' requires a bearer token on every invocation" },
   { key: 'metricsPublic', flag: '--metrics-public', env: 'FERRY_METRICS_PUBLIC', kind: 'bool', default: false, help: 'serve /metrics without a token' },
   { key: 'registration', flag: '--registration', env: 'FERRY_REGISTRATION', kind: 'string', default: 'closed', help: 'POST /v1/auth/register: closed, open, or invite (needs an invite from an admin)' },

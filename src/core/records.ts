@@ -23,6 +23,8 @@ export interface VersionRecord {
   buildLog: string;
   createdAt: number;
   updatedAt: number;
+  /** Only in the answer to its creation, never stored: what its build warned of (type errors). */
+  warnings?: string[];
 }
 
 /** An alias points at one version, or splits traffic by weight between several. */

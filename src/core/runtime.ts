@@ -29,6 +29,15 @@ export interface LaunchContext {
   networkIsolated: boolean;
 }
 
+/** Check input: what the runtime needs to plan the deploy-time check of a version. */
+export interface CheckContext {
+  view: SandboxView;
+  hostRunDir: string;
+  config: EffectiveConfig;
+  /** The version's own environment and FERRY_FUNCTION / FERRY_VERSION (no secrets). */
+  env: Record<string, string>;
+}
+
 /** Launch input of a pooled instance: a runtime process with no function yet. */
 export interface PooledLaunchContext {
   instanceId: string;
@@ -116,4 +125,15 @@ export interface Runtime {
    * PYTHONPATH), which a LOAD would set too late.
    */
   poolable?(config: EffectiveConfig): boolean;
+  /**
+   * The deploy-time check (absent: none): a process that loads the handler (or looks for the
+   * command) once, prints one report line (core/handler-check.ts) and exits, serving nothing.
+   * Its `endpoint` is unused. Throws `instance-start-failed` when the version could not start.
+   */
+  check?(ctx: CheckContext): LaunchPlan;
+  /**
+   * Part of the deploy-time check, after the build: type errors of the built package (`dir`),
+   * each a line for `warn` (they refuse the version only under --strict-types). Absent: none.
+   */
+  checkTypes?(dir: string, warn: (line: string) => void): Promise<void>;
 }

@@ -20,6 +20,7 @@ export const codes = {
   'archive-too-many-entries': { status: 413, title: 'The archive holds too many entries' },
   'archive-too-large': { status: 413, title: 'The archive unpacks to more than the size limit' },
   'build-failed': { status: 422, title: 'The build step of the version failed' },
+  'handler-check-failed': { status: 422, title: 'The version failed its deploy-time check' },
   // auth
   'unauthorized': { status: 401, title: 'A bearer token is required' },
   'invalid-token': { status: 401, title: 'The bearer token was not issued by this server' },

@@ -1,7 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, posix } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
-import type { SandboxView } from '../core/index.js';
+import type { CheckContext, LaunchPlan, SandboxView } from '../core/index.js';
 import { pythonInterpreter } from './python/interpreter.js';
 
 /** A manifest `command` turned into something a sandbox can execute. */
@@ -82,4 +83,22 @@ export function resolveCommand(command: string[], view: SandboxView): ResolvedCo
   const found = whichSync(program);
   if (!found) throw new FerryError('instance-start-failed', `command '${program}' is not on the PATH of the Ferry host`);
   return { argv: [found, ...args], hostPaths: [found] };
+}
+
+const checkCommandPath = fileURLToPath(new URL('./shim/check-command.js', import.meta.url));
+
+/**
+ * The deploy-time check of a `command` (exec and http functions): Node runs shim/check-command.js
+ * in the sandbox, which reports whether the program is there and executable. Throws
+ * `instance-start-failed` for a bare name that is not on the host's PATH.
+ */
+export function commandCheckPlan(command: string[], ctx: CheckContext): LaunchPlan {
+  const resolved = resolveCommand(command, ctx.view);
+  return {
+    argv: [process.execPath, checkCommandPath],
+    env: { FERRY_CHECK_PROGRAM: resolved.argv[0]!, FERRY_CHECK_NAME: command[0]! },
+    cwd: ctx.view.packageDir,
+    hostPaths: [process.execPath, dirname(checkCommandPath), ...resolved.hostPaths],
+    endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'unused.sock') },
+  };
 }

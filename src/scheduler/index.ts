@@ -3,3 +3,5 @@ export type { SchedulerObserver, SchedulerOptions } from './scheduler-options.js
 export { preparePidDir, reapOrphans } from './orphans.js';
 export { PrestartPool } from './prestart-pool.js';
 export type { InstanceHooks } from './instance-hooks.js';
+export { VersionChecker } from './version-check.js';
+export type { CheckTarget, VersionCheckerOptions } from './version-check.js';

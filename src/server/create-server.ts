@@ -7,7 +7,7 @@ import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
-import { PrestartPool, preparePidDir, reapOrphans, Scheduler } from '../scheduler/index.js';
+import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
@@ -147,7 +147,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   });
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver) });
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();

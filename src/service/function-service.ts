@@ -26,6 +26,7 @@ import { Catalog } from './catalog.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { TenancyPolicy, type Quotas } from './tenancy-policy.js';
 import { onFunction, type Principal } from '../auth/index.js';
+import { checkVersion, type VersionCheckPolicy } from './version-check.js';
 
 /** How `createVersion` goes about it, for callers with their own rules (the compat APIs). */
 export interface CreateHow {
@@ -36,6 +37,8 @@ export interface CreateHow {
   prepare?(staging: string): Promise<string>;
   /** Start the version's instances before it becomes `latest`, and fail if none can start. */
   serveFirst?: boolean;
+  /** false: skip the deploy-time check (`?check=false`); the version is stored unchecked. */
+  check?: boolean;
 }
 
 export interface FunctionServiceOptions {
@@ -50,6 +53,8 @@ export interface FunctionServiceOptions {
   quotas: Quotas;
   /** Throws unless every secret the version lists exists and its owner may read it. */
   checkSecrets?(owner: string, names: readonly string[]): Promise<void>;
+  /** The deploy-time check of new versions (absent: none) and whether type errors refuse them. */
+  check?: VersionCheckPolicy;
 }
 
 /**
@@ -147,7 +152,8 @@ export class FunctionService {
       await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
       await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
-      return await this.packageLock.run('', async () => {
+      const warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: (line) => log.push(line), skip: how.check === false });
+      const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;
         return this.locks.run(name, async () => {
@@ -158,6 +164,7 @@ export class FunctionService {
           return this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined), how.serveFirst === true);
         });
       });
+      return warnings.length ? { ...rec, warnings } : rec;
     } finally {
       await this.o.packages.discard(staging).catch(() => {});
       if (committedSha) void this.collectPackage(committedSha);

@@ -22,8 +22,8 @@ export interface Ferry {
   cmdlines: CmdlineWatch;
   /** Management API call with the admin token. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
-  /** Uploads a package made of `files`; answers the version JSON (throws on non-201). */
-  deploy(name: string, files: PackageFiles, version?: string): Promise<{ version: string; url: string }>;
+  /** Uploads a package made of `files`; answers the version JSON (throws on non-201). `query`: e.g. `?check=false`. */
+  deploy(name: string, files: PackageFiles, version?: string, query?: string): Promise<{ version: string; url: string }>;
   /** SIGTERM and wait; answers the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -80,11 +80,11 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
     // No password, secret value or token on any command line, while instances run too.
     cmdlines: new CmdlineWatch(() => [...sensitive, token], proc.pid),
     api,
-    async deploy(name, files, version) {
+    async deploy(name, files, version, query = '') {
       const archive = await packFiles(files);
       const res = version
-        ? await api('PUT', `/v1/functions/${name}/versions/${version}`, archive, { 'content-type': 'application/gzip' })
-        : await api('POST', `/v1/functions/${name}/versions`, archive, { 'content-type': 'application/gzip' });
+        ? await api('PUT', `/v1/functions/${name}/versions/${version}${query}`, archive, { 'content-type': 'application/gzip' })
+        : await api('POST', `/v1/functions/${name}/versions${query}`, archive, { 'content-type': 'application/gzip' });
       const json = (await res.json()) as { version: string; url: string };
       if (res.status !== 201) throw new Error(`deploy ${name} answered ${res.status}: ${JSON.stringify(json)}`);
       return json;

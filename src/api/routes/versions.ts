@@ -8,6 +8,15 @@ import { versionView } from '../views.js';
 
 /** On a function's first version: the group that will own it (default singular:<you>). */
 const groupQuery = { name: 'group', description: 'owning group of a new function: singular:<user> or custom:<name>, one you are in' };
+const checkQuery = { name: 'check', description: "'false' skips the deploy-time check (loading the handler in a sandbox, type errors under --strict-types)" };
+
+/** `?check=false` skips the deploy-time check; `true` or absent runs it. */
+function checkOf(c: ApiContext): { check: boolean } {
+  const v = c.query.get('check');
+  if (v === null || v === 'true') return { check: true };
+  if (v === 'false') return { check: false };
+  throw new FerryError('invalid-query', "check: must be 'true' or 'false'");
+}
 
 /** Versions: upload (immutable), list, get, PATCH configuration, delete, build log. */
 export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number): RouteDef[] {
@@ -21,11 +30,11 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
   const upload = (c: ApiContext): Readable => (c.req.headers['content-length'] === undefined ? capUpload(c.req, maxUploadBytes) : c.req);
   return [
     {
-      method: 'POST', path: '/v1/functions/{name}/versions', tag: 'versions', body: 'archive', query: [groupQuery],
+      method: 'POST', path: '/v1/functions/{name}/versions', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
       summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive',
       success: { status: 201, description: 'The new version' },
       handler: async (c) => {
-        const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined);
+        const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined, checkOf(c));
         return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
       },
     },
@@ -36,11 +45,11 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       handler: async (c) => ({ body: { versions: (await svc.listVersions(c.params.name!)).map((v) => versionView(v, c.baseUrl)) } }),
     },
     {
-      method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery],
+      method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
       summary: 'Create a named, immutable version from an archive (409 if it exists)',
       success: { status: 201, description: 'The new version' },
       handler: async (c) => {
-        const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined);
+        const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined, checkOf(c));
         return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
       },
     },

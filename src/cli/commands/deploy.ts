@@ -17,6 +17,8 @@ export interface DeployArgs {
   name?: string | undefined;
   version?: string | undefined;
   alias?: string | undefined;
+  /** false: the server skips its deploy-time check (`--no-check`). */
+  check?: boolean | undefined;
 }
 
 export interface DeployResult {
@@ -69,7 +71,7 @@ export async function deploy(client: Client, args: DeployArgs, io: IO = processI
   try {
     const file = join(tmp, 'package.tar.gz');
     const size = await pack(args.dir, file);
-    const path = args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`;
+    const path = (args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`) + (args.check === false ? '?check=false' : '');
     const bar = progress(io.stderr, `uploading ${name}`);
     response = (await client.upload<Record<string, unknown>>(args.version === undefined ? 'POST' : 'PUT', path, file, size, 'application/gzip', (done, total) => bar.update(done, total))) ?? {};
     bar.finish(size);
@@ -96,15 +98,18 @@ export function register(program: Command, io: IO = processIO): void {
       .option('--name <name>', 'function name (default: the folder name, lowercased)')
       .option('--version <version>', 'version name (default: the server picks v1, v2, ...)')
       .option('--alias <alias>', 'point this alias at the new version')
+      .option('--no-check', 'skip the deploy-time check (loading the handler in a sandbox)')
       .option('--json', 'print the server answer as JSON'),
   ).action(async (dir: string, opts: DeployArgs & { json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
-    const r = await deploy(client, { dir, name: opts.name, version: opts.version, alias: opts.alias }, io);
+    const r = await deploy(client, { dir, name: opts.name, version: opts.version, alias: opts.alias, check: opts.check }, io);
     if (opts.json) {
       io.stdout.write(json({ ...r.response, url: r.url, ...(r.alias ? { alias: r.alias } : {}) }));
       return;
     }
     io.stdout.write(`Deployed ${r.name} ${r.version}\n  url: ${r.url}\n`);
+    const warnings = Array.isArray(r.response.warnings) ? r.response.warnings : [];
+    for (const w of warnings) io.stderr.write(`warning: ${String(w)}\n`);
     if (r.alias) io.stdout.write(`  alias ${r.alias} -> ${r.version} (${client.url(`/fn/${r.name}@${r.alias}`)})\n`);
   });
 }

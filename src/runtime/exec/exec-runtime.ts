@@ -2,9 +2,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
-import { checkCommand, isPackagePath, resolveCommand } from '../command.js';
+import { checkCommand, commandCheckPlan, isPackagePath, resolveCommand } from '../command.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
@@ -54,6 +54,10 @@ export const execRuntime: Runtime = {
       hostPaths: [process.execPath, runtimeDir, ...command.hostPaths],
       endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
     };
+  },
+
+  check(ctx: CheckContext): LaunchPlan {
+    return commandCheckPlan(checkCommand(ctx.config.command, 'exec'), ctx);
   },
 
   connect(endpoint: Endpoint): Connector {

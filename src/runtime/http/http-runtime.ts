@@ -1,9 +1,9 @@
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
 import { HttpConnector } from './http-connector.js';
-import { checkCommand, resolveCommand } from '../command.js';
+import { checkCommand, commandCheckPlan, resolveCommand } from '../command.js';
 
 /** The relay (runs inside the sandbox in front of the function's server). */
 const relayPath = fileURLToPath(new URL('./relay.js', import.meta.url));
@@ -58,6 +58,10 @@ export const httpRuntime: Runtime = {
       // Isolated: the port is in the instance's own namespace; a host port of that number is a stranger's.
       endpoint: { kind: 'http', port: ctx.networkIsolated ? 0 : ctx.port, host: '127.0.0.1', socketPath: join(ctx.hostRunDir, httpSocketName) },
     };
+  },
+
+  check(ctx: CheckContext): LaunchPlan {
+    return commandCheckPlan(checkCommand(ctx.config.command, 'http'), ctx);
   },
 
   connect(endpoint: Endpoint): Connector {

@@ -1,8 +1,8 @@
 /**
  * The node runtime's build step for TypeScript: each `.ts`/`.mts`/`.cts` file of the package is
- * transpiled (no type check: that is the author's editor's job, and it would need the package's
- * dependencies' types) to a `.js`/`.mjs`/`.cjs` beside it, so instances load plain JavaScript and
- * pay no compile at cold start.
+ * transpiled (no type check here: type-check.ts reports type errors as warnings, since the
+ * compile needs no types) to a `.js`/`.mjs`/`.cjs` beside it, so instances load plain JavaScript
+ * and pay no compile at cold start.
  */
 import { lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -46,6 +46,7 @@ export async function compileTypeScript(root: string, files: string[], format: '
   // Loaded here, not at startup: typescript is large and only builds need it.
   const ts = (await import('typescript')).default;
   const errors: string[] = [];
+  let first: { file: string; line?: number; column?: number } | undefined;
   const outputs: Array<{ file: string; out: string; text: string }> = [];
   for (const file of files) {
     const source = readFileSync(join(root, file), 'utf8');
@@ -68,15 +69,17 @@ export async function compileTypeScript(root: string, files: string[], format: '
       if (d.file && d.start !== undefined) {
         const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
         errors.push(`${file}(${line + 1},${character + 1}): error TS${d.code}: ${message}`);
+        first ??= { file, line: line + 1, column: character + 1 };
       } else {
         errors.push(`${file}: error TS${d.code}: ${message}`);
+        first ??= { file };
       }
     }
     outputs.push({ file, out: compiledPath(file), text: result.outputText });
   }
   if (errors.length) {
     const more = errors.length > MAX_REPORTED ? `\n(and ${errors.length - MAX_REPORTED} more errors)` : '';
-    throw new FerryError('build-failed', errors.slice(0, MAX_REPORTED).join('\n') + more, { extras: { errors: errors.length } });
+    throw new FerryError('build-failed', errors.slice(0, MAX_REPORTED).join('\n') + more, { extras: { errors: errors.length, ...first } });
   }
   for (const { file, out, text } of outputs) {
     const target = join(root, out);

@@ -2,10 +2,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { compiledPath, compileTypeScript, findTypeScript, isTypeScript } from './compile-ts.js';
+import { typeCheck } from './type-check.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
@@ -135,6 +136,19 @@ export const nodeRuntime: Runtime = {
 
   poolable(config: EffectiveConfig): boolean {
     return !setsStartupEnv(config.env, startupOnlyEnv);
+  },
+
+  async checkTypes(dir: string, warn: (line: string) => void): Promise<void> {
+    const sources = findTypeScript(dir);
+    if (sources.length) await typeCheck(dir, sources, warn);
+  },
+
+  check(ctx: CheckContext): LaunchPlan {
+    const plan = nodeRuntime.launch({ ...ctx, instanceId: 'check', port: 0, networkIsolated: true });
+    const [node, ...args] = plan.argv;
+    // --expose-internals: Node's own decorator gives an ES module's syntax error its line (see
+    // instance/load-failure.ts); only the check runs with it, never an instance.
+    return { ...plan, argv: [node!, '--expose-internals', ...args], env: { ...plan.env, FERRY_CHECK: '1' } };
   },
 
   connect(endpoint: Endpoint): Connector {

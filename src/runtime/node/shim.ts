@@ -7,18 +7,22 @@
  * `path:exportName`), FERRY_FUNCTION, FERRY_VERSION, plus the function's own variables.
  * Pooled (FERRY_POOLED=1, no FERRY_HANDLER): listens at once with no function, and the LOAD
  * frame brings the handler, the environment and the working directory (see frames/codec.ts).
+ * Check (FERRY_CHECK=1, at version creation): loads the handler, prints one report line (see
+ * shim/check-report.ts) and exits 0, serving nothing; no socket.
  * Exit codes: 78 the handler cannot be loaded (the version is broken), 70 an uncaught error
  * (the host replaces the instance), 71 the socket cannot be listened on, 0 after SIGTERM.
  */
 import { serveFrames, type IncomingCall } from '../shim/frame-server.js';
 import { currentCall, installConsole, logError } from './instance/console.js';
-import { HandlerLoadError, loadHandler, type Invoke } from './instance/handler.js';
+import { HandlerLoadError, loadHandler, parseHandlerSpec, type Invoke } from './instance/handler.js';
 import { toRequest } from './instance/request.js';
 import { Response } from './instance/response.js';
 import { failCall, sendResult } from './instance/respond.js';
 import { warmUp } from './instance/warm-up.js';
 import { instanceClient, type InstanceClient } from './instance/objects-client.js';
 import { CallContext, type InstanceFacts } from './instance/context.js';
+import { describeLoadFailure } from './instance/load-failure.js';
+import { writeCheckReport } from '../shim/check-report.js';
 
 /** In-flight calls and waitUntil() work get this long to finish after SIGTERM. */
 const DRAIN_MS = 5000;
@@ -38,8 +42,9 @@ function fatal(code: number, what: string, err?: unknown): never {
 
 const socketPath = process.env.FERRY_SOCKET;
 const handlerSpec = process.env.FERRY_HANDLER;
+const checking = process.env.FERRY_CHECK === '1' && !!handlerSpec;
 const pooled = process.env.FERRY_POOLED === '1' && !handlerSpec;
-if (!socketPath || (!handlerSpec && !pooled)) fatal(78, 'FERRY_SOCKET and FERRY_HANDLER must be set');
+if ((!socketPath && !checking) || (!handlerSpec && !pooled)) fatal(78, 'FERRY_SOCKET and FERRY_HANDLER must be set');
 
 // Read from the environment once the function is known: at start, or at LOAD when pooled.
 let facts: InstanceFacts = { function: '', version: '', env: {}, waitUntil, client: instanceClient({}) };
@@ -74,6 +79,16 @@ installConsole();
 globalThis.Response = Response as unknown as typeof globalThis.Response;
 
 let invoke: Invoke | undefined;
+if (checking) {
+  readFunctionEnv();
+  try {
+    await loadHandler(handlerSpec!);
+    writeCheckReport({ ok: true });
+  } catch (err) {
+    writeCheckReport({ ok: false, ...describeLoadFailure(err, parseHandlerSpec(handlerSpec!).file, process.cwd()) });
+  }
+  process.exit(0);
+}
 if (!pooled) {
   readFunctionEnv();
   try {

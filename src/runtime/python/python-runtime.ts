@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { pythonInterpreter } from './interpreter.js';
@@ -34,6 +34,16 @@ function checkHandler(handler: string | undefined): { file: string; fn: string }
 }
 
 /**
+ * -u: unbuffered stdio so log lines reach the host as they are written; -X utf8: stdio is UTF-8
+ * whatever the (often empty) locale inside the sandbox says; -S: no site module, so neither the
+ * host's site-packages nor a user site is on sys.path (a function imports the stdlib, its package
+ * and its `.ferry/site`, never what happens to be installed on the host).
+ */
+function pythonArgv(executable: string): string[] {
+  return [executable, '-u', '-X', 'utf8', '-S', shimPath];
+}
+
+/**
  * Python functions: `handler(request)` in a file of the package, served by the stdlib-only shim
  * (shim.py) over the frame protocol. Sync handlers run in a thread pool of `scaling.concurrency`
  * threads, `async def` handlers on the shim's event loop.
@@ -62,9 +72,7 @@ export const pythonRuntime: Runtime = {
     const { file, fn } = checkHandler(ctx.config.handler);
     const python = pythonInterpreter();
     return {
-      // -u: unbuffered stdio so log lines reach the host as they are written; -X utf8: stdio is
-      // UTF-8 whatever the (often empty) locale inside the sandbox says.
-      argv: [python.executable, '-u', '-X', 'utf8', shimPath],
+      argv: pythonArgv(python.executable),
       env: {
         ...ctx.env,
         FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
@@ -84,7 +92,7 @@ export const pythonRuntime: Runtime = {
     return {
       // As launch(), minus the function: FERRY_HANDLER and FERRY_CONCURRENCY arrive with LOAD.
       // Variables the interpreter reads only at start are set here, as a cold start sets them.
-      argv: [python.executable, '-u', '-X', 'utf8', shimPath],
+      argv: pythonArgv(python.executable),
       env: {
         FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
         FERRY_POOLED: '1',
@@ -103,6 +111,11 @@ export const pythonRuntime: Runtime = {
 
   poolable(config: EffectiveConfig): boolean {
     return !setsStartupEnv(config.env, startupOnlyEnv);
+  },
+
+  check(ctx: CheckContext): LaunchPlan {
+    const plan = pythonRuntime.launch({ ...ctx, instanceId: 'check', port: 0, networkIsolated: true });
+    return { ...plan, env: { ...plan.env, FERRY_CHECK: '1' } };
   },
 
   connect(endpoint: Endpoint): Connector {

@@ -2,6 +2,12 @@
 in FERRY_SOCKET and calls the function named by FERRY_HANDLER (`<abs file>[:<function>]`).
 Pooled (FERRY_POOLED=1, no FERRY_HANDLER): it listens at once with no function, and the LOAD frame
 brings the handler, the environment and the working directory.
+Check (FERRY_CHECK=1, at version creation): it loads the handler, prints one report line (the
+format of runtime/shim/check-report.ts) and exits 0, serving nothing.
+
+The interpreter runs with -S: no site-packages of the host, no user site. What a function imports
+is the standard library, its package and the package's `.ferry/site` (where a build installs
+the package's requirements).
 
 Pure stdlib, Python 3.11. The event loop only moves frames; sync handlers run in a thread pool of
 FERRY_CONCURRENCY workers, async handlers run on the loop. Output written while a request is being
@@ -32,6 +38,20 @@ EXIT_CONFIG = 78
 EXIT_LISTEN = 71
 # In-flight calls get this long to finish after SIGTERM.
 DRAIN_S = 5.0
+# Must equal CHECK_REPORT_MARK in core/handler-check.ts.
+CHECK_REPORT_MARK = '\x1eferry-check '
+# Installed dependencies of the package, relative to its root.
+PACKAGE_SITE = os.path.join('.ferry', 'site')
+
+
+def _builtins_of_site():
+    """-S skips the site module, and with it exit(), quit() and help(); code expects them."""
+    try:
+        import site
+        site.setquit()
+        site.sethelper()
+    except Exception:  # noqa: BLE001 - a missing helper is no reason not to serve
+        pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,6 +71,9 @@ def _load(spec):
     sys.path[0] = here
     if os.getcwd() != here:
         sys.path.insert(1, os.getcwd())
+    site_dir = os.path.join(os.getcwd(), PACKAGE_SITE)
+    if os.path.isdir(site_dir) and site_dir not in sys.path:
+        sys.path.append(site_dir)
     mod_name = os.path.splitext(os.path.basename(path))[0] or 'handler'
     if mod_name in sys.modules:
         # e.g. a file named json.py: replacing the module the shim already uses would break it.
@@ -387,7 +410,42 @@ async def _serve(handler, is_async, path):
     await asyncio.Event().wait()
 
 
+def _check(spec):
+    """Check mode: loads the handler once and reports where it failed, if it did."""
+    try:
+        _load(spec)
+        report = {'ok': True}
+    except BaseException as exc:  # noqa: B902 - SystemExit at import time is a load failure too
+        report = {'ok': False, 'message': f'{type(exc).__name__}: {exc}'}
+        report.update(_failure_location(exc, spec.rpartition(':')[0] if ':' in spec else spec))
+    sys.stdout.flush()
+    os.write(1, ('\n' + CHECK_REPORT_MARK + json.dumps(report) + '\n').encode('utf-8', 'replace'))
+    os._exit(0)
+
+
+def _failure_location(exc, handler_file):
+    """File, line and column of a load failure: the syntax error's own, else the package's last frame."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        loc = {'file': exc.filename}
+        if exc.lineno:
+            loc['line'] = exc.lineno
+        if exc.offset:
+            loc['column'] = exc.offset
+        return loc
+    root = os.getcwd().rstrip('/') + '/'
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(root) and not frame.filename.startswith(root + PACKAGE_SITE):
+            loc = {'file': frame.filename, 'line': frame.lineno}
+            if getattr(frame, 'colno', None) is not None:
+                loc['column'] = frame.colno + 1
+            return loc
+    return {'file': handler_file}
+
+
 def main():
+    _builtins_of_site()
+    if os.environ.get('FERRY_CHECK') == '1' and os.environ.get('FERRY_HANDLER'):
+        _check(os.environ['FERRY_HANDLER'])
     sys.stdout = output.stdout
     sys.stderr = output.stderr
     path = os.environ.get('FERRY_SOCKET')
