@@ -14,3 +14,4 @@ export * from './executions.js';
 export * from './objects.js';
 export * from './function-failure.js';
 export * from './credential-headers.js';
+export * from './dependencies.js';

@@ -9,6 +9,7 @@ import {
   validateOverride,
   type AliasRecord,
   type AliasTarget,
+  type BuildContext,
   type DeployTarget,
   type FunctionRecord,
   type InstancePool,
@@ -50,6 +51,8 @@ export interface FunctionServiceOptions {
   quotas: Quotas;
   /** Throws unless every secret the version lists exists and its owner may read it. */
   checkSecrets?(owner: string, names: readonly string[]): Promise<void>;
+  /** Installs the package's dependencies into it (see build/); throws `build-failed`. */
+  buildDependencies?(ctx: BuildContext): Promise<void>;
 }
 
 /**
@@ -146,6 +149,7 @@ export class FunctionService {
       this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
       await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
+      await this.o.buildDependencies?.({ dir: root, manifest, log: (line) => log.push(line) });
       await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
       return await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
