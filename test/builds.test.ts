@@ -223,6 +223,35 @@ describe('dependency builds', { skip }, () => {
     assert.equal(await (await fetch(`${ferry.url}/fn/deps-none-py`)).text(), 'plain');
   });
 
+  describe('with a registry that never answers', () => {
+    let silent: Server;
+    let slow: Ferry;
+    before(async () => {
+      // Accepts connections and requests, answers nothing: only the time limit ends the build.
+      silent = createServer(() => {});
+      silent.listen({ port: 0, host: '127.0.0.1' });
+      await once(silent, 'listening');
+      const port = (silent.address() as AddressInfo).port;
+      slow = await startFerry({ args: ['--npm-registry', `http://127.0.0.1:${port}/`, '--allow-host-network', '--build-timeout', '2s'] });
+    });
+    after(async () => {
+      await disposeFerry(slow);
+      silent.closeAllConnections();
+      silent.close();
+    });
+
+    test('a build over --build-timeout is stopped and answers 422; nothing is stored', async () => {
+      const res = await upload(slow, 'deps-slow', nodeFn({ [pkgName]: '^1.0.0' }));
+      assert.equal(res.status, 422);
+      const body = (await res.json()) as { code: string; detail: string; log: string };
+      assert.equal(body.code, 'build-failed');
+      assert.match(body.detail, /took longer than --build-timeout \(2s\)/);
+      assert.match(body.log, /npm install --omit=dev \(network: host\)/);
+      assert.equal((await slow.api('GET', '/v1/functions/deps-slow')).status, 404);
+      assert.deepEqual(await readdir(join(slow.dataDir, 'builds', 'work')), [], 'no build work dir is left');
+    });
+  });
+
   describe('with the default egress network', () => {
     let egress: Ferry;
     before(async () => {
