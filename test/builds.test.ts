@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { disposeFerry, packFiles, startFerry, type Ferry, type PackageFiles } from './support/ferry.js';
+import { disposeFerry, packFiles, startFerry, writeFiles, type Ferry, type PackageFiles } from './support/ferry.js';
+import { runCli } from './support/helpers.js';
 import { sandboxSupport } from './support/sandbox.js';
 
 const support = await sandboxSupport();
@@ -221,6 +222,46 @@ describe('dependency builds', { skip }, () => {
     assert.match(await buildLog(ferry, 'deps-none-py'), /requirements\.txt names none, nothing to install/);
     assert.equal(registry.hits.length, hits, 'no request reached the registry');
     assert.equal(await (await fetch(`${ferry.url}/fn/deps-none-py`)).text(), 'plain');
+  });
+
+  test('the build log streams to a client that accepts application/x-ndjson, then the outcome', async () => {
+    const progress = async (name: string, files: PackageFiles): Promise<Array<Record<string, unknown>>> => {
+      const res = await ferry.api('POST', `/v1/functions/${name}/versions`, await packFiles(files), { 'content-type': 'application/gzip', accept: 'application/x-ndjson' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
+      return (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    const ok = await progress('deps-progress', nodeFn({ [pkgName]: '1.0.0' }));
+    assert.ok(ok.slice(0, -1).every((l) => typeof l.log === 'string'));
+    assert.ok(ok.some((l) => /npm install --omit=dev/.test(String(l.log))));
+    const last = ok.at(-1) as { status: number; version: { version: string } };
+    assert.equal(last.status, 201);
+    assert.equal(last.version.version, 'v1');
+    assert.equal(await (await fetch(`${ferry.url}/fn/deps-progress`)).text(), 'hello node');
+
+    const failed = await progress('deps-progress-missing', nodeFn({ 'ferry-no-such-package': '2.0.0' }));
+    const end = failed.at(-1) as { status: number; problem: { code: string; log: string } };
+    assert.equal(end.status, 422);
+    assert.equal(end.problem.code, 'build-failed');
+    assert.match(end.problem.log, /ferry-no-such-package/);
+    assert.equal((await ferry.api('GET', '/v1/functions/deps-progress-missing')).status, 404);
+  });
+
+  test('ferry deploy shows the build log as it is written', async () => {
+    const dir = await writeFiles(nodeFn({ [pkgName]: '~1.0.0' }));
+    try {
+      const r = await runCli(['deploy', dir, '--name', 'deps-cli'], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token }, cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^ {2}dependencies: npm install --omit=dev \(network: host\) in a build sandbox$/m);
+      assert.match(r.stdout, /^Deployed deps-cli v1$/m);
+      const bad = await writeFiles(nodeFn({ 'ferry-no-such-package': '^3.0.0' }));
+      const f = await runCli(['deploy', bad, '--name', 'deps-cli-bad'], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token }, cwd: bad });
+      await rm(bad, { recursive: true, force: true });
+      assert.notEqual(f.code, 0);
+      assert.match(f.stderr, /npm install --omit=dev ended with exit status/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   describe('with a registry that never answers', () => {

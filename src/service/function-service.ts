@@ -37,6 +37,8 @@ export interface CreateHow {
   prepare?(staging: string): Promise<string>;
   /** Start the version's instances before it becomes `latest`, and fail if none can start. */
   serveFirst?: boolean;
+  /** Each line of the build log as it is written (the upload's progress). */
+  progress?(line: string): void;
 }
 
 export interface FunctionServiceOptions {
@@ -149,8 +151,9 @@ export class FunctionService {
       this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
       await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
-      await this.o.buildDependencies?.({ dir: root, manifest, log: (line) => log.push(line) });
-      await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
+      const write = (line: string): void => void (log.push(line), how.progress?.(line));
+      await this.o.buildDependencies?.({ dir: root, manifest, log: write });
+      await runtime.build({ dir: root, manifest, log: write });
       return await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;
