@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -145,6 +145,10 @@ describe('dependency builds', { skip }, () => {
     const log = await buildLog(ferry, 'deps-install');
     assert.match(log, /npm install --omit=dev/);
     assert.ok(registry.hits.includes(`/${pkgName}/-/${pkgName}-1.0.0.tgz`), 'the tarball came from the configured registry');
+    // What the build wrote is stored as Ferry's copy, not as files of the sandbox user.
+    const version = (await (await ferry.api('GET', '/v1/functions/deps-install/versions/v1')).json()) as { packageSha: string };
+    const installed = join(ferry.dataDir, 'packages', version.packageSha, 'node_modules', pkgName, 'index.js');
+    assert.equal((await stat(installed)).uid, process.getuid!());
   });
 
   test('node: with a package-lock.json, npm ci; a second deploy of the same lock reuses the cached build', async () => {
