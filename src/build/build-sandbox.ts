@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { chown, lchown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Limits, SandboxDriver, SandboxSettings } from '../core/index.js';
+import type { Limits, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec } from '../core/index.js';
+import { FerryError } from '../errors/index.js';
 import type { BuildPlan } from './plan.js';
 
 /**
@@ -45,7 +46,7 @@ export async function runBuild(driver: SandboxDriver, work: string, plan: BuildP
   const view = driver.view({ packageDir: empty, runDir: work });
   const inside = { pkg: posix.join(view.runDir, 'pkg'), home: posix.join(view.runDir, 'home') };
   const sandbox: SandboxSettings = { network: plan.network, seccomp: undefined, roBinds: {}, mountProc: true, mountDev: true, mountTmp: true };
-  const proc = await driver.spawn({
+  const spec: SandboxSpec = {
     instanceId: `build-${randomUUID()}`,
     argv: plan.argv(inside),
     env: plan.env(inside),
@@ -56,7 +57,14 @@ export async function runBuild(driver: SandboxDriver, work: string, plan: BuildP
     sandbox,
     hostPaths: plan.hostPaths,
     runtime: plan.runtime,
-  });
+  };
+  let proc: SandboxProcess;
+  try {
+    proc = await driver.spawn(spec);
+  } catch (err) {
+    // Said as what it is to the uploader: the build, not an instance, could not start.
+    throw new FerryError('build-failed', `the build sandbox could not start: ${(err as Error).message}`, { cause: err });
+  }
   let bytes = 0;
   const collect = (stream: NodeJS.ReadableStream | null): void => {
     let rest = '';
