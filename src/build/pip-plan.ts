@@ -69,8 +69,6 @@ export function pipPlan(dir: string, python: () => PythonToolchain, sources: Bui
       py.executable, '-m', 'pip', 'install',
       '--target', posix.join(view.pkg, PYTHON_SITE_DIR),
       '--no-user', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--no-warn-script-location',
-      ...(index ? ['--index-url', index] : ['--no-index']),
-      ...(links ? ['--find-links', links] : []),
       '-r', 'requirements.txt',
     ],
     env: (view) => ({
@@ -80,6 +78,10 @@ export function pipPlan(dir: string, python: () => PythonToolchain, sources: Bui
       PIP_CONFIG_FILE: '/dev/null',
       PYTHONNOUSERSITE: '1',
       PYTHONDONTWRITEBYTECODE: '1',
+      // The sources in the environment, not on the command line: an index URL may hold a
+      // password, and every host user can read a process's command line.
+      ...(index ? { PIP_INDEX_URL: index } : { PIP_NO_INDEX: '1' }),
+      ...(links && { PIP_FIND_LINKS: links }),
     }),
     explain: (log) => (/No module named pip/.test(log) ? `the interpreter ${py.executable} has no pip: install it (python3 -m ensurepip) or vendor the dependencies` : undefined),
   };
