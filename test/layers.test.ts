@@ -16,6 +16,7 @@ const layers: Record<string, number> = {
   packages: 4,
   sandbox: 4,
   runtime: 4,
+  build: 4,
   scheduler: 4,
   auth: 4,
   service: 4.5,

@@ -80,10 +80,22 @@ export class Client {
    * Streams the file at `file` (`size` bytes) as the request body; `onProgress` sees the bytes
    * written so far. Stops sending when the server answers early (e.g. 413) and reports that.
    */
-  async upload<T = unknown>(method: Method, path: string, file: string, size: number, contentType: string, onProgress?: (written: number, total: number) => void): Promise<T> {
-    const res = await sendFile(new URL(this.url(path)), method, this.headers({ 'content-type': contentType, 'content-length': String(size), accept: 'application/json' }), file, size, onProgress).catch((err: unknown) => {
+  /**
+   * Uploads a file. With `onLog`, asks for the build's progress (application/x-ndjson) and hands
+   * each build log line over as it arrives; the answer is the outcome line's.
+   */
+  async upload<T = unknown>(method: Method, path: string, file: string, size: number, contentType: string, onProgress?: (written: number, total: number) => void, onLog?: (line: string) => void): Promise<T> {
+    const progress = onLog && buildProgressReader(onLog);
+    const accept = onLog ? `${PROGRESS_TYPE}, application/json` : 'application/json';
+    const res = await sendFile(new URL(this.url(path)), method, this.headers({ 'content-type': contentType, 'content-length': String(size), accept }), file, size, onProgress, progress?.chunk).catch((err: unknown) => {
       throw networkError(this.baseUrl, err);
     });
+    if (progress && res.contentType?.includes(PROGRESS_TYPE)) {
+      const outcome = progress.outcome();
+      if (!outcome) throw new CliError(`the server's answer to ${method} ${path} ended before its outcome`);
+      if (outcome.status < 200 || outcome.status > 299) throw apiError(outcome.status, '', 'application/problem+json', JSON.stringify(outcome.problem ?? {}), this.token);
+      return outcome.version as T;
+    }
     const text = res.body.toString('utf8');
     if (res.status < 200 || res.status > 299) throw apiError(res.status, res.statusText, res.contentType, text, this.token);
     try {
@@ -130,7 +142,38 @@ interface RawResponse {
   body: Buffer;
 }
 
-function sendFile(url: URL, method: string, headers: Record<string, string>, file: string, size: number, onProgress?: (written: number, total: number) => void): Promise<RawResponse> {
+const PROGRESS_TYPE = 'application/x-ndjson';
+
+/** The last line of an upload's progress: how it ended. */
+interface ProgressOutcome {
+  status: number;
+  version?: unknown;
+  problem?: unknown;
+}
+
+/** Reads an upload's progress lines as they come: `{"log"}` lines go to `onLog`, the last is the outcome. */
+function buildProgressReader(onLog: (line: string) => void): { chunk(c: Buffer, contentType: string | undefined): void; outcome(): ProgressOutcome | undefined } {
+  const decoder = new TextDecoder();
+  let buf = '';
+  let outcome: ProgressOutcome | undefined;
+  return {
+    chunk(c, contentType) {
+      if (!contentType?.includes(PROGRESS_TYPE)) return;
+      buf += decoder.decode(c, { stream: true });
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      for (const part of parts) {
+        if (!part.trim()) continue;
+        const value = JSON.parse(part) as { log?: unknown; status?: unknown };
+        if (typeof value.log === 'string') onLog(value.log);
+        else if (typeof value.status === 'number') outcome = value as ProgressOutcome;
+      }
+    },
+    outcome: () => outcome,
+  };
+}
+
+function sendFile(url: URL, method: string, headers: Record<string, string>, file: string, size: number, onProgress?: (written: number, total: number) => void, onChunk?: (c: Buffer, contentType: string | undefined) => void): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
     let settled = false;
@@ -146,7 +189,10 @@ function sendFile(url: URL, method: string, headers: Record<string, string>, fil
     const req = mod.request(url, { method, headers }, (res) => {
       responded = true;
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        onChunk?.(c, res.headers['content-type']);
+      });
       res.on('error', () => undefined);
       res.on('close', () => {
         if (settled) return;

@@ -41,6 +41,11 @@ export interface ServerOptions {
   egressStack: 'auto' | 'shared' | 'slirp4netns' | 'pasta';
   /** Host uid (and gid) instances run as when Ferry runs as root. */
   sandboxUid: number;
+  /** Dependency builds at deploy: their time limit and where packages come from. */
+  buildTimeoutMs: number;
+  npmRegistry: string;
+  pipIndexUrl: string | undefined;
+  pipFindLinks: string | undefined;
   /** Pre-booted sandboxes kept waiting per runtime (node, python); 0: no pool. */
   poolSize: number;
   /** TypeScript type errors refuse a version (422) instead of being warnings. */
@@ -132,6 +137,10 @@ export const serverSettings: Setting[] = [
   { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
   { key: 'egressStack', flag: '--egress-stack', env: 'FERRY_EGRESS_STACK', kind: 'string', default: 'auto', help: "egress network stack: shared (one slirp4netns for all instances, root only), slirp4netns or pasta (one per instance), auto" },
+  { key: 'buildTimeoutMs', flag: '--build-timeout', env: 'FERRY_BUILD_TIMEOUT', kind: 'duration', default: 300_000, help: 'time limit of a dependency build at deploy (npm, pip)' },
+  { key: 'npmRegistry', flag: '--npm-registry', env: 'FERRY_NPM_REGISTRY', kind: 'string', default: 'https://registry.npmjs.org/', help: 'npm registry dependency builds install from' },
+  { key: 'pipIndexUrl', flag: '--pip-index-url', env: 'FERRY_PIP_INDEX_URL', kind: 'string', default: undefined, help: 'Python package index dependency builds install from (default: none, only --pip-find-links)' },
+  { key: 'pipFindLinks', flag: '--pip-find-links', env: 'FERRY_PIP_FIND_LINKS', kind: 'string', default: undefined, help: 'host folder of wheels dependency builds install from (bound read-only)' },
   { key: 'sandboxUid', flag: '--sandbox-uid', env: 'FERRY_SANDBOX_UID', kind: 'int', default: 2_000_000, help: 'host uid and gid instances run as when Ferry runs as root' },
   { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime (node, python) for fast first calls; 0 disables' },
   { key: 'strictTypes', flag: '--strict-types', env: 'FERRY_STRICT_TYPES', kind: 'bool', default: false, help: 'TypeScript type errors refuse a version (422 handler-check-failed) instead of being warnings' },
@@ -236,6 +245,10 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.unsandboxed && opts.driver === 'bwrap' && flags.driver === undefined && env.FERRY_DRIVER === undefined) opts.driver = 'process';
   if (opts.unsandboxed && opts.driver !== 'process') throw new Error(`--unsandboxed goes with the process driver, not '${opts.driver}'`);
   for (const p of opts.bindable) if (!p.startsWith('/')) throw new Error(`--bindable: '${p}' is not an absolute path`);
+  for (const [flag, url] of [['--npm-registry', opts.npmRegistry], ['--pip-index-url', opts.pipIndexUrl]] as const) {
+    if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new Error(`${flag}: '${url}' is not an http(s) URL`);
+  }
+  if (opts.pipFindLinks !== undefined && !opts.pipFindLinks.startsWith('/')) throw new Error(`--pip-find-links: '${opts.pipFindLinks}' is not an absolute path`);
   if (opts.sandboxUid === 0) throw new Error('--sandbox-uid: instances must not run as root (uid 0)');
   if (opts.callbackAttempts < 1 || opts.callbackAttempts > 100) throw new Error('--callback-attempts: between 1 and 100');
   if (opts.callbackTimeoutMs < 100) throw new Error('--callback-timeout: at least 100ms');

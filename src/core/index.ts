@@ -15,3 +15,4 @@ export * from './objects.js';
 export * from './function-failure.js';
 export * from './credential-headers.js';
 export * from './handler-check.js';
+export * from './dependencies.js';

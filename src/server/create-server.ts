@@ -7,6 +7,8 @@ import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
+import { pythonInterpreter } from '../runtime/python/interpreter.js';
+import { DependencyBuilder } from '../build/index.js';
 import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
@@ -145,9 +147,19 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     refreshTtlMs: opts.refreshTokenTtlMs,
     changed: () => auth.forget(),
   });
+  const builder = new DependencyBuilder({
+    driver,
+    dataDir: opts.dataDir,
+    sources: { npmRegistry: opts.npmRegistry, pipIndexUrl: opts.pipIndexUrl, pipFindLinks: opts.pipFindLinks },
+    timeoutMs: opts.buildTimeoutMs,
+    allowHostNetwork: opts.allowHostNetwork,
+    node: { executable: process.execPath },
+    python: pythonInterpreter,
+  });
+  await builder.cleanup();
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();

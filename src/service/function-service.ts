@@ -9,6 +9,7 @@ import {
   validateOverride,
   type AliasRecord,
   type AliasTarget,
+  type BuildContext,
   type DeployTarget,
   type FunctionRecord,
   type InstancePool,
@@ -39,6 +40,8 @@ export interface CreateHow {
   serveFirst?: boolean;
   /** false: skip the deploy-time check (`?check=false`); the version is stored unchecked. */
   check?: boolean;
+  /** Each line of the build log as it is written (the upload's progress). */
+  progress?(line: string): void;
 }
 
 export interface FunctionServiceOptions {
@@ -55,6 +58,8 @@ export interface FunctionServiceOptions {
   checkSecrets?(owner: string, names: readonly string[]): Promise<void>;
   /** The deploy-time check of new versions (absent: none) and whether type errors refuse them. */
   check?: VersionCheckPolicy;
+  /** Installs the package's dependencies into it (see build/); throws `build-failed`. */
+  buildDependencies?(ctx: BuildContext): Promise<void>;
 }
 
 /**
@@ -151,8 +156,11 @@ export class FunctionService {
       this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
       await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
-      await runtime.build({ dir: root, manifest, log: (line) => log.push(line) });
-      const warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: (line) => log.push(line), skip: how.check === false });
+      const write = (line: string): void => void (log.push(line), how.progress?.(line));
+      await this.o.buildDependencies?.({ dir: root, manifest, log: write });
+      await runtime.build({ dir: root, manifest, log: write });
+      // Checked with its dependencies in place: the handler's imports must resolve as they will.
+      const warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: write, skip: how.check === false });
       const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;

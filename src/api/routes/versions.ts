@@ -5,6 +5,7 @@ import { FerryError } from '../../errors/index.js';
 import { capUpload } from '../upload-cap.js';
 import type { ApiContext, RouteDef } from '../route.js';
 import { versionView } from '../views.js';
+import { withBuildProgress } from '../build-progress.js';
 
 /** On a function's first version: the group that will own it (default singular:<you>). */
 const groupQuery = { name: 'group', description: 'owning group of a new function: singular:<user> or custom:<name>, one you are in' };
@@ -33,10 +34,11 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       method: 'POST', path: '/v1/functions/{name}/versions', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
       summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive',
       success: { status: 201, description: 'The new version' },
-      handler: async (c) => {
-        const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined, checkOf(c));
-        return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
-      },
+      handler: (c) =>
+        withBuildProgress(c, async (progress) => {
+          const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(progress && { progress }) });
+          return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
+        }),
     },
     {
       method: 'GET', path: '/v1/functions/{name}/versions', tag: 'versions',
@@ -48,10 +50,11 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
       summary: 'Create a named, immutable version from an archive (409 if it exists)',
       success: { status: 201, description: 'The new version' },
-      handler: async (c) => {
-        const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined, checkOf(c));
-        return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
-      },
+      handler: (c) =>
+        withBuildProgress(c, async (progress) => {
+          const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(progress && { progress }) });
+          return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
+        }),
     },
     {
       method: 'GET', path: '/v1/functions/{name}/versions/{version}', tag: 'versions',

@@ -73,8 +73,15 @@ export async function deploy(client: Client, args: DeployArgs, io: IO = processI
     const size = await pack(args.dir, file);
     const path = (args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`) + (args.check === false ? '?check=false' : '');
     const bar = progress(io.stderr, `uploading ${name}`);
-    response = (await client.upload<Record<string, unknown>>(args.version === undefined ? 'POST' : 'PUT', path, file, size, 'application/gzip', (done, total) => bar.update(done, total))) ?? {};
-    bar.finish(size);
+    let uploaded = false;
+    // The build's log lines, as the server writes them (the upload is complete by then).
+    const showLog = (line: string): void => {
+      if (!uploaded) bar.finish(size);
+      uploaded = true;
+      io.stderr.write(`  ${line}\n`);
+    };
+    response = (await client.upload<Record<string, unknown>>(args.version === undefined ? 'POST' : 'PUT', path, file, size, 'application/gzip', (done, total) => bar.update(done, total), showLog)) ?? {};
+    if (!uploaded) bar.finish(size);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
+import { PYTHON_SITE_DIR } from '../../core/index.js';
 import type { BuildContext, CheckContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
@@ -62,10 +63,6 @@ export const pythonRuntime: Runtime = {
       throw new FerryError('invalid-manifest', `handler file '${file}' is not in the package`);
     }
     ctx.log('python: no build step');
-    if (existsSync(join(ctx.dir, 'requirements.txt'))) {
-      // Dependency installs are not implemented yet; say so instead of failing at import time silently.
-      ctx.log('python: requirements.txt found but NOT installed (not supported yet): vendor dependencies into the package');
-    }
   },
 
   launch(ctx: LaunchContext): LaunchPlan {
@@ -78,6 +75,8 @@ export const pythonRuntime: Runtime = {
         FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
         FERRY_HANDLER: `${posix.join(ctx.view.packageDir, file)}:${fn}`,
         FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
+        // requirements.txt installed at deploy (build/): on sys.path after the package itself.
+        FERRY_PYTHON_SITE: posix.join(ctx.view.packageDir, PYTHON_SITE_DIR),
         PYTHONDONTWRITEBYTECODE: '1', // the package is read-only and content-addressed
         PYTHONUNBUFFERED: '1',
       },

@@ -71,9 +71,10 @@ def _load(spec):
     sys.path[0] = here
     if os.getcwd() != here:
         sys.path.insert(1, os.getcwd())
-    site_dir = os.path.join(os.getcwd(), PACKAGE_SITE)
-    if os.path.isdir(site_dir) and site_dir not in sys.path:
-        sys.path.append(site_dir)
+    site_dir = os.environ.get('FERRY_PYTHON_SITE')
+    if site_dir and os.path.isdir(site_dir):
+        # The dependencies installed at deploy: after the package, before the interpreter's own.
+        sys.path.insert(2 if os.getcwd() != here else 1, site_dir)
     mod_name = os.path.splitext(os.path.basename(path))[0] or 'handler'
     if mod_name in sys.modules:
         # e.g. a file named json.py: replacing the module the shim already uses would break it.

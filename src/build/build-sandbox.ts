@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { chown, lchown, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Limits, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec } from '../core/index.js';
+import { FerryError } from '../errors/index.js';
+import type { BuildPlan } from './plan.js';
+
+/**
+ * What a build may use: enough for npm and pip with a native add-on or two, bounded so a build
+ * cannot take the host's memory or fork without end. The time limit is `--build-timeout`.
+ */
+export const buildLimits: Omit<Limits, 'timeoutMs'> = { memoryMb: 1024, cpu: 1, pids: 512, tmpMb: 512 };
+
+/** The most log a build keeps (the version's build log); the rest is cut. */
+const MAX_LOG_BYTES = 1024 * 1024;
+
+export interface BuildRun {
+  ok: boolean;
+  /** Why it failed, in one line (exit status, timeout). */
+  reason?: string;
+}
+
+/** Gives `dir` and everything in it to the sandbox user, so the build can write its copy. */
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await chown(dir, uid, uid);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await chownTree(p, uid);
+    else await lchown(p, uid, uid);
+  }
+}
+
+/**
+ * Runs a plan in the server's sandbox driver, as an instance would run: the sandbox user, the
+ * driver's namespaces, seccomp filter and cgroups, with `buildLimits` and the plan's network. The
+ * work dir (`work`, holding the package's copy at `pkg/`) is the only writable host folder: it is
+ * bound where an instance's run dir goes. Every line the tools print goes to `log`.
+ */
+export async function runBuild(driver: SandboxDriver, work: string, plan: BuildPlan, timeoutMs: number, log: (line: string) => void): Promise<BuildRun> {
+  const empty = join(work, 'empty');
+  await mkdir(empty);
+  await mkdir(join(work, 'home'));
+  // npm's user and global configuration: empty, in place of the host's.
+  for (const f of ['.npmrc', 'npmrc-global']) await writeFile(join(work, 'home', f), '');
+  if (driver.instanceUid !== undefined) await chownTree(work, driver.instanceUid);
+  const view = driver.view({ packageDir: empty, runDir: work });
+  const inside = { pkg: posix.join(view.runDir, 'pkg'), home: posix.join(view.runDir, 'home') };
+  const sandbox: SandboxSettings = { network: plan.network, seccomp: undefined, roBinds: {}, mountProc: true, mountDev: true, mountTmp: true };
+  const spec: SandboxSpec = {
+    instanceId: `build-${randomUUID()}`,
+    argv: plan.argv(inside),
+    env: plan.env(inside),
+    packageDir: empty,
+    runDir: work,
+    cwd: inside.pkg,
+    limits: { ...buildLimits, timeoutMs },
+    sandbox,
+    hostPaths: plan.hostPaths,
+    runtime: plan.runtime,
+  };
+  let proc: SandboxProcess;
+  try {
+    proc = await driver.spawn(spec);
+  } catch (err) {
+    // Said as what it is to the uploader: the build, not an instance, could not start.
+    throw new FerryError('build-failed', `the build sandbox could not start: ${(err as Error).message}`, { cause: err });
+  }
+  let bytes = 0;
+  const collect = (stream: NodeJS.ReadableStream | null): void => {
+    let rest = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) {
+        bytes += line.length + 1;
+        if (bytes <= MAX_LOG_BYTES) log(line);
+      }
+    });
+    stream?.on('end', () => rest && log(rest));
+  };
+  collect(proc.child.stdout);
+  collect(proc.child.stderr);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.stop(2000);
+  }, timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => proc.child.once('close', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  await proc.stop(0);
+  if (bytes > MAX_LOG_BYTES) log(`(log cut: ${bytes - MAX_LOG_BYTES} more bytes)`);
+  if (timedOut) return { ok: false, reason: `the build took longer than --build-timeout (${Math.round(timeoutMs / 1000)}s) and was stopped` };
+  if ((await proc.exitReason?.()) === 'oom') return { ok: false, reason: `the build went over its memory limit (${buildLimits.memoryMb} MB)` };
+  if (code !== 0) return { ok: false, reason: `${plan.title} ended with ${signal ? `signal ${signal}` : `exit status ${code}`}` };
+  return { ok: true };
+}
