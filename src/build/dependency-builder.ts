@@ -7,7 +7,8 @@ import { runBuild } from './build-sandbox.js';
 import { npmPlan, type NodeToolchain } from './npm-plan.js';
 import { checkOutputTree, copyTree } from './output-tree.js';
 import { pipPlan, type PythonToolchain } from './pip-plan.js';
-import type { PlanResult } from './plan.js';
+import type { BuildPlan, PlanResult } from './plan.js';
+import { Turns } from '../util/turns.js';
 import { checkSources, type BuildSources } from './sources.js';
 
 /** How much of a failed build's log its 422 answer carries (the end, where the error is). */
@@ -46,8 +47,7 @@ export function logTail(log: string, bytes = LOG_TAIL_BYTES): string {
 export class DependencyBuilder {
   private readonly cache: BuildCache;
   private readonly workRoot: string;
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly turns = new Turns(MAX_CONCURRENT_BUILDS);
 
   constructor(private readonly o: DependencyBuilderOptions) {
     checkSources(o.sources, o.allowHostNetwork);
@@ -79,7 +79,11 @@ export class DependencyBuilder {
       ctx.log(`dependencies: reused the cached build ${key.slice(0, 12)} (${plan.title}); no install ran`);
       return;
     }
-    await this.turn();
+    await this.turns.run(() => this.install(ctx, plan, key));
+  }
+
+  /** One install in a build sandbox, its result cached and copied into the package. */
+  private async install(ctx: BuildContext, plan: BuildPlan, key: string): Promise<void> {
     const lines: string[] = [];
     const log = (line: string): void => {
       lines.push(line);
@@ -109,21 +113,6 @@ export class DependencyBuilder {
       log(`dependencies: installed into ${plan.output}/ (cached as ${key.slice(0, 12)})`);
     } finally {
       if (work) await rm(work, { recursive: true, force: true }).catch(() => {});
-      this.next();
     }
-  }
-
-  private async turn(): Promise<void> {
-    if (this.running < MAX_CONCURRENT_BUILDS) {
-      this.running++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  private next(): void {
-    const wake = this.waiting.shift();
-    if (wake) wake();
-    else this.running--;
   }
 }

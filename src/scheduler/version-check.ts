@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { shortId } from '../util/ids.js';
+import { Turns } from '../util/turns.js';
 import { describeExitOf } from './exits.js';
 import { makeRunDir, removeRunDir } from './run-dir.js';
 
@@ -30,10 +31,18 @@ const STDERR_TAIL = 2048;
  * or with a failure saying why there is none (timeout, a crash, a kill).
  */
 export class VersionChecker {
+  /** Checks at once: many uploads at once wait their turn instead of starting as many sandboxes. */
+  private readonly turns = new Turns(2);
+
   constructor(private readonly o: VersionCheckerOptions) {}
 
   /** Undefined when the runtime has no check. */
-  async check(runtime: Runtime, t: CheckTarget): Promise<CheckReport | undefined> {
+  check(runtime: Runtime, t: CheckTarget): Promise<CheckReport | undefined> {
+    if (!runtime.check) return Promise.resolve(undefined);
+    return this.turns.run(() => this.run(runtime, t));
+  }
+
+  private async run(runtime: Runtime, t: CheckTarget): Promise<CheckReport | undefined> {
     if (!runtime.check) return undefined;
     const { driver } = this.o;
     const id = `check-${shortId()}`;
