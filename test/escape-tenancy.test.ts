@@ -105,7 +105,11 @@ test('an absolute command of a non-admin: refused at upload; even an admin\'s bi
     // A system program stays anyone's.
     assert.equal((await deployAs('mallory', 'mal-sys', exec(['/usr/bin/env']))).status, 201);
     // An admin may name a path, but it is a path inside the sandbox: the host's file is not there.
-    await ferry.deploy('admin-abs', exec([join(dir, 'tool')]));
+    // The deploy-time check, which looks for it in the sandbox, says so at upload...
+    const refused = await expectProblem(await ferry.api('POST', '/v1/functions/admin-abs/versions', await packFiles(exec([join(dir, 'tool')])), { 'content-type': 'application/gzip' }), 422, 'handler-check-failed', 'tool');
+    assert.match(refused.detail, /does not exist in the sandbox/);
+    // ...and deployed unchecked, the call cannot reach it either.
+    await ferry.deploy('admin-abs', exec([join(dir, 'tool')]), undefined, '?check=false');
     const r = await fetch(`${ferry.url}/fn/admin-abs`);
     const body = await r.text();
     assert.ok(!body.includes(marker), `the host's program ran in the sandbox: ${body}`);

@@ -92,7 +92,10 @@ const path = (...segs: string[]): Packet['options'] => segs.map((s) => ({ name: 
 
 async function counterCalls(c: RawClient, mid: number): Promise<number> {
   c.send({ confirmable: true, messageId: mid, token: token(mid), code: 'GET', options: [...path('c-counter')!, { name: 'Uri-Query', value: Buffer.from('read') }] });
-  const a = await c.next((p) => p.messageId === mid && p.ack && p.code === '2.05');
+  // Piggybacked, or (a cold start on a busy host can take longer than the ACK timeout) a separate
+  // response: matched by its token, and acknowledged so it is not sent again.
+  const a = await c.next((p) => p.code === '2.05' && p.token.equals(token(mid)));
+  if (!a.ack) c.send({ ack: true, messageId: a.messageId, code: '0.00', token: Buffer.alloc(0), options: [] });
   return Number(a.payload.toString());
 }
 
