@@ -32,6 +32,8 @@ test('an instance still starting when its function is deleted is stopped, not le
     // Says its pid, then takes its time to load: the start is in progress for 3 s.
     'index.mjs': `import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.PID_FILE, String(process.pid));\nawait new Promise((r) => setTimeout(r, 3000));\nexport default () => new Response('started');\n`,
   });
+  // The deploy-time check loaded the module too, in a process of its own that has ended.
+  await rm(pidFile, { force: true });
   const call = fetch(`${ferry.url}/fn/slowstart`).then((r) => r.status);
   const pid = Number(await until(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim(), 15_000));
   assert.ok(pid > 0 && alive(pid), 'the instance is starting');

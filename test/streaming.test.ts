@@ -142,9 +142,13 @@ const echoHttp = {
   'server.js': "require('http').createServer((q, s) => { const c = []; q.on('data', (d) => c.push(d)); q.on('end', () => { s.setHeader('content-type', 'application/octet-stream'); s.end(Buffer.concat(c)); }); }).listen(Number(process.env.PORT), '127.0.0.1');\n",
 };
 
-/** node, python and http echo functions named `${prefix}-node` etc.; a short timeout turns a lost body into a 504, not a 30 s hang. */
+/**
+ * node, python and http echo functions named `${prefix}-node` etc.; a timeout well below the
+ * tests' own turns a lost body into a 504, not a hang, yet leaves room for a cold start and a
+ * 5 MiB upload on a busy host.
+ */
 async function deployEchoes(f: Ferry, prefix: string): Promise<string[]> {
-  const limits = { timeoutMs: 5_000 };
+  const limits = { timeoutMs: 15_000 };
   await f.deploy(`${prefix}-node`, { 'ferry.json': manifest({ runtime: 'node', handler: 'index.js', limits }), ...echoNode });
   await f.deploy(`${prefix}-py`, { 'ferry.json': manifest({ runtime: 'python', handler: 'main.py', limits }), ...echoPython });
   await f.deploy(`${prefix}-http`, { 'ferry.json': manifest({ runtime: 'http', command: ['node', 'server.js'], limits }), ...echoHttp });
