@@ -13,7 +13,7 @@ import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { disposeFerry, startFerry, type Ferry } from './support/ferry.js';
+import { disposeFerry, markSensitive, startFerry, type Ferry } from './support/ferry.js';
 import { until } from './support/helpers.js';
 
 const jqRun = '{ "type":"executable", "language":"x86-64", "command":"jq", "arguments":"."}';
@@ -167,5 +167,63 @@ test('ShortedFaaS: the seed samples, lambdas, async, and the watched folder', as
     assert.deepEqual(await call(f, '/f/upper', 'again').then((r) => [r.status, r.text]), [200, 'AGAIN']);
     const after = (await (await f.api('GET', '/v1/functions/upper/versions')).json()) as { versions: Array<{ version: string }> };
     assert.deepEqual(after.versions.map((v) => v.version), before.versions.map((v) => v.version));
+  });
+});
+
+test('ShortedFaaS auth: SharedSecret or a Ferry token on every route; /history and /history/{id}', async (t) => {
+  const secret = 'shorted-secret-0123456789';
+  markSensitive(secret);
+  const root = await mkdtemp(join(tmpdir(), 'ferry-shorted-'));
+  const deployDir = join(root, 'deploy');
+  await mkdir(deployDir);
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await place(deployDir, 'headers', {
+    'run.json': '{"type": "interpreted", "language": "node", "command": "node", "arguments": "lambda.js"}',
+    'lambda.js': 'module.exports = (input, environment) => environment.headers;\n',
+  });
+  await place(deployDir, 'check', {
+    'run.json': '{"type": "executable", "command": "jq", "arguments": "-e .ok", "recordPayloads": true}',
+  });
+  const f = await startFerry({ args: ['--compat', 'shortedfaas', '--deploy-dir', deployDir, '--shortedfaas-auth'], env: { ShortedFaaS_SharedSecret: secret } });
+  t.after(() => disposeFerry(f));
+  const shared = { authorization: `SharedSecret ${secret}` };
+  await until(async () => {
+    const list = (await (await fetch(`${f.url}/list`, { headers: shared })).json()) as Array<{ name: string }>;
+    return list.length === 2 || undefined;
+  }, 60_000, 200);
+
+  await t.test('no credential, a wrong secret, a wrong token: 401 on every route', async () => {
+    const cases: Array<Record<string, string>> = [{}, { authorization: 'SharedSecret nope' }, { authorization: `SharedSecret ${secret}x` }, { authorization: 'Bearer fy_nope' }];
+    for (const headers of cases) {
+      assert.equal((await call(f, '/f/headers', 'x', headers)).status, 401);
+      assert.equal((await call(f, '/a/headers', 'x', headers)).status, 401);
+      for (const path of ['/list', '/history', '/history/x', '/r/headers/0123456789abcdef0123456789abcdef']) assert.equal((await fetch(f.url + path, { headers })).status, 401, path);
+    }
+  });
+
+  await t.test('the secret or an admin token pass; the secret never reaches the function', async () => {
+    const seen = await call(f, '/f/headers', 'x', shared);
+    assert.equal(seen.status, 200);
+    assert.ok(!seen.text.includes(secret), seen.text);
+    assert.ok(!('authorization' in (JSON.parse(seen.text) as object)));
+    assert.equal((await call(f, '/f/headers', 'x', { authorization: `Bearer ${f.token}` })).status, 200);
+  });
+
+  await t.test('/history lists the calls with exit codes; /history/{id} has stderr and, with auth, the bodies', async () => {
+    assert.equal((await call(f, '/f/check', '{"ok": true}', shared)).status, 200);
+    const failed = await call(f, '/f/check', '{"ok": false}', shared);
+    assert.deepEqual([failed.status, failed.text], [500, '']);
+    const entries = (await until(async () => {
+      const list = (await (await fetch(`${f.url}/history`, { headers: shared })).json()) as Array<{ id: string; function: string; exitCode: number | null; status: number }>;
+      const mine = list.filter((e) => e.function === 'check');
+      return mine.length === 2 ? mine : undefined;
+    }, 10_000, 100))!;
+    assert.deepEqual(entries.map((e) => [e.status, e.exitCode]), [[500, 1], [200, 0]]);
+    const one = (await (await fetch(`${f.url}/history/${entries[0]!.id}`, { headers: shared })).json()) as Record<string, unknown>;
+    assert.equal(one.exitCode, 1);
+    assert.deepEqual(one.http, { status: 500 });
+    assert.equal(one.input, '{"ok": false}');
+    assert.ok((one.errors as string[]).some((l) => l.includes('exit status 1')), JSON.stringify(one.errors));
+    assert.equal((await fetch(`${f.url}/history/nope`, { headers: shared })).status, 404);
   });
 });

@@ -47,6 +47,8 @@ export async function adaptFolder(root: string, folder: string, digest: string):
   }
   const run = parseRunJson(await readFile(join(root, 'run.json'), 'utf8'));
   const manifest: Manifest = { runtime: 'exec', labels: { ...own, [labels.accepts]: run.accepts.join(','), [labels.kind]: 'program' } };
+  if (Object.keys(run.scaling).length) manifest.scaling = run.scaling;
+  if (run.recordPayloads) manifest.recordPayloads = true;
   const script = run.arguments[0];
   if (run.type === 'interpreted' && script && pythonLanguages.has(run.language) && (await definesPythonLambda(join(root, script)))) {
     if (!/^[A-Za-z_][A-Za-z0-9_/]*\.py$/.test(script)) throw new FerryError('invalid-manifest', `run.json: '${script}' cannot be imported as a Python module`);

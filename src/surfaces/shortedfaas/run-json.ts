@@ -9,9 +9,16 @@ export interface RunJson {
   arguments: string[];
   /** Content-Types a call may carry (empty: any). */
   accepts: string[];
+  /** Ferry's `scaling` keys the instance mode stands for. */
+  scaling: { minInstances?: number; maxInstances?: number; idleTimeoutMs?: number };
+  /** Keep request and response bodies in the history (`/history/{id}`). */
+  recordPayloads: boolean;
 }
 
-const keys = new Set(['type', 'language', 'command', 'arguments', 'accepts']);
+/** Instance modes by name; `cold` (a fresh sandbox per call) is not available yet. */
+const modes = new Set(['warm', 'hot', 'scalable']);
+
+const keys = new Set(['type', 'language', 'command', 'arguments', 'accepts', 'mode', 'min', 'max', 'idleTimeoutMs', 'recordPayloads']);
 
 /** Parses `run.json` (its text); a clear `invalid-manifest` naming the key otherwise. */
 export function parseRunJson(text: string): RunJson {
@@ -34,7 +41,40 @@ export function parseRunJson(text: string): RunJson {
   if (!Array.isArray(accepts) || accepts.some((a) => typeof a !== 'string' || !/^[\w.+-]+\/[\w.+*-]+$/.test(a))) {
     throw new FerryError('invalid-manifest', 'run.json: accepts must be a list of MIME types ("text/csv")');
   }
-  return { type: o.type, language: language.toLowerCase(), command: o.command.trim(), arguments: splitArguments(args), accepts: (accepts as string[]).map((a) => a.toLowerCase()) };
+  if (typeof o.recordPayloads !== 'boolean' && o.recordPayloads !== undefined) throw new FerryError('invalid-manifest', 'run.json: recordPayloads must be true or false');
+  return {
+    type: o.type,
+    language: language.toLowerCase(),
+    command: o.command.trim(),
+    arguments: splitArguments(args),
+    accepts: (accepts as string[]).map((a) => a.toLowerCase()),
+    scaling: scalingOf(o),
+    recordPayloads: o.recordPayloads === true,
+  };
+}
+
+/**
+ * The instance mode as Ferry's scaling: `warm` (the default) keeps an instance for
+ * `idleTimeoutMs` after its last call, `hot` starts one at deploy and keeps it, `scalable` runs
+ * `min` to `max` instances. Ranges are checked by ferry.json's schema.
+ */
+function scalingOf(o: Record<string, unknown>): RunJson['scaling'] {
+  const mode = o.mode ?? 'warm';
+  if (mode === 'cold') throw new FerryError('invalid-manifest', 'run.json: mode "cold" (a fresh sandbox per call) is not available yet; use "warm", "hot" or "scalable"');
+  if (typeof mode !== 'string' || !modes.has(mode)) throw new FerryError('invalid-manifest', 'run.json: mode must be "warm", "hot" or "scalable"');
+  const int = (k: string): number | undefined => {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new FerryError('invalid-manifest', `run.json: ${k} must be an integer`);
+    return v;
+  };
+  const idle = int('idleTimeoutMs');
+  const min = int('min');
+  const max = int('max');
+  if (mode !== 'scalable' && (min !== undefined || max !== undefined)) throw new FerryError('invalid-manifest', 'run.json: min and max belong to mode "scalable"');
+  if (mode === 'hot') return { minInstances: 1, ...(idle !== undefined ? { idleTimeoutMs: idle } : {}) };
+  if (mode === 'scalable') return { minInstances: min ?? 1, ...(max !== undefined ? { maxInstances: max } : {}), ...(idle !== undefined ? { idleTimeoutMs: idle } : {}) };
+  return idle !== undefined ? { idleTimeoutMs: idle } : {};
 }
 
 /**

@@ -58,7 +58,7 @@ export class ShortedFunctions {
   }
 
   /** The owner as a principal: what it may create and its quotas apply. */
-  private async actor(): Promise<Principal> {
+  async actor(): Promise<Principal> {
     const user = (await this.d.accounts.listUsers()).find((u) => u.name === this.d.owner);
     if (!user) throw new FerryError('forbidden', `--compat-user '${this.d.owner}' is no user of this server`);
     return { subject: user.name, groups: effectiveGroups(user.name, user.groups), tokenId: 'compat:shortedfaas', via: 'api-token' };

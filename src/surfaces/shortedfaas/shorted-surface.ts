@@ -12,8 +12,10 @@ import { accepted } from './run-json.js';
 import { muteFailedProgram } from './mute-failure.js';
 import { packFolder } from './pack-folder.js';
 import { shortedOperations } from './operations.js';
+import { CallHistory } from './call-history.js';
+import { SharedSecretAuth, secretVariable } from './shared-secret.js';
 
-type Match = { route: 'f' | 'a'; name: string } | { route: 'r'; name: string; id: string } | { route: 'list' };
+type Match = { route: 'f' | 'a'; name: string } | { route: 'r'; name: string; id: string } | { route: 'list' | 'history' } | { route: 'call'; id: string };
 
 const pub: Access = { kind: 'public' };
 export const shortedRoutes: SurfaceRoute[] = [
@@ -21,6 +23,8 @@ export const shortedRoutes: SurfaceRoute[] = [
   { method: 'POST', path: '/a/{name}', access: invocationAccess },
   { method: 'GET', path: '/r/{name}/{id}', access: pub },
   { method: 'GET', path: '/list', access: pub },
+  { method: 'GET', path: '/history', access: pub },
+  { method: 'GET', path: '/history/{id}', access: pub },
 ];
 
 /** Headers that would change how Ferry runs a call: on this surface the route decides. */
@@ -36,6 +40,14 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
   const s = ctx.services;
   const fns = new ShortedFunctions({ service: s.service, accounts: s.accounts, owner: ctx.options.compatUser });
   const log = createLogger(ctx.options.logLevel);
+  const calls = new CallHistory(fns, s.history, s.logs);
+  let auth: SharedSecretAuth | undefined;
+  if (ctx.options.shortedfaasAuth) {
+    const secret = process.env[secretVariable] ?? '';
+    // Fail closed: auth asked for without a secret would let nobody in, or everybody.
+    if (secret === '') throw new Error(`--shortedfaas-auth needs the environment variable ${secretVariable}`);
+    auth = new SharedSecretAuth(secret, s.auth);
+  }
   if (ctx.options.deployDir) {
     const folder = new DeployFolder(ctx.options.deployDir, fns, log, packFolder);
     // After the server has wired its services: the first look runs once start-up is over.
@@ -80,9 +92,7 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
       version: v.version,
       accepts: (v.manifest.labels?.[labels.accepts] ?? '').split(',').filter(Boolean),
     }));
-    const text = JSON.stringify(items);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    json(res, items);
   };
 
   return {
@@ -93,9 +103,12 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
       try {
         const method = m.route === 'f' || m.route === 'a' ? 'POST' : 'GET';
         if (req.method !== method) throw new FerryError('method-not-allowed', `${method} only`);
+        await auth?.check(req);
         if (m.route === 'f' || m.route === 'a') return await invoke(req, res, m.name, m.route === 'a');
         if (!req.readableEnded) req.resume();
         if (m.route === 'r') return await result(res, m.name, m.id);
+        if (m.route === 'history') return json(res, await calls.list(limitOf(req.url ?? '/')));
+        if (m.route === 'call') return json(res, await calls.get(m.id, auth !== undefined));
         return await list(res);
       } catch (err) {
         if (!req.readableEnded) req.resume();
@@ -111,11 +124,27 @@ function matchOf(url: string): Match | undefined {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   if (path === '/list') return { route: 'list' };
+  if (path === '/history') return { route: 'history' };
+  const h = /^\/history\/([^/]+)$/.exec(path);
+  if (h) return { route: 'call', id: decodeURIComponent(h[1]!) };
   const m = /^\/(f|a)\/([^/]+)$/.exec(path);
   if (m) return { route: m[1] as 'f' | 'a', name: decodeURIComponent(m[2]!) };
   const r = /^\/r\/([^/]+)\/([^/]+)$/.exec(path);
   if (r) return { route: 'r', name: decodeURIComponent(r[1]!), id: decodeURIComponent(r[2]!) };
   return undefined;
+}
+
+function json(res: ServerResponse, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** `?limit=N` of /history: 1 to 1000, default 100. */
+function limitOf(url: string): number {
+  const n = Number(new URL(url, 'http://x').searchParams.get('limit') ?? 100);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new FerryError('invalid-query', 'limit must be an integer from 1 to 1000');
+  return n;
 }
 
 function emptyAnswer(res: ServerResponse, status: number, headers: Record<string, string>): void {
