@@ -92,6 +92,22 @@ test('ShortedFaaS: the seed samples, lambdas, async, and the watched folder', as
     assert.deepEqual([py.status, py.text], [203, 'py xyz text/csv']);
   });
 
+  await t.test('mode cold: every call in a fresh sandbox; warm: the instance is reused', async () => {
+    const probe = "-c 'test -e /tmp/seen && echo reused || echo fresh; touch /tmp/seen'";
+    await place(deployDir, 'cold', { 'run.json': JSON.stringify({ type: 'executable', command: 'sh', arguments: probe, mode: 'cold' }) });
+    await place(deployDir, 'warm', { 'run.json': JSON.stringify({ type: 'executable', command: 'sh', arguments: probe, mode: 'warm' }) });
+    await deployed(f, 'cold');
+    await deployed(f, 'warm');
+    for (let i = 0; i < 3; i++) assert.deepEqual(await call(f, '/f/cold').then((r) => [r.status, r.text]), [200, 'fresh\n'], `cold call ${i}`);
+    assert.equal((await call(f, '/f/warm')).text, 'fresh\n');
+    assert.equal((await call(f, '/f/warm')).text, 'reused\n');
+    // Stopped after its call: nothing of the cold function keeps running.
+    await until(async () => ((await (await f.api('GET', '/v1/functions/cold/instances')).json()) as { instances: unknown[] }).instances.length === 0 || undefined, 30_000, 100);
+    await rm(join(deployDir, 'cold'), { recursive: true });
+    await rm(join(deployDir, 'warm'), { recursive: true });
+    await until(async () => (await call(f, '/f/warm')).status === 404 || undefined, 30_000, 100);
+  });
+
   await t.test('/list names the folder functions', async () => {
     const list = (await (await fetch(`${f.url}/list`)).json()) as Array<{ name: string; route: string; kind: string }>;
     assert.deepEqual(list.map((e) => [e.name, e.route, e.kind]).sort(), [

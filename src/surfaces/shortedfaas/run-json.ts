@@ -10,13 +10,13 @@ export interface RunJson {
   /** Content-Types a call may carry (empty: any). */
   accepts: string[];
   /** Ferry's `scaling` keys the instance mode stands for. */
-  scaling: { minInstances?: number; maxInstances?: number; idleTimeoutMs?: number };
+  scaling: { minInstances?: number; maxInstances?: number; idleTimeoutMs?: number; mode?: 'cold' };
   /** Keep request and response bodies in the history (`/history/{id}`). */
   recordPayloads: boolean;
 }
 
-/** Instance modes by name; `cold` (a fresh sandbox per call) is not available yet. */
-const modes = new Set(['warm', 'hot', 'scalable']);
+/** Instance modes by name. */
+const modes = new Set(['cold', 'warm', 'hot', 'scalable']);
 
 const keys = new Set(['type', 'language', 'command', 'arguments', 'accepts', 'mode', 'min', 'max', 'idleTimeoutMs', 'recordPayloads']);
 
@@ -54,14 +54,14 @@ export function parseRunJson(text: string): RunJson {
 }
 
 /**
- * The instance mode as Ferry's scaling: `warm` (the default) keeps an instance for
+ * The instance mode as Ferry's scaling: `cold` runs each call in a fresh sandbox, stopped after
+ * it; `warm` (the default) keeps an instance for
  * `idleTimeoutMs` after its last call, `hot` starts one at deploy and keeps it, `scalable` runs
  * `min` to `max` instances. Ranges are checked by ferry.json's schema.
  */
 function scalingOf(o: Record<string, unknown>): RunJson['scaling'] {
   const mode = o.mode ?? 'warm';
-  if (mode === 'cold') throw new FerryError('invalid-manifest', 'run.json: mode "cold" (a fresh sandbox per call) is not available yet; use "warm", "hot" or "scalable"');
-  if (typeof mode !== 'string' || !modes.has(mode)) throw new FerryError('invalid-manifest', 'run.json: mode must be "warm", "hot" or "scalable"');
+  if (typeof mode !== 'string' || !modes.has(mode)) throw new FerryError('invalid-manifest', 'run.json: mode must be "cold", "warm", "hot" or "scalable"');
   const int = (k: string): number | undefined => {
     const v = o[k];
     if (v === undefined) return undefined;
@@ -72,6 +72,10 @@ function scalingOf(o: Record<string, unknown>): RunJson['scaling'] {
   const min = int('min');
   const max = int('max');
   if (mode !== 'scalable' && (min !== undefined || max !== undefined)) throw new FerryError('invalid-manifest', 'run.json: min and max belong to mode "scalable"');
+  if (mode === 'cold') {
+    if (idle !== undefined) throw new FerryError('invalid-manifest', 'run.json: idleTimeoutMs does not apply to mode "cold"');
+    return { mode: 'cold' };
+  }
   if (mode === 'hot') return { minInstances: 1, ...(idle !== undefined ? { idleTimeoutMs: idle } : {}) };
   if (mode === 'scalable') return { minInstances: min ?? 1, ...(max !== undefined ? { maxInstances: max } : {}), ...(idle !== undefined ? { idleTimeoutMs: idle } : {}) };
   return idle !== undefined ? { idleTimeoutMs: idle } : {};
