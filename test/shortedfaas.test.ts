@@ -168,6 +168,17 @@ test('ShortedFaaS: the seed samples, lambdas, async, and the watched folder', as
     assert.equal((await call(f, '/f/missing', '1')).status, 404);
   });
 
+  await t.test('a folder removed while it is copied is never deployed', async () => {
+    await mkdir(join(deployDir, 'half'));
+    await writeFile(join(deployDir, 'half', 'run.json'), jqRun);
+    await rm(join(deployDir, 'half'), { recursive: true });
+    await place(deployDir, 'after', { 'run.json': jqRun });
+    await deployed(f, 'after');
+    assert.equal((await call(f, '/f/half', '1')).status, 404);
+    assert.ok(!f.output.some((l) => l.includes(join(deployDir, 'half'))), 'nothing about it in the log');
+    assert.equal((await f.api('GET', '/v1/functions/half')).status, 404);
+  });
+
   await t.test('removing a folder removes the function', async () => {
     await rm(join(deployDir, 'pylambda'), { recursive: true });
     await until(async () => (await call(f, '/f/pylambda', 'x')).status === 404 || undefined, 30_000, 100);
@@ -184,6 +195,10 @@ test('ShortedFaaS: the seed samples, lambdas, async, and the watched folder', as
     const after = (await (await f.api('GET', '/v1/functions/upper/versions')).json()) as { versions: Array<{ version: string }> };
     assert.deepEqual(after.versions.map((v) => v.version), before.versions.map((v) => v.version));
   });
+});
+
+test('ShortedFaaS and tinyFaaS on one listener: the start fails naming both', async () => {
+  await assert.rejects(startFerry({ args: ['--compat', 'tinyfaas,shortedfaas'] }), (err: Error) => /shortedfaas/.test(err.message) && /tinyfaas/.test(err.message) && /\/list/.test(err.message));
 });
 
 test('ShortedFaaS auth: SharedSecret or a Ferry token on every route; /history and /history/{id}', async (t) => {
