@@ -47,6 +47,8 @@ export async function adaptFolder(root: string, folder: string, digest: string):
   }
   const run = parseRunJson(await readFile(join(root, 'run.json'), 'utf8'));
   const manifest: Manifest = { runtime: 'exec', labels: { ...own, [labels.accepts]: run.accepts.join(','), [labels.kind]: 'program' } };
+  // ShortedFaaS runs an asynchronous call once: a failed run is the result, not retried.
+  manifest.retries = 0;
   if (Object.keys(run.scaling).length) manifest.scaling = run.scaling;
   if (run.recordPayloads) manifest.recordPayloads = true;
   const script = run.arguments[0];
