@@ -201,6 +201,10 @@ test('ShortedFaaS and tinyFaaS on one listener: the start fails naming both', as
   await assert.rejects(startFerry({ args: ['--compat', 'tinyfaas,shortedfaas'] }), (err: Error) => /shortedfaas/.test(err.message) && /tinyfaas/.test(err.message) && /\/list/.test(err.message));
 });
 
+test('--shortedfaas-auth without ShortedFaaS_SharedSecret: the start fails, naming the variable', async () => {
+  await assert.rejects(startFerry({ args: ['--compat', 'shortedfaas', '--shortedfaas-auth'] }), /ShortedFaaS_SharedSecret/);
+});
+
 test('ShortedFaaS auth: SharedSecret or a Ferry token on every route; /history and /history/{id}', async (t) => {
   const secret = 'shorted-secret-0123456789';
   markSensitive(secret);
