@@ -5,7 +5,8 @@
 # compiles seccomp filters with libseccomp), slirp4netns, passt + nftables (the egress network
 # policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
 # util-linux's nsenter (the shared egress router links instances to it; network tests); zip and
-# curl (test/tinyfaas.test.ts drives Ferry with tinyFaaS's own scripts, which use them);
+# curl (test/tinyfaas.test.ts drives Ferry with tinyFaaS's own scripts, which use them); jq
+# (test/shortedfaas.test.ts deploys ShortedFaaS's sample run.json, which runs it);
 # protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the gRPC front
 # end's test client in Python, its stubs generated from proto/ at test time); libcoap3-bin (its
 # coap-client-notls is the second client of the CoAP front end's tests); and for
@@ -26,6 +27,7 @@ command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
 echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need+=(libseccomp-dev)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)

@@ -6,7 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry, disposeFerry, markSensitive, packFiles, sleep, type Ferry } from './support/ferry.js';
-import { versionFn } from './support/helpers.js';
+import { until, versionFn } from './support/helpers.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 type Role = 'root' | 'admin' | 'writer' | 'reader' | 'stranger' | 'anonymous' | 'expired';
 const roles: Role[] = ['root', 'admin', 'writer', 'reader', 'stranger', 'anonymous', 'expired'];
@@ -78,6 +81,13 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'PUT /fn/{name}/{path}': 'public',
   'PATCH /fn/{name}/{path}': 'public',
   'DELETE /fn/{name}/{path}': 'public',
+  // The ShortedFaaS surface (--compat shortedfaas): no credentials of Ferry's; sx is public.
+  'POST /f/{name}': 'public',
+  'POST /a/{name}': 'public',
+  'GET /r/{name}/{id}': 'public',
+  'GET /list': 'public',
+  'GET /history': 'public',
+  'GET /history/{id}': 'public',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
@@ -116,6 +126,8 @@ let ferry: Ferry;
 const tokens: Partial<Record<Role, string>> = {};
 let targetTokenId = '';
 let executionId = '';
+let shortedId = '';
+const shortedDir = mkdtempSync(join(tmpdir(), 'ferry-perm-deploy-'));
 
 const admin = (method: string, path: string, body?: unknown) => ferry.api(method, path, body);
 
@@ -148,10 +160,14 @@ async function ensureFixtures(): Promise<void> {
     assert.equal(res.status, 202, text);
     executionId = (JSON.parse(text) as { id: string }).id;
   }
+  if (shortedId === '') shortedId = ((await (await fetch(`${ferry.url}/a/sx`, { method: 'POST', body: 'x' })).json()) as { id: string }).id;
 }
 
 before(async () => {
-  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
+  mkdirSync(join(shortedDir, 'sx'));
+  writeFileSync(join(shortedDir, 'sx', 'run.json'), '{"type": "executable", "command": "cat", "arguments": ""}');
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'shortedfaas', '--deploy-dir', shortedDir] });
+  await until(async () => (await fetch(`${ferry.url}/f/sx`, { method: 'POST', body: 'x' })).status === 200 || undefined, 30_000, 100);
   tokens.root = ferry.token;
   // The boot admin is the user `admin` (root); the admin role is another user.
   for (const r of ['admin', 'writer', 'reader', 'stranger'] as const) tokens[r] = await makeUser(r === 'admin' ? 'operator' : r, groupsOf[r]);
@@ -160,9 +176,13 @@ before(async () => {
   await ensureFixtures();
   await sleep(1200);
 });
-after(() => disposeFerry(ferry));
+after(async () => {
+  await disposeFerry(ferry);
+  rmSync(shortedDir, { recursive: true, force: true });
+});
 
 function concrete(path: string): string {
+  if (/^\/(f|a|r)\//.test(path)) return path.replace('{name}', 'sx').replace('{id}', shortedId);
   return path.replace('{name}', path.startsWith('/v1/users') ? 'target' : 'mx').replace('{version}', 'v1').replace('{alias}', 'prod').replace('{key}', 'dir/k.txt').replace('{id}', path.startsWith('/v1/executions') ? executionId : targetTokenId);
 }
 

@@ -24,6 +24,10 @@ export interface ServerOptions {
   compat: string[];
   /** The user that functions created through a compat API without credentials belong to. */
   compatUser: string;
+  /** The folder ShortedFaaS's API watches and deploys functions from (`--compat shortedfaas`). */
+  deployDir: string | undefined;
+  /** ShortedFaaS's auth: every call of its API needs the `ShortedFaaS_SharedSecret` or a token. */
+  shortedfaasAuth: boolean;
   /** How long SIGTERM waits for in-flight requests before closing open streams. */
   drainTimeoutMs: number;
   /** On stopping, how long each instance has between SIGTERM and SIGKILL. */
@@ -103,7 +107,7 @@ export interface ServerOptions {
 }
 
 /** The systems whose APIs `--compat` can serve. */
-export const compatSystems: readonly string[] = ['tinyfaas'];
+export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas'];
 
 type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 
@@ -129,6 +133,8 @@ export const serverSettings: Setting[] = [
   { key: 'grpcHost', flag: '--grpc-host', env: 'FERRY_GRPC_HOST', kind: 'string', default: undefined, help: 'address the gRPC front end binds (default: --host)' },
   { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas (see docs/compat/)" },
   { key: 'compatUser', flag: '--compat-user', env: 'FERRY_COMPAT_USER', kind: 'string', default: 'admin', help: 'user that owns what is created through a compat API without credentials (default: the boot admin)' },
+  { key: 'deployDir', flag: '--deploy-dir', env: 'FERRY_DEPLOY_DIR', kind: 'string', default: undefined, help: 'with --compat shortedfaas: watch this folder; each subfolder with a run.json or ferry.json is a function named after it' },
+  { key: 'shortedfaasAuth', flag: '--shortedfaas-auth', env: 'FERRY_SHORTEDFAAS_AUTH', kind: 'bool', default: false, help: 'ShortedFaaS API: every call needs Authorization: SharedSecret <$ShortedFaaS_SharedSecret> or a Ferry bearer token' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
   { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },

@@ -22,6 +22,8 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
   const o = v.override;
   const scaling = { ...defaultScaling, concurrency: defaultConcurrency(m.runtime), ...m.scaling, ...o.scaling };
   if (scaling.minInstances > scaling.maxInstances) scaling.maxInstances = scaling.minInstances;
+  // A cold instance serves one call and goes: none is kept waiting, none shared.
+  if (scaling.mode === 'cold') Object.assign(scaling, { concurrency: 1, minInstances: 0 });
   return {
     runtime: m.runtime,
     handler: m.handler,

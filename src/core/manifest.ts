@@ -15,6 +15,11 @@ export interface Scaling {
   idleTimeoutMs: number;
   /** Requests allowed to wait for a free instance before 503. */
   maxQueue: number;
+  /**
+   * `cold`: a fresh instance per call, stopped once it has answered (one call each, none kept),
+   * so nothing a call leaves behind reaches the next. Absent: instances are reused.
+   */
+  mode?: 'cold';
 }
 
 export interface Limits {
@@ -164,6 +169,7 @@ const scalingSchema = {
     maxInstances: { type: 'integer', minimum: 1, maximum: 1000 },
     idleTimeoutMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
     maxQueue: { type: 'integer', minimum: 0, maximum: 100_000 },
+    mode: { enum: ['cold'] },
   },
 } as const;
 

@@ -159,6 +159,11 @@ export class Scheduler implements InstancePool {
           this.drain(group, inst);
           return;
         }
+        if (inst.target.config.scaling.mode === 'cold') {
+          // Cold mode: the sandbox that served this call serves no other.
+          this.drain(group, inst);
+          return;
+        }
         if (inst.state === 'draining') {
           if (inst.inFlight === 0) void this.kill(group, inst, 'drained');
           return;
