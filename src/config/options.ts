@@ -103,7 +103,7 @@ export interface ServerOptions {
 }
 
 /** The systems whose APIs `--compat` can serve. */
-export const compatSystems: readonly string[] = ['tinyfaas'];
+export const compatSystems: readonly string[] = ['tinyfaas', 'yfass'];
 
 type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 
