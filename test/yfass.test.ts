@@ -303,3 +303,21 @@ test('yfass: a key is name@version or an alias, which names one version of one f
   await ok(await y.call('PUT', '/api/alias/one@a0', { alias: null }), 'alias removed');
   await expectProblem(await y.call('GET', '/api/get/prod'), 404, 'version-not-found');
 });
+
+test("yfass: the config's group limits who manages the service, on top of the permissions", async (t) => {
+  const y = await startYfass(['--driver', 'process', '--unsandboxed']);
+  t.after(() => disposeFerry(y.ferry));
+  await ok(await y.call('POST', '/api/user/add', { name: 'dev', groups: ['permission:read', 'permission:write', 'permission:execute', 'permission:remove'] }), 'add dev');
+  const dev = await ok(await y.call('POST', '/api/user/request-token', { user: 'dev' }), 'token');
+  const cfg = (group?: string): object => ({ ...(group ? { group } : {}), addr: '127.0.0.1:8080', sandbox: { command: './srv' } });
+  await ok(await y.call('POST', '/api/upload/svc@a0', await tarOf({ srv: { content: '#!/bin/sh\n', mode: 0o755 } }), dev), 'dev uploads');
+  await ok(await y.call('PUT', '/api/override/svc@a0', cfg(), dev), 'dev configures without a group');
+  await expectProblem(await y.call('PUT', '/api/override/svc@a0', cfg('custom:ops'), dev), 403, 'forbidden', 'a group dev is not in');
+  await ok(await y.call('PUT', '/api/override/svc@a0', cfg('custom:ops')), 'root hands it to custom:ops');
+  for (const [method, path] of [['POST', '/api/deploy/svc@a0'], ['POST', '/api/kill/svc@a0'], ['GET', '/api/status/svc@a0'], ['DELETE', '/api/remove/svc@a0'], ['PUT', '/api/alias/svc@a0']] as const) {
+    await expectProblem(await y.call(method, path, method === 'PUT' ? { alias: 'x' } : undefined, dev), 403, 'forbidden', `${method} ${path} outside the group`);
+  }
+  await ok(await y.call('PUT', '/api/user/modify', { name: 'dev', groups: ['permission:read', 'permission:write', 'permission:execute', 'permission:remove', 'custom:ops'] }), 'dev joins custom:ops');
+  assert.deepEqual(await (await y.call('GET', '/api/status/svc@a0', undefined, dev)).json(), { running: false });
+  await ok(await y.call('DELETE', '/api/remove/svc@a0', undefined, dev), 'a member removes it');
+});

@@ -133,8 +133,14 @@ export class YfassFunctions {
     need(actor, 'execute');
     await this.withRecord(actor, key, 'execute', async (rec) => {
       if (!rec.config) throw new FerryError('not-configured', `'${rec.name}@${rec.version}' has no service config yet: PUT /api/override/${rec.name}@${rec.version} first`);
+      try {
+        await this.start(actor, rec);
+      } catch (err) {
+        // A service that cannot start is not left half-deployed (kept wanted, never running).
+        await this.d.service.patchVersion(actor, rec.name, rec.ferryVersion, { scaling: { minInstances: 0 } }).catch(() => {});
+        throw err;
+      }
       await this.records.update({ ...rec, deployed: true });
-      await this.start(actor, rec);
     });
   }
 
