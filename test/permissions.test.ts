@@ -14,7 +14,7 @@ const roles: Role[] = ['root', 'admin', 'writer', 'reader', 'stranger', 'anonymo
 type Outcome = 'ok' | 401 | 403 | 404;
 
 /** What each route needs, written down here independently of the server's own table. */
-const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'admin' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
+const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'execute' | 'remove' | 'admin' | 'root' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
   'GET /healthz': 'public',
   'GET /v1/openapi.json': 'public',
   'GET /metrics': 'read',
@@ -78,6 +78,20 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'PUT /fn/{name}/{path}': 'public',
   'PATCH /fn/{name}/{path}': 'public',
   'DELETE /fn/{name}/{path}': 'public',
+  // YFASS (--compat yfass): its own rules, ROOT being the root group.
+  'POST /api/user/add': 'admin',
+  'GET /api/user/get/{user}': 'self-or-admin',
+  'DELETE /api/user/remove/{user}': 'root',
+  'POST /api/user/request-token': 'admin',
+  'PUT /api/user/modify': 'admin',
+  'POST /api/upload/{key}': 'write',
+  'GET /api/get/{key}': 'read',
+  'PUT /api/override/{key}': 'write',
+  'PUT /api/alias/{key}': 'write',
+  'DELETE /api/remove/{key}': 'remove',
+  'POST /api/deploy/{key}': 'execute',
+  'POST /api/kill/{key}': 'execute',
+  'GET /api/status/{key}': 'execute',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
@@ -90,6 +104,7 @@ const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
 function expected(role: Role, need: (typeof needs)[string]): Outcome {
   if (need === 'public') return 'ok';
   if (role === 'anonymous' || role === 'expired') return 401;
+  if (need === 'root') return role === 'root' ? 'ok' : 403;
   const admin = role === 'root' || role === 'admin';
   if (admin) return 'ok';
   const g = groupsOf[role];
@@ -102,6 +117,8 @@ function expected(role: Role, need: (typeof needs)[string]): Outcome {
       return 404; // someone else's token is not to be found
     case 'read':
     case 'write':
+    case 'execute':
+    case 'remove':
     case 'admin':
       return g.includes(`permission:${need}`) ? 'ok' : 403;
     default: {
@@ -140,6 +157,10 @@ async function ensureFixtures(): Promise<void> {
     if (!f.aliases.includes('prod')) assert.equal((await admin('PUT', '/v1/functions/mx/aliases/prod', { version: 'v1' })).status, 200);
   }
   if ((await admin('GET', '/v1/users/target')).status === 404) await makeUser('target', ['permission:read']);
+  if ((await admin('GET', '/api/get/ym@a0')).status === 404) {
+    const res = await ferry.api('POST', '/api/upload/ym@a0', await packFiles({ 'srv.js': 'x' }), { 'content-type': 'application/gzip' });
+    assert.equal(res.status, 200, await res.text());
+  }
   const list = (await (await admin('GET', '/v1/tokens?user=target')).json()) as { tokens: Array<{ id: string; revokedAt: string | null }> };
   targetTokenId = list.tokens.find((t) => t.revokedAt === null)?.id ?? (await (await admin('POST', '/v1/tokens', { user: 'target' })).json() as { id: string }).id;
   if (executionId === '' || (await admin('GET', `/v1/executions/${executionId}`)).status === 404) {
@@ -151,7 +172,7 @@ async function ensureFixtures(): Promise<void> {
 }
 
 before(async () => {
-  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'yfass'] });
   tokens.root = ferry.token;
   // The boot admin is the user `admin` (root); the admin role is another user.
   for (const r of ['admin', 'writer', 'reader', 'stranger'] as const) tokens[r] = await makeUser(r === 'admin' ? 'operator' : r, groupsOf[r]);
@@ -163,6 +184,7 @@ before(async () => {
 after(() => disposeFerry(ferry));
 
 function concrete(path: string): string {
+  if (path.startsWith('/api/')) return path.replace('{user}', 'target').replace('{key}', 'ym@a0');
   return path.replace('{name}', path.startsWith('/v1/users') ? 'target' : 'mx').replace('{version}', 'v1').replace('{alias}', 'prod').replace('{key}', 'dir/k.txt').replace('{id}', path.startsWith('/v1/executions') ? executionId : targetTokenId);
 }
 
