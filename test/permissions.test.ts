@@ -17,7 +17,7 @@ const roles: Role[] = ['root', 'admin', 'writer', 'reader', 'stranger', 'anonymo
 type Outcome = 'ok' | 401 | 403 | 404;
 
 /** What each route needs, written down here independently of the server's own table. */
-const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'admin' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
+const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'execute' | 'remove' | 'admin' | 'root' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
   'GET /healthz': 'public',
   'GET /v1/openapi.json': 'public',
   'GET /metrics': 'read',
@@ -88,6 +88,20 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'GET /list': 'public',
   'GET /history': 'public',
   'GET /history/{id}': 'public',
+  // YFASS (--compat yfass): its own rules, ROOT being the root group.
+  'POST /api/user/add': 'admin',
+  'GET /api/user/get/{user}': 'self-or-admin',
+  'DELETE /api/user/remove/{user}': 'root',
+  'POST /api/user/request-token': 'admin',
+  'PUT /api/user/modify': 'admin',
+  'POST /api/upload/{key}': 'write',
+  'GET /api/get/{key}': 'read',
+  'PUT /api/override/{key}': 'write',
+  'PUT /api/alias/{key}': 'write',
+  'DELETE /api/remove/{key}': 'remove',
+  'POST /api/deploy/{key}': 'execute',
+  'POST /api/kill/{key}': 'execute',
+  'GET /api/status/{key}': 'execute',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
@@ -100,6 +114,7 @@ const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
 function expected(role: Role, need: (typeof needs)[string]): Outcome {
   if (need === 'public') return 'ok';
   if (role === 'anonymous' || role === 'expired') return 401;
+  if (need === 'root') return role === 'root' ? 'ok' : 403;
   const admin = role === 'root' || role === 'admin';
   if (admin) return 'ok';
   const g = groupsOf[role];
@@ -112,6 +127,8 @@ function expected(role: Role, need: (typeof needs)[string]): Outcome {
       return 404; // someone else's token is not to be found
     case 'read':
     case 'write':
+    case 'execute':
+    case 'remove':
     case 'admin':
       return g.includes(`permission:${need}`) ? 'ok' : 403;
     default: {
@@ -152,6 +169,10 @@ async function ensureFixtures(): Promise<void> {
     if (!f.aliases.includes('prod')) assert.equal((await admin('PUT', '/v1/functions/mx/aliases/prod', { version: 'v1' })).status, 200);
   }
   if ((await admin('GET', '/v1/users/target')).status === 404) await makeUser('target', ['permission:read']);
+  if ((await admin('GET', '/api/get/ym@a0')).status === 404) {
+    const res = await ferry.api('POST', '/api/upload/ym@a0', await packFiles({ 'srv.js': 'x' }), { 'content-type': 'application/gzip' });
+    assert.equal(res.status, 200, await res.text());
+  }
   const list = (await (await admin('GET', '/v1/tokens?user=target')).json()) as { tokens: Array<{ id: string; revokedAt: string | null }> };
   targetTokenId = list.tokens.find((t) => t.revokedAt === null)?.id ?? (await (await admin('POST', '/v1/tokens', { user: 'target' })).json() as { id: string }).id;
   if (executionId === '' || (await admin('GET', `/v1/executions/${executionId}`)).status === 404) {
@@ -166,7 +187,7 @@ async function ensureFixtures(): Promise<void> {
 before(async () => {
   mkdirSync(join(shortedDir, 'sx'));
   writeFileSync(join(shortedDir, 'sx', 'run.json'), '{"type": "executable", "command": "cat", "arguments": ""}');
-  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'shortedfaas', '--deploy-dir', shortedDir] });
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'shortedfaas,yfass', '--deploy-dir', shortedDir] });
   await until(async () => (await fetch(`${ferry.url}/f/sx`, { method: 'POST', body: 'x' })).status === 200 || undefined, 30_000, 100);
   tokens.root = ferry.token;
   // The boot admin is the user `admin` (root); the admin role is another user.
@@ -183,6 +204,7 @@ after(async () => {
 
 function concrete(path: string): string {
   if (/^\/(f|a|r)\//.test(path)) return path.replace('{name}', 'sx').replace('{id}', shortedId);
+  if (path.startsWith('/api/')) return path.replace('{user}', 'target').replace('{key}', 'ym@a0');
   return path.replace('{name}', path.startsWith('/v1/users') ? 'target' : 'mx').replace('{version}', 'v1').replace('{alias}', 'prod').replace('{key}', 'dir/k.txt').replace('{id}', path.startsWith('/v1/executions') ? executionId : targetTokenId);
 }
 

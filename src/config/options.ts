@@ -107,7 +107,7 @@ export interface ServerOptions {
 }
 
 /** The systems whose APIs `--compat` can serve. */
-export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas'];
+export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas', 'yfass'];
 
 type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 

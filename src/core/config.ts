@@ -28,6 +28,7 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     runtime: m.runtime,
     handler: m.handler,
     command: m.command,
+    ...(m.port !== undefined ? { port: m.port } : {}),
     env: { ...m.env, ...o.env },
     secrets: o.secrets ?? m.secrets ?? [],
     scaling,

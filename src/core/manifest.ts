@@ -61,6 +61,8 @@ export interface Manifest {
   runtime: RuntimeName;
   handler?: string;
   command?: string[];
+  /** `http`: the fixed port the server listens on in its own network namespace (default: PORT, a free one). */
+  port?: number;
   env?: Record<string, string>;
   /** Names of secrets the instance gets as environment variables (owned by the function's group). */
   secrets?: string[];
@@ -88,13 +90,15 @@ export interface Manifest {
 }
 
 /** What PATCH may override: everything but the runtime, the code entry point and the labels. */
-export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 'labels'>;
+export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 'port' | 'labels'>;
 
 /** A version's configuration with every default filled in. */
 export interface EffectiveConfig {
   runtime: RuntimeName;
   handler: string | undefined;
   command: string[] | undefined;
+  /** `http`: the manifest's fixed `port`, if any. */
+  port?: number;
   env: Record<string, string>;
   secrets: string[];
   scaling: Scaling;
@@ -239,6 +243,7 @@ export const manifestSchema = {
     runtime: { enum: [...runtimeNames] },
     handler: { type: 'string', minLength: 1, maxLength: 512 },
     command: { type: 'array', minItems: 1, maxItems: 256, items: { type: 'string', minLength: 1 } },
+    port: { type: 'integer', minimum: 1, maximum: 65_535 },
     env: envSchema,
     secrets: secretsSchema,
     scaling: scalingSchema,

@@ -56,6 +56,7 @@ export const codes = {
   'version-exists': { status: 409, title: 'The version already exists; versions are immutable' },
   'version-in-use': { status: 409, title: 'An alias still points at this version' },
   'invalid-alias': { status: 422, title: 'The alias is reserved or its target is invalid' },
+  'not-configured': { status: 409, title: 'The version has no service config yet' },
   // invocation
   'queue-full': { status: 503, title: 'All instances are busy and the wait queue is full' },
   'invoke-timeout': { status: 504, title: 'The function did not answer within its timeout' },

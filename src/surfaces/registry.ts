@@ -5,6 +5,7 @@ import { v1Surface } from './v1/v1-surface.js';
 import { tinyfaasSurface } from './tinyfaas/management-surface.js';
 import { tinyfaasHttpSurface } from './tinyfaas/http-surface.js';
 import { shortedfaasSurface } from './shortedfaas/shorted-surface.js';
+import { yfassSurface } from './yfass/yfass-surface.js';
 
 /**
  * Every HTTP surface by name, in the order a listener asks them whether a request is theirs
@@ -18,4 +19,5 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['tinyfaas', tinyfaasSurface],
   ['tinyfaas-http', tinyfaasHttpSurface],
   ['shortedfaas', shortedfaasSurface],
+  ['yfass', yfassSurface],
 ]);

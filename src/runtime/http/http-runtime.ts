@@ -44,11 +44,14 @@ export const httpRuntime: Runtime = {
     // In a network namespace of its own, a server on PORT is reached through the relay, which
     // listens on the function's socket path once PORT accepts (and steps aside if the function
     // serves that socket itself), so the gateway's endpoint is the same either way.
+    // A fixed `port` only in a namespace of its own, where no one else listens; on the host's
+    // network the port must be a free one.
+    const port = ctx.networkIsolated && ctx.config.port !== undefined ? ctx.config.port : ctx.port;
     return {
       argv: ctx.networkIsolated ? withRelay(command.argv) : command.argv,
       env: {
         ...ctx.env,
-        PORT: String(ctx.port),
+        PORT: String(port),
         HOST: '127.0.0.1',
         FERRY_SOCKET: socket,
         ...(ctx.networkIsolated ? { FERRY_RELAY_SOCKET: socket } : {}),
