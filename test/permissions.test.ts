@@ -14,7 +14,7 @@ const roles: Role[] = ['root', 'admin', 'writer', 'reader', 'stranger', 'anonymo
 type Outcome = 'ok' | 401 | 403 | 404;
 
 /** What each route needs, written down here independently of the server's own table. */
-const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'admin' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
+const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'execute' | 'admin' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
   'GET /healthz': 'public',
   'GET /v1/openapi.json': 'public',
   'GET /metrics': 'read',
@@ -78,6 +78,9 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'PUT /fn/{name}/{path}': 'public',
   'PATCH /fn/{name}/{path}': 'public',
   'DELETE /fn/{name}/{path}': 'public',
+  // Ad-hoc commands (on here without --allow-run, so nothing runs): permission:execute, no function.
+  'POST /v1/run': 'execute',
+  'POST /functions/{function_id}/invoke': 'execute',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
@@ -102,6 +105,7 @@ function expected(role: Role, need: (typeof needs)[string]): Outcome {
       return 404; // someone else's token is not to be found
     case 'read':
     case 'write':
+    case 'execute':
     case 'admin':
       return g.includes(`permission:${need}`) ? 'ok' : 403;
     default: {
@@ -151,7 +155,7 @@ async function ensureFixtures(): Promise<void> {
 }
 
 before(async () => {
-  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'tangle'] });
   tokens.root = ferry.token;
   // The boot admin is the user `admin` (root); the admin role is another user.
   for (const r of ['admin', 'writer', 'reader', 'stranger'] as const) tokens[r] = await makeUser(r === 'admin' ? 'operator' : r, groupsOf[r]);

@@ -17,6 +17,8 @@ export interface AdHocRunnerOptions {
   maxOutputBytes: number;
   /** How long a stopped run has between SIGTERM and SIGKILL. */
   graceMs: number;
+  /** Told of every run that ended (logs and metrics): its label, how it ended, how long it took. */
+  onEnd?(label: string, outcome: RunFailure | 'exited', program: string, ms: number): void;
 }
 
 /** One ad-hoc command: argv, its environment, what goes to stdin, and who asked (for the logs). */
@@ -26,6 +28,8 @@ export interface RunRequest {
   stdin: Buffer;
   /** At most `timeoutCapMs`; default: the cap. */
   timeoutMs?: number;
+  /** What the caller calls the run (Tangle's `function_id`), for logs and metrics. */
+  label?: string;
 }
 
 /** Why a run ended when it did not exit by itself: the command did not exist, its time ran out, it wrote too much, it went over its memory, a signal. */
@@ -73,7 +77,12 @@ export class AdHocRunner {
 
   run(r: RunRequest, sink?: RunSink): Promise<RunOutcome> {
     this.check(r);
-    return this.turns.run(() => this.runNow(r, sink));
+    return this.turns.run(async () => {
+      const started = performance.now();
+      const o = await this.runNow(r, sink);
+      this.o.onEnd?.(r.label ?? '', o.failure ?? 'exited', r.command[0]!, performance.now() - started);
+      return o;
+    });
   }
 
   private async runNow(r: RunRequest, sink?: RunSink): Promise<RunOutcome> {
@@ -102,6 +111,9 @@ export class AdHocRunner {
       proc.child.stdin?.on('error', () => {});
       proc.child.stdin?.end(r.stdin);
       let overCap = false;
+      // The start of stderr, streamed or not: where the sandbox says that the exec failed.
+      let stderrHead = '';
+      proc.child.stderr?.on('data', (c: Buffer) => stderrHead.length < 1024 && (stderrHead += c.toString('utf8')));
       const collect = (stream: NodeJS.ReadableStream | null, to?: (c: Buffer) => void) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -122,7 +134,7 @@ export class AdHocRunner {
       const stderr = collect(proc.child.stderr, sink?.stderr);
       const exit = await awaitSandboxExit(proc, timeoutMs, this.o.graceMs, 'close');
       const out = { stdout: stdout(), stderr: stderr() };
-      const execFailed = exit.code === EXEC_FAILED && out.stderr.toString('utf8').includes(`: cannot run ${r.command[0]}: No such file or directory`);
+      const execFailed = exit.code === EXEC_FAILED && stderrHead.includes(`: cannot run ${r.command[0]}: No such file or directory`);
       // The sandbox's own line about the failed exec is not the command's output.
       if (execFailed) out.stderr = Buffer.from(out.stderr.toString('utf8').replace(/^[^\n]*: cannot run [^\n]*\n?/m, ''));
       if (notFound || execFailed) return { ...out, exitCode: null, error: `command not found: ${r.command[0]}`, failure: 'not-found' };

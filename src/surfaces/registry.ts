@@ -4,6 +4,7 @@ import { fnSurface } from './fn/fn-surface.js';
 import { v1Surface } from './v1/v1-surface.js';
 import { tinyfaasSurface } from './tinyfaas/management-surface.js';
 import { tinyfaasHttpSurface } from './tinyfaas/http-surface.js';
+import { tangleSurface } from './tangle/tangle-surface.js';
 
 /**
  * Every HTTP surface by name, in the order a listener asks them whether a request is theirs
@@ -16,4 +17,5 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['v1', v1Surface],
   ['tinyfaas', tinyfaasSurface],
   ['tinyfaas-http', tinyfaasHttpSurface],
+  ['tangle', tangleSurface],
 ]);
