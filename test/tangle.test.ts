@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/ferry.js';
-import { runCli } from './support/helpers.js';
+import { runCli, until } from './support/helpers.js';
 
 const bytes = (s: string): number[] => [...Buffer.from(s)];
 
@@ -100,7 +100,8 @@ test('ad-hoc runs are off by default: Tangle and /v1/run answer run-disabled', a
 });
 
 test('POST /v1/run: base64 and raw payloads, binary output, streamed output, permission:execute; ferry run', async (t) => {
-  const f = await startFerry({ args: ['--allow-run', '--run-timeout', '5s'] });
+  // A long cap: a run whose caller left must end long before it.
+  const f = await startFerry({ args: ['--allow-run', '--run-timeout', '120s'] });
   t.after(() => disposeFerry(f));
 
   const text = await f.api('POST', '/v1/run', { command: ['tr', 'a-z', 'A-Z'], payload: Buffer.from('abc').toString('base64'), env: { X: '1' } });
@@ -121,6 +122,15 @@ test('POST /v1/run: base64 and raw payloads, binary output, streamed output, per
   assert.equal(lines.filter((l) => 'stdout' in l).map((l) => Buffer.from(l.stdout as string, 'base64').toString()).join(''), 'one\n');
   assert.equal(lines.filter((l) => 'stderr' in l).map((l) => Buffer.from(l.stderr as string, 'base64').toString()).join(''), 'two\n');
   assert.deepEqual(lines.at(-1), { exitCode: 4, error: 'exit status 4' });
+
+  // A caller that hangs up stops its run (not left to run out its time).
+  const ac = new AbortController();
+  const long = await fetch(`${f.url}/v1/run`, { method: 'POST', signal: ac.signal, headers: { authorization: `Bearer ${f.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ command: ['sh', '-c', 'echo started; sleep 60'], stream: true }) });
+  const reader0 = long.body!.getReader();
+  assert.match(Buffer.from((await reader0.read()).value!).toString(), /"stdout"/);
+  ac.abort();
+  const cancelled = await until(async () => /ferry_ad_hoc_runs_total\{label="",outcome="cancelled"\} 1/.test(await (await f.api('GET', '/metrics')).text()), 20_000);
+  assert.ok(cancelled, 'the run of a caller that left ends as cancelled');
 
   const badPayload = await f.api('POST', '/v1/run', { command: ['cat'], payload: 'not base64!' });
   assert.equal(badPayload.status, 422);

@@ -30,10 +30,12 @@ export interface RunRequest {
   timeoutMs?: number;
   /** What the caller calls the run (Tangle's `function_id`), for logs and metrics. */
   label?: string;
+  /** Aborted when no one waits for the answer any more (the caller hung up): the run is stopped. */
+  signal?: AbortSignal;
 }
 
-/** Why a run ended when it did not exit by itself: the command did not exist, its time ran out, it wrote too much, it went over its memory, a signal. */
-export type RunFailure = 'not-found' | 'timed-out' | 'output-cap' | 'oom' | 'killed';
+/** Why a run ended when it did not exit by itself: the command did not exist, its time ran out, it wrote too much, it went over its memory, a signal, its caller left. */
+export type RunFailure = 'not-found' | 'timed-out' | 'output-cap' | 'oom' | 'killed' | 'cancelled';
 
 export interface RunOutcome {
   stdout: Buffer;
@@ -106,6 +108,8 @@ export class AdHocRunner {
       } catch (err) {
         throw new FerryError('instance-start-failed', `the run's sandbox could not start: ${(err as Error).message}`, { cause: err });
       }
+      const cancel = () => void proc.stop(0);
+      r.signal?.addEventListener('abort', cancel, { once: true });
       let notFound = false;
       proc.child.once('error', (e: NodeJS.ErrnoException) => (notFound = e.code === 'ENOENT'));
       proc.child.stdin?.on('error', () => {});
@@ -133,11 +137,13 @@ export class AdHocRunner {
       const stdout = collect(proc.child.stdout, sink?.stdout);
       const stderr = collect(proc.child.stderr, sink?.stderr);
       const exit = await awaitSandboxExit(proc, timeoutMs, this.o.graceMs, 'close');
+      r.signal?.removeEventListener('abort', cancel);
       const out = { stdout: stdout(), stderr: stderr() };
       const execFailed = exit.code === EXEC_FAILED && stderrHead.includes(`: cannot run ${r.command[0]}: No such file or directory`);
       // The sandbox's own line about the failed exec is not the command's output.
       if (execFailed) out.stderr = Buffer.from(out.stderr.toString('utf8').replace(/^[^\n]*: cannot run [^\n]*\n?/m, ''));
       if (notFound || execFailed) return { ...out, exitCode: null, error: `command not found: ${r.command[0]}`, failure: 'not-found' };
+      if (r.signal?.aborted && !exit.timedOut) return { ...out, exitCode: null, error: 'cancelled: the caller left', failure: 'cancelled' };
       if (exit.timedOut) return { ...out, exitCode: null, error: `timed out after ${timeoutMs} ms`, failure: 'timed-out' };
       if (overCap) return { ...out, exitCode: null, error: `killed: its output went over ${this.o.maxOutputBytes} bytes (--run-output-max)`, failure: 'output-cap' };
       if ((await proc.exitReason?.().catch(() => undefined)) === 'oom') return { ...out, exitCode: null, error: `killed: it used more than ${defaultLimits.memoryMb} MB`, failure: 'oom' };

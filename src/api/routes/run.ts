@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { FerryError } from '../../errors/index.js';
 import type { AdHocRunner, RunOutcome, RunRequest } from '../../scheduler/index.js';
 import type { ApiContext, RouteDef } from '../route.js';
+import { callerGone } from '../../util/caller-gone.js';
 
 export interface RunRouteDeps {
   runner: AdHocRunner;
@@ -87,7 +88,8 @@ export function makeRunRoutes(d: RunRouteDeps): RouteDef[] {
           c.req.resume();
           throw new FerryError('run-disabled', 'ad-hoc commands are off on this server (--allow-run)');
         }
-        const { run, stream: streamed } = await requestOf(c, d.maxPayloadBytes);
+        const { run: asked, stream: streamed } = await requestOf(c, d.maxPayloadBytes);
+        const run = { ...asked, signal: callerGone(c.res) };
         if (streamed) {
           await stream(c.res, d.runner, run);
           return undefined;

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { allows, type Access } from '../../auth/index.js';
 import { FerryError } from '../../errors/index.js';
 import { readBody } from '../../service/index.js';
+import { callerGone } from '../../util/caller-gone.js';
 import type { HttpSurface, OpenApiPaths, SurfaceContext } from '../surface.js';
 import { parseInvoke } from './invoke-request.js';
 
@@ -27,7 +28,7 @@ export function tangleSurface(ctx: SurfaceContext): HttpSurface<string> | undefi
     if (!allows(principal, 'execute')) throw new FerryError('forbidden', 'running a command needs permission:execute');
     if (!s.allowRun) throw new FerryError('run-disabled', 'ad-hoc commands are off on this server (--allow-run)');
     const run = parseInvoke(await readBody(req, maxBody), functionId, s.maxBodyBytes);
-    const o = await s.runner.run(run);
+    const o = await s.runner.run({ ...run, signal: callerGone(res) });
     // As Tangle's agent: output as text (invalid UTF-8 replaced), `error` null only on exit 0.
     json(res, 200, { stdout: o.stdout.toString('utf8'), stderr: o.stderr.toString('utf8'), error: o.error });
   };
