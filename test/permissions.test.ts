@@ -102,6 +102,9 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'POST /api/deploy/{key}': 'execute',
   'POST /api/kill/{key}': 'execute',
   'GET /api/status/{key}': 'execute',
+  // Ad-hoc commands (on here without --allow-run, so nothing runs): permission:execute, no function.
+  'POST /v1/run': 'execute',
+  'POST /functions/{function_id}/invoke': 'execute',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {
@@ -187,7 +190,7 @@ async function ensureFixtures(): Promise<void> {
 before(async () => {
   mkdirSync(join(shortedDir, 'sx'));
   writeFileSync(join(shortedDir, 'sx', 'run.json'), '{"type": "executable", "command": "cat", "arguments": ""}');
-  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'shortedfaas,yfass', '--deploy-dir', shortedDir] });
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'shortedfaas,yfass,tangle', '--deploy-dir', shortedDir] });
   await until(async () => (await fetch(`${ferry.url}/f/sx`, { method: 'POST', body: 'x' })).status === 200 || undefined, 30_000, 100);
   tokens.root = ferry.token;
   // The boot admin is the user `admin` (root); the admin role is another user.

@@ -21,6 +21,8 @@ import { makeExecutionRoutes } from './routes/executions.js';
 import { makeObjectRoutes } from './routes/objects.js';
 import { makeInvocationRoutes } from './routes/invocations.js';
 import { makeScheduleRoutes } from './routes/schedules.js';
+import { makeRunRoutes } from './routes/run.js';
+import type { AdHocRunner } from '../scheduler/index.js';
 
 export { ApiRouter } from './router.js';
 export { apiOperations, buildOpenApi, openApiDocument } from './openapi.js';
@@ -42,6 +44,9 @@ export interface ApiDeps {
   schedules: Schedules;
   /** Largest request body of an asynchronous execution. */
   maxBodyBytes: number;
+  /** Ad-hoc commands (`POST /v1/run`); `allowRun` is `--allow-run`. */
+  runner: AdHocRunner;
+  allowRun: boolean;
   isReady(): boolean;
   version: string;
   /** The OpenAPI document `/v1/openapi.json` serves (default: the API's own operations). */
@@ -75,6 +80,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeInvocationRoutes(d.history),
     ...makeScheduleRoutes(d.schedules),
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
+    ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes }),
   );
   const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase);
   return router;

@@ -110,5 +110,8 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     'GET /v1/executions/{id}': execution('read'),
     'DELETE /v1/executions/{id}': execution('execute'),
     'GET /v1/executions/{id}/result': execution('read'),
+
+    // Ad-hoc commands: off unless --allow-run; they belong to no function.
+    'POST /v1/run': global('execute'),
   };
 }

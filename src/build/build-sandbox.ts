@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chown, lchown, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Limits, SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec } from '../core/index.js';
+import { awaitSandboxExit, type Limits, type SandboxDriver, type SandboxProcess, type SandboxSettings, type SandboxSpec } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import type { BuildPlan } from './plan.js';
 
@@ -81,14 +81,7 @@ export async function runBuild(driver: SandboxDriver, work: string, plan: BuildP
   };
   collect(proc.child.stdout);
   collect(proc.child.stderr);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void proc.stop(2000);
-  }, timeoutMs);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => proc.child.once('close', (c, s) => resolve([c, s])));
-  clearTimeout(timer);
-  await proc.stop(0);
+  const { code, signal, timedOut } = await awaitSandboxExit(proc, timeoutMs, 2000, 'close');
   if (bytes > MAX_LOG_BYTES) log(`(log cut: ${bytes - MAX_LOG_BYTES} more bytes)`);
   if (timedOut) return { ok: false, reason: `the build took longer than --build-timeout (${Math.round(timeoutMs / 1000)}s) and was stopped` };
   if ((await proc.exitReason?.()) === 'oom') return { ok: false, reason: `the build went over its memory limit (${buildLimits.memoryMb} MB)` };

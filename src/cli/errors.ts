@@ -49,3 +49,12 @@ export function describeError(err: unknown): string {
 export function exitCodeOf(err: unknown): number {
   return err instanceof CliError ? err.exitCode : 1;
 }
+
+/** The exit status of a command `ferry run` ran on the server: passed on, nothing printed. */
+export class CommandExit extends CliError {
+  override name = 'CommandExit';
+
+  constructor(exitCode: number) {
+    super('', { exitCode });
+  }
+}

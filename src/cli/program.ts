@@ -7,6 +7,7 @@ import * as doctor from './commands/doctor.js';
 import * as functions from './commands/functions.js';
 import * as init from './commands/init.js';
 import * as invoke from './commands/invoke.js';
+import * as runCommand from './commands/run.js';
 import * as logs from './commands/logs.js';
 import * as executions from './commands/executions.js';
 import * as login from './commands/login.js';
@@ -17,7 +18,7 @@ import * as objects from './commands/objects.js';
 import * as server from './commands/server.js';
 import * as tinyfaas from './commands/tinyfaas.js';
 import * as versions from './commands/versions.js';
-import { describeError, exitCodeOf } from './errors.js';
+import { CommandExit, describeError, exitCodeOf } from './errors.js';
 import { processIO, type IO } from './output.js';
 import { packageVersion } from './paths.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(io: IO = processIO): Command {
   init.register(program, io);
   deploy.register(program, io);
   invoke.register(program, io);
+  runCommand.register(program, io);
   functions.register(program, io);
   versions.register(program, io);
   aliases.register(program, io);
@@ -67,6 +69,7 @@ export async function run(argv: string[], io: IO = processIO, env: NodeJS.Proces
       // commander already printed its message (through outputError); usage errors exit 2.
       return err.exitCode === 0 ? 0 : err.code === 'commander.help' || err.code === 'commander.helpDisplayed' ? err.exitCode : 2;
     }
+    if (err instanceof CommandExit) return err.exitCode;
     if (env.FERRY_DEBUG === '1') io.stderr.write(`${debugDump(err)}\n`);
     io.stderr.write(`ferry: ${describeError(err).replace(/\s*\n\s*/g, ' ')}\n`);
     return exitCodeOf(err);

@@ -47,6 +47,10 @@ export interface ServerOptions {
   sandboxUid: number;
   /** Dependency builds at deploy: their time limit and where packages come from. */
   buildTimeoutMs: number;
+  /** Ad-hoc commands (`POST /v1/run`, Tangle's invoke): off unless allowed; their time cap and output cap. */
+  allowRun: boolean;
+  runTimeoutMs: number;
+  runOutputMaxBytes: number;
   npmRegistry: string;
   pipIndexUrl: string | undefined;
   pipFindLinks: string | undefined;
@@ -107,7 +111,7 @@ export interface ServerOptions {
 }
 
 /** The systems whose APIs `--compat` can serve. */
-export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas', 'yfass'];
+export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas', 'yfass', 'tangle'];
 
 type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 
@@ -131,7 +135,7 @@ export const serverSettings: Setting[] = [
   { key: 'coapHost', flag: '--coap-host', env: 'FERRY_COAP_HOST', kind: 'string', default: undefined, help: 'address the CoAP front end binds (default: --host; :: is IPv6 and IPv4)' },
   { key: 'grpcPort', flag: '--grpc-port', env: 'FERRY_GRPC_PORT', kind: 'int', default: undefined, help: 'serve functions over gRPC (plaintext HTTP/2) on this port; off by default' },
   { key: 'grpcHost', flag: '--grpc-host', env: 'FERRY_GRPC_HOST', kind: 'string', default: undefined, help: 'address the gRPC front end binds (default: --host)' },
-  { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas (see docs/compat/)" },
+  { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas, shortedfaas, yfass, tangle (see docs/compat/)" },
   { key: 'compatUser', flag: '--compat-user', env: 'FERRY_COMPAT_USER', kind: 'string', default: 'admin', help: 'user that owns what is created through a compat API without credentials (default: the boot admin)' },
   { key: 'deployDir', flag: '--deploy-dir', env: 'FERRY_DEPLOY_DIR', kind: 'string', default: undefined, help: 'with --compat shortedfaas: watch this folder; each subfolder with a run.json or ferry.json is a function named after it' },
   { key: 'shortedfaasAuth', flag: '--shortedfaas-auth', env: 'FERRY_SHORTEDFAAS_AUTH', kind: 'bool', default: false, help: 'ShortedFaaS API: every call needs Authorization: SharedSecret <$ShortedFaaS_SharedSecret> or a Ferry bearer token' },
@@ -144,6 +148,9 @@ export const serverSettings: Setting[] = [
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
   { key: 'egressStack', flag: '--egress-stack', env: 'FERRY_EGRESS_STACK', kind: 'string', default: 'auto', help: "egress network stack: shared (one slirp4netns for all instances, root only), slirp4netns or pasta (one per instance), auto" },
   { key: 'buildTimeoutMs', flag: '--build-timeout', env: 'FERRY_BUILD_TIMEOUT', kind: 'duration', default: 300_000, help: 'time limit of a dependency build at deploy (npm, pip)' },
+  { key: 'allowRun', flag: '--allow-run', env: 'FERRY_ALLOW_RUN', kind: 'bool', default: false, help: 'let holders of permission:execute run ad-hoc commands in a fresh sandbox (POST /v1/run, ferry run)' },
+  { key: 'runTimeoutMs', flag: '--run-timeout', env: 'FERRY_RUN_TIMEOUT', kind: 'duration', default: 30_000, help: "longest an ad-hoc command may run, and its time when the request names none" },
+  { key: 'runOutputMaxBytes', flag: '--run-output-max', env: 'FERRY_RUN_OUTPUT_MAX', kind: 'bytes', default: 1024 * 1024, help: "most stdout, and most stderr, an ad-hoc command may write; past it, it is stopped" },
   { key: 'npmRegistry', flag: '--npm-registry', env: 'FERRY_NPM_REGISTRY', kind: 'string', default: 'https://registry.npmjs.org/', help: 'npm registry dependency builds install from' },
   { key: 'pipIndexUrl', flag: '--pip-index-url', env: 'FERRY_PIP_INDEX_URL', kind: 'string', default: undefined, help: 'Python package index dependency builds install from (default: none, only --pip-find-links)' },
   { key: 'pipFindLinks', flag: '--pip-find-links', env: 'FERRY_PIP_FIND_LINKS', kind: 'string', default: undefined, help: 'host folder of wheels dependency builds install from (bound read-only)' },

@@ -7,6 +7,7 @@ export type * from "./invocation.js";
 export type * from './principal.js';
 export { CallSignal } from "./call-signal.js";
 export type * from './sandbox.js';
+export { awaitSandboxExit, type SandboxExit } from './sandbox-exit.js';
 export type * from './runtime.js';
 export type * from './pool.js';
 export * from './validate.js';

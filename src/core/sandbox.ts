@@ -26,6 +26,8 @@ export interface SandboxSpec {
   hostPaths: string[];
   /** Extra fds for the child beyond stdio (e.g. a control pipe). */
   extraStdio?: Array<'pipe' | 'ignore'>;
+  /** A pipe on the child's stdin (one-off runs feed their payload there); absent: no stdin. */
+  stdin?: boolean;
   /**
    * The version's runtime. Drivers otherwise know none; the bwrap driver needs it where no
    * memory cgroup exists, to pick a memory bound the runtime survives.

@@ -33,6 +33,7 @@ export const codes = {
   'invalid-invite': { status: 403, title: 'The invite is unknown, used or expired' },
   'weak-password': { status: 422, title: 'The password is too short or too long' },
   'forbidden': { status: 403, title: 'The token does not allow this action' },
+  'run-disabled': { status: 403, title: 'This server does not run ad-hoc commands' },
   'quota-exceeded': { status: 403, title: "The owning group's quota does not allow this" },
   // resources
   'route-not-found': { status: 404, title: 'No route matches this path' },

@@ -55,6 +55,12 @@ export class Metrics {
     labelNames: ['function', 'version'] as const,
     registers: [this.registry],
   });
+  readonly adHocRuns = new Counter({
+    name: 'ferry_ad_hoc_runs_total',
+    help: "Ad-hoc commands (POST /v1/run, Tangle's invoke) by the caller's label and how they ended",
+    labelNames: ['label', 'outcome'] as const,
+    registers: [this.registry],
+  });
 
   private defaultsAdded: Promise<void> | undefined;
 

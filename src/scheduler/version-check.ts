@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
+import { awaitSandboxExit, CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { shortId } from '../util/ids.js';
 import { Turns } from '../util/turns.js';
@@ -63,18 +63,7 @@ export class VersionChecker {
       const stdout = tail(proc.child.stdout, CHECK_OUTPUT_MAX);
       const stderr = tail(proc.child.stderr, STDERR_TAIL);
       const timeoutMs = this.o.timeoutMs ?? 30_000;
-      let timedOut = false;
-      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-        if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve([proc.child.exitCode, proc.child.signalCode]);
-        proc.child.once('exit', (code, sig) => resolve([code, sig]));
-        proc.child.once('error', () => resolve([null, null]));
-      });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        void proc.stop(0);
-      }, timeoutMs);
-      const [code, sig] = await exited.finally(() => clearTimeout(timer));
-      await proc.stop(0).catch(() => {});
+      const { code, signal: sig, timedOut } = await awaitSandboxExit(proc, timeoutMs, 0);
       const report = parseCheckReport(await stdout.text(), view.packageDir);
       if (report) return withoutSandboxPaths(report, view.packageDir);
       if (timedOut) return { ok: false, message: `the handler did not load within ${timeoutMs} ms` };

@@ -9,7 +9,7 @@ import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
 import { pythonInterpreter } from '../runtime/python/interpreter.js';
 import { DependencyBuilder } from '../build/index.js';
-import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker } from '../scheduler/index.js';
+import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker, AdHocRunner } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
@@ -226,7 +226,11 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     options: opts,
     pipeline,
     invocations: new HttpInvocations(pipeline),
-    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
+    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, runner: new AdHocRunner({ driver, runRoot, timeoutCapMs: opts.runTimeoutMs, maxOutputBytes: opts.runOutputMaxBytes, graceMs: opts.stopGraceMs, onEnd: (label, outcome, program, ms) => {
+      metrics.adHocRuns.inc({ label, outcome });
+      // The program only: its arguments and environment may carry what the caller keeps private.
+      logger.info({ label, program, outcome, ms: Math.round(ms) }, 'ad-hoc run');
+    } }), allowRun: opts.allowRun, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
     openapi: () => (doc ??= surfacesDocument(mounted, ferryVersion)),
   };
   const on: HttpSurface[] = [];

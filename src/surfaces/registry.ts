@@ -6,6 +6,7 @@ import { tinyfaasSurface } from './tinyfaas/management-surface.js';
 import { tinyfaasHttpSurface } from './tinyfaas/http-surface.js';
 import { shortedfaasSurface } from './shortedfaas/shorted-surface.js';
 import { yfassSurface } from './yfass/yfass-surface.js';
+import { tangleSurface } from './tangle/tangle-surface.js';
 
 /**
  * Every HTTP surface by name, in the order a listener asks them whether a request is theirs
@@ -20,4 +21,5 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['tinyfaas-http', tinyfaasHttpSurface],
   ['shortedfaas', shortedfaasSurface],
   ['yfass', yfassSurface],
+  ['tangle', tangleSurface],
 ]);

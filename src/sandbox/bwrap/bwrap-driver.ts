@@ -240,7 +240,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
     // the helper and the network stack see only what they need.
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     detached: true,
-    stdio: withStackFd(stdioWithEnv(['ignore', 'pipe', 'pipe', 'pipe', ...fds]), net.stack),
+    stdio: withStackFd(stdioWithEnv([spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...fds]), net.stack),
   });
   for (const fd of fds) closeSync(fd);
   child.on('error', () => {});

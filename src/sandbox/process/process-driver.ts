@@ -41,7 +41,7 @@ export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: Sandbox
       // The server's own environment (tokens, database paths) must not leak into functions.
       env: { ...baseEnv(spec.runDir), ...spec.env },
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', ...(spec.extraStdio ?? [])],
+      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(spec.extraStdio ?? [])],
     });
     // A spawn failure (ENOENT...) is an 'error' event; without a listener it would throw in the
     // server. The owner sees it as the 'exit'/'close' that follows, or through its own listener.
