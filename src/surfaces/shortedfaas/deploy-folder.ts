@@ -31,7 +31,7 @@ export class DeployFolder {
     private readonly dir: string,
     private readonly fns: ShortedFunctions,
     private readonly log: Logger,
-    private readonly pack: (dir: string) => NodeJS.ReadableStream,
+    private readonly pack: (dir: string) => Promise<NodeJS.ReadableStream>,
   ) {}
 
   async start(): Promise<void> {
@@ -78,7 +78,7 @@ export class DeployFolder {
     this.done.set(name, print);
     const folder = join(this.dir, name);
     try {
-      const v = await this.fns.deploy(name, this.pack(folder) as never, print);
+      const v = await this.fns.deploy(name, (await this.pack(folder)) as never, print);
       this.log.info({ function: name, version: v.version, folder }, 'shortedfaas: deployed');
     } catch (err) {
       const e = FerryError.from(err);
