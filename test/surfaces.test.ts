@@ -186,3 +186,21 @@ test('the document covers every surface that is on: /fn always, host routing wit
   assert.ok(isAnswer(hosted));
   assert.equal(hosted.body.toString(), 'hi');
 });
+
+test('a surface with work of its own: started once the server serves, closed (and awaited) when it stops', async () => {
+  const events: string[] = [];
+  const base = testSurface('lifecycle');
+  const factory: SurfaceFactory = (ctx) => ({
+    ...base(ctx)!,
+    start: () => events.push(`start (ready: ${ctx.services.isReady()})`),
+    close: async () => {
+      // Awaited: the server's stop waits for it.
+      await new Promise((r) => setTimeout(r, 50));
+      events.push('closed');
+    },
+  });
+  const f = await startInProcess({}, { surfaces: withSurface('lifecycle', factory) });
+  assert.deepEqual(events, ['start (ready: true)'], 'started once, once the server serves');
+  await f.close();
+  assert.equal(events.filter((e) => e === 'closed').length, 1, events.join(', '));
+});

@@ -232,6 +232,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       logger.info({ label, program, outcome, ms: Math.round(ms) }, 'ad-hoc run');
     } }), allowRun: opts.allowRun, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
     openapi: () => (doc ??= surfacesDocument(mounted, ferryVersion)),
+    logger,
   };
   const on: HttpSurface[] = [];
   for (const make of registry.values()) {
@@ -280,6 +281,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   for (const f of started) logger.info({ frontEnd: f.name, urls: f.urls }, `${f.name} listening on ${f.urls.join(', ')}`);
   for (let i = 1; i < plans.length; i++) logger.info({ url: listeners.urls[i], surfaces: plans[i]!.surfaces.map((s) => s.name) }, `surfaces ${plans[i]!.surfaces.map((s) => s.name).join(', ')} listening on ${listeners.urls[i]}`);
   ready = true;
+  for (const s of on) s.start?.();
   prestart?.start();
   schedules.start();
   // Expired and revoked tokens and old login counters go after a week; hourly is plenty.
@@ -301,6 +303,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       await schedules.close();
       const executionsClosed = executions.close(opts.drainTimeoutMs);
       await closed;
+      await Promise.all(on.map((s) => Promise.resolve(s.close?.()).catch((err: unknown) => logger.warn({ err, surface: s.name }, 'closing a surface failed'))));
       await frontEndsClosed;
       await executionsClosed;
       await releaseAll(opts.stopGraceMs);

@@ -5,6 +5,7 @@ import type { Access } from '../auth/index.js';
 import type { Pipeline } from '../pipeline/index.js';
 import type { HttpInvocations } from '../frontends/http/index.js';
 import type { ApiDeps } from '../api/index.js';
+import type { Logger } from '../observe/index.js';
 
 /**
  * One route a surface serves, with its row of the permission table. The server checks every
@@ -48,6 +49,10 @@ export interface HttpSurface<Match = unknown> {
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, match: Match): void;
   /** Its OpenAPI operations, whole (security and `x-ferry-access` included); the server adds `x-ferry-surface` and `servers`. */
   operations(): OpenApiPaths;
+  /** Work of its own beside its routes (a watched folder): begun once the server serves. */
+  start?(): void;
+  /** Ends what `start` began; awaited while the server drains, before its services stop. */
+  close?(): Promise<void> | void;
 }
 
 /** What a surface factory gets from the server. */
@@ -60,6 +65,8 @@ export interface SurfaceContext {
   services: Omit<ApiDeps, 'openapi'>;
   /** The OpenAPI document of every surface that is on. */
   openapi(): object;
+  /** The server's log. */
+  logger: Logger;
 }
 
 /** Builds a surface, or answers undefined when it is off in this configuration. */

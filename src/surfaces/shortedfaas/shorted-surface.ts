@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access } from '../../auth/index.js';
 import { invocationAccess } from '../../auth/index.js';
 import { FerryError, sendProblem } from '../../errors/index.js';
-import { createLogger } from '../../observe/index.js';
 import { renderProblem } from '../../frontends/http/index.js';
 import type { HttpSurface, SurfaceContext, SurfaceRoute } from '../surface.js';
 import { ShortedFunctions } from './shorted-functions.js';
@@ -39,7 +38,7 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
   if (!ctx.options.compat.includes('shortedfaas')) return undefined;
   const s = ctx.services;
   const fns = new ShortedFunctions({ service: s.service, accounts: s.accounts, owner: ctx.options.compatUser });
-  const log = createLogger(ctx.options.logLevel);
+  const log = ctx.logger;
   const calls = new CallHistory(fns, s.history, s.logs);
   let auth: SharedSecretAuth | undefined;
   if (ctx.options.shortedfaasAuth) {
@@ -48,11 +47,7 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
     if (secret === '') throw new Error(`--shortedfaas-auth needs the environment variable ${secretVariable}`);
     auth = new SharedSecretAuth(secret, s.auth);
   }
-  if (ctx.options.deployDir) {
-    const folder = new DeployFolder(ctx.options.deployDir, fns, log, packFolder);
-    // After the server has wired its services: the first look runs once start-up is over.
-    setImmediate(() => void folder.start().catch((err: unknown) => log.error({ err }, 'shortedfaas: the deploy folder cannot be watched')));
-  }
+  const folder = ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder) : undefined;
 
   const invoke = async (req: IncomingMessage, res: ServerResponse, name: string, async: boolean): Promise<void> => {
     const v = await fns.latest(name);
@@ -98,6 +93,9 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
   return {
     name: 'shortedfaas',
     routes: shortedRoutes,
+    // The folder is watched once the server serves (its deploys need every service), until it stops.
+    start: () => void folder?.start().catch((err: unknown) => log.error({ err }, 'shortedfaas: the deploy folder cannot be watched')),
+    close: () => folder?.stop(),
     match: (req) => matchOf(req.url ?? '/'),
     handle: async (req, res, m) => {
       try {
