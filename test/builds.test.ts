@@ -34,12 +34,15 @@ const pkgName = 'ferry-greet';
 
 /** A package that writes 1 MiB when installed, for the disk cap. */
 const bigName = 'ferry-big';
+/** A package whose install script writes 1 MiB, then waits: only the disk watch can stop it. */
+const fillName = 'ferry-fill';
+const fillScripts = { postinstall: "node -e \"require('fs').writeFileSync('fill.bin', Buffer.alloc(1 << 20)); setTimeout(() => {}, 600000)\"" };
 
 /** `npm pack` of a one-file CommonJS package, plus `extra` files. */
-async function packTarball(dir: string, name = pkgName, extra: Record<string, Buffer> = {}): Promise<Buffer> {
+async function packTarball(dir: string, name = pkgName, extra: Record<string, Buffer> = {}, fields: Record<string, unknown> = {}): Promise<Buffer> {
   const src = join(dir, `src-${name}`);
   await mkdir(src, { recursive: true });
-  await writeFile(join(src, 'package.json'), JSON.stringify({ name, version: '1.0.0', main: 'index.js', license: 'MIT' }));
+  await writeFile(join(src, 'package.json'), JSON.stringify({ name, version: '1.0.0', main: 'index.js', license: 'MIT', ...fields }));
   await writeFile(join(src, 'index.js'), "module.exports = (who) => 'hello ' + who;\n");
   for (const [file, data] of Object.entries(extra)) await writeFile(join(src, file), data);
   const r = spawnSync('npm', ['pack', '--pack-destination', dir], { cwd: src, encoding: 'utf8', env: { ...process.env, npm_config_cache: join(dir, 'npm-cache') } });
@@ -47,8 +50,8 @@ async function packTarball(dir: string, name = pkgName, extra: Record<string, Bu
   return readFile(join(dir, `${name}-1.0.0.tgz`));
 }
 
-/** Serves each package of `tarballs` (name to `npm pack` output) at version 1.0.0. */
-async function startRegistry(tarballs: Record<string, Buffer>): Promise<Registry> {
+/** Serves each package of `tarballs` (name to `npm pack` output) at version 1.0.0; `fields` go into its packument. */
+async function startRegistry(tarballs: Record<string, Buffer>, fields: Record<string, Record<string, unknown>> = {}): Promise<Registry> {
   const integrityOf = (tarball: Buffer): string => `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
   const hits: string[] = [];
   const server = createServer((req, res) => {
@@ -62,7 +65,7 @@ async function startRegistry(tarballs: Record<string, Buffer>): Promise<Registry
       res.end(JSON.stringify({
         name,
         'dist-tags': { latest: '1.0.0' },
-        versions: { '1.0.0': { name, version: '1.0.0', main: 'index.js', dist: { tarball: `http://${host}/${name}/-/${name}-1.0.0.tgz`, shasum, integrity: integrityOf(tarball) } } },
+        versions: { '1.0.0': { name, version: '1.0.0', main: 'index.js', ...fields[name], dist: { tarball: `http://${host}/${name}/-/${name}-1.0.0.tgz`, shasum, integrity: integrityOf(tarball) } } },
       }));
     } else if (tarball) {
       res.setHeader('content-type', 'application/octet-stream');
@@ -130,7 +133,8 @@ describe('dependency builds', { skip }, () => {
     registry = await startRegistry({
       [pkgName]: await packTarball(work),
       [bigName]: await packTarball(work, bigName, { 'big.bin': Buffer.alloc(1024 * 1024, 'x') }),
-    });
+      [fillName]: await packTarball(work, fillName, {}, { scripts: fillScripts }),
+    }, { [fillName]: { scripts: fillScripts, hasInstallScript: true } });
     wheels = join(work, 'wheels');
     await mkdir(wheels);
     writeWheel(wheels);
@@ -283,7 +287,7 @@ describe('dependency builds', { skip }, () => {
     before(async () => {
       // 800 bytes: one cached build of the small package fits (a few hundred bytes), two do not.
       capped = await startFerry({
-        args: ['--npm-registry', `http://127.0.0.1:${registry.port}/`, '--allow-host-network', '--build-max-bytes', '200KiB', '--build-cache-max-bytes', '800'],
+        args: ['--npm-registry', `http://127.0.0.1:${registry.port}/`, '--allow-host-network', '--build-max-bytes', '200KiB', '--build-cache-max-bytes', '800', '--build-timeout', '60s'],
       });
     });
     after(() => disposeFerry(capped));
@@ -302,6 +306,17 @@ describe('dependency builds', { skip }, () => {
       assert.match(body.log, /^dependencies: the build wrote more than 204800 bytes \(--build-max-bytes\)$/m);
       assert.equal((await capped.api('GET', '/v1/functions/deps-big')).status, 404);
       assert.deepEqual(await stored(), was, 'no package was stored');
+      assert.deepEqual(await cached(), [], 'nothing was cached');
+      assert.deepEqual(await readdir(join(capped.dataDir, 'builds', 'work')), [], 'no build work dir is left');
+    });
+
+    test('a build still running when it passes --build-max-bytes is stopped', async () => {
+      const res = await upload(capped, 'deps-fill', nodeFn({ [fillName]: '1.0.0' }));
+      assert.equal(res.status, 422);
+      const body = (await res.json()) as { code: string; detail: string; log: string };
+      assert.equal(body.code, 'build-failed');
+      assert.match(body.detail, /^the build wrote more than 204800 bytes \(--build-max-bytes\)$/);
+      assert.doesNotMatch(body.log, /--build-timeout/);
       assert.deepEqual(await cached(), [], 'nothing was cached');
       assert.deepEqual(await readdir(join(capped.dataDir, 'builds', 'work')), [], 'no build work dir is left');
     });
