@@ -32,32 +32,42 @@ interface Registry {
 
 const pkgName = 'ferry-greet';
 
-/** `npm pack` of a one-file CommonJS package. */
-async function packTarball(dir: string): Promise<Buffer> {
-  const src = join(dir, 'src');
+/** A package that writes 1 MiB when installed, for the disk cap. */
+const bigName = 'ferry-big';
+/** A package whose install script writes 1 MiB, then waits: only the disk watch can stop it. */
+const fillName = 'ferry-fill';
+const fillScripts = { postinstall: "node -e \"require('fs').writeFileSync('fill.bin', Buffer.alloc(1 << 20)); setTimeout(() => {}, 600000)\"" };
+
+/** `npm pack` of a one-file CommonJS package, plus `extra` files. */
+async function packTarball(dir: string, name = pkgName, extra: Record<string, Buffer> = {}, fields: Record<string, unknown> = {}): Promise<Buffer> {
+  const src = join(dir, `src-${name}`);
   await mkdir(src, { recursive: true });
-  await writeFile(join(src, 'package.json'), JSON.stringify({ name: pkgName, version: '1.0.0', main: 'index.js', license: 'MIT' }));
+  await writeFile(join(src, 'package.json'), JSON.stringify({ name, version: '1.0.0', main: 'index.js', license: 'MIT', ...fields }));
   await writeFile(join(src, 'index.js'), "module.exports = (who) => 'hello ' + who;\n");
+  for (const [file, data] of Object.entries(extra)) await writeFile(join(src, file), data);
   const r = spawnSync('npm', ['pack', '--pack-destination', dir], { cwd: src, encoding: 'utf8', env: { ...process.env, npm_config_cache: join(dir, 'npm-cache') } });
   assert.equal(r.status, 0, r.stderr);
-  return readFile(join(dir, `${pkgName}-1.0.0.tgz`));
+  return readFile(join(dir, `${name}-1.0.0.tgz`));
 }
 
-async function startRegistry(tarball: Buffer): Promise<Registry> {
-  const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
-  const shasum = createHash('sha1').update(tarball).digest('hex');
+/** Serves each package of `tarballs` (name to `npm pack` output) at version 1.0.0; `fields` go into its packument. */
+async function startRegistry(tarballs: Record<string, Buffer>, fields: Record<string, Record<string, unknown>> = {}): Promise<Registry> {
+  const integrityOf = (tarball: Buffer): string => `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(req.url ?? '');
     const host = req.headers.host ?? '127.0.0.1';
-    if (req.url === `/${pkgName}`) {
+    const name = Object.keys(tarballs).find((n) => req.url === `/${n}` || req.url === `/${n}/-/${n}-1.0.0.tgz`);
+    const tarball = name === undefined ? undefined : tarballs[name]!;
+    if (name !== undefined && tarball && req.url === `/${name}`) {
+      const shasum = createHash('sha1').update(tarball).digest('hex');
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({
-        name: pkgName,
+        name,
         'dist-tags': { latest: '1.0.0' },
-        versions: { '1.0.0': { name: pkgName, version: '1.0.0', main: 'index.js', dist: { tarball: `http://${host}/${pkgName}/-/${pkgName}-1.0.0.tgz`, shasum, integrity } } },
+        versions: { '1.0.0': { name, version: '1.0.0', main: 'index.js', ...fields[name], dist: { tarball: `http://${host}/${name}/-/${name}-1.0.0.tgz`, shasum, integrity: integrityOf(tarball) } } },
       }));
-    } else if (req.url === `/${pkgName}/-/${pkgName}-1.0.0.tgz`) {
+    } else if (tarball) {
       res.setHeader('content-type', 'application/octet-stream');
       res.end(tarball);
     } else {
@@ -70,7 +80,7 @@ async function startRegistry(tarball: Buffer): Promise<Registry> {
   server.listen({ port: 0, host: '0.0.0.0' });
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  return { server, port, hits, integrity, tarballUrl: (host) => `http://${host}:${port}/${pkgName}/-/${pkgName}-1.0.0.tgz` };
+  return { server, port, hits, integrity: integrityOf(tarballs[pkgName]!), tarballUrl: (host) => `http://${host}:${port}/${pkgName}/-/${pkgName}-1.0.0.tgz` };
 }
 
 /** A wheel made by hand: a zip holding the module and its dist-info. */
@@ -120,7 +130,11 @@ describe('dependency builds', { skip }, () => {
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'ferry-builds-'));
-    registry = await startRegistry(await packTarball(work));
+    registry = await startRegistry({
+      [pkgName]: await packTarball(work),
+      [bigName]: await packTarball(work, bigName, { 'big.bin': Buffer.alloc(1024 * 1024, 'x') }),
+      [fillName]: await packTarball(work, fillName, {}, { scripts: fillScripts }),
+    }, { [fillName]: { scripts: fillScripts, hasInstallScript: true } });
     wheels = join(work, 'wheels');
     await mkdir(wheels);
     writeWheel(wheels);
@@ -266,6 +280,68 @@ describe('dependency builds', { skip }, () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('with small --build-max-bytes and --build-cache-max-bytes', () => {
+    let capped: Ferry;
+    before(async () => {
+      // 800 bytes: one cached build of the small package fits (a few hundred bytes), two do not.
+      capped = await startFerry({
+        args: ['--npm-registry', `http://127.0.0.1:${registry.port}/`, '--allow-host-network', '--build-max-bytes', '200KiB', '--build-cache-max-bytes', '800', '--build-timeout', '60s'],
+      });
+    });
+    after(() => disposeFerry(capped));
+    const cacheDir = (): string => join(capped.dataDir, 'builds', 'cache');
+    const cached = async (): Promise<string[]> => (await readdir(cacheDir()).catch(() => [])).sort();
+
+    test('a build that writes more than --build-max-bytes fails 422 and stores nothing', async () => {
+      const packages = join(capped.dataDir, 'packages');
+      const stored = async (): Promise<string[]> => (await readdir(packages).catch(() => [])).filter((n) => !n.startsWith('.')).sort();
+      const was = await stored();
+      const res = await upload(capped, 'deps-big', nodeFn({ [bigName]: '1.0.0' }));
+      assert.equal(res.status, 422);
+      const body = (await res.json()) as { code: string; detail: string; log: string };
+      assert.equal(body.code, 'build-failed');
+      assert.match(body.detail, /the build wrote more than 204800 bytes \(--build-max-bytes\)/);
+      assert.match(body.log, /^dependencies: the build wrote more than 204800 bytes \(--build-max-bytes\)$/m);
+      assert.equal((await capped.api('GET', '/v1/functions/deps-big')).status, 404);
+      assert.deepEqual(await stored(), was, 'no package was stored');
+      assert.deepEqual(await cached(), [], 'nothing was cached');
+      assert.deepEqual(await readdir(join(capped.dataDir, 'builds', 'work')), [], 'no build work dir is left');
+    });
+
+    test('a build still running when it passes --build-max-bytes is stopped', async () => {
+      const res = await upload(capped, 'deps-fill', nodeFn({ [fillName]: '1.0.0' }));
+      assert.equal(res.status, 422);
+      const body = (await res.json()) as { code: string; detail: string; log: string };
+      assert.equal(body.code, 'build-failed');
+      assert.match(body.detail, /^the build wrote more than 204800 bytes \(--build-max-bytes\)$/);
+      assert.doesNotMatch(body.log, /--build-timeout/);
+      assert.deepEqual(await cached(), [], 'nothing was cached');
+      assert.deepEqual(await readdir(join(capped.dataDir, 'builds', 'work')), [], 'no build work dir is left');
+    });
+
+    test('past --build-cache-max-bytes a new build evicts the least recently used one', async () => {
+      const first = nodeFn({ [pkgName]: '^1.0.0' });
+      await capped.deploy('cache-a', first);
+      const [a] = await cached();
+      assert.ok(a, 'the first build is cached');
+      assert.match(await buildLog(capped, 'cache-a'), /in a build sandbox/);
+
+      await capped.deploy('cache-b', nodeFn({ [pkgName]: '1.0.0' }));
+      const afterB = await cached();
+      assert.equal(afterB.length, 1, 'only one build fits');
+      assert.ok(!afterB.includes(a), 'the first build was evicted');
+      await assert.rejects(stat(join(cacheDir(), a)), { code: 'ENOENT' });
+      assert.equal(await (await fetch(`${capped.url}/fn/cache-b`)).text(), 'hello node');
+
+      await capped.deploy('cache-a-again', first);
+      const again = await buildLog(capped, 'cache-a-again');
+      assert.match(again, /npm install --omit=dev \(network: host\) in a build sandbox/);
+      assert.doesNotMatch(again, /reused the cached build/);
+      assert.deepEqual(await cached(), [a], 'the first build is cached again, the second evicted');
+      assert.equal(await (await fetch(`${capped.url}/fn/cache-a-again`)).text(), 'hello node');
+    });
   });
 
   describe('with a registry that never answers', () => {

@@ -4,12 +4,21 @@ import { join, posix } from 'node:path';
 import { awaitSandboxExit, type Limits, type SandboxDriver, type SandboxProcess, type SandboxSettings, type SandboxSpec } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import type { BuildPlan } from './plan.js';
+import { treeSize } from './tree-size.js';
 
 /**
  * What a build may use: enough for npm and pip with a native add-on or two, bounded so a build
  * cannot take the host's memory or fork without end. The time limit is `--build-timeout`.
  */
 export const buildLimits: Omit<Limits, 'timeoutMs'> = { memoryMb: 1024, cpu: 1, pids: 512, tmpMb: 512 };
+
+/** How often a running build's work dir is measured against `--build-max-bytes`. */
+const DISK_CHECK_MS = 500;
+
+/** The one line a build over `--build-max-bytes` fails with. */
+export function overDiskCap(maxBytes: number): string {
+  return `the build wrote more than ${maxBytes} bytes (--build-max-bytes)`;
+}
 
 /** The most log a build keeps (the version's build log); the rest is cut. */
 const MAX_LOG_BYTES = 1024 * 1024;
@@ -34,9 +43,10 @@ async function chownTree(dir: string, uid: number): Promise<void> {
  * Runs a plan in the server's sandbox driver, as an instance would run: the sandbox user, the
  * driver's namespaces, seccomp filter and cgroups, with `buildLimits` and the plan's network. The
  * work dir (`work`, holding the package's copy at `pkg/`) is the only writable host folder: it is
- * bound where an instance's run dir goes. Every line the tools print goes to `log`.
+ * bound where an instance's run dir goes. Every line the tools print goes to `log`. The work dir
+ * is measured every `DISK_CHECK_MS`; past `maxBytes` the build is stopped.
  */
-export async function runBuild(driver: SandboxDriver, work: string, plan: BuildPlan, timeoutMs: number, log: (line: string) => void): Promise<BuildRun> {
+export async function runBuild(driver: SandboxDriver, work: string, plan: BuildPlan, timeoutMs: number, maxBytes: number, log: (line: string) => void): Promise<BuildRun> {
   const empty = join(work, 'empty');
   await mkdir(empty);
   await mkdir(join(work, 'home'));
@@ -81,10 +91,36 @@ export async function runBuild(driver: SandboxDriver, work: string, plan: BuildP
   };
   collect(proc.child.stdout);
   collect(proc.child.stderr);
-  const { code, signal, timedOut } = await awaitSandboxExit(proc, timeoutMs, 2000, 'close');
+  const disk = watchDisk(work, maxBytes, () => void proc.stop(2000));
+  const { code, signal, timedOut } = await awaitSandboxExit(proc, timeoutMs, 2000, 'close').finally(() => disk.stop());
   if (bytes > MAX_LOG_BYTES) log(`(log cut: ${bytes - MAX_LOG_BYTES} more bytes)`);
+  if (disk.over()) return { ok: false, reason: overDiskCap(maxBytes) };
   if (timedOut) return { ok: false, reason: `the build took longer than --build-timeout (${Math.round(timeoutMs / 1000)}s) and was stopped` };
   if ((await proc.exitReason?.()) === 'oom') return { ok: false, reason: `the build went over its memory limit (${buildLimits.memoryMb} MB)` };
   if (code !== 0) return { ok: false, reason: `${plan.title} ended with ${signal ? `signal ${signal}` : `exit status ${code}`}` };
   return { ok: true };
+}
+
+/** Measures `work` every `DISK_CHECK_MS` (one walk at a time) and calls `onOver` once it passes `maxBytes`. */
+function watchDisk(work: string, maxBytes: number, onOver: () => void): { stop(): void; over(): boolean } {
+  let over = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const check = async (): Promise<void> => {
+    const size = await treeSize(work, maxBytes);
+    if (stopped) return;
+    if (size > maxBytes) {
+      over = true;
+      return onOver();
+    }
+    timer = setTimeout(() => void check(), DISK_CHECK_MS);
+  };
+  timer = setTimeout(() => void check(), DISK_CHECK_MS);
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    over: () => over,
+  };
 }

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import type { BuildContext, SandboxDriver } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { BuildCache } from './build-cache.js';
-import { runBuild } from './build-sandbox.js';
+import { overDiskCap, runBuild } from './build-sandbox.js';
 import { npmPlan, type NodeToolchain } from './npm-plan.js';
 import { checkOutputTree, copyTree } from './output-tree.js';
 import { pipPlan, type PythonToolchain } from './pip-plan.js';
 import type { BuildPlan, PlanResult } from './plan.js';
 import { Turns } from '../util/turns.js';
 import { checkSources, type BuildSources } from './sources.js';
+import { treeSize } from './tree-size.js';
 
 /** How much of a failed build's log its 422 answer carries (the end, where the error is). */
 export const LOG_TAIL_BYTES = 4096;
@@ -23,6 +24,10 @@ export interface DependencyBuilderOptions {
   sources: BuildSources;
   /** `--build-timeout`. */
   timeoutMs: number;
+  /** `--build-max-bytes`: most a build's work dir, and its output, may hold. */
+  maxBytes: number;
+  /** `--build-cache-max-bytes`: past it, the least recently used cached builds are removed. */
+  cacheMaxBytes: number;
   /** `--allow-host-network`: needed for a source on the host's loopback. */
   allowHostNetwork: boolean;
   node: NodeToolchain;
@@ -51,7 +56,7 @@ export class DependencyBuilder {
 
   constructor(private readonly o: DependencyBuilderOptions) {
     checkSources(o.sources, o.allowHostNetwork);
-    this.cache = new BuildCache(join(o.dataDir, 'builds', 'cache'));
+    this.cache = new BuildCache(join(o.dataDir, 'builds', 'cache'), o.cacheMaxBytes);
     this.workRoot = join(o.dataDir, 'builds', 'work');
   }
 
@@ -73,9 +78,7 @@ export class DependencyBuilder {
     if ('skip' in planned) return ctx.log(planned.skip);
     const { plan } = planned;
     const key = BuildCache.key(plan.key);
-    const cached = await this.cache.find(key);
-    if (cached) {
-      await copyTree(cached, join(ctx.dir, plan.output));
+    if (await this.cache.reuse(key, join(ctx.dir, plan.output))) {
       ctx.log(`dependencies: reused the cached build ${key.slice(0, 12)} (${plan.title}); no install ran`);
       return;
     }
@@ -97,7 +100,7 @@ export class DependencyBuilder {
       work = await mkdtemp(join(this.workRoot, 'b-'));
       await copyTree(ctx.dir, join(work, 'pkg'));
       log(`dependencies: ${plan.title} (network: ${plan.network}) in a build sandbox`);
-      const run = await runBuild(this.o.driver, work, plan, this.o.timeoutMs, log);
+      const run = await runBuild(this.o.driver, work, plan, this.o.timeoutMs, this.o.maxBytes, log);
       if (!run.ok) {
         const hint = plan.explain?.(lines.join('\n'));
         if (hint) log(`dependencies: ${hint}`);
@@ -108,6 +111,12 @@ export class DependencyBuilder {
       await checkOutputTree(out, plan.output).catch((err: FerryError) => {
         throw new FerryError('build-failed', err.message, { extras: { log: logTail([...lines, err.message].join('\n')) } });
       });
+      // The watch samples; a build that wrote fast and ended between two looks is caught here.
+      if ((await treeSize(out, this.o.maxBytes)) > this.o.maxBytes) {
+        const reason = overDiskCap(this.o.maxBytes);
+        log(`dependencies: ${reason}`);
+        throw new FerryError('build-failed', reason, { extras: { log: logTail(lines.join('\n')) } });
+      }
       await this.cache.put(key, out);
       await copyTree(out, join(ctx.dir, plan.output));
       log(`dependencies: installed into ${plan.output}/ (cached as ${key.slice(0, 12)})`);

@@ -47,6 +47,9 @@ export interface ServerOptions {
   sandboxUid: number;
   /** Dependency builds at deploy: their time limit and where packages come from. */
   buildTimeoutMs: number;
+  /** Most a dependency build may write, and most the cache of finished builds may keep. */
+  buildMaxBytes: number;
+  buildCacheMaxBytes: number;
   /** Ad-hoc commands (`POST /v1/run`, Tangle's invoke): off unless allowed; their time cap and output cap. */
   allowRun: boolean;
   runTimeoutMs: number;
@@ -148,6 +151,8 @@ export const serverSettings: Setting[] = [
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
   { key: 'egressStack', flag: '--egress-stack', env: 'FERRY_EGRESS_STACK', kind: 'string', default: 'auto', help: "egress network stack: shared (one slirp4netns for all instances, root only), slirp4netns or pasta (one per instance), auto" },
   { key: 'buildTimeoutMs', flag: '--build-timeout', env: 'FERRY_BUILD_TIMEOUT', kind: 'duration', default: 300_000, help: 'time limit of a dependency build at deploy (npm, pip)' },
+  { key: 'buildMaxBytes', flag: '--build-max-bytes', env: 'FERRY_BUILD_MAX_BYTES', kind: 'bytes', default: 1024 ** 3, help: 'most a dependency build may write to its work dir; past it, it is stopped (422 build-failed)' },
+  { key: 'buildCacheMaxBytes', flag: '--build-cache-max-bytes', env: 'FERRY_BUILD_CACHE_MAX_BYTES', kind: 'bytes', default: 2 * 1024 ** 3, help: 'most the cache of finished dependency builds keeps; the least recently used are removed' },
   { key: 'allowRun', flag: '--allow-run', env: 'FERRY_ALLOW_RUN', kind: 'bool', default: false, help: 'let holders of permission:execute run ad-hoc commands in a fresh sandbox (POST /v1/run, ferry run)' },
   { key: 'runTimeoutMs', flag: '--run-timeout', env: 'FERRY_RUN_TIMEOUT', kind: 'duration', default: 30_000, help: "longest an ad-hoc command may run, and its time when the request names none" },
   { key: 'runOutputMaxBytes', flag: '--run-output-max', env: 'FERRY_RUN_OUTPUT_MAX', kind: 'bytes', default: 1024 * 1024, help: "most stdout, and most stderr, an ad-hoc command may write; past it, it is stopped" },

@@ -152,6 +152,8 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     dataDir: opts.dataDir,
     sources: { npmRegistry: opts.npmRegistry, pipIndexUrl: opts.pipIndexUrl, pipFindLinks: opts.pipFindLinks },
     timeoutMs: opts.buildTimeoutMs,
+    maxBytes: opts.buildMaxBytes,
+    cacheMaxBytes: opts.buildCacheMaxBytes,
     allowHostNetwork: opts.allowHostNetwork,
     node: { executable: process.execPath },
     python: pythonInterpreter,
