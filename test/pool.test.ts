@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { startFerry, disposeFerry, type Ferry, type PackageFiles } from './support/ferry.js';
 import { listInstances } from './support/fn.js';
 import { nodeFn } from './support/helpers.js';
-import { processesMentioning } from './support/procs.js';
+import { alive, processesMentioning } from './support/procs.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { waitFor } from './support/wait.js';
 
@@ -60,14 +60,6 @@ const python = (body: string, manifest: Record<string, unknown> = {}): PackageFi
   'main.py': body,
 });
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('a first call with no warm instance is served by a pooled sandbox, node and python', { skip }, async () => {
   const status = await full();

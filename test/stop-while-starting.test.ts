@@ -11,15 +11,8 @@ import { join } from 'node:path';
 import { disposeFerry, startFerry } from './support/ferry.js';
 import { manifest } from './support/fn.js';
 import { until } from './support/helpers.js';
+import { alive } from './support/procs.js';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('an instance still starting when its function is deleted is stopped, not left running', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-starting-'));

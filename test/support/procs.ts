@@ -29,3 +29,13 @@ export function processesMentioning(needle: string): Array<{ pid: number; cmdlin
   }
   return out;
 }
+
+/** Whether a process of this pid exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

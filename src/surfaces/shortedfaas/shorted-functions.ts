@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { VersionRecord } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
-import { effectiveGroups, type Principal } from '../../auth/index.js';
+import type { Principal } from '../../auth/index.js';
+import { compatPrincipal } from '../compat-user.js';
 import { KeyedMutex, type Accounts, type FunctionService } from '../../service/index.js';
 import { adaptFolder, labels } from './package-adapter.js';
 
@@ -59,8 +60,6 @@ export class ShortedFunctions {
 
   /** The owner as a principal: what it may create and its quotas apply. */
   async actor(): Promise<Principal> {
-    const user = (await this.d.accounts.listUsers()).find((u) => u.name === this.d.owner);
-    if (!user) throw new FerryError('forbidden', `--compat-user '${this.d.owner}' is no user of this server`);
-    return { subject: user.name, groups: effectiveGroups(user.name, user.groups), tokenId: 'compat:shortedfaas', via: 'api-token' };
+    return compatPrincipal(this.d.accounts, this.d.owner, 'shortedfaas');
   }
 }

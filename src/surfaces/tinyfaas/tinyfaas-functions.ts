@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import type { InstancePool, VersionRecord } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
-import { effectiveGroups, type Principal } from '../../auth/index.js';
+import type { Principal } from '../../auth/index.js';
+import { compatPrincipal } from '../compat-user.js';
 import { KeyedMutex, type Accounts, type FunctionLogs, type FunctionService } from '../../service/index.js';
 import { adaptPackage, nameLabel } from './package-adapter.js';
 import type { TinyDeploy } from './upload-request.js';
@@ -109,9 +110,7 @@ export class TinyFunctions {
 
   /** The owner as a principal: what it may create and its quotas apply. */
   private async actor(): Promise<Principal> {
-    const user = (await this.d.accounts.listUsers()).find((u) => u.name === this.d.owner);
-    if (!user) throw new FerryError('forbidden', `--compat-user '${this.d.owner}' is no user of this server`);
-    return { subject: user.name, groups: effectiveGroups(user.name, user.groups), tokenId: 'compat:tinyfaas', via: 'api-token' };
+    return compatPrincipal(this.d.accounts, this.d.owner, 'tinyfaas');
   }
 }
 
