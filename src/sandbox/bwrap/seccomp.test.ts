@@ -297,7 +297,8 @@ test('other ABIs: x32 calls are killed by both filters, and so are i386 calls (c
   for (const policy of everyPolicy) {
     const bpf = await c.compile(policy);
     for (const call of [['io_uring_setup', '1', '0'], ['socket', '40', '1', '0']]) {
-      assert.ok(sigsys(await underBwrap(bpf, [probe, ...call, '--x32'])), `x32 ${call[0]} under ${JSON.stringify(policy)}`);
+      const r = await underBwrap(bpf, [probe, ...call, '--x32']);
+      assert.ok(sigsys(r), `x32 ${call[0]} under ${JSON.stringify(policy)}: exit ${r.code} signal ${r.signal}: ${r.out.slice(0, 300)}`);
     }
     // int 0x80 is not available on every host; the filter decides on the audit arch before
     // anything else, so evaluating it shows what the kernel would do.
