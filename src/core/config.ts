@@ -29,6 +29,7 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     handler: m.handler,
     command: m.command,
     ...(m.port !== undefined ? { port: m.port } : {}),
+    ...(m.image !== undefined ? { image: m.image } : {}),
     env: { ...m.env, ...o.env },
     secrets: o.secrets ?? m.secrets ?? [],
     scaling,

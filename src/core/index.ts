@@ -1,4 +1,5 @@
 export * from './manifest.js';
+export * from './image.js';
 export * from './records.js';
 export * from './names.js';
 export * from './config.js';

@@ -2,6 +2,7 @@
  * The `ferry.json` manifest: the one schema for a version's configuration. Uploads, PATCH
  * overrides and the OpenAPI document all use `manifestSchema`.
  */
+import { manifestImageSchema, type ManifestImage } from './image.js';
 export type RuntimeName = 'node' | 'python' | 'exec' | 'http';
 export const runtimeNames: readonly RuntimeName[] = ['node', 'python', 'exec', 'http'];
 
@@ -87,10 +88,12 @@ export interface Manifest {
   mountTmp?: boolean;
   /** Free-form facts about the version for tools (e.g. `tinyfaas.name`); Ferry does not act on them. */
   labels?: Record<string, string>;
+  /** A container image version (`exec` or `http`): its root file system is the package. */
+  image?: ManifestImage;
 }
 
 /** What PATCH may override: everything but the runtime, the code entry point and the labels. */
-export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 'port' | 'labels'>;
+export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 'port' | 'labels' | 'image'>;
 
 /** A version's configuration with every default filled in. */
 export interface EffectiveConfig {
@@ -111,6 +114,8 @@ export interface EffectiveConfig {
   errors: 'private' | 'verbose';
   recordCredentials: boolean;
   sandbox: SandboxSettings;
+  /** An image version: the image and the manifest's overrides of its run settings. */
+  image?: ManifestImage;
 }
 
 /**
@@ -253,6 +258,7 @@ export const manifestSchema = {
     ...privacyProperties,
     ...sandboxProperties,
     labels: labelsSchema,
+    image: manifestImageSchema,
   },
 } as const;
 

@@ -46,6 +46,8 @@ export async function validateManifest(value: unknown): Promise<Manifest> {
   const m = check<Manifest>((await validators()).manifest, value, 'invalid-manifest', 'ferry.json');
   assertUserEnv(m.env, 'ferry.json env');
   assertUserEnv(Object.fromEntries((m.secrets ?? []).map((n) => [n, ''])), 'ferry.json secrets');
+  // Until image versions run, a manifest naming one is refused rather than run as something else.
+  if (m.image !== undefined) throw new FerryError('invalid-manifest', 'ferry.json image: container image versions are not available in this build');
   return m;
 }
 
