@@ -21,6 +21,8 @@ export const codes = {
   'archive-too-large': { status: 413, title: 'The archive unpacks to more than the size limit' },
   'build-failed': { status: 422, title: 'The build step of the version failed' },
   'handler-check-failed': { status: 422, title: 'The version failed its deploy-time check' },
+  'image-invalid': { status: 422, title: 'The container image cannot be read or does not match its digests' },
+  'image-too-large': { status: 413, title: 'The container image exceeds a size limit' },
   // auth
   'unauthorized': { status: 401, title: 'A bearer token is required' },
   'invalid-token': { status: 401, title: 'The bearer token was not issued by this server' },

@@ -11,7 +11,7 @@ export { InstanceApi, type InstanceApiOptions } from './instance-api.js';
 export { InvocationHistory, type FinishedCall } from './history.js';
 export { Schedules, nextRun, type ScheduledRun } from './schedules.js';
 export { Executions, type ExecutionsOptions, type Submission } from './executions/executions.js';
-export { AddressPolicy, pinnedLookup } from './executions/address-policy.js';
+export { AddressPolicy, pinnedLookup } from '../util/address-policy.js';
 export { acceptedAnswer, asyncOptions, prefersAsync, readBody, storedRequest } from './executions/submission.js';
 export { callInstance, type InstanceCall } from './instance-call.js';
 export { MemoryWriter, flatHeaders } from './memory-writer.js';

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { CallbackOutcome, ExecutionStatus, ExecutionStore } from '../../core/index.js';
-import { pinnedLookup, type AddressPolicy } from './address-policy.js';
+import { pinnedLookup, type AddressPolicy } from '../../util/address-policy.js';
 
 /** What a delivery needs to know about the ended execution. */
 export interface CallbackJob {

@@ -23,7 +23,7 @@ import {
 } from '../../core/index.js';
 import type { Catalog } from '../catalog.js';
 import type { FunctionLogs } from '../function-logs.js';
-import { AddressPolicy } from './address-policy.js';
+import { AddressPolicy } from '../../util/address-policy.js';
 import { CallbackSender } from './callbacks.js';
 import { RequestCredentials } from './credentials.js';
 import { GroupCommit } from './group-commit.js';

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
 import type { CallbackSpec, StoredRequest } from '../../core/index.js';
-import type { AddressPolicy } from './address-policy.js';
+import type { AddressPolicy } from '../../util/address-policy.js';
 
 /** Headers Ferry acts on or recomputes; they are not stored with the request. */
 const dropped = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'expect', 'upgrade', 'te', 'trailer', 'proxy-connection']);

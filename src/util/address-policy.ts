@@ -1,13 +1,13 @@
 /**
- * Where callbacks may go. A callback URL is chosen by whoever invokes a function, so without a
- * rule it would let any caller make the server POST to its own loopback services or to the
- * private network behind it. Those ranges, and the host's own addresses, are refused unless the
- * operator lists them (`--callback-allow`).
+ * Where the server may connect on a user's word (callbacks, downloads of what a user names). A
+ * URL chosen by a caller would otherwise let it make the server reach its own loopback services
+ * or the private network behind it. Those ranges, and the host's own addresses, are refused
+ * unless the operator lists them (a setting such as `--callback-allow`, named in the refusal).
  */
 import { isIP, type LookupFunction } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
-import { IpList } from '../../util/ip-list.js';
+import { IpList } from './ip-list.js';
 
 const refusedV4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.168.0.0/16', '198.18.0.0/15', '224.0.0.0/4', '240.0.0.0/4'];
 const refusedV6 = ['::/127', 'fc00::/7', 'fe80::/10', 'ff00::/8', '64:ff9b::/96', '2001:db8::/32'];
@@ -16,7 +16,8 @@ export class AddressPolicy {
   private readonly refused = new IpList([...refusedV4, ...refusedV6]);
   private readonly allowed: IpList;
 
-  constructor(allow: string[]) {
+  /** `setting`: the server setting that lists allowed ranges, named when an address is refused. */
+  constructor(allow: string[], private readonly setting = '--callback-allow') {
     for (const list of Object.values(networkInterfaces())) {
       for (const i of list ?? []) this.refused.add(i.address);
     }
@@ -26,7 +27,7 @@ export class AddressPolicy {
   /** Why `address` (an IP) is refused, or undefined when it is fine. */
   refuses(address: string): string | undefined {
     if (this.allowed.has(address)) return undefined;
-    if (this.refused.has(address)) return `${address} is a loopback, private or local address of this host (see --callback-allow)`;
+    if (this.refused.has(address)) return `${address} is a loopback, private or local address of this host (see ${this.setting})`;
     return undefined;
   }
 
