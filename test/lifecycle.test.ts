@@ -42,7 +42,7 @@ function assertGone(pid: number, what: string): void {
   assert.throws(() => process.kill(pid, 0), (err: NodeJS.ErrnoException) => err.code === 'ESRCH', `${what} (pid ${pid}) must not exist after the server exited`);
 }
 
-test('SIGTERM: an in-flight call completes, the server exits 0, and no instance process is left', { timeout: 45_000 }, async (t) => {
+test('SIGTERM: an in-flight call completes (a second SIGTERM does not cut it), the server exits 0, and no instance process is left', { timeout: 45_000 }, async (t) => {
   const ferry = await startFerry({ args: unsandboxed });
   t.after(() => disposeFerry(ferry));
   gate.shut();
@@ -75,6 +75,12 @@ export default async (req) => {
   const exited = ferry.stop('SIGTERM');
   await waitFor('the server to start draining (healthz no longer 200)', () => notHealthy(ferry));
   assert.equal(ferry.proc.exitCode, null, 'the server waits for the in-flight call');
+  // An impatient supervisor signals again: the drain goes on (a default signal action would
+  // kill the server here and leave the instance behind).
+  ferry.proc.kill('SIGTERM');
+  await waitFor('the server to note the second signal', () => ferry.output.some((l) => l.includes('already shutting down')));
+  assert.equal(ferry.proc.exitCode, null, 'a second SIGTERM does not end the drain');
+  assert.equal(ferry.proc.signalCode, null, 'a second SIGTERM does not kill the server');
   gate.open();
   const res = await inFlight;
   assert.equal(res.status, 200, 'the in-flight call completes during the drain');

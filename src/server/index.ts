@@ -5,7 +5,8 @@ export { createServer, type FerryServer } from './create-server.js';
 
 /**
  * `ferry server`: starts Ferry, prints the admin token on first start, and on SIGINT/SIGTERM
- * drains and resolves (exit 0). Nothing is left running. `started` runs once it listens.
+ * drains and resolves (exit 0). Nothing is left running. A second signal during the drain is
+ * noted; a third exits at once (1). `started` runs once it listens.
  */
 export async function runServer(opts: ServerOptions, started?: () => void): Promise<void> {
   const server = await createServer(opts);
@@ -20,15 +21,27 @@ export async function runServer(opts: ServerOptions, started?: () => void): Prom
   }
   log.info({ url: server.url, dataDir: opts.dataDir, driver: opts.driver }, `Ferry listening on ${server.url}`);
   await new Promise<void>((resolve) => {
+    let signals = 0;
     const stop = (sig: string): void => {
+      signals++;
+      // A second signal must not kill the drain half-way (instances and their mounts would be
+      // left for the next start); only a third, an operator insisting, stops at once.
+      if (signals === 2) {
+        log.warn({ signal: sig, drainTimeoutMs: opts.drainTimeoutMs }, 'already shutting down: in-flight calls get up to the drain timeout; a third signal stops at once');
+        return;
+      }
+      if (signals > 2) {
+        log.warn({ signal: sig }, 'stopping at once: instances left running are cleaned up at the next start');
+        process.exit(1);
+      }
       log.info({ signal: sig }, 'shutting down');
       server.close().then(resolve, (err) => {
         log.error({ err }, 'error while shutting down');
         resolve();
       });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
   // Everything was stopped; should a handle still hold the event loop (a bug), say so and exit
   // rather than hang a supervisor's restart.
