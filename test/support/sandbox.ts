@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, accessSync, constants } from 'node:fs';
+import { systemBindArgs } from '../../src/sandbox/bwrap/system-binds.js';
 
 /**
  * Whether the bwrap sandbox can run here. Outside CI a missing piece skips the sandbox suites
@@ -15,7 +16,7 @@ export async function sandboxSupport(): Promise<{ ok: true } | { ok: false; why:
 }
 
 function check(): string | undefined {
-  const bwrap = spawnSync('bwrap', ['--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', 'true']);
+  const bwrap = spawnSync('bwrap', ['--unshare-user', '--unshare-pid', ...systemBindArgs(), 'true']);
   if (bwrap.error) return 'bwrap is not installed (apt-get install -y bubblewrap)';
   if (bwrap.status !== 0) return `bwrap cannot create namespaces: ${bwrap.stderr.toString().trim()}`;
   for (const c of ['memory', 'pids', 'cpu']) {

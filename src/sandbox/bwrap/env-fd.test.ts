@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { ENV_FD, envArgs, sendEnv, stdioWithEnv } from './env-fd.js';
 import { findTool } from './network.js';
 import { need } from './test-support.js';
+import { systemBindArgs } from './system-binds.js';
 
 test('the options: --setenv per variable, NUL-separated, PATH and HOME first; a NUL is refused', () => {
   assert.equal(envArgs({ A: 'x y', HOME: '/h' }).toString(), ['--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'HOME', '/h', '--setenv', 'A', 'x y', ''].join('\0'));
@@ -16,7 +17,7 @@ test('bwrap sets the variables from the pipe; neither its command line nor the s
   const bwrap = findTool('bwrap');
   if (!need(t, !!bwrap, 'bwrap is not installed')) return;
   const secret = `env-fd-secret-${process.pid}-${Date.now()}`;
-  const child = spawn(bwrap!, ['--unshare-user', '--ro-bind', '/', '/', '--proc', '/proc', '--clearenv', '--args', String(ENV_FD), '--', '/bin/sh', '-c', 'echo "$SECRET"; ls /proc/self/fd; read x'], {
+  const child = spawn(bwrap!, ['--unshare-user', ...systemBindArgs(), '--proc', '/proc', '--clearenv', '--args', String(ENV_FD), '--', '/bin/sh', '-c', 'echo "$SECRET"; ls /proc/self/fd; read x'], {
     stdio: stdioWithEnv(['pipe', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore']),
   });
   sendEnv(child, envArgs({ SECRET: secret }));

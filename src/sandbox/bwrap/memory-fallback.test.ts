@@ -15,6 +15,7 @@ import { fallbackRlimits, instanceLimits, memoryFallbackNotice } from './memory-
 import { findTool } from './network.js';
 import { SeccompCompiler } from './seccomp.js';
 import { need } from './test-support.js';
+import { systemBindArgs } from './system-binds.js';
 
 const MiB = 1024 * 1024;
 
@@ -83,7 +84,7 @@ after(async () => {
 function ready(t: TestContext): boolean {
   const bwrap = findTool('bwrap');
   if (!need(t, helperAvailable(), 'the sandbox helper is not built (node scripts/build-native.mjs)')) return false;
-  if (!need(t, !!bwrap && spawnSync(bwrap, ['--unshare-user', '--ro-bind', '/', '/', 'true']).status === 0, 'bwrap cannot create a user namespace here')) return false;
+  if (!need(t, !!bwrap && spawnSync(bwrap, ['--unshare-user', ...systemBindArgs(), 'true']).status === 0, 'bwrap cannot create a user namespace here')) return false;
   if (!need(t, !!python, 'python3 is not installed')) return false;
   return (['cpu', 'pids'] as const).every((c) => need(t, cgroups.controllers[c].enforceable, `no writable ${c} cgroup here: ${cgroups.controllers[c].detail}`));
 }

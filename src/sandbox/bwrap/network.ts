@@ -26,6 +26,7 @@ import { loadAndExec, routedPrefix, slirpPrefix, slirpStack, withStackFd, type A
 import { EgressRouter, SharedEgress, type RouterTools } from './egress-router.js';
 import { readHostAddresses, type HostAddressWatch } from './host-addresses.js';
 import type { InstanceFilters } from './instance-filters.js';
+import { systemBindArgs } from './system-binds.js';
 
 /**
  * The user-mode stacks `egress` can use: one slirp4netns shared by every instance through a
@@ -336,7 +337,7 @@ export async function probeNetwork(opts: { asUser?: string[]; uid?: number; time
   let none: ProbeResult;
   if (!tools.bwrap) none = missing('bwrap', 'bubblewrap');
   else {
-    const r = await run([...asUser, tools.bwrap, '--unshare-user', '--unshare-net', '--ro-bind', '/', '/', '--', '/bin/true'], timeoutMs);
+    const r = await run([...asUser, tools.bwrap, '--unshare-user', '--unshare-net', ...systemBindArgs(), '--', '/bin/true'], timeoutMs);
     none = r.code === 0 ? { ok: true, detail: 'bwrap --unshare-net' } : { ok: false, detail: `bwrap --unshare-net failed: ${r.stderr}`, fix: 'enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)' };
   }
 
@@ -357,7 +358,7 @@ export async function probeNetwork(opts: { asUser?: string[]; uid?: number; time
       if (engine === 'shared') shared = new SharedEgress({ tools: routerTools(tools)!, asUser: (a) => [...asUser, ...a], egressAllow: [], hostAddresses: () => hosts, dnsAddress: SLIRP_DNS, stepMs: timeoutMs });
       const plan = networkPlan('egress', { hostAddresses: hosts, egressAllow: [], runDir: '/nonexistent', allowHostNetwork: false, engine, tools, ...(shared && { shared }), ...(probeUid === undefined ? {} : { uid: probeUid }) });
       if (!none.ok) throw new Error('bwrap does not work (see none)');
-      const r = await run([...asUser, ...plan.prefix, tools.bwrap!, '--unshare-user', '--ro-bind', '/', '/', '--', '/bin/true'], timeoutMs, plan.stack, asUser);
+      const r = await run([...asUser, ...plan.prefix, tools.bwrap!, '--unshare-user', ...systemBindArgs(), '--', '/bin/true'], timeoutMs, plan.stack, asUser);
       // pasta copies the host's default route; slirp4netns has a network of its own.
       const noRoute = /No external routable interface/.test(r.stderr) ? 'pasta needs a default route on the host; slirp4netns works without one (apt-get install slirp4netns)' : undefined;
       const fix = r.code === 0 ? undefined : (tunFix() ?? noRoute);

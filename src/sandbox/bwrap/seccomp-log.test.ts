@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test, type TestContext } from 'node:test';
 import type { SeccompPolicy } from '../../core/index.js';
@@ -14,13 +14,14 @@ import { readChildPid } from './sandbox-process.js';
 import { SeccompCompiler } from './seccomp.js';
 import { checkSeccompLog, InstanceRefusals, parseRefusal, REFUSALS_PER_SECOND, SeccompLog, type Refusal } from './seccomp-log.js';
 import { need } from './test-support.js';
+import { systemBindArgs } from './system-binds.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ferry-seccomp-log-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const probeSrc = fileURLToPath(new URL('../../../../native/probes/try-syscall.c', import.meta.url));
 const probe = join(work, 'try-syscall');
 const probeBuilt = spawnSync('gcc', ['-O2', '-o', probe, probeSrc, '-lseccomp']).status === 0;
-const bwrapWorks = spawnSync('bwrap', ['--unshare-user', '--ro-bind', '/', '/', 'true']).status === 0;
+const bwrapWorks = spawnSync('bwrap', ['--unshare-user', ...systemBindArgs(), 'true']).status === 0;
 const logCheck = await checkSeccompLog();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -86,7 +87,7 @@ async function probeRun(id: string, policy: SeccompPolicy, args: string[]): Prom
   assert.equal(log.unavailable, undefined);
   const filters = await compiler.compile(policy);
   const fds = [openSync(filters.quiet, 'r'), openSync(filters.logged, 'r')];
-  const argv = ['--unshare-user', '--unshare-pid', '--as-pid-1', '--die-with-parent', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--info-fd', '3', '--seccomp', '4', '--', helperPath(), 'seccomp-exec', '--fd', '5', '--', probe, ...args];
+  const argv = ['--unshare-user', '--unshare-pid', '--as-pid-1', '--die-with-parent', ...systemBindArgs([work, dirname(helperPath())]), '--dev', '/dev', '--proc', '/proc', '--info-fd', '3', '--seccomp', '4', '--', helperPath(), 'seccomp-exec', '--fd', '5', '--', probe, ...args];
   const child = spawn('bwrap', argv, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...fds] });
   for (const fd of fds) closeSync(fd);
   const refusals = log.watch(id, readChildPid(child));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import type { SeccompPolicy } from '../../core/index.js';
@@ -14,13 +14,16 @@ import { SeccompCompiler, validateSyscallNames, type SeccompFilters } from './se
 import { defaultDenyList, enosysSyscalls, runtimeBaseline, socketFamilies, socketpairFamilies } from './seccomp-defaults.js';
 
 import { mustWork, need } from './test-support.js';
+import { systemBindArgs } from './system-binds.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ferry-seccomp-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const probeSrc = fileURLToPath(new URL('../../../../native/probes/try-syscall.c', import.meta.url));
 const probe = join(work, 'try-syscall');
 const probeBuilt = spawnSync('gcc', ['-O2', '-o', probe, probeSrc, '-lseccomp']).status === 0;
-const bwrapWorks = spawnSync('bwrap', ['--unshare-user', '--ro-bind', '/', '/', 'true']).status === 0;
+/** Where the python3 on PATH lives (a pyenv install is outside /usr), bound for the allow-mode run. */
+const pythonHome = spawnSync('python3', ['-c', 'import sys; print(sys.base_prefix)'], { encoding: 'utf8' }).stdout?.trim();
+const bwrapWorks = spawnSync('bwrap', ['--unshare-user', ...systemBindArgs(), 'true']).status === 0;
 
 function ready(t: TestContext, enforce = false): boolean {
   if (!need(t, helperAvailable(), 'the sandbox helper is not built (node scripts/build-native.mjs; needs gcc, libseccomp-dev)')) return false;
@@ -38,7 +41,7 @@ interface Run {
 function underBwrap(filters: SeccompFilters | undefined, argv: string[]): Promise<Run> {
   const fds = filters ? [openSync(filters.quiet, 'r'), openSync(filters.logged, 'r')] : [];
   const inner = filters ? [helperPath(), 'seccomp-exec', '--fd', '4', '--', ...argv] : argv;
-  const args = ['--unshare-user', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', ...(filters ? ['--seccomp', '3'] : []), '--', ...inner];
+  const args = ['--unshare-user', ...systemBindArgs([work, dirname(helperPath()), dirname(process.execPath), ...(pythonHome ? [pythonHome] : [])]), '--dev', '/dev', '--proc', '/proc', ...(filters ? ['--seccomp', '3'] : []), '--', ...inner];
   return new Promise((resolve, reject) => {
     const child = spawn('bwrap', args, { stdio: ['ignore', 'pipe', 'pipe', ...fds] });
     for (const fd of fds) closeSync(fd);

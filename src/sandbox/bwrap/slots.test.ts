@@ -10,6 +10,7 @@ import { Mounter, mountdAvailable } from './mounter.js';
 import { mountsUnder, slotRoot, Slots } from './slots.js';
 import { findTool } from './network.js';
 import { need } from './test-support.js';
+import { systemBindArgs } from './system-binds.js';
 
 const root = slotRoot(`test-${process.pid}`);
 const mounter = new Mounter();
@@ -56,7 +57,7 @@ test('a sandbox that bound the slot before the package arrived sees it, read-onl
   const slot = await slots.create('s2');
   t.after(() => slots.remove(slot));
   const script = 'echo up; for i in $(seq 250); do [ -f /tmp/pkg/a.txt ] && break; sleep 0.02; done; cat /tmp/pkg/a.txt; echo; touch /tmp/pkg/x 2>&1 || echo refused';
-  const args = ['--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--tmpfs', '/tmp', '--ro-bind', slot, '/tmp/pkg', '--', '/bin/sh', '-c', script];
+  const args = ['--unshare-user', '--unshare-pid', ...systemBindArgs(), '--tmpfs', '/tmp', '--ro-bind', slot, '/tmp/pkg', '--', '/bin/sh', '-c', script];
   const child = spawn(bwrap!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   let out = '';

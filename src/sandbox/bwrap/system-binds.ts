@@ -35,3 +35,16 @@ export function systemBinds(): SystemBind[] {
 export function coveredBySystem(path: string): boolean {
   return systemBinds().some((b) => b.kind === 'ro-bind' && (path === b.dest || path.startsWith(`${b.dest}/`)));
 }
+
+/**
+ * bwrap arguments for a small sandbox that needs only the host's programs (a probe, a test):
+ * the system binds, plus each of `extra` (host paths) at its own place, read-only. Never the
+ * host's whole root: bwrap remounts every mount under a bound tree read-only one by one, and a
+ * mount that goes meanwhile (an instance's run dir, a pool slot) fails the sandbox's start.
+ */
+export function systemBindArgs(extra: readonly string[] = []): string[] {
+  const args: string[] = [];
+  for (const b of systemBinds()) args.push(b.kind === 'symlink' ? '--symlink' : '--ro-bind', b.source, b.dest);
+  for (const p of extra) if (!coveredBySystem(p)) args.push('--ro-bind', p, p);
+  return args;
+}

@@ -10,12 +10,14 @@
  * with host routes to the private addresses through the namespace.
  */
 import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
 import { findTool } from './network.js';
 import { withStackFd, type AttachedStack } from './slirp.js';
+import { systemBindArgs } from './system-binds.js';
 
 /** In CI (or when asked), a missing requirement fails the test instead of skipping it. */
 export const mustWork = process.env.CI === 'true' || process.env.FERRY_SANDBOX_MUST_WORK === '1';
@@ -33,7 +35,7 @@ export function missingSandbox(): string | undefined {
   const bwrap = findTool('bwrap');
   if (!bwrap) return 'bwrap is not installed (apt-get install bubblewrap)';
   if (process.getuid?.() === 0 && !findTool('setpriv')) return 'setpriv (util-linux) is needed to run sandboxes as an unprivileged user';
-  const r = spawnSync(bwrap, ['--unshare-user', '--unshare-net', '--ro-bind', '/', '/', '/bin/true']);
+  const r = spawnSync(bwrap, ['--unshare-user', '--unshare-net', ...systemBindArgs(), '/bin/true']);
   if (r.status !== 0) return `bwrap cannot create user namespaces here: ${r.stderr?.toString().trim()}`;
   return undefined;
 }
@@ -184,10 +186,10 @@ Promise.all(targets.map((t) => new Promise((done) => {
 }))).then(() => console.log(JSON.stringify(out)));
 `;
 
-/** bwrap arguments of the test sandboxes: the whole host read-only, private /dev, /proc, /tmp. */
+/** bwrap arguments of the test sandboxes: the host's system read-only, private /dev, /proc, /tmp. */
 /** Ferry's checkout (dist and node_modules), bound again over the fresh /tmp in case it lives under /tmp. */
 const distRoot = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
-export const testSandboxArgs = ['--unshare-user', '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--ro-bind', distRoot, distRoot];
+export const testSandboxArgs = ['--unshare-user', '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', ...systemBindArgs([dirname(process.execPath)]), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--ro-bind', distRoot, distRoot];
 
 /** A plan's stack and how to run it (as the sandbox user, inside any outer wrapper). */
 export interface StackRun {

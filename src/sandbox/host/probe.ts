@@ -5,6 +5,7 @@ import { detectCgroups, type CgroupController } from '../bwrap/cgroups.js';
 import { helperAvailable, helperPath, helperVersion } from '../bwrap/helper.js';
 import { mountdAvailable, mountdPath } from '../bwrap/mounter.js';
 import { checkSeccompLog } from '../bwrap/seccomp-log.js';
+import { systemBindArgs } from '../bwrap/system-binds.js';
 
 /**
  * What this host offers the sandbox, for `ferry doctor` and the server's start-up line. Only
@@ -73,7 +74,7 @@ async function bwrapCheck(): Promise<HostCheck & { version?: string }> {
   const found = await tool('bwrap', ['--version'], 'apt-get install -y bubblewrap', true);
   if (!found.path) return found;
   // The question is not whether bwrap exists but whether it can make namespaces here.
-  const r = await run(found.path, ['--unshare-user', '--unshare-pid', '--die-with-parent', '--ro-bind', '/', '/', 'true']);
+  const r = await run(found.path, ['--unshare-user', '--unshare-pid', '--die-with-parent', ...systemBindArgs(), 'true']);
   if (r.ok) return { ...found, detail: `${found.detail}; makes user and PID namespaces` };
   return {
     ...found,
