@@ -22,6 +22,11 @@ test('durations and sizes parse with units', () => {
 test('bad values are refused with the flag named', () => {
   assert.throws(() => loadServerOptions({ port: 'eighty' }, {}), /--port/);
   assert.throws(() => loadServerOptions({ invokeAuth: 'maybe' }, {}), /--invoke-auth/);
+  // Sizes, durations and switches too, by the flag or by the variable that carried the value.
+  assert.throws(() => loadServerOptions({ maxBodyBytes: '12XB' }, {}), /^Error: --max-body: '12XB' is not a size/);
+  assert.throws(() => loadServerOptions({ drainTimeoutMs: '5y' }, {}), /^Error: --drain-timeout: '5y' is not a duration/);
+  assert.throws(() => loadServerOptions({}, { FERRY_MAX_BODY: 'zz' }), /^Error: FERRY_MAX_BODY: 'zz' is not a size/);
+  assert.throws(() => loadServerOptions({}, { FERRY_UNSANDBOXED: 'perhaps' }), /^Error: FERRY_UNSANDBOXED: 'perhaps' is not a boolean/);
 });
 
 test('--redact-headers takes names, *-suffix and prefix-* patterns, lower-cased', () => {

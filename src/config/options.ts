@@ -220,13 +220,13 @@ function parseValue(s: Setting, raw: string | number | boolean): string | number
   switch (s.kind) {
     case 'int': {
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${s.flag}: '${raw}' is not a non-negative integer`);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`'${raw}' is not a non-negative integer`);
       return n;
     }
     case 'bool':
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
       if (/^(0|false|no|off|)$/i.test(raw)) return false;
-      throw new Error(`${s.flag}: '${raw}' is not a boolean`);
+      throw new Error(`'${raw}' is not a boolean`);
     case 'duration':
       return parseDuration(raw);
     case 'bytes':
@@ -243,8 +243,14 @@ function parseValue(s: Setting, raw: string | number | boolean): string | number
 export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, string | number | boolean>>, env: NodeJS.ProcessEnv): ServerOptions {
   const out: Record<string, unknown> = {};
   for (const s of serverSettings) {
+    const fromEnv = flags[s.key] === undefined && s.env !== undefined && env[s.env] !== undefined;
     const raw = flags[s.key] ?? (s.env ? env[s.env] : undefined) ?? s.default;
-    out[s.key] = raw === undefined ? undefined : parseValue(s, raw);
+    try {
+      out[s.key] = raw === undefined ? undefined : parseValue(s, raw);
+    } catch (err) {
+      // Name where the bad value came from: the flag, or the variable that set it.
+      throw new Error(`${fromEnv ? s.env : s.flag}: ${(err as Error).message}`);
+    }
   }
   const opts = out as unknown as ServerOptions;
   if (opts.port > 65_535) throw new Error(`--port: ${opts.port} is not a TCP port`);
