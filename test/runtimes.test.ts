@@ -93,3 +93,21 @@ test('http: the function runs its own server on PORT and Ferry proxies to it', a
   assert.equal(res.headers.get('x-path'), '/deep/path?z=1');
   assert.equal(await res.text(), 'hello from http');
 });
+
+test('http: a server on another port than PORT fails its start at once, and the logs say which port', { timeout: 30_000 }, async () => {
+  // A node server (the relay inside its process) and any other program (the relay as supervisor).
+  const servers: Array<[string, Record<string, string>]> = [
+    ['wrong-port-node', { 'ferry.json': JSON.stringify({ runtime: 'http', command: ['node', 'server.js'] }), 'server.js': "require('http').createServer((q, s) => s.end('x')).listen(3000, '127.0.0.1');\n" }],
+    ['wrong-port-sh', { 'ferry.json': JSON.stringify({ runtime: 'http', command: ['/bin/sh', '-c', 'exec python3 -m http.server 3001 --bind 127.0.0.1'] }) }],
+  ];
+  for (const [name, files] of servers) {
+    await ferry.deploy(name, files);
+    // The call's own timeout is 30 s: an answer at all before 20 s means it did not wait it out.
+    const res = await fetch(`${ferry.url}/fn/${name}`, { headers: { authorization: `Bearer ${ferry.token}` }, signal: AbortSignal.timeout(20_000) });
+    const problem = (await res.json()) as { code: string; detail: string };
+    assert.equal(res.status, 502, JSON.stringify(problem));
+    assert.equal(problem.code, 'instance-start-failed');
+    const logs = await (await ferry.api('GET', `/v1/functions/${name}/logs`)).text();
+    assert.match(logs, new RegExp(`listens on port ${name.endsWith('node') ? 3000 : 3001}, not on PORT=\\d+`), logs);
+  }
+});

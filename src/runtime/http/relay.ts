@@ -15,7 +15,8 @@
  * - `node --import /path/relay.mjs server.js`: inside a Node server's own process, no second
  *   process (its memory is the cost of the supervisor); the http runtime uses it for `node`
  *   commands. Everything is unref'd and errors are only logged: the function's process is never
- *   kept alive or crashed by the relay. As pid 1 of a PID namespace the server would ignore
+ *   kept alive or crashed by the relay, but for one case: a server that listens on another port
+ *   than PORT is ended (78) with a line saying so, since no call could ever reach it. As pid 1 of a PID namespace the server would ignore
  *   SIGTERM, SIGINT and SIGHUP it has no handler for; the relay ends it with 128+n for them, as
  *   the default action would, while the server has no handler of its own.
  *
@@ -25,7 +26,7 @@
  * Environment: FERRY_RELAY_SOCKET, PORT (both required), HOST (default 127.0.0.1, then ::1).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, realpathSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { constants } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -80,6 +81,32 @@ function pipeToPort(client: net.Socket, host: string, port: number): void {
 }
 
 /**
+ * TCP ports something listens on in this network namespace (`/proc/net/tcp`, `tcp6`: LISTEN is
+ * state 0A), or [] when /proc is not mounted. In a namespace of its own, that is the function.
+ */
+export function listeningPorts(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number[] {
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = read(file);
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== '0A' || !f[1]) continue;
+      const port = parseInt(f[1].slice(f[1].lastIndexOf(':') + 1), 16);
+      if (Number.isInteger(port)) ports.add(port);
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** How long PORT may stay closed while the server listens elsewhere before the start is failed. */
+const wrongPortGraceMs = 1000;
+
+/**
  * Waits for PORT, then relays. Resolves the listening server, or undefined when there is nothing
  * to relay (stopped, or the function serves its socket itself).
  */
@@ -90,6 +117,15 @@ async function relay(cfg: RelayConfig, opts: { stopped(): boolean; unref: boolea
     if (opts.stopped()) return undefined;
     if (existsSync(cfg.socketPath) || (cfg.ownSocket !== undefined && existsSync(cfg.ownSocket))) return undefined;
     for (const h of cfg.hosts) if (!host && (await accepts(h, cfg.port))) host = h;
+    if (!host && Date.now() - started >= wrongPortGraceMs) {
+      // A server on another port would otherwise leave every call waiting out its timeout: say
+      // where it listens, and fail the start (78, a setup error) so the caller hears it now.
+      const others = listeningPorts().filter((p) => p !== cfg.port);
+      if (others.length > 0 && !opts.stopped()) {
+        log(`the server listens on port ${others.join(', ')}, not on PORT=${cfg.port}: listen on the port in the PORT environment variable (or set "port" in ferry.json)`);
+        process.exit(78);
+      }
+    }
     // Fast at first (cold starts are measured in milliseconds), then gentler.
     if (!host) {
       await new Promise<void>((resolve) => {
