@@ -104,7 +104,7 @@ export function listeningPorts(read: (path: string) => string = (p) => readFileS
 }
 
 /** How long PORT may stay closed while the server listens elsewhere before the start is failed. */
-const wrongPortGraceMs = 1000;
+const wrongPortGraceMs = 2000;
 
 /**
  * Waits for PORT, then relays. Resolves the listening server, or undefined when there is nothing
