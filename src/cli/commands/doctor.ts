@@ -6,12 +6,17 @@ import { table } from '../output.js';
 export function register(program: Command, io: IO): void {
   program
     .command('doctor')
-    .description('check bwrap, user namespaces, seccomp, cgroups, network stacks and KVM on this host')
+    .description('check bwrap, user namespaces, seccomp, cgroups, network stacks, KVM and the data dir on this host')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--data-dir <dir>', 'the data dir a server would use (FERRY_DATA_DIR, default ./.ferry)')
+    .option('--sandbox-uid <uid>', 'the uid instances run as (FERRY_SANDBOX_UID, default 2000000)')
+    .action(async (opts: { json?: boolean; dataDir?: string; sandboxUid?: string }) => {
       // Loaded on demand: the other commands never pay for the probes.
       const { probeHost } = await import('../../sandbox/host/probe.js');
-      const report = await probeHost();
+      const dataDir = opts.dataDir ?? process.env.FERRY_DATA_DIR ?? './.ferry';
+      const sandboxUid = Number(opts.sandboxUid ?? process.env.FERRY_SANDBOX_UID ?? 2_000_000);
+      if (!Number.isInteger(sandboxUid) || sandboxUid <= 0) throw new Error(`--sandbox-uid: '${opts.sandboxUid ?? process.env.FERRY_SANDBOX_UID}' is not a uid above 0`);
+      const report = await probeHost({ dataDir, sandboxUid });
       if (opts.json) {
         io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {

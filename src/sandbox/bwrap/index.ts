@@ -22,9 +22,11 @@ import { Mounter, mountdAvailable, mountdPath } from './mounter.js';
 import { slotRoot, Slots } from './slots.js';
 import { RunDirs } from './run-dirs.js';
 import { instanceLimits, memoryFallbackNotice } from './memory-fallback.js';
+import { dataDirUnreachable } from './data-dir-reach.js';
 
 export { createBwrapDriver, checkBindSource, SANDBOX_PACKAGE_DIR, SANDBOX_RUN_DIR } from './bwrap-driver.js';
 export { validateSyscallNames } from './seccomp.js';
+export { dataDirUnreachable } from './data-dir-reach.js';
 export { assertAllowed as assertNetworkAllowed } from './network.js';
 
 /** What the server tells the driver about itself and the operator's choices. */
@@ -52,6 +54,8 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   if (!helperAvailable()) throw new FerryError('internal', `the bwrap driver needs its native helper at ${helperPath()}: install gcc and libseccomp-dev, then npm run build`);
   const root = process.getuid?.() === 0;
   const sandboxUser = root ? { uid: o.sandboxUid, gid: o.sandboxUid } : undefined;
+  const unreachable = sandboxUser && dataDirUnreachable(o.dataDir, sandboxUser.uid, sandboxUser.gid);
+  if (unreachable) throw new FerryError('internal', `the data dir cannot be reached by the sandbox: ${unreachable}`);
   // One cgroup subtree per data dir, so two servers on a host never clean up each other's.
   const scope = createHash('sha256').update(o.dataDir).digest('hex').slice(0, 12);
   const cgroups = detectCgroups({ scope });

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { detectCgroups, type CgroupController } from '../bwrap/cgroups.js';
 import { helperAvailable, helperPath, helperVersion } from '../bwrap/helper.js';
 import { mountdAvailable, mountdPath } from '../bwrap/mounter.js';
 import { checkSeccompLog } from '../bwrap/seccomp-log.js';
 import { systemBindArgs } from '../bwrap/system-binds.js';
+import { dataDirUnreachable } from '../bwrap/data-dir-reach.js';
 
 /**
  * What this host offers the sandbox, for `ferry doctor` and the server's start-up line. Only
@@ -156,8 +157,19 @@ function kvm(): HostCheck {
   }
 }
 
-/** Probes everything at once (a few seconds at most: every command has a 5 s timeout). */
-export async function probeHost(): Promise<HostReport> {
+/** Whether the sandbox user can pass through to the data dir (as root, instances run as it). */
+function dataDirCheck(where: { dataDir: string; sandboxUid: number }): HostCheck {
+  const why = process.getuid?.() === 0 ? dataDirUnreachable(where.dataDir, where.sandboxUid, where.sandboxUid) : undefined;
+  if (!why) return { name: 'data-dir', ok: true, required: true, detail: `${resolve(where.dataDir)} can be reached by the sandbox user` };
+  const fix = why.slice(why.indexOf('Choose'));
+  return { name: 'data-dir', ok: false, required: true, detail: why.slice(0, why.indexOf(': every')), fix };
+}
+
+/**
+ * Probes everything at once (a few seconds at most: every command has a 5 s timeout). `where`:
+ * the data dir and sandbox uid a server would use, to check the sandbox user reaches it.
+ */
+export async function probeHost(where?: { dataDir: string; sandboxUid: number }): Promise<HostReport> {
   const uid = process.getuid?.() ?? -1;
   const root: HostCheck = {
     name: 'root',
@@ -184,7 +196,7 @@ export async function probeHost(): Promise<HostReport> {
   // The default network policy, egress, needs a user-mode stack (either) and nft for its filter.
   const stackMissing = !pasta.ok && !slirp.ok;
   const required = (c: HostCheck, yes: boolean): HostCheck => ({ ...c, required: yes });
-  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), required(ip, true), required(nsenter, true), kvm()];
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), required(ip, true), required(nsenter, true), kvm(), ...(where ? [dataDirCheck(where)] : [])];
   const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
   const cg = (c: CgroupController): string => {
     const check = cgroups.find((x) => x.name === `cgroup-${c}`);
