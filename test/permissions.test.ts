@@ -56,7 +56,7 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'GET /v1/functions/{name}/objects': 'fn:read',
   'PUT /v1/functions/{name}/objects/{key}': 'fn:write',
   'GET /v1/functions/{name}/objects/{key}': 'fn:read',
-  'DELETE /v1/functions/{name}/objects/{key}': 'fn:remove',
+  'DELETE /v1/functions/{name}/objects/{key}': 'fn:write',
   'GET /v1/pool': 'read',
   'GET /v1/invocations': 'read',
   'GET /v1/invocations/{id}': 'read',

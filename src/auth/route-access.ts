@@ -35,7 +35,7 @@ const signedIn: Access = { kind: 'signed-in' };
 const global = (perm: Exclude<Permission, 'public'>): Access => ({ kind: 'global', perm });
 const fn = (perm: Exclude<Permission, 'public'>, creates = false): Access => ({ kind: 'function', perm, ...(creates ? { creates } : {}) });
 /** A function route the function's own instances may use with their instance token. */
-const objects = (perm: 'read' | 'write' | 'remove'): Access => ({ kind: 'function', perm, instance: true });
+const objects = (perm: 'read' | 'write'): Access => ({ kind: 'function', perm, instance: true });
 const execution = (perm: Exclude<Permission, 'public'>): Access => ({ kind: 'execution', perm });
 
 /**
@@ -87,7 +87,8 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     'GET /v1/functions/{name}/objects': objects('read'),
     'PUT /v1/functions/{name}/objects/{key}': objects('write'),
     'GET /v1/functions/{name}/objects/{key}': objects('read'),
-    'DELETE /v1/functions/{name}/objects/{key}': objects('remove'),
+    // Objects are the function's data, as secrets are the group's: who may write them may delete them.
+    'DELETE /v1/functions/{name}/objects/{key}': objects('write'),
     'GET /v1/pool': global('read'),
 
     // The history lists only what the caller may read; one entry of another's function is 404.
