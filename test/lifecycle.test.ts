@@ -279,3 +279,26 @@ test('/healthz answers 200 as soon as the server reports listening, and stops on
   assert.equal(await within('the server to exit', 20_000, exited), 0);
   assert.ok(await notHealthy(ferry));
 });
+
+test('x-request-id: management answers carry one too (success, errors, no token); a valid client id is echoed', { timeout: 30_000 }, async (t) => {
+  const ferry = await startFerry({ args: unsandboxed });
+  t.after(() => disposeFerry(ferry));
+  const answers = [
+    await ferry.api('GET', '/v1/functions'),
+    await ferry.api('GET', '/v1/no-such-route'),
+    await fetch(`${ferry.url}/v1/functions`),
+    await fetch(`${ferry.url}/healthz`),
+  ];
+  for (const res of answers) {
+    await res.arrayBuffer();
+    assert.match(res.headers.get('x-request-id') ?? '', validId, `${res.url} ${res.status}`);
+  }
+  assert.deepEqual(answers.map((r) => r.status), [200, 404, 401, 200]);
+  const ids = new Set(answers.map((r) => r.headers.get('x-request-id')));
+  assert.equal(ids.size, answers.length, 'each answer has its own id');
+  const echoed = await ferry.api('GET', '/v1/functions', undefined, { 'x-request-id': 'ticket-4711' });
+  assert.equal(echoed.headers.get('x-request-id'), 'ticket-4711');
+  const replaced = await ferry.api('GET', '/v1/functions', undefined, { 'x-request-id': 'no spaces <allowed>' });
+  assert.match(replaced.headers.get('x-request-id') ?? '', validId);
+  assert.notEqual(replaced.headers.get('x-request-id'), 'no spaces <allowed>');
+});

@@ -3,6 +3,7 @@ import { FerryError, sendProblem } from '../errors/index.js';
 import { allows, onFunction, type Access, type Authenticator, type Principal } from '../auth/index.js';
 import type { RouteDef } from './route.js';
 import { readJson } from './body.js';
+import { httpRequestId } from '../pipeline/request-id.js';
 
 interface Compiled {
   def: RouteDef;
@@ -70,6 +71,8 @@ export class ApiRouter {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
+    // As on invocations: the client's id when it is a sane one, so a support ticket can name it.
+    res.setHeader('x-request-id', httpRequestId(req.headers['x-request-id']));
     try {
       const path = routePath(url.pathname);
       const allowed: string[] = [];

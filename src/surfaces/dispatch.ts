@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { FerryError, sendProblem } from '../errors/index.js';
 import type { HttpSurface } from './surface.js';
+import { httpRequestId } from '../pipeline/request-id.js';
 
 /** What one listener does with a request and an upgrade. */
 export interface Dispatch {
@@ -62,5 +63,5 @@ function notFound(req: IncomingMessage, res: ServerResponse): void {
   const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
   // Drain what the client is still sending so it reads our answer instead of a reset.
   if (!req.readableEnded) req.resume();
-  sendProblem(res, new FerryError('route-not-found', `no route for ${req.method} ${path}`), pathname);
+  sendProblem(res, new FerryError('route-not-found', `no route for ${req.method} ${path}`), pathname, { 'x-request-id': httpRequestId(req.headers['x-request-id']) });
 }
