@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
@@ -148,4 +148,22 @@ test('without FERRY_TOKEN the CLI reads the admin token from FERRY_DATA_DIR', as
   oneLineError(none, 'no token');
   assert.match(none.stderr, /unauthorized/);
   assert.match(none.stderr, /FERRY_TOKEN/);
+});
+
+test('deploy honours .ferryignore, and warns of a file that looks like credentials before uploading it', async () => {
+  const dir = join(work, 'ignoring');
+  await ok('init', dir, '--runtime', 'node');
+  await writeFile(join(dir, '.env'), 'DB_PASSWORD=hunter2\n');
+  await mkdir(join(dir, 'fixtures'));
+  await writeFile(join(dir, 'fixtures', 'big.json'), '{}');
+  await writeFile(join(dir, '.ferryignore'), 'fixtures/\n');
+  await writeFile(join(dir, 'list.js'), "import { readdirSync } from 'node:fs';\nexport default () => readdirSync('.').sort().join(',');\n");
+  await writeFile(join(dir, 'ferry.json'), JSON.stringify({ runtime: 'node', handler: 'list.js' }));
+  const first = await ok('deploy', dir, '--name', 'ignoring');
+  assert.match(first.stderr, /^warning: \.env looks like credentials; .*ferry secrets.*\.ferryignore$/m, show(first));
+  assert.equal(await (await fetch(`${ferry.url}/fn/ignoring`)).text(), '.env,.ferryignore,ferry.json,index.js,list.js,package.json');
+  await writeFile(join(dir, '.ferryignore'), 'fixtures/\n.env\n');
+  const second = await ok('deploy', dir, '--name', 'ignoring');
+  assert.doesNotMatch(second.stderr, /warning/, show(second));
+  assert.equal(await (await fetch(`${ferry.url}/fn/ignoring`)).text(), '.ferryignore,ferry.json,index.js,list.js,package.json');
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { list } from 'tar';
-import { excluded, pack } from './pack.js';
+import { excluded, looksLikeCredentials, pack } from './pack.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ferry-pack-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -42,7 +42,7 @@ describe('pack', () => {
     writeFileSync(join(dir, 'node_modules', 'dep', 'index.js'), 'module.exports = 1');
 
     const file = join(tmp, 'out.tar.gz');
-    const size = await pack(dir, file);
+    const { size } = await pack(dir, file);
     assert.ok(size > 0);
     const head = readFileSync(file).subarray(0, 2);
     assert.deepEqual([...head], [0x1f, 0x8b], 'gzip magic');
@@ -63,5 +63,40 @@ describe('pack', () => {
     const dir = join(tmp, 'empty');
     mkdirSync(dir);
     await assert.rejects(pack(dir, join(tmp, 'empty.tar.gz')), /empty/);
+  });
+
+  it('leaves out what .ferryignore names (gitignore syntax, negation and folders included)', async () => {
+    const dir = join(tmp, 'ignored');
+    mkdirSync(join(dir, 'build', 'deep'), { recursive: true });
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'ferry.json'), '{"runtime":"node","handler":"src/index.js"}');
+    writeFileSync(join(dir, 'src', 'index.js'), 'export default () => 1');
+    writeFileSync(join(dir, 'build', 'deep', 'big.bin'), 'x');
+    writeFileSync(join(dir, 'debug.log'), 'x');
+    writeFileSync(join(dir, 'keep.log'), 'x');
+    writeFileSync(join(dir, 'src', 'notes.tmp'), 'x');
+    writeFileSync(join(dir, '.ferryignore'), '# not in the package\nbuild/\n*.log\n!keep.log\n**/*.tmp\n');
+    const file = join(tmp, 'ignored.tar.gz');
+    await pack(dir, file);
+    const names = [...(await listing(file)).keys()].sort();
+    assert.deepEqual(names, ['.ferryignore', 'ferry.json', 'keep.log', 'src', 'src/index.js']);
+  });
+
+  it('says which packed files look like credentials, and leaves them out when .ferryignore names them', async () => {
+    for (const yes of ['.env', '.env.production', 'server.key', 'tls/cert.pem', 'id_rsa', 'id_ed25519', '.npmrc', '.netrc', '.git-credentials', 'credentials.json', 'service-account-prod.json', 'store.p12']) assert.equal(looksLikeCredentials(yes), true, yes);
+    for (const no of ['.env.example', '.env.sample', 'id_rsa.pub', 'index.js', 'keys.js', 'environment.ts', 'monkey.txt', 'README.md']) assert.equal(looksLikeCredentials(no), false, no);
+    const dir = join(tmp, 'creds');
+    mkdirSync(join(dir, 'tls'), { recursive: true });
+    writeFileSync(join(dir, 'ferry.json'), '{"runtime":"node","handler":"index.js"}');
+    writeFileSync(join(dir, 'index.js'), 'export default () => 1');
+    writeFileSync(join(dir, '.env'), 'DB_PASSWORD=x');
+    writeFileSync(join(dir, '.env.example'), 'DB_PASSWORD=');
+    writeFileSync(join(dir, 'tls', 'server.key'), 'x');
+    assert.deepEqual((await pack(dir, join(tmp, 'creds.tar.gz'))).credentialFiles, ['.env', 'tls/server.key']);
+    writeFileSync(join(dir, '.ferryignore'), '.env\n*.key\n');
+    const packed = await pack(dir, join(tmp, 'creds2.tar.gz'));
+    assert.deepEqual(packed.credentialFiles, []);
+    const names = [...(await listing(join(tmp, 'creds2.tar.gz'))).keys()].sort();
+    assert.deepEqual(names, ['.env.example', '.ferryignore', 'ferry.json', 'index.js', 'tls']);
   });
 });

@@ -7,7 +7,7 @@ import { checkName, deriveName } from '../args.js';
 import { seg, type Client } from '../client.js';
 import { CliError } from '../errors.js';
 import { json, processIO, progress, type IO } from '../output.js';
-import { pack } from '../pack.js';
+import { ignoreFile, pack } from '../pack.js';
 import { clientFor, connectionOptions } from './common.js';
 
 const runtimes = ['node', 'python', 'exec', 'http'];
@@ -70,7 +70,10 @@ export async function deploy(client: Client, args: DeployArgs, io: IO = processI
   let response: Record<string, unknown>;
   try {
     const file = join(tmp, 'package.tar.gz');
-    const size = await pack(args.dir, file);
+    const { size, credentialFiles } = await pack(args.dir, file);
+    for (const f of credentialFiles) {
+      io.stderr.write(`warning: ${f} looks like credentials; it goes into the package, stored unencrypted on the server. Keep secrets in \`ferry secrets\` (sealed, handed to instances as environment variables), and leave the file out with a line in ${ignoreFile}\n`);
+    }
     const path = (args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`) + (args.check === false ? '?check=false' : '');
     const bar = progress(io.stderr, `uploading ${name}`);
     let uploaded = false;
