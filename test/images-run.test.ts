@@ -5,9 +5,12 @@
 // version's limits still hold. Deployed through the normal package upload: the tree is the package.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
 import { expectProblem } from './support/helpers.js';
 import { sandboxSupport } from './support/sandbox.js';
+import { listInstances } from './support/fn.js';
+import { descendants } from './support/cmdline-leaks.js';
 import { busyboxTree, imagePackage, pythonTree } from './support/image-trees.js';
 
 const support = await sandboxSupport();
@@ -120,4 +123,44 @@ test("an image version's limits hold: more memory than limits.memoryMb is refuse
   assert.deepEqual(await call('img-mem', '1M'), { status: 200, text: 'ok\n' });
   const big = await call('img-mem', '256M');
   assert.notEqual(big.status, 200, `256 MiB under a 96 MB limit must fail: ${big.text}`);
+});
+
+test("root in the image is not root on the host: the instance's processes run as the unprivileged instance uid", { skip }, async () => {
+  // No User: Docker's default, uid 0 inside the sandbox's user namespace.
+  await deploy('img-root', await imagePackage(busyboxTree(), { runtime: 'exec', image: { entrypoint: sh('id -u; sleep 30 >/dev/null 2>&1 & echo started') } }));
+  assert.deepEqual(await call('img-root'), { status: 200, text: '0\nstarted\n' });
+  const [inst] = await listInstances(ferry, 'img-root');
+  assert.ok(inst?.pid, 'the instance has a pid');
+  const uids = [...descendants(inst.pid)].map((pid) => {
+    try {
+      return { pid, uids: /^Uid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!.split(/\s+/).map(Number) };
+    } catch {
+      return undefined; // gone meanwhile
+    }
+  }).filter((x) => x !== undefined);
+  // The instance's own processes (the shim, the sleep left behind): never host uid 0.
+  assert.ok(uids.length >= 2, `the instance's processes: ${JSON.stringify(uids)}`);
+  for (const u of uids.slice(1)) assert.ok(u.uids.every((id) => id !== 0), `pid ${u.pid} runs with host uids ${u.uids.join(' ')}`);
+});
+
+test("egress: the network's resolv.conf replaces the image's, the image's other /etc files stay", { skip }, async () => {
+  const pkg = await imagePackage(busyboxTree({ 'etc/resolv.conf': 'nameserver 192.0.2.1\n', 'etc/motd': 'image motd\n' }), {
+    runtime: 'exec',
+    network: 'egress',
+    image: { entrypoint: sh('grep -c 192.0.2.1 /etc/resolv.conf; grep -c Ferry /etc/resolv.conf; cat /etc/motd; id -un') , user: 'app' },
+  });
+  await deploy('img-egress', pkg);
+  assert.deepEqual(await call('img-egress'), { status: 200, text: '0\n1\nimage motd\napp\n' });
+});
+
+test('the process driver refuses image versions: it cannot give an instance a root of its own', { skip }, async () => {
+  const dev = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
+  try {
+    const pkg = await imagePackage(busyboxTree(), { runtime: 'exec', image: { entrypoint: ['/bin/cat'] } });
+    const res = await dev.api('POST', '/v1/functions/img-dev/versions', pkg, { 'content-type': 'application/gzip' });
+    const p = await expectProblem(res, 422, 'invalid-manifest');
+    assert.match(p.detail, /need the bwrap driver/);
+  } finally {
+    await disposeFerry(dev);
+  }
 });
