@@ -76,3 +76,23 @@ test("an image command: the image's env under the version's, the program on the 
   assert.throws(() => imageCommand(config(image), root, {}), (e: unknown) => e instanceof FerryError && /searched its PATH \/bin/.test(e.message));
   assert.throws(() => imageCommand(config({ ...image, workdir: '/etc/passwd' }), root, { PATH: '/usr/local/bin' }), /working directory/);
 });
+
+test("the runtimes' plans for an image: Ferry's Node through the view's launcher, PORT from ExposedPorts in an own network", async () => {
+  const { execRuntime } = await import('./exec/exec-runtime.js');
+  const { httpRuntime } = await import('./http/http-runtime.js');
+  const view = { packageDir: '/', runDir: '/run/ferry', ferry: { launcher: ['/.ferry/lib/ld.so', '--library-path', '/.ferry/lib'], path: (p: string) => `/.ferry${p}` } };
+  const image: ManifestImage = { config: { entrypoint: ['/bin/sh'], cmd: ['-c', 'serve'], env: ['A=1'], workingDir: '/srv', user: 'app', exposedPorts: ['9000/tcp'] } };
+  const ctx = { instanceId: 'i', view, hostRunDir: base, packageDir: root, config: config(image, { B: '2' }), env: { B: '2' }, port: 41000, networkIsolated: true };
+  const exec = execRuntime.launch(ctx);
+  assert.deepEqual(exec.argv.slice(0, 4), ['/.ferry/lib/ld.so', '--library-path', '/.ferry/lib', `/.ferry${process.execPath}`]);
+  assert.match(exec.argv[4]!, /^\/\.ferry\/.*\/exec\/shim\.js$/);
+  assert.deepEqual([exec.env.FERRY_COMMAND, exec.env.A, exec.env.B, exec.cwd, exec.user], [JSON.stringify(['/bin/sh', '-c', 'serve']), '1', '2', '/srv', { uid: 1234, gid: 2345 }]);
+  const http = httpRuntime.launch({ ...ctx, config: { ...config(image), runtime: 'http' } });
+  assert.equal(http.env.PORT, '9000');
+  assert.match(http.argv[4]!, /^\/\.ferry\/.*\/http\/relay\.js$/);
+  assert.deepEqual(http.argv.slice(5), ['--', '/bin/sh', '-c', 'serve']);
+  assert.equal(httpRuntime.launch({ ...ctx, config: { ...config(image), runtime: 'http', port: 7000 } }).env.PORT, '7000');
+  // On the host's network the image's port could be taken: a free one.
+  const onHost = httpRuntime.launch({ ...ctx, networkIsolated: false, config: { ...config(image), runtime: 'http' } });
+  assert.deepEqual([onHost.env.PORT, onHost.argv], ['41000', ['/bin/sh', '-c', 'serve']]);
+});
