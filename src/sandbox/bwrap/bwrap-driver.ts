@@ -215,9 +215,12 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   let args: string[];
   let logged: string;
   let env: Buffer;
+  let inside: string[];
   try {
     env = envArgs(spec.env);
     args = bwrapArgs(spec, net, deps);
+    // In an image root the helper is Ferry's file under /.ferry, started through the host's loader.
+    inside = spec.root === 'package' ? [...launcherFor(deps.helper), ferryView().path(deps.helper)] : [deps.helper];
     args.push('--seccomp', fdArg(filters.quiet));
     logged = fdArg(filters.logged);
   } catch (err) {
@@ -238,8 +241,6 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   // user (its namespace must not belong to root), then bwrap.
   // Inside, the helper runs first: it loads the function's lists with SECCOMP_FILTER_FLAG_LOG
   // (bwrap cannot) and execs the runtime, which keeps its pid.
-  // In an image root the helper is Ferry's file under /.ferry, started through the host's loader.
-  const inside = spec.root === 'package' ? [...launcherFor(deps.helper), ferryView().path(deps.helper)] : [deps.helper];
   const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', ...inside, 'seccomp-exec', '--fd', logged, '--', ...spec.argv];
   const child = spawn(argv[0]!, argv.slice(1), {
     // bwrap sets the instance's environment itself (--clearenv, then --setenv read from ENV_FD);
