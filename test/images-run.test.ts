@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
-import { expectProblem } from './support/helpers.js';
+import { expectProblem, until } from './support/helpers.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { listInstances } from './support/fn.js';
 import { descendants } from './support/cmdline-leaks.js';
@@ -163,4 +163,18 @@ test('the process driver refuses image versions: it cannot give an instance a ro
   } finally {
     await disposeFerry(dev);
   }
+});
+
+test("an image command's stderr reaches the function's logs with its call's request id", { skip }, async () => {
+  await deploy('img-log', await imagePackage(busyboxTree(), { runtime: 'exec', image: { entrypoint: sh('echo "image says $(cat)" >&2; echo ok') } }));
+  const res = await fetch(`${ferry.url}/fn/img-log`, { method: 'POST', body: 'marker-7' });
+  assert.equal(await res.text(), 'ok\n');
+  const rid = res.headers.get('x-request-id');
+  let body = '';
+  const found = await until(async () => {
+    body = await (await ferry.api('GET', '/v1/functions/img-log/logs')).text();
+    return body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { line: string; requestId?: string; stream?: string }).find((l) => l.line === 'image says marker-7');
+  });
+  assert.ok(found, `no 'image says marker-7' in the logs:\n${body}`);
+  assert.deepEqual([found.requestId, found.stream], [rid, 'stderr']);
 });
