@@ -8,6 +8,8 @@ export type * from "./invocation.js";
 export type * from './principal.js';
 export { CallSignal } from "./call-signal.js";
 export type * from './sandbox.js';
+export { hostCommand, hostPathIn } from './sandbox.js';
+export * from './image-run.js';
 export { awaitSandboxExit, type SandboxExit } from './sandbox-exit.js';
 export type * from './runtime.js';
 export type * from './pool.js';

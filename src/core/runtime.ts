@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { EffectiveConfig, Manifest, RuntimeName } from './manifest.js';
-import type { SandboxView } from './sandbox.js';
+import type { SandboxUser, SandboxView } from './sandbox.js';
 import type { CallMeta, InvocationRequest, ResponseWriter } from './invocation.js';
 
 /** Build step input: the staged package on the host, before it is content-addressed. */
@@ -17,6 +17,8 @@ export interface LaunchContext {
   view: SandboxView;
   /** Host path of the instance's run dir (where its sockets appear on the host side). */
   hostRunDir: string;
+  /** Host path of the version's package (an image version's root file system is read through it). */
+  packageDir?: string;
   config: EffectiveConfig;
   /** Environment already built in order: manifest env, PATCH env, (secrets), FERRY_*. */
   env: Record<string, string>;
@@ -33,6 +35,8 @@ export interface LaunchContext {
 export interface CheckContext {
   view: SandboxView;
   hostRunDir: string;
+  /** Host path of the version's package (an image version's root file system is read through it). */
+  packageDir?: string;
   config: EffectiveConfig;
   /** The version's own environment and FERRY_FUNCTION / FERRY_VERSION (no secrets). */
   env: Record<string, string>;
@@ -74,6 +78,8 @@ export interface LaunchPlan {
   /** Host paths the process needs to see read-only (interpreter, shim); sandboxes bind them. */
   hostPaths: string[];
   endpoint: Endpoint;
+  /** Uid/gid inside the sandbox (an image's `User`); absent: the driver's default. */
+  user?: SandboxUser;
 }
 
 /**

@@ -1,10 +1,47 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Limits, RuntimeName, SandboxSettings } from './manifest.js';
 
+/**
+ * What a sandbox's `/` is: the host's system directories with the package at the view's
+ * `packageDir` (`host`, every runtime), or the package itself (`package`: a container image
+ * version, whose package is the image's root file system).
+ */
+export type SandboxRoot = 'host' | 'package';
+
 /** Where the package and the run dir appear to the code inside the sandbox. */
 export interface SandboxView {
   packageDir: string;
   runDir: string;
+  /**
+   * How Ferry's own programs (Node, a shim: host files) run inside; absent: at their host paths,
+   * as they are. An image root has neither the host's paths nor its libraries, so they appear
+   * elsewhere and start through the host's loader (see `hostCommand`).
+   */
+  ferry?: FerryView;
+}
+
+/** Where Ferry's host files appear in a sandbox whose root is not the host's. */
+export interface FerryView {
+  /** argv prefix that starts a host executable with the host's own libraries (the ELF loader). */
+  launcher: string[];
+  /** Where a host path of Ferry's (Node, the runtime directory) appears inside. */
+  path(hostPath: string): string;
+}
+
+/** argv that runs Ferry's host executable `executable` with `args` inside the sandbox of `view`. */
+export function hostCommand(view: SandboxView, executable: string, args: string[]): string[] {
+  return view.ferry ? [...view.ferry.launcher, view.ferry.path(executable), ...args] : [executable, ...args];
+}
+
+/** Where a host path of Ferry's appears inside the sandbox of `view`. */
+export function hostPathIn(view: SandboxView, hostPath: string): string {
+  return view.ferry ? view.ferry.path(hostPath) : hostPath;
+}
+
+/** The user a process runs as inside the sandbox's user namespace (an image's `User`). */
+export interface SandboxUser {
+  uid: number;
+  gid: number;
 }
 
 /** Everything a driver needs to start one instance's process. */
@@ -19,6 +56,10 @@ export interface SandboxSpec {
   runDir: string;
   /** Working directory, as seen inside the sandbox. */
   cwd: string;
+  /** What `/` is (absent: `host`). */
+  root?: SandboxRoot;
+  /** Uid/gid inside the sandbox (absent: the driver's default); the host uid stays the instance's. */
+  user?: SandboxUser;
   limits: Limits;
   /** Network, seccomp, binds and mount switches of the version. */
   sandbox: SandboxSettings;
@@ -39,7 +80,7 @@ export interface SandboxSpec {
  * A pooled sandbox before it has a function (the pre-booted pool): everything but the package,
  * which arrives at hand-off. Its settings and `limits.tmpMb` are fixed when it starts.
  */
-export type PrestartSpec = Omit<SandboxSpec, 'packageDir'>;
+export type PrestartSpec = Omit<SandboxSpec, 'packageDir' | 'root' | 'user'>;
 
 /** What a pooled sandbox is given at hand-off. */
 export interface HandOffSpec {
@@ -82,7 +123,7 @@ export interface SandboxDriver {
    */
   readonly instanceUid?: number;
   /** How the package and run dir are seen from inside. */
-  view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView;
+  view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir' | 'root'>): SandboxView;
   /** Starts the instance's process; rejects (FerryError) when a requested limit cannot be applied. */
   spawn(spec: SandboxSpec): SandboxProcess | Promise<SandboxProcess>;
   /**

@@ -46,8 +46,10 @@ export async function validateManifest(value: unknown): Promise<Manifest> {
   const m = check<Manifest>((await validators()).manifest, value, 'invalid-manifest', 'ferry.json');
   assertUserEnv(m.env, 'ferry.json env');
   assertUserEnv(Object.fromEntries((m.secrets ?? []).map((n) => [n, ''])), 'ferry.json secrets');
-  // Until image versions run, a manifest naming one is refused rather than run as something else.
-  if (m.image !== undefined) throw new FerryError('invalid-manifest', 'ferry.json image: container image versions are not available in this build');
+  // An image's process is a command (a process per call, or a server); no handler to import.
+  if (m.image !== undefined && m.runtime !== 'exec' && m.runtime !== 'http') {
+    throw new FerryError('invalid-manifest', `ferry.json image: a container image runs as runtime 'exec' or 'http', not '${m.runtime}'`);
+  }
   return m;
 }
 

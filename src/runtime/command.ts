@@ -2,8 +2,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
-import type { CheckContext, LaunchPlan, SandboxView } from '../core/index.js';
+import { hostCommand, hostPathIn, type CheckContext, type LaunchPlan, type Manifest, type SandboxView } from '../core/index.js';
 import { pythonInterpreter } from './python/interpreter.js';
+import { imageCommand } from './image-command.js';
 
 /** A manifest `command` turned into something a sandbox can execute. */
 export interface ResolvedCommand {
@@ -29,6 +30,15 @@ export function checkCommand(command: string[] | undefined, runtime: string): st
     throw new FerryError('invalid-manifest', `command '${program}': an absolute path must be normalised (no '.', '..', '//' or trailing '/')`);
   }
   return command;
+}
+
+/**
+ * `checkCommand` of a manifest: an image version may leave `command` out (the image's
+ * Entrypoint/Cmd run); when given, it is checked the same way. Answers the command, if any.
+ */
+export function checkManifestCommand(manifest: Pick<Manifest, 'command' | 'image'>, runtime: string): string[] | undefined {
+  if (manifest.image && manifest.command === undefined) return undefined;
+  return checkCommand(manifest.command, runtime);
 }
 
 /** True for `./x`, `bin/x`: a program shipped in the package rather than found on PATH. */
@@ -94,11 +104,25 @@ const checkCommandPath = fileURLToPath(new URL('./shim/check-command.js', import
  */
 export function commandCheckPlan(command: string[], ctx: CheckContext): LaunchPlan {
   const resolved = resolveCommand(command, ctx.view);
+  return checkPlan(ctx, { program: resolved.argv[0]!, name: command[0]!, cwd: ctx.view.packageDir, hostPaths: resolved.hostPaths });
+}
+
+/**
+ * The deploy-time check of an image version: its program, working directory and user are looked
+ * up in the image's tree (a failure is the check's answer), then the program is checked as the
+ * image's user from inside its own root.
+ */
+export function imageCheckPlan(ctx: CheckContext): LaunchPlan {
+  const image = imageCommand(ctx.config, ctx.packageDir, ctx.env);
+  return { ...checkPlan(ctx, { program: image.argv[0]!, name: image.argv[0]!, cwd: image.cwd, hostPaths: [] }), user: image.user };
+}
+
+function checkPlan(ctx: CheckContext, c: { program: string; name: string; cwd: string; hostPaths: string[] }): LaunchPlan {
   return {
-    argv: [process.execPath, checkCommandPath],
-    env: { FERRY_CHECK_PROGRAM: resolved.argv[0]!, FERRY_CHECK_NAME: command[0]! },
-    cwd: ctx.view.packageDir,
-    hostPaths: [process.execPath, dirname(checkCommandPath), ...resolved.hostPaths],
+    argv: hostCommand(ctx.view, process.execPath, [hostPathIn(ctx.view, checkCommandPath)]),
+    env: { FERRY_CHECK_PROGRAM: c.program, FERRY_CHECK_NAME: c.name },
+    cwd: c.cwd,
+    hostPaths: [process.execPath, dirname(checkCommandPath), ...c.hostPaths],
     endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'unused.sock') },
   };
 }

@@ -65,7 +65,8 @@ export function poolable(target: DeployTarget): boolean {
   // /tmp's size is fixed when bwrap mounts it, at the pooled sandbox's start.
   // Secrets become environment variables too: one named e.g. NODE_OPTIONS must start cold.
   const env = { ...c.env, ...Object.fromEntries(c.secrets.map((n) => [n, ''])) };
-  return samePolicy(c.sandbox) && c.limits.tmpMb === defaultLimits.tmpMb && (target.runtime.poolable?.({ ...c, env }) ?? true);
+  // A pooled sandbox has the host's root; an image version needs its own.
+  return !c.image && samePolicy(c.sandbox) && c.limits.tmpMb === defaultLimits.tmpMb && (target.runtime.poolable?.({ ...c, env }) ?? true);
 }
 
 /** The driver could not give a pooled sandbox its version: start one cold instead. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FerryError } from '../errors/index.js';
 import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
+import { sandboxRootOf } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
 import { WaitQueue } from './wait-queue.js';
@@ -223,7 +224,8 @@ export class Scheduler implements InstancePool {
     try {
       // Owned from here: a pooled sandbox is stopped by the failure path below, never leaked.
       if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
-      const view = driver.view({ packageDir: target.packageDir, runDir });
+      const root = sandboxRootOf(target.config);
+      const view = driver.view({ packageDir: target.packageDir, runDir, root });
       const port = target.config.runtime === 'http' ? await freePort() : 0;
       if (!pooled) await makeRunDir(driver, runDir);
       const env: Record<string, string> = {
@@ -234,7 +236,7 @@ export class Scheduler implements InstancePool {
         FERRY_INSTANCE: id,
       };
       const networkIsolated = driver.isolated && target.config.sandbox.network !== 'host';
-      const ctx = { instanceId: id, view, hostRunDir: runDir, config: target.config, env, port, networkIsolated };
+      const ctx = { instanceId: id, view, hostRunDir: runDir, packageDir: target.packageDir, config: target.config, env, port, networkIsolated };
       let plan: LaunchPlan | undefined;
       let handedOff: Promise<void> | undefined;
       if (pooled) {
@@ -243,7 +245,7 @@ export class Scheduler implements InstancePool {
         handedOff.catch(() => {}); // awaited below
       } else {
         plan = target.runtime.launch(ctx);
-        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths, runtime: target.config.runtime });
+        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths, runtime: target.config.runtime });
       }
       const proc = inst.proc!;
       group.instances.push(inst);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { awaitSandboxExit, CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
+import { awaitSandboxExit, sandboxRootOf, CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { shortId } from '../util/ids.js';
 import { Turns } from '../util/turns.js';
@@ -49,17 +49,18 @@ export class VersionChecker {
     const runDir = join(this.o.runRoot, id);
     await makeRunDir(driver, runDir);
     try {
-      const view = driver.view({ packageDir: t.packageDir, runDir });
+      const root = sandboxRootOf(t.config);
+      const view = driver.view({ packageDir: t.packageDir, runDir, root });
       const env = { ...t.config.env, FERRY_FUNCTION: t.function, FERRY_VERSION: t.version };
       let plan;
       try {
-        plan = runtime.check({ view, hostRunDir: runDir, config: t.config, env });
+        plan = runtime.check({ view, hostRunDir: runDir, packageDir: t.packageDir, config: t.config, env });
       } catch (err) {
         const fe = FerryError.from(err);
         if (fe.code !== 'instance-start-failed') throw err;
         return { ok: false, message: fe.message };
       }
-      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: t.packageDir, runDir, cwd: plan.cwd, limits: t.config.limits, sandbox: t.config.sandbox, hostPaths: plan.hostPaths, runtime: t.config.runtime });
+      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: t.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: t.config.limits, sandbox: t.config.sandbox, hostPaths: plan.hostPaths, runtime: t.config.runtime });
       const stdout = tail(proc.child.stdout, CHECK_OUTPUT_MAX);
       const stderr = tail(proc.child.stderr, STDERR_TAIL);
       const timeoutMs = this.o.timeoutMs ?? 30_000;
@@ -79,7 +80,8 @@ export class VersionChecker {
 
 /** The package's path inside the sandbox means nothing to the deployer: paths are made relative. */
 function withoutSandboxPaths(r: CheckReport, packageDir: string): CheckReport {
-  if (r.ok) return r;
+  // An image's package is `/`: its paths are the image's own, and mean something as they are.
+  if (r.ok || packageDir === '/') return r;
   const root = packageDir.endsWith('/') ? packageDir : `${packageDir}/`;
   return { ...r, message: r.message.split(`file://${root}`).join('').split(root).join('') };
 }

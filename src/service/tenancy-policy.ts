@@ -70,7 +70,8 @@ export class TenancyPolicy {
     if (asked.mountDev === true) throw new FerryError('forbidden', 'mountDev: true needs permission:admin (every function gets a minimal /dev by default; leave the key out)');
     if (Object.keys(config.sandbox.roBinds).length > 0) throw new FerryError('forbidden', 'roBinds (read-only host paths) need permission:admin');
     if (config.sandbox.network === 'host') throw new FerryError('forbidden', 'network "host" needs permission:admin');
-    const program = config.command?.[0];
+    // An image version's command is a path of the image (its root), never of the host.
+    const program = config.image ? undefined : config.command?.[0];
     if (program?.startsWith('/') && !systemPrograms.some((dir) => program.startsWith(dir))) {
       throw new FerryError('forbidden', `command '${program.slice(0, 200)}': an absolute program outside /usr, /bin and /sbin is a host path, which (as roBinds) needs permission:admin; name a program of the package relative ('./run.sh')`);
     }

@@ -2,9 +2,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, CheckContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type Endpoint, type LaunchContext, type LaunchPlan, type Manifest, type Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
-import { checkCommand, commandCheckPlan, isPackagePath, resolveCommand } from '../command.js';
+import { checkCommand, checkManifestCommand, commandCheckPlan, imageCheckPlan, isPackagePath, resolveCommand } from '../command.js';
+import { imageCommand } from '../image-command.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
@@ -20,12 +21,13 @@ export const execRuntime: Runtime = {
   name: 'exec',
 
   validate(manifest: Manifest): void {
-    checkCommand(manifest.command, 'exec');
+    checkManifestCommand(manifest, 'exec');
   },
 
   async build(ctx: BuildContext): Promise<void> {
-    const [program] = checkCommand(ctx.manifest.command, 'exec');
-    if (isPackagePath(program!)) {
+    // An image's command is looked up in its tree by the deploy-time check.
+    const [program] = checkManifestCommand(ctx.manifest, 'exec') ?? [];
+    if (!ctx.manifest.image && isPackagePath(program!)) {
       // Caught at upload rather than as a 500 on every call.
       const path = join(ctx.dir, program!);
       let ok = false;
@@ -41,22 +43,17 @@ export const execRuntime: Runtime = {
   },
 
   launch(ctx: LaunchContext): LaunchPlan {
+    if (ctx.config.image) {
+      // The shim (Ferry's Node) runs the image's command with the image's environment, as its user.
+      const image = imageCommand(ctx.config, ctx.packageDir, ctx.env);
+      return { ...shimPlan(ctx, image.argv, image.env, image.cwd, []), user: image.user };
+    }
     const command = resolveCommand(checkCommand(ctx.config.command, 'exec'), ctx.view);
-    return {
-      argv: [process.execPath, shimPath],
-      env: {
-        ...ctx.env,
-        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
-        FERRY_COMMAND: JSON.stringify(command.argv),
-        FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
-      },
-      cwd: ctx.view.packageDir,
-      hostPaths: [process.execPath, runtimeDir, ...command.hostPaths],
-      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
-    };
+    return shimPlan(ctx, command.argv, ctx.env, ctx.view.packageDir, command.hostPaths);
   },
 
   check(ctx: CheckContext): LaunchPlan {
+    if (ctx.config.image) return imageCheckPlan(ctx);
     return commandCheckPlan(checkCommand(ctx.config.command, 'exec'), ctx);
   },
 
@@ -65,3 +62,19 @@ export const execRuntime: Runtime = {
     return new FramesConnector(endpoint.socketPath, endpoint.owner);
   },
 };
+
+/** The shim's process, running `command` (argv[0] as the sandbox sees it) once per call. */
+function shimPlan(ctx: LaunchContext, command: string[], env: Record<string, string>, cwd: string, hostPaths: string[]): LaunchPlan {
+  return {
+    argv: hostCommand(ctx.view, process.execPath, [hostPathIn(ctx.view, shimPath)]),
+    env: {
+      ...env,
+      FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+      FERRY_COMMAND: JSON.stringify(command),
+      FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
+    },
+    cwd,
+    hostPaths: [process.execPath, runtimeDir, ...hostPaths],
+    endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+  };
+}

@@ -1,9 +1,10 @@
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, CheckContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
+import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type Endpoint, type LaunchContext, type LaunchPlan, type Manifest, type Runtime, type SandboxView } from '../../core/index.js';
 import { HttpConnector } from './http-connector.js';
-import { checkCommand, commandCheckPlan, resolveCommand } from '../command.js';
+import { checkCommand, checkManifestCommand, commandCheckPlan, imageCheckPlan, resolveCommand } from '../command.js';
+import { imageCommand } from '../image-command.js';
 
 /** The relay (runs inside the sandbox in front of the function's server). */
 const relayPath = fileURLToPath(new URL('./relay.js', import.meta.url));
@@ -13,9 +14,9 @@ const relayPath = fileURLToPath(new URL('./relay.js', import.meta.url));
  * its own process (`--import`): no second Node.js process and its ~45 MB. Any other program gets
  * the relay as a supervisor (another Node.js may lack `--import`).
  */
-export function withRelay(argv: string[]): string[] {
+export function withRelay(argv: string[], view?: SandboxView): string[] {
   if (argv[0] === process.execPath) return [process.execPath, '--import', pathToFileURL(relayPath).href, ...argv.slice(1)];
-  return [process.execPath, relayPath, '--', ...argv];
+  return view ? hostCommand(view, process.execPath, [hostPathIn(view, relayPath), '--', ...argv]) : [process.execPath, relayPath, '--', ...argv];
 }
 
 /** File name of the Unix socket an `http` function may listen on instead of `PORT`. */
@@ -30,40 +31,28 @@ export const httpRuntime: Runtime = {
   name: 'http',
 
   validate(manifest: Manifest): void {
-    checkCommand(manifest.command, 'http');
+    checkManifestCommand(manifest, 'http');
   },
 
   async build(ctx: BuildContext): Promise<void> {
-    checkCommand(ctx.manifest.command, 'http');
+    checkManifestCommand(ctx.manifest, 'http');
     ctx.log('http: no build step');
   },
 
   launch(ctx: LaunchContext): LaunchPlan {
+    if (ctx.config.image) {
+      // An image's server listens on its first ExposedPorts when the version fixes no `port`
+      // (only in a namespace of its own: on the host's network PORT must be a free one).
+      const image = imageCommand(ctx.config, ctx.packageDir, ctx.env);
+      const port = ctx.config.port ?? image.exposedPort;
+      return { ...serverPlan(ctx, image.argv, image.env, image.cwd, [], port), user: image.user };
+    }
     const command = resolveCommand(checkCommand(ctx.config.command, 'http'), ctx.view);
-    const socket = posix.join(ctx.view.runDir, httpSocketName);
-    // In a network namespace of its own, a server on PORT is reached through the relay, which
-    // listens on the function's socket path once PORT accepts (and steps aside if the function
-    // serves that socket itself), so the gateway's endpoint is the same either way.
-    // A fixed `port` only in a namespace of its own, where no one else listens; on the host's
-    // network the port must be a free one.
-    const port = ctx.networkIsolated && ctx.config.port !== undefined ? ctx.config.port : ctx.port;
-    return {
-      argv: ctx.networkIsolated ? withRelay(command.argv) : command.argv,
-      env: {
-        ...ctx.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        FERRY_SOCKET: socket,
-        ...(ctx.networkIsolated ? { FERRY_RELAY_SOCKET: socket } : {}),
-      },
-      cwd: ctx.view.packageDir,
-      hostPaths: ctx.networkIsolated ? [...command.hostPaths, process.execPath, dirname(relayPath)] : command.hostPaths,
-      // Isolated: the port is in the instance's own namespace; a host port of that number is a stranger's.
-      endpoint: { kind: 'http', port: ctx.networkIsolated ? 0 : ctx.port, host: '127.0.0.1', socketPath: join(ctx.hostRunDir, httpSocketName) },
-    };
+    return serverPlan(ctx, command.argv, ctx.env, ctx.view.packageDir, command.hostPaths, ctx.config.port);
   },
 
   check(ctx: CheckContext): LaunchPlan {
+    if (ctx.config.image) return imageCheckPlan(ctx);
     return commandCheckPlan(checkCommand(ctx.config.command, 'http'), ctx);
   },
 
@@ -72,3 +61,28 @@ export const httpRuntime: Runtime = {
     return new HttpConnector(endpoint);
   },
 };
+
+/** The function's server process (argv[0] as the sandbox sees it), with the relay in front where needed. */
+function serverPlan(ctx: LaunchContext, argv: string[], env: Record<string, string>, cwd: string, hostPaths: string[], fixedPort: number | undefined): LaunchPlan {
+  const socket = posix.join(ctx.view.runDir, httpSocketName);
+  // In a network namespace of its own, a server on PORT is reached through the relay, which
+  // listens on the function's socket path once PORT accepts (and steps aside if the function
+  // serves that socket itself), so the gateway's endpoint is the same either way.
+  // A fixed port only in a namespace of its own, where no one else listens; on the host's
+  // network the port must be a free one.
+  const port = ctx.networkIsolated && fixedPort !== undefined ? fixedPort : ctx.port;
+  return {
+    argv: ctx.networkIsolated ? withRelay(argv, ctx.view) : argv,
+    env: {
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      FERRY_SOCKET: socket,
+      ...(ctx.networkIsolated ? { FERRY_RELAY_SOCKET: socket } : {}),
+    },
+    cwd,
+    hostPaths: ctx.networkIsolated ? [...hostPaths, process.execPath, dirname(relayPath)] : hostPaths,
+    // Isolated: the port is in the instance's own namespace; a host port of that number is a stranger's.
+    endpoint: { kind: 'http', port: ctx.networkIsolated ? 0 : ctx.port, host: '127.0.0.1', socketPath: join(ctx.hostRunDir, httpSocketName) },
+  };
+}

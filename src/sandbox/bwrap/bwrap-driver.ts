@@ -8,6 +8,8 @@ import { readChildPid, stopSandbox } from './sandbox-process.js';
 import { withStackFd, type AttachedStack } from './slirp.js';
 import { ENV_FD, envArgs, sendEnv, stdioWithEnv } from './env-fd.js';
 import type { InstanceRefusals } from './seccomp-log.js';
+import { ferryBinds, ferryView, imageRootArgs, outermost } from './image-root.js';
+import { launcherFor } from './host-libraries.js';
 
 /** Where things appear inside every sandbox. */
 export const SANDBOX_PACKAGE_DIR = '/pkg';
@@ -135,7 +137,9 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
       for (const source of Object.keys(settings.roBinds)) checkBindSource(source, deps);
       await deps.validate?.(settings);
     },
-    view: (): SandboxView => ({ packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR }),
+    // An image root: the image's tree is `/`, Ferry's own programs are under /.ferry (image-root.ts).
+    view: (spec): SandboxView =>
+      spec.root === 'package' ? { packageDir: '/', runDir: SANDBOX_RUN_DIR, ferry: ferryView() } : { packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR },
     unenforced: () => deps.unenforced,
     ...(deps.runDirs && { prepareRunDir: (dir: string) => deps.runDirs!.prepare(dir), releaseRunDir: (dir: string) => deps.runDirs!.release(dir) }),
     spawn: async (spec) => (await spawnSandbox(deps, spec)).proc,
@@ -211,9 +215,12 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   let args: string[];
   let logged: string;
   let env: Buffer;
+  let inside: string[];
   try {
     env = envArgs(spec.env);
     args = bwrapArgs(spec, net, deps);
+    // In an image root the helper is Ferry's file under /.ferry, started through the host's loader.
+    inside = spec.root === 'package' ? [...launcherFor(deps.helper), ferryView().path(deps.helper)] : [deps.helper];
     args.push('--seccomp', fdArg(filters.quiet));
     logged = fdArg(filters.logged);
   } catch (err) {
@@ -234,7 +241,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
   // user (its namespace must not belong to root), then bwrap.
   // Inside, the helper runs first: it loads the function's lists with SECCOMP_FILTER_FLAG_LOG
   // (bwrap cannot) and execs the runtime, which keeps its pid.
-  const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', deps.helper, 'seccomp-exec', '--fd', logged, '--', ...spec.argv];
+  const argv = [deps.helper, ...helperArgs, '--', ...net.prefix, deps.bwrap, ...args, '--', ...inside, 'seccomp-exec', '--fd', logged, '--', ...spec.argv];
   const child = spawn(argv[0]!, argv.slice(1), {
     // bwrap sets the instance's environment itself (--clearenv, then --setenv read from ENV_FD);
     // the helper and the network stack see only what they need.
@@ -265,6 +272,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
 function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{ source: string; dest: string }> }, deps: BwrapDeps): string[] {
   const src = (p: string): string => deps.bindSource(p);
   const s = spec.sandbox;
+  const image = spec.root === 'package';
   const a: string[] = [
     // A user namespace: root inside is nobody outside, and host capabilities do not apply.
     '--unshare-user',
@@ -288,8 +296,9 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
     '--as-pid-1',
     // No capabilities at all, even inside the namespace.
     '--cap-drop', 'ALL',
-    // A stable identity inside, matching the generated /etc/passwd.
-    '--uid', '1000', '--gid', '1000',
+    // A stable identity inside, matching the generated /etc/passwd; an image's own `User` in its
+    // root. Either way the one id mapped to the instance's unprivileged host uid.
+    '--uid', String(spec.user?.uid ?? 1000), '--gid', String(spec.user?.gid ?? 1000),
     // Nothing of Ferry's environment leaks in: only what the runtime planned.
     '--clearenv',
     // The environment (secrets and the instance's token among it) comes through a pipe, never on
@@ -297,8 +306,10 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
     '--args', String(ENV_FD),
     '--info-fd', '3',
   ];
+  // An image root: the image's files read-only, nothing of the host's system (image-root.ts).
+  if (image) a.push(...imageRootArgs(spec.packageDir, s, net.binds.map((b) => b.dest).filter((d) => d.startsWith('/etc/'))));
   // An empty root with only read-only system paths: no host files but these.
-  for (const b of systemBinds()) {
+  else for (const b of systemBinds()) {
     if (b.kind === 'symlink') a.push('--symlink', b.source, b.dest);
     else a.push('--ro-bind', b.source, b.dest);
   }
@@ -319,14 +330,17 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
       '--size', String(spec.limits.tmpMb * 1024 * 1024), '--tmpfs', '/dev/shm',
     );
   }
-  a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
+  // An image keeps its own accounts (its `User` was looked up in them).
+  if (!image) a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
   // The network plan's files (e.g. a resolv.conf naming the user-mode stack's DNS forwarder).
   for (const b of net.binds) a.push('--ro-bind', b.source, b.dest);
   // The interpreter and shim, when they live outside /usr (e.g. a pyenv prefix, Ferry's dist),
   // and the helper that loads the logged filter.
-  for (const p of outermost([...spec.hostPaths, deps.helper])) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
+  // In an image root they and the host libraries they load appear under /.ferry only.
+  if (image) a.push(...ferryBinds([...spec.hostPaths, deps.helper], [process.execPath, deps.helper], src));
+  else for (const p of outermost([...spec.hostPaths, deps.helper])) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
   // The package, read-only: a function cannot modify its own code or another's shared package.
-  a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
+  if (!image) a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
   // The instance's own run dir (its sockets), the only host directory it can write; as root a
   // size-capped tmpfs of its own (see run-dirs.ts).
   a.push('--bind', spec.runDir, SANDBOX_RUN_DIR);
@@ -336,12 +350,4 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   a.push('--remount-ro', '/');
   a.push('--chdir', spec.cwd);
   return a;
-}
-
-/** Paths not inside another of the list (binding a directory covers what is in it). */
-function outermost(paths: string[]): string[] {
-  const sorted = [...new Set(paths)].sort((a, b) => a.length - b.length);
-  const out: string[] = [];
-  for (const p of sorted) if (!out.some((o) => p === o || p.startsWith(`${o}/`))) out.push(p);
-  return out;
 }

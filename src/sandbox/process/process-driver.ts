@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver, SandboxProcess, SandboxSpec, SandboxView } from '../../core/index.js';
 
 /** The host variables an instance keeps: enough to find programs and decode text, nothing else. */
@@ -34,6 +35,9 @@ export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: Sandbox
   },
 
   spawn(spec: SandboxSpec): SandboxProcess {
+    // An image's root file system cannot become `/` of a plain process: refused, never run
+    // against the host's files instead.
+    if (spec.root === 'package') throw new FerryError('invalid-manifest', 'container image versions need the bwrap driver: the process driver cannot give an instance a root file system of its own');
     const [program, ...args] = spec.argv;
     if (!program) throw new Error('spawn: empty argv');
     const child = spawn(program, args, {
