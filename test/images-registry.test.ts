@@ -89,3 +89,174 @@ test('an anonymous pull: manifest digest, config and layers in order, all in the
   assert.equal(byDigest.manifestDigest, image.manifestDigest);
   assert.deepEqual(again, [`cached ${sha256(image.config).slice(0, 19)}..`, `cached ${layerShort}..`]);
 });
+
+test('basic auth (htpasswd): the operator login pulls; a wrong password or none is a clear registry-denied, nothing stored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-htpasswd-'));
+  const htpasswd = join(dir, 'htpasswd');
+  writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', login.username, login.password]));
+  const reg = await TestRegistry.start({ htpasswd });
+  started.push(reg);
+  await skopeoPush(image, `${reg.host}/private/busybox:v1`, `${login.username}:${login.password}`);
+
+  const authFile = join(dir, 'config.json');
+  writeFileSync(authFile, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${login.username}:${login.password}`).toString('base64') } } }), { mode: 0o600 });
+  const blobs = freshCache();
+  const got = await puller(blobs, { insecure: [reg.host], credentials: RegistryCredentials.load(authFile) }).pull(`${reg.host}/private/busybox:v1`);
+  assert.equal(got.layers.length, 1);
+  expectStored(blobs, { ...image, manifest: readFileSync(blobs.path(got.manifestDigest)) });
+
+  const empty = freshCache();
+  await refusal(puller(empty, { insecure: [reg.host] }).pull(`${reg.host}/private/busybox:v1`), 'registry-denied', /needs credentials/);
+  await refusal(puller(empty, { insecure: [reg.host] }).pull(`${reg.host}/private/busybox:v1`, { login: { username: login.username, password: 'wrong' } }), 'registry-denied', /refused the credentials/);
+  assert.deepEqual(cacheContents(empty), { blobs: [], incoming: [] });
+  // The deploying user's own login works without the operator's file.
+  await puller(freshCache(), { insecure: [reg.host] }).pull(`${reg.host}/private/busybox:v1`, { login });
+});
+
+test('token auth: a token from the realm with the login, cached for the next pull, fetched anew when the registry refuses it', async () => {
+  const tokens = new TokenEndpoint(login);
+  await tokens.start();
+  started.push(tokens);
+  const reg = await TestRegistry.start({ token: tokens });
+  started.push(reg);
+  await skopeoPush(image, `${reg.host}/team/busybox:v1`, `${login.username}:${login.password}`);
+
+  const p = puller(freshCache(), { insecure: [reg.host, new URL(tokens.url).host] });
+  const before = tokens.issued;
+  await p.pull(`${reg.host}/team/busybox:v1`, { login });
+  assert.equal(tokens.issued, before + 1, 'one token for the whole pull');
+  await p.pull(`${reg.host}/team/busybox:v1`, { login });
+  assert.equal(tokens.issued, before + 1, 'the second pull uses the cached token');
+
+  // The registry now trusts a new signing key only: the cached token is refused, a new one fetched.
+  tokens.rotateKey();
+  await reg.restart();
+  await p.pull(`${reg.host}/team/busybox:v1`, { login });
+  assert.equal(tokens.issued, before + 2);
+
+  const empty = freshCache();
+  const q = puller(empty, { insecure: [reg.host, new URL(tokens.url).host] });
+  await refusal(q.pull(`${reg.host}/team/busybox:v1`, { login: { ...login, password: 'wrong' } }), 'registry-denied', /refused the credentials/);
+  await refusal(q.pull(`${reg.host}/team/busybox:v1`), 'registry-denied', /refused an anonymous token/);
+  assert.deepEqual(cacheContents(empty), { blobs: [], incoming: [] });
+});
+
+test('TLS by default: a registry with its own CA is trusted with --registry-ca only', async () => {
+  const tls = makeTlsFiles(mkdtempSync(join(tmpdir(), 'ferry-tls-')));
+  const reg = await TestRegistry.start({ tls });
+  started.push(reg);
+  await skopeoPush(image, `${reg.host}/secure/busybox:v1`);
+
+  const empty = freshCache();
+  await refusal(puller(empty).pull(`${reg.host}/secure/busybox:v1`), 'registry-unavailable', /TLS: .*--registry-ca/);
+  assert.deepEqual(cacheContents(empty), { blobs: [], incoming: [] });
+  const got = await puller(freshCache(), { extraCa: readFileSync(tls.ca, 'utf8') }).pull(`${reg.host}/secure/busybox:v1`);
+  assert.equal(got.manifestDigest, image.manifestDigest);
+  // A plain-HTTP registry not listed in --insecure-registry is spoken to with TLS, and fails.
+  await refusal(puller(freshCache()).pull(`${plain.host}/tools/busybox:v1`), 'registry-unavailable', /TLS/);
+});
+
+test('an index without linux/amd64 is refused, naming the platforms it has', async () => {
+  const arm = busyboxImage({ architecture: 'arm64', note: 'arm\n' });
+  for (const b of [arm.config, ...arm.layers]) await pushBlob(plain.base, 'multi/busybox', b);
+  await pushManifest(plain.base, 'multi/busybox', arm.manifestDigest, 'application/vnd.oci.image.manifest.v1+json', arm.manifest);
+  await pushManifest(plain.base, 'multi/busybox', 'arm-only', ociIndexType, indexOf([{ image: arm, architecture: 'arm64' }]));
+  const empty = freshCache();
+  await refusal(puller(empty, { insecure: [plain.host] }).pull(`${plain.host}/multi/busybox:arm-only`), 'image-invalid', /has no linux\/amd64 image; it has linux\/arm64/);
+  assert.deepEqual(cacheContents(empty), { blobs: [], incoming: [] });
+
+  // With amd64 beside it, the amd64 manifest is the one pulled.
+  await pushImage(plain.base, 'multi/busybox', 'amd', image);
+  await pushManifest(plain.base, 'multi/busybox', 'both', ociIndexType, indexOf([{ image: arm, architecture: 'arm64' }, { image, architecture: 'amd64' }]));
+  const got = await puller(freshCache(), { insecure: [plain.host] }).pull(`${plain.host}/multi/busybox:both`);
+  assert.equal(got.manifestDigest, image.manifestDigest);
+});
+
+/** A proxy in front of the plain registry that alters answers whose path matches. */
+async function tamperingProxy(alter: (path: string, body: Buffer) => Buffer | { redirect: string }): Promise<{ host: string; stop(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const up = http.request({ host: '127.0.0.1', port: plain.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => {
+        const out = alter(req.url ?? '', Buffer.concat(chunks));
+        if (!Buffer.isBuffer(out)) {
+          res.writeHead(307, { location: out.redirect }).end();
+          return;
+        }
+        const headers = { ...r.headers, 'content-length': String(out.length) };
+        res.writeHead(r.statusCode ?? 502, headers).end(out);
+      });
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const handle = { host, stop: () => new Promise<void>((ok) => server.close(() => ok())) };
+  started.push(handle);
+  return handle;
+}
+
+const flipLast = (b: Buffer): Buffer => {
+  const c = Buffer.from(b);
+  c[c.length - 1] = c[c.length - 1]! ^ 0xff;
+  return c;
+};
+
+test('a blob or manifest whose bytes do not match its digest is refused and never stored', async () => {
+  const layer = sha256(image.layers[0]!);
+  const blobProxy = await tamperingProxy((path, body) => (path.includes(`/blobs/${layer}`) ? flipLast(body) : body));
+  const blobs = freshCache();
+  await refusal(puller(blobs, { insecure: [blobProxy.host] }).pull(`${blobProxy.host}/tools/busybox:v1`), 'image-invalid', new RegExp(`blob ${layer} does not match its digest`));
+  assert.ok(!existsSync(blobs.path(layer)), 'the tampered layer is not in the cache');
+  assert.deepEqual(cacheContents(blobs).incoming, []);
+
+  const manifestProxy = await tamperingProxy((path, body) => (path.includes('/manifests/') ? Buffer.concat([body, Buffer.from(' ')]) : body));
+  const empty = freshCache();
+  await refusal(puller(empty, { insecure: [manifestProxy.host] }).pull(`${manifestProxy.host}/tools/busybox@${image.manifestDigest}`), 'image-invalid', /does not match its digest/);
+  // By tag, the registry's Docker-Content-Digest is checked against the bytes.
+  await refusal(puller(empty, { insecure: [manifestProxy.host] }).pull(`${manifestProxy.host}/tools/busybox:v1`), 'image-invalid', /not to the sha256:[0-9a-f]{64} the registry names/);
+  assert.deepEqual(cacheContents(empty), { blobs: [], incoming: [] });
+});
+
+test('the address policy: a metadata or loopback registry without --registry-allow is refused before any connection; so is a redirect there', async () => {
+  let connections = 0;
+  const listener = createServer((s) => {
+    connections++;
+    s.destroy();
+  });
+  await new Promise<void>((ok) => listener.listen(0, '127.0.0.1', ok));
+  started.push({ stop: () => new Promise<void>((ok) => listener.close(() => ok())) });
+  const port = (listener.address() as AddressInfo).port;
+  const closed = (blobs: BlobCache): ImagePuller => puller(blobs, { policy: new AddressPolicy([], '--registry-allow'), insecure: [`127.0.0.1:${port}`] });
+  const blobs = freshCache();
+  await refusal(closed(blobs).pull(`127.0.0.1:${port}/tools/busybox:v1`), 'url-refused', /127\.0\.0\.1 is a loopback.*--registry-allow/);
+  await refusal(closed(blobs).pull(`localhost:${port}/tools/busybox:v1`), 'url-refused', /--registry-allow/);
+  await refusal(closed(blobs).pull('169.254.169.254/latest/meta-data:v1'), 'url-refused', /169\.254\.169\.254 is a loopback, private or local address/);
+  assert.equal(connections, 0);
+  assert.deepEqual(cacheContents(blobs), { blobs: [], incoming: [] });
+
+  // Every redirect hop is checked too: a blob sent on to the metadata address is not fetched.
+  const layer = sha256(image.layers[0]!);
+  const redirecting = await tamperingProxy((path, body) => (path.includes(`/blobs/${layer}`) ? { redirect: 'http://169.254.169.254/blob' } : body));
+  const other = freshCache();
+  await refusal(puller(other, { insecure: [redirecting.host, '169.254.169.254'] }).pull(`${redirecting.host}/tools/busybox:v1`), 'url-refused', /169\.254\.169\.254/);
+  assert.ok(!existsSync(other.path(layer)));
+});
+
+test('the server refuses to start with a registry login file others can read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-authfile-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ auths: { 'registry.example.com': { auth: Buffer.from('u:secret-pw').toString('base64') } } }));
+  chmodSync(file, 0o644);
+  const err = await startFerry({ args: ['--registry-auth-file', file] }).then(async (f) => {
+    await disposeFerry(f);
+    return undefined;
+  }, (e: Error) => e);
+  assert.ok(err, 'the server started');
+  assert.match(err.message, /--registry-auth-file: .* is readable by others \(mode 644\); chmod 600 it/);
+  assert.doesNotMatch(err.message, /secret-pw|dTpzZWNyZXQtcHc/);
+  chmodSync(file, 0o600);
+  const f = await startFerry({ args: ['--registry-auth-file', file] });
+  await disposeFerry(f);
+});

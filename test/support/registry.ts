@@ -5,7 +5,8 @@
  * a CA made here. Images are built here from Debian's static busybox and pushed with the
  * registry's own API (anonymous registries) or with skopeo.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, createSign, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -82,11 +83,12 @@ export function writeOciLayout(dir: string, img: BuiltImage, tag: string): void 
 }
 
 /** Pushes with skopeo from an OCI layout; `creds` as `user:pass`; TLS not verified (test CA). */
-export function skopeoPush(img: BuiltImage, dest: string, creds?: string): void {
+export async function skopeoPush(img: BuiltImage, dest: string, creds?: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-oci-'));
   writeOciLayout(dir, img, 'push');
   const args = ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', ...(creds ? ['--dest-creds', creds] : []), `oci:${dir}:push`, `docker://${dest}`];
-  execFileSync('skopeo', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  // Not a sync spawn: a token endpoint of this same process must answer while skopeo pushes.
+  await promisify(execFile)('skopeo', args, { timeout: 120_000 });
 }
 
 /** Pushes a blob and then a manifest to an anonymous plain-HTTP registry with its own API. */
@@ -133,8 +135,8 @@ export function makeTlsFiles(dir: string): { ca: string; cert: string; key: stri
 export class TokenEndpoint {
   readonly dir = mkdtempSync(join(tmpdir(), 'ferry-token-'));
   readonly certFile = join(this.dir, 'token.pem');
-  private readonly keyPem: string;
-  private readonly certDer: string;
+  private keyPem = '';
+  private certDer = '';
   private server!: http.Server;
   url = '';
   /** Tokens handed out so far. */
@@ -143,6 +145,11 @@ export class TokenEndpoint {
   readonly issuer = 'ferry-test-issuer';
 
   constructor(private readonly login: { username: string; password: string }) {
+    this.rotateKey();
+  }
+
+  /** A new signing key and certificate (in `certFile`): earlier tokens fail once the registry rereads it. */
+  rotateKey(): void {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(this.dir, 'token.key'), '-out', this.certFile, '-days', '2', '-subj', '/CN=token signer'], { stdio: 'ignore' });
     this.keyPem = readFileSync(join(this.dir, 'token.key'), 'utf8');
     this.certDer = readFileSync(this.certFile, 'utf8').replace(/-----[^-]+-----|\s/g, '');
@@ -191,7 +198,7 @@ export interface RegistryOptions {
 
 /** Debian's docker-registry on a free loopback port; `stop()` ends it. */
 export class TestRegistry {
-  private constructor(readonly proc: ChildProcess, readonly port: number, readonly scheme: 'http' | 'https', readonly log: string[]) {}
+  private constructor(private proc: ChildProcess, readonly port: number, readonly scheme: 'http' | 'https', readonly log: string[], private readonly config: string) {}
 
   get host(): string {
     return `127.0.0.1:${this.port}`;
@@ -213,26 +220,37 @@ export class TestRegistry {
     if (o.htpasswd) lines.push(`auth: {htpasswd: {realm: ferry-test, path: ${o.htpasswd}}}`);
     if (o.token) lines.push(`auth: {token: {realm: "${o.token.url}", service: ${o.token.service}, issuer: ${o.token.issuer}, rootcertbundle: ${o.token.certFile}}}`);
     writeFileSync(join(dir, 'config.yml'), lines.join('\n') + '\n');
-    const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const log: string[] = [];
-    proc.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
-    proc.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
-    const r = new TestRegistry(proc, port, o.tls ? 'https' : 'http', log);
+    const r = new TestRegistry(spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] }), port, o.tls ? 'https' : 'http', [], join(dir, 'config.yml'));
+    await r.listening();
+    return r;
+  }
+
+  /** Stops and starts it again on the same port and storage (it rereads its certificate files). */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.proc = spawn('docker-registry', ['serve', this.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await this.listening();
+  }
+
+  private async listening(): Promise<void> {
+    const proc = this.proc;
+    proc.stdout!.on('data', (c: Buffer) => this.log.push(c.toString()));
+    proc.stderr!.on('data', (c: Buffer) => this.log.push(c.toString()));
     for (let i = 0; i < 200; i++) {
-      if (proc.exitCode !== null) throw new Error(`docker-registry exited: ${log.join('')}`);
+      if (proc.exitCode !== null) throw new Error(`docker-registry exited: ${this.log.join('')}`);
       const up = await new Promise<boolean>((ok) => {
-        const c = connect(port, '127.0.0.1');
+        const c = connect(this.port, '127.0.0.1');
         c.once('connect', () => {
           c.destroy();
           ok(true);
         });
         c.once('error', () => ok(false));
       });
-      if (up) return r;
+      if (up) return;
       await new Promise((ok) => setTimeout(ok, 50));
     }
     proc.kill('SIGKILL');
-    throw new Error(`docker-registry did not listen: ${log.join('')}`);
+    throw new Error(`docker-registry did not listen: ${this.log.join('')}`);
   }
 
   async stop(): Promise<void> {
