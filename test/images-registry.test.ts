@@ -170,6 +170,8 @@ test('an index without linux/amd64 is refused, naming the platforms it has', asy
   await pushManifest(plain.base, 'multi/busybox', 'both', ociIndexType, indexOf([{ image: arm, architecture: 'arm64' }, { image, architecture: 'amd64' }]));
   const got = await puller(freshCache(), { insecure: [plain.host] }).pull(`${plain.host}/multi/busybox:both`);
   assert.equal(got.manifestDigest, image.manifestDigest);
+  // An arm64 image named directly (no index) is refused by its config.
+  await refusal(puller(freshCache(), { insecure: [plain.host] }).pull(`${plain.host}/multi/busybox@${arm.manifestDigest}`), 'image-invalid', /the image is for linux\/arm64; Ferry runs linux\/amd64/);
 });
 
 /** A proxy in front of the plain registry that alters answers whose path matches. */

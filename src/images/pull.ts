@@ -87,6 +87,7 @@ export class ImagePuller {
     await this.fetchBlob(repo, image.config, progress);
     for (const layer of image.layers) await this.fetchBlob(repo, layer, progress);
     const config = await readFile(this.o.blobs.path(image.config.digest));
+    checkPlatform(config);
     return {
       manifestDigest: manifest.digest,
       config,
@@ -152,6 +153,18 @@ export class ImagePuller {
       }
     }
   }
+}
+
+/** A single-platform image (no index) must still be one Ferry runs. */
+function checkPlatform(config: Buffer): void {
+  let doc: { os?: unknown; architecture?: unknown };
+  try {
+    doc = JSON.parse(config.toString('utf8')) as typeof doc;
+  } catch {
+    throw new FerryError('image-invalid', 'the image config is not JSON');
+  }
+  const platform = `${String(doc?.os ?? 'linux')}/${String(doc?.architecture ?? 'amd64')}`;
+  if (platform !== 'linux/amd64') throw new FerryError('image-invalid', `the image is for ${platform}; Ferry runs linux/amd64`);
 }
 
 /** Turns a registry's error answer into Ferry's; returns for a 200. */
