@@ -262,3 +262,41 @@ test('the server refuses to start with a registry login file others can read', a
   const f = await startFerry({ args: ['--registry-auth-file', file] });
   await disposeFerry(f);
 });
+
+test('a login goes only to the registry that asked for it, never on to where it redirects', async () => {
+  const layer = sha256(image.layers[0]!);
+  const seen: Array<string | undefined> = [];
+  const storage = http.createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(200, { 'content-length': String(image.layers[0]!.length) }).end(image.layers[0]);
+  });
+  await new Promise<void>((ok) => storage.listen(0, '127.0.0.1', ok));
+  started.push({ stop: () => new Promise<void>((ok) => storage.close(() => ok())) });
+  const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`;
+  const want = `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}`;
+  // A registry that wants the login on every request and keeps its layers elsewhere.
+  const front = http.createServer((req, res) => {
+    if (req.headers.authorization !== want) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end();
+      return;
+    }
+    if (req.url?.includes(`/blobs/${layer}`)) {
+      res.writeHead(307, { location: `http://${storageHost}/layer` }).end();
+      return;
+    }
+    const up = http.request({ host: '127.0.0.1', port: plain.port, path: req.url, method: req.method, headers: { accept: req.headers.accept ?? '*/*' } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.end();
+  });
+  await new Promise<void>((ok) => front.listen(0, '127.0.0.1', ok));
+  started.push({ stop: () => new Promise<void>((ok) => front.close(() => ok())) });
+  const frontHost = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+
+  const blobs = freshCache();
+  const got = await puller(blobs, { insecure: [frontHost, storageHost] }).pull(`${frontHost}/tools/busybox:v1`, { login });
+  assert.equal(got.manifestDigest, image.manifestDigest);
+  assert.deepEqual(seen, [undefined], 'the layer was fetched from storage once, without the login');
+  expectStored(blobs, image);
+});
