@@ -75,7 +75,12 @@ export class TokenCache {
 
   /** Fetches a token from the realm (with the login, if any) and caches it. */
   async fetch(c: Extract<Challenge, { scheme: 'bearer' }>, scope: string, login: RegistryLogin | undefined): Promise<string> {
-    const url = new URL(c.realm);
+    let url: URL;
+    try {
+      url = new URL(c.realm);
+    } catch {
+      throw new FerryError('registry-unavailable', `the registry's token realm ${JSON.stringify(c.realm.slice(0, 200))} is not a URL`);
+    }
     if (c.service) url.searchParams.set('service', c.service);
     url.searchParams.set('scope', scope);
     const headers: Record<string, string> = { accept: 'application/json' };

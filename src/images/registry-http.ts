@@ -103,7 +103,7 @@ export class RegistryTransport {
         resolve({ status, headers: res.headers, body: res, url });
       });
       req.once('timeout', () => req.destroy(new TransientRegistryError(`${url.host}: no answer within ${ms / 1000} s`)));
-      req.once('error', (err) => {
+      req.on('error', (err) => {
         if (err instanceof FerryError) reject(err);
         else if (isTlsError(err)) reject(new FerryError('registry-unavailable', `${url.host}: TLS: ${err.message} (a registry with its own CA needs --registry-ca)`));
         else reject(new TransientRegistryError(`${url.host}: ${err.message}`));

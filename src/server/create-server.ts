@@ -62,8 +62,9 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const registry = parts.surfaces ?? surfaceRegistry;
   // A bad --surface-listen stops the start before anything else happens.
   const ownAddresses = parseSurfaceListen(opts.surfaceListen, registry.keys());
-  // So do a registry login file others can read and a CA file that is not one.
-  const registrySettings = loadRegistrySettings(opts);
+  // So do a registry login file others can read and a CA file that is not one: image pulls
+  // take these settings (ImagePuller), and an operator learns of a bad file at start.
+  loadRegistrySettings(opts);
   const logger = log ?? createLogger(opts.logLevel);
   await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });
   // Searchable but not listable: sandboxed instances run as another uid and bwrap must reach
