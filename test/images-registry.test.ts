@@ -300,3 +300,27 @@ test('a login goes only to the registry that asked for it, never on to where it 
   assert.deepEqual(seen, [undefined], 'the layer was fetched from storage once, without the login');
   expectStored(blobs, image);
 });
+
+test('a 503 is tried again; a 404 is image-not-found', async () => {
+  const layer = sha256(image.layers[0]!);
+  let layerGets = 0;
+  const flaky = http.createServer((req, res) => {
+    if (req.url?.includes(`/blobs/${layer}`) && ++layerGets === 1) {
+      res.writeHead(503).end();
+      return;
+    }
+    const up = http.request({ host: '127.0.0.1', port: plain.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((ok) => flaky.listen(0, '127.0.0.1', ok));
+  started.push({ stop: () => new Promise<void>((ok) => flaky.close(() => ok())) });
+  const host = `127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+  const blobs = freshCache();
+  await puller(blobs, { insecure: [host] }).pull(`${host}/tools/busybox:v1`);
+  assert.equal(layerGets, 2);
+  expectStored(blobs, image);
+  await refusal(puller(freshCache(), { insecure: [plain.host] }).pull(`${plain.host}/tools/busybox:nope`), 'image-not-found', /manifest nope does not exist \(404\)/);
+});
