@@ -99,6 +99,11 @@ export interface ServerOptions {
   callbackAllow: string[];
   callbackAttempts: number;
   callbackTimeoutMs: number;
+  /** Image pulls: loopback or private ranges registries may be at, the operator's logins and CA, plain-HTTP registries. */
+  registryAllow: string[];
+  registryAuthFile: string | undefined;
+  registryCa: string | undefined;
+  insecureRegistry: string[];
   /** Request header names (or `*-suffix`, `prefix-*`) kept out of stored records besides the defaults. */
   redactHeaders: string[];
   /** Request body cap for invocations. */
@@ -186,6 +191,10 @@ export const serverSettings: Setting[] = [
   { key: 'callbackAttempts', flag: '--callback-attempts', env: 'FERRY_CALLBACK_ATTEMPTS', kind: 'int', default: 5, help: 'tries to deliver a callback (back-off 0.5 s, 1 s, 2 s ...) before it is marked failed' },
   { key: 'callbackTimeoutMs', flag: '--callback-timeout', env: 'FERRY_CALLBACK_TIMEOUT', kind: 'duration', default: 10_000, help: 'how long one callback try may take' },
   { key: 'callbackAllow', flag: '--callback-allow', env: 'FERRY_CALLBACK_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that callbacks (and tinyFaaS\'s uploadURL) may reach' },
+  { key: 'registryAllow', flag: '--registry-allow', env: 'FERRY_REGISTRY_ALLOW', kind: 'list', default: '', help: 'comma-separated loopback or private addresses or CIDRs that image pulls (registries, their token realms and redirects) may reach' },
+  { key: 'registryAuthFile', flag: '--registry-auth-file', env: 'FERRY_REGISTRY_AUTH_FILE', kind: 'string', default: undefined, help: "registry logins for image pulls, in Docker's config.json format (auths); must be mode 600 and the server user's" },
+  { key: 'registryCa', flag: '--registry-ca', env: 'FERRY_REGISTRY_CA', kind: 'string', default: undefined, help: "PEM file of CA certificates image registries are trusted with, besides Node's own" },
+  { key: 'insecureRegistry', flag: '--insecure-registry', env: 'FERRY_INSECURE_REGISTRY', kind: 'list', default: '', help: 'comma-separated registry host:port pulled from over plain HTTP (no TLS)' },
   { key: 'redactHeaders', flag: '--redact-headers', env: 'FERRY_REDACT_HEADERS', kind: 'list', default: '', help: 'comma-separated request headers (name, *-suffix or prefix-*) that execution records redact, besides authorization, cookie, x-api-key, *-token, *-secret, *-key and the like' },
   { key: 'maxBodyBytes', flag: '--max-body', env: 'FERRY_MAX_BODY', kind: 'bytes', default: 6 * 1024 * 1024, help: 'largest invocation request body (413 above)' },
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
@@ -277,6 +286,11 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.callbackAttempts < 1 || opts.callbackAttempts > 100) throw new Error('--callback-attempts: between 1 and 100');
   if (opts.callbackTimeoutMs < 100) throw new Error('--callback-timeout: at least 100ms');
   for (const c of opts.callbackAllow) if (!isAddressOrCidr(c)) throw new Error(`--callback-allow: '${c}' is not an IP address or CIDR`);
+  for (const c of opts.registryAllow) if (!isAddressOrCidr(c)) throw new Error(`--registry-allow: '${c}' is not an IP address or CIDR`);
+  for (const h of opts.insecureRegistry) if (!/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(h)) throw new Error(`--insecure-registry: '${h}' is not a host[:port]`);
+  for (const [flag, file] of [['--registry-auth-file', opts.registryAuthFile], ['--registry-ca', opts.registryCa]] as const) {
+    if (file !== undefined && !file.startsWith('/')) throw new Error(`${flag}: '${file}' is not an absolute path`);
+  }
   opts.redactHeaders = opts.redactHeaders.map((h) => h.toLowerCase());
   for (const h of opts.redactHeaders) if (!isHeaderPattern(h)) throw new Error(`--redact-headers: '${h}' is not a header name, *-suffix or prefix-*`);
   for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);

@@ -23,6 +23,9 @@ export const codes = {
   'handler-check-failed': { status: 422, title: 'The version failed its deploy-time check' },
   'image-invalid': { status: 422, title: 'The container image cannot be read or does not match its digests' },
   'image-too-large': { status: 413, title: 'The container image exceeds a size limit' },
+  'image-not-found': { status: 422, title: 'The registry has no image by that reference' },
+  'registry-denied': { status: 422, title: 'The image registry refused the credentials or access to the image' },
+  'registry-unavailable': { status: 502, title: 'The image registry could not be reached or failed to answer' },
   // auth
   'unauthorized': { status: 401, title: 'A bearer token is required' },
   'invalid-token': { status: 401, title: 'The bearer token was not issued by this server' },

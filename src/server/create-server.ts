@@ -20,6 +20,7 @@ import { frontEnds as frontEndRegistry } from '../frontends/registry.js';
 import type { FrontEnd, FrontEndFactory } from '../frontends/index.js';
 import { dispatcher, parseSurfaceListen, planListeners, surfacesDocument, type HttpSurface, type ListenerPlan, type SurfaceContext, type SurfaceFactory } from '../surfaces/index.js';
 import { ferryVersion } from './version.js';
+import { loadRegistrySettings } from '../images/registry-settings.js';
 import { linkBase, startListeners, type Listeners } from './listeners.js';
 
 /** A running Ferry server. */
@@ -61,6 +62,9 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const registry = parts.surfaces ?? surfaceRegistry;
   // A bad --surface-listen stops the start before anything else happens.
   const ownAddresses = parseSurfaceListen(opts.surfaceListen, registry.keys());
+  // So do a registry login file others can read and a CA file that is not one: image pulls
+  // take these settings (ImagePuller), and an operator learns of a bad file at start.
+  loadRegistrySettings(opts);
   const logger = log ?? createLogger(opts.logLevel);
   await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });
   // Searchable but not listable: sandboxed instances run as another uid and bwrap must reach
