@@ -7,7 +7,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { disposeFerry, startFerry, type Ferry } from './support/ferry.js';
+import { disposeFerry, packFiles, startFerry, type Ferry } from './support/ferry.js';
 import { listInstances } from './support/fn.js';
 import { nodeFn } from './support/helpers.js';
 
@@ -48,7 +48,7 @@ const consoleOrigin = 'https://console.example.com';
 describe('CORS', () => {
   let ferry: Ferry;
   before(async () => {
-    ferry = await startFerry({ args: ['--cors-origin', consoleOrigin, '--cors-credentials'] });
+    ferry = await startFerry({ args: ['--cors-origin', consoleOrigin, '--cors-credentials', '--domain', 'fn.test'] });
     // The function sets its own CORS headers: with a policy, Ferry's win.
     const answer = "export default (req) => new Response('web:' + req.method, { headers: { 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'false', 'x-answer': '42' } });";
     await ferry.deploy('web', nodeFn(answer, { cors: { allowOrigins: [app, 'https://*.example.org'], allowMethods: ['GET', 'POST', 'PUT'], allowHeaders: ['content-type', 'x-custom'], exposeHeaders: ['x-answer'], allowCredentials: true, maxAge: 120 } }));
@@ -74,6 +74,24 @@ describe('CORS', () => {
     assert.equal(sub.status, 204);
     assert.deepEqual(values(sub, 'access-control-allow-origin'), ['https://shop.example.org']);
     assert.deepEqual(await listInstances(ferry, 'web'), [], 'no instance started for a preflight');
+  });
+
+  test('host routing speaks the same CORS: a preflight to {name}.{domain} wakes nothing either', async () => {
+    const pre = await call(`${ferry.url}/items`, { method: 'OPTIONS', headers: { ...browser, host: 'web.fn.test', origin: app, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    assert.equal(pre.status, 204, pre.body);
+    assert.deepEqual(values(pre, 'access-control-allow-origin'), [app]);
+    const refused = await call(`${ferry.url}/items`, { method: 'OPTIONS', headers: { ...browser, host: 'web.fn.test', origin: 'https://evil.example.net', 'access-control-request-method': 'POST' } });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(values(refused, 'access-control-allow-origin'), []);
+    assert.deepEqual(await listInstances(ferry, 'web'), []);
+  });
+
+  test('a policy that would hand every site its visitors\' credentials is refused at upload', async () => {
+    const res = await ferry.api('POST', '/v1/functions/wide/versions', await packFiles(nodeFn("export default () => 'x';", { cors: { allowOrigins: ['*'], allowCredentials: true } })), { 'content-type': 'application/gzip' });
+    assert.equal(res.status, 422);
+    const p = (await res.json()) as { code: string; detail: string };
+    assert.equal(p.code, 'invalid-manifest');
+    assert.match(p.detail, /allowCredentials/);
   });
 
   test('a refused preflight answers 403 without any allow header', async () => {
@@ -145,11 +163,12 @@ describe('CORS', () => {
 describe('rate limits of functions', () => {
   let ferry: Ferry;
   let second: string;
+  let freeVersion: string;
   before(async () => {
     ferry = await startFerry();
     await ferry.deploy('limited', nodeFn("export default () => 'limited';", { rateLimit: { requestsPerSecond: 0.001, burst: 3, per: 'function' } }));
     await ferry.deploy('per-token', nodeFn("export default () => 'per-token';", { invoke: 'token', rateLimit: { requestsPerSecond: 0.001, burst: 2, per: 'token' } }));
-    await ferry.deploy('free', nodeFn("export default () => 'free';"));
+    freeVersion = (await ferry.deploy('free', nodeFn("export default () => 'free';"))).version;
     second = ((await (await ferry.api('POST', '/v1/tokens', { days: 1 })).json()) as { token: string }).token;
   });
   after(() => disposeFerry(ferry));
@@ -181,6 +200,14 @@ describe('rate limits of functions', () => {
     assert.equal((await as(second)).status, 429);
     // A caller with no valid token spends nobody's budget: refused before the limit.
     assert.equal((await as('fry_not-a-token')).status, 401);
+  });
+
+  test('a limit set by PATCH applies to the next call, per address', async () => {
+    const patched = await ferry.api('PATCH', `/v1/functions/free/versions/${freeVersion}`, { rateLimit: { requestsPerSecond: 0.001, burst: 2 } });
+    assert.equal(patched.status, 200, await patched.text());
+    const from = (addr: string): Promise<Answer> => call(`${ferry.url}/fn/free/`, { localAddress: addr });
+    assert.deepEqual([(await from('127.0.0.2')).status, (await from('127.0.0.2')).status, (await from('127.0.0.2')).status], [200, 200, 429]);
+    assert.equal((await from('127.0.0.3')).status, 200, 'another address has a bucket of its own');
   });
 });
 
