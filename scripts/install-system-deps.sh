@@ -9,7 +9,8 @@
 # (test/shortedfaas.test.ts deploys ShortedFaaS's sample run.json, which runs it);
 # protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the gRPC front
 # end's test client in Python, its stubs generated from proto/ at test time); libcoap3-bin (its
-# coap-client-notls is the second client of the CoAP front end's tests); and for
+# coap-client-notls is the second client of the CoAP front end's tests); chromium (test/traffic.test.ts
+# makes cross-origin calls from a real browser page); and for
 # test/cgroup-v2.test.ts, which boots a small VM whose only cgroup hierarchy is cgroup v2:
 # qemu-system-x86, busybox-static (the VM's initramfs) and Debian's kernel (see the end).
 # Runs as root, or through sudo.
@@ -29,6 +30,7 @@ command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v coap-client-notls >/dev/null 2>&1 || need+=(libcoap3-bin)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need+=(libseccomp-dev)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -x /usr/bin/grpc_python_plugin ] || need+=(protobuf-compiler-grpc)

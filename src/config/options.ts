@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { isHeaderPattern } from '../util/header-pattern.js';
+import { checkTrafficOptions } from './traffic-options.js';
 
 /**
  * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
@@ -75,6 +76,13 @@ export interface ServerOptions {
   loginMaxFailures: number;
   /** Proxies whose X-Forwarded-For names the client (addresses or CIDRs). */
   trustProxy: string[];
+  /** CORS on `/v1`: the origins admitted (none: off), and whether their pages may send credentials. */
+  corsOrigin: string[];
+  corsCredentials: boolean;
+  /** Server-wide rate limits, `RATE[:BURST]` (undefined: off), and the bound on each bucket table. */
+  rateLimitPerAddress: string | undefined;
+  rateLimitPerToken: string | undefined;
+  rateLimitBuckets: number;
   /** Per-group quotas (0: unlimited): functions, sum of maxInstances x memoryMb, sum of minInstances. */
   quotaFunctions: number;
   quotaMemoryMb: number;
@@ -175,6 +183,11 @@ export const serverSettings: Setting[] = [
   { key: 'refreshTokenTtlMs', flag: '--refresh-token-ttl', env: 'FERRY_REFRESH_TOKEN_TTL', kind: 'duration', default: 30 * 86_400_000, help: 'lifetime of a refresh token (single use, rotated)' },
   { key: 'loginMaxFailures', flag: '--login-max-failures', env: 'FERRY_LOGIN_MAX_FAILURES', kind: 'int', default: 5, help: 'failed logins per client address and name (4x per address) before that client gets 429 with Retry-After' },
   { key: 'trustProxy', flag: '--trust-proxy', env: 'FERRY_TRUST_PROXY', kind: 'list', default: '', help: 'comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (login throttling)' },
+  { key: 'corsOrigin', flag: '--cors-origin', env: 'FERRY_CORS_ORIGIN', kind: 'list', default: '', help: 'comma-separated origins (https://app.example.com, https://*.example.com, *) whose pages may call /v1 (CORS); off by default' },
+  { key: 'corsCredentials', flag: '--cors-credentials', env: 'FERRY_CORS_CREDENTIALS', kind: 'bool', default: false, help: 'let the --cors-origin pages send credentials to /v1 (not with *)' },
+  { key: 'rateLimitPerAddress', flag: '--rate-limit-per-address', env: 'FERRY_RATE_LIMIT_PER_ADDRESS', kind: 'string', default: undefined, help: 'RATE[:BURST]: requests a second (and at once) per client address (IPv6: per /64), over every surface; off by default' },
+  { key: 'rateLimitPerToken', flag: '--rate-limit-per-token', env: 'FERRY_RATE_LIMIT_PER_TOKEN', kind: 'string', default: undefined, help: 'RATE[:BURST]: requests a second (and at once) per bearer credential, over every surface; off by default' },
+  { key: 'rateLimitBuckets', flag: '--rate-limit-buckets', env: 'FERRY_RATE_LIMIT_BUCKETS', kind: 'int', default: 100_000, help: 'most token buckets each rate-limit table (address, token, function) keeps in memory' },
   { key: 'quotaFunctions', flag: '--quota-functions', env: 'FERRY_QUOTA_FUNCTIONS', kind: 'int', default: 100, help: 'most functions a group may own (0: no limit; admins are exempt)' },
   { key: 'quotaMemoryMb', flag: '--quota-memory-mb', env: 'FERRY_QUOTA_MEMORY_MB', kind: 'int', default: 4096, help: "most memory a group's versions may reserve, maxInstances x memoryMb summed (0: no limit)" },
   { key: 'quotaMinInstances', flag: '--quota-min-instances', env: 'FERRY_QUOTA_MIN_INSTANCES', kind: 'int', default: 4, help: "most always-on instances a group's versions may ask for, minInstances summed (0: no limit)" },
@@ -294,6 +307,7 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   opts.redactHeaders = opts.redactHeaders.map((h) => h.toLowerCase());
   for (const h of opts.redactHeaders) if (!isHeaderPattern(h)) throw new Error(`--redact-headers: '${h}' is not a header name, *-suffix or prefix-*`);
   for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);
+  checkTrafficOptions(opts);
   return opts;
 }
 

@@ -1,6 +1,7 @@
 import { FerryError } from '../errors/index.js';
 import type { VersionRecord } from './records.js';
-import { defaultConcurrency, defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, type EffectiveConfig } from './manifest.js';
+import type { CorsPolicy } from './cors.js';
+import { defaultConcurrency, defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, type EffectiveConfig, type RateLimit } from './manifest.js';
 
 /** Environment names a user may not set: Ferry owns them. */
 export function reservedEnvName(name: string): boolean {
@@ -41,6 +42,7 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     maxConcurrentExecutions: o.maxConcurrentExecutions ?? m.maxConcurrentExecutions ?? defaultExecutionSettings.maxConcurrentExecutions,
     errors: o.errors ?? m.errors ?? defaultPrivacySettings.errors,
     recordCredentials: o.recordCredentials ?? m.recordCredentials ?? defaultPrivacySettings.recordCredentials,
+    ...traffic(o.cors ?? m.cors, o.rateLimit ?? m.rateLimit),
     sandbox: {
       network: o.network ?? m.network ?? defaultSandbox.network,
       seccomp: o.seccomp ?? m.seccomp ?? defaultSandbox.seccomp,
@@ -50,4 +52,9 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
       mountTmp: o.mountTmp ?? m.mountTmp ?? defaultSandbox.mountTmp,
     },
   };
+}
+
+/** The traffic settings, present only when set: a function without them pays no check. */
+function traffic(cors: CorsPolicy | undefined, rateLimit: RateLimit | undefined): Pick<EffectiveConfig, 'cors' | 'rateLimit'> {
+  return { ...(cors ? { cors } : {}), ...(rateLimit ? { rateLimit } : {}) };
 }

@@ -1,4 +1,5 @@
 export * from './manifest.js';
+export * from './cors.js';
 export * from './image.js';
 export * from './records.js';
 export * from './names.js';
@@ -20,3 +21,4 @@ export * from './function-failure.js';
 export * from './credential-headers.js';
 export * from './handler-check.js';
 export * from './dependencies.js';
+export * from './rate-limit.js';

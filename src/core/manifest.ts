@@ -3,6 +3,7 @@
  * overrides and the OpenAPI document all use `manifestSchema`.
  */
 import { manifestImageSchema, type ManifestImage } from './image.js';
+import { corsSchema, type CorsPolicy } from './cors.js';
 export type RuntimeName = 'node' | 'python' | 'exec' | 'http';
 export const runtimeNames: readonly RuntimeName[] = ['node', 'python', 'exec', 'http'];
 
@@ -90,6 +91,10 @@ export interface Manifest {
   labels?: Record<string, string>;
   /** A container image version (`exec` or `http`): its root file system is the package. */
   image?: ManifestImage;
+  /** Cross-origin calls from browsers: answered by the gateway (preflights never reach the function). */
+  cors?: CorsPolicy;
+  /** A token bucket in front of the function: 429 `rate-limited` past it. */
+  rateLimit?: RateLimit;
 }
 
 /** What PATCH may override: everything but the runtime, the code entry point and the labels. */
@@ -116,6 +121,9 @@ export interface EffectiveConfig {
   sandbox: SandboxSettings;
   /** An image version: the image and the manifest's overrides of its run settings. */
   image?: ManifestImage;
+  /** `cors` and `rateLimit`, absent when neither manifest nor override sets them. */
+  cors?: CorsPolicy;
+  rateLimit?: RateLimit;
 }
 
 /**
@@ -154,6 +162,33 @@ export const defaultPrivacySettings = { errors: 'private', recordCredentials: fa
 const privacyProperties = {
   errors: { enum: ['private', 'verbose'] },
   recordCredentials: { type: 'boolean' },
+} as const;
+
+/**
+ * A function's rate limit: a token bucket of `burst` calls refilled at `requestsPerSecond`, one
+ * for the whole function, or one per client address or per caller's token (a call that was not
+ * authorized with a token counts by its address). In memory per node.
+ */
+export interface RateLimit {
+  requestsPerSecond: number;
+  /** Calls at once past a full bucket. Default: `requestsPerSecond` rounded up (at least 1). */
+  burst?: number;
+  /** Default: `address`. */
+  per?: 'function' | 'address' | 'token';
+}
+
+const trafficProperties = {
+  cors: corsSchema,
+  rateLimit: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['requestsPerSecond'],
+    properties: {
+      requestsPerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1_000_000 },
+      burst: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+      per: { enum: ['function', 'address', 'token'] },
+    },
+  },
 } as const;
 
 export const defaultLimits: Limits = { timeoutMs: 30_000, memoryMb: 256, cpu: 1, pids: 256, tmpMb: 64 };
@@ -257,6 +292,7 @@ export const manifestSchema = {
     ...executionProperties,
     ...privacyProperties,
     ...sandboxProperties,
+    ...trafficProperties,
     labels: labelsSchema,
     image: manifestImageSchema,
   },
@@ -276,5 +312,6 @@ export const overrideSchema = {
     ...executionProperties,
     ...privacyProperties,
     ...sandboxProperties,
+    ...trafficProperties,
   },
 } as const;

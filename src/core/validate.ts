@@ -29,6 +29,7 @@ export function describeSchemaError(e: ErrorObject): string {
   }
   if (e.keyword === 'required') return `missing key '${at ? `${at}.` : ''}${(e.params as { missingProperty: string }).missingProperty}'`;
   if (e.keyword === 'enum') return `${at || 'value'}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'not' && e.schemaPath.includes('/cors/')) return `${at}: '*' cannot go with allowCredentials (every site could act with its visitors' credentials)`;
   if (e.keyword === 'propertyNames') return `${at || 'value'}: invalid name '${(e.params as { propertyName: string }).propertyName}'`;
   return `${at || 'value'}: ${e.message ?? 'is invalid'}`;
 }

@@ -55,6 +55,17 @@ export class Metrics {
     labelNames: ['function', 'version'] as const,
     registers: [this.registry],
   });
+  /** What the rate limits hold, read at each scrape (`watchRateLimits`). */
+  private bucketSizes: () => Record<string, number> = () => ({});
+  readonly rateLimitBuckets = new Gauge({
+    name: 'ferry_rate_limit_buckets',
+    help: 'Token buckets the rate limits hold in memory, by table (address, token, function); each table is bounded by --rate-limit-buckets',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [table, n] of Object.entries(this.bucketSizes())) this.rateLimitBuckets.set({ table }, n);
+    },
+  });
   readonly adHocRuns = new Counter({
     name: 'ferry_ad_hoc_runs_total',
     help: "Ad-hoc commands (POST /v1/run, Tangle's invoke) by the caller's label and how they ended",
@@ -68,6 +79,11 @@ export class Metrics {
    * The server process's own series (`ferry_process_*`), added on the first scrape: CPU, memory,
    * handles and heap are read at each scrape anyway; event loop lag and GC are observed from then.
    */
+  /** Where the `ferry_rate_limit_buckets` gauge reads the size of each table. */
+  watchRateLimits(sizes: () => Record<string, number>): void {
+    this.bucketSizes = sizes;
+  }
+
   private defaults(): Promise<void> {
     return (this.defaultsAdded ??= import('prom-client').then(({ collectDefaultMetrics }) => collectDefaultMetrics({ register: this.registry, prefix: 'ferry_process_' })));
   }

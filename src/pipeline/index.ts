@@ -1,2 +1,3 @@
 export { Pipeline, type PipelineOptions } from './pipeline.js';
 export { requestIdFor } from './request-id.js';
+export type { FunctionRateLimits } from './rate-limit.js';

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ResponseWriter } from '../core/index.js';
+import { DelegatingWriter } from './delegating-writer.js';
 
 /** Bodies of one call as they pass, for the history of functions with `recordPayloads`. */
 export interface RecordedPayloads {
@@ -35,45 +36,20 @@ export function recordPayloads(body: Readable | undefined, writer: ResponseWrite
 }
 
 /** A writer that hands every chunk to `keep` on its way to the writer it wraps. */
-class RecordingWriter implements ResponseWriter {
+class RecordingWriter extends DelegatingWriter {
   constructor(
-    private readonly inner: ResponseWriter,
+    inner: ResponseWriter,
     private readonly keep: (chunk: unknown) => void,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get headersSent(): boolean {
-    return this.inner.headersSent;
-  }
-  get destroyed(): boolean {
-    return this.inner.destroyed;
-  }
-  get statusCode(): number {
-    return this.inner.statusCode;
-  }
-  get writableFinished(): boolean {
-    return this.inner.writableFinished;
-  }
-  writeHead(status: number, headers?: Record<string, string | string[] | number> | string[]): unknown {
-    return this.inner.writeHead(status, headers);
-  }
-  write(chunk: Uint8Array | string): boolean {
+  override write(chunk: Uint8Array | string): boolean {
     this.keep(chunk);
     return this.inner.write(chunk);
   }
-  end(chunk?: Uint8Array | string): unknown {
+  override end(chunk?: Uint8Array | string): unknown {
     this.keep(chunk);
     return this.inner.end(chunk);
-  }
-  once(event: 'drain' | 'close', listener: () => void): unknown {
-    return this.inner.once(event, listener);
-  }
-  off(event: 'drain' | 'close', listener: () => void): unknown {
-    return this.inner.off(event, listener);
-  }
-  destroy(err?: Error): unknown {
-    return this.inner.destroy(err);
-  }
-  flushHeaders(): void {
-    this.inner.flushHeaders?.();
   }
 }

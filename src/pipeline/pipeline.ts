@@ -12,6 +12,8 @@ import { acceptAsync } from './accept-async.js';
 import { recordPayloads, type RecordedPayloads } from './payload-recording.js';
 import { RequestStats } from './request-stats.js';
 import { disclose } from './failure-disclosure.js';
+import { CorsWriter, corsStage, withCorsHeaders } from './cors.js';
+import { takeRateLimit, type FunctionRateLimits } from './rate-limit.js';
 
 export interface PipelineOptions {
   /** A function's version by name and version or alias (404 problems when there is none). */
@@ -32,12 +34,15 @@ export interface PipelineOptions {
   executions?: Executions;
   /** The invocation history: every call is handed over when it ends. */
   history?: { record(call: FinishedCall): void; payloadMaxBytes: number };
+  /** The buckets of functions with `rateLimit` (functions without one never look). */
+  rateLimits?: FunctionRateLimits;
 }
 
 /**
  * The invocation pipeline: one `invoke(invocation, writer)` for every front end and for the runs
  * of asynchronous executions. Its stages, in order, each a named function so each can change on
- * its own: request id, resolve, authorize, strip credentials, limits, then async acceptance or
+ * its own: request id, resolve, CORS (a preflight ends here), authorize, rate limit, strip
+ * credentials, limits, then async acceptance or
  * the call itself (time limit, payload recording), and at the end metrics and history. It renders
  * nothing: a failure comes back in the outcome, and the front end answers it in its protocol.
  */
@@ -62,23 +67,33 @@ export class Pipeline {
     let payloads: RecordedPayloads | undefined;
     let error: FerryError | undefined;
     let out = writer;
+    let cors: string[] | undefined;
+    let preflight = false;
     try {
       target = run ? this.runTarget(inv, run.version) : this.o.resolve(inv.function, inv.ref);
       const cfg = target.config;
-      // A run was authorized and size-checked when it was accepted.
+      if (cfg.cors && !run) {
+        const stage = corsStage(cfg.cors, inv, writer, rid);
+        // A preflight is the gateway's to answer: the function is not woken, nothing is recorded.
+        if ((preflight = stage.preflight)) return { status: 204, requestId: rid, error: undefined };
+        cors = stage.headers;
+        out = new CorsWriter(writer, cors);
+      }
+      // A run was authorized, rate-limited and size-checked when it was accepted.
       const guarded = !run && needsCredential(cfg, this.o.invokeAuth);
-      if (guarded) await authorize(inv, this.o.ownerOf(inv.function) ?? '', this.o.auth);
+      const who = guarded ? await authorize(inv, this.o.ownerOf(inv.function) ?? '', this.o.auth) : undefined;
+      const limited = cfg.rateLimit && !run && this.o.rateLimits ? takeRateLimit(this.o.rateLimits, cfg.rateLimit, target, inv, who) : undefined;
       stripFerryCredentials(inv.headers);
       if (!run) checkDeclaredSize(inv, this.o.maxBodyBytes);
       if (inv.mode === 'async' && !run && this.o.executions) {
         // Stored first, answered 202 once committed; a worker runs it later (and records it).
-        await acceptAsync(this.o.executions, inv, writer, target, { public: !guarded, maxBodyBytes: this.o.maxBodyBytes });
+        await acceptAsync(this.o.executions, inv, out, target, { public: !guarded, maxBodyBytes: this.o.maxBodyBytes });
         accepted = true;
       } else {
         if (inv.body && inv.bodyLength === undefined) capStreamedBody(inv.body, this.o.maxBodyBytes, signal);
-        if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, writer, this.o.history.payloadMaxBytes));
+        if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, out, this.o.history.payloadMaxBytes));
         writer.once('close', onClose);
-        const extra = this.o.responseHeaders;
+        const extra = limited ? [...this.o.responseHeaders, ...limited] : this.o.responseHeaders;
         await callInstance(this.o.pool, target, inv, out, {
           requestId: rid,
           signal,
@@ -95,11 +110,13 @@ export class Pipeline {
       if (writer.headersSent) writer.destroy();
       // A run's failure is kept with its execution, whose readers see it by the same rule there.
       else if (!run) error = await this.disclosed(error, inv, rid, target);
+      // An admitted origin's page may read the error too.
+      if (cors && !writer.headersSent) error = withCorsHeaders(error, cors);
     } finally {
       writer.off('close', onClose);
     }
     const status = error && !writer.headersSent ? error.status : writer.statusCode;
-    if (target) {
+    if (target && !preflight) {
       const ms = performance.now() - began;
       if (!run) this.stats.record(target, status, ms);
       if (!accepted && recorded(run !== undefined, error)) {
@@ -122,7 +139,9 @@ export class Pipeline {
     let target: DeployTarget | undefined;
     try {
       target = this.o.resolve(inv.function, inv.ref);
-      if (needsCredential(target.config, this.o.invokeAuth)) await authorize(inv, this.o.ownerOf(inv.function) ?? '', this.o.auth);
+      const cfg = target.config;
+      const who = needsCredential(cfg, this.o.invokeAuth) ? await authorize(inv, this.o.ownerOf(inv.function) ?? '', this.o.auth) : undefined;
+      if (cfg.rateLimit && this.o.rateLimits) takeRateLimit(this.o.rateLimits, cfg.rateLimit, target, inv, who);
       stripFerryCredentials(inv.headers);
       return { lease: await this.o.pool.acquire(target, signal), target, requestId };
     } catch (err) {

@@ -14,6 +14,7 @@ import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrot
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
 import { Pipeline } from '../pipeline/index.js';
+import { makeRateLimits } from './rate-limits.js';
 import { HttpInvocations } from '../frontends/http/index.js';
 import { surfaces as surfaceRegistry } from '../surfaces/registry.js';
 import { frontEnds as frontEndRegistry } from '../frontends/registry.js';
@@ -200,6 +201,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     warn: (message, err) => logger.warn({ err }, message),
     info: (message, fields) => logger.info(fields ?? {}, message),
   });
+  const rateLimits = makeRateLimits(opts, metrics);
   const pipeline: Pipeline = new Pipeline({
     resolve: (n, r) => service.resolve(n, r),
     targetOf: (n, v) => service.catalog.target(n, v),
@@ -212,6 +214,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     responseHeaders: sandboxHeader,
     executions,
     history: { record: (c) => history.record(c), payloadMaxBytes: opts.historyPayloadMaxBytes },
+    rateLimits: rateLimits.functions,
   });
   const schedules = new Schedules({
     store,
@@ -267,7 +270,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     plans = planListeners(on, { host: opts.host, port: opts.port }, ownAddresses);
     // Before listening: what the last boot left running goes back to the queue at once.
     await executions.start();
-    listeners = await startListeners(plans, (plan) => dispatcher(plan.surfaces, failed));
+    listeners = await startListeners(plans, (plan) => dispatcher(plan.surfaces, failed, rateLimits.gate));
     // The other protocols' front ends (off unless their port is set); one that cannot bind stops the start.
     for (const [name, make] of parts.frontEnds ?? frontEndRegistry) {
       const f = await make({ options: opts, invoke: (inv, writer) => pipeline.invoke(inv, writer), logger }).catch((err: unknown) => {

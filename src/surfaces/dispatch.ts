@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { FerryError, sendProblem } from '../errors/index.js';
 import type { HttpSurface } from './surface.js';
 import { httpRequestId } from '../pipeline/request-id.js';
+import type { Gate } from './rate-gate.js';
 
 /** What one listener does with a request and an upgrade. */
 export interface Dispatch {
@@ -13,8 +14,9 @@ export interface Dispatch {
 /**
  * One listener's dispatch: the first surface (in order) that claims a request answers it; a
  * request none claims is 404 `route-not-found`. `failed` hears of what a surface let escape.
+ * A `gate` (the server-wide rate limits) sees every request first and may answer it itself.
  */
-export function dispatcher(surfaces: readonly HttpSurface[], failed: (err: unknown) => void): Dispatch {
+export function dispatcher(surfaces: readonly HttpSurface[], failed: (err: unknown) => void, gate?: Gate): Dispatch {
   const list = [...surfaces];
   return {
     request(req, res) {
@@ -23,6 +25,7 @@ export function dispatcher(surfaces: readonly HttpSurface[], failed: (err: unkno
         sendProblem(res, FerryError.from(err));
       };
       try {
+        if (gate && !gate(req, res)) return;
         for (const s of list) {
           const m = s.match(req);
           if (m === undefined) continue;
