@@ -46,8 +46,11 @@ export async function validateManifest(value: unknown): Promise<Manifest> {
   const m = check<Manifest>((await validators()).manifest, value, 'invalid-manifest', 'ferry.json');
   assertUserEnv(m.env, 'ferry.json env');
   assertUserEnv(Object.fromEntries((m.secrets ?? []).map((n) => [n, ''])), 'ferry.json secrets');
-  // Until image versions run, a manifest naming one is refused rather than run as something else.
-  if (m.image !== undefined) throw new FerryError('invalid-manifest', 'ferry.json image: container image versions are not available in this build');
+  if (m.image !== undefined) {
+    // An image's command is its Entrypoint and Cmd (overridden by image.entrypoint / image.cmd).
+    if (m.runtime !== 'exec' && m.runtime !== 'http') throw new FerryError('invalid-manifest', `ferry.json image: an image runs as runtime 'exec' or 'http', not '${m.runtime}'`);
+    if (m.command !== undefined || m.handler !== undefined) throw new FerryError('invalid-manifest', 'ferry.json image: an image version takes its command from the image; use image.entrypoint and image.cmd');
+  }
   return m;
 }
 

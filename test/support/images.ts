@@ -1,0 +1,240 @@
+/**
+ * Container images built in the test, with no daemon and no network: layers are tars written by
+ * hand (so the evil ones real tools refuse to make can be made too), from the host's static
+ * busybox (Debian's busybox-static). Each builder answers the bytes of an upload: a `docker save`
+ * archive or an OCI image layout tar.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { makeTar, type TarItem } from '../../src/packages/test-archives.js';
+
+export type { TarItem };
+
+/** One layer: its tar entries, gzip-compressed or not (OCI: the media type says which). */
+export interface TestLayer {
+  items: TarItem[];
+  gzip?: boolean;
+  /** Raw layer bytes instead of `items` (e.g. a zstd frame). */
+  raw?: Buffer;
+  /** The OCI media type to declare instead of the usual tar / tar+gzip one. */
+  mediaType?: string;
+}
+
+/** The `config` of an image config, Docker's capitalisation. */
+export interface TestRunConfig {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+}
+
+export interface TestImage {
+  layers: TestLayer[];
+  config?: TestRunConfig;
+  /** Default `linux/amd64`. */
+  os?: string;
+  architecture?: string;
+}
+
+/** Where Debian's busybox-static puts its static binary. */
+export const BUSYBOX = '/bin/busybox';
+
+export function sha256(b: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}
+
+/**
+ * A busybox root file system: `bin/busybox`, `bin/sh` (a symlink), `bin/cat` (a hard link),
+ * `usr/bin/env` (an absolute symlink, as images have them), `/etc/passwd` and `/etc/group` with
+ * an `app` user (1000), and `/tmp`.
+ */
+export function busyboxLayer(): TestLayer {
+  return {
+    gzip: true,
+    items: [
+      { name: 'bin/', type: '5' },
+      { name: 'bin/busybox', mode: 0o4755, body: readFileSync(BUSYBOX) }, // setuid: must be dropped
+      { name: 'bin/sh', type: '2', linkname: 'busybox' },
+      { name: 'bin/cat', type: '1', linkname: 'bin/busybox' },
+      { name: 'usr/', type: '5' },
+      { name: 'usr/bin/', type: '5' },
+      { name: 'usr/bin/env', type: '2', linkname: '/bin/busybox' },
+      { name: 'etc/', type: '5' },
+      { name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n' },
+      { name: 'etc/group', body: 'root:x:0:\napp:x:1000:\n' },
+      { name: 'tmp/', type: '5', mode: 0o1777 },
+    ],
+  };
+}
+
+/** An `exec` busybox image: `Entrypoint ["/bin/sh", "-c"]`, `Cmd ["cat"]`. */
+export function busyboxImage(extra: TestLayer[] = []): TestImage {
+  return {
+    layers: [busyboxLayer(), ...extra],
+    config: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['cat'], Env: ['PATH=/usr/bin:/bin', 'GREETING=hello'], WorkingDir: '/', User: 'app' },
+  };
+}
+
+/** An HTTP busybox image: `httpd` serving `/www` on port 8080, which it exposes. */
+export function busyboxHttpImage(): TestImage {
+  return {
+    layers: [busyboxLayer(), { items: [{ name: 'www/', type: '5' }, { name: 'www/index.html', body: 'hello from an image\n' }] }],
+    config: { Entrypoint: ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/www'], ExposedPorts: { '8080/tcp': {} }, Env: ['PATH=/bin'] },
+  };
+}
+
+/**
+ * A layer on top of busybox that deletes and hides: a whiteout of `etc/group`, an opaque `usr/bin`
+ * (its `env` link goes, its new `hello` stays), and a new file replacing a lower symlink.
+ */
+export function whiteoutLayer(): TestLayer {
+  return {
+    items: [
+      { name: 'etc/.wh.group', body: '' },
+      { name: 'usr/bin/', type: '5' },
+      { name: 'usr/bin/.wh..wh..opq', body: '' },
+      { name: 'usr/bin/hello', mode: 0o755, body: '#!/bin/sh\necho hello\n' },
+      { name: 'bin/sh', mode: 0o755, body: '#!/bin/busybox sh\n' },
+    ],
+  };
+}
+
+function layerBytes(l: TestLayer): Buffer {
+  if (l.raw) return l.raw;
+  const tar = makeTar(l.items);
+  return l.gzip ? gzipSync(tar) : tar;
+}
+
+function configBytes(img: TestImage, diffIds: string[]): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      architecture: img.architecture ?? 'amd64',
+      os: img.os ?? 'linux',
+      config: img.config ?? {},
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history: [],
+    }),
+  );
+}
+
+/** The diff id of a layer: the digest of its uncompressed tar. */
+function diffIdOf(l: TestLayer): string {
+  return sha256(l.raw ?? makeTar(l.items));
+}
+
+/** Tamperings of an archive, each of which must be refused. */
+export interface Tamper {
+  /** The config lists a wrong diff id for the last layer. */
+  wrongDiffId?: boolean;
+  /** The first layer blob's bytes change after it was named by its digest (OCI) . */
+  corruptBlob?: boolean;
+}
+
+/**
+ * A `docker save` archive, in the layout Docker wrote before version 25: `<config-hex>.json`,
+ * `<n>/layer.tar` (uncompressed, named by path, checked against the config's diff ids),
+ * `manifest.json` and `repositories`.
+ */
+export function dockerSaveArchive(img: TestImage, tamper: Tamper = {}): Buffer {
+  const diffIds = img.layers.map(diffIdOf);
+  if (tamper.wrongDiffId) diffIds[diffIds.length - 1] = sha256('not this layer');
+  const config = configBytes(img, diffIds);
+  const configName = `${sha256(config).slice('sha256:'.length)}.json`;
+  const items: TarItem[] = [{ name: `${configName}`, body: config }];
+  const layerPaths: string[] = [];
+  img.layers.forEach((l, i) => {
+    const dir = `layer${i}`;
+    items.push({ name: `${dir}/`, type: '5' }, { name: `${dir}/layer.tar`, body: l.raw ?? makeTar(l.items) }, { name: `${dir}/VERSION`, body: '1.0' });
+    layerPaths.push(`${dir}/layer.tar`);
+  });
+  items.push({ name: 'manifest.json', body: JSON.stringify([{ Config: configName, RepoTags: ['test:latest'], Layers: layerPaths }]) });
+  items.push({ name: 'repositories', body: JSON.stringify({ test: { latest: 'layer0' } }) });
+  return makeTar(items);
+}
+
+/** The OCI image layout of `img`, and its manifest's digest. */
+export function ociLayout(img: TestImage, tamper: Tamper = {}, opts: { platforms?: string[] } = {}): { archive: Buffer; digest: string } {
+  const blobs = new Map<string, Buffer>();
+  const add = (b: Buffer): string => {
+    const d = sha256(b);
+    blobs.set(d, b);
+    return d;
+  };
+  const diffIds = img.layers.map(diffIdOf);
+  if (tamper.wrongDiffId) diffIds[diffIds.length - 1] = sha256('not this layer');
+  const config = configBytes(img, diffIds);
+  const layers = img.layers.map((l) => {
+    const bytes = layerBytes(l);
+    return { mediaType: l.mediaType ?? (l.gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar'), digest: add(bytes), size: bytes.length };
+  });
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: add(config), size: config.length }, layers }));
+  const digest = add(manifest);
+  const platforms = opts.platforms ?? [];
+  const manifests = platforms.length === 0
+    ? [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: manifest.length }]
+    : platforms.map((p) => {
+        const [os, architecture] = p.split('/');
+        // Only the linux/amd64 entry is this image; the others name it too but must not be picked.
+        return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: manifest.length, platform: { os, architecture } };
+      });
+  if (tamper.corruptBlob) {
+    const first = layers[0]!.digest;
+    const b = Buffer.from(blobs.get(first)!);
+    b.writeUInt8(b.readUInt8(b.length - 1) ^ 0xff, b.length - 1);
+    blobs.set(first, b);
+  }
+  const items: TarItem[] = [
+    { name: 'oci-layout', body: JSON.stringify({ imageLayoutVersion: '1.0.0' }) },
+    { name: 'index.json', body: JSON.stringify({ schemaVersion: 2, manifests }) },
+    { name: 'blobs/', type: '5' },
+    { name: 'blobs/sha256/', type: '5' },
+    ...[...blobs].map(([d, body]) => ({ name: `blobs/sha256/${d.slice('sha256:'.length)}`, body })),
+  ];
+  return { archive: makeTar(items), digest };
+}
+
+/** An OCI image layout tar of `img`. */
+export function ociLayoutArchive(img: TestImage, tamper: Tamper = {}): Buffer {
+  return ociLayout(img, tamper).archive;
+}
+
+// Evil layers: each must be refused, naming the layer and the entry.
+
+/** The classic escape: a symlink to a host directory, then a file written "into" it. */
+export function symlinkEscapeLayers(target = '/etc'): TestLayer[] {
+  return [{ items: [{ name: 'evil', type: '2', linkname: target }] }, { items: [{ name: 'evil/ferry-escaped', body: 'pwned\n' }] }];
+}
+
+/** The same escape within one layer. */
+export function symlinkEscapeLayer(target = '/etc'): TestLayer {
+  return { items: [{ name: 'evil', type: '2', linkname: target }, { name: 'evil/ferry-escaped', body: 'pwned\n' }] };
+}
+
+export function dotDotLayer(): TestLayer {
+  return { items: [{ name: 'bin/../../ferry-escaped', body: 'pwned\n' }] };
+}
+
+export function absoluteNameLayer(): TestLayer {
+  return { items: [{ name: '/ferry-escaped', body: 'pwned\n' }] };
+}
+
+export function deviceLayer(): TestLayer {
+  return { items: [{ name: 'dev/', type: '5' }, { name: 'dev/sda', type: '4' }] };
+}
+
+export function fifoLayer(): TestLayer {
+  return { items: [{ name: 'pipe', type: '6' }] };
+}
+
+/** A gzip layer that inflates to `mib` MiB of one file's zeros (a few KiB compressed). */
+export function bombLayer(mib: number): TestLayer {
+  return { gzip: true, items: [{ name: 'zeros', body: Buffer.alloc(mib * 1024 * 1024) }] };
+}
+
+/** A layer in zstd (its frame magic is enough: it is refused by media type or by its bytes). */
+export function zstdLayer(): TestLayer {
+  return { items: [], raw: Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' };
+}
