@@ -51,7 +51,7 @@ export async function flattenLayers(layers: readonly LayerRef[], cache: BlobCach
         : pipeline(createReadStream(path), meter, () => {});
       await forEachTarEntry(source, what, (entry, signal) => applyEntry(writer, entry, signal));
       const got = meter.digest();
-      if (got !== layer.diffId) throw new FerryError('image-invalid', `its uncompressed bytes hash to ${got}, but the image config says ${layer.diffId}`);
+      if (got !== layer.diffId) throw new FerryError('image-invalid', `its uncompressed bytes hash to ${got}, but the image config's rootfs.diff_ids say ${layer.diffId}`);
     } catch (err) {
       throw inLayer(what, layer.digest, err);
     }

@@ -134,11 +134,11 @@ export interface Tamper {
 }
 
 /**
- * A `docker save` archive, in the layout Docker wrote before version 25: `<config-hex>.json`,
+ * A `docker save` archive and its image digest (its config's), in the layout Docker wrote before version 25: `<config-hex>.json`,
  * `<n>/layer.tar` (uncompressed, named by path, checked against the config's diff ids),
  * `manifest.json` and `repositories`.
  */
-export function dockerSaveArchive(img: TestImage, tamper: Tamper = {}): Buffer {
+export function dockerSave(img: TestImage, tamper: Tamper = {}): { archive: Buffer; digest: string } {
   const diffIds = img.layers.map(diffIdOf);
   if (tamper.wrongDiffId) diffIds[diffIds.length - 1] = sha256('not this layer');
   const config = configBytes(img, diffIds);
@@ -152,7 +152,12 @@ export function dockerSaveArchive(img: TestImage, tamper: Tamper = {}): Buffer {
   });
   items.push({ name: 'manifest.json', body: JSON.stringify([{ Config: configName, RepoTags: ['test:latest'], Layers: layerPaths }]) });
   items.push({ name: 'repositories', body: JSON.stringify({ test: { latest: 'layer0' } }) });
-  return makeTar(items);
+  return { archive: makeTar(items), digest: sha256(config) };
+}
+
+/** The `docker save` archive of `img`. */
+export function dockerSaveArchive(img: TestImage, tamper: Tamper = {}): Buffer {
+  return dockerSave(img, tamper).archive;
 }
 
 /** The OCI image layout of `img`, and its manifest's digest. */

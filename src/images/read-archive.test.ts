@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { after, test } from 'node:test';
+import { FerryError } from '../errors/index.js';
+import { removeTree } from '../packages/seal.js';
+import { makeTar } from '../packages/test-archives.js';
+import { busyboxHttpImage, busyboxImage, busyboxLayer, dockerSaveArchive, ociLayout, ociLayoutArchive, sha256 } from '../../test/support/images.js';
+import { BlobCache } from './blob-cache.js';
+import { readImageArchive, type ImageArchiveFormat } from './read-archive.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => removeTree(d))));
+
+const roomy = { maxBytes: 64 * 1024 * 1024, maxEntries: 1000 };
+
+async function read(archive: Buffer, format: ImageArchiveFormat, limits = roomy) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ferry-image-archive-'));
+  dirs.push(dataDir);
+  const cache = new BlobCache(dataDir);
+  const lines: string[] = [];
+  const run = readImageArchive(Readable.from([archive]), format, cache, join(dataDir, 'spool'), limits, (l) => lines.push(l));
+  return { run, cache, lines, dataDir };
+}
+
+function refused(code: string, ...words: string[]): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof FerryError, String(e));
+    assert.equal(e.code, code, e.message);
+    for (const w of words) assert.ok(e.message.includes(w), `'${e.message}' should name ${w}`);
+    return true;
+  };
+}
+
+test('a docker save archive: the config digest, run settings and path-named layers by digest', async () => {
+  const { run, cache, lines } = await read(dockerSaveArchive(busyboxImage()), 'docker');
+  const image = await run;
+  assert.match(image.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.deepEqual(image.config.run, { entrypoint: ['/bin/sh', '-c'], cmd: ['cat'], env: ['PATH=/usr/bin:/bin', 'GREETING=hello'], workingDir: '/', user: 'app', exposedPorts: [] });
+  assert.equal(image.config.platform, 'linux/amd64');
+  assert.equal(image.layers.length, 1);
+  assert.equal(image.layers[0]!.mediaType, undefined);
+  assert.ok(await cache.has(image.layers[0]!.digest), 'the layer is in the blob cache');
+  assert.match(lines[0]!, /^layer sha256:[0-9a-f]{12} \d/);
+});
+
+test('an OCI image layout: the manifest digest, exposed ports, gzip layers by media type', async () => {
+  const { archive, digest } = ociLayout(busyboxHttpImage());
+  const image = await (await read(archive, 'oci')).run;
+  assert.equal(image.digest, digest);
+  assert.deepEqual(image.config.run.exposedPorts, ['8080/tcp']);
+  assert.equal(image.layers[0]!.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+});
+
+test('the format found wins over the one declared when only one is there', async () => {
+  const image = await (await read(ociLayoutArchive(busyboxImage()), 'docker')).run;
+  assert.equal(image.layers.length, 1);
+});
+
+test('an index picks linux/amd64, and lists what it has when there is none', async () => {
+  const { archive, digest } = ociLayout(busyboxImage(), {}, { platforms: ['linux/arm64', 'linux/amd64'] });
+  assert.equal((await (await read(archive, 'oci')).run).digest, digest);
+  const none = ociLayout(busyboxImage(), {}, { platforms: ['linux/arm64', 'linux/s390x'] });
+  await assert.rejects((await read(none.archive, 'oci')).run, refused('image-invalid', 'linux/amd64', 'linux/arm64, linux/s390x'));
+});
+
+test('a blob whose bytes do not match its digest is refused and never reaches the cache', async () => {
+  const { run, cache } = await read(ociLayoutArchive(busyboxImage(), { corruptBlob: true }), 'oci');
+  await assert.rejects(run, refused('image-invalid', 'does not match its digest'));
+  const named = sha256(gzipSync(makeTar(busyboxLayer().items)));
+  assert.equal(await cache.has(named), false);
+});
+
+test('a docker save config that is not what its name says is refused', async () => {
+  const good = dockerSaveArchive(busyboxImage());
+  // Same archive, the config renamed to another digest: the manifest still names it.
+  const other = '0'.repeat(64);
+  const text = good.toString('latin1').replaceAll(/[0-9a-f]{64}\.json/g, `${other}.json`);
+  await assert.rejects((await read(Buffer.from(text, 'latin1'), 'docker')).run, (e: unknown) => e instanceof FerryError && e.code === 'image-invalid');
+});
+
+test('archives that are no image, hold .. entries, or exceed the caps are refused', async () => {
+  await assert.rejects((await read(makeTar([{ name: 'hello.txt', body: 'hi' }]), 'docker')).run, refused('image-invalid', 'neither'));
+  await assert.rejects((await read(makeTar([{ name: '../escape', body: 'x' }]), 'docker')).run, refused('image-invalid', '../escape'));
+  const archive = dockerSaveArchive(busyboxImage());
+  await assert.rejects((await read(archive, 'docker', { maxBytes: 1024 * 1024, maxEntries: 1000 })).run, refused('image-too-large'));
+  await assert.rejects((await read(archive, 'docker', { maxBytes: roomy.maxBytes, maxEntries: 3 })).run, refused('image-too-large', '--image-max-entries'));
+});
+
+test('only linux images are read', async () => {
+  const image = { ...busyboxImage(), os: 'windows' };
+  await assert.rejects((await read(ociLayoutArchive(image), 'oci')).run, refused('image-invalid', 'windows'));
+});
