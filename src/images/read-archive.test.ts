@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, test } from 'node:test';
-import { FerryError } from '../errors/index.js';
 import { removeTree } from '../packages/seal.js';
 import { makeTar } from '../packages/test-archives.js';
-import { busyboxHttpImage, busyboxImage, busyboxLayer, dockerSaveArchive, ociLayout, ociLayoutArchive, sha256 } from '../../test/support/images.js';
+import { busyboxHttpImage, busyboxImage, busyboxLayer, dockerSaveArchive, ociLayout, ociLayoutArchive, refusedWith, sha256 } from '../../test/support/images.js';
 import { BlobCache } from './blob-cache.js';
 import { readImageArchive, type ImageArchiveFormat } from './read-archive.js';
 
@@ -24,15 +23,6 @@ async function read(archive: Buffer, format: ImageArchiveFormat, limits = roomy)
   const lines: string[] = [];
   const run = readImageArchive(Readable.from([archive]), format, cache, join(dataDir, 'spool'), limits, (l) => lines.push(l));
   return { run, cache, lines, dataDir };
-}
-
-function refused(code: string, ...words: string[]): (e: unknown) => boolean {
-  return (e: unknown) => {
-    assert.ok(e instanceof FerryError, String(e));
-    assert.equal(e.code, code, e.message);
-    for (const w of words) assert.ok(e.message.includes(w), `'${e.message}' should name ${w}`);
-    return true;
-  };
 }
 
 test('a docker save archive: the config digest, run settings and path-named layers by digest', async () => {
@@ -64,33 +54,30 @@ test('an index picks linux/amd64, and lists what it has when there is none', asy
   const { archive, digest } = ociLayout(busyboxImage(), {}, { platforms: ['linux/arm64', 'linux/amd64'] });
   assert.equal((await (await read(archive, 'oci')).run).digest, digest);
   const none = ociLayout(busyboxImage(), {}, { platforms: ['linux/arm64', 'linux/s390x'] });
-  await assert.rejects((await read(none.archive, 'oci')).run, refused('image-invalid', 'linux/amd64', 'linux/arm64, linux/s390x'));
+  await assert.rejects((await read(none.archive, 'oci')).run, refusedWith('image-invalid', 'linux/amd64', 'linux/arm64, linux/s390x'));
 });
 
 test('a blob whose bytes do not match its digest is refused and never reaches the cache', async () => {
   const { run, cache } = await read(ociLayoutArchive(busyboxImage(), { corruptBlob: true }), 'oci');
-  await assert.rejects(run, refused('image-invalid', 'does not match its digest'));
+  await assert.rejects(run, refusedWith('image-invalid', 'does not match its digest'));
   const named = sha256(gzipSync(makeTar(busyboxLayer().items)));
   assert.equal(await cache.has(named), false);
 });
 
 test('a docker save config that is not what its name says is refused', async () => {
-  const good = dockerSaveArchive(busyboxImage());
-  // Same archive, the config renamed to another digest: the manifest still names it.
-  const other = '0'.repeat(64);
-  const text = good.toString('latin1').replaceAll(/[0-9a-f]{64}\.json/g, `${other}.json`);
-  await assert.rejects((await read(Buffer.from(text, 'latin1'), 'docker')).run, (e: unknown) => e instanceof FerryError && e.code === 'image-invalid');
+  const { run } = await read(dockerSaveArchive(busyboxImage(), { misnamedConfig: true }), 'docker');
+  await assert.rejects(run, refusedWith('image-invalid', 'does not match its name'));
 });
 
 test('archives that are no image, hold .. entries, or exceed the caps are refused', async () => {
-  await assert.rejects((await read(makeTar([{ name: 'hello.txt', body: 'hi' }]), 'docker')).run, refused('image-invalid', 'neither'));
-  await assert.rejects((await read(makeTar([{ name: '../escape', body: 'x' }]), 'docker')).run, refused('image-invalid', '../escape'));
+  await assert.rejects((await read(makeTar([{ name: 'hello.txt', body: 'hi' }]), 'docker')).run, refusedWith('image-invalid', 'neither'));
+  await assert.rejects((await read(makeTar([{ name: '../escape', body: 'x' }]), 'docker')).run, refusedWith('image-invalid', '../escape'));
   const archive = dockerSaveArchive(busyboxImage());
-  await assert.rejects((await read(archive, 'docker', { maxBytes: 1024 * 1024, maxEntries: 1000 })).run, refused('image-too-large'));
-  await assert.rejects((await read(archive, 'docker', { maxBytes: roomy.maxBytes, maxEntries: 3 })).run, refused('image-too-large', '--image-max-entries'));
+  await assert.rejects((await read(archive, 'docker', { maxBytes: 1024 * 1024, maxEntries: 1000 })).run, refusedWith('image-too-large'));
+  await assert.rejects((await read(archive, 'docker', { maxBytes: roomy.maxBytes, maxEntries: 3 })).run, refusedWith('image-too-large', '--image-max-entries'));
 });
 
 test('only linux images are read', async () => {
   const image = { ...busyboxImage(), os: 'windows' };
-  await assert.rejects((await read(ociLayoutArchive(image), 'oci')).run, refused('image-invalid', 'windows'));
+  await assert.rejects((await read(ociLayoutArchive(image), 'oci')).run, refusedWith('image-invalid', 'windows'));
 });

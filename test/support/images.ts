@@ -4,9 +4,11 @@
  * busybox (Debian's busybox-static). Each builder answers the bytes of an upload: a `docker save`
  * archive or an OCI image layout tar.
  */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { FerryError } from '../../src/errors/index.js';
 import { makeTar, type TarItem } from '../../src/packages/test-archives.js';
 
 export type { TarItem };
@@ -129,8 +131,10 @@ function diffIdOf(l: TestLayer): string {
 export interface Tamper {
   /** The config lists a wrong diff id for the last layer. */
   wrongDiffId?: boolean;
-  /** The first layer blob's bytes change after it was named by its digest (OCI) . */
+  /** The first layer blob's bytes change after it was named by its digest (OCI). */
   corruptBlob?: boolean;
+  /** The config is named after another digest (docker save). */
+  misnamedConfig?: boolean;
 }
 
 /**
@@ -142,7 +146,7 @@ export function dockerSave(img: TestImage, tamper: Tamper = {}): { archive: Buff
   const diffIds = img.layers.map(diffIdOf);
   if (tamper.wrongDiffId) diffIds[diffIds.length - 1] = sha256('not this layer');
   const config = configBytes(img, diffIds);
-  const configName = `${sha256(config).slice('sha256:'.length)}.json`;
+  const configName = `${tamper.misnamedConfig ? '0'.repeat(64) : sha256(config).slice('sha256:'.length)}.json`;
   const items: TarItem[] = [{ name: `${configName}`, body: config }];
   const layerPaths: string[] = [];
   img.layers.forEach((l, i) => {
@@ -204,6 +208,16 @@ export function ociLayout(img: TestImage, tamper: Tamper = {}, opts: { platforms
 /** An OCI image layout tar of `img`. */
 export function ociLayoutArchive(img: TestImage, tamper: Tamper = {}): Buffer {
   return ociLayout(img, tamper).archive;
+}
+
+/** An `assert.rejects` check: a FerryError of `code` whose message names every one of `words`. */
+export function refusedWith(code: string, ...words: string[]): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof FerryError, String(e));
+    assert.equal(e.code, code, e.message);
+    for (const w of words) assert.ok(e.message.includes(w), `'${e.message}' should name ${w}`);
+    return true;
+  };
 }
 
 // Evil layers: each must be refused, naming the layer and the entry.
