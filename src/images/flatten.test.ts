@@ -131,6 +131,16 @@ test('a decompression bomb stops at the cap while inflating', async () => {
   await assert.rejects(flattenLayers(r, cache, staging, { maxBytes: 1024 * 1024, maxEntries: 100 }, () => {}), refusedWith('image-too-large', r[0]!.digest.slice(0, 19)));
 });
 
+test('zeros after the end marker count against the cap while inflating too', async () => {
+  const { cache, staging } = await setup();
+  const tar = Buffer.concat([makeTar([]), Buffer.alloc(8 * 1024 * 1024)]);
+  const blob = gzipSync(tar);
+  const digest = sha256(blob);
+  await cache.put(digest, Readable.from([blob]), { maxBytes: blob.length });
+  const layer = { digest, diffId: sha256(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
+  await assert.rejects(flattenLayers([layer], cache, staging, { maxBytes: 1024 * 1024, maxEntries: 100 }, () => {}), refusedWith('image-too-large', '--image-max-bytes'));
+});
+
 test('too many entries, all layers together, are refused', async () => {
   const { cache, staging } = await setup();
   const r = await refs(cache, [busyboxLayer(), whiteoutLayer()]);
