@@ -7,10 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, packFiles, type Ferry } from './support/ferry.js';
-import { expectProblem } from './support/helpers.js';
+import { expectProblem, runCli, show } from './support/helpers.js';
 import {
   bombLayer,
   busyboxHttpImage,
@@ -133,4 +134,26 @@ test('image manifests are checked: no ref beside an archive, exec or http only, 
   await refusedUpload('bad-json', archive, OCI, 422, 'invalid-manifest', ['Ferry-Manifest'], { 'ferry-manifest': '{not json' });
   const pkg = Buffer.from(await packFiles({ 'ferry.json': JSON.stringify({ runtime: 'exec', image: {} }), 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 } }));
   await refusedUpload('image-in-package', pkg, 'application/gzip', 422, 'invalid-manifest', ['image archive']);
+});
+
+test('ferry deploy --image-archive uploads an OCI layout with the folder\'s ferry.json, showing the layer lines', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'ferry-image-cli-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const archive = join(work, 'busybox.tar');
+  await writeFile(archive, ociLayoutArchive(busyboxImage()));
+  const dir = join(work, 'bb-cli');
+  await mkdir(dir);
+  await writeFile(join(dir, 'ferry.json'), JSON.stringify({ env: { WHO: 'Zoë' }, image: { cmd: ['echo hi'] } }));
+  const r = await runCli(['deploy', '--image-archive', archive, dir], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token } });
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stderr, /layer sha256:[0-9a-f]{12} /);
+  assert.match(r.stdout, /Deployed bb-cli v1/);
+  const v = (await (await ferry.api('GET', '/v1/functions/bb-cli/versions/v1')).json()) as VersionView;
+  assert.deepEqual(v.manifest.env, { WHO: 'Zoë' });
+  assert.deepEqual(v.manifest.image.cmd, ['echo hi']);
+  assert.equal(v.manifest.runtime, 'exec');
+  // Without a folder, the name comes from the file.
+  const bare = await runCli(['deploy', '--image-archive', archive], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token } });
+  assert.equal(bare.code, 0, show(bare));
+  assert.match(bare.stdout, /Deployed busybox v1/);
 });
