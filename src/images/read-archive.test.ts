@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { after, test } from 'node:test';
 import { removeTree } from '../packages/seal.js';
 import { makeTar } from '../packages/test-archives.js';
-import { busyboxHttpImage, busyboxImage, busyboxLayer, dockerSaveArchive, ociLayout, ociLayoutArchive, refusedWith, sha256 } from '../../test/support/images.js';
+import { busyboxHttpImage, busyboxImage, busyboxLayer, dockerSaveModern, dockerSaveArchive, ociLayout, ociLayoutArchive, refusedWith, sha256 } from '../../test/support/images.js';
 import { BlobCache } from './blob-cache.js';
 import { readImageArchive, type ImageArchiveFormat } from './read-archive.js';
 
@@ -35,6 +35,16 @@ test('a docker save archive: the config digest, run settings and path-named laye
   assert.equal(image.layers[0]!.mediaType, undefined);
   assert.ok(await cache.has(image.layers[0]!.digest), 'the layer is in the blob cache');
   assert.match(lines[0]!, /^layer sha256:[0-9a-f]{12} \d/);
+});
+
+test('a Docker 25+ docker save archive (an OCI layout with manifest.json) reads as either format', async () => {
+  const { archive, digest } = dockerSaveModern(busyboxImage());
+  const asDocker = await (await read(archive, 'docker')).run;
+  assert.equal(asDocker.digest, digest, 'docker: the config digest');
+  assert.equal(asDocker.layers[0]!.digest, asDocker.layers[0]!.diffId, 'uncompressed layers are named by their diff id');
+  const asOci = await (await read(archive, 'oci')).run;
+  assert.notEqual(asOci.digest, digest, 'oci: the manifest digest');
+  assert.deepEqual(asOci.layers.map((l) => l.digest), asDocker.layers.map((l) => l.digest));
 });
 
 test('an OCI image layout: the manifest digest, exposed ports, gzip layers by media type', async () => {

@@ -164,6 +164,27 @@ export function dockerSaveArchive(img: TestImage, tamper: Tamper = {}): Buffer {
   return dockerSave(img, tamper).archive;
 }
 
+/**
+ * A `docker save` archive as Docker 25 and later write it: an OCI image layout (uncompressed layer
+ * blobs, so each is named by its diff id) plus `manifest.json` naming the blobs by path.
+ */
+export function dockerSaveModern(img: TestImage): { archive: Buffer; digest: string } {
+  const tars = img.layers.map((l) => l.raw ?? makeTar(l.items));
+  const config = configBytes(img, tars.map((t) => sha256(t)));
+  const hex = (b: Buffer): string => sha256(b).slice('sha256:'.length);
+  const layers = tars.map((t) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(t), size: t.length }));
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers }));
+  const items: TarItem[] = [
+    { name: 'blobs/', type: '5' },
+    { name: 'blobs/sha256/', type: '5' },
+    ...[config, manifest, ...tars].map((b) => ({ name: `blobs/sha256/${hex(b)}`, body: b })),
+    { name: 'index.json', body: JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] }) },
+    { name: 'manifest.json', body: JSON.stringify([{ Config: `blobs/sha256/${hex(config)}`, RepoTags: ['test:latest'], Layers: tars.map((t) => `blobs/sha256/${hex(t)}`) }]) },
+    { name: 'oci-layout', body: JSON.stringify({ imageLayoutVersion: '1.0.0' }) },
+  ];
+  return { archive: makeTar(items), digest: sha256(config) };
+}
+
 /** The OCI image layout of `img`, and its manifest's digest. */
 export function ociLayout(img: TestImage, tamper: Tamper = {}, opts: { platforms?: string[] } = {}): { archive: Buffer; digest: string } {
   const blobs = new Map<string, Buffer>();
