@@ -250,7 +250,12 @@ class ArchiveContents {
     const temp = join(this.spoolDir, randomBytes(12).toString('hex'));
     try {
       const hash = createHash('sha256');
-      const hasher = new Transform({ transform: (chunk: Buffer, _e, cb: TransformCallback) => cb(null, hash.update(chunk) && chunk) });
+      const hasher = new Transform({
+        transform(chunk: Buffer, _enc, cb: TransformCallback) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
       await pipeline(entry as unknown as Readable, hasher, createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
       const digest = `sha256:${hash.digest('hex')}`;
       await this.cache.put(digest, createReadStream(temp), { maxBytes: max });

@@ -1,6 +1,6 @@
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
+import type { Parser, ReadEntry } from 'tar';
 import { FerryError } from '../errors/index.js';
 
 /** Largest pax / GNU long-name header accepted; real ones are a few hundred bytes. */
@@ -16,7 +16,9 @@ const MAX_META_ENTRY = 64 * 1024;
  */
 export async function forEachTarEntry(source: Readable, what: string, onEntry: (entry: ReadEntry, signal: AbortSignal) => Promise<void>): Promise<void> {
   const abort = new AbortController();
-  const parser = new Parser({ strict: false, brotli: false, zstd: false, maxMetaEntrySize: MAX_META_ENTRY });
+  // Loaded with the first image: a server that never takes one never needs `tar`.
+  const { Parser: TarParser } = await import('tar');
+  const parser = new TarParser({ strict: false, brotli: false, zstd: false, maxMetaEntrySize: MAX_META_ENTRY });
   const sink = new ParserSink(parser, what);
   let failure: unknown;
   let current: ReadEntry | undefined;
@@ -85,7 +87,7 @@ class ParserSink extends Writable {
     if (this.eof) return cb();
     if (!this.sniffed && chunk.length >= 2) {
       this.sniffed = true;
-      if (chunk[0] === 0x1f && chunk[1] === 0x8b) return cb(new FerryError('image-invalid', `${this.what}: a tar inside gzip inside gzip`));
+      if (chunk[0] === 0x1f && chunk[1] === 0x8b) return cb(new FerryError('image-invalid', `${this.what} is gzip-compressed where a plain tar belongs (gunzip it first)`));
     }
     if (this.parser.write(chunk)) cb();
     else this.parser.once('drain', () => cb());
