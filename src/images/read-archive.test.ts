@@ -79,6 +79,14 @@ test('a docker save config that is not what its name says is refused', async () 
   await assert.rejects(run, refusedWith('image-invalid', 'does not match its name'));
 });
 
+test('older docker save links a repeated layer to the first copy; a link out of the archive is refused', async () => {
+  const twice = { ...busyboxImage(), layers: [busyboxLayer(), busyboxLayer()] };
+  const image = await (await read(dockerSaveArchive(twice, { linkRepeatedLayers: true }), 'docker')).run;
+  assert.equal(image.layers.length, 2);
+  assert.equal(image.layers[0]!.digest, image.layers[1]!.digest);
+  await assert.rejects((await read(dockerSaveArchive(twice, { layerLinkOutside: true }), 'docker')).run, refusedWith('image-invalid', 'points outside'));
+});
+
 test('archives that are no image, hold .. entries, or exceed the caps are refused', async () => {
   await assert.rejects((await read(makeTar([{ name: 'hello.txt', body: 'hi' }]), 'docker')).run, refusedWith('image-invalid', 'neither'));
   await assert.rejects((await read(makeTar([{ name: '../escape', body: 'x' }]), 'docker')).run, refusedWith('image-invalid', '../escape'));

@@ -135,6 +135,10 @@ export interface Tamper {
   corruptBlob?: boolean;
   /** The config is named after another digest (docker save). */
   misnamedConfig?: boolean;
+  /** A layer repeating an earlier one is a symlink to it, as older Docker writes it (docker save). */
+  linkRepeatedLayers?: boolean;
+  /** The last layer is a symlink out of the archive (docker save). */
+  layerLinkOutside?: boolean;
 }
 
 /**
@@ -151,7 +155,14 @@ export function dockerSave(img: TestImage, tamper: Tamper = {}): { archive: Buff
   const layerPaths: string[] = [];
   img.layers.forEach((l, i) => {
     const dir = `layer${i}`;
-    items.push({ name: `${dir}/`, type: '5' }, { name: `${dir}/layer.tar`, body: l.raw ?? makeTar(l.items) }, { name: `${dir}/VERSION`, body: '1.0' });
+    const earlier = tamper.linkRepeatedLayers ? diffIds.indexOf(diffIds[i]!) : i;
+    const last = i === img.layers.length - 1;
+    const layer: TarItem = tamper.layerLinkOutside && last
+      ? { name: `${dir}/layer.tar`, type: '2', linkname: '../../layer0/layer.tar' }
+      : earlier < i
+        ? { name: `${dir}/layer.tar`, type: '2', linkname: `../layer${earlier}/layer.tar` }
+        : { name: `${dir}/layer.tar`, body: l.raw ?? makeTar(l.items) };
+    items.push({ name: `${dir}/`, type: '5' }, layer, { name: `${dir}/VERSION`, body: '1.0' });
     layerPaths.push(`${dir}/layer.tar`);
   });
   items.push({ name: 'manifest.json', body: JSON.stringify([{ Config: configName, RepoTags: ['test:latest'], Layers: layerPaths }]) });
