@@ -16,6 +16,7 @@ import {
   deviceLayer,
   dotDotLayer,
   fifoLayer,
+  hostFilesLayer,
   sha256,
   symlinkEscapeLayer,
   symlinkEscapeLayers,
@@ -82,6 +83,12 @@ test('absolute symlinks are kept verbatim (they resolve inside the sandbox, wher
   assert.equal(await readlink(join(staging, 'bin/sh')), 'busybox');
   const { dir } = await store.commit(staging);
   assert.equal(await readlink(join(dir, 'usr/bin/env')), '/bin/busybox');
+});
+
+test("a layer of host files carries a binary's libraries and loader at the paths ldd names", async () => {
+  const { cache, staging } = await setup();
+  await flattenLayers(await refs(cache, [busyboxLayer(), hostFilesLayer(['/usr/bin/python3.11'])]), cache, staging, roomy, () => {});
+  for (const p of ['usr/bin/python3.11', 'lib64/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/libc.so.6']) assert.ok((await lstat(join(staging, p))).isFile(), p);
 });
 
 test('docker save layers (no media type) are recognised by their bytes, gzip or plain', async () => {

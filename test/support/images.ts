@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FerryError } from '../../src/errors/index.js';
 import { makeTar, type TarItem } from '../../src/packages/test-archives.js';
@@ -85,6 +87,49 @@ export function busyboxHttpImage(): TestImage {
   return {
     layers: [busyboxLayer(), { items: [{ name: 'www/', type: '5' }, { name: 'www/index.html', body: 'hello from an image\n' }] }],
     config: { Entrypoint: ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/www'], ExposedPorts: { '8080/tcp': {} }, Env: ['PATH=/bin'] },
+  };
+}
+
+/**
+ * A layer of host files at their host paths: directories walked (`__pycache__` left out),
+ * symlinks kept, and for each file given by name the shared libraries `ldd` lists (with the
+ * loader), stored as regular files at the paths `ldd` names. E.g. the host's Python:
+ * `hostFilesLayer(['/usr/bin/python3.11', '/usr/lib/python3.11'])`.
+ */
+export function hostFilesLayer(paths: string[]): TestLayer {
+  const items = new Map<string, TarItem>();
+  const add = (path: string, follow: boolean): void => {
+    const name = path.replace(/^\/+/, '');
+    if (items.has(name)) return;
+    const st = lstatSync(path);
+    if (st.isSymbolicLink() && !follow) items.set(name, { name, type: '2', linkname: readlinkSync(path) });
+    else if (st.isDirectory()) {
+      items.set(name, { name: `${name}/`, type: '5' });
+      for (const child of readdirSync(path)) if (child !== '__pycache__') add(join(path, child), false);
+    } else {
+      const real = realpathSync(path);
+      items.set(name, { name, mode: lstatSync(real).mode & 0o777, body: readFileSync(real) });
+    }
+  };
+  for (const p of paths) {
+    add(p, true);
+    if (!lstatSync(realpathSync(p)).isFile()) continue;
+    let libs = '';
+    try {
+      libs = execFileSync('ldd', [p], { encoding: 'utf8' });
+    } catch {
+      continue; // not a dynamic executable
+    }
+    for (const m of libs.matchAll(/(?:=> )?(\/\S+) \(0x/g)) add(m[1]!, true);
+  }
+  return { gzip: true, items: [...items.values()] };
+}
+
+/** An `exec` image of the host's Python 3.11 (beside busybox): the body on stdin is echoed back. */
+export function pythonImage(): TestImage {
+  return {
+    layers: [busyboxLayer(), hostFilesLayer(['/usr/bin/python3.11', '/usr/lib/python3.11'])],
+    config: { Entrypoint: ['/usr/bin/python3.11', '-c'], Cmd: ['import sys; sys.stdout.write(sys.stdin.read())'], Env: ['PATH=/usr/bin:/bin'] },
   };
 }
 
