@@ -15,7 +15,7 @@ const problemSchema = {
   },
 };
 
-const archiveTypes = ['application/x-tar', 'application/gzip', 'application/zip'];
+const archiveTypes = ['application/x-tar', 'application/gzip', 'application/zip', 'application/x-docker-archive', 'application/vnd.oci.image.layout.v1+tar'];
 
 /** The API's operations, built from the route table, so the two cannot drift. */
 export function apiOperations(routes: Array<{ def: RouteDef; access: Access }>): Record<string, Record<string, Record<string, unknown>>> {

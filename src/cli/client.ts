@@ -84,10 +84,10 @@ export class Client {
    * Uploads a file. With `onLog`, asks for the build's progress (application/x-ndjson) and hands
    * each build log line over as it arrives; the answer is the outcome line's.
    */
-  async upload<T = unknown>(method: Method, path: string, file: string, size: number, contentType: string, onProgress?: (written: number, total: number) => void, onLog?: (line: string) => void): Promise<T> {
+  async upload<T = unknown>(method: Method, path: string, file: string, size: number, contentType: string, onProgress?: (written: number, total: number) => void, onLog?: (line: string) => void, extraHeaders: Record<string, string> = {}): Promise<T> {
     const progress = onLog && buildProgressReader(onLog);
     const accept = onLog ? `${PROGRESS_TYPE}, application/json` : 'application/json';
-    const res = await sendFile(new URL(this.url(path)), method, this.headers({ 'content-type': contentType, 'content-length': String(size), accept }), file, size, onProgress, progress?.chunk).catch((err: unknown) => {
+    const res = await sendFile(new URL(this.url(path)), method, this.headers({ ...extraHeaders, 'content-type': contentType, 'content-length': String(size), accept }), file, size, onProgress, progress?.chunk).catch((err: unknown) => {
       throw networkError(this.baseUrl, err);
     });
     if (progress && res.contentType?.includes(PROGRESS_TYPE)) {

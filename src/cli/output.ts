@@ -1,5 +1,8 @@
 /** Output helpers: aligned tables, sizes, times, log lines and the upload progress display. */
 import type { Writable } from 'node:stream';
+import { formatBytes } from '../util/format-bytes.js';
+
+export { formatBytes };
 
 /** Where a command writes; tests pass their own streams. */
 export interface IO {
@@ -20,19 +23,6 @@ export function table(headers: string[], rows: string[][]): string {
 
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
-}
-
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '-';
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
 /** An ISO time from a number (ms since epoch) or a date string; `-` when absent or unparsable. */

@@ -120,6 +120,9 @@ export interface ServerOptions {
   maxUploadBytes: number;
   archiveMaxEntries: number;
   archiveMaxBytes: number;
+  /** Container image archives: most bytes (archive, any one blob, the flattened tree) and tree entries. */
+  imageMaxBytes: number;
+  imageMaxEntries: number;
   /** Per-function objects: bytes per object, and per function in all (0: no limit). */
   objectMaxBytes: number;
   quotaObjectBytes: number;
@@ -213,6 +216,8 @@ export const serverSettings: Setting[] = [
   { key: 'maxUploadBytes', flag: '--max-upload', env: 'FERRY_MAX_UPLOAD', kind: 'bytes', default: 256 * 1024 * 1024, help: 'largest package archive upload' },
   { key: 'archiveMaxEntries', flag: '--archive-max-entries', env: 'FERRY_ARCHIVE_MAX_ENTRIES', kind: 'int', default: 10_000, help: 'most entries an archive may hold' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes', env: 'FERRY_ARCHIVE_MAX_BYTES', kind: 'bytes', default: 512 * 1024 * 1024, help: 'most bytes an archive may unpack to' },
+  { key: 'imageMaxBytes', flag: '--image-max-bytes', env: 'FERRY_IMAGE_MAX_BYTES', kind: 'bytes', default: 4 * 1024 ** 3, help: 'most bytes a container image may have: its archive, any one layer unpacked, and its flattened root file system' },
+  { key: 'imageMaxEntries', flag: '--image-max-entries', env: 'FERRY_IMAGE_MAX_ENTRIES', kind: 'int', default: 200_000, help: "most entries a container image's archive and layers may hold in all" },
   { key: 'objectMaxBytes', flag: '--object-max-bytes', env: 'FERRY_OBJECT_MAX_BYTES', kind: 'bytes', default: 64 * 1024 * 1024, help: "largest object a function may store (PUT .../objects/{key}; 413 above)" },
   { key: 'quotaObjectBytes', flag: '--quota-object-bytes', env: 'FERRY_QUOTA_OBJECT_BYTES', kind: 'bytes', default: 1024 ** 3, help: "most bytes one function's objects may take in all (0: no limit; admins' writes are exempt)" },
   { key: 'logLevel', flag: '--log-level', env: 'FERRY_LOG_LEVEL', kind: 'string', default: 'info', help: 'server log level (pino)' },

@@ -51,6 +51,9 @@ export async function validateManifest(value: unknown): Promise<Manifest> {
   if (m.image !== undefined && m.runtime !== 'exec' && m.runtime !== 'http') {
     throw new FerryError('invalid-manifest', `ferry.json image: a container image runs as runtime 'exec' or 'http', not '${m.runtime}'`);
   }
+  if (m.image !== undefined && m.handler !== undefined) {
+    throw new FerryError('invalid-manifest', 'ferry.json image: an image version has no handler; its command is the image\'s Entrypoint and Cmd (image.entrypoint, image.cmd or command override them)');
+  }
   return m;
 }
 

@@ -260,7 +260,7 @@ export class TreeWriter {
 }
 
 /** Iterates `src` until it ends or `signal` aborts, whichever comes first. */
-async function* abortable<T>(src: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+export async function* abortable<T>(src: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
   if (!signal) return yield* src;
   signal.throwIfAborted();
   const it = src[Symbol.asyncIterator]();

@@ -5,6 +5,7 @@ import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/inde
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
+import { ImageImporter } from '../images/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
 import { pythonInterpreter } from '../runtime/python/interpreter.js';
@@ -166,7 +167,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   await builder.cleanup();
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new ImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();

@@ -22,6 +22,7 @@ import {
 } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { findPackageRoot, unpackArchive } from '../packages/index.js';
+import { imageArchiveFormat, imageManifest, type ImageImporter } from '../images/index.js';
 import type { Logger } from '../observe/index.js';
 import { Catalog } from './catalog.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -42,6 +43,8 @@ export interface CreateHow {
   check?: boolean;
   /** Each line of the build log as it is written (the upload's progress). */
   progress?(line: string): void;
+  /** An image archive upload: the deployer's `ferry.json`-shaped JSON (absent: defaults). */
+  imageManifest?: unknown;
 }
 
 export interface FunctionServiceOptions {
@@ -60,6 +63,8 @@ export interface FunctionServiceOptions {
   check?: VersionCheckPolicy;
   /** Installs the package's dependencies into it (see build/); throws `build-failed`. */
   buildDependencies?(ctx: BuildContext): Promise<void>;
+  /** Reads container image archives into package trees (absent: image uploads are refused). */
+  images?: ImageImporter;
 }
 
 /**
@@ -143,24 +148,43 @@ export class FunctionService {
       assertName('version', version);
       if (await this.o.store.getVersion(name, version)) throw new FerryError('version-exists', `version '${version}' of '${name}' already exists; versions are immutable`);
     }
+    const imageFormat = imageArchiveFormat(contentType);
+    if (!imageFormat && how.imageManifest !== undefined) throw new FerryError('invalid-body', 'a manifest beside the upload goes with an image archive; a package carries its ferry.json');
     const staging = await this.o.packages.stage();
     let committedSha: string | undefined;
     try {
-      await unpackArchive(body, contentType, staging, this.o.archiveLimits);
-      const root = how.prepare ? await how.prepare(staging) : await findPackageRoot(staging);
-      const manifest = await readManifest(root);
+      const log: string[] = [];
+      const write = (line: string): void => void (log.push(line), how.progress?.(line));
+      let root: string;
+      let manifest: Manifest;
+      if (imageFormat) {
+        // An image version: its package is the image's flattened root file system.
+        if (!this.o.images) throw new FerryError('unsupported-media-type', 'this server does not take container images');
+        const image = await this.o.images.importArchive(body, imageFormat, staging, write);
+        root = staging;
+        manifest = await imageManifest(how.imageManifest, image);
+      } else {
+        await unpackArchive(body, contentType, staging, this.o.archiveLimits);
+        root = how.prepare ? await how.prepare(staging) : await findPackageRoot(staging);
+        manifest = await readManifest(root);
+        if (manifest.image) throw new FerryError('invalid-manifest', 'ferry.json image: a container image is deployed as an image archive, not inside a package');
+      }
       const runtime = this.o.runtimes.get(manifest.runtime);
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
-      runtime.validate(manifest);
+      // The runtime's rules are about a package's own command; an image brings its command along.
+      if (!manifest.image) runtime.validate(manifest);
       const config = effectiveConfig({ manifest, override: {} });
       this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
       await this.o.validateSandbox?.(config.sandbox);
-      const log: string[] = [];
-      const write = (line: string): void => void (log.push(line), how.progress?.(line));
-      await this.o.buildDependencies?.({ dir: root, manifest, log: write });
-      await runtime.build({ dir: root, manifest, log: write });
-      // Checked with its dependencies in place: the handler's imports must resolve as they will.
-      const warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: write, skip: how.check === false });
+      let warnings: string[] = [];
+      if (manifest.image) {
+        write('image: no build step; the image is not run at deploy');
+      } else {
+        await this.o.buildDependencies?.({ dir: root, manifest, log: write });
+        await runtime.build({ dir: root, manifest, log: write });
+        // Checked with its dependencies in place: the handler's imports must resolve as they will.
+        warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: write, skip: how.check === false });
+      }
       const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;

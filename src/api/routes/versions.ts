@@ -19,6 +19,17 @@ function checkOf(c: ApiContext): { check: boolean } {
   throw new FerryError('invalid-query', "check: must be 'true' or 'false'");
 }
 
+/** The `Ferry-Manifest` header of an image archive upload: the version's `ferry.json`, as JSON. */
+function imageManifestOf(c: ApiContext): { imageManifest?: unknown } {
+  const raw = c.req.headers['ferry-manifest'];
+  if (raw === undefined) return {};
+  try {
+    return { imageManifest: JSON.parse(Array.isArray(raw) ? raw.join(',') : raw) as unknown };
+  } catch {
+    throw new FerryError('invalid-manifest', 'the Ferry-Manifest header is not JSON');
+  }
+}
+
 /** Versions: upload (immutable), list, get, PATCH configuration, delete, build log. */
 export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number): RouteDef[] {
   /** The archive's Content-Type; a declared size over the upload cap is refused before reading. */
@@ -32,11 +43,11 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
   return [
     {
       method: 'POST', path: '/v1/functions/{name}/versions', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
-      summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive',
+      summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive, or from a container image archive (docker save or OCI layout)',
       success: { status: 201, description: 'The new version' },
       handler: (c) =>
         withBuildProgress(c, async (progress) => {
-          const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(progress && { progress }) });
+          const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...imageManifestOf(c), ...(progress && { progress }) });
           return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
         }),
     },
@@ -48,11 +59,11 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
     },
     {
       method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
-      summary: 'Create a named, immutable version from an archive (409 if it exists)',
+      summary: 'Create a named, immutable version from an archive or a container image archive (409 if it exists)',
       success: { status: 201, description: 'The new version' },
       handler: (c) =>
         withBuildProgress(c, async (progress) => {
-          const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(progress && { progress }) });
+          const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...imageManifestOf(c), ...(progress && { progress }) });
           return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
         }),
     },

@@ -1,4 +1,8 @@
-/** `ferry deploy <dir>`: pack the folder, upload it as a new version, optionally move an alias. */
+/**
+ * `ferry deploy <dir>`: pack the folder, upload it as a new version, optionally move an alias.
+ * `ferry deploy --image-archive FILE [dir]`: upload a container image archive instead, with the
+ * folder's ferry.json (if any) as its manifest.
+ */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +17,10 @@ import { clientFor, connectionOptions } from './common.js';
 const runtimes = ['node', 'python', 'exec', 'http'];
 
 export interface DeployArgs {
-  dir: string;
+  /** The function folder; with `imageArchive`, optional (its ferry.json is the image's manifest). */
+  dir?: string | undefined;
+  /** A `docker save` or OCI layout tar to deploy as a container image version. */
+  imageArchive?: string | undefined;
   name?: string | undefined;
   version?: string | undefined;
   alias?: string | undefined;
@@ -32,6 +39,16 @@ export interface DeployResult {
 
 /** Reads and sanity-checks `<dir>/ferry.json`; the server validates it in full. */
 export function readManifest(dir: string): Record<string, unknown> {
+  const manifest = readManifestObject(dir);
+  const runtime = manifest.runtime;
+  if (typeof runtime !== 'string' || !runtimes.includes(runtime)) {
+    throw new CliError(`${join(dir, 'ferry.json')}: "runtime" must be one of ${runtimes.join(', ')}`, { code: 'invalid-manifest' });
+  }
+  return manifest;
+}
+
+/** `<dir>/ferry.json` as a JSON object. */
+function readManifestObject(dir: string): Record<string, unknown> {
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
@@ -53,40 +70,49 @@ export function readManifest(dir: string): Record<string, unknown> {
     throw new CliError(`${file} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) throw new CliError(`${file} must hold a JSON object`);
-  const runtime = (manifest as Record<string, unknown>).runtime;
-  if (typeof runtime !== 'string' || !runtimes.includes(runtime)) {
-    throw new CliError(`${file}: "runtime" must be one of ${runtimes.join(', ')}`, { code: 'invalid-manifest' });
-  }
   return manifest as Record<string, unknown>;
 }
 
+/** What goes up: a file, its media type and any extra headers. */
+interface Upload {
+  file: string;
+  size: number;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+
 export async function deploy(client: Client, args: DeployArgs, io: IO = processIO): Promise<DeployResult> {
-  readManifest(args.dir);
-  const name = deriveName(args.dir, args.name);
   if (args.version !== undefined) checkName('version', args.version);
   if (args.alias !== undefined) checkName('alias', args.alias);
-
-  const tmp = mkdtempSync(join(tmpdir(), 'ferry-deploy-'));
   let response: Record<string, unknown>;
-  try {
-    const file = join(tmp, 'package.tar.gz');
-    const { size, credentialFiles } = await pack(args.dir, file);
-    for (const f of credentialFiles) {
-      io.stderr.write(`warning: ${f} looks like credentials; it goes into the package, stored unencrypted on the server. Keep secrets in \`ferry secrets\` (sealed, handed to instances as environment variables), and leave the file out with a line in ${ignoreFile}\n`);
+  let name: string;
+  if (args.imageArchive !== undefined) {
+    const archive = args.imageArchive;
+    name = deriveName(args.dir ?? archive.replace(/\.tar$/, ''), args.name);
+    let size: number;
+    try {
+      size = statSync(archive).size;
+    } catch {
+      throw new CliError(`cannot read the image archive ${archive}`);
     }
-    const path = (args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`) + (args.check === false ? '?check=false' : '');
-    const bar = progress(io.stderr, `uploading ${name}`);
-    let uploaded = false;
-    // The build's log lines, as the server writes them (the upload is complete by then).
-    const showLog = (line: string): void => {
-      if (!uploaded) bar.finish(size);
-      uploaded = true;
-      io.stderr.write(`  ${line}\n`);
-    };
-    response = (await client.upload<Record<string, unknown>>(args.version === undefined ? 'POST' : 'PUT', path, file, size, 'application/gzip', (done, total) => bar.update(done, total), showLog)) ?? {};
-    if (!uploaded) bar.finish(size);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    // ASCII only in a header: anything else goes as a JSON \u escape.
+    const manifest = args.dir === undefined ? undefined : JSON.stringify(readManifestObject(args.dir)).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    response = await upload(client, name, args, { file: archive, size, contentType: 'application/x-docker-archive', ...(manifest && { headers: { 'ferry-manifest': manifest } }) }, io);
+  } else {
+    if (args.dir === undefined) throw new CliError('deploy needs a function folder, or --image-archive FILE');
+    readManifest(args.dir);
+    name = deriveName(args.dir, args.name);
+    const tmp = mkdtempSync(join(tmpdir(), 'ferry-deploy-'));
+    try {
+      const file = join(tmp, 'package.tar.gz');
+      const { size, credentialFiles } = await pack(args.dir, file);
+      for (const f of credentialFiles) {
+        io.stderr.write(`warning: ${f} looks like credentials; it goes into the package, stored unencrypted on the server. Keep secrets in \`ferry secrets\` (sealed, handed to instances as environment variables), and leave the file out with a line in ${ignoreFile}\n`);
+      }
+      response = await upload(client, name, args, { file, size, contentType: 'application/gzip' }, io);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
 
   const version = typeof response.version === 'string' ? response.version : args.version;
@@ -99,20 +125,37 @@ export async function deploy(client: Client, args: DeployArgs, io: IO = processI
   return { name, version, url, alias: args.alias, response };
 }
 
+/** Uploads a version with a progress bar, then the build log's lines as the server writes them. */
+async function upload(client: Client, name: string, args: DeployArgs, up: Upload, io: IO): Promise<Record<string, unknown>> {
+  const path = (args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`) + (args.check === false ? '?check=false' : '');
+  const bar = progress(io.stderr, `uploading ${name}`);
+  let uploaded = false;
+  // The build's log lines, as the server writes them (the upload is complete by then).
+  const showLog = (line: string): void => {
+    if (!uploaded) bar.finish(up.size);
+    uploaded = true;
+    io.stderr.write(`  ${line}\n`);
+  };
+  const response = (await client.upload<Record<string, unknown>>(args.version === undefined ? 'POST' : 'PUT', path, up.file, up.size, up.contentType, (done, total) => bar.update(done, total), showLog, up.headers)) ?? {};
+  if (!uploaded) bar.finish(up.size);
+  return response;
+}
+
 export function register(program: Command, io: IO = processIO): void {
   connectionOptions(
     program
       .command('deploy')
-      .description('pack a function folder and upload it as a new version')
-      .argument('<dir>', 'function folder holding ferry.json')
+      .description('pack a function folder and upload it as a new version, or upload a container image archive')
+      .argument('[dir]', 'function folder holding ferry.json (with --image-archive: optional, its ferry.json is the manifest)')
+      .option('--image-archive <file>', 'deploy a container image: a docker save or OCI image layout tar')
       .option('--name <name>', 'function name (default: the folder name, lowercased)')
       .option('--version <version>', 'version name (default: the server picks v1, v2, ...)')
       .option('--alias <alias>', 'point this alias at the new version')
       .option('--no-check', 'skip the deploy-time check (loading the handler in a sandbox)')
       .option('--json', 'print the server answer as JSON'),
-  ).action(async (dir: string, opts: DeployArgs & { json?: boolean }, cmd: Command) => {
+  ).action(async (dir: string | undefined, opts: DeployArgs & { json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
-    const r = await deploy(client, { dir, name: opts.name, version: opts.version, alias: opts.alias, check: opts.check }, io);
+    const r = await deploy(client, { dir, imageArchive: opts.imageArchive, name: opts.name, version: opts.version, alias: opts.alias, check: opts.check }, io);
     if (opts.json) {
       io.stdout.write(json({ ...r.response, url: r.url, ...(r.alias ? { alias: r.alias } : {}) }));
       return;

@@ -1,0 +1,60 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { FerryError } from '../errors/index.js';
+import { BlobCache } from './blob-cache.js';
+import { flattenLayers } from './flatten.js';
+import type { ImportedImage } from './image-manifest.js';
+import { WANTED_PLATFORM } from './oci-index.js';
+import { readImageArchive, type ImageArchiveFormat } from './read-archive.js';
+
+/** Settings of image imports (`--image-max-bytes`, `--image-max-entries`). */
+export interface ImageImportOptions {
+  dataDir: string;
+  /** Most bytes of an archive, of any one blob, of the layers unpacked and of the flattened tree. */
+  maxBytes: number;
+  /** Most entries of an archive, and of all its layers together. */
+  maxEntries: number;
+}
+
+const archiveTypes: Record<string, ImageArchiveFormat> = {
+  'application/x-docker-archive': 'docker',
+  'application/vnd.oci.image.layout.v1+tar': 'oci',
+};
+
+/** The media types of image archive uploads. */
+export const imageArchiveMediaTypes: readonly string[] = Object.keys(archiveTypes);
+
+/** The image archive format a Content-Type names, or undefined for any other upload. */
+export function imageArchiveFormat(contentType: string | undefined): ImageArchiveFormat | undefined {
+  return archiveTypes[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
+}
+
+/**
+ * Turns container images into package trees: blobs into the shared blob cache (verified by
+ * digest), layers flattened into a package staging directory. What it answers goes into the
+ * version's manifest `image`.
+ */
+export class ImageImporter {
+  readonly cache: BlobCache;
+  /** Archive files named by path (not digest) are hashed here on their way into the cache. */
+  private readonly spoolDir: string;
+
+  constructor(private readonly o: ImageImportOptions) {
+    this.cache = new BlobCache(o.dataDir);
+    this.spoolDir = join(o.dataDir, 'images', 'spool');
+    rmSync(this.spoolDir, { recursive: true, force: true }); // a crash's leftovers mean nothing
+  }
+
+  /**
+   * Reads an uploaded image archive and flattens it into `stagingDir`. Throws `image-invalid` /
+   * `image-too-large` naming the layer and entry; the caller discards `stagingDir` then.
+   */
+  async importArchive(body: Readable, format: ImageArchiveFormat, stagingDir: string, log: (line: string) => void): Promise<ImportedImage> {
+    const limits = { maxBytes: this.o.maxBytes, maxEntries: this.o.maxEntries };
+    const image = await readImageArchive(body, format, this.cache, this.spoolDir, limits, log);
+    if (image.config.platform !== WANTED_PLATFORM) throw new FerryError('image-invalid', `the image is for ${image.config.platform}; Ferry runs ${WANTED_PLATFORM}`);
+    await flattenLayers(image.layers, this.cache, stagingDir, limits, log);
+    return { source: 'archive', digest: image.digest, config: image.config.run };
+  }
+}
