@@ -126,11 +126,11 @@ test('unsafe or lying images are refused, naming the layer and entry, and nothin
   await refusedUpload('evil-bomb', ociLayoutArchive(busyboxImage([bombLayer(16)])), OCI, 413, 'image-too-large', ['layer sha256:', '--image-max-bytes']);
 });
 
-test('image manifests are checked: no ref beside an archive, exec or http only, and no image inside a package', async () => {
+test('image manifests are checked: no ref beside an archive, exec or http only, no handler, and no image inside a package', async () => {
   const archive = ociLayoutArchive(busyboxImage());
   await refusedUpload('bad-ref', archive, OCI, 422, 'invalid-manifest', ['image.ref'], { 'ferry-manifest': JSON.stringify({ image: { ref: 'registry.example/busybox:1' } }) });
   await refusedUpload('bad-runtime', archive, OCI, 422, 'invalid-manifest', ["'exec' or 'http'"], { 'ferry-manifest': JSON.stringify({ runtime: 'node' }) });
-  await refusedUpload('bad-command', archive, OCI, 422, 'invalid-manifest', ['image.entrypoint'], { 'ferry-manifest': JSON.stringify({ command: ['/bin/sh'] }) });
+  await refusedUpload('bad-handler', archive, OCI, 422, 'invalid-manifest', ['no handler'], { 'ferry-manifest': JSON.stringify({ runtime: 'exec', handler: 'main.py' }) });
   await refusedUpload('bad-json', archive, OCI, 422, 'invalid-manifest', ['Ferry-Manifest'], { 'ferry-manifest': '{not json' });
   const pkg = Buffer.from(await packFiles({ 'ferry.json': JSON.stringify({ runtime: 'exec', image: {} }), 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 } }));
   await refusedUpload('image-in-package', pkg, 'application/gzip', 422, 'invalid-manifest', ['image archive']);

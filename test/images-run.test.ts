@@ -1,8 +1,8 @@
-// Container image versions run in the bwrap sandbox with the image's root file system as `/`:
-// a static busybox image (no libc at all) and a glibc one (Debian's python3.11), as `exec` and
-// as `http`, with the image's user, working directory and environment; nothing of the host's
-// files but Ferry's own under /.ferry; a command missing from the image refuses the deploy; the
-// version's limits still hold. Deployed through the normal package upload: the tree is the package.
+// Container image versions, uploaded as `docker save` archives, run in the bwrap sandbox with the
+// image's root file system as `/`: a static busybox image (no libc at all) and a glibc one
+// (Debian's python3.11), as `exec` and as `http`, with the image's user, working directory and
+// environment; nothing of the host's files but Ferry's own under /.ferry; a command missing from
+// the image refuses the deploy; the version's limits still hold.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { expectProblem, until } from './support/helpers.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { listInstances } from './support/fn.js';
 import { descendants } from './support/cmdline-leaks.js';
-import { busyboxTree, imagePackage, pythonTree } from './support/image-trees.js';
+import { busyboxTree, imagePackage, pythonTree, type ImageUpload } from './support/image-trees.js';
 
 const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
@@ -25,12 +25,12 @@ after(async () => {
   if (ferry) await disposeFerry(ferry);
 });
 
-/** Uploads an image package; answers the response. */
-function upload(name: string, pkg: Uint8Array): Promise<Response> {
-  return ferry.api('POST', `/v1/functions/${name}/versions`, pkg, { 'content-type': 'application/gzip' });
+/** Uploads an image archive with its manifest; answers the response. */
+function upload(name: string, pkg: ImageUpload): Promise<Response> {
+  return ferry.api('POST', `/v1/functions/${name}/versions`, pkg.archive, { 'content-type': 'application/x-docker-archive', 'ferry-manifest': pkg.manifest });
 }
 
-async function deploy(name: string, pkg: Uint8Array): Promise<void> {
+async function deploy(name: string, pkg: ImageUpload): Promise<void> {
   const res = await upload(name, pkg);
   assert.equal(res.status, 201, `deploy ${name}: ${await res.text()}`);
 }
@@ -157,7 +157,7 @@ test('the process driver refuses image versions: it cannot give an instance a ro
   const dev = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
   try {
     const pkg = await imagePackage(busyboxTree(), { runtime: 'exec', image: { entrypoint: ['/bin/cat'] } });
-    const res = await dev.api('POST', '/v1/functions/img-dev/versions', pkg, { 'content-type': 'application/gzip' });
+    const res = await dev.api('POST', '/v1/functions/img-dev/versions', pkg.archive, { 'content-type': 'application/x-docker-archive', 'ferry-manifest': pkg.manifest });
     const p = await expectProblem(res, 422, 'invalid-manifest');
     assert.match(p.detail, /need the bwrap driver/);
   } finally {

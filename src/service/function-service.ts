@@ -171,20 +171,16 @@ export class FunctionService {
       }
       const runtime = this.o.runtimes.get(manifest.runtime);
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
-      // The runtime's rules are about a package's own command; an image brings its command along.
-      if (!manifest.image) runtime.validate(manifest);
+      runtime.validate(manifest);
       const config = effectiveConfig({ manifest, override: {} });
       this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
       await this.o.validateSandbox?.(config.sandbox);
-      let warnings: string[] = [];
-      if (manifest.image) {
-        write('image: no build step; the image is not run at deploy');
-      } else {
-        await this.o.buildDependencies?.({ dir: root, manifest, log: write });
-        await runtime.build({ dir: root, manifest, log: write });
-        // Checked with its dependencies in place: the handler's imports must resolve as they will.
-        warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: write, skip: how.check === false });
-      }
+      // An image comes built: a package.json or requirements.txt in it is the image's business.
+      if (!manifest.image) await this.o.buildDependencies?.({ dir: root, manifest, log: write });
+      await runtime.build({ dir: root, manifest, log: write });
+      // Checked with its dependencies in place: the handler's imports (an image's command, its
+      // user and working directory in its tree) must resolve as they will.
+      const warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: write, skip: how.check === false });
       const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;

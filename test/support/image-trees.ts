@@ -3,10 +3,11 @@ import { copyFile, chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
+import { dockerSaveArchive } from './images.js';
 
 /**
  * Root file systems of container images, built from the host's own files with no daemon and no
- * download, packed as a package upload (the image's tree is the package, `ferry.json` at its root).
+ * download, packed as a one-layer `docker save` archive.
  */
 
 /** busybox applets linked in /bin of a busybox image. */
@@ -68,20 +69,22 @@ async function writeTreeFiles(dir: string, files: TreeFiles): Promise<void> {
   }
 }
 
-/** The tree as a tar.gz package upload (links kept as links, modes kept). */
-export async function packTree(dir: string): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  const stream = tar.c({ gzip: true, cwd: dir, portable: true }, await readdir(dir));
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return new Uint8Array(Buffer.concat(chunks));
+/** An image upload: a `docker save` archive and the version's manifest (the `Ferry-Manifest` header). */
+export interface ImageUpload {
+  archive: Uint8Array;
+  manifest: string;
 }
 
-/** An image tree with `ferry.json` = `manifest` at its root, packed; the tree is removed. */
-export async function imagePackage(tree: Promise<string>, manifest: Record<string, unknown>): Promise<Uint8Array> {
+/**
+ * An image tree as a one-layer `docker save` archive with no run settings of its own (the
+ * manifest's `image` says how it runs), and `manifest` to send beside it; the tree is removed.
+ */
+export async function imagePackage(tree: Promise<string>, manifest: Record<string, unknown>): Promise<ImageUpload> {
   const dir = await tree;
   try {
-    await writeFile(join(dir, 'ferry.json'), JSON.stringify(manifest));
-    return await packTree(dir);
+    const chunks: Buffer[] = [];
+    for await (const c of tar.c({ cwd: dir, portable: true }, await readdir(dir)) as AsyncIterable<Buffer>) chunks.push(c);
+    return { archive: new Uint8Array(dockerSaveArchive({ layers: [{ items: [], raw: Buffer.concat(chunks) }] })), manifest: JSON.stringify(manifest) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
