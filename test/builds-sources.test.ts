@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
 import { disposeFerry, startFerry, type Ferry } from './support/ferry.js';
-import { buildLog, pythonFn, startSimpleIndex, upload, writeWheel, type SimpleIndex } from './support/build-sources.js';
+import { buildLog, nodeFn, packTarball, pkgName, pythonFn, startRegistry, startSimpleIndex, upload, writeWheel, type Registry, type SimpleIndex } from './support/build-sources.js';
 import { sandboxSupport } from './support/sandbox.js';
 
 const support = await sandboxSupport();
@@ -25,8 +27,8 @@ describe('builds from a --pip-index-url', { skip }, () => {
     ferry = await startFerry({ args: ['--pip-index-url', `http://127.0.0.1:${index.port}/simple`, '--allow-host-network'] });
   });
   after(async () => {
-    await disposeFerry(ferry);
-    index.server.close();
+    index?.server.close();
+    if (ferry) await disposeFerry(ferry);
     await rm(work, { recursive: true, force: true });
   });
 
@@ -49,5 +51,78 @@ describe('builds from a --pip-index-url', { skip }, () => {
     assert.match(body.log, /ferry-absent/);
     assert.ok(index.hits.includes('/simple/ferry-absent/'), 'pip asked the index');
     assert.equal((await ferry.api('GET', '/v1/functions/index-missing')).status, 404);
+  });
+});
+
+/**
+ * Tries 127.0.0.1:`port` from a build's install script and prints what happened; the build goes
+ * on either way, so its log can be read.
+ */
+const probeScript = (port: number): string => `import { connect } from 'node:net';
+const s = connect({ host: '127.0.0.1', port: ${port} });
+s.setTimeout(5000, () => { console.log('probe: no answer'); s.destroy(); });
+s.on('connect', () => { console.log('probe: reached 127.0.0.1:${port}'); s.destroy(); });
+s.on('error', (err) => console.log('probe: refused ' + err.code));
+`;
+
+describe('builds from loopback sources under --build-allow-private-sources', { skip }, () => {
+  let work: string;
+  let registry: Registry;
+  let index: SimpleIndex;
+  /** Another service on the host's loopback: no build may reach it. */
+  let other: Server;
+  let otherPort: number;
+  let reachedOther = 0;
+  let ferry: Ferry;
+  let sourceArgs: string[];
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ferry-build-sources-'));
+    registry = await startRegistry({ [pkgName]: await packTarball(work) });
+    await mkdir(join(work, 'wheels'));
+    index = await startSimpleIndex('ferrypy', writeWheel(join(work, 'wheels')));
+    other = createServer((c) => {
+      reachedOther++;
+      c.destroy();
+    });
+    other.listen({ port: 0, host: '127.0.0.1' });
+    await once(other, 'listening');
+    otherPort = (other.address() as { port: number }).port;
+    sourceArgs = ['--npm-registry', `http://127.0.0.1:${registry.port}/`, '--pip-index-url', `http://127.0.0.1:${index.port}/simple`];
+    // The narrow allowance, and not --allow-host-network.
+    ferry = await startFerry({ args: [...sourceArgs, '--build-allow-private-sources'] });
+  });
+  after(async () => {
+    // Closed whatever happened before: a server left listening would keep the test running.
+    registry?.server.close();
+    index?.server.close();
+    other?.close();
+    if (ferry) await disposeFerry(ferry);
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test('without an allowance the server does not start, and says which setting allows the source', async () => {
+    await assert.rejects(startFerry({ args: sourceArgs }), /--npm-registry http:\/\/127\.0\.0\.1:\d+\/ is on this host's loopback.*--build-allow-private-sources/);
+  });
+
+  test('node: the registry is reached, another service on the loopback of the host is not', async () => {
+    const files = nodeFn({ [pkgName]: '^1.0.0' }, { 'probe.mjs': probeScript(otherPort) });
+    const pkg = JSON.parse(files['package.json'] as string) as Record<string, unknown>;
+    files['package.json'] = JSON.stringify({ ...pkg, scripts: { postinstall: 'node probe.mjs' } });
+    await ferry.deploy('private-node', files);
+    assert.equal(await (await fetch(`${ferry.url}/fn/private-node`)).text(), 'hello node');
+    const log = await buildLog(ferry, 'private-node');
+    assert.match(log, /^probe: refused ECONNREFUSED$/m, 'the build tried the other port and was refused');
+    assert.doesNotMatch(log, /probe: reached/);
+    assert.equal(reachedOther, 0, 'nothing reached the other service');
+    assert.match(log, new RegExp(`npm install --omit=dev \\(network: none, and through the server only 127\\.0\\.0\\.1:${registry.port}\\)`));
+    assert.ok(registry.hits.includes(`/${pkgName}/-/${pkgName}-1.0.0.tgz`), 'the tarball came from the registry');
+  });
+
+  test('python: the index is reached and its wheel importable', async () => {
+    await ferry.deploy('private-py', pythonFn());
+    assert.equal(await (await fetch(`${ferry.url}/fn/private-py`)).text(), 'hello python');
+    assert.match(await buildLog(ferry, 'private-py'), new RegExp(`pip install -r requirements\\.txt \\(network: none, and through the server only 127\\.0\\.0\\.1:${index.port}\\)`));
+    assert.ok(index.hits.includes('/files/ferrypy-1.0-py3-none-any.whl'), 'the wheel came from the index');
   });
 });

@@ -43,6 +43,12 @@ export function logTail(log: string, bytes = LOG_TAIL_BYTES): string {
   return nl >= 0 ? tail.slice(nl + 1) : tail;
 }
 
+/** The build's network for its log: the policy, and the sources relayed to it. */
+function describeNetwork(plan: BuildPlan): string {
+  const relayed = plan.relays.map((r) => `${r.target.host.includes(':') ? `[${r.target.host}]` : r.target.host}:${r.target.port}`);
+  return relayed.length ? `${plan.network}, and through the server only ${relayed.join(', ')}` : plan.network;
+}
+
 /**
  * Installs a version's dependencies at deploy (package.json for node, requirements.txt for
  * python) in a build sandbox, into the package, before it is content-addressed. Results are
@@ -66,7 +72,7 @@ export class DependencyBuilder {
   }
 
   private plan(ctx: BuildContext): PlanResult | undefined {
-    if (ctx.manifest.runtime === 'node') return npmPlan(ctx.dir, this.o.node, this.o.sources.npmRegistry);
+    if (ctx.manifest.runtime === 'node') return npmPlan(ctx.dir, this.o.node, this.o.sources);
     if (ctx.manifest.runtime === 'python') return pipPlan(ctx.dir, () => this.o.python(), this.o.sources);
     return undefined;
   }
@@ -99,8 +105,8 @@ export class DependencyBuilder {
       await mkdir(this.workRoot, { recursive: true, mode: 0o711 });
       work = await mkdtemp(join(this.workRoot, 'b-'));
       await copyTree(ctx.dir, join(work, 'pkg'));
-      log(`dependencies: ${plan.title} (network: ${plan.network}) in a build sandbox`);
-      const run = await runBuild(this.o.driver, work, plan, this.o.timeoutMs, this.o.maxBytes, log);
+      log(`dependencies: ${plan.title} (network: ${describeNetwork(plan)}) in a build sandbox`);
+      const run = await runBuild(this.o.driver, work, plan, { timeoutMs: this.o.timeoutMs, maxBytes: this.o.maxBytes }, this.o.node.executable, log);
       if (!run.ok) {
         const hint = plan.explain?.(lines.join('\n'));
         if (hint) log(`dependencies: ${hint}`);
