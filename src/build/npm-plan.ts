@@ -4,7 +4,7 @@ import { FerryError } from '../errors/index.js';
 import { NODE_MODULES_DIR } from '../core/index.js';
 import type { BuildPlan, PlanResult } from './plan.js';
 import { sourceAccess, urlInside, type BuildSources } from './sources.js';
-import { missingTools } from './toolchain.js';
+import { missingToolchainHint, nativeToolchain, toolchainPaths } from './toolchain.js';
 
 /** The node binary instances run on, and the npm that came with it. */
 export interface NodeToolchain {
@@ -62,7 +62,7 @@ export function npmPlan(dir: string, node: NodeToolchain, sources: BuildSources)
     output: NODE_MODULES_DIR,
     network: access.network,
     relays: access.relays,
-    hostPaths: [node.executable, dirname(dirname(cli))],
+    hostPaths: [node.executable, dirname(dirname(cli)), ...toolchainPaths()],
     argv: () => [node.executable, cli, command, '--omit=dev', '--no-audit', '--no-fund', '--no-update-notifier'],
     env: (view) => ({
       HOME: view.home,
@@ -80,11 +80,8 @@ export function npmPlan(dir: string, node: NodeToolchain, sources: BuildSources)
       npm_config_fetch_retry_maxtimeout: '10000',
       ...(nodedir && { npm_config_nodedir: nodedir }),
     }),
-    explain: (log) => {
-      if (!/gyp/.test(log)) return undefined;
-      const missing = missingTools(['c++', 'make', 'python3']);
-      return missing.length ? `native add-ons need a C++ compiler, make and python3 on the host; missing: ${missing.join(', ')}` : undefined;
-    },
+    // node-gyp's own lines ("gyp ERR!", "gyp info") say a native add-on was being built.
+    explain: (log) => (/\bgyp\b/.test(log) ? missingToolchainHint(nativeToolchain) : undefined),
   };
   return { plan };
 }

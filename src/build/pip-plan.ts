@@ -5,6 +5,7 @@ import { FerryError } from '../errors/index.js';
 import { PYTHON_SITE_DIR } from '../core/index.js';
 import type { BuildPlan, PlanResult } from './plan.js';
 import { sourceAccess, urlInside, type BuildSources } from './sources.js';
+import { toolchainPaths } from './toolchain.js';
 
 /** The interpreter the python runtime runs instances with (see runtime/python/interpreter.ts). */
 export interface PythonToolchain {
@@ -66,7 +67,7 @@ export function pipPlan(dir: string, python: () => PythonToolchain, sources: Bui
     output: PYTHON_SITE_DIR,
     network: access.network,
     relays: access.relays,
-    hostPaths: [...py.hostPaths, ...(links ? [links] : [])],
+    hostPaths: [...py.hostPaths, ...(links ? [links] : []), ...toolchainPaths()],
     argv: (view) => [
       py.executable, '-m', 'pip', 'install',
       '--target', posix.join(view.pkg, PYTHON_SITE_DIR),
