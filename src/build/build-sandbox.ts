@@ -69,7 +69,11 @@ export async function runBuild(driver: SandboxDriver, work: string, plan: BuildP
   if (driver.instanceUid !== undefined) await chownTree(work, driver.instanceUid);
   const view = driver.view({ packageDir: empty, runDir: work });
   const inside = { pkg: posix.join(view.runDir, 'pkg'), home: posix.join(view.runDir, 'home') };
-  const sockets = plan.relays.length ? await startRelaySockets(work, plan.relays, driver.instanceUid) : undefined;
+  const sockets = plan.relays.length
+    ? await startRelaySockets(work, plan.relays, driver.instanceUid).catch((err: Error) => {
+        throw new FerryError('build-failed', `the relay to the build's sources could not start: ${err.message}`, { cause: err });
+      })
+    : undefined;
   try {
     return await runSandboxed(driver, work, plan, { ...limits, view, inside, node, sockets }, log);
   } finally {

@@ -60,8 +60,12 @@ export class DependencyBuilder {
   private readonly workRoot: string;
   private readonly turns = new Turns(MAX_CONCURRENT_BUILDS);
 
+  private readonly sources: BuildSources;
+
   constructor(private readonly o: DependencyBuilderOptions) {
     checkSources(o.sources, o.allowHostNetwork);
+    // Without isolation a build has the host's network already: there is nothing to relay through.
+    this.sources = o.driver.isolated ? o.sources : { ...o.sources, privateSources: false };
     this.cache = new BuildCache(join(o.dataDir, 'builds', 'cache'), o.cacheMaxBytes);
     this.workRoot = join(o.dataDir, 'builds', 'work');
   }
@@ -72,8 +76,8 @@ export class DependencyBuilder {
   }
 
   private plan(ctx: BuildContext): PlanResult | undefined {
-    if (ctx.manifest.runtime === 'node') return npmPlan(ctx.dir, this.o.node, this.o.sources);
-    if (ctx.manifest.runtime === 'python') return pipPlan(ctx.dir, () => this.o.python(), this.o.sources);
+    if (ctx.manifest.runtime === 'node') return npmPlan(ctx.dir, this.o.node, this.sources);
+    if (ctx.manifest.runtime === 'python') return pipPlan(ctx.dir, () => this.o.python(), this.sources);
     return undefined;
   }
 
