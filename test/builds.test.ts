@@ -4,15 +4,14 @@
 // wheels a folder it writes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { disposeFerry, packFiles, startFerry, writeFiles, type Ferry, type PackageFiles } from './support/ferry.js';
+import { buildLog, nodeFn, packTarball, pkgName, pythonFn, startRegistry, upload, writeWheel, type Registry } from './support/build-sources.js';
 import { runCli } from './support/helpers.js';
 import { sandboxSupport } from './support/sandbox.js';
 
@@ -20,82 +19,11 @@ const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
 if (skip && process.env.CI === 'true') throw new Error(`this suite must run in CI: ${skip}`);
 
-/** A tiny npm registry: one package, its packument and its tarball; counts what it was asked. */
-interface Registry {
-  server: Server;
-  port: number;
-  /** Request paths, in order. */
-  hits: string[];
-  tarballUrl(host: string): string;
-  integrity: string;
-}
-
-const pkgName = 'ferry-greet';
-
 /** A package that writes 1 MiB when installed, for the disk cap. */
 const bigName = 'ferry-big';
 /** A package whose install script writes 1 MiB, then waits: only the disk watch can stop it. */
 const fillName = 'ferry-fill';
 const fillScripts = { postinstall: "node -e \"require('fs').writeFileSync('fill.bin', Buffer.alloc(1 << 20)); setTimeout(() => {}, 600000)\"" };
-
-/** `npm pack` of a one-file CommonJS package, plus `extra` files. */
-async function packTarball(dir: string, name = pkgName, extra: Record<string, Buffer> = {}, fields: Record<string, unknown> = {}): Promise<Buffer> {
-  const src = join(dir, `src-${name}`);
-  await mkdir(src, { recursive: true });
-  await writeFile(join(src, 'package.json'), JSON.stringify({ name, version: '1.0.0', main: 'index.js', license: 'MIT', ...fields }));
-  await writeFile(join(src, 'index.js'), "module.exports = (who) => 'hello ' + who;\n");
-  for (const [file, data] of Object.entries(extra)) await writeFile(join(src, file), data);
-  const r = spawnSync('npm', ['pack', '--pack-destination', dir], { cwd: src, encoding: 'utf8', env: { ...process.env, npm_config_cache: join(dir, 'npm-cache') } });
-  assert.equal(r.status, 0, r.stderr);
-  return readFile(join(dir, `${name}-1.0.0.tgz`));
-}
-
-/** Serves each package of `tarballs` (name to `npm pack` output) at version 1.0.0; `fields` go into its packument. */
-async function startRegistry(tarballs: Record<string, Buffer>, fields: Record<string, Record<string, unknown>> = {}): Promise<Registry> {
-  const integrityOf = (tarball: Buffer): string => `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
-  const hits: string[] = [];
-  const server = createServer((req, res) => {
-    hits.push(req.url ?? '');
-    const host = req.headers.host ?? '127.0.0.1';
-    const name = Object.keys(tarballs).find((n) => req.url === `/${n}` || req.url === `/${n}/-/${n}-1.0.0.tgz`);
-    const tarball = name === undefined ? undefined : tarballs[name]!;
-    if (name !== undefined && tarball && req.url === `/${name}`) {
-      const shasum = createHash('sha1').update(tarball).digest('hex');
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        name,
-        'dist-tags': { latest: '1.0.0' },
-        versions: { '1.0.0': { name, version: '1.0.0', main: 'index.js', ...fields[name], dist: { tarball: `http://${host}/${name}/-/${name}-1.0.0.tgz`, shasum, integrity: integrityOf(tarball) } } },
-      }));
-    } else if (tarball) {
-      res.setHeader('content-type', 'application/octet-stream');
-      res.end(tarball);
-    } else {
-      res.statusCode = 404;
-      res.setHeader('content-type', 'application/json');
-      res.end('{"error":"not found"}');
-    }
-  });
-  // Every address: the host's loopback for the allowed registry, its other addresses for the probe.
-  server.listen({ port: 0, host: '0.0.0.0' });
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  return { server, port, hits, integrity: integrityOf(tarballs[pkgName]!), tarballUrl: (host) => `http://${host}:${port}/${pkgName}/-/${pkgName}-1.0.0.tgz` };
-}
-
-/** A wheel made by hand: a zip holding the module and its dist-info. */
-function writeWheel(dir: string): void {
-  const script = `
-import sys, zipfile
-with zipfile.ZipFile(sys.argv[1] + '/ferrypy-1.0-py3-none-any.whl', 'w') as z:
-    z.writestr('ferrypy/__init__.py', "def greet(who):\\n    return 'hello ' + who\\n")
-    z.writestr('ferrypy-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: ferrypy\\nVersion: 1.0\\n')
-    z.writestr('ferrypy-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')
-    z.writestr('ferrypy-1.0.dist-info/RECORD', 'ferrypy/__init__.py,,\\nferrypy-1.0.dist-info/METADATA,,\\nferrypy-1.0.dist-info/WHEEL,,\\nferrypy-1.0.dist-info/RECORD,,\\n')
-`;
-  const r = spawnSync('python3', ['-c', script, dir], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
 
 /** A non-loopback IPv4 address of this host (the egress filter must refuse it). */
 function hostAddress(): string {
@@ -103,23 +31,6 @@ function hostAddress(): string {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   throw new Error('this host has no non-loopback IPv4 address to probe');
-}
-
-const nodeFn = (deps: Record<string, string>, extra: PackageFiles = {}): PackageFiles => ({
-  'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.js' }),
-  'package.json': JSON.stringify({ name: 'fn', version: '1.0.0', type: 'module', dependencies: deps }),
-  'index.js': `import greet from '${pkgName}';\nexport default () => new Response(greet('node'));\n`,
-  ...extra,
-});
-
-async function buildLog(ferry: Ferry, name: string): Promise<string> {
-  const res = await ferry.api('GET', `/v1/functions/${name}/versions/v1/build-log`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
-
-async function upload(ferry: Ferry, name: string, files: PackageFiles): Promise<Response> {
-  return ferry.api('POST', `/v1/functions/${name}/versions`, await packFiles(files), { 'content-type': 'application/gzip' });
 }
 
 describe('dependency builds', { skip }, () => {
@@ -193,11 +104,7 @@ describe('dependency builds', { skip }, () => {
   });
 
   test('python: requirements.txt is installed from the wheel folder and importable', async () => {
-    await ferry.deploy('deps-py', {
-      'ferry.json': JSON.stringify({ runtime: 'python', handler: 'main.py' }),
-      'requirements.txt': 'ferrypy==1.0\n',
-      'main.py': "import ferrypy\n\ndef handler(req):\n    return ferrypy.greet('python')\n",
-    });
+    await ferry.deploy('deps-py', pythonFn());
     const res = await fetch(`${ferry.url}/fn/deps-py`);
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'hello python');

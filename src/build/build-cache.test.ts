@@ -5,17 +5,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildCache } from './build-cache.js';
 
-test('past its cap the cache removes the least recently used entries, whole', async () => {
+/** Runs `body` with a temp folder, removed after; `tree(name)` makes a folder of one 1000-byte file. */
+async function withRoot(body: (root: string, tree: (name: string) => Promise<string>) => Promise<void>): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'ferry-build-cache-'));
+  const tree = async (name: string): Promise<string> => {
+    const t = join(root, `tree-${name}`);
+    await mkdir(t);
+    await writeFile(join(t, 'file'), Buffer.alloc(1000, name));
+    return t;
+  };
   try {
+    await body(root, tree);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+test('past its cap the cache removes the least recently used entries, whole', () =>
+  withRoot(async (root, tree) => {
     const dir = join(root, 'cache');
     const cache = new BuildCache(dir, 2500);
-    const tree = async (name: string): Promise<string> => {
-      const t = join(root, `tree-${name}`);
-      await mkdir(t);
-      await writeFile(join(t, 'file'), Buffer.alloc(1000, name));
-      return t;
-    };
     await cache.put('a', await tree('a'));
     await cache.put('b', await tree('b'));
     // a was built first but used last: b is the one to go.
@@ -26,21 +35,29 @@ test('past its cap the cache removes the least recently used entries, whole', as
     await cache.put('c', await tree('c'));
     assert.deepEqual((await readdir(dir)).sort(), ['a', 'c'], 'b was removed, and nothing is left aside');
     assert.equal(await cache.reuse('b', join(root, 'copy-b')), false);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('an entry over the cap on its own is not kept', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'ferry-build-cache-'));
-  try {
-    const tree = join(root, 'tree');
-    await mkdir(tree);
-    await writeFile(join(tree, 'file'), Buffer.alloc(2000));
-    const cache = new BuildCache(join(root, 'cache'), 1000);
-    await cache.put('big', tree);
+test('an entry over the cap on its own is not kept', () =>
+  withRoot(async (root, tree) => {
+    const cache = new BuildCache(join(root, 'cache'), 999);
+    await cache.put('big', await tree('big'));
     assert.deepEqual(await readdir(join(root, 'cache')), []);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+  }));
+
+test('pruning goes by the size recorded when an entry was stored, and reuse copies the tree alone', () =>
+  withRoot(async (root, tree) => {
+    const dir = join(root, 'cache');
+    const cache = new BuildCache(dir, 2500);
+    await cache.put('a', await tree('a'));
+    const sizeFile = (await readdir(join(dir, 'a'))).find((n) => n !== 'file');
+    assert.ok(sizeFile, 'the entry holds its size');
+    assert.equal(Number(await readFile(join(dir, 'a', sizeFile), 'utf8')), 1000);
+    assert.equal(await cache.reuse('a', join(root, 'copy-a')), true);
+    assert.deepEqual(await readdir(join(root, 'copy-a')), ['file'], 'the size is not part of the copy');
+    // What a was stored with is what counts: 1000 bytes of a and b fit, but a is said to be 1 MB
+    // (measuring again would find 1000 and keep it).
+    await writeFile(join(dir, 'a', sizeFile), String(1024 * 1024));
+    await utimes(join(dir, 'a'), new Date(2000), new Date(2000));
+    await cache.put('b', await tree('b'));
+    assert.deepEqual(await readdir(dir), ['b']);
+  }));

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Turns } from '../util/turns.js';
 import { copyTree } from './output-tree.js';
@@ -9,10 +9,21 @@ import { treeSize } from './tree-size.js';
  * Finished installs, content-addressed by what they depend on (the dependency files, the sources,
  * the tool's version): `<dir>/<sha256>/`. An entry appears whole or not at all (copied under a
  * temporary name, then renamed), and is never changed after, except its mtime: the time of its
- * last use. Past `maxBytes` the least recently used entries are removed, each whole (renamed
- * aside, then removed). Reuse, storing and pruning take turns, so no entry is removed while it
- * is being copied.
+ * last use. Each entry holds its size (`SIZE_FILE`), measured once when it is stored, so pruning
+ * reads sizes instead of walking every entry after each store. Past `maxBytes` the least recently
+ * used entries are removed, each whole (renamed aside, then removed). Reuse, storing and pruning
+ * take turns, so no entry is removed while it is being copied.
  */
+/** An entry's size in bytes, written into it before it is renamed into place; never copied out. */
+const SIZE_FILE = '.ferry-cache-bytes';
+
+/** The recorded size of the entry at `path`; an entry without one (an older server's) is measured. */
+async function entryBytes(path: string): Promise<number> {
+  const text = await readFile(join(path, SIZE_FILE), 'utf8').catch(() => undefined);
+  const bytes = Number(text);
+  return text !== undefined && Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : treeSize(path);
+}
+
 export class BuildCache {
   private readonly lock = new Turns(1);
 
@@ -32,7 +43,8 @@ export class BuildCache {
       if (!(await stat(path).catch(() => undefined))?.isDirectory()) return false;
       const now = new Date();
       await utimes(path, now, now);
-      await copyTree(path, to);
+      const sizeFile = join(path, SIZE_FILE);
+      await copyTree(path, to, (file) => file !== sizeFile);
       return true;
     });
   }
@@ -47,6 +59,7 @@ export class BuildCache {
       const tmp = join(this.dir, `.tmp-${randomUUID()}`);
       try {
         await copyTree(tree, tmp);
+        await writeFile(join(tmp, SIZE_FILE), String(await treeSize(tmp)));
         await rename(tmp, join(this.dir, key)).catch(async (err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
         });
@@ -67,7 +80,7 @@ export class BuildCache {
         continue;
       }
       const used = (await stat(join(this.dir, name))).mtimeMs;
-      entries.push({ name, used, bytes: await treeSize(join(this.dir, name)) });
+      entries.push({ name, used, bytes: await entryBytes(join(this.dir, name)) });
     }
     entries.sort((a, b) => a.used - b.used);
     let total = entries.reduce((sum, e) => sum + e.bytes, 0);

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { chown, lchown, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { awaitSandboxExit, type Limits, type SandboxDriver, type SandboxProcess, type SandboxSettings, type SandboxSpec } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
-import type { BuildPlan } from './plan.js';
+import type { BuildPlan, BuildView } from './plan.js';
+import { startRelaySockets, type RelaySockets } from './source-relay.js';
 import { treeSize } from './tree-size.js';
 
 /**
@@ -18,6 +20,16 @@ const DISK_CHECK_MS = 500;
 /** The one line a build over `--build-max-bytes` fails with. */
 export function overDiskCap(maxBytes: number): string {
   return `the build wrote more than ${maxBytes} bytes (--build-max-bytes)`;
+}
+
+/** Runs inside the sandbox in front of a build whose sources are relayed (see inside/source-relay.ts). */
+const relayScript = fileURLToPath(new URL('./inside/source-relay.js', import.meta.url));
+
+/** The plan's command, behind the inside relay when its sources are relayed (`node` runs it). */
+function buildArgv(plan: BuildPlan, view: BuildView, runDir: string, sockets: RelaySockets | undefined, node: string): string[] {
+  if (!sockets) return plan.argv(view);
+  const listens = plan.relays.map((r, i) => ({ hosts: r.inside.hosts, port: r.inside.port, socket: posix.join(runDir, sockets.names[i]!) }));
+  return [node, relayScript, JSON.stringify(listens), '--', ...plan.argv(view)];
 }
 
 /** The most log a build keeps (the version's build log); the rest is cut. */
@@ -44,9 +56,11 @@ async function chownTree(dir: string, uid: number): Promise<void> {
  * driver's namespaces, seccomp filter and cgroups, with `buildLimits` and the plan's network. The
  * work dir (`work`, holding the package's copy at `pkg/`) is the only writable host folder: it is
  * bound where an instance's run dir goes. Every line the tools print goes to `log`. The work dir
- * is measured every `DISK_CHECK_MS`; past `maxBytes` the build is stopped.
+ * is measured every `DISK_CHECK_MS`; past `maxBytes` the build is stopped. The plan's relayed
+ * sources are served on sockets in the work dir for as long as the build runs, with the relay
+ * run by `node` inside.
  */
-export async function runBuild(driver: SandboxDriver, work: string, plan: BuildPlan, timeoutMs: number, maxBytes: number, log: (line: string) => void): Promise<BuildRun> {
+export async function runBuild(driver: SandboxDriver, work: string, plan: BuildPlan, limits: { timeoutMs: number; maxBytes: number }, node: string, log: (line: string) => void): Promise<BuildRun> {
   const empty = join(work, 'empty');
   await mkdir(empty);
   await mkdir(join(work, 'home'));
@@ -55,17 +69,39 @@ export async function runBuild(driver: SandboxDriver, work: string, plan: BuildP
   if (driver.instanceUid !== undefined) await chownTree(work, driver.instanceUid);
   const view = driver.view({ packageDir: empty, runDir: work });
   const inside = { pkg: posix.join(view.runDir, 'pkg'), home: posix.join(view.runDir, 'home') };
+  const sockets = plan.relays.length
+    ? await startRelaySockets(work, plan.relays, driver.instanceUid).catch((err: Error) => {
+        throw new FerryError('build-failed', `the relay to the build's sources could not start: ${err.message}`, { cause: err });
+      })
+    : undefined;
+  try {
+    return await runSandboxed(driver, work, plan, { ...limits, view, inside, node, sockets }, log);
+  } finally {
+    sockets?.close();
+  }
+}
+
+/** The build's sandbox itself: spawned, its log collected, its disk watched, its end told. */
+async function runSandboxed(
+  driver: SandboxDriver,
+  work: string,
+  plan: BuildPlan,
+  o: { timeoutMs: number; maxBytes: number; view: { runDir: string }; inside: BuildView; node: string; sockets: RelaySockets | undefined },
+  log: (line: string) => void,
+): Promise<BuildRun> {
+  const { timeoutMs, maxBytes, inside, sockets } = o;
+  const empty = join(work, 'empty');
   const sandbox: SandboxSettings = { network: plan.network, seccomp: undefined, roBinds: {}, mountProc: true, mountDev: true, mountTmp: true };
   const spec: SandboxSpec = {
     instanceId: `build-${randomUUID()}`,
-    argv: plan.argv(inside),
+    argv: buildArgv(plan, inside, o.view.runDir, sockets, o.node),
     env: plan.env(inside),
     packageDir: empty,
     runDir: work,
     cwd: inside.pkg,
     limits: { ...buildLimits, timeoutMs },
     sandbox,
-    hostPaths: plan.hostPaths,
+    hostPaths: sockets ? [...plan.hostPaths, o.node, dirname(relayScript)] : plan.hostPaths,
     runtime: plan.runtime,
   };
   let proc: SandboxProcess;

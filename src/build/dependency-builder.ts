@@ -43,6 +43,12 @@ export function logTail(log: string, bytes = LOG_TAIL_BYTES): string {
   return nl >= 0 ? tail.slice(nl + 1) : tail;
 }
 
+/** The build's network for its log: the policy, and the sources relayed to it. */
+function describeNetwork(plan: BuildPlan): string {
+  const relayed = plan.relays.map((r) => `${r.target.host.includes(':') ? `[${r.target.host}]` : r.target.host}:${r.target.port}`);
+  return relayed.length ? `${plan.network}, and through the server only ${relayed.join(', ')}` : plan.network;
+}
+
 /**
  * Installs a version's dependencies at deploy (package.json for node, requirements.txt for
  * python) in a build sandbox, into the package, before it is content-addressed. Results are
@@ -54,8 +60,12 @@ export class DependencyBuilder {
   private readonly workRoot: string;
   private readonly turns = new Turns(MAX_CONCURRENT_BUILDS);
 
+  private readonly sources: BuildSources;
+
   constructor(private readonly o: DependencyBuilderOptions) {
     checkSources(o.sources, o.allowHostNetwork);
+    // Without isolation a build has the host's network already: there is nothing to relay through.
+    this.sources = o.driver.isolated ? o.sources : { ...o.sources, privateSources: false };
     this.cache = new BuildCache(join(o.dataDir, 'builds', 'cache'), o.cacheMaxBytes);
     this.workRoot = join(o.dataDir, 'builds', 'work');
   }
@@ -66,8 +76,8 @@ export class DependencyBuilder {
   }
 
   private plan(ctx: BuildContext): PlanResult | undefined {
-    if (ctx.manifest.runtime === 'node') return npmPlan(ctx.dir, this.o.node, this.o.sources.npmRegistry);
-    if (ctx.manifest.runtime === 'python') return pipPlan(ctx.dir, () => this.o.python(), this.o.sources);
+    if (ctx.manifest.runtime === 'node') return npmPlan(ctx.dir, this.o.node, this.sources);
+    if (ctx.manifest.runtime === 'python') return pipPlan(ctx.dir, () => this.o.python(), this.sources);
     return undefined;
   }
 
@@ -99,8 +109,8 @@ export class DependencyBuilder {
       await mkdir(this.workRoot, { recursive: true, mode: 0o711 });
       work = await mkdtemp(join(this.workRoot, 'b-'));
       await copyTree(ctx.dir, join(work, 'pkg'));
-      log(`dependencies: ${plan.title} (network: ${plan.network}) in a build sandbox`);
-      const run = await runBuild(this.o.driver, work, plan, this.o.timeoutMs, this.o.maxBytes, log);
+      log(`dependencies: ${plan.title} (network: ${describeNetwork(plan)}) in a build sandbox`);
+      const run = await runBuild(this.o.driver, work, plan, { timeoutMs: this.o.timeoutMs, maxBytes: this.o.maxBytes }, this.o.node.executable, log);
       if (!run.ok) {
         const hint = plan.explain?.(lines.join('\n'));
         if (hint) log(`dependencies: ${hint}`);

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { FerryError } from '../errors/index.js';
 import { NODE_MODULES_DIR } from '../core/index.js';
 import type { BuildPlan, PlanResult } from './plan.js';
-import { buildNetwork } from './sources.js';
-import { missingTools } from './toolchain.js';
+import { sourceAccess, urlInside, type BuildSources } from './sources.js';
+import { missingToolchainHint, nativeToolchain, toolchainPaths } from './toolchain.js';
 
 /** The node binary instances run on, and the npm that came with it. */
 export interface NodeToolchain {
@@ -31,7 +31,8 @@ function hasDependencies(pkg: Record<string, unknown>): boolean {
  * `npm ci --omit=dev` with a package-lock.json, else `npm install --omit=dev`, into the package's
  * `node_modules/`. No build when package.json names no dependencies or `node_modules/` was uploaded.
  */
-export function npmPlan(dir: string, node: NodeToolchain, registry: string): PlanResult {
+export function npmPlan(dir: string, node: NodeToolchain, sources: BuildSources): PlanResult {
+  const registry = sources.npmRegistry;
   const manifestPath = join(dir, 'package.json');
   if (!existsSync(manifestPath)) return { skip: 'dependencies: no package.json, nothing to install' };
   const manifest = readFileSync(manifestPath, 'utf8');
@@ -52,13 +53,16 @@ export function npmPlan(dir: string, node: NodeToolchain, registry: string): Pla
   // node-gyp builds against the headers installed with node instead of downloading them.
   const nodedir = existsSync(join(prefix, 'include', 'node', 'node.h')) ? prefix : undefined;
   const command = lock === undefined ? 'install' : 'ci';
+  const access = sourceAccess([registry], sources.privateSources);
+  const registryInside = urlInside(access, registry);
   const plan: BuildPlan = {
     title: `npm ${command} --omit=dev`,
     runtime: 'node',
     key: ['npm', process.version, registry, manifest, lock ?? ''],
     output: NODE_MODULES_DIR,
-    network: buildNetwork([registry]),
-    hostPaths: [node.executable, dirname(dirname(cli))],
+    network: access.network,
+    relays: access.relays,
+    hostPaths: [node.executable, dirname(dirname(cli)), ...toolchainPaths()],
     argv: () => [node.executable, cli, command, '--omit=dev', '--no-audit', '--no-fund', '--no-update-notifier'],
     env: (view) => ({
       HOME: view.home,
@@ -67,18 +71,17 @@ export function npmPlan(dir: string, node: NodeToolchain, registry: string): Pla
       npm_config_userconfig: join(view.home, '.npmrc'),
       npm_config_globalconfig: join(view.home, 'npmrc-global'),
       npm_config_cache: join(view.home, '.npm'),
-      npm_config_registry: registry,
+      npm_config_registry: registryInside,
+      // A relayed registry the build sees elsewhere: the lock file's URLs of it are read there too.
+      ...(registryInside !== registry && { npm_config_replace_registry_host: 'always' }),
       npm_config_progress: 'false',
       // Retries keep to a build's time scale: a refused source fails within seconds, not minutes.
       npm_config_fetch_retry_mintimeout: '2000',
       npm_config_fetch_retry_maxtimeout: '10000',
       ...(nodedir && { npm_config_nodedir: nodedir }),
     }),
-    explain: (log) => {
-      if (!/gyp/.test(log)) return undefined;
-      const missing = missingTools(['c++', 'make', 'python3']);
-      return missing.length ? `native add-ons need a C++ compiler, make and python3 on the host; missing: ${missing.join(', ')}` : undefined;
-    },
+    // node-gyp's own lines ("gyp ERR!", "gyp info") say a native add-on was being built.
+    explain: (log) => (/\bgyp\b/.test(log) ? missingToolchainHint(nativeToolchain) : undefined),
   };
   return { plan };
 }

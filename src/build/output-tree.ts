@@ -25,7 +25,10 @@ export async function checkOutputTree(dir: string, output: string): Promise<void
   await walk('');
 }
 
-/** Copies a checked tree; links are copied as they are, never followed. Copies belong to Ferry. */
-export async function copyTree(from: string, to: string): Promise<void> {
-  await cp(from, to, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+/**
+ * Copies a checked tree; links are copied as they are, never followed. Copies belong to Ferry.
+ * `keep` (default: all) says which paths under `from` are copied.
+ */
+export async function copyTree(from: string, to: string, keep?: (path: string) => boolean): Promise<void> {
+  await cp(from, to, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false, ...(keep && { filter: (src: string) => keep(src) }) });
 }

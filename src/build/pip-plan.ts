@@ -4,7 +4,8 @@ import { join, posix } from 'node:path';
 import { FerryError } from '../errors/index.js';
 import { PYTHON_SITE_DIR } from '../core/index.js';
 import type { BuildPlan, PlanResult } from './plan.js';
-import { buildNetwork, type BuildSources } from './sources.js';
+import { sourceAccess, urlInside, type BuildSources } from './sources.js';
+import { toolchainPaths } from './toolchain.js';
 
 /** The interpreter the python runtime runs instances with (see runtime/python/interpreter.ts). */
 export interface PythonToolchain {
@@ -58,13 +59,15 @@ export function pipPlan(dir: string, python: () => PythonToolchain, sources: Bui
   const py = python();
   const index = sources.pipIndexUrl;
   const links = sources.pipFindLinks;
+  const access = sourceAccess(index ? [index] : [], sources.privateSources);
   const plan: BuildPlan = {
     title: 'pip install -r requirements.txt',
     runtime: 'python',
     key: ['pip', pythonVersion(py.executable), index ?? '', links ?? '', folderListing(links), requirements],
     output: PYTHON_SITE_DIR,
-    network: buildNetwork(index ? [index] : []),
-    hostPaths: [...py.hostPaths, ...(links ? [links] : [])],
+    network: access.network,
+    relays: access.relays,
+    hostPaths: [...py.hostPaths, ...(links ? [links] : []), ...toolchainPaths()],
     argv: (view) => [
       py.executable, '-m', 'pip', 'install',
       '--target', posix.join(view.pkg, PYTHON_SITE_DIR),
@@ -80,7 +83,7 @@ export function pipPlan(dir: string, python: () => PythonToolchain, sources: Bui
       PYTHONDONTWRITEBYTECODE: '1',
       // The sources in the environment, not on the command line: an index URL may hold a
       // password, and every host user can read a process's command line.
-      ...(index ? { PIP_INDEX_URL: index } : { PIP_NO_INDEX: '1' }),
+      ...(index ? { PIP_INDEX_URL: urlInside(access, index) } : { PIP_NO_INDEX: '1' }),
       ...(links && { PIP_FIND_LINKS: links }),
     }),
     explain: (log) => (/No module named pip/.test(log) ? `the interpreter ${py.executable} has no pip: install it (python3 -m ensurepip) or vendor the dependencies` : undefined),

@@ -1,4 +1,5 @@
 import type { NetworkPolicy, RuntimeName } from '../core/index.js';
+import type { SourceRelay } from './sources.js';
 
 /** Where the build sees its own things, inside the sandbox. */
 export interface BuildView {
@@ -18,6 +19,8 @@ export interface BuildPlan {
   /** Folder of the package the install writes into; copied into the version (and the cache). */
   output: string;
   network: NetworkPolicy;
+  /** Sources the build reaches through the server's relay (`--build-allow-private-sources`). */
+  relays: SourceRelay[];
   /** Host paths the tool needs visible read-only (interpreter, npm, a wheel folder). */
   hostPaths: string[];
   argv(view: BuildView): string[];

@@ -58,6 +58,8 @@ export interface ServerOptions {
   npmRegistry: string;
   pipIndexUrl: string | undefined;
   pipFindLinks: string | undefined;
+  /** Whether builds may reach a loopback or private source (and only it) through the server. */
+  buildAllowPrivateSources: boolean;
   /** Pre-booted sandboxes kept waiting per runtime (node, python); 0: no pool. */
   poolSize: number;
   /** TypeScript type errors refuse a version (422) instead of being warnings. */
@@ -175,6 +177,7 @@ export const serverSettings: Setting[] = [
   { key: 'npmRegistry', flag: '--npm-registry', env: 'FERRY_NPM_REGISTRY', kind: 'string', default: 'https://registry.npmjs.org/', help: 'npm registry dependency builds install from' },
   { key: 'pipIndexUrl', flag: '--pip-index-url', env: 'FERRY_PIP_INDEX_URL', kind: 'string', default: undefined, help: 'Python package index dependency builds install from (default: none, only --pip-find-links)' },
   { key: 'pipFindLinks', flag: '--pip-find-links', env: 'FERRY_PIP_FIND_LINKS', kind: 'string', default: undefined, help: 'host folder of wheels dependency builds install from (bound read-only)' },
+  { key: 'buildAllowPrivateSources', flag: '--build-allow-private-sources', env: 'FERRY_BUILD_ALLOW_PRIVATE_SOURCES', kind: 'bool', default: false, help: 'let dependency builds reach a source on loopback or a private address, through the server and to its host:port only' },
   { key: 'sandboxUid', flag: '--sandbox-uid', env: 'FERRY_SANDBOX_UID', kind: 'int', default: 2_000_000, help: 'host uid and gid instances run as when Ferry runs as root' },
   { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime (node, python) for fast first calls; 0 disables' },
   { key: 'strictTypes', flag: '--strict-types', env: 'FERRY_STRICT_TYPES', kind: 'bool', default: false, help: 'TypeScript type errors refuse a version (422 handler-check-failed) instead of being warnings' },

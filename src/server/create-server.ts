@@ -156,7 +156,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const builder = new DependencyBuilder({
     driver,
     dataDir: opts.dataDir,
-    sources: { npmRegistry: opts.npmRegistry, pipIndexUrl: opts.pipIndexUrl, pipFindLinks: opts.pipFindLinks },
+    sources: { npmRegistry: opts.npmRegistry, pipIndexUrl: opts.pipIndexUrl, pipFindLinks: opts.pipFindLinks, privateSources: opts.buildAllowPrivateSources },
     timeoutMs: opts.buildTimeoutMs,
     maxBytes: opts.buildMaxBytes,
     cacheMaxBytes: opts.buildCacheMaxBytes,

@@ -31,9 +31,11 @@ export interface Ferry {
 export type PackageFiles = Record<string, string | { content: string; mode: number }>;
 
 /** Starts the real `ferry server` on a free port with a temporary data dir. */
-export async function startFerry(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<Ferry> {
+export async function startFerry(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string; prefix?: string[] } = {}): Promise<Ferry> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'ferry-test-')));
-  const proc = spawn(process.execPath, [cliPath, 'server', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(opts.args ?? [])], {
+  // `prefix`: a command that sets the host up for the server, then execs it (same pid: signals reach it).
+  const argv = [...(opts.prefix ?? []), process.execPath, cliPath, 'server', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(opts.args ?? [])];
+  const proc = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
