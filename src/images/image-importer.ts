@@ -7,6 +7,10 @@ import { flattenLayers } from './flatten.js';
 import type { ImportedImage } from './image-manifest.js';
 import { WANTED_PLATFORM } from './oci-index.js';
 import { readImageArchive, type ImageArchiveFormat } from './read-archive.js';
+import { parseImageConfig } from './image-config.js';
+import { ImagePuller } from './pull.js';
+import type { RegistryLogin } from './registry-credentials.js';
+import type { RegistrySettings } from './registry-settings.js';
 
 /** Settings of image imports (`--image-max-bytes`, `--image-max-entries`). */
 export interface ImageImportOptions {
@@ -15,6 +19,8 @@ export interface ImageImportOptions {
   maxBytes: number;
   /** Most entries of an archive, and of all its layers together. */
   maxEntries: number;
+  /** How to reach registries (absent: no pulls, only uploaded archives). */
+  registry?: RegistrySettings;
 }
 
 const archiveTypes: Record<string, ImageArchiveFormat> = {
@@ -40,10 +46,31 @@ export class ImageImporter {
   /** Archive files named by path (not digest) are hashed here on their way into the cache. */
   private readonly spoolDir: string;
 
+  /** Pulls from registries into the same cache, so archives and pulls share their layers. */
+  private readonly puller: ImagePuller | undefined;
+
   constructor(private readonly o: ImageImportOptions) {
     this.cache = new BlobCache(o.dataDir);
     this.spoolDir = join(o.dataDir, 'images', 'spool');
     rmSync(this.spoolDir, { recursive: true, force: true }); // a crash's leftovers mean nothing
+    this.puller = o.registry ? new ImagePuller({ blobs: this.cache, ...o.registry }) : undefined;
+  }
+
+  /**
+   * Pulls `ref` from its registry (verified blob by blob into the cache) and flattens it into
+   * `stagingDir`. `login`: the deploying user's credentials for this pull only, never kept.
+   */
+  async importReference(ref: string, stagingDir: string, log: (line: string) => void, login?: RegistryLogin): Promise<ImportedImage> {
+    if (!this.puller) throw new FerryError('unsupported-media-type', 'this server does not pull images from registries');
+    const pulled = await this.puller.pull(ref, { ...(login && { login }), onProgress: log });
+    const config = parseImageConfig(pulled.config);
+    if (config.platform !== WANTED_PLATFORM) throw new FerryError('image-invalid', `the image is for ${config.platform}; Ferry runs ${WANTED_PLATFORM}`);
+    if (config.diffIds.length !== pulled.layers.length) {
+      throw new FerryError('image-invalid', `the image's manifest lists ${pulled.layers.length} layers but its config ${config.diffIds.length} diff ids`);
+    }
+    const layers = pulled.layers.map((l, i) => ({ digest: l.digest, diffId: config.diffIds[i]!, mediaType: l.mediaType }));
+    await flattenLayers(layers, this.cache, stagingDir, { maxBytes: this.o.maxBytes, maxEntries: this.o.maxEntries }, log);
+    return { source: pulled.source, digest: pulled.manifestDigest, config: config.run };
   }
 
   /**

@@ -6,3 +6,5 @@ export { flattenLayers, type LayerRef, type FlattenResult } from './flatten.js';
 export { parseImageConfig, type ParsedImageConfig } from './image-config.js';
 export { selectManifest, WANTED_PLATFORM, type Descriptor } from './oci-index.js';
 export type { ImageArchiveFormat, ImageArchiveLimits } from './read-archive.js';
+export { loadRegistrySettings, type RegistrySettings } from './registry-settings.js';
+export type { RegistryLogin } from './registry-credentials.js';

@@ -11,7 +11,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       base: { svc: 'ferry' },
-      redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'password', '*.password'], censor: '[redacted]' },
+      redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'headers["ferry-registry-auth"]', 'password', '*.password'], censor: '[redacted]' },
     },
     destination ?? process.stdout,
   );

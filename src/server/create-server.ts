@@ -5,7 +5,7 @@ import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/inde
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
-import { ImageImporter } from '../images/index.js';
+import { ImageImporter, loadRegistrySettings } from '../images/index.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
 import { pythonInterpreter } from '../runtime/python/interpreter.js';
@@ -22,7 +22,6 @@ import { frontEnds as frontEndRegistry } from '../frontends/registry.js';
 import type { FrontEnd, FrontEndFactory } from '../frontends/index.js';
 import { dispatcher, parseSurfaceListen, planListeners, surfacesDocument, type HttpSurface, type ListenerPlan, type SurfaceContext, type SurfaceFactory } from '../surfaces/index.js';
 import { ferryVersion } from './version.js';
-import { loadRegistrySettings } from '../images/registry-settings.js';
 import { linkBase, startListeners, type Listeners } from './listeners.js';
 
 /** A running Ferry server. */
@@ -66,7 +65,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const ownAddresses = parseSurfaceListen(opts.surfaceListen, registry.keys());
   // So do a registry login file others can read and a CA file that is not one: image pulls
   // take these settings (ImagePuller), and an operator learns of a bad file at start.
-  loadRegistrySettings(opts);
+  const registrySettings = loadRegistrySettings(opts);
   const logger = log ?? createLogger(opts.logLevel);
   await mkdir(opts.dataDir, { recursive: true, mode: 0o711 });
   // Searchable but not listable: sandboxed instances run as another uid and bwrap must reach
@@ -167,7 +166,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   await builder.cleanup();
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new ImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new ImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();

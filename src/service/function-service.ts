@@ -22,7 +22,7 @@ import {
 } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { findPackageRoot, unpackArchive } from '../packages/index.js';
-import { imageArchiveFormat, imageManifest, type ImageImporter } from '../images/index.js';
+import { imageArchiveFormat, imageManifest, type ImageImporter, type RegistryLogin } from '../images/index.js';
 import type { Logger } from '../observe/index.js';
 import { Catalog } from './catalog.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -45,6 +45,11 @@ export interface CreateHow {
   progress?(line: string): void;
   /** An image archive upload: the deployer's `ferry.json`-shaped JSON (absent: defaults). */
   imageManifest?: unknown;
+  /**
+   * A registry image: `imageManifest` names it in `image.ref`, the body is unused, and this
+   * login (the deployer's, for this pull only) is used instead of the operator's, if given.
+   */
+  pull?: { login?: RegistryLogin };
 }
 
 export interface FunctionServiceOptions {
@@ -148,8 +153,8 @@ export class FunctionService {
       assertName('version', version);
       if (await this.o.store.getVersion(name, version)) throw new FerryError('version-exists', `version '${version}' of '${name}' already exists; versions are immutable`);
     }
-    const imageFormat = imageArchiveFormat(contentType);
-    if (!imageFormat && how.imageManifest !== undefined) throw new FerryError('invalid-body', 'a manifest beside the upload goes with an image archive; a package carries its ferry.json');
+    const imageFormat = how.pull ? undefined : imageArchiveFormat(contentType);
+    if (!imageFormat && !how.pull && how.imageManifest !== undefined) throw new FerryError('invalid-body', 'a manifest beside the upload goes with an image archive; a package carries its ferry.json');
     const staging = await this.o.packages.stage();
     let committedSha: string | undefined;
     try {
@@ -157,7 +162,14 @@ export class FunctionService {
       const write = (line: string): void => void (log.push(line), how.progress?.(line));
       let root: string;
       let manifest: Manifest;
-      if (imageFormat) {
+      if (how.pull) {
+        // A registry image: pulled, verified and flattened as an uploaded one would be.
+        if (!this.o.images) throw new FerryError('unsupported-media-type', 'this server does not take container images');
+        const ref = imageRefOf(how.imageManifest);
+        const image = await this.o.images.importReference(ref, staging, write, how.pull.login);
+        root = staging;
+        manifest = await imageManifest(how.imageManifest, image);
+      } else if (imageFormat) {
         // An image version: its package is the image's flattened root file system.
         if (!this.o.images) throw new FerryError('unsupported-media-type', 'this server does not take container images');
         const image = await this.o.images.importArchive(body, imageFormat, staging, write);
@@ -403,4 +415,12 @@ function parseAliasTarget(body: unknown): AliasTarget {
 
 function aliasUses(t: AliasTarget, version: string): boolean {
   return 'version' in t ? t.version === version : (t.weights[version] ?? 0) > 0 || version in t.weights;
+}
+
+/** `image.ref` of a deploy-by-reference body, or `invalid-manifest` saying it is missing. */
+function imageRefOf(manifest: unknown): string {
+  const image = typeof manifest === 'object' && manifest !== null ? (manifest as { image?: unknown }).image : undefined;
+  const ref = typeof image === 'object' && image !== null ? (image as { ref?: unknown }).ref : undefined;
+  if (typeof ref !== 'string' || ref === '') throw new FerryError('invalid-manifest', 'a JSON body creates a version from a registry image: it needs image.ref (e.g. {"image": {"ref": "registry.example.com/app:1"}})');
+  return ref;
 }

@@ -1,6 +1,7 @@
 import { overrideSchema } from '../../core/index.js';
 import type { FunctionService } from '../../service/index.js';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { RegistryLogin } from '../../images/index.js';
 import { FerryError } from '../../errors/index.js';
 import { capUpload } from '../upload-cap.js';
 import type { ApiContext, RouteDef } from '../route.js';
@@ -30,6 +31,25 @@ function imageManifestOf(c: ApiContext): { imageManifest?: unknown } {
   }
 }
 
+/**
+ * A JSON body: the version's `ferry.json`, naming a registry image in `image.ref` (deploy by
+ * reference). `Ferry-Registry-Auth: base64(user:password)` is the deployer's own login for that
+ * pull: used once, never stored.
+ */
+async function pullOf(c: ApiContext): Promise<{ imageManifest?: unknown; pull?: { login?: RegistryLogin } }> {
+  const type = (c.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') return {};
+  const raw = c.req.headers['ferry-registry-auth'];
+  let login: RegistryLogin | undefined;
+  if (raw !== undefined) {
+    const text = Buffer.from(Array.isArray(raw) ? raw[0]! : raw, 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    if (colon < 1) throw new FerryError('invalid-header', 'Ferry-Registry-Auth: expected base64 of user:password');
+    login = { username: text.slice(0, colon), password: text.slice(colon + 1) };
+  }
+  return { imageManifest: await c.json(), pull: login ? { login } : {} };
+}
+
 /** Versions: upload (immutable), list, get, PATCH configuration, delete, build log. */
 export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number): RouteDef[] {
   /** The archive's Content-Type; a declared size over the upload cap is refused before reading. */
@@ -43,11 +63,13 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
   return [
     {
       method: 'POST', path: '/v1/functions/{name}/versions', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
-      summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive, or from a container image archive (docker save or OCI layout)',
+      summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive, a container image archive (docker save or OCI layout), or a registry image (a JSON ferry.json with image.ref)',
       success: { status: 201, description: 'The new version' },
       handler: (c) =>
         withBuildProgress(c, async (progress) => {
-          const v = await svc.createVersion(c.principal!, c.params.name!, undefined, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...imageManifestOf(c), ...(progress && { progress }) });
+          const pull = await pullOf(c);
+          const body = pull.pull ? Readable.from([]) : upload(c);
+          const v = await svc.createVersion(c.principal!, c.params.name!, undefined, body, archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(pull.pull ? pull : imageManifestOf(c)), ...(progress && { progress }) });
           return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
         }),
     },
@@ -59,11 +81,13 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
     },
     {
       method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
-      summary: 'Create a named, immutable version from an archive or a container image archive (409 if it exists)',
+      summary: 'Create a named, immutable version from an archive, a container image archive or a registry image (409 if it exists)',
       success: { status: 201, description: 'The new version' },
       handler: (c) =>
         withBuildProgress(c, async (progress) => {
-          const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, upload(c), archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...imageManifestOf(c), ...(progress && { progress }) });
+          const pull = await pullOf(c);
+          const body = pull.pull ? Readable.from([]) : upload(c);
+          const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, body, archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(pull.pull ? pull : imageManifestOf(c)), ...(progress && { progress }) });
           return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
         }),
     },

@@ -3,7 +3,7 @@
  * `ferry deploy --image-archive FILE [dir]`: upload a container image archive instead, with the
  * folder's ferry.json (if any) as its manifest.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -21,6 +21,8 @@ export interface DeployArgs {
   dir?: string | undefined;
   /** A `docker save` or OCI layout tar to deploy as a container image version. */
   imageArchive?: string | undefined;
+  /** A registry image to pull (`host[:port]/repo[:tag][@sha256:...]`); the folder's ferry.json, if any, goes with it. */
+  image?: string | undefined;
   name?: string | undefined;
   version?: string | undefined;
   alias?: string | undefined;
@@ -86,7 +88,24 @@ export async function deploy(client: Client, args: DeployArgs, io: IO = processI
   if (args.alias !== undefined) checkName('alias', args.alias);
   let response: Record<string, unknown>;
   let name: string;
-  if (args.imageArchive !== undefined) {
+  if (args.image !== undefined && args.imageArchive !== undefined) throw new CliError('--image and --image-archive: one image at a time');
+  if (args.image !== undefined) {
+    // The server pulls: what goes up is the version's ferry.json naming the image.
+    name = deriveName(args.dir ?? args.image.replace(/[@:].*$/, '').split('/').pop()!, args.name);
+    const given = args.dir === undefined ? {} : readManifestObject(args.dir);
+    const image = typeof given.image === 'object' && given.image !== null ? given.image : {};
+    const tmp = mkdtempSync(join(tmpdir(), 'ferry-deploy-'));
+    try {
+      const file = join(tmp, 'ferry.json');
+      writeFileSync(file, JSON.stringify({ ...given, image: { ...image, ref: args.image } }));
+      // The deployer's own registry login, from the environment only (never a command line).
+      const login = process.env.FERRY_REGISTRY_AUTH;
+      const headers = login ? { 'ferry-registry-auth': Buffer.from(login).toString('base64') } : undefined;
+      response = await upload(client, name, args, { file, size: statSync(file).size, contentType: 'application/json', ...(headers && { headers }) }, io);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  } else if (args.imageArchive !== undefined) {
     const archive = args.imageArchive;
     name = deriveName(args.dir ?? archive.replace(/\.tar$/, ''), args.name);
     let size: number;
@@ -145,9 +164,10 @@ export function register(program: Command, io: IO = processIO): void {
   connectionOptions(
     program
       .command('deploy')
-      .description('pack a function folder and upload it as a new version, or upload a container image archive')
-      .argument('[dir]', 'function folder holding ferry.json (with --image-archive: optional, its ferry.json is the manifest)')
+      .description('pack a function folder and upload it as a new version, or deploy a container image (an archive, or a registry image the server pulls)')
+      .argument('[dir]', 'function folder holding ferry.json (with --image-archive or --image: optional, its ferry.json is the manifest)')
       .option('--image-archive <file>', 'deploy a container image: a docker save or OCI image layout tar')
+      .option('--image <ref>', 'deploy a registry image the server pulls: host[:port]/repo[:tag][@sha256:...] (a login: FERRY_REGISTRY_AUTH=user:password)')
       .option('--name <name>', 'function name (default: the folder name, lowercased)')
       .option('--version <version>', 'version name (default: the server picks v1, v2, ...)')
       .option('--alias <alias>', 'point this alias at the new version')
@@ -155,7 +175,7 @@ export function register(program: Command, io: IO = processIO): void {
       .option('--json', 'print the server answer as JSON'),
   ).action(async (dir: string | undefined, opts: DeployArgs & { json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
-    const r = await deploy(client, { dir, imageArchive: opts.imageArchive, name: opts.name, version: opts.version, alias: opts.alias, check: opts.check }, io);
+    const r = await deploy(client, { dir, imageArchive: opts.imageArchive, image: opts.image, name: opts.name, version: opts.version, alias: opts.alias, check: opts.check }, io);
     if (opts.json) {
       io.stdout.write(json({ ...r.response, url: r.url, ...(r.alias ? { alias: r.alias } : {}) }));
       return;
