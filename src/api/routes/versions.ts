@@ -60,18 +60,20 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
   };
   /** The upload as a stream; one without a declared size is counted as it arrives. */
   const upload = (c: ApiContext): Readable => (c.req.headers['content-length'] === undefined ? capUpload(c.req, maxUploadBytes) : c.req);
+  /** POST and PUT: a package, an image archive, or (a JSON body) a registry image, as a new version. */
+  const create = (c: ApiContext, version: string | undefined): ReturnType<RouteDef['handler']> =>
+    withBuildProgress(c, async (progress) => {
+      const pull = await pullOf(c);
+      const body = pull.pull ? Readable.from([]) : upload(c);
+      const v = await svc.createVersion(c.principal!, c.params.name!, version, body, archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(pull.pull ? pull : imageManifestOf(c)), ...(progress && { progress }) });
+      return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
+    });
   return [
     {
       method: 'POST', path: '/v1/functions/{name}/versions', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
       summary: 'Create the next version (v1, v2, ...) from a tar, tar.gz or zip archive, a container image archive (docker save or OCI layout), or a registry image (a JSON ferry.json with image.ref)',
       success: { status: 201, description: 'The new version' },
-      handler: (c) =>
-        withBuildProgress(c, async (progress) => {
-          const pull = await pullOf(c);
-          const body = pull.pull ? Readable.from([]) : upload(c);
-          const v = await svc.createVersion(c.principal!, c.params.name!, undefined, body, archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(pull.pull ? pull : imageManifestOf(c)), ...(progress && { progress }) });
-          return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
-        }),
+      handler: (c) => create(c, undefined),
     },
     {
       method: 'GET', path: '/v1/functions/{name}/versions', tag: 'versions',
@@ -83,13 +85,7 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
       summary: 'Create a named, immutable version from an archive, a container image archive or a registry image (409 if it exists)',
       success: { status: 201, description: 'The new version' },
-      handler: (c) =>
-        withBuildProgress(c, async (progress) => {
-          const pull = await pullOf(c);
-          const body = pull.pull ? Readable.from([]) : upload(c);
-          const v = await svc.createVersion(c.principal!, c.params.name!, c.params.version!, body, archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(pull.pull ? pull : imageManifestOf(c)), ...(progress && { progress }) });
-          return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
-        }),
+      handler: (c) => create(c, c.params.version!),
     },
     {
       method: 'GET', path: '/v1/functions/{name}/versions/{version}', tag: 'versions',
