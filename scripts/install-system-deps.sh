@@ -6,7 +6,8 @@
 # policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
 # util-linux's nsenter (the shared egress router links instances to it; network tests); zip and
 # curl (test/tinyfaas.test.ts drives Ferry with tinyFaaS's own scripts, which use them); jq
-# (test/shortedfaas.test.ts deploys ShortedFaaS's sample run.json, which runs it);
+# (test/shortedfaas.test.ts deploys ShortedFaaS's sample run.json, which runs it); python3-yaml and
+# node-semver (test/shortedfaas-host-libraries.test.ts: the host's language libraries);
 # protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the gRPC front
 # end's test client in Python, its stubs generated from proto/ at test time); libcoap3-bin (its
 # coap-client-notls is the second client of the CoAP front end's tests); and for
@@ -33,6 +34,8 @@ echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -x /usr/bin/grpc_python_plugin ] || need+=(protobuf-compiler-grpc)
 /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need+=(python3-grpcio)
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
+[ -d /usr/share/nodejs/semver ] || need+=(node-semver)
 /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || need+=(python3-protobuf)
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""

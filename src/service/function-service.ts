@@ -42,6 +42,8 @@ export interface CreateHow {
   check?: boolean;
   /** Each line of the build log as it is written (the upload's progress). */
   progress?(line: string): void;
+  /** Admin-only sandbox keys the surface's `prepare` sets for its own versions: not the actor's asking. */
+  grants?: ReadonlyArray<'hostLibraries' | 'packageAlias'>;
 }
 
 export interface FunctionServiceOptions {
@@ -153,7 +155,12 @@ export class FunctionService {
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
       runtime.validate(manifest);
       const config = effectiveConfig({ manifest, override: {} });
-      this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
+      const granted = (key: 'hostLibraries' | 'packageAlias'): boolean => how.grants?.includes(key) === true;
+      this.policy.checkSandbox(actor, config, {
+        mountDev: manifest.mountDev,
+        hostLibraries: granted('hostLibraries') ? undefined : manifest.hostLibraries,
+        packageAlias: granted('packageAlias') ? undefined : manifest.packageAlias,
+      });
       await this.o.validateSandbox?.(config.sandbox);
       const log: string[] = [];
       const write = (line: string): void => void (log.push(line), how.progress?.(line));
@@ -248,7 +255,7 @@ export class FunctionService {
       };
       for (const k of Object.keys(merged) as Array<keyof typeof merged>) if (merged[k] === undefined) delete merged[k];
       const config = effectiveConfig({ manifest: v.manifest, override: merged });
-      this.policy.checkSandbox(actor, config, { mountDev: patch.mountDev });
+      this.policy.checkSandbox(actor, config, { mountDev: patch.mountDev, hostLibraries: patch.hostLibraries, packageAlias: patch.packageAlias });
       this.policy.checkQuota(actor, this.catalog.owner(name)!, name, version, config);
       await this.o.checkSecrets?.(this.catalog.owner(name)!, config.secrets);
       await this.o.validateSandbox?.(config.sandbox);

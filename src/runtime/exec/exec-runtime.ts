@@ -5,6 +5,7 @@ import { FerryError } from '../../errors/index.js';
 import type { BuildContext, CheckContext, Connector, Endpoint, LaunchContext, LaunchPlan, Manifest, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { checkCommand, commandCheckPlan, isPackagePath, resolveCommand } from '../command.js';
+import { appendPath, hostLibraries } from '../host-libraries.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
@@ -42,16 +43,20 @@ export const execRuntime: Runtime = {
 
   launch(ctx: LaunchContext): LaunchPlan {
     const command = resolveCommand(checkCommand(ctx.config.command, 'exec'), ctx.view);
+    const libs = hostLibraries(ctx.config);
     return {
       argv: [process.execPath, shimPath],
       env: {
         ...ctx.env,
+        // The host's libraries (hostLibraries) for the programs' interpreters, after the function's own settings.
+        ...appendPath(ctx.env, 'NODE_PATH', libs.node),
+        ...appendPath(ctx.env, 'PYTHONPATH', libs.python),
         FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
         FERRY_COMMAND: JSON.stringify(command.argv),
         FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
       },
       cwd: ctx.view.packageDir,
-      hostPaths: [process.execPath, runtimeDir, ...command.hostPaths],
+      hostPaths: [process.execPath, runtimeDir, ...command.hostPaths, ...libs.node, ...libs.python],
       endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
     };
   },

@@ -27,7 +27,11 @@ export class ShortedFunctions {
   async deploy(name: string, tar: Readable, digest: string): Promise<VersionRecord> {
     return this.locks.run(name, async () => {
       if (this.d.service.catalog.has(name) && !(await this.latest(name))) throw new FerryError('name-conflict', `'${name}' is a Ferry function not deployed from the deploy folder`);
-      return this.d.service.createVersion(await this.actor(), name, undefined, tar, 'application/x-tar', undefined, { prepare: (staging) => adaptFolder(staging, name, digest) });
+      return this.d.service.createVersion(await this.actor(), name, undefined, tar, 'application/x-tar', undefined, {
+        prepare: (staging) => adaptFolder(staging, name, digest),
+        // The surface gives its functions the host's libraries, whoever owns the folder.
+        grants: ['hostLibraries'],
+      });
     });
   }
 
