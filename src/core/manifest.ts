@@ -23,6 +23,11 @@ export interface Scaling {
    * 1), `scalable` (`minInstances` 1 unless set, up to `maxInstances`).
    */
   mode?: ScalingMode;
+  /**
+   * false: no instance starts on a request; only `minInstances` (and an explicit start) run, and a
+   * call with none running answers `503 not-running` (a YFASS service runs from deploy to kill).
+   */
+  onDemand?: boolean;
 }
 
 export type ScalingMode = 'cold' | 'warm' | 'hot' | 'scalable';
@@ -189,6 +194,7 @@ const scalingSchema = {
     idleTimeoutMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
     maxQueue: { type: 'integer', minimum: 0, maximum: 100_000 },
     mode: { enum: ['cold', 'warm', 'hot', 'scalable'] },
+    onDemand: { type: 'boolean' },
   },
 } as const;
 
