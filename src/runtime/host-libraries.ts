@@ -16,7 +16,17 @@ export interface HostLibraries {
 /** None unless the version asks for them (a ShortedFaaS surface's, or an admin's). */
 export function hostLibraries(config: EffectiveConfig): HostLibraries {
   if (!config.sandbox.hostLibraries) return { python: [], node: [] };
-  return { python: pythonInterpreter().hostSite, node: nodeGlobalDirs.filter((d) => existsSync(d)) };
+  return { python: pythonSite(config), node: nodeGlobalDirs.filter((d) => existsSync(d)) };
+}
+
+/** A python function needs the interpreter (its start fails without); a program may not (`jq`). */
+function pythonSite(config: EffectiveConfig): string[] {
+  if (config.runtime === 'python') return pythonInterpreter().hostSite;
+  try {
+    return pythonInterpreter().hostSite;
+  } catch {
+    return [];
+  }
 }
 
 /** `NAME: dirs`, after what the function's own environment already lists in it (a colon list). */
