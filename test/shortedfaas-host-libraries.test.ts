@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { disposeFerry, markSensitive, packFiles, startFerry, type PackageFiles } from './support/ferry.js';
+import { disposeFerry, markSensitive, packFiles, startFerry, type Ferry, type PackageFiles } from './support/ferry.js';
 import { expectProblem, until } from './support/helpers.js';
 
 const yamlLambda = 'import yaml\n\ndef handler(input, environment):\n    return yaml.safe_load(input)["name"].upper()\n';
@@ -70,4 +70,35 @@ test('ShortedFaaS functions import the host libraries; a non-admin native functi
   assert.equal(await (await fetch(`${f.url}/fn/plain-semver`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).text(), 'MODULE_NOT_FOUND');
   // A PATCH may not add them either.
   await expectProblem(await fetch(`${f.url}/v1/functions/plain-semver/versions/${version}`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"hostLibraries":true}' }), 403, 'forbidden', 'PATCH hostLibraries');
+});
+
+test('--shortedfaas-own-libraries-only: the folder redeploys at start without the host libraries', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'ferry-shorted-own-'));
+  const deployDir = join(root, 'deploy');
+  await mkdir(deployDir);
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await place(deployDir, 'yaml-program', { 'run.json': '{"type":"interpreted","language":"python","command":"python","arguments":"main.py"}', 'main.py': yamlProgram });
+  const args = ['--compat', 'shortedfaas', '--deploy-dir', deployDir];
+  const latest = async (f: Ferry): Promise<{ version: string; manifest: Record<string, unknown> } | undefined> => {
+    const res = await f.api('GET', '/v1/functions/yaml-program/versions');
+    if (res.status !== 200) return void (await res.body?.cancel());
+    return ((await res.json()) as { versions: Array<{ version: string; manifest: Record<string, unknown> }> }).versions.at(-1);
+  };
+  let f = await startFerry({ args });
+  const first = await until(() => latest(f), 60_000, 200);
+  assert.equal(first?.manifest.hostLibraries, true);
+  assert.equal(await (await fetch(`${f.url}/f/yaml-program`, { method: 'POST', body: 'name: a\n' })).text(), 'a');
+  const dataDir = f.dataDir;
+  await f.stop();
+
+  // The same folder, unchanged, under the other setting: deployed again, without them.
+  f = await startFerry({ args: [...args, '--shortedfaas-own-libraries-only'], dataDir });
+  t.after(() => disposeFerry(f));
+  const second = await until(async () => {
+    const v = await latest(f);
+    return v && v.version !== first!.version ? v : undefined;
+  }, 60_000, 200);
+  assert.ok(second, 'a new version once the setting changed');
+  assert.equal(second.manifest.hostLibraries, undefined);
+  // (What a program's own interpreter finds without -S, e.g. its own site-packages, it still finds.)
 });

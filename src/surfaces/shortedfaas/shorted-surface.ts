@@ -37,7 +37,8 @@ const routeHeaders = new Set(['prefer', 'x-tinyfaas-async', 'x-shortedfaas-async
 export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | undefined {
   if (!ctx.options.compat.includes('shortedfaas')) return undefined;
   const s = ctx.services;
-  const fns = new ShortedFunctions({ service: s.service, accounts: s.accounts, owner: ctx.options.compatUser });
+  const hostLibraries = !ctx.options.shortedfaasOwnLibrariesOnly;
+  const fns = new ShortedFunctions({ service: s.service, accounts: s.accounts, owner: ctx.options.compatUser, hostLibraries });
   const log = ctx.logger;
   const calls = new CallHistory(fns, s.history, s.logs);
   let auth: SharedSecretAuth | undefined;
@@ -47,7 +48,7 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
     if (secret === '') throw new Error(`--shortedfaas-auth needs the environment variable ${secretVariable}`);
     auth = new SharedSecretAuth(secret, s.auth);
   }
-  const folder = ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder) : undefined;
+  const folder = ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder, hostLibraries ? '' : 'own-libraries-only') : undefined;
 
   const invoke = async (req: IncomingMessage, res: ServerResponse, name: string, async: boolean): Promise<void> => {
     const v = await fns.latest(name);
