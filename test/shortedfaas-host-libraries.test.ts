@@ -3,7 +3,7 @@
  * libraries (Debian's python3-yaml and node-semver, from scripts/install-system-deps.sh), a lambda
  * and a full program alike; a native function of a non-admin does not, and may not ask for them.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,13 +21,20 @@ async function place(deployDir: string, name: string, files: Record<string, stri
   await rename(tmp, join(deployDir, name));
 }
 
-test('ShortedFaaS functions import the host libraries; a non-admin native function does not see them, nor may ask', async (t) => {
+const yamlProgramFolder = { 'run.json': '{"type":"interpreted","language":"python","command":"python","arguments":"main.py"}', 'main.py': yamlProgram };
+
+/** A fresh deploy folder, removed after the test. */
+async function deployFolder(t: TestContext): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'ferry-shorted-libs-'));
-  const deployDir = join(root, 'deploy');
-  await mkdir(deployDir);
   t.after(() => rm(root, { recursive: true, force: true }));
+  await mkdir(join(root, 'deploy'));
+  return join(root, 'deploy');
+}
+
+test('ShortedFaaS functions import the host libraries; a non-admin native function does not see them, nor may ask', async (t) => {
+  const deployDir = await deployFolder(t);
   await place(deployDir, 'yaml-lambda', { 'run.json': '{"type":"interpreted","language":"python","command":"python","arguments":"lambda.py"}', 'lambda.py': yamlLambda });
-  await place(deployDir, 'yaml-program', { 'run.json': '{"type":"interpreted","language":"python","command":"python","arguments":"main.py"}', 'main.py': yamlProgram });
+  await place(deployDir, 'yaml-program', yamlProgramFolder);
   await place(deployDir, 'semver', { 'run.json': '{"type":"interpreted","language":"node","command":"node","arguments":"lambda.js"}', 'lambda.js': semverLambda });
   const f = await startFerry({ args: ['--compat', 'shortedfaas', '--deploy-dir', deployDir] });
   t.after(() => disposeFerry(f));
@@ -73,11 +80,8 @@ test('ShortedFaaS functions import the host libraries; a non-admin native functi
 });
 
 test('--shortedfaas-own-libraries-only: the folder redeploys at start without the host libraries', async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'ferry-shorted-own-'));
-  const deployDir = join(root, 'deploy');
-  await mkdir(deployDir);
-  t.after(() => rm(root, { recursive: true, force: true }));
-  await place(deployDir, 'yaml-program', { 'run.json': '{"type":"interpreted","language":"python","command":"python","arguments":"main.py"}', 'main.py': yamlProgram });
+  const deployDir = await deployFolder(t);
+  await place(deployDir, 'yaml-program', yamlProgramFolder);
   const args = ['--compat', 'shortedfaas', '--deploy-dir', deployDir];
   const latest = async (f: Ferry): Promise<{ version: string; manifest: Record<string, unknown> } | undefined> => {
     const res = await f.api('GET', '/v1/functions/yaml-program/versions');
