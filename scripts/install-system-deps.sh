@@ -6,7 +6,8 @@
 # policy: a user-mode network stack and the filter that keeps the host out), iproute2 and
 # util-linux's nsenter (the shared egress router links instances to it; network tests); zip and
 # curl (test/tinyfaas.test.ts drives Ferry with tinyFaaS's own scripts, which use them); jq
-# (test/shortedfaas.test.ts deploys ShortedFaaS's sample run.json, which runs it);
+# (test/shortedfaas.test.ts deploys ShortedFaaS's sample run.json, which runs it); python3-yaml and
+# node-semver (test/shortedfaas-host-libraries.test.ts: the host's language libraries);
 # protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the gRPC front
 # end's test client in Python, its stubs generated from proto/ at test time); libcoap3-bin (its
 # coap-client-notls is the second client of the CoAP front end's tests); chromium (test/traffic.test.ts
@@ -35,6 +36,8 @@ echo '#include <seccomp.h>' | gcc -E -x c - -o /dev/null >/dev/null 2>&1 || need
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -x /usr/bin/grpc_python_plugin ] || need+=(protobuf-compiler-grpc)
 /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need+=(python3-grpcio)
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
+[ -d /usr/share/nodejs/semver ] || need+=(node-semver)
 /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || need+=(python3-protobuf)
 # Image pulls (test/images-registry.test.ts): a real registry (docker-registry), skopeo to push
 # to it, htpasswd (apache2-utils) for its logins, openssl for its certificates and token keys.

@@ -29,6 +29,8 @@ export interface ServerOptions {
   deployDir: string | undefined;
   /** ShortedFaaS's auth: every call of its API needs the `ShortedFaaS_SharedSecret` or a token. */
   shortedfaasAuth: boolean;
+  /** The deploy folder's functions import only their own libraries, not the host's (`hostLibraries` off). */
+  shortedfaasOwnLibrariesOnly: boolean;
   /** How long SIGTERM waits for in-flight requests before closing open streams. */
   drainTimeoutMs: number;
   /** On stopping, how long each instance has between SIGTERM and SIGKILL. */
@@ -160,6 +162,7 @@ export const serverSettings: Setting[] = [
   { key: 'compatUser', flag: '--compat-user', env: 'FERRY_COMPAT_USER', kind: 'string', default: 'admin', help: 'user that owns what is created through a compat API without credentials (default: the boot admin)' },
   { key: 'deployDir', flag: '--deploy-dir', env: 'FERRY_DEPLOY_DIR', kind: 'string', default: undefined, help: 'with --compat shortedfaas: watch this folder; each subfolder with a run.json or ferry.json is a function named after it' },
   { key: 'shortedfaasAuth', flag: '--shortedfaas-auth', env: 'FERRY_SHORTEDFAAS_AUTH', kind: 'bool', default: false, help: 'ShortedFaaS API: every call needs Authorization: SharedSecret <$ShortedFaaS_SharedSecret> or a Ferry bearer token' },
+  { key: 'shortedfaasOwnLibrariesOnly', flag: '--shortedfaas-own-libraries-only', env: 'FERRY_SHORTEDFAAS_OWN_LIBRARIES_ONLY', kind: 'bool', default: false, help: "ShortedFaaS deploy folder: functions import only their own libraries, not the host's installed ones" },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
   { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },

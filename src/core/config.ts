@@ -22,9 +22,12 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
   const m = v.manifest;
   const o = v.override;
   const scaling = { ...defaultScaling, concurrency: defaultConcurrency(m.runtime), ...m.scaling, ...o.scaling };
-  if (scaling.minInstances > scaling.maxInstances) scaling.maxInstances = scaling.minInstances;
   // A cold instance serves one call and goes: none is kept waiting, none shared.
   if (scaling.mode === 'cold') Object.assign(scaling, { concurrency: 1, minInstances: 0 });
+  // A hot function is started at deploy and kept; a scalable one keeps one unless told otherwise.
+  if (scaling.mode === 'hot') scaling.minInstances = Math.max(1, scaling.minInstances);
+  if (scaling.mode === 'scalable' && m.scaling?.minInstances === undefined && o.scaling?.minInstances === undefined) scaling.minInstances = 1;
+  if (scaling.minInstances > scaling.maxInstances) scaling.maxInstances = scaling.minInstances;
   return {
     runtime: m.runtime,
     handler: m.handler,
@@ -50,6 +53,8 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
       mountProc: o.mountProc ?? m.mountProc ?? defaultSandbox.mountProc,
       mountDev: o.mountDev ?? m.mountDev ?? defaultSandbox.mountDev,
       mountTmp: o.mountTmp ?? m.mountTmp ?? defaultSandbox.mountTmp,
+      ...((o.hostLibraries ?? m.hostLibraries) === true ? { hostLibraries: true } : {}),
+      ...((o.packageAlias ?? m.packageAlias) !== undefined ? { packageAlias: (o.packageAlias ?? m.packageAlias)! } : {}),
     },
   };
 }

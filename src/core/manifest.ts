@@ -19,10 +19,19 @@ export interface Scaling {
   maxQueue: number;
   /**
    * `cold`: a fresh instance per call, stopped once it has answered (one call each, none kept),
-   * so nothing a call leaves behind reaches the next. Absent: instances are reused.
+   * so nothing a call leaves behind reaches the next. Absent: instances are reused. ShortedFaaS's
+   * other names: `warm` (the defaults: kept for `idleTimeoutMs`), `hot` (`minInstances` at least
+   * 1), `scalable` (`minInstances` 1 unless set, up to `maxInstances`).
    */
-  mode?: 'cold';
+  mode?: ScalingMode;
+  /**
+   * false: no instance starts on a request; only `minInstances` (and an explicit start) run, and a
+   * call with none running answers `503 not-running` (a YFASS service runs from deploy to kill).
+   */
+  onDemand?: boolean;
 }
+
+export type ScalingMode = 'cold' | 'warm' | 'hot' | 'scalable';
 
 export interface Limits {
   /** Time to response headers of a synchronous call. */
@@ -57,6 +66,10 @@ export interface SandboxSettings {
   mountProc: boolean;
   mountDev: boolean;
   mountTmp: boolean;
+  /** The host's language libraries after the function's own (site/dist-packages, global node modules); admin only natively. */
+  hostLibraries?: boolean;
+  /** A second read-only mount point of the package (YFASS's `/.__private_yfass_contents`); admin only natively. */
+  packageAlias?: string;
 }
 
 export interface Manifest {
@@ -87,6 +100,8 @@ export interface Manifest {
   mountProc?: boolean;
   mountDev?: boolean;
   mountTmp?: boolean;
+  hostLibraries?: boolean;
+  packageAlias?: string;
   /** Free-form facts about the version for tools (e.g. `tinyfaas.name`); Ferry does not act on them. */
   labels?: Record<string, string>;
   /** A container image version (`exec` or `http`): its root file system is the package. */
@@ -213,7 +228,8 @@ const scalingSchema = {
     maxInstances: { type: 'integer', minimum: 1, maximum: 1000 },
     idleTimeoutMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
     maxQueue: { type: 'integer', minimum: 0, maximum: 100_000 },
-    mode: { enum: ['cold'] },
+    mode: { enum: ['cold', 'warm', 'hot', 'scalable'] },
+    onDemand: { type: 'boolean' },
   },
 } as const;
 
@@ -252,6 +268,9 @@ const sandboxProperties = {
   mountProc: { type: 'boolean' },
   mountDev: { type: 'boolean' },
   mountTmp: { type: 'boolean' },
+  hostLibraries: { type: 'boolean' },
+  // A hidden directory at the root: it cannot shadow a system path or the sandbox's own mounts.
+  packageAlias: { type: 'string', pattern: '^/\\.[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' },
 } as const;
 
 /** Secret names are environment variable names (upper case by convention, not by rule). */

@@ -65,6 +65,7 @@ export const codes = {
   'not-configured': { status: 409, title: 'The version has no service config yet' },
   // invocation
   'queue-full': { status: 503, title: 'All instances are busy and the wait queue is full' },
+  'not-running': { status: 503, title: 'The version starts only when deployed, and is not running' },
   'invoke-timeout': { status: 504, title: 'The function did not answer within its timeout' },
   'instance-crashed': { status: 502, title: 'The instance serving the request exited' },
   'instance-oom': { status: 502, title: 'The instance was killed for using more memory than limits.memoryMb' },

@@ -135,14 +135,21 @@ export class AdHocRunner {
         return () => Buffer.concat(chunks);
       };
       const stdout = collect(proc.child.stdout, sink?.stdout);
-      const stderr = collect(proc.child.stderr, sink?.stderr);
+      const streamedErr = sink && withoutExecFailure(r.command[0]!, sink.stderr);
+      const stderr = collect(proc.child.stderr, streamedErr?.write);
       const exit = await awaitSandboxExit(proc, timeoutMs, this.o.graceMs, 'close');
       r.signal?.removeEventListener('abort', cancel);
       const out = { stdout: stdout(), stderr: stderr() };
       const execFailed = exit.code === EXEC_FAILED && stderrHead.includes(`: cannot run ${r.command[0]}: No such file or directory`);
       // The sandbox's own line about the failed exec is not the command's output.
       if (execFailed) out.stderr = Buffer.from(out.stderr.toString('utf8').replace(/^[^\n]*: cannot run [^\n]*\n?/m, ''));
-      if (notFound || execFailed) return { ...out, exitCode: null, error: `command not found: ${r.command[0]}`, failure: 'not-found' };
+      streamedErr?.end(execFailed);
+      if (notFound || execFailed) {
+        const error = `command not found: ${r.command[0]}`;
+        // A streamed answer says it on stderr too, where a reader of the output looks.
+        sink?.stderr(Buffer.from(`${error}\n`));
+        return { ...out, exitCode: null, error, failure: 'not-found' };
+      }
       if (r.signal?.aborted && !exit.timedOut) return { ...out, exitCode: null, error: 'cancelled: the caller left', failure: 'cancelled' };
       if (exit.timedOut) return { ...out, exitCode: null, error: `timed out after ${timeoutMs} ms`, failure: 'timed-out' };
       if (overCap) return { ...out, exitCode: null, error: `killed: its output went over ${this.o.maxOutputBytes} bytes (--run-output-max)`, failure: 'output-cap' };
@@ -153,4 +160,33 @@ export class AdHocRunner {
       await removeRunDir(driver, runDir).catch(() => {});
     }
   }
+}
+
+/**
+ * A streamed run's stderr without the sandbox's own line about a failed exec (its first line,
+ * before anything of the command). The first line is held until it is complete; one that looks
+ * like that line is held with all that follows until the run ends, which tells whether it was.
+ */
+function withoutExecFailure(program: string, to: (c: Buffer) => void): { write(c: Buffer): void; end(execFailed: boolean): void } {
+  let held: Buffer | undefined = Buffer.alloc(0);
+  let suspect = false;
+  const release = (): void => {
+    if (held?.length) to(held);
+    held = undefined;
+  };
+  return {
+    write(c) {
+      if (!held) return to(c);
+      held = Buffer.concat([held, c]);
+      if (suspect) return;
+      const nl = held.indexOf(10);
+      if (nl < 0 && held.length < 1024) return;
+      suspect = held.subarray(0, nl < 0 ? held.length : nl).toString('utf8').includes(`: cannot run ${program}: No such file or directory`);
+      if (!suspect) release();
+    },
+    end(execFailed) {
+      if (suspect && execFailed && held) held = held.subarray(held.indexOf(10) + 1 || held.length);
+      release();
+    },
+  };
 }

@@ -56,7 +56,7 @@ interface Lane {
 function samePolicy(s: SandboxSettings): boolean {
   const d = defaultSandbox;
   return s.network === d.network && s.seccomp === undefined && d.seccomp === undefined && Object.keys(s.roBinds).length === 0 &&
-    s.mountProc === d.mountProc && s.mountDev === d.mountDev && s.mountTmp === d.mountTmp;
+    s.mountProc === d.mountProc && s.mountDev === d.mountDev && s.mountTmp === d.mountTmp && !s.hostLibraries && s.packageAlias === undefined;
 }
 
 /** Whether a pooled sandbox can run this version exactly as a cold start would. */

@@ -46,9 +46,13 @@ export class Scheduler implements InstancePool {
     const group = this.group(target);
     const inst = this.pick(group);
     if (inst) return Promise.resolve(this.lease(group, inst));
-    const { maxInstances, maxQueue, concurrency } = group.target.config.scaling;
+    const { maxInstances, maxQueue, concurrency, onDemand } = group.target.config.scaling;
+    // A version that runs only while deployed: nothing starts for a call, none waits for nothing.
+    if (onDemand === false && this.live(group) === 0) {
+      return Promise.reject(new FerryError('not-running', `${target.function}@${target.version} is not running: it starts when it is deployed, not on a request (scaling.onDemand: false)`));
+    }
     // Start another instance only when those already starting cannot absorb the waiting calls.
-    if (this.live(group) < maxInstances && group.starting * concurrency <= group.queue.length) void this.start(group);
+    if (onDemand !== false && this.live(group) < maxInstances && group.starting * concurrency <= group.queue.length) void this.start(group);
     else if (!opts?.background && group.queue.foreground >= maxQueue) {
       return Promise.reject(new FerryError('queue-full', `all ${maxInstances} instance(s) of ${target.function}@${target.version} are busy and ${maxQueue} call(s) already wait`, { headers: { 'retry-after': '1' } }));
     }

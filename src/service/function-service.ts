@@ -50,6 +50,8 @@ export interface CreateHow {
    * login (the deployer's, for this pull only) is used instead of the operator's, if given.
    */
   pull?: { login?: RegistryLogin };
+  /** Admin-only sandbox keys the surface's `prepare` sets for its own versions: not the actor's asking. */
+  grants?: ReadonlyArray<'hostLibraries' | 'packageAlias'>;
 }
 
 export interface FunctionServiceOptions {
@@ -185,7 +187,12 @@ export class FunctionService {
       if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
       runtime.validate(manifest);
       const config = effectiveConfig({ manifest, override: {} });
-      this.policy.checkSandbox(actor, config, { mountDev: manifest.mountDev });
+      const granted = (key: 'hostLibraries' | 'packageAlias'): boolean => how.grants?.includes(key) === true;
+      this.policy.checkSandbox(actor, config, {
+        mountDev: manifest.mountDev,
+        hostLibraries: granted('hostLibraries') ? undefined : manifest.hostLibraries,
+        packageAlias: granted('packageAlias') ? undefined : manifest.packageAlias,
+      });
       await this.o.validateSandbox?.(config.sandbox);
       // An image comes built: a package.json or requirements.txt in it is the image's business.
       if (!manifest.image) await this.o.buildDependencies?.({ dir: root, manifest, log: write });
@@ -280,7 +287,7 @@ export class FunctionService {
       };
       for (const k of Object.keys(merged) as Array<keyof typeof merged>) if (merged[k] === undefined) delete merged[k];
       const config = effectiveConfig({ manifest: v.manifest, override: merged });
-      this.policy.checkSandbox(actor, config, { mountDev: patch.mountDev });
+      this.policy.checkSandbox(actor, config, { mountDev: patch.mountDev, hostLibraries: patch.hostLibraries, packageAlias: patch.packageAlias });
       this.policy.checkQuota(actor, this.catalog.owner(name)!, name, version, config);
       await this.o.checkSecrets?.(this.catalog.owner(name)!, config.secrets);
       await this.o.validateSandbox?.(config.sandbox);

@@ -37,6 +37,13 @@ interface Reserved {
  */
 const systemPrograms = ['/usr/', '/bin/', '/sbin/'];
 
+/** The sandbox keys a manifest or PATCH body sets itself that only admins may ask for. */
+export interface SandboxAsked {
+  mountDev?: boolean | undefined;
+  hostLibraries?: boolean | undefined;
+  packageAlias?: string | undefined;
+}
+
 const ownerGroup = /^(singular:[A-Za-z0-9][A-Za-z0-9-]{0,62}|custom:[a-z0-9][a-z0-9-]{0,62})$/;
 
 /**
@@ -63,11 +70,15 @@ export class TenancyPolicy {
    * past the sandbox: only admins may ask for them, and for an absolute `command` outside the
    * system's program directories. So may only admins ask for `mountDev`
    * explicitly (`asked`: the keys the manifest or PATCH body sets), as YFASS users know it; in
-   * Ferry every function gets bwrap's minimal /dev by default, and `false` narrows.
+   * Ferry every function gets bwrap's minimal /dev by default, and `false` narrows. The same for
+   * `hostLibraries: true` (the host's installed libraries) and `packageAlias` (a second mount
+   * point): a compat surface sets them for its own versions, and then does not ask.
    */
-  checkSandbox(actor: Principal, config: EffectiveConfig, asked: { mountDev?: boolean | undefined } = {}): void {
+  checkSandbox(actor: Principal, config: EffectiveConfig, asked: SandboxAsked = {}): void {
     if (isAdmin(actor)) return;
     if (asked.mountDev === true) throw new FerryError('forbidden', 'mountDev: true needs permission:admin (every function gets a minimal /dev by default; leave the key out)');
+    if (asked.hostLibraries === true) throw new FerryError('forbidden', "hostLibraries: true (the host's installed language libraries) needs permission:admin; ship the libraries in the package");
+    if (asked.packageAlias !== undefined) throw new FerryError('forbidden', 'packageAlias (a second mount point of the package) needs permission:admin');
     if (Object.keys(config.sandbox.roBinds).length > 0) throw new FerryError('forbidden', 'roBinds (read-only host paths) need permission:admin');
     if (config.sandbox.network === 'host') throw new FerryError('forbidden', 'network "host" needs permission:admin');
     // An image version's command is a path of the image (its root), never of the host.

@@ -29,13 +29,14 @@ export async function runCommand(client: Client, command: string[], opts: { time
   }
   let rest = '';
   let end: { exitCode: number | null; error: string | null } | undefined;
+  let lastStderr = Buffer.alloc(0);
   for await (const c of res as AsyncIterable<Buffer>) {
     const lines = (rest + c.toString('utf8')).split('\n');
     rest = lines.pop()!;
     for (const line of lines.filter(Boolean)) {
       const o = JSON.parse(line) as { stdout?: string; stderr?: string; exitCode?: number | null; error?: string | null };
       if (o.stdout !== undefined) await writeChunk(io.stdout, Buffer.from(o.stdout, 'base64'));
-      else if (o.stderr !== undefined) await writeChunk(io.stderr, Buffer.from(o.stderr, 'base64'));
+      else if (o.stderr !== undefined) await writeChunk(io.stderr, (lastStderr = Buffer.from(o.stderr, 'base64')));
       else end = { exitCode: o.exitCode ?? null, error: o.error ?? null };
     }
   }
@@ -44,7 +45,8 @@ export async function runCommand(client: Client, command: string[], opts: { time
     if (end.exitCode !== 0) throw new CommandExit(end.exitCode);
     return;
   }
-  await writeChunk(io.stderr, `ferry: ${end.error}\n`);
+  // The server's last stderr line may say it already (a command not found).
+  if (lastStderr.toString('utf8') !== `${end.error}\n`) await writeChunk(io.stderr, `ferry: ${end.error}\n`);
   throw new CommandExit(end.error?.startsWith('command not found') ? NOT_FOUND : end.error?.startsWith('timed out') ? TIMED_OUT : 1);
 }
 

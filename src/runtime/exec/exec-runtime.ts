@@ -6,6 +6,7 @@ import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Con
 import { FramesConnector } from '../frames/frames-connector.js';
 import { checkCommand, checkManifestCommand, commandCheckPlan, imageCheckPlan, isPackagePath, resolveCommand } from '../command.js';
 import { imageCommand } from '../image-command.js';
+import { appendPath, hostLibraries } from '../host-libraries.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
 /** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
@@ -49,7 +50,10 @@ export const execRuntime: Runtime = {
       return { ...shimPlan(ctx, image.argv, image.env, image.cwd, []), user: image.user };
     }
     const command = resolveCommand(checkCommand(ctx.config.command, 'exec'), ctx.view);
-    return shimPlan(ctx, command.argv, ctx.env, ctx.view.packageDir, command.hostPaths);
+    const libs = hostLibraries(ctx.config);
+    // The host's libraries (hostLibraries) for the programs' interpreters, after the function's own settings.
+    const env = { ...ctx.env, ...appendPath(ctx.env, 'NODE_PATH', libs.node), ...appendPath(ctx.env, 'PYTHONPATH', libs.python) };
+    return shimPlan(ctx, command.argv, env, ctx.view.packageDir, [...command.hostPaths, ...libs.node, ...libs.python]);
   },
 
   check(ctx: CheckContext): LaunchPlan {

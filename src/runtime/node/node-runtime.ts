@@ -5,6 +5,7 @@ import { FerryError } from '../../errors/index.js';
 import type { BuildContext, CheckContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
+import { appendPath, hostLibraries } from '../host-libraries.js';
 import { compiledPath, compileTypeScript, findTypeScript, isTypeScript } from './compile-ts.js';
 import { typeCheck } from './type-check.js';
 
@@ -101,13 +102,16 @@ export const nodeRuntime: Runtime = {
     const { file, exportName } = checkHandler(ctx.config.handler);
     const heapMb = Math.max(16, Math.round(ctx.config.limits.memoryMb * 0.75));
     const handler = posix.join(ctx.view.packageDir, compiledPath(file)) + (exportName ? `:${exportName}` : '');
-    const hostPaths = [process.execPath, runtimeDir];
+    const globals = hostLibraries(ctx.config).node;
+    const hostPaths = [process.execPath, runtimeDir, ...globals];
     return {
       // Heap at 3/4 of the limit: the rest is for code, stacks and buffers outside the V8 heap.
       argv: [process.execPath, `--max-old-space-size=${heapMb}`, '--enable-source-maps', shimPath],
       env: {
         NODE_ENV: 'production',
         ...ctx.env,
+        // The host's global modules (hostLibraries): `require` searches NODE_PATH after every node_modules.
+        ...appendPath(ctx.env, 'NODE_PATH', globals),
         FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
         FERRY_HANDLER: handler,
       },

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { FerryError } from '../../errors/index.js';
 
 /** The Python interpreter instances run with, and the host paths it needs to see. */
@@ -8,6 +8,8 @@ export interface PythonInterpreter {
   executable: string;
   /** The executable, its symlink target and `sys.prefix` / `sys.base_prefix` (the stdlib lives there). */
   hostPaths: string[];
+  /** The directories `site` would add (the interpreter's site-packages), then Debian's dist-packages of its version that exist. */
+  hostSite: string[];
 }
 
 let cached: PythonInterpreter | undefined;
@@ -22,7 +24,7 @@ export function pythonInterpreter(): PythonInterpreter {
   const requested = process.env['FERRY_PYTHON'] || 'python3';
   let out: string;
   try {
-    out = execFileSync(requested, ['-c', 'import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)'], {
+    out = execFileSync(requested, ['-c', 'import sys, site; print(sys.executable); print(sys.prefix); print(sys.base_prefix); print("%d.%d" % sys.version_info[:2]); print(":".join(site.getsitepackages()))'], {
       encoding: 'utf8',
       timeout: 15_000,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,11 +34,14 @@ export function pythonInterpreter(): PythonInterpreter {
       cause: err,
     });
   }
-  const [executable, prefix, basePrefix] = out.trim().split('\n');
+  const [executable, prefix, basePrefix, version, site] = out.trim().split('\n');
   if (!executable) {
     throw new FerryError('instance-start-failed', `${requested} did not report sys.executable`);
   }
   const paths = [executable, realpathSync(executable), prefix, basePrefix].filter((p): p is string => !!p);
-  cached = { executable, hostPaths: [...new Set(paths)] };
+  // Debian's packages (python3-yaml...) install for the system's python3 of the same version.
+  const debian = [`/usr/local/lib/python${version}/dist-packages`, '/usr/lib/python3/dist-packages', `/usr/lib/python${version}/dist-packages`];
+  const hostSite = [...new Set([...(site ?? '').split(':'), ...debian])].filter((d) => d.startsWith('/') && existsSync(d));
+  cached = { executable, hostPaths: [...new Set(paths)], hostSite };
   return cached;
 }

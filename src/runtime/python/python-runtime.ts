@@ -7,6 +7,7 @@ import type { BuildContext, CheckContext, Connector, EffectiveConfig, Endpoint, 
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { pythonInterpreter } from './interpreter.js';
+import { hostLibraries } from '../host-libraries.js';
 
 /** shim.py and its helper modules, copied next to this file by scripts/copy-assets.mjs. */
 const shimPath = fileURLToPath(new URL('./shim.py', import.meta.url));
@@ -68,6 +69,7 @@ export const pythonRuntime: Runtime = {
   launch(ctx: LaunchContext): LaunchPlan {
     const { file, fn } = checkHandler(ctx.config.handler);
     const python = pythonInterpreter();
+    const hostSite = hostLibraries(ctx.config).python;
     return {
       argv: pythonArgv(python.executable),
       env: {
@@ -77,11 +79,13 @@ export const pythonRuntime: Runtime = {
         FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
         // requirements.txt installed at deploy (build/): on sys.path after the package itself.
         FERRY_PYTHON_SITE: posix.join(ctx.view.packageDir, PYTHON_SITE_DIR),
+        // The host's site/dist-packages (hostLibraries): last on sys.path, after the interpreter's stdlib.
+        ...(hostSite.length ? { FERRY_PYTHON_HOST_SITE: hostSite.join(':') } : {}),
         PYTHONDONTWRITEBYTECODE: '1', // the package is read-only and content-addressed
         PYTHONUNBUFFERED: '1',
       },
       cwd: ctx.view.packageDir,
-      hostPaths: [...python.hostPaths, dirname(shimPath)],
+      hostPaths: [...python.hostPaths, dirname(shimPath), ...hostSite],
       endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
     };
   },

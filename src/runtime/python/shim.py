@@ -75,6 +75,10 @@ def _load(spec):
     if site_dir and os.path.isdir(site_dir):
         # The dependencies installed at deploy: after the package, before the interpreter's own.
         sys.path.insert(2 if os.getcwd() != here else 1, site_dir)
+    # The host's libraries (hostLibraries): after everything above, so the function's own win.
+    for host_dir in os.environ.get('FERRY_PYTHON_HOST_SITE', '').split(':'):
+        if host_dir and os.path.isdir(host_dir) and host_dir not in sys.path:
+            sys.path.append(host_dir)
     mod_name = os.path.splitext(os.path.basename(path))[0] or 'handler'
     if mod_name in sys.modules:
         # e.g. a file named json.py: replacing the module the shim already uses would break it.

@@ -192,7 +192,7 @@ async function handOff(slots: SlotStore, p: { slot: string; limits: InstanceLimi
 /** Whether two versions' sandbox settings would start identical sandboxes. */
 export function sameSettings(a: SandboxSettings, b: SandboxSettings): boolean {
   const norm = (s: SandboxSettings): string =>
-    JSON.stringify([s.network, s.seccomp ?? null, Object.entries(s.roBinds).sort(), s.mountProc, s.mountDev, s.mountTmp]);
+    JSON.stringify([s.network, s.seccomp ?? null, Object.entries(s.roBinds).sort(), s.mountProc, s.mountDev, s.mountTmp, s.hostLibraries === true, s.packageAlias ?? null]);
   return norm(a) === norm(b);
 }
 
@@ -340,7 +340,11 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   if (image) a.push(...ferryBinds([...spec.hostPaths, deps.helper], [process.execPath, deps.helper], src));
   else for (const p of outermost([...spec.hostPaths, deps.helper])) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
   // The package, read-only: a function cannot modify its own code or another's shared package.
-  if (!image) a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
+  if (!image) {
+    a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);
+    // The same package, read-only, where a compat surface's functions expect it (YFASS's contents path).
+    if (s.packageAlias) a.push('--ro-bind', spec.packageDir, s.packageAlias);
+  }
   // The instance's own run dir (its sockets), the only host directory it can write; as root a
   // size-capped tmpfs of its own (see run-dirs.ts).
   a.push('--bind', spec.runDir, SANDBOX_RUN_DIR);

@@ -32,6 +32,8 @@ export class DeployFolder {
     private readonly fns: ShortedFunctions,
     private readonly log: Logger,
     private readonly pack: (dir: string) => Promise<NodeJS.ReadableStream>,
+    /** Mixed into every fingerprint: a change of how folders deploy (a setting) deploys them again. */
+    private readonly salt = '',
   ) {}
 
   async start(): Promise<void> {
@@ -56,7 +58,7 @@ export class DeployFolder {
       for (const e of await readdir(this.dir, { withFileTypes: true }).catch(() => [])) {
         if (!e.isDirectory() || e.name.startsWith('.')) continue;
         // A folder removed while it is read is simply not there this time.
-        const print = await fingerprint(join(this.dir, e.name)).catch(() => undefined);
+        const print = await fingerprint(join(this.dir, e.name), this.salt).catch(() => undefined);
         if (print === undefined || !(await hasManifest(join(this.dir, e.name)))) continue;
         if (print) now.set(e.name, print);
       }
@@ -99,8 +101,8 @@ export class DeployFolder {
 }
 
 /** Names, kinds, sizes and modification times of everything under `dir` (links not followed). */
-async function fingerprint(dir: string): Promise<string> {
-  const h = createHash('sha256');
+async function fingerprint(dir: string, salt: string): Promise<string> {
+  const h = createHash('sha256').update(`${salt}\n`);
   const walk = async (d: string, rel: string): Promise<void> => {
     const entries = (await readdir(d)).sort();
     for (const name of entries) {

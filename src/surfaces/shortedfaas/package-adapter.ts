@@ -26,9 +26,11 @@ const pythonLanguages = new Set(['python', 'python3']);
  * Makes a deploy folder (unpacked at `root`) a Ferry package: its `run.json` becomes a
  * `ferry.json` (an in-language `lambda` gets the adapter of its language beside the user's
  * files; anything else runs as a process per call on the exec runtime), or its own `ferry.json`
- * is kept. Either way the version gets this surface's labels. Throws `invalid-manifest`.
+ * is kept. Either way the version gets this surface's labels and the host's language libraries
+ * (`hostLibraries`, unless its ferry.json says false or the operator switched them off).
+ * Throws `invalid-manifest`.
  */
-export async function adaptFolder(root: string, folder: string, digest: string): Promise<string> {
+export async function adaptFolder(root: string, folder: string, digest: string, hostLibraries = true): Promise<string> {
   const own = { [labels.folder]: folder, [labels.digest]: digest };
   if (!(await isFile(join(root, 'run.json')))) {
     const text = await readFile(join(root, 'ferry.json'), 'utf8').catch(() => {
@@ -42,11 +44,13 @@ export async function adaptFolder(root: string, folder: string, digest: string):
     }
     if (!m || typeof m !== 'object' || Array.isArray(m)) throw new FerryError('invalid-manifest', 'ferry.json must be a JSON object');
     m.labels = { ...(m.labels ?? {}), ...own, [labels.kind]: 'ferry' };
+    if (hostLibraries) m.hostLibraries ??= true;
     await writeFile(join(root, 'ferry.json'), `${JSON.stringify(m, null, 2)}\n`);
     return root;
   }
   const run = parseRunJson(await readFile(join(root, 'run.json'), 'utf8'));
-  const manifest: Manifest = { runtime: 'exec', labels: { ...own, [labels.accepts]: run.accepts.join(','), [labels.kind]: 'program' } };
+  // As the seed says, the host provides the interpreters and their libraries.
+  const manifest: Manifest = { runtime: 'exec', ...(hostLibraries ? { hostLibraries } : {}), labels: { ...own, [labels.accepts]: run.accepts.join(','), [labels.kind]: 'program' } };
   // ShortedFaaS runs an asynchronous call once: a failed run is the result, not retried.
   manifest.retries = 0;
   if (Object.keys(run.scaling).length) manifest.scaling = run.scaling;

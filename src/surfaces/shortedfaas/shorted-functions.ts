@@ -11,6 +11,8 @@ export interface ShortedFunctionsDeps {
   accounts: Accounts;
   /** The user everything deployed from the folder belongs to (`--compat-user`). */
   owner: string;
+  /** The folder's functions see the host's language libraries (not `--shortedfaas-own-libraries-only`). */
+  hostLibraries: boolean;
 }
 
 /**
@@ -27,7 +29,11 @@ export class ShortedFunctions {
   async deploy(name: string, tar: Readable, digest: string): Promise<VersionRecord> {
     return this.locks.run(name, async () => {
       if (this.d.service.catalog.has(name) && !(await this.latest(name))) throw new FerryError('name-conflict', `'${name}' is a Ferry function not deployed from the deploy folder`);
-      return this.d.service.createVersion(await this.actor(), name, undefined, tar, 'application/x-tar', undefined, { prepare: (staging) => adaptFolder(staging, name, digest) });
+      return this.d.service.createVersion(await this.actor(), name, undefined, tar, 'application/x-tar', undefined, {
+        prepare: (staging) => adaptFolder(staging, name, digest, this.d.hostLibraries),
+        // The surface gives its functions the host's libraries, whoever owns the folder.
+        grants: this.d.hostLibraries ? ['hostLibraries'] : [],
+      });
     });
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Access } from '../../auth/index.js';
-import { invocationAccess } from '../../auth/index.js';
+import { invocationAccess, onFunction } from '../../auth/index.js';
 import { FerryError, sendProblem } from '../../errors/index.js';
 import { renderProblem } from '../../frontends/http/index.js';
 import type { HttpSurface, SurfaceContext, SurfaceRoute } from '../surface.js';
@@ -37,7 +37,8 @@ const routeHeaders = new Set(['prefer', 'x-tinyfaas-async', 'x-shortedfaas-async
 export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | undefined {
   if (!ctx.options.compat.includes('shortedfaas')) return undefined;
   const s = ctx.services;
-  const fns = new ShortedFunctions({ service: s.service, accounts: s.accounts, owner: ctx.options.compatUser });
+  const hostLibraries = !ctx.options.shortedfaasOwnLibrariesOnly;
+  const fns = new ShortedFunctions({ service: s.service, accounts: s.accounts, owner: ctx.options.compatUser, hostLibraries });
   const log = ctx.logger;
   const calls = new CallHistory(fns, s.history, s.logs);
   let auth: SharedSecretAuth | undefined;
@@ -47,7 +48,7 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
     if (secret === '') throw new Error(`--shortedfaas-auth needs the environment variable ${secretVariable}`);
     auth = new SharedSecretAuth(secret, s.auth);
   }
-  const folder = ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder) : undefined;
+  const folder = ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder, hostLibraries ? '' : 'own-libraries-only') : undefined;
 
   const invoke = async (req: IncomingMessage, res: ServerResponse, name: string, async: boolean): Promise<void> => {
     const v = await fns.latest(name);
@@ -66,16 +67,28 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
     });
   };
 
-  const result = async (res: ServerResponse, name: string, id: string): Promise<void> => {
+  const result = async (req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> => {
     const rec = /^[0-9a-f]{32}$/.test(id) ? await s.executions.get(id) : undefined;
-    // Executions of token-invoked functions are read through /v1/executions, with the token.
-    if (!rec || rec.function !== name || !rec.public || !(await fns.latest(name))) throw new FerryError('execution-not-found', `no execution '${id}' of '${name}'`);
+    const notFound = new FerryError('execution-not-found', `no execution '${id}' of '${name}'`);
+    if (!rec || rec.function !== name || !(await fns.latest(name))) throw notFound;
+    // A token-invoked function's results are its readers': a Ferry bearer token of one.
+    if (!rec.public && !(await readsFunction(req, name))) throw notFound;
     if (rec.status === 'queued' || rec.status === 'running') return emptyAnswer(res, 202, { 'retry-after': '1' });
     if (rec.status !== 'succeeded' || !rec.result || rec.result.status >= 400) return emptyAnswer(res, 500, {});
     const body = rec.result.body ?? (await s.executions.resultBody(id)) ?? Buffer.alloc(0);
     const type = headerOf(rec.result.headers, 'content-type');
     res.writeHead(200, { ...(type ? { 'content-type': type } : {}), 'content-length': body.length });
     res.end(body);
+  };
+
+  /** Whether the request carries the bearer token of a reader of `name` (none: 401). */
+  const readsFunction = async (req: IncomingMessage, name: string): Promise<boolean> => {
+    const header = req.headers.authorization;
+    if (!header || !/^Bearer\s/i.test(header)) {
+      throw new FerryError('unauthorized', `the results of '${name}' (invoke: token) are read with a Ferry bearer token of its readers`, { headers: { 'www-authenticate': 'Bearer' } });
+    }
+    const p = await s.auth.authenticate(header);
+    return onFunction(p, 'read', s.service.catalog.owner(name) ?? '') === 'yes';
   };
 
   const list = async (res: ServerResponse): Promise<void> => {
@@ -104,7 +117,7 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
         await auth?.check(req);
         if (m.route === 'f' || m.route === 'a') return await invoke(req, res, m.name, m.route === 'a');
         if (!req.readableEnded) req.resume();
-        if (m.route === 'r') return await result(res, m.name, m.id);
+        if (m.route === 'r') return await result(req, res, m.name, m.id);
         if (m.route === 'history') return json(res, await calls.list(limitOf(req.url ?? '/')));
         if (m.route === 'call') return json(res, await calls.get(m.id, auth !== undefined));
         return await list(res);

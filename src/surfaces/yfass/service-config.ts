@@ -44,6 +44,9 @@ export function parseServiceConfig(body: unknown): ServiceConfig {
   return b as unknown as ServiceConfig;
 }
 
+/** The contents' path in YFASS's sandbox: the package is mounted there too. */
+export const yfassContentsDir = '/.__private_yfass_contents';
+
 /**
  * The Ferry manifest of a configured version: an `http` function whose server `command` starts,
  * listening on the port of `addr` in its own network namespace (Ferry's relay forwards to it).
@@ -59,8 +62,10 @@ export function toManifest(c: ServiceConfig, yfassVersion: string): Manifest {
     port,
     env: s.envs ?? {},
     network: 'egress',
-    // A YFASS service runs from deploy to kill: one instance, never idled out.
-    scaling: { maxInstances: 1, idleTimeoutMs: 86_400_000 },
+    // A YFASS service runs from deploy to kill: one instance, never idled out, never started by a request.
+    scaling: { maxInstances: 1, idleTimeoutMs: 86_400_000, onDemand: false },
+    // Where YFASS binds the contents; services may name it by its absolute path.
+    packageAlias: yfassContentsDir,
     labels: { 'yfass.version': yfassVersion },
   };
   if (s.ro_entries && Object.keys(s.ro_entries).length) m.roBinds = s.ro_entries;

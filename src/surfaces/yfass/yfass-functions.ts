@@ -173,6 +173,8 @@ export class YfassFunctions {
         await writeFile(join(staging, 'ferry.json'), JSON.stringify(manifest));
         return staging;
       },
+      // The contents' second mount point is the surface's, whoever configures the service.
+      grants: ['packageAlias'],
     });
     if (rec.alias) await this.d.service.putAlias(rec.name, rec.alias, { version: rec.ferryVersion });
     if (rec.deployed) await this.start(actor, rec);
