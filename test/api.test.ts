@@ -268,9 +268,10 @@ test('manifest: reserved env names PORT, FERRY_*, HTTP_* answer 422 invalid-env'
   await expectProblem(await ferry.api('GET', '/v1/functions/mf-env'), 404, 'function-not-found');
 });
 
-test('upload: a wrong Content-Type answers 415 unsupported-media-type', async () => {
+test('upload: a wrong Content-Type answers 415 unsupported-media-type (JSON is a registry image\'s ferry.json)', async () => {
   await expectProblem(await upload('mf-ctype', versionFn('ct'), { contentType: 'text/plain' }), 415, 'unsupported-media-type');
-  await expectProblem(await upload('mf-ctype', versionFn('ct'), { contentType: 'application/json' }), 415, 'unsupported-media-type');
+  // JSON is a registry image's ferry.json (image.ref): an archive sent as JSON is not JSON.
+  await expectProblem(await upload('mf-ctype', versionFn('ct'), { contentType: 'application/json' }), 400, 'malformed-json');
   await expectProblem(await ferry.api('GET', '/v1/functions/mf-ctype'), 404, 'function-not-found');
 });
 
