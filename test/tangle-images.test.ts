@@ -1,7 +1,7 @@
 /**
  * Tangle's `image` and `/v1/run`'s: a command runs on the root file system of an image that a
  * deployed version carries (a busybox `docker save` archive with a file the host does not have,
- * and without programs the host has), with the image's Env, PATH and User, none of the version's
+ * and without programs the host has; a registry image by its reference), with the image's Env, PATH and User, none of the version's
  * own settings; an image Ferry does not have is ignored by Tangle's route (the header says so)
  * and refused by Ferry's own; a caller never reaches the image of a function it cannot read.
  */
@@ -11,6 +11,7 @@ import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/f
 import { expectProblem, runCli } from './support/helpers.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { busyboxImage, dockerSave } from './support/images.js';
+import { busyboxImage as registryBusybox, pushImage, TestRegistry } from './support/registry.js';
 
 const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
@@ -20,9 +21,12 @@ const NOTE = '/etc/ferry-image-note';
 
 let f: Ferry;
 let digest: string;
+let registry: TestRegistry;
 before(async () => {
   if (skip) return;
-  f = await startFerry({ args: ['--driver', 'bwrap', '--compat', 'tangle', '--allow-run', '--run-timeout', '20s'] });
+  registry = await TestRegistry.start();
+  await pushImage(registry.base, 'tools/busybox', 'v1', registryBusybox({ note: 'pulled\n' }));
+  f = await startFerry({ args: ['--driver', 'bwrap', '--compat', 'tangle', '--allow-run', '--run-timeout', '20s', '--registry-allow', '127.0.0.1', '--insecure-registry', registry.host] });
   const image = busyboxImage([{ items: [{ name: NOTE.slice(1), body: 'only in the image\n' }] }]);
   const saved = dockerSave(image);
   digest = saved.digest;
@@ -33,6 +37,7 @@ before(async () => {
 });
 after(async () => {
   if (f) await disposeFerry(f);
+  await registry?.stop();
 });
 
 type Answer = { status: number; root: string | null; json: { stdout?: string; stderr?: string; error?: string | null; code?: string } };
@@ -100,4 +105,17 @@ test('POST /v1/run and ferry run --image: the same image; one Ferry does not hav
   const missing = await runCli(['run', '--image', 'r.example/none:1', '--', 'true'], { env: { FERRY_URL: f.url, FERRY_TOKEN: f.token } });
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /run-image-not-found|no deployed version/);
+});
+
+test("an image deployed by reference is found by its image.ref and by the source it resolved to", { skip }, async () => {
+  const ref = `${registry.host}/tools/busybox:v1`;
+  const res = await f.api('POST', '/v1/functions/img-pulled/versions', { runtime: 'exec', image: { ref, entrypoint: ['/bin/sh', '-c', 'cat'] } }, { 'content-type': 'application/json' });
+  const body = (await res.json()) as { manifest: { image: { source: string } } };
+  assert.equal(res.status, 201, JSON.stringify(body));
+  for (const image of [ref, body.manifest.image.source]) {
+    const r = await invoke({ image, command: ['busybox', 'cat', '/etc/note'] });
+    assert.deepEqual([r.status, r.root, r.json.stdout], [200, 'image', 'pulled\n'], image);
+  }
+  // Another tag of the same repository is another image: not one Ferry has.
+  assert.equal((await invoke({ image: `${registry.host}/tools/busybox:v2`, command: ['true'] })).root, 'default');
 });
