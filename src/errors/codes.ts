@@ -26,6 +26,7 @@ export const codes = {
   'image-not-found': { status: 422, title: 'The registry has no image by that reference' },
   'registry-denied': { status: 422, title: 'The image registry refused the credentials or access to the image' },
   'registry-unavailable': { status: 502, title: 'The image registry could not be reached or failed to answer' },
+  'run-image-not-found': { status: 422, title: 'No deployed version carries the image the run names' },
   // auth
   'unauthorized': { status: 401, title: 'A bearer token is required' },
   'invalid-token': { status: 401, title: 'The bearer token was not issued by this server' },

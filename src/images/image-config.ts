@@ -1,5 +1,6 @@
 import type { ImageRunConfig } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
+import { WANTED_PLATFORM } from './oci-index.js';
 
 /** What Ferry needs of an image's config blob. */
 export interface ParsedImageConfig {
@@ -45,6 +46,11 @@ export function parseImageConfig(bytes: Buffer): ParsedImageConfig {
   };
   for (const e of run.env) if (!e.includes('=')) throw invalid(`Env entry ${JSON.stringify(e)} is not NAME=value`);
   return { run, diffIds, platform: `${os}/${arch}` };
+}
+
+/** Throws `image-invalid` unless an image config's platform is the one Ferry's sandbox runs. */
+export function requireWantedPlatform(platform: string): void {
+  if (platform !== WANTED_PLATFORM) throw new FerryError('image-invalid', `the image is for ${platform}; Ferry runs ${WANTED_PLATFORM}`);
 }
 
 function strings(v: unknown, name: string): string[] {

@@ -5,9 +5,8 @@ import { FerryError } from '../errors/index.js';
 import { BlobCache } from './blob-cache.js';
 import { flattenLayers } from './flatten.js';
 import type { ImportedImage } from './image-manifest.js';
-import { WANTED_PLATFORM } from './oci-index.js';
 import { readImageArchive, type ImageArchiveFormat } from './read-archive.js';
-import { parseImageConfig } from './image-config.js';
+import { parseImageConfig, requireWantedPlatform } from './image-config.js';
 import { ImagePuller } from './pull.js';
 import type { RegistryLogin } from './registry-credentials.js';
 import type { RegistrySettings } from './registry-settings.js';
@@ -64,7 +63,6 @@ export class ImageImporter {
     if (!this.puller) throw new FerryError('unsupported-media-type', 'this server does not pull images from registries');
     const pulled = await this.puller.pull(ref, { ...(login && { login }), onProgress: log });
     const config = parseImageConfig(pulled.config);
-    if (config.platform !== WANTED_PLATFORM) throw new FerryError('image-invalid', `the image is for ${config.platform}; Ferry runs ${WANTED_PLATFORM}`);
     if (config.diffIds.length !== pulled.layers.length) {
       throw new FerryError('image-invalid', `the image's manifest lists ${pulled.layers.length} layers but its config ${config.diffIds.length} diff ids`);
     }
@@ -80,7 +78,7 @@ export class ImageImporter {
   async importArchive(body: Readable, format: ImageArchiveFormat, stagingDir: string, log: (line: string) => void): Promise<ImportedImage> {
     const limits = { maxBytes: this.o.maxBytes, maxEntries: this.o.maxEntries };
     const image = await readImageArchive(body, format, this.cache, this.spoolDir, limits, log);
-    if (image.config.platform !== WANTED_PLATFORM) throw new FerryError('image-invalid', `the image is for ${image.config.platform}; Ferry runs ${WANTED_PLATFORM}`);
+    requireWantedPlatform(image.config.platform);
     await flattenLayers(image.layers, this.cache, stagingDir, limits, log);
     return { source: 'archive', digest: image.digest, config: image.config.run };
   }

@@ -1,4 +1,5 @@
 import { FerryError } from '../errors/index.js';
+import { imageTypes, indexTypes } from './registry-manifest.js';
 
 /** An OCI content descriptor, as far as Ferry reads it. */
 export interface Descriptor {
@@ -11,31 +12,33 @@ export interface Descriptor {
 /** The platform Ferry's sandbox runs. */
 export const WANTED_PLATFORM = 'linux/amd64';
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+/** A manifest is fetched by its digest (a registry URL, an archive's blob name): nothing else is followed. */
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** Indexes within indexes followed at most this deep (an OCI layout's index.json names an index). */
 const MAX_DEPTH = 3;
 
 /**
- * The image manifest an index (an OCI layout's `index.json`, or a registry's manifest list)
- * stands for: its only image manifest, or the `linux/amd64` one of several; nested indexes are
- * followed through `fetch`. Throws `image-invalid` listing the platforms it has otherwise.
+ * The image manifest an index (an OCI layout's `index.json`, or a registry's OCI index / Docker
+ * manifest list) stands for: its only image manifest, or the `linux/amd64` one of several;
+ * nested indexes are followed through `fetch`. The one chooser of both archives and pulls.
+ * Throws `image-invalid` naming `what` and listing the platforms it has otherwise.
  */
-export async function selectManifest(index: unknown, fetch: (digest: string) => Promise<unknown>, depth = 0): Promise<Descriptor> {
+export async function selectManifest(index: unknown, fetch: (digest: string) => Promise<unknown>, what = 'the image', depth = 0): Promise<Descriptor> {
   const list = (index as { manifests?: unknown })?.manifests;
   if (!Array.isArray(list)) throw new FerryError('image-invalid', 'the image index has no manifests list');
   const descriptors = list.filter(isDescriptor);
-  const images = descriptors.filter((d) => MANIFEST_TYPES.has(d.mediaType) || INDEX_TYPES.has(d.mediaType));
+  const images = descriptors.filter((d) => imageTypes.has(d.mediaType) || indexTypes.has(d.mediaType));
   // Attestations and signatures ride along as manifests of platform unknown/unknown.
   const runnable = images.filter((d) => !d.platform || d.platform.os !== 'unknown');
   const chosen = runnable.length === 1 && !runnable[0]!.platform ? runnable[0] : runnable.find((d) => platformOf(d) === WANTED_PLATFORM);
   if (!chosen) {
-    const has = runnable.map(platformOf).join(', ') || 'no image manifests';
-    throw new FerryError('image-invalid', `the image has no ${WANTED_PLATFORM} manifest (it has: ${has})`);
+    const has = runnable.map(platformOf).join(', ') || 'no platforms';
+    throw new FerryError('image-invalid', `${what} has no ${WANTED_PLATFORM} image; it has ${has}`);
   }
-  if (MANIFEST_TYPES.has(chosen.mediaType)) return chosen;
+  if (!DIGEST.test(chosen.digest)) throw new FerryError('image-invalid', `the ${platformOf(chosen)} entry of the index has no sha256 digest`);
+  if (imageTypes.has(chosen.mediaType)) return chosen;
   if (depth >= MAX_DEPTH) throw new FerryError('image-invalid', 'the image index nests indexes too deeply');
-  return selectManifest(await fetch(chosen.digest), fetch, depth + 1);
+  return selectManifest(await fetch(chosen.digest), fetch, what, depth + 1);
 }
 
 function platformOf(d: Descriptor): string {

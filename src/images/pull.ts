@@ -14,7 +14,9 @@ import { TokenCache } from './registry-auth.js';
 import { RepositoryClient } from './registry-client.js';
 import type { RegistryCredentials, RegistryLogin } from './registry-credentials.js';
 import { readSmall, RegistryTransport, TransientRegistryError, type RegistryResponse } from './registry-http.js';
-import { chooseManifest, indexTypes, manifestAccept, readImageManifest, type Descriptor } from './registry-manifest.js';
+import { parseImageConfig, requireWantedPlatform } from './image-config.js';
+import { selectManifest } from './oci-index.js';
+import { indexTypes, manifestAccept, parseManifestJson, readImageManifest, type Descriptor } from './registry-manifest.js';
 
 /** An image whose blobs are all in the cache, in the order flattening applies them. */
 export interface ImageLayers {
@@ -76,7 +78,8 @@ export class ImagePuller {
 
     let manifest = await this.retrying(() => this.fetchManifest(repo, r.digest ?? r.tag!, r.digest));
     if (indexTypes.has(manifest.mediaType)) {
-      const chosen = chooseManifest(manifest.bytes, `${formatImageReference(r)}`);
+      const fetchIndex = async (digest: string): Promise<unknown> => parseManifestJson((await this.retrying(() => this.fetchManifest(repo, digest, digest))).bytes);
+      const chosen = await selectManifest(parseManifestJson(manifest.bytes), fetchIndex, formatImageReference(r));
       manifest = await this.retrying(() => this.fetchManifest(repo, chosen.digest, chosen.digest));
     }
     const image = readImageManifest(manifest.mediaType, manifest.bytes);
@@ -87,7 +90,8 @@ export class ImagePuller {
     await this.fetchBlob(repo, image.config, progress);
     for (const layer of image.layers) await this.fetchBlob(repo, layer, progress);
     const config = await readFile(this.o.blobs.path(image.config.digest));
-    checkPlatform(config);
+    // A single-platform image (no index) must still be one Ferry runs.
+    requireWantedPlatform(parseImageConfig(config).platform);
     return {
       manifestDigest: manifest.digest,
       config,
@@ -153,18 +157,6 @@ export class ImagePuller {
       }
     }
   }
-}
-
-/** A single-platform image (no index) must still be one Ferry runs. */
-function checkPlatform(config: Buffer): void {
-  let doc: { os?: unknown; architecture?: unknown };
-  try {
-    doc = JSON.parse(config.toString('utf8')) as typeof doc;
-  } catch {
-    throw new FerryError('image-invalid', 'the image config is not JSON');
-  }
-  const platform = `${String(doc?.os ?? 'linux')}/${String(doc?.architecture ?? 'amd64')}`;
-  if (platform !== 'linux/amd64') throw new FerryError('image-invalid', `the image is for ${platform}; Ferry runs linux/amd64`);
 }
 
 /** Turns a registry's error answer into Ferry's; returns for a 200. */

@@ -1,20 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FerryError } from '../errors/index.js';
-import { chooseManifest, readImageManifest } from './registry-manifest.js';
+import { readImageManifest } from './registry-manifest.js';
 
 const d = (c: string): string => `sha256:${c.repeat(64)}`;
 const manifestType = 'application/vnd.oci.image.manifest.v1+json';
 const json = (o: unknown): Buffer => Buffer.from(JSON.stringify(o));
 const refused = (why: RegExp) => (e: unknown) => e instanceof FerryError && e.code === 'image-invalid' && why.test(e.message);
-
-test('an index: the linux/amd64 manifest is chosen; without it, the error lists the platforms', () => {
-  const entry = (arch: string, c: string, os = 'linux', variant?: string) => ({ mediaType: manifestType, digest: d(c), size: 10, platform: { os, architecture: arch, ...(variant ? { variant } : {}) } });
-  const index = { schemaVersion: 2, manifests: [entry('arm64', 'a'), entry('amd64', 'b'), entry('unknown', 'c', 'unknown')] };
-  assert.equal(chooseManifest(json(index), 'r.io/x').digest, d('b'));
-  const noAmd = { schemaVersion: 2, manifests: [entry('arm64', 'a', 'linux', 'v8'), entry('arm', 'c', 'linux', 'v7'), entry('unknown', 'e', 'unknown')] };
-  assert.throws(() => chooseManifest(json(noAmd), 'r.io/x'), refused(/r\.io\/x has no linux\/amd64 image; it has linux\/arm64\/v8, linux\/arm\/v7$/));
-});
 
 test('image manifests: OCI and Docker schema 2 read; schema 1, artifacts and foreign layers refused', () => {
   const m = { schemaVersion: 2, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: d('c'), size: 5 }, layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: d('1'), size: 7 }] };

@@ -1,12 +1,12 @@
 /**
  * The manifest formats a registry may answer: OCI index and Docker manifest list (several
- * platforms: Ferry runs `linux/amd64`), OCI manifest and Docker manifest v2 schema 2 (one image).
+ * platforms: oci-index.ts picks `linux/amd64`), OCI manifest and Docker manifest v2 schema 2 (one image).
  * Docker's schema 1 is refused: it carries no config blob and no layer digests worth trusting.
  */
 import { FerryError } from '../errors/index.js';
 
 export const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-const imageTypes = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+export const imageTypes = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
 const schema1Types = new Set(['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws']);
 const configTypes = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 /** Layer types flattening reads: plain, gzip or zstd tars. */
@@ -28,10 +28,10 @@ export interface Descriptor {
   size: number;
 }
 
-const platform = { os: 'linux', architecture: 'amd64' };
 const digestRe = /^sha256:[0-9a-f]{64}$/;
 
-function parse(bytes: Buffer): Record<string, unknown> {
+/** A manifest or index as a JSON object; throws `image-invalid` for anything else. */
+export function parseManifestJson(bytes: Buffer): Record<string, unknown> {
   try {
     const doc: unknown = JSON.parse(bytes.toString('utf8'));
     if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) return doc as Record<string, unknown>;
@@ -49,25 +49,6 @@ function descriptor(v: unknown, what: string): Descriptor {
   return { mediaType: d.mediaType, digest: d.digest, size: d.size };
 }
 
-/** From an index or manifest list: the `linux/amd64` image manifest's descriptor. */
-export function chooseManifest(bytes: Buffer, ref: string): Descriptor {
-  const doc = parse(bytes);
-  if (!Array.isArray(doc.manifests)) throw new FerryError('image-invalid', 'the index has no manifests');
-  const seen: string[] = [];
-  for (const [i, m] of doc.manifests.entries()) {
-    const p = ((m as { platform?: unknown })?.platform ?? {}) as { os?: unknown; architecture?: unknown; variant?: unknown };
-    const name = [p.os, p.architecture, p.variant].filter((x) => typeof x === 'string' && x).join('/');
-    if (p.os === platform.os && p.architecture === platform.architecture) {
-      const d = descriptor(m, `manifest ${i} of the index`);
-      if (!imageTypes.has(d.mediaType)) throw new FerryError('image-invalid', `the ${name} entry of the index is a ${d.mediaType}, not an image manifest`);
-      return d;
-    }
-    // Attestations and other artifacts carry unknown/unknown: not platforms a user chose.
-    if (name && p.os !== 'unknown') seen.push(name);
-  }
-  throw new FerryError('image-invalid', `${ref} has no ${platform.os}/${platform.architecture} image; it has ${seen.length ? seen.join(', ') : 'no platforms'}`);
-}
-
 /** An image manifest's config and layers, checked for what Ferry can run. */
 export function readImageManifest(mediaType: string, bytes: Buffer): { config: Descriptor; layers: Descriptor[] } {
   if (schema1Types.has(mediaType)) {
@@ -75,7 +56,7 @@ export function readImageManifest(mediaType: string, bytes: Buffer): { config: D
   }
   if (indexTypes.has(mediaType)) throw new FerryError('image-invalid', 'an index names another index, not an image manifest');
   if (!imageTypes.has(mediaType)) throw new FerryError('image-invalid', `the manifest is a ${mediaType}, not an OCI or Docker image manifest`);
-  const doc = parse(bytes);
+  const doc = parseManifestJson(bytes);
   const config = descriptor(doc.config, 'the config');
   if (!configTypes.has(config.mediaType)) throw new FerryError('image-invalid', `the config is a ${config.mediaType}, not an image config: the reference names an artifact, not a container image`);
   if (!Array.isArray(doc.layers)) throw new FerryError('image-invalid', 'the manifest has no layers');

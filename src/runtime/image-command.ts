@@ -20,7 +20,20 @@ export interface ImageCommand {
  * the image's PATH, the working directory is a directory, the user and group exist. Throws
  * `instance-start-failed` saying which does not hold; the deploy-time check reports it.
  */
-export function imageCommand(config: EffectiveConfig, packageDir: string | undefined, env: Record<string, string>): ImageCommand {
+export function imageCommand(config: Pick<EffectiveConfig, 'image' | 'command'>, packageDir: string | undefined, env: Record<string, string>): ImageCommand {
+  const { found, ...planned } = planImageCommand(config, packageDir, env);
+  if (!found) {
+    const program = planned.argv[0]!;
+    throw new FerryError('instance-start-failed', `command '${program}' is not an executable file in the image${program.includes('/') ? '' : ` (searched its PATH ${planned.env.PATH ?? ''})`}`);
+  }
+  return planned;
+}
+
+/**
+ * As `imageCommand`, but a program missing from the image is not an error: argv[0] stays as
+ * written and `found` is false (an ad-hoc run answers "command not found" as a shell would).
+ */
+export function planImageCommand(config: Pick<EffectiveConfig, 'image' | 'command'>, packageDir: string | undefined, env: Record<string, string>): ImageCommand & { found: boolean } {
   if (!config.image) throw new FerryError('internal', 'not an image version');
   if (!packageDir) throw new FerryError('internal', "an image version's launch needs its package dir");
   const plan = planImageRun(config.image, config.command);
@@ -29,10 +42,7 @@ export function imageCommand(config: EffectiveConfig, packageDir: string | undef
   const merged = { ...plan.env, ...env };
   const [program, ...args] = plan.argv as [string, ...string[]];
   const found = findProgramInTree(packageDir, program, merged.PATH ?? '', plan.workdir);
-  if (!found) {
-    throw new FerryError('instance-start-failed', `command '${program}' is not an executable file in the image${program.includes('/') ? '' : ` (searched its PATH ${merged.PATH ?? ''})`}`);
-  }
-  return { argv: [found, ...args], env: merged, cwd: plan.workdir, user: imageUser(packageDir, plan.user), ...(plan.exposedPort ? { exposedPort: plan.exposedPort } : {}) };
+  return { argv: [found ?? program, ...args], env: merged, cwd: plan.workdir, user: imageUser(packageDir, plan.user), found: found !== undefined, ...(plan.exposedPort ? { exposedPort: plan.exposedPort } : {}) };
 }
 
 const numeric = /^\d{1,10}$/;

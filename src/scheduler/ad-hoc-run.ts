@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { awaitSandboxExit, defaultLimits, defaultSandbox, type SandboxDriver, type SandboxProcess } from '../core/index.js';
+import { awaitSandboxExit, defaultLimits, defaultSandbox, type SandboxDriver, type SandboxProcess, type SandboxUser } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { shortId } from '../util/ids.js';
 import { Turns } from '../util/turns.js';
@@ -32,6 +32,17 @@ export interface RunRequest {
   label?: string;
   /** Aborted when no one waits for the answer any more (the caller hung up): the run is stopped. */
   signal?: AbortSignal;
+  /** A container image's root file system as `/` instead of the default root (`command` and `env` then planned in it). */
+  image?: RunImageRoot;
+}
+
+/** An image a deployed version carries, as an ad-hoc run's root (service/run-image.ts finds it). */
+export interface RunImageRoot {
+  /** Host path of the image version's package: the image's root file system. */
+  packageDir: string;
+  /** The image's working directory and user, looked up in its tree. */
+  cwd: string;
+  user: SandboxUser;
 }
 
 /** Why a run ended when it did not exit by itself: the command did not exist, its time ran out, it wrote too much, it went over its memory, a signal, its caller left. */
@@ -59,8 +70,9 @@ const EXEC_FAILED = 127;
 /**
  * Runs ad-hoc commands (`POST /v1/run`, Tangle's invoke) each in a fresh sandbox of the server's
  * driver: no package (an empty folder), so the driver's default root file system (for bwrap the
- * host's system folders, read-only, and nothing else), network `none`, the default limits, the
- * run's own time limit. Nothing of one run is kept for the next.
+ * host's system folders, read-only, and nothing else), or a deployed image's root file system
+ * when the request names one; network `none`, the default limits, the run's own time limit.
+ * Nothing of one run is kept for the next.
  */
 export class AdHocRunner {
   /** Runs at once: the rest wait, so a burst of requests cannot start a sandbox each. */
@@ -98,8 +110,10 @@ export class AdHocRunner {
       const timeoutMs = r.timeoutMs ?? this.o.timeoutCapMs;
       let proc: SandboxProcess;
       try {
+        // An image's tree is sealed and shared: bound read-only as `/`, as its versions run.
+        const root = r.image ? { packageDir: r.image.packageDir, root: 'package' as const, cwd: r.image.cwd, user: r.image.user } : { packageDir: empty, cwd: '/tmp' };
         proc = await driver.spawn({
-          instanceId: id, argv: r.command, env: r.env, packageDir: empty, runDir, cwd: '/tmp',
+          instanceId: id, argv: r.command, env: r.env, runDir, ...root,
           limits: { ...defaultLimits, timeoutMs },
           // No network: an ad-hoc command reaches nothing but its stdin.
           sandbox: { ...defaultSandbox, network: 'none' },

@@ -6,4 +6,4 @@ export type { InstanceHooks } from './instance-hooks.js';
 export { VersionChecker } from './version-check.js';
 export type { CheckTarget, VersionCheckerOptions } from './version-check.js';
 export { AdHocRunner } from './ad-hoc-run.js';
-export type { AdHocRunnerOptions, RunFailure, RunOutcome, RunRequest, RunSink } from './ad-hoc-run.js';
+export type { AdHocRunnerOptions, RunFailure, RunImageRoot, RunOutcome, RunRequest, RunSink } from './ad-hoc-run.js';

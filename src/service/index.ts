@@ -15,3 +15,4 @@ export { AddressPolicy, pinnedLookup } from '../util/address-policy.js';
 export { acceptedAnswer, asyncOptions, prefersAsync, readBody, storedRequest } from './executions/submission.js';
 export { callInstance, type InstanceCall } from './instance-call.js';
 export { MemoryWriter, flatHeaders } from './memory-writer.js';
+export { findRunImage, withImageRoot } from './run-image.js';

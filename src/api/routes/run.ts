@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { FerryError } from '../../errors/index.js';
 import type { AdHocRunner, RunOutcome, RunRequest } from '../../scheduler/index.js';
+import { findRunImage, withImageRoot, type Catalog } from '../../service/index.js';
+import type { Principal } from '../../auth/index.js';
 import type { ApiContext, RouteDef } from '../route.js';
 import { callerGone } from '../../util/caller-gone.js';
 
@@ -10,6 +12,8 @@ export interface RunRouteDeps {
   allowed: boolean;
   /** Largest payload (`--max-body`). */
   maxPayloadBytes: number;
+  /** Where the image a run names is found (service/run-image.ts). */
+  catalog: Catalog;
 }
 
 /** Output as JSON can carry it: text when both streams are UTF-8, else both base64. */
@@ -29,8 +33,8 @@ function envOf(v: unknown): Record<string, string> {
   return v as Record<string, string>;
 }
 
-/** The run a request asks for: JSON `{command, env, payload (base64), timeout_ms, stream}`, or a raw body with `?command=` repeated. */
-async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunRequest; stream: boolean }> {
+/** The run a request asks for: JSON `{command, env, payload (base64), timeout_ms, stream, image}`, or a raw body with `?command=` repeated (and `?image=`). */
+async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunRequest; stream: boolean; image: string | undefined }> {
   const type = (c.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const streamQuery = c.query.get('stream');
   if (type === 'application/json') {
@@ -42,7 +46,8 @@ async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunR
     if (stdin.length > maxPayload) throw new FerryError('body-too-large', `payload: at most ${maxPayload} bytes (--max-body)`);
     if (b.timeout_ms !== undefined && typeof b.timeout_ms !== 'number') throw new FerryError('invalid-body', 'timeout_ms: a number of milliseconds');
     if (b.stream !== undefined && typeof b.stream !== 'boolean') throw new FerryError('invalid-body', 'stream: a boolean');
-    return { run: { command: b.command as string[], env: envOf(b.env), stdin, ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms as number } : {}) }, stream: b.stream === true || streamQuery === '1' || streamQuery === 'true' };
+    if (b.image !== undefined && (typeof b.image !== 'string' || b.image === '')) throw new FerryError('invalid-body', 'image: a reference or sha256: digest of an image a deployed version carries');
+    return { run: { command: b.command as string[], env: envOf(b.env), stdin, ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms as number } : {}) }, stream: b.stream === true || streamQuery === '1' || streamQuery === 'true', image: b.image as string | undefined };
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -54,7 +59,15 @@ async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunR
   const timeout = c.query.get('timeout_ms');
   const timeoutMs = timeout === null ? undefined : Number(timeout);
   if (timeoutMs !== undefined && !Number.isFinite(timeoutMs)) throw new FerryError('invalid-query', 'timeout_ms: a number of milliseconds');
-  return { run: { command: c.query.getAll('command'), env: {}, stdin: Buffer.concat(chunks), ...(timeoutMs !== undefined ? { timeoutMs } : {}) }, stream: streamQuery === '1' || streamQuery === 'true' };
+  return { run: { command: c.query.getAll('command'), env: {}, stdin: Buffer.concat(chunks), ...(timeoutMs !== undefined ? { timeoutMs } : {}) }, stream: streamQuery === '1' || streamQuery === 'true', image: c.query.get('image') || undefined };
+}
+
+/** `run` on the root file system of the image it names; Ferry's own API refuses an image it does not have. */
+function onImage(catalog: Catalog, caller: Principal, run: RunRequest, image: string | undefined): RunRequest {
+  if (image === undefined) return run;
+  const target = findRunImage(catalog, caller, image);
+  if (!target) throw new FerryError('run-image-not-found', `no deployed version you may read carries the image ${JSON.stringify(image.slice(0, 200))}`);
+  return withImageRoot(run, target);
 }
 
 /** Streamed: one JSON object a line, `{"stdout": base64}` / `{"stderr": base64}` as output comes, then `{"exitCode", "error"}`. */
@@ -80,16 +93,18 @@ export function makeRunRoutes(d: RunRouteDeps): RouteDef[] {
         { name: 'command', description: 'with a raw body: the program, then each argument (repeated)' },
         { name: 'timeout_ms', description: 'with a raw body: the time limit, at most --run-timeout', type: 'integer' },
         { name: 'stream', description: 'answer output as it comes (NDJSON)', type: 'boolean' },
+        { name: 'image', description: "with a raw body: run on this image's root file system (a reference or sha256: digest a deployed version carries)" },
       ],
-      summary: 'Run a command in a fresh sandbox (off unless --allow-run): {command, env, payload (base64), timeout_ms, stream}',
+      summary: 'Run a command in a fresh sandbox (off unless --allow-run): {command, env, payload (base64), timeout_ms, stream, image}',
       success: { status: 200, description: '`{stdout, stderr, encoding, exitCode, error}`; with stream, NDJSON lines' },
       handler: async (c) => {
         if (!d.allowed) {
           c.req.resume();
           throw new FerryError('run-disabled', 'ad-hoc commands are off on this server (--allow-run)');
         }
-        const { run: asked, stream: streamed } = await requestOf(c, d.maxPayloadBytes);
-        const run = { ...asked, signal: callerGone(c.res) };
+        const { run: asked, stream: streamed, image } = await requestOf(c, d.maxPayloadBytes);
+        d.runner.check(asked);
+        const run = { ...onImage(d.catalog, c.principal!, asked, image), signal: callerGone(c.res) };
         if (streamed) {
           await stream(c.res, d.runner, run);
           return undefined;

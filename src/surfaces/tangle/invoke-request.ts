@@ -4,13 +4,19 @@ import type { RunRequest } from '../../scheduler/index.js';
 /** The longest `function_id` kept as a label of logs and metrics; the rest is cut. */
 const LABEL_MAX = 64;
 
+/** A Tangle invoke: the run, and the image it names (run in when Ferry has it, else ignored). */
+export interface TangleInvoke {
+  run: RunRequest;
+  image: string | undefined;
+}
+
 /**
  * Tangle's `InvokeRequest` as Ferry's run: `{"image", "command": [...], "env_vars": ["K=V"],
- * "payload": [bytes]}`. `image` is taken and ignored (docs/compat/tangle.md); a missing
- * `env_vars` or `payload` is none. Throws `malformed-json` (400) or `invalid-body` (422), as
- * Tangle's gateway tells a body that is not JSON from one of the wrong shape.
+ * "payload": [bytes]}` (docs/compat/tangle.md); a missing `env_vars` or `payload` is none.
+ * Throws `malformed-json` (400) or `invalid-body` (422), as Tangle's gateway tells a body that
+ * is not JSON from one of the wrong shape.
  */
-export function parseInvoke(body: Buffer, functionId: string, maxPayloadBytes: number): RunRequest {
+export function parseInvoke(body: Buffer, functionId: string, maxPayloadBytes: number): TangleInvoke {
   let b: unknown;
   try {
     b = JSON.parse(body.toString('utf8'));
@@ -30,7 +36,8 @@ export function parseInvoke(body: Buffer, functionId: string, maxPayloadBytes: n
       env[m[1]!] = m[2]!;
     }
   }
-  return { command: r.command as string[], env, stdin: payloadOf(r.payload, maxPayloadBytes), label: functionId.slice(0, LABEL_MAX), ...timeoutOf(r.timeout_ms) };
+  const run = { command: r.command as string[], env, stdin: payloadOf(r.payload, maxPayloadBytes), label: functionId.slice(0, LABEL_MAX), ...timeoutOf(r.timeout_ms) };
+  return { run, image: r.image || undefined };
 }
 
 /** The payload: an array of numbers 0-255, as serde gives a `Vec<u8>`. */

@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { allows, type Access } from '../../auth/index.js';
 import { FerryError } from '../../errors/index.js';
-import { readBody } from '../../service/index.js';
+import { findRunImage, readBody, withImageRoot } from '../../service/index.js';
 import { callerGone } from '../../util/caller-gone.js';
 import type { HttpSurface, OpenApiPaths, SurfaceContext } from '../surface.js';
 import { parseInvoke } from './invoke-request.js';
 
 /** Ferry's rule for ad-hoc commands: `permission:execute`, whatever the function id. */
 const access: Access = { kind: 'global', perm: 'execute' };
+/** Which root file system the command ran on: `image` (the named one) or `default` (it was ignored). */
+const RUN_ROOT_HEADER = 'ferry-run-root';
 const PATH = /^\/functions\/([^/?]+)\/invoke\/?(?:\?.*)?$/;
 
 /**
@@ -27,10 +29,14 @@ export function tangleSurface(ctx: SurfaceContext): HttpSurface<string> | undefi
     const principal = await s.auth.authenticate(req.headers.authorization, req);
     if (!allows(principal, 'execute')) throw new FerryError('forbidden', 'running a command needs permission:execute');
     if (!s.allowRun) throw new FerryError('run-disabled', 'ad-hoc commands are off on this server (--allow-run)');
-    const run = parseInvoke(await readBody(req, maxBody), functionId, s.maxBodyBytes);
-    const o = await s.runner.run({ ...run, signal: callerGone(res) });
+    const { run, image } = parseInvoke(await readBody(req, maxBody), functionId, s.maxBodyBytes);
+    // An image a version the caller may read carries is the run's `/`; any other is ignored, as
+    // Tangle's executor ignores it, and the header says which root the command saw.
+    s.runner.check(run);
+    const target = image === undefined ? undefined : findRunImage(s.service.catalog, principal, image);
+    const o = await s.runner.run({ ...(target ? withImageRoot(run, target) : run), signal: callerGone(res) });
     // As Tangle's agent: output as text (invalid UTF-8 replaced), `error` null only on exit 0.
-    json(res, 200, { stdout: o.stdout.toString('utf8'), stderr: o.stderr.toString('utf8'), error: o.error });
+    json(res, 200, { stdout: o.stdout.toString('utf8'), stderr: o.stderr.toString('utf8'), error: o.error }, { [RUN_ROOT_HEADER]: target ? 'image' : 'default' });
   };
 
   return {
@@ -60,14 +66,14 @@ export function tangleSurface(ctx: SurfaceContext): HttpSurface<string> | undefi
       '/functions/{function_id}/invoke': {
         post: {
           operationId: 'tangleInvoke',
-          summary: "FaaS on Tangle's invoke: {image (ignored), command, env_vars, payload (bytes)} runs the command in a fresh sandbox",
+          summary: "FaaS on Tangle's invoke: {image, command, env_vars, payload (bytes)} runs the command in a fresh sandbox, on the image's root file system when a deployed version the caller may read carries it (else the image is ignored)",
           tags: ['tangle'],
           security: [{ bearer: [] }],
           'x-ferry-access': access,
           parameters: [{ name: 'function_id', in: 'path', required: true, description: 'labels logs and metrics; selects nothing', schema: { type: 'string' } }],
           requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
           responses: {
-            '200': { description: '`{stdout, stderr, error}`: error null on exit 0, else the exit status or the reason' },
+            '200': { description: '`{stdout, stderr, error}`: error null on exit 0, else the exit status or the reason; header `Ferry-Run-Root`: `image` or `default`' },
             default: { description: '`{"error": "..."}`' },
           },
         },
