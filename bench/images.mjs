@@ -245,7 +245,7 @@ async function main() {
     ...hostFacts(path.join(HERE, '..')),
     label: opt.label,
     wrk: run('dpkg-query', ['-W', '-f=${Version}', 'wrk']),
-    busybox: run('sh', ['-c', 'busybox | head -1']),
+    busybox: run('sh', ['-c', 'busybox | head -1'])?.replace(/\.$/, ''),
     config: { rounds: S.rounds, duration: S.duration, warmup: S.warmup, connections: S.connections, threads: THREADS, coldRuns: COLD_RUNS, quietPct: S.quietPct, quietWaitS: S.quietWait, pinned: S.pin, loadgenCpus: S.loadCpus ?? 'any', serverCpus: S.serverCpus ?? 'any' },
     minutes: (performance.now() - t0) / 60_000,
   };
