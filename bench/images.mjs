@@ -214,6 +214,7 @@ async function warmPhase(rows) {
   const bare = { ...(await import(pathToFileURL(path.join(ANCHORS, 'targets', '10-node-http.mjs')).href)).default, body: 'Hello, World!' };
   const base = { name: bare.name, label: 'bare `node:http` (the harness\'s `fns/node-http-server.js`)', baseline: true, body: bare.body, path: '/', spawn: bare.spawn };
   const warm = rows.filter((r) => !r.coldOnly).map((r) => ({ ...r, path: `/fn/${r.name}` }));
+  if (!warm.length) return { rows: [], runs: [] };
   for (const r of [base, ...warm]) if (!r.echo) fs.writeFileSync(path.join(WORK, `expect-${r.name}`), r.body);
   const runs = [];
   for (let round = 0; round < S.rounds; round++) {

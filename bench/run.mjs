@@ -83,7 +83,7 @@ const harnessArgs = [
 ];
 const warmArgs = [...quick, ...(warmOnlyList ? ['--only', warmOnlyList] : []), ...pass(shared), ...pin];
 // the protocol runner has no wrk, so no --threads
-const imagesArgs = [...quick, ...(imagesOnlyList ? ['--only', imagesOnlyList] : []), ...pass(shared), ...pin];
+const imagesArgs = [...quick, ...(opt.quick ? ['--cold-runs', '3'] : []), ...(imagesOnlyList ? ['--only', imagesOnlyList] : []), ...pass(shared), ...pin];
 const protocolsArgs = [...quick, ...(protocolsOnlyList ? ['--only', protocolsOnlyList] : []), ...pass(shared.filter((k) => k !== 'threads')), ...pin];
 
 const out = path.resolve(opt.out ?? path.join(process.env.ANCHORS_TMP || '/tmp/anchors', 'results'));

@@ -47,7 +47,9 @@ export function markdown(facts, summary, rows) {
     const k = (x) => `${fmt(x.median, 1)} | ${fmt(x.p90, 1)} | ${x.fromPool}/${x.runs}`;
     L.push(`| ${s.label} | ${fmt(s.first.ms, 1)} (${s.first.origin}) | ${k(s.pool)} | ${k(s.nopool)} |`);
   }
-  L.push('', `## Warm throughput, every answer checked (median of ${c.rounds} round(s))`, '');
+  L.push('');
+  if (!Object.keys(summary.rows).length) return L.join('\n');
+  L.push(`## Warm throughput, every answer checked (median of ${c.rounds} round(s))`, '');
   L.push('| row | req/s (min–max) | × bare (paired) | per round | p50 ms | p99 ms | server CPU % | other tasks on server core % (med/max) | answers checked | wrong | errors |');
   L.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const [name, s] of Object.entries(summary.rows)) {
