@@ -1,9 +1,9 @@
 // Prepares a Ferry data dir holding the benchmark's functions: starts a server on a free port,
 // uploads the functions through the API, and stops the server again.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 
@@ -33,11 +33,14 @@ export async function deployHello({ cli, node, dataDir, runtime, args = [] }) {
   await deployFunctions({ cli, node, dataDir, args, functions: [{ name: 'hello', files: sources[runtime] }] });
 }
 
-/** A package as a gzipped tar, from a map of file name to content. */
-async function packed(files) {
+/** A package as a gzipped tar, from a map of file path to content. */
+export async function packed(files) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
   try {
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), content);
+    }
     const chunks = [];
     for await (const c of tar.c({ gzip: true, cwd: dir, portable: true }, Object.keys(files))) chunks.push(c);
     return Buffer.concat(chunks);

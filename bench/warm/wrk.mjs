@@ -31,10 +31,11 @@ export function parseWrk(out) {
 
 /**
  * Runs wrk against `row` on `port` for `secs` s. The body is checked against `expectFile` (or by
- * name, for rows whose answer greets the request's X-Name); a rotating path for spread rows.
+ * name, for rows whose answer greets the request's X-Name, or echoes a body naming it); a rotating
+ * path for spread rows.
  */
 export async function runWrk({ port, row, secs, expectFile, connections, threads, cpus }) {
-  const check = row.byName ? 'name' : expectFile;
+  const check = row.echo ? 'echo' : row.byName ? 'name' : expectFile;
   const spread = row.spread ? [row.spread.prefix, String(row.spread.count)] : [];
   const args = ['-t', String(threads), '-c', String(connections), '-d', `${secs}s`, '--latency', '--timeout', '5s', '-s', script, `http://127.0.0.1:${port}${row.path}`, '--', check, ...spread];
   const { child, output } = startLoad('wrk', args, cpus);

@@ -2,6 +2,7 @@
 -- checked, so no answer can be cached, skipped or served for another request.
 --   wrk ... -s checked.lua URL -- name   [PREFIX COUNT]   body must be "Hello, <its X-Name>!"
 --   wrk ... -s checked.lua URL -- FILE   [PREFIX COUNT]   body must equal FILE's content
+--   wrk ... -s checked.lua URL -- echo   [PREFIX COUNT]   a POST of "Hello, <its X-Name>!", which the body must be
 -- With PREFIX and COUNT the path rotates over PREFIX0 ... PREFIX<COUNT-1>, one per request.
 -- A "name" answer must name a request still waiting for its answer, which it then settles: a
 -- cached, repeated or invented answer does not. Any status but 200 is a mismatch too. done()
@@ -21,7 +22,8 @@ function init(args)
   waiting = {}
   host = wrk.headers["Host"]
   path = wrk.path
-  by_name = args[1] == "name"
+  echo = args[1] == "echo"
+  by_name = args[1] == "name" or echo
   if not by_name then
     local f = assert(io.open(args[1], "rb"))
     expected = f:read("*a")
@@ -37,6 +39,10 @@ function request()
   if by_name then waiting[name] = true end
   local p = path
   if count then p = prefix .. (counter % count) end
+  if echo then
+    local body = "Hello, " .. name .. "!"
+    return "POST " .. p .. " HTTP/1.1\r\nHost: " .. host .. "\r\nX-Name: " .. name .. "\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body
+  end
   return "GET " .. p .. " HTTP/1.1\r\nHost: " .. host .. "\r\nX-Name: " .. name .. "\r\n\r\n"
 end
 
