@@ -1,7 +1,7 @@
 /** Packs a function folder into a tar.gz the server accepts. */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import type { Ignore } from 'ignore';
 
 /** Paths left out of every package: VCS data and tool caches. */
 export function excluded(path: string): boolean {
@@ -17,7 +17,9 @@ export function excluded(path: string): boolean {
 export const ignoreFile = '.ferryignore';
 
 /** The folder's `.ferryignore` rules (none when it has no such file). */
-export function ignoreRules(dir: string): Ignore {
+export async function ignoreRules(dir: string): Promise<Ignore> {
+  // Loaded here, not with the CLI: `ferry server` runs this program too and never packs.
+  const { default: ignore } = await import('ignore');
   const rules = ignore();
   const file = join(dir, ignoreFile);
   if (existsSync(file)) rules.add(readFileSync(file, 'utf8'));
@@ -50,7 +52,7 @@ export interface Packed {
  * caches and what the folder's `.ferryignore` names.
  */
 export async function pack(dir: string, file: string): Promise<Packed> {
-  const rules = ignoreRules(dir);
+  const rules = await ignoreRules(dir);
   const left = (path: string, isDir: boolean): boolean => {
     const rel = path.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
     if (rel === '' || rel === '.') return false;
