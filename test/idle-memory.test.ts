@@ -22,7 +22,6 @@ const lazy: Array<{ what: string; module: RegExp }> = [
   { what: 'ajv (a manifest checked)', module: /\/node_modules\/ajv\// },
   { what: 'jose (an access token checked)', module: /\/node_modules\/jose\// },
   { what: 'croner (a schedule put)', module: /\/node_modules\/croner\// },
-  { what: "ignore (ferry deploy reading .ferryignore; the server never packs)", module: /\/node_modules\/ignore\// },
   { what: "prom-client's default metrics (a scrape)", module: /\/node_modules\/(prom-client\/lib\/defaultMetrics\.js|@opentelemetry\/)/ },
   { what: 'coap and coap-packet, and the CoAP front end (--coap-port)', module: /\/node_modules\/coap(-packet)?\/|\/dist\/src\/frontends\/coap\/endpoint\.js$/ },
 ];
