@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BuildContext, SandboxDriver } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { BuildCache } from './build-cache.js';
+import { buildRoot, buildWorkRoot } from './paths.js';
 import { overDiskCap, runBuild } from './build-sandbox.js';
 import { npmPlan, type NodeToolchain } from './npm-plan.js';
 import { checkOutputTree, copyTree } from './output-tree.js';
@@ -66,8 +67,8 @@ export class DependencyBuilder {
     checkSources(o.sources, o.allowHostNetwork);
     // Without isolation a build has the host's network already: there is nothing to relay through.
     this.sources = o.driver.isolated ? o.sources : { ...o.sources, privateSources: false };
-    this.cache = new BuildCache(join(o.dataDir, 'builds', 'cache'), o.cacheMaxBytes);
-    this.workRoot = join(o.dataDir, 'builds', 'work');
+    this.cache = new BuildCache(join(buildRoot(o.dataDir), 'cache'), o.cacheMaxBytes);
+    this.workRoot = buildWorkRoot(o.dataDir);
   }
 
   /** Removes work dirs a killed server left behind. */
@@ -105,7 +106,7 @@ export class DependencyBuilder {
     let work: string | undefined;
     try {
       // The work dir must be reachable by the sandbox user, as the run dirs are.
-      await mkdir(join(this.o.dataDir, 'builds'), { recursive: true, mode: 0o711 });
+      await mkdir(buildRoot(this.o.dataDir), { recursive: true, mode: 0o711 });
       await mkdir(this.workRoot, { recursive: true, mode: 0o711 });
       work = await mkdtemp(join(this.workRoot, 'b-'));
       await copyTree(ctx.dir, join(work, 'pkg'));

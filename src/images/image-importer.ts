@@ -22,19 +22,6 @@ export interface ImageImportOptions {
   registry?: RegistrySettings;
 }
 
-const archiveTypes: Record<string, ImageArchiveFormat> = {
-  'application/x-docker-archive': 'docker',
-  'application/vnd.oci.image.layout.v1+tar': 'oci',
-};
-
-/** The media types of image archive uploads. */
-export const imageArchiveMediaTypes: readonly string[] = Object.keys(archiveTypes);
-
-/** The image archive format a Content-Type names, or undefined for any other upload. */
-export function imageArchiveFormat(contentType: string | undefined): ImageArchiveFormat | undefined {
-  return archiveTypes[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
-}
-
 /**
  * Turns container images into package trees: blobs into the shared blob cache (verified by
  * digest), layers flattened into a package staging directory. What it answers goes into the

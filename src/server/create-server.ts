@@ -5,11 +5,12 @@ import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/inde
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { stores } from '../store/index.js';
 import { FsPackageStore } from '../packages/index.js';
-import { ImageImporter, loadRegistrySettings } from '../images/index.js';
+import { LazyImageImporter } from '../images/lazy-importer.js';
+import { loadRegistrySettings } from '../images/registry-settings.js';
 import { drivers } from '../sandbox/registry.js';
 import { runtimes } from '../runtime/registry.js';
 import { pythonInterpreter } from '../runtime/python/interpreter.js';
-import { DependencyBuilder } from '../build/index.js';
+import { LazyDependencyBuilder } from '../build/lazy-builder.js';
 import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker, AdHocRunner } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
@@ -152,7 +153,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     refreshTtlMs: opts.refreshTokenTtlMs,
     changed: () => auth.forget(),
   });
-  const builder = new DependencyBuilder({
+  const builder = new LazyDependencyBuilder({
     driver,
     dataDir: opts.dataDir,
     sources: { npmRegistry: opts.npmRegistry, pipIndexUrl: opts.pipIndexUrl, pipFindLinks: opts.pipFindLinks, privateSources: opts.buildAllowPrivateSources },
@@ -166,7 +167,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   await builder.cleanup();
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new ImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
+  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new LazyImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();
@@ -245,7 +246,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   };
   const on: HttpSurface[] = [];
   for (const make of registry.values()) {
-    const surface = make(ctx);
+    const surface = await make(ctx);
     if (surface) on.push(surface);
   }
   for (const name of ownAddresses.keys()) if (!on.some((s) => s.name === name)) logger.warn({ surface: name }, `--surface-listen names surface '${name}', which is off in this configuration`);

@@ -22,7 +22,11 @@ import {
 } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { findPackageRoot, unpackArchive } from '../packages/index.js';
-import { imageArchiveFormat, imageManifest, type ImageImporter, type RegistryLogin } from '../images/index.js';
+// Not the images index: it loads the whole importer, which a deploy loads only when it needs it.
+import { imageArchiveFormat } from '../images/archive-media-types.js';
+import { imageManifest } from '../images/image-manifest.js';
+import type { ImageImports } from '../images/lazy-importer.js';
+import type { RegistryLogin } from '../images/registry-credentials.js';
 import type { Logger } from '../observe/index.js';
 import { Catalog } from './catalog.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -71,7 +75,7 @@ export interface FunctionServiceOptions {
   /** Installs the package's dependencies into it (see build/); throws `build-failed`. */
   buildDependencies?(ctx: BuildContext): Promise<void>;
   /** Reads container image archives into package trees (absent: image uploads are refused). */
-  images?: ImageImporter;
+  images?: ImageImports;
 }
 
 /**

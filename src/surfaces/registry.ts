@@ -2,11 +2,9 @@ import type { SurfaceFactory } from './surface.js';
 import { hostSurface } from './host/host-surface.js';
 import { fnSurface } from './fn/fn-surface.js';
 import { v1Surface } from './v1/v1-surface.js';
-import { tinyfaasSurface } from './tinyfaas/management-surface.js';
-import { tinyfaasHttpSurface } from './tinyfaas/http-surface.js';
-import { shortedfaasSurface } from './shortedfaas/shorted-surface.js';
-import { yfassSurface } from './yfass/yfass-surface.js';
-import { tangleSurface } from './tangle/tangle-surface.js';
+
+/** A compat surface: its code loads only when `--compat` names its system (an idle server stays lean). */
+const compat = (system: string, load: () => Promise<SurfaceFactory>): SurfaceFactory => (ctx) => (ctx.options.compat.includes(system) ? load().then((make) => make(ctx)) : undefined);
 
 /**
  * Every HTTP surface by name, in the order a listener asks them whether a request is theirs
@@ -17,9 +15,9 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['host', hostSurface],
   ['fn', fnSurface],
   ['v1', v1Surface],
-  ['tinyfaas', tinyfaasSurface],
-  ['tinyfaas-http', tinyfaasHttpSurface],
-  ['shortedfaas', shortedfaasSurface],
-  ['yfass', yfassSurface],
-  ['tangle', tangleSurface],
+  ['tinyfaas', compat('tinyfaas', async () => (await import('./tinyfaas/management-surface.js')).tinyfaasSurface)],
+  ['tinyfaas-http', compat('tinyfaas', async () => (await import('./tinyfaas/http-surface.js')).tinyfaasHttpSurface)],
+  ['shortedfaas', compat('shortedfaas', async () => (await import('./shortedfaas/shorted-surface.js')).shortedfaasSurface)],
+  ['yfass', compat('yfass', async () => (await import('./yfass/yfass-surface.js')).yfassSurface)],
+  ['tangle', compat('tangle', async () => (await import('./tangle/tangle-surface.js')).tangleSurface)],
 ]);

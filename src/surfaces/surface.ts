@@ -70,4 +70,4 @@ export interface SurfaceContext {
 }
 
 /** Builds a surface, or answers undefined when it is off in this configuration. */
-export type SurfaceFactory = (ctx: SurfaceContext) => HttpSurface | undefined;
+export type SurfaceFactory = (ctx: SurfaceContext) => HttpSurface | undefined | Promise<HttpSurface | undefined>;
