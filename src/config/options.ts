@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { isHeaderPattern } from '../util/header-pattern.js';
 import { checkTrafficOptions } from './traffic-options.js';
+import { seed003Environment } from './seed003-env.js';
 
 /**
  * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
@@ -273,7 +274,8 @@ function parseValue(s: Setting, raw: string | number | boolean): string | number
  * Settings from flags (already parsed by the CLI, keyed by `ServerOptions` key), then the
  * environment, then defaults. Throws an Error with a one-line message on a bad value.
  */
-export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, string | number | boolean>>, env: NodeJS.ProcessEnv): ServerOptions {
+export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, string | number | boolean>>, given: NodeJS.ProcessEnv): ServerOptions {
+  const env = seed003Environment(given, flags.compat);
   const out: Record<string, unknown> = {};
   for (const s of serverSettings) {
     const fromEnv = flags[s.key] === undefined && s.env !== undefined && env[s.env] !== undefined;
