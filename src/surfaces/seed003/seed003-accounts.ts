@@ -4,6 +4,7 @@ import { FerryError } from '../../errors/index.js';
 import { effectiveGroups, isAdmin } from '../../auth/index.js';
 import type { Accounts, SecretMeta, Secrets } from '../../service/index.js';
 import { uuidShape } from './uuid-shape.js';
+import { need } from './need.js';
 
 /** A user as the seed-003 API shows it; its id is its user name (Ferry's users are keyed by it). */
 export interface SeedUser {
@@ -67,26 +68,31 @@ export class SeedAccounts {
   }
 
   async createSecret(actor: Principal, body: unknown): Promise<SeedSecret> {
+    need(actor, 'write');
     const b = object(body, '{"name": "...", "value": "..."}');
     return secretView(await this.secrets.create(actor, { name: b.name, value: b.value }));
   }
 
   async listSecrets(actor: Principal): Promise<SeedSecret[]> {
+    need(actor, 'read');
     return (await this.secrets.list(actor, undefined)).map(secretView);
   }
 
   async getSecret(actor: Principal, id: string): Promise<SeedSecret> {
+    need(actor, 'read');
     return secretView(await this.findSecret(actor, id));
   }
 
   /** `PUT /api/secrets/{id}` `{value}`. */
   async updateSecret(actor: Principal, id: string, body: unknown): Promise<SeedSecret> {
+    need(actor, 'write');
     const m = await this.findSecret(actor, id);
     const b = object(body, '{"value": "..."}');
     return secretView((await this.secrets.put(actor, m.name, { value: b.value }, m.group)).meta);
   }
 
   async removeSecret(actor: Principal, id: string): Promise<void> {
+    need(actor, 'write');
     const m = await this.findSecret(actor, id);
     await this.secrets.remove(actor, m.name, m.group);
   }

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ExecutionRecord, Principal } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import { effectiveGroups, onFunction } from '../../auth/index.js';
+import { need } from './need.js';
 import { storedRequest, type Accounts, type Executions, type FunctionService, type Objects, type Secrets } from '../../service/index.js';
 import type { ExecutionCallers } from './execution-callers.js';
 import { ferryName, seedId, type SeedFunctions } from './seed003-functions.js';
@@ -39,6 +40,7 @@ export class SeedExecutions {
 
   /** `POST /api/executions` `{function_id, input}`: input an object, or a string holding JSON. */
   async submit(actor: Principal, body: unknown): Promise<SeedExecution> {
+    need(actor, 'execute');
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new FerryError('invalid-body', 'expected {"function_id": "...", "input": {...}}');
     const b = body as Record<string, unknown>;
     if (typeof b.function_id !== 'string') throw new FerryError('invalid-body', 'function_id: the id of the function to run');
@@ -56,6 +58,7 @@ export class SeedExecutions {
   }
 
   async list(actor: Principal): Promise<SeedExecution[]> {
+    need(actor, 'read');
     const mine = (await this.d.functions.list(actor)).map((f) => ferryName(f.id));
     if (mine.length === 0) return [];
     const recs = await this.d.executions.list({ functions: mine, limit: 1000 });

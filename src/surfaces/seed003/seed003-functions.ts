@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Manifest, Principal, VersionRecord } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
-import { allows, onFunction } from '../../auth/index.js';
+import { onFunction } from '../../auth/index.js';
 import { isFile } from '../../packages/index.js';
 import type { FunctionService } from '../../service/index.js';
 import type { FormPart } from './multipart.js';
+import { need } from './need.js';
 
 /** A function as the seed-003 API shows it. */
 export interface SeedFunction {
@@ -48,6 +49,7 @@ export class SeedFunctions {
 
   /** `POST /api/functions` as JSON: `{name, description?, image_url}`, pulled from its registry. */
   async createFromImage(actor: Principal, body: unknown): Promise<SeedFunction> {
+    need(actor, 'write');
     const b = fields(body);
     if (typeof b.image_url !== 'string' || b.image_url.length === 0) throw new FerryError('invalid-body', 'image_url: the image to run, e.g. "docker.io/library/python:3.12"');
     const m = manifestOf(b.name, b.description, b.image_url);
@@ -62,6 +64,7 @@ export class SeedFunctions {
    * JSON list, default `["python3", "main.py"]`) says what to run.
    */
   async createFromUpload(actor: Principal, form: Map<string, FormPart>): Promise<SeedFunction> {
+    need(actor, 'write');
     const text = (k: string): string | undefined => form.get(k)?.body.toString('utf8');
     const file = form.get('file');
     if (!file) throw new FerryError('invalid-body', 'the form needs a file field: an image archive or a folder archive');
@@ -117,7 +120,6 @@ export class SeedFunctions {
   }
 
   private async create(actor: Principal, make: (name: string) => Promise<VersionRecord>): Promise<SeedFunction> {
-    if (!allows(actor, 'write')) throw new FerryError('forbidden', 'creating a function needs permission:write');
     const id = randomUUID();
     return view(id, await make(ferryName(id)));
   }

@@ -104,7 +104,8 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
     const address = (): string => clientAddress(req, trusted);
     switch (m.route.op) {
       case 'register':
-        return send(res, 201, await accounts.register(req.headers.authorization ? await who(req) : undefined, await json(req), address()));
+        // A public route: a credential that does not authenticate only means "not an admin".
+        return send(res, 201, await accounts.register(req.headers.authorization ? await who(req).catch(() => undefined) : undefined, await json(req), address()));
       case 'login':
         return send(res, 200, await accounts.login(await json(req), address()));
       case 'contractEnv':
