@@ -10,52 +10,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry, disposeFerry, markSensitive, packFiles, sleep, type Ferry } from './support/ferry.js';
 import { sandboxSupport } from './support/sandbox.js';
-import { busyboxLayer, dockerSave, hostFilesLayer, type TestImage } from './support/images.js';
+import { dockerSave } from './support/images.js';
+import { ALL_INPUTS, README_EXAMPLE, pythonFunctionImage } from './support/seed003.js';
 
 const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
-
-/** The README's example function, verbatim. */
-const README_EXAMPLE = `import os
-import sys
-import json
-
-def main():
-    # Get input from arguments
-    input_data = json.loads(sys.argv[1])
-    
-    # Process input
-    result = {"message": "Hello " + input_data["name"]}
-    
-    # Return JSON output
-    print(json.dumps(result))
-
-if __name__ == "__main__":
-    main()
-`;
-
-/** A function of the contract using all three kinds of input (urllib: the seed's functions use plain HTTP). */
-const ALL_INPUTS = `import os, sys, json, urllib.request, urllib.error
-data = json.loads(sys.argv[1])
-out = {"direct": data["direct_inputs"], "args": len(sys.argv)}
-for k, ref in data.get("object_inputs", {}).items():
-    try:
-        out[k] = urllib.request.urlopen(os.environ["API_BASE_URL"] + "/" + ref).read().decode()
-    except urllib.error.HTTPError as e:
-        out[k] = e.code
-for s in data.get("secrets", []):
-    out[s] = os.environ.get(s.upper())
-if data["direct_inputs"].get("fail"):
-    out = {"error": "asked to fail"}
-print(json.dumps(out))
-`;
-
-function pythonFunctionImage(main: string): TestImage {
-  return {
-    layers: [busyboxLayer(), hostFilesLayer(['/usr/bin/python3.11', '/usr/lib/python3.11']), { items: [{ name: 'app/main.py', body: main }] }],
-    config: { Entrypoint: ['/usr/bin/python3.11', '/app/main.py'], Env: ['PATH=/usr/bin:/bin'] },
-  };
-}
 
 let f: Ferry;
 before(async () => {
