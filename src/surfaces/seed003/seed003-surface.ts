@@ -10,6 +10,7 @@ import { objectMeta, readBody } from '../../service/index.js';
 import { clientAddress } from '../../api/client-address.js';
 import { IpList } from '../../util/ip-list.js';
 import type { HttpSurface, OpenApiPaths, SurfaceContext } from '../surface.js';
+import { apiCorsPolicy, applyApiCors } from '../v1/api-cors.js';
 import { ExecutionCallers } from './execution-callers.js';
 import { parseFormData } from './multipart.js';
 import { SeedAccounts } from './seed003-accounts.js';
@@ -78,8 +79,8 @@ interface Match {
  * The seed-003 platform's API (docs/compat/seed-003.md) over Ferry's services: its auth, functions
  * (image or folder, run under the seed-003 contract), durable executions, per-function objects,
  * secrets and users, answering errors as `{"error", "message"}` (and Ferry's `code`). On with
- * `--compat seed003`. Every request goes through the listener's rate limits, and its functions'
- * runs through the invocation pipeline, as everything else does.
+ * `--compat seed003`. Every request goes through the listener's rate limits and the management
+ * API's CORS policy, and its functions' runs through the invocation pipeline, as everything else does.
  */
 export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefined {
   if (!ctx.options.compat.includes('seed003')) return undefined;
@@ -98,6 +99,8 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
   };
   const form = async (req: IncomingMessage, max: number) => parseFormData(req.headers['content-type'] ?? '', await readBody(req, max));
   const who = (req: IncomingMessage): Promise<Principal> => s.auth.authenticate(req.headers.authorization, req);
+  // The management API's CORS policy (`--cors-origin`), as the seed's gateway gave its API one.
+  const cors = apiCorsPolicy(ctx.options);
 
   const serve = async (req: IncomingMessage, res: ServerResponse, m: Match): Promise<void> => {
     const [a = '', b = ''] = m.params;
@@ -196,6 +199,7 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
     },
     handle: async (req, res, m) => {
       try {
+        if (cors && applyApiCors(cors, req, res)) return;
         if (m.route.method === '') throw new FerryError('method-not-allowed', `${req.method} is not served on ${m.route.path}`);
         await serve(req, res, m);
       } catch (err) {
