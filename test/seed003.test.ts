@@ -78,6 +78,9 @@ test("the README flow: register, login, an image function, an object, a secret, 
   assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.equal(created.json.name, 'all-inputs');
   assert.deepEqual(((await call('GET', '/api/functions', token)).json.functions as Array<{ id: string }>).map((x) => x.id), [id]);
+  // The Ferry version behind it: the contract, the seed's five minutes a run, never retried.
+  const version = (await (await f.api('GET', `/v1/functions/seed-${id}/versions/v1`)).json()) as { manifest: Record<string, unknown> };
+  assert.deepEqual([version.manifest.contract, version.manifest.limits, version.manifest.asyncTimeoutMs, version.manifest.retries], ['seed003', { timeoutMs: 300_000 }, 300_000, 0]);
 
   const upload = new FormData();
   upload.set('file', new Blob(['a,b\n1,2\n'], { type: 'text/csv' }), 'data.csv');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -24,5 +24,19 @@ export class ExecutionCallers {
   async callerOf(key: string | null): Promise<string | undefined> {
     if (key === null || !/^[0-9a-f-]{36}$/.test(key)) return undefined;
     return readFile(join(this.dir, key), 'utf8').catch(() => undefined);
+  }
+
+  /**
+   * Removes bindings older than `ms`: their executions have ended and been pruned by then (a
+   * queued one older than Ferry's retention is pruned with the rest).
+   */
+  async prune(ms: number): Promise<void> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const before = Date.now() - ms;
+    for (const name of names) {
+      const path = join(this.dir, name);
+      const st = await stat(path).catch(() => undefined);
+      if (st && st.mtimeMs < before) await rm(path, { force: true });
+    }
   }
 }

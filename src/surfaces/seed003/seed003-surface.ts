@@ -88,7 +88,9 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
   const trusted = new IpList(ctx.options.trustProxy);
   const functions = new SeedFunctions(s.service);
   const accounts = new SeedAccounts(s.accounts, s.secrets);
-  const executions = new SeedExecutions({ service: s.service, functions, executions: s.executions, objects: s.objects, secrets: s.secrets, accounts: s.accounts, callers: new ExecutionCallers(join(ctx.options.dataDir, 'seed003', 'callers')) });
+  const callers = new ExecutionCallers(join(ctx.options.dataDir, 'seed003', 'callers'));
+  const executions = new SeedExecutions({ service: s.service, functions, executions: s.executions, objects: s.objects, secrets: s.secrets, accounts: s.accounts, callers });
+  let pruning: NodeJS.Timeout | undefined;
   const json = async (req: IncomingMessage): Promise<unknown> => {
     const text = (await readBody(req, 1024 * 1024)).toString('utf8');
     try {
@@ -208,6 +210,14 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
       }
     },
     operations: () => operations(),
+    // Bindings of executions Ferry no longer keeps go, hourly.
+    start: () => {
+      const prune = (): void => void callers.prune(ctx.options.executionRetentionMs + 86_400_000).catch((err: unknown) => ctx.logger.warn({ err }, 'pruning seed-003 execution callers failed'));
+      prune();
+      pruning = setInterval(prune, 3_600_000);
+      pruning.unref();
+    },
+    close: () => clearInterval(pruning),
   };
 }
 
