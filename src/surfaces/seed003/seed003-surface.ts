@@ -116,7 +116,7 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
       case 'contractEnv':
         return send(res, 200, await executions.env(await who(req), a));
       case 'contractObject': {
-        const o = await executions.object(await who(req), a, b);
+        const o = await executions.object(await who(req), a, decode(b));
         res.writeHead(200, { 'content-type': o.contentType, 'content-length': o.size, 'x-content-type-options': 'nosniff' });
         return void (await pipeline(o.body, res).catch(() => o.body.destroy()));
       }
