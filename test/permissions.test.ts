@@ -102,6 +102,31 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'POST /api/deploy/{key}': 'execute',
   'POST /api/kill/{key}': 'execute',
   'GET /api/status/{key}': 'execute',
+  // Seed-003 (--compat seed003): Ferry's rules on its own functions, objects, secrets and users.
+  'POST /auth/register': 'public',
+  'POST /auth/login': 'public',
+  'GET /api/functions': 'read',
+  'POST /api/functions': 'write',
+  'GET /api/functions/{id}': 'fn:read',
+  'DELETE /api/functions/{id}': 'fn:remove',
+  'POST /api/executions': 'execute',
+  'GET /api/executions': 'read',
+  'GET /api/executions/{id}': 'fn:read',
+  'GET /api/function-objects/{function_id}': 'fn:read',
+  'GET /api/function-objects/{function_id}/objects': 'fn:read',
+  'POST /api/function-objects/{function_id}/objects/{name}': 'fn:write',
+  'GET /api/function-objects/{function_id}/objects/{name}': 'fn:read',
+  'DELETE /api/function-objects/{function_id}/objects/{name}': 'fn:write',
+  'POST /api/function-objects/{function_id}/{name}': 'fn:write',
+  'GET /api/function-objects/{function_id}/{name}': 'fn:read',
+  'DELETE /api/function-objects/{function_id}/{name}': 'fn:write',
+  'GET /api/secrets': 'read',
+  'POST /api/secrets': 'write',
+  'GET /api/secrets/{id}': 'read',
+  'PUT /api/secrets/{id}': 'write',
+  'DELETE /api/secrets/{id}': 'write',
+  'GET /api/users': 'admin',
+  'GET /api/users/{id}': 'self-or-admin',
   // Ad-hoc commands (on here without --allow-run, so nothing runs): permission:execute, no function.
   'POST /v1/run': 'execute',
   'POST /functions/{function_id}/invoke': 'execute',
@@ -147,6 +172,9 @@ const tokens: Partial<Record<Role, string>> = {};
 let targetTokenId = '';
 let executionId = '';
 let shortedId = '';
+/** A seed-003 function of the group custom:mx, and an execution of it. */
+let seedFn = '';
+let seedExecution = '';
 const shortedDir = mkdtempSync(join(tmpdir(), 'ferry-perm-deploy-'));
 
 const admin = (method: string, path: string, body?: unknown) => ferry.api(method, path, body);
@@ -184,13 +212,26 @@ async function ensureFixtures(): Promise<void> {
     assert.equal(res.status, 202, text);
     executionId = (JSON.parse(text) as { id: string }).id;
   }
+  if (seedFn === '' || (await admin('GET', `/v1/functions/seed-${seedFn}`)).status === 404) {
+    const form = new FormData();
+    form.set('name', 'seed-mx');
+    form.set('file', new Blob([new Uint8Array(await packFiles({ 'main.py': 'print("{}")\n' }))], { type: 'application/gzip' }), 'f.tar.gz');
+    const res = await fetch(`${ferry.url}/api/functions`, { method: 'POST', headers: { authorization: `Bearer ${ferry.token}` }, body: form });
+    const text = await res.text();
+    assert.equal(res.status, 201, text);
+    seedFn = (JSON.parse(text) as { id: string }).id;
+    assert.equal((await admin('PATCH', `/v1/functions/seed-${seedFn}`, { owner: 'custom:mx' })).status, 200);
+    const ex = await fetch(`${ferry.url}/api/executions`, { method: 'POST', headers: { authorization: `Bearer ${ferry.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ function_id: seedFn, input: {} }) });
+    assert.equal(ex.status, 201);
+    seedExecution = ((await ex.json()) as { id: string }).id;
+  }
   if (shortedId === '') shortedId = ((await (await fetch(`${ferry.url}/a/sx`, { method: 'POST', body: 'x' })).json()) as { id: string }).id;
 }
 
 before(async () => {
   mkdirSync(join(shortedDir, 'sx'));
   writeFileSync(join(shortedDir, 'sx', 'run.json'), '{"type": "executable", "command": "cat", "arguments": ""}');
-  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'shortedfaas,yfass,tangle', '--deploy-dir', shortedDir] });
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--compat', 'shortedfaas,yfass,tangle,seed003', '--deploy-dir', shortedDir] });
   await until(async () => (await fetch(`${ferry.url}/f/sx`, { method: 'POST', body: 'x' })).status === 200 || undefined, 30_000, 100);
   tokens.root = ferry.token;
   // The boot admin is the user `admin` (root); the admin role is another user.
@@ -207,6 +248,9 @@ after(async () => {
 
 function concrete(path: string): string {
   if (/^\/(f|a|r)\//.test(path)) return path.replace('{name}', 'sx').replace('{id}', shortedId);
+  if (/^\/api\/(functions|function-objects|executions|secrets|users)\b/.test(path)) {
+    return path.replace(/\{(id|function_id)\}/, path.startsWith('/api/executions') ? seedExecution : path.startsWith('/api/users') ? 'target' : path.startsWith('/api/secrets') ? '123e4567-e89b-12d3-a456-426614174000' : seedFn).replace('{name}', 'obj');
+  }
   if (path.startsWith('/api/')) return path.replace('{user}', 'target').replace('{key}', 'ym@a0');
   return path.replace('{name}', path.startsWith('/v1/users') ? 'target' : 'mx').replace('{version}', 'v1').replace('{alias}', 'prod').replace('{key}', 'dir/k.txt').replace('{id}', path.startsWith('/v1/executions') ? executionId : targetTokenId);
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { isHeaderPattern } from '../util/header-pattern.js';
 import { checkTrafficOptions } from './traffic-options.js';
+import { seed003Environment } from './seed003-env.js';
 
 /**
  * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
@@ -134,7 +135,7 @@ export interface ServerOptions {
 }
 
 /** The systems whose APIs `--compat` can serve. */
-export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas', 'yfass', 'tangle'];
+export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas', 'yfass', 'tangle', 'seed003'];
 
 type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 
@@ -158,7 +159,7 @@ export const serverSettings: Setting[] = [
   { key: 'coapHost', flag: '--coap-host', env: 'FERRY_COAP_HOST', kind: 'string', default: undefined, help: 'address the CoAP front end binds (default: --host; :: is IPv6 and IPv4)' },
   { key: 'grpcPort', flag: '--grpc-port', env: 'FERRY_GRPC_PORT', kind: 'int', default: undefined, help: 'serve functions over gRPC (plaintext HTTP/2) on this port; off by default' },
   { key: 'grpcHost', flag: '--grpc-host', env: 'FERRY_GRPC_HOST', kind: 'string', default: undefined, help: 'address the gRPC front end binds (default: --host)' },
-  { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas, shortedfaas, yfass, tangle (see docs/compat/)" },
+  { key: 'compat', flag: '--compat', env: 'FERRY_COMPAT', kind: 'list', default: '', help: "comma-separated other systems' APIs to serve too: tinyfaas, shortedfaas, yfass, tangle, seed003 (see docs/compat/)" },
   { key: 'compatUser', flag: '--compat-user', env: 'FERRY_COMPAT_USER', kind: 'string', default: 'admin', help: 'user that owns what is created through a compat API without credentials (default: the boot admin)' },
   { key: 'deployDir', flag: '--deploy-dir', env: 'FERRY_DEPLOY_DIR', kind: 'string', default: undefined, help: 'with --compat shortedfaas: watch this folder; each subfolder with a run.json or ferry.json is a function named after it' },
   { key: 'shortedfaasAuth', flag: '--shortedfaas-auth', env: 'FERRY_SHORTEDFAAS_AUTH', kind: 'bool', default: false, help: 'ShortedFaaS API: every call needs Authorization: SharedSecret <$ShortedFaaS_SharedSecret> or a Ferry bearer token' },
@@ -273,7 +274,8 @@ function parseValue(s: Setting, raw: string | number | boolean): string | number
  * Settings from flags (already parsed by the CLI, keyed by `ServerOptions` key), then the
  * environment, then defaults. Throws an Error with a one-line message on a bad value.
  */
-export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, string | number | boolean>>, env: NodeJS.ProcessEnv): ServerOptions {
+export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, string | number | boolean>>, given: NodeJS.ProcessEnv): ServerOptions {
+  const env = seed003Environment(given, flags.compat);
   const out: Record<string, unknown> = {};
   for (const s of serverSettings) {
     const fromEnv = flags[s.key] === undefined && s.env !== undefined && env[s.env] !== undefined;

@@ -34,6 +34,7 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     command: m.command,
     ...(m.port !== undefined ? { port: m.port } : {}),
     ...(m.image !== undefined ? { image: m.image } : {}),
+    ...(m.contract !== undefined ? { contract: m.contract } : {}),
     env: { ...m.env, ...o.env },
     secrets: o.secrets ?? m.secrets ?? [],
     scaling,

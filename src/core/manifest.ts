@@ -110,10 +110,16 @@ export interface Manifest {
   cors?: CorsPolicy;
   /** A token bucket in front of the function: 429 `rate-limited` past it. */
   rateLimit?: RateLimit;
+  /** `exec` (and exec images): another system's function contract the shim speaks (`seed003`: docs/compat/seed-003.md). */
+  contract?: ExecContract;
 }
 
+/** Function contracts the exec shim speaks besides its own (CGI-style). */
+export const execContracts = ['seed003'] as const;
+export type ExecContract = (typeof execContracts)[number];
+
 /** What PATCH may override: everything but the runtime, the code entry point and the labels. */
-export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 'port' | 'labels' | 'image'>;
+export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 'port' | 'labels' | 'image' | 'contract'>;
 
 /** A version's configuration with every default filled in. */
 export interface EffectiveConfig {
@@ -139,6 +145,8 @@ export interface EffectiveConfig {
   /** `cors` and `rateLimit`, absent when neither manifest nor override sets them. */
   cors?: CorsPolicy;
   rateLimit?: RateLimit;
+  /** The manifest's `contract`, absent for the exec shim's own. */
+  contract?: ExecContract;
 }
 
 /**
@@ -314,6 +322,7 @@ export const manifestSchema = {
     ...trafficProperties,
     labels: labelsSchema,
     image: manifestImageSchema,
+    contract: { enum: [...execContracts] },
   },
 } as const;
 

@@ -54,6 +54,8 @@ export async function validateManifest(value: unknown): Promise<Manifest> {
   if (m.image !== undefined && m.handler !== undefined) {
     throw new FerryError('invalid-manifest', 'ferry.json image: an image version has no handler; its command is the image\'s Entrypoint and Cmd (image.entrypoint, image.cmd or command override them)');
   }
+  // A contract is the exec shim's way of running the command; no other runtime would honour it.
+  if (m.contract !== undefined && m.runtime !== 'exec') throw new FerryError('invalid-manifest', `ferry.json contract: only runtime 'exec' speaks a contract, not '${m.runtime}'`);
   return m;
 }
 

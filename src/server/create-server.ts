@@ -116,6 +116,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     handle: (req, res) => serveInstance(req, res),
     viewRunDir: (t, runDir) => driver.view({ packageDir: t.packageDir, runDir }).runDir,
     owner: driver.isolated && process.getuid?.() === 0 ? { uid: opts.sandboxUid, gid: opts.sandboxUid } : undefined,
+    alsoServes: (path) => on.some((s) => s.instancePaths?.test(path) === true),
   });
   const pool = new Scheduler({
     driver,
@@ -252,7 +253,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   for (const name of ownAddresses.keys()) if (!on.some((s) => s.name === name)) logger.warn({ surface: name }, `--surface-listen names surface '${name}', which is off in this configuration`);
   const failed = (err: unknown): void => logger.error({ err }, 'unhandled request error');
   // Instance sockets route by path only (no --domain hosts), to the invocations and the API.
-  const serveInstance = dispatcher(on.filter((s) => s.name === 'fn' || s.name === 'v1'), failed).request;
+  const serveInstance = dispatcher(on.filter((s) => s.name === 'fn' || s.name === 'v1' || s.instancePaths !== undefined), failed).request;
   // What stopping releases once nothing is served: instances (given graceMs), then the stores.
   const releaseAll = async (graceMs: number): Promise<void> => {
     await pool.shutdown(graceMs);

@@ -13,6 +13,8 @@ export interface InstanceApiOptions {
   viewRunDir(target: DeployTarget, runDir: string): string;
   /** Who owns the socket when instances run as another user than Ferry (root with a sandbox uid). */
   owner: { uid: number; gid: number } | undefined;
+  /** Paths a surface serves to instances besides these (e.g. a compat contract's); absent: none. */
+  alsoServes?(path: string): boolean;
 }
 
 /** The socket's file name in the run dir, and the URL that tells a client "use the socket". */
@@ -76,7 +78,7 @@ export class InstanceApi {
     } catch {
       // not a path: refused below
     }
-    if (!url.startsWith('/fn/') && !objectPath.test(path)) {
+    if (!url.startsWith('/fn/') && !objectPath.test(path) && !this.o.alsoServes?.(path)) {
       req.resume();
       sendProblem(res, new FerryError('forbidden', "the instance API serves /fn/* and the function's own objects only"), url);
       return;

@@ -147,6 +147,27 @@ export class Secrets {
     return env;
   }
 
+  /**
+   * The values of the named secrets `actor` may read itself (its own and its `custom:` groups',
+   * most specific first), for one call of a function it runs; names it may not read are left out.
+   */
+  async valuesFor(actor: Principal, names: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (!allows(actor, 'read')) return out;
+    const groups = [`singular:${actor.subject}`, ...actor.groups.filter((g) => g.startsWith('custom:')).sort()];
+    for (const n of names) {
+      if (!namePattern.test(n)) continue;
+      for (const g of groups) {
+        const rec = await this.o.store.secrets.get(g, n);
+        if (rec) {
+          out.set(n, await this.open(rec));
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
   /** Running versions that use the secret get new instances with the new value (rolling, no failed call). */
   private async rollUsers(owner: string, name: string): Promise<void> {
     for (const t of this.o.catalog.targets()) {

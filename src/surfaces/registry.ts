@@ -20,4 +20,5 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['shortedfaas', compat('shortedfaas', async () => (await import('./shortedfaas/shorted-surface.js')).shortedfaasSurface)],
   ['yfass', compat('yfass', async () => (await import('./yfass/yfass-surface.js')).yfassSurface)],
   ['tangle', compat('tangle', async () => (await import('./tangle/tangle-surface.js')).tangleSurface)],
+  ['seed003', compat('seed003', async () => (await import('./seed003/seed003-surface.js')).seed003Surface)],
 ]);

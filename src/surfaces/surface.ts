@@ -45,6 +45,11 @@ export interface HttpSurface<Match = unknown> {
    */
   match(req: IncomingMessage): Match | undefined;
   handle(req: IncomingMessage, res: ServerResponse, match: Match): Promise<void>;
+  /**
+   * Paths of its own an instance may ask over its API socket (acting with the instance's token,
+   * which the surface must check itself); absent: none.
+   */
+  readonly instancePaths?: RegExp;
   /** WebSocket and other upgrades of a claimed request; absent: refused. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, match: Match): void;
   /** Its OpenAPI operations, whole (security and `x-ferry-access` included); the server adds `x-ferry-surface` and `servers`. */

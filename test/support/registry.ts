@@ -43,13 +43,13 @@ export function busyboxImage(opts: { architecture?: string; note?: string } = {}
   return imageOf([layer], opts.architecture ?? 'amd64');
 }
 
-/** An OCI image of gzip layers. */
-export function imageOf(layers: Buffer[], architecture = 'amd64'): BuiltImage {
+/** An OCI image of gzip layers (`run`: its config's Cmd, Entrypoint, Env, ...; default a busybox `echo hi`). */
+export function imageOf(layers: Buffer[], architecture = 'amd64', run: object = { Cmd: ['/bin/sh', '-c', 'echo hi'], Env: ['PATH=/bin'], WorkingDir: '/' }): BuiltImage {
   const diffIds = layers.map((l) => sha256(execFileSync('gzip', ['-dc'], { input: l, maxBuffer: 1 << 28 })));
   const config = Buffer.from(JSON.stringify({
     architecture,
     os: 'linux',
-    config: { Cmd: ['/bin/sh', '-c', 'echo hi'], Env: ['PATH=/bin'], WorkingDir: '/' },
+    config: run,
     rootfs: { type: 'layers', diff_ids: diffIds },
   }));
   const manifest = Buffer.from(JSON.stringify({

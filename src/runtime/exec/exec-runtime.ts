@@ -76,6 +76,7 @@ function shimPlan(ctx: LaunchContext, command: string[], env: Record<string, str
       FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
       FERRY_COMMAND: JSON.stringify(command),
       FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
+      ...(ctx.config.contract ? { FERRY_CONTRACT: ctx.config.contract } : {}),
     },
     cwd,
     hostPaths: [process.execPath, runtimeDir, ...hostPaths],

@@ -13,6 +13,7 @@
 import { isUtf8 } from 'node:buffer';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serveFrames, type IncomingCall } from '../shim/frame-server.js';
+import type { ContractCall } from './seed003-contract.js';
 
 /** In-flight calls get this long to finish after SIGTERM. */
 const DRAIN_MS = 5000;
@@ -134,6 +135,9 @@ function release(): void {
   }
 }
 
+/** Another system's contract the commands follow (FERRY_CONTRACT), else the shim's own. */
+const contract = process.env.FERRY_CONTRACT === 'seed003' ? new (await import('./seed003-contract.js')).Seed003Contract(process.env.FERRY_API_SOCKET ?? '') : undefined;
+
 function run(call: IncomingCall): void {
   running++;
   let released = false;
@@ -143,11 +147,25 @@ function run(call: IncomingCall): void {
     release();
   };
   const log = new PrefixedLines(call.requestId);
+  if (!contract) return start(call, log, free, undefined);
+  contract.prepare(call.requestId, call.bufferedBody(), () => call.bodyReadable()).then(
+    (c) => (call.aborted ? (c.release(), free()) : start(call, log, free, c)),
+    (err: Error) => {
+      log.line(`exec: ${err.message}`);
+      call.fail(err.message);
+      free();
+    },
+  );
+}
+
+/** Starts the call's command: with a contract, its input is the last argument and stdin is empty. */
+function start(call: IncomingCall, log: PrefixedLines, free: () => void, c: ContractCall | undefined): void {
   let child: ChildProcess;
   try {
-    child = spawn(program, args, { cwd: process.cwd(), env: callEnv(call), stdio: ['pipe', 'pipe', 'pipe'] });
+    child = spawn(program, c ? [...args, ...c.args] : args, { cwd: process.cwd(), env: c ? { ...callEnv(call), ...c.env } : callEnv(call), stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (err) {
     // e.g. a header value Node refuses in an environment variable
+    c?.release();
     log.line(`exec: cannot start ${program}: ${(err as Error).message}`);
     call.fail(`cannot start the command: ${(err as Error).message}`);
     return free();
@@ -160,7 +178,8 @@ function run(call: IncomingCall): void {
   // A command that does not read its input closes the pipe under us: not an error of the call.
   child.stdin!.on('error', () => {});
   const body = call.bufferedBody();
-  if (body) child.stdin!.end(body);
+  if (c) child.stdin!.end();
+  else if (body) child.stdin!.end(body);
   else call.bodyReadable().on('error', () => child.stdin!.destroy()).pipe(child.stdin!);
 
   call.onAbort(() => {
@@ -177,17 +196,20 @@ function run(call: IncomingCall): void {
   });
   child.once('close', (code, signal) => {
     children.delete(child);
+    c?.release();
     log.end();
     free();
     if (failed || call.aborted) return;
+    const stdout = out.length === 1 ? out[0]! : Buffer.concat(out);
     if (code === 0) {
-      const stdout = out.length === 1 ? out[0]! : Buffer.concat(out);
       call.respond(200, ['content-type', isUtf8(stdout) ? TEXT : BINARY], stdout);
       return;
     }
     const why = code !== null ? `exit status ${code}` : `killed by signal ${signal}`;
     log.line(`exec: ${program} ${why}`);
-    call.respond(500, ['content-type', TEXT], `${why}\n`);
+    // A contract's command reports its failure on stdout too (seed-003: {"error": "..."}).
+    if (c && stdout.length) call.respond(500, ['content-type', isUtf8(stdout) ? TEXT : BINARY], stdout);
+    else call.respond(500, ['content-type', TEXT], `${why}\n`);
   });
 }
 
