@@ -23,6 +23,7 @@ const lazy: Array<{ what: string; module: RegExp }> = [
   { what: 'jose (an access token checked)', module: /\/node_modules\/jose\// },
   { what: 'croner (a schedule put)', module: /\/node_modules\/croner\// },
   { what: "prom-client's default metrics (a scrape)", module: /\/node_modules\/(prom-client\/lib\/defaultMetrics\.js|@opentelemetry\/)/ },
+  { what: 'the dashboard (/ui asked for)', module: /\/dist\/src\/surfaces\/ui\/ui-pages\.js$/ },
   { what: 'coap and coap-packet, and the CoAP front end (--coap-port)', module: /\/node_modules\/coap(-packet)?\/|\/dist\/src\/frontends\/coap\/endpoint\.js$/ },
 ];
 
@@ -73,6 +74,7 @@ test('each of them loads with its first use', async () => {
     assert.equal(jwt.status, 401);
     assert.equal((await ferry.api('PUT', '/v1/functions/typed/schedules/hourly', { cron: '0 * * * *' })).status, 201);
     assert.equal((await ferry.api('GET', '/metrics')).status, 200);
+    assert.equal((await fetch(`${ferry.url}/ui/`)).status, 200);
   });
   const missing = lazy.filter((l) => !loaded.some((m) => l.module.test(m))).map((l) => l.what);
   assert.deepEqual(missing, [], `not loaded by their use: ${missing.join(', ')}`);

@@ -29,5 +29,6 @@ export class RequestStats {
     }
     counter.inc();
     c.duration.observe(ms / 1000);
+    this.metrics.traffic.request(target.function, status, ms);
   }
 }

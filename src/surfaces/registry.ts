@@ -7,6 +7,7 @@ import { tinyfaasHttpSurface } from './tinyfaas/http-surface.js';
 import { shortedfaasSurface } from './shortedfaas/shorted-surface.js';
 import { yfassSurface } from './yfass/yfass-surface.js';
 import { tangleSurface } from './tangle/tangle-surface.js';
+import { uiSurface } from './ui/ui-surface.js';
 
 /**
  * Every HTTP surface by name, in the order a listener asks them whether a request is theirs
@@ -22,4 +23,5 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['shortedfaas', shortedfaasSurface],
   ['yfass', yfassSurface],
   ['tangle', tangleSurface],
+  ['ui', uiSurface],
 ]);
