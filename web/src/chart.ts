@@ -32,7 +32,10 @@ export function lineChart(title: string, times: string[], series: Series[], unit
       if (v === null) return;
       d += `${d === '' || line.values[i - 1] === null ? 'M' : 'L'}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
     });
-    return s('path', { d: d || 'M0,0', fill: 'none', stroke: line.colour, 'stroke-width': 2 });
+    // A dot per value too: a minute alone between idle ones has no line to draw.
+    const alone = (i: number): boolean => (line.values[i - 1] ?? null) === null && (line.values[i + 1] ?? null) === null;
+    const dots = line.values.map((v, i) => (v === null || !alone(i) ? null : s('circle', { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2, fill: line.colour })));
+    return [s('path', { d: d || 'M0,0', fill: 'none', stroke: line.colour, 'stroke-width': 2 }), dots];
   });
   const label = (i: number): string => (times[i] ? new Date(times[i]!).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '');
   const svg = s(

@@ -6,7 +6,7 @@ export interface EffectiveConfig {
   handler?: string;
   env: Record<string, string>;
   secrets: string[];
-  scaling: { mode: string; minInstances: number; maxInstances: number; concurrency: number; idleTimeoutMs?: number };
+  scaling: { mode?: string; minInstances: number; maxInstances: number; concurrency: number; idleTimeoutMs?: number };
   limits: Record<string, number>;
   invoke: string;
   retries: number;

@@ -17,6 +17,7 @@ function typeOf(file: File): string {
  */
 export async function deployView(ctx: ViewContext): Promise<void> {
   const name = h('input', { type: 'text', required: true, pattern: '[a-z0-9][a-z0-9-]{0,62}', autocomplete: 'off' });
+  const group = h('input', { type: 'text', placeholder: 'default: your own', autocomplete: 'off' });
   const file = h('input', { type: 'file', accept: '.zip,.tar,.tgz,.tar.gz,application/zip,application/gzip,application/x-tar' });
   const progress = h('pre', { class: 'log', 'aria-live': 'polite', 'aria-label': 'Build progress' });
   const drop = h('div', { class: 'drop', 'aria-hidden': 'true' }, 'Drop a .zip, .tar or .tar.gz here');
@@ -41,7 +42,8 @@ export async function deployView(ctx: ViewContext): Promise<void> {
     progress.replaceChildren();
     const line = (text: string): void => void progress.append(`${text}\n`);
     line(`uploading ${chosen.name}…`);
-    const res = await call('POST', `/v1/functions/${enc(name.value)}/versions`, { body: chosen, headers: { 'content-type': typeOf(chosen), accept: 'application/x-ndjson' } });
+    const query = group.value ? `?group=${enc(group.value)}` : '';
+    const res = await call('POST', `/v1/functions/${enc(name.value)}/versions${query}`, { body: chosen, headers: { 'content-type': typeOf(chosen), accept: 'application/x-ndjson' } });
     if (res.status === 201) {
       const v = (await res.json()) as { version: string };
       return done(v.version);
@@ -67,7 +69,7 @@ export async function deployView(ctx: ViewContext): Promise<void> {
     h('form', { onsubmit: (e: Event) => {
       e.preventDefault();
       void deploy().catch(showError);
-    } }, field('Function name', name), drop, field('Archive', file), h('p', null, h('button', { type: 'submit' }, 'Deploy'))),
+    } }, field('Function name', name), field('Owning group (a new function only)', group), drop, field('Archive', file), h('p', null, h('button', { type: 'submit' }, 'Deploy'))),
     h('h2', null, 'Build progress'),
     progress,
   );

@@ -4,7 +4,7 @@ import { attempt } from '../notice.js';
 import { section } from '../section.js';
 import type { Alias, Version } from '../types.js';
 
-const kib = (n: number): string => `${Math.round(n / 1024)} KiB`;
+const size = (n: number): string => (n < 10_240 ? `${n} B` : `${Math.round(n / 1024)} KiB`);
 
 export function versionsSection(name: string): ReturnType<typeof section> {
   const base = `/v1/functions/${enc(name)}`;
@@ -19,7 +19,7 @@ export function versionsSection(name: string): ReturnType<typeof section> {
         log.hidden = false;
       }) }, 'build log');
     return [
-      table(`Versions of ${name}`, ['Version', 'Created', 'Runtime', 'Package', 'Actions'], versions.map((v) => [v.version, when(v.createdAt), v.config.runtime, kib(v.packageSize), [action(v, 'start'), ' ', action(v, 'stop'), ' ', buildLog(v)]])),
+      table(`Versions of ${name}`, ['Version', 'Created', 'Runtime', 'Package', 'Actions'], versions.map((v) => [v.version, when(v.createdAt), v.config.runtime, size(v.packageSize), [action(v, 'start'), ' ', action(v, 'stop'), ' ', buildLog(v)]])),
       log,
     ];
   });
@@ -104,7 +104,7 @@ export function configSection(name: string, latest: string | null): ReturnType<t
     const rows: Array<[string, string]> = [
       ['Version', v.version],
       ['Runtime', `${c.runtime}${c.handler ? ` (${c.handler})` : ''}`],
-      ['Scaling', `${c.scaling.mode}: ${c.scaling.minInstances} to ${c.scaling.maxInstances} instances, ${c.scaling.concurrency} calls each`],
+      ['Scaling', `${c.scaling.mode ?? 'warm'}: ${c.scaling.minInstances} to ${c.scaling.maxInstances} instances, ${c.scaling.concurrency} calls each`],
       ...Object.entries(c.limits).map(([k, x]): [string, string] => [`Limit ${k}`, String(x)]),
       ['Invoke', c.invoke],
       ['Retries', String(c.retries)],

@@ -15,6 +15,8 @@ export async function functionView(ctx: ViewContext): Promise<void> {
   const base = `/v1/functions/${enc(name)}`;
   const fn = await get<FunctionItem>(base);
   const history = historySection(name);
+  const executions = executionsSection(name);
+  const instances = instancesSection(name, ctx.signal);
   const charts = chartsSection(name);
   const remove = h('button', { type: 'button', class: 'danger', onclick: () => {
     if (!confirm(`Delete ${name} with all its versions, aliases and logs?`)) return;
@@ -24,14 +26,14 @@ export async function functionView(ctx: ViewContext): Promise<void> {
     h('h1', null, `Function ${name}`),
     h('p', null, `Owner ${fn.owner} · latest ${fn.latest ?? '–'} · `, h('code', null, fn.url), ' ', remove),
     charts.el,
-    callSection(name, fn.latest, () => void Promise.all([history.refresh(), charts.refresh()])),
+    callSection(name, fn.latest, () => void Promise.all([history.refresh(), executions.refresh(), charts.refresh(), instances.refresh()])),
     versionsSection(name).el,
     aliasesSection(name).el,
     configSection(name, fn.latest).el,
-    instancesSection(name, ctx.signal).el,
+    instances.el,
     history.el,
     logsSection(name, ctx.signal).el,
-    executionsSection(name).el,
+    executions.el,
     objectsSection(name).el,
     schedulesSection(name).el,
   );

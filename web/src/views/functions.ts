@@ -25,7 +25,7 @@ export async function functionsView(ctx: ViewContext): Promise<void> {
       h('a', { href: `#/functions/${enc(f.name)}` }, f.name),
       f.owner,
       version?.config.runtime ?? '–',
-      version ? `${version.config.scaling.mode} · network ${version.config.sandbox.network}` : '–',
+      version ? `${version.config.scaling.mode ?? 'warm'} · network ${version.config.sandbox.network}` : '–',
       String(f.versions),
       f.aliases.join(', ') || '–',
       state,
