@@ -39,3 +39,15 @@ test('a day is kept: older minutes go, idle minutes read as zeros, another funct
   assert.equal(s.summary('b', 5).requests, 0);
   assert.equal(s.summary('b', 5).p50Ms, null);
 });
+
+test("a function's series starts at its creation: calls of an earlier function by that name are not shown", () => {
+  let now = Date.UTC(2026, 0, 1, 12);
+  const s = new TrafficSeries(() => now);
+  s.request('a', 200, 1);
+  now += 3 * 60_000;
+  const createdAt = now;
+  s.request('a', 200, 1);
+  assert.equal(s.series('a', 10, createdAt).reduce((n, p) => n + p.requests, 0), 1);
+  assert.equal(s.summary('a', 10, createdAt).requests, 1);
+  assert.equal(s.summary('a', 10).requests, 2);
+});

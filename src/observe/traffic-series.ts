@@ -83,11 +83,15 @@ export class TrafficSeries {
     this.current(fn).coldStarts++;
   }
 
-  /** The last `minutes` minutes of one function, oldest first, one point per minute (zeros where idle). */
-  series(fn: string, minutes: number): MinutePoint[] {
+  /**
+   * The last `minutes` minutes of one function, oldest first, one point per minute (zeros where
+   * idle). `since`: the function's creation; calls of an earlier function of that name are not its.
+   */
+  series(fn: string, minutes: number, since = 0): MinutePoint[] {
     const last = Math.floor(this.now() / MINUTE_MS);
     const first = last - Math.min(minutes, SERIES_MINUTES) + 1;
-    const have = new Map((this.byFunction.get(fn) ?? []).filter((m) => m.minute >= first).map((m) => [m.minute, m]));
+    const born = Math.floor(since / MINUTE_MS);
+    const have = new Map((this.byFunction.get(fn) ?? []).filter((m) => m.minute >= first && m.minute >= born).map((m) => [m.minute, m]));
     const out: MinutePoint[] = [];
     for (let minute = first; minute <= last; minute++) {
       const m = have.get(minute);
@@ -97,10 +101,10 @@ export class TrafficSeries {
     return out;
   }
 
-  /** Totals over the last `minutes` (at most SUMMARY_MINUTES), percentiles over every call in them. */
-  summary(fn: string, minutes: number): TrafficSummary {
+  /** Totals over the last `minutes` (at most SUMMARY_MINUTES), percentiles over every call in them; `since` as for `series`. */
+  summary(fn: string, minutes: number, since = 0): TrafficSummary {
     const window = Math.max(1, Math.min(minutes, SUMMARY_MINUTES));
-    const first = Math.floor(this.now() / MINUTE_MS) - window + 1;
+    const first = Math.max(Math.floor(this.now() / MINUTE_MS) - window + 1, Math.floor(since / MINUTE_MS));
     const hist = new Uint32Array(BUCKETS);
     const sum = { requests: 0, errors: 0, coldStarts: 0 };
     for (const m of this.byFunction.get(fn) ?? []) {
@@ -111,11 +115,6 @@ export class TrafficSeries {
       if (m.hist) for (let i = 0; i < BUCKETS; i++) hist[i]! += m.hist[i]!;
     }
     return { ...sum, perSecond: Math.round((sum.requests / (window * 60)) * 1000) / 1000, p50Ms: percentile(hist, sum.requests, 0.5), p99Ms: percentile(hist, sum.requests, 0.99) };
-  }
-
-  /** Forgets a function (deleted: a new one by that name starts with no history). */
-  forget(fn: string): void {
-    this.byFunction.delete(fn);
   }
 
   private current(fn: string): Minute {

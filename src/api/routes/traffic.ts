@@ -23,7 +23,7 @@ export function makeTrafficRoutes(svc: FunctionService, traffic: TrafficSeries):
       success: { status: 200, description: '`{minutes, functions: [{function, requests, perSecond, errors, coldStarts, p50Ms, p99Ms}]}`' },
       handler: async (c) => {
         const minutes = minutesParam(c.query.get('minutes'), 5, SUMMARY_MINUTES);
-        const functions = (await svc.listFunctions(c.principal!)).map((f) => ({ function: f.name, ...traffic.summary(f.name, minutes) }));
+        const functions = (await svc.listFunctions(c.principal!)).map((f) => ({ function: f.name, ...traffic.summary(f.name, minutes, f.createdAt) }));
         return { body: { minutes, functions } };
       },
     },
@@ -33,9 +33,9 @@ export function makeTrafficRoutes(svc: FunctionService, traffic: TrafficSeries):
       summary: "The function's traffic per minute, oldest first: requests, errors (5xx), cold starts, latency p50/p99 (kept for a day, in memory)",
       success: { status: 200, description: '`{function, series: [{time, requests, errors, coldStarts, p50Ms, p99Ms}]}`' },
       handler: async (c) => {
-        const name = c.params.name!;
-        await svc.getFunction(name);
-        return { body: { function: name, series: traffic.series(name, minutesParam(c.query.get('minutes'), 60, SERIES_MINUTES)) } };
+        const f = await svc.getFunction(c.params.name!);
+        // From its creation on: a deleted function of the same name (another group's, perhaps) is not this one.
+        return { body: { function: f.name, series: traffic.series(f.name, minutesParam(c.query.get('minutes'), 60, SERIES_MINUTES), f.createdAt) } };
       },
     },
   ];
