@@ -183,6 +183,16 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   assert.match(path ?? '', /L/, 'the requests line is drawn');
   await screenshot(page, 'function');
 
+  // Scaling and limits are edited on the page (a PATCH of the version).
+  const limits = page.getByRole('form', { name: 'Scaling and limits of v1' });
+  await limits.getByLabel('Memory (MB)').fill('128');
+  await limits.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('v1: scaling and limits saved').waitFor();
+  assert.equal(((await (await ferry.api('GET', '/v1/functions/hello/versions/v1')).json()) as { config: { limits: { memoryMb: number } } }).config.limits.memoryMb, 128);
+  // The page's call was an execution: its result is there to open.
+  await page.getByRole('button', { name: /^Details of execution / }).first().click();
+  await page.locator('#s-executions-section pre').getByText(/"status": "succeeded"/).waitFor();
+
   // A second version and an alias on the first; the slider sends a quarter of it to the second.
   await ferry.deploy('hello', nodeFn("export default () => new Response('v2');\n"));
   assert.equal((await ferry.api('PUT', '/v1/functions/hello/aliases/prod', { version: 'v1' })).status, 200);

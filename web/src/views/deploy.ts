@@ -24,7 +24,7 @@ export async function deployView(ctx: ViewContext): Promise<void> {
   let chosen: File | undefined;
   const pick = (f: File | undefined): void => {
     chosen = f;
-    drop.textContent = f ? `Ready: ${f.name} (${Math.round(f.size / 1024)} KiB)` : 'Drop a .zip, .tar or .tar.gz here';
+    drop.textContent = f ? `Ready: ${f.name} (${f.size < 10_240 ? `${f.size} B` : `${Math.round(f.size / 1024)} KiB`})` : 'Drop a .zip, .tar or .tar.gz here';
   };
   file.addEventListener('change', () => pick(file.files?.[0]));
   drop.addEventListener('dragover', (e) => {

@@ -70,11 +70,19 @@ export function logsSection(name: string, signal: AbortSignal): ReturnType<typeo
 
 /** Asynchronous executions with their results and attempts. */
 export function executionsSection(name: string): ReturnType<typeof section> {
+  const detail = h('pre', { class: 'code', hidden: true, 'aria-live': 'polite' });
+  const show = (id: string): Promise<boolean> =>
+    attempt(async () => {
+      const e = await get<Record<string, unknown>>(`/v1/executions/${enc(id)}`);
+      detail.textContent = JSON.stringify({ id: e.id, status: e.status, attempts: e.attempts, timings: e.timings, result: e.result, error: e.error, logs: e.logs }, null, 2);
+      detail.hidden = false;
+    });
   const s = section('Executions', async () => {
     const { executions } = await get<{ executions: Execution[] }>(`/v1/executions?function=${enc(name)}&limit=25`);
     return [
       h('button', { type: 'button', class: 'secondary', onclick: () => void s.refresh() }, 'Refresh executions'),
-      table('The 25 latest executions', ['Execution', 'Version', 'Status', 'Result', 'Attempts', 'Created', 'Finished'], executions.map((e) => [e.id, e.version, badge(e.status), e.resultStatus === null ? '–' : String(e.resultStatus), String(e.attempts), when(e.createdAt), when(e.finishedAt)]), 'No executions yet.', [4]),
+      table('The 25 latest executions', ['Execution', 'Version', 'Status', 'Result', 'Attempts', 'Created', 'Finished'], executions.map((e) => [h('button', { type: 'button', class: 'link', 'aria-label': `Details of execution ${e.id}`, onclick: () => void show(e.id) }, e.id), e.version, badge(e.status), e.resultStatus === null ? '–' : String(e.resultStatus), String(e.attempts), when(e.createdAt), when(e.finishedAt)]), 'No executions yet.', [4]),
+      detail,
     ];
   });
   return s;

@@ -95,9 +95,26 @@ function aliasEditor(base: string, a: Alias, versions: string[], saved: () => vo
       } }, 'Remove')));
 }
 
-/** The latest version's effective configuration: runtime, scaling, limits, sandbox, env names. */
+/** A form that changes the version's scaling and limits (PATCH: merged key by key into its override). */
+function limitsForm(name: string, v: Version, saved: () => void): HTMLElement {
+  const number = (value: number | undefined, min: number): HTMLInputElement => h('input', { type: 'number', min, value: value ?? '' });
+  const minInstances = number(v.config.scaling.minInstances, 0);
+  const maxInstances = number(v.config.scaling.maxInstances, 1);
+  const memoryMb = number(v.config.limits.memoryMb, 1);
+  const timeoutMs = number(v.config.limits.timeoutMs, 1);
+  return h('form', { class: 'inline', 'aria-label': `Scaling and limits of ${v.version}`, onsubmit: (e: Event) => {
+    e.preventDefault();
+    const body = {
+      scaling: { minInstances: Number(minInstances.value), maxInstances: Number(maxInstances.value) },
+      limits: { memoryMb: Number(memoryMb.value), timeoutMs: Number(timeoutMs.value) },
+    };
+    void attempt(() => send('PATCH', `/v1/functions/${enc(name)}/versions/${enc(v.version)}`, body), `${v.version}: scaling and limits saved`, saved);
+  } }, field('Min instances', minInstances), field('Max instances', maxInstances), field('Memory (MB)', memoryMb), field('Timeout (ms)', timeoutMs), h('button', { type: 'submit' }, 'Save'));
+}
+
+/** The latest version's effective configuration: runtime, scaling, limits, sandbox, env names; scaling and limits editable. */
 export function configSection(name: string, latest: string | null): ReturnType<typeof section> {
-  return section('Configuration and limits', async () => {
+  const s = section('Configuration and limits', async () => {
     if (!latest) return h('p', { class: 'muted' }, 'No version yet.');
     const v = await get<Version>(`/v1/functions/${enc(name)}/versions/${enc(latest)}`);
     const c = v.config;
@@ -112,6 +129,7 @@ export function configSection(name: string, latest: string | null): ReturnType<t
       ['Environment', Object.keys(c.env).join(', ') || '–'],
       ['Secrets', c.secrets.join(', ') || '–'],
     ];
-    return table(`Configuration of ${name}@${v.version}`, ['Setting', 'Value'], rows);
+    return [table(`Configuration of ${name}@${v.version}`, ['Setting', 'Value'], rows), limitsForm(name, v, () => void s.refresh())];
   });
+  return s;
 }
