@@ -73,6 +73,15 @@ async function until(what: string, seen: () => Promise<boolean>, again: () => Pr
   assert.fail(`never saw ${what}`);
 }
 
+/** Every field of the page has a label a screen reader announces, and the view's heading has focus. */
+async function accessible(page: Page, view: string): Promise<void> {
+  const unlabelled = await page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLInputElement>('input, select, textarea')).filter((el) => !el.labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
+  );
+  assert.deepEqual(unlabelled, [], `${view}: fields without a label`);
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', `${view}: focus on the heading`);
+}
+
 /** The session cookie's value, read from outside the page (the page itself cannot). */
 async function sessionCookie(context: BrowserContext): Promise<string> {
   const c = (await context.cookies(ferry.url)).find((x) => x.name === 'ferry_session');
@@ -152,6 +161,7 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   await page.dispatchEvent('.drop', 'drop', { dataTransfer: dropped });
   await page.getByText('Ready: hello.tar.gz').waitFor();
   await screenshot(page, 'deploy');
+  assert.deepEqual(await page.evaluate(() => Array.from(document.querySelectorAll<HTMLInputElement>('input')).filter((el) => !el.labels?.length).map((el) => el.outerHTML)), [], 'deploy: fields without a label');
   await page.getByRole('button', { name: 'Deploy', exact: true }).click();
   await page.getByRole('heading', { name: 'Function hello' }).waitFor();
   assert.equal((await (await ferry.api('GET', '/v1/functions/hello')).json() as { owner: string }).owner, 'custom:team');
@@ -182,6 +192,10 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   const path = await page.locator('#s-traffic-section svg path').first().getAttribute('d');
   assert.match(path ?? '', /L/, 'the requests line is drawn');
   await screenshot(page, 'function');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Function hello' }).waitFor();
+  await page.getByRole('heading', { name: 'Alias' }).or(page.getByText('No aliases yet.')).first().waitFor();
+  await accessible(page, "a function's page");
 
   // Scaling and limits are edited on the page (a PATCH of the version).
   const limits = page.getByRole('form', { name: 'Scaling and limits of v1' });
@@ -220,6 +234,7 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   await page.goto(`${ferry.url}/ui/#/users`);
   await page.locator('#s-users-section').getByRole('cell', { name: 'viewer', exact: true }).waitFor();
   await screenshot(page, 'users');
+  await accessible(page, 'users and groups');
 });
 
 test('a user without the right: a password login, the function readable, a change refused with the permission named', { skip }, async (t) => {
