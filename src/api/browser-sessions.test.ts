@@ -34,7 +34,7 @@ function request(method: string, headers: Record<string, string> = {}): Incoming
 }
 
 async function login(s: BrowserSessions): Promise<{ cookie: string; csrf: string; setCookie: string }> {
-  const { view, setCookie } = await s.open({ name: 'dana', password }, request('POST'), '127.0.0.1');
+  const { view, setCookie } = await s.open({ name: 'dana', password }, request('POST'), '127.0.0.1', false);
   const id = new RegExp(`^${SESSION_COOKIE}=([^;]+);`).exec(setCookie)![1]!;
   return { cookie: `${SESSION_COOKIE}=${id}`, csrf: view.csrf!, setCookie };
 }
@@ -47,6 +47,8 @@ test('a login sets an HttpOnly, SameSite=Strict cookie of an id; reads need only
     assert.match(setCookie, /; HttpOnly/);
     assert.match(setCookie, /; SameSite=Strict/);
     assert.doesNotMatch(setCookie, /eyJ|fry_/, 'the cookie holds no token');
+    assert.doesNotMatch(setCookie, /Secure/, 'plain HTTP: a Secure cookie would not come back');
+    assert.match((await s.open({ name: 'dana', password }, request('POST'), '127.0.0.1', true)).setCookie, /; Secure/);
     assert.match((await s.authorization(request('GET', { cookie })))!, /^Bearer eyJ/);
     await fails(s.authorization(request('POST', { cookie })), 'csrf-refused');
     await fails(s.authorization(request('DELETE', { cookie, [CSRF_HEADER]: `${csrf.slice(0, -1)}x` })), 'csrf-refused');
@@ -86,7 +88,7 @@ test('a session ends after an hour unused, after 12 hours however busy, and at l
 
 test('a wrong password or token opens no session', () =>
   withSessions(async (s) => {
-    await fails(s.open({ name: 'dana', password: 'wrong-password' }, request('POST'), '127.0.0.1'), 'invalid-credentials');
-    await fails(s.open({ token: 'fry_not-a-token' }, request('POST'), '127.0.0.1'), 'token-malformed');
-    await fails(s.open({ name: 'dana' }, request('POST'), '127.0.0.1'), 'invalid-body');
+    await fails(s.open({ name: 'dana', password: 'wrong-password' }, request('POST'), '127.0.0.1', false), 'invalid-credentials');
+    await fails(s.open({ token: 'fry_not-a-token' }, request('POST'), '127.0.0.1', false), 'token-malformed');
+    await fails(s.open({ name: 'dana' }, request('POST'), '127.0.0.1', false), 'invalid-body');
   }));

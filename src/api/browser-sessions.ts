@@ -1,6 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { FerryError } from '../errors/index.js';
 import type { Authenticator } from '../auth/index.js';
 import type { Accounts } from '../service/index.js';
@@ -79,9 +78,10 @@ export class BrowserSessions {
 
   /**
    * Logs in with `{name, password}` or `{token}`: the session, and the `Set-Cookie` value that
-   * hands its id to the browser. A wrong password or token fails as it would on the API.
+   * hands its id to the browser (`secure`: the browser reached Ferry over TLS, so the cookie is
+   * `Secure`). A wrong password or token fails as it would on the API.
    */
-  async open(body: unknown, req: IncomingMessage, address: string): Promise<{ view: SessionView; setCookie: string }> {
+  async open(body: unknown, req: IncomingMessage, address: string, secure: boolean): Promise<{ view: SessionView; setCookie: string }> {
     const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
     let credential: Credential;
     if (typeof b.token === 'string' && b.name === undefined && b.password === undefined) {
@@ -98,8 +98,7 @@ export class BrowserSessions {
     const id = randomBytes(32).toString('base64url');
     const session: Session = { user: principal.subject, csrf: randomBytes(32).toString('base64url'), credential, expiresAt: now + MAX_MS, lastUsedAt: now, renewing: undefined };
     this.sessions.set(sha256(id), session);
-    const secure = (req.socket as TLSSocket).encrypted === true ? '; Secure' : '';
-    const setCookie = `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.round(MAX_MS / 1000)}${secure}`;
+    const setCookie = `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.round(MAX_MS / 1000)}${secure ? '; Secure' : ''}`;
     return { view: { user: principal.subject, groups: principal.groups, csrf: session.csrf, expiresAt: new Date(session.expiresAt).toISOString() }, setCookie };
   }
 

@@ -1,4 +1,6 @@
-import type { IpList } from '../../util/ip-list.js';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { plainAddress, type IpList } from '../../util/ip-list.js';
 import type { BrowserSessions } from '../browser-sessions.js';
 import { clientAddress } from '../client-address.js';
 import type { RouteDef } from '../route.js';
@@ -9,6 +11,13 @@ const loginBody = {
     { type: 'object', required: ['token'], properties: { token: { type: 'string', format: 'password' } }, additionalProperties: false },
   ],
 };
+
+/** Whether the browser reached Ferry over TLS: its own socket, or a proxy of `--trust-proxy` that says so. */
+function overTls(req: IncomingMessage, trusted: IpList): boolean {
+  if ((req.socket as TLSSocket).encrypted === true) return true;
+  const peer = req.socket.remoteAddress ?? '';
+  return trusted.has(plainAddress(peer) ?? peer) && String(req.headers['x-forwarded-proto'] ?? '').split(',').at(-1)!.trim() === 'https';
+}
 
 /**
  * The dashboard's session: log in (a password or a token) to a cookie, read the session's CSRF
@@ -21,7 +30,7 @@ export function makeSessionRoutes(sessions: BrowserSessions, trustedProxies: IpL
       summary: 'Browser login: sets the HttpOnly, SameSite=Strict session cookie; answers the session with its CSRF token (for X-CSRF-Token on changes)',
       success: { status: 201, description: '`{user, groups, csrf, expiresAt}`' },
       handler: async (c) => {
-        const { view, setCookie } = await sessions.open(await c.json(), c.req, clientAddress(c.req, trustedProxies));
+        const { view, setCookie } = await sessions.open(await c.json(), c.req, clientAddress(c.req, trustedProxies), overTls(c.req, trustedProxies));
         return { status: 201, body: view, headers: { 'set-cookie': setCookie, 'cache-control': 'no-store' } };
       },
     },
