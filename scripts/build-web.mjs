@@ -1,9 +1,8 @@
 // The dashboard's page: web/src is compiled by `tsc -p web/tsconfig.json` into dist/web; this
 // copies web/static (the HTML and CSS) beside it and says what the page weighs.
-import { cpSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist/web');
@@ -23,4 +22,4 @@ const walk = (dir) => {
   }
 };
 walk(out);
-if (process.env.FERRY_BUILD_QUIET === undefined) console.log(`build-web: dist/web weighs ${Math.round(bytes / 1024)} KiB (${Math.round(gzipped / 1024)} KiB if each file were gzipped)`);
+console.log(`build-web: dist/web weighs ${Math.round(bytes / 1024)} KiB (${Math.round(gzipped / 1024)} KiB if each file were gzipped)`);
