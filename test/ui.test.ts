@@ -93,6 +93,9 @@ test('the page: redirects to /ui/, a strict Content-Security-Policy, no inline s
   const root = await fetch(`${ferry.url}/`, { redirect: 'manual' });
   assert.equal(root.status, 302);
   assert.equal(root.headers.get('location'), '/ui/');
+  const dashboard = await fetch(`${ferry.url}/dashboard`, { redirect: 'manual' });
+  assert.equal(dashboard.status, 302);
+  assert.equal(dashboard.headers.get('location'), '/ui/');
   const page = await fetch(`${ferry.url}/ui/`);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
