@@ -240,6 +240,17 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   await accessible(page, 'users and groups');
 });
 
+test("deploy by a registry image's ferry.json: the pull's refusal shows in the page, nothing is stored", { skip }, async (t) => {
+  const { context, page } = await adminPage();
+  t.after(() => context.close());
+  await page.getByRole('link', { name: 'Deploy', exact: true }).click();
+  await page.getByLabel('Function name').fill('pulled');
+  await page.getByLabel('Or a registry image').fill(JSON.stringify({ runtime: 'exec', image: { ref: '169.254.169.254/x/y:1' } }));
+  await page.getByRole('button', { name: 'Deploy', exact: true }).click();
+  await page.getByRole('status').getByText(/--registry-allow.*\(url-refused\)/).waitFor();
+  assert.equal((await ferry.api('GET', '/v1/functions/pulled')).status, 404);
+});
+
 test('a user without the right: a password login, the function readable, a change refused with the permission named', { skip }, async (t) => {
   if (!(await ferry.api('GET', '/v1/functions/hello')).ok) await ferry.deploy('hello', hello, undefined, '?group=custom:team');
   if ((await ferry.api('GET', '/v1/functions/hello/aliases/prod')).status !== 200) await ferry.api('PUT', '/v1/functions/hello/aliases/prod', { version: 'v1' });

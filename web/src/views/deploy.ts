@@ -12,8 +12,9 @@ function typeOf(file: File): string {
 }
 
 /**
- * Deploy by dropping a zip or tarball (or choosing one): the upload asks for the build's
- * progress (NDJSON), so build and pull lines show as the server writes them.
+ * Deploy by dropping a zip or tarball (or choosing one), or by naming a registry image: the
+ * upload asks for the build's progress (NDJSON), so build and pull lines show as the server
+ * writes them.
  */
 export async function deployView(ctx: ViewContext): Promise<void> {
   const name = h('input', { type: 'text', required: true, pattern: '[a-z0-9][a-z0-9-]{0,62}', autocomplete: 'off' });
@@ -37,13 +38,16 @@ export async function deployView(ctx: ViewContext): Promise<void> {
     drop.classList.remove('over');
     pick(e.dataTransfer?.files[0]);
   });
+  const image = h('textarea', { rows: 4, placeholder: '{"runtime": "http", "image": {"ref": "registry.example.com/team/app:1"}}' });
+  /** An archive dropped or chosen, else a registry image's ferry.json (the server pulls it). */
   const deploy = async (): Promise<void> => {
-    if (!chosen) throw new Error('choose or drop an archive first');
+    if (!chosen && !image.value.trim()) throw new Error('choose or drop an archive, or give a registry image\'s ferry.json');
     progress.replaceChildren();
     const line = (text: string): void => void progress.append(`${text}\n`);
-    line(`uploading ${chosen.name}…`);
+    line(chosen ? `uploading ${chosen.name}…` : 'asking the server to pull the image…');
     const query = group.value ? `?group=${enc(group.value)}` : '';
-    const res = await call('POST', `/v1/functions/${enc(name.value)}/versions${query}`, { body: chosen, headers: { 'content-type': typeOf(chosen), accept: 'application/x-ndjson' } });
+    const body = chosen ? { body: chosen, type: typeOf(chosen) } : { body: image.value, type: 'application/json' };
+    const res = await call('POST', `/v1/functions/${enc(name.value)}/versions${query}`, { body: body.body, headers: { 'content-type': body.type, accept: 'application/x-ndjson' } });
     if (res.status === 201) {
       const v = (await res.json()) as { version: string };
       return done(v.version);
@@ -69,7 +73,7 @@ export async function deployView(ctx: ViewContext): Promise<void> {
     h('form', { onsubmit: (e: Event) => {
       e.preventDefault();
       void deploy().catch(showError);
-    } }, field('Function name', name), field('Owning group (a new function only)', group), drop, field('Archive', file), h('p', null, h('button', { type: 'submit' }, 'Deploy'))),
+    } }, field('Function name', name), field('Owning group (a new function only)', group), drop, field('Archive', file), field('Or a registry image: its ferry.json, naming image.ref', image), h('p', null, h('button', { type: 'submit' }, 'Deploy'))),
     h('h2', null, 'Build progress'),
     progress,
   );
