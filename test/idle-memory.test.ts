@@ -24,6 +24,7 @@ const lazy: Array<{ what: string; module: RegExp }> = [
   { what: 'croner (a schedule put)', module: /\/node_modules\/croner\// },
   { what: "prom-client's default metrics (a scrape)", module: /\/node_modules\/(prom-client\/lib\/defaultMetrics\.js|@opentelemetry\/)/ },
   { what: 'the image importer (an image archive upload)', module: /\/dist\/src\/images\/(image-importer|read-archive|flatten|pull)\.js$/ },
+  { what: 'the dashboard (/ui asked for)', module: /\/dist\/src\/surfaces\/ui\/ui-pages\.js$/ },
   { what: 'coap and coap-packet, and the CoAP front end (--coap-port)', module: /\/node_modules\/coap(-packet)?\/|\/dist\/src\/frontends\/coap\/endpoint\.js$/ },
 ];
 
@@ -77,6 +78,7 @@ test('each of them loads with its first use', async () => {
     // Not an archive at all: the importer loads to find that out.
     const image = await ferry.api('POST', '/v1/functions/imaged/versions', Buffer.from('not a tar'), { 'content-type': 'application/x-docker-archive' });
     assert.equal(image.status, 422, await image.text());
+    assert.equal((await fetch(`${ferry.url}/ui/`)).status, 200);
   });
   const missing = lazy.filter((l) => !loaded.some((m) => l.module.test(m))).map((l) => l.what);
   assert.deepEqual(missing, [], `not loaded by their use: ${missing.join(', ')}`);

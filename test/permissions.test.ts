@@ -27,6 +27,9 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'POST /v1/auth/logout': 'public',
   'GET /v1/auth/whoami': 'signed-in',
   'POST /v1/auth/invites': 'admin',
+  'POST /v1/auth/session': 'public',
+  'GET /v1/auth/session': 'signed-in',
+  'DELETE /v1/auth/session': 'signed-in',
   'GET /v1/users': 'admin',
   'POST /v1/users': 'admin',
   'GET /v1/users/{name}': 'self-or-admin',
@@ -58,6 +61,8 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'GET /v1/functions/{name}/objects/{key}': 'fn:read',
   'DELETE /v1/functions/{name}/objects/{key}': 'fn:write',
   'GET /v1/pool': 'read',
+  'GET /v1/traffic': 'read',
+  'GET /v1/functions/{name}/traffic': 'fn:read',
   'GET /v1/invocations': 'read',
   'GET /v1/invocations/{id}': 'read',
   'PUT /v1/functions/{name}/schedules/{id}': 'fn:write',
@@ -130,6 +135,8 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   // Ad-hoc commands (on here without --allow-run, so nothing runs): permission:execute, no function.
   'POST /v1/run': 'execute',
   'POST /functions/{function_id}/invoke': 'execute',
+  // The dashboard's files.
+  'GET /ui/{file}': 'public',
 };
 
 const groupsOf: Record<'admin' | 'writer' | 'reader' | 'stranger', string[]> = {

@@ -66,7 +66,7 @@ test('a surface registered in a test mounts on the main listener, with its own c
   const f = await startInProcess({}, { surfaces: withSurface('test-echo', testSurface('test-echo')) });
   t.after(() => f.close());
   await deployHello(f);
-  assert.deepEqual(f.server.listeners.map((l) => l.surfaces), [['fn', 'v1', 'test-echo']]);
+  assert.deepEqual(f.server.listeners.map((l) => l.surfaces), [['fn', 'v1', 'ui', 'test-echo']]);
 
   const ok = await fetch(`${f.url}/t/hello`);
   assert.equal(ok.status, 200);
@@ -104,7 +104,7 @@ test('a surface with a listener of its own (--surface-listen) is served there on
   await deployHello(f);
   assert.equal(f.server.listeners.length, 2);
   const [main, own] = f.server.listeners as [{ url: string; surfaces: string[] }, { url: string; surfaces: string[] }];
-  assert.deepEqual(main.surfaces, ['fn', 'v1']);
+  assert.deepEqual(main.surfaces, ['fn', 'v1', 'ui']);
   assert.deepEqual(own.surfaces, ['test-echo']);
   assert.notEqual(own.url, main.url);
 
@@ -137,7 +137,7 @@ test('two surfaces claiming the same route on one listener fail the start, namin
   // Given a listener of its own, the second is no clash.
   const apart = await startInProcess({ surfaceListen: 'seed-b=127.0.0.1:0' }, { surfaces: two });
   t.after(() => apart.close());
-  assert.deepEqual(apart.server.listeners.map((l) => l.surfaces), [['fn', 'v1', 'seed-a'], ['seed-b']]);
+  assert.deepEqual(apart.server.listeners.map((l) => l.surfaces), [['fn', 'v1', 'ui', 'seed-a'], ['seed-b']]);
 });
 
 test('with fn on a listener of its own, the /fn links the API answers point there', { timeout: 60_000 }, async (t) => {

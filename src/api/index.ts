@@ -22,6 +22,9 @@ import { makeObjectRoutes } from './routes/objects.js';
 import { makeInvocationRoutes } from './routes/invocations.js';
 import { makeScheduleRoutes } from './routes/schedules.js';
 import { makeRunRoutes } from './routes/run.js';
+import { makeTrafficRoutes } from './routes/traffic.js';
+import { makeSessionRoutes } from './routes/session.js';
+import { BrowserSessions } from './browser-sessions.js';
 import type { AdHocRunner } from '../scheduler/index.js';
 
 export { ApiRouter } from './router.js';
@@ -64,9 +67,12 @@ export interface ApiDeps {
 export function createApi(d: ApiDeps): ApiRouter {
   let doc: object | undefined;
   const routes: RouteDef[] = [];
+  const trustProxy = new IpList(d.trustProxy ?? []);
+  const sessions = new BrowserSessions(d.accounts, d.auth);
   routes.push(
     ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: d.openapi ?? (() => (doc ??= buildOpenApi(router.accessTable, d.version))), ownerOf: (name) => d.service.catalog.owner(name) }),
-    ...makeAuthRoutes(d.accounts, new IpList(d.trustProxy ?? [])),
+    ...makeAuthRoutes(d.accounts, trustProxy),
+    ...makeSessionRoutes(sessions, trustProxy),
     ...makeUserRoutes(d.accounts),
     ...makeTokenRoutes(d.accounts),
     ...makeSecretRoutes(d.secrets),
@@ -81,7 +87,8 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeScheduleRoutes(d.schedules),
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
     ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog }),
+    ...makeTrafficRoutes(d.service, d.metrics.traffic),
   );
-  const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase);
+  const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase, sessions);
   return router;
 }

@@ -4,6 +4,7 @@ import { allows, onFunction, type Access, type Authenticator, type Principal } f
 import type { RouteDef } from './route.js';
 import { readJson } from './body.js';
 import { httpRequestId } from '../pipeline/request-id.js';
+import type { BrowserSessions } from './browser-sessions.js';
 
 interface Compiled {
   def: RouteDef;
@@ -29,6 +30,8 @@ export class ApiRouter {
     private readonly executionOf: (id: string) => Promise<{ function: string; public: boolean } | undefined> = async () => undefined,
     /** The base of `/fn` links when invocations are served on a listener of their own. */
     private readonly invocationBase?: (requestHost: string) => string | undefined,
+    /** The dashboard's sessions: a request with their cookie and no `Authorization` is its session's. */
+    private readonly sessions?: BrowserSessions,
   ) {
     const unused = new Set(Object.keys(table));
     this.routes = defs.map((def) => {
@@ -109,7 +112,7 @@ export class ApiRouter {
    */
   private async authorize(access: Access, req: IncomingMessage, params: Record<string, string>): Promise<Principal | undefined> {
     if (access.kind === 'public') return undefined;
-    const header = req.headers.authorization;
+    const header = req.headers.authorization ?? (await this.sessions?.authorization(req));
     // A public execution needs no token; one that is sent must still be valid.
     if (access.kind === 'execution' && header === undefined) {
       if ((await this.executionOf(params.id!))?.public) return undefined;

@@ -55,6 +55,10 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     'POST /v1/auth/logout': pub,
     'GET /v1/auth/whoami': signedIn,
     'POST /v1/auth/invites': global('admin'),
+    // The dashboard's cookie session (api/browser-sessions.ts): log in, read its CSRF token, log out.
+    'POST /v1/auth/session': pub,
+    'GET /v1/auth/session': signedIn,
+    'DELETE /v1/auth/session': signedIn,
 
     'GET /v1/users': global('admin'),
     'POST /v1/users': global('admin'),
@@ -90,6 +94,9 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     // Objects are the function's data, as secrets are the group's: who may write them may delete them.
     'DELETE /v1/functions/{name}/objects/{key}': objects('write'),
     'GET /v1/pool': global('read'),
+    // Per-minute traffic (observe/traffic-series.ts): the summary lists only functions the caller may read.
+    'GET /v1/traffic': global('read'),
+    'GET /v1/functions/{name}/traffic': fn('read'),
 
     // The history lists only what the caller may read; one entry of another's function is 404.
     'GET /v1/invocations': global('read'),

@@ -39,6 +39,8 @@ export const codes = {
   'invalid-invite': { status: 403, title: 'The invite is unknown, used or expired' },
   'weak-password': { status: 422, title: 'The password is too short or too long' },
   'forbidden': { status: 403, title: 'The token does not allow this action' },
+  'session-expired': { status: 401, title: 'The browser session has ended' },
+  'csrf-refused': { status: 403, title: 'A change made with the session cookie lacks its CSRF token' },
   'run-disabled': { status: 403, title: 'This server does not run ad-hoc commands' },
   'quota-exceeded': { status: 403, title: "The owning group's quota does not allow this" },
   // resources

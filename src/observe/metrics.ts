@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
+import { TrafficSeries } from './traffic-series.js';
 
 // prom-client's entry point also loads its push gateway, its cluster aggregator and every default
 // metric (with @opentelemetry/api): ~3 MB that a server at rest does not use. The four classes
@@ -17,6 +18,8 @@ const Registry = load('prom-client/lib/registry') as typeof PromClient.Registry;
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** The last day per minute, per function, for the dashboard's charts (`GET /v1/traffic`). */
+  readonly traffic = new TrafficSeries();
   readonly requests = new Counter({
     name: 'ferry_requests_total',
     help: 'Invocations by function, version and status code',

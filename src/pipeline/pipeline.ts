@@ -119,6 +119,7 @@ export class Pipeline {
     if (target && !preflight) {
       const ms = performance.now() - began;
       if (!run) this.stats.record(target, status, ms);
+      if (!accepted) this.stats.ran(target, status, ms);
       if (!accepted && recorded(run !== undefined, error)) {
         this.o.history?.record({
           time: startedAt, function: target.function, version: target.version, kind: run ? 'async' : 'sync', status, durationMs: ms,

@@ -30,4 +30,12 @@ export class RequestStats {
     counter.inc();
     c.duration.observe(ms / 1000);
   }
+
+  /**
+   * Records a call that ran (a synchronous call or an execution's run; not an asynchronous
+   * acceptance, whose run comes later) in the dashboard's per-minute series.
+   */
+  ran(target: DeployTarget, status: number, ms: number): void {
+    this.metrics.traffic.request(target.function, status, ms);
+  }
 }

@@ -131,6 +131,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     observer: {
       coldStart: (t, ms) => {
         metrics.coldStarts.labels(t.function, t.version).inc();
+        metrics.traffic.coldStart(t.function);
         metrics.coldStartSeconds.labels(t.function, t.version).observe(ms / 1000);
       },
       instances: (fn, v, n) => metrics.instances.labels(fn, v).set(n),

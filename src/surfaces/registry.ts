@@ -2,6 +2,7 @@ import type { SurfaceFactory } from './surface.js';
 import { hostSurface } from './host/host-surface.js';
 import { fnSurface } from './fn/fn-surface.js';
 import { v1Surface } from './v1/v1-surface.js';
+import { uiSurface } from './ui/ui-surface.js';
 
 /** A compat surface: its code loads only when `--compat` names its system (an idle server stays lean). */
 const compat = (system: string, load: () => Promise<SurfaceFactory>): SurfaceFactory => (ctx) => (ctx.options.compat.includes(system) ? load().then((make) => make(ctx)) : undefined);
@@ -21,4 +22,5 @@ export const surfaces: ReadonlyMap<string, SurfaceFactory> = new Map<string, Sur
   ['yfass', compat('yfass', async () => (await import('./yfass/yfass-surface.js')).yfassSurface)],
   ['tangle', compat('tangle', async () => (await import('./tangle/tangle-surface.js')).tangleSurface)],
   ['seed003', compat('seed003', async () => (await import('./seed003/seed003-surface.js')).seed003Surface)],
+  ['ui', uiSurface],
 ]);
