@@ -24,6 +24,7 @@ import * as schedules from './commands/schedules.js';
 import * as invocations from './commands/invocations.js';
 import * as whoami from './commands/whoami.js';
 import * as openapi from './commands/openapi.js';
+import * as up from './commands/up.js';
 import { CommandExit, describeError, exitCodeOf } from './errors.js';
 import { processIO, type IO } from './output.js';
 import { packageVersion } from './paths.js';
@@ -68,6 +69,7 @@ export function buildProgram(io: IO = processIO): Command {
   invocations.register(program, io);
   whoami.register(program, io);
   openapi.register(program, io);
+  up.register(program, io);
   return program;
 }
 
