@@ -22,6 +22,7 @@ import { makeObjectRoutes } from './routes/objects.js';
 import { makeInvocationRoutes } from './routes/invocations.js';
 import { makeScheduleRoutes } from './routes/schedules.js';
 import { makeRunRoutes } from './routes/run.js';
+import { makeErrorRoutes } from './routes/errors.js';
 import type { AdHocRunner } from '../scheduler/index.js';
 
 export { ApiRouter } from './router.js';
@@ -81,6 +82,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeScheduleRoutes(d.schedules),
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
     ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog }),
+    ...makeErrorRoutes(),
   );
   const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase);
   return router;

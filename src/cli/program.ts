@@ -25,6 +25,7 @@ import * as invocations from './commands/invocations.js';
 import * as whoami from './commands/whoami.js';
 import * as openapi from './commands/openapi.js';
 import * as up from './commands/up.js';
+import * as explain from './commands/explain.js';
 import { CommandExit, describeError, exitCodeOf } from './errors.js';
 import { processIO, type IO } from './output.js';
 import { packageVersion } from './paths.js';
@@ -70,6 +71,7 @@ export function buildProgram(io: IO = processIO): Command {
   whoami.register(program, io);
   openapi.register(program, io);
   up.register(program, io);
+  explain.register(program, io);
   return program;
 }
 

@@ -5,6 +5,7 @@
  */
 export const routeCommands: Record<string, string> = {
   'GET /v1/openapi.json': 'openapi',
+  'GET /v1/errors': 'errors',
   'POST /v1/auth/register': 'register',
   'POST /v1/auth/login': 'login',
   'GET /v1/auth/whoami': 'whoami',
