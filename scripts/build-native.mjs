@@ -5,7 +5,7 @@
 // warning and exit 0 instead of a broken build. A source that does not compile is a bug in Ferry
 // and fails the build. Rebuilds only when the source is newer than the binary.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -18,8 +18,21 @@ const programs = [
 ];
 
 function warn(why, fix) {
-  console.warn(`build-native: WARNING: ${why}; the bwrap sandbox helper was not built.`);
-  console.warn(`build-native:   fix: ${fix}  (then run: node scripts/build-native.mjs)`);
+  const text = [
+    `build-native: WARNING: ${why}; the bwrap sandbox helper was not built.`,
+    'build-native:   the native helper needs a C compiler (gcc, or $CC) and the libseccomp headers to build.',
+    `build-native:   fix: ${fix}  (then run: node ${join(root, 'scripts', 'build-native.mjs')})`,
+    'build-native:   until then `ferry server` runs only with --driver process --unsandboxed; `ferry doctor` says what else the sandbox needs.',
+  ].join('\n') + '\n';
+  process.stderr.write(text);
+  // npm hides what an install script prints: tell the terminal that runs `npm i -g` directly.
+  if (!process.stderr.isTTY && process.env.npm_lifecycle_event === 'postinstall') {
+    try {
+      writeFileSync('/dev/tty', text);
+    } catch {
+      // no terminal (CI, a pipe): the server and `ferry doctor` say it again
+    }
+  }
   process.exit(0);
 }
 

@@ -89,8 +89,8 @@ test('aliases set --weights and aliases list', async () => {
 
 test('functions list and versions list', async () => {
   const fns = await ok('functions', 'list');
-  assert.match(fns.stdout, /^NAME\s+LATEST\s+VERSIONS\s+CREATED$/m);
-  assert.match(fns.stdout, /^clifn\s+v2\s+2\s/m);
+  assert.match(fns.stdout, /^NAME\s+OWNER\s+LATEST\s+VERSIONS\s+ALIASES\s+CREATED$/m);
+  assert.match(fns.stdout, /^clifn\s+singular:admin\s+v2\s+2\s/m);
   const vs = await ok('versions', 'list', 'clifn');
   assert.match(vs.stdout, /^VERSION\s+CREATED\s+SIZE\s+SHA256$/m);
   assert.match(vs.stdout, /^v1\s/m);

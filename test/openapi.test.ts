@@ -26,7 +26,7 @@ interface Doc {
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-const PUBLIC = new Set(['GET /healthz', 'GET /v1/openapi.json', 'POST /v1/auth/register', 'POST /v1/auth/login', 'POST /v1/auth/refresh', 'POST /v1/auth/logout', 'POST /v1/auth/session']);
+const PUBLIC = new Set(['GET /healthz', 'GET /v1/openapi.json', 'GET /v1/errors', 'POST /v1/auth/register', 'POST /v1/auth/login', 'POST /v1/auth/refresh', 'POST /v1/auth/logout', 'POST /v1/auth/session']);
 
 let ferry: Ferry;
 let doc: Doc;

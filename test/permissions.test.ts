@@ -20,6 +20,7 @@ type Outcome = 'ok' | 401 | 403 | 404;
 const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-token' | 'read' | 'write' | 'execute' | 'remove' | 'admin' | 'root' | `fn:${'read' | 'write' | 'execute' | 'remove'}` | 'fn:create'> = {
   'GET /healthz': 'public',
   'GET /v1/openapi.json': 'public',
+  'GET /v1/errors': 'public',
   'GET /metrics': 'read',
   'POST /v1/auth/register': 'public',
   'POST /v1/auth/login': 'public',

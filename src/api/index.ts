@@ -25,6 +25,7 @@ import { makeRunRoutes } from './routes/run.js';
 import { makeTrafficRoutes } from './routes/traffic.js';
 import { makeSessionRoutes } from './routes/session.js';
 import { BrowserSessions } from './browser-sessions.js';
+import { makeErrorRoutes } from './routes/errors.js';
 import type { AdHocRunner } from '../scheduler/index.js';
 
 export { ApiRouter } from './router.js';
@@ -88,6 +89,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
     ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog }),
     ...makeTrafficRoutes(d.service, d.metrics.traffic),
+    ...makeErrorRoutes(),
   );
   const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase, sessions);
   return router;

@@ -47,6 +47,7 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
   return {
     'GET /healthz': pub,
     'GET /v1/openapi.json': pub,
+    'GET /v1/errors': pub,
     'GET /metrics': o.metricsPublic ? pub : global('read'),
 
     'POST /v1/auth/register': pub,

@@ -96,3 +96,15 @@ export function normalizePath(path: string | undefined): string {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** `--days N` / `--seconds N` of a token or invite into its request body (positive numbers). */
+export function lifetime(opts: { days?: string | undefined; seconds?: string | undefined }): Record<string, number> {
+  const body: Record<string, number> = {};
+  for (const k of ['days', 'seconds'] as const) {
+    if (opts[k] === undefined) continue;
+    const n = Number(opts[k]);
+    if (!(n > 0)) throw usageError(`--${k}: a positive number`);
+    body[k] = n;
+  }
+  return body;
+}

@@ -169,7 +169,7 @@ describe('ferry (program)', () => {
   it('lists functions as a table or JSON', async () => {
     const t = await cli('functions', 'list');
     assert.equal(t.code, 0);
-    assert.match(t.out, /^NAME +LATEST +VERSIONS +CREATED\nhello +v2 +2 +1970-01-01T00:00:00.000Z\n$/);
+    assert.match(t.out, /^NAME +OWNER +LATEST +VERSIONS +ALIASES +CREATED\nhello +- +v2 +2 +- +1970-01-01T00:00:00.000Z\n$/);
     const j = await cli('functions', 'list', '--json');
     assert.deepEqual(JSON.parse(j.out), { functions: [{ name: 'hello', createdAt: 0, latest: 'v2', versions: 2 }] });
   });

@@ -18,6 +18,15 @@ import * as objects from './commands/objects.js';
 import * as server from './commands/server.js';
 import * as tinyfaas from './commands/tinyfaas.js';
 import * as versions from './commands/versions.js';
+import * as configCommand from './commands/config.js';
+import * as instances from './commands/instances.js';
+import * as schedules from './commands/schedules.js';
+import * as invocations from './commands/invocations.js';
+import * as traffic from './commands/traffic.js';
+import * as whoami from './commands/whoami.js';
+import * as openapi from './commands/openapi.js';
+import * as up from './commands/up.js';
+import * as explain from './commands/explain.js';
 import { CommandExit, describeError, exitCodeOf } from './errors.js';
 import { processIO, type IO } from './output.js';
 import { packageVersion } from './paths.js';
@@ -56,6 +65,15 @@ export function buildProgram(io: IO = processIO): Command {
   tokens.register(program, io);
   secrets.register(program, io);
   objects.register(program, io);
+  configCommand.register(program, io);
+  instances.register(program, io);
+  schedules.register(program, io);
+  invocations.register(program, io);
+  traffic.register(program, io);
+  whoami.register(program, io);
+  openapi.register(program, io);
+  up.register(program, io);
+  explain.register(program, io);
   return program;
 }
 

@@ -15,7 +15,8 @@ export interface Problem {
 
 export function toProblem(err: FerryError, instance?: string): Problem {
   const p: Problem = {
-    type: `https://ferry.dev/errors#${err.code}`,
+    // The server's own errors page (api/errors-doc.ts), relative: it resolves against the answer's URL.
+    type: `/v1/errors#${err.code}`,
     title: codes[err.code].title,
     status: err.status,
     detail: err.message,

@@ -1,4 +1,4 @@
-/** `ferry aliases set|list`. */
+/** `ferry aliases set|list|rm`. */
 import type { Command } from 'commander';
 import { checkName, formatWeights, parseWeights } from '../args.js';
 import { seg, type Client } from '../client.js';
@@ -73,4 +73,10 @@ export function register(program: Command, io: IO = processIO): void {
     const r = await listAliases(clientFor(cmd), name);
     io.stdout.write(opts.json ? json(r) : aliasesTable(r.aliases));
   });
+  connectionOptions(group.command('rm').alias('delete').description('delete an alias (its versions stay)').argument('<name>', 'function name').argument('<alias>', 'alias name')).action(
+    async (name: string, alias: string, _opts: unknown, cmd: Command) => {
+      await clientFor(cmd).json('DELETE', seg`/v1/functions/${checkName('function', name)}/aliases/${checkName('alias', alias)}`);
+      io.stdout.write(`deleted alias ${name}@${alias}\n`);
+    },
+  );
 }

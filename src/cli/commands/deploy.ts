@@ -28,6 +28,8 @@ export interface DeployArgs {
   alias?: string | undefined;
   /** false: the server skips its deploy-time check (`--no-check`). */
   check?: boolean | undefined;
+  /** The owning group of a new function (`singular:<user>` or `custom:<name>`). */
+  group?: string | undefined;
 }
 
 export interface DeployResult {
@@ -146,7 +148,10 @@ export async function deploy(client: Client, args: DeployArgs, io: IO = processI
 
 /** Uploads a version with a progress bar, then the build log's lines as the server writes them. */
 async function upload(client: Client, name: string, args: DeployArgs, up: Upload, io: IO): Promise<Record<string, unknown>> {
-  const path = (args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`) + (args.check === false ? '?check=false' : '');
+  const q = new URLSearchParams();
+  if (args.check === false) q.set('check', 'false');
+  if (args.group !== undefined) q.set('group', args.group);
+  const path = (args.version === undefined ? seg`/v1/functions/${name}/versions` : seg`/v1/functions/${name}/versions/${args.version}`) + (q.size ? `?${q}` : '');
   const bar = progress(io.stderr, `uploading ${name}`);
   let uploaded = false;
   // The build's log lines, as the server writes them (the upload is complete by then).

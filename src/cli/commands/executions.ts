@@ -1,8 +1,11 @@
-/** `ferry executions list|get|cancel`, and the waiting behind `ferry invoke --async --wait`. */
+/** `ferry executions list|get|start|result|cancel|callback-key`, and the waiting behind `ferry invoke --async --wait`. */
 import type { Command } from 'commander';
 import { checkName } from '../args.js';
 import { apiError, seg, type Client } from '../client.js';
-import { ApiError, usageError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { collect, normalizePath, parseHeaders, parseTarget } from '../args.js';
+import { CliError, usageError } from '../errors.js';
+import { requireSuccess } from '../outcome.js';
 import { formatTime, json, processIO, str, table, writeChunk, type IO } from '../output.js';
 import { clientFor, connectionOptions } from './common.js';
 
@@ -72,18 +75,53 @@ export async function resultBody(client: Client, id: string): Promise<Uint8Array
 }
 
 /**
- * Waits for the execution to end and writes its result body to stdout. Throws (exit 1) unless
- * it succeeded with a 2xx answer.
+ * Waits for the execution to end and writes its result body to stdout. Throws (exit 1, the rule
+ * of outcome.ts) unless it succeeded with a 2xx answer.
  */
 export async function awaitResult(client: Client, id: string, io: IO): Promise<ExecutionDoc> {
   const doc = await getExecution(client, id, Number.MAX_SAFE_INTEGER / 1000);
   if (doc.result) await writeChunk(io.stdout, await resultBody(client, id));
-  const status = doc.result?.status;
-  if (doc.status !== 'succeeded' || status === undefined || status < 200 || status > 299) {
-    const why = doc.error ? `: ${doc.error.detail}` : status !== undefined ? `: the function answered ${status}` : '';
-    throw new ApiError(status ?? 0, `execution ${id} ${doc.status}${why}`, doc.error?.code);
-  }
+  requireSuccess(doc);
   return doc;
+}
+
+/** `--wait [seconds]`: 0 when absent, for ever when given bare. */
+function waitSeconds(wait: string | boolean | undefined): number {
+  const s = wait === undefined ? 0 : wait === true ? Number.MAX_SAFE_INTEGER / 1000 : Number(wait);
+  if (!(s >= 0)) throw usageError('--wait takes a number of seconds');
+  return s;
+}
+
+export interface StartArgs {
+  target: string;
+  data?: string | undefined;
+  file?: string | undefined;
+  method?: string | undefined;
+  path?: string | undefined;
+  headers?: string[] | undefined;
+}
+
+/** `POST /v1/functions/{name}/executions`: stores the request; answers the execution's id. */
+export async function startExecution(client: Client, args: StartArgs): Promise<string> {
+  const { name, ref } = parseTarget(args.target);
+  if (args.data !== undefined && args.file !== undefined) throw usageError('use either --data or --file, not both');
+  let body: Uint8Array<ArrayBuffer> | string = args.data ?? '';
+  if (args.file !== undefined) {
+    body = new Uint8Array(await readFile(args.file).catch((err: unknown) => {
+      throw new CliError(`cannot read ${args.file}: ${err instanceof Error ? err.message : String(err)}`);
+    }));
+  }
+  const q = new URLSearchParams();
+  if (ref !== undefined) q.set('ref', ref);
+  if (args.method !== undefined) q.set('method', args.method.toUpperCase());
+  if (args.path !== undefined) q.set('path', normalizePath(args.path));
+  const path = seg`/v1/functions/${name}/executions` + (q.size ? `?${q}` : '');
+  const headers = parseHeaders(args.headers ?? []);
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/octet-stream';
+  const res = await client.fetch('POST', path, { headers: { ...headers, accept: 'application/json' }, body });
+  const text = await res.text();
+  if (!res.ok) throw apiError(res.status, res.statusText, res.headers.get('content-type'), text, client.token);
+  return (JSON.parse(text) as { id: string }).id;
 }
 
 function describe(e: ExecutionDoc): string {
@@ -105,7 +143,7 @@ function describe(e: ExecutionDoc): string {
 }
 
 export function register(program: Command, io: IO = processIO): void {
-  const group = program.command('executions').description('asynchronous executions: list, show, cancel');
+  const group = program.command('executions').description('asynchronous executions: list, show, start, result, cancel');
   connectionOptions(
     group
       .command('list', { isDefault: true })
@@ -130,10 +168,37 @@ export function register(program: Command, io: IO = processIO): void {
       .option('--wait [seconds]', 'wait until it ends (at most this long)')
       .option('--json', 'print the raw JSON answer'),
   ).action(async (id: string, opts: { wait?: string | boolean; json?: boolean }, cmd: Command) => {
-    const wait = opts.wait === undefined ? 0 : opts.wait === true ? Number.MAX_SAFE_INTEGER / 1000 : Number(opts.wait);
-    if (!(wait >= 0)) throw usageError('--wait takes a number of seconds');
-    const doc = await getExecution(clientFor(cmd), id, wait);
+    const doc = await getExecution(clientFor(cmd), id, waitSeconds(opts.wait));
     io.stdout.write(opts.json ? json(doc) : describe(doc));
+    if (opts.wait !== undefined) requireSuccess(doc);
+  });
+  connectionOptions(
+    group
+      .command('start')
+      .description('run a function asynchronously: prints the execution id (with --wait: its result)')
+      .argument('<target>', 'function name, optionally @version or @alias')
+      .option('-d, --data <text>', 'request body')
+      .option('-f, --file <file>', 'request body from a file')
+      .option('-X, --method <method>', 'HTTP method the function sees (default POST)')
+      .option('-H, --header <header>', "request header 'Name: value' (repeatable)", collect, [] as string[])
+      .option('--path <path>', 'path (and query) the function sees, e.g. /users?id=1')
+      .option('--wait', 'wait for the execution to end and print its result (exit 1 unless it succeeded)'),
+  ).action(async (target: string, opts: { data?: string; file?: string; method?: string; header: string[]; path?: string; wait?: boolean }, cmd: Command) => {
+    const client = clientFor(cmd);
+    const id = await startExecution(client, { target, data: opts.data, file: opts.file, method: opts.method, path: opts.path, headers: opts.header });
+    if (opts.wait) await awaitResult(client, id, io);
+    else io.stdout.write(`${id}\n`);
+  });
+  connectionOptions(group.command('result').description("write an execution's result body to stdout, whatever its size").argument('<id>', 'execution id')).action(
+    async (id: string, _opts: unknown, cmd: Command) => {
+      await writeChunk(io.stdout, await resultBody(clientFor(cmd), checkId(id)));
+    },
+  );
+  connectionOptions(
+    group.command('callback-key').description("the key a function's callbacks are signed with (HMAC-SHA256)").argument('<name>', 'function name').option('--json', 'print the raw JSON answer'),
+  ).action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+    const r = await clientFor(cmd).json<{ key?: string }>('GET', seg`/v1/functions/${checkName('function', name)}/callback-key`);
+    io.stdout.write(opts.json ? json(r) : `${str(r.key)}\n`);
   });
   connectionOptions(group.command('cancel').description('cancel a queued execution').argument('<id>', 'execution id')).action(async (id: string, _opts: unknown, cmd: Command) => {
     const doc = await clientFor(cmd).json<ExecutionDoc>('DELETE', seg`/v1/executions/${checkId(id)}`);

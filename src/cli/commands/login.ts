@@ -1,4 +1,4 @@
-/** `ferry login` and `ferry logout`. */
+/** `ferry login`, `ferry register` and `ferry logout`. */
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { Client } from '../client.js';
@@ -26,18 +26,22 @@ export function register(program: Command, io: IO = processIO, env: NodeJS.Proce
     .option('--password-stdin', 'read the password from standard input (else FERRY_PASSWORD, else a prompt)')
     .option('--days <n>', 'lifetime of the stored token in days', '30')
     .action(async (opts: { user?: string; passwordStdin?: boolean; days: string }, cmd: Command) => {
-      const conn = resolveConnection({ url: cmd.optsWithGlobals<GlobalFlags>().url }, env);
-      const user = opts.user ?? env.FERRY_USER;
-      if (!user) throw usageError('give --user NAME (or FERRY_USER)');
-      const days = Number(opts.days);
-      if (!(days > 0)) throw usageError('--days: a positive number');
-      const password = await readPassword({ stdin: opts.passwordStdin ?? false }, env);
-      const anon = new Client({ url: conn.url, token: undefined });
-      const session = await anon.json<Session>('POST', '/v1/auth/login', { name: user, password });
-      const asUser = new Client({ url: conn.url, token: session.accessToken });
-      const tok = await asUser.json<{ token: string; id: string; expiresAt: string | null }>('POST', '/v1/tokens', { days, label: `ferry login on ${hostname()}` });
-      saveCredential(env, conn.url, { user: session.user, token: tok.token, tokenId: tok.id, expiresAt: tok.expiresAt });
-      io.stdout.write(`logged in to ${conn.url} as ${session.user} (token ${tok.token.slice(0, 10)}..., expires ${tok.expiresAt ?? 'never'})\n`);
+      const { conn, user, days, password } = await askCredentials(opts, cmd, env);
+      const session = await new Client({ url: conn.url, token: undefined }).json<Session>('POST', '/v1/auth/login', { name: user, password });
+      await keepSession(conn.url, session, days, io, env, 'logged in to');
+    });
+  program
+    .command('register')
+    .description('create your account (when the server takes registrations, or with an invite) and log in')
+    .option('--url <url>', 'Ferry server URL (env FERRY_URL, default http://127.0.0.1:8080)')
+    .option('--user <name>', 'the user name to take (env FERRY_USER)')
+    .option('--invite <invite>', 'the invite an admin gave you (ferry invites create)')
+    .option('--password-stdin', 'read the password from standard input (else FERRY_PASSWORD, else a prompt)')
+    .option('--days <n>', 'lifetime of the stored token in days', '30')
+    .action(async (opts: { user?: string; invite?: string; passwordStdin?: boolean; days: string }, cmd: Command) => {
+      const { conn, user, days, password } = await askCredentials(opts, cmd, env);
+      const session = await new Client({ url: conn.url, token: undefined }).json<Session>('POST', '/v1/auth/register', { name: user, password, ...(opts.invite ? { invite: opts.invite } : {}) });
+      await keepSession(conn.url, session, days, io, env, 'registered and logged in to');
     });
   program
     .command('logout')
@@ -55,4 +59,22 @@ export function register(program: Command, io: IO = processIO, env: NodeJS.Proce
       saveCredential(env, conn.url, undefined);
       io.stdout.write(`logged out of ${conn.url}\n`);
     });
+}
+
+/** The server, user name, token lifetime and password of `login` and `register`. */
+async function askCredentials(opts: { user?: string; passwordStdin?: boolean; days: string }, cmd: Command, env: NodeJS.ProcessEnv): Promise<{ conn: { url: string }; user: string; days: number; password: string }> {
+  const conn = resolveConnection({ url: cmd.optsWithGlobals<GlobalFlags>().url }, env);
+  const user = opts.user ?? env.FERRY_USER;
+  if (!user) throw usageError('give --user NAME (or FERRY_USER)');
+  const days = Number(opts.days);
+  if (!(days > 0)) throw usageError('--days: a positive number');
+  return { conn, user, days, password: await readPassword({ stdin: opts.passwordStdin ?? false }, env) };
+}
+
+/** Trades a session's short-lived access token for an API token and stores it for `url`. */
+async function keepSession(url: string, session: Session, days: number, io: IO, env: NodeJS.ProcessEnv, said: string): Promise<void> {
+  const asUser = new Client({ url, token: session.accessToken });
+  const tok = await asUser.json<{ token: string; id: string; expiresAt: string | null }>('POST', '/v1/tokens', { days, label: `ferry login on ${hostname()}` });
+  saveCredential(env, url, { user: session.user, token: tok.token, tokenId: tok.id, expiresAt: tok.expiresAt });
+  io.stdout.write(`${said} ${url} as ${session.user} (token ${tok.token.slice(0, 10)}..., expires ${tok.expiresAt ?? 'never'})\n`);
 }

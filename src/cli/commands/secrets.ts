@@ -1,4 +1,4 @@
-/** `ferry secrets set|list|rm`: values go in through standard input or the environment, never argv. */
+/** `ferry secrets create|set|list|rm`: values go in through standard input or the environment, never argv. */
 import type { Command } from 'commander';
 import { seg } from '../client.js';
 import { usageError } from '../errors.js';
@@ -29,19 +29,26 @@ const groupQuery = (group: string | undefined): string => (group ? `?group=${enc
 
 export function register(program: Command, io: IO = processIO, env: NodeJS.ProcessEnv = process.env): void {
   const group = program.command('secrets').description('manage secrets (values are write-only)');
-  connectionOptions(
-    group
-      .command('set')
-      .description('create or replace a secret; the value is read from standard input')
-      .argument('<name>', 'secret name (an environment variable name)')
-      .option('--group <group>', 'owning group: custom:<name> (default: your own)')
-      .option('--from-env <var>', 'take the value from this environment variable instead of standard input')
-      .option('--json', 'print the raw JSON answer'),
-  ).action(async (name: string, opts: { group?: string; fromEnv?: string; json?: boolean }, cmd: Command) => {
-    const value = await readValue(opts.fromEnv, env);
-    const r = await clientFor(cmd).json<SecretView>('PUT', seg`/v1/secrets/${name}` + groupQuery(opts.group), { value });
-    io.stdout.write(opts.json ? json(r) : `secret ${r.name} set in ${r.group}\n`);
-  });
+  // `set` replaces (PUT), `create` refuses an existing name (POST); both read the value the same way.
+  const writes = [
+    { verb: 'set', says: 'create or replace a secret', did: 'set', send: (name: string, value: string, group?: string) => ['PUT', seg`/v1/secrets/${name}` + groupQuery(group), { value }] as const },
+    { verb: 'create', says: 'create a secret, refused when it exists', did: 'created', send: (name: string, value: string, group?: string) => ['POST', '/v1/secrets', { name, value, ...(group ? { group } : {}) }] as const },
+  ];
+  for (const w of writes) {
+    connectionOptions(
+      group
+        .command(w.verb)
+        .description(`${w.says}; the value is read from standard input`)
+        .argument('<name>', 'secret name (an environment variable name)')
+        .option('--group <group>', 'owning group: custom:<name> (default: your own)')
+        .option('--from-env <var>', 'take the value from this environment variable instead of standard input')
+        .option('--json', 'print the raw JSON answer'),
+    ).action(async (name: string, opts: { group?: string; fromEnv?: string; json?: boolean }, cmd: Command) => {
+      const [method, path, body] = w.send(name, await readValue(opts.fromEnv, env), opts.group);
+      const r = await clientFor(cmd).json<SecretView>(method, path, body);
+      io.stdout.write(opts.json ? json(r) : `secret ${r.name} ${w.did} in ${r.group}\n`);
+    });
+  }
   connectionOptions(group.command('list', { isDefault: true }).alias('ls').description("list your groups' secrets (names only)").option('--group <group>', 'only this group').option('--json', 'print the raw JSON answer')).action(
     async (opts: { group?: string; json?: boolean }, cmd: Command) => {
       const r = await clientFor(cmd).json<{ secrets: SecretView[] }>('GET', `/v1/secrets${groupQuery(opts.group)}`);

@@ -1,7 +1,7 @@
 /** `ferry tokens list|create|revoke`: long-lived API tokens. */
 import type { Command } from 'commander';
 import { seg } from '../client.js';
-import { usageError } from '../errors.js';
+import { lifetime } from '../args.js';
 import { formatTime, json, processIO, table, type IO } from '../output.js';
 import { clientFor, connectionOptions } from './common.js';
 
@@ -43,13 +43,7 @@ export function register(program: Command, io: IO = processIO): void {
       .option('--label <text>', 'a note to recognise it by')
       .option('--json', 'print the raw JSON answer'),
   ).action(async (opts: { days?: string; seconds?: string; user?: string; label?: string; json?: boolean }, cmd: Command) => {
-    const body: Record<string, unknown> = {};
-    for (const k of ['days', 'seconds'] as const) {
-      if (opts[k] === undefined) continue;
-      const n = Number(opts[k]);
-      if (!(n > 0)) throw usageError(`--${k}: a positive number`);
-      body[k] = n;
-    }
+    const body: Record<string, unknown> = lifetime(opts);
     if (opts.user) body.user = opts.user;
     if (opts.label) body.label = opts.label;
     const t = await clientFor(cmd).json<TokenView & { token: string }>('POST', '/v1/tokens', body);

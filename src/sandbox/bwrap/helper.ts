@@ -19,6 +19,14 @@ export function helperPath(): string {
   return fileURLToPath(new URL('../../../native/ferry-sandbox-helper', import.meta.url));
 }
 
+/**
+ * How to build the helper on this host: what it needs, and the build script by its own path
+ * (an installed Ferry, `npm i -g`, has no source tree to `npm run build` in).
+ */
+export function helperBuildFix(): string {
+  return `apt-get install -y gcc libseccomp-dev && node ${fileURLToPath(new URL('../../../../scripts/build-native.mjs', import.meta.url))}`;
+}
+
 /** The reader of the kernel's seccomp audit records (`native/ferry-seccomp-log.c`), beside the helper. */
 export function seccompLogPath(): string {
   return join(dirname(helperPath()), 'ferry-seccomp-log');

@@ -5,7 +5,7 @@ import type { Limits, RuntimeName, SandboxDriver } from '../../core/index.js';
 import { createBwrapDriver, type InstanceLimits } from './bwrap-driver.js';
 import { detectCgroups } from './cgroups.js';
 import { writeEtcFiles } from './etc-files.js';
-import { helperAvailable, helperExecArgv, helperPath } from './helper.js';
+import { helperAvailable, helperExecArgv, helperPath, helperBuildFix } from './helper.js';
 import { assertAllowed, createNetwork, findTool, findTools, routerTools, SLIRP_DNS, type EgressEngine } from './network.js';
 import { SharedEgress } from './egress-router.js';
 import { HostAddressWatch } from './host-addresses.js';
@@ -51,7 +51,7 @@ export interface BwrapDriverOptions {
 export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDriver & { cleanup(): Promise<string[]>; close(): Promise<void> }> {
   const bwrap = findTool('bwrap');
   if (!bwrap) throw new FerryError('internal', 'the bwrap driver needs bubblewrap: apt-get install -y bubblewrap (or run with --driver process --unsandboxed for development)');
-  if (!helperAvailable()) throw new FerryError('internal', `the bwrap driver needs its native helper at ${helperPath()}: install gcc and libseccomp-dev, then npm run build`);
+  if (!helperAvailable()) throw new FerryError('internal', `the bwrap driver needs its native helper at ${helperPath()}, built with a C compiler and the libseccomp headers: ${helperBuildFix()} (or run without a sandbox, for development only: --driver process --unsandboxed)`);
   const root = process.getuid?.() === 0;
   const sandboxUser = root ? { uid: o.sandboxUid, gid: o.sandboxUid } : undefined;
   const unreachable = sandboxUser && dataDirUnreachable(o.dataDir, sandboxUser.uid, sandboxUser.gid);
@@ -93,7 +93,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
     : cgroups.unenforced().length > 0
       ? `limits (${cgroups.unenforced().join(', ')}) cannot be set on a running sandbox without their cgroup controllers`
       : !mountdAvailable()
-        ? `the mount service ${mountdPath()} is missing: install gcc, then npm run build`
+        ? `the mount service ${mountdPath()} is missing: ${helperBuildFix()}`
         : undefined;
   // Mounts (the pool's slots, the run dirs' file systems) are made by the mount service, as root.
   const mounter = root && mountdAvailable() ? new Mounter() : undefined;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { detectCgroups, type CgroupController } from '../bwrap/cgroups.js';
-import { helperAvailable, helperPath, helperVersion } from '../bwrap/helper.js';
+import { helperAvailable, helperBuildFix, helperPath, helperVersion } from '../bwrap/helper.js';
 import { mountdAvailable, mountdPath } from '../bwrap/mounter.js';
 import { checkSeccompLog } from '../bwrap/seccomp-log.js';
 import { systemBindArgs } from '../bwrap/system-binds.js';
@@ -109,7 +109,7 @@ function kernelSeccomp(): HostCheck {
 }
 
 async function helperCheck(): Promise<HostCheck & { libseccomp?: string }> {
-  const fix = 'apt-get install -y gcc libseccomp-dev && node scripts/build-native.mjs';
+  const fix = helperBuildFix();
   if (!helperAvailable()) return { name: 'sandbox-helper', ok: false, required: true, detail: `${helperPath()} not built`, fix };
   try {
     const v = await helperVersion();
