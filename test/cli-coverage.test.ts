@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/program.js';
+import { allCommands } from '../src/cli/commands/index.js';
+import { processIO } from '../src/cli/output.js';
 import { routeCommands, uncoveredRoutes } from '../src/cli/routes.js';
 import { startFerry, disposeFerry, repoRoot, type Ferry } from './support/ferry.js';
 
@@ -43,7 +45,7 @@ function findCommand(root: Command, words: string[]): Command | undefined {
 test('every /v1 route of the OpenAPI document has a ferry command, or a documented exception', async () => {
   const routes = await apiRoutes();
   assert.ok(routes.length > 40, `the document lists ${routes.length} /v1 routes`);
-  const program = buildProgram();
+  const program = buildProgram(processIO, allCommands);
   const missing: string[] = [];
   for (const route of routes) {
     const command = routeCommands[route];

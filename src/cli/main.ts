@@ -3,8 +3,11 @@
 import { beginLeanStart } from './lean-start.js';
 
 // Before any other module loads: the server's start is what it is for.
-if (process.argv[2] === 'server' || process.argv[2] === 'tinyfaas') beginLeanStart();
+const serverStart = process.argv[2] === 'server' || process.argv[2] === 'tinyfaas';
+if (serverStart) beginLeanStart();
 const { run } = await import('./program.js');
+// A server start loads its own command only (see buildProgram).
+const commands = serverStart ? [process.argv[2] === 'server' ? await import('./commands/server.js') : await import('./commands/tinyfaas.js')] : undefined;
 
 // `ferry invoke big | head`: a closed pipe ends the output quietly.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -12,4 +15,4 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await run(process.argv);
+process.exitCode = await run(process.argv, undefined, undefined, commands);

@@ -1,37 +1,15 @@
 /** The `ferry` program: global options, the commands, and one-line error reporting. */
 import { Command, CommanderError } from 'commander';
-import * as aliases from './commands/aliases.js';
-import * as del from './commands/delete.js';
-import * as deploy from './commands/deploy.js';
-import * as doctor from './commands/doctor.js';
-import * as functions from './commands/functions.js';
-import * as init from './commands/init.js';
-import * as invoke from './commands/invoke.js';
-import * as runCommand from './commands/run.js';
-import * as logs from './commands/logs.js';
-import * as executions from './commands/executions.js';
-import * as login from './commands/login.js';
-import * as users from './commands/users.js';
-import * as tokens from './commands/tokens.js';
-import * as secrets from './commands/secrets.js';
-import * as objects from './commands/objects.js';
-import * as server from './commands/server.js';
-import * as tinyfaas from './commands/tinyfaas.js';
-import * as versions from './commands/versions.js';
-import * as configCommand from './commands/config.js';
-import * as instances from './commands/instances.js';
-import * as schedules from './commands/schedules.js';
-import * as invocations from './commands/invocations.js';
-import * as traffic from './commands/traffic.js';
-import * as whoami from './commands/whoami.js';
-import * as openapi from './commands/openapi.js';
-import * as up from './commands/up.js';
-import * as explain from './commands/explain.js';
 import { CommandExit, describeError, exitCodeOf } from './errors.js';
 import { processIO, type IO } from './output.js';
 import { packageVersion } from './paths.js';
+import type { CommandModule } from './commands/index.js';
 
-export function buildProgram(io: IO = processIO): Command {
+/**
+ * The program with these commands (`ferry server` starts with its own alone: loading the other
+ * thirty costs a server at rest memory for its whole life).
+ */
+export function buildProgram(io: IO, commands: readonly CommandModule[]): Command {
   const program = new Command('ferry')
     .description('Ferry: self-hosted functions. Talks to the server at FERRY_URL with FERRY_TOKEN.')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -47,40 +25,14 @@ export function buildProgram(io: IO = processIO): Command {
     })
     .showSuggestionAfterError()
     .exitOverride();
-  server.register(program);
-  tinyfaas.register(program);
-  init.register(program, io);
-  deploy.register(program, io);
-  invoke.register(program, io);
-  runCommand.register(program, io);
-  functions.register(program, io);
-  versions.register(program, io);
-  aliases.register(program, io);
-  logs.register(program, io);
-  executions.register(program, io);
-  del.register(program, io);
-  doctor.register(program, io);
-  login.register(program, io);
-  users.register(program, io);
-  tokens.register(program, io);
-  secrets.register(program, io);
-  objects.register(program, io);
-  configCommand.register(program, io);
-  instances.register(program, io);
-  schedules.register(program, io);
-  invocations.register(program, io);
-  traffic.register(program, io);
-  whoami.register(program, io);
-  openapi.register(program, io);
-  up.register(program, io);
-  explain.register(program, io);
+  for (const command of commands) command.register(program, io);
   return program;
 }
 
 /** Runs the CLI; resolves with the exit code. Errors print as one line (stack with FERRY_DEBUG=1). */
-export async function run(argv: string[], io: IO = processIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function run(argv: string[], io: IO = processIO, env: NodeJS.ProcessEnv = process.env, commands?: readonly CommandModule[]): Promise<number> {
   try {
-    await buildProgram(io).parseAsync(argv);
+    await buildProgram(io, commands ?? (await import('./commands/index.js')).allCommands).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
