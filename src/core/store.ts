@@ -2,6 +2,7 @@ import type { AliasRecord, FunctionRecord, LogLine, InvocationRecord, ScheduleRe
 import type { ConfigOverride } from './manifest.js';
 import type { ExecutionStore } from './executions.js';
 import type { ObjectStore } from './objects.js';
+import type { ChangeFeed } from './changes.js';
 
 /**
  * Metadata store. Async so that the embedded SQLite store and the NATS JetStream store share it;
@@ -34,6 +35,14 @@ export interface Store {
 
   /** Moves a function to another owning group. */
   setFunctionOwner(name: string, owner: string): Promise<void>;
+
+  /** The store-wide revision of the newest change to functions, versions or aliases (0 before any). */
+  revision(): Promise<number>;
+  /**
+   * The changes to functions, versions and aliases after `fromRevision`, then each new one as it
+   * is written, by this process or any other on the same store (the routing catalog follows it).
+   */
+  watch(fromRevision: number): ChangeFeed;
 
   readonly users: UserStore;
   readonly tokens: TokenStore;

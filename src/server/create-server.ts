@@ -259,6 +259,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     await driver.close?.();
     await history.close();
     await logs.close();
+    await service.close();
     await store.close();
   };
   let plans: ListenerPlan[];

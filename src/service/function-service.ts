@@ -25,6 +25,7 @@ import { findPackageRoot, unpackArchive } from '../packages/index.js';
 import { imageArchiveFormat, imageManifest, type ImageImporter, type RegistryLogin } from '../images/index.js';
 import type { Logger } from '../observe/index.js';
 import { Catalog } from './catalog.js';
+import { CatalogFeed } from './catalog-feed.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { TenancyPolicy, type Quotas } from './tenancy-policy.js';
 import { onFunction, type Principal } from '../auth/index.js';
@@ -80,6 +81,8 @@ export interface FunctionServiceOptions {
  */
 export class FunctionService {
   readonly catalog: Catalog;
+  /** Feeds the catalog from the store: every write here waits for its change to route. */
+  private readonly feed: CatalogFeed;
   private readonly locks = new KeyedMutex();
   /**
    * Orders package commits (with the version insert that references them) against package
@@ -92,21 +95,23 @@ export class FunctionService {
 
   constructor(private readonly o: FunctionServiceOptions) {
     this.catalog = new Catalog(o.runtimes, (sha) => o.packages.path(sha));
+    this.feed = new CatalogFeed(o.store, this.catalog, (message, err) => o.logger.warn({ err }, message));
     this.policy = new TenancyPolicy(this.catalog, o.quotas);
   }
 
   /** Loads the catalog from the store and starts every version that asks to stay hot. */
   async load(): Promise<void> {
-    for (const fn of await this.o.store.listFunctions()) {
-      this.catalog.putFunction(fn);
-      for (const v of await this.o.store.listVersions(fn.name)) this.catalog.putVersion(v);
-      for (const a of await this.o.store.listAliases(fn.name)) this.catalog.putAlias(a);
-    }
+    await this.feed.start();
     for (const t of this.catalog.targets()) {
       if (t.config.scaling.minInstances > 0) {
         this.o.pool.deploy(t, false).catch((err) => this.o.logger.warn({ err, function: t.function, version: t.version }, 'could not start hot instances'));
       }
     }
+  }
+
+  /** Stops following the store's changes (before the store closes). */
+  close(): Promise<void> {
+    return this.feed.close();
   }
 
   /** The functions `actor` may read. */
@@ -122,7 +127,7 @@ export class FunctionService {
       if (owner === fn.owner) return fn;
       this.policy.checkMove(actor, owner, name);
       await this.o.store.setFunctionOwner(name, owner);
-      this.catalog.setOwner(name, owner);
+      await this.feed.caughtUp();
       return { ...fn, owner };
     });
   }
@@ -240,12 +245,19 @@ export class FunctionService {
       updatedAt: now,
     };
     const isNew = !this.catalog.has(name);
-    const fn = await this.o.store.ensureFunction({ name, createdAt: now, owner });
-    await this.o.store.createVersion(rec);
-    onStored();
-    this.catalog.putFunction(fn);
+    await this.o.store.ensureFunction({ name, createdAt: now, owner });
+    // The function routes (its owner known to the secrets of its instances) before any starts.
+    await this.feed.caughtUp();
     if (serveFirst) await this.serveBeforeLatest(rec, isNew);
-    const target = this.catalog.putVersion(rec);
+    try {
+      await this.o.store.createVersion(rec);
+    } catch (err) {
+      if (serveFirst) await this.o.pool.stop(rec.function, rec.version).catch(() => {});
+      throw err;
+    }
+    onStored();
+    await this.feed.caughtUp();
+    const target = this.catalog.target(name, rec.version) ?? this.catalog.targetOf(rec);
     if (target.config.scaling.minInstances > 0) {
       this.o.pool.deploy(target, false).catch((err) => this.o.logger.warn({ err, function: name, version: rec.version }, 'could not start hot instances'));
     }
@@ -253,9 +265,9 @@ export class FunctionService {
   }
 
   /**
-   * Starts the new version's instances (at least one, `minInstances` in all) before it becomes
-   * `latest`, so no call waits on its cold start; if none can start, the version (and a function
-   * that had no other) is removed again and the error thrown.
+   * Starts the new version's instances (at least one, `minInstances` in all) before it is stored,
+   * and so before it becomes `latest`: no call waits on its cold start. If none can start, a
+   * function that had no other version is removed again and the error thrown.
    */
   private async serveBeforeLatest(rec: VersionRecord, isNew: boolean): Promise<void> {
     try {
@@ -264,11 +276,8 @@ export class FunctionService {
       await this.o.pool.stop(rec.function, rec.version).catch(() => {});
       if (isNew) {
         await this.o.store.deleteFunction(rec.function);
-        this.catalog.removeFunction(rec.function);
-      } else {
-        await this.o.store.deleteVersion(rec.function, rec.version);
+        await this.feed.caughtUp();
       }
-      void this.collectPackage(rec.packageSha);
       throw err;
     }
   }
@@ -294,7 +303,8 @@ export class FunctionService {
       const updatedAt = Math.max(Date.now(), v.updatedAt + 1);
       await this.o.store.setVersionOverride(name, version, merged, updatedAt);
       const rec = { ...v, override: merged, updatedAt };
-      const target = this.catalog.putVersion(rec);
+      await this.feed.caughtUp();
+      const target = this.catalog.target(name, version) ?? this.catalog.targetOf(rec);
       await this.o.pool.roll(target);
       // A raised minInstances takes effect now, not at the next restart.
       if (target.config.scaling.minInstances > 0) await this.o.pool.deploy(target, false);
@@ -310,7 +320,7 @@ export class FunctionService {
       }
       await this.o.pool.stop(name, version);
       await this.o.store.deleteVersion(name, version);
-      this.catalog.removeVersion(name, version);
+      await this.feed.caughtUp();
       void this.collectPackage(v.packageSha);
     });
   }
@@ -320,7 +330,7 @@ export class FunctionService {
       await this.getFunction(name);
       await this.o.pool.stop(name);
       const shas = await this.o.store.deleteFunction(name);
-      this.catalog.removeFunction(name);
+      await this.feed.caughtUp();
       for (const sha of shas) void this.collectPackage(sha);
     });
   }
@@ -342,7 +352,7 @@ export class FunctionService {
       }
       const rec: AliasRecord = { function: name, alias, target, updatedAt: Date.now() };
       await this.o.store.putAlias(rec);
-      this.catalog.putAlias(rec);
+      await this.feed.caughtUp();
       return rec;
     });
   }
@@ -350,7 +360,7 @@ export class FunctionService {
   async deleteAlias(name: string, alias: string): Promise<void> {
     await this.getFunction(name);
     if (!(await this.o.store.deleteAlias(name, alias))) throw new FerryError('alias-not-found', `function '${name}' has no alias '${alias}'`);
-    this.catalog.removeAlias(name, alias);
+    await this.feed.caughtUp();
   }
 
   /** Deploy: start the version's instances now (at least one). */

@@ -15,6 +15,7 @@ import { reopenTests } from './suite/reopen.js';
 import { tenancyTests } from './suite/tenancy.js';
 import { executionTests } from './suite/executions.js';
 import { objectTests } from './suite/objects.js';
+import { changeFeedTests } from './suite/change-feed.js';
 
 export type { OpenStore, StoreHarness } from './suite/fixtures.js';
 
@@ -31,5 +32,6 @@ export function storeSuite(name: string, open: OpenStore): void {
     tenancyTests(open);
     executionTests(open);
     objectTests(open);
+    changeFeedTests(open);
   });
 }

@@ -258,7 +258,43 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX objects_sha256 ON objects(sha256);
     `,
   },
+  {
+    version: 8,
+    name: 'change-feed',
+    up: `
+      -- The change feed (Store.watch): one row per change to a function, version or alias,
+      -- written by triggers in the transaction of the change itself, so every writer (another
+      -- server process, a cascade, a later migration) feeds it. revision is store-wide and never
+      -- reused (AUTOINCREMENT); readers fetch the current record of each changed key.
+      CREATE TABLE changes (
+        revision INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind     TEXT    NOT NULL, -- function | version | alias
+        function TEXT    NOT NULL,
+        name     TEXT    NOT NULL  -- the version or alias; '' for the function itself
+      );
+    ` +
+      changeTriggers('functions', 'function', 'name', undefined) +
+      changeTriggers('versions', 'version', 'function', 'version') +
+      changeTriggers('aliases', 'alias', 'function', 'alias'),
+  },
 ];
+
+/**
+ * The triggers that write a `changes` row for each insert, update and delete of `table`: the
+ * `kind`, the function (`fnColumn`) and the version or alias (`nameColumn`, '' for none).
+ */
+function changeTriggers(table: string, kind: string, fnColumn: string, nameColumn: string | undefined): string {
+  return (['INSERT', 'UPDATE', 'DELETE'] as const)
+    .map((event) => {
+      const row = event === 'DELETE' ? 'OLD' : 'NEW';
+      const name = nameColumn ? `${row}.${nameColumn}` : "''";
+      return `
+      CREATE TRIGGER ${table}_${event.toLowerCase()}_change AFTER ${event} ON ${table} BEGIN
+        INSERT INTO changes (kind, function, name) VALUES ('${kind}', ${row}.${fnColumn}, ${name});
+      END;`;
+    })
+    .join('');
+}
 
 /** Schema version this code writes and understands. */
 export const latestSchemaVersion = migrations.length;

@@ -22,6 +22,8 @@ import { SqliteInvocations } from './invocations.js';
 import { SqliteSchedules } from './schedules.js';
 import { SqliteExecutions } from './executions.js';
 import { SqliteObjects } from './objects.js';
+import { SqliteChanges, type ChangeRow } from './changes.js';
+import type { Change, ChangeFeed } from '../../core/changes.js';
 import {
   aliasFromRow,
   aliasToRow,
@@ -39,6 +41,8 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** How long a write waits for another process's lock before failing; default 5000 ms. */
   busyTimeoutMs?: number;
+  /** How often an open change feed checks for other processes' writes; default 100 ms. */
+  watchPollMs?: number;
 }
 
 /** File name of the database inside the data dir. */
@@ -69,6 +73,7 @@ export class SqliteStore implements Store {
   readonly schedules: SqliteSchedules;
   readonly executions: SqliteExecutions;
   readonly objects: SqliteObjects;
+  private readonly changes: SqliteChanges;
 
   constructor(opts: SqliteStoreOptions) {
     fs.mkdirSync(opts.dataDir, { recursive: true });
@@ -95,6 +100,7 @@ export class SqliteStore implements Store {
       this.executions = new SqliteExecutions(this.db);
       this.objects = new SqliteObjects(this.db, path.join(opts.dataDir, 'objects'));
       this.keys = new FileKeys(path.join(opts.dataDir, 'keys'));
+      this.changes = new SqliteChanges(this.db, (row) => this.changeOf(row), opts.watchPollMs ?? 100);
     } catch (err) {
       this.db.close();
       throw err;
@@ -220,6 +226,33 @@ export class SqliteStore implements Store {
     if (this.sql.setFunctionOwner.run(owner, name).changes === 0) throw new FerryError('function-not-found', `no function named '${name}'`);
   }
 
+  async revision(): Promise<number> {
+    return this.changes.revision();
+  }
+
+  watch(fromRevision: number): ChangeFeed {
+    return this.changes.watch(fromRevision);
+  }
+
+  /** A change row with the current record of what it names (undefined when that is gone). */
+  private changeOf(row: ChangeRow): Change {
+    const { revision, function: fn, name } = row;
+    switch (row.kind) {
+      case 'function': {
+        const r = this.sql.getFunction.get(fn);
+        return { revision, kind: 'function', function: fn, record: r && functionFromRow(r) };
+      }
+      case 'version': {
+        const r = this.sql.getVersion.get(fn, name);
+        return { revision, kind: 'version', function: fn, version: name, record: r && versionFromRow(r) };
+      }
+      case 'alias': {
+        const r = this.sql.getAlias.get(fn, name);
+        return { revision, kind: 'alias', function: fn, alias: name, record: r && aliasFromRow(r) };
+      }
+    }
+  }
+
   /** Appends the lines in one transaction (one fsync for the batch), in array order. */
   async appendLogs(lines: LogLine[]): Promise<void> {
     if (lines.length === 0) return;
@@ -263,6 +296,7 @@ export class SqliteStore implements Store {
   /** Closes the database; calling it again is a no-op. */
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.changes.close();
     // Lets SQLite refresh the planner statistics it found worth refreshing; cheap on close.
     this.db.pragma('optimize');
     this.db.close();

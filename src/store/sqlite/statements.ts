@@ -55,6 +55,7 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO aliases (function, alias, target, updated_at) VALUES (@function, @alias, @target, @updated_at)
        ON CONFLICT (function, alias) DO UPDATE SET target = excluded.target, updated_at = excluded.updated_at`,
     ),
+    getAlias: db.prepare<[string, string], AliasRow>('SELECT function, alias, target, updated_at FROM aliases WHERE function = ? AND alias = ?'),
     deleteAlias: db.prepare<[string, string]>('DELETE FROM aliases WHERE function = ? AND alias = ?'),
 
     insertLog: db.prepare<[Omit<LogRow, 'id'>]>(
