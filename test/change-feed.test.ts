@@ -48,11 +48,15 @@ test('a deploy, an alias move and a delete on one server process route on the ot
   await two.deploy('back', versionFn('b'));
   await routes(one, '/fn/back', '200 v1');
 
+  // Deploys of one function on both at once: each gets its own version (compare-and-set, no lock).
+  const both = await Promise.all([one.deploy('shared', versionFn('c1')), two.deploy('shared', versionFn('c2')), one.deploy('shared', versionFn('c3')), two.deploy('shared', versionFn('c4'))]);
+  assert.deepEqual(both.map((v) => v.version).sort(), ['v3', 'v4', 'v5', 'v6']);
+
   // A version deleted on two is gone on one; a function deleted on one is gone on two.
   assert.equal((await two.api('DELETE', '/v1/functions/shared/aliases/prod')).status, 204);
   assert.equal((await two.api('DELETE', '/v1/functions/shared/versions/v1')).status, 204);
   await waitFor('one to answer 404 for the deleted version', async () => (await fetch(`${one.url}/fn/shared@v1`)).status === 404);
-  await routes(one, '/fn/shared', '200 v2');
+  await routes(one, '/fn/shared', '200 v6');
   assert.equal((await one.api('DELETE', '/v1/functions/shared')).status, 204);
   await waitFor('two to answer 404 for the deleted function', async () => (await fetch(`${two.url}/fn/shared`)).status === 404);
   // The writer itself routes its own change at once (it waits for the feed before answering).

@@ -15,26 +15,34 @@ export interface Store {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Creates the function if missing; answers the stored record. */
   ensureFunction(rec: FunctionRecord): Promise<FunctionRecord>;
+  /**
+   * The function's revision (undefined when there is no such function): every write under the
+   * function (its owner, its versions and their overrides, its aliases) raises it. The writes below
+   * take it as `expected` for a compare-and-set: given, the write happens only if the revision is
+   * still `expected`, else it throws FerryError `revision-conflict` and changes nothing; so a caller
+   * reads the revision, then what it decides on, then writes, and retries on a conflict.
+   */
+  functionRevision(name: string): Promise<number | undefined>;
   /** Deletes the function with all its versions, aliases and executions; answers the package shas it used. */
-  deleteFunction(name: string): Promise<string[]>;
+  deleteFunction(name: string, expected?: number): Promise<string[]>;
 
   listVersions(fn: string): Promise<VersionRecord[]>;
   getVersion(fn: string, version: string): Promise<VersionRecord | undefined>;
   /** Highest `seq` of the function's versions so far (0 when none); never reused after deletes. */
   lastVersionSeq(fn: string): Promise<number>;
   /** Inserts a version; throws FerryError `version-exists` if it is already there. */
-  createVersion(rec: VersionRecord): Promise<void>;
-  setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number): Promise<void>;
-  deleteVersion(fn: string, version: string): Promise<void>;
+  createVersion(rec: VersionRecord, expected?: number): Promise<void>;
+  setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number, expected?: number): Promise<void>;
+  deleteVersion(fn: string, version: string, expected?: number): Promise<void>;
   /** Whether any version of any function still uses this package. */
   packageInUse(sha: string): Promise<boolean>;
 
   listAliases(fn: string): Promise<AliasRecord[]>;
-  putAlias(rec: AliasRecord): Promise<void>;
-  deleteAlias(fn: string, alias: string): Promise<boolean>;
+  putAlias(rec: AliasRecord, expected?: number): Promise<void>;
+  deleteAlias(fn: string, alias: string, expected?: number): Promise<boolean>;
 
   /** Moves a function to another owning group. */
-  setFunctionOwner(name: string, owner: string): Promise<void>;
+  setFunctionOwner(name: string, owner: string, expected?: number): Promise<void>;
 
   /** The store-wide revision of the newest change to functions, versions or aliases (0 before any). */
   revision(): Promise<number>;

@@ -27,6 +27,7 @@ import type { Logger } from '../observe/index.js';
 import { Catalog } from './catalog.js';
 import { CatalogFeed } from './catalog-feed.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { retryOnConflict } from './compare-and-set.js';
 import { TenancyPolicy, type Quotas } from './tenancy-policy.js';
 import { onFunction, type Principal } from '../auth/index.js';
 import { checkVersion, type VersionCheckPolicy } from './version-check.js';
@@ -53,6 +54,11 @@ export interface CreateHow {
   pull?: { login?: RegistryLogin };
   /** Admin-only sandbox keys the surface's `prepare` sets for its own versions: not the actor's asking. */
   grants?: ReadonlyArray<'hostLibraries' | 'packageAlias'>;
+  /**
+   * Store the version only if the function is still at this revision (`revision()`; 0: there was
+   * no such function), as the caller's own checks found it; else `revision-conflict`, not retried.
+   */
+  ifRevision?: number;
 }
 
 export interface FunctionServiceOptions {
@@ -83,11 +89,11 @@ export class FunctionService {
   readonly catalog: Catalog;
   /** Feeds the catalog from the store: every write here waits for its change to route. */
   private readonly feed: CatalogFeed;
-  private readonly locks = new KeyedMutex();
   /**
    * Orders package commits (with the version insert that references them) against package
    * removal, so a package shared by two functions is never removed while a new version of
-   * another function is about to point at it.
+   * another function is about to point at it. A local lock, not a stored-state one: the package
+   * directory it guards is this host's (writes to a function's records are compare-and-set).
    */
   private readonly packageLock = new KeyedMutex();
 
@@ -121,12 +127,12 @@ export class FunctionService {
 
   /** Moves a function to another group the actor is in (quotas of the new group apply). */
   async setOwner(actor: Principal, name: string, group: string): Promise<FunctionRecord> {
-    return this.locks.run(name, async () => {
+    return this.compareAndSet(name, async (revision) => {
       const fn = await this.getFunction(name);
       const owner = this.policy.ownerFor(actor, group);
       if (owner === fn.owner) return fn;
       this.policy.checkMove(actor, owner, name);
-      await this.o.store.setFunctionOwner(name, owner);
+      await this.o.store.setFunctionOwner(name, owner, revision);
       await this.feed.caughtUp();
       return { ...fn, owner };
     });
@@ -208,13 +214,24 @@ export class FunctionService {
       const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;
-        return this.locks.run(name, async () => {
-          // Under the lock: the owner and the quota are decided against what is stored now.
-          const owner = this.catalog.owner(name) ?? this.policy.ownerFor(actor, group);
-          this.policy.checkQuota(actor, owner, name, version, config);
-          await this.o.checkSecrets?.(owner, config.secrets);
-          return this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined), how.serveFirst === true);
-        });
+        // The owner and the quota are decided against what routes now: a new function counts.
+        const owner = this.catalog.owner(name) ?? this.policy.ownerFor(actor, group);
+        this.policy.checkQuota(actor, owner, name, version, config);
+        await this.o.checkSecrets?.(owner, config.secrets);
+        const isNew = !this.catalog.has(name);
+        const fn = await this.o.store.ensureFunction({ name, createdAt: Date.now(), owner });
+        // Another writer created it first, for another group: its owner decides.
+        if (fn.owner !== owner) {
+          this.policy.checkQuota(actor, fn.owner, name, version, config);
+          await this.o.checkSecrets?.(fn.owner, config.secrets);
+        }
+        // The function routes (its owner known to the secrets of its instances) before any starts.
+        await this.feed.caughtUp();
+        const store = (revision: number): Promise<VersionRecord> =>
+          this.record(name, version, sha, size, manifest, log.join('\n'), revision, isNew, () => (committedSha = undefined), how.serveFirst === true);
+        // A function nobody has written under since it was created is at revision 1.
+        if (how.ifRevision !== undefined) return store(how.ifRevision || 1);
+        return this.compareAndSet(name, store);
       });
       return warnings.length ? { ...rec, warnings } : rec;
     } finally {
@@ -223,8 +240,8 @@ export class FunctionService {
     }
   }
 
-  /** Inserts the version (numbered under the function's lock) and makes it routable. */
-  private async record(name: string, version: string | undefined, sha: string, size: number, manifest: Manifest, buildLog: string, owner: string, onStored: () => void, serveFirst: boolean): Promise<VersionRecord> {
+  /** Inserts the version (numbered at the function's `revision`) and makes it routable. */
+  private async record(name: string, version: string | undefined, sha: string, size: number, manifest: Manifest, buildLog: string, revision: number, isNew: boolean, onStored: () => void, serveFirst: boolean): Promise<VersionRecord> {
     let seq = (await this.o.store.lastVersionSeq(name)) + 1;
     // A version named `v7` by hand must not make the next automatic name collide.
     if (version === undefined) while (await this.o.store.getVersion(name, autoVersionName(seq))) seq++;
@@ -244,13 +261,9 @@ export class FunctionService {
       createdAt: now,
       updatedAt: now,
     };
-    const isNew = !this.catalog.has(name);
-    await this.o.store.ensureFunction({ name, createdAt: now, owner });
-    // The function routes (its owner known to the secrets of its instances) before any starts.
-    await this.feed.caughtUp();
     if (serveFirst) await this.serveBeforeLatest(rec, isNew);
     try {
-      await this.o.store.createVersion(rec);
+      await this.o.store.createVersion(rec, revision);
     } catch (err) {
       if (serveFirst) await this.o.pool.stop(rec.function, rec.version).catch(() => {});
       throw err;
@@ -285,7 +298,7 @@ export class FunctionService {
   /** PATCH: merges an override into the version's configuration and rolls its instances. */
   async patchVersion(actor: Principal, name: string, version: string, body: unknown): Promise<VersionRecord> {
     const patch = await validateOverride(body);
-    return this.locks.run(name, async () => {
+    return this.compareAndSet(name, async (revision) => {
       const v = await this.getVersion(name, version);
       const o = v.override;
       const merged = {
@@ -301,7 +314,7 @@ export class FunctionService {
       await this.o.checkSecrets?.(this.catalog.owner(name)!, config.secrets);
       await this.o.validateSandbox?.(config.sandbox);
       const updatedAt = Math.max(Date.now(), v.updatedAt + 1);
-      await this.o.store.setVersionOverride(name, version, merged, updatedAt);
+      await this.o.store.setVersionOverride(name, version, merged, updatedAt, revision);
       const rec = { ...v, override: merged, updatedAt };
       await this.feed.caughtUp();
       const target = this.catalog.target(name, version) ?? this.catalog.targetOf(rec);
@@ -313,26 +326,34 @@ export class FunctionService {
   }
 
   async deleteVersion(name: string, version: string): Promise<void> {
-    await this.locks.run(name, async () => {
+    await this.compareAndSet(name, async (revision) => {
       const v = await this.getVersion(name, version);
       for (const a of await this.o.store.listAliases(name)) {
         if (aliasUses(a.target, version)) throw new FerryError('version-in-use', `alias '${a.alias}' points at '${version}'; move or delete it first`, { extras: { alias: a.alias } });
       }
-      await this.o.pool.stop(name, version);
-      await this.o.store.deleteVersion(name, version);
+      await this.o.store.deleteVersion(name, version, revision);
+      // Unroutable first, so no call starts an instance of it while its instances stop.
       await this.feed.caughtUp();
+      await this.o.pool.stop(name, version);
       void this.collectPackage(v.packageSha);
     });
   }
 
-  async deleteFunction(name: string): Promise<void> {
-    await this.locks.run(name, async () => {
+  /** The function's revision (0: no such function), for a caller's own compare-and-set (`ifRevision`). */
+  async revision(name: string): Promise<number> {
+    return (await this.o.store.functionRevision(name)) ?? 0;
+  }
+
+  /** Deletes the function; with `ifRevision`, only if it is still at that revision (`revision-conflict`). */
+  async deleteFunction(name: string, ifRevision?: number): Promise<void> {
+    const remove = async (revision: number): Promise<void> => {
       await this.getFunction(name);
-      await this.o.pool.stop(name);
-      const shas = await this.o.store.deleteFunction(name);
+      const shas = await this.o.store.deleteFunction(name, revision);
       await this.feed.caughtUp();
+      await this.o.pool.stop(name);
       for (const sha of shas) void this.collectPackage(sha);
-    });
+    };
+    await (ifRevision === undefined ? this.compareAndSet(name, remove) : remove(ifRevision));
   }
 
   async listAliases(name: string): Promise<AliasRecord[]> {
@@ -343,7 +364,7 @@ export class FunctionService {
   async putAlias(name: string, alias: string, body: unknown): Promise<AliasRecord> {
     assertName('alias', alias);
     const target = parseAliasTarget(body);
-    return this.locks.run(name, async () => {
+    return this.compareAndSet(name, async (revision) => {
       await this.getFunction(name);
       if (await this.o.store.getVersion(name, alias)) throw new FerryError('invalid-alias', `'${alias}' is already a version of '${name}'; an alias cannot share its name`);
       const versions = 'version' in target ? [target.version] : Object.keys(target.weights);
@@ -351,7 +372,7 @@ export class FunctionService {
         if (!(await this.o.store.getVersion(name, v))) throw new FerryError('invalid-alias', `alias target '${v}' is not a version of '${name}'`);
       }
       const rec: AliasRecord = { function: name, alias, target, updatedAt: Date.now() };
-      await this.o.store.putAlias(rec);
+      await this.o.store.putAlias(rec, revision);
       await this.feed.caughtUp();
       return rec;
     });
@@ -377,6 +398,11 @@ export class FunctionService {
 
   resolve(name: string, ref: string | undefined): DeployTarget {
     return this.catalog.resolve(name, ref);
+  }
+
+  /** Runs a read-decide-write on a function under compare-and-set, retried on a conflict. */
+  private compareAndSet<T>(name: string, write: (revision: number) => Promise<T>): Promise<T> {
+    return retryOnConflict(() => this.o.store.functionRevision(name), write);
   }
 
   /** Removes a package from disk once no version uses it (after any commit in progress). */

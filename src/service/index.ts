@@ -1,6 +1,7 @@
 export { FunctionService, type FunctionServiceOptions, type CreateHow } from './function-service.js';
 export { Catalog } from './catalog.js';
 export { KeyedMutex } from './keyed-mutex.js';
+export { retryOnConflict } from './compare-and-set.js';
 export { WeightedSplit } from './weighted-split.js';
 export { FunctionLogs, type StoredLine } from './function-logs.js';
 export { Accounts, type AccountOptions, type Session } from './accounts.js';

@@ -16,6 +16,7 @@ import { tenancyTests } from './suite/tenancy.js';
 import { executionTests } from './suite/executions.js';
 import { objectTests } from './suite/objects.js';
 import { changeFeedTests } from './suite/change-feed.js';
+import { compareAndSetTests } from './suite/compare-and-set.js';
 
 export type { OpenStore, StoreHarness } from './suite/fixtures.js';
 
@@ -33,5 +34,6 @@ export function storeSuite(name: string, open: OpenStore): void {
     executionTests(open);
     objectTests(open);
     changeFeedTests(open);
+    compareAndSetTests(open);
   });
 }

@@ -272,6 +272,8 @@ export const migrations: readonly Migration[] = [
         function TEXT    NOT NULL,
         name     TEXT    NOT NULL  -- the version or alias; '' for the function itself
       );
+      -- The compare-and-set token of a function: every write under it raises it (Store.functionRevision).
+      ALTER TABLE functions ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
     ` +
       changeTriggers('functions', 'function', 'name', undefined) +
       changeTriggers('versions', 'version', 'function', 'version') +

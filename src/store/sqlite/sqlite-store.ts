@@ -131,9 +131,10 @@ export class SqliteStore implements Store {
    * its versions used (sorted), whether or not other functions still use them: the caller asks
    * `packageInUse` before removing a package. Unknown function: answers `[]`.
    */
-  async deleteFunction(name: string): Promise<string[]> {
+  async deleteFunction(name: string, expected?: number): Promise<string[]> {
     let blobs: string[] = [];
     const shas = this.db.transaction(() => {
+      this.raise(name, expected);
       const shas = this.sql.functionShas.all(name);
       this.sql.deleteFunctionLogs.run(name);
       this.executions.deleteOf(name);
@@ -166,8 +167,9 @@ export class SqliteStore implements Store {
    * if the version, or another version with the same seq, is already there (the latter is two
    * uploads racing for one seq), and `function-not-found` if the function does not exist.
    */
-  async createVersion(rec: VersionRecord): Promise<void> {
+  async createVersion(rec: VersionRecord, expected?: number): Promise<void> {
     this.db.transaction(() => {
+      this.raise(rec.function, expected);
       try {
         this.sql.insertVersion.run(versionToRow(rec));
       } catch (err) {
@@ -187,14 +189,20 @@ export class SqliteStore implements Store {
   }
 
   /** Replaces the version's override; throws FerryError `version-not-found` if there is no such version. */
-  async setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number): Promise<void> {
-    const res = this.sql.setOverride.run(JSON.stringify(override), updatedAt, fn, version);
-    if (res.changes === 0) throw new FerryError('version-not-found', `function ${fn} has no version ${version}`);
+  async setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(fn, expected);
+      const res = this.sql.setOverride.run(JSON.stringify(override), updatedAt, fn, version);
+      if (res.changes === 0) throw new FerryError('version-not-found', `function ${fn} has no version ${version}`);
+    })();
   }
 
   /** Deletes the version if present (no-op otherwise). Its seq stays used; its log lines stay until pruned. */
-  async deleteVersion(fn: string, version: string): Promise<void> {
-    this.sql.deleteVersion.run(fn, version);
+  async deleteVersion(fn: string, version: string, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(fn, expected);
+      this.sql.deleteVersion.run(fn, version);
+    })();
   }
 
   async packageInUse(sha: string): Promise<boolean> {
@@ -207,23 +215,52 @@ export class SqliteStore implements Store {
   }
 
   /** Creates or replaces the alias; throws FerryError `function-not-found` if the function does not exist. */
-  async putAlias(rec: AliasRecord): Promise<void> {
-    try {
-      this.sql.upsertAlias.run(aliasToRow(rec));
-    } catch (err) {
-      if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new FerryError('function-not-found', `function ${rec.function} does not exist`, { cause: err });
+  async putAlias(rec: AliasRecord, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(rec.function, expected);
+      try {
+        this.sql.upsertAlias.run(aliasToRow(rec));
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+          throw new FerryError('function-not-found', `function ${rec.function} does not exist`, { cause: err });
+        }
+        throw err;
       }
-      throw err;
+    })();
+  }
+
+  async deleteAlias(fn: string, alias: string, expected?: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.raise(fn, expected);
+      return this.sql.deleteAlias.run(fn, alias).changes > 0;
+    })();
+  }
+
+  async setFunctionOwner(name: string, owner: string, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(name, expected);
+      if (this.sql.setFunctionOwner.run(owner, name).changes === 0) throw new FerryError('function-not-found', `no function named '${name}'`);
+    })();
+  }
+
+  async functionRevision(name: string): Promise<number | undefined> {
+    return this.sql.functionRevision.get(name);
+  }
+
+  /**
+   * Raises the function's revision inside the caller's transaction: the compare-and-set of every
+   * write under a function. With `expected`, only if the revision is still that (else
+   * `revision-conflict`, or `function-not-found` when the function is gone); without, if the
+   * function exists (the write itself then decides what a missing function means).
+   */
+  private raise(fn: string, expected: number | undefined): void {
+    if (expected === undefined) {
+      this.sql.raiseRevision.run(fn);
+      return;
     }
-  }
-
-  async deleteAlias(fn: string, alias: string): Promise<boolean> {
-    return this.sql.deleteAlias.run(fn, alias).changes > 0;
-  }
-
-  async setFunctionOwner(name: string, owner: string): Promise<void> {
-    if (this.sql.setFunctionOwner.run(owner, name).changes === 0) throw new FerryError('function-not-found', `no function named '${name}'`);
+    if (this.sql.compareAndRaiseRevision.run(fn, expected).changes > 0) return;
+    if (this.sql.functionRevision.get(fn) === undefined) throw new FerryError('function-not-found', `no function named '${fn}'`);
+    throw new FerryError('revision-conflict', `function '${fn}' changed meanwhile: its revision is no longer ${expected}`);
   }
 
   async revision(): Promise<number> {

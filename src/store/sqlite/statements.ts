@@ -27,6 +27,9 @@ export function prepareStatements(db: Database.Database) {
       'INSERT INTO functions (name, owner, created_at) VALUES (@name, @owner, @created_at) ON CONFLICT (name) DO NOTHING',
     ),
     deleteFunction: db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
+    functionRevision: db.prepare<[string], number>('SELECT revision FROM functions WHERE name = ?').pluck(),
+    raiseRevision: db.prepare<[string]>('UPDATE functions SET revision = revision + 1 WHERE name = ?'),
+    compareAndRaiseRevision: db.prepare<[string, number]>('UPDATE functions SET revision = revision + 1 WHERE name = ? AND revision = ?'),
     functionShas: db
       .prepare<[string], string>('SELECT DISTINCT package_sha FROM versions WHERE function = ? ORDER BY package_sha')
       .pluck(),
