@@ -23,3 +23,4 @@ export * from './credential-headers.js';
 export * from './handler-check.js';
 export * from './dependencies.js';
 export * from './rate-limit.js';
+export { keyId } from './key-id.js';

@@ -107,6 +107,28 @@ export interface TokenStore {
 export interface KeyStore {
   /** The key named `name`, created once with `create` if it does not exist yet. */
   get(name: string, create: () => Buffer): Promise<Buffer>;
+  /**
+   * The key set named `name` (its first key made with `create` if there is none yet). With
+   * `refresh`, read again, for a key id this process has not seen: another process rotated.
+   */
+  keySet(name: string, create: () => Buffer, opts?: { refresh?: boolean }): Promise<KeySet>;
+  /** Makes a new key (from `create`) the set's current one; the earlier keys keep working. */
+  rotate(name: string, create: () => Buffer): Promise<KeySet>;
+}
+
+/** One key of a key set. */
+export interface SetKey {
+  /** Derived from the key itself (`keyId`), so every node names a key alike. */
+  id: string;
+  key: Buffer;
+}
+
+/** The keys of one purpose (token signing, secret sealing): what signs now and what still verifies. */
+export interface KeySet {
+  /** The newest key: new tokens are signed and new secrets sealed with it. */
+  current: SetKey;
+  /** Every key, oldest first (the current one last); each still verifies tokens and opens secrets. */
+  keys: SetKey[];
 }
 
 /** Secrets, sealed by the caller; the store never sees a clear value. */

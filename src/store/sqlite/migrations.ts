@@ -279,6 +279,15 @@ export const migrations: readonly Migration[] = [
       changeTriggers('versions', 'version', 'function', 'version') +
       changeTriggers('aliases', 'alias', 'function', 'alias'),
   },
+  {
+    version: 9,
+    name: 'key-ids',
+    up: `
+      -- The key of the secrets key set a value is sealed with; NULL: the set's first key, the
+      -- only one before key sets (so values sealed by an older Ferry open as before).
+      ALTER TABLE secrets ADD COLUMN key_id TEXT;
+    `,
+  },
 ];
 
 /**
