@@ -23,8 +23,26 @@ export interface Store {
    * reads the revision, then what it decides on, then writes, and retries on a conflict.
    */
   functionRevision(name: string): Promise<number | undefined>;
-  /** Deletes the function with all its versions, aliases and executions; answers the package shas it used. */
+  /**
+   * Deletes the function: `tombstone`, then `sweep`; answers the package shas its versions used.
+   * A crash between the two leaves the tombstone, which a later `sweep` of `tombstones()` clears.
+   */
   deleteFunction(name: string, expected?: number): Promise<string[]>;
+  /**
+   * Marks the function deleted (a key-value write, no cascade): from now on it is gone for
+   * `getFunction`, `listFunctions`, `functionRevision`, the change feed and every write under it;
+   * its versions, aliases, schedules, objects, executions and log lines stay until `sweep`.
+   * Its name is free at once: `ensureFunction` sweeps the tombstone first.
+   */
+  tombstone(name: string, expected?: number): Promise<void>;
+  /** Functions tombstoned and not yet swept (a sweep cut short by a crash, or not yet run). */
+  tombstones(): Promise<string[]>;
+  /**
+   * Removes what a tombstoned function left, one kind of record at a time, then the tombstone;
+   * answers the package shas its versions used. Safe to run again after a crash, or by two
+   * processes at once; a name without a tombstone answers [] and is left alone.
+   */
+  sweep(name: string): Promise<string[]>;
 
   listVersions(fn: string): Promise<VersionRecord[]>;
   getVersion(fn: string, version: string): Promise<VersionRecord | undefined>;

@@ -108,6 +108,8 @@ export class FunctionService {
   /** Loads the catalog from the store and starts every version that asks to stay hot. */
   async load(): Promise<void> {
     await this.feed.start();
+    // Deletes a crash cut short (here or in another process) are finished first.
+    await this.sweepDeleted();
     for (const t of this.catalog.targets()) {
       if (t.config.scaling.minInstances > 0) {
         this.o.pool.deploy(t, false).catch((err) => this.o.logger.warn({ err, function: t.function, version: t.version }, 'could not start hot instances'));
@@ -348,10 +350,11 @@ export class FunctionService {
   async deleteFunction(name: string, ifRevision?: number): Promise<void> {
     const remove = async (revision: number): Promise<void> => {
       await this.getFunction(name);
-      const shas = await this.o.store.deleteFunction(name, revision);
+      // The tombstone makes it gone everywhere at once; the sweep removes what it left.
+      await this.o.store.tombstone(name, revision);
       await this.feed.caughtUp();
       await this.o.pool.stop(name);
-      for (const sha of shas) void this.collectPackage(sha);
+      await this.sweep(name);
     };
     await (ifRevision === undefined ? this.compareAndSet(name, remove) : remove(ifRevision));
   }
@@ -398,6 +401,17 @@ export class FunctionService {
 
   resolve(name: string, ref: string | undefined): DeployTarget {
     return this.catalog.resolve(name, ref);
+  }
+
+  /** Sweeps every tombstoned function (deletes cut short by a crash); failures wait for the next sweep. */
+  async sweepDeleted(): Promise<void> {
+    for (const name of await this.o.store.tombstones()) {
+      await this.sweep(name).catch((err) => this.o.logger.warn({ err, function: name }, 'could not sweep a deleted function; the next sweep tries again'));
+    }
+  }
+
+  private async sweep(name: string): Promise<void> {
+    for (const sha of await this.o.store.sweep(name)) void this.collectPackage(sha);
   }
 
   /** Runs a read-decide-write on a function under compare-and-set, retried on a conflict. */

@@ -17,6 +17,7 @@ import { executionTests } from './suite/executions.js';
 import { objectTests } from './suite/objects.js';
 import { changeFeedTests } from './suite/change-feed.js';
 import { compareAndSetTests } from './suite/compare-and-set.js';
+import { tombstoneTests } from './suite/tombstones.js';
 
 export type { OpenStore, StoreHarness } from './suite/fixtures.js';
 
@@ -35,5 +36,6 @@ export function storeSuite(name: string, open: OpenStore): void {
     objectTests(open);
     changeFeedTests(open);
     compareAndSetTests(open);
+    tombstoneTests(open);
   });
 }

@@ -288,6 +288,18 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE secrets ADD COLUMN key_id TEXT;
     `,
   },
+  {
+    version: 10,
+    name: 'tombstones',
+    up: `
+      -- A deleted function keeps its row, marked, until the sweeper has removed its versions,
+      -- aliases, schedules, objects, executions and log lines, each on its own, and then the row:
+      -- deletes a key-value store can do, not one cascade. deleted_shas: the package shas its
+      -- versions used (JSON), kept for the sweep that removes them, even after a crash.
+      ALTER TABLE functions ADD COLUMN deleted_at INTEGER;
+      ALTER TABLE functions ADD COLUMN deleted_shas TEXT;
+    `,
+  },
 ];
 
 /**

@@ -31,6 +31,7 @@ import {
   functionToRow,
   logFromRow,
   logToRow,
+  parseJson,
   versionFromRow,
   versionToRow,
 } from './rows.js';
@@ -118,6 +119,8 @@ export class SqliteStore implements Store {
 
   /** Inserts the function unless present; answers the stored record (an existing one wins). */
   async ensureFunction(rec: FunctionRecord): Promise<FunctionRecord> {
+    // A deleted function's name is free: what the old one left goes first.
+    if (this.sql.isTombstoned.get(rec.name)) await this.sweep(rec.name);
     return this.db.transaction(() => {
       this.sql.insertFunction.run(functionToRow(rec));
       const row = this.sql.getFunction.get(rec.name);
@@ -132,20 +135,40 @@ export class SqliteStore implements Store {
    * `packageInUse` before removing a package. Unknown function: answers `[]`.
    */
   async deleteFunction(name: string, expected?: number): Promise<string[]> {
-    let blobs: string[] = [];
-    const shas = this.db.transaction(() => {
-      this.raise(name, expected);
-      const shas = this.sql.functionShas.all(name);
-      this.sql.deleteFunctionLogs.run(name);
-      this.executions.deleteOf(name);
-      blobs = this.objects.deleteOf(name);
-      // Versions and aliases go by ON DELETE CASCADE, and so does the seq counter (it is a column).
-      this.sql.deleteFunction.run(name);
-      return shas;
+    await this.tombstone(name, expected);
+    return this.sweep(name);
+  }
+
+  async tombstone(name: string, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      if (expected !== undefined) this.raise(name, expected);
+      this.sql.tombstone.run(Date.now(), JSON.stringify(this.sql.functionShas.all(name)), name);
     })();
+  }
+
+  async tombstones(): Promise<string[]> {
+    return this.sql.tombstones.all();
+  }
+
+  /**
+   * Each step its own transaction, as a key-value store would do it; each is a no-op when run
+   * again, so a sweep cut short by a crash resumes. The tombstone goes last: until then
+   * `tombstones()` names the function. Versions go after aliases, schedules and objects, and the
+   * seq counter with the row, so a name used again starts at v1.
+   */
+  async sweep(name: string): Promise<string[]> {
+    const recorded = this.sql.tombstoneShas.get(name);
+    if (recorded === undefined) return [];
+    this.sql.deleteFunctionLogs.run(name);
+    this.executions.deleteOf(name);
+    const blobs = this.db.transaction(() => this.objects.deleteOf(name))();
     // Object blobs only once the rows are gone for good.
     this.objects.collect(blobs);
-    return shas;
+    this.sql.deleteFunctionSchedules.run(name);
+    this.sql.deleteFunctionAliases.run(name);
+    this.sql.deleteFunctionVersions.run(name);
+    this.sql.deleteTombstone.run(name);
+    return parseJson<string[]>(recorded, `functions(${name}).deleted_shas`);
   }
 
   /** Versions of the function in ascending `seq`. */
@@ -255,7 +278,7 @@ export class SqliteStore implements Store {
    */
   private raise(fn: string, expected: number | undefined): void {
     if (expected === undefined) {
-      this.sql.raiseRevision.run(fn);
+      if (this.sql.raiseRevision.run(fn).changes === 0 && this.sql.isTombstoned.get(fn)) throw new FerryError('function-not-found', `no function named '${fn}'`);
       return;
     }
     if (this.sql.compareAndRaiseRevision.run(fn, expected).changes > 0) return;
