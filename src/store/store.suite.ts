@@ -18,6 +18,8 @@ import { objectTests } from './suite/objects.js';
 import { changeFeedTests } from './suite/change-feed.js';
 import { compareAndSetTests } from './suite/compare-and-set.js';
 import { tombstoneTests } from './suite/tombstones.js';
+import { secretInvocationTests } from './suite/secrets-invocations.js';
+import { scheduleKeyTests } from './suite/schedules-keys.js';
 
 export type { OpenStore, StoreHarness } from './suite/fixtures.js';
 
@@ -37,5 +39,7 @@ export function storeSuite(name: string, open: OpenStore): void {
     changeFeedTests(open);
     compareAndSetTests(open);
     tombstoneTests(open);
+    secretInvocationTests(open);
+    scheduleKeyTests(open);
   });
 }
