@@ -8,6 +8,8 @@ export const ACCESS_TOKEN_AUDIENCE = 'ferry-api';
 const issuer = ACCESS_TOKEN_ISSUER;
 const audience = ACCESS_TOKEN_AUDIENCE;
 const alg = 'HS256';
+/** The key set access tokens are signed with. */
+export const ACCESS_TOKEN_KEY_SET = 'jwt-hs256';
 
 let joseModule: Promise<typeof import('jose')> | undefined;
 /** `jose`, loaded on the first token signed or checked: a server nobody logs in to never pays for it. */
@@ -36,7 +38,7 @@ export class AccessTokens {
   ) {}
 
   private keySet(refresh = false): Promise<KeySet> {
-    return this.keys.keySet('jwt-hs256', () => randomBytes(32), { refresh });
+    return this.keys.keySet(ACCESS_TOKEN_KEY_SET, () => randomBytes(32), { refresh });
   }
 
   /** The key a token's `kid` names: read again once if unknown (another node rotated). */

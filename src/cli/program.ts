@@ -6,6 +6,7 @@ import * as deploy from './commands/deploy.js';
 import * as doctor from './commands/doctor.js';
 import * as functions from './commands/functions.js';
 import * as init from './commands/init.js';
+import * as keys from './commands/keys.js';
 import * as invoke from './commands/invoke.js';
 import * as runCommand from './commands/run.js';
 import * as logs from './commands/logs.js';
@@ -51,6 +52,7 @@ export function buildProgram(io: IO = processIO): Command {
   executions.register(program, io);
   del.register(program, io);
   doctor.register(program, io);
+  keys.register(program, io);
   login.register(program, io);
   users.register(program, io);
   tokens.register(program, io);

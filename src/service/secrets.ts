@@ -7,6 +7,8 @@ import type { Catalog } from './catalog.js';
 const namePattern = new RegExp(secretNamePattern);
 const ownerPattern = /^(singular:[A-Za-z0-9][A-Za-z0-9-]{0,62}|custom:[a-z0-9][a-z0-9-]{0,62})$/;
 const maxValueBytes = 64 * 1024;
+/** The key set secrets are sealed with. */
+export const SECRETS_KEY_SET = 'secrets-aes256';
 
 /** What listings show of a secret: never its value. */
 export interface SecretMeta {
@@ -38,7 +40,7 @@ export class Secrets {
   constructor(private readonly o: SecretsOptions) {}
 
   private keySet(refresh = false): Promise<KeySet> {
-    return this.o.store.keys.keySet('secrets-aes256', () => randomBytes(32), { refresh });
+    return this.o.store.keys.keySet(SECRETS_KEY_SET, () => randomBytes(32), { refresh });
   }
 
   /** The key a record was sealed with: read again once if unknown (another node rotated). */
