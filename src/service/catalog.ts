@@ -58,11 +58,6 @@ export class Catalog {
     return this.fns.get(name)?.record.owner;
   }
 
-  setOwner(name: string, owner: string): void {
-    const fn = this.fns.get(name);
-    if (fn) fn.record = { ...fn.record, owner };
-  }
-
   functionsOwnedBy(owner: string): string[] {
     const out: string[] = [];
     for (const [name, fn] of this.fns) if (fn.record.owner === owner) out.push(name);
