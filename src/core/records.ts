@@ -77,6 +77,8 @@ export interface SecretRecord {
   name: string;
   /** AES-256-GCM: 12-byte iv, 16-byte tag, ciphertext. Never the clear value. */
   sealed: Buffer;
+  /** Id of the key of the `secrets-aes256` key set it is sealed with; absent: the set's first key (sealed before key ids). */
+  keyId?: string;
   createdAt: number;
   updatedAt: number;
 }

@@ -2,6 +2,7 @@ import type { AliasRecord, FunctionRecord, LogLine, InvocationRecord, ScheduleRe
 import type { ConfigOverride } from './manifest.js';
 import type { ExecutionStore } from './executions.js';
 import type { ObjectStore } from './objects.js';
+import type { ChangeFeed } from './changes.js';
 
 /**
  * Metadata store. Async so that the embedded SQLite store and the NATS JetStream store share it;
@@ -14,26 +15,60 @@ export interface Store {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Creates the function if missing; answers the stored record. */
   ensureFunction(rec: FunctionRecord): Promise<FunctionRecord>;
-  /** Deletes the function with all its versions, aliases and executions; answers the package shas it used. */
-  deleteFunction(name: string): Promise<string[]>;
+  /**
+   * The function's revision (undefined when there is no such function): every write under the
+   * function (its owner, its versions and their overrides, its aliases) raises it. The writes below
+   * take it as `expected` for a compare-and-set: given, the write happens only if the revision is
+   * still `expected`, else it throws FerryError `revision-conflict` and changes nothing; so a caller
+   * reads the revision, then what it decides on, then writes, and retries on a conflict.
+   */
+  functionRevision(name: string): Promise<number | undefined>;
+  /**
+   * Deletes the function: `tombstone`, then `sweep`; answers the package shas its versions used.
+   * A crash between the two leaves the tombstone, which a later `sweep` of `tombstones()` clears.
+   */
+  deleteFunction(name: string, expected?: number): Promise<string[]>;
+  /**
+   * Marks the function deleted (a key-value write, no cascade): from now on it is gone for
+   * `getFunction`, `listFunctions`, `functionRevision`, the change feed and every write under it;
+   * its versions, aliases, schedules, objects, executions and log lines stay until `sweep`.
+   * Its name is free at once: `ensureFunction` sweeps the tombstone first.
+   */
+  tombstone(name: string, expected?: number): Promise<void>;
+  /** Functions tombstoned and not yet swept (a sweep cut short by a crash, or not yet run). */
+  tombstones(): Promise<string[]>;
+  /**
+   * Removes what a tombstoned function left, one kind of record at a time, then the tombstone;
+   * answers the package shas its versions used. Safe to run again after a crash, or by two
+   * processes at once; a name without a tombstone answers [] and is left alone.
+   */
+  sweep(name: string): Promise<string[]>;
 
   listVersions(fn: string): Promise<VersionRecord[]>;
   getVersion(fn: string, version: string): Promise<VersionRecord | undefined>;
   /** Highest `seq` of the function's versions so far (0 when none); never reused after deletes. */
   lastVersionSeq(fn: string): Promise<number>;
   /** Inserts a version; throws FerryError `version-exists` if it is already there. */
-  createVersion(rec: VersionRecord): Promise<void>;
-  setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number): Promise<void>;
-  deleteVersion(fn: string, version: string): Promise<void>;
+  createVersion(rec: VersionRecord, expected?: number): Promise<void>;
+  setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number, expected?: number): Promise<void>;
+  deleteVersion(fn: string, version: string, expected?: number): Promise<void>;
   /** Whether any version of any function still uses this package. */
   packageInUse(sha: string): Promise<boolean>;
 
   listAliases(fn: string): Promise<AliasRecord[]>;
-  putAlias(rec: AliasRecord): Promise<void>;
-  deleteAlias(fn: string, alias: string): Promise<boolean>;
+  putAlias(rec: AliasRecord, expected?: number): Promise<void>;
+  deleteAlias(fn: string, alias: string, expected?: number): Promise<boolean>;
 
   /** Moves a function to another owning group. */
-  setFunctionOwner(name: string, owner: string): Promise<void>;
+  setFunctionOwner(name: string, owner: string, expected?: number): Promise<void>;
+
+  /** The store-wide revision of the newest change to functions, versions or aliases (0 before any). */
+  revision(): Promise<number>;
+  /**
+   * The changes to functions, versions and aliases after `fromRevision`, then each new one as it
+   * is written, by this process or any other on the same store (the routing catalog follows it).
+   */
+  watch(fromRevision: number): ChangeFeed;
 
   readonly users: UserStore;
   readonly tokens: TokenStore;
@@ -90,6 +125,28 @@ export interface TokenStore {
 export interface KeyStore {
   /** The key named `name`, created once with `create` if it does not exist yet. */
   get(name: string, create: () => Buffer): Promise<Buffer>;
+  /**
+   * The key set named `name` (its first key made with `create` if there is none yet). With
+   * `refresh`, read again, for a key id this process has not seen: another process rotated.
+   */
+  keySet(name: string, create: () => Buffer, opts?: { refresh?: boolean }): Promise<KeySet>;
+  /** Makes a new key (from `create`) the set's current one; the earlier keys keep working. */
+  rotate(name: string, create: () => Buffer): Promise<KeySet>;
+}
+
+/** One key of a key set. */
+export interface SetKey {
+  /** Derived from the key itself (`keyId`), so every node names a key alike. */
+  id: string;
+  key: Buffer;
+}
+
+/** The keys of one purpose (token signing, secret sealing): what signs now and what still verifies. */
+export interface KeySet {
+  /** The newest key: new tokens are signed and new secrets sealed with it. */
+  current: SetKey;
+  /** Every key, oldest first (the current one last); each still verifies tokens and opens secrets. */
+  keys: SetKey[];
 }
 
 /** Secrets, sealed by the caller; the store never sees a clear value. */

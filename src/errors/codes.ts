@@ -63,6 +63,7 @@ export const codes = {
   'invalid-key': { status: 422, title: 'The object key is invalid' },
   'object-too-large': { status: 413, title: 'The object exceeds the size limit' },
   'version-exists': { status: 409, title: 'The version already exists; versions are immutable' },
+  'revision-conflict': { status: 409, title: 'The function changed while the request was applied; it was not' },
   'version-in-use': { status: 409, title: 'An alias still points at this version' },
   'invalid-alias': { status: 422, title: 'The alias is reserved or its target is invalid' },
   'not-configured': { status: 409, title: 'The version has no service config yet' },

@@ -262,6 +262,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     await driver.close?.();
     await history.close();
     await logs.close();
+    await service.close();
     await store.close();
   };
   let plans: ListenerPlan[];
@@ -300,6 +301,8 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const housekeeping = setInterval(() => {
     const weekAgo = Date.now() - 7 * 86_400_000;
     Promise.all([store.tokens.prune(weekAgo), store.throttles.prune(Date.now() - 86_400_000)]).catch((err) => logger.warn({ err }, 'token pruning failed'));
+    // Deletes another process began and did not finish (it crashed) are finished here.
+    void service.sweepDeleted();
   }, 3_600_000);
   housekeeping.unref();
 

@@ -1,4 +1,4 @@
-import type { AliasRecord, DeployTarget, FunctionRecord, Runtime, VersionRecord } from '../core/index.js';
+import type { AliasRecord, Change, DeployTarget, FunctionRecord, Runtime, VersionRecord } from '../core/index.js';
 import { effectiveConfig } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { WeightedSplit } from './weighted-split.js';
@@ -13,8 +13,8 @@ interface FunctionEntry {
 
 /**
  * The in-memory view of functions, versions and aliases that routing reads on every call. The
- * store is the truth; the service updates this after each write (a cluster store will feed it
- * from a watch), so the hot path never touches the store.
+ * store is the truth; its change feed updates this (see catalog-feed.ts), whichever process
+ * wrote, so the hot path never touches the store.
  */
 export class Catalog {
   private readonly fns = new Map<string, FunctionEntry>();
@@ -58,11 +58,6 @@ export class Catalog {
     return this.fns.get(name)?.record.owner;
   }
 
-  setOwner(name: string, owner: string): void {
-    const fn = this.fns.get(name);
-    if (fn) fn.record = { ...fn.record, owner };
-  }
-
   functionsOwnedBy(owner: string): string[] {
     const out: string[] = [];
     for (const [name, fn] of this.fns) if (fn.record.owner === owner) out.push(name);
@@ -84,7 +79,27 @@ export class Catalog {
   }
 
   putFunction(record: FunctionRecord): void {
-    if (!this.fns.has(record.name)) this.fns.set(record.name, { record, versions: new Map(), latest: undefined, aliases: new Map() });
+    const fn = this.fns.get(record.name);
+    if (fn) fn.record = record;
+    else this.fns.set(record.name, { record, versions: new Map(), latest: undefined, aliases: new Map() });
+  }
+
+  /**
+   * Applies one change of the store's feed. A version or alias of a function the catalog does
+   * not hold is skipped: its function was deleted after it (the feed's later change says so).
+   */
+  apply(change: Change): void {
+    if (change.kind === 'function') {
+      if (change.record) this.putFunction(change.record);
+      else this.removeFunction(change.function);
+      return;
+    }
+    if (!this.fns.has(change.function)) return;
+    if (change.kind === 'version') {
+      if (change.record) this.putVersion(change.record);
+      else this.removeVersion(change.function, change.version);
+    } else if (change.record) this.putAlias(change.record);
+    else this.removeAlias(change.function, change.alias);
   }
 
   removeFunction(name: string): void {

@@ -29,7 +29,9 @@ import type { ImageImports } from '../images/lazy-importer.js';
 import type { RegistryLogin } from '../images/registry-credentials.js';
 import type { Logger } from '../observe/index.js';
 import { Catalog } from './catalog.js';
+import { CatalogFeed } from './catalog-feed.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { retryOnConflict } from './compare-and-set.js';
 import { TenancyPolicy, type Quotas } from './tenancy-policy.js';
 import { onFunction, type Principal } from '../auth/index.js';
 import { checkVersion, type VersionCheckPolicy } from './version-check.js';
@@ -56,6 +58,11 @@ export interface CreateHow {
   pull?: { login?: RegistryLogin };
   /** Admin-only sandbox keys the surface's `prepare` sets for its own versions: not the actor's asking. */
   grants?: ReadonlyArray<'hostLibraries' | 'packageAlias'>;
+  /**
+   * Store the version only if the function is still at this revision (`revision()`; 0: there was
+   * no such function), as the caller's own checks found it; else `revision-conflict`, not retried.
+   */
+  ifRevision?: number;
 }
 
 export interface FunctionServiceOptions {
@@ -84,11 +91,13 @@ export interface FunctionServiceOptions {
  */
 export class FunctionService {
   readonly catalog: Catalog;
-  private readonly locks = new KeyedMutex();
+  /** Feeds the catalog from the store: every write here waits for its change to route. */
+  private readonly feed: CatalogFeed;
   /**
    * Orders package commits (with the version insert that references them) against package
    * removal, so a package shared by two functions is never removed while a new version of
-   * another function is about to point at it.
+   * another function is about to point at it. A local lock, not a stored-state one: the package
+   * directory it guards is this host's (writes to a function's records are compare-and-set).
    */
   private readonly packageLock = new KeyedMutex();
 
@@ -96,21 +105,25 @@ export class FunctionService {
 
   constructor(private readonly o: FunctionServiceOptions) {
     this.catalog = new Catalog(o.runtimes, (sha) => o.packages.path(sha));
+    this.feed = new CatalogFeed(o.store, this.catalog, (message, err) => o.logger.warn({ err }, message));
     this.policy = new TenancyPolicy(this.catalog, o.quotas);
   }
 
   /** Loads the catalog from the store and starts every version that asks to stay hot. */
   async load(): Promise<void> {
-    for (const fn of await this.o.store.listFunctions()) {
-      this.catalog.putFunction(fn);
-      for (const v of await this.o.store.listVersions(fn.name)) this.catalog.putVersion(v);
-      for (const a of await this.o.store.listAliases(fn.name)) this.catalog.putAlias(a);
-    }
+    await this.feed.start();
+    // Deletes a crash cut short (here or in another process) are finished first.
+    await this.sweepDeleted();
     for (const t of this.catalog.targets()) {
       if (t.config.scaling.minInstances > 0) {
         this.o.pool.deploy(t, false).catch((err) => this.o.logger.warn({ err, function: t.function, version: t.version }, 'could not start hot instances'));
       }
     }
+  }
+
+  /** Stops following the store's changes (before the store closes). */
+  close(): Promise<void> {
+    return this.feed.close();
   }
 
   /** The functions `actor` may read. */
@@ -120,13 +133,13 @@ export class FunctionService {
 
   /** Moves a function to another group the actor is in (quotas of the new group apply). */
   async setOwner(actor: Principal, name: string, group: string): Promise<FunctionRecord> {
-    return this.locks.run(name, async () => {
+    return this.compareAndSet(name, async (revision) => {
       const fn = await this.getFunction(name);
       const owner = this.policy.ownerFor(actor, group);
       if (owner === fn.owner) return fn;
       this.policy.checkMove(actor, owner, name);
-      await this.o.store.setFunctionOwner(name, owner);
-      this.catalog.setOwner(name, owner);
+      await this.o.store.setFunctionOwner(name, owner, revision);
+      await this.feed.caughtUp();
       return { ...fn, owner };
     });
   }
@@ -207,13 +220,24 @@ export class FunctionService {
       const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;
-        return this.locks.run(name, async () => {
-          // Under the lock: the owner and the quota are decided against what is stored now.
-          const owner = this.catalog.owner(name) ?? this.policy.ownerFor(actor, group);
-          this.policy.checkQuota(actor, owner, name, version, config);
-          await this.o.checkSecrets?.(owner, config.secrets);
-          return this.record(name, version, sha, size, manifest, log.join('\n'), owner, () => (committedSha = undefined), how.serveFirst === true);
-        });
+        // The owner and the quota are decided against what routes now: a new function counts.
+        const owner = this.catalog.owner(name) ?? this.policy.ownerFor(actor, group);
+        this.policy.checkQuota(actor, owner, name, version, config);
+        await this.o.checkSecrets?.(owner, config.secrets);
+        const isNew = !this.catalog.has(name);
+        const fn = await this.o.store.ensureFunction({ name, createdAt: Date.now(), owner });
+        // Another writer created it first, for another group: its owner decides.
+        if (fn.owner !== owner) {
+          this.policy.checkQuota(actor, fn.owner, name, version, config);
+          await this.o.checkSecrets?.(fn.owner, config.secrets);
+        }
+        // The function routes (its owner known to the secrets of its instances) before any starts.
+        await this.feed.caughtUp();
+        const store = (revision: number): Promise<VersionRecord> =>
+          this.record(name, version, sha, size, manifest, log.join('\n'), revision, isNew, () => (committedSha = undefined), how.serveFirst === true);
+        // A function nobody has written under since it was created is at revision 1.
+        if (how.ifRevision !== undefined) return store(how.ifRevision || 1);
+        return this.compareAndSet(name, store);
       });
       return warnings.length ? { ...rec, warnings } : rec;
     } finally {
@@ -222,8 +246,8 @@ export class FunctionService {
     }
   }
 
-  /** Inserts the version (numbered under the function's lock) and makes it routable. */
-  private async record(name: string, version: string | undefined, sha: string, size: number, manifest: Manifest, buildLog: string, owner: string, onStored: () => void, serveFirst: boolean): Promise<VersionRecord> {
+  /** Inserts the version (numbered at the function's `revision`) and makes it routable. */
+  private async record(name: string, version: string | undefined, sha: string, size: number, manifest: Manifest, buildLog: string, revision: number, isNew: boolean, onStored: () => void, serveFirst: boolean): Promise<VersionRecord> {
     let seq = (await this.o.store.lastVersionSeq(name)) + 1;
     // A version named `v7` by hand must not make the next automatic name collide.
     if (version === undefined) while (await this.o.store.getVersion(name, autoVersionName(seq))) seq++;
@@ -243,13 +267,16 @@ export class FunctionService {
       createdAt: now,
       updatedAt: now,
     };
-    const isNew = !this.catalog.has(name);
-    const fn = await this.o.store.ensureFunction({ name, createdAt: now, owner });
-    await this.o.store.createVersion(rec);
-    onStored();
-    this.catalog.putFunction(fn);
     if (serveFirst) await this.serveBeforeLatest(rec, isNew);
-    const target = this.catalog.putVersion(rec);
+    try {
+      await this.o.store.createVersion(rec, revision);
+    } catch (err) {
+      if (serveFirst) await this.o.pool.stop(rec.function, rec.version).catch(() => {});
+      throw err;
+    }
+    onStored();
+    await this.feed.caughtUp();
+    const target = this.catalog.target(name, rec.version) ?? this.catalog.targetOf(rec);
     if (target.config.scaling.minInstances > 0) {
       this.o.pool.deploy(target, false).catch((err) => this.o.logger.warn({ err, function: name, version: rec.version }, 'could not start hot instances'));
     }
@@ -257,9 +284,9 @@ export class FunctionService {
   }
 
   /**
-   * Starts the new version's instances (at least one, `minInstances` in all) before it becomes
-   * `latest`, so no call waits on its cold start; if none can start, the version (and a function
-   * that had no other) is removed again and the error thrown.
+   * Starts the new version's instances (at least one, `minInstances` in all) before it is stored,
+   * and so before it becomes `latest`: no call waits on its cold start. If none can start, a
+   * function that had no other version is removed again and the error thrown.
    */
   private async serveBeforeLatest(rec: VersionRecord, isNew: boolean): Promise<void> {
     try {
@@ -268,11 +295,8 @@ export class FunctionService {
       await this.o.pool.stop(rec.function, rec.version).catch(() => {});
       if (isNew) {
         await this.o.store.deleteFunction(rec.function);
-        this.catalog.removeFunction(rec.function);
-      } else {
-        await this.o.store.deleteVersion(rec.function, rec.version);
+        await this.feed.caughtUp();
       }
-      void this.collectPackage(rec.packageSha);
       throw err;
     }
   }
@@ -280,7 +304,7 @@ export class FunctionService {
   /** PATCH: merges an override into the version's configuration and rolls its instances. */
   async patchVersion(actor: Principal, name: string, version: string, body: unknown): Promise<VersionRecord> {
     const patch = await validateOverride(body);
-    return this.locks.run(name, async () => {
+    return this.compareAndSet(name, async (revision) => {
       const v = await this.getVersion(name, version);
       const o = v.override;
       const merged = {
@@ -296,9 +320,10 @@ export class FunctionService {
       await this.o.checkSecrets?.(this.catalog.owner(name)!, config.secrets);
       await this.o.validateSandbox?.(config.sandbox);
       const updatedAt = Math.max(Date.now(), v.updatedAt + 1);
-      await this.o.store.setVersionOverride(name, version, merged, updatedAt);
+      await this.o.store.setVersionOverride(name, version, merged, updatedAt, revision);
       const rec = { ...v, override: merged, updatedAt };
-      const target = this.catalog.putVersion(rec);
+      await this.feed.caughtUp();
+      const target = this.catalog.target(name, version) ?? this.catalog.targetOf(rec);
       await this.o.pool.roll(target);
       // A raised minInstances takes effect now, not at the next restart.
       if (target.config.scaling.minInstances > 0) await this.o.pool.deploy(target, false);
@@ -307,26 +332,35 @@ export class FunctionService {
   }
 
   async deleteVersion(name: string, version: string): Promise<void> {
-    await this.locks.run(name, async () => {
+    await this.compareAndSet(name, async (revision) => {
       const v = await this.getVersion(name, version);
       for (const a of await this.o.store.listAliases(name)) {
         if (aliasUses(a.target, version)) throw new FerryError('version-in-use', `alias '${a.alias}' points at '${version}'; move or delete it first`, { extras: { alias: a.alias } });
       }
+      await this.o.store.deleteVersion(name, version, revision);
+      // Unroutable first, so no call starts an instance of it while its instances stop.
+      await this.feed.caughtUp();
       await this.o.pool.stop(name, version);
-      await this.o.store.deleteVersion(name, version);
-      this.catalog.removeVersion(name, version);
       void this.collectPackage(v.packageSha);
     });
   }
 
-  async deleteFunction(name: string): Promise<void> {
-    await this.locks.run(name, async () => {
+  /** The function's revision (0: no such function), for a caller's own compare-and-set (`ifRevision`). */
+  async revision(name: string): Promise<number> {
+    return (await this.o.store.functionRevision(name)) ?? 0;
+  }
+
+  /** Deletes the function; with `ifRevision`, only if it is still at that revision (`revision-conflict`). */
+  async deleteFunction(name: string, ifRevision?: number): Promise<void> {
+    const remove = async (revision: number): Promise<void> => {
       await this.getFunction(name);
+      // The tombstone makes it gone everywhere at once; the sweep removes what it left.
+      await this.o.store.tombstone(name, revision);
+      await this.feed.caughtUp();
       await this.o.pool.stop(name);
-      const shas = await this.o.store.deleteFunction(name);
-      this.catalog.removeFunction(name);
-      for (const sha of shas) void this.collectPackage(sha);
-    });
+      await this.sweep(name);
+    };
+    await (ifRevision === undefined ? this.compareAndSet(name, remove) : remove(ifRevision));
   }
 
   async listAliases(name: string): Promise<AliasRecord[]> {
@@ -337,7 +371,7 @@ export class FunctionService {
   async putAlias(name: string, alias: string, body: unknown): Promise<AliasRecord> {
     assertName('alias', alias);
     const target = parseAliasTarget(body);
-    return this.locks.run(name, async () => {
+    return this.compareAndSet(name, async (revision) => {
       await this.getFunction(name);
       if (await this.o.store.getVersion(name, alias)) throw new FerryError('invalid-alias', `'${alias}' is already a version of '${name}'; an alias cannot share its name`);
       const versions = 'version' in target ? [target.version] : Object.keys(target.weights);
@@ -345,8 +379,8 @@ export class FunctionService {
         if (!(await this.o.store.getVersion(name, v))) throw new FerryError('invalid-alias', `alias target '${v}' is not a version of '${name}'`);
       }
       const rec: AliasRecord = { function: name, alias, target, updatedAt: Date.now() };
-      await this.o.store.putAlias(rec);
-      this.catalog.putAlias(rec);
+      await this.o.store.putAlias(rec, revision);
+      await this.feed.caughtUp();
       return rec;
     });
   }
@@ -354,7 +388,7 @@ export class FunctionService {
   async deleteAlias(name: string, alias: string): Promise<void> {
     await this.getFunction(name);
     if (!(await this.o.store.deleteAlias(name, alias))) throw new FerryError('alias-not-found', `function '${name}' has no alias '${alias}'`);
-    this.catalog.removeAlias(name, alias);
+    await this.feed.caughtUp();
   }
 
   /** Deploy: start the version's instances now (at least one). */
@@ -371,6 +405,22 @@ export class FunctionService {
 
   resolve(name: string, ref: string | undefined): DeployTarget {
     return this.catalog.resolve(name, ref);
+  }
+
+  /** Sweeps every tombstoned function (deletes cut short by a crash); failures wait for the next sweep. */
+  async sweepDeleted(): Promise<void> {
+    for (const name of await this.o.store.tombstones()) {
+      await this.sweep(name).catch((err) => this.o.logger.warn({ err, function: name }, 'could not sweep a deleted function; the next sweep tries again'));
+    }
+  }
+
+  private async sweep(name: string): Promise<void> {
+    for (const sha of await this.o.store.sweep(name)) void this.collectPackage(sha);
+  }
+
+  /** Runs a read-decide-write on a function under compare-and-set, retried on a conflict. */
+  private compareAndSet<T>(name: string, write: (revision: number) => Promise<T>): Promise<T> {
+    return retryOnConflict(() => this.o.store.functionRevision(name), write);
   }
 
   /** Removes a package from disk once no version uses it (after any commit in progress). */

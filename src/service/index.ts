@@ -1,11 +1,12 @@
 export { FunctionService, type FunctionServiceOptions, type CreateHow } from './function-service.js';
 export { Catalog } from './catalog.js';
 export { KeyedMutex } from './keyed-mutex.js';
+export { retryOnConflict } from './compare-and-set.js';
 export { WeightedSplit } from './weighted-split.js';
 export { FunctionLogs, type StoredLine } from './function-logs.js';
 export { Accounts, type AccountOptions, type Session } from './accounts.js';
 export type { Quotas } from './tenancy-policy.js';
-export { Secrets, type SecretMeta } from './secrets.js';
+export { Secrets, SECRETS_KEY_SET, type SecretMeta } from './secrets.js';
 export { Objects, etagOf, matchesNoneMatch, objectMeta, type ObjectMeta } from './objects.js';
 export { InstanceApi, type InstanceApiOptions } from './instance-api.js';
 export { InvocationHistory, type FinishedCall } from './history.js';

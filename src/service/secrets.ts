@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { reservedEnvName, secretNamePattern, type DeployTarget, type InstancePool, type SecretRecord, type Store } from '../core/index.js';
+import { reservedEnvName, secretNamePattern, type DeployTarget, type InstancePool, type KeySet, type SecretRecord, type Store } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { allows, isAdmin, memberOf, type Principal } from '../auth/index.js';
 import type { Catalog } from './catalog.js';
@@ -7,6 +7,8 @@ import type { Catalog } from './catalog.js';
 const namePattern = new RegExp(secretNamePattern);
 const ownerPattern = /^(singular:[A-Za-z0-9][A-Za-z0-9-]{0,62}|custom:[a-z0-9][a-z0-9-]{0,62})$/;
 const maxValueBytes = 64 * 1024;
+/** The key set secrets are sealed with. */
+export const SECRETS_KEY_SET = 'secrets-aes256';
 
 /** What listings show of a secret: never its value. */
 export interface SecretMeta {
@@ -25,7 +27,9 @@ export interface SecretsOptions {
 }
 
 /**
- * Secrets: values sealed with AES-256-GCM under a key behind the store (`secrets-aes256`), bound
+ * Secrets: values sealed with AES-256-GCM under the current key of a key set behind the store
+ * (`secrets-aes256`; the record names the key, so a value sealed before a rotation, or by another
+ * node, opens with the key it was sealed with), bound
  * to their owner and name (as additional data, so a sealed value moved to another row does not
  * open). A function gets, as environment variables, the secrets its version lists that its
  * owning group may read: the group's own, and for a `singular:<user>` owner also those of the
@@ -35,20 +39,29 @@ export interface SecretsOptions {
 export class Secrets {
   constructor(private readonly o: SecretsOptions) {}
 
-  private key(): Promise<Buffer> {
-    return this.o.store.keys.get('secrets-aes256', () => randomBytes(32));
+  private keySet(refresh = false): Promise<KeySet> {
+    return this.o.store.keys.keySet(SECRETS_KEY_SET, () => randomBytes(32), { refresh });
   }
 
-  private async seal(owner: string, name: string, value: string): Promise<Buffer> {
+  /** The key a record was sealed with: read again once if unknown (another node rotated). */
+  private async keyOf(rec: SecretRecord): Promise<Buffer> {
+    const find = (set: KeySet): Buffer | undefined => (rec.keyId === undefined ? set.keys[0]!.key : set.keys.find((k) => k.id === rec.keyId)?.key);
+    const key = find(await this.keySet()) ?? find(await this.keySet(true));
+    if (!key) throw new FerryError('internal', `secret '${rec.name}' of ${rec.owner} is sealed with key ${rec.keyId}, which this server does not have`);
+    return key;
+  }
+
+  private async seal(owner: string, name: string, value: string): Promise<{ sealed: Buffer; keyId: string }> {
+    const { current } = await this.keySet();
     const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', await this.key(), iv);
+    const c = createCipheriv('aes-256-gcm', current.key, iv);
     c.setAAD(Buffer.from(`${owner}\0${name}`));
     const data = Buffer.concat([c.update(value, 'utf8'), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), data]);
+    return { sealed: Buffer.concat([iv, c.getAuthTag(), data]), keyId: current.id };
   }
 
   private async open(rec: SecretRecord): Promise<string> {
-    const d = createDecipheriv('aes-256-gcm', await this.key(), rec.sealed.subarray(0, 12));
+    const d = createDecipheriv('aes-256-gcm', await this.keyOf(rec), rec.sealed.subarray(0, 12));
     d.setAAD(Buffer.from(`${rec.owner}\0${rec.name}`));
     d.setAuthTag(rec.sealed.subarray(12, 28));
     try {
@@ -86,7 +99,7 @@ export class Secrets {
   private async write(owner: string, name: string, value: string): Promise<SecretMeta> {
     const now = Date.now();
     const before = await this.o.store.secrets.get(owner, name);
-    const rec: SecretRecord = { owner, name, sealed: await this.seal(owner, name, value), createdAt: before?.createdAt ?? now, updatedAt: now };
+    const rec: SecretRecord = { owner, name, ...(await this.seal(owner, name, value)), createdAt: before?.createdAt ?? now, updatedAt: now };
     await this.o.store.secrets.put(rec);
     await this.rollUsers(owner, name);
     return meta(rec);

@@ -15,6 +15,11 @@ import { reopenTests } from './suite/reopen.js';
 import { tenancyTests } from './suite/tenancy.js';
 import { executionTests } from './suite/executions.js';
 import { objectTests } from './suite/objects.js';
+import { changeFeedTests } from './suite/change-feed.js';
+import { compareAndSetTests } from './suite/compare-and-set.js';
+import { tombstoneTests } from './suite/tombstones.js';
+import { secretInvocationTests } from './suite/secrets-invocations.js';
+import { scheduleKeyTests } from './suite/schedules-keys.js';
 
 export type { OpenStore, StoreHarness } from './suite/fixtures.js';
 
@@ -31,5 +36,10 @@ export function storeSuite(name: string, open: OpenStore): void {
     tenancyTests(open);
     executionTests(open);
     objectTests(open);
+    changeFeedTests(open);
+    compareAndSetTests(open);
+    tombstoneTests(open);
+    secretInvocationTests(open);
+    scheduleKeyTests(open);
   });
 }

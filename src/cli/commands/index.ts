@@ -14,6 +14,7 @@ import * as logs from './logs.js';
 import * as executions from './executions.js';
 import * as del from './delete.js';
 import * as doctor from './doctor.js';
+import * as keys from './keys.js';
 import * as login from './login.js';
 import * as users from './users.js';
 import * as tokens from './tokens.js';
@@ -34,4 +35,4 @@ export interface CommandModule {
   register(program: Command, io: IO): void;
 }
 
-export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, whoami, openapi, up, explain];
+export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, keys, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, whoami, openapi, up, explain];

@@ -69,6 +69,8 @@ export class SqliteInvocations implements InvocationStore {
   async append(batch: InvocationRecord[]): Promise<void> {
     if (batch.length === 0) return;
     this.db.transaction(() => {
+      // From the table, under the write lock: another process on the file appends too.
+      this.seq = Math.max(this.seq, this.sql.maxSeq.get() ?? 0);
       for (const r of batch) {
         this.sql.insert.run({
           id: r.id,

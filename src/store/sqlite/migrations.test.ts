@@ -23,7 +23,7 @@ describe('migrations', () => {
       assert.deepEqual(migrations.map((m) => m.version), migrations.map((_, i) => i + 1));
       const res = migrate(db);
       assert.deepEqual(res, { from: 0, to: latestSchemaVersion, applied: migrations.map((m) => m.name) });
-      assert.deepEqual(tables(db), ['aliases', 'execution_objects', 'executions', 'functions', 'invocations', 'logs', 'objects', 'schedules', 'schema_migrations', 'secrets', 'throttles', 'tokens', 'users', 'versions']);
+      assert.deepEqual(tables(db), ['aliases', 'changes', 'execution_objects', 'executions', 'functions', 'invocations', 'logs', 'objects', 'schedules', 'schema_migrations', 'secrets', 'throttles', 'tokens', 'users', 'versions']);
       assert.equal(schemaVersion(db), latestSchemaVersion);
     }));
 

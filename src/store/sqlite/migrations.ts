@@ -258,7 +258,66 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX objects_sha256 ON objects(sha256);
     `,
   },
+  {
+    version: 8,
+    name: 'change-feed',
+    up: `
+      -- The change feed (Store.watch): one row per change to a function, version or alias,
+      -- written by triggers in the transaction of the change itself, so every writer (another
+      -- server process, a cascade, a later migration) feeds it. revision is store-wide and never
+      -- reused (AUTOINCREMENT); readers fetch the current record of each changed key.
+      CREATE TABLE changes (
+        revision INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind     TEXT    NOT NULL, -- function | version | alias
+        function TEXT    NOT NULL,
+        name     TEXT    NOT NULL  -- the version or alias; '' for the function itself
+      );
+      -- The compare-and-set token of a function: every write under it raises it (Store.functionRevision).
+      ALTER TABLE functions ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    ` +
+      changeTriggers('functions', 'function', 'name', undefined) +
+      changeTriggers('versions', 'version', 'function', 'version') +
+      changeTriggers('aliases', 'alias', 'function', 'alias'),
+  },
+  {
+    version: 9,
+    name: 'key-ids',
+    up: `
+      -- The key of the secrets key set a value is sealed with; NULL: the set's first key, the
+      -- only one before key sets (so values sealed by an older Ferry open as before).
+      ALTER TABLE secrets ADD COLUMN key_id TEXT;
+    `,
+  },
+  {
+    version: 10,
+    name: 'tombstones',
+    up: `
+      -- A deleted function keeps its row, marked, until the sweeper has removed its versions,
+      -- aliases, schedules, objects, executions and log lines, each on its own, and then the row:
+      -- deletes a key-value store can do, not one cascade. deleted_shas: the package shas its
+      -- versions used (JSON), kept for the sweep that removes them, even after a crash.
+      ALTER TABLE functions ADD COLUMN deleted_at INTEGER;
+      ALTER TABLE functions ADD COLUMN deleted_shas TEXT;
+    `,
+  },
 ];
+
+/**
+ * The triggers that write a `changes` row for each insert, update and delete of `table`: the
+ * `kind`, the function (`fnColumn`) and the version or alias (`nameColumn`, '' for none).
+ */
+function changeTriggers(table: string, kind: string, fnColumn: string, nameColumn: string | undefined): string {
+  return (['INSERT', 'UPDATE', 'DELETE'] as const)
+    .map((event) => {
+      const row = event === 'DELETE' ? 'OLD' : 'NEW';
+      const name = nameColumn ? `${row}.${nameColumn}` : "''";
+      return `
+      CREATE TRIGGER ${table}_${event.toLowerCase()}_change AFTER ${event} ON ${table} BEGIN
+        INSERT INTO changes (kind, function, name) VALUES ('${kind}', ${row}.${fnColumn}, ${name});
+      END;`;
+    })
+    .join('');
+}
 
 /** Schema version this code writes and understands. */
 export const latestSchemaVersion = migrations.length;

@@ -47,11 +47,14 @@ export class SqliteSchedules implements ScheduleStore {
       all: db.prepare<[], Row>('SELECT * FROM schedules ORDER BY function, id'),
       byFunction: db.prepare<[string], Row>('SELECT * FROM schedules WHERE function = ? ORDER BY id'),
       delete: db.prepare<[string, string]>('DELETE FROM schedules WHERE function = ? AND id = ?'),
+      tombstoned: db.prepare<[string], number>('SELECT 1 FROM functions WHERE name = ? AND deleted_at IS NOT NULL').pluck(),
       advance: db.prepare<[number, number | null, string, string, number | null]>('UPDATE schedules SET last_run = ?, next_run = ? WHERE function = ? AND id = ? AND next_run IS ?'),
     };
   }
 
   async put(rec: ScheduleRecord): Promise<void> {
+    // A deleted function's row stays until it is swept: it takes no new schedule meanwhile.
+    if (this.sql.tombstoned.get(rec.function)) throw new FerryError('function-not-found', `no function named '${rec.function}'`);
     try {
       this.sql.put.run({
         function: rec.function,

@@ -7,23 +7,25 @@ interface SecretRow {
   owner: string;
   name: string;
   value: Buffer;
+  key_id: string | null;
   created_at: number;
   updated_at: number;
 }
 
-const fromRow = (r: SecretRow): SecretRecord => ({ owner: r.owner, name: r.name, sealed: r.value, createdAt: r.created_at, updatedAt: r.updated_at });
+const fromRow = (r: SecretRow): SecretRecord => ({ owner: r.owner, name: r.name, sealed: r.value, ...(r.key_id === null ? {} : { keyId: r.key_id }), createdAt: r.created_at, updatedAt: r.updated_at });
+const columns = 'owner, name, value, key_id, created_at, updated_at';
 
 export class SqliteSecrets implements SecretStore {
   private readonly sql;
 
   constructor(private readonly db: Database.Database) {
     this.sql = {
-      get: db.prepare<[string, string], SecretRow>('SELECT owner, name, value, created_at, updated_at FROM secrets WHERE owner = ? AND name = ?'),
-      all: db.prepare<[], SecretRow>('SELECT owner, name, value, created_at, updated_at FROM secrets ORDER BY owner, name'),
-      byOwner: db.prepare<[string], SecretRow>('SELECT owner, name, value, created_at, updated_at FROM secrets WHERE owner = ? ORDER BY name'),
+      get: db.prepare<[string, string], SecretRow>(`SELECT ${columns} FROM secrets WHERE owner = ? AND name = ?`),
+      all: db.prepare<[], SecretRow>(`SELECT ${columns} FROM secrets ORDER BY owner, name`),
+      byOwner: db.prepare<[string], SecretRow>(`SELECT ${columns} FROM secrets WHERE owner = ? ORDER BY name`),
       put: db.prepare<[SecretRow]>(
-        `INSERT INTO secrets (owner, name, value, created_at, updated_at) VALUES (@owner, @name, @value, @created_at, @updated_at)
-         ON CONFLICT (owner, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        `INSERT INTO secrets (${columns}) VALUES (@owner, @name, @value, @key_id, @created_at, @updated_at)
+         ON CONFLICT (owner, name) DO UPDATE SET value = excluded.value, key_id = excluded.key_id, updated_at = excluded.updated_at`,
       ),
       delete: db.prepare<[string, string]>('DELETE FROM secrets WHERE owner = ? AND name = ?'),
     };
@@ -32,7 +34,7 @@ export class SqliteSecrets implements SecretStore {
   async put(rec: SecretRecord): Promise<boolean> {
     return this.db.transaction(() => {
       const existed = this.sql.get.get(rec.owner, rec.name) !== undefined;
-      this.sql.put.run({ owner: rec.owner, name: rec.name, value: rec.sealed, created_at: rec.createdAt, updated_at: rec.updatedAt });
+      this.sql.put.run({ owner: rec.owner, name: rec.name, value: rec.sealed, key_id: rec.keyId ?? null, created_at: rec.createdAt, updated_at: rec.updatedAt });
       return existed;
     })();
   }

@@ -26,6 +26,11 @@ async function openTemp(): Promise<StoreHarness> {
       opened.push(s);
       return s;
     },
+    async peer() {
+      const s = new SqliteStore({ dataDir: dir });
+      opened.push(s);
+      return s;
+    },
     async cleanup() {
       for (const s of opened) await s.close();
       await fs.rm(dir, { recursive: true, force: true });

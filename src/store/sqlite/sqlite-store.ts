@@ -22,6 +22,8 @@ import { SqliteInvocations } from './invocations.js';
 import { SqliteSchedules } from './schedules.js';
 import { SqliteExecutions } from './executions.js';
 import { SqliteObjects } from './objects.js';
+import { SqliteChanges, type ChangeRow } from './changes.js';
+import type { Change, ChangeFeed } from '../../core/changes.js';
 import {
   aliasFromRow,
   aliasToRow,
@@ -29,6 +31,7 @@ import {
   functionToRow,
   logFromRow,
   logToRow,
+  parseJson,
   versionFromRow,
   versionToRow,
 } from './rows.js';
@@ -39,6 +42,8 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** How long a write waits for another process's lock before failing; default 5000 ms. */
   busyTimeoutMs?: number;
+  /** How often an open change feed checks for other processes' writes; default 100 ms. */
+  watchPollMs?: number;
 }
 
 /** File name of the database inside the data dir. */
@@ -69,6 +74,7 @@ export class SqliteStore implements Store {
   readonly schedules: SqliteSchedules;
   readonly executions: SqliteExecutions;
   readonly objects: SqliteObjects;
+  private readonly changes: SqliteChanges;
 
   constructor(opts: SqliteStoreOptions) {
     fs.mkdirSync(opts.dataDir, { recursive: true });
@@ -95,6 +101,7 @@ export class SqliteStore implements Store {
       this.executions = new SqliteExecutions(this.db);
       this.objects = new SqliteObjects(this.db, path.join(opts.dataDir, 'objects'));
       this.keys = new FileKeys(path.join(opts.dataDir, 'keys'));
+      this.changes = new SqliteChanges(this.db, (row) => this.changeOf(row), opts.watchPollMs ?? 100);
     } catch (err) {
       this.db.close();
       throw err;
@@ -112,6 +119,8 @@ export class SqliteStore implements Store {
 
   /** Inserts the function unless present; answers the stored record (an existing one wins). */
   async ensureFunction(rec: FunctionRecord): Promise<FunctionRecord> {
+    // A deleted function's name is free: what the old one left goes first.
+    if (this.sql.isTombstoned.get(rec.name)) await this.sweep(rec.name);
     return this.db.transaction(() => {
       this.sql.insertFunction.run(functionToRow(rec));
       const row = this.sql.getFunction.get(rec.name);
@@ -125,20 +134,41 @@ export class SqliteStore implements Store {
    * its versions used (sorted), whether or not other functions still use them: the caller asks
    * `packageInUse` before removing a package. Unknown function: answers `[]`.
    */
-  async deleteFunction(name: string): Promise<string[]> {
-    let blobs: string[] = [];
-    const shas = this.db.transaction(() => {
-      const shas = this.sql.functionShas.all(name);
-      this.sql.deleteFunctionLogs.run(name);
-      this.executions.deleteOf(name);
-      blobs = this.objects.deleteOf(name);
-      // Versions and aliases go by ON DELETE CASCADE, and so does the seq counter (it is a column).
-      this.sql.deleteFunction.run(name);
-      return shas;
+  async deleteFunction(name: string, expected?: number): Promise<string[]> {
+    await this.tombstone(name, expected);
+    return this.sweep(name);
+  }
+
+  async tombstone(name: string, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      if (expected !== undefined) this.raise(name, expected);
+      this.sql.tombstone.run(Date.now(), JSON.stringify(this.sql.functionShas.all(name)), name);
     })();
+  }
+
+  async tombstones(): Promise<string[]> {
+    return this.sql.tombstones.all();
+  }
+
+  /**
+   * Each step its own transaction, as a key-value store would do it; each is a no-op when run
+   * again, so a sweep cut short by a crash resumes. The tombstone goes last: until then
+   * `tombstones()` names the function. Versions go after aliases, schedules and objects, and the
+   * seq counter with the row, so a name used again starts at v1.
+   */
+  async sweep(name: string): Promise<string[]> {
+    const recorded = this.sql.tombstoneShas.get(name);
+    if (recorded === undefined) return [];
+    this.sql.deleteFunctionLogs.run(name);
+    this.executions.deleteOf(name);
+    const blobs = this.db.transaction(() => this.objects.deleteOf(name))();
     // Object blobs only once the rows are gone for good.
     this.objects.collect(blobs);
-    return shas;
+    this.sql.deleteFunctionSchedules.run(name);
+    this.sql.deleteFunctionAliases.run(name);
+    this.sql.deleteFunctionVersions.run(name);
+    this.sql.deleteTombstone.run(name);
+    return parseJson<string[]>(recorded, `functions(${name}).deleted_shas`);
   }
 
   /** Versions of the function in ascending `seq`. */
@@ -160,8 +190,9 @@ export class SqliteStore implements Store {
    * if the version, or another version with the same seq, is already there (the latter is two
    * uploads racing for one seq), and `function-not-found` if the function does not exist.
    */
-  async createVersion(rec: VersionRecord): Promise<void> {
+  async createVersion(rec: VersionRecord, expected?: number): Promise<void> {
     this.db.transaction(() => {
+      this.raise(rec.function, expected);
       try {
         this.sql.insertVersion.run(versionToRow(rec));
       } catch (err) {
@@ -181,14 +212,20 @@ export class SqliteStore implements Store {
   }
 
   /** Replaces the version's override; throws FerryError `version-not-found` if there is no such version. */
-  async setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number): Promise<void> {
-    const res = this.sql.setOverride.run(JSON.stringify(override), updatedAt, fn, version);
-    if (res.changes === 0) throw new FerryError('version-not-found', `function ${fn} has no version ${version}`);
+  async setVersionOverride(fn: string, version: string, override: ConfigOverride, updatedAt: number, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(fn, expected);
+      const res = this.sql.setOverride.run(JSON.stringify(override), updatedAt, fn, version);
+      if (res.changes === 0) throw new FerryError('version-not-found', `function ${fn} has no version ${version}`);
+    })();
   }
 
   /** Deletes the version if present (no-op otherwise). Its seq stays used; its log lines stay until pruned. */
-  async deleteVersion(fn: string, version: string): Promise<void> {
-    this.sql.deleteVersion.run(fn, version);
+  async deleteVersion(fn: string, version: string, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(fn, expected);
+      this.sql.deleteVersion.run(fn, version);
+    })();
   }
 
   async packageInUse(sha: string): Promise<boolean> {
@@ -201,23 +238,79 @@ export class SqliteStore implements Store {
   }
 
   /** Creates or replaces the alias; throws FerryError `function-not-found` if the function does not exist. */
-  async putAlias(rec: AliasRecord): Promise<void> {
-    try {
-      this.sql.upsertAlias.run(aliasToRow(rec));
-    } catch (err) {
-      if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new FerryError('function-not-found', `function ${rec.function} does not exist`, { cause: err });
+  async putAlias(rec: AliasRecord, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(rec.function, expected);
+      try {
+        this.sql.upsertAlias.run(aliasToRow(rec));
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+          throw new FerryError('function-not-found', `function ${rec.function} does not exist`, { cause: err });
+        }
+        throw err;
       }
-      throw err;
+    })();
+  }
+
+  async deleteAlias(fn: string, alias: string, expected?: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.raise(fn, expected);
+      return this.sql.deleteAlias.run(fn, alias).changes > 0;
+    })();
+  }
+
+  async setFunctionOwner(name: string, owner: string, expected?: number): Promise<void> {
+    this.db.transaction(() => {
+      this.raise(name, expected);
+      if (this.sql.setFunctionOwner.run(owner, name).changes === 0) throw new FerryError('function-not-found', `no function named '${name}'`);
+    })();
+  }
+
+  async functionRevision(name: string): Promise<number | undefined> {
+    return this.sql.functionRevision.get(name);
+  }
+
+  /**
+   * Raises the function's revision inside the caller's transaction: the compare-and-set of every
+   * write under a function. With `expected`, only if the revision is still that (else
+   * `revision-conflict`, or `function-not-found` when the function is gone); without, if the
+   * function exists (the write itself then decides what a missing function means).
+   */
+  private raise(fn: string, expected: number | undefined): void {
+    if (expected === undefined) {
+      if (this.sql.raiseRevision.run(fn).changes === 0 && this.sql.isTombstoned.get(fn)) throw new FerryError('function-not-found', `no function named '${fn}'`);
+      return;
     }
+    if (this.sql.compareAndRaiseRevision.run(fn, expected).changes > 0) return;
+    if (this.sql.functionRevision.get(fn) === undefined) throw new FerryError('function-not-found', `no function named '${fn}'`);
+    throw new FerryError('revision-conflict', `function '${fn}' changed meanwhile: its revision is no longer ${expected}`);
   }
 
-  async deleteAlias(fn: string, alias: string): Promise<boolean> {
-    return this.sql.deleteAlias.run(fn, alias).changes > 0;
+  async revision(): Promise<number> {
+    return this.changes.revision();
   }
 
-  async setFunctionOwner(name: string, owner: string): Promise<void> {
-    if (this.sql.setFunctionOwner.run(owner, name).changes === 0) throw new FerryError('function-not-found', `no function named '${name}'`);
+  watch(fromRevision: number): ChangeFeed {
+    return this.changes.watch(fromRevision);
+  }
+
+  /** A change row with the current record of what it names (undefined when that is gone). */
+  private changeOf(row: ChangeRow): Change {
+    const { revision, function: fn, name } = row;
+    switch (row.kind) {
+      case 'function': {
+        const r = this.sql.getFunction.get(fn);
+        return { revision, kind: 'function', function: fn, record: r && functionFromRow(r) };
+      }
+      case 'version': {
+        const r = this.sql.getVersion.get(fn, name);
+        return { revision, kind: 'version', function: fn, version: name, record: r && versionFromRow(r) };
+      }
+      case 'alias': {
+        const r = this.sql.getAlias.get(fn, name);
+        return { revision, kind: 'alias', function: fn, alias: name, record: r && aliasFromRow(r) };
+      }
+    }
   }
 
   /** Appends the lines in one transaction (one fsync for the batch), in array order. */
@@ -263,6 +356,7 @@ export class SqliteStore implements Store {
   /** Closes the database; calling it again is a no-op. */
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.changes.close();
     // Lets SQLite refresh the planner statistics it found worth refreshing; cheap on close.
     this.db.pragma('optimize');
     this.db.close();

@@ -20,13 +20,24 @@ interface LogQuery {
 /** Prepares the store's statements on `db`, whose schema must already be migrated. */
 export function prepareStatements(db: Database.Database) {
   return {
-    listFunctions: db.prepare<[], FunctionRow>('SELECT name, owner, created_at FROM functions ORDER BY name'),
-    getFunction: db.prepare<[string], FunctionRow>('SELECT name, owner, created_at FROM functions WHERE name = ?'),
+    listFunctions: db.prepare<[], FunctionRow>('SELECT name, owner, created_at FROM functions WHERE deleted_at IS NULL ORDER BY name'),
+    getFunction: db.prepare<[string], FunctionRow>('SELECT name, owner, created_at FROM functions WHERE name = ? AND deleted_at IS NULL'),
+    tombstone: db.prepare<[number, string, string]>('UPDATE functions SET deleted_at = ?, deleted_shas = ? WHERE name = ? AND deleted_at IS NULL'),
+    tombstones: db.prepare<[], string>('SELECT name FROM functions WHERE deleted_at IS NOT NULL ORDER BY name').pluck(),
+    tombstoneShas: db.prepare<[string], string>('SELECT deleted_shas FROM functions WHERE name = ? AND deleted_at IS NOT NULL').pluck(),
+    deleteTombstone: db.prepare<[string]>('DELETE FROM functions WHERE name = ? AND deleted_at IS NOT NULL'),
+    deleteFunctionAliases: db.prepare<[string]>('DELETE FROM aliases WHERE function = ?'),
+    deleteFunctionVersions: db.prepare<[string]>('DELETE FROM versions WHERE function = ?'),
+    deleteFunctionSchedules: db.prepare<[string]>('DELETE FROM schedules WHERE function = ?'),
     setFunctionOwner: db.prepare<[string, string]>('UPDATE functions SET owner = ? WHERE name = ?'),
     insertFunction: db.prepare<[FunctionRow]>(
       'INSERT INTO functions (name, owner, created_at) VALUES (@name, @owner, @created_at) ON CONFLICT (name) DO NOTHING',
     ),
     deleteFunction: db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
+    functionRevision: db.prepare<[string], number>('SELECT revision FROM functions WHERE name = ? AND deleted_at IS NULL').pluck(),
+    isTombstoned: db.prepare<[string], number>('SELECT 1 FROM functions WHERE name = ? AND deleted_at IS NOT NULL').pluck(),
+    raiseRevision: db.prepare<[string]>('UPDATE functions SET revision = revision + 1 WHERE name = ? AND deleted_at IS NULL'),
+    compareAndRaiseRevision: db.prepare<[string, number]>('UPDATE functions SET revision = revision + 1 WHERE name = ? AND revision = ? AND deleted_at IS NULL'),
     functionShas: db
       .prepare<[string], string>('SELECT DISTINCT package_sha FROM versions WHERE function = ? ORDER BY package_sha')
       .pluck(),
@@ -55,6 +66,7 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO aliases (function, alias, target, updated_at) VALUES (@function, @alias, @target, @updated_at)
        ON CONFLICT (function, alias) DO UPDATE SET target = excluded.target, updated_at = excluded.updated_at`,
     ),
+    getAlias: db.prepare<[string, string], AliasRow>('SELECT function, alias, target, updated_at FROM aliases WHERE function = ? AND alias = ?'),
     deleteAlias: db.prepare<[string, string]>('DELETE FROM aliases WHERE function = ? AND alias = ?'),
 
     insertLog: db.prepare<[Omit<LogRow, 'id'>]>(

@@ -17,6 +17,11 @@ export interface StoreHarness {
    * this. Stores whose data cannot outlive the instance leave it out and skip the reopen tests.
    */
   reopen?(): Promise<Store>;
+  /**
+   * A second store on the same data, open beside `store` (another process would open the same);
+   * the harness closes it. Stores that cannot share their data with a second instance leave it out.
+   */
+  peer?(): Promise<Store>;
 }
 
 /** Opens a fresh, empty store for one test. */

@@ -84,6 +84,8 @@ export class DeployFolder {
       this.log.info({ function: name, version: v.version, folder }, 'shortedfaas: deployed');
     } catch (err) {
       const e = FerryError.from(err);
+      // Another write to the function came between the check and the deploy: the next look tries again.
+      if (e.code === 'revision-conflict') this.done.delete(name);
       const file = /^run\.json/.test(e.message) ? 'run.json' : /^ferry\.json/.test(e.message) ? 'ferry.json' : '';
       this.log.error({ function: name, file: join(folder, file), code: e.code }, `shortedfaas: ${join(folder, file)}: ${e.message}; the previous version (if any) keeps serving`);
     }

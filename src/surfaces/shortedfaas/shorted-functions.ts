@@ -3,7 +3,7 @@ import type { VersionRecord } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import type { Principal } from '../../auth/index.js';
 import { compatPrincipal } from '../compat-user.js';
-import { KeyedMutex, type Accounts, type FunctionService } from '../../service/index.js';
+import { retryOnConflict, type Accounts, type FunctionService } from '../../service/index.js';
 import { adaptFolder, labels } from './package-adapter.js';
 
 export interface ShortedFunctionsDeps {
@@ -21,25 +21,25 @@ export interface ShortedFunctionsDeps {
  * never replaced nor removed from here.
  */
 export class ShortedFunctions {
-  private readonly locks = new KeyedMutex();
-
   constructor(private readonly d: ShortedFunctionsDeps) {}
 
   /** Deploys a folder (as a tar stream) as a new version, which becomes `latest`. */
   async deploy(name: string, tar: Readable, digest: string): Promise<VersionRecord> {
-    return this.locks.run(name, async () => {
-      if (this.d.service.catalog.has(name) && !(await this.latest(name))) throw new FerryError('name-conflict', `'${name}' is a Ferry function not deployed from the deploy folder`);
-      return this.d.service.createVersion(await this.actor(), name, undefined, tar, 'application/x-tar', undefined, {
-        prepare: (staging) => adaptFolder(staging, name, digest, this.d.hostLibraries),
-        // The surface gives its functions the host's libraries, whoever owns the folder.
-        grants: this.d.hostLibraries ? ['hostLibraries'] : [],
-      });
+    // The check holds at the write (compare-and-set): a change that came between them is a
+    // conflict, answered, not retried, since the stream of the folder is read once.
+    const revision = await this.d.service.revision(name);
+    if (this.d.service.catalog.has(name) && !(await this.latest(name))) throw new FerryError('name-conflict', `'${name}' is a Ferry function not deployed from the deploy folder`);
+    return this.d.service.createVersion(await this.actor(), name, undefined, tar, 'application/x-tar', undefined, {
+      prepare: (staging) => adaptFolder(staging, name, digest, this.d.hostLibraries),
+      // The surface gives its functions the host's libraries, whoever owns the folder.
+      grants: this.d.hostLibraries ? ['hostLibraries'] : [],
+      ifRevision: revision,
     });
   }
 
   async delete(name: string): Promise<void> {
-    await this.locks.run(name, async () => {
-      if (await this.latest(name)) await this.d.service.deleteFunction(name);
+    await retryOnConflict(() => this.d.service.revision(name), async (revision) => {
+      if (await this.latest(name)) await this.d.service.deleteFunction(name, revision);
     });
   }
 

@@ -3,7 +3,7 @@ import type { InstancePool, VersionRecord } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
 import type { Principal } from '../../auth/index.js';
 import { compatPrincipal } from '../compat-user.js';
-import { KeyedMutex, type Accounts, type FunctionLogs, type FunctionService } from '../../service/index.js';
+import { retryOnConflict, type Accounts, type FunctionLogs, type FunctionService } from '../../service/index.js';
 import { adaptPackage, nameLabel } from './package-adapter.js';
 import type { TinyDeploy } from './upload-request.js';
 
@@ -22,9 +22,6 @@ export interface TinyFunctionsDeps {
  * function is the lower-cased name, so two names differing only in case are refused.
  */
 export class TinyFunctions {
-  /** One deploy or delete at a time per Ferry name, so the case check cannot race. */
-  private readonly locks = new KeyedMutex();
-
   constructor(private readonly d: TinyFunctionsDeps) {}
 
   /**
@@ -33,7 +30,9 @@ export class TinyFunctions {
    */
   async deploy(d: TinyDeploy, zip: Buffer, subfolder = ''): Promise<void> {
     const name = d.name.toLowerCase();
-    await this.locks.run(name, async () => {
+    // The case check and the write under compare-and-set: a deploy or delete of the name that
+    // came between them makes the check run again (in any server process).
+    await retryOnConflict(() => this.d.service.revision(name), async (revision) => {
       const spelling = await this.spellingOf(name);
       if (spelling === null) throw new FerryError('name-conflict', `'${name}' is a Ferry function not created through the tinyFaaS API`);
       if (spelling !== undefined && spelling !== d.name) throw new FerryError('name-conflict', `'${d.name}' differs only in case from the function '${spelling}'`);
@@ -42,6 +41,7 @@ export class TinyFunctions {
       await this.d.service.createVersion(actor, name, undefined, Readable.from([zip]), 'application/zip', undefined, {
         prepare: (staging) => adaptPackage(staging, subfolder, d),
         serveFirst: true,
+        ifRevision: revision,
       });
       for (const v of before) void this.retire(v);
     });
@@ -58,8 +58,10 @@ export class TinyFunctions {
   }
 
   async delete(tinyName: string): Promise<void> {
-    const name = await this.known(tinyName);
-    await this.locks.run(name, () => this.d.service.deleteFunction(name));
+    await retryOnConflict(() => this.d.service.revision(tinyName.toLowerCase()), async (revision) => {
+      const name = await this.known(tinyName);
+      await this.d.service.deleteFunction(name, revision);
+    });
   }
 
   async wipe(): Promise<void> {

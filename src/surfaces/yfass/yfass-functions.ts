@@ -32,6 +32,10 @@ export interface YfassInfo {
  */
 export class YfassFunctions {
   private readonly records: YfassRecords;
+  /**
+   * One write at a time per name to this host's YFASS record files (`YfassRecords`): a local
+   * lock for local files; the Ferry writes made under it are compare-and-set in the service.
+   */
   private readonly locks = new KeyedMutex();
 
   constructor(private readonly d: YfassFunctionsDeps) {
