@@ -5,12 +5,11 @@ import { SignJWT } from 'jose';
 import { AccessTokens } from './access-tokens.js';
 import { carriesFerryCredential, withoutFerryCredentials } from './credential-headers.js';
 import { generateToken } from './tokens.js';
+import { withStorePair } from '../store/sqlite/test-store-pair.js';
 
-const keys = { get: async (_name: string, make: () => Buffer) => make() };
-
-test('fry_ tokens in any scheme and Ferry access tokens are Ferry credentials; other schemes are not', async () => {
+test('fry_ tokens in any scheme and Ferry access tokens are Ferry credentials; other schemes are not', () => withStorePair(async (store) => {
   const token = generateToken();
-  const access = (await new AccessTokens(keys as never, 60_000).sign('alice')).token;
+  const access = (await new AccessTokens(store.keys, 60_000).sign('alice')).token;
   const foreignJwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://auth.example').setAudience('shop').sign(randomBytes(32));
   for (const v of [`Bearer ${token}`, `bearer   ${token}`, `Token ${token}`, `Bearer x, Bearer ${token}`, `Bearer ${access}`, `Bearer ${access.split('.').slice(0, 2).join('.')}.forged`]) {
     assert.ok(carriesFerryCredential(v), v.slice(0, 40));
@@ -18,7 +17,7 @@ test('fry_ tokens in any scheme and Ferry access tokens are Ferry credentials; o
   for (const v of ['Basic dXNlcjpwYXNz', `Bearer ${foreignJwt}`, 'Bearer notfry_abcdefghijklmnopqrstuvwxyz', 'Bearer fry_short', '']) {
     assert.ok(!carriesFerryCredential(v), v.slice(0, 40));
   }
-});
+}));
 
 test('every copy of Authorization and Proxy-Authorization carrying one goes, in any case; the rest stays in order', () => {
   const t = generateToken();
