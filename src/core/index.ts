@@ -22,3 +22,4 @@ export * from './credential-headers.js';
 export * from './handler-check.js';
 export * from './dependencies.js';
 export * from './rate-limit.js';
+export * from './blob-store.js';
