@@ -80,7 +80,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeInvocationRoutes(d.history),
     ...makeScheduleRoutes(d.schedules),
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
-    ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog }),
+    ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog, packageDir: (t) => d.service.packageDir(t) }),
   );
   const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase);
   return router;

@@ -14,6 +14,7 @@ import {
   type FunctionRecord,
   type InstancePool,
   type Manifest,
+  type PackageCache,
   type PackageStore,
   type Runtime,
   type SandboxSettings,
@@ -57,6 +58,8 @@ export interface CreateHow {
 export interface FunctionServiceOptions {
   store: Store;
   packages: PackageStore;
+  /** This host's copies of packages (an ad-hoc run on an image version's tree). */
+  cache: PackageCache;
   runtimes: ReadonlyMap<string, Runtime>;
   pool: InstancePool;
   logger: Logger;
@@ -91,7 +94,7 @@ export class FunctionService {
   private readonly policy: TenancyPolicy;
 
   constructor(private readonly o: FunctionServiceOptions) {
-    this.catalog = new Catalog(o.runtimes, (sha) => o.packages.path(sha));
+    this.catalog = new Catalog(new Set(o.runtimes.keys()));
     this.policy = new TenancyPolicy(this.catalog, o.quotas);
   }
 
@@ -102,6 +105,8 @@ export class FunctionService {
       for (const v of await this.o.store.listVersions(fn.name)) this.catalog.putVersion(v);
       for (const a of await this.o.store.listAliases(fn.name)) this.catalog.putAlias(a);
     }
+    // Packages committed before the blob store held them go into it now, once.
+    for (const sha of new Set(this.catalog.targets().map((t) => t.packageSha))) await this.o.packages.publishCached(sha);
     for (const t of this.catalog.targets()) {
       if (t.config.scaling.minInstances > 0) {
         this.o.pool.deploy(t, false).catch((err) => this.o.logger.warn({ err, function: t.function, version: t.version }, 'could not start hot instances'));
@@ -369,11 +374,18 @@ export class FunctionService {
     return this.catalog.resolve(name, ref);
   }
 
-  /** Removes a package from disk once no version uses it (after any commit in progress). */
+  /** The target's package tree on this host, fetched into its cache when it lacks it. */
+  packageDir(target: DeployTarget): Promise<string> {
+    return this.o.cache.localPath(target.packageSha);
+  }
+
+  /** Removes a package (blobs and cache) once no version uses it (after any commit in progress). */
   private collectPackage(sha: string): Promise<void> {
     return this.packageLock.run('', async () => {
       try {
-        if (!(await this.o.store.packageInUse(sha))) await this.o.packages.remove(sha);
+        if (await this.o.store.packageInUse(sha)) return;
+        // What it shares with the packages still in use stays in the blob store.
+        await this.o.packages.remove(sha, this.catalog.targets().map((t) => t.packageSha));
       } catch (err) {
         this.o.logger.warn({ err, sha }, 'could not remove an unused package');
       }
