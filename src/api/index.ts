@@ -87,7 +87,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeInvocationRoutes(d.history),
     ...makeScheduleRoutes(d.schedules),
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
-    ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog }),
+    ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog, packageDir: (t) => d.service.packageDir(t) }),
     ...makeTrafficRoutes(d.service, d.metrics.traffic),
     ...makeErrorRoutes(),
   );

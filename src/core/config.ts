@@ -30,8 +30,8 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
   if (scaling.minInstances > scaling.maxInstances) scaling.maxInstances = scaling.minInstances;
   return {
     runtime: m.runtime,
-    handler: m.handler,
-    command: m.command,
+    ...(m.handler !== undefined ? { handler: m.handler } : {}),
+    ...(m.command !== undefined ? { command: m.command } : {}),
     ...(m.port !== undefined ? { port: m.port } : {}),
     ...(m.image !== undefined ? { image: m.image } : {}),
     ...(m.contract !== undefined ? { contract: m.contract } : {}),
@@ -49,7 +49,7 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     ...traffic(o.cors ?? m.cors, o.rateLimit ?? m.rateLimit),
     sandbox: {
       network: o.network ?? m.network ?? defaultSandbox.network,
-      seccomp: o.seccomp ?? m.seccomp ?? defaultSandbox.seccomp,
+      ...((o.seccomp ?? m.seccomp) !== undefined ? { seccomp: (o.seccomp ?? m.seccomp)! } : {}),
       roBinds: o.roBinds ?? m.roBinds ?? defaultSandbox.roBinds,
       mountProc: o.mountProc ?? m.mountProc ?? defaultSandbox.mountProc,
       mountDev: o.mountDev ?? m.mountDev ?? defaultSandbox.mountDev,

@@ -24,3 +24,4 @@ export * from './handler-check.js';
 export * from './dependencies.js';
 export * from './rate-limit.js';
 export { keyId } from './key-id.js';
+export * from './blob-store.js';

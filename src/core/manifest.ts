@@ -60,7 +60,7 @@ export interface SeccompPolicy {
 /** The sandbox settings of a version (YFASS's per-service sandbox config). */
 export interface SandboxSettings {
   network: NetworkPolicy;
-  seccomp: SeccompPolicy | undefined;
+  seccomp?: SeccompPolicy;
   /** Extra read-only binds, host path -> sandbox path (admin only; sources under --bindable). */
   roBinds: Record<string, string>;
   mountProc: boolean;
@@ -124,8 +124,9 @@ export type ConfigOverride = Omit<Manifest, 'runtime' | 'handler' | 'command' | 
 /** A version's configuration with every default filled in. */
 export interface EffectiveConfig {
   runtime: RuntimeName;
-  handler: string | undefined;
-  command: string[] | undefined;
+  /** Absent, never undefined, where unset: the configuration stays the same through JSON. */
+  handler?: string;
+  command?: string[];
   /** `http`: the manifest's fixed `port`, if any. */
   port?: number;
   env: Record<string, string>;

@@ -2,16 +2,28 @@ import type { Connector, Runtime } from './runtime.js';
 import type { EffectiveConfig } from './manifest.js';
 import type { CallSignal } from './call-signal.js';
 
-/** One version, configured and ready to be instantiated. */
+/**
+ * One version, configured and ready to be instantiated: a plain value (it survives
+ * `JSON.stringify`), so any node can be told what to run. The node that starts it resolves the
+ * names to things of its own host (`ResolvedTarget`).
+ */
 export interface DeployTarget {
   function: string;
   version: string;
-  config: EffectiveConfig;
-  /** Host path of the content-addressed package. */
-  packageDir: string;
-  runtime: Runtime;
   /** Changes whenever something an instance was started with changes (config, secrets). */
   revision: string;
+  config: EffectiveConfig;
+  /** The runtime by name, as `runtime/registry.ts` lists it. */
+  runtime: string;
+  /** The package by its sha256 (its tree hash), as the blob store holds it. */
+  packageSha: string;
+}
+
+/** What a node resolved a `DeployTarget`'s names to: its runtime, and its package on this host. */
+export interface ResolvedTarget {
+  runtime: Runtime;
+  /** Host path of the package's read-only tree in this host's cache. */
+  packageDir: string;
 }
 
 export interface InstanceInfo {

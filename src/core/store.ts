@@ -193,14 +193,24 @@ export interface ThrottleStore {
   prune(before: number): Promise<void>;
 }
 
-/** Content-addressed package trees: a built package lives under its sha256, once. */
+/**
+ * Content-addressed package trees: a built package lives under its sha256, once, in the blob
+ * store (where any node fetches it from: `PackageCache`).
+ */
 export interface PackageStore {
-  /** Moves a staged, built tree into the store under its content hash (dedupes). */
-  commit(stagingDir: string): Promise<{ sha: string; size: number; dir: string }>;
-  /** Host path of a stored package. */
-  path(sha: string): string;
-  remove(sha: string): Promise<void>;
+  /** Stores a staged, built tree under its content hash (dedupes). */
+  commit(stagingDir: string): Promise<{ sha: string; size: number }>;
+  /** Deletes a package; what it shares with the packages of `inUse` (their shas) stays. */
+  remove(sha: string, inUse: Iterable<string>): Promise<void>;
+  /** Puts a package this host has but the blob store lacks (a data dir from before it) into it. */
+  publishCached(sha: string): Promise<void>;
   /** A fresh staging directory on the same filesystem. */
   stage(): Promise<string>;
   discard(stagingDir: string): Promise<void>;
+}
+
+/** The worker side of packages: a package's tree on this host, by its sha. */
+export interface PackageCache {
+  /** The host path of the package's read-only tree, fetched from the blob store when this host lacks it. */
+  localPath(sha: string): Promise<string>;
 }

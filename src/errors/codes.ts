@@ -88,6 +88,9 @@ export const codes = {
   'execution-not-found': { status: 404, title: 'No such execution' },
   'execution-not-cancellable': { status: 409, title: 'Only a queued execution can be cancelled' },
   'no-result': { status: 404, title: 'The execution has no result' },
+  // the blob store (packages by content)
+  'blob-digest-mismatch': { status: 422, title: 'The bytes do not hash to the digest they were stored under' },
+  'blob-not-found': { status: 500, title: 'A blob the server needs is not in its blob store' },
   'internal': { status: 500, title: 'An internal error occurred' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

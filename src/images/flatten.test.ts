@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, test } from 'node:test';
+import { LocalBlobStore } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { removeTree } from '../packages/seal.js';
 import { makeTar } from '../packages/test-archives.js';
@@ -36,7 +37,7 @@ const roomy = { maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 };
 async function setup(): Promise<{ cache: BlobCache; store: FsPackageStore; staging: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ferry-flatten-'));
   dirs.push(dataDir);
-  const store = new FsPackageStore(dataDir);
+  const store = new FsPackageStore(dataDir, new LocalBlobStore(dataDir));
   return { cache: new BlobCache(dataDir), store, staging: await store.stage() };
 }
 

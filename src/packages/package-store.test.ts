@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { LocalBlobStore } from '../blobs/index.js';
 import { FerryError } from '../errors/index.js';
 import { FsPackageStore } from './package-store.js';
 import { removeTree } from './seal.js';
@@ -14,7 +15,7 @@ after(() => Promise.all(dataDirs.map((d) => removeTree(d))));
 async function newStore(): Promise<{ store: FsPackageStore; dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ferry-store-'));
   dataDirs.push(dataDir);
-  return { store: new FsPackageStore(dataDir), dataDir };
+  return { store: new FsPackageStore(dataDir, new LocalBlobStore(dataDir)), dataDir };
 }
 
 /** Writes a small package; `variant` tweaks one aspect so trees differ in exactly that. */
@@ -110,11 +111,11 @@ test('remove deletes a read-only package; missing ones are fine', async () => {
   const staging = await store.stage();
   await fill(staging);
   const { sha, dir } = await store.commit(staging);
-  await store.remove(sha);
+  await store.remove(sha, []);
   await assert.rejects(lstat(dir));
   assert.deepEqual(await readdir(join(store.root, '.staging')), []);
-  await store.remove(sha);
-  await store.remove('0'.repeat(64));
+  await store.remove(sha, []);
+  await store.remove('0'.repeat(64), []);
 });
 
 test('discard removes staging content even when it was made read-only', async () => {
@@ -136,7 +137,7 @@ test('a new store clears staging leftovers of a crash, keeps packages', async ()
   await fill(leftover);
   await chmod(join(leftover, 'lib'), 0o555);
   await writeFile(join(store.root, '.staging', '.upload-1234.zip'), 'spool');
-  const reopened = new FsPackageStore(dataDir);
+  const reopened = new FsPackageStore(dataDir, new LocalBlobStore(dataDir));
   assert.deepEqual(await readdir(join(reopened.root, '.staging')), []);
   assert.equal(await readFile(join(reopened.path(sha), 'lib/a.txt'), 'utf8'), 'a');
 });

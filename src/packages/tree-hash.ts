@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../errors/index.js';
+import { encodeListing } from './tree-listing.js';
 
 /** One entry of a package tree, as hashed. */
 export interface TreeEntry {
@@ -15,10 +16,9 @@ export interface TreeEntry {
   exec: boolean;
   /** Target of a symlink. */
   target?: string;
+  /** sha256 (hex) of a regular file's contents, once hashed. */
+  digest?: string;
 }
-
-/** Bumped if the hashed form ever changes, so old and new hashes can never collide. */
-const FORMAT = 'ferry-tree-v1\n';
 
 /**
  * Every entry below `dir` (not `dir` itself), sorted by the UTF-8 bytes of the relative path so
@@ -51,26 +51,19 @@ export async function walkTree(dir: string): Promise<TreeEntry[]> {
 /**
  * Deterministic sha256 of a tree: paths, entry kinds, exec bits, file contents and symlink
  * targets. Mtimes, owners and other mode bits are left out on purpose, so the same upload always
- * lands on the same hash. Answers the entries too, for callers that walk the tree anyway.
+ * lands on the same hash. It is the sha256 of the tree's listing (`tree-listing.ts`), which is
+ * also how the tree is stored as blobs. Answers the entries (with their files' digests) too.
  */
 export async function hashTree(dir: string): Promise<{ sha: string; size: number; entries: TreeEntry[] }> {
   const entries = await walkTree(dir);
-  const h = createHash('sha256').update(FORMAT);
   let size = 0;
   for (const e of entries) {
-    // NUL cannot occur in paths or link targets, so these records cannot run into each other.
-    let detail = '';
-    if (e.kind === 'file') {
-      detail = `${e.exec ? 'x' : '-'}\0${e.size}\0${await fileDigest(join(dir, e.rel))}`;
-      size += e.size;
-    } else if (e.kind === 'symlink') {
-      detail = e.target ?? '';
-    }
-    h.update(`${e.kind}\0${e.rel}\0${detail}\n`);
+    if (e.kind !== 'file') continue;
+    e.digest = await fileDigest(join(dir, e.rel));
+    size += e.size;
   }
-  return { sha: h.digest('hex'), size, entries };
+  return { sha: createHash('sha256').update(encodeListing(entries)).digest('hex'), size, entries };
 }
-
 async function fileDigest(p: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);

@@ -52,7 +52,7 @@ function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes
 }
 
 const target = (rt: Runtime, config: Partial<DeployTarget['config']> = {}): DeployTarget => ({
-  function: 'f', version: 'v1', packageDir: '/nowhere', runtime: rt, revision: 'r',
+  function: 'f', version: 'v1', revision: 'r', runtime: rt.name, packageSha: '0'.repeat(64),
   config: { runtime: rt.name, handler: 'h', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox, ...config },
 });
 
@@ -68,14 +68,15 @@ const ready = (pool: PrestartPool, rt: string): number => pool.status().runtimes
 
 test('poolable: only the default policy and /tmp size, and a runtime that agrees', () => {
   const rt = runtime('node');
-  assert.equal(poolable(target(rt)), true);
-  assert.equal(poolable(target(rt, { limits: { ...defaultLimits, memoryMb: 64, cpu: 0.5, pids: 10 } })), true, 'limits are set at hand-off');
-  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, network: 'none' } })), false);
-  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, roBinds: { '/usr/share': '/data' } } })), false);
-  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, seccomp: { mode: 'deny', syscalls: ['socket'] } } })), false);
-  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, mountProc: false } })), false);
-  assert.equal(poolable(target(rt, { limits: { ...defaultLimits, tmpMb: 128 } })), false);
-  assert.equal(poolable(target(runtime('node', { poolable: () => false }))), false);
+  assert.equal(poolable(target(rt), rt), true);
+  assert.equal(poolable(target(rt, { limits: { ...defaultLimits, memoryMb: 64, cpu: 0.5, pids: 10 } }), rt), true, 'limits are set at hand-off');
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, network: 'none' } }), rt), false);
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, roBinds: { '/usr/share': '/data' } } }), rt), false);
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, seccomp: { mode: 'deny', syscalls: ['socket'] } } }), rt), false);
+  assert.equal(poolable(target(rt, { sandbox: { ...defaultSandbox, mountProc: false } }), rt), false);
+  assert.equal(poolable(target(rt, { limits: { ...defaultLimits, tmpMb: 128 } }), rt), false);
+  const refusing = runtime('node', { poolable: () => false });
+  assert.equal(poolable(target(refusing), refusing), false);
 });
 
 test('fills to its size per runtime; a take is replaced shortly after, never handed out twice', async (t) => {
@@ -83,10 +84,8 @@ test('fills to its size per runtime; a take is replaced shortly after, never han
   pool.start();
   await until('full', () => ready(pool, 'node') === 2 && ready(pool, 'python') === 2);
   assert.equal(pool.status().runtimes.find((r) => r.runtime === 'node')!.pids.length, 2);
-  const node = runtime('node');
-  // A target needs the lane's own runtime object (the registry's).
-  assert.equal(pool.take(target(node)), undefined);
-  const lane = (pool as unknown as { lanes: Map<string, { runtime: Runtime }> }).lanes.get('node')!.runtime;
+  // A target names its runtime; the lane of that name serves it.
+  const lane = runtime('node');
   const a = pool.take(target(lane))!;
   const b = pool.take(target(lane))!;
   assert.ok(a && b && a.id !== b.id && a.proc !== b.proc);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
-import { defaultLimits, defaultSandbox, type Connector, type DeployTarget, type LaunchContext, type PoolStatus, type Runtime, type SandboxDriver, type SandboxProcess, type SandboxSettings } from '../core/index.js';
+import { defaultLimits, defaultSandbox, type Connector, type DeployTarget, type LaunchContext, type PoolStatus, type ResolvedTarget, type Runtime, type SandboxDriver, type SandboxProcess, type SandboxSettings } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { recordWhileRunning } from './orphans.js';
 import { makeRunDir, removeRunDir } from './run-dir.js';
@@ -60,13 +60,13 @@ function samePolicy(s: SandboxSettings): boolean {
 }
 
 /** Whether a pooled sandbox can run this version exactly as a cold start would. */
-export function poolable(target: DeployTarget): boolean {
+export function poolable(target: DeployTarget, runtime: Runtime): boolean {
   const c = target.config;
   // /tmp's size is fixed when bwrap mounts it, at the pooled sandbox's start.
   // Secrets become environment variables too: one named e.g. NODE_OPTIONS must start cold.
   const env = { ...c.env, ...Object.fromEntries(c.secrets.map((n) => [n, ''])) };
   // A pooled sandbox has the host's root; an image version needs its own.
-  return !c.image && samePolicy(c.sandbox) && c.limits.tmpMb === defaultLimits.tmpMb && (target.runtime.poolable?.({ ...c, env }) ?? true);
+  return !c.image && samePolicy(c.sandbox) && c.limits.tmpMb === defaultLimits.tmpMb && (runtime.poolable?.({ ...c, env }) ?? true);
 }
 
 /** The driver could not give a pooled sandbox its version: start one cold instead. */
@@ -81,18 +81,18 @@ export class HandOffError extends FerryError {
  * failure there is a HandOffError), then the LOAD. A LOAD that fails is the function's own
  * failure (its handler does not load), exactly as a cold start of it would fail.
  */
-export async function handOff(driver: SandboxDriver, target: DeployTarget, pooled: PooledInstance, ctx: LaunchContext, signal: AbortSignal): Promise<void> {
+export async function handOff(driver: SandboxDriver, target: DeployTarget, local: ResolvedTarget, pooled: PooledInstance, ctx: LaunchContext, signal: AbortSignal): Promise<void> {
   let driven: Promise<void>;
   try {
     const child = pooled.proc.child;
     if (child.exitCode !== null || child.signalCode !== null) throw new FerryError('instance-start-failed', 'the pooled sandbox has exited');
-    driven = driver.handOff!(pooled.proc, { instanceId: pooled.id, packageDir: target.packageDir, limits: target.config.limits, sandbox: target.config.sandbox });
+    driven = driver.handOff!(pooled.proc, { instanceId: pooled.id, packageDir: local.packageDir, limits: target.config.limits, sandbox: target.config.sandbox });
   } catch (err) {
     throw new HandOffError(err);
   }
   driven.catch(() => {}); // awaited below
   // Worked out while the driver's mounts are under way (a cold call waits on both).
-  const load = target.runtime.load!(ctx);
+  const load = local.runtime.load!(ctx);
   await driven.catch((err: unknown) => {
     throw new HandOffError(err);
   });
@@ -127,7 +127,7 @@ export class PrestartPool {
   /** A waiting pooled sandbox for this version, if one matches; the pool refills behind it. */
   take(target: DeployTarget): PooledInstance | undefined {
     const lane = this.lanes.get(target.config.runtime);
-    if (!lane || lane.runtime !== target.runtime || lane.idle.length === 0 || !poolable(target)) return undefined;
+    if (!lane || lane.runtime.name !== target.runtime || lane.idle.length === 0 || !poolable(target, lane.runtime)) return undefined;
     let entry: Entry | undefined;
     while ((entry = lane.idle.shift())) {
       const child = entry.proc!.child;

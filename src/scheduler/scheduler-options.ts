@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { DeployTarget, InstanceInfo, SandboxDriver } from '../core/index.js';
+import type { DeployTarget, InstanceInfo, PackageCache, Runtime, SandboxDriver } from '../core/index.js';
 import type { InstanceHooks } from './instance-hooks.js';
 import type { PrestartPool } from './prestart-pool.js';
 
@@ -14,6 +14,10 @@ export interface SchedulerObserver {
 
 export interface SchedulerOptions {
   driver: SandboxDriver;
+  /** The runtimes by name: a target names its own. */
+  runtimes: ReadonlyMap<string, Runtime>;
+  /** Where a target's package is had by its sha, in this host's cache. */
+  packages: PackageCache;
   /** Instances get `<runRoot>/<instance-id>/` as their run dir. */
   runRoot: string;
   /** The server's own directory of pid records, out of every instance's reach (see orphans.ts). */

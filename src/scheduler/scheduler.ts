@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FerryError } from '../errors/index.js';
-import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, SandboxDriver } from '../core/index.js';
+import type { AcquireOptions, CallSignal, DeployTarget, InstanceInfo, InstancePool, LaunchPlan, Lease, PoolStatus, ResolvedTarget, SandboxDriver } from '../core/index.js';
 import { sandboxRootOf } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { Instance } from './instance.js';
@@ -12,6 +12,7 @@ import { describeExitOf, exitReasonOf } from './exits.js';
 import { freePort } from './free-port.js';
 import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
 import type { SchedulerOptions } from './scheduler-options.js';
+import { TargetResolver } from './target-resolver.js';
 
 /** All instances and waiters of one version. */
 interface Group {
@@ -34,9 +35,11 @@ interface Group {
 export class Scheduler implements InstancePool {
   private readonly groups = new Map<string, Group>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly resolver: TargetResolver;
   private closing = false;
 
   constructor(private readonly opts: SchedulerOptions) {
+    this.resolver = new TargetResolver(opts.runtimes, opts.packages);
     this.sweeper = setInterval(() => this.sweep(), opts.sweepIntervalMs ?? 200);
     this.sweeper.unref();
   }
@@ -90,6 +93,7 @@ export class Scheduler implements InstancePool {
     for (const group of [...this.groups.values()]) {
       if (group.target.function !== fn || (version !== undefined && group.target.version !== version)) continue;
       this.groups.delete(group.key);
+      this.resolver.forget(group.target.function, group.target.version);
       clearTimeout(group.retry);
       group.queue.rejectAll(new FerryError('instance-crashed', 'the version was stopped'));
       for (const inst of [...group.instances]) stops.push(this.kill(group, inst, 'stopped by request'));
@@ -203,9 +207,18 @@ export class Scheduler implements InstancePool {
     // Counted at once, however it starts: deploy() and acquire() rely on it.
     group.starting++;
     try {
-      const pooled = this.opts.prestart?.take(group.target);
-      const inst = pooled ? await this.launch(group, pooled) : 'cold';
-      return inst === 'cold' ? ((await this.launch(group, undefined)) as Instance | undefined) : inst;
+      const target = group.target;
+      let local: ResolvedTarget;
+      try {
+        const resolved = this.resolver.resolve(target);
+        local = resolved instanceof Promise ? await resolved : resolved;
+      } catch (err) {
+        this.unresolved(group, target, err);
+        return undefined;
+      }
+      const pooled = this.opts.prestart?.take(target);
+      const inst = pooled ? await this.launch(group, target, local, pooled) : 'cold';
+      return inst === 'cold' ? ((await this.launch(group, target, local, undefined)) as Instance | undefined) : inst;
     } finally {
       group.starting--;
     }
@@ -216,8 +229,7 @@ export class Scheduler implements InstancePool {
    * package and limits, then a LOAD). A pooled sandbox the driver cannot hand the version to is
    * stopped and answered 'cold': the caller starts one cold instead.
    */
-  private async launch(group: Group, pooled: PooledInstance | undefined): Promise<Instance | undefined | 'cold'> {
-    const target = group.target;
+  private async launch(group: Group, target: DeployTarget, local: ResolvedTarget, pooled: PooledInstance | undefined): Promise<Instance | undefined | 'cold'> {
     const driver = this.opts.driver;
     const id = pooled?.id ?? shortId();
     const runDir = pooled?.runDir ?? join(this.opts.runRoot, id);
@@ -229,7 +241,7 @@ export class Scheduler implements InstancePool {
       // Owned from here: a pooled sandbox is stopped by the failure path below, never leaked.
       if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
       const root = sandboxRootOf(target.config);
-      const view = driver.view({ packageDir: target.packageDir, runDir, root });
+      const view = driver.view({ packageDir: local.packageDir, runDir, root });
       const port = target.config.runtime === 'http' ? await freePort() : 0;
       if (!pooled) await makeRunDir(driver, runDir);
       const env: Record<string, string> = {
@@ -240,16 +252,16 @@ export class Scheduler implements InstancePool {
         FERRY_INSTANCE: id,
       };
       const networkIsolated = driver.isolated && target.config.sandbox.network !== 'host';
-      const ctx = { instanceId: id, view, hostRunDir: runDir, packageDir: target.packageDir, config: target.config, env, port, networkIsolated };
+      const ctx = { instanceId: id, view, hostRunDir: runDir, packageDir: local.packageDir, config: target.config, env, port, networkIsolated };
       let plan: LaunchPlan | undefined;
       let handedOff: Promise<void> | undefined;
       if (pooled) {
         // Asked for first: the driver's mounts proceed while the rest is set up here.
-        handedOff = handOff(driver, target, pooled, ctx, startAbort.signal);
+        handedOff = handOff(driver, target, local, pooled, ctx, startAbort.signal);
         handedOff.catch(() => {}); // awaited below
       } else {
-        plan = target.runtime.launch(ctx);
-        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: target.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths, runtime: target.config.runtime });
+        plan = local.runtime.launch(ctx);
+        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: local.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths, runtime: target.config.runtime });
       }
       const proc = inst.proc!;
       group.instances.push(inst);
@@ -267,7 +279,7 @@ export class Scheduler implements InstancePool {
       proc.child.once('error', (err) => startAbort.abort(new FerryError('instance-start-failed', `cannot start the instance: ${err.message}`)));
       if (handedOff) await handedOff;
       else {
-        inst.connector = target.runtime.connect({ ...plan!.endpoint, owner: driver.instanceUid });
+        inst.connector = local.runtime.connect({ ...plan!.endpoint, owner: driver.instanceUid });
         await inst.connector.ready(startAbort.signal);
       }
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');
@@ -294,15 +306,26 @@ export class Scheduler implements InstancePool {
         void this.kill(group, inst, 'hand-off failed');
         return 'cold';
       }
-      group.failures++;
-      this.opts.observer.event(inst.info(), 'error', fe.message);
+      this.startFailed(group, inst.info(), fe);
       void this.kill(group, inst, 'failed to start');
-      // Waiters cannot be served by this instance; if nothing else can serve them, fail them.
-      if (this.live(group) - 1 <= 0) group.queue.rejectAll(new FerryError('instance-start-failed', fe.message));
       return undefined;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** No instance can start: the target's runtime or package could not be had on this host. */
+  private unresolved(group: Group, target: DeployTarget, err: unknown): void {
+    const fe = FerryError.from(err);
+    const info = new Instance(shortId(), target, '', Date.now(), 'cold').info();
+    this.startFailed(group, info, new FerryError('instance-start-failed', `its package could not be made ready on this host: ${fe.message}`, { cause: err }));
+  }
+
+  private startFailed(group: Group, info: InstanceInfo, fe: FerryError): void {
+    group.failures++;
+    this.opts.observer.event(info, 'error', fe.message);
+    // Waiters cannot be served by this instance; if nothing else can serve them, fail them.
+    if (this.live(group) - 1 <= 0) group.queue.rejectAll(new FerryError('instance-start-failed', fe.message));
   }
 
   private onExit(group: Group, inst: Instance, code: number | null, sig: NodeJS.Signals | null): void {

@@ -4,6 +4,7 @@ import type { ServerOptions } from '../config/index.js';
 import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { stores } from '../store/index.js';
+import { blobStores } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { LazyImageImporter } from '../images/lazy-importer.js';
 import { loadRegistrySettings } from '../images/registry-settings.js';
@@ -99,7 +100,9 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const store = stores.sqlite({ dataDir: opts.dataDir });
   // The database holds token hashes and logs: owner only (SQLite gives -wal/-shm the same mode).
   for (const f of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm']) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
-  const packages = new FsPackageStore(opts.dataDir);
+  // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
+  const blobs = blobStores.local({ dataDir: opts.dataDir });
+  const packages = new FsPackageStore(opts.dataDir, blobs);
   const metrics = new Metrics();
   const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
   // The pre-booted pool: sandboxes started ahead of any call, so a first call skips the start.
@@ -114,12 +117,15 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const instanceApi = new InstanceApi({
     tokens: instanceTokens,
     handle: (req, res) => serveInstance(req, res),
-    viewRunDir: (t, runDir) => driver.view({ packageDir: t.packageDir, runDir }).runDir,
+    // Where the run dir appears does not depend on the package.
+    viewRunDir: (runDir) => driver.view({ packageDir: runDir, runDir }).runDir,
     owner: driver.isolated && process.getuid?.() === 0 ? { uid: opts.sandboxUid, gid: opts.sandboxUid } : undefined,
     alsoServes: (path) => on.some((s) => s.instancePaths?.test(path) === true),
   });
   const pool = new Scheduler({
     driver,
+    runtimes,
+    packages,
     runRoot,
     pidDir,
     ...(prestart ? { prestart } : { prestartOff }),
@@ -169,7 +175,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   await builder.cleanup();
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new LazyImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
+  const service = new FunctionService({ store, packages, cache: packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new LazyImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();
@@ -264,6 +270,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     await logs.close();
     await service.close();
     await store.close();
+    await blobs.close?.();
   };
   let plans: ListenerPlan[];
   let listeners: Listeners | undefined;

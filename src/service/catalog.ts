@@ -1,4 +1,4 @@
-import type { AliasRecord, Change, DeployTarget, FunctionRecord, Runtime, VersionRecord } from '../core/index.js';
+import type { AliasRecord, Change, DeployTarget, FunctionRecord, VersionRecord } from '../core/index.js';
 import { effectiveConfig } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { WeightedSplit } from './weighted-split.js';
@@ -19,10 +19,8 @@ interface FunctionEntry {
 export class Catalog {
   private readonly fns = new Map<string, FunctionEntry>();
 
-  constructor(
-    private readonly runtimes: ReadonlyMap<string, Runtime>,
-    private readonly packagePath: (sha: string) => string,
-  ) {}
+  /** `runtimes`: the names of the runtimes this server has; a version of another is refused. */
+  constructor(private readonly runtimes: ReadonlySet<string>) {}
 
   /** Resolves `name` and an optional `@ref` (version, alias or `latest`) to what runs. */
   resolve(name: string, ref: string | undefined): DeployTarget {
@@ -116,15 +114,15 @@ export class Catalog {
 
   /** What would run for the version, without making it routable. */
   targetOf(record: VersionRecord): DeployTarget {
-    const runtime = this.runtimes.get(record.manifest.runtime);
-    if (!runtime) throw new FerryError('invalid-manifest', `unknown runtime '${record.manifest.runtime}'`);
+    const runtime = record.manifest.runtime;
+    if (!this.runtimes.has(runtime)) throw new FerryError('invalid-manifest', `unknown runtime '${runtime}'`);
     return {
       function: record.function,
       version: record.version,
-      config: effectiveConfig(record),
-      packageDir: this.packagePath(record.packageSha),
-      runtime,
       revision: `${record.packageSha.slice(0, 12)}:${record.updatedAt}`,
+      config: effectiveConfig(record),
+      runtime,
+      packageSha: record.packageSha,
     };
   }
 

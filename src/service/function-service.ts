@@ -14,6 +14,7 @@ import {
   type FunctionRecord,
   type InstancePool,
   type Manifest,
+  type PackageCache,
   type PackageStore,
   type Runtime,
   type SandboxSettings,
@@ -68,6 +69,8 @@ export interface CreateHow {
 export interface FunctionServiceOptions {
   store: Store;
   packages: PackageStore;
+  /** This host's copies of packages (an ad-hoc run on an image version's tree). */
+  cache: PackageCache;
   runtimes: ReadonlyMap<string, Runtime>;
   pool: InstancePool;
   logger: Logger;
@@ -104,7 +107,7 @@ export class FunctionService {
   private readonly policy: TenancyPolicy;
 
   constructor(private readonly o: FunctionServiceOptions) {
-    this.catalog = new Catalog(o.runtimes, (sha) => o.packages.path(sha));
+    this.catalog = new Catalog(new Set(o.runtimes.keys()));
     this.feed = new CatalogFeed(o.store, this.catalog, (message, err) => o.logger.warn({ err }, message));
     this.policy = new TenancyPolicy(this.catalog, o.quotas);
   }
@@ -114,6 +117,8 @@ export class FunctionService {
     await this.feed.start();
     // Deletes a crash cut short (here or in another process) are finished first.
     await this.sweepDeleted();
+    // Packages committed before the blob store held them go into it now, once.
+    for (const sha of new Set(this.catalog.targets().map((t) => t.packageSha))) await this.o.packages.publishCached(sha);
     for (const t of this.catalog.targets()) {
       if (t.config.scaling.minInstances > 0) {
         this.o.pool.deploy(t, false).catch((err) => this.o.logger.warn({ err, function: t.function, version: t.version }, 'could not start hot instances'));
@@ -423,11 +428,18 @@ export class FunctionService {
     return retryOnConflict(() => this.o.store.functionRevision(name), write);
   }
 
-  /** Removes a package from disk once no version uses it (after any commit in progress). */
+  /** The target's package tree on this host, fetched into its cache when it lacks it. */
+  packageDir(target: DeployTarget): Promise<string> {
+    return this.o.cache.localPath(target.packageSha);
+  }
+
+  /** Removes a package (blobs and cache) once no version uses it (after any commit in progress). */
   private collectPackage(sha: string): Promise<void> {
     return this.packageLock.run('', async () => {
       try {
-        if (!(await this.o.store.packageInUse(sha))) await this.o.packages.remove(sha);
+        if (await this.o.store.packageInUse(sha)) return;
+        // What it shares with the packages still in use stays in the blob store.
+        await this.o.packages.remove(sha, this.catalog.targets().map((t) => t.packageSha));
       } catch (err) {
         this.o.logger.warn({ err, sha }, 'could not remove an unused package');
       }

@@ -10,7 +10,7 @@ export interface InstanceApiOptions {
   /** Serves one request as the TCP server does: `/fn/*` to the invocations, the rest to the API. */
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** Where the instance sees its run dir (`/run/ferry` in a sandbox, the host path otherwise). */
-  viewRunDir(target: DeployTarget, runDir: string): string;
+  viewRunDir(runDir: string): string;
   /** Who owns the socket when instances run as another user than Ferry (root with a sandbox uid). */
   owner: { uid: number; gid: number } | undefined;
   /** Paths a surface serves to instances besides these (e.g. a compat contract's); absent: none. */
@@ -65,7 +65,7 @@ export class InstanceApi {
     }
     return {
       FERRY_API_URL: apiUrl,
-      FERRY_API_SOCKET: posix.join(this.o.viewRunDir(target, inst.runDir), apiSocketName),
+      FERRY_API_SOCKET: posix.join(this.o.viewRunDir(inst.runDir), apiSocketName),
       FERRY_TOKEN: token,
     };
   }

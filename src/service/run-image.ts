@@ -29,12 +29,12 @@ export function findRunImage(catalog: Catalog, caller: Principal, image: string)
 }
 
 /**
- * `run` with the image version `target`'s root file system as `/`: the command planned as
- * `docker run IMAGE COMMAND` would (the image's own Env under the run's env, its PATH, WorkingDir
- * and User; none of the version's own settings, env or secrets).
+ * `run` with the image version `target`'s root file system (at `packageDir` on this host) as `/`:
+ * the command planned as `docker run IMAGE COMMAND` would (the image's own Env under the run's
+ * env, its PATH, WorkingDir and User; none of the version's own settings, env or secrets).
  */
-export function withImageRoot(run: RunRequest, target: DeployTarget): RunRequest {
+export function withImageRoot(run: RunRequest, target: DeployTarget, packageDir: string): RunRequest {
   const image = { config: target.config.image!.config! };
-  const c = planImageCommand({ image, command: run.command }, target.packageDir, run.env);
-  return { ...run, command: c.argv, env: c.env, image: { packageDir: target.packageDir, cwd: c.cwd, user: c.user } };
+  const c = planImageCommand({ image, command: run.command }, packageDir, run.env);
+  return { ...run, command: c.argv, env: c.env, image: { packageDir, cwd: c.cwd, user: c.user } };
 }

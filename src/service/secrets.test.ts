@@ -17,7 +17,7 @@ const target = (names: string[]): DeployTarget => ({ function: 'f', version: 'v1
 
 /** Secrets of one node on `store`, with a function `f` of `custom:team` in its catalog. */
 function node(store: SqliteStore): Secrets {
-  const catalog = new Catalog(new Map(), () => '/nonexistent');
+  const catalog = new Catalog(new Set());
   catalog.putFunction({ name: 'f', owner: 'custom:team', createdAt: 1 });
   // No version routes here, so no instance is ever rolled: the pool is never called.
   return new Secrets({ store, catalog, pool: {} as InstancePool, warn: () => {} });

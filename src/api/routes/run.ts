@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { FerryError } from '../../errors/index.js';
 import type { AdHocRunner, RunOutcome, RunRequest } from '../../scheduler/index.js';
 import { findRunImage, withImageRoot, type Catalog } from '../../service/index.js';
+import type { DeployTarget } from '../../core/index.js';
 import type { Principal } from '../../auth/index.js';
 import type { ApiContext, RouteDef } from '../route.js';
 import { callerGone } from '../../util/caller-gone.js';
@@ -14,6 +15,8 @@ export interface RunRouteDeps {
   maxPayloadBytes: number;
   /** Where the image a run names is found (service/run-image.ts). */
   catalog: Catalog;
+  /** The image version's package (its root file system) on this host. */
+  packageDir(target: DeployTarget): Promise<string>;
 }
 
 /** Output as JSON can carry it: text when both streams are UTF-8, else both base64. */
@@ -63,11 +66,11 @@ async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunR
 }
 
 /** `run` on the root file system of the image it names; Ferry's own API refuses an image it does not have. */
-function onImage(catalog: Catalog, caller: Principal, run: RunRequest, image: string | undefined): RunRequest {
+async function onImage(d: RunRouteDeps, caller: Principal, run: RunRequest, image: string | undefined): Promise<RunRequest> {
   if (image === undefined) return run;
-  const target = findRunImage(catalog, caller, image);
+  const target = findRunImage(d.catalog, caller, image);
   if (!target) throw new FerryError('run-image-not-found', `no deployed version you may read carries the image ${JSON.stringify(image.slice(0, 200))}`);
-  return withImageRoot(run, target);
+  return withImageRoot(run, target, await d.packageDir(target));
 }
 
 /** Streamed: one JSON object a line, `{"stdout": base64}` / `{"stderr": base64}` as output comes, then `{"exitCode", "error"}`. */
@@ -104,7 +107,7 @@ export function makeRunRoutes(d: RunRouteDeps): RouteDef[] {
         }
         const { run: asked, stream: streamed, image } = await requestOf(c, d.maxPayloadBytes);
         d.runner.check(asked);
-        const run = { ...onImage(d.catalog, c.principal!, asked, image), signal: callerGone(c.res) };
+        const run = { ...(await onImage(d, c.principal!, asked, image)), signal: callerGone(c.res) };
         if (streamed) {
           await stream(c.res, d.runner, run);
           return undefined;

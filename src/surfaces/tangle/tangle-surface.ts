@@ -34,7 +34,7 @@ export function tangleSurface(ctx: SurfaceContext): HttpSurface<string> | undefi
     // Tangle's executor ignores it, and the header says which root the command saw.
     s.runner.check(run);
     const target = image === undefined ? undefined : findRunImage(s.service.catalog, principal, image);
-    const o = await s.runner.run({ ...(target ? withImageRoot(run, target) : run), signal: callerGone(res) });
+    const o = await s.runner.run({ ...(target ? withImageRoot(run, target, await s.service.packageDir(target)) : run), signal: callerGone(res) });
     // As Tangle's agent: output as text (invalid UTF-8 replaced), `error` null only on exit 0.
     json(res, 200, { stdout: o.stdout.toString('utf8'), stderr: o.stderr.toString('utf8'), error: o.error }, { [RUN_ROOT_HEADER]: target ? 'image' : 'default' });
   };
