@@ -13,6 +13,7 @@ const layers: Record<string, number> = {
   observe: 2,
   core: 3,
   store: 4,
+  queue: 4,
   packages: 4,
   images: 4.25,
   sandbox: 4,

@@ -5,6 +5,7 @@ export * from './records.js';
 export * from './names.js';
 export * from './config.js';
 export type * from './store.js';
+export type * from './queue.js';
 export type * from "./invocation.js";
 export type * from './principal.js';
 export { CallSignal } from "./call-signal.js";

@@ -26,7 +26,7 @@ import type { FunctionLogs } from '../function-logs.js';
 import { AddressPolicy } from '../../util/address-policy.js';
 import { CallbackSender } from './callbacks.js';
 import { RequestCredentials } from './credentials.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../../util/group-commit.js';
 import { ExecutionWorker } from './worker.js';
 
 export interface ExecutionsOptions {

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
 import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type Invocation, type Invoke, type LeaseHolder, type RunEnd, type StoredRequest } from '../../core/index.js';
 import { MemoryWriter } from '../memory-writer.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../../util/group-commit.js';
 
 export interface WorkerOptions {
   store: ExecutionStore;
