@@ -18,3 +18,9 @@ export const queues = {
 
 /** A kind of queue backend Ferry knows. */
 export type QueueKind = keyof typeof queues;
+
+/** Opens the queues that go with `--store kind`; an unknown kind is an error naming the known ones. */
+export function openQueues(kind: string, opts: QueueOptions): Promise<Queues> {
+  if (!Object.hasOwn(queues, kind)) throw new Error(`unknown store '${kind}' for the queues (--store; known: ${Object.keys(queues).join(', ')})`);
+  return queues[kind as QueueKind](opts);
+}
