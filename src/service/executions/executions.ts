@@ -244,16 +244,18 @@ export class Executions {
 
   /**
    * Executions whose runs are spent (failed or timed out for good), newest first, of `functions`
-   * (undefined: all). Dead letters whose execution is gone (pruned, its function deleted) are left out.
+   * (undefined: all), a page at a time: `next` is the cursor of the next page, or null. Dead letters
+   * whose execution is gone (pruned, its function deleted) are left out.
    */
-  async deadLetters(q: { functions?: string[]; before?: number; limit: number }): Promise<DeadExecution[]> {
-    const letters = await this.queue.deadLetters({ keys: q.functions, before: q.before, limit: q.limit });
-    const out: DeadExecution[] = [];
-    for (const l of letters) {
+  async deadLetters(q: { functions?: string[]; before?: number; limit: number }): Promise<{ items: DeadExecution[]; next: number | null }> {
+    const letters = await this.queue.deadLetters({ keys: q.functions, before: q.before, limit: q.limit + 1 });
+    const page = letters.slice(0, q.limit);
+    const items: DeadExecution[] = [];
+    for (const l of page) {
       const execution = await this.get(l.id);
-      if (execution) out.push({ execution, reason: l.reason, deliveries: l.deliveries, at: l.at, seq: l.seq });
+      if (execution) items.push({ execution, reason: l.reason, deliveries: l.deliveries, at: l.at, seq: l.seq });
     }
-    return out;
+    return { items, next: letters.length > q.limit ? page.at(-1)!.seq : null };
   }
 
   /**
