@@ -8,25 +8,27 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn, runCli, show } from './support/helpers.js';
 
 interface Summary {
   id: string;
+  result?: { body: string | null } | null;
   function: string;
   status: string;
   attempts: number;
   deadLetter?: { reason: string; deliveries: number; at: string };
 }
 
-/** Fails (500) while the file `fail` is in MARKER_DIR; answers 200 once it is gone. */
+/** Fails (500) while the file `fail` is in MARKER_DIR; answers 200 once it is gone, saying what X-Api-Key it got. */
 const flakySource = `import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-export default () => existsSync(join(process.env.MARKER_DIR, 'fail')) ? new Response('down', { status: 500 }) : 'up';
+export default (req) => existsSync(join(process.env.MARKER_DIR, 'fail')) ? new Response('down', { status: 500 }) : 'up, key ' + (req.headers.get('x-api-key') ?? 'none');
 `;
+const apiKey = 'dead-letter-api-key-3f9a1c';
 
-async function submit(ferry: Ferry, fn: string): Promise<string> {
-  const res = await fetch(`${ferry.url}/fn/${fn}`, { method: 'POST', headers: { prefer: 'respond-async' }, body: 'x' });
+async function submit(ferry: Ferry, fn: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(`${ferry.url}/fn/${fn}`, { method: 'POST', headers: { prefer: 'respond-async', ...headers }, body: 'x' });
   assert.equal(res.status, 202, await res.clone().text());
   return ((await res.json()) as { id: string }).id;
 }
@@ -58,7 +60,8 @@ test('failed and timed-out executions become dead letters, listed through the AP
     // One after the other, so the order they were set aside in is known.
     const late = await submit(ferry, 'stuck');
     assert.equal((await ended(ferry, late)).status, 'timed-out');
-    const failed = await submit(ferry, 'flaky');
+    markSensitive(apiKey);
+    const failed = await submit(ferry, 'flaky', { 'x-api-key': apiKey });
     assert.equal((await ended(ferry, failed)).attempts, 2);
     const ok = await submit(ferry, 'fine');
     assert.equal((await ended(ferry, ok)).status, 'succeeded');
@@ -95,6 +98,7 @@ test('failed and timed-out executions become dead letters, listed through the AP
     assert.match(redriven.stdout, new RegExp(`Re-driven ${failed}`));
     const after = await ended(ferry, failed);
     assert.deepEqual([after.status, after.attempts], ['succeeded', 1]);
+    assert.equal(after.result?.body, 'up, key none', 'the credential was dropped at the end: the re-driven run goes without it');
     assert.deepEqual((await deadLetters(ferry)).map((d) => d.id), [late], 'a re-driven execution is no dead letter any more');
     const again = await runCli(['executions', 'redrive', failed], { env });
     assert.notEqual(again.code, 0, show(again));

@@ -29,16 +29,27 @@ export class PullLoop {
     this.running = this.loop();
   }
 
-  /** Something changed (a slot freed, a cap no longer reached): pull again. */
+  private poked = false;
+
+  /**
+   * Something changed (a slot freed, a cap no longer reached): pull again, once per event-loop
+   * turn however often called, so the runs that ended in one turn are refilled by one pull.
+   */
   poke(): void {
-    this.pulling?.abort();
-    this.slotFreed?.();
+    if (this.poked) return;
+    this.poked = true;
+    setImmediate(() => {
+      this.poked = false;
+      this.pulling?.abort();
+      this.slotFreed?.();
+    });
   }
 
   /** Stops pulling; answers once the loop has left (deliveries handed over stay with their taker). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.poke();
+    this.pulling?.abort();
+    this.slotFreed?.();
     await this.running;
   }
 
