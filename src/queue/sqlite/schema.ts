@@ -10,7 +10,7 @@ const steps: string[] = [
   -- One row per message waiting or held. due is when it may be delivered: its not-before time
   -- while it waits, its lease's end while someone holds it (so a lease that ran out is due again).
   CREATE TABLE messages (
-    seq            INTEGER PRIMARY KEY AUTOINCREMENT,  -- delivery order: first enqueue
+    seq            INTEGER PRIMARY KEY,                -- delivery order: first enqueue (no AUTOINCREMENT: one write less per message)
     queue          TEXT NOT NULL,
     id             TEXT NOT NULL,
     key            TEXT NOT NULL,

@@ -146,14 +146,15 @@ export class Executions {
   async start(): Promise<void> {
     const store = this.o.store.executions;
     this.open = await store.countOpen();
-    const lost = await this.worker.start();
-    if (lost > 0) this.o.info(`put ${lost} execution(s) a previous server process was running back into the queue`, { lost });
+    // Before the worker starts, so it never competes with its runs.
     for (let before: number | undefined; ; ) {
       const page = await store.list({ status: 'queued', before, limit: 1000 });
       await this.queue.enqueue(page.map((r) => ({ id: r.id, key: r.function, data: Buffer.alloc(0), notBefore: r.notBefore })));
       if (page.length < 1000) break;
       before = page.at(-1)!.seq;
     }
+    const lost = await this.worker.start();
+    if (lost > 0) this.o.info(`put ${lost} execution(s) a previous server process was running back into the queue`, { lost });
     await this.callbacks.schedule(await store.pendingCallbacks(10_000));
     await this.callbacks.start();
     let ticks = 0;
