@@ -22,8 +22,9 @@ const steps: string[] = [
     max_deliveries INTEGER,                            -- NULL: no limit
     UNIQUE (queue, id)
   );
+  -- Few indexes: each is written by every enqueue, pull and settlement. The next due time is
+  -- looked for only when a pull found nothing, so it does without one.
   CREATE INDEX messages_order ON messages(queue, seq);
-  CREATE INDEX messages_due ON messages(queue, due);
   CREATE INDEX messages_held ON messages(queue, due) WHERE holder_name IS NOT NULL;
   CREATE TABLE dead_letters (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,  -- list order and cursor

@@ -206,11 +206,12 @@ export class ExecutionWorker {
    */
   async close(graceMs: number): Promise<void> {
     await this.loop.stop();
-    for (const t of this.timers) clearInterval(t);
     const runs = [...this.running.values()];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(runs.map((r) => r.done)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
+    // Renewed until here: the runs keep their leases however long the grace is.
+    for (const t of this.timers) clearInterval(t);
     const now = Date.now();
     const left = [...this.running.values()];
     for (const run of left) run.abandoned = true;
