@@ -58,6 +58,8 @@ export class ExecutionWorker {
   private readonly leaseMs: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly loop: PullLoop;
+  /** Settlements not committed yet (waited for at close). */
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(private readonly o: WorkerOptions) {
     this.leaseMs = o.leaseMs ?? 30_000;
@@ -185,14 +187,22 @@ export class ExecutionWorker {
       const held = await this.ends.add(end);
       // Lost the lease meanwhile (another node took the execution over): its end is not ours.
       if (!held) return;
-      // The record first, then the queue: a crash in between delivers it again, and `begin` drops it.
-      if (!isEnd) await delivery.nak(Math.max(0, (outcome.notBefore ?? now) - Date.now()));
-      else if (outcome.status === 'failed' || outcome.status === 'timed-out') await delivery.term(outcome.error?.code ?? outcome.status);
-      else await delivery.ack();
       if (isEnd) this.o.ended(rec, end);
+      // The record first, then the queue: a crash in between delivers it again, and `begin` drops
+      // it. The worker's slot is free already: the settlement commits with the next ones.
+      const settled = this.settle(delivery, outcome, now).catch((err) => this.o.warn(`settling execution ${rec.id} in the queue failed`, err));
+      this.settling.add(settled);
+      void settled.finally(() => this.settling.delete(settled));
     } catch (err) {
       this.o.warn(`recording the end of execution ${rec.id} failed`, err);
     }
+  }
+
+  /** Ended: ack; failed for good: term (a dead letter); to be retried: nak until its back-off is over. */
+  private settle(delivery: Delivery, outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>, now: number): Promise<void> {
+    if (outcome.status === 'queued') return delivery.nak(Math.max(0, (outcome.notBefore ?? now) - Date.now()));
+    if (outcome.status === 'failed' || outcome.status === 'timed-out') return delivery.term(outcome.error?.code ?? outcome.status);
+    return delivery.ack();
   }
 
   /** Keeps the leases of the runs in flight. */
@@ -217,6 +227,7 @@ export class ExecutionWorker {
     for (const run of left) run.abandoned = true;
     await Promise.all(left.map((run) => this.end(run.rec, run.delivery, { status: 'queued', counted: false, notBefore: now }, now)));
     for (const run of left) run.signal.abort(new FerryError('shutting-down'));
+    await Promise.all([...this.settling]);
   }
 }
 
