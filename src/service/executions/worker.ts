@@ -59,7 +59,7 @@ export class ExecutionWorker {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly loop: PullLoop;
   /** Settlements not committed yet (waited for at close). */
-  private readonly settling = new Set<Promise<void>>();
+  private readonly settling = new Set<Promise<unknown>>();
 
   constructor(private readonly o: WorkerOptions) {
     this.leaseMs = o.leaseMs ?? 30_000;
@@ -187,10 +187,12 @@ export class ExecutionWorker {
       const held = await this.ends.add(end);
       // Lost the lease meanwhile (another node took the execution over): its end is not ours.
       if (!held) return;
-      if (isEnd) this.o.ended(rec, end);
       // The record first, then the queue: a crash in between delivers it again, and `begin` drops
-      // it. The worker's slot is free already: the settlement commits with the next ones.
-      const settled = this.settle(delivery, outcome, now).catch((err) => this.o.warn(`settling execution ${rec.id} in the queue failed`, err));
+      // it. The worker's slot is free already: the settlement commits with the next ones, and
+      // whoever waits for the end hears of it once a dead letter is listed too.
+      const settled = this.settle(delivery, outcome, now)
+        .catch((err) => this.o.warn(`settling execution ${rec.id} in the queue failed`, err))
+        .then(() => isEnd && this.o.ended(rec, end));
       this.settling.add(settled);
       void settled.finally(() => this.settling.delete(settled));
     } catch (err) {
