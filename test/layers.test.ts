@@ -14,6 +14,7 @@ const layers: Record<string, number> = {
   core: 3,
   store: 4,
   blobs: 4,
+  queue: 4,
   packages: 4,
   images: 4.25,
   sandbox: 4,

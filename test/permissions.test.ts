@@ -81,6 +81,8 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'GET /v1/executions/{id}': 'fn:read',
   'DELETE /v1/executions/{id}': 'fn:execute',
   'GET /v1/executions/{id}/result': 'fn:read',
+  'GET /v1/dead-letters': 'read',
+  'POST /v1/executions/{id}/redrive': 'fn:execute',
   // The invocation surface: mx is a public function, so every caller may call it, whatever token it sends.
   'GET /fn/{name}/{path}': 'public',
   'POST /fn/{name}/{path}': 'public',

@@ -119,6 +119,8 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     'GET /v1/executions/{id}': execution('read'),
     'DELETE /v1/executions/{id}': execution('execute'),
     'GET /v1/executions/{id}/result': execution('read'),
+    'GET /v1/dead-letters': global('read'),
+    'POST /v1/executions/{id}/redrive': execution('execute'),
 
     // Ad-hoc commands: off unless --allow-run; they belong to no function.
     'POST /v1/run': global('execute'),

@@ -40,6 +40,8 @@ export interface ServerOptions {
   driver: string;
   /** The explicit choice to run functions without isolation (the `process` driver). */
   unsandboxed: boolean;
+  /** Metadata store and queues (see `store/registry.ts`, `queue/registry.ts`). */
+  store: string;
   /** Host path prefixes a function's `roBinds` may bind from. */
   bindable: string[];
   /** Whether functions may use `network: "host"`. */
@@ -168,6 +170,7 @@ export const serverSettings: Setting[] = [
   { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
+  { key: 'store', flag: '--store', env: 'FERRY_STORE', kind: 'string', default: 'sqlite', help: 'where metadata and the execution queues live: sqlite (files in the data dir)' },
   { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
   { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },

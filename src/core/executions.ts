@@ -78,9 +78,10 @@ export interface ExecutionRecord {
   attempts: number;
   /** Runs lost because the node running them stopped (crash, kill): not counted. */
   lostRuns: number;
-  /** Not claimed before this time (retry back-off). */
+  /** Not run before this time (retry back-off). */
   notBefore: number;
-  lease: (LeaseHolder & { until: number }) | null;
+  /** Who runs it now (the queue holds the lease itself, and says when it runs out). */
+  lease: LeaseHolder | null;
   createdAt: number;
   /** First run's start. */
   startedAt: number | null;
@@ -122,7 +123,10 @@ export interface ExecutionQuery {
   limit: number;
 }
 
-/** Executions, their idempotency keys, result objects and lease bookkeeping. */
+/**
+ * Executions, their idempotency keys, result objects and who runs them. What is due to run is
+ * the `executions` queue's business (`core/queue.ts`), not the store's.
+ */
 export interface ExecutionStore {
   /**
    * Stores a batch atomically (one commit: the caller answers 202 only after it). An entry whose
@@ -135,17 +139,11 @@ export interface ExecutionStore {
   /** Executions not ended yet (queued or running), all functions. */
   countOpen(): Promise<number>;
   /**
-   * Leases up to `limit` queued executions due by `now`, oldest first, skipping `exclude`d
-   * functions: they become `running` under `holder` until `leaseUntil`.
+   * Starts runs under `holder`, in one commit, of the executions the queue delivered: those still
+   * queued, and those still running under a holder that lost them (that run counts as lost).
+   * Answers the records of the runs it started; the others (cancelled, ended, gone) are not run.
    */
-  claim(q: { holder: LeaseHolder; now: number; leaseUntil: number; limit: number; exclude: string[] }): Promise<ExecutionRecord[]>;
-  /** Extends the leases `holder` still has on these executions. */
-  renew(holder: LeaseHolder, ids: string[], until: number): Promise<void>;
-  /**
-   * Puts back into the queue, uncounted, runs lost with their holder: those of `node` under any
-   * boot but `exceptBoot` (a restart), and any whose lease ran out before `expiredBefore`.
-   */
-  requeueLost(q: { node?: string; exceptBoot?: string; expiredBefore?: number; now: number }): Promise<number>;
+  begin(q: { ids: string[]; holder: LeaseHolder; now: number }): Promise<ExecutionRecord[]>;
   /**
    * Applies run ends in one commit; answers, per entry, whether the holder still had the lease.
    * An end that ends the execution drops its request's sealed credentials.
@@ -156,8 +154,14 @@ export interface ExecutionStore {
    * found, if it was not queued).
    */
   cancel(id: string, now: number, callbackOutcome: CallbackOutcome | null): Promise<ExecutionRecord | undefined>;
+  /**
+   * Queues a failed or timed-out execution again (a re-drive of its dead letter): its attempts
+   * start over and its callback is pending again once it ends. Answers the record after, or
+   * undefined when it was not failed or timed out.
+   */
+  redrive(id: string, now: number): Promise<ExecutionRecord | undefined>;
   setCallbackOutcome(id: string, outcome: CallbackOutcome): Promise<void>;
-  /** Ended executions whose callback is still pending (to resume delivery after a restart). */
+  /** Ended executions whose callback is still pending (to queue any delivery a crash left unqueued). */
   pendingCallbacks(limit: number): Promise<ExecutionRecord[]>;
   /** The full result body of an execution (inline or object). */
   resultBody(id: string): Promise<Buffer | undefined>;

@@ -6,6 +6,7 @@ export * from './names.js';
 export * from './config.js';
 export type * from './store.js';
 export type * from './changes.js';
+export type * from './queue.js';
 export type * from "./invocation.js";
 export type * from './principal.js';
 export { CallSignal } from "./call-signal.js";

@@ -87,6 +87,7 @@ export const codes = {
   'execution-queue-full': { status: 429, title: 'Too many executions are queued or running' },
   'execution-not-found': { status: 404, title: 'No such execution' },
   'execution-not-cancellable': { status: 409, title: 'Only a queued execution can be cancelled' },
+  'execution-not-redrivable': { status: 409, title: 'Only a dead-lettered execution can be re-driven' },
   'no-result': { status: 404, title: 'The execution has no result' },
   // the blob store (packages by content)
   'blob-digest-mismatch': { status: 422, title: 'The bytes do not hash to the digest they were stored under' },

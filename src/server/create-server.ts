@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
 import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
-import { stores } from '../store/index.js';
+import { isStoreKind, openStore, stores } from '../store/index.js';
+import { openQueues, queueFileName } from '../queue/index.js';
 import { blobStores } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { LazyImageImporter } from '../images/lazy-importer.js';
@@ -65,6 +66,8 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const registry = parts.surfaces ?? surfaceRegistry;
   // A bad --surface-listen stops the start before anything else happens.
   const ownAddresses = parseSurfaceListen(opts.surfaceListen, registry.keys());
+  // So does a store kind Ferry does not know.
+  if (!isStoreKind(opts.store)) throw new Error(`unknown store '${opts.store}' (--store; known: ${Object.keys(stores).join(', ')})`);
   // So do a registry login file others can read and a CA file that is not one: image pulls
   // take these settings (ImagePuller), and an operator learns of a bad file at start.
   const registrySettings = loadRegistrySettings(opts);
@@ -97,9 +100,15 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const unenforced = driver.unenforced();
   if (unenforced.length) logger.warn({ unenforced }, 'limits not enforced by this sandbox driver');
 
-  const store = stores.sqlite({ dataDir: opts.dataDir });
+  const store = await openStore(opts.store, { dataDir: opts.dataDir });
+  // Runs and callbacks wait in queues of the same kind as the store.
+  const queues = await openQueues(opts.store, { dataDir: opts.dataDir }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   // The database holds token hashes and logs: owner only (SQLite gives -wal/-shm the same mode).
   for (const f of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm']) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
+  for (const f of [queueFileName, `${queueFileName}-wal`, `${queueFileName}-shm`]) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
   const blobs = blobStores.local({ dataDir: opts.dataDir });
   const packages = new FsPackageStore(opts.dataDir, blobs);
@@ -195,6 +204,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const executions = new Executions({
     run: (inv, writer): Promise<InvocationOutcome> => pipeline.invoke(inv, writer),
     store,
+    queues,
     catalog: service.catalog,
     logs,
     holder: await nodeIdentity(opts.dataDir),
@@ -269,6 +279,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     await history.close();
     await logs.close();
     await service.close();
+    await queues.close();
     await store.close();
     await blobs.close?.();
   };

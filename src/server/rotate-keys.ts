@@ -19,7 +19,7 @@ export interface RotatedKeySet {
  * with it from their next start.
  */
 export async function rotateKeys(dataDir: string): Promise<RotatedKeySet[]> {
-  const store = stores.sqlite({ dataDir });
+  const store = await stores.sqlite({ dataDir });
   try {
     const out: RotatedKeySet[] = [];
     for (const name of [ACCESS_TOKEN_KEY_SET, SECRETS_KEY_SET]) {

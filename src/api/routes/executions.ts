@@ -12,6 +12,17 @@ function intParam(raw: string | null, dflt: number, min: number, max: number, na
   return n;
 }
 
+/** The paging query of the execution lists. */
+const pageQuery = [
+  { name: 'cursor', description: '`next` of the previous page' },
+  { name: 'limit', description: 'page size (default 50, at most 1000)', type: 'integer' as const },
+];
+
+function pageParams(q: URLSearchParams): { limit: number; before: number | undefined } {
+  const cursor = q.get('cursor');
+  return { limit: intParam(q.get('limit'), 50, 1, 1000, 'limit'), before: cursor === null ? undefined : intParam(cursor, 0, 1, Number.MAX_SAFE_INTEGER, 'cursor') };
+}
+
 /** Every header but Ferry's credentials: on the API, Authorization is always Ferry's (every copy). */
 function withoutAuthorization(raw: string[]): string[] {
   const out: string[] = [];
@@ -30,6 +41,14 @@ export function makeExecutionRoutes(svc: FunctionService, ex: () => Executions, 
       verboseErrors: config?.errors === 'verbose',
       headers: config?.recordCredentials ? (flat) => flat : (flat) => credentials.redact(flat),
     };
+  };
+  /** The functions `p` may read: just `fn` when given (404 when `p` may not), undefined for all of them. */
+  const readableFunctions = async (p: Principal, fn: string | undefined): Promise<string[] | undefined> => {
+    if (fn !== undefined) {
+      if (onFunction(p, 'read', svc.catalog.owner(fn) ?? '') !== 'yes') throw new FerryError('function-not-found', `no function named '${fn}'`);
+      return [fn];
+    }
+    return isAdmin(p) ? undefined : (await svc.listFunctions(p)).map((f) => f.name);
   };
   const found = async (id: string) => {
     const rec = await ex().get(id);
@@ -74,8 +93,7 @@ export function makeExecutionRoutes(svc: FunctionService, ex: () => Executions, 
       query: [
         { name: 'function', description: 'only this function' },
         { name: 'status', description: 'queued, running, succeeded, failed, timed-out or cancelled' },
-        { name: 'cursor', description: '`next` of the previous page' },
-        { name: 'limit', description: 'page size (default 50, at most 1000)', type: 'integer' },
+        ...pageQuery,
       ],
       success: { status: 200, description: '`{executions: [...], next}`' },
       handler: async (c) => {
@@ -83,20 +101,38 @@ export function makeExecutionRoutes(svc: FunctionService, ex: () => Executions, 
         const fn = c.query.get('function') ?? undefined;
         const status = c.query.get('status') ?? undefined;
         if (status !== undefined && !executionStatuses.includes(status as ExecutionStatus)) throw new FerryError('invalid-query', `status: must be one of ${executionStatuses.join(', ')}`);
-        const limit = intParam(c.query.get('limit'), 50, 1, 1000, 'limit');
-        const cursor = c.query.get('cursor');
-        const before = cursor === null ? undefined : intParam(cursor, 0, 1, Number.MAX_SAFE_INTEGER, 'cursor');
-        let functions: string[] | undefined;
-        if (fn !== undefined) {
-          if (onFunction(p, 'read', svc.catalog.owner(fn) ?? '') !== 'yes') throw new FerryError('function-not-found', `no function named '${fn}'`);
-        } else if (!isAdmin(p)) {
-          functions = (await svc.listFunctions(p)).map((f) => f.name);
-        }
+        const { limit, before } = pageParams(c.query);
+        const functions = await readableFunctions(p, fn);
         // One more than asked: whether there is a next page is known without an empty last page.
         const list = await ex().list({ function: fn, functions, status: status as ExecutionStatus | undefined, before, limit: limit + 1 });
         const page = list.slice(0, limit);
         const next = list.length > limit ? String(page.at(-1)!.seq) : null;
         return { body: { executions: page.map(executionSummary), next } };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/dead-letters', tag: 'executions',
+      summary: 'Dead letters: executions whose runs failed for good (retries spent), newest first, of the functions the caller may read',
+      query: [
+        { name: 'function', description: 'only this function' },
+        ...pageQuery,
+      ],
+      success: { status: 200, description: '`{deadLetters: [...], next}`' },
+      handler: async (c) => {
+        const { limit, before } = pageParams(c.query);
+        const functions = await readableFunctions(c.principal!, c.query.get('function') ?? undefined);
+        const page = await ex().deadLetters({ functions, before, limit });
+        const deadLetters = page.items.map((d) => ({ ...executionSummary(d.execution), deadLetter: { reason: d.reason, deliveries: d.deliveries, at: new Date(d.at).toISOString() } }));
+        return { body: { deadLetters, next: page.next === null ? null : String(page.next) } };
+      },
+    },
+    {
+      method: 'POST', path: '/v1/executions/{id}/redrive', tag: 'executions',
+      summary: 'Re-drive a dead letter: the execution is queued again at once, its retries afresh',
+      success: { status: 200, description: 'The execution, queued again' },
+      handler: async (c) => {
+        const rec = await ex().redrive(c.params.id!);
+        return { body: executionView(rec, undefined, readerOf(c.principal, rec)) };
       },
     },
     {

@@ -1,4 +1,4 @@
-/** `ferry executions list|get|start|result|cancel|callback-key`, and the waiting behind `ferry invoke --async --wait`. */
+/** `ferry executions list|get|start|result|cancel|callback-key|dead-letters|redrive`, and the waiting behind `ferry invoke --async --wait`. */
 import type { Command } from 'commander';
 import { checkName } from '../args.js';
 import { apiError, seg, type Client } from '../client.js';
@@ -124,6 +124,19 @@ export async function startExecution(client: Client, args: StartArgs): Promise<s
   return (JSON.parse(text) as { id: string }).id;
 }
 
+/** A dead letter as the API lists it: the execution's summary and why it was set aside. */
+interface DeadLetterDoc extends ExecutionDoc {
+  deadLetter: { reason: string; deliveries: number; at: string };
+}
+
+function deadLettersTable(list: DeadLetterDoc[]): string {
+  if (list.length === 0) return 'No dead letters.\n';
+  return table(
+    ['ID', 'FUNCTION', 'VERSION', 'STATUS', 'ATTEMPTS', 'REASON', 'SET ASIDE'],
+    list.map((e) => [e.id, str(e.function), str(e.version), e.status, str(e.attempts), e.deadLetter.reason, formatTime(e.deadLetter.at)]),
+  );
+}
+
 function describe(e: ExecutionDoc): string {
   const lines = [
     `id:        ${e.id}`,
@@ -143,7 +156,7 @@ function describe(e: ExecutionDoc): string {
 }
 
 export function register(program: Command, io: IO = processIO): void {
-  const group = program.command('executions').description('asynchronous executions: list, show, start, result, cancel');
+  const group = program.command('executions').description('asynchronous executions: list, show, start, result, cancel, dead letters, re-drive');
   connectionOptions(
     group
       .command('list', { isDefault: true })
@@ -203,5 +216,28 @@ export function register(program: Command, io: IO = processIO): void {
   connectionOptions(group.command('cancel').description('cancel a queued execution').argument('<id>', 'execution id')).action(async (id: string, _opts: unknown, cmd: Command) => {
     const doc = await clientFor(cmd).json<ExecutionDoc>('DELETE', seg`/v1/executions/${checkId(id)}`);
     io.stdout.write(`Cancelled ${doc.id}\n`);
+  });
+  connectionOptions(
+    group
+      .command('dead-letters')
+      .description('list executions whose runs failed for good (retries spent), newest first')
+      .option('--function <name>', 'only this function')
+      .option('--limit <n>', 'page size (default 50)')
+      .option('--cursor <cursor>', 'the page after this cursor (printed after a full page)')
+      .option('--json', 'print the raw JSON answer'),
+  ).action(async (opts: { function?: string; limit?: string; cursor?: string; json?: boolean }, cmd: Command) => {
+    const params = new URLSearchParams();
+    if (opts.function !== undefined) params.set('function', checkName('function', opts.function));
+    if (opts.limit !== undefined) params.set('limit', opts.limit);
+    if (opts.cursor !== undefined) params.set('cursor', opts.cursor);
+    const qs = params.toString();
+    const r = await clientFor(cmd).json<{ deadLetters?: DeadLetterDoc[]; next?: string | null }>('GET', `/v1/dead-letters${qs ? `?${qs}` : ''}`);
+    if (opts.json) return void io.stdout.write(json(r));
+    io.stdout.write(deadLettersTable(r?.deadLetters ?? []));
+    if (r?.next) io.stderr.write(`more: --cursor ${r.next}\n`);
+  });
+  connectionOptions(group.command('redrive').description('run a dead-lettered execution again, its retries afresh').argument('<id>', 'execution id')).action(async (id: string, _opts: unknown, cmd: Command) => {
+    const doc = await clientFor(cmd).json<ExecutionDoc>('POST', seg`/v1/executions/${checkId(id)}/redrive`);
+    io.stdout.write(`Re-driven ${doc.id}: ${doc.status}\n`);
   });
 }

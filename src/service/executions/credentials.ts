@@ -9,7 +9,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { FerryError } from '../../errors/index.js';
-import { CredentialHeaders, type KeyStore, type StoredRequest } from '../../core/index.js';
+import { CredentialHeaders, redactedValue, type KeyStore, type StoredRequest } from '../../core/index.js';
 
 const keyName = 'request-credentials-aes256';
 
@@ -36,10 +36,14 @@ export class RequestCredentials {
     return { ...request, headers: this.headers.redact(flat), sealedCredentials: Buffer.concat([iv, c.getAuthTag(), data]) };
   }
 
-  /** The request as the function gets it: the sealed values back in their places. */
+  /**
+   * The request as the function gets it: the sealed values back in their places. With nothing
+   * sealed (the values were dropped when the execution ended, and it was re-driven since), the
+   * redacted headers are left out rather than sent as `[redacted]`.
+   */
   async open(id: string, fn: string, request: StoredRequest): Promise<StoredRequest> {
     const sealed = request.sealedCredentials;
-    if (!sealed) return request;
+    if (!sealed) return withoutRedacted(request, this.headers);
     const d = createDecipheriv('aes-256-gcm', await this.key(), sealed.subarray(0, 12));
     d.setAAD(Buffer.from(`${id}\0${fn}`));
     d.setAuthTag(sealed.subarray(12, 28));
@@ -54,4 +58,11 @@ export class RequestCredentials {
     for (const [at, value] of taken) if (at > 0 && at < headers.length && at % 2 === 1) headers[at] = value;
     return { ...request, headers, sealedCredentials: null };
   }
+}
+
+function withoutRedacted(request: StoredRequest, names: CredentialHeaders): StoredRequest {
+  const flat = request.headers;
+  const headers: string[] = [];
+  for (let i = 0; i < flat.length - 1; i += 2) if (!(flat[i + 1] === redactedValue && names.matches(flat[i]!))) headers.push(flat[i]!, flat[i + 1]!);
+  return headers.length === flat.length ? request : { ...request, headers };
 }

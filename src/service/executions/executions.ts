@@ -16,6 +16,8 @@ import {
   type LeaseHolder,
   type LogLine,
   type NewExecution,
+  type Queue,
+  type Queues,
   type RunEnd,
   type Store,
   type StoredRequest,
@@ -26,11 +28,13 @@ import type { FunctionLogs } from '../function-logs.js';
 import { AddressPolicy } from '../../util/address-policy.js';
 import { CallbackSender } from './callbacks.js';
 import { RequestCredentials } from './credentials.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../../util/group-commit.js';
 import { ExecutionWorker } from './worker.js';
 
 export interface ExecutionsOptions {
   store: Store;
+  /** Where runs and callbacks wait: the queues `executions` and `callbacks`. */
+  queues: Queues;
   catalog: Catalog;
   /** The invocation pipeline, which runs each execution (bound late: it submits to this). */
   run: Invoke;
@@ -69,6 +73,18 @@ export interface Submission {
 
 const pendingCallback = (attempts = 0): CallbackOutcome => ({ state: 'pending', attempts, lastStatus: null, lastError: null, at: null });
 
+/** An execution whose runs are spent, as the dead-letter list shows it. */
+export interface DeadExecution {
+  execution: ExecutionRecord;
+  /** The error code of the last run (or why the queue gave up on it). */
+  reason: string;
+  deliveries: number;
+  /** When it became a dead letter. */
+  at: number;
+  /** The list cursor. */
+  seq: number;
+}
+
 export class Executions {
   readonly policy: AddressPolicy;
   /** The headers no execution record shows or keeps past its end. */
@@ -77,6 +93,7 @@ export class Executions {
   private readonly worker: ExecutionWorker;
   private readonly callbacks: CallbackSender;
   private readonly commits: GroupCommit<NewExecution, { id: string; created: boolean }>;
+  private readonly queue: Queue;
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Executions queued or running, as far as this node knows. */
   private open = 0;
@@ -88,9 +105,19 @@ export class Executions {
     this.policy = new AddressPolicy(o.callbackAllow);
     this.credentialHeaders = new CredentialHeaders(o.redactHeaders);
     this.credentials = new RequestCredentials(o.store.keys, this.credentialHeaders);
-    this.commits = new GroupCommit((batch) => store.create(batch));
+    this.queue = o.queues.queue('executions');
+    // The record first, then its message: a crash in between leaves a queued record that the
+    // next start queues (`start`); the other way round a run could find no record.
+    this.commits = new GroupCommit(async (batch) => {
+      const out = await store.create(batch);
+      await this.queue.enqueue(batch.filter((_, i) => out[i]!.created).map((e) => ({ id: e.id, key: e.function, data: Buffer.alloc(0) })));
+      return out;
+    });
+    const consumer = { name: o.holder.node, session: o.holder.boot };
     this.callbacks = new CallbackSender({
       store,
+      queue: o.queues.queue('callbacks'),
+      consumer,
       policy: this.policy,
       keyFor: (fn) => this.callbackKey(fn),
       userAgent: o.userAgent,
@@ -100,6 +127,7 @@ export class Executions {
     });
     this.worker = new ExecutionWorker({
       store,
+      queue: this.queue,
       run: o.run,
       holder: o.holder,
       target: (fn, v) => o.catalog.target(fn, v),
@@ -111,18 +139,32 @@ export class Executions {
     });
   }
 
-  /** Requeues what the last boot of this node left running, resumes callbacks, starts the worker. */
+  /**
+   * Takes back what the last boot of this node held, queues what a crash left unqueued (runs and
+   * callbacks: enqueueing what is already there adds nothing), starts the worker and the callbacks.
+   */
   async start(): Promise<void> {
     const store = this.o.store.executions;
     this.open = await store.countOpen();
+    // Before the worker starts, so it never competes with its runs.
+    for (let before: number | undefined; ; ) {
+      const page = await store.list({ status: 'queued', before, limit: 1000 });
+      await this.queue.enqueue(page.map((r) => ({ id: r.id, key: r.function, data: Buffer.alloc(0), notBefore: r.notBefore })));
+      if (page.length < 1000) break;
+      before = page.at(-1)!.seq;
+    }
     const lost = await this.worker.start();
     if (lost > 0) this.o.info(`put ${lost} execution(s) a previous server process was running back into the queue`, { lost });
-    for (const rec of await store.pendingCallbacks(10_000)) this.deliverCallback(rec, rec.callbackOutcome?.attempts ?? 0);
+    await this.callbacks.schedule(await store.pendingCallbacks(10_000));
+    await this.callbacks.start();
     let ticks = 0;
     const housekeeping = (): void => {
       // The count drifts (a deleted function takes its queue along, other nodes end executions).
       store.countOpen().then((n) => (this.open = n), (err) => this.o.warn('counting open executions failed', err));
-      if (ticks++ % 60 === 0) store.prune(Date.now() - this.o.retentionMs).catch((err) => this.o.warn('pruning executions failed', err));
+      if (ticks++ % 60 !== 0) return;
+      const before = Date.now() - this.o.retentionMs;
+      store.prune(before).catch((err) => this.o.warn('pruning executions failed', err));
+      this.queue.pruneDeadLetters(before).catch((err) => this.o.warn('pruning dead letters failed', err));
     };
     housekeeping();
     this.pruneTimer = setInterval(housekeeping, 10_000);
@@ -153,7 +195,6 @@ export class Executions {
     const out = await this.commits.add(rec);
     if (!out.created) return { ...out, status: (await this.get(out.id))?.status ?? 'queued' };
     this.open++;
-    this.worker.poke();
     return { ...out, status: 'queued' };
   }
 
@@ -198,7 +239,40 @@ export class Executions {
     }
     this.open = Math.max(0, this.open - 1);
     this.notify(id);
-    if (rec.callback) this.deliverCallback(rec, 0);
+    if (rec.callback) this.scheduleCallback(rec);
+    return rec;
+  }
+
+  /**
+   * Executions whose runs are spent (failed or timed out for good), newest first, of `functions`
+   * (undefined: all), a page at a time: `next` is the cursor of the next page, or null. Dead letters
+   * whose execution is gone (pruned, its function deleted) are left out.
+   */
+  async deadLetters(q: { functions?: string[]; before?: number; limit: number }): Promise<{ items: DeadExecution[]; next: number | null }> {
+    const letters = await this.queue.deadLetters({ keys: q.functions, before: q.before, limit: q.limit + 1 });
+    const page = letters.slice(0, q.limit);
+    const items: DeadExecution[] = [];
+    for (const l of page) {
+      const execution = await this.get(l.id);
+      if (execution) items.push({ execution, reason: l.reason, deliveries: l.deliveries, at: l.at, seq: l.seq });
+    }
+    return { items, next: letters.length > q.limit ? page.at(-1)!.seq : null };
+  }
+
+  /**
+   * Runs a dead-lettered execution again: queued at once, its attempts (and `retries`) start over,
+   * its callback is sent again when it ends. `execution-not-redrivable` when it is no dead letter.
+   */
+  async redrive(id: string): Promise<ExecutionRecord> {
+    const found = await this.get(id);
+    if (!found) throw new FerryError('execution-not-found', `no execution '${id}'`);
+    const notDead = (): FerryError => new FerryError('execution-not-redrivable', `execution '${id}' is ${found.status}; only a dead letter (an execution whose runs failed for good) can be re-driven`);
+    if (!(await this.queue.deadLetter(id))) throw notDead();
+    // The record first: were the queue's step lost to a crash, the next start queues the record.
+    const rec = await this.o.store.executions.redrive(id, Date.now());
+    if (!rec) throw notDead();
+    await this.queue.redrive(id);
+    this.open++;
     return rec;
   }
 
@@ -223,7 +297,7 @@ export class Executions {
     return `fcb_${createHmac('sha256', master).update(`${rec.name}\n${rec.createdAt}`).digest('hex')}`;
   }
 
-  /** Stops claiming, lets runs end for up to `graceMs` (the rest go back to the queue), stops callbacks. */
+  /** Stops pulling, lets runs end for up to `graceMs` (the rest go back to the queue), stops callbacks. */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     for (const id of [...this.waiters.keys()]) this.notify(id);
@@ -236,18 +310,12 @@ export class Executions {
   private ended(rec: ExecutionRecord, end: RunEnd): void {
     this.open = Math.max(0, this.open - 1);
     this.notify(rec.id);
-    if (rec.callback) this.deliverCallback({ ...rec, status: end.status, result: end.result ? { ...end.result, size: end.result.body.length } : rec.result }, 0);
+    if (rec.callback) this.scheduleCallback(rec);
   }
 
-  private deliverCallback(rec: ExecutionRecord, attempts: number): void {
-    if (!rec.callback) return;
-    const job = { id: rec.id, function: rec.function, status: rec.status, url: rec.callback.url, taskToken: rec.callback.taskToken, attempts };
-    if (!rec.result || rec.result.body) return this.callbacks.deliver({ ...job, output: rec.result?.body ?? null });
-    // A large result lives apart from the record.
-    this.resultBody(rec.id).then(
-      (body) => this.callbacks.deliver({ ...job, output: body ?? null }),
-      (err) => this.o.warn(`reading the result of execution ${rec.id} for its callback failed`, err),
-    );
+  /** The end is stored with its callback pending; a crash before this is made good at the next start. */
+  private scheduleCallback(rec: ExecutionRecord): void {
+    this.callbacks.schedule([rec]).catch((err) => this.o.warn(`queueing the callback of execution ${rec.id} failed`, err));
   }
 
   private nextEnd(id: string, ms: number): Promise<void> {

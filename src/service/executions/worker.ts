@@ -1,17 +1,22 @@
 /**
- * Runs queued executions: claims them under a lease that names this node and this boot, runs
- * each through the invocation pipeline (as a plain invocation into a writer that keeps the
- * answer in memory), and records how each run ended. Delivery is at least once: a run whose node
- * dies is put back without counting as an attempt.
+ * Runs queued executions: pulls them from the `executions` queue under a lease (the consumer
+ * names this node and this boot), runs each through the invocation pipeline (as a plain
+ * invocation into a writer that keeps the answer in memory), records how each run ended, then
+ * settles the delivery: ack when it ended, nak with the back-off when it is retried, term (a
+ * dead letter) when it failed for good. Delivery is at least once: a run whose node dies is
+ * delivered again and not counted as an attempt.
  */
 import { Readable } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
-import { CallSignal, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type Invocation, type Invoke, type LeaseHolder, type RunEnd, type StoredRequest } from '../../core/index.js';
+import { CallSignal, type Delivery, type DeployTarget, type ExecutionRecord, type ExecutionStatus, type ExecutionStore, type Invocation, type Invoke, type LeaseHolder, type Queue, type RunEnd, type StoredRequest } from '../../core/index.js';
 import { MemoryWriter } from '../memory-writer.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../../util/group-commit.js';
+import { PullLoop } from './pull-loop.js';
 
 export interface WorkerOptions {
   store: ExecutionStore;
+  /** The `executions` queue: a message per execution due to run, keyed by its function. */
+  queue: Queue;
   /** The invocation pipeline: the run goes through it as any invocation does (history included). */
   run: Invoke;
   holder: LeaseHolder;
@@ -31,6 +36,7 @@ export interface WorkerOptions {
 
 interface Run {
   rec: ExecutionRecord;
+  delivery: Delivery;
   signal: CallSignal;
   /** Given back at shutdown: whatever the call does now is not recorded. */
   abandoned: boolean;
@@ -51,14 +57,20 @@ export class ExecutionWorker {
   private readonly ends: GroupCommit<RunEnd, boolean>;
   private readonly leaseMs: number;
   private readonly timers: NodeJS.Timeout[] = [];
-  private ticking = false;
-  private again = false;
-  private scheduled = false;
-  private closing = false;
+  private readonly loop: PullLoop;
+  /** Settlements not committed yet (waited for at close). */
+  private readonly settling = new Set<Promise<unknown>>();
 
   constructor(private readonly o: WorkerOptions) {
     this.leaseMs = o.leaseMs ?? 30_000;
     this.ends = new GroupCommit((batch) => o.store.finish(batch));
+    this.loop = new PullLoop({
+      what: 'executions',
+      free: () => o.workers - this.running.size,
+      pull: (free, signal) => o.queue.pull({ consumer: this.consumer, max: Math.min(free, 256), leaseMs: this.leaseMs, skipKeys: this.atCap(), waitMs: 30_000, signal }),
+      take: (got) => this.begin(got),
+      warn: o.warn,
+    });
   }
 
   /** Runs in flight on this node. */
@@ -66,86 +78,66 @@ export class ExecutionWorker {
     return this.running.size;
   }
 
-  /** Puts back what the previous boot of this node held, then starts claiming. */
+  /** Takes back at once what the previous boot of this node held, then starts pulling. */
   async start(): Promise<number> {
-    const now = Date.now();
-    const lost = await this.o.store.requeueLost({ node: this.o.holder.node, exceptBoot: this.o.holder.boot, now });
-    const every = (ms: number, fn: () => void): void => {
-      const t = setInterval(fn, ms);
-      t.unref();
-      this.timers.push(t);
-    };
-    // Due retries and other nodes' work are found by polling; new work here pokes at once.
-    every(250, () => this.poke());
-    every(Math.max(1000, Math.floor(this.leaseMs / 3)), () => this.renew());
-    every(this.leaseMs, () => this.sweep());
-    this.poke();
+    const lost = await this.o.queue.recover(this.consumer);
+    const t = setInterval(() => this.renew(), Math.max(1000, Math.floor(this.leaseMs / 3)));
+    t.unref();
+    this.timers.push(t);
+    if (this.o.workers > 0) this.loop.start();
     return lost;
   }
 
-  /** Something may be runnable: claim soon (once per event-loop turn, however often called). */
-  poke(): void {
-    if (this.scheduled || this.closing || this.o.workers === 0) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.tick();
-    });
+  private get consumer(): { name: string; session: string } {
+    return { name: this.o.holder.node, session: this.o.holder.boot };
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking) {
-      this.again = true;
-      return;
+  /** Functions at their `maxConcurrentExecutions` here: a pull leaves their executions queued. */
+  private atCap(): string[] {
+    const out: string[] = [];
+    for (const [fn, n] of this.perFunction) {
+      const cap = this.caps.get(fn) ?? 0;
+      if (cap > 0 && n >= cap) out.push(fn);
     }
-    this.ticking = true;
-    try {
-      do {
-        this.again = false;
-        const free = this.o.workers - this.running.size;
-        if (free <= 0 || this.closing) break;
-        const exclude: string[] = [];
-        for (const [fn, n] of this.perFunction) {
-          const cap = this.caps.get(fn) ?? 0;
-          if (cap > 0 && n >= cap) exclude.push(fn);
-        }
-        const limit = Math.min(free, 256);
-        const now = Date.now();
-        const claimed = await this.o.store.claim({ holder: this.o.holder, now, leaseUntil: now + this.leaseMs, limit, exclude });
-        for (const rec of claimed) this.begin(rec);
-        if (claimed.length === limit) this.again = true;
-      } while (this.again);
-    } catch (err) {
-      this.o.warn('claiming executions failed', err);
-    } finally {
-      this.ticking = false;
+    return out;
+  }
+
+  /** Starts the runs of what the queue delivered; what is no longer runnable leaves the queue. */
+  private async begin(got: Delivery[]): Promise<void> {
+    const recs = await this.o.store.begin({ ids: got.map((d) => d.id), holder: this.o.holder, now: Date.now() });
+    const byId = new Map(recs.map((r) => [r.id, r]));
+    for (const d of got) {
+      const rec = byId.get(d.id);
+      // Cancelled, ended before a crash let it be acknowledged, or its function deleted.
+      if (!rec) void d.ack().catch((err) => this.o.warn(`acknowledging execution ${d.id} failed`, err));
+      else this.run(rec, d);
     }
   }
 
-  private begin(rec: ExecutionRecord): void {
+  private run(rec: ExecutionRecord, delivery: Delivery): void {
     const target = this.o.target(rec.function, rec.version);
     const now = Date.now();
     if (!target) {
-      void this.end(rec, { status: 'failed', counted: true, error: { code: 'version-not-found', detail: `version '${rec.version}' of '${rec.function}' no longer exists` } }, now);
+      void this.end(rec, delivery, { status: 'failed', counted: true, error: { code: 'version-not-found', detail: `version '${rec.version}' of '${rec.function}' no longer exists` } }, now);
       return;
     }
     const cap = target.config.maxConcurrentExecutions;
     this.caps.set(rec.function, cap);
     const busy = this.perFunction.get(rec.function) ?? 0;
     if (cap > 0 && busy >= cap) {
-      // Claimed in a batch past the function's cap: back to the queue, not an attempt.
-      void this.end(rec, { status: 'queued', counted: false, notBefore: now }, now);
+      // Pulled in a batch past the function's cap: back to the queue, not an attempt.
+      void this.end(rec, delivery, { status: 'queued', counted: false, notBefore: now }, now);
       return;
     }
     this.perFunction.set(rec.function, busy + 1);
-    const run: Run = { rec, signal: new CallSignal(), abandoned: false, done: Promise.resolve() };
+    const run: Run = { rec, delivery, signal: new CallSignal(), abandoned: false, done: Promise.resolve() };
     this.running.set(rec.id, run);
     run.done = this.execute(run, target).finally(() => {
       this.running.delete(rec.id);
       const n = (this.perFunction.get(rec.function) ?? 1) - 1;
       if (n > 0) this.perFunction.set(rec.function, n);
       else this.perFunction.delete(rec.function);
-      this.poke();
+      this.loop.poke();
     });
   }
 
@@ -172,7 +164,7 @@ export class ExecutionWorker {
     } else {
       outcome = this.failure(rec, target, error.code === 'invoke-timeout' ? 'timed-out' : 'failed', { code: error.code, detail: error.message });
     }
-    await this.end(rec, outcome, Date.now());
+    await this.end(rec, run.delivery, outcome, Date.now());
   }
 
   /** A failed run: retried after a back-off while attempts remain, else the execution ends. */
@@ -182,7 +174,7 @@ export class ExecutionWorker {
     return { status: final, counted: true, error, result };
   }
 
-  private async end(rec: ExecutionRecord, outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>, now: number): Promise<void> {
+  private async end(rec: ExecutionRecord, delivery: Delivery, outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>, now: number): Promise<void> {
     const isEnd = outcome.status !== 'queued';
     const end: RunEnd = {
       ...outcome,
@@ -194,43 +186,50 @@ export class ExecutionWorker {
     try {
       const held = await this.ends.add(end);
       // Lost the lease meanwhile (another node took the execution over): its end is not ours.
-      if (held && isEnd) this.o.ended(rec, end);
-      else if (held && !outcome.counted) this.poke();
+      if (!held) return;
+      // The record first, then the queue: a crash in between delivers it again, and `begin` drops
+      // it. The worker's slot is free already: the settlement commits with the next ones, and
+      // whoever waits for the end hears of it once a dead letter is listed too.
+      const settled = this.settle(delivery, outcome, now)
+        .catch((err) => this.o.warn(`settling execution ${rec.id} in the queue failed`, err))
+        .then(() => isEnd && this.o.ended(rec, end));
+      this.settling.add(settled);
+      void settled.finally(() => this.settling.delete(settled));
     } catch (err) {
       this.o.warn(`recording the end of execution ${rec.id} failed`, err);
     }
   }
 
-  private renew(): void {
-    if (this.running.size === 0) return;
-    this.o.store.renew(this.o.holder, [...this.running.keys()], Date.now() + this.leaseMs).catch((err) => this.o.warn('renewing execution leases failed', err));
+  /** Ended: ack; failed for good: term (a dead letter); to be retried: nak until its back-off is over. */
+  private settle(delivery: Delivery, outcome: Omit<RunEnd, 'id' | 'holder' | 'now'>, now: number): Promise<void> {
+    if (outcome.status === 'queued') return delivery.nak(Math.max(0, (outcome.notBefore ?? now) - Date.now()));
+    if (outcome.status === 'failed' || outcome.status === 'timed-out') return delivery.term(outcome.error?.code ?? outcome.status);
+    return delivery.ack();
   }
 
-  /** Leases nobody renewed (a node that died without coming back) go back to the queue. */
-  private sweep(): void {
-    const now = Date.now();
-    this.o.store
-      .requeueLost({ expiredBefore: now, now })
-      .then((n) => n > 0 && this.poke())
-      .catch((err) => this.o.warn('requeueing expired executions failed', err));
+  /** Keeps the leases of the runs in flight. */
+  private renew(): void {
+    for (const run of this.running.values()) run.delivery.inProgress().catch((err) => this.o.warn(`renewing the lease of execution ${run.rec.id} failed`, err));
   }
 
   /**
-   * Stops claiming, lets runs in flight end for up to `graceMs`, and gives the rest back to the
+   * Stops pulling, lets runs in flight end for up to `graceMs`, and gives the rest back to the
    * queue (not counted as attempts) before their instances are stopped.
    */
   async close(graceMs: number): Promise<void> {
-    this.closing = true;
-    for (const t of this.timers) clearInterval(t);
+    await this.loop.stop();
     const runs = [...this.running.values()];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(runs.map((r) => r.done)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
+    // Renewed until here: the runs keep their leases however long the grace is.
+    for (const t of this.timers) clearInterval(t);
     const now = Date.now();
     const left = [...this.running.values()];
     for (const run of left) run.abandoned = true;
-    await Promise.all(left.map((run) => this.end(run.rec, { status: 'queued', counted: false, notBefore: now }, now)));
+    await Promise.all(left.map((run) => this.end(run.rec, run.delivery, { status: 'queued', counted: false, notBefore: now }, now)));
     for (const run of left) run.signal.abort(new FerryError('shutting-down'));
+    await Promise.all([...this.settling]);
   }
 }
 

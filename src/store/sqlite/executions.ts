@@ -74,7 +74,7 @@ function fromRow(r: ExecRow): ExecutionRecord {
     attempts: r.attempts,
     lostRuns: r.lost_runs,
     notBefore: r.not_before,
-    lease: r.lease_node === null || r.lease_boot === null || r.lease_until === null ? null : { node: r.lease_node, boot: r.lease_boot, until: r.lease_until },
+    lease: r.lease_node === null || r.lease_boot === null ? null : { node: r.lease_node, boot: r.lease_boot },
     createdAt: r.created_at,
     startedAt: r.started_at,
     runStartedAt: r.run_started_at,
@@ -109,22 +109,17 @@ export class SqliteExecutions implements ExecutionStore {
       listFn: list('function = @fn AND (@status IS NULL OR status = @status)'),
       listStatus: list('status = @status'),
       countOpen: db.prepare<[], number>("SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')").pluck(),
-      claim: db.prepare<[{ node: string; boot: string; until: number; now: number; limit: number; exclude: string }], ExecRow>(
-        `UPDATE executions SET status = 'running', lease_node = @node, lease_boot = @boot, lease_until = @until,
-           started_at = COALESCE(started_at, @now), run_started_at = @now
-         WHERE seq IN (
-           SELECT seq FROM executions WHERE status = 'queued' AND not_before <= @now
-             AND function NOT IN (SELECT value FROM json_each(@exclude))
-           ORDER BY seq LIMIT @limit)
+      // lease_until is no longer kept: the queue holds the lease.
+      begin: db.prepare<[{ id: string; node: string; boot: string; now: number }], ExecRow>(
+        `UPDATE executions SET status = 'running', lease_node = @node, lease_boot = @boot, lease_until = NULL,
+           lost_runs = lost_runs + (status = 'running'), started_at = COALESCE(started_at, @now), run_started_at = @now
+         WHERE id = @id AND status IN ('queued', 'running')
          RETURNING ${columns}`,
       ),
-      renew: db.prepare<[{ node: string; boot: string; until: number; ids: string }]>(
-        `UPDATE executions SET lease_until = @until
-         WHERE status = 'running' AND lease_node = @node AND lease_boot = @boot AND id IN (SELECT value FROM json_each(@ids))`,
-      ),
-      requeue: db.prepare<[{ node: string | null; boot: string | null; expired: number | null; now: number }]>(
-        `UPDATE executions SET status = 'queued', lease_node = NULL, lease_boot = NULL, lease_until = NULL, lost_runs = lost_runs + 1, not_before = @now
-         WHERE status = 'running' AND ((lease_node = @node AND lease_boot <> @boot) OR lease_until < @expired)`,
+      redrive: db.prepare<[{ id: string; now: number }]>(
+        `UPDATE executions SET status = 'queued', attempts = 0, not_before = @now, finished_at = NULL, callback_outcome = NULL,
+           lease_node = NULL, lease_boot = NULL, lease_until = NULL
+         WHERE id = @id AND status IN ('failed', 'timed-out')`,
       ),
       finish: db.prepare<[Record<string, unknown>]>(
         `UPDATE executions SET status = @status, lease_node = NULL, lease_boot = NULL, lease_until = NULL,
@@ -203,19 +198,16 @@ export class SqliteExecutions implements ExecutionStore {
     return this.sql.countOpen.get() ?? 0;
   }
 
-  async claim(q: { holder: LeaseHolder; now: number; leaseUntil: number; limit: number; exclude: string[] }): Promise<ExecutionRecord[]> {
-    if (q.limit <= 0) return [];
-    const rows = this.sql.claim.all({ node: q.holder.node, boot: q.holder.boot, until: q.leaseUntil, now: q.now, limit: Math.floor(q.limit), exclude: JSON.stringify(q.exclude) });
-    // RETURNING gives no order guarantee; runs start oldest first.
-    return rows.sort((a, b) => a.seq - b.seq).map(fromRow);
-  }
-
-  async renew(holder: LeaseHolder, ids: string[], until: number): Promise<void> {
-    if (ids.length) this.sql.renew.run({ node: holder.node, boot: holder.boot, until, ids: JSON.stringify(ids) });
-  }
-
-  async requeueLost(q: { node?: string; exceptBoot?: string; expiredBefore?: number; now: number }): Promise<number> {
-    return this.sql.requeue.run({ node: q.node ?? null, boot: q.exceptBoot ?? null, expired: q.expiredBefore ?? null, now: q.now }).changes;
+  async begin(q: { ids: string[]; holder: LeaseHolder; now: number }): Promise<ExecutionRecord[]> {
+    if (q.ids.length === 0) return [];
+    return this.db.transaction(() => {
+      const out: ExecutionRecord[] = [];
+      for (const id of q.ids) {
+        const r = this.sql.begin.get({ id, node: q.holder.node, boot: q.holder.boot, now: q.now });
+        if (r) out.push(fromRow(r));
+      }
+      return out;
+    })();
   }
 
   async finish(ends: RunEnd[]): Promise<boolean[]> {
@@ -251,6 +243,14 @@ export class SqliteExecutions implements ExecutionStore {
   async cancel(id: string, now: number, callbackOutcome: CallbackOutcome | null): Promise<ExecutionRecord | undefined> {
     return this.db.transaction(() => {
       this.sql.cancel.run({ id, now, cb: callbackOutcome === null ? null : JSON.stringify(callbackOutcome) });
+      const r = this.sql.get.get(id);
+      return r && fromRow(r);
+    })();
+  }
+
+  async redrive(id: string, now: number): Promise<ExecutionRecord | undefined> {
+    return this.db.transaction(() => {
+      if (this.sql.redrive.run({ id, now }).changes === 0) return undefined;
       const r = this.sql.get.get(id);
       return r && fromRow(r);
     })();

@@ -1,4 +1,4 @@
-/** Conformance tests of the executions sub-store: acceptance, idempotency, leases, ends, paging. */
+/** Conformance tests of the executions sub-store: acceptance, idempotency, runs begun and ended, re-drives, paging. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inlineResultBytes, type LeaseHolder, type NewExecution } from '../../core/executions.js';
@@ -57,27 +57,24 @@ export function executionTests(open: OpenStore): void {
         assert.equal(await s.executions.countOpen(), 2);
       }));
 
-    it('claims oldest first under a lease, skipping excluded functions and executions not yet due', () =>
+    it('begins runs of queued executions under a holder, in the order asked; a retry keeps its attempts', () =>
       run(async (s) => {
-        const [a, b, c, d] = [newExec(), newExec({ function: 'busy' }), newExec(), newExec()];
-        await s.executions.create([a!, b!, c!, d!]);
-        const claimed = await s.executions.claim({ holder: me, now: t0 + 100, leaseUntil: t0 + 1000, limit: 2, exclude: ['busy'] });
-        assert.deepEqual(claimed.map((e) => e.id), [a!.id, c!.id]);
-        assert.equal(claimed[0]!.status, 'running');
-        assert.deepEqual(claimed[0]!.lease, { ...me, until: t0 + 1000 });
-        // A retry waits for its back-off.
+        const [a, b, c] = [newExec(), newExec(), newExec()];
+        await s.executions.create([a!, b!, c!]);
+        const begun = await s.executions.begin({ ids: [c!.id, a!.id], holder: me, now: t0 + 100 });
+        assert.deepEqual(begun.map((e) => [e.id, e.status, e.startedAt, e.runStartedAt]), [[c!.id, 'running', t0 + 100, t0 + 100], [a!.id, 'running', t0 + 100, t0 + 100]]);
+        assert.deepEqual(begun[0]!.lease, me);
+        assert.equal((await s.executions.get(b!.id))!.status, 'queued');
         assert.deepEqual(await s.executions.finish([{ id: a!.id, holder: me, status: 'queued', counted: true, notBefore: t0 + 500, now: t0 + 200, error: { code: 'function-error', detail: 'boom' } }]), [true]);
-        const next = await s.executions.claim({ holder: me, now: t0 + 300, leaseUntil: t0 + 1000, limit: 10, exclude: [] });
-        assert.deepEqual(next.map((e) => e.id), [b!.id, d!.id]);
-        const retry = await s.executions.claim({ holder: me, now: t0 + 600, leaseUntil: t0 + 1000, limit: 10, exclude: [] });
-        assert.deepEqual(retry.map((e) => [e.id, e.attempts, e.error?.code]), [[a!.id, 1, 'function-error']]);
+        const [retry] = await s.executions.begin({ ids: [a!.id], holder: me, now: t0 + 600 });
+        assert.deepEqual([retry!.attempts, retry!.error?.code, retry!.startedAt, retry!.runStartedAt, retry!.lostRuns], [1, 'function-error', t0 + 100, t0 + 600, 0]);
       }));
 
     it('ends a run only for the lease holder; results keep status, headers and body; large bodies as objects', () =>
       run(async (s) => {
         const [a, b] = [newExec({ callback: { url: 'http://x.test/', taskToken: null } }), newExec()];
         await s.executions.create([a!, b!]);
-        await s.executions.claim({ holder: me, now: t0 + 10, leaseUntil: t0 + 1000, limit: 2, exclude: [] });
+        await s.executions.begin({ ids: [a!.id, b!.id], holder: me, now: t0 + 10 });
         const big = Buffer.alloc(inlineResultBytes + 1, 7);
         const pending = { state: 'pending' as const, attempts: 0, lastStatus: null, lastError: null, at: null };
         const ok = await s.executions.finish([
@@ -103,27 +100,43 @@ export function executionTests(open: OpenStore): void {
         assert.equal(await s.executions.countOpen(), 0);
       }));
 
-    it("requeues, uncounted, what a node's previous boot or an expired lease held; renewals keep leases", () =>
+    it('a run begun again while running takes it over as a lost run; ended and cancelled executions are not begun', () =>
       run(async (s) => {
         const [a, b, c] = [newExec(), newExec(), newExec()];
         await s.executions.create([a!, b!, c!]);
-        await s.executions.claim({ holder: { node: 'node-a', boot: 'old' }, now: t0, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
-        await s.executions.claim({ holder: { node: 'node-b', boot: 'b1' }, now: t0, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
-        await s.executions.claim({ holder: { node: 'node-c', boot: 'c1' }, now: t0, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
-        assert.equal(await s.executions.requeueLost({ node: 'node-a', exceptBoot: 'new', now: t0 + 5 }), 1);
-        const ea = (await s.executions.get(a!.id))!;
-        assert.deepEqual([ea.status, ea.attempts, ea.lostRuns, ea.lease], ['queued', 0, 1, null]);
-        await s.executions.renew({ node: 'node-c', boot: 'c1' }, [c!.id], t0 + 5000);
-        assert.equal(await s.executions.requeueLost({ expiredBefore: t0 + 2000, now: t0 + 2000 }), 1);
-        assert.equal((await s.executions.get(b!.id))!.status, 'queued');
-        assert.equal((await s.executions.get(c!.id))!.status, 'running');
+        await s.executions.begin({ ids: [a!.id, b!.id], holder: { node: 'node-a', boot: 'old' }, now: t0 });
+        await s.executions.finish([{ id: b!.id, holder: { node: 'node-a', boot: 'old' }, status: 'succeeded', counted: true, now: t0 + 1 }]);
+        await s.executions.cancel(c!.id, t0 + 2, null);
+        const begun = await s.executions.begin({ ids: [a!.id, b!.id, c!.id, '0'.repeat(31) + 'e'], holder: me, now: t0 + 5 });
+        assert.deepEqual(begun.map((e) => [e.id, e.status, e.attempts, e.lostRuns]), [[a!.id, 'running', 0, 1]]);
+        assert.deepEqual(begun[0]!.lease, me);
+        assert.deepEqual(await s.executions.finish([{ id: a!.id, holder: { node: 'node-a', boot: 'old' }, status: 'succeeded', counted: true, now: t0 + 6 }]), [false], 'the old holder lost it');
+      }));
+
+    it('re-drives only a failed or timed-out execution: queued again, attempts and callback afresh', () =>
+      run(async (s) => {
+        const [a, b] = [newExec({ callback: { url: 'http://x.test/', taskToken: null } }), newExec()];
+        await s.executions.create([a!, b!]);
+        await s.executions.begin({ ids: [a!.id, b!.id], holder: me, now: t0 });
+        const pending = { state: 'pending' as const, attempts: 0, lastStatus: null, lastError: null, at: null };
+        await s.executions.finish([
+          { id: a!.id, holder: me, status: 'timed-out', counted: true, now: t0 + 10, error: { code: 'invoke-timeout', detail: 'late' }, callbackOutcome: pending },
+          { id: b!.id, holder: me, status: 'succeeded', counted: true, now: t0 + 10 },
+        ]);
+        await s.executions.setCallbackOutcome(a!.id, { ...pending, state: 'delivered', attempts: 1 });
+        const again = (await s.executions.redrive(a!.id, t0 + 100))!;
+        assert.deepEqual([again.status, again.attempts, again.finishedAt, again.notBefore, again.callbackOutcome, again.lease], ['queued', 0, null, t0 + 100, null, null]);
+        assert.equal(await s.executions.redrive(a!.id, t0 + 200), undefined, 'queued: no re-drive');
+        assert.equal(await s.executions.redrive(b!.id, t0 + 200), undefined, 'succeeded: no re-drive');
+        assert.equal(await s.executions.countOpen(), 1);
+        assert.deepEqual((await s.executions.begin({ ids: [a!.id], holder: me, now: t0 + 300 })).map((e) => e.status), ['running']);
       }));
 
     it('cancels only a queued execution', () =>
       run(async (s) => {
         const [a, b] = [newExec(), newExec()];
         await s.executions.create([a!, b!]);
-        await s.executions.claim({ holder: me, now: t0 + 100, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
+        await s.executions.begin({ ids: [a!.id], holder: me, now: t0 + 100 });
         assert.equal((await s.executions.cancel(a!.id, t0 + 200, null))!.status, 'running');
         const cb = (await s.executions.cancel(b!.id, t0 + 200, null))!;
         assert.deepEqual([cb.status, cb.finishedAt], ['cancelled', t0 + 200]);
@@ -140,12 +153,12 @@ export function executionTests(open: OpenStore): void {
         const [a, b] = [withCreds(), withCreds()];
         await s.executions.create([a, b]);
         assert.deepEqual((await s.executions.get(a.id))!.request.sealedCredentials, sealed);
-        const [claimed] = await s.executions.claim({ holder: me, now: t0 + 10, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
-        assert.deepEqual(claimed!.request.sealedCredentials, sealed, 'the worker gets them with the claim');
+        const [begun] = await s.executions.begin({ ids: [a.id], holder: me, now: t0 + 10 });
+        assert.deepEqual(begun!.request.sealedCredentials, sealed, 'the worker gets them when the run begins');
         // A failed run waiting for its retry still needs them.
         await s.executions.finish([{ id: a.id, holder: me, status: 'queued', counted: true, notBefore: t0, now: t0 + 20 }]);
         assert.deepEqual((await s.executions.get(a.id))!.request.sealedCredentials, sealed);
-        await s.executions.claim({ holder: me, now: t0 + 30, leaseUntil: t0 + 1000, limit: 1, exclude: [] });
+        await s.executions.begin({ ids: [a.id], holder: me, now: t0 + 30 });
         await s.executions.finish([{ id: a.id, holder: me, status: 'failed', counted: true, now: t0 + 40 }]);
         const ended = (await s.executions.get(a.id))!;
         assert.equal(ended.request.sealedCredentials ?? null, null);
@@ -158,7 +171,7 @@ export function executionTests(open: OpenStore): void {
       run(async (s) => {
         const all = [newExec({ function: 'f1' }), newExec({ function: 'f2' }), newExec({ function: 'f1' }), newExec({ function: 'f1' })];
         await s.executions.create(all);
-        await s.executions.claim({ holder: me, now: t0 + 1000, leaseUntil: t0 + 2000, limit: 1, exclude: [] });
+        await s.executions.begin({ ids: [all[0]!.id], holder: me, now: t0 + 1000 });
         const ids = (l: Array<{ id: string }>) => l.map((e) => e.id);
         assert.deepEqual(ids(await s.executions.list({ limit: 10 })), ids([...all].reverse()));
         const page1 = await s.executions.list({ function: 'f1', limit: 2 });
