@@ -59,6 +59,8 @@ export const routeCommands: Record<string, string> = {
   'GET /v1/executions/{id}/result': 'executions result',
   'POST /v1/run': 'run',
   'GET /v1/traffic': 'traffic',
+  'GET /v1/dead-letters': 'executions dead-letters',
+  'POST /v1/executions/{id}/redrive': 'executions redrive',
   'GET /v1/functions/{name}/traffic': 'traffic',
 };
 
