@@ -1,7 +1,7 @@
 /**
  * `ferry up` against the real server: a project file with several functions, their config,
  * secret references and aliases; a second run changes nothing and says so; a change makes one
- * new version and moves the alias; an OpenFaaS stack file in JSON form maps where its keys do.
+ * new version and moves the alias; an OpenFaaS stack file (YAML) maps where its keys do.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,25 +103,48 @@ test('a code change deploys that function alone', async () => {
   assert.equal((await cli('invoke', 'counter@stable')).stdout, 'counted v2');
 });
 
-test('an OpenFaaS stack file in JSON form: handler, environment, limits and scale labels map', async () => {
+test('an OpenFaaS stack.yml as its users write it: handler, environment, limits and scale labels map', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-stack-'));
   try {
     await mkdir(join(dir, 'hello-stack'));
     await writeFile(join(dir, 'hello-stack', 'index.js'), `export default () => process.env.MSG;\n`);
     await writeFile(join(dir, 'hello-stack', 'package.json'), '{"type":"module"}');
     await writeFile(join(dir, 'hello-stack', 'ferry.json'), JSON.stringify({ runtime: 'node', handler: 'index.js' }));
-    const stack = { version: 1.0, provider: { name: 'openfaas', gateway: 'http://127.0.0.1:8080' }, functions: { 'hello-stack': { lang: 'node20', handler: './hello-stack', image: 'hello-stack:latest', environment: { MSG: 'from a stack' }, limits: { memory: '160Mi' }, labels: { 'com.openfaas.scale.max': '4', team: 'blue' } } } };
-    await writeFile(join(dir, 'stack.yml'), JSON.stringify(stack, null, 2));
+    const stack = [
+      'version: 1.0',
+      'provider:',
+      '  name: openfaas',
+      '  gateway: http://127.0.0.1:8080',
+      'functions:',
+      '  hello-stack:',
+      '    lang: node20',
+      '    handler: ./hello-stack',
+      '    image: hello-stack:latest',
+      '    environment:',
+      '      MSG: from a stack',
+      '    limits:',
+      '      memory: 160Mi',
+      '    labels:',
+      '      com.openfaas.scale.max: "4"',
+      '      team: blue',
+      '',
+    ].join('\n');
+    await writeFile(join(dir, 'stack.yml'), stack);
     let r = await runCli(['up'], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token }, cwd: dir, timeoutMs: 120_000 });
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /^hello-stack: deployed v1 \(new function\)$/m);
     assert.equal((await cli('invoke', 'hello-stack')).stdout, 'from a stack');
     const v = JSON.parse((await cli('versions', 'get', 'hello-stack', 'v1', '--json')).stdout) as { config: { limits: { memoryMb: number }; scaling: { maxInstances: number } }; manifest: { labels: Record<string, string> } };
     assert.deepEqual([v.config.limits.memoryMb, v.config.scaling.maxInstances, v.manifest.labels.team], [160, 4, 'blue']);
-    await writeFile(join(dir, 'stack.yml'), 'provider:\n  name: openfaas\nfunctions:\n  hello-stack:\n    lang: node20\n    handler: ./hello-stack\n');
+    // The same file in JSON form is the same project: nothing to change.
+    await writeFile(join(dir, 'stack.yml'), JSON.stringify({ version: 1.0, provider: { name: 'openfaas', gateway: 'http://127.0.0.1:8080' }, functions: { 'hello-stack': { lang: 'node20', handler: './hello-stack', image: 'hello-stack:latest', environment: { MSG: 'from a stack' }, limits: { memory: '160Mi' }, labels: { 'com.openfaas.scale.max': '4', team: 'blue' } } } }));
+    r = await runCli(['up'], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token }, cwd: dir });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /Nothing changed\./);
+    await writeFile(join(dir, 'stack.yml'), 'functions:\n  hello-stack:\n    handler: [./hello-stack\n');
     r = await runCli(['up'], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token }, cwd: dir });
     assert.equal(r.code, 1, show(r));
-    assert.match(r.stderr, /stack\.yml: Ferry reads a stack file written in JSON form/);
+    assert.match(r.stderr, /stack\.yml: not valid YAML/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

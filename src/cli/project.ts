@@ -41,8 +41,8 @@ export function findProjectFile(given: string | undefined, cwd: string): string 
   return found;
 }
 
-/** Reads and checks a project file (Ferry's format, or an OpenFaaS stack file in JSON form). */
-export function readProject(file: string): ProjectFunction[] {
+/** Reads and checks a project file (Ferry's format, or an OpenFaaS stack file in YAML or JSON). */
+export async function readProject(file: string): Promise<ProjectFunction[]> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -50,12 +50,20 @@ export function readProject(file: string): ProjectFunction[] {
     throw new CliError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    // YAML is a superset of JSON: a stack file in JSON form reads; block YAML needs a parser Ferry does not ship.
-    if (/\.ya?ml$/i.test(file)) throw bad(file, 'Ferry reads a stack file written in JSON form (YAML flow style) only; convert it, e.g. yq -o json stack.yml > stack.json, or write ferry.project.json');
-    throw bad(file, `not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  if (/\.ya?ml$/i.test(file)) {
+    // Loaded here only: no other command reads YAML.
+    const { parse } = await import('yaml');
+    try {
+      doc = parse(text);
+    } catch (err) {
+      throw bad(file, `not valid YAML: ${err instanceof Error ? err.message.replace(/\s*\n[\s\S]*$/, '') : String(err)}`);
+    }
+  } else {
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw bad(file, `not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   if (!isObject(doc) || !isObject(doc.functions)) throw bad(file, 'expected {"functions": {"<name>": {...}}}');
   const base = dirname(file);

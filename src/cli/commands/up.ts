@@ -121,7 +121,7 @@ export function register(program: Command, io: IO = processIO): void {
       .option('--dry-run', 'say what would change, change nothing'),
   ).action(async (opts: { file?: string; dryRun?: boolean }, cmd: Command) => {
     const file = findProjectFile(opts.file, process.cwd());
-    const fns = readProject(file);
+    const fns = await readProject(file);
     if (fns.length === 0) throw new CliError(`${file} lists no functions`);
     const client = clientFor(cmd);
     const missing = await missingSecrets(client, fns);
