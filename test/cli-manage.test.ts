@@ -1,7 +1,7 @@
 /**
  * The commands that reach the rest of the API, against the real server: owners, versions,
  * config set, start/stop/instances, aliases rm, schedules, invocation history, executions,
- * whoami, invites, secrets create and the OpenAPI document.
+ * whoami, invites, secrets create, traffic and the OpenAPI document.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,4 +100,20 @@ test('whoami, invites create, secrets create, openapi', async () => {
   const again = await cli(['secrets', 'create', 'CLI_MANAGE_KEY', '--from-env', 'PATH']);
   assert.equal(again.code, 1, show(again));
   assert.equal(JSON.parse(await ok('openapi')).openapi, '3.1.0');
+});
+
+test("traffic: every function's last minutes, and one function per minute", async () => {
+  await ok('invoke', 'greet');
+  // The series counts a call when its answer is done; the CLI's invoke has read it by then.
+  const all = await ok('traffic');
+  assert.match(all, /^FUNCTION\s+REQUESTS\s+REQ\/S\s+ERRORS\s+COLD\s+P50 MS\s+P99 MS\n/);
+  const row = /^greet\s+(\d+)\s/m.exec(all);
+  assert.ok(row && Number(row[1]) >= 1, all);
+  const one = JSON.parse(await ok('traffic', 'greet', '--minutes', '5', '--json')) as { function: string; series: Array<{ requests: number }> };
+  assert.equal(one.function, 'greet');
+  assert.equal(one.series.length, 5);
+  assert.ok(one.series.reduce((n, p) => n + p.requests, 0) >= 1);
+  const bad = await cli(['traffic', '--minutes', '0']);
+  assert.equal(bad.code, 1, show(bad));
+  assert.match(bad.stderr, /\(invalid-query\)/);
 });
