@@ -19,8 +19,9 @@ export async function runServer(opts: ServerOptions, started?: () => void): Prom
     // Printed once, on stderr so it stays out of structured log pipelines; also in the data dir.
     process.stderr.write(`\nFerry admin token (shown once; also in ${opts.dataDir}/admin-token):\n\n  ${server.adminToken}\n\n`);
   }
-  log.info({ url: server.url, dataDir: opts.dataDir, driver: opts.driver }, `Ferry listening on ${server.url}`);
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the line that says the server listens: whoever waits for that line
+  // may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const stop = (sig: string): void => {
       signals++;
@@ -43,6 +44,8 @@ export async function runServer(opts: ServerOptions, started?: () => void): Prom
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  log.info({ url: server.url, dataDir: opts.dataDir, driver: opts.driver }, `Ferry listening on ${server.url}`);
+  await stopped;
   // Everything was stopped; should a handle still hold the event loop (a bug), say so and exit
   // rather than hang a supervisor's restart.
   setTimeout(() => {
