@@ -202,8 +202,8 @@ export interface PackageStore {
   commit(stagingDir: string): Promise<{ sha: string; size: number }>;
   /** Deletes a package; what it shares with the packages of `inUse` (their shas) stays. */
   remove(sha: string, inUse: Iterable<string>): Promise<void>;
-  /** Puts a package this host has but the blob store lacks (a data dir from before it) into it. */
-  publishCached(sha: string): Promise<void>;
+  /** Puts the packages this host has but the blob store lacks (a data dir from before it) into it, once per data dir. */
+  publishCached(shas: Iterable<string>): Promise<void>;
   /** A fresh staging directory on the same filesystem. */
   stage(): Promise<string>;
   discard(stagingDir: string): Promise<void>;

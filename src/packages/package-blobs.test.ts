@@ -114,7 +114,7 @@ test('a cached package the blob store lacks (an older data dir) is published fro
   await rm(join(dataDir, 'blobs'), { recursive: true });
   const fresh = new LocalBlobStore(dataDir);
   const reopened = new FsPackageStore(dataDir, fresh);
-  await reopened.publishCached(sha);
+  await reopened.publishCached([sha]);
   assert.ok(await fresh.has(`sha256:${sha}`));
   await removeTree(reopened.path(sha));
   assert.equal((await hashTree(await reopened.localPath(sha))).sha, sha);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync } from 'node:fs';
-import { chmod, lstat, mkdir, rename } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rename, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { BlobStore } from '../core/blob-store.js';
 import type { PackageCache, PackageStore } from '../core/store.js';
@@ -8,6 +8,9 @@ import { FerryError } from '../errors/index.js';
 import { fetchTree, fileBlobs, listingDigest, publishTree, readListing } from './package-blobs.js';
 import { removeTree, removeTreeSync, sealDir, sealTree, syncPath } from './seal.js';
 import { hashTree, type TreeEntry } from './tree-hash.js';
+
+/** In the cache: the data dir's packages were all put into the blob store (see publishCached). */
+const ADOPTED_MARKER = '.in-blob-store';
 
 const SHA = /^[0-9a-f]{64}$/;
 
@@ -91,15 +94,21 @@ export class FsPackageStore implements PackageStore, PackageCache {
   }
 
   /**
-   * Puts a package the cache holds but the blob store lacks (a data dir from before the blob
-   * store) into the blob store; others are left alone.
+   * Puts the packages the cache holds but the blob store lacks (a data dir from before the blob
+   * store) into the blob store, once: a marker in the cache records that the data dir was adopted,
+   * so later starts check nothing (every commit since puts its package there itself).
    */
-  async publishCached(sha: string): Promise<void> {
-    const dir = this.path(sha);
-    if ((await this.blobs.has(listingDigest(sha))) || !(await exists(dir))) return;
-    const { sha: got, entries } = await hashTree(dir);
-    if (got !== sha) throw new FerryError('internal', `the cached package ${sha} hashes to ${got}`);
-    await publishTree(this.blobs, dir, sha, entries);
+  async publishCached(shas: Iterable<string>): Promise<void> {
+    const marker = join(this.root, ADOPTED_MARKER);
+    if (await exists(marker)) return;
+    for (const sha of shas) {
+      const dir = this.path(sha);
+      if ((await this.blobs.has(listingDigest(sha))) || !(await exists(dir))) continue;
+      const { sha: got, entries } = await hashTree(dir);
+      if (got !== sha) throw new FerryError('internal', `the cached package ${sha} hashes to ${got}`);
+      await publishTree(this.blobs, dir, sha, entries);
+    }
+    await writeFile(marker, '');
   }
 
   /** Seals a staged tree and moves it to `final` in the cache; a tree already there wins. */

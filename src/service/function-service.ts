@@ -118,7 +118,7 @@ export class FunctionService {
     // Deletes a crash cut short (here or in another process) are finished first.
     await this.sweepDeleted();
     // Packages committed before the blob store held them go into it now, once.
-    for (const sha of new Set(this.catalog.targets().map((t) => t.packageSha))) await this.o.packages.publishCached(sha);
+    await this.o.packages.publishCached(new Set(this.catalog.targets().map((t) => t.packageSha)));
     for (const t of this.catalog.targets()) {
       if (t.config.scaling.minInstances > 0) {
         this.o.pool.deploy(t, false).catch((err) => this.o.logger.warn({ err, function: t.function, version: t.version }, 'could not start hot instances'));
