@@ -45,6 +45,9 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The cluster store's tests start a real JetStream server; the gvisor tier runs under runsc.
+command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+command -v runsc >/dev/null 2>&1 || need+=(runsc)
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo
