@@ -15,6 +15,7 @@ const layers: Record<string, number> = {
   store: 4,
   blobs: 4,
   queue: 4,
+  nats: 3.5,
   packages: 4,
   images: 4.25,
   sandbox: 4,

@@ -1,0 +1,1 @@
+export { openNats, isNatsUrl, parseNatsServers, type NatsConnectOptions, type NatsHandle } from './connection.js';
