@@ -1,14 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   assertName,
   autoVersionName,
   effectiveConfig,
-  validateManifest,
   validateOverride,
   type AliasRecord,
-  type AliasTarget,
   type BuildContext,
   type DeployTarget,
   type FunctionRecord,
@@ -22,10 +18,8 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
-import { findPackageRoot, unpackArchive } from '../packages/index.js';
 // Not the images index: it loads the whole importer, which a deploy loads only when it needs it.
 import { imageArchiveFormat } from '../images/archive-media-types.js';
-import { imageManifest } from '../images/image-manifest.js';
 import type { ImageImports } from '../images/lazy-importer.js';
 import type { RegistryLogin } from '../images/registry-credentials.js';
 import type { Logger } from '../observe/index.js';
@@ -35,7 +29,9 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { retryOnConflict } from './compare-and-set.js';
 import { TenancyPolicy, type Quotas } from './tenancy-policy.js';
 import { onFunction, type Principal } from '../auth/index.js';
-import { checkVersion, type VersionCheckPolicy } from './version-check.js';
+import type { VersionCheckPolicy } from './version-check.js';
+import { prepareVersionPackage } from './version-package.js';
+import { aliasUses, parseAliasTarget } from './alias-target.js';
 
 /** How `createVersion` goes about it, for callers with their own rules (the compat APIs). */
 export interface CreateHow {
@@ -184,44 +180,7 @@ export class FunctionService {
     try {
       const log: string[] = [];
       const write = (line: string): void => void (log.push(line), how.progress?.(line));
-      let root: string;
-      let manifest: Manifest;
-      if (how.pull) {
-        // A registry image: pulled, verified and flattened as an uploaded one would be.
-        if (!this.o.images) throw new FerryError('unsupported-media-type', 'this server does not take container images');
-        const ref = imageRefOf(how.imageManifest);
-        const image = await this.o.images.importReference(ref, staging, write, how.pull.login);
-        root = staging;
-        manifest = await imageManifest(how.imageManifest, image);
-      } else if (imageFormat) {
-        // An image version: its package is the image's flattened root file system.
-        if (!this.o.images) throw new FerryError('unsupported-media-type', 'this server does not take container images');
-        const image = await this.o.images.importArchive(body, imageFormat, staging, write);
-        root = staging;
-        manifest = await imageManifest(how.imageManifest, image);
-      } else {
-        await unpackArchive(body, contentType, staging, this.o.archiveLimits);
-        root = how.prepare ? await how.prepare(staging) : await findPackageRoot(staging);
-        manifest = await readManifest(root);
-        if (manifest.image) throw new FerryError('invalid-manifest', 'ferry.json image: a container image is deployed as an image archive, not inside a package');
-      }
-      const runtime = this.o.runtimes.get(manifest.runtime);
-      if (!runtime) throw new FerryError('invalid-manifest', `ferry.json: runtime '${manifest.runtime}' is not available`);
-      runtime.validate(manifest);
-      const config = effectiveConfig({ manifest, override: {} });
-      const granted = (key: 'hostLibraries' | 'packageAlias'): boolean => how.grants?.includes(key) === true;
-      this.policy.checkSandbox(actor, config, {
-        mountDev: manifest.mountDev,
-        hostLibraries: granted('hostLibraries') ? undefined : manifest.hostLibraries,
-        packageAlias: granted('packageAlias') ? undefined : manifest.packageAlias,
-      });
-      await this.o.validateSandbox?.(config.sandbox);
-      // An image comes built: a package.json or requirements.txt in it is the image's business.
-      if (!manifest.image) await this.o.buildDependencies?.({ dir: root, manifest, log: write });
-      await runtime.build({ dir: root, manifest, log: write });
-      // Checked with its dependencies in place: the handler's imports (an image's command, its
-      // user and working directory in its tree) must resolve as they will.
-      const warnings = await checkVersion(this.o.check, runtime, { function: name, version, packageDir: root, config, log: write, skip: how.check === false });
+      const { root, manifest, config, warnings } = await prepareVersionPackage(this.o, this.policy, { actor, name, version, body, contentType, imageFormat, staging, how, write });
       const rec = await this.packageLock.run('', async () => {
         const { sha, size } = await this.o.packages.commit(root);
         committedSha = sha;
@@ -445,55 +404,4 @@ export class FunctionService {
       }
     });
   }
-}
-
-async function readManifest(root: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(join(root, 'ferry.json'), 'utf8');
-  } catch {
-    throw new FerryError('invalid-manifest', 'the archive has no ferry.json at its root');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new FerryError('invalid-manifest', `ferry.json is not valid JSON: ${(err as Error).message}`);
-  }
-  return validateManifest(parsed);
-}
-
-function parseAliasTarget(body: unknown): AliasTarget {
-  const b = body as Record<string, unknown> | null;
-  if (!b || typeof b !== 'object' || Array.isArray(b)) throw new FerryError('invalid-body', 'expected {"version": "v1"} or {"weights": {"v1": 90, "v2": 10}}');
-  const keys = Object.keys(b);
-  if (keys.length === 1 && typeof b.version === 'string') {
-    assertName('version', b.version);
-    return { version: b.version };
-  }
-  if (keys.length === 1 && b.weights && typeof b.weights === 'object' && !Array.isArray(b.weights)) {
-    const weights: Record<string, number> = {};
-    for (const [v, w] of Object.entries(b.weights as Record<string, unknown>)) {
-      assertName('version', v);
-      if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 1_000_000) throw new FerryError('invalid-body', `weights.${v}: must be a non-negative integer`);
-      weights[v] = w;
-    }
-    const n = Object.keys(weights).length;
-    if (n < 1 || n > 16) throw new FerryError('invalid-body', 'weights: name between 1 and 16 versions');
-    if (Object.values(weights).every((w) => w === 0)) throw new FerryError('invalid-body', 'weights: at least one weight must be above 0');
-    return { weights };
-  }
-  throw new FerryError('invalid-body', 'expected {"version": "v1"} or {"weights": {"v1": 90, "v2": 10}}');
-}
-
-function aliasUses(t: AliasTarget, version: string): boolean {
-  return 'version' in t ? t.version === version : (t.weights[version] ?? 0) > 0 || version in t.weights;
-}
-
-/** `image.ref` of a deploy-by-reference body, or `invalid-manifest` saying it is missing. */
-function imageRefOf(manifest: unknown): string {
-  const image = typeof manifest === 'object' && manifest !== null ? (manifest as { image?: unknown }).image : undefined;
-  const ref = typeof image === 'object' && image !== null ? (image as { ref?: unknown }).ref : undefined;
-  if (typeof ref !== 'string' || ref === '') throw new FerryError('invalid-manifest', 'a JSON body creates a version from a registry image: it needs image.ref (e.g. {"image": {"ref": "registry.example.com/app:1"}})');
-  return ref;
 }
