@@ -1,0 +1,10 @@
+/** What starts and stops workers for the autoscaler: local processes, or the operator's command. */
+export interface WorkerProvider {
+  readonly kind: string;
+  /** How many workers the provider runs now (started and not yet stopped). */
+  current(): Promise<number>;
+  /** Starts or stops workers until `target` run. Throws when it could not: the next check retries. */
+  scaleTo(target: number): Promise<void>;
+  /** Stops what the provider owns (local processes); a command hook leaves its workers alone. */
+  close(): Promise<void>;
+}
