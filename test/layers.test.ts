@@ -16,6 +16,7 @@ const layers: Record<string, number> = {
   blobs: 4,
   queue: 4,
   nats: 3.5,
+  nodes: 4,
   packages: 4,
   images: 4.25,
   sandbox: 4,

@@ -1,0 +1,1 @@
+export { nodeDirectories, openNodeDirectory, type NodeDirectoryKind, type NodeDirectoryOptions } from './registry.js';

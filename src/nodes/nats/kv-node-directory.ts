@@ -1,0 +1,52 @@
+/**
+ * Node heartbeats in a JetStream key-value bucket (`<prefix>_nodes`) whose max age is the time to
+ * live: the server drops a heartbeat not renewed in time, whatever the clocks of the nodes say.
+ * Keys are the node ids in base64url (the KV key alphabet has no room for every id).
+ */
+import type { KV } from '@nats-io/kv';
+import type { NodeDirectory, NodeRecord } from '../../core/nodes.js';
+import { openNats, type NatsConnectOptions, type NatsHandle } from '../../nats/index.js';
+
+export class KvNodeDirectory implements NodeDirectory {
+  private constructor(private readonly nats: NatsHandle, private readonly kv: KV) {}
+
+  static async open(opts: { nats: NatsConnectOptions; prefix: string; ttlMs: number }): Promise<KvNodeDirectory> {
+    const nats = await openNats(opts.nats);
+    try {
+      // `create` answers the bucket when it exists already (another node made it).
+      const kv = await nats.kvm.create(`${opts.prefix}_nodes`, { history: 1, ttl: opts.ttlMs });
+      return new KvNodeDirectory(nats, kv);
+    } catch (err) {
+      await nats.close();
+      throw err;
+    }
+  }
+
+  async announce(rec: NodeRecord): Promise<void> {
+    await this.kv.put(key(rec.id), JSON.stringify(rec));
+  }
+
+  async list(): Promise<NodeRecord[]> {
+    const out: NodeRecord[] = [];
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    for (const k of keys) {
+      const e = await this.kv.get(k);
+      if (!e || e.operation !== 'PUT' || e.length === 0) continue;
+      out.push(e.json<NodeRecord>());
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async leave(id: string): Promise<void> {
+    await this.kv.purge(key(id));
+  }
+
+  async close(): Promise<void> {
+    await this.nats.close();
+  }
+}
+
+function key(id: string): string {
+  return Buffer.from(id).toString('base64url');
+}
