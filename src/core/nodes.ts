@@ -3,6 +3,7 @@
  * interval, and a record not renewed within the directory's time to live is gone. Gateways read
  * it to choose a worker for a call; `ferry cluster status` and the autoscaler read it too.
  */
+import type { InstanceInfo, PoolStatus } from './pool.js';
 
 /** What a node can do: serve the API and surfaces, and run instances. */
 export type NodeRole = 'gateway' | 'worker';
@@ -34,6 +35,10 @@ export interface NodeRecord {
   capacity: { instances: number; memoryMb: number };
   /** Versions with a ready instance on it, as `function@version`: a call for one goes there first. */
   warm: string[];
+  /** Its instances (`GET /v1/functions/{name}/instances` on a gateway lists every worker's). */
+  instances?: InstanceInfo[];
+  /** Its pre-booted pool. */
+  pool?: PoolStatus;
 }
 
 /** The live nodes of a cluster, as a store shared by all of them holds them. */

@@ -37,6 +37,8 @@ export interface InstanceInfo {
   pid: number | undefined;
   /** `pool`: a pre-booted sandbox took the function; `cold`: started for it. */
   origin: 'pool' | 'cold';
+  /** The node it runs on, in a cluster (absent on one node). */
+  node?: string;
 }
 
 /** The pre-booted pool as `GET /v1/pool` shows it. */
