@@ -199,17 +199,21 @@ test('past --execution-queue-max, submissions answer 429 with Retry-After', asyn
   const accepted: string[] = [];
   let refused: Response | undefined;
   for (let i = 0; i < QUEUE_MAX + 10 && !refused; i++) {
-    const res = await fetch(`${ferry.url}/fn/sleepy`, { method: 'POST', body: '2000', headers: { prefer: 'respond-async' } });
+    // Long runs, one at a time: on a loaded host few (if any) end while the loop submits.
+    const res = await fetch(`${ferry.url}/fn/sleepy`, { method: 'POST', body: '6000', headers: { prefer: 'respond-async' } });
     if (res.status === 202) accepted.push(((await res.json()) as { id: string }).id);
     else refused = res;
   }
   assert.ok(refused, 'no submission was refused');
   assert.equal(refused.headers.get('retry-after'), '1');
   await expectProblem(refused, 429, 'execution-queue-full');
-  assert.ok(accepted.length >= QUEUE_MAX - 5 && accepted.length <= QUEUE_MAX, `${accepted.length} accepted`);
+  // The bound is on executions queued or running at once: one that ended meanwhile freed its place.
+  let ended = 0;
+  for (const id of accepted) if (((await (await get(id)).json()) as Execution).status === 'succeeded') ended++;
+  assert.ok(accepted.length - ended >= QUEUE_MAX - 5 && accepted.length - ended <= QUEUE_MAX, `${accepted.length} accepted, ${ended} of them ended`);
   // Clean up: cancel what still waits.
   for (const id of accepted) await ferry.api('DELETE', `/v1/executions/${id}`);
-  await waitFor('the bound to free up', async () => (await fetch(`${ferry.url}/fn/echo`, { method: 'POST', body: 'free', headers: { prefer: 'respond-async' } })).status === 202, { timeoutMs: 15_000 });
+  await waitFor('the bound to free up', async () => (await fetch(`${ferry.url}/fn/echo`, { method: 'POST', body: 'free', headers: { prefer: 'respond-async' } })).status === 202, { timeoutMs: 30_000 });
 });
 
 test('a public execution is readable by id alone; one a token created needs read on its function', async () => {

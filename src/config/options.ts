@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { isHeaderPattern } from '../util/header-pattern.js';
 import { checkTrafficOptions } from './traffic-options.js';
+import { checkClusterOptions } from './cluster-options.js';
 import { seed003Environment } from './seed003-env.js';
 
 /**
@@ -40,6 +41,15 @@ export interface ServerOptions {
   driver: string;
   /** The explicit choice to run functions without isolation (the `process` driver). */
   unsandboxed: boolean;
+  /** What this node does in a cluster: `all` (one node, or a node that does everything), `gateway`, `worker`. */
+  role: 'all' | 'gateway' | 'worker';
+  /** A worker's cluster listener (`host:port`), where gateways send calls; port 0 picks one. */
+  clusterListen: string | undefined;
+  /** The URL gateways reach this worker's cluster listener at (default: from `clusterListen`). */
+  clusterAdvertise: string | undefined;
+  /** How often a node writes its heartbeat, and how long one lives unrenewed. */
+  heartbeatIntervalMs: number;
+  nodeTtlMs: number;
   /** Metadata store and queues (see `store/registry.ts`, `queue/registry.ts`). */
   store: string;
   /** Host path prefixes a function's `roBinds` may bind from. */
@@ -170,6 +180,11 @@ export const serverSettings: Setting[] = [
   { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
+  { key: 'role', flag: '--role', env: 'FERRY_ROLE', kind: 'string', default: 'all', help: 'in a cluster (--store nats://...): gateway (API and surfaces, runs no instances), worker (runs instances and executions), or all' },
+  { key: 'clusterListen', flag: '--cluster-listen', env: 'FERRY_CLUSTER_LISTEN', kind: 'string', default: undefined, help: "a worker's listener for its gateways' calls, host:port (default: --host, a free port); signed calls only" },
+  { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'FERRY_CLUSTER_ADVERTISE', kind: 'string', default: undefined, help: 'the URL gateways reach this worker at (default: http://<cluster-listen>); set it when listening on 0.0.0.0' },
+  { key: 'heartbeatIntervalMs', flag: '--heartbeat-interval', env: 'FERRY_HEARTBEAT_INTERVAL', kind: 'duration', default: 2000, help: 'in a cluster, how often a node announces itself (load, warm versions)' },
+  { key: 'nodeTtlMs', flag: '--node-ttl', env: 'FERRY_NODE_TTL', kind: 'duration', default: 10_000, help: 'in a cluster, how long a node counts as alive after its last heartbeat' },
   { key: 'store', flag: '--store', env: 'FERRY_STORE', kind: 'string', default: 'sqlite', help: 'where metadata and the execution queues live: sqlite (files in the data dir)' },
   { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
   { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
@@ -324,6 +339,7 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   for (const h of opts.redactHeaders) if (!isHeaderPattern(h)) throw new Error(`--redact-headers: '${h}' is not a header name, *-suffix or prefix-*`);
   for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);
   checkTrafficOptions(opts);
+  checkClusterOptions(opts);
   return opts;
 }
 

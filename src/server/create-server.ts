@@ -17,6 +17,8 @@ import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker, Ad
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
+import { ClusterNode, inCluster } from './cluster-node.js';
+import { isNatsUrl } from '../nats/index.js';
 import { Pipeline } from '../pipeline/index.js';
 import { makeRateLimits } from './rate-limits.js';
 import { HttpInvocations } from '../frontends/http/index.js';
@@ -109,13 +111,23 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   // The database holds token hashes and logs: owner only (SQLite gives -wal/-shm the same mode).
   for (const f of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm']) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   for (const f of [queueFileName, `${queueFileName}-wal`, `${queueFileName}-shm`]) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
+  const identity = await nodeIdentity(opts.dataDir);
+  // In a cluster: the heartbeat, and on a gateway the pool that sends calls to workers.
+  const cluster = inCluster(opts)
+    ? await ClusterNode.open({ opts, kind: isNatsUrl(opts.store) ? 'nats' : 'sqlite', keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
+        await queues.close();
+        await store.close();
+        throw err;
+      })
+    : undefined;
+  const gatewayOnly = cluster !== undefined && !cluster.runsInstances;
   // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
   const blobs = blobStores.local({ dataDir: opts.dataDir });
   const packages = new FsPackageStore(opts.dataDir, blobs);
   const metrics = new Metrics();
   const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
   // The pre-booted pool: sandboxes started ahead of any call, so a first call skips the start.
-  const prestartOff = opts.poolSize === 0 ? 'off (--pool-size 0)' : !driver.prestart ? `the ${driver.name} driver has none` : driver.poolUnavailable?.();
+  const prestartOff = gatewayOnly ? 'this node is a gateway (--role gateway): workers run the instances' : opts.poolSize === 0 ? 'off (--pool-size 0)' : !driver.prestart ? `the ${driver.name} driver has none` : driver.poolUnavailable?.();
   const prestart = prestartOff
     ? undefined
     : new PrestartPool({ driver, runtimes: [...runtimes.values()], size: opts.poolSize, runRoot, pidDir, log: (level, message) => logger[level](message) });
@@ -131,7 +143,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     owner: driver.isolated && process.getuid?.() === 0 ? { uid: opts.sandboxUid, gid: opts.sandboxUid } : undefined,
     alsoServes: (path) => on.some((s) => s.instancePaths?.test(path) === true),
   });
-  const pool = new Scheduler({
+  const localPool = gatewayOnly ? undefined : new Scheduler({
     driver,
     runtimes,
     packages,
@@ -158,6 +170,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       },
     },
   });
+  const pool = localPool ?? cluster!.remotePool();
   const accessTokens = new AccessTokens(store.keys, opts.accessTokenTtlMs);
   const auth = new Authenticator(store, accessTokens, instanceTokens);
   const adminToken = await bootstrapAdmin(store, opts.dataDir);
@@ -207,8 +220,9 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     queues,
     catalog: service.catalog,
     logs,
-    holder: await nodeIdentity(opts.dataDir),
-    workers: opts.asyncWorkers,
+    holder: identity,
+    // A gateway runs no executions: workers pull them.
+    workers: gatewayOnly ? 0 : opts.asyncWorkers,
     queueMax: opts.executionQueueMax,
     retentionMs: opts.executionRetentionMs,
     maxBodyBytes: opts.maxBodyBytes,
@@ -293,6 +307,16 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     // Before listening: what the last boot left running goes back to the queue at once.
     await executions.start();
     listeners = await startListeners(plans, (plan) => dispatcher(plan.surfaces, failed, rateLimits.gate));
+    await cluster?.start(localPool && {
+      pool: localPool,
+      resolve: async (fn, version, revision) => {
+        const known = service.catalog.target(fn, version);
+        if (known && (revision === undefined || known.revision === revision)) return known;
+        // The gateway saw a change this node has not followed yet.
+        await service.caughtUp();
+        return service.catalog.target(fn, version);
+      },
+    });
     // The other protocols' front ends (off unless their port is set); one that cannot bind stops the start.
     for (const [name, make] of parts.frontEnds ?? frontEndRegistry) {
       const f = await make({ options: opts, invoke: (inv, writer) => pipeline.invoke(inv, writer), logger }).catch((err: unknown) => {
@@ -303,6 +327,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   } catch (err) {
     await closeFrontEnds(0);
     await listeners?.close(0, () => {});
+    await cluster?.close(0);
     await executions.close(0);
     await releaseAll(0);
     throw err;
@@ -339,6 +364,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       await Promise.all(on.map((s) => Promise.resolve(s.close?.()).catch((err: unknown) => logger.warn({ err, surface: s.name }, 'closing a surface failed'))));
       await frontEndsClosed;
       await executionsClosed;
+      await cluster?.close(opts.drainTimeoutMs);
       await releaseAll(opts.stopGraceMs);
       logger.info('stopped');
     })());

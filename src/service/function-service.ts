@@ -122,6 +122,11 @@ export class FunctionService {
     }
   }
 
+  /** Resolves once the catalog has followed every change written to the store so far. */
+  caughtUp(): Promise<void> {
+    return this.feed.caughtUp();
+  }
+
   /** Stops following the store's changes (before the store closes). */
   close(): Promise<void> {
     return this.feed.close();
