@@ -17,6 +17,7 @@ import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker, Ad
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
+import { natsSettingsOf } from './nats-settings.js';
 import { Pipeline } from '../pipeline/index.js';
 import { makeRateLimits } from './rate-limits.js';
 import { HttpInvocations } from '../frontends/http/index.js';
@@ -101,8 +102,11 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   if (unenforced.length) logger.warn({ unenforced }, 'limits not enforced by this sandbox driver');
 
   const store = await openStore(opts.store, { dataDir: opts.dataDir });
-  // Runs and callbacks wait in queues of the same kind as the store.
-  const queues = await openQueues(opts.store, { dataDir: opts.dataDir }).catch(async (err: unknown) => {
+  // Runs and callbacks wait in queues of the same kind as the store; with a NATS store, the
+  // queues and the blobs are on JetStream too.
+  const nats = natsSettingsOf(opts);
+  const onNats = nats ? { nats: nats.connect, natsPrefix: nats.prefix } : {};
+  const queues = await openQueues(nats ? 'nats' : opts.store, { dataDir: opts.dataDir, ...onNats }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
@@ -110,7 +114,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   for (const f of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm']) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   for (const f of [queueFileName, `${queueFileName}-wal`, `${queueFileName}-shm`]) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
-  const blobs = blobStores.local({ dataDir: opts.dataDir });
+  const blobs = nats ? blobStores.nats({ dataDir: opts.dataDir, ...onNats }) : blobStores.local({ dataDir: opts.dataDir });
   const packages = new FsPackageStore(opts.dataDir, blobs);
   const metrics = new Metrics();
   const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));

@@ -2,32 +2,26 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { isFerryError } from '../../errors/index.js';
 import { openNats } from '../../nats/index.js';
-import { startNatsServer, type NatsServer } from '../../../test/support/nats-server.js';
+import { natsServerPerFile } from '../../../test/support/nats-per-file.js';
 import { blobStoreSuite } from '../blob-store.suite.js';
 import { NatsBlobStore } from './nats-blob-store.js';
 
-let nats: NatsServer;
+const nats = natsServerPerFile();
 let n = 0;
-before(async () => {
-  nats = await startNatsServer();
-});
-after(async () => {
-  await nats.stop();
-});
 
 blobStoreSuite('NatsBlobStore', async () => ({
-  blobs: new NatsBlobStore({ nats: { servers: [nats.url] }, prefix: `t${++n}` }),
+  blobs: new NatsBlobStore({ nats: { servers: [nats().url] }, prefix: `t${++n}` }),
   cleanup: async () => {},
 }));
 
 const digestOf = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 it('leaves no chunk behind from a refused or broken put, and stores a blob again after its delete', async () => {
-  const blobs = new NatsBlobStore({ nats: { servers: [nats.url] }, prefix: `t${++n}` });
-  const handle = await openNats({ servers: [nats.url] });
+  const blobs = new NatsBlobStore({ nats: { servers: [nats().url] }, prefix: `t${++n}` });
+  const handle = await openNats({ servers: [nats().url] });
   try {
     const big = Buffer.alloc(600 * 1024, 9);
     await assert.rejects(blobs.put(digestOf(Buffer.from('other')), big), (err) => isFerryError(err) && err.code === 'blob-digest-mismatch');
