@@ -156,3 +156,20 @@ it('a holder whose message went to another node meanwhile settles nothing, thoug
     await queues.close();
   }
 });
+
+it('what a node skips by key (its function at its cap there) goes to another node, not counted as a delivery', async () => {
+  const queues = await open(300_000);
+  const other = await NatsQueues.open({ nats: { servers: [nats().url], name: 'other node' }, prefix: `f${n}`, ackWaitMs: 300_000 });
+  try {
+    const q = queues.queue('executions');
+    await q.enqueue([{ id: 'capped', key: 'busy', data: Buffer.from('') }, { id: 'free', key: 'idle', data: Buffer.from('') }]);
+    const here = await q.pull({ consumer: { name: 'node-x', session: 's' }, max: 5, leaseMs: longLease, skipKeys: ['busy'] });
+    assert.deepEqual(here.map((d) => d.id), ['free']);
+    const [there] = await other.queue('executions').pull({ consumer: { name: 'node-y', session: 's' }, max: 5, leaseMs: longLease, waitMs: 30_000 });
+    assert.deepEqual(there && [there.id, there.deliveryCount], ['capped', 1]);
+    await Promise.all([here[0]!.ack(), there!.ack()]);
+  } finally {
+    await other.close();
+    await queues.close();
+  }
+});

@@ -53,6 +53,18 @@ export interface Held {
   data: Buffer;
 }
 
+/**
+ * Sends an ack-subject command without waiting (a beat, a message handed back unseen). A
+ * connection that is gone drops it: JetStream's ack wait covers what it would have said.
+ */
+export function send(ctx: QueueContext, reply: string, command: string): void {
+  try {
+    ctx.nc.publish(reply, command);
+  } catch {
+    // Closed: nothing to tell.
+  }
+}
+
 /** Sends an ack-subject command and waits for JetStream to take it. */
 export async function tell(ctx: QueueContext, reply: string, command: string): Promise<void> {
   await ctx.nc.request(reply, command, { timeout: 10_000 });
@@ -94,7 +106,7 @@ export class NatsDelivery implements Delivery {
     this.leaseEnd = Date.now() + leaseMs;
     this.arm();
     this.beat = setInterval(() => {
-      if (!this.settled && !h.ctx.closed) h.ctx.nc.publish(h.rec.reply, '+WPI');
+      if (!this.settled && !h.ctx.closed) send(h.ctx, h.rec.reply, '+WPI');
     }, Math.max(100, Math.floor(h.ctx.ackWaitMs / 3)));
     this.beat.unref();
   }

@@ -6,7 +6,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { DeadLetter, DeadLetterQuery, Delivery, PullRequest, Queue, QueueConsumer, QueueMessage } from '../../core/queue.js';
 import { idOfToken, keyHeader, maxDeliveriesHeader } from './layout.js';
-import { bury, finishBurial, NatsDelivery, tell, type DeadRecord, type HeldRecord } from './nats-delivery.js';
+import { bury, finishBurial, NatsDelivery, send, tell, type DeadRecord, type HeldRecord } from './nats-delivery.js';
 import type { QueueContext } from './nats-queues.js';
 import { ackInfo, pullNext } from './pull-request.js';
 import { LaterMessages } from './later.js';
@@ -16,8 +16,14 @@ import { readAll, readRecord, removeRecord, writeRecord } from './kv-records.js'
 const subjectFull = 10077;
 /** How long a message a pull skipped (by key) stays with this process before going back. */
 const parkMs = 1000;
-/** The longest single wait at the server; a longer `waitMs` asks again. */
-const maxWaitMs = 30_000;
+/**
+ * The longest single wait at the server; a longer `waitMs` asks again. Short, because an aborted
+ * pull's request stays open at the server until it expires, and the consumer takes 512 waiting
+ * requests at most.
+ */
+const maxWaitMs = 5000;
+/** Pause after a refused pull request, so a waiting pull does not spin. */
+const refusedPauseMs = 250;
 
 interface Parked {
   m: Msg;
@@ -120,13 +126,14 @@ export class NatsQueue implements Queue {
       // Waiting for a first message asks for one (the request ends when it comes); the rest of a
       // batch is asked for with what is ready now.
       const wait = out.length === 0 && left >= 1 && !req.signal?.aborted;
-      const got = await pullNext(this.ctx.nc, this.stream, this.ctx.layout.consumer, {
+      const { msgs: got, refused } = await pullNext(this.ctx.nc, this.stream, this.ctx.layout.consumer, {
         batch: wait ? 1 : max - out.length,
         ...(wait ? { expiresMs: Math.min(left, maxWaitMs) } : {}),
         signal: req.signal,
         late: (m) => this.park(m),
       });
       if (got.length === 0 && (!wait || req.signal?.aborted || Date.now() >= deadline)) break;
+      if (refused && got.length === 0) await pause(Math.min(refusedPauseMs, deadline - Date.now()), req.signal);
       out.push(...(await this.take(got, req, skip)));
     }
     return out;
@@ -173,20 +180,20 @@ export class NatsQueue implements Queue {
       const revision = await writeRecord(this.ctx.held, kvKey, rec, prev?.revision);
       if (revision === undefined) {
         // Someone changed the record meanwhile (a recovery): hand it back unseen.
-        this.ctx.nc.publish(m.reply!, '-NAK');
+        send(this.ctx, m.reply!, '-NAK');
         return undefined;
       }
       const d = new NatsDelivery({ ...base, rec, revision }, req.leaseMs, (x) => this.live.delete(x));
       this.live.add(d);
       return d;
     } catch (err) {
-      this.ctx.nc.publish(m.reply!, '-NAK');
+      send(this.ctx, m.reply!, '-NAK');
       throw err;
     }
   }
 
   private park(m: Msg, key = decodeURIComponent(m.headers?.get(keyHeader) ?? '')): void {
-    if (this.ctx.closed) return void this.ctx.nc.publish(m.reply!, '-NAK');
+    if (this.ctx.closed) return void send(this.ctx, m.reply!, '-NAK');
     this.parked.set(ackInfo(m.reply!).seq, { m, key, at: Date.now() });
   }
 
@@ -209,7 +216,7 @@ export class NatsQueue implements Queue {
     for (const [seq, p] of this.parked) {
       if (p.at > old) continue;
       this.parked.delete(seq);
-      if (!this.ctx.closed) this.ctx.nc.publish(p.m.reply!, '-NAK');
+      if (!this.ctx.closed) send(this.ctx, p.m.reply!, '-NAK');
     }
   }
 
@@ -264,11 +271,24 @@ export class NatsQueue implements Queue {
     this.later.stop();
     for (const d of [...this.live]) d.drop();
     // Parked messages were never handed out: back to the queue now.
-    for (const p of this.parked.values()) this.ctx.nc.publish(p.m.reply!, '-NAK');
+    for (const p of this.parked.values()) send(this.ctx, p.m.reply!, '-NAK');
     this.parked.clear();
   }
 }
 
 function deadLetterOf(v: DeadRecord, revision: number): DeadLetter {
   return { id: v.id, key: v.key, data: Buffer.from(v.data, 'base64'), deliveries: v.deliveries, reason: v.reason, at: v.at, seq: revision };
+}
+
+/** Sleeps `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -19,18 +19,28 @@ export interface NextOptions {
 /** JetStream's ack subjects; anything else on the inbox is a status (404, 408, 409). */
 const ackPrefix = '$JS.ACK.';
 
+export interface NextAnswer {
+  msgs: Msg[];
+  /**
+   * The request was refused rather than answered (e.g. 409: the consumer has too many waiting
+   * requests, or the connection failed): asking again at once would spin.
+   */
+  refused: boolean;
+}
+
 /** Asks `consumer` of `stream` for up to `batch` messages; answers when the request ends or `signal` aborts. */
-export function pullNext(nc: NatsConnection, stream: string, consumer: string, o: NextOptions): Promise<Msg[]> {
+export function pullNext(nc: NatsConnection, stream: string, consumer: string, o: NextOptions): Promise<NextAnswer> {
   const inbox = `_INBOX.${randomBytes(12).toString('hex')}`;
-  return new Promise<Msg[]>((resolve) => {
+  return new Promise<NextAnswer>((resolve) => {
     const got: Msg[] = [];
     let answered = false;
+    let refused = false;
     let count = 0;
     const answer = (): void => {
       if (answered) return;
       answered = true;
       o.signal?.removeEventListener('abort', answer);
-      resolve(got);
+      resolve({ msgs: got, refused });
     };
     const end = (): void => {
       clearTimeout(guard);
@@ -39,7 +49,12 @@ export function pullNext(nc: NatsConnection, stream: string, consumer: string, o
     };
     const sub = nc.subscribe(inbox, {
       callback: (err, m) => {
-        if (err || !m.reply?.startsWith(ackPrefix)) return end();
+        if (err || !m.reply?.startsWith(ackPrefix)) {
+          // 404 (nothing ready) and 408 (the wait ran out) end a request normally.
+          const code = m?.headers?.code;
+          refused = !!err || (code !== 404 && code !== 408);
+          return end();
+        }
         if (answered) o.late(m);
         else got.push(m);
         if (++count >= o.batch) end();
@@ -54,6 +69,7 @@ export function pullNext(nc: NatsConnection, stream: string, consumer: string, o
     try {
       nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify(body), { reply: inbox });
     } catch {
+      refused = true;
       end();
     }
   });
