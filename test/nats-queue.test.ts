@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Delivery, Queue, QueueConsumer } from '../src/core/queue.js';
 import { NatsQueues } from '../src/queue/nats/nats-queues.js';
 import { repoRoot } from './support/ferry.js';
@@ -171,5 +172,35 @@ it('what a node skips by key (its function at its cap there) goes to another nod
   } finally {
     await other.close();
     await queues.close();
+  }
+});
+
+it("a holder's in-progress beats keep its message past JetStream's ack wait", async () => {
+  const queues = await open(1000);
+  try {
+    const q = queues.queue('executions');
+    await q.enqueue([{ id: 'long', key: 'f', data: Buffer.from('') }]);
+    const [d] = await q.pull({ consumer: { name: 'node-x', session: 's' }, max: 1, leaseMs: longLease });
+    // Three ack waits: without the beats JetStream would have delivered it again by now.
+    await sleep(3000);
+    assert.deepEqual(await q.pull({ consumer: { name: 'node-y', session: 's' }, max: 1, leaseMs: longLease, waitMs: 1000 }), []);
+    await d!.ack();
+  } finally {
+    await queues.close();
+  }
+});
+
+it('a message due later is delivered though the process that enqueued it is gone', async () => {
+  const writer = await open(300_000);
+  const prefix = `f${n}`;
+  await writer.queue('executions').enqueue([{ id: 'later', key: 'f', data: Buffer.from('L'), notBefore: Date.now() + 500 }]);
+  await writer.close();
+  const reader = await NatsQueues.open({ nats: { servers: [nats().url], name: 'reader' }, prefix });
+  try {
+    const [d] = await reader.queue('executions').pull({ consumer: { name: 'node-y', session: 's' }, max: 1, leaseMs: longLease, waitMs: 30_000 });
+    assert.deepEqual(d && [d.id, d.data.toString(), d.deliveryCount], ['later', 'L', 1]);
+    await d!.ack();
+  } finally {
+    await reader.close();
   }
 });
