@@ -75,7 +75,7 @@ export function pullNext(nc: NatsConnection, stream: string, consumer: string, o
   });
 }
 
-/** Stream sequence and JetStream's delivery count of a message, from its ack subject. */
+/** The stream sequence of a delivered message, from its ack subject. */
 export function ackInfo(reply: string): { seq: number } {
   // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending> (9 tokens), or with a
   // domain and account hash in front and a random token behind (12 tokens).
