@@ -1,19 +1,26 @@
 /**
  * The queue backends Ferry can run on, by the store kind that brings them: `--store sqlite` runs
- * its queues on SQLite too. A new backend (NATS JetStream) joins as one more entry.
+ * its queues on SQLite too, a NATS store (`--store nats://...`) on JetStream (`nats`).
  */
 import type { Queues } from '../core/queue.js';
+import type { NatsConnectOptions } from '../nats/index.js';
 import { SqliteQueues } from './sqlite/sqlite-queues.js';
+import { NatsQueues } from './nats/nats-queues.js';
 
 /** Options every queue factory accepts. */
 export interface QueueOptions {
   /** Ferry's data directory; a backend keeps its files under it. */
   dataDir: string;
+  /** The NATS connection, for the `nats` kind. */
+  nats?: NatsConnectOptions;
+  /** Names the NATS streams and buckets (default `ferry`), so deployments can share an account. */
+  natsPrefix?: string;
 }
 
 /** Queue factories keyed by kind. */
 export const queues = {
   sqlite: async (opts: QueueOptions): Promise<Queues> => new SqliteQueues({ dataDir: opts.dataDir }),
+  nats: (opts: QueueOptions): Promise<Queues> => NatsQueues.open({ nats: natsOf(opts), ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}) }),
 } satisfies Record<string, (opts: QueueOptions) => Promise<Queues>>;
 
 /** A kind of queue backend Ferry knows. */
@@ -23,4 +30,9 @@ export type QueueKind = keyof typeof queues;
 export function openQueues(kind: string, opts: QueueOptions): Promise<Queues> {
   if (!Object.hasOwn(queues, kind)) throw new Error(`unknown store '${kind}' for the queues (--store; known: ${Object.keys(queues).join(', ')})`);
   return queues[kind as QueueKind](opts);
+}
+
+function natsOf(opts: { nats?: NatsConnectOptions }): NatsConnectOptions {
+  if (!opts.nats) throw new Error('the NATS queues need the NATS connection settings (--store nats://...)');
+  return opts.nats;
 }

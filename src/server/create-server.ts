@@ -18,7 +18,7 @@ import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrot
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
 import { ClusterNode, inCluster } from './cluster-node.js';
-import { isNatsUrl } from '../nats/index.js';
+import { natsSettingsOf } from './nats-settings.js';
 import { Pipeline } from '../pipeline/index.js';
 import { makeRateLimits } from './rate-limits.js';
 import { HttpInvocations } from '../frontends/http/index.js';
@@ -103,8 +103,11 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   if (unenforced.length) logger.warn({ unenforced }, 'limits not enforced by this sandbox driver');
 
   const store = await openStore(opts.store, { dataDir: opts.dataDir });
-  // Runs and callbacks wait in queues of the same kind as the store.
-  const queues = await openQueues(opts.store, { dataDir: opts.dataDir }).catch(async (err: unknown) => {
+  // Runs and callbacks wait in queues of the same kind as the store; with a NATS store, the
+  // queues and the blobs are on JetStream too.
+  const nats = natsSettingsOf(opts);
+  const onNats = nats ? { nats: nats.connect, natsPrefix: nats.prefix } : {};
+  const queues = await openQueues(nats ? 'nats' : opts.store, { dataDir: opts.dataDir, ...onNats }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
@@ -114,7 +117,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const identity = await nodeIdentity(opts.dataDir);
   // In a cluster: the heartbeat, and on a gateway the pool that sends calls to workers.
   const cluster = inCluster(opts)
-    ? await ClusterNode.open({ opts, kind: isNatsUrl(opts.store) ? 'nats' : 'sqlite', keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
+    ? await ClusterNode.open({ opts, kind: nats ? 'nats' : 'sqlite', ...(nats ? { nats: nats.connect, prefix: nats.prefix } : {}), keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
         await queues.close();
         await store.close();
         throw err;
@@ -122,7 +125,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     : undefined;
   const gatewayOnly = cluster !== undefined && !cluster.runsInstances;
   // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
-  const blobs = blobStores.local({ dataDir: opts.dataDir });
+  const blobs = nats ? blobStores.nats({ dataDir: opts.dataDir, ...onNats }) : blobStores.local({ dataDir: opts.dataDir });
   const packages = new FsPackageStore(opts.dataDir, blobs);
   const metrics = new Metrics();
   const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
