@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
 import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
-import { isStoreKind, openStore, stores } from '../store/index.js';
+import { isStoreKind, openStore, storeKindOf } from '../store/index.js';
+import { natsLogin } from './nats-login.js';
 import { openQueues, queueFileName } from '../queue/index.js';
 import { blobStores } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
@@ -67,7 +68,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   // A bad --surface-listen stops the start before anything else happens.
   const ownAddresses = parseSurfaceListen(opts.surfaceListen, registry.keys());
   // So does a store kind Ferry does not know.
-  if (!isStoreKind(opts.store)) throw new Error(`unknown store '${opts.store}' (--store; known: ${Object.keys(stores).join(', ')})`);
+  if (!isStoreKind(opts.store)) throw new Error(`unknown store '${opts.store}' (--store; known: sqlite, nats://host:port)`);
   // So do a registry login file others can read and a CA file that is not one: image pulls
   // take these settings (ImagePuller), and an operator learns of a bad file at start.
   const registrySettings = loadRegistrySettings(opts);
@@ -100,9 +101,13 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const unenforced = driver.unenforced();
   if (unenforced.length) logger.warn({ unenforced }, 'limits not enforced by this sandbox driver');
 
-  const store = await openStore(opts.store, { dataDir: opts.dataDir });
-  // Runs and callbacks wait in queues of the same kind as the store.
-  const queues = await openQueues(opts.store, { dataDir: opts.dataDir }).catch(async (err: unknown) => {
+  // On NATS: one connection for everything (its login read once, here); an unreachable server
+  // fails the start, before anything listens.
+  const nats = storeKindOf(opts.store) === 'nats' ? await natsLogin(opts) : undefined;
+  const store = await openStore(opts.store, { dataDir: opts.dataDir, ...(nats ? { nats, natsPrefix: opts.natsPrefix } : {}) });
+  // Runs and callbacks wait in queues of the same kind as the store (on NATS, in the data dir
+  // until the JetStream queues are registered).
+  const queues = await openQueues(nats ? 'sqlite' : opts.store, { dataDir: opts.dataDir }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
