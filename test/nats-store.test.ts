@@ -122,3 +122,18 @@ test('an unreachable NATS stops the start with an error naming its URL', async (
     return true;
   });
 });
+
+test('a NATS password file others may read stops the start, naming the setting', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-nats-auth-'));
+  const file = join(dir, 'password');
+  await writeFile(file, 'not-a-secret-here\n', { mode: 0o644 });
+  try {
+    await assert.rejects(start(['--store', nats.url, '--nats-user', 'ferry', '--nats-password-file', file]), (err: Error) => {
+      assert.match(err.message, /exited \([1-9]\d*\) before listening/);
+      assert.match(err.message, /--nats-password-file: .* is readable by others/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServer } from '../../../test/support/nats-server.js';
 import { storeSuite, type StoreHarness } from '../store.suite.js';
-import { fnRecord } from '../suite/fixtures.js';
+import { fnRecord, versionRecord } from '../suite/fixtures.js';
+import { openNats } from '../../nats/index.js';
+import { Bucket } from './bucket.js';
+import { Catalog, headKey, versionKey, type Head } from './catalog.js';
 import { NatsStore } from './nats-store.js';
 
 let server: NatsServer;
@@ -64,4 +67,45 @@ describe('NatsStore on NATS', () => {
   it('an unreachable server is an error naming it', async () => {
     await assert.rejects(NatsStore.open({ nats: { servers: ['nats://127.0.0.1:1'] }, dataDir: tmpdir() }), /127\.0\.0\.1:1/);
   });
+});
+
+describe('NatsStore catalog intents', () => {
+  /** A store on a fresh prefix, and the raw catalog bucket under it (as another process sees it). */
+  async function withRaw(body: (store: NatsStore, raw: Bucket) => Promise<void>): Promise<void> {
+    const prefix = `intent${process.pid}-${++next}`;
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-nats-store-'));
+    const store = await NatsStore.open({ nats: { servers: [server.url] }, prefix, dataDir });
+    const h = await openNats({ servers: [server.url] });
+    try {
+      await body(store, await Bucket.open(h, `${prefix}_catalog`));
+    } finally {
+      await store.close();
+      await h.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  it('a change a crashed writer left in the head is applied by the next reader of the revision', () =>
+    withRaw(async (store, raw) => {
+      await store.ensureFunction(fnRecord('f'));
+      const head = (await raw.get<Head>(headKey('f')))!;
+      const v1 = versionRecord('f', 'v1', 1);
+      // The crash: the head was updated with its intent, the version key never written.
+      const revision = (await raw.update(headKey('f'), { ...head.value, lastSeq: 1, op: { key: versionKey('f', 'v1'), value: v1 } } satisfies Head, head.revision))!;
+      assert.equal(await store.functionRevision('f'), revision);
+      assert.deepEqual(await store.getVersion('f', 'v1'), v1, 'reading the revision applied the intent');
+      // A write decided at that revision goes through and sees the version.
+      await assert.rejects(store.createVersion(versionRecord('f', 'v1', 2), revision), /already exists/);
+    }));
+
+  it('an intent applied late never undoes a newer write of its key', () =>
+    withRaw(async (store, raw) => {
+      await store.ensureFunction(fnRecord('f'));
+      await store.createVersion(versionRecord('f', 'v1', 1));
+      const stale = (await raw.get<Head>(headKey('f')))!;
+      await store.deleteVersion('f', 'v1');
+      // A slow process applies the intent of the older head revision now.
+      await new Catalog(raw).apply(stale.value.op!, stale.revision);
+      assert.equal(await store.getVersion('f', 'v1'), undefined);
+    }));
 });
