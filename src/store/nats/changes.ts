@@ -4,6 +4,7 @@
  * revision replays the newest write of each key written since, in order: applied in order, it
  * ends where the store is.
  */
+import { setTimeout as pause } from 'node:timers/promises';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Change, ChangeFeed } from '../../core/changes.js';
 import type { AliasRecord, VersionRecord } from '../../core/records.js';
@@ -43,19 +44,34 @@ export class NatsChanges {
     };
     this.open.add(close);
     const kv = this.kv;
+    let last = Math.max(0, Math.floor(fromRevision));
     async function* changes(): AsyncGenerator<Change> {
-      if (closed) return;
-      const iter = await kv.watch({ key: '>', resumeFromRevision: Math.max(0, Math.floor(fromRevision)) + 1 });
-      stop = () => iter.stop();
-      if (closed) iter.stop();
-      try {
-        for await (const e of iter) {
-          if (closed) return;
-          const c = changeOf(e);
-          if (c) yield c;
+      // A watch that ends or fails while the feed is open (NATS restarted, the consumer lost)
+      // starts again after the last change it delivered.
+      while (!closed) {
+        let iter: Awaited<ReturnType<KV['watch']>>;
+        try {
+          iter = await kv.watch({ key: '>', resumeFromRevision: last + 1 });
+        } catch {
+          await pause(500);
+          continue;
         }
-      } finally {
-        iter.stop();
+        stop = () => iter.stop();
+        if (closed) iter.stop();
+        try {
+          for await (const e of iter) {
+            if (closed) return;
+            if (e.revision <= last) continue;
+            last = e.revision;
+            const c = changeOf(e);
+            if (c) yield c;
+          }
+        } catch {
+          // Watched again below.
+        } finally {
+          iter.stop();
+        }
+        if (!closed) await pause(500);
       }
     }
     const gen = changes();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServer } from '../../../test/support/nats-server.js';
 import { storeSuite, type StoreHarness } from '../store.suite.js';
+import { FeedReader } from '../suite/change-feed.js';
 import { fnRecord, versionRecord } from '../suite/fixtures.js';
 import { openNats } from '../../nats/index.js';
 import { Bucket } from './bucket.js';
@@ -61,6 +62,32 @@ describe('NatsStore on NATS', () => {
       await a!.close();
       await b!.close();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a change feed carries on across a NATS restart', async () => {
+    const { store, cleanup } = await openFresh();
+    const feed = new FeedReader(store.watch(await store.revision()));
+    try {
+      await store.ensureFunction(fnRecord('before'));
+      await feed.until(() => feed.settled('before', 'function', false));
+      await server.restart();
+      // Writes fail while the client reconnects; the test retries until one lands.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          await store.ensureFunction(fnRecord('after'));
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      await feed.until(() => feed.settled('after', 'function', false));
+      assert.deepEqual((await store.listFunctions()).map((f) => f.name), ['after', 'before'], 'what was written before the restart is kept');
+    } finally {
+      feed.feed.close();
+      await cleanup();
     }
   });
 
