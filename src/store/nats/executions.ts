@@ -81,24 +81,25 @@ export class NatsExecutions implements ExecutionStore {
   }
 
   /**
-   * One entry at a time, in batch order, so an idempotency key repeated in the batch answers the
-   * first. The key is created before the record: a crash in between leaves a key naming no
-   * execution, which the next submission with that key takes over.
+   * Entries without an idempotency key are written at once; those with one, one at a time in
+   * batch order, so a key repeated in the batch answers the first. The key is created before the
+   * record: a crash in between leaves a key naming no execution, which the next submission with
+   * that key takes over.
    */
   async create(batch: NewExecution[]): Promise<Array<{ id: string; created: boolean }>> {
     if (batch.length === 0) return [];
-    let seq = await this.reserve(batch.length);
-    const out: Array<{ id: string; created: boolean }> = [];
-    for (const e of batch) {
-      const existing = e.idempotencyKey === null ? undefined : await this.claimKey(e.function, e.idempotencyKey, e.id);
-      if (existing !== undefined) {
-        out.push({ id: existing, created: false });
-        continue;
-      }
-      const created = (await this.bucket.create(recordKey(e.id), toStored(e, seq++))) !== undefined;
-      out.push({ id: e.id, created });
+    const first = await this.reserve(batch.length);
+    const store = async (e: NewExecution, i: number): Promise<{ id: string; created: boolean }> => ({
+      id: e.id,
+      created: (await this.bucket.create(recordKey(e.id), toStored(e, first + i))) !== undefined,
+    });
+    const out = await Promise.all(batch.map((e, i) => (e.idempotencyKey === null ? store(e, i) : undefined)));
+    for (const [i, e] of batch.entries()) {
+      if (e.idempotencyKey === null) continue;
+      const existing = await this.claimKey(e.function, e.idempotencyKey, e.id);
+      out[i] = existing !== undefined ? { id: existing, created: false } : await store(e, i);
     }
-    return out;
+    return out as Array<{ id: string; created: boolean }>;
   }
 
   /** Takes the idempotency key for `id`; answers the execution that already holds it, if any. */
