@@ -76,6 +76,7 @@ export const codes = {
   'instance-start-failed': { status: 502, title: 'An instance of the function could not start' },
   'function-error': { status: 500, title: 'The function raised an error' },
   'shutting-down': { status: 503, title: 'The server is shutting down' },
+  'store-unavailable': { status: 503, title: 'The metadata store cannot be reached' },
   'rate-limited': { status: 429, title: 'Too many requests for this rate limit; retry after the time Retry-After gives' },
   'cors-refused': { status: 403, title: 'The CORS preflight asks for an origin, method or header the policy does not allow' },
   // asynchronous executions

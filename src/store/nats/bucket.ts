@@ -5,6 +5,7 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { NatsHandle } from '../../nats/index.js';
 import { openBucket } from './layout.js';
+import { guarded } from './unavailable.js';
 import { readStream } from './read-stream.js';
 
 /** One live entry, its value parsed. */
@@ -35,12 +36,12 @@ export class Bucket {
 
   /** The live entry, or undefined when the key is missing or deleted. */
   async get<T>(key: string): Promise<Entry<T> | undefined> {
-    return liveEntry<T>(await this.kv.get(key));
+    return liveEntry<T>(await guarded(this.kv.get(key)));
   }
 
   /** The raw entry, deletes included (their revision matters to a compare-and-set). */
   raw(key: string): Promise<KvEntry | null> {
-    return this.kv.get(key);
+    return guarded(this.kv.get(key));
   }
 
   /** The live entries whose keys match `filter` (a subject pattern over the key tokens). */
@@ -58,7 +59,7 @@ export class Bucket {
   /** Writes a new key; undefined when it exists (live). */
   async create(key: string, value: unknown): Promise<number | undefined> {
     try {
-      return await this.kv.create(key, JSON.stringify(value));
+      return await guarded(this.kv.create(key, JSON.stringify(value)));
     } catch (err) {
       if (isRevisionMismatch(err)) return undefined;
       throw err;
@@ -68,7 +69,7 @@ export class Bucket {
   /** Writes the key if its revision is still `revision`; undefined when it is not. */
   async update(key: string, value: unknown, revision: number): Promise<number | undefined> {
     try {
-      return await this.kv.update(key, JSON.stringify(value), revision);
+      return await guarded(this.kv.update(key, JSON.stringify(value), revision));
     } catch (err) {
       if (isRevisionMismatch(err)) return undefined;
       throw err;
@@ -76,13 +77,13 @@ export class Bucket {
   }
 
   put(key: string, value: unknown): Promise<number> {
-    return this.kv.put(key, JSON.stringify(value));
+    return guarded(this.kv.put(key, JSON.stringify(value)));
   }
 
   /** Deletes the key (if its revision is still `revision`, when given); false on a lost race. */
   async delete(key: string, revision?: number): Promise<boolean> {
     try {
-      await this.kv.delete(key, revision ? { previousSeq: revision } : undefined);
+      await guarded(this.kv.delete(key, revision ? { previousSeq: revision } : undefined));
       return true;
     } catch (err) {
       if (isRevisionMismatch(err)) return false;
@@ -97,7 +98,7 @@ export class Bucket {
    */
   async change<T>(key: string, change: (current: T | undefined) => T | null | undefined): Promise<{ before: T | undefined; after: T | undefined }> {
     for (;;) {
-      const raw = await this.kv.get(key);
+      const raw = await this.raw(key);
       const cur = liveEntry<T>(raw);
       const next = change(cur?.value);
       if (next === undefined) return { before: cur?.value, after: cur?.value };

@@ -8,6 +8,7 @@ import type { InvocationStore } from '../../core/store.js';
 import type { InvocationRecord } from '../../core/records.js';
 import type { NatsHandle } from '../../nats/index.js';
 import { token } from './layout.js';
+import { guarded } from './unavailable.js';
 import { readStream } from './read-stream.js';
 
 type Stored = Omit<InvocationRecord, 'requestBody' | 'responseBody'> & { requestBody: string | null; responseBody: string | null };
@@ -25,12 +26,12 @@ export class NatsInvocations implements InvocationStore {
   ) {}
 
   async append(batch: InvocationRecord[]): Promise<void> {
-    await Promise.all(
+    await guarded(Promise.all(
       batch.map((r) => {
         const stored: Stored = { ...r, requestBody: r.requestBody?.toString('base64') ?? null, responseBody: r.responseBody?.toString('base64') ?? null };
         return this.h.js.publish(`${this.subject}.${token(r.function)}`, JSON.stringify(stored), { msgID: r.id });
       }),
-    );
+    ));
   }
 
   /** Every record of `filter`, with its sequence; `each` may stop the walk. */
@@ -69,7 +70,7 @@ export class NatsInvocations implements InvocationStore {
   }
 
   async prune(opts: { perFunction: number; maxAgeMs: number; now: number; functions?: string[] }): Promise<void> {
-    const info = await this.h.jsm.streams.info(this.stream, { subjects_filter: `${this.subject}.>` });
+    const info = await guarded(this.h.jsm.streams.info(this.stream, { subjects_filter: `${this.subject}.>` }));
     const subjects = Object.keys(info.state.subjects ?? {});
     if (Number.isFinite(opts.maxAgeMs)) {
       const cutoff = opts.now - opts.maxAgeMs;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startNatsServer, type NatsServer } from '../../../test/support/nats-server.js';
 import { storeSuite, type StoreHarness } from '../store.suite.js';
 import { FeedReader } from '../suite/change-feed.js';
-import { fnRecord, versionRecord } from '../suite/fixtures.js';
+import { fnRecord, rejectsWith, versionRecord } from '../suite/fixtures.js';
 import { openNats } from '../../nats/index.js';
 import { Bucket } from './bucket.js';
 import { Catalog, headKey, versionKey, type Head } from './catalog.js';
@@ -88,6 +88,33 @@ describe('NatsStore on NATS', () => {
     } finally {
       feed.feed.close();
       await cleanup();
+    }
+  });
+
+  it('NATS away: store calls fail with store-unavailable, and work again once it is back', async () => {
+    const own = await startNatsServer();
+    const dataDir = await mkdtemp(join(tmpdir(), 'ferry-nats-store-'));
+    const store = await NatsStore.open({ nats: { servers: [own.url] }, prefix: 'away', dataDir });
+    try {
+      await store.ensureFunction(fnRecord('f'));
+      await own.kill();
+      await rejectsWith(store.getFunction('f'), 'store-unavailable');
+      await rejectsWith(store.listFunctions(), 'store-unavailable');
+      await own.restart();
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          assert.deepEqual(await store.getFunction('f'), fnRecord('f'));
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      await store.close();
+      await own.stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -26,6 +26,7 @@ import { NatsSecrets } from './secrets.js';
 import { NatsInvocations } from './invocations.js';
 import { NatsSchedules } from './schedules.js';
 import { NatsExecutions } from './executions.js';
+import { guarded } from './unavailable.js';
 import { NatsObjects } from './objects.js';
 
 export interface NatsStoreOptions {
@@ -265,7 +266,7 @@ export class NatsStore implements Store {
 
   /** The catalog stream's last sequence: every change to a function, version or alias is one message. */
   async revision(): Promise<number> {
-    return (await this.h.jsm.streams.info(this.catalogStream)).state.last_seq;
+    return (await guarded(this.h.jsm.streams.info(this.catalogStream))).state.last_seq;
   }
 
   watch(fromRevision: number): ChangeFeed {

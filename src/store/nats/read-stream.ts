@@ -5,6 +5,7 @@
  * reads) and stops when nothing is pending, or when `each` answers false.
  */
 import type { JsMsg } from '@nats-io/jetstream';
+import { guarded } from './unavailable.js';
 import type { NatsHandle } from '../../nats/index.js';
 
 export interface ReadOptions {
@@ -17,7 +18,11 @@ export interface ReadOptions {
 }
 
 /** Calls `each` with the messages of `stream` matching `opts`, oldest first. */
-export async function readStream(h: NatsHandle, stream: string, opts: ReadOptions, each: (m: JsMsg) => boolean | void): Promise<void> {
+export function readStream(h: NatsHandle, stream: string, opts: ReadOptions, each: (m: JsMsg) => boolean | void): Promise<void> {
+  return guarded(read(h, stream, opts, each));
+}
+
+async function read(h: NatsHandle, stream: string, opts: ReadOptions, each: (m: JsMsg) => boolean | void): Promise<void> {
   const info = await h.jsm.consumers.add(stream, {
     ack_policy: 'none',
     deliver_policy: opts.lastPerSubject ? 'last_per_subject' : opts.startSeq ? 'by_start_sequence' : 'all',
