@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/ferry.js';
-import { versionFn } from './support/helpers.js';
+import { runCli, versionFn } from './support/helpers.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
 import { waitFor } from './support/wait.js';
 
@@ -135,5 +135,25 @@ test('a NATS password file others may read stops the start, naming the setting',
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('ferry keys rotate --store nats://... rotates the keys every node shares, not a data dir\'s', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ferry-nats-keys-'));
+  try {
+    const rotated = await runCli(['keys', 'rotate', '--data-dir', dataDir, '--store', nats.url], { env: { FERRY_NATS_PREFIX: 'keys' } });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /jwt-hs256 +[0-9a-f]{16} +2/);
+    assert.match(rotated.stdout, /secrets-aes256 +[0-9a-f]{16} +2/);
+    assert.equal(existsSync(join(dataDir, 'ferry.db')), false);
+    assert.equal(existsSync(join(dataDir, 'keys')), false);
+    // A server on that prefix signs and seals with the rotated sets; a second rotation adds a third key.
+    const f = await start(['--store', nats.url, '--nats-prefix', 'keys'], { dataDir });
+    assert.equal((await f.api('POST', '/v1/secrets', { name: 'AFTER', value: 'sealed-with-the-new-key' })).status, 201);
+    const again = await runCli(['keys', 'rotate', '--store', nats.url], { env: { FERRY_NATS_PREFIX: 'keys', FERRY_DATA_DIR: dataDir } });
+    assert.match(again.stdout, /secrets-aes256 +[0-9a-f]{16} +3/);
+  } finally {
+    for (const f of started.splice(0)) await disposeFerry(f).catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
