@@ -5,8 +5,8 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { NatsHandle } from '../../nats/index.js';
 import { openBucket } from './layout.js';
-import { guarded } from './unavailable.js';
 import { readStream } from './read-stream.js';
+import { guarded } from './unavailable.js';
 
 /** One live entry, its value parsed. */
 export interface Entry<T> {

@@ -106,4 +106,3 @@ export class Catalog {
   }
 }
 
-export { notFound as functionNotFound };

@@ -8,8 +8,8 @@ import type { InvocationStore } from '../../core/store.js';
 import type { InvocationRecord } from '../../core/records.js';
 import type { NatsHandle } from '../../nats/index.js';
 import { token } from './layout.js';
-import { guarded } from './unavailable.js';
 import { readStream } from './read-stream.js';
+import { guarded } from './unavailable.js';
 
 type Stored = Omit<InvocationRecord, 'requestBody' | 'responseBody'> & { requestBody: string | null; responseBody: string | null };
 const decoder = new TextDecoder();

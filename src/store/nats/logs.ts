@@ -8,8 +8,8 @@
 import type { LogLine } from '../../core/records.js';
 import type { NatsHandle } from '../../nats/index.js';
 import { token } from './layout.js';
-import { guarded } from './unavailable.js';
 import { readStream } from './read-stream.js';
+import { guarded } from './unavailable.js';
 
 type Stored = Omit<LogLine, 'function' | 'version'> & { function: string; version: string };
 const decoder = new TextDecoder();

@@ -26,8 +26,8 @@ import { NatsSecrets } from './secrets.js';
 import { NatsInvocations } from './invocations.js';
 import { NatsSchedules } from './schedules.js';
 import { NatsExecutions } from './executions.js';
-import { guarded } from './unavailable.js';
 import { NatsObjects } from './objects.js';
+import { guarded } from './unavailable.js';
 
 export interface NatsStoreOptions {
   nats: NatsConnectOptions;

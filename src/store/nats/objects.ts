@@ -19,8 +19,8 @@ import type { ObjectPutOptions, ObjectRecord, ObjectStore } from '../../core/obj
 import { FerryError } from '../../errors/index.js';
 import { receiveObject } from '../receive-object.js';
 import type { Bucket } from './bucket.js';
-import { guarded } from './unavailable.js';
 import { token, untoken } from './layout.js';
+import { guarded } from './unavailable.js';
 
 /** Content no key names is kept this long after it was written, for readers and puts in flight. */
 const GRACE_MS = 3_600_000;

@@ -5,8 +5,8 @@
  * reads) and stops when nothing is pending, or when `each` answers false.
  */
 import type { JsMsg } from '@nats-io/jetstream';
-import { guarded } from './unavailable.js';
 import type { NatsHandle } from '../../nats/index.js';
+import { guarded } from './unavailable.js';
 
 export interface ReadOptions {
   /** One subject filter (nats-server 2.9 takes a single filter per consumer). */
