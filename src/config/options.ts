@@ -52,6 +52,17 @@ export interface ServerOptions {
   nodeTtlMs: number;
   /** Metadata store and queues (see `store/registry.ts`, `queue/registry.ts`). */
   store: string;
+  /** NATS login and TLS when `store` is a NATS URL: file paths and a user name, never a secret itself. */
+  natsUser: string | undefined;
+  natsPasswordFile: string | undefined;
+  natsTokenFile: string | undefined;
+  natsCreds: string | undefined;
+  natsNkeySeed: string | undefined;
+  natsTlsCa: string | undefined;
+  natsTlsCert: string | undefined;
+  natsTlsKey: string | undefined;
+  /** Names every NATS bucket and stream of this deployment (`<prefix>_catalog`, ...). */
+  natsPrefix: string;
   /** Host path prefixes a function's `roBinds` may bind from. */
   bindable: string[];
   /** Whether functions may use `network: "host"`. */
@@ -185,7 +196,16 @@ export const serverSettings: Setting[] = [
   { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'FERRY_CLUSTER_ADVERTISE', kind: 'string', default: undefined, help: 'the URL gateways reach this worker at (default: http://<cluster-listen>); set it when listening on 0.0.0.0' },
   { key: 'heartbeatIntervalMs', flag: '--heartbeat-interval', env: 'FERRY_HEARTBEAT_INTERVAL', kind: 'duration', default: 2000, help: 'in a cluster, how often a node announces itself (load, warm versions)' },
   { key: 'nodeTtlMs', flag: '--node-ttl', env: 'FERRY_NODE_TTL', kind: 'duration', default: 10_000, help: 'in a cluster, how long a node counts as alive after its last heartbeat' },
-  { key: 'store', flag: '--store', env: 'FERRY_STORE', kind: 'string', default: 'sqlite', help: 'where metadata and the execution queues live: sqlite (files in the data dir)' },
+  { key: 'store', flag: '--store', env: 'FERRY_STORE', kind: 'string', default: 'sqlite', help: 'where metadata and the execution queues live: sqlite (files in the data dir), or NATS JetStream: nats://host:4222 (several comma-separated; tls:// for TLS)' },
+  { key: 'natsUser', flag: '--nats-user', env: 'FERRY_NATS_USER', kind: 'string', default: undefined, help: 'NATS user name; its password comes from FERRY_NATS_PASSWORD or --nats-password-file' },
+  { key: 'natsPasswordFile', flag: '--nats-password-file', env: 'FERRY_NATS_PASSWORD_FILE', kind: 'string', default: undefined, help: "file holding the NATS user's password (mode 600, the server user's)" },
+  { key: 'natsTokenFile', flag: '--nats-token-file', env: 'FERRY_NATS_TOKEN_FILE', kind: 'string', default: undefined, help: 'file holding a NATS token (mode 600); or the token in FERRY_NATS_TOKEN' },
+  { key: 'natsCreds', flag: '--nats-creds', env: 'FERRY_NATS_CREDS', kind: 'string', default: undefined, help: 'NATS credentials file (JWT and NKey seed, from nsc; mode 600)' },
+  { key: 'natsNkeySeed', flag: '--nats-nkey-seed', env: 'FERRY_NATS_NKEY_SEED', kind: 'string', default: undefined, help: 'file holding an NKey seed (SU...) to log in to NATS with (mode 600)' },
+  { key: 'natsTlsCa', flag: '--nats-tls-ca', env: 'FERRY_NATS_TLS_CA', kind: 'string', default: undefined, help: 'PEM file of the CA certificates NATS servers are trusted with (turns TLS on)' },
+  { key: 'natsTlsCert', flag: '--nats-tls-cert', env: 'FERRY_NATS_TLS_CERT', kind: 'string', default: undefined, help: 'client certificate (PEM) for NATS servers that ask for one; with --nats-tls-key' },
+  { key: 'natsTlsKey', flag: '--nats-tls-key', env: 'FERRY_NATS_TLS_KEY', kind: 'string', default: undefined, help: 'private key (PEM, mode 600) of --nats-tls-cert' },
+  { key: 'natsPrefix', flag: '--nats-prefix', env: 'FERRY_NATS_PREFIX', kind: 'string', default: 'ferry', help: 'names every NATS bucket and stream of this deployment (ferry_catalog, FERRY_LOGS, ...): two deployments on one NATS account need two prefixes' },
   { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
   { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
@@ -340,6 +360,10 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);
   checkTrafficOptions(opts);
   checkClusterOptions(opts);
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/.test(opts.natsPrefix)) throw new Error(`--nats-prefix: '${opts.natsPrefix}' must be 1 to 32 letters, digits or '-', starting with a letter or digit`);
+  for (const [flag, file] of [['--nats-password-file', opts.natsPasswordFile], ['--nats-token-file', opts.natsTokenFile], ['--nats-creds', opts.natsCreds], ['--nats-nkey-seed', opts.natsNkeySeed], ['--nats-tls-ca', opts.natsTlsCa], ['--nats-tls-cert', opts.natsTlsCert], ['--nats-tls-key', opts.natsTlsKey]] as const) {
+    if (file !== undefined && !file.startsWith('/')) throw new Error(`${flag}: '${file}' is not an absolute path`);
+  }
   return opts;
 }
 

@@ -78,6 +78,7 @@ export const codes = {
   'shutting-down': { status: 503, title: 'The server is shutting down' },
   'no-workers': { status: 503, title: 'No worker node of the cluster is alive to run the call' },
   'worker-lost': { status: 502, title: 'The worker node running the call could not be reached or stopped answering' },
+  'store-unavailable': { status: 503, title: 'The metadata store cannot be reached' },
   'rate-limited': { status: 429, title: 'Too many requests for this rate limit; retry after the time Retry-After gives' },
   'cors-refused': { status: 403, title: 'The CORS preflight asks for an origin, method or header the policy does not allow' },
   // asynchronous executions

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
 import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
-import { isStoreKind, openStore, stores } from '../store/index.js';
+import { isStoreKind, openStore, storeKindOf } from '../store/index.js';
+import { natsLogin } from './nats-login.js';
 import { openQueues, queueFileName } from '../queue/index.js';
 import { blobStores } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
@@ -18,7 +19,6 @@ import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrot
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
 import { ClusterNode, inCluster } from './cluster-node.js';
-import { natsSettingsOf } from './nats-settings.js';
 import { Pipeline } from '../pipeline/index.js';
 import { makeRateLimits } from './rate-limits.js';
 import { HttpInvocations } from '../frontends/http/index.js';
@@ -69,7 +69,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   // A bad --surface-listen stops the start before anything else happens.
   const ownAddresses = parseSurfaceListen(opts.surfaceListen, registry.keys());
   // So does a store kind Ferry does not know.
-  if (!isStoreKind(opts.store)) throw new Error(`unknown store '${opts.store}' (--store; known: ${Object.keys(stores).join(', ')})`);
+  if (!isStoreKind(opts.store)) throw new Error(`unknown store '${opts.store}' (--store; known: sqlite, nats://host:port)`);
   // So do a registry login file others can read and a CA file that is not one: image pulls
   // take these settings (ImagePuller), and an operator learns of a bad file at start.
   const registrySettings = loadRegistrySettings(opts);
@@ -102,11 +102,12 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const unenforced = driver.unenforced();
   if (unenforced.length) logger.warn({ unenforced }, 'limits not enforced by this sandbox driver');
 
-  const store = await openStore(opts.store, { dataDir: opts.dataDir });
-  // Runs and callbacks wait in queues of the same kind as the store; with a NATS store, the
-  // queues and the blobs are on JetStream too.
-  const nats = natsSettingsOf(opts);
-  const onNats = nats ? { nats: nats.connect, natsPrefix: nats.prefix } : {};
+  // On NATS: one connection for everything (its login read once, here); an unreachable server
+  // fails the start, before anything listens. The queues and the blobs are on JetStream too.
+  const nats = storeKindOf(opts.store) === 'nats' ? await natsLogin(opts) : undefined;
+  const onNats = nats ? { nats, natsPrefix: opts.natsPrefix } : {};
+  const store = await openStore(opts.store, { dataDir: opts.dataDir, ...onNats });
+  // Runs and callbacks wait in queues of the same kind as the store.
   const queues = await openQueues(nats ? 'nats' : opts.store, { dataDir: opts.dataDir, ...onNats }).catch(async (err: unknown) => {
     await store.close();
     throw err;
@@ -117,7 +118,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const identity = await nodeIdentity(opts.dataDir);
   // In a cluster: the heartbeat, and on a gateway the pool that sends calls to workers.
   const cluster = inCluster(opts)
-    ? await ClusterNode.open({ opts, kind: nats ? 'nats' : 'sqlite', ...(nats ? { nats: nats.connect, prefix: nats.prefix } : {}), keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
+    ? await ClusterNode.open({ opts, kind: nats ? 'nats' : 'sqlite', ...(nats ? { nats, prefix: opts.natsPrefix } : {}), keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
         await queues.close();
         await store.close();
         throw err;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ACCESS_TOKEN_KEY_SET } from '../auth/index.js';
 import { SECRETS_KEY_SET } from '../service/index.js';
-import { stores } from '../store/index.js';
+import { loadServerOptions } from '../config/index.js';
+import { openStore, storeKindOf } from '../store/index.js';
+import { natsLogin } from './nats-login.js';
 
 /** What a rotation made of one key set. */
 export interface RotatedKeySet {
@@ -13,13 +15,16 @@ export interface RotatedKeySet {
 }
 
 /**
- * `ferry keys rotate`: a new current key for the access-token and the secrets key sets of a data
- * dir. The earlier keys stay, so tokens and secrets made with them keep working; servers running
- * on the data dir verify and open with the new key as soon as they meet it, and sign and seal
- * with it from their next start.
+ * `ferry keys rotate`: a new current key for the access-token and the secrets key sets of the
+ * store: the data dir's, or with `store` a NATS URL, the one every node shares (its login from
+ * the same settings and variables as the server's). The earlier keys stay, so tokens and secrets
+ * made with them keep working; servers on the store verify and open with the new key as soon as
+ * they meet it, and sign and seal with it from their next start.
  */
-export async function rotateKeys(dataDir: string): Promise<RotatedKeySet[]> {
-  const store = await stores.sqlite({ dataDir });
+export async function rotateKeys(where: { dataDir: string; store?: string }, env: NodeJS.ProcessEnv = process.env): Promise<RotatedKeySet[]> {
+  const opts = loadServerOptions({ dataDir: where.dataDir, ...(where.store ? { store: where.store } : {}) }, env);
+  const nats = storeKindOf(opts.store) === 'nats' ? await natsLogin(opts, env) : undefined;
+  const store = await openStore(opts.store, { dataDir: opts.dataDir, ...(nats ? { nats, natsPrefix: opts.natsPrefix } : {}) });
   try {
     const out: RotatedKeySet[] = [];
     for (const name of [ACCESS_TOKEN_KEY_SET, SECRETS_KEY_SET]) {

@@ -20,5 +20,5 @@ it('stores.sqlite opens a SqliteStore in the data dir', async () => {
 });
 
 it('openStore names the known kinds when it does not know the one asked for', () => {
-  assert.throws(() => openStore('nats-typo', { dataDir: '/nonexistent' }), /unknown store 'nats-typo' \(--store; known: sqlite\)/);
+  assert.throws(() => openStore('nats-typo', { dataDir: '/nonexistent' }), /unknown store 'nats-typo' \(--store; known: sqlite, nats:\/\/host:port\)/);
 });

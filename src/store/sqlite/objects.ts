@@ -5,14 +5,15 @@
  * the index row, so a key never names a blob that is not whole on disk. A blob is unlinked when
  * the last key using it goes.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import type { ObjectPutOptions, ObjectRecord, ObjectStore } from '../../core/objects.js';
 import { FerryError } from '../../errors/index.js';
+import { receiveObject } from '../receive-object.js';
 
 interface ObjectRow {
   function: string;
@@ -86,7 +87,7 @@ export class SqliteObjects implements ObjectStore {
   async put(fn: string, key: string, body: AsyncIterable<Uint8Array>, o: ObjectPutOptions): Promise<{ record: ObjectRecord; created: boolean }> {
     if (this.sql.fnExists.get(fn) === undefined) throw new FerryError('function-not-found', `no function named '${fn}'`);
     const tmp = path.join(this.tmpDir, randomBytes(12).toString('hex'));
-    const { sha, size } = await this.receive(tmp, body, o.maxBytes);
+    const { sha, size } = await receiveObject(tmp, body, o.maxBytes, true);
     const final = this.blobPath(sha);
     this.pending.set(sha, (this.pending.get(sha) ?? 0) + 1);
     let outcome: { record: ObjectRecord; created: boolean; replaced?: string } | undefined;
@@ -111,28 +112,6 @@ export class SqliteObjects implements ObjectStore {
       if (!outcome) this.unlinkIfUnused(sha);
       else if (outcome.replaced && outcome.replaced !== sha) this.unlinkIfUnused(outcome.replaced);
     }
-  }
-
-  /** Streams the body into `tmp` (0600), hashing and counting; fsynced before it answers. */
-  private async receive(tmp: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<{ sha: string; size: number }> {
-    const fh = await open(tmp, 'wx', 0o600);
-    const hash = createHash('sha256');
-    let size = 0;
-    try {
-      for await (const chunk of body) {
-        size += chunk.length;
-        if (size > maxBytes) throw new FerryError('object-too-large', `the object exceeds the limit of ${maxBytes} bytes (--object-max-bytes)`);
-        hash.update(chunk);
-        for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-      }
-      await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => {});
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await fh.close();
-    return { sha: hash.digest('hex'), size };
   }
 
   /** The index row, in one synchronous transaction: quota check, then insert or replace. */

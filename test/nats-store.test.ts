@@ -1,0 +1,159 @@
+/**
+ * `ferry server --store nats://...`: the metadata lives in NATS JetStream. A deploy on one server
+ * process routes on a second one through the change feed, a restart keeps everything, a login
+ * with a password from the environment works, and an unreachable or refusing NATS stops the
+ * start with a clear error (and no secret in it).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/ferry.js';
+import { runCli, versionFn } from './support/helpers.js';
+import { startNatsServer, type NatsServer } from './support/nats-server.js';
+import { waitFor } from './support/wait.js';
+
+const processArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0'];
+let nats: NatsServer;
+const started: Ferry[] = [];
+
+before(async () => {
+  nats = await startNatsServer();
+});
+after(async () => {
+  // Latest first: the first's disposal removes a shared data dir.
+  for (const f of started.reverse()) await disposeFerry(f).catch(() => {});
+  await nats.stop();
+});
+
+async function start(args: string[], opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<Ferry> {
+  const f = await startFerry({ args: [...processArgs, ...args], ...opts });
+  started.push(f);
+  return f;
+}
+
+/** What `path` answers on `f` now: `<status> <body>`. */
+async function answer(f: Ferry, path: string): Promise<string> {
+  const res = await fetch(`${f.url}${path}`);
+  return `${res.status} ${(await res.text()).trim()}`;
+}
+
+async function routes(f: Ferry, path: string, expected: string): Promise<void> {
+  await waitFor(`${path} to answer '${expected}'`, async () => (await answer(f, path)) === expected);
+}
+
+/** A TCP port nothing listens on (taken, then given back). */
+async function closedPort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+test('a deploy on one server routes on a second one on the same NATS, and a restart keeps it all', async () => {
+  const args = ['--store', nats.url, '--nats-prefix', 'feed'];
+  const one = await start(args);
+  assert.equal((await one.deploy('hello', versionFn('1'))).version, 'v1');
+  assert.equal(await answer(one, '/fn/hello'), '200 v1');
+  assert.equal(existsSync(join(one.dataDir, 'ferry.db')), false, 'no metadata in the data dir');
+
+  // The second process shares the data dir for the package files; the metadata it reads is NATS's.
+  const two = await start(args, { dataDir: one.dataDir });
+  await routes(two, '/fn/hello', '200 v1');
+  assert.equal((await one.deploy('hello', versionFn('2'))).version, 'v2');
+  await routes(two, '/fn/hello', '200 v2');
+  assert.equal((await two.api('PUT', '/v1/functions/hello/aliases/prod', { version: 'v1' })).status, 200);
+  await routes(one, '/fn/hello@prod', '200 v1');
+  // Deploys racing on both processes each get their own version (compare-and-set on NATS).
+  const both = await Promise.all([one.deploy('hello', versionFn('a')), two.deploy('hello', versionFn('b'))]);
+  assert.deepEqual(both.map((v) => v.version).sort(), ['v3', 'v4']);
+
+  // Both stop; a new process on the same NATS finds everything, and the old admin token works.
+  assert.equal(await two.stop(), 0);
+  assert.equal(await one.stop(), 0);
+  const again = await start(args, { dataDir: one.dataDir });
+  assert.equal(again.token, one.token);
+  await routes(again, '/fn/hello@prod', '200 v1');
+  const { versions } = (await (await again.api('GET', '/v1/functions/hello/versions')).json()) as { versions: Array<{ version: string }> };
+  assert.deepEqual(versions.map((v) => v.version).sort(), ['v1', 'v2', 'v3', 'v4']);
+  assert.equal((await again.api('DELETE', '/v1/functions/hello')).status, 204);
+  assert.equal((await fetch(`${again.url}/fn/hello`)).status, 404);
+});
+
+test('a login to NATS with a user and a password from FERRY_NATS_PASSWORD', async () => {
+  const password = `nats-pw-${process.pid}-${Date.now()}`;
+  markSensitive(password);
+  // The test server reads it from a file: no password on any command line, its own included.
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-nats-auth-'));
+  const conf = join(dir, 'auth.conf');
+  await writeFile(conf, `authorization { user: ferry, password: "${password}" }\n`, { mode: 0o600 });
+  const locked = await startNatsServer({ args: ['-c', conf] });
+  try {
+    const args = ['--store', locked.url, '--nats-user', 'ferry'];
+    const f = await start(args, { env: { FERRY_NATS_PASSWORD: password } });
+    await f.deploy('locked', versionFn('1'));
+    assert.equal(await answer(f, '/fn/locked'), '200 v1');
+    await disposeFerry(started.pop()!);
+
+    // A wrong password: the start fails, naming NATS, without the password in what it prints.
+    const wrong = `${password}-wrong`;
+    markSensitive(wrong);
+    await assert.rejects(start(args, { env: { FERRY_NATS_PASSWORD: wrong } }), (err: Error) => {
+      assert.match(err.message, /exited \([1-9]\d*\) before listening/);
+      assert.match(err.message, new RegExp(`cannot reach NATS at ${locked.url.replace(/[.]/g, '\\.')}`));
+      assert.doesNotMatch(err.message, new RegExp(wrong));
+      return true;
+    });
+  } finally {
+    await locked.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unreachable NATS stops the start with an error naming its URL', async () => {
+  const url = `nats://127.0.0.1:${await closedPort()}`;
+  await assert.rejects(start(['--store', url]), (err: Error) => {
+    assert.match(err.message, /exited \([1-9]\d*\) before listening/);
+    assert.match(err.message, new RegExp(`cannot reach NATS at ${url.replace(/[.]/g, '\\.')}`));
+    return true;
+  });
+});
+
+test('a NATS password file others may read stops the start, naming the setting', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-nats-auth-'));
+  const file = join(dir, 'password');
+  await writeFile(file, 'not-a-secret-here\n', { mode: 0o644 });
+  try {
+    await assert.rejects(start(['--store', nats.url, '--nats-user', 'ferry', '--nats-password-file', file]), (err: Error) => {
+      assert.match(err.message, /exited \([1-9]\d*\) before listening/);
+      assert.match(err.message, /--nats-password-file: .* is readable by others/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('ferry keys rotate --store nats://... rotates the keys every node shares, not a data dir\'s', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ferry-nats-keys-'));
+  try {
+    const rotated = await runCli(['keys', 'rotate', '--data-dir', dataDir, '--store', nats.url], { env: { FERRY_NATS_PREFIX: 'keys' } });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /jwt-hs256 +[0-9a-f]{16} +2/);
+    assert.match(rotated.stdout, /secrets-aes256 +[0-9a-f]{16} +2/);
+    assert.equal(existsSync(join(dataDir, 'ferry.db')), false);
+    assert.equal(existsSync(join(dataDir, 'keys')), false);
+    // A server on that prefix signs and seals with the rotated sets; a second rotation adds a third key.
+    const f = await start(['--store', nats.url, '--nats-prefix', 'keys'], { dataDir });
+    assert.equal((await f.api('POST', '/v1/secrets', { name: 'AFTER', value: 'sealed-with-the-new-key' })).status, 201);
+    const again = await runCli(['keys', 'rotate', '--store', nats.url], { env: { FERRY_NATS_PREFIX: 'keys', FERRY_DATA_DIR: dataDir } });
+    assert.match(again.stdout, /secrets-aes256 +[0-9a-f]{16} +3/);
+  } finally {
+    for (const f of started.splice(0)) await disposeFerry(f).catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
