@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { isHeaderPattern } from '../util/header-pattern.js';
 import { checkTrafficOptions } from './traffic-options.js';
 import { seed003Environment } from './seed003-env.js';
+import { seed003JwtSecret } from './seed003-jwt-secret.js';
 
 /**
  * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
@@ -134,6 +135,8 @@ export interface ServerOptions {
   objectMaxBytes: number;
   quotaObjectBytes: number;
   logLevel: string;
+  /** With `--compat seed003`: its `JWT_SECRET` (or `JWT_SECRET_FILE`), never a flag or a table setting. */
+  seed003JwtSecret?: Buffer;
 }
 
 /** The systems whose APIs `--compat` can serve. */
@@ -324,6 +327,10 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   for (const h of opts.redactHeaders) if (!isHeaderPattern(h)) throw new Error(`--redact-headers: '${h}' is not a header name, *-suffix or prefix-*`);
   for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);
   checkTrafficOptions(opts);
+  if (opts.compat.includes('seed003')) {
+    const secret = seed003JwtSecret(given);
+    if (secret) opts.seed003JwtSecret = secret;
+  }
   return opts;
 }
 
