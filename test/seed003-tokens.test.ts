@@ -82,6 +82,12 @@ test("JWT_SECRET: a token the seed signed passes for the user it names, with tha
   assert.equal((await seed.call('GET', '/api/functions', theirs)).status, 200);
   assert.equal((await seed.call('GET', '/api/users', theirs)).status, 403, 'the role claim grants nothing');
 
+  // Ferry's own credentials keep working on these routes beside them: an API token, a /v1 login's access token.
+  assert.equal((await seed.call('GET', '/api/users', f.token)).status, 200);
+  const session = await fetch(`${f.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bruno', password: 'pw-bruno-0123456789' }) });
+  const access = ((await session.json()) as { accessToken: string }).accessToken;
+  assert.equal((await seed.call('GET', '/api/functions', access)).status, 200);
+
   const refused = {
     'another key': hs256({ user: 'bruno', exp: now + 3600 }, randomBytes(36)),
     'alg none': `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ user: 'bruno', exp: now + 3600 })}.`,
@@ -172,7 +178,14 @@ test('a JWT_SECRET anyone could know stops the server from starting', async () =
   ];
   try {
     for (const [env, why] of refused) {
-      await assert.rejects(startFerry({ env: { FERRY_COMPAT: 'seed003', ...env }, dataDir: join(dir, 'data') }), why);
+      const dataDir = await mkdtemp(join(tmpdir(), 'ferry-test-'));
+      const started = await startFerry({ env: { FERRY_COMPAT: 'seed003', ...env }, dataDir }).then((x) => x, (err: Error) => err);
+      if (started instanceof Error) await rm(dataDir, { recursive: true, force: true });
+      else {
+        await disposeFerry(started);
+        assert.fail(`the server started with ${Object.keys(env).join(' and ')} refused for ${String(why)}`);
+      }
+      assert.match(started.message, why);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
