@@ -130,3 +130,18 @@ test("SERVER_ADDRESS: the seed's variable sets the real server's address and por
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('--surface-listen seed003=ADDR:PORT: the routes on a listener of their own, as its gateway listened apart', async () => {
+  const port = await freePort();
+  const apart = await startFerry({ args: ['--compat', 'seed003', '--surface-listen', `seed003=127.0.0.1:${port}`] });
+  try {
+    const own = await fetch(`http://127.0.0.1:${port}/api/functions`);
+    const body = (await own.json()) as Record<string, unknown>;
+    assert.deepEqual([own.status, typeof body.error, typeof body.message], [401, 'string', 'string']);
+    const main = await fetch(`${apart.url}/api/functions`);
+    await main.text();
+    assert.equal(main.status, 404, 'not on the main listener too');
+  } finally {
+    await disposeFerry(apart);
+  }
+});
