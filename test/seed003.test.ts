@@ -8,47 +8,27 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFerry, disposeFerry, markSensitive, packFiles, sleep, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, packFiles, type Ferry } from './support/ferry.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { dockerSave } from './support/images.js';
 import { ALL_INPUTS, README_EXAMPLE, pythonFunctionImage } from './support/seed003.js';
+import { seedClient, type SeedClient } from './support/seed003-client.js';
 
 const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
 
 let f: Ferry;
+let call: SeedClient['call'];
+let signUp: SeedClient['signUp'];
+let execute: SeedClient['execute'];
 before(async () => {
   if (skip) return;
   f = await startFerry({ args: ['--driver', 'bwrap', '--compat', 'seed003', '--registration', 'open'] });
+  ({ call, signUp, execute } = seedClient(f));
 });
 after(async () => {
   if (f) await disposeFerry(f);
 });
-
-async function call(method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(`${f.url}${path}`, { method, headers, body: payload });
-  const text = await res.text();
-  f.answers.push(text);
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-async function signUp(username: string): Promise<string> {
-  const password = `pw-${username}-0123456789`;
-  markSensitive(password);
-  const reg = await call('POST', '/auth/register', undefined, { username, password, role: 'user' });
-  assert.equal(reg.status, 201, JSON.stringify(reg.json));
-  assert.equal(reg.json.username, username);
-  const login = await call('POST', '/auth/login', undefined, { username, password });
-  assert.equal(login.status, 200, JSON.stringify(login.json));
-  return login.json.token as string;
-}
 
 function imageForm(name: string, main: string): FormData {
   const form = new FormData();
@@ -56,18 +36,6 @@ function imageForm(name: string, main: string): FormData {
   form.set('description', `${name} as an image`);
   form.set('file', new Blob([new Uint8Array(dockerSave(pythonFunctionImage(main)).archive)], { type: 'application/x-docker-archive' }), 'image.tar');
   return form;
-}
-
-async function execute(token: string, functionId: string, input: unknown): Promise<Record<string, unknown>> {
-  const sub = await call('POST', '/api/executions', token, { function_id: functionId, input });
-  assert.equal(sub.status, 201, JSON.stringify(sub.json));
-  assert.equal(sub.json.status, 'pending');
-  for (;;) {
-    const got = await call('GET', `/api/executions/${sub.json.id as string}`, token);
-    assert.equal(got.status, 200, JSON.stringify(got.json));
-    if (got.json.status === 'completed' || got.json.status === 'failed') return got.json;
-    await sleep(200);
-  }
 }
 
 test("the README flow: register, login, an image function, an object, a secret, an execution with all three inputs", { skip }, async () => {

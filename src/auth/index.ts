@@ -1,6 +1,6 @@
 export { Authenticator } from './authenticator.js';
 export { InstanceTokens } from './instance-tokens.js';
-export { AccessTokens, ACCESS_TOKEN_KEY_SET } from './access-tokens.js';
+export { AccessTokens, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, ACCESS_TOKEN_KEY_SET, looksLikeJwt } from './access-tokens.js';
 export { bootstrapAdmin } from './bootstrap.js';
 export { allows, effectiveGroups, isAdmin, memberOf, onFunction, type Permission, type Principal } from './principal.js';
 export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';

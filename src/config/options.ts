@@ -4,6 +4,7 @@ import { isHeaderPattern } from '../util/header-pattern.js';
 import { checkTrafficOptions } from './traffic-options.js';
 import { checkClusterOptions } from './cluster-options.js';
 import { seed003Environment } from './seed003-env.js';
+import { seed003JwtSecret } from './seed003-jwt-secret.js';
 
 /**
  * Every setting of `ferry server`. Each has a flag, most an environment variable, and a default;
@@ -155,6 +156,8 @@ export interface ServerOptions {
   objectMaxBytes: number;
   quotaObjectBytes: number;
   logLevel: string;
+  /** With `--compat seed003`: its `JWT_SECRET` (or `JWT_SECRET_FILE`), never a flag or a table setting. */
+  seed003JwtSecret?: Buffer;
 }
 
 /** The systems whose APIs `--compat` can serve. */
@@ -363,6 +366,10 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/.test(opts.natsPrefix)) throw new Error(`--nats-prefix: '${opts.natsPrefix}' must be 1 to 32 letters, digits or '-', starting with a letter or digit`);
   for (const [flag, file] of [['--nats-password-file', opts.natsPasswordFile], ['--nats-token-file', opts.natsTokenFile], ['--nats-creds', opts.natsCreds], ['--nats-nkey-seed', opts.natsNkeySeed], ['--nats-tls-ca', opts.natsTlsCa], ['--nats-tls-cert', opts.natsTlsCert], ['--nats-tls-key', opts.natsTlsKey]] as const) {
     if (file !== undefined && !file.startsWith('/')) throw new Error(`${flag}: '${file}' is not an absolute path`);
+  }
+  if (opts.compat.includes('seed003')) {
+    const secret = seed003JwtSecret(given);
+    if (secret) opts.seed003JwtSecret = secret;
   }
   return opts;
 }

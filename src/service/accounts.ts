@@ -62,6 +62,11 @@ export class Accounts {
   }
 
   async login(body: unknown, address: string): Promise<Session> {
+    return this.session((await this.checkPassword(body, address)).name);
+  }
+
+  /** The user a name and password stand for, throttled as a login is; no session is made. */
+  async checkPassword(body: unknown, address: string): Promise<UserRecord> {
     const b = obj(body, '{"name": "...", "password": "..."}');
     if (typeof b.name !== 'string' || typeof b.password !== 'string') throw new FerryError('invalid-body', 'expected {"name": "...", "password": "..."}');
     const name = b.name.slice(0, 64);
@@ -72,7 +77,7 @@ export class Accounts {
       throw new FerryError('invalid-credentials', 'wrong user name or password');
     }
     await this.o.throttle.succeed(name, address);
-    return this.session(user!.name);
+    return user!;
   }
 
   async refresh(body: unknown): Promise<Session> {

@@ -44,6 +44,8 @@ export function register(program: Command): void {
     let options: ServerOptions;
     try {
       options = loadServerOptions(serverFlags(parsed), process.env);
+      // Read once; gone from the environment every child of the server inherits.
+      delete process.env.JWT_SECRET;
     } catch (err) {
       throw usageError(err instanceof Error ? err.message : String(err));
     }

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Principal, UserRecord } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
-import { effectiveGroups, isAdmin } from '../../auth/index.js';
+import { isAdmin } from '../../auth/index.js';
 import type { Accounts, SecretMeta, Secrets } from '../../service/index.js';
 import { uuidShape } from './uuid-shape.js';
 import { need } from './need.js';
+import type { SeedTokens } from './seed003-tokens.js';
+import type { SeedUserIds } from './seed003-user-ids.js';
+import { roleOf } from './user-role.js';
 
-/** A user as the seed-003 API shows it; its id is its user name (Ferry's users are keyed by it). */
+/** A user as the seed-003 API shows it; its id a UUID of its own (seed003-user-ids.ts), as the seed's. */
 export interface SeedUser {
   id: string;
   username: string;
@@ -31,6 +34,9 @@ export class SeedAccounts {
   constructor(
     private readonly accounts: Accounts,
     private readonly secrets: Secrets,
+    private readonly ids: SeedUserIds,
+    /** Set with `JWT_SECRET`: logins answer its tokens rather than Ferry's access tokens. */
+    private readonly tokens: SeedTokens | undefined,
   ) {}
 
   /**
@@ -45,26 +51,39 @@ export class SeedAccounts {
     if (typeof b.username !== 'string' || typeof b.password !== 'string') throw new FerryError('invalid-body', 'expected {"username": "...", "password": "..."}');
     if (actor && isAdmin(actor)) {
       const u = await this.accounts.createUser({ name: b.username, password: b.password, ...(role === 'admin' ? { groups: ['permission:admin'] } : {}) });
-      return userView(u);
+      return this.userView(u);
     }
     if (role === 'admin') throw new FerryError('forbidden', 'only an admin may register a user with the admin role');
     const session = await this.accounts.register({ name: b.username, password: b.password }, address);
-    return userView((await this.accounts.listUsers()).find((u) => u.name === session.user)!);
+    return this.userView((await this.accounts.listUsers()).find((u) => u.name === session.user)!);
   }
 
-  /** `POST /auth/login` `{username, password}` -> `{token}`: Ferry's access token (it works on /v1 too). */
+  /**
+   * `POST /auth/login` `{username, password}` -> `{token}`: with `JWT_SECRET`, a token signed with
+   * it (seed-003 routes only); else Ferry's access token (it works on /v1 too).
+   */
   async login(body: unknown, address: string): Promise<{ token: string }> {
     const b = object(body, '{"username": "...", "password": "..."}');
-    return { token: (await this.accounts.login({ name: b.username, password: b.password }, address)).accessToken };
+    const credentials = { name: b.username, password: b.password };
+    if (this.tokens) return { token: await this.tokens.sign(await this.accounts.checkPassword(credentials, address)) };
+    return { token: (await this.accounts.login(credentials, address)).accessToken };
   }
 
   async listUsers(actor: Principal): Promise<SeedUser[]> {
     if (!isAdmin(actor)) throw new FerryError('forbidden', 'listing users needs the admin role');
-    return (await this.accounts.listUsers()).map(userView);
+    return Promise.all((await this.accounts.listUsers()).map((u) => this.userView(u)));
   }
 
+  /** `GET /api/users/{id}`: `id` the user's UUID (or, as Ferry answered before it had them, its name). */
   async getUser(actor: Principal, id: string): Promise<SeedUser> {
-    return userView(await this.accounts.getUser(actor, id));
+    if (!UUID.test(id)) return this.userView(await this.accounts.getUser(actor, id));
+    const user = await this.ids.userOf(id.toLowerCase(), await this.accounts.listUsers());
+    if (!user) throw new FerryError('user-not-found', `no user '${id}'`);
+    return this.userView(await this.accounts.getUser(actor, user.name));
+  }
+
+  private async userView(u: UserRecord): Promise<SeedUser> {
+    return { id: await this.ids.idOf(u), username: u.name, role: roleOf(u), created_at: new Date(u.createdAt).toISOString() };
   }
 
   async createSecret(actor: Principal, body: unknown): Promise<SeedSecret> {
@@ -104,10 +123,7 @@ export class SeedAccounts {
   }
 }
 
-function userView(u: UserRecord): SeedUser {
-  const groups = effectiveGroups(u.name, u.groups);
-  return { id: u.name, username: u.name, role: groups.includes('root') || groups.includes('permission:admin') ? 'admin' : 'user', created_at: new Date(u.createdAt).toISOString() };
-}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A UUID-shaped id of a secret: its owning group and name, hashed. */
 function secretId(m: SecretMeta): string {

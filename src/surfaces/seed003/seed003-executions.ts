@@ -5,6 +5,7 @@ import { effectiveGroups, onFunction } from '../../auth/index.js';
 import { need } from './need.js';
 import { storedRequest, type Accounts, type Executions, type FunctionService, type Objects, type Secrets } from '../../service/index.js';
 import type { ExecutionCallers } from './execution-callers.js';
+import type { ExecutionPage } from './execution-page.js';
 import { ferryName, seedId, type SeedFunctions } from './seed003-functions.js';
 import { uuidShape } from './uuid-shape.js';
 
@@ -57,12 +58,15 @@ export class SeedExecutions {
     return { id: uuidShape(out.id), function_id: b.function_id, status: 'pending', input, created_at: new Date().toISOString() };
   }
 
-  async list(actor: Principal): Promise<SeedExecution[]> {
+  /** The newest executions of the functions the caller may read, a page at a time; `next` the cursor of the rest. */
+  async list(actor: Principal, page: ExecutionPage): Promise<{ executions: SeedExecution[]; next: string | null }> {
     need(actor, 'read');
     const mine = (await this.d.functions.list(actor)).map((f) => ferryName(f.id));
-    if (mine.length === 0) return [];
-    const recs = await this.d.executions.list({ functions: mine, limit: 1000 });
-    return Promise.all(recs.map((r) => this.view(r, false)));
+    if (mine.length === 0) return { executions: [], next: null };
+    // One more than asked: whether there is a next page is known without an empty last page.
+    const recs = await this.d.executions.list({ functions: mine, before: page.before, limit: page.limit + 1 });
+    const shown = recs.slice(0, page.limit);
+    return { executions: await Promise.all(shown.map((r) => this.view(r, false))), next: recs.length > page.limit ? String(shown.at(-1)!.seq) : null };
   }
 
   async get(actor: Principal, id: string): Promise<SeedExecution> {

@@ -12,10 +12,13 @@ import { IpList } from '../../util/ip-list.js';
 import type { HttpSurface, OpenApiPaths, SurfaceContext } from '../surface.js';
 import { apiCorsPolicy, applyApiCors } from '../v1/api-cors.js';
 import { ExecutionCallers } from './execution-callers.js';
+import { executionPage } from './execution-page.js';
 import { parseFormData } from './multipart.js';
 import { SeedAccounts } from './seed003-accounts.js';
 import { SeedExecutions } from './seed003-executions.js';
 import { SeedFunctions } from './seed003-functions.js';
+import { SeedTokens } from './seed003-tokens.js';
+import { SeedUserIds } from './seed003-user-ids.js';
 import { uuidShape } from './uuid-shape.js';
 
 type Op =
@@ -40,13 +43,13 @@ interface Route {
 const fn = (perm: 'read' | 'write' | 'execute' | 'remove'): Access => ({ kind: 'function', perm });
 const routes: Route[] = [
   { op: 'register', method: 'POST', path: '/auth/register', access: { kind: 'public' }, summary: 'Register {username, password, role}: role admin only when an admin asks' },
-  { op: 'login', method: 'POST', path: '/auth/login', access: { kind: 'public' }, summary: 'Log in {username, password}: {token}, a Ferry access token' },
+  { op: 'login', method: 'POST', path: '/auth/login', access: { kind: 'public' }, summary: 'Log in {username, password}: {token}, signed with JWT_SECRET when it is set, else a Ferry access token' },
   { op: 'listFunctions', method: 'GET', path: '/api/functions', access: { kind: 'global', perm: 'read' }, summary: 'The functions the caller may read' },
   { op: 'createFunction', method: 'POST', path: '/api/functions', access: { kind: 'global', perm: 'write' }, summary: 'Create a function: JSON {name, description, image_url}, or form data with name, description and file (an image or folder archive)' },
   { op: 'getFunction', method: 'GET', path: '/api/functions/{id}', access: fn('read'), summary: 'One function' },
   { op: 'deleteFunction', method: 'DELETE', path: '/api/functions/{id}', access: fn('remove'), summary: 'Delete a function' },
   { op: 'execute', method: 'POST', path: '/api/executions', access: { kind: 'global', perm: 'execute' }, summary: 'Run a function asynchronously: {function_id, input}' },
-  { op: 'listExecutions', method: 'GET', path: '/api/executions', access: { kind: 'global', perm: 'read' }, summary: 'Executions of the functions the caller may read' },
+  { op: 'listExecutions', method: 'GET', path: '/api/executions', access: { kind: 'global', perm: 'read' }, summary: 'Executions of the functions the caller may read, newest first: `?limit=` (default 100, at most 1000) and `?cursor=` (`next` of the previous page)' },
   { op: 'getExecution', method: 'GET', path: '/api/executions/{id}', access: { kind: 'execution', perm: 'read' }, summary: 'One execution: status, input, output' },
   { op: 'listObjects', method: 'GET', path: '/api/function-objects/{function_id}', access: fn('read'), summary: "The function's objects" },
   { op: 'listObjects', method: 'GET', path: '/api/function-objects/{function_id}/objects', access: fn('read'), summary: "The function's objects" },
@@ -62,7 +65,7 @@ const routes: Route[] = [
   { op: 'updateSecret', method: 'PUT', path: '/api/secrets/{id}', access: { kind: 'global', perm: 'write' }, summary: "Replace a secret's value {value}" },
   { op: 'deleteSecret', method: 'DELETE', path: '/api/secrets/{id}', access: { kind: 'global', perm: 'write' }, summary: 'Delete a secret' },
   { op: 'listUsers', method: 'GET', path: '/api/users', access: { kind: 'global', perm: 'admin' }, summary: 'Every user (admin)' },
-  { op: 'getUser', method: 'GET', path: '/api/users/{id}', access: { kind: 'signed-in' }, summary: 'A user: yourself, or anyone as an admin' },
+  { op: 'getUser', method: 'GET', path: '/api/users/{id}', access: { kind: 'signed-in' }, summary: 'A user by its UUID: yourself, or anyone as an admin' },
   { op: 'contractEnv', method: 'GET', path: '/api/function-contract/{execution}/env', access: fn('execute'), summary: "A running execution's secrets (its instance only)", internal: true },
   { op: 'contractObject', method: 'GET', path: '/api/function-contract/{execution}/objects/{ref}', access: fn('execute'), summary: "An object a running execution named (its instance only)", internal: true },
 ];
@@ -87,7 +90,10 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
   const s = ctx.services;
   const trusted = new IpList(ctx.options.trustProxy);
   const functions = new SeedFunctions(s.service);
-  const accounts = new SeedAccounts(s.accounts, s.secrets);
+  const ids = new SeedUserIds(join(ctx.options.dataDir, 'seed003', 'user-ids.json'));
+  const secret = ctx.options.seed003JwtSecret;
+  const tokens = secret ? new SeedTokens(secret, ctx.options.accessTokenTtlMs, ids, () => s.accounts.listUsers()) : undefined;
+  const accounts = new SeedAccounts(s.accounts, s.secrets, ids, tokens);
   const callers = new ExecutionCallers(join(ctx.options.dataDir, 'seed003', 'callers'));
   const executions = new SeedExecutions({ service: s.service, functions, executions: s.executions, objects: s.objects, secrets: s.secrets, accounts: s.accounts, callers });
   let pruning: NodeJS.Timeout | undefined;
@@ -100,7 +106,10 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
     }
   };
   const form = async (req: IncomingMessage, max: number) => parseFormData(req.headers['content-type'] ?? '', await readBody(req, max));
-  const who = (req: IncomingMessage): Promise<Principal> => s.auth.authenticate(req.headers.authorization, req);
+  const who = async (req: IncomingMessage): Promise<Principal> => {
+    const header = req.headers.authorization;
+    return tokens && (await tokens.owns(header)) ? tokens.verify(header!) : s.auth.authenticate(header, req);
+  };
   // The management API's CORS policy (`--cors-origin`), as the seed's gateway gave its API one.
   const cors = apiCorsPolicy(ctx.options);
 
@@ -138,7 +147,7 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
       case 'execute':
         return send(res, 201, await executions.submit(p, await json(req)));
       case 'listExecutions':
-        return send(res, 200, { executions: await executions.list(p) });
+        return send(res, 200, await executions.list(p, executionPage(new URL(req.url ?? '/', 'http://x').searchParams)));
       case 'getExecution':
         return send(res, 200, await executions.get(p, a));
       case 'listObjects': {
