@@ -82,6 +82,8 @@ export interface InstancePool {
   /** Stops instances of the function (or one version). */
   stop(fn: string, version?: string): Promise<void>;
   list(fn?: string): InstanceInfo[];
+  /** Bytes of memory the instance uses now; undefined when it is gone or its driver cannot tell. */
+  memoryOf(instanceId: string): Promise<number | undefined>;
   /** The pre-booted pool's state. */
   poolStatus(): PoolStatus;
   shutdown(graceMs: number): Promise<void>;
