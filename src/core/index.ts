@@ -26,3 +26,4 @@ export * from './dependencies.js';
 export * from './rate-limit.js';
 export { keyId } from './key-id.js';
 export * from './blob-store.js';
+export * from './override-patch.js';
