@@ -174,6 +174,7 @@ test('config unset takes keys out of the changes: env, scaling, limits, a top-le
   assert.equal(unknown.code, 1, show(unknown));
   assert.match(unknown.stderr, /unknown key 'scaling\.nonsense' \(invalid-body\)/);
   assert.equal((await cli('config', 'unset', 'tuned', 'retries=1')).code, 2);
+  assert.equal((await cli('config', 'unset', 'tuned', 'rateLimit.burst')).code, 2, 'rateLimit is replaced whole, so unset whole');
 });
 
 test('executions retry runs a failed execution again', async () => {

@@ -12,6 +12,8 @@ import { resolveVersion } from './target.js';
 
 /** Keys whose value is a map the server replaces whole: `env.K=V` adds to what is there. */
 const maps = ['env', 'roBinds'];
+/** Keys the server merges key by key: one of their keys can leave the override alone. */
+const sections = ['scaling', 'limits'];
 /** Keys that take a comma-separated list. */
 const lists = ['secrets'];
 
@@ -68,6 +70,7 @@ export function configRemoval(keys: string[], current: Record<string, unknown> =
       patch[top] = null;
       continue;
     }
+    if (!maps.includes(top) && !sections.includes(top)) throw usageError(`'${top}' is unset whole (ferry config unset NAME ${top}), not key by key`);
     if (!maps.includes(top)) {
       const section = (patch[top] ??= {}) as Record<string, unknown> | null;
       if (section === null) throw usageError(`'${top}' is unset whole and by section in the same command`);
