@@ -76,6 +76,33 @@ test("a running instance's memory: in the API answer and in the dashboard's live
   assert.ok(Number.parseFloat(memory) >= 8, memory);
 });
 
+test("the functions list: each function's tier, state, req/s, errors and p50/p99 from the server's series", { skip }, async (t) => {
+  // 'weighed' runs (the test before started it): calls enough to show in req/s (two decimals
+  // over five minutes); one call that answers an error.
+  await ferry.deploy('erring', nodeFn(`export default () => new Response('no', { status: 503 });\n`, { scaling: { mode: 'hot' } }));
+  for (let i = 0; i < 5; i++) assert.equal((await fetch(`${ferry.url}/fn/weighed`)).status, 200);
+  assert.equal((await fetch(`${ferry.url}/fn/erring`)).status, 503);
+  const { context, page } = await adminAt('/functions', 'Functions');
+  t.after(() => context.close());
+  const headers = await page.locator('main th').allTextContents();
+  assert.deepEqual(headers, ['Name', 'Owner', 'Runtime', 'Tier · sandbox', 'Versions', 'Aliases', 'State', 'req/s', 'Errors', 'p50 / p99']);
+  const cellsOf = async (name: string): Promise<string[]> => page.getByRole('row', { name: new RegExp(`^${name}\\b`) }).locator('td').allTextContents();
+  // The series counts a call once its answer is done: draw the list again until both are in.
+  const counted = await until(async () => {
+    await page.reload();
+    await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
+    const [weighed, erring] = [await cellsOf('weighed'), await cellsOf('erring')];
+    return Number(weighed[7]) > 0 && erring[8] === '1' ? { weighed, erring } : undefined;
+  }, 15_000, 250);
+  assert.ok(counted, 'both calls are in the list');
+  assert.match(counted.weighed[3]!, /^warm · network egress$/, "the default tier and network");
+  assert.match(counted.weighed[6]!, /^1 ready/);
+  assert.ok(Number(counted.weighed[7]) > 0, `req/s ${counted.weighed[7]}`);
+  assert.equal(counted.weighed[8], '0');
+  assert.match(counted.weighed[9]!, /^[\d.]+ m?s \/ [\d.]+ m?s$/);
+  assert.match(counted.erring[3]!, /^hot · /);
+});
+
 test('a failed execution is retried from the page and then succeeds', { skip }, async (t) => {
   // Fails its first call and answers every later one: state kept by the warm instance.
   await ferry.deploy('once', nodeFn(`let calls = 0;\nexport default () => ++calls === 1 ? new Response('down', { status: 500 }) : 'up after ' + calls;\n`, { retries: 0 }));
