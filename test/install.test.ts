@@ -105,6 +105,8 @@ test('npm i -g of the package: the install says what the native helper needs; fe
     });
     const health = await fetch(`${url}/healthz`);
     assert.equal(health.status, 200);
+    // The dashboard ships in the package: the installed server serves its page and modules.
+    for (const file of ['/ui/', '/ui/main.js', '/ui/style.css']) assert.equal((await fetch(`${url}${file}`)).status, 200, `${file} of the installed package`);
   } finally {
     if (server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((r) => server.once('exit', r));
