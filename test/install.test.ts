@@ -1,6 +1,6 @@
 /**
  * Ferry as an installed program: `npm pack`, then `npm i -g` of the tarball into a scratch
- * prefix. The install says what the native helper needs when the compiler is missing, the
+ * prefix (and `npx --package` of it). The install says what the native helper needs when the compiler is missing, the
  * installed server says how to build it, and once it is built `ferry server` starts.
  *
  * Kept fast: the package is packed from the dist/ the test runs from (no rebuild), npm reads its
@@ -10,9 +10,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { repoRoot } from './support/ferry.js';
 
 let scratch: string;
@@ -61,6 +61,12 @@ before(async () => {
   assert.equal(tar.code, 0, tar.out);
 });
 after(async () => {
+  // npx keeps what it installed in the npm cache (_npx/<hash>): this run's entry goes too.
+  const cache = (await run('npm', ['config', 'get', 'cache'])).out.trim();
+  for (const entry of await readdir(join(cache, '_npx')).catch(() => [] as string[])) {
+    const pkg = await readFile(join(cache, '_npx', entry, 'package.json'), 'utf8').catch(() => '');
+    if (pkg.includes(basename(scratch))) await rm(join(cache, '_npx', entry), { recursive: true, force: true });
+  }
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -76,6 +82,10 @@ test('npm i -g of the package: the install says what the native helper needs; fe
   const v = await run(ferryBin(), ['--version']);
   assert.equal(v.code, 0, v.out);
   assert.equal(v.out.trim(), version);
+  // Without installing: npx runs the package's binary from the tarball.
+  const npx = await run('npx', ['--yes', '--prefer-offline', '--no-audit', '--no-fund', '--package', tarball, 'ferry', '--version'], { env });
+  assert.equal(npx.code, 0, npx.out);
+  assert.equal(npx.out.trim().split('\n').pop(), version, npx.out);
 
   const data = join(scratch, 'data');
   const refused = await run(ferryBin(), ['server', '--port', '0', '--data-dir', data], { timeoutMs: 60_000 });
@@ -105,6 +115,8 @@ test('npm i -g of the package: the install says what the native helper needs; fe
     });
     const health = await fetch(`${url}/healthz`);
     assert.equal(health.status, 200);
+    // The dashboard ships in the package: the installed server serves its page and modules.
+    for (const file of ['/ui/', '/ui/main.js', '/ui/style.css']) assert.equal((await fetch(`${url}${file}`)).status, 200, `${file} of the installed package`);
   } finally {
     if (server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((r) => server.once('exit', r));

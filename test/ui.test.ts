@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, packFiles, markSensitive, repoRoot, sleep, type Ferry } from './support/ferry.js';
-import { browserSkip, launchBrowser } from './support/browser.js';
+import { browserSkip, dropArchive, launchBrowser } from './support/browser.js';
 import { expectProblem, nodeFn } from './support/helpers.js';
 
 const skip = browserSkip();
@@ -155,13 +155,7 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   await page.getByRole('heading', { name: 'Deploy a function' }).waitFor();
   await page.getByLabel('Function name').fill('hello');
   await page.getByLabel('Owning group (a new function only)').fill('custom:team');
-  const archive = Buffer.from(await packFiles(hello)).toString('base64');
-  const dropped = await page.evaluateHandle((b64) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'hello.tar.gz', { type: 'application/gzip' }));
-    return dt;
-  }, archive);
-  await page.dispatchEvent('.drop', 'drop', { dataTransfer: dropped });
+  await dropArchive(page, 'hello.tar.gz', await packFiles(hello));
   await page.getByText('Ready: hello.tar.gz').waitFor();
   await screenshot(page, 'deploy');
   assert.deepEqual(await page.evaluate(() => Array.from(document.querySelectorAll<HTMLInputElement>('input')).filter((el) => !el.labels?.length).map((el) => el.outerHTML)), [], 'deploy: fields without a label');

@@ -64,8 +64,17 @@ export class NodeAnnouncer {
     };
   }
 
-  private beat(): Promise<void> {
-    return this.o.directory.announce(this.record());
+  private async beat(): Promise<void> {
+    const rec = this.record();
+    // Each instance's memory, read now: a gateway's instance list shows it.
+    if (rec.instances && this.o.pool) {
+      const pool = this.o.pool;
+      rec.instances = await Promise.all(rec.instances.map(async (i) => {
+        const bytes = await pool.memoryOf(i.id).catch(() => undefined);
+        return bytes === undefined ? i : { ...i, memoryBytes: bytes };
+      }));
+    }
+    await this.o.directory.announce(rec);
   }
 
   /** Stops the heartbeat and leaves the directory. */

@@ -27,3 +27,4 @@ export * from './rate-limit.js';
 export { keyId } from './key-id.js';
 export * from './blob-store.js';
 export type * from './nodes.js';
+export * from './override-patch.js';

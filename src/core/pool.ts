@@ -39,6 +39,8 @@ export interface InstanceInfo {
   origin: 'pool' | 'cold';
   /** The node it runs on, in a cluster (absent on one node). */
   node?: string;
+  /** Its memory as its node last reported it, in a cluster's heartbeat (`memoryOf` on one node). */
+  memoryBytes?: number;
 }
 
 /** The pre-booted pool as `GET /v1/pool` shows it. */
@@ -84,6 +86,8 @@ export interface InstancePool {
   /** Stops instances of the function (or one version). */
   stop(fn: string, version?: string): Promise<void>;
   list(fn?: string): InstanceInfo[];
+  /** Bytes of memory the instance uses now; undefined when it is gone or its driver cannot tell. */
+  memoryOf(instanceId: string): Promise<number | undefined>;
   /** The pre-booted pool's state. */
   poolStatus(): PoolStatus;
   shutdown(graceMs: number): Promise<void>;

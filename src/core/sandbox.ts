@@ -107,6 +107,8 @@ export interface SandboxProcess {
   onNotice?(listener: (line: string) => void): void;
   /** After a death by SIGSYS: the syscall the seccomp filter killed it for (`ptrace (101)`), when the driver saw it. */
   seccompKill?(): Promise<string | undefined>;
+  /** Bytes of memory the instance uses now (its memory cgroup, or the resident memory of its processes); undefined once it exited. */
+  memoryBytes?(): Promise<number | undefined>;
 }
 
 /**

@@ -110,6 +110,11 @@ export class Scheduler implements InstancePool {
     return out;
   }
 
+  async memoryOf(instanceId: string): Promise<number | undefined> {
+    for (const g of this.groups.values()) for (const i of g.instances) if (i.id === instanceId) return i.proc?.memoryBytes?.();
+    return undefined;
+  }
+
   poolStatus(): PoolStatus {
     return this.opts.prestart?.status() ?? { enabled: false, reason: this.opts.prestartOff ?? 'off', size: 0, runtimes: [] };
   }

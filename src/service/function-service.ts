@@ -4,6 +4,8 @@ import {
   autoVersionName,
   effectiveConfig,
   validateOverride,
+  splitRemovals,
+  applyOverride,
   type AliasRecord,
   type BuildContext,
   type DeployTarget,
@@ -272,17 +274,11 @@ export class FunctionService {
 
   /** PATCH: merges an override into the version's configuration and rolls its instances. */
   async patchVersion(actor: Principal, name: string, version: string, body: unknown): Promise<VersionRecord> {
-    const patch = await validateOverride(body);
+    const { sets, removes } = splitRemovals(body);
+    const patch = await validateOverride(sets);
     return this.compareAndSet(name, async (revision) => {
       const v = await this.getVersion(name, version);
-      const o = v.override;
-      const merged = {
-        ...o,
-        ...patch,
-        scaling: patch.scaling ? { ...o.scaling, ...patch.scaling } : o.scaling,
-        limits: patch.limits ? { ...o.limits, ...patch.limits } : o.limits,
-      };
-      for (const k of Object.keys(merged) as Array<keyof typeof merged>) if (merged[k] === undefined) delete merged[k];
+      const merged = applyOverride(v.override, patch, removes);
       const config = effectiveConfig({ manifest: v.manifest, override: merged });
       this.policy.checkSandbox(actor, config, { mountDev: patch.mountDev, hostLibraries: patch.hostLibraries, packageAlias: patch.packageAlias });
       this.policy.checkQuota(actor, this.catalog.owner(name)!, name, version, config);

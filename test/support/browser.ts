@@ -1,6 +1,6 @@
 // A real browser for tests: Debian's chromium driven by playwright-core (no browser download).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const chromiumPath = process.env.FERRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -14,4 +14,14 @@ export function browserSkip(): string | false {
 export async function launchBrowser(): Promise<Browser> {
   // --no-sandbox: the tests run as root, where chromium's own sandbox refuses to start.
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+}
+
+/** Drops a gzip file `name` holding `bytes` on the page's drop zone (`.drop`), as a user drags one there. */
+export async function dropArchive(page: Page, name: string, bytes: Uint8Array): Promise<void> {
+  const dropped = await page.evaluateHandle(([file, b64]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], file, { type: 'application/gzip' }));
+    return dt;
+  }, [name, Buffer.from(bytes).toString('base64')] as const);
+  await page.dispatchEvent('.drop', 'drop', { dataTransfer: dropped });
 }

@@ -61,6 +61,11 @@ export function ms(v: number | null | undefined): string {
   return v < 1 ? `${v.toFixed(2)} ms` : v < 1000 ? `${Math.round(v * 10) / 10} ms` : `${(v / 1000).toFixed(2)} s`;
 }
 
+/** A size as people read it: bytes, KiB or MiB. */
+export function bytes(n: number): string {
+  return n < 10_240 ? `${n} B` : n < 10 * 1024 * 1024 ? `${Math.round(n / 1024)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 export function when(iso: string | null | undefined): string {
   return iso ? new Date(iso).toLocaleString() : '–';
 }

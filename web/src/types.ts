@@ -14,7 +14,7 @@ export interface EffectiveConfig {
 }
 export interface Version { function: string; version: string; seq: number; packageSize: number; createdAt: string; config: EffectiveConfig; url: string }
 export interface Alias { alias: string; target: { version?: string; weights?: Record<string, number> } | string | Record<string, unknown>; url: string }
-export interface Instance { id: string; version: string; state: string; startedAt: number | string; inFlight: number; served: number; origin?: string }
+export interface Instance { id: string; version: string; state: string; startedAt: number | string; inFlight: number; served: number; memoryBytes: number | null; origin?: string }
 export interface Summary { function: string; requests: number; perSecond: number; errors: number; coldStarts: number; p50Ms: number | null; p99Ms: number | null }
 export interface Point { time: string; requests: number; errors: number; coldStarts: number; p50Ms: number | null; p99Ms: number | null }
 export interface Invocation { id: string; time: string; version: string; kind: string; status: number; durationMs: number; method: string | null; path: string | null; requestId: string }

@@ -236,7 +236,7 @@ export function register(program: Command, io: IO = processIO): void {
     io.stdout.write(deadLettersTable(r?.deadLetters ?? []));
     if (r?.next) io.stderr.write(`more: --cursor ${r.next}\n`);
   });
-  connectionOptions(group.command('redrive').description('run a dead-lettered execution again, its retries afresh').argument('<id>', 'execution id')).action(async (id: string, _opts: unknown, cmd: Command) => {
+  connectionOptions(group.command('redrive').alias('retry').description('run a dead-lettered (failed or timed-out) execution again, its retries afresh').argument('<id>', 'execution id')).action(async (id: string, _opts: unknown, cmd: Command) => {
     const doc = await clientFor(cmd).json<ExecutionDoc>('POST', seg`/v1/executions/${checkId(id)}/redrive`);
     io.stdout.write(`Re-driven ${doc.id}: ${doc.status}\n`);
   });

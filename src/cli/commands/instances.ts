@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { checkName } from '../args.js';
 import { seg } from '../client.js';
-import { formatTime, json, processIO, str, table, type IO } from '../output.js';
+import { formatBytes, formatTime, json, processIO, str, table, type IO } from '../output.js';
 import { clientFor, connectionOptions } from './common.js';
 import { resolveVersion } from './target.js';
 
@@ -15,6 +15,8 @@ interface InstanceView {
   served: number;
   origin?: string;
   pid?: number;
+  /** Null when the driver cannot tell. */
+  memoryBytes?: number | null;
 }
 
 interface PoolView {
@@ -27,8 +29,8 @@ interface PoolView {
 function instancesTable(list: InstanceView[]): string {
   if (list.length === 0) return 'No instances running.\n';
   return table(
-    ['ID', 'VERSION', 'STATE', 'IN FLIGHT', 'SERVED', 'ORIGIN', 'PID', 'STARTED'],
-    list.map((i) => [i.id.slice(0, 12), i.version, i.state, String(i.inFlight), String(i.served), str(i.origin), str(i.pid), formatTime(i.startedAt)]),
+    ['ID', 'VERSION', 'STATE', 'IN FLIGHT', 'SERVED', 'MEMORY', 'ORIGIN', 'PID', 'STARTED'],
+    list.map((i) => [i.id.slice(0, 12), i.version, i.state, String(i.inFlight), String(i.served), typeof i.memoryBytes === 'number' ? formatBytes(i.memoryBytes) : '-', str(i.origin), str(i.pid), formatTime(i.startedAt)]),
   );
 }
 
@@ -52,7 +54,7 @@ export function register(program: Command, io: IO = processIO): void {
       },
     );
   }
-  connectionOptions(program.command('instances').description("a function's running instances: state, calls in flight, calls served").argument('<name>', 'function name').option('--json', 'print the raw JSON answer')).action(
+  connectionOptions(program.command('instances').description("a function's running instances: state, calls in flight, calls served, memory in use").argument('<name>', 'function name').option('--json', 'print the raw JSON answer')).action(
     async (name: string, opts: { json?: boolean }, cmd: Command) => {
       const r = await clientFor(cmd).json<{ instances: InstanceView[] }>('GET', seg`/v1/functions/${checkName('function', name)}/instances`);
       io.stdout.write(opts.json ? json(r) : instancesTable(r.instances));

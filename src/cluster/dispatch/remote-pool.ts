@@ -75,6 +75,15 @@ export class RemoteInstancePool implements InstancePool {
     return this.o.choice.known().flatMap((w) => (w.rec.instances ?? []).filter((i) => fn === undefined || i.function === fn).map((i) => ({ ...i, node: w.rec.id })));
   }
 
+  /** As the instance's worker last reported it. */
+  async memoryOf(instanceId: string): Promise<number | undefined> {
+    for (const w of this.o.choice.known()) {
+      const found = w.rec.instances?.find((i) => i.id === instanceId);
+      if (found) return found.memoryBytes;
+    }
+    return undefined;
+  }
+
   poolStatus(): PoolStatus {
     const known = this.o.choice.known().filter((w) => w.rec.pool);
     if (known.length === 0) return { enabled: false, reason: 'no worker node has reported yet', size: 0, runtimes: [] };

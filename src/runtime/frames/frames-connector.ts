@@ -208,10 +208,11 @@ export class FramesConnector implements Connector {
     }
     if (call.draining) return;
     call.draining = true;
-    let done = false;
+    // Both listeners go once either fires: a long answer backs up many times, and a 'close'
+    // listener left per time would pile up on the response (MaxListenersExceededWarning).
     const release = (): void => {
-      if (done) return;
-      done = true;
+      call.res.off('drain', release);
+      call.res.off('close', release);
       call.draining = false;
       if (call.holding) {
         call.holding = false;

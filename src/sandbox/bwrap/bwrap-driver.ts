@@ -25,6 +25,8 @@ export interface InstanceLimits {
   remove(): Promise<void>;
   /** Sets the limits of a pooled sandbox's function (the cgroups it was started in). */
   update(limits: Pick<Limits, 'memoryMb' | 'cpu' | 'pids'>): Promise<void>;
+  /** Bytes its memory cgroup charges now; undefined where memory has no cgroup. */
+  memoryBytes(): Promise<number | undefined>;
 }
 
 /** Package slots of pooled sandboxes (see slots.ts). */

@@ -47,6 +47,8 @@ export interface InstanceCgroup {
   remove(): Promise<void>;
   /** Sets new values for the limits it was made with (a pooled sandbox taking a function). */
   update(limits: CgroupLimits): Promise<void>;
+  /** Bytes its memory cgroup charges now; undefined without a memory cgroup, or once removed. */
+  memoryBytes(): Promise<number | undefined>;
 }
 
 /** The cgroup side of this host, from `detectCgroups()`. */
@@ -296,6 +298,7 @@ class Host implements CgroupHost {
       dirs,
       unenforced,
       oomKilled: () => final ?? check(),
+      memoryBytes: async () => (memDir ? memoryUsage(memDir, memVersion!) : undefined),
       update: async (next) => {
         for (const c of used) {
           const key = c === 'memory' ? 'memoryMb' : c;
@@ -379,4 +382,11 @@ async function oomKilled(dir: string, version: 1 | 2): Promise<boolean> {
   if (ctl.has('oom_kill')) return ctl.get('oom_kill')! > 0 || ctl.get('under_oom') === 1;
   const failcnt = Number((await readFile(join(dir, 'memory.failcnt'), 'utf8').catch(() => '0')).trim());
   return ctl.get('under_oom') === 1 || failcnt > 0;
+}
+
+/** What a memory cgroup charges now (v1 `memory.usage_in_bytes`, v2 `memory.current`); undefined once it is gone. */
+async function memoryUsage(dir: string, version: 1 | 2): Promise<number | undefined> {
+  const text = await readFile(join(dir, version === 1 ? 'memory.usage_in_bytes' : 'memory.current'), 'utf8').catch(() => '');
+  const n = Number(text.trim());
+  return text.trim() !== '' && Number.isFinite(n) ? n : undefined;
 }

@@ -45,7 +45,7 @@ test('instanceLimits: rlimits only where memory has no cgroup, chosen by the run
   const fake = (unenforced: Array<'memory'>): CgroupHost => ({
     controllers: {} as CgroupHost['controllers'],
     unenforced: () => unenforced,
-    create: async () => ({ dirs: ['/cg/x'], unenforced, oomKilled: async () => false, remove: async () => {}, update: async () => {} }),
+    create: async () => ({ dirs: ['/cg/x'], unenforced, oomKilled: async () => false, remove: async () => {}, update: async () => {}, memoryBytes: async () => undefined }),
     cleanupStale: async () => [],
   });
   const l = { memoryMb: 64, cpu: 1, pids: 32 };

@@ -33,5 +33,5 @@ export const memoryFallbackNotice =
 export async function instanceLimits(cgroups: CgroupHost, instanceId: string, l: Pick<Limits, 'memoryMb' | 'cpu' | 'pids'>, runtime: RuntimeName | undefined): Promise<InstanceLimits> {
   const cg = await cgroups.create(instanceId, { memoryMb: l.memoryMb, cpu: l.cpu, pids: l.pids }, { allowFallback: true });
   const rlimits = cg.unenforced.includes('memory') ? fallbackRlimits(runtime, l.memoryMb) : [];
-  return { dirs: cg.dirs, rlimits, oomKilled: () => cg.oomKilled(), remove: () => cg.remove(), update: (next) => cg.update(next) };
+  return { dirs: cg.dirs, rlimits, oomKilled: () => cg.oomKilled(), remove: () => cg.remove(), update: (next) => cg.update(next), memoryBytes: () => cg.memoryBytes() };
 }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { SandboxProcess } from '../../core/index.js';
 import type { InstanceLimits } from './bwrap-driver.js';
 import type { InstanceRefusals } from './seccomp-log.js';
+import { processTreeMemory } from '../host/process-memory.js';
 
 /**
  * The host pid of the sandboxed runtime, from bwrap's --info-fd (fd 3): `{"child-pid": N}`.
@@ -71,6 +72,13 @@ export function stopSandbox(child: ChildProcess, childPid: Promise<number | unde
         await cleaned;
       })();
       return stopping;
+    },
+    // The memory cgroup counts what the instance's processes charge, shared pages once; without
+    // one, the resident memory of the process tree stands in.
+    async memoryBytes() {
+      if (exited) return undefined;
+      const charged = await limits.memoryBytes().catch(() => undefined);
+      return charged ?? (child.pid === undefined ? undefined : processTreeMemory(child.pid));
     },
     async exitReason() {
       await exit;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver, SandboxProcess, SandboxSpec, SandboxView } from '../../core/index.js';
+import { processTreeMemory } from '../host/process-memory.js';
 
 /** The host variables an instance keeps: enough to find programs and decode text, nothing else. */
 function baseEnv(runDir: string): Record<string, string> {
@@ -79,6 +80,8 @@ export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: Sandbox
         stopping = exit.then(() => clearTimeout(timer));
         return stopping;
       },
+      // No cgroup here: the resident memory of the process and everything it started.
+      memoryBytes: async () => (exited || child.pid === undefined ? undefined : processTreeMemory(child.pid)),
     };
   },
 

@@ -1,5 +1,5 @@
-import { call, eachLine, enc, get } from '../api.js';
-import { badge, h, ms, table, when } from '../dom.js';
+import { call, eachLine, enc, get, send } from '../api.js';
+import { badge, bytes, h, ms, table, when } from '../dom.js';
 import { attempt } from '../notice.js';
 import { section } from '../section.js';
 import type { Execution, Instance, Invocation, LogLine } from '../types.js';
@@ -8,7 +8,7 @@ import type { Execution, Instance, Invocation, LogLine } from '../types.js';
 export function instancesSection(name: string, signal: AbortSignal): ReturnType<typeof section> {
   const s = section('Instances', async () => {
     const { instances } = await get<{ instances: Instance[] }>(`/v1/functions/${enc(name)}/instances`);
-    return table('Live: redrawn every 3 seconds', ['Instance', 'Version', 'State', 'Since', 'In flight', 'Served', 'Start'], instances.map((i) => [i.id, i.version, badge(i.state), when(new Date(i.startedAt).toISOString()), String(i.inFlight), String(i.served), i.origin ?? '–']), 'None running (scaled to zero).', [4, 5]);
+    return table('Live: redrawn every 3 seconds', ['Instance', 'Version', 'State', 'Since', 'In flight', 'Served', 'Memory', 'Start'], instances.map((i) => [i.id, i.version, badge(i.state), when(new Date(i.startedAt).toISOString()), String(i.inFlight), String(i.served), i.memoryBytes === null ? '–' : bytes(i.memoryBytes), i.origin ?? '–']), 'None running (scaled to zero).', [4, 5, 6]);
   });
   const timer = setInterval(() => void s.refresh(), 3000);
   signal.addEventListener('abort', () => clearInterval(timer));
@@ -68,7 +68,10 @@ export function logsSection(name: string, signal: AbortSignal): ReturnType<typeo
   });
 }
 
-/** Asynchronous executions with their results and attempts. */
+/** An execution that failed for good (a dead letter) can run again, its retries afresh. */
+const retriable = (status: string): boolean => status === 'failed' || status === 'timed-out';
+
+/** Asynchronous executions with their results and attempts; a failed one can be retried (re-driven). */
 export function executionsSection(name: string): ReturnType<typeof section> {
   const detail = h('pre', { class: 'code', hidden: true, 'aria-live': 'polite' });
   const show = (id: string): Promise<boolean> =>
@@ -81,7 +84,10 @@ export function executionsSection(name: string): ReturnType<typeof section> {
     const { executions } = await get<{ executions: Execution[] }>(`/v1/executions?function=${enc(name)}&limit=25`);
     return [
       h('button', { type: 'button', class: 'secondary', onclick: () => void s.refresh() }, 'Refresh executions'),
-      table('The 25 latest executions', ['Execution', 'Version', 'Status', 'Result', 'Attempts', 'Created', 'Finished'], executions.map((e) => [h('button', { type: 'button', class: 'link', 'aria-label': `Details of execution ${e.id}`, onclick: () => void show(e.id) }, e.id), e.version, badge(e.status), e.resultStatus === null ? '–' : String(e.resultStatus), String(e.attempts), when(e.createdAt), when(e.finishedAt)]), 'No executions yet.', [4]),
+      table('The 25 latest executions', ['Execution', 'Version', 'Status', 'Result', 'Attempts', 'Created', 'Finished', ''], executions.map((e) => [
+        h('button', { type: 'button', class: 'link', 'aria-label': `Details of execution ${e.id}`, onclick: () => void show(e.id) }, e.id), e.version, badge(e.status), e.resultStatus === null ? '–' : String(e.resultStatus), String(e.attempts), when(e.createdAt), when(e.finishedAt),
+        retriable(e.status) ? h('button', { type: 'button', class: 'secondary', 'aria-label': `Retry execution ${e.id}`, onclick: () => void attempt(() => send('POST', `/v1/executions/${enc(e.id)}/redrive`), `execution ${e.id} queued again`, () => s.refresh()) }, 'Retry') : '',
+      ]), 'No executions yet.', [4]),
       detail,
     ];
   });

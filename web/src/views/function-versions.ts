@@ -1,10 +1,8 @@
 import { call, enc, get, send } from '../api.js';
-import { field, h, table, when } from '../dom.js';
+import { bytes, field, h, table, when } from '../dom.js';
 import { attempt } from '../notice.js';
 import { section } from '../section.js';
 import type { Alias, Version } from '../types.js';
-
-const size = (n: number): string => (n < 10_240 ? `${n} B` : `${Math.round(n / 1024)} KiB`);
 
 export function versionsSection(name: string): ReturnType<typeof section> {
   const base = `/v1/functions/${enc(name)}`;
@@ -19,7 +17,7 @@ export function versionsSection(name: string): ReturnType<typeof section> {
         log.hidden = false;
       }) }, 'build log');
     return [
-      table(`Versions of ${name}`, ['Version', 'Created', 'Runtime', 'Package', 'Actions'], versions.map((v) => [v.version, when(v.createdAt), v.config.runtime, size(v.packageSize), [action(v, 'start'), ' ', action(v, 'stop'), ' ', buildLog(v)]])),
+      table(`Versions of ${name}`, ['Version', 'Created', 'Runtime', 'Package', 'Actions'], versions.map((v) => [v.version, when(v.createdAt), v.config.runtime, bytes(v.packageSize), [action(v, 'start'), ' ', action(v, 'stop'), ' ', buildLog(v)]])),
       log,
     ];
   });
