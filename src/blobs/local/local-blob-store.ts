@@ -90,6 +90,10 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  localFile(digest: string): string {
+    return this.path(digest);
+  }
+
   private path(digest: string): string {
     if (!blobDigestPattern.test(digest)) throw new FerryError('internal', `not a blob digest: ${JSON.stringify(digest)}`);
     return `${this.root}/${digest.slice(7)}`;
