@@ -9,11 +9,13 @@ import { LocalBlobStore } from './local/local-blob-store.js';
 export interface BlobStoreOptions {
   /** Ferry's data directory; a local store keeps its files under it. */
   dataDir: string;
+  /** This process's own directory for puts in progress (`blobs/<scratch>`); default `.incoming`. */
+  scratch?: string;
 }
 
 /** Blob store factories keyed by kind. */
 export const blobStores = {
-  local: (opts: BlobStoreOptions): BlobStore => new LocalBlobStore(opts.dataDir),
+  local: (opts: BlobStoreOptions): BlobStore => new LocalBlobStore(opts.dataDir, opts.scratch),
 } satisfies Record<string, (opts: BlobStoreOptions) => BlobStore>;
 
 /** A kind of blob store Ferry knows. */

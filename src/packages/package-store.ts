@@ -31,12 +31,14 @@ export class FsPackageStore implements PackageStore, PackageCache {
   /** Fetches in progress, so concurrent starts of one package fetch it once. */
   private readonly fetching = new Map<string, Promise<string>>();
 
+  /** `staging`: this process's staging directory in `packages/`, its own so no other process's start wipes it. */
   constructor(
     dataDir: string,
     private readonly blobs: BlobStore,
+    staging = '.staging',
   ) {
     this.root = resolve(dataDir, 'packages');
-    this.stagingRoot = join(this.root, '.staging');
+    this.stagingRoot = join(this.root, staging);
     mkdirSync(this.stagingRoot, { recursive: true });
     // Leftovers of a crash: half-unpacked uploads, uncommitted builds, packages mid-removal.
     for (const name of readdirSync(this.stagingRoot)) removeTreeSync(join(this.stagingRoot, name));

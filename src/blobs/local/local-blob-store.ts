@@ -17,10 +17,11 @@ export class LocalBlobStore implements BlobStore {
   private readonly root: string;
   private readonly incoming: string;
 
-  constructor(dataDir: string) {
+  /** `scratch`: this process's directory for puts in progress, its own so no other process's start wipes it. */
+  constructor(dataDir: string, scratch = '.incoming') {
     const base = resolve(dataDir, 'blobs');
     this.root = join(base, 'sha256');
-    this.incoming = join(base, '.incoming');
+    this.incoming = join(base, scratch);
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
     mkdirSync(this.incoming, { recursive: true, mode: 0o700 });
     for (const name of readdirSync(this.incoming)) rmSync(join(this.incoming, name), { force: true });
