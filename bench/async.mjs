@@ -5,26 +5,27 @@
 //     own start and end times (first start to last end), so the server's start is not counted.
 //  3. p50 from 202 to `succeeded` of an empty function (client side: the 202, then GET ?wait=30
 //     until it ends), next to the synchronous p50 of the same function in the same run.
+// Also the server's CPU per execution (from /proc), which a busy host moves less than a rate.
 // Options: --duration S (wrk, default 5), --connections N (64), --samples N (1000),
-// --workers N (64), --driver D (process), --no-pin.
+// --workers N (64), --driver D (process), --no-pin, --repo DIR (run the build in DIR's dist/, e.g. a
+// worktree of another commit, to compare two commits in one run; default this checkout).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-
-const repo = fileURLToPath(new URL('../', import.meta.url));
-const cli = join(repo, 'dist/src/cli/main.js');
-const tar = createRequire(join(repo, 'package.json'))('tar');
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
+const here = fileURLToPath(new URL('../', import.meta.url));
+const cli = join(resolve(opt('repo', here)), 'dist/src/cli/main.js');
+const tar = createRequire(join(here, 'package.json'))('tar');
 const duration = Number(opt('duration', 5));
 const connections = Number(opt('connections', 64));
 const samples = Number(opt('samples', 1000));
@@ -51,6 +52,12 @@ async function startServer(extra) {
     child.once('exit', (code) => reject(new Error(`ferry server exited (${code}):\n${buf}`)));
   });
   return { url, child };
+}
+
+/** CPU time the server process has used so far, in ms (utime + stime of /proc/<pid>/stat, 100 Hz ticks). */
+function serverCpuMs(s) {
+  const fields = readFileSync(`/proc/${s.child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function stopServer(s) {
@@ -133,20 +140,25 @@ const pct = (xs, p) => {
 const ms = (x) => `${x.toFixed(2)} ms`;
 
 try {
-  console.log(`ferry bench:async: ${cpus().length} CPUs, ${pin ? 'server on CPU 1, load on CPU 0' : 'not pinned'}, driver ${driver}`);
+  console.log(`ferry bench:async: ${cpus().length} CPUs, ${pin ? 'server on CPU 1, load on CPU 0' : 'not pinned'}, driver ${driver}, server ${cli}`);
   // 1. Acceptance with execution paused.
   let server = await startServer(['--async-workers', '0']);
   await deployEmpty(server.url);
   // A short warm-up, so V8 has compiled the path being measured.
   wrkAccept(server.url, 2);
+  const cpu0 = serverCpuMs(server);
   const accept = wrkAccept(server.url);
+  // CPU per execution: what a busy host moves least (a rate falls when other work takes the core).
+  const acceptCpuUs = ((serverCpuMs(server) - cpu0) * 1000) / accept.total;
   await stopServer(server);
 
   // 2. Drain: restart with workers; rate from the executions' own timings.
   server = await startServer(['--async-workers', String(workers)]);
   const t0 = performance.now();
+  const drainCpu0 = serverCpuMs(server);
   while ((await openCount(server.url)) > 0) await new Promise((r) => setTimeout(r, 50));
   const wall = (performance.now() - t0) / 1000;
+  const drainCpuMs = serverCpuMs(server) - drainCpu0;
   const all = await allExecutions(server.url);
   const succeeded = all.filter((e) => e.status === 'succeeded');
   const first = Math.min(...succeeded.map((e) => Date.parse(e.startedAt)));
@@ -179,7 +191,9 @@ try {
   console.log('| measure | value |');
   console.log('|---|---|');
   console.log(`| accepted async executions/s (execution paused, wrk -c${connections}, ${duration} s) | ${Math.round(accept.rps)} (${accept.total} accepted, ${accept.bad} not 2xx, p50 ${accept.p50}) |`);
+  console.log(`| server CPU per accepted execution (the same ${duration} s) | ${acceptCpuUs.toFixed(0)} µs |`);
   console.log(`| drained executions/s (--async-workers ${workers}; first start to last end) | ${Math.round(drainRate)} (${succeeded.length} of ${all.length} succeeded; ${wall.toFixed(1)} s from restart to empty queue) |`);
+  console.log(`| server CPU per drained execution (the server process, not its instances; from restart to empty queue) | ${((drainCpuMs * 1000) / succeeded.length).toFixed(0)} µs |`);
   console.log(`| p50 / p99 from 202 to succeeded, client (202, then GET ?wait=30) | ${ms(pct(client, 50))} / ${ms(pct(client, 99))} |`);
   console.log(`| p50 / p99 created to finished, server's timings | ${ms(pct(server202, 50))} / ${ms(pct(server202, 99))} |`);
   console.log(`| p50 / p99 synchronous call of the same function | ${ms(pct(sync, 50))} / ${ms(pct(sync, 99))} |`);

@@ -3,30 +3,17 @@
  * host whose cache lacks it fetches it from there before an instance starts; deleting the last
  * version that uses it deletes its blobs (not those another package shares) and its cache entry.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, lstat, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
+import { serverStarter, type Ferry } from './support/ferry.js';
 import { nodeFn, until } from './support/helpers.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { busyboxTree, imagePackage } from './support/image-trees.js';
 
 const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
-
-/** A starter of servers that the test's end disposes of, the last started first (they share a data dir). */
-function servers(t: TestContext): (opts?: Parameters<typeof startFerry>[0]) => Promise<Ferry> {
-  const started: Ferry[] = [];
-  t.after(async () => {
-    for (const f of started.reverse()) await disposeFerry(f);
-  });
-  return async (opts = {}) => {
-    const f = await startFerry(opts);
-    started.push(f);
-    return f;
-  };
-}
 
 const blobPath = (dataDir: string, hex: string): string => join(dataDir, 'blobs', 'sha256', hex);
 const cachePath = (dataDir: string, sha: string): string => join(dataDir, 'packages', sha);
@@ -52,7 +39,7 @@ async function call(f: Ferry, fn: string): Promise<string> {
 }
 
 test('a package runs from the blob store where the cache lacks it, and goes with its last version', async (t) => {
-  const start = servers(t);
+  const start = serverStarter(t);
   const first = await start();
   const dataDir = first.dataDir;
   // Two packages sharing their ferry.json and package.json, each with an index.js of its own.
@@ -87,7 +74,7 @@ test('a package runs from the blob store where the cache lacks it, and goes with
 });
 
 test('an image version rides the same way: its root file system is fetched from the blob store', { skip }, async (t) => {
-  const start = servers(t);
+  const start = serverStarter(t);
   const first = await start({ args: ['--driver', 'bwrap'] });
   const dataDir = first.dataDir;
   const pkg = await imagePackage(busyboxTree(), { runtime: 'exec', image: { entrypoint: ['/bin/cat'] } });

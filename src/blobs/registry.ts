@@ -15,11 +15,13 @@ export interface BlobStoreOptions {
   nats?: NatsConnectOptions;
   /** Names the NATS bucket (default `ferry`), so deployments can share an account. */
   natsPrefix?: string;
+  /** This process's own directory for puts in progress (`blobs/<scratch>`); default `.incoming`. */
+  scratch?: string;
 }
 
 /** Blob store factories keyed by kind. */
 export const blobStores = {
-  local: (opts: BlobStoreOptions): BlobStore => new LocalBlobStore(opts.dataDir),
+  local: (opts: BlobStoreOptions): BlobStore => new LocalBlobStore(opts.dataDir, opts.scratch),
   nats: (opts: BlobStoreOptions): BlobStore => {
     if (!opts.nats) throw new Error('the NATS blob store needs the NATS connection settings (--store nats://...)');
     return new NatsBlobStore({ nats: opts.nats, ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}) });

@@ -37,5 +37,11 @@ export interface BlobStore {
   delete(digest: string): Promise<void>;
   /** Every stored blob, in no particular order (for pruning). */
   list(): AsyncIterable<BlobInfo>;
+  /**
+   * The file on this host that holds the blob, for a hard link instead of a copy; only a store
+   * of local files has one. The file is never written again once stored (a put of the same
+   * digest renames a new file over the name), so a link keeps the bytes it was made to.
+   */
+  localFile?(digest: string): string;
   close?(): Promise<void>;
 }

@@ -12,10 +12,21 @@ export type Change =
   | { revision: number; kind: 'alias'; function: string; alias: string; record: AliasRecord | undefined };
 
 /**
- * A live feed of changes after a revision, oldest first; it waits for new ones and ends only on
- * `close()` (or when its store closes). The changes of one key come in order; a change may be
- * followed by another of the same key that carries the same value (consumers apply idempotently).
+ * The feed cannot go on: the changes after its revision up to `revision` were pruned (a store
+ * keeps only recent changes). The consumer reloads what it follows whole, then watches again
+ * from the store's revision as it was before that reload. The feed ends after it.
  */
-export interface ChangeFeed extends AsyncIterable<Change> {
+export interface Resync {
+  kind: 'resync';
+  revision: number;
+}
+
+/**
+ * A live feed of changes after a revision, oldest first; it waits for new ones and ends only on
+ * `close()`, when its store closes, or after a `Resync`. The changes of one key come in order; a
+ * change may be followed by another of the same key that carries the same value (consumers apply
+ * idempotently).
+ */
+export interface ChangeFeed extends AsyncIterable<Change | Resync> {
   close(): void;
 }

@@ -26,9 +26,10 @@ export class BlobCache {
   readonly root: string;
   private readonly tmp: string;
 
-  constructor(dataDir: string) {
+  /** `scratch`: this process's directory for blobs arriving, its own so no other process's start wipes it. */
+  constructor(dataDir: string, scratch = '.incoming') {
     this.root = resolve(dataDir, 'images', 'blobs', 'sha256');
-    this.tmp = resolve(dataDir, 'images', 'blobs', '.incoming');
+    this.tmp = resolve(dataDir, 'images', 'blobs', scratch);
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
     mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
     // Half-received blobs of a crash are worthless: nothing refers to them.

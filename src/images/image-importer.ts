@@ -20,6 +20,8 @@ export interface ImageImportOptions {
   maxEntries: number;
   /** How to reach registries (absent: no pulls, only uploaded archives). */
   registry?: RegistrySettings;
+  /** Added to the names of this process's scratch dirs, so another server process's start never wipes them; default ''. */
+  scratchSuffix?: string;
 }
 
 /**
@@ -36,8 +38,8 @@ export class ImageImporter {
   private readonly puller: ImagePuller | undefined;
 
   constructor(private readonly o: ImageImportOptions) {
-    this.cache = new BlobCache(o.dataDir);
-    this.spoolDir = join(o.dataDir, 'images', 'spool');
+    this.cache = new BlobCache(o.dataDir, `.incoming${o.scratchSuffix ?? ''}`);
+    this.spoolDir = join(o.dataDir, 'images', `spool${o.scratchSuffix ?? ''}`);
     rmSync(this.spoolDir, { recursive: true, force: true }); // a crash's leftovers mean nothing
     this.puller = o.registry ? new ImagePuller({ blobs: this.cache, ...o.registry }) : undefined;
   }

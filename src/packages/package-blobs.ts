@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, symlink } from 'node:fs/promises';
+import { chmod, link, mkdir, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../core/blob-store.js';
@@ -50,7 +50,7 @@ export async function fetchTree(blobs: BlobStore, sha: string, into: string): Pr
   await inParallel(entries.filter((e) => e.kind !== 'dir'), async (e) => {
     const path = inside(into, e.rel);
     if (e.kind === 'symlink') await symlink(e.target!, path);
-    else {
+    else if (e.exec || !(await linkBlob(blobs, `sha256:${e.digest!}`, path))) {
       await pipeline(await blobs.get(`sha256:${e.digest!}`), createWriteStream(path, { flags: 'wx', mode: 0o644 }));
       if (e.exec) await chmod(path, 0o755);
     }
@@ -58,6 +58,40 @@ export async function fetchTree(blobs: BlobStore, sha: string, into: string): Pr
   const got = await hashTree(into);
   if (got.sha !== sha) throw new FerryError('blob-digest-mismatch', `package ${sha} rebuilt from its blobs hashes to ${got.sha}`);
   return got.entries;
+}
+
+/**
+ * Makes `path` (not there yet) a hard link to the blob, where the store keeps it as a file on
+ * this file system: the package cache then holds no second copy of the bytes. Answers false
+ * where it cannot (no local file, another file system, the blob just deleted): copy instead.
+ * Only for files that are not executable: a link shares the blob's inode and so its mode, which
+ * sealing makes 0444 (the store's 0700 directory still keeps everyone else out); an executable
+ * copy of the same bytes would need 0555 on the same inode.
+ */
+export async function linkBlob(blobs: BlobStore, digest: string, path: string): Promise<boolean> {
+  const file = blobs.localFile?.(digest);
+  if (file === undefined) return false;
+  try {
+    await link(file, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EXDEV' || code === 'ENOENT' || code === 'EPERM' || code === 'EMLINK') return false;
+    throw err;
+  }
+}
+
+/**
+ * Replaces the tree's files that are not executable by hard links to their blobs (after
+ * `publishTree`, before sealing), so a committed package is kept once, in the blob store.
+ * Each link is made beside the tree (`spare`, a fresh name in staging) and renamed over the file.
+ */
+export async function linkTreeToBlobs(blobs: BlobStore, dir: string, entries: readonly TreeEntry[], spare: () => string): Promise<void> {
+  if (!blobs.localFile) return;
+  await inParallel(entries.filter((e) => e.kind === 'file' && !e.exec), async (e) => {
+    const temp = spare();
+    if (await linkBlob(blobs, `sha256:${e.digest!}`, temp)) await rename(temp, inside(dir, e.rel));
+  });
 }
 
 /** The digests of the file blobs a listing names. */

@@ -5,7 +5,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { BlobStore } from '../core/blob-store.js';
 import type { PackageCache, PackageStore } from '../core/store.js';
 import { FerryError } from '../errors/index.js';
-import { fetchTree, fileBlobs, listingDigest, publishTree, readListing } from './package-blobs.js';
+import { fetchTree, fileBlobs, linkTreeToBlobs, listingDigest, publishTree, readListing } from './package-blobs.js';
 import { removeTree, removeTreeSync, sealDir, sealTree, syncPath } from './seal.js';
 import { hashTree, type TreeEntry } from './tree-hash.js';
 
@@ -18,8 +18,9 @@ const SHA = /^[0-9a-f]{64}$/;
  * Content-addressed package trees. The blob store holds every committed package (its listing
  * under its sha, a blob per file content: `package-blobs.ts`); this host keeps them unpacked in
  * its local cache, `<dataDir>/packages/<sha256>`, read-only, shared by every version (and
- * instance) with the same content. A commit fills both; `localPath` fetches a package the cache
- * lacks from the blob store. Work in progress lives in `<dataDir>/packages/.staging/`, on the
+ * instance) with the same content, its files that are not executable hard links to their blobs
+ * where the blob store keeps local files (so the bytes are on disk once). A commit fills both;
+ * `localPath` fetches a package the cache lacks from the blob store. Work in progress lives in `<dataDir>/packages/.staging/`, on the
  * same file system so moving a tree into the cache is one atomic rename, and is wiped on start-up
  * since nothing there survives a crash meaningfully.
  */
@@ -30,12 +31,14 @@ export class FsPackageStore implements PackageStore, PackageCache {
   /** Fetches in progress, so concurrent starts of one package fetch it once. */
   private readonly fetching = new Map<string, Promise<string>>();
 
+  /** `staging`: this process's staging directory in `packages/`, its own so no other process's start wipes it. */
   constructor(
     dataDir: string,
     private readonly blobs: BlobStore,
+    staging = '.staging',
   ) {
     this.root = resolve(dataDir, 'packages');
-    this.stagingRoot = join(this.root, '.staging');
+    this.stagingRoot = join(this.root, staging);
     mkdirSync(this.stagingRoot, { recursive: true });
     // Leftovers of a crash: half-unpacked uploads, uncommitted builds, packages mid-removal.
     for (const name of readdirSync(this.stagingRoot)) removeTreeSync(join(this.stagingRoot, name));
@@ -66,6 +69,8 @@ export class FsPackageStore implements PackageStore, PackageCache {
       await removeTree(dir);
       return { sha, size, dir: final };
     }
+    // The cache's files become links to the blobs just stored: the package is kept once.
+    await linkTreeToBlobs(this.blobs, dir, entries, () => join(this.stagingRoot, `ln-${randomBytes(12).toString('hex')}`));
     await this.cache(dir, final, entries);
     return { sha, size, dir: final };
   }

@@ -19,6 +19,7 @@ import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrot
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
 import { ClusterNode, inCluster } from './cluster-node.js';
+import { claimServerSlot } from './server-slot.js';
 import { Pipeline } from '../pipeline/index.js';
 import { makeRateLimits } from './rate-limits.js';
 import { HttpInvocations } from '../frontends/http/index.js';
@@ -78,17 +79,20 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   // Searchable but not listable: sandboxed instances run as another uid and bwrap must reach
   // their package and run dir by path; everything private in here is mode 0600.
   await chmod(opts.dataDir, 0o711);
-  const runRoot = join(opts.dataDir, 'run');
+  // This process's own run dir, pid records, node id and scratch dirs: another server process on
+  // the same data dir keeps its own (server-slot.ts).
+  const slot = await claimServerSlot(opts.dataDir);
+  const runRoot = join(opts.dataDir, slot.name('run'));
   // Instances a previous boot could not stop (it was killed) are stopped now, found by the pid
   // records in the server's own directory (never by anything in their run dirs).
-  const pidDir = join(opts.dataDir, 'pids');
+  const pidDir = join(opts.dataDir, slot.name('pids'));
   await preparePidDir(pidDir);
   const orphans = await reapOrphans(pidDir);
   if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
 
   const makeDriver = drivers.get(opts.driver);
   if (!makeDriver) throw new Error(`unknown sandbox driver '${opts.driver}' (known: ${[...drivers.keys()].join(', ')})`);
-  const driver = await makeDriver({ dataDir: opts.dataDir, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
+  const driver = await makeDriver({ dataDir: opts.dataDir, runRoot, slot: slot.n, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
   const stale = (await driver.cleanup?.()) ?? [];
   if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
   // The old run dirs go only now, after the driver's cleanup has unmounted what the last boot left
@@ -115,7 +119,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   // The database holds token hashes and logs: owner only (SQLite gives -wal/-shm the same mode).
   for (const f of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm']) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   for (const f of [queueFileName, `${queueFileName}-wal`, `${queueFileName}-shm`]) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
-  const identity = await nodeIdentity(opts.dataDir);
+  const identity = await nodeIdentity(join(opts.dataDir, slot.name('node-id')));
   // In a cluster: the heartbeat, and on a gateway the pool that sends calls to workers.
   const cluster = inCluster(opts)
     ? await ClusterNode.open({ opts, kind: nats ? 'nats' : 'sqlite', ...(nats ? { nats, prefix: opts.natsPrefix } : {}), keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
@@ -126,8 +130,8 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     : undefined;
   const gatewayOnly = cluster !== undefined && !cluster.runsInstances;
   // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
-  const blobs = nats ? blobStores.nats({ dataDir: opts.dataDir, ...onNats }) : blobStores.local({ dataDir: opts.dataDir });
-  const packages = new FsPackageStore(opts.dataDir, blobs);
+  const blobs = nats ? blobStores.nats({ dataDir: opts.dataDir, ...onNats }) : blobStores.local({ dataDir: opts.dataDir, scratch: slot.name('.incoming') });
+  const packages = new FsPackageStore(opts.dataDir, blobs, slot.name('.staging'));
   const metrics = new Metrics();
   const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
   // The pre-booted pool: sandboxes started ahead of any call, so a first call skips the start.
@@ -201,7 +205,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   await builder.cleanup();
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, cache: packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new LazyImageImporter({ dataDir: opts.dataDir, maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
+  const service = new FunctionService({ store, packages, cache: packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new LazyImageImporter({ dataDir: opts.dataDir, scratchSuffix: slot.name(''), maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();
@@ -300,6 +304,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     await queues.close();
     await store.close();
     await blobs.close?.();
+    await slot.release();
   };
   let plans: ListenerPlan[];
   let listeners: Listeners | undefined;

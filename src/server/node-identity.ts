@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 /**
- * Who holds a lease on an execution: this node (an id kept in the data dir, so the next start
- * of the same node recognises its own leases) and this boot (new at every start, so what the
+ * Who holds a lease on an execution: this node (an id kept in `file`, the server slot's own in
+ * the data dir, so the next start of the same node recognises its own leases) and this boot (new at every start, so what the
  * previous boot held can be told apart and put back at once).
  */
-export async function nodeIdentity(dataDir: string): Promise<{ node: string; boot: string }> {
-  const file = join(dataDir, 'node-id');
+export async function nodeIdentity(file: string): Promise<{ node: string; boot: string }> {
   let node: string;
   try {
     node = (await readFile(file, 'utf8')).trim();

@@ -5,7 +5,8 @@ import type { Catalog } from './catalog.js';
  * Keeps the routing catalog in step with the store: loads it whole, then applies the store's
  * change feed, so what any process writes (this one included) reaches the catalog. Only the
  * catalog's update path goes through here; routing reads the catalog as before. A writer calls
- * `caughtUp()` after its write, so the change routes before the writer answers.
+ * `caughtUp()` after its write, so the change routes before the writer answers. A feed that fell
+ * behind what the store keeps says so (a resync): the catalog is then loaded whole again.
  */
 export class CatalogFeed {
   /** Revision of the newest change applied to the catalog. */
@@ -13,6 +14,7 @@ export class CatalogFeed {
   private feed: ChangeFeed | undefined;
   private following: Promise<void> | undefined;
   private waiters: Array<{ revision: number; resolve: () => void }> = [];
+  private closed = false;
 
   constructor(
     private readonly store: Store,
@@ -22,14 +24,7 @@ export class CatalogFeed {
 
   /** Loads the catalog, then follows every change after what it loaded. */
   async start(): Promise<void> {
-    // The revision first: a change made while the lists are read is applied again, harmlessly.
-    const from = await this.store.revision();
-    for (const fn of await this.store.listFunctions()) {
-      this.catalog.putFunction(fn);
-      for (const v of await this.store.listVersions(fn.name)) this.catalog.putVersion(v);
-      for (const a of await this.store.listAliases(fn.name)) this.catalog.putAlias(a);
-    }
-    this.applied = from;
+    const from = await this.loadWhole();
     this.feed = this.store.watch(from);
     this.following = this.follow(this.feed);
   }
@@ -42,21 +37,54 @@ export class CatalogFeed {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.feed?.close();
     await this.following;
   }
 
-  private async follow(feed: ChangeFeed): Promise<void> {
+  /**
+   * Reads every function, version and alias into a fresh catalog and puts it in place in one
+   * step (routing never sees half of it); answers the revision it was read at.
+   */
+  private async loadWhole(): Promise<number> {
+    // The revision first: a change made while the lists are read is applied again, harmlessly.
+    const from = await this.store.revision();
+    const fresh = this.catalog.emptyCopy();
+    for (const fn of await this.store.listFunctions()) {
+      fresh.putFunction(fn);
+      for (const v of await this.store.listVersions(fn.name)) fresh.putVersion(v);
+      for (const a of await this.store.listAliases(fn.name)) fresh.putAlias(a);
+    }
+    this.catalog.replaceWith(fresh);
+    this.applied = from;
+    return from;
+  }
+
+  /** Applies each feed's changes; after a resync (the store pruned what this one missed), reloads whole and follows a new feed. */
+  private async follow(first: ChangeFeed): Promise<void> {
     try {
-      for await (const change of feed) {
-        try {
-          this.catalog.apply(change);
-        } catch (err) {
-          // One bad record (a runtime this server lacks) must not stop the others.
-          this.warn(`could not route the change of '${change.function}' at revision ${change.revision}`, err);
+      for (let feed: ChangeFeed | undefined = first; feed && !this.closed; ) {
+        let resync: number | undefined;
+        for await (const change of feed) {
+          if (change.kind === 'resync') {
+            resync = change.revision;
+            break;
+          }
+          try {
+            this.catalog.apply(change);
+          } catch (err) {
+            // One bad record (a runtime this server lacks) must not stop the others.
+            this.warn(`could not route the change of '${change.function}' at revision ${change.revision}`, err);
+          }
+          this.applied = change.revision;
+          this.release();
         }
-        this.applied = change.revision;
+        feed = undefined;
+        if (resync === undefined || this.closed) break;
+        this.warn(`the store no longer has the changes up to revision ${resync} that this catalog missed: loading it whole`, undefined);
+        const from = await this.loadWhole();
         this.release();
+        if (!this.closed) feed = this.feed = this.store.watch(from);
       }
     } catch (err) {
       this.warn('the change feed stopped', err);

@@ -76,6 +76,17 @@ export class Catalog {
     return this.fns.get(name)?.versions.get(version)?.target;
   }
 
+  /** A catalog with the same runtimes and nothing in it: what a whole reload fills. */
+  emptyCopy(): Catalog {
+    return new Catalog(this.runtimes);
+  }
+
+  /** Takes `other`'s functions, versions and aliases in place of its own, in one step. */
+  replaceWith(other: Catalog): void {
+    this.fns.clear();
+    for (const [name, fn] of other.fns) this.fns.set(name, fn);
+  }
+
   putFunction(record: FunctionRecord): void {
     const fn = this.fns.get(record.name);
     if (fn) fn.record = record;

@@ -20,21 +20,21 @@ export class GroupCommit<T, R> {
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (this.pending.length >= this.maxBatch) this.flush();
+      if (this.pending.length >= this.maxBatch) void this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  /** Writes what is pending now. */
-  flush(): void {
+  /** Writes what is pending now; resolves once that write has settled (never rejects: its callers are told). */
+  flush(): Promise<void> {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) return Promise.resolve();
     const batch = this.pending;
     this.pending = [];
-    this.write(batch.map((b) => b.item)).then(
+    return this.write(batch.map((b) => b.item)).then(
       (results) => batch.forEach((b, i) => b.resolve(results[i]!)),
       (err: unknown) => batch.forEach((b) => b.reject(err)),
     );

@@ -152,3 +152,19 @@ export async function packFiles(files: PackageFiles): Promise<Uint8Array> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A starter of servers that the test's end disposes of, the last started first (they may share a
+ * data dir, which the first one's disposal removes).
+ */
+export function serverStarter(t: { after(fn: () => Promise<void>): void }): (opts?: Parameters<typeof startFerry>[0]) => Promise<Ferry> {
+  const started: Ferry[] = [];
+  t.after(async () => {
+    for (const f of started.reverse()) await disposeFerry(f);
+  });
+  return async (opts = {}) => {
+    const f = await startFerry(opts);
+    started.push(f);
+    return f;
+  };
+}

@@ -17,10 +17,11 @@ export class LocalBlobStore implements BlobStore {
   private readonly root: string;
   private readonly incoming: string;
 
-  constructor(dataDir: string) {
+  /** `scratch`: this process's directory for puts in progress, its own so no other process's start wipes it. */
+  constructor(dataDir: string, scratch = '.incoming') {
     const base = resolve(dataDir, 'blobs');
     this.root = join(base, 'sha256');
-    this.incoming = join(base, '.incoming');
+    this.incoming = join(base, scratch);
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
     mkdirSync(this.incoming, { recursive: true, mode: 0o700 });
     for (const name of readdirSync(this.incoming)) rmSync(join(this.incoming, name), { force: true });
@@ -88,6 +89,10 @@ export class LocalBlobStore implements BlobStore {
       const size = await this.size(digest);
       if (size !== undefined) yield { digest, size };
     }
+  }
+
+  localFile(digest: string): string {
+    return this.path(digest);
   }
 
   private path(digest: string): string {

@@ -155,7 +155,7 @@ export class SqliteQueues implements Queues {
 
   async close(): Promise<void> {
     for (const q of this.named.values()) q.wake();
-    this.settlements.flush();
+    void this.settlements.flush();
     // Let the last settlements' transaction run before the file closes.
     await new Promise<void>((r) => setImmediate(r));
     if (this.db.open) this.db.close();

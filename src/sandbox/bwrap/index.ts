@@ -32,6 +32,10 @@ export { assertAllowed as assertNetworkAllowed } from './network.js';
 /** What the server tells the driver about itself and the operator's choices. */
 export interface BwrapDriverOptions {
   dataDir: string;
+  /** This server process's run dir root; default `<dataDir>/run`. */
+  runRoot?: string;
+  /** This server process's slot on the data dir (server-slot.ts); default 0. Scopes its cgroups and pool. */
+  slot?: number;
   bindable: string[];
   allowHostNetwork: boolean;
   egressAllow: string[];
@@ -56,8 +60,9 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   const sandboxUser = root ? { uid: o.sandboxUid, gid: o.sandboxUid } : undefined;
   const unreachable = sandboxUser && dataDirUnreachable(o.dataDir, sandboxUser.uid, sandboxUser.gid);
   if (unreachable) throw new FerryError('internal', `the data dir cannot be reached by the sandbox: ${unreachable}`);
-  // One cgroup subtree per data dir, so two servers on a host never clean up each other's.
-  const scope = createHash('sha256').update(o.dataDir).digest('hex').slice(0, 12);
+  // One cgroup subtree per data dir and server slot, so two servers on a host (or on one data
+  // dir) never clean up each other's. Slot 0 keeps the scope of a data dir from before slots.
+  const scope = createHash('sha256').update(o.slot ? `${o.dataDir}\0${o.slot}` : o.dataDir).digest('hex').slice(0, 12);
   const cgroups = detectCgroups({ scope });
   const seccomp = new SeccompCompiler(join(o.dataDir, 'cache', 'seccomp'));
   const etcFiles = writeEtcFiles(join(o.dataDir, 'sandbox', 'etc'));
@@ -98,7 +103,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
   // Mounts (the pool's slots, the run dirs' file systems) are made by the mount service, as root.
   const mounter = root && mountdAvailable() ? new Mounter() : undefined;
   const slots = mounter && !poolUnavailable ? new Slots(slotRoot(scope), mounter) : undefined;
-  const runRoot = join(o.dataDir, 'run');
+  const runRoot = o.runRoot ?? join(o.dataDir, 'run');
   const runDirs = mounter && sandboxUser ? new RunDirs(mounter, sandboxUser.uid) : undefined;
   if (!runDirs) unenforced.push(`size of /run/ferry (${root ? `the mount service ${mountdPath()} is missing` : 'Ferry does not run as root'}: each instance's run dir is a plain directory on the data dir's disk)`);
 

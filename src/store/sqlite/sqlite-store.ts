@@ -44,6 +44,10 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** How often an open change feed checks for other processes' writes; default 100 ms. */
   watchPollMs?: number;
+  /** Change-feed rows kept; a feed behind the oldest gets a resync. Default 10,000. */
+  changesKept?: number;
+  /** How often the change feed is pruned to `changesKept`; default 60 s. */
+  changesPruneMs?: number;
 }
 
 /** File name of the database inside the data dir. */
@@ -101,7 +105,7 @@ export class SqliteStore implements Store {
       this.executions = new SqliteExecutions(this.db);
       this.objects = new SqliteObjects(this.db, path.join(opts.dataDir, 'objects'));
       this.keys = new FileKeys(path.join(opts.dataDir, 'keys'));
-      this.changes = new SqliteChanges(this.db, (row) => this.changeOf(row), opts.watchPollMs ?? 100);
+      this.changes = new SqliteChanges(this.db, (row) => this.changeOf(row), opts.watchPollMs ?? 100, opts.changesKept ?? 10_000, opts.changesPruneMs ?? 60_000);
     } catch (err) {
       this.db.close();
       throw err;
@@ -292,6 +296,11 @@ export class SqliteStore implements Store {
 
   watch(fromRevision: number): ChangeFeed {
     return this.changes.watch(fromRevision);
+  }
+
+  /** Prunes the change feed to its newest `changesKept` rows now (it also runs on a timer); answers how many went. */
+  pruneChanges(): number {
+    return this.changes.prune();
   }
 
   /** A change row with the current record of what it names (undefined when that is gone). */

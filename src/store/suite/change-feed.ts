@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Change, ChangeFeed } from '../../core/changes.js';
+import type { Change, ChangeFeed, Resync } from '../../core/changes.js';
 import { aliasRecord, fnRecord, versionRecord, withStore, type OpenStore } from './fixtures.js';
 
 /** Reads a feed into a list, for tests that wait for what they expect to have arrived. */
 export class FeedReader {
   readonly seen: Change[] = [];
-  private readonly it: AsyncIterator<Change>;
+  private readonly it: AsyncIterator<Change | Resync>;
 
   constructor(readonly feed: ChangeFeed) {
     this.it = feed[Symbol.asyncIterator]();
@@ -27,6 +27,7 @@ export class FeedReader {
       try {
         const next = await Promise.race([this.it.next(), late]);
         if (next.done) throw new Error('the feed ended');
+        if (next.value.kind === 'resync') throw new Error(`the feed asked for a resync at revision ${next.value.revision}`);
         this.seen.push(next.value);
       } finally {
         clearTimeout(timer);
@@ -140,7 +141,7 @@ export function changeFeedTests(open: OpenStore): void {
       run(async (s) => {
         const feed = s.watch(await s.revision());
         const drained = (async () => {
-          const got: Change[] = [];
+          const got: Array<Change | Resync> = [];
           for await (const c of feed) got.push(c);
           return got;
         })();
