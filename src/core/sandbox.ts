@@ -144,7 +144,7 @@ export interface SandboxDriver {
   readonly isolated: boolean;
   /**
    * The host uid instances run as, owner of their run dir and of the sockets they make in it
-   * (absent: Ferry's own uid). The gateway connects only to sockets this uid owns.
+   * (absent: Ferry's own uid). The driver's channel dials only sockets this uid owns; builds hand it their tree.
    */
   readonly instanceUid?: number;
   /** How the package and run dir are seen from inside. */
