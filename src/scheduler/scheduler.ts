@@ -243,18 +243,11 @@ export class Scheduler implements InstancePool {
       if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
       const root = sandboxRootOf(target.config);
       const view = driver.view({ packageDir: local.packageDir, runDir, root });
-      const port = target.config.runtime === 'http' ? await freePort() : 0;
       if (!pooled) await makeRunDir(driver, runDir);
       const prep = await this.opts.hooks?.prepare(target, { id, view });
-      const env: Record<string, string> = {
-        ...target.config.env,
-        ...prep?.env,
-        FERRY_FUNCTION: target.function,
-        FERRY_VERSION: target.version,
-        FERRY_INSTANCE: id,
-      };
-      const networkIsolated = driver.isolated && target.config.sandbox.network !== 'host';
-      const ctx = { instanceId: id, view, packageDir: local.packageDir, config: target.config, env, port, networkIsolated };
+      const env: Record<string, string> = { ...target.config.env, ...prep?.env, FERRY_FUNCTION: target.function, FERRY_VERSION: target.version, FERRY_INSTANCE: id };
+      const port = target.config.runtime === 'http' ? await freePort() : 0;
+      const ctx = { instanceId: id, view, packageDir: local.packageDir, config: target.config, env, port, networkIsolated: driver.isolated && target.config.sandbox.network !== 'host' };
       let plan: LaunchPlan | undefined;
       let handedOff: Promise<void> | undefined;
       if (pooled) {
