@@ -4,12 +4,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import { startFerry, disposeFerry, type Ferry, type PackageFiles } from './support/ferry.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { processesMentioning, procState } from './support/procs.js';
 import { waitFor } from './support/wait.js';
 import { checkSeccompLog } from '../src/sandbox/bwrap/seccomp-log.js';
+import { filesystemChecks, filesystemRefused, forkBomb, hostAddresses, hostServiceChecks, kernelChecks, kernelRefused, processChecks, pythonProbe, refused } from '../src/sandbox/escape-probes.js';
 
 const support = await sandboxSupport();
 const skip = support.ok ? false : `the bwrap sandbox cannot run here: ${support.why}`;
@@ -38,24 +38,9 @@ after(async () => {
   await disposeFerry(ferry);
 });
 
-/** A python function whose handler runs `body` (indented) and returns its result as JSON. */
+/** A python function whose handler runs `body` (the driver suite's probes, shared). */
 function probe(body: string, manifest: Record<string, unknown> = {}): PackageFiles {
-  return {
-    'ferry.json': JSON.stringify({ runtime: 'python', handler: 'main.py', ...manifest }),
-    'main.py': [
-      'import ctypes, errno, json, os, socket',
-      'libc = ctypes.CDLL(None, use_errno=True)',
-      'def attempt(fn):',
-      '    try:',
-      '        r = fn()',
-      '        return {"ok": True, "result": str(r)[:200]}',
-      '    except Exception as e:',
-      '        return {"ok": False, "error": type(e).__name__, "errno": getattr(e, "errno", None), "msg": str(e)[:200]}',
-      'def handler(request):',
-      ...body.split('\n').map((l) => `    ${l}`),
-      '',
-    ].join('\n'),
-  };
+  return { 'ferry.json': JSON.stringify({ runtime: 'python', handler: 'main.py', ...manifest }), 'main.py': pythonProbe(body) };
 }
 
 async function run(name: string, files: PackageFiles, path = '/'): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -71,72 +56,31 @@ async function run(name: string, files: PackageFiles, path = '/'): Promise<{ sta
   return { status: res.status, body };
 }
 
-const refused = (r: unknown): boolean => (r as { ok: boolean }).ok === false;
-
 test('filesystem: no /etc/shadow, no data dir, no writes outside /tmp', { skip }, async () => {
-  const { status, body } = await run(
-    'esc-fs',
-    probe(`return {
-    "shadow": attempt(lambda: open("/etc/shadow").read()),
-    "token": attempt(lambda: open(os.environ["X_DATA_DIR"] + "/admin-token").read()),
-    "root_write": attempt(lambda: open("/evil", "w").write("x")),
-    "usr_write": attempt(lambda: open("/usr/evil", "w").write("x")),
-    "pkg_write": attempt(lambda: open("/pkg/evil", "w").write("x")),
-    "tmp_write": attempt(lambda: open("/tmp/ok", "w").write("x")),
-}`, { env: { X_DATA_DIR: ferry.dataDir } }),
-  );
+  const { status, body } = await run('esc-fs', probe(filesystemChecks, { env: { X_DATA_DIR: ferry.dataDir } }));
   assert.equal(status, 200, JSON.stringify(body));
-  for (const k of ['shadow', 'token', 'root_write', 'usr_write', 'pkg_write']) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
+  for (const k of filesystemRefused) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
   assert.equal((body.tmp_write as { ok: boolean }).ok, true, 'writing /tmp works');
 });
 
 test("processes: only the instance's own are visible", { skip }, async () => {
-  const { body } = await run(
-    'esc-proc',
-    probe(`pids = [p for p in os.listdir("/proc") if p.isdigit()]
-cmds = []
-for p in pids:
-    try:
-        cmds.append(open(f"/proc/{p}/cmdline", "rb").read().replace(b"\\0", b" ").decode()[:200])
-    except Exception:
-        pass
-return {"pids": len(pids), "cmds": cmds}`),
-  );
+  const { body } = await run('esc-proc', probe(processChecks));
   const cmds = body.cmds as string[];
   assert.ok((body.pids as number) <= 5, `few processes visible: ${JSON.stringify(cmds)}`);
   assert.ok(!cmds.some((c) => c.includes('ferry') && c.includes('server')), `the server is invisible: ${JSON.stringify(cmds)}`);
 });
 
-test('kernel: ptrace, mount, module loading and raw sockets are refused', { skip }, async () => {
-  const { body } = await run(
-    'esc-kernel',
-    probe(`def rc(v):
-    if v != 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-    return v
-return {
-    "ptrace": attempt(lambda: rc(libc.ptrace(0, 0, 0, 0))),
-    "mount": attempt(lambda: rc(libc.mount(b"none", b"/tmp", b"tmpfs", 0, None))),
-    "module": attempt(lambda: rc(libc.syscall(313, -1, b"", 0))),
-    "unshare": attempt(lambda: rc(libc.unshare(0x10000000))),
-    "raw": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)),
-}`),
-  );
-  for (const k of ['ptrace', 'mount', 'module', 'unshare', 'raw']) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
+test('kernel: ptrace, mount, module loading, namespaces, raw sockets and the keyring are refused', { skip }, async () => {
+  const { body } = await run('esc-kernel', probe(kernelChecks));
+  for (const k of kernelRefused) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
   // finit_module(-1) fails with EBADF unless seccomp refuses it first: EPERM proves the filter.
   assert.equal((body.module as { errno: number }).errno, 1, `module loading is refused by seccomp: ${JSON.stringify(body.module)}`);
 });
 
 for (const network of ['egress', 'none'] as const) {
   test(`network ${network}: the host's services are unreachable on every address`, { skip }, async () => {
-    const addrs = ['127.0.0.1', ...Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address)];
-    const { body } = await run(
-      `esc-net-${network}`,
-      probe(`out = {}
-for a in ${JSON.stringify(addrs)}:
-    out[a] = attempt(lambda: socket.create_connection((a, ${hostPort}), timeout=2).recv(100))
-return out`, { network }),
-    );
+    const addrs = hostAddresses();
+    const { body } = await run(`esc-net-${network}`, probe(hostServiceChecks(addrs, hostPort), { network }));
     for (const a of addrs) assert.ok(refused(body[a]), `${network}: ${a}:${hostPort} must be unreachable: ${JSON.stringify(body[a])}`);
   });
 }
@@ -240,21 +184,7 @@ test('roBinds into the data dir are refused at deploy', { skip }, async () => {
 });
 
 test('limits: a fork bomb stops at pids, memory past memoryMb is killed, and others keep serving', { skip }, async () => {
-  const bomb = await run(
-    'esc-pids',
-    probe(`n = 0
-kids = []
-try:
-    for i in range(500):
-        pid = os.fork()
-        if pid == 0:
-            import time; time.sleep(5); os._exit(0)
-        kids.append(pid)
-        n += 1
-except OSError as e:
-    return {"forked": n, "stopped": e.errno}
-return {"forked": n}`, { limits: { pids: 32 } }),
-  );
+  const bomb = await run('esc-pids', probe(forkBomb, { limits: { pids: 32 } }));
   assert.ok((bomb.body.forked as number) < 40, `forking stops near limits.pids: ${JSON.stringify(bomb.body)}`);
   const hog = await run('esc-mem', probe(`x = bytearray(512 * 1024 * 1024)
 return {"allocated": len(x)}`, { limits: { memoryMb: 64 } }));

@@ -11,6 +11,8 @@ export type * from "./invocation.js";
 export type * from './principal.js';
 export { CallSignal } from "./call-signal.js";
 export type * from './sandbox.js';
+export type * from './channel.js';
+export { NOT_LISTENING, notListening } from './channel.js';
 export { hostCommand, hostPathIn } from './sandbox.js';
 export * from './image-run.js';
 export { awaitSandboxExit, type SandboxExit } from './sandbox-exit.js';

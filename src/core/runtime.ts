@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { EffectiveConfig, Manifest, RuntimeName } from './manifest.js';
 import type { SandboxUser, SandboxView } from './sandbox.js';
+import type { ChannelProtocol, Dialer } from './channel.js';
 import type { CallMeta, InvocationRequest, ResponseWriter } from './invocation.js';
 
 /** Build step input: the staged package on the host, before it is content-addressed. */
@@ -15,8 +16,6 @@ export interface BuildContext {
 export interface LaunchContext {
   instanceId: string;
   view: SandboxView;
-  /** Host path of the instance's run dir (where its sockets appear on the host side). */
-  hostRunDir: string;
   /** Host path of the version's package (an image version's root file system is read through it). */
   packageDir?: string;
   config: EffectiveConfig;
@@ -34,7 +33,6 @@ export interface LaunchContext {
 /** Check input: what the runtime needs to plan the deploy-time check of a version. */
 export interface CheckContext {
   view: SandboxView;
-  hostRunDir: string;
   /** Host path of the version's package (an image version's root file system is read through it). */
   packageDir?: string;
   config: EffectiveConfig;
@@ -46,7 +44,6 @@ export interface CheckContext {
 export interface PooledLaunchContext {
   instanceId: string;
   view: SandboxView;
-  hostRunDir: string;
 }
 
 /**
@@ -63,13 +60,14 @@ export interface LoadSpec {
 }
 
 /**
- * How the gateway reaches an instance. `owner`: the host uid the instance runs as, which must own
- * its run dir and the socket in it (the scheduler fills it in from the driver; absent: Ferry's own).
+ * How a connector reaches its instance: streams from the driver's channel, never a path.
  */
-export type Endpoint = (
-  | { kind: 'frames'; socketPath: string }
-  | { kind: 'http'; port: number; host: string; socketPath: string }
-) & { owner?: number };
+export interface InstanceLink {
+  /** A new stream to the instance's shim or server (see `SandboxProcess.dial`). */
+  dial: Dialer;
+  /** An `http` server on a TCP port the driver can reach (the host's network); absent: `dial` only. */
+  dialPort?: Dialer;
+}
 
 export interface LaunchPlan {
   argv: string[];
@@ -77,7 +75,10 @@ export interface LaunchPlan {
   cwd: string;
   /** Host paths the process needs to see read-only (interpreter, shim); sandboxes bind them. */
   hostPaths: string[];
-  endpoint: Endpoint;
+  /** What the process speaks on its channel (absent: it serves nothing, e.g. a deploy-time check). */
+  channel?: ChannelProtocol;
+  /** An `http` server's TCP port (`PORT`), dialled where the driver can reach it. */
+  port?: number;
   /** Uid/gid inside the sandbox (an image's `User`); absent: the driver's default. */
   user?: SandboxUser;
 }
@@ -88,7 +89,10 @@ export interface LaunchPlan {
 export interface Connector {
   /** True once the channel to the instance is gone (it crashed or was stopped): no new calls. */
   readonly lost: boolean;
-  /** Resolves once the instance accepts calls; rejects (FerryError) if it cannot. */
+  /**
+   * Resolves once the instance said it accepts calls (the shim's HELLO; an HTTP server: a stream
+   * through the channel opened); rejects (FerryError) if it cannot.
+   */
   ready(signal: AbortSignal): Promise<void>;
   /**
    * Forwards one call (its body, if any, for every method) and streams the answer into `res`.
@@ -120,7 +124,7 @@ export interface Runtime {
   /** Runs at version creation (e.g. TypeScript compile); throws `build-failed` with the error. */
   build(ctx: BuildContext): Promise<void>;
   launch(ctx: LaunchContext): LaunchPlan;
-  connect(endpoint: Endpoint): Connector;
+  connect(link: InstanceLink): Connector;
   /** The pre-booted pool: the runtime's process started without a function (absent: never pooled). */
   pooledLaunch?(ctx: PooledLaunchContext): LaunchPlan;
   /** The LOAD of a pooled instance for the function `launch(ctx)` would start. */
@@ -134,7 +138,7 @@ export interface Runtime {
   /**
    * The deploy-time check (absent: none): a process that loads the handler (or looks for the
    * command) once, prints one report line (core/handler-check.ts) and exits, serving nothing.
-   * Its `endpoint` is unused. Throws `instance-start-failed` when the version could not start.
+   * Its `channel` is unused. Throws `instance-start-failed` when the version could not start.
    */
   check?(ctx: CheckContext): LaunchPlan;
   /**

@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import type { ChannelAddresses, ChannelProtocol, InstanceStreamHandler } from './channel.js';
 import type { Limits, RuntimeName, SandboxSettings } from './manifest.js';
 
 /**
@@ -8,10 +10,12 @@ import type { Limits, RuntimeName, SandboxSettings } from './manifest.js';
  */
 export type SandboxRoot = 'host' | 'package';
 
-/** Where the package and the run dir appear to the code inside the sandbox. */
+/** Where the package, the run dir and the channel appear to the code inside the sandbox. */
 export interface SandboxView {
   packageDir: string;
   runDir: string;
+  /** The driver's channel as the instance names it: where it listens, where it reaches Ferry. */
+  channel: ChannelAddresses;
   /**
    * How Ferry's own programs (Node, a shim: host files) run inside; absent: at their host paths,
    * as they are. An image root has neither the host's paths nor its libraries, so they appear
@@ -69,6 +73,13 @@ export interface SandboxSpec {
   extraStdio?: Array<'pipe' | 'ignore'>;
   /** A pipe on the child's stdin (one-off runs feed their payload there); absent: no stdin. */
   stdin?: boolean;
+  /** The protocol the instance speaks on its channel (absent: it serves nothing, e.g. a check or a build). */
+  channel?: ChannelProtocol;
+  /**
+   * The instance's calls to Ferry: each stream it opens on its channel (absent: it has no way to
+   * Ferry). Served before any of its code runs, until it exits.
+   */
+  onInstanceStream?: InstanceStreamHandler;
   /**
    * The version's runtime. Drivers otherwise know none; the bwrap driver needs it where no
    * memory cgroup exists, to pick a memory bound the runtime survives.
@@ -80,7 +91,7 @@ export interface SandboxSpec {
  * A pooled sandbox before it has a function (the pre-booted pool): everything but the package,
  * which arrives at hand-off. Its settings and `limits.tmpMb` are fixed when it starts.
  */
-export type PrestartSpec = Omit<SandboxSpec, 'packageDir' | 'root' | 'user'>;
+export type PrestartSpec = Omit<SandboxSpec, 'packageDir' | 'root' | 'user' | 'onInstanceStream'>;
 
 /** What a pooled sandbox is given at hand-off. */
 export interface HandOffSpec {
@@ -91,11 +102,25 @@ export interface HandOffSpec {
   limits: Limits;
   /** Must equal what the sandbox was started with: a driver refuses a mismatch. */
   sandbox: SandboxSettings;
+  /** The function's calls to Ferry (see `SandboxSpec.onInstanceStream`), served from the hand-off on. */
+  onInstanceStream?: InstanceStreamHandler;
 }
 
 /** A running sandboxed process. */
 export interface SandboxProcess {
   readonly child: ChildProcess;
+  /**
+   * A new stream to the instance over its channel (to its shim or server). Rejects with an error
+   * whose code is `NOT_LISTENING` while nothing listens yet (a start retries), with any other
+   * error when the driver refuses what it found (never retried), and always when the spec named
+   * no `channel`.
+   */
+  dial(): Promise<Duplex>;
+  /**
+   * A new stream to TCP `port` of the instance, where the driver can reach its network (the
+   * host's); absent where it cannot (a network of its own): then only `dial` reaches it.
+   */
+  dialPort?(port: number): Promise<Duplex>;
   /** Stops the process tree: SIGTERM, then SIGKILL after `graceMs`. Resolves once it exited. */
   stop(graceMs: number): Promise<void>;
   /** After exit: why, when the driver knows better than the exit status (`oom`: over memoryMb). */
@@ -121,7 +146,7 @@ export interface SandboxDriver {
   readonly isolated: boolean;
   /**
    * The host uid instances run as, owner of their run dir and of the sockets they make in it
-   * (absent: Ferry's own uid). The gateway connects only to sockets this uid owns.
+   * (absent: Ferry's own uid). The driver's channel dials only sockets this uid owns; builds hand it their tree.
    */
   readonly instanceUid?: number;
   /** How the package and run dir are seen from inside. */

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FerryError } from '../errors/index.js';
 import { checkCommand, resolveCommand } from './command.js';
+import { runDirAddresses } from '../sandbox/socket-channel/index.js';
 
-const view = { packageDir: '/pkg', runDir: '/run/ferry' };
+const view = { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') };
 
 test('an absolute program is a path inside the sandbox: nothing of the host is bound for it', () => {
   for (const program of ['/', '/root/.ssh/id_ed25519', '/usr/bin/env']) {

@@ -123,6 +123,5 @@ function checkPlan(ctx: CheckContext, c: { program: string; name: string; cwd: s
     env: { FERRY_CHECK_PROGRAM: c.program, FERRY_CHECK_NAME: c.name },
     cwd: c.cwd,
     hostPaths: [process.execPath, dirname(checkCommandPath), ...c.hostPaths],
-    endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'unused.sock') },
   };
 }

@@ -7,6 +7,7 @@ import { FerryError } from '../errors/index.js';
 import { defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig, type ManifestImage } from '../core/index.js';
 import { findProgramInTree, resolveInTree } from './image-tree.js';
 import { imageCommand, imageUser } from './image-command.js';
+import { runDirAddresses } from '../sandbox/socket-channel/index.js';
 
 // A tree on disk as an image's root file system; beside it (outside the tree) a host file of the
 // same name as one the tree's links point at.
@@ -80,9 +81,9 @@ test("an image command: the image's env under the version's, the program on the 
 test("the runtimes' plans for an image: Ferry's Node through the view's launcher, PORT from ExposedPorts in an own network", async () => {
   const { execRuntime } = await import('./exec/exec-runtime.js');
   const { httpRuntime } = await import('./http/http-runtime.js');
-  const view = { packageDir: '/', runDir: '/run/ferry', ferry: { launcher: ['/.ferry/lib/ld.so', '--library-path', '/.ferry/lib'], path: (p: string) => `/.ferry${p}` } };
+  const view = { packageDir: '/', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry'), ferry: { launcher: ['/.ferry/lib/ld.so', '--library-path', '/.ferry/lib'], path: (p: string) => `/.ferry${p}` } };
   const image: ManifestImage = { config: { entrypoint: ['/bin/sh'], cmd: ['-c', 'serve'], env: ['A=1'], workingDir: '/srv', user: 'app', exposedPorts: ['9000/tcp'] } };
-  const ctx = { instanceId: 'i', view, hostRunDir: base, packageDir: root, config: config(image, { B: '2' }), env: { B: '2' }, port: 41000, networkIsolated: true };
+  const ctx = { instanceId: 'i', view, packageDir: root, config: config(image, { B: '2' }), env: { B: '2' }, port: 41000, networkIsolated: true };
   const exec = execRuntime.launch(ctx);
   assert.deepEqual(exec.argv.slice(0, 4), ['/.ferry/lib/ld.so', '--library-path', '/.ferry/lib', `/.ferry${process.execPath}`]);
   assert.match(exec.argv[4]!, /^\/\.ferry\/.*\/exec\/shim\.js$/);

@@ -14,7 +14,7 @@ const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode 
 function fakeProcess(): SandboxProcess {
   const child = spawn('sleep', ['60'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, stop: async () => void (child.kill('SIGKILL'), await exited) };
+  return { child, dial: () => Promise.reject(new Error('not used')), stop: async () => void (child.kill('SIGKILL'), await exited) };
 }
 
 const connector = (): Connector => ({ lost: false, ready: async () => {}, load: async () => {}, dispatch: async () => {}, close() {} });
@@ -25,7 +25,7 @@ const runtime = (name: 'node' | 'python', extra: Partial<Runtime> = {}): Runtime
   build: async () => {},
   launch: () => assert.fail('not used'),
   connect: connector,
-  pooledLaunch: (ctx) => ({ argv: ['x'], env: {}, cwd: '/pkg', hostPaths: [], endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 's') } }),
+  pooledLaunch: () => ({ argv: ['x'], env: {}, cwd: '/pkg', hostPaths: [], channel: 'frames' }),
   load: () => ({ handler: 'h', env: {}, cwd: '/pkg' }),
   ...extra,
 });
@@ -36,7 +36,7 @@ function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes
   const logs: string[] = [];
   const driver: SandboxDriver = {
     name: 'fake', isolated: true, unenforced: () => [], spawn: () => assert.fail('not used'),
-    view: () => ({ packageDir: '/pkg', runDir: '/run/ferry' }),
+    view: () => ({ packageDir: '/pkg', runDir: '/run/ferry', channel: { frames: '/run/ferry/ferry.sock', http: '/run/ferry/http.sock', api: '/run/ferry/api.sock' } }),
     prestart: async () => {
       const p = await prestart();
       started.push(p);

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../errors/index.js';
-import { defaultLimits, defaultSandbox, type Connector, type DeployTarget, type LaunchContext, type PoolStatus, type ResolvedTarget, type Runtime, type SandboxDriver, type SandboxProcess, type SandboxSettings } from '../core/index.js';
+import { defaultLimits, defaultSandbox, type Connector, type DeployTarget, type InstanceStreamHandler, type LaunchContext, type PoolStatus, type ResolvedTarget, type Runtime, type SandboxDriver, type SandboxProcess, type SandboxSettings } from '../core/index.js';
 import { shortId } from '../util/ids.js';
 import { recordWhileRunning } from './orphans.js';
 import { makeRunDir, removeRunDir } from './run-dir.js';
+import { linkOf } from './instance-link.js';
 
 /** How long after a take the pool starts its replacement (see `refillSoon`). */
 const REFILL_DELAY_MS = 100;
@@ -81,12 +82,12 @@ export class HandOffError extends FerryError {
  * failure there is a HandOffError), then the LOAD. A LOAD that fails is the function's own
  * failure (its handler does not load), exactly as a cold start of it would fail.
  */
-export async function handOff(driver: SandboxDriver, target: DeployTarget, local: ResolvedTarget, pooled: PooledInstance, ctx: LaunchContext, signal: AbortSignal): Promise<void> {
+export async function handOff(driver: SandboxDriver, target: DeployTarget, local: ResolvedTarget, pooled: PooledInstance, ctx: LaunchContext, onInstanceStream: InstanceStreamHandler | undefined, signal: AbortSignal): Promise<void> {
   let driven: Promise<void>;
   try {
     const child = pooled.proc.child;
     if (child.exitCode !== null || child.signalCode !== null) throw new FerryError('instance-start-failed', 'the pooled sandbox has exited');
-    driven = driver.handOff!(pooled.proc, { instanceId: pooled.id, packageDir: local.packageDir, limits: target.config.limits, sandbox: target.config.sandbox });
+    driven = driver.handOff!(pooled.proc, { instanceId: pooled.id, packageDir: local.packageDir, limits: target.config.limits, sandbox: target.config.sandbox, ...(onInstanceStream && { onInstanceStream }) });
   } catch (err) {
     throw new HandOffError(err);
   }
@@ -184,8 +185,8 @@ export class PrestartPool {
     try {
       await makeRunDir(driver, entry.runDir);
       const view = driver.view({ packageDir: entry.runDir, runDir: entry.runDir });
-      const plan = lane.runtime.pooledLaunch!({ instanceId: id, view, hostRunDir: entry.runDir });
-      const proc = await driver.prestart!({ instanceId: id, argv: plan.argv, env: plan.env, runDir: entry.runDir, cwd: plan.cwd, limits: { ...defaultLimits }, sandbox: defaultSandbox, hostPaths: plan.hostPaths });
+      const plan = lane.runtime.pooledLaunch!({ instanceId: id, view });
+      const proc = await driver.prestart!({ instanceId: id, argv: plan.argv, env: plan.env, runDir: entry.runDir, cwd: plan.cwd, limits: { ...defaultLimits }, sandbox: defaultSandbox, hostPaths: plan.hostPaths, ...(plan.channel && { channel: plan.channel }) });
       entry.proc = proc;
       // Found again by the next start should this server be killed (scheduler/orphans.ts).
       recordWhileRunning(this.opts.pidDir, id, proc.child);
@@ -194,7 +195,7 @@ export class PrestartPool {
         this.onExit(lane, entry, code, sig);
       });
       proc.child.once('error', (err) => abort.abort(new FerryError('instance-start-failed', err.message)));
-      entry.connector = lane.runtime.connect({ ...plan.endpoint, owner: driver.instanceUid });
+      entry.connector = lane.runtime.connect(linkOf(proc, plan));
       await entry.connector.ready(abort.signal);
       if (this.closing) throw new FerryError('shutting-down');
       lane.idle.push(entry);

@@ -12,6 +12,7 @@ import { describeExitOf, exitReasonOf } from './exits.js';
 import { freePort } from './free-port.js';
 import { handOff, HandOffError, type PooledInstance, type PrestartPool } from './prestart-pool.js';
 import type { SchedulerOptions } from './scheduler-options.js';
+import { coldSpec, linkOf } from './instance-link.js';
 import { TargetResolver } from './target-resolver.js';
 
 /** All instances and waiters of one version. */
@@ -247,26 +248,20 @@ export class Scheduler implements InstancePool {
       if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
       const root = sandboxRootOf(target.config);
       const view = driver.view({ packageDir: local.packageDir, runDir, root });
-      const port = target.config.runtime === 'http' ? await freePort() : 0;
       if (!pooled) await makeRunDir(driver, runDir);
-      const env: Record<string, string> = {
-        ...target.config.env,
-        ...(await this.opts.hooks?.prepare(target, { id, runDir })),
-        FERRY_FUNCTION: target.function,
-        FERRY_VERSION: target.version,
-        FERRY_INSTANCE: id,
-      };
-      const networkIsolated = driver.isolated && target.config.sandbox.network !== 'host';
-      const ctx = { instanceId: id, view, hostRunDir: runDir, packageDir: local.packageDir, config: target.config, env, port, networkIsolated };
+      const prep = await this.opts.hooks?.prepare(target, { id, view });
+      const env: Record<string, string> = { ...target.config.env, ...prep?.env, FERRY_FUNCTION: target.function, FERRY_VERSION: target.version, FERRY_INSTANCE: id };
+      const port = target.config.runtime === 'http' ? await freePort() : 0;
+      const ctx = { instanceId: id, view, packageDir: local.packageDir, config: target.config, env, port, networkIsolated: driver.isolated && target.config.sandbox.network !== 'host' };
       let plan: LaunchPlan | undefined;
       let handedOff: Promise<void> | undefined;
       if (pooled) {
         // Asked for first: the driver's mounts proceed while the rest is set up here.
-        handedOff = handOff(driver, target, local, pooled, ctx, startAbort.signal);
+        handedOff = handOff(driver, target, local, pooled, ctx, prep?.onInstanceStream, startAbort.signal);
         handedOff.catch(() => {}); // awaited below
       } else {
         plan = local.runtime.launch(ctx);
-        inst.proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: local.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: target.config.limits, sandbox: target.config.sandbox, hostPaths: plan.hostPaths, runtime: target.config.runtime });
+        inst.proc = await driver.spawn(coldSpec({ id, runDir, packageDir: local.packageDir, root, target, onInstanceStream: prep?.onInstanceStream }, plan));
       }
       const proc = inst.proc!;
       group.instances.push(inst);
@@ -284,7 +279,7 @@ export class Scheduler implements InstancePool {
       proc.child.once('error', (err) => startAbort.abort(new FerryError('instance-start-failed', `cannot start the instance: ${err.message}`)));
       if (handedOff) await handedOff;
       else {
-        inst.connector = local.runtime.connect({ ...plan!.endpoint, owner: driver.instanceUid });
+        inst.connector = local.runtime.connect(linkOf(proc, plan!));
         await inst.connector.ready(startAbort.signal);
       }
       if (inst.state !== 'starting') throw new FerryError('instance-start-failed', 'the instance stopped while starting');

@@ -54,7 +54,7 @@ export class VersionChecker {
       const env = { ...t.config.env, FERRY_FUNCTION: t.function, FERRY_VERSION: t.version };
       let plan;
       try {
-        plan = runtime.check({ view, hostRunDir: runDir, packageDir: t.packageDir, config: t.config, env });
+        plan = runtime.check({ view, packageDir: t.packageDir, config: t.config, env });
       } catch (err) {
         const fe = FerryError.from(err);
         if (fe.code !== 'instance-start-failed') throw err;

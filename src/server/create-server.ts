@@ -146,9 +146,6 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const instanceApi = new InstanceApi({
     tokens: instanceTokens,
     handle: (req, res) => serveInstance(req, res),
-    // Where the run dir appears does not depend on the package.
-    viewRunDir: (runDir) => driver.view({ packageDir: runDir, runDir }).runDir,
-    owner: driver.isolated && process.getuid?.() === 0 ? { uid: opts.sandboxUid, gid: opts.sandboxUid } : undefined,
     alsoServes: (path) => on.some((s) => s.instancePaths?.test(path) === true),
   });
   const localPool = gatewayOnly ? undefined : new Scheduler({
@@ -160,7 +157,10 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     ...(prestart ? { prestart } : { prestartOff }),
     // Bound late: secrets need the catalog, which needs the pool.
     hooks: {
-      prepare: async (target, inst) => ({ ...(await secrets!.envFor(target)), ...(await instanceApi.prepare(target, inst)) }),
+      prepare: async (target, inst) => {
+        const api = instanceApi.prepare(target, inst);
+        return { env: { ...(await secrets!.envFor(target)), ...api.env }, onInstanceStream: api.onInstanceStream };
+      },
       release: (id) => instanceApi.release(id),
     },
     observer: {

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type Endpoint, type LaunchContext, type LaunchPlan, type Manifest, type Runtime } from '../../core/index.js';
+import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type InstanceLink, type LaunchContext, type LaunchPlan, type Manifest, type Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { checkCommand, checkManifestCommand, commandCheckPlan, imageCheckPlan, isPackagePath, resolveCommand } from '../command.js';
 import { imageCommand } from '../image-command.js';
@@ -61,9 +61,8 @@ export const execRuntime: Runtime = {
     return commandCheckPlan(checkCommand(ctx.config.command, 'exec'), ctx);
   },
 
-  connect(endpoint: Endpoint): Connector {
-    if (endpoint.kind !== 'frames') throw new FerryError('internal', `exec runtime cannot speak to a '${endpoint.kind}' endpoint`);
-    return new FramesConnector(endpoint.socketPath, endpoint.owner);
+  connect(link: InstanceLink): Connector {
+    return new FramesConnector(link.dial);
   },
 };
 
@@ -73,13 +72,13 @@ function shimPlan(ctx: LaunchContext, command: string[], env: Record<string, str
     argv: hostCommand(ctx.view, process.execPath, [hostPathIn(ctx.view, shimPath)]),
     env: {
       ...env,
-      FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+      FERRY_SOCKET: ctx.view.channel.frames,
       FERRY_COMMAND: JSON.stringify(command),
       FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
       ...(ctx.config.contract ? { FERRY_CONTRACT: ctx.config.contract } : {}),
     },
     cwd,
     hostPaths: [process.execPath, runtimeDir, ...hostPaths],
-    endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+    channel: 'frames',
   };
 }

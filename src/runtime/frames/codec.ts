@@ -14,6 +14,9 @@
  *           shim that has no function yet loads this one; it answers a RESPONSE (status 200, END)
  *           once the handler is loaded, or a RESET with the reason (and exits)
  * WINDOW  = u32 bytes (host -> instance): the stream may send that many more response DATA bytes
+ * HELLO   = no payload (instance -> host, stream LOAD_STREAM): the first frame on every connection
+ *           the shim accepts; it says "ready": the function is loaded (a pooled shim: it waits for
+ *           LOAD). The host calls an instance ready on its HELLO, never on a connect alone.
  * END flag on REQUEST/RESPONSE/DATA: the body is complete after this frame.
  *
  * Flow control, per stream, for response DATA only: a stream starts with STREAM_WINDOW bytes of
@@ -30,6 +33,7 @@ export const FrameType = {
   reset: 5,
   load: 6,
   window: 7,
+  hello: 8,
 } as const;
 
 /** Response DATA bytes a stream may have in flight before the host grants more (WINDOW). */

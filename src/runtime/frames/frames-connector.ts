@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
-import type { CallMeta, Connector, InvocationRequest, LoadSpec, ResponseWriter } from '../../core/index.js';
+import type { CallMeta, Connector, Dialer, InvocationRequest, LoadSpec, ResponseWriter } from '../../core/index.js';
 import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
-import { connectWhenListening } from './connect-retry.js';
-import { connectInstanceSocket } from '../instance-socket.js';
+import { dialWhenListening, startAborted } from './dial-retry.js';
 
 /** Request headers that describe the client's connection, not the request: never forwarded. */
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
@@ -38,30 +38,43 @@ function bodiless(status: number): boolean {
 }
 
 /**
- * The gateway's side of the frame protocol: one Unix-socket connection per instance, every call a
- * stream on it. This is the warm path, so it does the least per call: one frame each way for
+ * The gateway's side of the frame protocol: one stream through the driver's channel per instance,
+ * every call a stream id on it. This is the warm path, so it does the least per call: one frame each way for
  * small bodies, no header objects built, bodies copied once into the frame.
  */
 export class FramesConnector implements Connector {
+  /** The channel's stream (a Unix socket for bwrap and process: cork, write and setNoDelay are all it needs). */
   private socket: Socket | null = null;
+  /** While `ready` waits for the shim's HELLO: what a HELLO or a close answers. */
+  private greeting: ((greeted: boolean) => void) | undefined;
   private readonly calls = new Map<number, Call>();
   private nextId = 1;
   private closed = false;
   /** A LOAD waiting for its answer (pooled instances only). */
   private loading: { resolve(): void; reject(err: FerryError): void } | undefined;
 
-  /** @param owner the host uid the instance runs as: only a socket it owns is connected to. */
-  constructor(
-    private readonly socketPath: string,
-    private readonly owner?: number,
-  ) {}
+  /** @param dial opens a stream to the instance's shim through the driver's channel. */
+  constructor(private readonly dial: Dialer) {}
 
   get lost(): boolean {
     return this.closed || (this.socket !== null && this.socket.destroyed);
   }
 
+  /**
+   * Ready once the shim said so: its HELLO, the first frame on every connection it accepts (a
+   * connect alone proves nothing: the listener may not be the shim's, or not yet loaded). A
+   * connection closed before its HELLO is dialled again, until `signal` aborts.
+   */
   async ready(signal: AbortSignal): Promise<void> {
-    const socket = await connectWhenListening(() => connectInstanceSocket(this.socketPath, this.owner), signal);
+    for (;;) {
+      const stream = await dialWhenListening(this.dial, signal);
+      if (await this.greeted(stream as Socket, signal)) return;
+      await sleep(2, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** Takes `socket` as the instance's connection; resolves true on its HELLO, false if it closed first. */
+  private greeted(socket: Socket, signal: AbortSignal): Promise<boolean> {
     socket.setNoDelay?.(true);
     this.socket = socket;
     const decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
@@ -74,12 +87,28 @@ export class FramesConnector implements Connector {
       this.release();
     });
     socket.on('close', () => {
+      if (this.greeting) return this.greeting(false);
       this.closed = true;
       this.loading?.reject(new FerryError('instance-start-failed', 'the instance closed its connection while loading the function'));
       this.failAll('the instance closed its connection');
     });
     socket.on('error', () => {
       /* 'close' follows and fails the calls */
+    });
+    return new Promise<boolean>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.greeting = undefined;
+        socket.destroy();
+        reject(startAborted(signal));
+      };
+      this.greeting = (greeted) => {
+        this.greeting = undefined;
+        signal.removeEventListener('abort', onAbort);
+        if (!greeted) this.socket = null;
+        resolve(greeted);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -270,6 +299,7 @@ export class FramesConnector implements Connector {
   }
 
   private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (type === FrameType.hello) return this.greeting?.(true);
     if (id === LOAD_STREAM) return this.onLoadAnswer(type, payload);
     const call = this.calls.get(id);
     if (!call) return; // cancelled call: drop what the instance still sends

@@ -1,17 +1,9 @@
 import { Agent, request, type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
-import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
-import type { CallMeta, CallSignal, Connector, Endpoint, InvocationRequest, ResponseWriter } from '../../core/index.js';
+import { notListening, type CallMeta, type CallSignal, type Connector, type Dialer, type InstanceLink, type InvocationRequest, type ResponseWriter } from '../../core/index.js';
 import { requestHeaders, responseHeaders, upgradeHead } from './headers.js';
-import { connectInstanceSocket, UNTRUSTED_SOCKET } from '../instance-socket.js';
-
-/** The endpoint of an `http` runtime instance: its TCP port and its Unix socket path, either may be used. */
-export type HttpEndpoint = Extract<Endpoint, { kind: 'http' }>;
-
-/** Where the instance was found listening: its Unix socket or its TCP port. */
-type Target = { socketPath: string } | { host: string; port: number };
 
 /** The reason a cancelled call fails with: the signal's own FerryError, else a timeout. */
 function abortReason(signal: CallSignal): FerryError {
@@ -19,39 +11,29 @@ function abortReason(signal: CallSignal): FerryError {
 }
 
 /**
- * Resolves true once a connection to `open()` succeeds (and closes it again), false on an error
- * (nothing listens yet); rejects when the instance's socket was refused (see instance-socket.ts).
+ * Resolves true once a stream from `dial` opens (and closes it again), false while nothing
+ * listens; rejects when the driver refused what it found (`final`: the channel; a port's errors
+ * all mean "not yet").
  */
-function accepts(open: () => Socket): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const failed = (err: NodeJS.ErrnoException): void => {
-      if (err.code === UNTRUSTED_SOCKET) reject(new FerryError('instance-start-failed', err.message, { cause: err }));
-      else resolve(false);
-    };
-    let socket: Socket;
-    try {
-      socket = open();
-    } catch (err) {
-      return failed(err as NodeJS.ErrnoException);
-    }
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      socket.destroy();
-      failed(err);
-    });
-  });
+async function accepts(dial: Dialer, final: boolean): Promise<boolean> {
+  try {
+    (await dial()).destroy();
+    return true;
+  } catch (err) {
+    if (!final || notListening(err)) return false;
+    throw new FerryError('instance-start-failed', (err as Error).message, { cause: err });
+  }
 }
 
 /**
  * The gateway's side of an `http` runtime instance: a reverse proxy to the server the function
- * runs itself, on its Unix socket (`FERRY_SOCKET`) or TCP port (`PORT`), whichever it listens on.
- * Connections are kept alive and reused across calls, so the warm path costs no connection setup.
+ * runs itself, reached through the driver's channel (its Unix socket, `FERRY_SOCKET`, or the
+ * relay in front of its port), or its TCP port where the driver reaches it. Connections are kept
+ * alive and reused across calls, so the warm path costs no connection setup.
  */
 export class HttpConnector implements Connector {
-  private target: Target | undefined;
+  /** How new connections reach the instance, once `ready` found it listening. */
+  private target: Dialer | undefined;
   private readonly agent: Agent;
   private readonly tunnels = new Set<Duplex>();
   private closed = false;
@@ -62,47 +44,52 @@ export class HttpConnector implements Connector {
   private readonly pollMs: number;
 
   /**
+   * @param link the driver's channel to the instance (and its port, where reachable).
    * @param opts.maxSockets connections to the instance at once (default 256; `Runtime.connect`
    *   does not get the version's `scaling.concurrency`, and the pool bounds calls anyway).
    * @param opts.pollMs readiness polling interval.
    */
   constructor(
-    private readonly endpoint: HttpEndpoint,
+    private readonly link: InstanceLink,
     opts: { maxSockets?: number; pollMs?: number } = {},
   ) {
     // lifo: the most recently used socket is reused first, so the server's keep-alive timeout
     // closes the idle extras after a burst.
     this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 256, maxFreeSockets: 256, scheduling: 'lifo' });
-    // Every new connection to the run-dir socket is checked again: the instance may have swapped
-    // it. A refusal goes to the callback, which fails the request with it.
-    this.agent.createConnection = (o: ClientRequestArgs, created?: (err: Error | null, s: Duplex) => void) => {
-      if (!o.socketPath) return connect(o as NetConnectOpts);
-      try {
-        return this.openSocket();
-      } catch (err) {
-        created?.(err as Error, undefined as unknown as Duplex);
+    // Every new connection is dialled through the channel, which checks again what it finds (the
+    // instance may have swapped its socket). A refusal goes to the callback and fails the request.
+    this.agent.createConnection = (_o: ClientRequestArgs, created?: (err: Error | null, s: Duplex) => void) => {
+      const target = this.target;
+      if (!target) {
+        created?.(new Error('the instance is not connected'), undefined as unknown as Duplex);
         return undefined;
       }
+      target().then(
+        (s) => created?.(null, s),
+        (err: Error) => created?.(err, undefined as unknown as Duplex),
+      );
+      return undefined;
     };
     this.pollMs = opts.pollMs ?? 5;
   }
 
   /**
-   * Readiness = the instance accepts a connection, on its socket or its port. No request is sent:
-   * plenty of servers answer 404 on `/` and that would still mean "ready".
+   * Readiness of a server Ferry cannot change (it sends no HELLO) stays a probe, through the
+   * channel: a stream opened there (the relay listens only once PORT accepts), or on its port
+   * where the driver reaches it. No request is sent: plenty of servers answer 404 on `/` and that
+   * would still mean "ready".
    */
   async ready(signal: AbortSignal): Promise<void> {
-    const { socketPath, port, host } = this.endpoint;
+    const { dial, dialPort } = this.link;
     for (;;) {
       if (signal.aborted) throw signal.reason instanceof FerryError ? signal.reason : new FerryError('instance-start-failed', 'the instance did not start listening in time');
-      // The socket first: if both answer, a stranger may have taken the port; the socket is ours.
-      if (await accepts(() => this.openSocket())) {
-        this.target = { socketPath };
+      // The channel first: if both answer, a stranger may have taken the port; the channel is ours.
+      if (await accepts(dial, true)) {
+        this.target = dial;
         return;
       }
-      // Port 0: the instance has a network of its own; only its socket can be ours.
-      if (port !== 0 && (await accepts(() => connect(port, host)))) {
-        this.target = { host, port };
+      if (dialPort && (await accepts(dialPort, false))) {
+        this.target = dialPort;
         return;
       }
       await sleep(this.pollMs, undefined, { signal }).catch(() => undefined);
@@ -170,7 +157,6 @@ export class HttpConnector implements Connector {
 
       const send = (retry: boolean): void => {
         upstream = request({
-          ...target,
           agent: this.agent,
           method: req.method,
           path: req.path,
@@ -198,25 +184,30 @@ export class HttpConnector implements Connector {
    */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { requestId: string; path: string; onClose(): void }): void {
     const target = this.target;
-    let done = false;
+    const state = { done: false };
     const refuse = (): void => {
-      if (done) return;
-      done = true;
+      if (state.done) return;
+      state.done = true;
       socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       meta.onClose();
     };
     if (!target || this.closed) return refuse();
+    // Refused by the channel (e.g. a swapped socket) or gone: a 502, as a failed request would be.
+    target().then((upstream) => {
+      if (this.closed || socket.destroyed) {
+        upstream.destroy();
+        return refuse();
+      }
+      this.tunnel(req, socket, head, meta, upstream, state, refuse);
+    }, refuse);
+  }
 
-    let upstream: Socket;
-    try {
-      upstream = 'socketPath' in target ? this.openSocket() : connect(target.port, target.host);
-    } catch {
-      return refuse(); // the run-dir socket was refused (see instance-socket.ts)
-    }
+  /** The upgrade's tunnel once its stream to the instance is open: bytes both ways until either side closes. */
+  private tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, meta: { path: string; requestId: string; onClose(): void }, upstream: Duplex, state: { done: boolean }, refuse: () => void): void {
     let answered = false;
     const finish = (): void => {
-      if (done) return;
-      done = true;
+      if (state.done) return;
+      state.done = true;
       this.tunnels.delete(socket);
       this.tunnels.delete(upstream);
       upstream.destroy();
@@ -225,13 +216,13 @@ export class HttpConnector implements Connector {
     };
     this.tunnels.add(socket);
     this.tunnels.add(upstream);
-    upstream.setNoDelay(true);
+    (upstream as { setNoDelay?(on: boolean): void }).setNoDelay?.(true);
     // Header bytes are latin1 as Node parsed them; re-encoding as UTF-8 would change them.
     upstream.write(upgradeHead(req.method ?? 'GET', meta.path, req.rawHeaders, meta.requestId), 'latin1');
     if (head.length) upstream.write(head);
     upstream.once('data', () => (answered = true));
     upstream.on('error', () => {
-      if (!answered && !done) {
+      if (!answered && !state.done) {
         this.tunnels.delete(socket);
         this.tunnels.delete(upstream);
         return refuse();
@@ -243,11 +234,6 @@ export class HttpConnector implements Connector {
     socket.on('close', finish);
     socket.pipe(upstream);
     upstream.pipe(socket);
-  }
-
-  /** A connection to the instance's own socket, never to what a link there points at. */
-  private openSocket(): Socket {
-    return connectInstanceSocket(this.endpoint.socketPath, this.endpoint.owner);
   }
 
   close(): void {

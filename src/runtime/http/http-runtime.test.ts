@@ -9,6 +9,7 @@ import { FerryError } from '../../errors/index.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 import { httpRuntime } from './http-runtime.js';
 import { startInstance, tempDir } from './test-harness.js';
+import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
 
 const wsUrl = pathToFileURL(createRequire(import.meta.url).resolve('ws')).href;
 
@@ -52,9 +53,9 @@ function pkg(t: TestContext, files: Record<string, string>): string {
 }
 
 test('the relay in front of isolated servers: inside a node server (--import), else a supervisor', () => {
-  const view = { packageDir: '/pkg', runDir: '/run/ferry' };
+  const view = { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') };
   const plan = (command: string[], networkIsolated: boolean): string[] =>
-    httpRuntime.launch({ instanceId: 'i', view, hostRunDir: '/tmp/r', config: { command, env: {} } as never, env: {}, port: 8080, networkIsolated }).argv;
+    httpRuntime.launch({ instanceId: 'i', view, config: { command, env: {} } as never, env: {}, port: 8080, networkIsolated }).argv;
   const [node, flag, preload, ...rest] = plan(['node', 'server.js'], true);
   assert.deepEqual([node, flag, rest], [process.execPath, '--import', ['server.js']]);
   assert.match(preload!, /^file:\/\/.*\/runtime\/http\/relay\.js$/);

@@ -1,7 +1,7 @@
-import { dirname, join, posix } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type Endpoint, type LaunchContext, type LaunchPlan, type Manifest, type Runtime, type SandboxView } from '../../core/index.js';
+import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type InstanceLink, type LaunchContext, type LaunchPlan, type Manifest, type Runtime, type SandboxView } from '../../core/index.js';
 import { HttpConnector } from './http-connector.js';
 import { checkCommand, checkManifestCommand, commandCheckPlan, imageCheckPlan, resolveCommand } from '../command.js';
 import { imageCommand } from '../image-command.js';
@@ -18,9 +18,6 @@ export function withRelay(argv: string[], view?: SandboxView): string[] {
   if (argv[0] === process.execPath) return [process.execPath, '--import', pathToFileURL(relayPath).href, ...argv.slice(1)];
   return view ? hostCommand(view, process.execPath, [hostPathIn(view, relayPath), '--', ...argv]) : [process.execPath, relayPath, '--', ...argv];
 }
-
-/** File name of the Unix socket an `http` function may listen on instead of `PORT`. */
-export const httpSocketName = 'http.sock';
 
 /**
  * Functions that are their own HTTP server: `command` starts it, it listens on `PORT` (bound to
@@ -56,18 +53,17 @@ export const httpRuntime: Runtime = {
     return commandCheckPlan(checkCommand(ctx.config.command, 'http'), ctx);
   },
 
-  connect(endpoint: Endpoint): Connector {
-    if (endpoint.kind !== 'http') throw new FerryError('internal', `http runtime cannot speak to a '${endpoint.kind}' endpoint`);
-    return new HttpConnector(endpoint);
+  connect(link: InstanceLink): Connector {
+    return new HttpConnector(link);
   },
 };
 
 /** The function's server process (argv[0] as the sandbox sees it), with the relay in front where needed. */
 function serverPlan(ctx: LaunchContext, argv: string[], env: Record<string, string>, cwd: string, hostPaths: string[], fixedPort: number | undefined): LaunchPlan {
-  const socket = posix.join(ctx.view.runDir, httpSocketName);
+  const socket = ctx.view.channel.http;
   // In a network namespace of its own, a server on PORT is reached through the relay, which
   // listens on the function's socket path once PORT accepts (and steps aside if the function
-  // serves that socket itself), so the gateway's endpoint is the same either way.
+  // serves that socket itself), so the channel reaches it either way.
   // A fixed port only in a namespace of its own, where no one else listens; on the host's
   // network the port must be a free one.
   const port = ctx.networkIsolated && fixedPort !== undefined ? fixedPort : ctx.port;
@@ -82,7 +78,8 @@ function serverPlan(ctx: LaunchContext, argv: string[], env: Record<string, stri
     },
     cwd,
     hostPaths: ctx.networkIsolated ? [...hostPaths, process.execPath, dirname(relayPath)] : hostPaths,
+    channel: 'http',
     // Isolated: the port is in the instance's own namespace; a host port of that number is a stranger's.
-    endpoint: { kind: 'http', port: ctx.networkIsolated ? 0 : ctx.port, host: '127.0.0.1', socketPath: join(ctx.hostRunDir, httpSocketName) },
+    ...(!ctx.networkIsolated && { port: ctx.port }),
   };
 }

@@ -71,11 +71,11 @@ export async function startInstance(
   const instanceId = `test-${randomUUID().slice(0, 8)}`;
   const view = processDriver.view({ packageDir, runDir });
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...full.env };
-  const ctx = { instanceId, view, hostRunDir: runDir, config: full, env, port: await freePort(), networkIsolated: false };
+  const ctx = { instanceId, view, config: full, env, port: await freePort(), networkIsolated: false };
   // pooled: started as the pre-booted pool starts it (no function), then given it with a LOAD.
-  const plan = opts.pooled ? runtime.pooledLaunch!({ instanceId, view, hostRunDir: runDir }) : runtime.launch(ctx);
+  const plan = opts.pooled ? runtime.pooledLaunch!({ instanceId, view }) : runtime.launch(ctx);
   if (opts.pooled) plan.env = { PATH: env.PATH!, HOME: env.HOME!, ...plan.env };
-  const proc = processDriver.spawn({ instanceId, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: full.limits, sandbox: full.sandbox, hostPaths: plan.hostPaths });
+  const proc = await processDriver.spawn({ instanceId, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: full.limits, sandbox: full.sandbox, hostPaths: plan.hostPaths, ...(plan.channel && { channel: plan.channel }) });
   let out = '';
   let err = '';
   proc.child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -84,7 +84,7 @@ export async function startInstance(
     if (proc.child.exitCode !== null) return resolve(proc.child.exitCode);
     proc.child.once('exit', (code, signal) => resolve(code ?? signal));
   });
-  const connector = runtime.connect(plan.endpoint);
+  const connector = runtime.connect({ dial: () => proc.dial(), ...(plan.port && proc.dialPort && { dialPort: () => proc.dialPort!(plan.port!) }) });
   const front = frontServer(connector, opts.timeoutMs);
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   t.after(async () => {

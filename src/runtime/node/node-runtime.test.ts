@@ -6,6 +6,7 @@ import { defaultExecutionSettings, defaultPrivacySettings, defaultLimits, defaul
 import { FerryError } from '../../errors/index.js';
 import { startInstance, tempDir } from '../http/test-harness.js';
 import { nodeRuntime } from './node-runtime.js';
+import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
 
 function pkg(t: TestContext, files: Record<string, string>): string {
   const dir = tempDir(t, 'ferry-node-');
@@ -49,8 +50,7 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
   const plan = nodeRuntime.launch({
     instanceId: 'i1',
     networkIsolated: false,
-    view: { packageDir: '/pkg', runDir: '/run' },
-    hostRunDir: '/host/run/i1',
+    view: { packageDir: '/pkg', runDir: '/run', channel: runDirAddresses('/run') },
     config,
     env: { A: '1', FERRY_FUNCTION: 'f', NODE_ENV: 'development' },
     port: 1234,
@@ -61,11 +61,11 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
   assert.match(plan.argv.at(-1)!, /runtime\/node\/shim\.js$/);
   assert.deepEqual(plan.env, { A: '1', FERRY_FUNCTION: 'f', NODE_ENV: 'development', FERRY_SOCKET: '/run/ferry.sock', FERRY_HANDLER: '/pkg/src/index.js:api' });
   assert.equal(plan.cwd, '/pkg');
-  assert.deepEqual(plan.endpoint, { kind: 'frames', socketPath: '/host/run/i1/ferry.sock' });
+  assert.equal(plan.channel, 'frames');
   assert.ok(plan.hostPaths.includes(process.execPath));
   assert.ok(plan.hostPaths.some((p) => plan.argv.at(-1)!.startsWith(p + '/')));
 
-  const small = nodeRuntime.launch({ instanceId: 'i2', view: { packageDir: '/p', runDir: '/r' }, hostRunDir: '/h', config: { ...config, handler: 'a.mts', limits: { ...defaultLimits, memoryMb: 16 } }, env: {}, port: 1, networkIsolated: false });
+  const small = nodeRuntime.launch({ instanceId: 'i2', view: { packageDir: '/p', runDir: '/r', channel: runDirAddresses('/r') }, config: { ...config, handler: 'a.mts', limits: { ...defaultLimits, memoryMb: 16 } }, env: {}, port: 1, networkIsolated: false });
   assert.equal(small.argv[1], '--max-old-space-size=16');
   assert.equal(small.env.FERRY_HANDLER, '/p/a.mjs');
   assert.equal(small.env.NODE_ENV, 'production');
@@ -186,16 +186,16 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
 const baseConfig: EffectiveConfig = { runtime: 'node', handler: 'index.js', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox };
 
 test('pooled launch: the shim without a function or heap limit; load() is what launch() would start', () => {
-  const view = { packageDir: '/pkg', runDir: '/run/ferry' };
-  const pooled = nodeRuntime.pooledLaunch!({ instanceId: 'p1', view, hostRunDir: '/host/run/p1' });
+  const view = { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') };
+  const pooled = nodeRuntime.pooledLaunch!({ instanceId: 'p1', view });
   assert.equal(pooled.argv[0], process.execPath);
   assert.ok(!pooled.argv.some((a) => a.startsWith('--max-old-space-size')), 'memoryMb is not known yet');
   assert.match(pooled.argv.at(-1)!, /runtime\/node\/shim\.js$/);
   assert.deepEqual(pooled.env, { NODE_ENV: 'production', FERRY_SOCKET: '/run/ferry/ferry.sock', FERRY_POOLED: '1' });
   assert.equal(pooled.cwd, '/pkg');
-  assert.deepEqual(pooled.endpoint, { kind: 'frames', socketPath: '/host/run/p1/ferry.sock' });
+  assert.equal(pooled.channel, 'frames');
 
-  const ctx = { instanceId: 'p1', view, hostRunDir: '/host/run/p1', config: { ...baseConfig, handler: 'src/a.ts:api' }, env: { X: '1', FERRY_FUNCTION: 'f' }, port: 0, networkIsolated: true };
+  const ctx = { instanceId: 'p1', view, config: { ...baseConfig, handler: 'src/a.ts:api' }, env: { X: '1', FERRY_FUNCTION: 'f' }, port: 0, networkIsolated: true };
   const load = nodeRuntime.load!(ctx);
   const plan = nodeRuntime.launch(ctx);
   assert.deepEqual(load, { handler: '/pkg/src/a.js:api', env: { NODE_ENV: 'production', X: '1', FERRY_FUNCTION: 'f' }, cwd: '/pkg' });

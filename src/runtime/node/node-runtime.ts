@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, CheckContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, EffectiveConfig, InstanceLink, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { appendPath, hostLibraries } from '../host-libraries.js';
@@ -112,12 +112,12 @@ export const nodeRuntime: Runtime = {
         ...ctx.env,
         // The host's global modules (hostLibraries): `require` searches NODE_PATH after every node_modules.
         ...appendPath(ctx.env, 'NODE_PATH', globals),
-        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+        FERRY_SOCKET: ctx.view.channel.frames,
         FERRY_HANDLER: handler,
       },
       cwd: ctx.view.packageDir,
       hostPaths,
-      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+      channel: 'frames',
     };
   },
 
@@ -127,10 +127,10 @@ export const nodeRuntime: Runtime = {
       // instance is bounded by its memory cgroup, which the hand-off sets to memoryMb (the pool
       // runs only where that cgroup is enforced).
       argv: [process.execPath, '--enable-source-maps', shimPath],
-      env: { NODE_ENV: 'production', FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'), FERRY_POOLED: '1' },
+      env: { NODE_ENV: 'production', FERRY_SOCKET: ctx.view.channel.frames, FERRY_POOLED: '1' },
       cwd: ctx.view.packageDir,
       hostPaths: [process.execPath, runtimeDir],
-      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+      channel: 'frames',
     };
   },
 
@@ -155,8 +155,7 @@ export const nodeRuntime: Runtime = {
     return { ...plan, argv: [node!, '--expose-internals', ...args], env: { ...plan.env, FERRY_CHECK: '1' } };
   },
 
-  connect(endpoint: Endpoint): Connector {
-    if (endpoint.kind !== 'frames') throw new FerryError('internal', `node runtime cannot speak to a '${endpoint.kind}' endpoint`);
-    return new FramesConnector(endpoint.socketPath, endpoint.owner);
+  connect(link: InstanceLink): Connector {
+    return new FramesConnector(link.dial);
   },
 };

@@ -6,6 +6,7 @@ import { FerryError } from '../../errors/index.js';
 import { defaultExecutionSettings, defaultPrivacySettings } from '../../core/index.js';
 import { startInstance, tempDir } from '../http/test-harness.js';
 import { pythonRuntime } from './python-runtime.js';
+import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
 
 const handlerPy = `
 import asyncio, time
@@ -209,10 +210,10 @@ test('poolable: not when the environment sets what the interpreter reads only at
   for (const name of ['PYTHONPATH', 'PYTHONHASHSEED', 'LD_LIBRARY_PATH', 'LANG', 'LC_CTYPE', 'TZ']) {
     assert.equal(pythonRuntime.poolable!({ ...config, env: { [name]: 'x' } }), false, name);
   }
-  const plan = pythonRuntime.pooledLaunch!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry' }, hostRunDir: '/h' });
+  const plan = pythonRuntime.pooledLaunch!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') } });
   assert.equal(plan.env.FERRY_POOLED, '1');
   assert.equal(plan.env.FERRY_HANDLER, undefined);
-  const load = pythonRuntime.load!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry' }, hostRunDir: '/h', config, env: { A: '1' }, port: 0, networkIsolated: true });
+  const load = pythonRuntime.load!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') }, config, env: { A: '1' }, port: 0, networkIsolated: true });
   assert.equal(load.handler, '/pkg/main.py:handler');
   assert.equal(load.env.FERRY_CONCURRENCY, '4');
   assert.equal(load.env.A, '1');

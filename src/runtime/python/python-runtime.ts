@@ -3,7 +3,7 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
 import { PYTHON_SITE_DIR } from '../../core/index.js';
-import type { BuildContext, CheckContext, Connector, EffectiveConfig, Endpoint, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, EffectiveConfig, InstanceLink, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { pythonInterpreter } from './interpreter.js';
@@ -74,7 +74,7 @@ export const pythonRuntime: Runtime = {
       argv: pythonArgv(python.executable),
       env: {
         ...ctx.env,
-        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+        FERRY_SOCKET: ctx.view.channel.frames,
         FERRY_HANDLER: `${posix.join(ctx.view.packageDir, file)}:${fn}`,
         FERRY_CONCURRENCY: String(ctx.config.scaling.concurrency),
         // requirements.txt installed at deploy (build/): on sys.path after the package itself.
@@ -86,7 +86,7 @@ export const pythonRuntime: Runtime = {
       },
       cwd: ctx.view.packageDir,
       hostPaths: [...python.hostPaths, dirname(shimPath), ...hostSite],
-      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+      channel: 'frames',
     };
   },
 
@@ -97,14 +97,14 @@ export const pythonRuntime: Runtime = {
       // Variables the interpreter reads only at start are set here, as a cold start sets them.
       argv: pythonArgv(python.executable),
       env: {
-        FERRY_SOCKET: posix.join(ctx.view.runDir, 'ferry.sock'),
+        FERRY_SOCKET: ctx.view.channel.frames,
         FERRY_POOLED: '1',
         PYTHONDONTWRITEBYTECODE: '1',
         PYTHONUNBUFFERED: '1',
       },
       cwd: ctx.view.packageDir,
       hostPaths: [...python.hostPaths, dirname(shimPath)],
-      endpoint: { kind: 'frames', socketPath: join(ctx.hostRunDir, 'ferry.sock') },
+      channel: 'frames',
     };
   },
 
@@ -121,8 +121,7 @@ export const pythonRuntime: Runtime = {
     return { ...plan, env: { ...plan.env, FERRY_CHECK: '1' } };
   },
 
-  connect(endpoint: Endpoint): Connector {
-    if (endpoint.kind !== 'frames') throw new FerryError('internal', `python runtime cannot speak to a '${endpoint.kind}' endpoint`);
-    return new FramesConnector(endpoint.socketPath, endpoint.owner);
+  connect(link: InstanceLink): Connector {
+    return new FramesConnector(link.dial);
   },
 };

@@ -31,6 +31,9 @@ from _ferry_workers import Workers
 from _ferry_call import DATA, END, END_FRAME, MAX_FRAME, REQUEST, RESET, RESPONSE, STREAM_WINDOW, WINDOW, Request, Streamed, data_frames, failure, frame_head, response_frames, u32
 
 LOAD = 6
+HELLO = 8
+# The first frame on every connection (codec.ts): the host calls the instance ready on it.
+HELLO_FRAME = frame_head.pack(5, HELLO, 0)
 
 # Exit codes as the node shim's: 78 the handler cannot be loaded (the version is broken), 71 the
 # socket cannot be listened on, 0 after SIGTERM.
@@ -157,6 +160,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         self.app.connections.add(self)
+        self.write(HELLO_FRAME)
 
     def write(self, data):
         out = self.out

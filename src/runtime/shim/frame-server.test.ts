@@ -52,6 +52,11 @@ async function start(t: TestContext, onCall: CallHandler, onLoad?: LoadHandler):
     host.chunks++;
     decoder.push(c);
   });
+  // Every connection begins with the shim's HELLO (the host's readiness); the tests start after it.
+  await host.until(1);
+  assert.deepEqual([host.frames[0]!.type, host.frames[0]!.id, host.frames[0]!.payload.length], [FrameType.hello, LOAD_STREAM, 0]);
+  host.frames.length = 0;
+  host.chunks = 0;
   t.after(() => {
     socket.destroy();
     server.close();

@@ -6,7 +6,7 @@
  */
 import { unlinkSync } from 'node:fs';
 import { Server, type Socket } from 'node:net';
-import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from '../frames/codec.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, LOAD_STREAM } from '../frames/codec.js';
 import { IncomingCall, type FrameSink } from './incoming-call.js';
 
 export { IncomingCall } from './incoming-call.js';
@@ -209,6 +209,8 @@ export class FrameServer extends Server {
     socket.setNoDelay?.(true);
     const conn = new Connection(socket, this);
     this.hosts.add(conn);
+    // The host calls the instance ready on this, never on a connect alone (codec.ts).
+    conn.send(encodeFrame(FrameType.hello, LOAD_STREAM));
     const decoder = new FrameDecoder((type, flags, id, payload) => conn.onFrame(type, flags, id, payload));
     socket.on('data', (chunk: Buffer) => {
       try {

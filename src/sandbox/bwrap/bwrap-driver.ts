@@ -10,6 +10,7 @@ import { ENV_FD, envArgs, sendEnv, stdioWithEnv } from './env-fd.js';
 import type { InstanceRefusals } from './seccomp-log.js';
 import { ferryBinds, ferryView, imageRootArgs, outermost } from './image-root.js';
 import { launcherFor } from './host-libraries.js';
+import { RunDirChannel, runDirAddresses } from '../socket-channel/index.js';
 
 /** Where things appear inside every sandbox. */
 export const SANDBOX_PACKAGE_DIR = '/pkg';
@@ -129,7 +130,7 @@ function realOrSelf(path: string): string {
  */
 export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: SandboxSettings): Promise<void> }): SandboxDriver {
   // Pooled sandboxes not yet handed off: their slot, cgroups and fixed settings.
-  const pooled = new Map<SandboxProcess, { slot: string; limits: InstanceLimits; sandbox: SandboxSettings; tmpMb: number }>();
+  const pooled = new Map<SandboxProcess, { slot: string; limits: InstanceLimits; channel: RunDirChannel; sandbox: SandboxSettings; tmpMb: number }>();
   return {
     name: 'bwrap',
     isolated: true,
@@ -141,7 +142,9 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
     },
     // An image root: the image's tree is `/`, Ferry's own programs are under /.ferry (image-root.ts).
     view: (spec): SandboxView =>
-      spec.root === 'package' ? { packageDir: '/', runDir: SANDBOX_RUN_DIR, ferry: ferryView() } : { packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR },
+      spec.root === 'package'
+        ? { packageDir: '/', runDir: SANDBOX_RUN_DIR, channel: runDirAddresses(SANDBOX_RUN_DIR), ferry: ferryView() }
+        : { packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR, channel: runDirAddresses(SANDBOX_RUN_DIR) },
     unenforced: () => deps.unenforced,
     ...(deps.runDirs && { prepareRunDir: (dir: string) => deps.runDirs!.prepare(dir), releaseRunDir: (dir: string) => deps.runDirs!.release(dir) }),
     spawn: async (spec) => (await spawnSandbox(deps, spec)).proc,
@@ -158,8 +161,8 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
         await slots.remove(slot).catch(() => {});
         throw err;
       }
-      const { proc, limits } = started;
-      pooled.set(proc, { slot, limits, sandbox: spec.sandbox, tmpMb: spec.limits.tmpMb });
+      const { proc, limits, channel } = started;
+      pooled.set(proc, { slot, limits, channel, sandbox: spec.sandbox, tmpMb: spec.limits.tmpMb });
       proc.child.once('exit', () => pooled.delete(proc));
       return proc;
     },
@@ -183,12 +186,14 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
  * imports nothing of the function before its LOAD, which comes after both: its code never runs
  * above its limits.
  */
-async function handOff(slots: SlotStore, p: { slot: string; limits: InstanceLimits }, spec: HandOffSpec): Promise<void> {
+async function handOff(slots: SlotStore, p: { slot: string; limits: InstanceLimits; channel: RunDirChannel }, spec: HandOffSpec): Promise<void> {
   // The mount is asked for first: the mount service works while the cgroup files are written.
   const mounted = slots.fill(p.slot, spec.packageDir);
   mounted.catch(() => {}); // awaited below, unless the limits fail first
   await p.limits.update(spec.limits);
   await mounted;
+  // The function's calls to Ferry are served from here on: before its LOAD, after its limits.
+  if (spec.onInstanceStream) await p.channel.serve(spec.onInstanceStream);
 }
 
 /** Whether two versions' sandbox settings would start identical sandboxes. */
@@ -198,13 +203,23 @@ export function sameSettings(a: SandboxSettings, b: SandboxSettings): boolean {
   return norm(a) === norm(b);
 }
 
-async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => Promise<void>): Promise<{ proc: SandboxProcess; limits: InstanceLimits }> {
+async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => Promise<void>): Promise<{ proc: SandboxProcess; limits: InstanceLimits; channel: RunDirChannel }> {
   for (const source of Object.keys(spec.sandbox.roBinds)) checkBindSource(source, deps);
   // The run dir belongs to the sandbox user: its sockets are created from inside.
   if (deps.sandboxUser) chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);
+  // On the host's network (policy `host`) a server's TCP port is the host's; otherwise only the run dir reaches it.
+  const channel = new RunDirChannel({ runDir: spec.runDir, protocol: spec.channel, owner: deps.sandboxUser, hostNetwork: spec.sandbox.network === 'host' });
   const net = await deps.network(spec.sandbox.network, spec.runDir);
   const filters = await deps.seccomp(spec.sandbox.seccomp);
   const limits = await deps.limits(spec.instanceId, spec.limits, spec.runtime);
+  if (spec.onInstanceStream) {
+    try {
+      await channel.serve(spec.onInstanceStream);
+    } catch (err) {
+      await limits.remove();
+      throw err;
+    }
+  }
 
   // The seccomp filters reach bwrap and the helper inside as open fds (fd 3 is bwrap's info
   // pipe; these are 4 and 5; the environment is fd 6, ENV_FD).
@@ -227,6 +242,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
     logged = fdArg(filters.logged);
   } catch (err) {
     for (const fd of fds) closeSync(fd);
+    channel.close();
     await limits.remove();
     throw err;
   }
@@ -267,7 +283,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
     }
   };
   const owned = { ...limits, remove: () => limits.remove().finally(release) };
-  return { proc: stopSandbox(child, childPid, owned, deps.refusals?.(spec.instanceId, childPid)), limits };
+  return { proc: stopSandbox(child, childPid, owned, channel, deps.refusals?.(spec.instanceId, childPid)), limits, channel };
 }
 
 /** The bwrap command line; each flag says which threat it closes. */

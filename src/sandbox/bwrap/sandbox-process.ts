@@ -4,6 +4,7 @@ import type { SandboxProcess } from '../../core/index.js';
 import type { InstanceLimits } from './bwrap-driver.js';
 import type { InstanceRefusals } from './seccomp-log.js';
 import { processTreeMemory } from '../host/process-memory.js';
+import type { RunDirChannel } from '../socket-channel/index.js';
 
 /**
  * The host pid of the sandboxed runtime, from bwrap's --info-fd (fd 3): `{"child-pid": N}`.
@@ -34,7 +35,7 @@ function signal(pid: number | undefined, sig: NodeJS.Signals): void {
 }
 
 /** Wraps a spawned sandbox: graceful stop, cleanup of its cgroups, its refused syscalls, and why it ended. */
-export function stopSandbox(child: ChildProcess, childPid: Promise<number | undefined>, limits: InstanceLimits, refusals?: InstanceRefusals): SandboxProcess {
+export function stopSandbox(child: ChildProcess, childPid: Promise<number | undefined>, limits: InstanceLimits, channel: RunDirChannel, refusals?: InstanceRefusals): SandboxProcess {
   let exited = child.exitCode !== null || child.signalCode !== null;
   const exit = new Promise<void>((resolve) => {
     if (exited) return resolve();
@@ -49,13 +50,18 @@ export function stopSandbox(child: ChildProcess, childPid: Promise<number | unde
       }
     });
   });
-  // Once the sandbox is gone its cgroups go too (killing anything left inside them).
-  const cleaned = exit.then(() => limits.remove().catch(() => {}));
+  // Once the sandbox is gone its channel closes, and its cgroups go (killing anything left inside them).
+  const cleaned = exit.then(() => {
+    channel.close();
+    return limits.remove().catch(() => {});
+  });
   // The kernel may write the last records (a kill) just after the exit was seen.
   void exit.then(() => setTimeout(() => refusals?.close(), 2000).unref());
   let stopping: Promise<void> | undefined;
   return {
     child,
+    dial: () => channel.dial(),
+    ...(channel.dialPort && { dialPort: channel.dialPort }),
     stop(graceMs: number): Promise<void> {
       if (exited) return cleaned;
       if (stopping) return stopping;

@@ -6,9 +6,9 @@ import { test, type TestContext } from 'node:test';
 import { defaultLimits, defaultSandbox, type SandboxProcess } from '../../core/index.js';
 import { processDriver } from './process-driver.js';
 
-function run(t: TestContext, script: string, env: Record<string, string> = {}): { proc: SandboxProcess; out: () => string; runDir: string } {
+async function run(t: TestContext, script: string, env: Record<string, string> = {}): Promise<{ proc: SandboxProcess; out: () => string; runDir: string }> {
   const runDir = mkdtempSync(join(tmpdir(), 'ferry-pd-'));
-  const proc = processDriver.spawn({ instanceId: 't', argv: ['/bin/sh', '-c', script], env, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
+  const proc = await processDriver.spawn({ instanceId: 't', argv: ['/bin/sh', '-c', script], env, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
   let out = '';
   proc.child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   t.after(async () => {
@@ -38,14 +38,14 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
 test('process driver: not isolated, view unchanged, unenforced limits listed', () => {
   assert.equal(processDriver.name, 'process');
   assert.equal(processDriver.isolated, false);
-  assert.deepEqual(processDriver.view({ packageDir: '/p', runDir: '/r' }), { packageDir: '/p', runDir: '/r' });
+  assert.deepEqual(processDriver.view({ packageDir: '/p', runDir: '/r' }), { packageDir: '/p', runDir: '/r', channel: { frames: '/r/ferry.sock', http: '/r/http.sock', api: '/r/api.sock' } });
   assert.ok(processDriver.unenforced().some((l) => l.startsWith('memory')));
 });
 
 test('spawn: scrubbed environment (PATH, LANG, HOME=runDir) plus the spec env, cwd', async (t) => {
   process.env.FERRY_TEST_SECRET = 'leak';
   t.after(() => delete process.env.FERRY_TEST_SECRET);
-  const { proc, out, runDir } = run(t, 'env; pwd', { A: 'b' });
+  const { proc, out, runDir } = await run(t, 'env; pwd', { A: 'b' });
   await new Promise((r) => proc.child.once('close', r));
   const env = Object.fromEntries(out().trim().split('\n').slice(0, -1).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   assert.equal(env.A, 'b');
@@ -56,7 +56,7 @@ test('spawn: scrubbed environment (PATH, LANG, HOME=runDir) plus the spec env, c
 });
 
 test('stop: SIGTERM reaches the whole process group', async (t) => {
-  const { proc, out } = run(t, 'sleep 30 & echo $!; wait');
+  const { proc, out } = await run(t, 'sleep 30 & echo $!; wait');
   await waitFor(() => out().includes('\n'));
   const grandchild = Number(out().trim());
   assert.ok(alive(grandchild));
@@ -65,7 +65,7 @@ test('stop: SIGTERM reaches the whole process group', async (t) => {
 });
 
 test('stop: SIGKILL after the grace period when SIGTERM is ignored', async (t) => {
-  const { proc, out } = run(t, "trap '' TERM; echo ready; while true; do sleep 0.05; done");
+  const { proc, out } = await run(t, "trap '' TERM; echo ready; while true; do sleep 0.05; done");
   await waitFor(() => out().includes('ready'));
   const t0 = Date.now();
   await proc.stop(200);
@@ -75,7 +75,7 @@ test('stop: SIGKILL after the grace period when SIGTERM is ignored', async (t) =
 });
 
 test('stop: resolves at once for a process that already exited; twice is fine', async (t) => {
-  const { proc } = run(t, 'exit 3');
+  const { proc } = await run(t, 'exit 3');
   await new Promise((r) => proc.child.once('exit', r));
   await proc.stop(1000);
   await Promise.all([proc.stop(1000), proc.stop(1000)]);
@@ -85,6 +85,6 @@ test('stop: resolves at once for a process that already exited; twice is fine', 
 test('spawn: a missing program does not throw in the server; stop resolves', async (t) => {
   const runDir = mkdtempSync(join(tmpdir(), 'ferry-pd-'));
   t.after(() => rmSync(runDir, { recursive: true, force: true }));
-  const proc = processDriver.spawn({ instanceId: 'x', argv: ['/nonexistent/program'], env: {}, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
+  const proc = await processDriver.spawn({ instanceId: 'x', argv: ['/nonexistent/program'], env: {}, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
   await proc.stop(100);
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver, SandboxProcess, SandboxSpec, SandboxView } from '../../core/index.js';
 import { processTreeMemory } from '../host/process-memory.js';
+import { RunDirChannel, runDirAddresses } from '../socket-channel/index.js';
 
 /** The host variables an instance keeps: enough to find programs and decode text, nothing else. */
 function baseEnv(runDir: string): Record<string, string> {
@@ -26,21 +27,24 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
  * process group (so stop() reaches everything they started) with a scrubbed environment, and no
  * isolation at all. Every other driver is `isolated`.
  */
-export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: SandboxSpec): SandboxProcess } = {
+export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: SandboxSpec): Promise<SandboxProcess> } = {
   name: 'process',
   isolated: false,
 
   /** Nothing is remapped: the instance sees the host paths. */
   view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView {
-    return { packageDir: spec.packageDir, runDir: spec.runDir };
+    return { packageDir: spec.packageDir, runDir: spec.runDir, channel: runDirAddresses(spec.runDir) };
   },
 
-  spawn(spec: SandboxSpec): SandboxProcess {
+  async spawn(spec: SandboxSpec): Promise<SandboxProcess> {
     // An image's root file system cannot become `/` of a plain process: refused, never run
     // against the host's files instead.
     if (spec.root === 'package') throw new FerryError('invalid-manifest', 'container image versions need the bwrap driver: the process driver cannot give an instance a root file system of its own');
     const [program, ...args] = spec.argv;
     if (!program) throw new Error('spawn: empty argv');
+    // Plain processes share the host's network: an HTTP server's port is reachable as it is.
+    const channel = new RunDirChannel({ runDir: spec.runDir, protocol: spec.channel, owner: undefined, hostNetwork: true });
+    if (spec.onInstanceStream) await channel.serve(spec.onInstanceStream);
     const child = spawn(program, args, {
       cwd: spec.cwd,
       // The server's own environment (tokens, database paths) must not leak into functions.
@@ -56,6 +60,7 @@ export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: Sandbox
       if (exited) return resolve();
       child.once('exit', () => {
         exited = true;
+        channel.close();
         // The leader is gone; anything it left behind in its group goes with it.
         if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
         resolve();
@@ -64,6 +69,7 @@ export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: Sandbox
       child.once('error', () => {
         if (child.pid === undefined) {
           exited = true;
+          channel.close();
           resolve();
         }
       });
@@ -71,6 +77,8 @@ export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: Sandbox
     let stopping: Promise<void> | undefined;
     return {
       child,
+      dial: () => channel.dial(),
+      ...(channel.dialPort && { dialPort: channel.dialPort }),
       stop(graceMs: number): Promise<void> {
         if (exited || child.pid === undefined) return exit;
         if (stopping) return stopping;

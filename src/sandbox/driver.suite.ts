@@ -1,0 +1,357 @@
+/**
+ * The conformance suite every sandbox driver runs (one test file per driver calls `driverSuite`):
+ * lifecycle through the driver's channel (start, HELLO, call, stop, exit reasons), the
+ * instance's own streams to Ferry, logs, stop under load, and for drivers that isolate: the
+ * escape checks (host files, other instances, host services, ptrace, mount, raw sockets,
+ * keyring), the network policies and the limits. Runtimes arrive as arguments: a driver knows
+ * none. The escape checks (escape-probes.ts) are shared with the server-level escape suite
+ * (test/escape.test.ts), so both test the same attempts.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { CallSignal, defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, notListening } from '../core/index.js';
+import { filesystemChecks, filesystemRefused, forkBomb, hostAddresses, hostServiceChecks, kernelChecks, kernelRefused, processChecks, pythonProbe, refused, tmpFill } from './escape-probes.js';
+import type { Connector, EffectiveConfig, InstanceStreamHandler, ResponseWriter, Runtime, SandboxDriver, SandboxProcess, SandboxSettings } from '../core/index.js';
+
+/** A driver under test, as its test file builds it. */
+export interface DriverUnderTest {
+  name: string;
+  /** Why it cannot run here (outside CI only: under CI=true the test file fails instead). */
+  skip: string | false;
+  /** Whether it isolates: the escape, network and limit parts are run only then (not for `process`). */
+  isolated: boolean;
+  /** Builds the driver on a data dir of its own (0711, reachable by the sandbox user); `close` undoes it. */
+  open(dataDir: string): Promise<{ driver: SandboxDriver; close(): Promise<void> }>;
+  /** The python runtime (the probes are python, as the escape suite's). */
+  python: Runtime;
+}
+
+/** A response writer that keeps the answer (the suite's one client). */
+class Answer extends EventEmitter implements ResponseWriter {
+  statusCode = 200;
+  headersSent = false;
+  destroyed = false;
+  writableFinished = false;
+  private chunks: Buffer[] = [];
+  writeHead(status: number): this {
+    this.statusCode = status;
+    this.headersSent = true;
+    return this;
+  }
+  write(chunk: Uint8Array | string): boolean {
+    this.chunks.push(Buffer.from(chunk));
+    return true;
+  }
+  end(chunk?: Uint8Array | string): this {
+    if (chunk !== undefined) this.write(chunk);
+    this.writableFinished = true;
+    this.emit('close');
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    this.emit('close');
+    return this;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/** One instance the suite started: its process, its connector, what it printed. */
+interface Started {
+  proc: SandboxProcess;
+  connector: Connector;
+  output(): string;
+  ready(ms?: number): Promise<void>;
+  call(path?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+/** Runs the conformance suite for one driver. */
+export function driverSuite(d: DriverUnderTest): void {
+  const skip = d.skip;
+  let driver: SandboxDriver;
+  let close: () => Promise<void>;
+  let dataDir: string;
+  let hostServer: Server;
+  let hostPort = 0;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  before(async () => {
+    if (skip) return;
+    dataDir = join('/tmp', `ferry-suite-${d.name}-${randomUUID().slice(0, 8)}`);
+    await mkdir(join(dataDir, 'run'), { recursive: true, mode: 0o711 });
+    await chmod(dataDir, 0o711);
+    ({ driver, close } = await d.open(dataDir));
+    // A TCP service on the host, on every address: an isolated instance must reach none of them.
+    hostServer = createServer((s) => s.end('host secret\n'));
+    await new Promise<void>((r) => hostServer.listen(0, '0.0.0.0', r));
+    hostPort = (hostServer.address() as { port: number }).port;
+  });
+  after(async () => {
+    if (skip) return;
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+    hostServer.close();
+    await close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Starts `body` as a python instance under `config`'s sandbox settings and limits. */
+  async function start(body: string, over: { sandbox?: Partial<SandboxSettings>; limits?: Partial<EffectiveConfig['limits']>; env?: Record<string, string>; onInstanceStream?: InstanceStreamHandler } = {}): Promise<Started> {
+    const id = `suite-${randomUUID().slice(0, 8)}`;
+    const packageDir = join(dataDir, 'pkg', id);
+    const runDir = join(dataDir, 'run', id);
+    await mkdir(packageDir, { recursive: true, mode: 0o755 });
+    await chmod(join(dataDir, 'pkg'), 0o755);
+    await writeFile(join(packageDir, 'main.py'), pythonProbe(body), { mode: 0o644 });
+    await mkdir(runDir, { mode: 0o700 });
+    await driver.prepareRunDir?.(runDir);
+    const config: EffectiveConfig = {
+      runtime: 'python', handler: 'main.py', command: undefined, env: over.env ?? {}, secrets: [],
+      ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false, invoke: 'public',
+      scaling: defaultScaling, limits: { ...defaultLimits, ...over.limits }, sandbox: { ...defaultSandbox, ...over.sandbox },
+    };
+    const view = driver.view({ packageDir, runDir });
+    const env = { ...config.env, FERRY_FUNCTION: 'suite', FERRY_VERSION: '1', FERRY_INSTANCE: id, FERRY_API_SOCKET: view.channel.api };
+    const plan = d.python.launch({ instanceId: id, view, packageDir, config, env, port: 0, networkIsolated: driver.isolated && config.sandbox.network !== 'host' });
+    const proc = await driver.spawn({
+      instanceId: id, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: config.limits, sandbox: config.sandbox, hostPaths: plan.hostPaths, runtime: 'python',
+      ...(plan.channel && { channel: plan.channel }), ...(over.onInstanceStream && { onInstanceStream: over.onInstanceStream }),
+    });
+    let output = '';
+    proc.child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
+    proc.child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
+    const connector = d.python.connect({ dial: () => proc.dial() });
+    cleanups.push(async () => {
+      connector.close();
+      await proc.stop(1000);
+      await driver.releaseRunDir?.(runDir);
+      await rm(runDir, { recursive: true, force: true });
+    });
+    return {
+      proc,
+      connector,
+      output: () => output,
+      // A start that fails says what the instance printed.
+      ready: (ms = 60_000) =>
+        connector.ready(AbortSignal.timeout(ms)).catch((err: Error) => {
+          err.message += `; the instance printed: ${output.slice(-1000)}`;
+          throw err;
+        }),
+      call: async (path = '/') => {
+        const answer = new Answer();
+        const signal = new CallSignal();
+        const timer = setTimeout(() => signal.abort(), 60_000);
+        try {
+          await connector.dispatch({ method: 'GET', path, headers: [], body: undefined }, answer, { requestId: randomUUID(), signal, onHeaders() {}, extraHeaders: [] });
+        } finally {
+          clearTimeout(timer);
+        }
+        const text = answer.text();
+        try {
+          return { status: answer.statusCode, body: JSON.parse(text) as Record<string, unknown> };
+        } catch {
+          return { status: answer.statusCode, body: { raw: text } };
+        }
+      },
+    };
+  }
+
+  const exited = (proc: SandboxProcess): Promise<number | string | null> =>
+    new Promise((resolve) => {
+      const c = proc.child;
+      if (c.exitCode !== null || c.signalCode !== null) return resolve(c.exitCode ?? c.signalCode);
+      c.once('exit', (code, sig) => resolve(code ?? sig));
+    });
+
+  test(`${d.name}: lifecycle: start, HELLO, a call over the channel, stop`, { skip }, async () => {
+    const inst = await start('return {"pid": os.getpid(), "cwd": os.getcwd()}');
+    await inst.ready();
+    const { status, body } = await inst.call();
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(typeof body.pid, 'number');
+    await inst.proc.stop(2000);
+    assert.ok(inst.proc.child.exitCode !== null || inst.proc.child.signalCode !== null, 'stopped');
+    assert.equal(inst.connector.lost, true, 'the channel is gone with the instance');
+  });
+
+  test(`${d.name}: readiness is the shim's HELLO, not a connect: a listener that never says it is not ready`, { skip }, async () => {
+    // A program that listens where the shim would, accepts, and says nothing.
+    const id = `suite-${randomUUID().slice(0, 8)}`;
+    const runDir = join(dataDir, 'run', id);
+    await mkdir(runDir, { mode: 0o700 });
+    await driver.prepareRunDir?.(runDir);
+    const view = driver.view({ packageDir: runDir, runDir });
+    const script = `import socket, os, time\ns = socket.socket(socket.AF_UNIX)\ns.bind(os.environ["FERRY_SOCKET"])\ns.listen(8)\nprint("listening", flush=True)\nwhile True:\n    c, _ = s.accept()\n    time.sleep(0.1)`;
+    const proc = await driver.spawn({
+      instanceId: id, argv: ['/usr/bin/python3', '-c', script], env: { FERRY_SOCKET: view.channel.frames }, packageDir: runDir, runDir, cwd: '/',
+      limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [], runtime: 'python', channel: 'frames',
+    });
+    cleanups.push(async () => {
+      await proc.stop(1000);
+      await driver.releaseRunDir?.(runDir);
+      await rm(runDir, { recursive: true, force: true });
+    });
+    // It does listen: a dial goes through once it is up.
+    for (;;) {
+      const s = await proc.dial().catch((err: unknown) => (notListening(err) ? undefined : Promise.reject(err)));
+      if (s) {
+        s.destroy();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const connector = d.python.connect({ dial: () => proc.dial() });
+    cleanups.push(async () => connector.close());
+    await assert.rejects(connector.ready(AbortSignal.timeout(2000)), (err: Error & { code?: string }) => err.code === 'instance-start-failed', 'not ready without a HELLO');
+  });
+
+  test(`${d.name}: exit reasons: the exit status, and a call on a dead instance fails`, { skip }, async () => {
+    const inst = await start('os._exit(3)');
+    await inst.ready();
+    await assert.rejects(inst.call(), (err: Error & { code?: string }) => err.code === 'instance-crashed');
+    assert.equal(await exited(inst.proc), 3);
+    assert.equal(await inst.proc.exitReason?.(), undefined, 'not an OOM');
+  });
+
+  test(`${d.name}: the instance's own streams reach Ferry through the driver, and nothing else of it`, { skip }, async () => {
+    const seen: string[] = [];
+    const inst = await start(
+      `s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FERRY_API_SOCKET"])
+s.sendall(b"from the instance")
+return {"answer": s.recv(100).decode()}`,
+      {
+        onInstanceStream: (stream) => {
+          stream.once('data', (b: Buffer) => {
+            seen.push(b.toString());
+            stream.end('from ferry');
+          });
+        },
+      },
+    );
+    await inst.ready();
+    const { body } = await inst.call();
+    assert.equal(body.answer, 'from ferry', JSON.stringify(body));
+    assert.deepEqual(seen, ['from the instance']);
+  });
+
+  test(`${d.name}: logs: what the instance prints reaches its output streams`, { skip }, async () => {
+    const inst = await start('print("suite-log-line", flush=True)\nreturn {}');
+    await inst.ready();
+    await inst.call();
+    for (let i = 0; i < 200 && !inst.output().includes('suite-log-line'); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(inst.output(), /suite-log-line/);
+  });
+
+  test(`${d.name}: stop under load: every call in flight settles and the process is gone`, { skip }, async () => {
+    const inst = await start('time.sleep(0.3)\nreturn {"ok": True}');
+    await inst.ready();
+    const calls = Array.from({ length: 16 }, () => inst.call().then(() => 'answered', () => 'failed'));
+    await new Promise((r) => setTimeout(r, 50));
+    await inst.proc.stop(500);
+    const outcomes = await Promise.all(calls);
+    assert.equal(outcomes.length, 16);
+    assert.ok(inst.proc.child.exitCode !== null || inst.proc.child.signalCode !== null);
+    assert.equal(inst.connector.lost, true);
+  });
+
+  // What follows applies only to drivers that isolate (not `process`).
+  if (d.isolated) isolationSuite();
+
+  function isolationSuite(): void {
+    test(`${d.name}: escape: host files, Ferry's data dir, writes outside /tmp`, { skip }, async () => {
+      const inst = await start(filesystemChecks, { env: { X_DATA_DIR: dataDir } });
+      await inst.ready();
+      const { body } = await inst.call();
+      for (const k of filesystemRefused) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
+      assert.equal((body.tmp_write as { ok: boolean }).ok, true, 'writing /tmp works');
+    });
+
+    test(`${d.name}: escape: other instances and the host's processes are invisible`, { skip }, async () => {
+      const other = await start('return {}');
+      await other.ready();
+      const inst = await start(processChecks);
+      await inst.ready();
+      const { body } = await inst.call();
+      const cmds = body.cmds as string[];
+      assert.ok((body.pids as number) <= 5, `few processes visible: ${JSON.stringify(cmds)}`);
+      assert.ok(!cmds.some((c) => c.includes('node')), `the server is invisible: ${JSON.stringify(cmds)}`);
+      assert.equal(cmds.filter((c) => c.includes('shim.py')).length, 1, `only its own shim, not the other instance's: ${JSON.stringify(cmds)}`);
+    });
+
+    test(`${d.name}: escape: ptrace, mount, module loading, namespaces, raw sockets, the keyring`, { skip }, async () => {
+      const inst = await start(kernelChecks);
+      await inst.ready();
+      const { body } = await inst.call();
+      for (const k of kernelRefused) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
+    });
+
+    for (const network of ['none', 'egress'] as const) {
+      test(`${d.name}: network ${network}: the host's services are unreachable on every address`, { skip }, async () => {
+          const addrs = hostAddresses();
+        const inst = await start(hostServiceChecks(addrs, hostPort), { sandbox: { network } });
+        await inst.ready();
+        const { body } = await inst.call();
+        for (const a of addrs) assert.ok(refused(body[a]), `${network}: ${a}:${hostPort} must be unreachable: ${JSON.stringify(body[a])}`);
+      });
+    }
+
+    test(`${d.name}: network host (where the operator allows it): the host's loopback is reachable, as asked`, { skip }, async () => {
+      const inst = await start(hostServiceChecks(['127.0.0.1'], hostPort), { sandbox: { network: 'host' } });
+      await inst.ready();
+      const { body } = await inst.call();
+      assert.equal((body['127.0.0.1'] as { ok: boolean }).ok, true, JSON.stringify(body));
+    });
+
+    test(`${d.name}: limits: a fork bomb stops at pids`, { skip }, async () => {
+      const inst = await start(forkBomb, { limits: { pids: 32 } });
+      await inst.ready();
+      const { body } = await inst.call();
+      assert.ok((body.forked as number) < 40, `forking stops near limits.pids: ${JSON.stringify(body)}`);
+    });
+
+    test(`${d.name}: limits: memory past memoryMb ends the instance, and the driver says why (oom)`, { skip }, async () => {
+      const inst = await start('x = bytearray(512 * 1024 * 1024)\nreturn {"allocated": len(x)}', { limits: { memoryMb: 64 } });
+      await inst.ready();
+      await assert.rejects(inst.call());
+      await exited(inst.proc);
+      assert.equal(await inst.proc.exitReason?.(), 'oom');
+    });
+
+    test(`${d.name}: limits: /tmp holds no more than tmpMb`, { skip }, async () => {
+      const inst = await start(tmpFill, { limits: { tmpMb: 16 } });
+      await inst.ready();
+      const { body } = await inst.call();
+      assert.equal(body.errno, 28, `ENOSPC: ${JSON.stringify(body)}`);
+      assert.ok((body.written as number) <= 16 * 1024 * 1024, JSON.stringify(body));
+    });
+
+    test(`${d.name}: limits: cpu: the instance's cgroup has a quota of limits.cpu (checked from the host, not by timing)`, { skip }, async () => {
+      const inst = await start('return {}', { limits: { cpu: 0.5 } });
+      await inst.ready();
+      assert.equal(await cpuShare(inst.proc.child.pid!), 0.5);
+    });
+  }
+}
+
+/** The CPU share of the cgroup process `pid` is in, from the host (cgroup v1 `cpu`, or v2 `cpu.max`). */
+async function cpuShare(pid: number): Promise<number | undefined> {
+  const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).trim().split('\n');
+  const v1 = lines.map((l) => l.split(':')).find(([, c]) => c!.split(',').includes('cpu'));
+  if (v1) {
+    const dir = join('/sys/fs/cgroup', v1[1]!, v1[2]!);
+    const quota = Number(await readFile(join(dir, 'cpu.cfs_quota_us'), 'utf8'));
+    const period = Number(await readFile(join(dir, 'cpu.cfs_period_us'), 'utf8'));
+    return quota > 0 ? quota / period : undefined;
+  }
+  const v2 = lines.find((l) => l.startsWith('0::'));
+  if (!v2) return undefined;
+  const [quota, period] = (await readFile(join('/sys/fs/cgroup', v2.slice(3), 'cpu.max'), 'utf8')).trim().split(' ');
+  return quota === 'max' ? undefined : Number(quota) / Number(period);
+}
