@@ -1,0 +1,76 @@
+/**
+ * One gateway and one worker on a real nats-server (`--role gateway|worker`): a function deployed
+ * on the gateway runs on the worker, bodies stream through both ways, asynchronous executions are
+ * run by the worker, the gateway lists the worker's instances, and a gateway with no live worker
+ * answers `no-workers`.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
+import { expectProblem, nodeFn } from './support/helpers.js';
+import { startNatsServer, type NatsServer } from './support/nats-server.js';
+import { waitFor } from './support/wait.js';
+
+let nats: NatsServer;
+let gateway: Ferry;
+let worker: Ferry;
+const common = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', '--heartbeat-interval', '200ms', '--node-ttl', '1500ms'];
+
+before(async () => {
+  nats = await startNatsServer();
+  const store = ['--store', nats.url, '--nats-prefix', 'roles'];
+  gateway = await startFerry({ args: [...common, ...store, '--role', 'gateway'] });
+  // The same data dir (its own slot): the admin token the gateway made is in it.
+  worker = await startFerry({ args: [...common, ...store, '--role', 'worker'], dataDir: gateway.dataDir });
+});
+after(async () => {
+  await disposeFerry(worker).catch(() => {});
+  await disposeFerry(gateway).catch(() => {});
+  await nats.stop();
+});
+
+/** The node ids of the data dir's server slots (`node-id`, `node-id.1`, ...). */
+function nodeIds(dir: string): string[] {
+  return readdirSync(dir).filter((n) => /^node-id(\.\d+)?$/.test(n)).map((n) => readFileSync(join(dir, n), 'utf8').trim());
+}
+
+test('a call to the gateway runs on the worker, bodies both ways, and the gateway lists its instance', async () => {
+  await gateway.deploy('echo', nodeFn('export default async (req) => new Response(await req.text(), { headers: { "x-pid": String(process.ppid) } });\n'));
+  const body = 'x'.repeat(256 * 1024);
+  const res = await waitFor('the call to be served by a worker', async () => {
+    const r = await fetch(`${gateway.url}/fn/echo`, { method: 'POST', body });
+    return r.status === 200 ? r : undefined;
+  }, { timeoutMs: 30_000 });
+  assert.equal((await res.text()).length, body.length);
+  assert.equal(res.headers.get('x-pid'), String(worker.proc.pid), 'the worker ran the instance, not the gateway');
+  const ids = nodeIds(gateway.dataDir);
+  const listed = await waitFor('the worker to report its instance', async () => {
+    const { instances } = (await (await gateway.api('GET', '/v1/functions/echo/instances')).json()) as { instances: Array<{ node?: string; state: string }> };
+    return instances.length > 0 ? instances : undefined;
+  });
+  assert.ok(listed[0]!.node && ids.includes(listed[0]!.node), `the instance names its node (${listed[0]!.node}; nodes ${ids.join(', ')})`);
+});
+
+test('an asynchronous execution accepted by the gateway is run by the worker', async () => {
+  await gateway.deploy('later', nodeFn('export default async (req) => "done " + (await req.text());\n'));
+  const res = await fetch(`${gateway.url}/fn/later`, { method: 'POST', body: 'job', headers: { prefer: 'respond-async' } });
+  assert.equal(res.status, 202);
+  const { id } = (await res.json()) as { id: string };
+  const ended = await waitFor('the execution to end', async () => {
+    const e = (await (await gateway.api('GET', `/v1/executions/${id}`)).json()) as { status: string; result?: { body: string } };
+    return ['succeeded', 'failed', 'timed-out'].includes(e.status) ? e : undefined;
+  }, { timeoutMs: 30_000 });
+  assert.equal(ended.status, 'succeeded');
+  assert.equal(ended.result?.body, 'done job');
+});
+
+test('with no live worker, a call to the gateway answers no-workers', async () => {
+  await worker.stop('SIGKILL');
+  await waitFor('the worker to be gone from the directory', async () => {
+    const r = await fetch(`${gateway.url}/fn/echo`, { method: 'POST', body: 'x' });
+    return r.status === 503 ? true : undefined;
+  }, { timeoutMs: 30_000 });
+  await expectProblem(await fetch(`${gateway.url}/fn/echo`, { method: 'POST', body: 'x' }), 503, 'no-workers');
+});
