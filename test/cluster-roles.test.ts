@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
-import { expectProblem, nodeFn } from './support/helpers.js';
+import { expectProblem, nodeFn, runCli, show } from './support/helpers.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
 import { waitFor } from './support/wait.js';
 
@@ -51,6 +51,22 @@ test('a call to the gateway runs on the worker, bodies both ways, and the gatewa
     return instances.length > 0 ? instances : undefined;
   });
   assert.ok(listed[0]!.node && ids.includes(listed[0]!.node), `the instance names its node (${listed[0]!.node}; nodes ${ids.join(', ')})`);
+});
+
+test('ferry cluster status shows both nodes and the queues; only an admin may ask', async () => {
+  const r = await waitFor('both nodes in the status', async () => {
+    const out = await runCli(['cluster', 'status', '--json'], { env: { FERRY_URL: gateway.url, FERRY_TOKEN: gateway.token } });
+    assert.equal(out.code, 0, show(out));
+    const answer = JSON.parse(out.stdout) as { clustered: boolean; nodes: Array<{ roles: string[]; address?: string }>; queues: Record<string, { pending: number }> };
+    return answer.nodes.length === 2 ? answer : undefined;
+  });
+  assert.equal(r.clustered, true);
+  assert.deepEqual(r.nodes.map((n) => n.roles.join(',')).sort(), ['gateway', 'worker']);
+  assert.ok(r.nodes.find((n) => n.roles.includes('worker'))!.address?.startsWith('http://127.0.0.1:'));
+  assert.deepEqual(Object.keys(r.queues).sort(), ['callbacks', 'executions']);
+  const text = await runCli(['cluster', 'status'], { env: { FERRY_URL: gateway.url, FERRY_TOKEN: gateway.token } });
+  assert.match(text.stdout, /NODE\s+ROLES[\s\S]*worker[\s\S]*QUEUE\s+WAITING\s+RUNNING\s+LAG[\s\S]*executions/);
+  await expectProblem(await fetch(`${gateway.url}/v1/cluster`), 401, 'unauthorized');
 });
 
 test('an asynchronous execution accepted by the gateway is run by the worker', async () => {

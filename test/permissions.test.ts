@@ -62,6 +62,7 @@ const needs: Record<string, 'public' | 'signed-in' | 'self-or-admin' | 'own-toke
   'GET /v1/functions/{name}/objects/{key}': 'fn:read',
   'DELETE /v1/functions/{name}/objects/{key}': 'fn:write',
   'GET /v1/pool': 'read',
+  'GET /v1/cluster': 'admin',
   'GET /v1/traffic': 'read',
   'GET /v1/functions/{name}/traffic': 'fn:read',
   'GET /v1/invocations': 'read',

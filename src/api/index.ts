@@ -26,6 +26,7 @@ import { makeTrafficRoutes } from './routes/traffic.js';
 import { makeSessionRoutes } from './routes/session.js';
 import { BrowserSessions } from './browser-sessions.js';
 import { makeErrorRoutes } from './routes/errors.js';
+import { makeClusterRoutes, type ClusterView } from './routes/cluster.js';
 import type { AdHocRunner } from '../scheduler/index.js';
 
 export { ApiRouter } from './router.js';
@@ -62,6 +63,8 @@ export interface ApiDeps {
    * (`--surface-listen fn=...`), given the Host the caller used; undefined: that Host.
    */
   invocationBase?(requestHost: string): string | undefined;
+  /** The cluster's nodes and queues (`GET /v1/cluster`). */
+  cluster: ClusterView;
 }
 
 /** The one route table of the management API, and its router. */
@@ -90,6 +93,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog, packageDir: (t) => d.service.packageDir(t) }),
     ...makeTrafficRoutes(d.service, d.metrics.traffic),
     ...makeErrorRoutes(),
+    ...makeClusterRoutes(d.cluster),
   );
   const router = new ApiRouter(routes, d.auth, routeAccess({ metricsPublic: d.metricsPublic }), (name) => d.service.catalog.owner(name), (id) => d.executions.accessOf(id), d.invocationBase, sessions);
   return router;

@@ -95,6 +95,8 @@ export function routeAccess(o: { metricsPublic: boolean }): Record<string, Acces
     // Objects are the function's data, as secrets are the group's: who may write them may delete them.
     'DELETE /v1/functions/{name}/objects/{key}': objects('write'),
     'GET /v1/pool': global('read'),
+    // Node addresses and load: the operator's business.
+    'GET /v1/cluster': global('admin'),
     // Per-minute traffic (observe/traffic-series.ts): the summary lists only functions the caller may read.
     'GET /v1/traffic': global('read'),
     'GET /v1/functions/{name}/traffic': fn('read'),

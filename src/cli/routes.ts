@@ -37,6 +37,7 @@ export const routeCommands: Record<string, string> = {
   'POST /v1/functions/{name}/versions/{version}/stop': 'stop',
   'GET /v1/functions/{name}/instances': 'instances',
   'GET /v1/pool': 'pool',
+  'GET /v1/cluster': 'cluster status',
   'GET /v1/functions/{name}/aliases': 'aliases list',
   'PUT /v1/functions/{name}/aliases/{alias}': 'aliases set',
   'DELETE /v1/functions/{name}/aliases/{alias}': 'aliases rm',

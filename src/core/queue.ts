@@ -85,8 +85,20 @@ export interface DeadLetterQuery {
   limit: number;
 }
 
+/** How full a queue is now: what an autoscaler reads. */
+export interface QueueStats {
+  /** Messages due and waiting for a puller. */
+  pending: number;
+  /** Messages delivered and not yet settled (running). */
+  held: number;
+  /** When the oldest due, waiting message fell due (ms since the epoch); undefined when none waits. */
+  oldestPendingAt: number | undefined;
+}
+
 /** One named work queue. */
 export interface Queue {
+  /** How many wait and how many are held, and the oldest wait (exact on SQLite, the consumer's counts on JetStream). */
+  stats(): Promise<QueueStats>;
   /** Adds messages in one commit (the caller answers only after it). */
   enqueue(messages: QueueMessage[]): Promise<void>;
   /**

@@ -65,6 +65,30 @@ export function queueSuite(name: string, open: OpenQueues): void {
         assert.deepEqual(await q.pull({ consumer: me, max: 10, leaseMs: longLease }), [], 'acknowledged messages are gone');
       }));
 
+    it('stats count what waits and what is held, and say when the oldest waiting one fell due', () =>
+      withQueue(open, async (q) => {
+        assert.deepEqual(await q.stats(), { pending: 0, held: 0, oldestPendingAt: undefined });
+        const before = Date.now();
+        await q.enqueue([
+          { id: 'a', key: 'f', data: data('A') },
+          { id: 'b', key: 'f', data: data('B') },
+          { id: 'c', key: 'f', data: data('C') },
+        ]);
+        // Not due yet: neither waiting nor held.
+        await q.enqueue([{ id: 'later', key: 'f', data: data('L'), notBefore: Date.now() + 3_600_000 }]);
+        const [first] = await q.pull({ consumer: me, max: 1, leaseMs: longLease });
+        assert.equal(first!.id, 'a');
+        const s = await q.stats();
+        assert.equal(s.pending, 2);
+        assert.equal(s.held, 1);
+        assert.ok(s.oldestPendingAt !== undefined && s.oldestPendingAt >= before - 1000 && s.oldestPendingAt <= Date.now(), `oldest ${s.oldestPendingAt}`);
+        await first!.ack();
+        for (const d of await q.pull({ consumer: me, max: 2, leaseMs: longLease })) await d.ack();
+        const empty = await q.stats();
+        assert.equal(empty.pending, 0);
+        assert.equal(empty.held, 0);
+      })),
+
     it('queues are separate by name; max bounds a pull', () =>
       withQueue(open, async (q, h) => {
         await q.enqueue([1, 2, 3].map((i) => ({ id: `m${i}`, key: 'f', data: data('') })));

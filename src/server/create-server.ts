@@ -276,7 +276,11 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     options: opts,
     pipeline,
     invocations: new HttpInvocations(pipeline),
-    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, runner: new AdHocRunner({ driver, runRoot, timeoutCapMs: opts.runTimeoutMs, maxOutputBytes: opts.runOutputMaxBytes, graceMs: opts.stopGraceMs, onEnd: (label, outcome, program, ms) => {
+    services: { service, accounts, secrets, objects, pool, logs, metrics, auth, cluster: {
+      clustered: cluster !== undefined,
+      nodes: async () => (cluster ? cluster.directory.list() : []),
+      queues: async () => ({ executions: await queues.queue('executions').stats(), callbacks: await queues.queue('callbacks').stats() }),
+    }, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, runner: new AdHocRunner({ driver, runRoot, timeoutCapMs: opts.runTimeoutMs, maxOutputBytes: opts.runOutputMaxBytes, graceMs: opts.stopGraceMs, onEnd: (label, outcome, program, ms) => {
       metrics.adHocRuns.inc({ label, outcome });
       // The program only: its arguments and environment may carry what the caller keeps private.
       logger.info({ label, program, outcome, ms: Math.round(ms) }, 'ad-hoc run');

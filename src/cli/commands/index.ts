@@ -25,6 +25,7 @@ import * as instances from './instances.js';
 import * as schedules from './schedules.js';
 import * as invocations from './invocations.js';
 import * as traffic from './traffic.js';
+import * as clusterCommand from './cluster.js';
 import * as whoami from './whoami.js';
 import * as openapi from './openapi.js';
 import * as up from './up.js';
@@ -35,4 +36,4 @@ export interface CommandModule {
   register(program: Command, io: IO): void;
 }
 
-export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, keys, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, whoami, openapi, up, explain];
+export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, keys, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, clusterCommand, whoami, openapi, up, explain];

@@ -10,15 +10,12 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
 import { codes, type ErrorCode } from '../../errors/codes.js';
-import type { CallMeta, CallSignal, Connector, DeployTarget, InvocationRequest, ResponseWriter } from '../../core/index.js';
+import type { CallMeta, Connector, DeployTarget, InvocationRequest, ResponseWriter } from '../../core/index.js';
 import { requestHeaders, responseHeaders, upgradeHead } from '../../runtime/http/headers.js';
+import { abortReason, relayAnswer } from '../../runtime/http/relay-answer.js';
 import { clusterHeaders, withoutClusterHeaders } from './call-headers.js';
 import type { ClusterAuth } from './cluster-auth.js';
 import type { KnownWorker, WorkerChoice } from './worker-choice.js';
-
-function abortReason(signal: CallSignal): FerryError {
-  return signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled');
-}
 
 /** A connection that never reached the worker: safe to try another. */
 class Unreached extends Error {}
@@ -126,27 +123,11 @@ export class RemoteConnector implements Connector {
         if (settled) return void ures.destroy();
         const failed = ures.headers[clusterHeaders.error];
         if (typeof failed === 'string') return void readFailure(ures, failed).then(settle, settle);
-        meta.onHeaders();
-        res.writeHead(ures.statusCode ?? 502, responseHeaders(withoutClusterHeaders(ures.rawHeaders), meta.extraHeaders));
-        if (ures.headers['content-length'] === undefined) res.flushHeaders?.();
-        res.once('close', () => {
-          if (!settled) settle(meta.signal.aborted ? abortReason(meta.signal) : new FerryError('invoke-timeout', 'the client went away'));
+        relayAnswer(ures, res, meta, responseHeaders(withoutClusterHeaders(ures.rawHeaders), meta.extraHeaders), {
+          settled: () => settled,
+          settle,
+          cut: () => new FerryError('worker-lost', `the worker ${w.rec.id} closed the connection mid-response`),
         });
-        ures.on('data', (chunk: Buffer) => {
-          if (!res.write(chunk)) {
-            ures.pause();
-            res.once('drain', () => ures.resume());
-          }
-        });
-        ures.once('end', () => {
-          if (settled) return;
-          res.end();
-          settle();
-        });
-        ures.once('close', () => {
-          if (!ures.complete) settle(new FerryError('worker-lost', `the worker ${w.rec.id} closed the connection mid-response`));
-        });
-        ures.on('error', () => {});
       });
     });
   }

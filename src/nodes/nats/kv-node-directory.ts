@@ -8,14 +8,15 @@ import type { NodeDirectory, NodeRecord } from '../../core/nodes.js';
 import { openNats, type NatsConnectOptions, type NatsHandle } from '../../nats/index.js';
 
 export class KvNodeDirectory implements NodeDirectory {
-  private constructor(private readonly nats: NatsHandle, private readonly kv: KV) {}
+  private constructor(private readonly nats: NatsHandle, private readonly kv: KV, private readonly bucket: string) {}
 
   static async open(opts: { nats: NatsConnectOptions; prefix: string; ttlMs: number }): Promise<KvNodeDirectory> {
     const nats = await openNats(opts.nats);
     try {
       // `create` answers the bucket when it exists already (another node made it).
-      const kv = await nats.kvm.create(`${opts.prefix}_nodes`, { history: 1, ttl: opts.ttlMs });
-      return new KvNodeDirectory(nats, kv);
+      const bucket = `${opts.prefix}_nodes`;
+      const kv = await nats.kvm.create(bucket, { history: 1, ttl: opts.ttlMs });
+      return new KvNodeDirectory(nats, kv, bucket);
     } catch (err) {
       await nats.close();
       throw err;
@@ -26,16 +27,32 @@ export class KvNodeDirectory implements NodeDirectory {
     await this.kv.put(key(rec.id), JSON.stringify(rec));
   }
 
+  /**
+   * Reads the bucket's stream message by message, from its first sequence to its last, not with
+   * `kv.keys()`: that one follows a consumer that waits for the messages it counted, and
+   * heartbeats expire while it reads. The span is short: one message per node, each renewed (so
+   * replaced) every interval, and nothing older than the time to live.
+   */
   async list(): Promise<NodeRecord[]> {
-    const out: NodeRecord[] = [];
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    for (const k of keys) {
-      const e = await this.kv.get(k);
-      if (!e || e.operation !== 'PUT' || e.length === 0) continue;
-      out.push(e.json<NodeRecord>());
+    const stream = `KV_${this.bucket}`;
+    const { state } = await this.nats.jsm.streams.info(stream);
+    const latest = new Map<string, NodeRecord>();
+    for (let seq = Math.max(1, state.first_seq); seq <= state.last_seq; seq++) {
+      const m = await this.nats.jsm.streams.getMessage(stream, { seq }).catch(() => null);
+      if (!m) continue; // replaced, expired or purged since the info
+      const key = m.subject.slice(`$KV.${this.bucket}.`.length);
+      const op = m.header?.get('KV-Operation');
+      if ((op && op !== 'PUT') || m.data.length === 0) {
+        latest.delete(key);
+        continue;
+      }
+      try {
+        latest.set(key, m.json<NodeRecord>());
+      } catch {
+        // not a heartbeat of this release
+      }
     }
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...latest.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async leave(id: string): Promise<void> {

@@ -4,7 +4,7 @@
  * twice: the server refuses the second), pulled through one durable consumer by every node.
  */
 import type { Msg } from '@nats-io/transport-node';
-import type { DeadLetter, DeadLetterQuery, Delivery, PullRequest, Queue, QueueConsumer, QueueMessage } from '../../core/queue.js';
+import type { DeadLetter, DeadLetterQuery, Delivery, PullRequest, Queue, QueueConsumer, QueueMessage, QueueStats } from '../../core/queue.js';
 import { idOfToken, keyHeader, maxDeliveriesHeader } from './layout.js';
 import { bury, finishBurial, NatsDelivery, send, tell, type DeadRecord, type HeldRecord } from './nats-delivery.js';
 import type { QueueContext } from './nats-queues.js';
@@ -90,6 +90,23 @@ export class NatsQueue implements Queue {
         if (!(await jsm.consumers.info(this.stream, layout.consumer).catch(() => undefined))) throw err;
       });
     await this.later.start();
+  }
+
+  /**
+   * The consumer's counts: `num_pending` (not yet delivered) and `num_ack_pending` (delivered, not
+   * acknowledged); the oldest waiting message is the first one after the consumer's delivered
+   * sequence. Messages a pull parked for a skipped key count as held; not-before messages still
+   * ahead are not counted.
+   */
+  async stats(): Promise<QueueStats> {
+    await this.ready();
+    const info = await this.ctx.jsm.consumers.info(this.stream, this.ctx.layout.consumer);
+    let oldestPendingAt: number | undefined;
+    if (info.num_pending > 0) {
+      const first = await this.ctx.jsm.streams.getMessage(this.stream, { seq: info.delivered.stream_seq + 1 }).catch(() => null);
+      if (first) oldestPendingAt = first.time.getTime();
+    }
+    return { pending: info.num_pending, held: info.num_ack_pending, oldestPendingAt };
   }
 
   async enqueue(messages: QueueMessage[]): Promise<void> {

@@ -1,5 +1,5 @@
 /** One named queue on the SQLite queue file (see `sqlite-queues.ts`). */
-import type { DeadLetter, DeadLetterQuery, Delivery, PullRequest, Queue, QueueConsumer, QueueMessage } from '../../core/queue.js';
+import type { DeadLetter, DeadLetterQuery, Delivery, PullRequest, Queue, QueueConsumer, QueueMessage, QueueStats } from '../../core/queue.js';
 import type { DeadLetterRow, SqliteQueues } from './sqlite-queues.js';
 
 /** What a delivery's holder asks of its message; applied only while the holder still has it. */
@@ -55,6 +55,18 @@ export class SqliteQueue implements Queue {
     private readonly owner: SqliteQueues,
     private readonly name: string,
   ) {}
+
+  async stats(): Promise<QueueStats> {
+    const row = this.owner.db
+      .prepare(
+        `SELECT COUNT(*) FILTER (WHERE holder_name IS NULL AND due <= @now) AS pending,
+                COUNT(*) FILTER (WHERE holder_name IS NOT NULL) AS held,
+                MIN(CASE WHEN holder_name IS NULL AND due <= @now THEN due END) AS oldest
+           FROM messages WHERE queue = @queue`,
+      )
+      .get({ queue: this.name, now: Date.now() }) as { pending: number; held: number; oldest: number | null };
+    return { pending: row.pending, held: row.held, oldestPendingAt: row.oldest ?? undefined };
+  }
 
   async enqueue(messages: QueueMessage[]): Promise<void> {
     if (messages.length === 0) return;

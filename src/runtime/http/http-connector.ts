@@ -2,13 +2,9 @@ import { Agent, request, type ClientRequest, type ClientRequestArgs, type Incomi
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
-import { notListening, type CallMeta, type CallSignal, type Connector, type Dialer, type InstanceLink, type InvocationRequest, type ResponseWriter } from '../../core/index.js';
+import { notListening, type CallMeta, type Connector, type Dialer, type InstanceLink, type InvocationRequest, type ResponseWriter } from '../../core/index.js';
 import { requestHeaders, responseHeaders, upgradeHead } from './headers.js';
-
-/** The reason a cancelled call fails with: the signal's own FerryError, else a timeout. */
-function abortReason(signal: CallSignal): FerryError {
-  return signal.reason instanceof FerryError ? signal.reason : new FerryError('invoke-timeout', 'the call was cancelled');
-}
+import { abortReason, relayAnswer } from './relay-answer.js';
 
 /**
  * Resolves true once a stream from `dial` opens (and closes it again), false while nothing
@@ -128,30 +124,10 @@ export class HttpConnector implements Connector {
       const onResponse = (ures: IncomingMessage): void => {
         response = ures;
         if (settled) return void ures.destroy();
-        meta.onHeaders();
-        res.writeHead(ures.statusCode ?? 502, responseHeaders(ures.rawHeaders, meta.extraHeaders));
-        // A body of unknown length is a stream (server-sent events, ndjson): the client must see
-        // the head before the first chunk, which may be long in coming.
-        if (ures.headers['content-length'] === undefined) res.flushHeaders?.();
-        res.once('close', () => {
-          if (!settled) settle(meta.signal.aborted ? abortReason(meta.signal) : new FerryError('invoke-timeout', 'the client went away'));
-        });
-        ures.on('data', (chunk: Buffer) => {
-          if (!res.write(chunk)) {
-            ures.pause();
-            res.once('drain', () => ures.resume());
-          }
-        });
-        ures.once('end', () => {
-          if (settled) return;
-          res.end();
-          settle();
-        });
-        ures.once('close', () => {
-          if (!ures.complete) settle(new FerryError('instance-crashed', 'the instance closed the connection mid-response'));
-        });
-        ures.on('error', () => {
-          /* 'close' follows */
+        relayAnswer(ures, res, meta, responseHeaders(ures.rawHeaders, meta.extraHeaders), {
+          settled: () => settled,
+          settle,
+          cut: () => new FerryError('instance-crashed', 'the instance closed the connection mid-response'),
         });
       };
 
