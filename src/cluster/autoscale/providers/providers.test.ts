@@ -6,17 +6,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { LocalProcessProvider } from './local-processes.js';
 import { CommandHookProvider } from './command-hook.js';
+import { alive } from '../../../../test/support/procs.js';
 
 const logger = pino({ level: 'silent' });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('local processes: each worker its own data dir, the newest stopped first with SIGTERM', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'ferry-scale-'));
