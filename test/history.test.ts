@@ -47,6 +47,8 @@ test('sync calls are listed newest first with function, version, status, duratio
   assert.equal(older.version, 'v1');
   assert.equal(older.kind, 'sync');
   assert.ok(older.durationMs > 0);
+  // Ids are hex and a counter: never a leading '-' that a command line would read as an option.
+  for (const inv of r.invocations) assert.match(inv.id, /^[0-9a-f]{12}[0-9a-z]{8}$/);
   // Without recordPayloads the detail has no bodies.
   const detail = (await (await ferry.api('GET', `/v1/invocations/${older.id}`)).json()) as Inv;
   assert.equal(detail.request, null);

@@ -47,8 +47,11 @@ interface Ring {
 export class InvocationHistory {
   private readonly rings = new Map<string, Ring>();
   private pending = false;
-  /** Ids: this boot's random prefix and a counter, unique without a random draw per call. */
-  private readonly idPrefix = randomBytes(6).toString('base64url');
+  /**
+   * Ids: this boot's random prefix and a counter, unique without a random draw per call. Hex, so
+   * an id never starts with '-' and reads as an option on a command line.
+   */
+  private readonly idPrefix = randomBytes(6).toString('hex');
   private seq = 0;
   /** Rows each function may have stored beyond the bound, as far as this process knows. */
   private readonly written = new Map<string, number>();
