@@ -40,7 +40,7 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     let buf = '';
     const onData = (chunk: Buffer): void => {
       buf += chunk.toString();
@@ -57,6 +57,15 @@ export async function startFerry(opts: { args?: string[]; env?: Record<string, s
     proc.once('exit', (code) => reject(new Error(`ferry server exited (${code}) before listening:\n${output.join('\n')}`)));
     setTimeout(() => reject(new Error(`ferry server did not start in 30 s:\n${output.join('\n')}`)), 30_000).unref();
   });
+  let url: string;
+  try {
+    url = await listening;
+  } catch (err) {
+    // A server that never listened leaves nothing behind: no process, no data dir of ours.
+    proc.kill('SIGKILL');
+    if (opts.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   const answers: string[] = [];
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> => {
