@@ -46,6 +46,7 @@ export class ClusterNode {
   private choice: WorkerChoice | undefined;
   private announcer: NodeAnnouncer | undefined;
   private listener: Server | undefined;
+  private gatewayCount: NodeJS.Timeout | undefined;
   /** Where gateways reach this worker, once it listens. */
   address: string | undefined;
 
@@ -71,6 +72,23 @@ export class ClusterNode {
       warn: (message, err) => this.o.logger.warn({ err }, message),
     });
     return new RemoteInstancePool({ choice: this.choice, auth: this.auth, controlTimeoutMs: 120_000, warn: (message, err) => this.o.logger.warn({ err }, message) });
+  }
+
+  /**
+   * On a gateway: `counted(n)` with the number of live gateways (this one included), at start and
+   * at every heartbeat interval; the rate limits split by it.
+   */
+  countGateways(counted: (gateways: number) => void): void {
+    if (!this.roles.includes('gateway')) return;
+    const look = async (): Promise<void> => {
+      const nodes = await this.directory.list();
+      const others = nodes.filter((n) => n.roles.includes('gateway') && n.id !== this.o.identity.node).length;
+      counted(others + 1);
+    };
+    const tick = (): void => void look().catch((err: unknown) => this.o.logger.warn({ err }, 'counting the live gateways failed'));
+    tick();
+    this.gatewayCount = setInterval(tick, this.o.opts.heartbeatIntervalMs);
+    this.gatewayCount.unref();
   }
 
   /** Starts serving gateways (workers) and the heartbeat; once the node is otherwise ready. */
@@ -124,6 +142,7 @@ export class ClusterNode {
    * `drainMs`, then stops serving gateways and reading the directory.
    */
   async close(drainMs: number): Promise<void> {
+    clearInterval(this.gatewayCount);
     await this.announcer?.stop();
     this.choice?.stop();
     if (this.listener) {

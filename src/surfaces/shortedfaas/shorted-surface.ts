@@ -48,7 +48,10 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
     if (secret === '') throw new Error(`--shortedfaas-auth needs the environment variable ${secretVariable}`);
     auth = new SharedSecretAuth(secret, s.auth);
   }
-  const folder = ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder, hostLibraries ? '' : 'own-libraries-only') : undefined;
+  // A worker never watches the deploy folder: gateways own it (docs/cluster.md, "Deploy folder").
+  const watchesFolder = ctx.options.deployDir !== undefined && ctx.options.role !== 'worker';
+  if (ctx.options.deployDir !== undefined && !watchesFolder) log.info({ deployDir: ctx.options.deployDir }, 'shortedfaas: this node is a worker (--role worker); the gateway that sets --deploy-dir watches the folder');
+  const folder = watchesFolder && ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder, hostLibraries ? '' : 'own-libraries-only') : undefined;
 
   const invoke = async (req: IncomingMessage, res: ServerResponse, name: string, async: boolean): Promise<void> => {
     const v = await fns.latest(name);
