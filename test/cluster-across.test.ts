@@ -143,7 +143,7 @@ test('login throttling and rate limits hold across two gateways', async () => {
   // The second gateway limits each token; its share is half while two gateways are live.
   const second = await cluster.add('gateway', ['--rate-limit-per-token', '0.001:4', '--metrics-public']);
   const secondId = await waitFor('the second gateway to count two gateways', async () => {
-    const m = /^ferry_rate_limit_share\{node="([0-9a-f]+)"\} 0.5$/m.exec(await metricsOf(second, undefined));
+    const m = /^ferry_rate_limit_share\{node="([0-9a-f]+)"\} 0.5$/m.exec(await metricsOf(second, { anonymous: true }));
     return m?.[1];
   }, { timeoutMs: 30_000 });
   assert.ok(secondId);

@@ -49,9 +49,9 @@ export async function startClusterNodes(o: { nats: NatsServer; prefix: string; w
   }
 }
 
-/** The node's Prometheus text (`/metrics`, with the admin token unless `--metrics-public`). */
-export async function metricsOf(f: Ferry, token: string | undefined = f.token): Promise<string> {
-  const res = await fetch(`${f.url}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+/** The node's Prometheus text (`/metrics`: with the admin token, or none for `--metrics-public`). */
+export async function metricsOf(f: Ferry, opts: { anonymous?: boolean } = {}): Promise<string> {
+  const res = await fetch(`${f.url}/metrics`, opts.anonymous ? {} : { headers: { authorization: `Bearer ${f.token}` } });
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   return res.text();
 }
