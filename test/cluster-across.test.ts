@@ -3,11 +3,15 @@
  * (a second gateway joins for the throttles): function logs and `logs -f` read through the
  * gateway with each line naming its node, the history, metrics labelled by node, a schedule that
  * fires once for the cluster, login throttling and rate limits across gateways, the instance API
- * on a worker; then `--role all` on the NATS store as a single node.
+ * on a worker, one gateway watching a deploy folder (another taking it over when it stops); then
+ * `--role all` on the NATS store as a single node.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cliPath, startFerry, disposeFerry, type Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn, readLinesUntil } from './support/helpers.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
@@ -18,15 +22,30 @@ let nats: NatsServer;
 let cluster: ClusterNodes;
 let gateway: Ferry;
 let workers: Ferry[];
+/** The second gateway (rate limited per token, `/metrics` public), from the throttle test on. */
+let second: Ferry;
 /** When the schedule made before the workers started fires (ms since the epoch). */
 let scheduleSlot = 0;
+/** The ShortedFaaS deploy folder both gateways are given. */
+let deployDir = '';
+const folderArgs = () => ['--compat', 'shortedfaas', '--deploy-dir', deployDir];
+
+/** Puts a function folder (a ferry.json package) named `name` into the deploy folder. */
+async function placeFunction(name: string): Promise<void> {
+  const dir = join(deployDir, name);
+  await mkdir(dir);
+  for (const [file, text] of Object.entries(nodeFn(`export default () => '${name}';\n`))) await writeFile(join(dir, file), text as string);
+}
 
 before(async () => {
   nats = await startNatsServer();
+  deployDir = await mkdtemp(join(tmpdir(), 'ferry-deploy-dir-'));
+  await placeFunction('folded-a');
   cluster = await startClusterNodes({
     nats,
     prefix: 'across',
     workers: 2,
+    gatewayArgs: folderArgs(),
     // Before any worker starts: a schedule due once, soon, so every node has its timer on the same run.
     gatewayReady: async (g) => {
       await g.deploy('tick', nodeFn("export default async (req) => 'tick ' + (await req.text());\n"));
@@ -43,6 +62,7 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
   await nats?.stop();
+  if (deployDir) await rm(deployDir, { recursive: true, force: true });
 });
 
 interface LogView {
@@ -141,7 +161,7 @@ test('a schedule due on every node fires once for the cluster', async () => {
 
 test('login throttling and rate limits hold across two gateways', async () => {
   // The second gateway limits each token; its share is half while two gateways are live.
-  const second = await cluster.add('gateway', ['--rate-limit-per-token', '0.001:4', '--metrics-public']);
+  second = await cluster.add('gateway', ['--rate-limit-per-token', '0.001:4', '--metrics-public', ...folderArgs()]);
   const secondId = await waitFor('the second gateway to count two gateways', async () => {
     const m = /^ferry_rate_limit_share\{node="([0-9a-f]+)"\} 0.5$/m.exec(await metricsOf(second, { anonymous: true }));
     return m?.[1];
@@ -178,6 +198,22 @@ test('the instance API works from an instance on a worker: its secret, its objec
     return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogView).find((l) => l.line.startsWith('inside wrote'));
   });
   assert.ok(line.node && ids.has(line.node), `the line names a worker (${line.node})`);
+});
+
+test('one gateway watches the deploy folder; when it stops, another takes it over', async () => {
+  // Read through a worker: the second gateway limits the admin token.
+  const reader = workers[0]!;
+  const exists = async (fn: string) => (await reader.api('GET', `/v1/functions/${fn}`)).status === 200;
+  await waitFor('the folder function deployed', () => exists('folded-a'), { timeoutMs: 30_000 });
+  const [firstId, secondId] = [await nodeIdOf(gateway), /node="([0-9a-f]+)"/.exec(await metricsOf(second, { anonymous: true }))![1]!];
+  const [owner, other] = firstId < secondId ? [gateway, second] : [second, gateway];
+  const watches = (f: Ferry) => f.output.filter((l) => l.includes('this gateway watches the deploy folder')).length;
+  const handedOver = (f: Ferry) => f.output.filter((l) => l.includes('watches the deploy folder now')).length;
+  await waitFor('the gateway with the lower id to watch the folder, the other not', () => watches(owner) === 1 && watches(other) === handedOver(other));
+  assert.equal(handedOver(owner), 0, 'the owner never handed it over');
+  await owner.stop();
+  await placeFunction('folded-b');
+  await waitFor('the other gateway to take the folder over and deploy what is new', async () => watches(other) > handedOver(other) && (await exists('folded-b')), { timeoutMs: 30_000 });
 });
 
 test('--role all on the NATS store serves as the embedded default does: deploy, call, async, history', async () => {

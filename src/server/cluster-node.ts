@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { totalmem } from 'node:os';
+import { resolve } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
 import { parseListenAddress } from '../config/cluster-options.js';
 import type { DeployTarget, InstancePool, KeyStore, NodeDirectory, NodeRole } from '../core/index.js';
@@ -59,6 +60,12 @@ export class ClusterNode {
     return new ClusterNode(o, directory, new ClusterAuth(o.keys));
   }
 
+  /** The deploy folder this node competes to watch: on a gateway with ShortedFaaS's `--deploy-dir`. */
+  get deployDir(): string | undefined {
+    const o = this.o.opts;
+    return o.deployDir !== undefined && o.compat.includes('shortedfaas') && this.roles.includes('gateway') ? resolve(o.deployDir) : undefined;
+  }
+
   get runsInstances(): boolean {
     return this.roles.includes('worker');
   }
@@ -101,6 +108,7 @@ export class ClusterNode {
       roles: this.roles,
       ...(this.address ? { address: this.address } : {}),
       release: this.o.release,
+      ...(this.deployDir ? { deployDir: this.deployDir } : {}),
       capacity: { instances: 256, memoryMb: Math.floor(totalmem() / 2 ** 20) },
       ...(worker && this.runsInstances ? { pool: worker.pool } : {}),
       intervalMs: this.o.opts.heartbeatIntervalMs,

@@ -279,6 +279,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     invocations: new HttpInvocations(pipeline),
     services: { service, accounts, secrets, objects, pool, logs, metrics, auth, cluster: {
       clustered: cluster !== undefined,
+      ...(cluster ? { self: identity.node } : {}),
       nodes: async () => (cluster ? cluster.directory.list() : []),
       queues: async () => ({ executions: await queues.queue('executions').stats(), callbacks: await queues.queue('callbacks').stats() }),
     }, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, runner: new AdHocRunner({ driver, runRoot, timeoutCapMs: opts.runTimeoutMs, maxOutputBytes: opts.runOutputMaxBytes, graceMs: opts.stopGraceMs, onEnd: (label, outcome, program, ms) => {

@@ -19,10 +19,10 @@ export interface ClusterNodes {
   stop(): Promise<void>;
 }
 
-/** A gateway, then `workers` workers at once, on `nats` under `prefix`; `gatewayReady` runs in between. */
-export async function startClusterNodes(o: { nats: NatsServer; prefix: string; workers: number; args?: string[]; gatewayReady?: (gateway: Ferry) => Promise<void> }): Promise<ClusterNodes> {
+/** A gateway (with `gatewayArgs` too), then `workers` workers at once, on `nats` under `prefix`; `gatewayReady` runs in between. */
+export async function startClusterNodes(o: { nats: NatsServer; prefix: string; workers: number; args?: string[]; gatewayArgs?: string[]; gatewayReady?: (gateway: Ferry) => Promise<void> }): Promise<ClusterNodes> {
   const store = ['--store', o.nats.url, '--nats-prefix', o.prefix];
-  const gateway = await startFerry({ args: [...clusterNodeArgs, ...store, ...(o.args ?? []), '--role', 'gateway'] });
+  const gateway = await startFerry({ args: [...clusterNodeArgs, ...store, ...(o.args ?? []), ...(o.gatewayArgs ?? []), '--role', 'gateway'] });
   const extra: Ferry[] = [];
   const add = async (role: 'gateway' | 'worker' | 'all', args: string[] = []): Promise<Ferry> => {
     const f = await startFerry({ args: [...clusterNodeArgs, ...store, ...(o.args ?? []), ...args, '--role', role], dataDir: gateway.dataDir });

@@ -5,6 +5,8 @@ import type { RouteDef } from '../route.js';
 export interface ClusterView {
   /** Whether this server is a node of a cluster (`--role`, a NATS store). */
   clustered: boolean;
+  /** This node's id, in a cluster. */
+  self?: string;
   nodes(): Promise<NodeRecord[]>;
   queues(): Promise<Record<string, QueueStats>>;
 }
