@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { keepAliveRequest } from './keep-alive.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -68,19 +69,7 @@ async function stopServer(s) {
 const token = () => readFileSync(join(data, 'admin-token'), 'utf8').trim();
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-/** One request over the keep-alive agent; resolves with status and body text. */
-function request(url, method, headers = {}, body = '') {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const request = keepAliveRequest(agent);
 
 async function deployEmpty(url) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-fn-'));

@@ -47,13 +47,16 @@ export interface LogEntry {
   stream?: string;
   requestId?: string | null;
   line?: string;
+  node?: string;
 }
 
 /** `<ISO time> <version>/<instance short> [<requestId>] <line>` */
 export function formatLogEntry(e: LogEntry): string {
   const instance = e.instance ? String(e.instance).slice(0, 8) : '-';
   const req = e.requestId ? String(e.requestId) : '-';
-  return `${formatTime(e.time)} ${e.version ?? '-'}/${instance} [${req}] ${e.line ?? ''}`;
+  // In a cluster a line names the node its instance ran on.
+  const node = e.node ? `@${String(e.node).slice(0, 8)}` : '';
+  return `${formatTime(e.time)} ${e.version ?? '-'}/${instance}${node} [${req}] ${e.line ?? ''}`;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface NodeAnnouncerOptions {
   /** Where gateways reach this worker's cluster listener (workers only). */
   address?: string;
   release: string;
+  /** The deploy folder this gateway would watch; the live gateway with the lowest id does. */
+  deployDir?: string;
   capacity: NodeRecord['capacity'];
   /** The node's own pool (workers): what it runs. */
   pool?: InstancePool;
@@ -55,6 +57,7 @@ export class NodeAnnouncer {
       roles: this.o.roles,
       ...(this.o.address ? { address: this.o.address } : {}),
       release: this.o.release,
+      ...(this.o.deployDir ? { deployDir: this.o.deployDir } : {}),
       startedAt: this.startedAt,
       at: Date.now(),
       load: { inFlight, instances: instances.length, executions: this.o.executions?.() ?? 0 },

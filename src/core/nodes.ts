@@ -19,6 +19,8 @@ export interface NodeRecord {
   address?: string;
   /** Ferry's version on the node. */
   release: string;
+  /** On a gateway with `--compat shortedfaas`: the deploy folder it would watch (its absolute path). */
+  deployDir?: string;
   startedAt: number;
   /** When this heartbeat was written (ms since the epoch, the node's clock). */
   at: number;

@@ -135,4 +135,6 @@ export interface LogLine {
   stream: 'stdout' | 'stderr' | 'system';
   requestId: string | null;
   line: string;
+  /** The node whose instance wrote it (in a cluster; the embedded store keeps none). */
+  node?: string;
 }

@@ -69,6 +69,11 @@ export class Metrics {
       for (const [table, n] of Object.entries(this.bucketSizes())) this.rateLimitBuckets.set({ table }, n);
     },
   });
+  readonly rateLimitShare = new Gauge({
+    name: 'ferry_rate_limit_share',
+    help: "This node's part of each rate limit: 1 alone, 1/n among n live gateways of a cluster",
+    registers: [this.registry],
+  });
   readonly adHocRuns = new Counter({
     name: 'ferry_ad_hoc_runs_total',
     help: "Ad-hoc commands (POST /v1/run, Tangle's invoke) by the caller's label and how they ended",
@@ -77,6 +82,14 @@ export class Metrics {
   });
 
   private defaultsAdded: Promise<void> | undefined;
+
+  /**
+   * `node`: in a cluster, every series carries `node="<id>"`, so a scrape of every node keeps one
+   * series per node and sums across them (the same function on two workers is two series).
+   */
+  constructor(opts: { node?: string } = {}) {
+    if (opts.node !== undefined) this.registry.setDefaultLabels({ node: opts.node });
+  }
 
   /**
    * The server process's own series (`ferry_process_*`), added on the first scrape: CPU, memory,

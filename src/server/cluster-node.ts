@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { totalmem } from 'node:os';
+import { resolve } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
 import { parseListenAddress } from '../config/cluster-options.js';
 import type { DeployTarget, InstancePool, KeyStore, NodeDirectory, NodeRole } from '../core/index.js';
@@ -46,6 +47,7 @@ export class ClusterNode {
   private choice: WorkerChoice | undefined;
   private announcer: NodeAnnouncer | undefined;
   private listener: Server | undefined;
+  private gatewayCount: NodeJS.Timeout | undefined;
   /** Where gateways reach this worker, once it listens. */
   address: string | undefined;
 
@@ -56,6 +58,12 @@ export class ClusterNode {
   static async open(o: ClusterNodeOptions): Promise<ClusterNode> {
     const directory = await openNodeDirectory(o.kind, { dataDir: o.opts.dataDir, ttlMs: o.opts.nodeTtlMs, ...(o.nats ? { nats: o.nats } : {}), ...(o.prefix ? { prefix: o.prefix } : {}) });
     return new ClusterNode(o, directory, new ClusterAuth(o.keys));
+  }
+
+  /** The deploy folder this node competes to watch: on a gateway with ShortedFaaS's `--deploy-dir`. */
+  get deployDir(): string | undefined {
+    const o = this.o.opts;
+    return o.deployDir !== undefined && o.compat.includes('shortedfaas') && this.roles.includes('gateway') ? resolve(o.deployDir) : undefined;
   }
 
   get runsInstances(): boolean {
@@ -73,6 +81,23 @@ export class ClusterNode {
     return new RemoteInstancePool({ choice: this.choice, auth: this.auth, controlTimeoutMs: 120_000, warn: (message, err) => this.o.logger.warn({ err }, message) });
   }
 
+  /**
+   * On a gateway: `counted(n)` with the number of live gateways (this one included), at start and
+   * at every heartbeat interval; the rate limits split by it.
+   */
+  countGateways(counted: (gateways: number) => void): void {
+    if (!this.roles.includes('gateway')) return;
+    const look = async (): Promise<void> => {
+      const nodes = await this.directory.list();
+      const others = nodes.filter((n) => n.roles.includes('gateway') && n.id !== this.o.identity.node).length;
+      counted(others + 1);
+    };
+    const tick = (): void => void look().catch((err: unknown) => this.o.logger.warn({ err }, 'counting the live gateways failed'));
+    tick();
+    this.gatewayCount = setInterval(tick, this.o.opts.heartbeatIntervalMs);
+    this.gatewayCount.unref();
+  }
+
   /** Starts serving gateways (workers) and the heartbeat; once the node is otherwise ready. */
   async start(worker: WorkerParts | undefined): Promise<void> {
     this.choice?.start();
@@ -83,6 +108,7 @@ export class ClusterNode {
       roles: this.roles,
       ...(this.address ? { address: this.address } : {}),
       release: this.o.release,
+      ...(this.deployDir ? { deployDir: this.deployDir } : {}),
       capacity: { instances: 256, memoryMb: Math.floor(totalmem() / 2 ** 20) },
       ...(worker && this.runsInstances ? { pool: worker.pool } : {}),
       intervalMs: this.o.opts.heartbeatIntervalMs,
@@ -124,6 +150,7 @@ export class ClusterNode {
    * `drainMs`, then stops serving gateways and reading the directory.
    */
   async close(drainMs: number): Promise<void> {
+    clearInterval(this.gatewayCount);
     await this.announcer?.stop();
     this.choice?.stop();
     if (this.listener) {

@@ -132,8 +132,9 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
   const blobs = nats ? blobStores.nats({ dataDir: opts.dataDir, ...onNats }) : blobStores.local({ dataDir: opts.dataDir, scratch: slot.name('.incoming') });
   const packages = new FsPackageStore(opts.dataDir, blobs, slot.name('.staging'));
-  const metrics = new Metrics();
-  const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines }, (err) => logger.error({ err }, 'function log write failed'));
+  // In a cluster every series names its node, so a scrape of all nodes sums correctly.
+  const metrics = new Metrics(cluster ? { node: identity.node } : {});
+  const logs = new FunctionLogs(store, { maxAgeMs: opts.logRetentionMs, maxLines: opts.logMaxLines, ...(cluster ? { node: identity.node, shared: true } : {}) }, (err) => logger.error({ err }, 'function log write failed'));
   // The pre-booted pool: sandboxes started ahead of any call, so a first call skips the start.
   const prestartOff = gatewayOnly ? 'this node is a gateway (--role gateway): workers run the instances' : opts.poolSize === 0 ? 'off (--pool-size 0)' : !driver.prestart ? `the ${driver.name} driver has none` : driver.poolUnavailable?.();
   const prestart = prestartOff
@@ -278,6 +279,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     invocations: new HttpInvocations(pipeline),
     services: { service, accounts, secrets, objects, pool, logs, metrics, auth, cluster: {
       clustered: cluster !== undefined,
+      ...(cluster ? { self: identity.node } : {}),
       nodes: async () => (cluster ? cluster.directory.list() : []),
       queues: async () => ({ executions: await queues.queue('executions').stats(), callbacks: await queues.queue('callbacks').stats() }),
     }, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, runner: new AdHocRunner({ driver, runRoot, timeoutCapMs: opts.runTimeoutMs, maxOutputBytes: opts.runOutputMaxBytes, graceMs: opts.stopGraceMs, onEnd: (label, outcome, program, ms) => {
@@ -330,6 +332,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
         return service.catalog.target(fn, version);
       },
     });
+    cluster?.countGateways((n) => rateLimits.share(n));
     // The other protocols' front ends (off unless their port is set); one that cannot bind stops the start.
     for (const [name, make] of parts.frontEnds ?? frontEndRegistry) {
       const f = await make({ options: opts, invoke: (inv, writer) => pipeline.invoke(inv, writer), logger }).catch((err: unknown) => {

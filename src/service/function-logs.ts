@@ -10,6 +10,18 @@ const MAX_LINE = 16 * 1024;
 export type StoredLine = LogLine & { id?: number };
 type Listener = (line: StoredLine) => void;
 
+export interface FunctionLogsOptions {
+  maxAgeMs: number;
+  maxLines: number;
+  /** This node's id, written on each of its lines (in a cluster). */
+  node?: string;
+  /** Other nodes write to the same store: a follower reads their lines from it (`tail`). */
+  shared?: boolean;
+}
+
+/** How often a follower of a shared store looks for new lines. */
+const tailPollMs = 250;
+
 /**
  * Per-function logs: collects every instance's stdout/stderr line by line, attributes it to a
  * request when the shim marked it, writes it to the store in batches, and fans it out to
@@ -24,7 +36,7 @@ export class FunctionLogs {
 
   constructor(
     private readonly store: Store,
-    private readonly retention: { maxAgeMs: number; maxLines: number },
+    private readonly retention: FunctionLogsOptions,
     private readonly onError: (err: unknown) => void,
   ) {
     this.flushTimer = setInterval(() => void this.flush(), 100);
@@ -68,6 +80,43 @@ export class FunctionLogs {
     };
   }
 
+  /** Whether lines of other nodes reach followers only through the store (`tail`), not `follow`. */
+  get shared(): boolean {
+    return this.retention.shared === true;
+  }
+
+  /**
+   * Every line stored after `afterId`, written by any node, as it arrives: reads the store every
+   * 250 ms (the lines of other nodes never pass through this one's memory). Answers the stop.
+   */
+  tail(fn: string, afterId: number, opts: { version?: string | undefined }, listener: Listener): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let last = afterId;
+    const look = async (): Promise<void> => {
+      try {
+        for (;;) {
+          await this.flush();
+          const batch = await this.store.queryLogs(fn, { afterId: last, limit: 1000, ...(opts.version === undefined ? {} : { version: opts.version }) });
+          for (const l of batch) {
+            if (stopped) return;
+            last = l.id;
+            listener(l);
+          }
+          if (batch.length < 1000) break;
+        }
+      } catch (err) {
+        this.onError(err);
+      }
+      if (!stopped) timer = setTimeout(() => void look(), tailPollMs);
+    };
+    void look();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
   async query(fn: string, opts: { afterId?: number; limit: number; version?: string }): Promise<StoredLine[]> {
     await this.flush();
     return this.store.queryLogs(fn, opts);
@@ -106,7 +155,8 @@ export class FunctionLogs {
     this.push({ time: Date.now(), function: inst.function, version: inst.version, instance: inst.id, stream, requestId, line });
   }
 
-  private push(entry: LogLine): void {
+  private push(line: LogLine): void {
+    const entry = this.retention.node === undefined ? line : { ...line, node: this.retention.node };
     this.pending.push(entry);
     const set = this.followers.get(entry.function);
     if (set) for (const l of set) l(entry);

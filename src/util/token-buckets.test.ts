@@ -43,3 +43,18 @@ test('the table never holds more than its bound; refilled buckets go first', () 
   assert.equal(fresh.take('x', rule).allowed, false, 'the bucket in debt was kept');
   assert.ok(fresh.size <= 4);
 });
+
+test("a share scales each rule: one of three gateways allows a third of the burst and refills at a third of the rate", () => {
+  const c = clock();
+  const table = new TokenBuckets(10, c.now);
+  const rule = { rate: 3, burst: 9 };
+  table.share(1 / 3);
+  assert.deepEqual([1, 2, 3, 4].map(() => table.take('a', rule).allowed), [true, true, true, false]);
+  c.advance(1000);
+  assert.equal(table.take('a', rule).allowed, true, 'one token a second: a third of 3');
+  assert.equal(table.take('a', rule).allowed, false);
+  table.share(1 / 100);
+  assert.equal(table.take('fresh', rule).allowed, true, 'a share never takes the burst below one call');
+  table.share(1);
+  assert.deepEqual(Array.from({ length: 10 }, () => table.take('b', rule).allowed).filter(Boolean).length, 9, 'back to the whole limit');
+});

@@ -33,14 +33,25 @@ interface Bucket {
  */
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
+  /** This node's part of each limit (1 alone; 1/n among n gateways of a cluster). */
+  private part = 1;
 
   constructor(
     private readonly maxBuckets: number,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Takes one token from `key`'s bucket under `rule`. */
-  take(key: string, rule: BucketRule): BucketTake {
+  /**
+   * Scales every rule to `part` of it (rate and burst; a burst never below one call): n gateways
+   * of a cluster each enforce 1/n, so together they never allow more than the limit.
+   */
+  share(part: number): void {
+    this.part = part > 0 && part <= 1 ? part : 1;
+  }
+
+  /** Takes one token from `key`'s bucket under `whole` (this node's share of it). */
+  take(key: string, whole: BucketRule): BucketTake {
+    const rule = this.part === 1 ? whole : { rate: whole.rate * this.part, burst: Math.max(1, Math.floor(whole.burst * this.part)) };
     const now = this.now();
     let b = this.buckets.get(key);
     if (b) {

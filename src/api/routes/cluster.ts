@@ -5,6 +5,8 @@ import type { RouteDef } from '../route.js';
 export interface ClusterView {
   /** Whether this server is a node of a cluster (`--role`, a NATS store). */
   clustered: boolean;
+  /** This node's id, in a cluster. */
+  self?: string;
   nodes(): Promise<NodeRecord[]>;
   queues(): Promise<Record<string, QueueStats>>;
 }
@@ -15,7 +17,7 @@ export function makeClusterRoutes(view: ClusterView): RouteDef[] {
     {
       method: 'GET', path: '/v1/cluster', tag: 'system',
       summary: "The cluster: each live node's roles, address, load, capacity and warm versions (from its heartbeat), and each queue's waiting and running messages with the age of the oldest waiting one",
-      success: { status: 200, description: '`{clustered, nodes: [{id, roles, address?, release, startedAt, at, load, capacity, warm}], queues: {executions: {pending, held, lagMs}, callbacks: ...}}`' },
+      success: { status: 200, description: '`{clustered, nodes: [{id, roles, address?, release, startedAt, at, load, capacity, warm, deployDir?}], queues: {executions: {pending, held, lagMs}, callbacks: ...}}`' },
       handler: async () => {
         const [nodes, queues] = await Promise.all([view.nodes(), view.queues()]);
         const now = Date.now();

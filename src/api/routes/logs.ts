@@ -3,7 +3,7 @@ import type { FunctionLogs, FunctionService, StoredLine } from '../../service/in
 import type { RouteDef } from '../route.js';
 
 function lineView(l: StoredLine) {
-  return { id: l.id ?? null, time: new Date(l.time).toISOString(), function: l.function, version: l.version, instance: l.instance, stream: l.stream, requestId: l.requestId, line: l.line };
+  return { id: l.id ?? null, time: new Date(l.time).toISOString(), function: l.function, version: l.version, instance: l.instance, ...(l.node === undefined ? {} : { node: l.node }), stream: l.stream, requestId: l.requestId, line: l.line };
 }
 
 /** Function logs as NDJSON; `?follow=1` keeps the answer open and streams new lines. */
@@ -31,6 +31,16 @@ export function makeLogRoutes(svc: FunctionService, logs: FunctionLogs): RouteDe
         // A follower with no lines yet must still see the answer start.
         if (follow) res.flushHeaders();
         const matches = (l: StoredLine) => version === undefined || l.version === version;
+        if (follow && logs.shared) {
+          // Other nodes' lines arrive through the store only: the backlog, then what follows it.
+          const backlog = await logs.query(name, { limit, afterId: after, version });
+          for (const l of backlog) res.write(`${JSON.stringify(lineView(l))}\n`);
+          const from = backlog.at(-1)?.id ?? after ?? (await logs.query(name, { limit: 1, version })).at(-1)?.id ?? 0;
+          const stop = logs.tail(name, from, { version }, (l) => res.write(`${JSON.stringify(lineView(l))}\n`));
+          c.req.once('close', stop);
+          res.once('close', stop);
+          return undefined;
+        }
         if (follow) {
           // Subscribe before reading the backlog so nothing written in between is lost.
           const early: StoredLine[] = [];

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
 import type { Access } from '../../auth/index.js';
 import { invocationAccess, onFunction } from '../../auth/index.js';
 import { FerryError, sendProblem } from '../../errors/index.js';
@@ -6,6 +7,7 @@ import { renderProblem } from '../../frontends/http/index.js';
 import type { HttpSurface, SurfaceContext, SurfaceRoute } from '../surface.js';
 import { ShortedFunctions } from './shorted-functions.js';
 import { DeployFolder } from './deploy-folder.js';
+import { OwnedFolder } from './folder-owner.js';
 import { labels } from './package-adapter.js';
 import { accepted } from './run-json.js';
 import { muteFailedProgram } from './mute-failure.js';
@@ -48,7 +50,14 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
     if (secret === '') throw new Error(`--shortedfaas-auth needs the environment variable ${secretVariable}`);
     auth = new SharedSecretAuth(secret, s.auth);
   }
-  const folder = ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder, hostLibraries ? '' : 'own-libraries-only') : undefined;
+  // A worker never watches the deploy folder: gateways own it (docs/cluster.md, "Deploy folder").
+  const watchesFolder = ctx.options.deployDir !== undefined && ctx.options.role !== 'worker';
+  if (ctx.options.deployDir !== undefined && !watchesFolder) log.info({ deployDir: ctx.options.deployDir }, 'shortedfaas: this node is a worker (--role worker); the gateway that sets --deploy-dir watches the folder');
+  const folder = watchesFolder && ctx.options.deployDir ? new DeployFolder(ctx.options.deployDir, fns, log, packFolder, hostLibraries ? '' : 'own-libraries-only') : undefined;
+  // In a cluster one gateway watches it: the live one with the lowest id among those given it.
+  const owned = folder && ctx.options.deployDir && s.cluster.self !== undefined
+    ? new OwnedFolder(folder, { nodes: () => s.cluster.nodes(), self: s.cluster.self, dir: resolve(ctx.options.deployDir), log })
+    : undefined;
 
   const invoke = async (req: IncomingMessage, res: ServerResponse, name: string, async: boolean): Promise<void> => {
     const v = await fns.latest(name);
@@ -107,8 +116,8 @@ export function shortedfaasSurface(ctx: SurfaceContext): HttpSurface<Match> | un
     name: 'shortedfaas',
     routes: shortedRoutes,
     // The folder is watched once the server serves (its deploys need every service), until it stops.
-    start: () => void folder?.start().catch((err: unknown) => log.error({ err }, 'shortedfaas: the deploy folder cannot be watched')),
-    close: () => folder?.stop(),
+    start: () => (owned ? owned.start() : void folder?.start().catch((err: unknown) => log.error({ err }, 'shortedfaas: the deploy folder cannot be watched'))),
+    close: () => (owned ?? folder)?.stop(),
     match: (req) => matchOf(req.url ?? '/'),
     handle: async (req, res, m) => {
       try {

@@ -1,0 +1,72 @@
+/**
+ * Ferry processes as nodes of one cluster on a real nats-server (`--store nats://...`): a gateway
+ * and workers sharing one data dir (each its own server slot: the admin token the first one made
+ * serves them all), and what a test asks of a node (its id, its metrics).
+ */
+import { startFerry, disposeFerry, type Ferry } from './ferry.js';
+import type { NatsServer } from './nats-server.js';
+import { waitFor } from './wait.js';
+
+/** What every node of a test cluster runs with: no sandbox, no pre-booted pool, quick heartbeats. */
+export const clusterNodeArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', '--heartbeat-interval', '200ms', '--node-ttl', '1500ms'];
+
+export interface ClusterNodes {
+  gateway: Ferry;
+  workers: Ferry[];
+  /** Starts one more node of the same cluster (e.g. a second gateway) on the same data dir. */
+  add(role: 'gateway' | 'worker' | 'all', args?: string[]): Promise<Ferry>;
+  /** Stops every node it started, the gateway last (it owns the data dir). */
+  stop(): Promise<void>;
+}
+
+/** A gateway (with `gatewayArgs` too), then `workers` workers at once, on `nats` under `prefix`; `gatewayReady` runs in between. */
+export async function startClusterNodes(o: { nats: NatsServer; prefix: string; workers: number; args?: string[]; gatewayArgs?: string[]; gatewayReady?: (gateway: Ferry) => Promise<void> }): Promise<ClusterNodes> {
+  const store = ['--store', o.nats.url, '--nats-prefix', o.prefix];
+  const gateway = await startFerry({ args: [...clusterNodeArgs, ...store, ...(o.args ?? []), ...(o.gatewayArgs ?? []), '--role', 'gateway'] });
+  const extra: Ferry[] = [];
+  const add = async (role: 'gateway' | 'worker' | 'all', args: string[] = []): Promise<Ferry> => {
+    const f = await startFerry({ args: [...clusterNodeArgs, ...store, ...(o.args ?? []), ...args, '--role', role], dataDir: gateway.dataDir });
+    extra.push(f);
+    return f;
+  };
+  try {
+    await o.gatewayReady?.(gateway);
+    const workers = await Promise.all(Array.from({ length: o.workers }, () => add('worker')));
+    return {
+      gateway,
+      workers,
+      add,
+      async stop() {
+        // The others share the gateway's data dir: stop them without removing it.
+        await Promise.all(extra.map((f) => f.stop().catch(() => null)));
+        await disposeFerry(gateway);
+      },
+    };
+  } catch (err) {
+    await Promise.all(extra.map((f) => f.stop().catch(() => null)));
+    await disposeFerry(gateway).catch(() => {});
+    throw err;
+  }
+}
+
+/** The node's Prometheus text (`/metrics`: with the admin token, or none for `--metrics-public`). */
+export async function metricsOf(f: Ferry, opts: { anonymous?: boolean } = {}): Promise<string> {
+  const res = await fetch(`${f.url}/metrics`, opts.anonymous ? {} : { headers: { authorization: `Bearer ${f.token}` } });
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return res.text();
+}
+
+/** The node id a node's metrics carry (`node="..."` on its series); throws when there is none. */
+export async function nodeIdOf(f: Ferry): Promise<string> {
+  const m = /^ferry_rate_limit_share\{[^}]*node="([0-9a-f]+)"/m.exec(await metricsOf(f));
+  if (!m) throw new Error('the node has no node label on its metrics');
+  return m[1]!;
+}
+
+/** Waits until the gateway's directory lists `count` live nodes. */
+export async function waitForNodes(gateway: Ferry, count: number): Promise<void> {
+  await waitFor(`${count} nodes in the directory`, async () => {
+    const r = (await (await gateway.api('GET', '/v1/cluster')).json()) as { nodes: unknown[] };
+    return r.nodes.length === count ? true : undefined;
+  }, { timeoutMs: 30_000 });
+}
