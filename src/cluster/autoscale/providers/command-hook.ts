@@ -30,6 +30,10 @@ export class CommandHookProvider implements WorkerProvider {
     return this.count;
   }
 
+  async adopt(live: number): Promise<void> {
+    this.count = live;
+  }
+
   async scaleTo(target: number): Promise<void> {
     if (target === this.count) return;
     const [cmd, ...args] = this.o.argv;
