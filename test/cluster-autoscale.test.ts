@@ -105,11 +105,15 @@ test('a second autoscaler does not act while the first holds the lease, and take
   const second = await startAutoscaler([...scalerFlags(), '--min-workers', '2', '--max-workers', '3', '--cooldown', '1s', '--provider', 'command', '--provider-command', hook]);
   try {
     await waitFor('the second autoscaler to stand by', () => second.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('standing by: the autoscaler')));
-    // It checks (it reads the cluster: one live worker) without acting.
-    await waitFor('the second autoscaler to have checked', async () => /ferry_autoscaler_live_workers 1\b/.test(await second.metrics()));
-    await waitFor('a few more of its checks', async () => (await second.metrics()).includes('ferry_autoscaler_lease_held 0') && /ferry_autoscaler_target_workers \d/.test(await second.metrics()));
+    // It checks (it reads the cluster: one live worker) a few times, without acting.
+    const metrics = await waitFor('three checks of the second autoscaler', async () => {
+      const text = await second.metrics();
+      return Number(/^ferry_autoscaler_checks_total (\d+)/m.exec(text)?.[1] ?? 0) >= 3 ? text : undefined;
+    });
     assert.equal(existsSync(calls), false, 'the standby never ran its provider');
     assert.equal(second.lines.filter((l) => typeof l.reason === 'string').length, 0, 'the standby logged no decision');
+    assert.match(metrics, /^ferry_autoscaler_live_workers 1$/m);
+    assert.match(metrics, /^ferry_autoscaler_lease_held 0$/m);
 
     // The first stops (SIGTERM): it gives the lease up and drains its worker.
     const workers = childPids(first.proc.pid!);

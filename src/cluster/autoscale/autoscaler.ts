@@ -43,6 +43,14 @@ export class Autoscaler {
 
   /** One check: answers the change it made, if any (the provider's error is thrown). */
   async check(): Promise<ScaleDecision | undefined> {
+    try {
+      return await this.checkOnce();
+    } finally {
+      this.o.exported?.checked();
+    }
+  }
+
+  private async checkOnce(): Promise<ScaleDecision | undefined> {
     const now = this.o.now?.() ?? Date.now();
     const m = await this.o.metrics();
     const leading = this.o.lease?.held() ?? true;
