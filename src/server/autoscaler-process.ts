@@ -100,7 +100,7 @@ export async function startAutoscaler(opts: AutoscalerOptions, log?: Logger): Pr
 function makeProvider(opts: AutoscalerOptions, workerDataRoot: string, logger: Logger): WorkerProvider {
   if (opts.provider === 'command') {
     // The count it starts from is the live workers', set when this autoscaler takes the lease.
-    return new CommandHookProvider({ argv: [opts.providerCommand!], timeoutMs: opts.providerTimeoutMs, initial: 0, logger });
+    return new CommandHookProvider({ argv: [opts.providerCommand!], timeoutMs: opts.providerTimeoutMs, initial: 0, logger, withheld: ['FERRY_NATS_PASSWORD', 'FERRY_NATS_TOKEN'] });
   }
   const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   return new LocalProcessProvider({
