@@ -47,7 +47,9 @@ export async function startAutoscaler(opts: AutoscalerOptions, log?: Logger): Pr
     for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err }, 'error while stopping the autoscaler'));
   };
   try {
-    const queues: Queues = await openQueues('nats', { dataDir: workerDataRoot, nats, natsPrefix: prefix });
+    const queues: Queues = await openQueues('nats', { dataDir: workerDataRoot, nats, natsPrefix: prefix }).catch((err: unknown) => {
+      throw new Error(`cannot reach NATS at ${nats.servers.join(', ')} (--store): ${(err as Error).message}`, { cause: err });
+    });
     closers.push(() => queues.close());
     const directory: NodeDirectory = await openNodeDirectory('nats', { dataDir: workerDataRoot, ttlMs: opts.nodeTtlMs, nats, prefix });
     closers.push(() => directory.close());
