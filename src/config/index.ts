@@ -1,2 +1,2 @@
-export { loadServerOptions, parseBytes, parseDuration, serverSettings, type ServerOptions } from './options.js';
+export { loadServerOptions, parseBytes, parseDuration, readSetting, serverSettings, type ServerOptions, type SettingSpec } from './options.js';
 export { parseRateSpec, type RateSpec } from './rate-spec.js';

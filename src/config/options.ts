@@ -165,13 +165,17 @@ export const compatSystems: readonly string[] = ['tinyfaas', 'shortedfaas', 'yfa
 
 type Kind = 'int' | 'string' | 'bool' | 'duration' | 'bytes' | 'list';
 
-interface Setting {
-  key: keyof ServerOptions;
+/** One setting of a command: its flag, its environment variable, its kind and its default. */
+export interface SettingSpec {
   flag: string;
   env?: string;
   kind: Kind;
   default: string | number | boolean | undefined;
   help: string;
+}
+
+interface Setting extends SettingSpec {
+  key: keyof ServerOptions;
 }
 
 /** The table of settings: the CLI builds its flags from it and the docs list it. */
@@ -289,7 +293,7 @@ export function parseBytes(text: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-function parseValue(s: Setting, raw: string | number | boolean): string | number | boolean | string[] {
+function parseValue(s: SettingSpec, raw: string | number | boolean): string | number | boolean | string[] {
   if (typeof raw !== 'string') return raw;
   if (s.kind === 'list') return raw.split(',').map((x) => x.trim()).filter(Boolean);
   switch (s.kind) {
@@ -312,22 +316,27 @@ function parseValue(s: Setting, raw: string | number | boolean): string | number
 }
 
 /**
+ * A setting's value: from its flag (already parsed by the CLI), else its variable, else its
+ * default. Throws naming where a bad value came from: the flag, or the variable that set it.
+ */
+export function readSetting(s: SettingSpec, flag: string | number | boolean | undefined, env: NodeJS.ProcessEnv): unknown {
+  const fromEnv = flag === undefined && s.env !== undefined && env[s.env] !== undefined;
+  const raw = flag ?? (s.env ? env[s.env] : undefined) ?? s.default;
+  try {
+    return raw === undefined ? undefined : parseValue(s, raw);
+  } catch (err) {
+    throw new Error(`${fromEnv ? s.env : s.flag}: ${(err as Error).message}`);
+  }
+}
+
+/**
  * Settings from flags (already parsed by the CLI, keyed by `ServerOptions` key), then the
  * environment, then defaults. Throws an Error with a one-line message on a bad value.
  */
 export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, string | number | boolean>>, given: NodeJS.ProcessEnv): ServerOptions {
   const env = seed003Environment(given, flags.compat);
   const out: Record<string, unknown> = {};
-  for (const s of serverSettings) {
-    const fromEnv = flags[s.key] === undefined && s.env !== undefined && env[s.env] !== undefined;
-    const raw = flags[s.key] ?? (s.env ? env[s.env] : undefined) ?? s.default;
-    try {
-      out[s.key] = raw === undefined ? undefined : parseValue(s, raw);
-    } catch (err) {
-      // Name where the bad value came from: the flag, or the variable that set it.
-      throw new Error(`${fromEnv ? s.env : s.flag}: ${(err as Error).message}`);
-    }
-  }
+  for (const s of serverSettings) out[s.key] = readSetting(s, flags[s.key], env);
   const opts = out as unknown as ServerOptions;
   if (opts.port > 65_535) throw new Error(`--port: ${opts.port} is not a TCP port`);
   if (opts.coapPort !== undefined && opts.coapPort > 65_535) throw new Error(`--coap-port: ${opts.coapPort} is not a UDP port`);

@@ -31,8 +31,11 @@ async function oneOf(env: string, value: string | undefined, flag: string, file:
   return file === undefined ? undefined : secretFile(flag, file);
 }
 
+/** The settings `natsLogin` reads: `ferry server`'s, and the autoscaler's (which shares them). */
+export type NatsLoginSettings = Pick<ServerOptions, 'store' | 'natsUser' | 'natsPasswordFile' | 'natsTokenFile' | 'natsCreds' | 'natsNkeySeed' | 'natsTlsCa' | 'natsTlsCert' | 'natsTlsKey'>;
+
 /** The connection options of `opts.store` (a NATS URL) with the login and TLS settings. */
-export async function natsLogin(opts: ServerOptions, env: NodeJS.ProcessEnv = process.env): Promise<NatsConnectOptions> {
+export async function natsLogin(opts: NatsLoginSettings, env: NodeJS.ProcessEnv = process.env): Promise<NatsConnectOptions> {
   const { servers, user: urlUser } = parseNatsServers(opts.store);
   const user = opts.natsUser ?? urlUser;
   const pass = await oneOf('FERRY_NATS_PASSWORD', env.FERRY_NATS_PASSWORD, '--nats-password-file', opts.natsPasswordFile);

@@ -39,3 +39,19 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** The live (non-zombie) child processes of `ppid`, from the parent field of /proc/<pid>/stat. */
+export function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(parent) === ppid && state !== 'Z') out.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}

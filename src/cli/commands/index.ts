@@ -26,6 +26,7 @@ import * as schedules from './schedules.js';
 import * as invocations from './invocations.js';
 import * as traffic from './traffic.js';
 import * as clusterCommand from './cluster.js';
+import * as autoscaler from './autoscaler.js';
 import * as whoami from './whoami.js';
 import * as openapi from './openapi.js';
 import * as up from './up.js';
@@ -36,4 +37,4 @@ export interface CommandModule {
   register(program: Command, io: IO): void;
 }
 
-export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, keys, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, clusterCommand, whoami, openapi, up, explain];
+export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, keys, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, clusterCommand, autoscaler, whoami, openapi, up, explain];

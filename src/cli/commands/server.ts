@@ -1,20 +1,19 @@
 /** `ferry server`: one flag per entry of `serverSettings`, then `runServer`. */
 import { setFlagsFromString } from 'node:v8';
 import { Option, type Command } from 'commander';
-import { loadServerOptions, serverSettings, type ServerOptions } from '../../config/index.js';
+import { loadServerOptions, serverSettings, type ServerOptions, type SettingSpec } from '../../config/index.js';
 import { usageError } from '../errors.js';
 import { endLeanStart } from '../lean-start.js';
 
 type Flags = Partial<Record<keyof ServerOptions, string | number | boolean>>;
-type Setting = (typeof serverSettings)[number];
 
 /** The option of one setting; no commander default, so env and defaults apply in loadServerOptions. */
-export function settingOption(s: Setting): Option {
+export function settingOption(s: SettingSpec): Option {
   const extra = [s.env ? `env ${s.env}` : '', s.default === undefined ? '' : `default ${showDefault(s)}`].filter(Boolean).join(', ');
   return new Option(s.kind === 'bool' ? s.flag : `${s.flag} <value>`, extra ? `${s.help} (${extra})` : s.help);
 }
 
-function showDefault(s: Setting): string {
+function showDefault(s: SettingSpec): string {
   const v = s.default;
   if (typeof v !== 'number') return String(v);
   if (s.kind === 'duration') {

@@ -1,7 +1,8 @@
 /**
  * The worker autoscaler: every `checkIntervalMs` it reads the execution queue's metrics and the
  * live workers, decides (`decideScale`), and asks its provider for the new number. Decisions are
- * logged and counted; a provider that fails is asked again at the next check.
+ * logged and counted; a provider that fails is asked again at the next check. With a lease, it
+ * acts only while it holds it (another autoscaler may run on standby).
  */
 import type { Logger } from '../../observe/index.js';
 import { decideScale, type ScaleDecision, type ScaleMetrics, type ScaleSettings } from './decision.js';
@@ -15,6 +16,8 @@ export interface AutoscalerOptions {
   provider: WorkerProvider;
   logger: Logger;
   exported?: AutoscalerMetrics;
+  /** Only the lease's holder acts; without one, this autoscaler always does. */
+  lease?: { held(): boolean };
   now?(): number;
 }
 
@@ -23,6 +26,7 @@ export class Autoscaler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private leading = false;
 
   constructor(private readonly o: AutoscalerOptions) {}
 
@@ -39,13 +43,26 @@ export class Autoscaler {
 
   /** One check: answers the change it made, if any (the provider's error is thrown). */
   async check(): Promise<ScaleDecision | undefined> {
+    try {
+      return await this.checkOnce();
+    } finally {
+      this.o.exported?.checked();
+    }
+  }
+
+  private async checkOnce(): Promise<ScaleDecision | undefined> {
     const now = this.o.now?.() ?? Date.now();
     const m = await this.o.metrics();
+    const leading = this.o.lease?.held() ?? true;
+    // Taking over: a provider that cannot count its workers starts from the live ones.
+    if (leading && !this.leading) await this.o.provider.adopt?.(m.workers);
+    this.leading = leading;
     const current = await this.o.provider.current();
-    this.o.exported?.observe(m, current);
+    this.o.exported?.observe(m, current, leading);
+    if (!leading) return undefined;
     const decision = decideScale(m, current, this.o.settings, now - this.lastChange);
     if (!decision || decision.target === current) return undefined;
-    this.o.logger.info({ from: current, to: decision.target, reason: decision.reason, pending: m.pending, ackPending: m.ackPending, lagMs: m.lagMs, liveWorkers: m.workers }, 'scaling workers');
+    this.o.logger.info({ from: current, to: decision.target, reason: decision.reason, pending: m.pending, ackPending: m.ackPending, lagMs: m.lagMs, liveWorkers: m.workers }, `scaling workers ${current} -> ${decision.target} (${decision.reason})`);
     try {
       await this.o.provider.scaleTo(decision.target);
     } catch (err) {

@@ -2,7 +2,8 @@
  * Workers started and stopped by the operator's own program (a systemd template unit, a
  * Kubernetes scale, a cloud API): the hook runs with the target in its environment,
  * FERRY_WORKERS_TARGET, beside FERRY_WORKERS_CURRENT; exit 0 means done. Nothing secret goes
- * on its command line; its output is logged, its failure retried at the next check.
+ * on its command line, and the `withheld` variables (the NATS secrets) are not in its
+ * environment; its output is logged, its failure retried at the next check.
  */
 import { execFile } from 'node:child_process';
 import type { Logger } from '../../../observe/index.js';
@@ -16,6 +17,8 @@ export interface CommandHookOptions {
   /** The number of workers before the first change (the live ones, by heartbeat). */
   initial: number;
   logger: Logger;
+  /** Variables of this process the hook does not inherit (secrets it has no use for). */
+  withheld?: readonly string[];
 }
 
 export class CommandHookProvider implements WorkerProvider {
@@ -30,12 +33,16 @@ export class CommandHookProvider implements WorkerProvider {
     return this.count;
   }
 
+  async adopt(live: number): Promise<void> {
+    this.count = live;
+  }
+
   async scaleTo(target: number): Promise<void> {
     if (target === this.count) return;
     const [cmd, ...args] = this.o.argv;
     const output = await new Promise<string>((resolve, reject) => {
       execFile(cmd!, args, {
-        env: { ...process.env, FERRY_WORKERS_TARGET: String(target), FERRY_WORKERS_CURRENT: String(this.count) },
+        env: { ...this.inherited(), FERRY_WORKERS_TARGET: String(target), FERRY_WORKERS_CURRENT: String(this.count) },
         timeout: this.o.timeoutMs,
         killSignal: 'SIGKILL',
         maxBuffer: 1024 * 1024,
@@ -50,4 +57,10 @@ export class CommandHookProvider implements WorkerProvider {
   }
 
   async close(): Promise<void> {}
+
+  private inherited(): NodeJS.ProcessEnv {
+    const env = { ...process.env };
+    for (const name of this.o.withheld ?? []) delete env[name];
+    return env;
+  }
 }

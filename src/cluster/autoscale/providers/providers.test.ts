@@ -52,13 +52,16 @@ test('local processes: a worker that ignores SIGTERM is killed after the stop ti
   assert.ok(!alive(second!));
 });
 
-test('command hook: the target and the current count in its environment; a failure keeps the count and says why', async (t) => {
+test('command hook: the target and the current count in its environment, not the withheld secrets; a failure keeps the count and says why', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-scale-hook-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const hook = join(dir, 'hook.sh');
-  writeFileSync(hook, `#!/bin/sh\necho "$FERRY_WORKERS_CURRENT -> $FERRY_WORKERS_TARGET" >> "${dir}/calls"\n[ "$FERRY_WORKERS_TARGET" = 9 ] && { echo "quota exceeded" >&2; exit 3; }\nexit 0\n`);
+  writeFileSync(hook, `#!/bin/sh\necho "$FERRY_WORKERS_CURRENT -> $FERRY_WORKERS_TARGET\${FERRY_NATS_PASSWORD:+ with the password}" >> "${dir}/calls"\n[ "$FERRY_WORKERS_TARGET" = 9 ] && { echo "quota exceeded" >&2; exit 3; }\nexit 0\n`);
   chmodSync(hook, 0o755);
-  const p = new CommandHookProvider({ argv: [hook], timeoutMs: 10_000, initial: 2, logger });
+  // A secret of the autoscaler's own environment that the hook has no use for.
+  process.env.FERRY_NATS_PASSWORD = 'nats-secret-of-the-autoscaler';
+  t.after(() => delete process.env.FERRY_NATS_PASSWORD);
+  const p = new CommandHookProvider({ argv: [hook], timeoutMs: 10_000, initial: 2, logger, withheld: ['FERRY_NATS_PASSWORD'] });
   assert.equal(await p.current(), 2);
   await p.scaleTo(4);
   assert.equal(await p.current(), 4);
