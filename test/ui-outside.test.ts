@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
 import { browserSkip, launchBrowser } from './support/browser.js';
 import { nodeFn } from './support/helpers.js';
@@ -61,14 +61,20 @@ after(async () => {
   if (ferry) await disposeFerry(ferry);
 });
 
-test("a function's page opened by a signed-in admin cannot act as the admin, nor does the function get the session cookie", { skip }, async (t) => {
+/** A new browser profile with the admin signed in to the dashboard by its token. */
+async function signedInAdmin(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
-  t.after(() => context.close());
   const page = await context.newPage();
   await page.goto(`${ferry.url}/`);
   await page.getByLabel('API token').fill(ferry.token);
   await page.getByRole('button', { name: 'Log in with the token' }).click();
   await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
+  return { context, page };
+}
+
+test("a function's page opened by a signed-in admin cannot act as the admin, nor does the function get the session cookie", { skip }, async (t) => {
+  const { context, page } = await signedInAdmin();
+  t.after(() => context.close());
   const session = (await context.cookies(ferry.url)).find((c) => c.name === 'ferry_session');
   assert.ok(session, 'the dashboard is signed in');
 
@@ -108,13 +114,8 @@ test("a function's own Content-Security-Policy does not lift the sandbox; by hos
 test('markup in log lines, answers, paths, payloads and object names shows as text in the dashboard', { skip }, async (t) => {
   const put = await ferry.api('PUT', `/v1/functions/markup/objects/${encodeURIComponent('<img src=x onerror=window.__injected=3>')}`, 'object', { 'content-type': 'text/plain' });
   assert.ok(put.status === 200 || put.status === 201, `${put.status}`);
-  const context = await browser.newContext();
+  const { context, page } = await signedInAdmin();
   t.after(() => context.close());
-  const page = await context.newPage();
-  await page.goto(`${ferry.url}/`);
-  await page.getByLabel('API token').fill(ferry.token);
-  await page.getByRole('button', { name: 'Log in with the token' }).click();
-  await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
   await page.goto(`${ferry.url}/ui/#/functions/markup`);
   await page.getByRole('heading', { name: 'Function markup' }).waitFor();
   await page.getByRole('button', { name: 'Follow' }).click();
