@@ -66,6 +66,16 @@ test('a form of thousands of parts is refused before its file is stored; a form 
   assert.deepEqual(await objectNames(owner, fid), ['data']);
 });
 
+test('every answer of these routes carries x-request-id, the caller\'s when it is a sane one', async () => {
+  const listed = await fetch(`${f.url}/api/functions`, { headers: { authorization: `Bearer ${owner}`, 'x-request-id': 'ticket-4711' } });
+  await listed.text();
+  assert.equal(listed.headers.get('x-request-id'), 'ticket-4711');
+  const refused = await fetch(`${f.url}/api/users`, { headers: { authorization: `Bearer ${owner}`, 'x-request-id': 'no spaces <allowed>' } });
+  await refused.text();
+  assert.equal(refused.status, 403);
+  assert.match(refused.headers.get('x-request-id') ?? '', /^[A-Za-z0-9._:-]{8,}$/);
+});
+
 test('object names that climb out or start at the root are refused on both paths; nothing is stored', async () => {
   for (const name of ['..%2F..%2Fetc%2Fpasswd', '%2Fetc%2Fpasswd', 'a%2F..%2F..%2Fb', 'x%2F%2Fy', 'a%00b']) {
     for (const path of [`/api/function-objects/${fid}/objects/${name}`, `/api/function-objects/${fid}/${name}`]) {
