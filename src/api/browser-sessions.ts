@@ -1,11 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { FerryError } from '../errors/index.js';
-import type { Authenticator } from '../auth/index.js';
+import { SESSION_COOKIE, type Authenticator } from '../auth/index.js';
 import type { Accounts } from '../service/index.js';
 
-/** The cookie that names a browser session: HttpOnly, SameSite=Strict, never readable by a script. */
-export const SESSION_COOKIE = 'ferry_session';
+/** The cookie that names a browser session: HttpOnly, SameSite=Strict, never readable by a script; never passed on to a function. */
+export { SESSION_COOKIE };
 /** The header a change made with the session cookie must carry, holding the session's CSRF token. */
 export const CSRF_HEADER = 'x-csrf-token';
 

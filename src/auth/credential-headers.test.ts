@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AccessTokens } from './access-tokens.js';
-import { carriesFerryCredential, withoutFerryCredentials } from './credential-headers.js';
+import { carriesFerryCredential, SESSION_COOKIE, withoutFerryCredentials } from './credential-headers.js';
 import { generateToken } from './tokens.js';
 import { withStorePair } from '../store/sqlite/test-store-pair.js';
 
@@ -24,4 +24,10 @@ test('every copy of Authorization and Proxy-Authorization carrying one goes, in 
   const raw = ['Host', 'x', 'Authorization', `Bearer ${t}`, 'authorization', 'Basic Zm9v', 'PROXY-AUTHORIZATION', `Bearer ${t}`, 'Proxy-Authorization', 'Basic YmFy', 'X-Other', `Bearer ${t}`, 'AUTHORIZATION', `Bearer ${t}`];
   assert.deepEqual(withoutFerryCredentials(raw), ['Host', 'x', 'authorization', 'Basic Zm9v', 'Proxy-Authorization', 'Basic YmFy', 'X-Other', `Bearer ${t}`]);
   assert.equal(withoutFerryCredentials(['Host', 'x', 'Authorization', 'Basic Zm9v']), undefined, 'nothing to strip: no copy made');
+});
+
+test("the dashboard's session cookie goes from every Cookie header; the function's own cookies stay", () => {
+  const raw = ['Host', 'x', 'Cookie', `theme=dark; ${SESSION_COOKIE}=abc; cart=3`, 'cookie', `${SESSION_COOKIE}=abc`, 'COOKIE', 'lang=en'];
+  assert.deepEqual(withoutFerryCredentials(raw), ['Host', 'x', 'Cookie', 'theme=dark; cart=3', 'COOKIE', 'lang=en']);
+  assert.equal(withoutFerryCredentials(['Cookie', `not_${SESSION_COOKIE}=1; x=2`]), undefined, 'a cookie of another name is the function\'s');
 });

@@ -7,6 +7,9 @@ import { TOKEN_PREFIX } from './tokens.js';
  */
 const credentialHeaders = new Set(['authorization', 'proxy-authorization']);
 
+/** The cookie that names a dashboard session (api/browser-sessions.ts): a Ferry credential too. */
+export const SESSION_COOKIE = 'ferry_session';
+
 /** A `fry_` token (API, refresh, invite or instance token) anywhere in a header value. */
 const ferryToken = new RegExp(`(?:^|[^A-Za-z0-9_-])${TOKEN_PREFIX}[A-Za-z0-9_-]{16,}`);
 const jwtIn = /[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*/g;
@@ -40,11 +43,29 @@ export function carriesFerryCredential(value: string): boolean {
 export function withoutFerryCredentials(raw: readonly string[]): string[] | undefined {
   let out: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const strip = isCredentialHeader(raw[i]!) && carriesFerryCredential(raw[i + 1]!);
+    const cookie = isCookieHeader(raw[i]!) ? withoutSessionCookie(raw[i + 1]!) : undefined;
+    const strip = cookie !== undefined || (isCredentialHeader(raw[i]!) && carriesFerryCredential(raw[i + 1]!));
     if (strip && !out) out = raw.slice(0, i);
     else if (!strip && out) out.push(raw[i]!, raw[i + 1]!);
+    // The function keeps the other cookies of the header; an emptied header goes.
+    if (cookie) out!.push(raw[i]!, cookie);
   }
   return out;
+}
+
+function isCookieHeader(name: string): boolean {
+  return name.length === 6 && name.toLowerCase() === 'cookie';
+}
+
+/**
+ * A `Cookie` value without the dashboard's session cookie ('' when nothing else is left), or
+ * undefined when it has none. The browser sends that cookie with every request to Ferry's origin,
+ * `/fn/...` calls included, and whoever holds it acts as the dashboard's user.
+ */
+function withoutSessionCookie(value: string): string | undefined {
+  const pairs = value.split(';');
+  const kept = pairs.filter((p) => p.slice(0, p.indexOf('=')).trim() !== SESSION_COOKIE);
+  return kept.length === pairs.length ? undefined : kept.map((p) => p.trim()).filter((p) => p !== '').join('; ');
 }
 
 /** `Authorization` or `Proxy-Authorization`, in any case. */

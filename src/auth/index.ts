@@ -7,4 +7,4 @@ export { generateToken, hashToken, TOKEN_PREFIX } from './tokens.js';
 export { checkPasswordStrength, hashPassword, verifyPassword } from './passwords.js';
 export { LoginThrottle } from './login-throttle.js';
 export { invocationAccess, routeAccess, type Access } from './route-access.js';
-export { carriesFerryCredential, isCredentialHeader, withoutFerryCredentials } from './credential-headers.js';
+export { carriesFerryCredential, isCredentialHeader, SESSION_COOKIE, withoutFerryCredentials } from './credential-headers.js';

@@ -1,3 +1,4 @@
 export { Pipeline, type PipelineOptions } from './pipeline.js';
-export { requestIdFor } from './request-id.js';
+export { httpRequestId, requestIdFor } from './request-id.js';
 export type { FunctionRateLimits } from './rate-limit.js';
+export { DelegatingWriter } from './delegating-writer.js';

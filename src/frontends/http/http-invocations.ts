@@ -5,6 +5,7 @@ import { CallSignal } from '../../core/index.js';
 import { requestIdFor, type Pipeline } from '../../pipeline/index.js';
 import { toInvocation, type CredentialExtractor, type InvokeRoute } from './to-invocation.js';
 import { renderProblem, writeRawProblem } from './problem.js';
+import { SandboxedPageWriter } from './page-sandbox.js';
 
 /** What a surface may do its own way. */
 export interface SurfaceWays {
@@ -12,6 +13,11 @@ export interface SurfaceWays {
   credential?: CredentialExtractor;
   /** How a failure is answered (default: problem+json); `headers` carry the request id. */
   renderError?(res: ServerResponse, err: FerryError, headers: Record<string, string>): void;
+  /**
+   * The surface gives each function an origin of its own (host names): its answers are not
+   * sandboxed. Every other surface shares Ferry's origin with the dashboard (page-sandbox.ts).
+   */
+  ownOrigin?: boolean;
 }
 
 /**
@@ -34,7 +40,7 @@ export class HttpInvocations {
    */
   async serve(req: IncomingMessage, res: ServerResponse, route: InvokeRoute, own: SurfaceWays = {}): Promise<void> {
     const url = req.url;
-    const out = await this.pipeline.invoke(toInvocation(req, route, own.credential), res);
+    const out = await this.pipeline.invoke(toInvocation(req, route, own.credential), own.ownOrigin ? res : new SandboxedPageWriter(res));
     if (!out.error || res.headersSent) return;
     if (own.renderError) own.renderError(res, out.error, this.errorHeaders(out.requestId));
     else renderProblem(res, out.error, url, this.errorHeaders(out.requestId));

@@ -18,6 +18,8 @@ export function hostSurface(ctx: SurfaceContext): HttpSurface<InvokeRoute> | und
       { method: '*', host: `{ref}.{name}.${domain}`, path: '/{path}', rest: true, access: invocationAccess },
     ],
     match: (req) => parseHost(req.headers.host, domain, req.url ?? '/'),
+    // Each function is an origin of its own here: its pages keep their cookies and storage.
+    ways: { ownOrigin: true },
     operations: () =>
       invocationOperations({
         surface: 'host',

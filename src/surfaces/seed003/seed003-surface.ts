@@ -7,6 +7,7 @@ import type { Access } from '../../auth/index.js';
 import { isAdmin, type Principal } from '../../auth/index.js';
 import { FerryError } from '../../errors/index.js';
 import { objectMeta, readBody } from '../../service/index.js';
+import { httpRequestId } from '../../pipeline/index.js';
 import { clientAddress } from '../../api/client-address.js';
 import { IpList } from '../../util/ip-list.js';
 import type { HttpSurface, OpenApiPaths, SurfaceContext } from '../surface.js';
@@ -209,6 +210,8 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
       return known ? { route: { op: 'register', method: '', path, access: { kind: 'public' }, summary: '' }, params: [] } : undefined;
     },
     handle: async (req, res, m) => {
+      // As every management answer of Ferry's: the caller's sane request id, or a new one.
+      res.setHeader('x-request-id', httpRequestId(req.headers['x-request-id']));
       try {
         if (cors && applyApiCors(cors, req, res)) return;
         if (m.route.method === '') throw new FerryError('method-not-allowed', `${req.method} is not served on ${m.route.path}`);
