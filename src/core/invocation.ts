@@ -54,6 +54,8 @@ export interface Invocation extends InvocationRequest {
   execution?: { id: string; version: string } | undefined;
   /** Aborted by the caller when the answer is no longer wanted (client gone, shutdown). */
   signal?: CallSignal | undefined;
+  /** Headers the front end adds to the function's answer (name, value, ...), beside Ferry's own. */
+  answerHeaders?: string[] | undefined;
 }
 
 /**

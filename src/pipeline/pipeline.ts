@@ -93,7 +93,8 @@ export class Pipeline {
         if (inv.body && inv.bodyLength === undefined) capStreamedBody(inv.body, this.o.maxBodyBytes, signal);
         if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, out, this.o.history.payloadMaxBytes));
         writer.once('close', onClose);
-        const extra = limited ? [...this.o.responseHeaders, ...limited] : this.o.responseHeaders;
+        let extra = limited ? [...this.o.responseHeaders, ...limited] : this.o.responseHeaders;
+        if (inv.answerHeaders) extra = [...extra, ...inv.answerHeaders];
         await callInstance(this.o.pool, target, inv, out, {
           requestId: rid,
           signal,

@@ -5,7 +5,7 @@ import { CallSignal } from '../../core/index.js';
 import { requestIdFor, type Pipeline } from '../../pipeline/index.js';
 import { toInvocation, type CredentialExtractor, type InvokeRoute } from './to-invocation.js';
 import { renderProblem, writeRawProblem } from './problem.js';
-import { SandboxedPageWriter } from './page-sandbox.js';
+import { PAGE_SANDBOX_HEADERS } from './page-sandbox.js';
 
 /** What a surface may do its own way. */
 export interface SurfaceWays {
@@ -40,7 +40,9 @@ export class HttpInvocations {
    */
   async serve(req: IncomingMessage, res: ServerResponse, route: InvokeRoute, own: SurfaceWays = {}): Promise<void> {
     const url = req.url;
-    const out = await this.pipeline.invoke(toInvocation(req, route, own.credential), own.ownOrigin ? res : new SandboxedPageWriter(res));
+    const inv = toInvocation(req, route, own.credential);
+    if (!own.ownOrigin) inv.answerHeaders = PAGE_SANDBOX_HEADERS as string[];
+    const out = await this.pipeline.invoke(inv, res);
     if (!out.error || res.headersSent) return;
     if (own.renderError) own.renderError(res, out.error, this.errorHeaders(out.requestId));
     else renderProblem(res, out.error, url, this.errorHeaders(out.requestId));
