@@ -30,6 +30,8 @@ export interface PipelineOptions {
   maxBodyBytes: number;
   /** Extra response headers on every synchronous answer (e.g. `x-ferry-sandbox`). */
   responseHeaders: string[];
+  /** The sandbox tier of a version, for its answers' `x-ferry-sandbox` (absent: not sent). */
+  sandboxOf?(target: DeployTarget): string;
   /** Where asynchronous invocations go; without it they run synchronously. */
   executions?: Executions;
   /** The invocation history: every call is handed over when it ends. */
@@ -93,7 +95,8 @@ export class Pipeline {
         if (inv.body && inv.bodyLength === undefined) capStreamedBody(inv.body, this.o.maxBodyBytes, signal);
         if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, out, this.o.history.payloadMaxBytes));
         writer.once('close', onClose);
-        const extra = limited ? [...this.o.responseHeaders, ...limited] : this.o.responseHeaders;
+        const tier = this.o.sandboxOf ? ['x-ferry-sandbox', this.o.sandboxOf(target)] : [];
+        const extra = [...this.o.responseHeaders, ...tier, ...(limited ?? [])];
         await callInstance(this.o.pool, target, inv, out, {
           requestId: rid,
           signal,

@@ -7,7 +7,7 @@ import type { Limits, NetworkPolicy, SandboxDriver, SandboxProcess, SandboxSetti
 import { RunDirChannel, runDirAddresses } from '../socket-channel/index.js';
 import { processTreeMemory } from '../host/process-memory.js';
 import { childExit } from '../host/child-exit.js';
-import { GVISOR_PACKAGE_DIR, GVISOR_RUN_DIR, ociSpec } from './oci-spec.js';
+import { GVISOR_PACKAGE_DIR, GVISOR_RUN_DIR, ociSpec, unhonoured } from './oci-spec.js';
 import { destroyContainer } from './runsc.js';
 
 /** One instance's host cgroups (the bwrap driver's cgroup layer, see bwrap/cgroups.ts). */
@@ -80,6 +80,9 @@ export function createGvisorDriver(deps: GvisorDeps): SandboxDriver {
 async function spawnInstance(deps: GvisorDeps, spec: SandboxSpec): Promise<SandboxProcess> {
   if (spec.root === 'package') throw new FerryError('instance-start-failed', 'the gvisor sandbox does not run container image versions');
   if (!CONTAINER_ID.test(spec.instanceId)) throw new FerryError('internal', `instance id ${spec.instanceId} is not a container name`);
+  // Fail closed: never run weaker than the version asked.
+  const weaker = unhonoured(spec.sandbox);
+  if (weaker) throw new FerryError('instance-start-failed', weaker);
   for (const source of Object.keys(spec.sandbox.roBinds)) deps.checkBind(source);
   // The run dir belongs to the sandbox user: its sockets are made from inside, through the gofer.
   chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);

@@ -19,7 +19,8 @@ import { createGvisorDriver } from './gvisor-driver.js';
 import { cleanupContainers, gvisorPlatform } from './runsc.js';
 
 export { gvisorPlatform } from './runsc.js';
-export { ociSpec, ociSeccomp } from './oci-spec.js';
+export { ociSpec, ociSeccomp, unhonoured } from './oci-spec.js';
+import { unhonoured } from './oci-spec.js';
 
 /**
  * Host memory the sentry and its gofer need besides the instance's own (measured: ~30 MB
@@ -106,6 +107,8 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
     },
     checkBind: (source) => checkBindSource(source, o),
     validate: async (settings) => {
+      const weaker = unhonoured(settings);
+      if (weaker) throw new FerryError('invalid-manifest', weaker);
       assertAllowed(settings.network, o, 'invalid-manifest');
       if (settings.network === 'egress' && !router) throw new FerryError('invalid-manifest', egressMissing);
       for (const source of Object.keys(settings.roBinds)) checkBindSource(source, o);

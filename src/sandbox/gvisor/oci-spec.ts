@@ -1,4 +1,4 @@
-import type { SandboxSpec, SeccompPolicy } from '../../core/index.js';
+import type { SandboxSettings, SandboxSpec, SeccompPolicy } from '../../core/index.js';
 import { coveredBySystem, systemBinds } from '../bwrap/system-binds.js';
 import { outermost } from '../bwrap/image-root.js';
 import { defaultDenyList, enosysSyscalls, runtimeBaseline } from '../bwrap/seccomp-defaults.js';
@@ -106,4 +106,15 @@ export function ociSeccomp(policy: SeccompPolicy | undefined): Record<string, un
   }
   if (policy?.syscalls.length) rules.push({ names: policy.syscalls, action: refused, ...(refused === 'SCMP_ACT_ERRNO' && { errnoRet: 1 }) });
   return { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: rules };
+}
+
+/**
+ * The sandbox keys a version sets that gVisor cannot honour: the sandbox kernel always mounts its
+ * own /proc, /dev (and /dev/pts) and a /tmp, so asking for any of them to be absent would run
+ * weaker than asked. Undefined: every key is honoured.
+ */
+export function unhonoured(s: SandboxSettings): string | undefined {
+  const absent = (['mountProc', 'mountDev', 'mountTmp'] as const).filter((k) => !s[k]);
+  if (absent.length === 0) return undefined;
+  return `${absent.map((k) => `${k}: false`).join(', ')} cannot be honoured by the gvisor sandbox (its kernel always has its own /proc, /dev and /tmp); leave the key out or choose the bwrap tier`;
 }
