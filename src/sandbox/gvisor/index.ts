@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver } from '../../core/index.js';
@@ -123,6 +124,8 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
     close: async () => {
       router?.close();
       hosts?.close();
+      // Every instance stopped by now: the state root is empty unless a stop failed (kept then).
+      await rmdir(stateRoot).catch(() => {});
       await runDirs?.cleanup(runRoot).catch(() => {});
       await mounter?.close();
     },
