@@ -17,8 +17,8 @@ test('node: a JavaScript handler answers, with context and request id', async ()
   const res = await fetch(`${ferry.url}/fn/hello-node/a/b?x=1`, { headers: { 'x-request-id': 'rid-123' } });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-request-id'), 'rid-123');
-  // Sandboxed by default: the unsandboxed marker is absent.
-  assert.equal(res.headers.get('x-ferry-sandbox'), null);
+  // Sandboxed by default: the answer names its tier (never the unsandboxed `none`).
+  assert.equal(res.headers.get('x-ferry-sandbox'), 'bwrap');
   const body = (await res.json()) as Record<string, string>;
   assert.equal(body.fn, 'hello-node');
   assert.equal(body.version, 'v1');

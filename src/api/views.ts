@@ -1,10 +1,12 @@
 import { effectiveConfig, type AliasRecord, type FunctionRecord, type VersionRecord } from '../core/index.js';
 
 /** The API's view of a version: the record, its effective configuration and its URL. */
-export function versionView(v: VersionRecord, baseUrl: string) {
+export function versionView(v: VersionRecord, baseUrl: string, sandbox?: string) {
   return {
     function: v.function,
     version: v.version,
+    // The sandbox tier it runs in (`x-ferry-sandbox` of its answers).
+    ...(sandbox !== undefined && { sandbox }),
     seq: v.seq,
     packageSha: v.packageSha,
     packageSize: v.packageSize,

@@ -42,6 +42,10 @@ export interface ServerOptions {
   driver: string;
   /** The explicit choice to run functions without isolation (the `process` driver). */
   unsandboxed: boolean;
+  /** Sandbox tiers a version may ask for with `tier`, besides `driver` (the default tier). */
+  sandboxTiers: string[];
+  /** Tiers only permission:admin may ask for. */
+  adminTiers: string[];
   /** What this node does in a cluster: `all` (one node, or a node that does everything), `gateway`, `worker`. */
   role: 'all' | 'gateway' | 'worker';
   /** A worker's cluster listener (`host:port`), where gateways send calls; port 0 picks one. */
@@ -197,6 +201,8 @@ export const serverSettings: Setting[] = [
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
   { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
+  { key: 'sandboxTiers', flag: '--sandbox-tiers', env: 'FERRY_SANDBOX_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers (bwrap, gvisor, microvm) a function may ask for with "tier", besides --driver (the default tier)' },
+  { key: 'adminTiers', flag: '--admin-tiers', env: 'FERRY_ADMIN_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers only permission:admin may ask for' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
   { key: 'role', flag: '--role', env: 'FERRY_ROLE', kind: 'string', default: 'all', help: 'in a cluster (--store nats://...): gateway (API and surfaces, runs no instances), worker (runs instances and executions), or all' },
   { key: 'clusterListen', flag: '--cluster-listen', env: 'FERRY_CLUSTER_LISTEN', kind: 'string', default: undefined, help: "a worker's listener for its gateways' calls, host:port (default: --host, a free port); signed calls only" },
@@ -353,6 +359,11 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   }
   if (opts.unsandboxed && opts.driver === 'bwrap' && flags.driver === undefined && env.FERRY_DRIVER === undefined) opts.driver = 'process';
   if (opts.unsandboxed && opts.driver !== 'process') throw new Error(`--unsandboxed goes with the process driver, not '${opts.driver}'`);
+  // The tiers of core/manifest.ts (a lower layer cannot import it).
+  const tiers = ['bwrap', 'gvisor', 'microvm'];
+  for (const t of opts.sandboxTiers) if (!tiers.includes(t)) throw new Error(`--sandbox-tiers: '${t}' is not a tier (${tiers.join(', ')})`);
+  if (opts.sandboxTiers.length && opts.driver === 'process') throw new Error('--sandbox-tiers: the process driver does not isolate; it cannot be the default beside sandbox tiers');
+  for (const t of opts.adminTiers) if (!opts.sandboxTiers.includes(t) || t === opts.driver) throw new Error(`--admin-tiers: '${t}' is not one of --sandbox-tiers other than the default (--driver)`);
   for (const p of opts.bindable) if (!p.startsWith('/')) throw new Error(`--bindable: '${p}' is not an absolute path`);
   for (const [flag, url] of [['--npm-registry', opts.npmRegistry], ['--pip-index-url', opts.pipIndexUrl]] as const) {
     if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new Error(`${flag}: '${url}' is not an http(s) URL`);

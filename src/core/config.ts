@@ -48,6 +48,7 @@ export function effectiveConfig(v: Pick<VersionRecord, 'manifest' | 'override'>)
     recordCredentials: o.recordCredentials ?? m.recordCredentials ?? defaultPrivacySettings.recordCredentials,
     ...traffic(o.cors ?? m.cors, o.rateLimit ?? m.rateLimit),
     sandbox: {
+      ...((o.tier ?? m.tier) !== undefined ? { tier: (o.tier ?? m.tier)! } : {}),
       network: o.network ?? m.network ?? defaultSandbox.network,
       ...((o.seccomp ?? m.seccomp) !== undefined ? { seccomp: (o.seccomp ?? m.seccomp)! } : {}),
       roBinds: o.roBinds ?? m.roBinds ?? defaultSandbox.roBinds,

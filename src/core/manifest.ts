@@ -57,8 +57,17 @@ export interface SeccompPolicy {
   action?: 'errno' | 'kill';
 }
 
+/**
+ * The isolation tiers a version may ask for (`tier` in ferry.json): each a sandbox driver of the
+ * same contract, stronger to the right. Which exist on a server is the operator's choice.
+ */
+export const sandboxTiers = ['bwrap', 'gvisor', 'microvm'] as const;
+export type SandboxTier = (typeof sandboxTiers)[number];
+
 /** The sandbox settings of a version (YFASS's per-service sandbox config). */
 export interface SandboxSettings {
+  /** The isolation tier (absent: the server's default tier). */
+  tier?: SandboxTier;
   network: NetworkPolicy;
   seccomp?: SeccompPolicy;
   /** Extra read-only binds, host path -> sandbox path (admin only; sources under --bindable). */
@@ -94,6 +103,8 @@ export interface Manifest {
   errors?: 'private' | 'verbose';
   /** Keep the credential headers of asynchronous requests in their records (off by default). */
   recordCredentials?: boolean;
+  /** The isolation tier (`sandbox.tier` of the effective configuration). */
+  tier?: SandboxTier;
   network?: NetworkPolicy;
   seccomp?: SeccompPolicy;
   roBinds?: Record<string, string>;
@@ -257,6 +268,7 @@ const limitsSchema = {
 const syscallName = { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,63}$' } as const;
 
 const sandboxProperties = {
+  tier: { enum: [...sandboxTiers] },
   network: { enum: ['none', 'egress', 'host'] },
   seccomp: {
     type: 'object',

@@ -149,8 +149,8 @@ export interface SandboxDriver {
    * (absent: Ferry's own uid). The driver's channel dials only sockets this uid owns; builds hand it their tree.
    */
   readonly instanceUid?: number;
-  /** How the package and run dir are seen from inside. */
-  view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir' | 'root'>): SandboxView;
+  /** How the package and run dir are seen from inside (`sandbox`: the version's settings, which name its tier). */
+  view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir' | 'root'> & { sandbox?: SandboxSettings }): SandboxView;
   /** Starts the instance's process; rejects (FerryError) when a requested limit cannot be applied. */
   spawn(spec: SandboxSpec): SandboxProcess | Promise<SandboxProcess>;
   /**

@@ -9,6 +9,7 @@ export const codes = {
   'unsupported-media-type': { status: 415, title: 'The Content-Type is not accepted here' },
   'invalid-name': { status: 422, title: 'A name does not match [a-z0-9][a-z0-9-]{0,62}' },
   'invalid-manifest': { status: 422, title: 'The ferry.json manifest is invalid' },
+  'tier-unavailable': { status: 422, title: 'The sandbox tier the version asks for is not enabled on this server' },
   'invalid-env': { status: 422, title: 'An environment variable name is reserved or invalid' },
   'invalid-query': { status: 400, title: 'A query parameter is invalid' },
   'body-too-large': { status: 413, title: 'The request body exceeds the size limit' },

@@ -46,6 +46,12 @@ export class Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly sandbox = new Gauge({
+    name: 'ferry_version_sandbox',
+    help: 'The sandbox tier a version runs in (1, labelled; set when an instance of it starts)',
+    labelNames: ['function', 'version', 'sandbox'] as const,
+    registers: [this.registry],
+  });
   readonly instances = new Gauge({
     name: 'ferry_instances',
     help: 'Ready instances',

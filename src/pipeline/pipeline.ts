@@ -30,6 +30,8 @@ export interface PipelineOptions {
   maxBodyBytes: number;
   /** Extra response headers on every synchronous answer (e.g. `x-ferry-sandbox`). */
   responseHeaders: string[];
+  /** The sandbox tier of a version, for its answers' `x-ferry-sandbox` (absent: not sent). */
+  sandboxOf?(target: DeployTarget): string;
   /** Where asynchronous invocations go; without it they run synchronously. */
   executions?: Executions;
   /** The invocation history: every call is handed over when it ends. */
@@ -93,14 +95,17 @@ export class Pipeline {
         if (inv.body && inv.bodyLength === undefined) capStreamedBody(inv.body, this.o.maxBodyBytes, signal);
         if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, out, this.o.history.payloadMaxBytes));
         writer.once('close', onClose);
-        let extra = limited ? [...this.o.responseHeaders, ...limited] : this.o.responseHeaders;
-        if (inv.answerHeaders) extra = [...extra, ...inv.answerHeaders];
+        // One array per call: Ferry's headers, the tier, the rate limit's, the front end's.
+        const extra = ['x-request-id', rid, ...this.o.responseHeaders];
+        if (this.o.sandboxOf) extra.push('x-ferry-sandbox', this.o.sandboxOf(target));
+        if (limited) extra.push(...limited);
+        if (inv.answerHeaders) extra.push(...inv.answerHeaders);
         await callInstance(this.o.pool, target, inv, out, {
           requestId: rid,
           signal,
           timeoutMs: timeLimitMs(inv, cfg),
           timeoutUntil: run ? 'end' : 'head',
-          extraHeaders: run ? [] : extra.length ? ['x-request-id', rid, ...extra] : ['x-request-id', rid],
+          extraHeaders: run ? [] : extra,
           // Synchronous callers of the function are served first when its instances are busy.
           background: run !== undefined,
         });

@@ -1,6 +1,7 @@
 import type { SandboxDriver } from '../core/index.js';
 import { processDriver } from './process/process-driver.js';
 import { makeBwrapDriver, type BwrapDriverOptions } from './bwrap/index.js';
+import { makeGvisorDriver } from './gvisor/index.js';
 
 /** What a driver factory gets from the server. */
 export type DriverContext = BwrapDriverOptions;
@@ -12,4 +13,5 @@ export type DriverFactory = (ctx: DriverContext) => Promise<SandboxDriver & { cl
 export const drivers: ReadonlyMap<string, DriverFactory> = new Map<string, DriverFactory>([
   ['bwrap', (ctx: DriverContext) => makeBwrapDriver(ctx)],
   ['process', async () => processDriver as SandboxDriver],
+  ['gvisor', (ctx: DriverContext) => makeGvisorDriver(ctx)],
 ]);

@@ -53,10 +53,13 @@ interface Lane {
   announced: boolean;
 }
 
-/** Pooled sandboxes run the default policy; only a function asking for exactly it can take one. */
+/**
+ * Pooled sandboxes run the default policy in the default tier; only a function asking for exactly
+ * it (and naming no tier) can take one.
+ */
 function samePolicy(s: SandboxSettings): boolean {
   const d = defaultSandbox;
-  return s.network === d.network && s.seccomp === undefined && d.seccomp === undefined && Object.keys(s.roBinds).length === 0 &&
+  return s.tier === undefined && s.network === d.network && s.seccomp === undefined && d.seccomp === undefined && Object.keys(s.roBinds).length === 0 &&
     s.mountProc === d.mountProc && s.mountDev === d.mountDev && s.mountTmp === d.mountTmp && !s.hostLibraries && s.packageAlias === undefined;
 }
 

@@ -247,7 +247,7 @@ export class Scheduler implements InstancePool {
       // Owned from here: a pooled sandbox is stopped by the failure path below, never leaked.
       if (pooled) [inst.proc, inst.connector] = [pooled.proc, pooled.connector];
       const root = sandboxRootOf(target.config);
-      const view = driver.view({ packageDir: local.packageDir, runDir, root });
+      const view = driver.view({ packageDir: local.packageDir, runDir, root, sandbox: target.config.sandbox });
       if (!pooled) await makeRunDir(driver, runDir);
       const prep = await this.opts.hooks?.prepare(target, { id, view });
       const env: Record<string, string> = { ...target.config.env, ...prep?.env, FERRY_FUNCTION: target.function, FERRY_VERSION: target.version, FERRY_INSTANCE: id };

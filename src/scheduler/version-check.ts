@@ -50,7 +50,7 @@ export class VersionChecker {
     await makeRunDir(driver, runDir);
     try {
       const root = sandboxRootOf(t.config);
-      const view = driver.view({ packageDir: t.packageDir, runDir, root });
+      const view = driver.view({ packageDir: t.packageDir, runDir, root, sandbox: t.config.sandbox });
       const env = { ...t.config.env, FERRY_FUNCTION: t.function, FERRY_VERSION: t.version };
       let plan;
       try {

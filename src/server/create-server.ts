@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerOptions } from '../config/index.js';
-import type { Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
+import type { DeployTarget, Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { isStoreKind, openStore, storeKindOf } from '../store/index.js';
 import { natsLogin } from './nats-login.js';
@@ -10,7 +10,7 @@ import { blobStores } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { LazyImageImporter } from '../images/lazy-importer.js';
 import { loadRegistrySettings } from '../images/registry-settings.js';
-import { drivers } from '../sandbox/registry.js';
+import { buildSandbox } from './sandbox-tiers.js';
 import { runtimes } from '../runtime/registry.js';
 import { pythonInterpreter } from '../runtime/python/interpreter.js';
 import { LazyDependencyBuilder } from '../build/lazy-builder.js';
@@ -90,9 +90,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const orphans = await reapOrphans(pidDir);
   if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
 
-  const makeDriver = drivers.get(opts.driver);
-  if (!makeDriver) throw new Error(`unknown sandbox driver '${opts.driver}' (known: ${[...drivers.keys()].join(', ')})`);
-  const driver = await makeDriver({ dataDir: opts.dataDir, runRoot, slot: slot.n, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
+  const driver = await buildSandbox(opts.driver, opts.sandboxTiers, { dataDir: opts.dataDir, runRoot, slot: slot.n, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, log: (level, message) => logger[level](message) });
   const stale = (await driver.cleanup?.()) ?? [];
   if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
   // The old run dirs go only now, after the driver's cleanup has unmounted what the last boot left
@@ -167,6 +165,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     observer: {
       coldStart: (t, ms) => {
         metrics.coldStarts.labels(t.function, t.version).inc();
+        metrics.sandbox.labels(t.function, t.version, driver.isolated ? driver.tierOf(t.config.sandbox) : 'none').set(1);
         metrics.traffic.coldStart(t.function);
         metrics.coldStartSeconds.labels(t.function, t.version).observe(ms / 1000);
       },
@@ -206,7 +205,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   await builder.cleanup();
   const quotas = { functions: opts.quotaFunctions, memoryMb: opts.quotaMemoryMb, minInstances: opts.quotaMinInstances, versionMemoryMb: opts.quotaVersionMemoryMb, versionMaxInstances: opts.quotaVersionMaxInstances };
   // Late-bound: Secrets reads the service's catalog, the service checks versions' secrets.
-  const service = new FunctionService({ store, packages, cache: packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new LazyImageImporter({ dataDir: opts.dataDir, scratchSuffix: slot.name(''), maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
+  const service = new FunctionService({ store, packages, cache: packages, runtimes, pool, logger, quotas, checkSecrets: (owner, names) => secrets!.check(owner, names), archiveLimits: { maxEntries: opts.archiveMaxEntries, maxBytes: opts.archiveMaxBytes }, images: new LazyImageImporter({ dataDir: opts.dataDir, scratchSuffix: slot.name(''), maxBytes: opts.imageMaxBytes, maxEntries: opts.imageMaxEntries, registry: registrySettings }), validateSandbox: driver.validate?.bind(driver), tierOf: (s) => (driver.isolated ? driver.tierOf(s) : 'none'), adminTier: (s) => (opts.adminTiers.includes(driver.tierOf(s)) ? driver.tierOf(s) : undefined), buildDependencies: (ctx) => builder.build(ctx), check: { checker: new VersionChecker({ driver, runRoot }), strictTypes: opts.strictTypes } });
   secrets = new Secrets({ store, catalog: service.catalog, pool, warn: (message, err) => logger.warn({ err }, message) });
   const objects = new Objects({ store, maxBytes: opts.objectMaxBytes, quotaBytes: opts.quotaObjectBytes });
   await service.load();
@@ -220,6 +219,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     error: (err) => logger.warn({ err }, 'writing the invocation history failed'),
   });
   let ready = false;
+  // Unisolated answers say so on every answer (errors too); isolated ones name their version's tier.
   const sandboxHeader = driver.isolated ? [] : ['x-ferry-sandbox', 'none'];
   // Late-bound: the pipeline hands asynchronous invocations to the executions, whose runs go
   // through the pipeline (they start below, once it exists).
@@ -254,6 +254,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     invokeAuth: opts.invokeAuth,
     maxBodyBytes: opts.maxBodyBytes,
     responseHeaders: sandboxHeader,
+    ...(driver.isolated && { sandboxOf: (t: DeployTarget) => driver.tierOf(t.config.sandbox) }),
     executions,
     history: { record: (c) => history.record(c), payloadMaxBytes: opts.historyPayloadMaxBytes },
     rateLimits: rateLimits.functions,

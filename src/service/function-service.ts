@@ -75,6 +75,10 @@ export interface FunctionServiceOptions {
   archiveLimits: { maxEntries: number; maxBytes: number };
   /** The sandbox driver's check of a version's sandbox settings (at upload and PATCH). */
   validateSandbox?(settings: SandboxSettings): Promise<void>;
+  /** The sandbox tier a version's settings run in (absent: the server has no tiers, e.g. tests). */
+  tierOf?(settings: SandboxSettings): string;
+  /** The sandbox tier a version's settings run in, when it is one only permission:admin may ask for. */
+  adminTier?(settings: SandboxSettings): string | undefined;
   quotas: Quotas;
   /** Throws unless every secret the version lists exists and its owner may read it. */
   checkSecrets?(owner: string, names: readonly string[]): Promise<void>;
@@ -107,7 +111,7 @@ export class FunctionService {
   constructor(private readonly o: FunctionServiceOptions) {
     this.catalog = new Catalog(new Set(o.runtimes.keys()));
     this.feed = new CatalogFeed(o.store, this.catalog, (message, err) => o.logger.warn({ err }, message));
-    this.policy = new TenancyPolicy(this.catalog, o.quotas);
+    this.policy = new TenancyPolicy(this.catalog, o.quotas, o.adminTier);
   }
 
   /** Loads the catalog from the store and starts every version that asks to stay hot. */
@@ -270,6 +274,11 @@ export class FunctionService {
       }
       throw err;
     }
+  }
+
+  /** The sandbox tier a version runs in (`x-ferry-sandbox`), or undefined where the server has none. */
+  sandboxOf(v: VersionRecord): string | undefined {
+    return this.o.tierOf?.(effectiveConfig(v).sandbox);
   }
 
   /** PATCH: merges an override into the version's configuration and rolls its instances. */

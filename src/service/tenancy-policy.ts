@@ -55,6 +55,7 @@ export class TenancyPolicy {
   constructor(
     private readonly catalog: Catalog,
     private readonly quotas: Quotas,
+    private readonly adminTier: (settings: EffectiveConfig['sandbox']) => string | undefined = () => undefined,
   ) {}
 
   /** The owning group of a new function: `group` if the actor is in it, else `singular:<actor>`. */
@@ -81,6 +82,8 @@ export class TenancyPolicy {
     if (asked.packageAlias !== undefined) throw new FerryError('forbidden', 'packageAlias (a second mount point of the package) needs permission:admin');
     if (Object.keys(config.sandbox.roBinds).length > 0) throw new FerryError('forbidden', 'roBinds (read-only host paths) need permission:admin');
     if (config.sandbox.network === 'host') throw new FerryError('forbidden', 'network "host" needs permission:admin');
+    const tier = this.adminTier(config.sandbox);
+    if (tier) throw new FerryError('forbidden', `sandbox tier '${tier}' needs permission:admin on this server (--admin-tiers)`);
     // An image version's command is a path of the image (its root), never of the host.
     const program = config.image ? undefined : config.command?.[0];
     if (program?.startsWith('/') && !systemPrograms.some((dir) => program.startsWith(dir))) {

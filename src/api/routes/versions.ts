@@ -1,4 +1,4 @@
-import { overrideSchema } from '../../core/index.js';
+import { overrideSchema, type VersionRecord } from '../../core/index.js';
 import type { FunctionService } from '../../service/index.js';
 import { Readable } from 'node:stream';
 import type { RegistryLogin } from '../../images/index.js';
@@ -52,6 +52,7 @@ async function pullOf(c: ApiContext): Promise<{ imageManifest?: unknown; pull?: 
 
 /** Versions: upload (immutable), list, get, PATCH configuration, delete, build log. */
 export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number): RouteDef[] {
+  const view = (v: VersionRecord, baseUrl: string): ReturnType<typeof versionView> => versionView(v, baseUrl, svc.sandboxOf(v));
   /** The archive's Content-Type; a declared size over the upload cap is refused before reading. */
   const archive = (c: ApiContext): string => {
     const len = Number(c.req.headers['content-length'] ?? 0);
@@ -66,7 +67,7 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       const pull = await pullOf(c);
       const body = pull.pull ? Readable.from([]) : upload(c);
       const v = await svc.createVersion(c.principal!, c.params.name!, version, body, archive(c), c.query.get('group') ?? undefined, { ...checkOf(c), ...(pull.pull ? pull : imageManifestOf(c)), ...(progress && { progress }) });
-      return { status: 201, body: versionView(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
+      return { status: 201, body: view(v, c.baseUrl), headers: { location: `/v1/functions/${v.function}/versions/${v.version}` } };
     });
   return [
     {
@@ -79,7 +80,7 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       method: 'GET', path: '/v1/functions/{name}/versions', tag: 'versions',
       summary: 'List versions',
       success: { status: 200, description: '`{versions: [...]}`' },
-      handler: async (c) => ({ body: { versions: (await svc.listVersions(c.params.name!)).map((v) => versionView(v, c.baseUrl)) } }),
+      handler: async (c) => ({ body: { versions: (await svc.listVersions(c.params.name!)).map((v) => view(v, c.baseUrl)) } }),
     },
     {
       method: 'PUT', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'archive', query: [groupQuery, checkQuery],
@@ -91,13 +92,13 @@ export function makeVersionRoutes(svc: FunctionService, maxUploadBytes: number):
       method: 'GET', path: '/v1/functions/{name}/versions/{version}', tag: 'versions',
       summary: 'Get a version with its effective configuration',
       success: { status: 200, description: 'The version' },
-      handler: async (c) => ({ body: versionView(await svc.getVersion(c.params.name!, c.params.version!), c.baseUrl) }),
+      handler: async (c) => ({ body: view(await svc.getVersion(c.params.name!, c.params.version!), c.baseUrl) }),
     },
     {
       method: 'PATCH', path: '/v1/functions/{name}/versions/{version}', tag: 'versions', body: 'json', bodySchema: overrideSchema,
       summary: 'Override configuration (env, scaling, limits, invoke); running instances are replaced with no failed call',
       success: { status: 200, description: 'The updated version' },
-      handler: async (c) => ({ body: versionView(await svc.patchVersion(c.principal!, c.params.name!, c.params.version!, await c.json()), c.baseUrl) }),
+      handler: async (c) => ({ body: view(await svc.patchVersion(c.principal!, c.params.name!, c.params.version!, await c.json()), c.baseUrl) }),
     },
     {
       method: 'DELETE', path: '/v1/functions/{name}/versions/{version}', tag: 'versions',

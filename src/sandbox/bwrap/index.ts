@@ -147,7 +147,7 @@ export async function makeBwrapDriver(o: BwrapDriverOptions): Promise<SandboxDri
 }
 
 /** The shared egress router of this server (started on the first `egress` instance). */
-function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number }, cgroups: CgroupHost, hosts: HostAddressWatch): SharedEgress | undefined {
+export function sharedRouter(o: BwrapDriverOptions, user: { uid: number; gid: number }, cgroups: CgroupHost, hosts: HostAddressWatch): SharedEgress | undefined {
   const tools = routerTools(findTools());
   if (!tools) return undefined;
   let started = 0;

@@ -4,6 +4,7 @@ import type { SandboxProcess } from '../../core/index.js';
 import type { InstanceLimits } from './bwrap-driver.js';
 import type { InstanceRefusals } from './seccomp-log.js';
 import { processTreeMemory } from '../host/process-memory.js';
+import { childExit } from '../host/child-exit.js';
 import type { RunDirChannel } from '../socket-channel/index.js';
 
 /**
@@ -36,20 +37,7 @@ function signal(pid: number | undefined, sig: NodeJS.Signals): void {
 
 /** Wraps a spawned sandbox: graceful stop, cleanup of its cgroups, its refused syscalls, and why it ended. */
 export function stopSandbox(child: ChildProcess, childPid: Promise<number | undefined>, limits: InstanceLimits, channel: RunDirChannel, refusals?: InstanceRefusals): SandboxProcess {
-  let exited = child.exitCode !== null || child.signalCode !== null;
-  const exit = new Promise<void>((resolve) => {
-    if (exited) return resolve();
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', () => {
-      if (child.pid === undefined) {
-        exited = true;
-        resolve();
-      }
-    });
-  });
+  const { done: exit, ended } = childExit(child);
   // Once the sandbox is gone its channel closes, and its cgroups go (killing anything left inside them).
   const cleaned = exit.then(() => {
     channel.close();
@@ -63,7 +51,7 @@ export function stopSandbox(child: ChildProcess, childPid: Promise<number | unde
     dial: () => channel.dial(),
     ...(channel.dialPort && { dialPort: channel.dialPort }),
     stop(graceMs: number): Promise<void> {
-      if (exited) return cleaned;
+      if (ended()) return cleaned;
       if (stopping) return stopping;
       stopping = (async () => {
         const pid = await Promise.race([childPid, new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
@@ -82,7 +70,7 @@ export function stopSandbox(child: ChildProcess, childPid: Promise<number | unde
     // The memory cgroup counts what the instance's processes charge, shared pages once; without
     // one, the resident memory of the process tree stands in.
     async memoryBytes() {
-      if (exited) return undefined;
+      if (ended()) return undefined;
       const charged = await limits.memoryBytes().catch(() => undefined);
       return charged ?? (child.pid === undefined ? undefined : processTreeMemory(child.pid));
     },

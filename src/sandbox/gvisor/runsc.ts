@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+
+/**
+ * Debian's runsc (gVisor 0.0~20221219): which platform it runs on here, the flags every call
+ * passes, and the calls Ferry makes besides `run` (kill, delete, list).
+ */
+
+/** `kvm` where /dev/kvm can be opened (the sentry then runs guest code in a VM), else `ptrace`. */
+export function gvisorPlatform(device = '/dev/kvm'): 'kvm' | 'ptrace' {
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+    return 'kvm';
+  } catch {
+    return 'ptrace';
+  }
+}
+
+/** Runs `runsc` with `args`; resolves with its exit code and stderr (never rejects). */
+export function runsc(binary: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(binary, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    p.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    p.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, stdout, stderr: err.message });
+    });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Stops a container for good: every process killed, the sandbox and its state gone. Idempotent. */
+export async function destroyContainer(binary: string, root: string, id: string): Promise<void> {
+  await runsc(binary, ['--root', root, 'kill', '--all', id, 'KILL']);
+  await runsc(binary, ['--root', root, 'delete', '--force', id]);
+}
+
+/**
+ * Removes what an earlier server process left under `root` (its containers, killed and deleted)
+ * and under `bundles` (their config files): answers the container ids removed.
+ */
+export async function cleanupContainers(binary: string, root: string, bundles: string): Promise<string[]> {
+  const listed = await runsc(binary, ['--root', root, 'list', '--quiet']);
+  const ids = listed.code === 0 ? listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  for (const id of ids) await destroyContainer(binary, root, id);
+  for (const name of await readdir(bundles).catch(() => [] as string[])) await rm(`${bundles}/${name}`, { recursive: true, force: true });
+  return ids;
+}
