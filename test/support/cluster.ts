@@ -42,8 +42,9 @@ export function testCluster(nats: NatsServer, prefix: string, args: string[] = [
     },
     async dispose() {
       const failures: unknown[] = [];
-      // The last started first: the data dir goes with each, and the first node made it.
-      for (const f of nodes.reverse()) await disposeFerry(f).catch((err: unknown) => failures.push(err));
+      // Every node stopped (its instances with it) before the shared data dir goes with the first disposal.
+      for (const f of nodes.reverse()) await f.stop().catch(() => {});
+      for (const f of nodes) await disposeFerry(f).catch((err: unknown) => failures.push(err));
       if (failures.length) throw failures[0];
     },
   };
