@@ -6,35 +6,27 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
+import type { Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn, runCli, show } from './support/helpers.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
+import { nodeIds, testCluster, type TestCluster } from './support/cluster.js';
 import { waitFor } from './support/wait.js';
 
 let nats: NatsServer;
+let cluster: TestCluster;
 let gateway: Ferry;
 let worker: Ferry;
-const common = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', '--heartbeat-interval', '200ms', '--node-ttl', '1500ms'];
 
 before(async () => {
   nats = await startNatsServer();
-  const store = ['--store', nats.url, '--nats-prefix', 'roles'];
-  gateway = await startFerry({ args: [...common, ...store, '--role', 'gateway'] });
-  // The same data dir (its own slot): the admin token the gateway made is in it.
-  worker = await startFerry({ args: [...common, ...store, '--role', 'worker'], dataDir: gateway.dataDir });
+  cluster = testCluster(nats, 'roles');
+  gateway = await cluster.start('gateway');
+  worker = await cluster.start('worker');
 });
 after(async () => {
-  await disposeFerry(worker).catch(() => {});
-  await disposeFerry(gateway).catch(() => {});
-  await nats.stop();
+  await cluster?.dispose();
+  await nats?.stop();
 });
-
-/** The node ids of the data dir's server slots (`node-id`, `node-id.1`, ...). */
-function nodeIds(dir: string): string[] {
-  return readdirSync(dir).filter((n) => /^node-id(\.\d+)?$/.test(n)).map((n) => readFileSync(join(dir, n), 'utf8').trim());
-}
 
 test('a call to the gateway runs on the worker, bodies both ways, and the gateway lists its instance', async () => {
   await gateway.deploy('echo', nodeFn('export default async (req) => new Response(await req.text(), { headers: { "x-pid": String(process.ppid) } });\n'));

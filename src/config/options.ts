@@ -68,6 +68,8 @@ export interface ServerOptions {
   natsTlsKey: string | undefined;
   /** Names every NATS bucket and stream of this deployment (`<prefix>_catalog`, ...). */
   natsPrefix: string;
+  /** How long JetStream waits for a silent holder of a queued message (a dead node) before delivering it again. */
+  natsAckWaitMs: number;
   /** Host path prefixes a function's `roBinds` may bind from. */
   bindable: string[];
   /** Whether functions may use `network: "host"`. */
@@ -219,6 +221,7 @@ export const serverSettings: Setting[] = [
   { key: 'natsTlsCert', flag: '--nats-tls-cert', env: 'FERRY_NATS_TLS_CERT', kind: 'string', default: undefined, help: 'client certificate (PEM) for NATS servers that ask for one; with --nats-tls-key' },
   { key: 'natsTlsKey', flag: '--nats-tls-key', env: 'FERRY_NATS_TLS_KEY', kind: 'string', default: undefined, help: 'private key (PEM, mode 600) of --nats-tls-cert' },
   { key: 'natsPrefix', flag: '--nats-prefix', env: 'FERRY_NATS_PREFIX', kind: 'string', default: 'ferry', help: 'names every NATS bucket and stream of this deployment (ferry_catalog, FERRY_LOGS, ...): two deployments on one NATS account need two prefixes' },
+  { key: 'natsAckWaitMs', flag: '--nats-ack-wait', env: 'FERRY_NATS_ACK_WAIT', kind: 'duration', default: 30_000, help: "how long a queued execution or callback held by a node that died (its in-progress beats stopped) waits before another node gets it (nodes beat every third of it while they run one); the first node to create a queue's consumer sets it" },
   { key: 'bindable', flag: '--bindable', env: 'FERRY_BINDABLE', kind: 'list', default: '', help: 'comma-separated host path prefixes that roBinds may bind read-only' },
   { key: 'allowHostNetwork', flag: '--allow-host-network', env: 'FERRY_ALLOW_HOST_NETWORK', kind: 'bool', default: false, help: 'let functions use network: "host" (shares the host network)' },
   { key: 'egressAllow', flag: '--egress-allow', env: 'FERRY_EGRESS_ALLOW', kind: 'list', default: '', help: 'comma-separated private CIDRs that egress functions may reach' },
@@ -383,6 +386,7 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   for (const c of opts.trustProxy) if (!isAddressOrCidr(c)) throw new Error(`--trust-proxy: '${c}' is not an IP address or CIDR`);
   checkTrafficOptions(opts);
   checkClusterOptions(opts);
+  if (opts.natsAckWaitMs < 1000) throw new Error('--nats-ack-wait: at least 1s');
   if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/.test(opts.natsPrefix)) throw new Error(`--nats-prefix: '${opts.natsPrefix}' must be 1 to 32 letters, digits or '-', starting with a letter or digit`);
   for (const [flag, file] of [['--nats-password-file', opts.natsPasswordFile], ['--nats-token-file', opts.natsTokenFile], ['--nats-creds', opts.natsCreds], ['--nats-nkey-seed', opts.natsNkeySeed], ['--nats-tls-ca', opts.natsTlsCa], ['--nats-tls-cert', opts.natsTlsCert], ['--nats-tls-key', opts.natsTlsKey]] as const) {
     if (file !== undefined && !file.startsWith('/')) throw new Error(`${flag}: '${file}' is not an absolute path`);

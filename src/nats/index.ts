@@ -1,1 +1,3 @@
 export { openNats, isNatsUrl, parseNatsServers, type NatsConnectOptions, type NatsHandle } from './connection.js';
+export { fromNats, guarded } from './unavailable.js';
+export { readStream, type ReadOptions } from './read-stream.js';

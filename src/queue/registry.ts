@@ -15,12 +15,15 @@ export interface QueueOptions {
   nats?: NatsConnectOptions;
   /** Names the NATS streams and buckets (default `ferry`), so deployments can share an account. */
   natsPrefix?: string;
+  /** How long JetStream waits for a silent holder before delivering its message again (`--nats-ack-wait`). */
+  natsAckWaitMs?: number;
 }
 
 /** Queue factories keyed by kind. */
 export const queues = {
   sqlite: async (opts: QueueOptions): Promise<Queues> => new SqliteQueues({ dataDir: opts.dataDir }),
-  nats: (opts: QueueOptions): Promise<Queues> => NatsQueues.open({ nats: natsOf(opts), ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}) }),
+  nats: (opts: QueueOptions): Promise<Queues> =>
+    NatsQueues.open({ nats: natsOf(opts), ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}), ...(opts.natsAckWaitMs ? { ackWaitMs: opts.natsAckWaitMs } : {}) }),
 } satisfies Record<string, (opts: QueueOptions) => Promise<Queues>>;
 
 /** A kind of queue backend Ferry knows. */

@@ -5,6 +5,7 @@ import type { DeployTarget, Invocation, InvocationOutcome, ResponseWriter } from
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { isStoreKind, openStore, storeKindOf } from '../store/index.js';
 import { natsLogin } from './nats-login.js';
+import { guarded } from '../nats/index.js';
 import { openQueues, queueFileName } from '../queue/index.js';
 import { blobStores } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
@@ -110,7 +111,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const onNats = nats ? { nats, natsPrefix: opts.natsPrefix } : {};
   const store = await openStore(opts.store, { dataDir: opts.dataDir, ...onNats });
   // Runs and callbacks wait in queues of the same kind as the store.
-  const queues = await openQueues(nats ? 'nats' : opts.store, { dataDir: opts.dataDir, ...onNats }).catch(async (err: unknown) => {
+  const queues = await openQueues(nats ? 'nats' : opts.store, { dataDir: opts.dataDir, ...onNats, natsAckWaitMs: opts.natsAckWaitMs }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
@@ -281,7 +282,8 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     services: { service, accounts, secrets, objects, pool, logs, metrics, auth, cluster: {
       clustered: cluster !== undefined,
       ...(cluster ? { self: identity.node } : {}),
-      nodes: async () => (cluster ? cluster.directory.list() : []),
+      // NATS away: 503 store-unavailable, as the queues' counts.
+      nodes: async () => (cluster ? guarded(cluster.directory.list()) : []),
       queues: async () => ({ executions: await queues.queue('executions').stats(), callbacks: await queues.queue('callbacks').stats() }),
     }, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, runner: new AdHocRunner({ driver, runRoot, timeoutCapMs: opts.runTimeoutMs, maxOutputBytes: opts.runOutputMaxBytes, graceMs: opts.stopGraceMs, onEnd: (label, outcome, program, ms) => {
       metrics.adHocRuns.inc({ label, outcome });

@@ -28,31 +28,32 @@ export class KvNodeDirectory implements NodeDirectory {
   }
 
   /**
-   * Reads the bucket's stream message by message, from its first sequence to its last, not with
-   * `kv.keys()`: that one follows a consumer that waits for the messages it counted, and
-   * heartbeats expire while it reads. The span is short: one message per node, each renewed (so
-   * replaced) every interval, and nothing older than the time to live.
+   * Asks the stream which keys it holds (its subjects, from one stream info) and reads each key's
+   * newest message directly, not with `kv.keys()`: that one follows a consumer that waits for the
+   * messages it counted, and heartbeats expire while it reads. Nor by stream sequence: a
+   * heartbeat renewed while such a read goes on has left the place the read expected it, and a
+   * live node would vanish from the list now and then. One message per node, so few reads.
    */
   async list(): Promise<NodeRecord[]> {
     const stream = `KV_${this.bucket}`;
-    const { state } = await this.nats.jsm.streams.info(stream);
-    const latest = new Map<string, NodeRecord>();
-    for (let seq = Math.max(1, state.first_seq); seq <= state.last_seq; seq++) {
-      const m = await this.nats.jsm.streams.getMessage(stream, { seq }).catch(() => null);
-      if (!m) continue; // replaced, expired or purged since the info
-      const key = m.subject.slice(`$KV.${this.bucket}.`.length);
+    const prefix = `$KV.${this.bucket}.`;
+    const { state } = await this.nats.jsm.streams.info(stream, { subjects_filter: `${prefix}>` });
+    const got = await Promise.all(
+      // Gone since the info (expired, or the node left): null.
+      Object.keys(state.subjects ?? {}).map((subject) => this.nats.jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
+    );
+    const out: NodeRecord[] = [];
+    for (const m of got) {
+      if (!m || m.data.length === 0) continue;
       const op = m.header?.get('KV-Operation');
-      if ((op && op !== 'PUT') || m.data.length === 0) {
-        latest.delete(key);
-        continue;
-      }
+      if (op && op !== 'PUT') continue;
       try {
-        latest.set(key, m.json<NodeRecord>());
+        out.push(m.json<NodeRecord>());
       } catch {
         // not a heartbeat of this release
       }
     }
-    return [...latest.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async leave(id: string): Promise<void> {

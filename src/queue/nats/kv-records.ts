@@ -3,8 +3,9 @@
  * read, and a removal takes away exactly that revision and leaves no delete marker behind (a
  * marker per message id would pile up forever).
  */
-import type { JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
+import { readStream } from '../../nats/index.js';
 
 /** A record and the revision it was read at. */
 export interface Versioned<T> {
@@ -45,10 +46,20 @@ export async function removeRecord(jsm: JetStreamManager, bucket: string, key: s
   return r.purged > 0;
 }
 
-/** Every key of `kv` under `filter`, with its record. */
-export async function readAll<T>(kv: KV, filter: string): Promise<Array<Versioned<T> & { key: string }>> {
-  const keys: string[] = [];
-  for await (const k of await kv.keys(filter)) keys.push(k);
-  const got = await Promise.all(keys.map(async (key) => ({ key, rec: await readRecord<T>(kv, key) })));
-  return got.flatMap(({ key, rec }) => (rec ? [{ key, ...rec }] : []));
+/**
+ * Every key of bucket `bucket` under `filter`, with its record: the newest message of each key's
+ * subject, read in order from the bucket's stream, one per key (what is written during the read
+ * comes too, and the newer wins). Not `kv.keys()`: it waits for every key it counted, and records
+ * purged meanwhile (an ack removes one) can keep it waiting.
+ */
+export async function readAll<T>(h: { js: JetStreamClient; jsm: JetStreamManager }, bucket: string, filter: string): Promise<Array<Versioned<T> & { key: string }>> {
+  const prefix = `$KV.${bucket}.`;
+  const out = new Map<string, Versioned<T> & { key: string }>();
+  await readStream(h, `KV_${bucket}`, { filter: prefix + filter, lastPerSubject: true }, (m) => {
+    const key = m.subject.slice(prefix.length);
+    const op = m.headers?.get('KV-Operation');
+    if (op === 'DEL' || op === 'PURGE') out.delete(key);
+    else out.set(key, { key, revision: m.seq, value: m.json<T>() });
+  });
+  return [...out.values()];
 }

@@ -11,6 +11,7 @@ import type { QueueContext } from './nats-queues.js';
 import { ackInfo, pullNext } from './pull-request.js';
 import { LaterMessages } from './later.js';
 import { readAll, readRecord, removeRecord, writeRecord } from './kv-records.js';
+import { guarded } from '../../nats/index.js';
 
 /** JetStream's error for a second message on a subject that holds one (max_msgs_per_subject, discard new). */
 const subjectFull = 10077;
@@ -98,7 +99,11 @@ export class NatsQueue implements Queue {
    * sequence. Messages a pull parked for a skipped key count as held; not-before messages still
    * ahead are not counted.
    */
-  async stats(): Promise<QueueStats> {
+  stats(): Promise<QueueStats> {
+    return guarded(this.counts());
+  }
+
+  private async counts(): Promise<QueueStats> {
     await this.ready();
     const info = await this.ctx.jsm.consumers.info(this.stream, this.ctx.layout.consumer);
     let oldestPendingAt: number | undefined;
@@ -109,7 +114,12 @@ export class NatsQueue implements Queue {
     return { pending: info.num_pending, held: info.num_ack_pending, oldestPendingAt };
   }
 
-  async enqueue(messages: QueueMessage[]): Promise<void> {
+  /** Fails with `store-unavailable` while NATS is away (as every call the API makes here). */
+  enqueue(messages: QueueMessage[]): Promise<void> {
+    return guarded(this.add(messages));
+  }
+
+  private async add(messages: QueueMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.ready();
     const now = Date.now();
@@ -240,7 +250,7 @@ export class NatsQueue implements Queue {
   async recover(consumer: QueueConsumer): Promise<number> {
     await this.ready();
     let n = 0;
-    for (const r of await readAll<HeldRecord>(this.ctx.held, this.ctx.layout.keys(this.name))) {
+    for (const r of await readAll<HeldRecord>(this.ctx, this.ctx.layout.heldBucket, this.ctx.layout.keys(this.name))) {
       const v = r.value;
       if (v.dead || v.name !== consumer.name || v.session === consumer.session) continue;
       if ((await writeRecord(this.ctx.held, r.key, { ...v, name: null, session: null }, r.revision)) === undefined) continue;
@@ -250,22 +260,30 @@ export class NatsQueue implements Queue {
     return n;
   }
 
-  async deadLetters(q: DeadLetterQuery): Promise<DeadLetter[]> {
+  deadLetters(q: DeadLetterQuery): Promise<DeadLetter[]> {
+    return guarded(this.readDeadLetters(q));
+  }
+
+  private async readDeadLetters(q: DeadLetterQuery): Promise<DeadLetter[]> {
     const limit = Math.floor(q.limit);
     if (!(limit > 0)) return [];
     const keys = q.keys && new Set(q.keys);
     const before = q.before ?? Number.MAX_SAFE_INTEGER;
     // Every dead letter of the queue is read: they are few (pruned by age) and a bucket has no index by key.
-    const all = (await readAll<DeadRecord>(this.ctx.dead, this.ctx.layout.keys(this.name))).filter((r) => r.revision < before && (!keys || keys.has(r.value.key)));
+    const all = (await readAll<DeadRecord>(this.ctx, this.ctx.layout.deadBucket, this.ctx.layout.keys(this.name))).filter((r) => r.revision < before && (!keys || keys.has(r.value.key)));
     return all.sort((a, b) => b.revision - a.revision).slice(0, limit).map((r) => deadLetterOf(r.value, r.revision));
   }
 
   async deadLetter(id: string): Promise<DeadLetter | undefined> {
-    const r = await readRecord<DeadRecord>(this.ctx.dead, this.ctx.layout.key(this.name, id));
+    const r = await guarded(readRecord<DeadRecord>(this.ctx.dead, this.ctx.layout.key(this.name, id)));
     return r && deadLetterOf(r.value, r.revision);
   }
 
-  async redrive(id: string, notBefore?: number): Promise<boolean> {
+  redrive(id: string, notBefore?: number): Promise<boolean> {
+    return guarded(this.redriveOne(id, notBefore));
+  }
+
+  private async redriveOne(id: string, notBefore?: number): Promise<boolean> {
     await this.ready();
     const k = this.ctx.layout.key(this.name, id);
     const r = await readRecord<DeadRecord>(this.ctx.dead, k);
@@ -278,7 +296,7 @@ export class NatsQueue implements Queue {
   }
 
   async pruneDeadLetters(before: number): Promise<number> {
-    const old = (await readAll<DeadRecord>(this.ctx.dead, this.ctx.layout.keys(this.name))).filter((r) => r.value.at < before);
+    const old = (await readAll<DeadRecord>(this.ctx, this.ctx.layout.deadBucket, this.ctx.layout.keys(this.name))).filter((r) => r.value.at < before);
     const removed = await Promise.all(old.map((r) => removeRecord(this.ctx.jsm, this.ctx.layout.deadBucket, r.key, r.revision)));
     return removed.filter(Boolean).length;
   }

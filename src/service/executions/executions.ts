@@ -122,7 +122,7 @@ export class Executions {
       const out = await store.create(batch);
       batch.forEach((e, i) => {
         if (!out[i]!.created) return;
-        this.messages.add({ id: e.id, key: e.function, data: Buffer.alloc(0) }).catch((err) => this.o.warn(`queueing execution ${e.id} failed (the next start queues it)`, err));
+        this.queueMessage({ id: e.id, key: e.function, data: Buffer.alloc(0) });
       });
       return out;
     });
@@ -149,6 +149,18 @@ export class Executions {
       maxResultBytes: o.maxBodyBytes,
       ended: (rec, end) => this.ended(rec, end),
       warn: o.warn,
+    });
+  }
+
+  /**
+   * Queues an accepted execution's message; while the queue cannot take it (NATS away), tried
+   * again every second, so an execution accepted just before an outage is not left queued until
+   * a node starts again. Queueing an id twice adds nothing, and a run of an ended one is dropped.
+   */
+  private queueMessage(m: QueueMessage): void {
+    this.messages.add(m).catch((err) => {
+      this.o.warn(`queueing execution ${m.id} failed; trying again`, err);
+      if (!this.closing) setTimeout(() => this.queueMessage(m), 1000).unref();
     });
   }
 

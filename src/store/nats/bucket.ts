@@ -44,16 +44,21 @@ export class Bucket {
     return guarded(this.kv.get(key));
   }
 
-  /** The live entries whose keys match `filter` (a subject pattern over the key tokens). */
+  /**
+   * The live entries whose keys match `filter` (a subject pattern over the key tokens), one per
+   * key: the read also delivers what is written while it goes on, so a key changed meanwhile
+   * comes twice, and its newer value (or delete) wins.
+   */
   async scan<T>(filter = '>'): Promise<Array<Entry<T>>> {
-    const out: Array<Entry<T>> = [];
+    const out = new Map<string, Entry<T>>();
     const prefix = `$KV.${this.name}.`;
     await readStream(this.h, `KV_${this.name}`, { filter: prefix + filter, lastPerSubject: true }, (m) => {
+      const key = m.subject.slice(prefix.length);
       const op = m.headers?.get('KV-Operation');
-      if (op === 'DEL' || op === 'PURGE') return;
-      out.push({ key: m.subject.slice(prefix.length), revision: m.seq, value: JSON.parse(decoder.decode(m.data)) as T });
+      if (op === 'DEL' || op === 'PURGE') out.delete(key);
+      else out.set(key, { key, revision: m.seq, value: JSON.parse(decoder.decode(m.data)) as T });
     });
-    return out;
+    return [...out.values()];
   }
 
   /** Writes a new key; undefined when it exists (live). */

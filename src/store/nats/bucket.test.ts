@@ -1,0 +1,35 @@
+/** Bucket.scan against a real nats-server: one entry per key, even for keys written while it reads. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { natsServerPerFile } from '../../../test/support/nats-per-file.js';
+import { openNats } from '../../nats/index.js';
+import { Bucket } from './bucket.js';
+
+const nats = natsServerPerFile();
+
+test('a scan lists a key once, even when it is written while the scan reads', async () => {
+  const h = await openNats({ servers: [nats().url], name: 'bucket-scan' });
+  try {
+    const b = await Bucket.open(h, 'scan_test');
+    await Promise.all(Array.from({ length: 300 }, (_, i) => b.put(`k${i}`, { n: 0 })));
+    // Writes go on during every scan: a read that also delivers them must not list a key twice.
+    let writing = true;
+    let n = 0;
+    const writer = (async () => {
+      while (writing) await b.put(`k${n++ % 300}`, { n });
+    })();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const got = await b.scan<{ n: number }>();
+        const keys = got.map((e) => e.key);
+        assert.equal(new Set(keys).size, keys.length, `a key listed twice (round ${round}: ${keys.length} entries for ${new Set(keys).size} keys)`);
+        assert.ok(keys.every((k) => /^k\d+$/.test(k)));
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+  } finally {
+    await h.close();
+  }
+});

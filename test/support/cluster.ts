@@ -1,0 +1,56 @@
+/**
+ * Ferry processes as nodes of one cluster on a test's nats-server: a gateway and workers on one
+ * box, sharing one data dir (each process takes its own server slot in it, so they share the
+ * admin token the first one made). A node can be killed, stopped and started again on the same
+ * data dir; `dispose()` stops every live one, the first started last.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeFerry, startFerry, type Ferry } from './ferry.js';
+import type { NatsServer } from './nats-server.js';
+
+export type Role = 'gateway' | 'worker';
+
+/**
+ * Short heartbeats, so a dead node leaves the directory within seconds; the time to live spans
+ * many beats, so a live node on a busy machine never seems to leave.
+ */
+export const clusterArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', '--heartbeat-interval', '300ms', '--node-ttl', '4s'];
+
+export interface TestCluster {
+  /** Starts a node; the first node started creates the data dir every later one shares. */
+  start(role: Role): Promise<Ferry>;
+  /** Whether `f` still runs (neither exited nor killed). */
+  alive(f: Ferry): boolean;
+  /** Stops every node still running (SIGTERM), with `disposeFerry`'s leak check, and removes the data dir. */
+  dispose(): Promise<void>;
+}
+
+/** A cluster on `nats` under its own NATS prefix; `args` go to every node after the common ones. */
+export function testCluster(nats: NatsServer, prefix: string, args: string[] = []): TestCluster {
+  const nodes: Ferry[] = [];
+  let dataDir: string | undefined;
+  return {
+    async start(role) {
+      const f = await startFerry({ args: [...clusterArgs, '--store', nats.url, '--nats-prefix', prefix, ...args, '--role', role], ...(dataDir ? { dataDir } : {}) });
+      dataDir ??= f.dataDir;
+      nodes.push(f);
+      return f;
+    },
+    alive(f) {
+      return f.proc.exitCode === null && f.proc.signalCode === null;
+    },
+    async dispose() {
+      const failures: unknown[] = [];
+      // Every node stopped (its instances with it) before the shared data dir goes with the first disposal.
+      for (const f of nodes.reverse()) await f.stop().catch(() => {});
+      for (const f of nodes) await disposeFerry(f).catch((err: unknown) => failures.push(err));
+      if (failures.length) throw failures[0];
+    },
+  };
+}
+
+/** The node ids of a data dir's server slots (`node-id`, `node-id.1`, ...). */
+export function nodeIds(dir: string): string[] {
+  return readdirSync(dir).filter((n) => /^node-id(\.\d+)?$/.test(n)).map((n) => readFileSync(join(dir, n), 'utf8').trim());
+}
