@@ -3,12 +3,13 @@
  * and workers sharing one data dir (each its own server slot: the admin token the first one made
  * serves them all), and what a test asks of a node (its id, its metrics).
  */
-import { startFerry, disposeFerry, type Ferry } from './ferry.js';
+import type { Ferry } from './ferry.js';
 import type { NatsServer } from './nats-server.js';
+import { clusterArgs, testCluster } from './cluster.js';
 import { waitFor } from './wait.js';
 
-/** What every node of a test cluster runs with: no sandbox, no pre-booted pool, quick heartbeats. */
-export const clusterNodeArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', '--heartbeat-interval', '200ms', '--node-ttl', '1500ms'];
+/** What every node of a test cluster runs with (cluster.ts): no sandbox, no pool, quick heartbeats. */
+export const clusterNodeArgs = clusterArgs;
 
 export interface ClusterNodes {
   gateway: Ferry;
@@ -21,30 +22,14 @@ export interface ClusterNodes {
 
 /** A gateway (with `gatewayArgs` too), then `workers` workers at once, on `nats` under `prefix`; `gatewayReady` runs in between. */
 export async function startClusterNodes(o: { nats: NatsServer; prefix: string; workers: number; args?: string[]; gatewayArgs?: string[]; gatewayReady?: (gateway: Ferry) => Promise<void> }): Promise<ClusterNodes> {
-  const store = ['--store', o.nats.url, '--nats-prefix', o.prefix];
-  const gateway = await startFerry({ args: [...clusterNodeArgs, ...store, ...(o.args ?? []), ...(o.gatewayArgs ?? []), '--role', 'gateway'] });
-  const extra: Ferry[] = [];
-  const add = async (role: 'gateway' | 'worker' | 'all', args: string[] = []): Promise<Ferry> => {
-    const f = await startFerry({ args: [...clusterNodeArgs, ...store, ...(o.args ?? []), ...args, '--role', role], dataDir: gateway.dataDir });
-    extra.push(f);
-    return f;
-  };
+  const cluster = testCluster(o.nats, o.prefix, o.args);
   try {
+    const gateway = await cluster.start('gateway', o.gatewayArgs);
     await o.gatewayReady?.(gateway);
-    const workers = await Promise.all(Array.from({ length: o.workers }, () => add('worker')));
-    return {
-      gateway,
-      workers,
-      add,
-      async stop() {
-        // The others share the gateway's data dir: stop them without removing it.
-        await Promise.all(extra.map((f) => f.stop().catch(() => null)));
-        await disposeFerry(gateway);
-      },
-    };
+    const workers = await Promise.all(Array.from({ length: o.workers }, () => cluster.start('worker')));
+    return { gateway, workers, add: (role, args) => cluster.start(role, args), stop: () => cluster.dispose() };
   } catch (err) {
-    await Promise.all(extra.map((f) => f.stop().catch(() => null)));
-    await disposeFerry(gateway).catch(() => {});
+    await cluster.dispose().catch(() => {});
     throw err;
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { disposeFerry, startFerry, type Ferry } from './ferry.js';
 import type { NatsServer } from './nats-server.js';
 
-export type Role = 'gateway' | 'worker';
+export type Role = 'gateway' | 'worker' | 'all';
 
 /**
  * Short heartbeats, so a dead node leaves the directory within seconds; the time to live spans
@@ -18,8 +18,8 @@ export type Role = 'gateway' | 'worker';
 export const clusterArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', '--heartbeat-interval', '300ms', '--node-ttl', '4s'];
 
 export interface TestCluster {
-  /** Starts a node; the first node started creates the data dir every later one shares. */
-  start(role: Role): Promise<Ferry>;
+  /** Starts a node (`extra`: its own settings); the first node started creates the data dir every later one shares. */
+  start(role: Role, extra?: string[]): Promise<Ferry>;
   /** Whether `f` still runs (neither exited nor killed). */
   alive(f: Ferry): boolean;
   /** Stops every node still running (SIGTERM), with `disposeFerry`'s leak check, and removes the data dir. */
@@ -31,8 +31,8 @@ export function testCluster(nats: NatsServer, prefix: string, args: string[] = [
   const nodes: Ferry[] = [];
   let dataDir: string | undefined;
   return {
-    async start(role) {
-      const f = await startFerry({ args: [...clusterArgs, '--store', nats.url, '--nats-prefix', prefix, ...args, '--role', role], ...(dataDir ? { dataDir } : {}) });
+    async start(role, extra = []) {
+      const f = await startFerry({ args: [...clusterArgs, '--store', nats.url, '--nats-prefix', prefix, ...args, ...extra, '--role', role], ...(dataDir ? { dataDir } : {}) });
       dataDir ??= f.dataDir;
       nodes.push(f);
       return f;
