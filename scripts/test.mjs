@@ -20,5 +20,6 @@ if (selected.length === 0) {
   console.error('no test files found; run npm run build first');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], { stdio: 'inherit' });
+const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${join(root, 'scripts/slowest-files.mjs')}`, '--test-reporter-destination=stderr'];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...selected], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
