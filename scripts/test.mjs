@@ -20,6 +20,38 @@ if (selected.length === 0) {
   console.error('no test files found; run npm run build first');
   process.exit(1);
 }
+
+// The files that take longest (see the slowest-files listing at the end of a run) start first,
+// so none of them begins near the end and runs on alone. The rest keep their order.
+const longest = [
+  'test/cgroup-v2.test.js',
+  'test/builds.test.js',
+  'test/cli.test.js',
+  'test/cli-manage.test.js',
+  'test/cli-real.test.js',
+  'test/cli-up.test.js',
+  'test/cli-exit-codes.test.js',
+  'test/escape-egress.test.js',
+  'test/builds-sources.test.js',
+  'test/builds-toolchain.test.js',
+  'test/cli-accounts.test.js',
+  'test/ui.test.js',
+  'test/dead-letters.test.js',
+  'test/blob-packages.test.js',
+  'test/api.test.js',
+  'src/sandbox/bwrap/network.test.js',
+  'src/sandbox/bwrap/seccomp.test.js',
+  'test/traffic.test.js',
+];
+const rank = (f) => {
+  const i = longest.findIndex((l) => f.endsWith(`/dist/${l}`));
+  return i < 0 ? longest.length : i;
+};
+const ordered = selected.map((f, i) => [rank(f), i, f]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , f]) => f);
+
+// Most files wait on servers, sandboxes and child processes rather than the CPU, so more files
+// run at once than there are cores. FERRY_TEST_CONCURRENCY overrides it.
+const concurrency = Number(process.env.FERRY_TEST_CONCURRENCY) || 4;
 const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${join(root, 'scripts/slowest-files.mjs')}`, '--test-reporter-destination=stderr'];
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...selected], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...reporters, ...ordered], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
