@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
-import { waitFor } from './support/wait.js';
+import { waitFor, within } from './support/wait.js';
 
 const MiB = 1024 * 1024;
 /** What every byte of the streams is: a chunk is intact when it equals as many of these. */
@@ -24,13 +24,15 @@ function rssMiB(pid: number): number {
 
 // One server for the file: each test has a function of its own, and the RSS test runs first, on
 // the fresh server.
+// The timeouts are hang guards: on a quiet machine each test takes seconds, on a loaded one the
+// 192 MiB stream alone can take a minute and more.
 let ferry: Ferry;
 before(async () => {
   ferry = await startFerry();
 });
 after(() => disposeFerry(ferry));
 
-test('a slow client of a fast stream: every byte arrives and the gateway does not buffer the stream', { timeout: 90_000 }, async () => {
+test('a slow client of a fast stream: every byte arrives and the gateway does not buffer the stream', { timeout: 180_000 }, async () => {
   const total = 192 * MiB;
   await ferry.deploy('firehose', {
     'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.js' }),
@@ -96,7 +98,7 @@ export default (req) => {
 };
 
 for (const runtime of ['node', 'python'] as const) {
-  test(`${runtime}: a slow client holds back only its own response: other calls to the same instance are answered meanwhile`, { timeout: 90_000 }, async () => {
+  test(`${runtime}: a slow client holds back only its own response: other calls to the same instance are answered meanwhile`, { timeout: 180_000 }, async () => {
     const total = 64 * MiB;
     const name = `shared-instance-${runtime}`;
     await ferry.deploy(name, sources[runtime]);
@@ -122,10 +124,8 @@ for (const runtime of ['node', 'python'] as const) {
     await waitFor('the response to start', () => resume !== undefined);
     // The stalled response fills its window and the client's socket; the instance must still answer.
     await new Promise((r) => setTimeout(r, 1000));
-    const quick = await Promise.race([
-      fetch(`${ferry.url}/fn/${name}/quick`).then(async (r) => `${r.status} ${await r.text()}`),
-      new Promise<string>((r) => setTimeout(() => r('no answer while the other response was stalled'), 20_000)),
-    ]);
+    // (within() clears its timer: a bare one would hold the file open after the test.)
+    const quick = await within('an answer while the other response was stalled', 60_000, fetch(`${ferry.url}/fn/${name}/quick`).then(async (r) => `${r.status} ${await r.text()}`));
     assert.equal(quick, '200 quick');
     const listed = (await (await ferry.api('GET', `/v1/functions/${name}/instances`)).json()) as { instances: unknown[] };
     assert.equal(listed.instances.length, 1, 'both calls were served by the one instance');

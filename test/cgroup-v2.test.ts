@@ -56,8 +56,9 @@ const run = (): Promise<VmRun> =>
     env: { CI: 'true', FERRY_SANDBOX_MUST_WORK: '1' },
     files: { 'probe.mjs': probe },
     enableControllers: [...controllers],
-    // A hang guard, not a speed check: under TCG on a host busy with the rest of the suite the
+    // Hang guards, not speed checks: under TCG on a host busy with the rest of the suite the
     // boot and both files take minutes.
+    bootTimeoutMs: 90_000,
     timeoutMs: 300_000,
   }));
 
