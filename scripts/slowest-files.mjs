@@ -3,7 +3,6 @@
 const SHOWN = 20;
 
 export default async function* slowestFiles(source) {
-  const started = Date.now();
   const wall = new Map(); // file -> ms, from the file's own completion event
   const seen = new Map(); // file -> [first, last] event time, when no such event comes
   for await (const { type, data } of source) {
@@ -22,5 +21,5 @@ export default async function* slowestFiles(source) {
   const sum = rows.reduce((s, [, ms]) => s + ms, 0);
   yield `\nslowest ${Math.min(SHOWN, rows.length)} of ${rows.length} test files (wall time):\n`;
   for (const [file, ms] of rows.slice(0, SHOWN)) yield `${(ms / 1000).toFixed(1).padStart(7)} s  ${file.replace(root, '')}\n`;
-  yield `total: ${((Date.now() - started) / 1000).toFixed(1)} s wall, ${(sum / 1000).toFixed(1)} s summed over files\n`;
+  yield `total: ${process.uptime().toFixed(1)} s wall, ${(sum / 1000).toFixed(1)} s summed over files\n`;
 }

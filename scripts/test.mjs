@@ -2,7 +2,10 @@
 // integration tests in test/), with node:test.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { compose } from 'node:stream';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import slowestFiles from './slowest-files.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const files = [];
@@ -22,7 +25,8 @@ if (selected.length === 0) {
 }
 
 // The files that take longest (see the slowest-files listing at the end of a run) start first,
-// so none of them begins near the end and runs on alone. The rest keep their order.
+// so none of them begins near the end and runs on alone; the rest keep their order. (`node --test`
+// sorts the files it is given, hence run() here.)
 const longest = [
   'test/cgroup-v2.test.js',
   'test/builds.test.js',
@@ -52,6 +56,9 @@ const ordered = selected.map((f, i) => [rank(f), i, f]).sort((a, b) => a[0] - b[
 // Most files wait on servers, sandboxes and child processes rather than the CPU, so more files
 // run at once than there are cores. FERRY_TEST_CONCURRENCY overrides it.
 const concurrency = Number(process.env.FERRY_TEST_CONCURRENCY) || 4;
-const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${join(root, 'scripts/slowest-files.mjs')}`, '--test-reporter-destination=stderr'];
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...reporters, ...ordered], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const events = run({ files: ordered, concurrency });
+events.on('test:fail', (data) => {
+  if (!data.todo) process.exitCode = 1;
+});
+events.compose(spec).pipe(process.stdout);
+events.pipe(compose(slowestFiles)).pipe(process.stderr);
