@@ -28,24 +28,30 @@ if (selected.length === 0) {
 // so none of them begins near the end and runs on alone; the rest keep their order. (`node --test`
 // sorts the files it is given, hence run() here.)
 const longest = [
-  'test/cgroup-v2.test.js',
-  'test/builds.test.js',
+  'test/deploy-checks.test.js',
   'test/cli.test.js',
+  'test/builds.test.js',
   'test/cli-manage.test.js',
   'test/cli-real.test.js',
+  'test/cgroup-v2.test.js',
+  'test/escape-rundir.test.js',
+  'test/escape-tenancy.test.js',
   'test/cli-up.test.js',
-  'test/cli-exit-codes.test.js',
+  'test/escape-limits.test.js',
   'test/escape-egress.test.js',
   'test/builds-sources.test.js',
+  'test/backpressure.test.js',
   'test/builds-toolchain.test.js',
+  'test/escape-privacy.test.js',
   'test/cli-accounts.test.js',
-  'test/ui.test.js',
+  'test/cli-exit-codes.test.js',
   'test/dead-letters.test.js',
+  'test/escape-kernel.test.js',
   'test/blob-packages.test.js',
   'test/api.test.js',
+  'test/ui.test.js',
   'src/sandbox/bwrap/network.test.js',
   'src/sandbox/bwrap/seccomp.test.js',
-  'test/traffic.test.js',
 ];
 const rank = (f) => {
   const i = longest.findIndex((l) => f.endsWith(`/dist/${l}`));
