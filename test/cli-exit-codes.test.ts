@@ -9,7 +9,8 @@ import { nodeFn, runCli, show, until } from './support/helpers.js';
 
 let ferry: Ferry;
 before(async () => {
-  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed'] });
+  // 'blocks' runs on when the tests end: a short drain lets the server stop without waiting 30 s for it.
+  ferry = await startFerry({ args: ['--driver', 'process', '--unsandboxed', '--drain-timeout', '1s'] });
   await ferry.deploy('fine', nodeFn(`export default () => 'fine';\n`));
   await ferry.deploy('throws', nodeFn(`export default () => { throw new Error('boom'); };\n`, { retries: 0 }));
   // Never answers: past its time limit a run times out.

@@ -45,7 +45,7 @@ async function deadLetters(ferry: Ferry, query = ''): Promise<Summary[]> {
   return ((await res.json()) as { deadLetters: Summary[] }).deadLetters;
 }
 
-test('failed and timed-out executions become dead letters, listed through the API and the CLI, and re-driven', { timeout: 120_000 }, async (t) => {
+test('failed and timed-out executions become dead letters, listed through the API and the CLI, and re-driven', { timeout: 300_000 }, async (t) => {
   const markers = await mkdtemp(join(tmpdir(), 'ferry-dead-'));
   t.after(() => rm(markers, { recursive: true, force: true }));
   await writeFile(join(markers, 'fail'), '');

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { disposeFerry, startFerry, type Ferry, type PackageFiles } from './support/ferry.js';
 import { sandboxSupport } from './support/sandbox.js';
@@ -46,8 +46,19 @@ function removeLink(): void {
   spawnSync('ip', ['link', 'del', `${link}a`]); // takes its peer and its addresses with it
 }
 
+/**
+ * Every connection the host services accepted, destroyed in `after`: a sandbox gone before it
+ * closed its side leaves ours open (FIN-WAIT-2), and an open socket keeps the file's process alive.
+ */
+const accepted = new Set<Socket>();
+
 async function listen(host: string, marker: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((s) => s.end(marker));
+  const server = createServer((s) => {
+    accepted.add(s);
+    s.on('close', () => accepted.delete(s));
+    s.on('error', () => {}); // a reset from the sandbox's side is no failure of the host
+    s.end(marker);
+  });
   server.listen({ port: 0, host });
   await once(server, 'listening');
   return { server, port: (server.address() as AddressInfo).port };
@@ -96,6 +107,7 @@ before(async () => {
 
 after(async () => {
   for (const s of servers) s.close();
+  for (const c of accepted) c.destroy();
   await ns?.cleanup();
   removeLink();
 });

@@ -75,7 +75,7 @@ async function progress(dir: string): Promise<number> {
   return (await readFile(join(dir, 'progress.log')).catch(() => Buffer.alloc(0))).length;
 }
 
-test(`kill -9 while draining ${N} executions: every one answered 202 succeeds after the restart`, { timeout: 120_000 }, async (t) => {
+test(`kill -9 while draining ${N} executions: every one answered 202 succeeds after the restart`, { timeout: 300_000 }, async (t) => {
   const runsDir = await mkdtemp(join(tmpdir(), 'ferry-runs-'));
   const args = ['--driver', 'process', '--unsandboxed'];
   let ferry = await startFerry({ args });

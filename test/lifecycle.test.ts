@@ -18,10 +18,16 @@ import { procState, processesMentioning } from './support/procs.js';
 const unsandboxed = ['--driver', 'process', '--unsandboxed'];
 
 let gate: Gate;
+/** The server of the tests that do not stop theirs (the x-request-id tests). */
+let shared: Ferry;
 before(async () => {
   gate = await Gate.start();
+  shared = await startFerry({ args: [...unsandboxed, '--max-body', '64kb'] });
 });
-after(() => gate.close());
+after(async () => {
+  await disposeFerry(shared);
+  await gate.close();
+});
 
 /** What a request id may look like (the gateway's own rule for keeping a client's). */
 const validId = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -158,9 +164,8 @@ export default () => {
   for (const pid of pids) assertGone(pid, 'the streaming instance');
 });
 
-test('x-request-id: on every invocation answer, errors included; a valid client id is echoed and reaches the function', { timeout: 45_000 }, async (t) => {
-  const ferry = await startFerry({ args: [...unsandboxed, '--max-body', '64kb'] });
-  t.after(() => disposeFerry(ferry));
+test('x-request-id: on every invocation answer, errors included; a valid client id is echoed and reaches the function', { timeout: 45_000 }, async () => {
+  const ferry = shared;
   gate.shut();
   const code = `
 export default async (req, ctx) => {
@@ -237,9 +242,8 @@ export default async (req, ctx) => {
   assert.equal((JSON.parse(big.body.toString()) as { code: string }).code, 'body-too-large');
 });
 
-test('x-request-id: a refused WebSocket upgrade carries one too, echoing a valid client id', { timeout: 30_000 }, async (t) => {
-  const ferry = await startFerry({ args: unsandboxed });
-  t.after(() => disposeFerry(ferry));
+test('x-request-id: a refused WebSocket upgrade carries one too, echoing a valid client id', { timeout: 30_000 }, async () => {
+  const ferry = shared;
   await ferry.deploy('plain', {
     'ferry.json': manifest({ runtime: 'node', handler: 'index.js' }),
     'package.json': '{"type":"module"}',
@@ -280,9 +284,8 @@ test('/healthz answers 200 as soon as the server reports listening, and stops on
   assert.ok(await notHealthy(ferry));
 });
 
-test('x-request-id: management answers carry one too (success, errors, no token); a valid client id is echoed', { timeout: 30_000 }, async (t) => {
-  const ferry = await startFerry({ args: unsandboxed });
-  t.after(() => disposeFerry(ferry));
+test('x-request-id: management answers carry one too (success, errors, no token); a valid client id is echoed', { timeout: 30_000 }, async () => {
+  const ferry = shared;
   const answers = [
     await ferry.api('GET', '/v1/functions'),
     await ferry.api('GET', '/v1/no-such-route'),

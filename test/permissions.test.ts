@@ -5,8 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFerry, disposeFerry, markSensitive, packFiles, sleep, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, packFiles, type Ferry } from './support/ferry.js';
 import { until, versionFn } from './support/helpers.js';
+import { waitFor } from './support/wait.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,7 +251,8 @@ before(async () => {
   const exp = await admin('POST', '/v1/tokens', { user: 'writer', seconds: 1 });
   tokens.expired = ((await exp.json()) as { token: string }).token;
   await ensureFixtures();
-  await sleep(1200);
+  // The one-second token has expired once the server says so (the fixtures above take a while).
+  await waitFor('the one-second token to expire', async () => (await fetch(`${ferry.url}/v1/auth/whoami`, { headers: { authorization: `Bearer ${tokens.expired}` } })).status === 401, { intervalMs: 100 });
 });
 after(async () => {
   await disposeFerry(ferry);

@@ -40,11 +40,11 @@ async function pool(f: Ferry = ferry): Promise<PoolView> {
   return (await res.json()) as PoolView;
 }
 
-/** Waits until every runtime has its pooled sandboxes waiting; answers the status. */
+/** Waits until every runtime has its pooled sandboxes waiting; answers the status. (A hang guard: booting them takes a minute on a busy machine.) */
 const full = (): Promise<PoolView> => waitFor('the pool to be full', async () => {
   const p = await pool();
   return p.runtimes.every((r) => r.ready >= p.size) && p;
-});
+}, { timeoutMs: 90_000 });
 
 /** Deploys, calls once, answers the status, body and the instance that served it. */
 async function firstCall(name: string, files: PackageFiles, path = '/'): Promise<{ status: number; body: string; origin: string; pid: number }> {

@@ -6,8 +6,9 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFerry, disposeFerry, markSensitive, packFiles, sleep, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, markSensitive, packFiles, type Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn, versionFn } from './support/helpers.js';
+import { waitFor } from './support/wait.js';
 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -43,6 +44,11 @@ async function login(name: string, password = `${name}-password-1`): Promise<Ses
   return JSON.parse(text) as Session;
 }
 
+/** Waits until the server refuses `token` (it expires within seconds here), rather than sleeping past it. */
+async function expiry(token: string): Promise<void> {
+  await waitFor('the token to expire', async () => (await fetch(`${ferry.url}/v1/auth/whoami`, { headers: bearer(token) })).status === 401, { intervalMs: 100 });
+}
+
 async function deployAs(token: string, name: string, files = versionFn(name), query = ''): Promise<Response> {
   return fetch(`${ferry.url}/v1/functions/${name}/versions${query}`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/gzip' }, body: Buffer.from(await packFiles(files)) });
 }
@@ -64,7 +70,7 @@ describe('login', () => {
 
   test('an access token expires (token-expired); a refresh gives a new one; a refresh token works once', async () => {
     const s = await login('carol');
-    await sleep(3200);
+    await expiry(s.accessToken);
     await expectProblem(await fetch(`${ferry.url}/v1/auth/whoami`, { headers: bearer(s.accessToken) }), 401, 'token-expired');
     const r = await fetch(`${ferry.url}/v1/auth/refresh`, json({ refreshToken: s.refreshToken }));
     assert.equal(r.status, 200);
@@ -134,7 +140,7 @@ describe('API tokens', () => {
 
     assert.equal((await fetch(`${ferry.url}/v1/tokens/${t.id}`, { method: 'DELETE', headers: bearer(t.token) })).status, 204);
     await expectProblem(await fetch(`${ferry.url}/v1/auth/whoami`, { headers: bearer(t.token) }), 401, 'token-revoked');
-    await sleep(1100);
+    await expiry(bobTok.token);
     await expectProblem(await fetch(`${ferry.url}/v1/auth/whoami`, { headers: bearer(bobTok.token) }), 401, 'token-expired');
   });
 

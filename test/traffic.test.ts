@@ -46,16 +46,22 @@ const values = (a: Answer, name: string): string[] => a.lines.filter(([n]) => n 
 const app = 'https://app.example.com';
 const consoleOrigin = 'https://console.example.com';
 
+// One server for CORS, the functions' rate limits and the browser: each has functions of its own
+// (the flags are the CORS tests'; nothing else here reads them). The server-wide limits need
+// servers of their own.
+let ferry: Ferry;
+before(async () => {
+  ferry = await startFerry({ args: ['--cors-origin', consoleOrigin, '--cors-credentials', '--domain', 'fn.test'] });
+});
+after(() => disposeFerry(ferry));
+
 describe('CORS', () => {
-  let ferry: Ferry;
   before(async () => {
-    ferry = await startFerry({ args: ['--cors-origin', consoleOrigin, '--cors-credentials', '--domain', 'fn.test'] });
     // The function sets its own CORS headers: with a policy, Ferry's win.
     const answer = "export default (req) => new Response('web:' + req.method, { headers: { 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'false', 'x-answer': '42' } });";
     await ferry.deploy('web', nodeFn(answer, { cors: { allowOrigins: [app, 'https://*.example.org'], allowMethods: ['GET', 'POST', 'PUT'], allowHeaders: ['content-type', 'x-custom'], exposeHeaders: ['x-answer'], allowCredentials: true, maxAge: 120 } }));
     await ferry.deploy('own', nodeFn(answer.replace("'web:'", "'own:'")));
   });
-  after(() => disposeFerry(ferry));
 
   test('a preflight from an admitted origin is answered by the gateway; the function is not woken', async () => {
     assert.deepEqual(await listInstances(ferry, 'web'), []);
@@ -162,17 +168,14 @@ describe('CORS', () => {
 });
 
 describe('rate limits of functions', () => {
-  let ferry: Ferry;
   let second: string;
   let freeVersion: string;
   before(async () => {
-    ferry = await startFerry();
     await ferry.deploy('limited', nodeFn("export default () => 'limited';", { rateLimit: { requestsPerSecond: 0.001, burst: 3, per: 'function' } }));
     await ferry.deploy('per-token', nodeFn("export default () => 'per-token';", { invoke: 'token', rateLimit: { requestsPerSecond: 0.001, burst: 2, per: 'token' } }));
     freeVersion = (await ferry.deploy('free', nodeFn("export default () => 'free';"))).version;
     second = ((await (await ferry.api('POST', '/v1/tokens', { days: 1 })).json()) as { token: string }).token;
   });
-  after(() => disposeFerry(ferry));
 
   test("a burst over a function's limit gets 429 with Retry-After; another function is still served", async () => {
     const answers = await Promise.all(Array.from({ length: 12 }, () => call(`${ferry.url}/fn/limited/`)));
@@ -258,8 +261,6 @@ describe('server-wide rate limits', () => {
 
 describe('a real browser', () => {
   test('a page on one origin calls functions on another: the admitted one answers, the refused one is never called', { skip: browserSkip() }, async (t) => {
-    const ferry = await startFerry();
-    t.after(() => disposeFerry(ferry));
     // The page's own origin: a server of the test's on another port.
     const site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>site</title><body>site</body>'));
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));

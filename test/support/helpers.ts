@@ -123,6 +123,9 @@ export async function readLinesUntil(res: Response, ac: AbortController, match: 
   }
 }
 
+/** How long a CLI run may take before it counts as hung: a hang guard, not a speed check (on a busy machine a deploy with its check takes half a minute and more). */
+const cliHangGuardMs = 120_000;
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -144,8 +147,8 @@ export function runCli(args: string[], opts: { env?: Record<string, string | und
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`ferry ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
+      reject(new Error(`ferry ${args.join(' ')} did not finish in ${opts.timeoutMs ?? cliHangGuardMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? cliHangGuardMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
