@@ -111,7 +111,7 @@ test('kill -9 of a worker under load: its executions end once each elsewhere, it
   const ids = await submit(40, asyncLog);
   assert.equal(ids.length, 40, 'every submission accepted');
   await waitFor('the worker to run a sync call and an execution', () => starts(syncLog).includes(doomed.proc.pid!) && starts(asyncLog).includes(doomed.proc.pid!));
-  await doomed.stop('SIGKILL');
+  await cluster.kill(doomed);
 
   const answers = await within('the sync calls in flight', 30_000, Promise.all(sync));
   for (const a of answers) {
@@ -133,7 +133,7 @@ test('kill -9 of a worker under load: its executions end once each elsewhere, it
 test('kill -9 of the gateway with executions queued: a new gateway sees the queue drain, every record final', async () => {
   const ids = await submit(30, join(scratch, 'kill-gateway'));
   assert.equal(ids.length, 30, 'every submission accepted');
-  await gateway.stop('SIGKILL');
+  await cluster.kill(gateway);
   await healthy();
   await expectAllSucceeded(gateway, ids);
   const queue = await waitFor('the executions queue to be empty', async () => {

@@ -75,7 +75,7 @@ test('an asynchronous execution accepted by the gateway is run by the worker', a
 });
 
 test('with no live worker, a call to the gateway answers no-workers', async () => {
-  await worker.stop('SIGKILL');
+  await cluster.kill(worker);
   await waitFor('the worker to be gone from the directory', async () => {
     const r = await fetch(`${gateway.url}/fn/echo`, { method: 'POST', body: 'x' });
     return r.status === 503 ? true : undefined;

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeFerry, startFerry, type Ferry } from './ferry.js';
 import type { NatsServer } from './nats-server.js';
+import { childPids } from './procs.js';
 
 export type Role = 'gateway' | 'worker' | 'all';
 
@@ -20,6 +21,11 @@ export const clusterArgs = ['--driver', 'process', '--unsandboxed', '--pool-size
 export interface TestCluster {
   /** Starts a node (`extra`: its own settings); the first node started creates the data dir every later one shares. */
   start(role: Role, extra?: string[]): Promise<Ferry>;
+  /**
+   * `kill -9` of a node, and of its instances with it, as when its machine dies: under the
+   * process driver nothing else would end them (bwrap's die with their parent by themselves).
+   */
+  kill(f: Ferry): Promise<void>;
   /** Whether `f` still runs (neither exited nor killed). */
   alive(f: Ferry): boolean;
   /** Stops every node still running (SIGTERM), with `disposeFerry`'s leak check, and removes the data dir. */
@@ -37,6 +43,17 @@ export function testCluster(nats: NatsServer, prefix: string, args: string[] = [
       nodes.push(f);
       return f;
     },
+    async kill(f) {
+      const doomed = f.proc.pid === undefined ? [] : descendants(f.proc.pid);
+      await f.stop('SIGKILL');
+      for (const pid of doomed) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    },
     alive(f) {
       return f.proc.exitCode === null && f.proc.signalCode === null;
     },
@@ -53,4 +70,11 @@ export function testCluster(nats: NatsServer, prefix: string, args: string[] = [
 /** The node ids of a data dir's server slots (`node-id`, `node-id.1`, ...). */
 export function nodeIds(dir: string): string[] {
   return readdirSync(dir).filter((n) => /^node-id(\.\d+)?$/.test(n)).map((n) => readFileSync(join(dir, n), 'utf8').trim());
+}
+
+/** Every live process below `pid`. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (let level = childPids(pid); level.length; level = level.flatMap(childPids)) out.push(...level);
+  return out;
 }
