@@ -76,6 +76,19 @@ test('every answer of these routes carries x-request-id, the caller\'s when it i
   assert.match(refused.headers.get('x-request-id') ?? '', /^[A-Za-z0-9._:-]{8,}$/);
 });
 
+test('a path under /api/ or /auth/ that the API does not have answers 404 in its shape; a known path with another method 405', async () => {
+  for (const path of ['/api/nothing-here', '/api/functions/a/b/c', '/auth/whoami']) {
+    const res = await fetch(`${f.url}${path}`, { headers: { authorization: `Bearer ${owner}` } });
+    assert.equal(res.status, 404, path);
+    const body = (await res.json()) as { error: string; message: string };
+    assert.equal(body.error, 'route_not_found', path);
+    assert.equal(typeof body.message, 'string');
+  }
+  const wrong = await fetch(`${f.url}/api/users`, { method: 'PATCH', headers: { authorization: `Bearer ${owner}` } });
+  assert.equal(wrong.status, 405);
+  assert.equal(((await wrong.json()) as { error: string }).error, 'method_not_allowed');
+});
+
 test('object names that climb out or start at the root are refused on both paths; nothing is stored', async () => {
   for (const name of ['..%2F..%2Fetc%2Fpasswd', '%2Fetc%2Fpasswd', 'a%2F..%2F..%2Fb', 'x%2F%2Fy', 'a%00b']) {
     for (const path of [`/api/function-objects/${fid}/objects/${name}`, `/api/function-objects/${fid}/${name}`]) {

@@ -206,8 +206,9 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
         known = true;
         if (routes[i]!.method === req.method) return { route: routes[i]!, params: hit.slice(1) };
       }
-      // A path of this API with another method: its 405 rather than another surface's 404.
-      return known ? { route: { op: 'register', method: '', path, access: { kind: 'public' }, summary: '' }, params: [] } : undefined;
+      // A path of this API with another method: its 405; a path under its prefixes it does not
+      // have: its 404. Either in its own shape, rather than another surface's answer.
+      return { route: { op: 'register', method: known ? '' : '-', path, access: { kind: 'public' }, summary: '' }, params: [] };
     },
     handle: async (req, res, m) => {
       // As every management answer of Ferry's: the caller's sane request id, or a new one.
@@ -215,6 +216,7 @@ export function seed003Surface(ctx: SurfaceContext): HttpSurface<Match> | undefi
       try {
         if (cors && applyApiCors(cors, req, res)) return;
         if (m.route.method === '') throw new FerryError('method-not-allowed', `${req.method} is not served on ${m.route.path}`);
+        if (m.route.method === '-') throw new FerryError('route-not-found', `no route ${m.route.path.slice(0, 200)}`);
         await serve(req, res, m);
       } catch (err) {
         req.resume();
