@@ -7,7 +7,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
-import { browserSkip, launchBrowser } from './support/browser.js';
+import { browserSkip, launchBrowser, openContext } from './support/browser.js';
 import { disposeFerry, packFiles, startFerry, type Ferry } from './support/ferry.js';
 import { listInstances } from './support/fn.js';
 import { nodeFn } from './support/helpers.js';
@@ -271,7 +271,7 @@ describe('a real browser', () => {
     await ferry.deploy('refused', nodeFn(handler, { cors: { allowOrigins: ['https://elsewhere.example.com'], allowHeaders: ['content-type', 'x-custom'] } }));
     const browser = await launchBrowser();
     t.after(() => browser.close());
-    const page = await browser.newPage();
+    const page = await (await openContext(browser)).newPage();
     await page.goto(`${origin}/`);
     // A JSON PUT with a header of its own: the browser sends a preflight first.
     const out = await page.evaluate(async (base) => {

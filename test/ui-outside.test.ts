@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
-import { browserSkip, launchBrowser } from './support/browser.js';
+import { browserSkip, launchBrowser, openContext } from './support/browser.js';
 import { nodeFn } from './support/helpers.js';
 
 const skip = browserSkip();
@@ -63,7 +63,7 @@ after(async () => {
 
 /** A new browser profile with the admin signed in to the dashboard by its token. */
 async function signedInAdmin(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext();
+  const context = await openContext(browser);
   const page = await context.newPage();
   await page.goto(`${ferry.url}/`);
   await page.getByLabel('API token').fill(ferry.token);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, packFiles, markSensitive, repoRoot, sleep, type Ferry } from './support/ferry.js';
-import { browserSkip, dropArchive, launchBrowser } from './support/browser.js';
+import { browserSkip, dropArchive, launchBrowser, openContext } from './support/browser.js';
 import { expectProblem, nodeFn } from './support/helpers.js';
 
 const skip = browserSkip();
@@ -54,7 +54,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 
 /** A new browser profile, logged in with the admin's token through the login form. */
 async function adminPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await openContext(browser, { viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await page.goto(`${ferry.url}/`);
   await page.getByLabel('API token').fill(ferry.token);
@@ -249,7 +249,7 @@ test('a user without the right: a password login, the function readable, a chang
   if (!(await ferry.api('GET', '/v1/functions/hello')).ok) await ferry.deploy('hello', hello, undefined, '?group=custom:team');
   if ((await ferry.api('GET', '/v1/functions/hello/aliases/prod')).status !== 200) await ferry.api('PUT', '/v1/functions/hello/aliases/prod', { version: 'v1' });
   const before = await (await ferry.api('GET', '/v1/functions/hello/aliases')).text();
-  const context = await browser.newContext();
+  const context = await openContext(browser);
   t.after(() => context.close());
   const page = await context.newPage();
   await page.goto(`${ferry.url}/ui/`);

@@ -1,6 +1,6 @@
 // A real browser for tests: Debian's chromium driven by playwright-core (no browser download).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 
 export const chromiumPath = process.env.FERRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -13,7 +13,23 @@ export function browserSkip(): string | false {
 /** Launches headless chromium; close it with `browser.close()`. */
 export async function launchBrowser(): Promise<Browser> {
   // --no-sandbox: the tests run as root, where chromium's own sandbox refuses to start.
-  return chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  // The rest: no connections of chromium's own (updates, sync, safe browsing) on a closed network.
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/**
+ * A new browser profile whose waits are hang guards sized for a busy machine (playwright's 30 s
+ * default was passed by a first page under a loaded suite); nothing here is a timing assertion.
+ */
+export async function openContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(120_000);
+  context.setDefaultNavigationTimeout(120_000);
+  return context;
 }
 
 /** Drops a gzip file `name` holding `bytes` on the page's drop zone (`.drop`), as a user drags one there. */
