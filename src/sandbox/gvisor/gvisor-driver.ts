@@ -86,7 +86,7 @@ async function spawnInstance(deps: GvisorDeps, spec: SandboxSpec): Promise<Sandb
   for (const source of Object.keys(spec.sandbox.roBinds)) deps.checkBind(source);
   // The run dir belongs to the sandbox user: its sockets are made from inside, through the gofer.
   chownSync(spec.runDir, deps.sandboxUser.uid, deps.sandboxUser.gid);
-  const channel = new RunDirChannel({ runDir: spec.runDir, protocol: spec.channel, owner: deps.sandboxUser, hostNetwork: spec.sandbox.network === 'host' });
+  const channel = new RunDirChannel({ runDir: spec.runDir, protocol: spec.channel, owner: deps.sandboxUser, hostNetwork: spec.sandbox.network === 'host', settlingOwner: 0 });
   const bundle = join(deps.bundles, spec.instanceId);
   const config = join(bundle, 'config.json');
   const net = await deps.network(spec.sandbox.network);

@@ -17,8 +17,14 @@ function kindOf(st: Stats): string {
   return 'a device or other special file';
 }
 
-function untrusted(what: string, st: Stats, want: string, owner: number): Error {
-  return Object.assign(new Error(`${what} is ${kindOf(st)} owned by uid ${st.uid}, not a ${want} owned by uid ${owner}; not connecting`), { code: UNTRUSTED_SOCKET });
+/** A refusal; `found` says what was there (a socket of another owner, say), for callers that know why. */
+export interface UntrustedSocketError extends Error {
+  code: typeof UNTRUSTED_SOCKET;
+  found: { socket: boolean; uid: number };
+}
+
+function untrusted(what: string, st: Stats, want: string, owner: number): UntrustedSocketError {
+  return Object.assign(new Error(`${what} is ${kindOf(st)} owned by uid ${st.uid}, not a ${want} owned by uid ${owner}; not connecting`), { code: UNTRUSTED_SOCKET, found: { socket: st.isSocket(), uid: st.uid } } as const);
 }
 
 /**

@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { FerryError } from '../../errors/index.js';
 import { NOT_LISTENING, type ChannelAddresses, type ChannelProtocol, type InstanceStreamHandler } from '../../core/index.js';
-import { connectInstanceSocket } from './instance-socket.js';
+import { connectInstanceSocket, UNTRUSTED_SOCKET, type UntrustedSocketError } from './instance-socket.js';
 
 /** The channel's socket names in a run dir: where each protocol listens, and the instance API. */
 export const channelSockets = { frames: 'ferry.sock', http: 'http.sock', api: 'api.sock' } as const;
@@ -24,6 +24,12 @@ export interface RunDirChannelOptions {
   owner: { uid: number; gid: number } | undefined;
   /** Whether the instance's TCP ports are the host's (no network namespace of its own). */
   hostNetwork: boolean;
+  /**
+   * A socket owned by this uid is one still being made, not listening yet: gVisor's gofer binds
+   * the instance's socket on the host as root and then gives it to the instance's user. It is
+   * never connected to; the dial is tried again, and refused if it stays so.
+   */
+  settlingOwner?: number;
 }
 
 /**
@@ -42,7 +48,14 @@ export class RunDirChannel {
     const protocol = this.o.protocol;
     if (!protocol) return Promise.reject(new FerryError('internal', 'this sandbox was started with no channel to dial'));
     const path = join(this.o.runDir, channelSockets[protocol]);
-    return opened(() => connectInstanceSocket(path, this.o.owner?.uid ?? process.getuid?.() ?? 0));
+    const settling = this.o.settlingOwner;
+    const dialed = opened(() => connectInstanceSocket(path, this.o.owner?.uid ?? process.getuid?.() ?? 0));
+    if (settling === undefined) return dialed;
+    return dialed.catch((err: unknown) => {
+      const e = err as Partial<UntrustedSocketError>;
+      if (e.code === UNTRUSTED_SOCKET && e.found?.socket && e.found.uid === settling) throw Object.assign(new Error(`not listening yet: ${e.message}`), { code: NOT_LISTENING, cause: err });
+      throw err;
+    });
   }
 
   /** TCP on the host's loopback: only where the instance shares the host's network. */
