@@ -4,6 +4,7 @@ import { FerryError } from '../../errors/index.js';
 import type { CallMeta, Connector, Dialer, InvocationRequest, LoadSpec, ResponseWriter } from '../../core/index.js';
 import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { dialWhenListening, startAborted } from './dial-retry.js';
+import { StreamTable } from './stream-table.js';
 
 /** Request headers that describe the client's connection, not the request: never forwarded. */
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
@@ -47,8 +48,7 @@ export class FramesConnector implements Connector {
   private socket: Socket | null = null;
   /** While `ready` waits for the shim's HELLO: what a HELLO or a close answers. */
   private greeting: ((greeted: boolean) => void) | undefined;
-  private readonly calls = new Map<number, Call>();
-  private nextId = 1;
+  private readonly calls = new StreamTable<Call>();
   private closed = false;
   /** A LOAD waiting for its answer (pooled instances only). */
   private loading: { resolve(): void; reject(err: FerryError): void } | undefined;
@@ -140,8 +140,7 @@ export class FramesConnector implements Connector {
       const reason = meta.signal.reason;
       return Promise.reject(reason instanceof FerryError ? reason : new FerryError('invoke-timeout', 'the call was cancelled'));
     }
-    const id = this.nextId;
-    this.nextId = id >= 0x7fffffff ? 1 : id + 1;
+    const id = this.calls.newId();
 
     const raw = req.headers;
     const fields: string[] = [req.method, req.path, meta.requestId];
@@ -407,6 +406,6 @@ export class FramesConnector implements Connector {
   }
 
   private failAll(why: string): void {
-    for (const [id, call] of this.calls) this.fail(id, call, new FerryError('instance-crashed', why));
+    for (const [id, call] of this.calls.entries()) this.fail(id, call, new FerryError('instance-crashed', why));
   }
 }

@@ -7,6 +7,7 @@
 import { unlinkSync } from 'node:fs';
 import { Server, type Socket } from 'node:net';
 import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, LOAD_STREAM } from '../frames/codec.js';
+import { StreamTable } from '../frames/stream-table.js';
 import { IncomingCall, type FrameSink } from './incoming-call.js';
 
 export { IncomingCall } from './incoming-call.js';
@@ -22,7 +23,7 @@ export type LoadHandler = (spec: unknown) => Promise<void>;
 
 /** One host connection (normally the only one): its socket, its open calls, its write batching. */
 class Connection implements FrameSink {
-  readonly calls = new Map<number, IncomingCall>();
+  readonly calls = new StreamTable<IncomingCall>();
   private corked = false;
   private drainWait: Promise<void> | null = null;
 
@@ -121,7 +122,7 @@ class Connection implements FrameSink {
 
   /** The host is gone: nobody can receive answers any more. */
   closed(): void {
-    for (const call of [...this.calls.values()]) call.abort();
+    for (const [, call] of this.calls.entries()) call.abort();
   }
 }
 
