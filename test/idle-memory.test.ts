@@ -33,6 +33,19 @@ const frontEndModules: Array<{ what: string; module: RegExp }> = [
   { what: '@grpc/grpc-js, @grpc/proto-loader (--grpc-port)', module: /\/node_modules\/@grpc\// },
 ];
 
+/**
+ * What only a setting other than the default loads: a NATS store (`--store nats://`), a cluster
+ * role (`--role`), another sandbox driver or tier (`--driver`, `--sandbox-tiers`).
+ */
+const settingModules: Array<{ what: string; module: RegExp }> = [
+  { what: 'the JetStream queues (--store nats://)', module: /\/dist\/src\/queue\/nats\// },
+  { what: 'the JetStream blob store (--store nats://)', module: /\/dist\/src\/blobs\/nats\// },
+  { what: 'the NATS login (--store nats://)', module: /\/dist\/src\/server\/nats-login\.js$/ },
+  { what: 'the cluster node, its dispatch and node directory (--role, --store nats://)', module: /\/dist\/src\/(cluster|nodes)\/|\/dist\/src\/server\/cluster-node\.js$/ },
+  { what: 'the gVisor driver (--sandbox-tiers gvisor)', module: /\/dist\/src\/sandbox\/gvisor\// },
+  { what: 'the process driver (--driver process)', module: /\/dist\/src\/sandbox\/process\// },
+];
+
 /** Starts a server with the preload, runs `use` against it, stops it, answers what it loaded. */
 async function loadedBy(args: string[], use: (ferry: Ferry) => Promise<void>): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-idle-'));
@@ -58,6 +71,13 @@ test('a server at rest, one /healthz answered, has loaded none of what only a us
   assert.deepEqual(early, [], `loaded at rest: ${early.join(', ')}`);
   const off = frontEndModules.filter((l) => loaded.some((m) => l.module.test(m))).map((l) => l.what);
   assert.deepEqual(off, [], `loaded with their front end off: ${off.join(', ')}`);
+  const unset = settingModules.filter((l) => loaded.some((m) => l.module.test(m))).map((l) => l.what);
+  assert.deepEqual(unset, [], `loaded without their setting: ${unset.join(', ')}`);
+});
+
+test('another sandbox driver loads with the setting that names it', async () => {
+  const loaded = await loadedBy(['--driver', 'process', '--unsandboxed'], async () => {});
+  assert.ok(loaded.some((m) => /\/dist\/src\/sandbox\/process\/process-driver\.js$/.test(m)), 'the process driver is loaded');
 });
 
 test('each of them loads with its first use', async () => {

@@ -5,7 +5,6 @@
 import type { BlobStore } from '../core/blob-store.js';
 import type { NatsConnectOptions } from '../nats/index.js';
 import { LocalBlobStore } from './local/local-blob-store.js';
-import { NatsBlobStore } from './nats/nats-blob-store.js';
 
 /** Options every blob store factory accepts. */
 export interface BlobStoreOptions {
@@ -21,12 +20,14 @@ export interface BlobStoreOptions {
 
 /** Blob store factories keyed by kind. */
 export const blobStores = {
-  local: (opts: BlobStoreOptions): BlobStore => new LocalBlobStore(opts.dataDir, opts.scratch),
-  nats: (opts: BlobStoreOptions): BlobStore => {
+  local: async (opts: BlobStoreOptions): Promise<BlobStore> => new LocalBlobStore(opts.dataDir, opts.scratch),
+  nats: async (opts: BlobStoreOptions): Promise<BlobStore> => {
     if (!opts.nats) throw new Error('the NATS blob store needs the NATS connection settings (--store nats://...)');
+    // Loaded only on a NATS store: a server on the embedded one never loads it.
+    const { NatsBlobStore } = await import('./nats/nats-blob-store.js');
     return new NatsBlobStore({ nats: opts.nats, ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}) });
   },
-} satisfies Record<string, (opts: BlobStoreOptions) => BlobStore>;
+} satisfies Record<string, (opts: BlobStoreOptions) => Promise<BlobStore>>;
 
 /** A kind of blob store Ferry knows. */
 export type BlobStoreKind = keyof typeof blobStores;

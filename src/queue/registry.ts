@@ -5,7 +5,6 @@
 import type { Queues } from '../core/queue.js';
 import type { NatsConnectOptions } from '../nats/index.js';
 import { SqliteQueues } from './sqlite/sqlite-queues.js';
-import { NatsQueues } from './nats/nats-queues.js';
 
 /** Options every queue factory accepts. */
 export interface QueueOptions {
@@ -22,8 +21,9 @@ export interface QueueOptions {
 /** Queue factories keyed by kind. */
 export const queues = {
   sqlite: async (opts: QueueOptions): Promise<Queues> => new SqliteQueues({ dataDir: opts.dataDir }),
-  nats: (opts: QueueOptions): Promise<Queues> =>
-    NatsQueues.open({ nats: natsOf(opts), ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}), ...(opts.natsAckWaitMs ? { ackWaitMs: opts.natsAckWaitMs } : {}) }),
+  // Loaded only on a NATS store: a server on the embedded one never loads the JetStream queues.
+  nats: async (opts: QueueOptions): Promise<Queues> =>
+    (await import('./nats/nats-queues.js')).NatsQueues.open({ nats: natsOf(opts), ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}), ...(opts.natsAckWaitMs ? { ackWaitMs: opts.natsAckWaitMs } : {}) }),
 } satisfies Record<string, (opts: QueueOptions) => Promise<Queues>>;
 
 /** A kind of queue backend Ferry knows. */

@@ -10,18 +10,13 @@ import type { ServerOptions } from '../config/index.js';
 import { parseListenAddress } from '../config/cluster-options.js';
 import type { DeployTarget, InstancePool, KeyStore, NodeDirectory, NodeRole } from '../core/index.js';
 import type { Logger } from '../observe/index.js';
-import { isNatsUrl, type NatsConnectOptions } from '../nats/index.js';
+import type { NatsConnectOptions } from '../nats/index.js';
 import { openNodeDirectory } from '../nodes/index.js';
 import { ClusterAuth } from '../cluster/dispatch/cluster-auth.js';
 import { RemoteInstancePool } from '../cluster/dispatch/remote-pool.js';
 import { WorkerChoice } from '../cluster/dispatch/worker-choice.js';
 import { WorkerEndpoint } from '../cluster/dispatch/worker-endpoint.js';
 import { NodeAnnouncer } from '../cluster/node-announcer.js';
-
-/** Whether this process is a node of a cluster: a role other than `all`, or a shared store. */
-export function inCluster(opts: ServerOptions): boolean {
-  return opts.role !== 'all' || isNatsUrl(opts.store);
-}
 
 export interface ClusterNodeOptions {
   opts: ServerOptions;

@@ -4,7 +4,6 @@ import type { ServerOptions } from '../config/index.js';
 import type { DeployTarget, Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { isStoreKind, openStore, storeKindOf } from '../store/index.js';
-import { natsLogin } from './nats-login.js';
 import { guarded } from '../nats/index.js';
 import { openQueues, queueFileName } from '../queue/index.js';
 import { blobStores } from '../blobs/index.js';
@@ -19,7 +18,7 @@ import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker, Ad
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';
 import { Accounts, Executions, FunctionLogs, FunctionService, InstanceApi, InvocationHistory, Objects, Schedules, Secrets, storedRequest } from '../service/index.js';
 import { nodeIdentity } from './node-identity.js';
-import { ClusterNode, inCluster } from './cluster-node.js';
+import { inCluster } from './in-cluster.js';
 import { claimServerSlot } from './server-slot.js';
 import { Pipeline } from '../pipeline/index.js';
 import { makeRateLimits } from './rate-limits.js';
@@ -107,7 +106,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
 
   // On NATS: one connection for everything (its login read once, here); an unreachable server
   // fails the start, before anything listens. The queues and the blobs are on JetStream too.
-  const nats = storeKindOf(opts.store) === 'nats' ? await natsLogin(opts) : undefined;
+  const nats = storeKindOf(opts.store) === 'nats' ? await (await import('./nats-login.js')).natsLogin(opts) : undefined;
   const onNats = nats ? { nats, natsPrefix: opts.natsPrefix } : {};
   const store = await openStore(opts.store, { dataDir: opts.dataDir, ...onNats });
   // Runs and callbacks wait in queues of the same kind as the store.
@@ -119,9 +118,10 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   for (const f of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm']) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   for (const f of [queueFileName, `${queueFileName}-wal`, `${queueFileName}-shm`]) await chmod(join(opts.dataDir, f), 0o600).catch(() => {});
   const identity = await nodeIdentity(join(opts.dataDir, slot.name('node-id')));
-  // In a cluster: the heartbeat, and on a gateway the pool that sends calls to workers.
+  // In a cluster: the heartbeat, and on a gateway the pool that sends calls to workers. Loaded
+  // only then: a single server keeps the cluster's code out of memory.
   const cluster = inCluster(opts)
-    ? await ClusterNode.open({ opts, kind: nats ? 'nats' : 'sqlite', ...(nats ? { nats, prefix: opts.natsPrefix } : {}), keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
+    ? await (await import('./cluster-node.js')).ClusterNode.open({ opts, kind: nats ? 'nats' : 'sqlite', ...(nats ? { nats, prefix: opts.natsPrefix } : {}), keys: store.keys, identity, release: ferryVersion, logger }).catch(async (err: unknown) => {
         await queues.close();
         await store.close();
         throw err;
@@ -129,7 +129,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
     : undefined;
   const gatewayOnly = cluster !== undefined && !cluster.runsInstances;
   // Package contents by digest; this host keeps its own unpacked copies beside them (packages/).
-  const blobs = nats ? blobStores.nats({ dataDir: opts.dataDir, ...onNats }) : blobStores.local({ dataDir: opts.dataDir, scratch: slot.name('.incoming') });
+  const blobs = await (nats ? blobStores.nats({ dataDir: opts.dataDir, ...onNats }) : blobStores.local({ dataDir: opts.dataDir, scratch: slot.name('.incoming') }));
   const packages = new FsPackageStore(opts.dataDir, blobs, slot.name('.staging'));
   // In a cluster every series names its node, so a scrape of all nodes sums correctly.
   const metrics = new Metrics(cluster ? { node: identity.node } : {});
