@@ -9,15 +9,15 @@ import { imageCommand } from '../image-command.js';
 const relayPath = fileURLToPath(new URL('./relay.js', import.meta.url));
 
 /**
- * argv with the relay in front. A server run by the Node.js that runs Ferry (`ferryNode`: argv
- * starts with its command) carries the relay in its own process (`--import`): no second Node.js
+ * argv with the relay in front. A server run by the Node.js that runs Ferry (argv starts with the
+ * view's command for it) carries the relay in its own process (`--import`): no second Node.js
  * process and its ~45 MB. Any other program gets the relay as a supervisor (another Node.js may
  * lack `--import`).
  */
-export function withRelay(argv: string[], view: SandboxView, ferryNode: boolean): string[] {
+export function withRelay(argv: string[], view: SandboxView): string[] {
   const relay = view.rootfs.runtimeFile(relayPath);
   const node = view.rootfs.command({ kind: 'node' }, []);
-  if (ferryNode) return [...node, '--import', pathToFileURL(relay).href, ...argv.slice(node.length)];
+  if (node.every((part, i) => argv[i] === part)) return [...node, '--import', pathToFileURL(relay).href, ...argv.slice(node.length)];
   return [...node, relay, '--', ...argv];
 }
 
@@ -70,7 +70,7 @@ function serverPlan(ctx: LaunchContext, argv: string[], env: Record<string, stri
   // network the port must be a free one.
   const port = ctx.networkIsolated && fixedPort !== undefined ? fixedPort : ctx.port;
   return {
-    argv: ctx.networkIsolated ? withRelay(argv, ctx.view, rootfs.some((n) => n.kind === 'node')) : argv,
+    argv: ctx.networkIsolated ? withRelay(argv, ctx.view) : argv,
     env: {
       ...env,
       PORT: String(port),
