@@ -101,7 +101,8 @@ async function runSandboxed(
     cwd: inside.pkg,
     limits: { ...buildLimits, timeoutMs },
     sandbox,
-    hostPaths: sockets ? [...plan.hostPaths, o.node, dirname(relayScript)] : plan.hostPaths,
+    // A build's tools are the host's own (its toolchain, npm, a wheel folder): named by path.
+    rootfs: (sockets ? [...plan.hostPaths, o.node, dirname(relayScript)] : plan.hostPaths).map((path) => ({ kind: 'host-path', path })),
     runtime: plan.runtime,
   };
   let proc: SandboxProcess;

@@ -7,7 +7,7 @@ import type { BuildPlan, PlanResult } from './plan.js';
 import { sourceAccess, urlInside, type BuildSources } from './sources.js';
 import { toolchainPaths } from './toolchain.js';
 
-/** The interpreter the python runtime runs instances with (see runtime/python/interpreter.ts). */
+/** The interpreter the python runtime runs instances with (the `python3` need: see sandbox/rootfs/python-interpreter.ts). */
 export interface PythonToolchain {
   executable: string;
   hostPaths: string[];

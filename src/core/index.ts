@@ -13,7 +13,7 @@ export { CallSignal } from "./call-signal.js";
 export type * from './sandbox.js';
 export type * from './channel.js';
 export { NOT_LISTENING, notListening } from './channel.js';
-export { hostCommand, hostPathIn } from './sandbox.js';
+export type * from './rootfs.js';
 export * from './image-run.js';
 export { awaitSandboxExit, type SandboxExit } from './sandbox-exit.js';
 export type * from './runtime.js';

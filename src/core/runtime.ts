@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { EffectiveConfig, Manifest, RuntimeName } from './manifest.js';
 import type { SandboxUser, SandboxView } from './sandbox.js';
+import type { RootfsNeed } from './rootfs.js';
 import type { ChannelProtocol, Dialer } from './channel.js';
 import type { CallMeta, InvocationRequest, ResponseWriter } from './invocation.js';
 
@@ -73,8 +74,11 @@ export interface LaunchPlan {
   argv: string[];
   env: Record<string, string>;
   cwd: string;
-  /** Host paths the process needs to see read-only (interpreter, shim); sandboxes bind them. */
-  hostPaths: string[];
+  /**
+   * What the process needs from the root file system (its interpreter, Ferry's shims, a program
+   * of `command`): the driver binds or provides each. argv names them as the view's `rootfs` said.
+   */
+  rootfs: RootfsNeed[];
   /** What the process speaks on its channel (absent: it serves nothing, e.g. a deploy-time check). */
   channel?: ChannelProtocol;
   /** An `http` server's TCP port (`PORT`), dialled where the driver can reach it. */

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import type { ChannelAddresses, ChannelProtocol, InstanceStreamHandler } from './channel.js';
 import type { Limits, RuntimeName, SandboxSettings } from './manifest.js';
+import type { RootfsNeed, RootfsView } from './rootfs.js';
 
 /**
  * What a sandbox's `/` is: the host's system directories with the package at the view's
@@ -16,30 +17,8 @@ export interface SandboxView {
   runDir: string;
   /** The driver's channel as the instance names it: where it listens, where it reaches Ferry. */
   channel: ChannelAddresses;
-  /**
-   * How Ferry's own programs (Node, a shim: host files) run inside; absent: at their host paths,
-   * as they are. An image root has neither the host's paths nor its libraries, so they appear
-   * elsewhere and start through the host's loader (see `hostCommand`).
-   */
-  ferry?: FerryView;
-}
-
-/** Where Ferry's host files appear in a sandbox whose root is not the host's. */
-export interface FerryView {
-  /** argv prefix that starts a host executable with the host's own libraries (the ELF loader). */
-  launcher: string[];
-  /** Where a host path of Ferry's (Node, the runtime directory) appears inside. */
-  path(hostPath: string): string;
-}
-
-/** argv that runs Ferry's host executable `executable` with `args` inside the sandbox of `view`. */
-export function hostCommand(view: SandboxView, executable: string, args: string[]): string[] {
-  return view.ferry ? [...view.ferry.launcher, view.ferry.path(executable), ...args] : [executable, ...args];
-}
-
-/** Where a host path of Ferry's appears inside the sandbox of `view`. */
-export function hostPathIn(view: SandboxView, hostPath: string): string {
-  return view.ferry ? view.ferry.path(hostPath) : hostPath;
+  /** Where what the runtime needs from the root file system (interpreters, Ferry's shims) appears inside. */
+  rootfs: RootfsView;
 }
 
 /** The user a process runs as inside the sandbox's user namespace (an image's `User`). */
@@ -51,7 +30,7 @@ export interface SandboxUser {
 /** Everything a driver needs to start one instance's process. */
 export interface SandboxSpec {
   instanceId: string;
-  /** argv as seen inside the sandbox; argv[0] resolved by the runtime to a host executable. */
+  /** argv as seen inside the sandbox (argv[0] as the view's `rootfs` or the image names it). */
   argv: string[];
   env: Record<string, string>;
   /** Host path of the content-addressed package (bound read-only). */
@@ -67,8 +46,8 @@ export interface SandboxSpec {
   limits: Limits;
   /** Network, seccomp, binds and mount switches of the version. */
   sandbox: SandboxSettings;
-  /** Host paths the runtime needs visible read-only (interpreter, shim). */
-  hostPaths: string[];
+  /** What the process needs from the root file system (its interpreter, Ferry's shims); the driver provides each. */
+  rootfs: RootfsNeed[];
   /** Extra fds for the child beyond stdio (e.g. a control pipe). */
   extraStdio?: Array<'pipe' | 'ignore'>;
   /** A pipe on the child's stdin (one-off runs feed their payload there); absent: no stdin. */

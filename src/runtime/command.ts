@@ -1,17 +1,15 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, posix } from 'node:path';
+import { isAbsolute, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
-import { hostCommand, hostPathIn, type CheckContext, type LaunchPlan, type Manifest, type SandboxView } from '../core/index.js';
-import { pythonInterpreter } from './python/interpreter.js';
+import type { CheckContext, ExecutableNeed, LaunchPlan, Manifest, RootfsNeed, SandboxView } from '../core/index.js';
 import { imageCommand } from './image-command.js';
 
 /** A manifest `command` turned into something a sandbox can execute. */
 export interface ResolvedCommand {
   /** argv with argv[0] an absolute path as seen inside the sandbox. */
   argv: string[];
-  /** Host paths the executable needs bound read-only. */
-  hostPaths: string[];
+  /** What the executable needs from the root file system (none for a path inside the sandbox). */
+  rootfs: RootfsNeed[];
 }
 
 /**
@@ -46,53 +44,26 @@ export function isPackagePath(program: string): boolean {
   return program.includes('/') && !isAbsolute(program);
 }
 
-const onPath = new Map<string, string>();
-
-/** Finds a bare program name on the host's PATH, like `command -v`; cached. */
-function whichSync(name: string): string | undefined {
-  const hit = onPath.get(name);
-  if (hit) return hit;
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      if (!statSync(candidate).isFile()) continue;
-      accessSync(candidate, constants.X_OK);
-      onPath.set(name, candidate);
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
-
 /**
  * Resolves argv[0]: a package path against the package dir as the sandbox sees it; an absolute
  * path as it is (inside the sandbox: /usr, the package, a roBinds destination); `node` to the
- * Node running Ferry; `python3`/`python` to the real interpreter behind any pyenv shim; other bare
- * names on the host PATH. Throws `instance-start-failed` if the program cannot be found.
+ * Node running Ferry; `python3`/`python` to the Python instances run with; other bare names to a
+ * program on PATH. The last three are needs of the root file system, placed by the view. Throws
+ * `instance-start-failed` if the program cannot be found.
  */
 export function resolveCommand(command: string[], view: SandboxView): ResolvedCommand {
   const [program, ...args] = command;
   if (!program) throw new FerryError('invalid-manifest', 'command is empty');
   if (isPackagePath(program)) {
-    return { argv: [posix.join(view.packageDir, program), ...args], hostPaths: [] };
+    return { argv: [posix.join(view.packageDir, program), ...args], rootfs: [] };
   }
   // A path as the sandbox sees it: nothing of the host is bound for it. Host paths reach a
   // sandbox only as roBinds (admins, under --bindable); a manifest naming any host path here
   // would have it bound, through a root-made bridge where the sandbox user could not reach it.
-  if (isAbsolute(program)) return { argv: [program, ...args], hostPaths: [] };
-  if (program === 'node' || program === 'nodejs') {
-    return { argv: [process.execPath, ...args], hostPaths: [process.execPath] };
-  }
-  if (program === 'python3' || program === 'python') {
-    const python = pythonInterpreter();
-    return { argv: [python.executable, ...args], hostPaths: python.hostPaths };
-  }
-  const found = whichSync(program);
-  if (!found) throw new FerryError('instance-start-failed', `command '${program}' is not on the PATH of the Ferry host`);
-  return { argv: [found, ...args], hostPaths: [found] };
+  if (isAbsolute(program)) return { argv: [program, ...args], rootfs: [] };
+  const need: ExecutableNeed =
+    program === 'node' || program === 'nodejs' ? { kind: 'node' } : program === 'python3' || program === 'python' ? { kind: 'python3' } : { kind: 'program', name: program };
+  return { argv: view.rootfs.command(need, args), rootfs: [need] };
 }
 
 const checkCommandPath = fileURLToPath(new URL('./shim/check-command.js', import.meta.url));
@@ -104,7 +75,7 @@ const checkCommandPath = fileURLToPath(new URL('./shim/check-command.js', import
  */
 export function commandCheckPlan(command: string[], ctx: CheckContext): LaunchPlan {
   const resolved = resolveCommand(command, ctx.view);
-  return checkPlan(ctx, { program: resolved.argv[0]!, name: command[0]!, cwd: ctx.view.packageDir, hostPaths: resolved.hostPaths });
+  return checkPlan(ctx, { program: resolved.argv[0]!, name: command[0]!, cwd: ctx.view.packageDir, rootfs: resolved.rootfs });
 }
 
 /**
@@ -114,14 +85,14 @@ export function commandCheckPlan(command: string[], ctx: CheckContext): LaunchPl
  */
 export function imageCheckPlan(ctx: CheckContext): LaunchPlan {
   const image = imageCommand(ctx.config, ctx.packageDir, ctx.env);
-  return { ...checkPlan(ctx, { program: image.argv[0]!, name: image.argv[0]!, cwd: image.cwd, hostPaths: [] }), user: image.user };
+  return { ...checkPlan(ctx, { program: image.argv[0]!, name: image.argv[0]!, cwd: image.cwd, rootfs: [] }), user: image.user };
 }
 
-function checkPlan(ctx: CheckContext, c: { program: string; name: string; cwd: string; hostPaths: string[] }): LaunchPlan {
+function checkPlan(ctx: CheckContext, c: { program: string; name: string; cwd: string; rootfs: RootfsNeed[] }): LaunchPlan {
   return {
-    argv: hostCommand(ctx.view, process.execPath, [hostPathIn(ctx.view, checkCommandPath)]),
+    argv: ctx.view.rootfs.command({ kind: 'node' }, [ctx.view.rootfs.runtimeFile(checkCommandPath)]),
     env: { FERRY_CHECK_PROGRAM: c.program, FERRY_CHECK_NAME: c.name },
     cwd: c.cwd,
-    hostPaths: [process.execPath, dirname(checkCommandPath), ...c.hostPaths],
+    rootfs: [{ kind: 'node' }, { kind: 'ferry-runtime' }, ...c.rootfs],
   };
 }

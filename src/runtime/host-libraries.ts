@@ -1,32 +1,19 @@
-import { existsSync } from 'node:fs';
-import type { EffectiveConfig } from '../core/index.js';
-import { pythonInterpreter } from './python/interpreter.js';
+import type { EffectiveConfig, RootfsNeed, SandboxView } from '../core/index.js';
 
-/** Where Debian's `node-*` packages and `npm install -g` put modules, in the order searched. */
-const nodeGlobalDirs = ['/usr/share/nodejs', '/usr/lib/nodejs', '/usr/lib/node_modules', '/usr/local/lib/node_modules'];
-
-/** The host's language libraries a version sees (`hostLibraries`): directories and the sandbox paths they need. */
+/** The host's language libraries a version sees (`hostLibraries`): directories as the sandbox sees them, and the needs that bring them. */
 export interface HostLibraries {
   /** Python's site/dist-packages, to put on `sys.path` after everything of the function. */
   python: string[];
   /** Global node module directories, for `NODE_PATH` (searched after every `node_modules`). */
   node: string[];
+  rootfs: RootfsNeed[];
 }
 
-/** None unless the version asks for them (a ShortedFaaS surface's, or an admin's). */
-export function hostLibraries(config: EffectiveConfig): HostLibraries {
-  if (!config.sandbox.hostLibraries) return { python: [], node: [] };
-  return { python: pythonSite(config), node: nodeGlobalDirs.filter((d) => existsSync(d)) };
-}
-
-/** A python function needs the interpreter (its start fails without); a program may not (`jq`). */
-function pythonSite(config: EffectiveConfig): string[] {
-  if (config.runtime === 'python') return pythonInterpreter().hostSite;
-  try {
-    return pythonInterpreter().hostSite;
-  } catch {
-    return [];
-  }
+/** None unless the version asks for them (a ShortedFaaS surface's, or an admin's); `languages`: those the runtime uses. */
+export function hostLibraries(config: EffectiveConfig, view: SandboxView, languages: Array<'node' | 'python'>): HostLibraries {
+  if (!config.sandbox.hostLibraries) return { python: [], node: [], rootfs: [] };
+  const dirs = (language: 'node' | 'python'): string[] => (languages.includes(language) ? view.rootfs.libraries(language) : []);
+  return { python: dirs('python'), node: dirs('node'), rootfs: languages.map((language) => ({ kind: 'host-libraries', language })) };
 }
 
 /** `NAME: dirs`, after what the function's own environment already lists in it (a colon list). */

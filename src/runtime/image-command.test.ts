@@ -8,6 +8,8 @@ import { defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig, ty
 import { findProgramInTree, resolveInTree } from './image-tree.js';
 import { imageCommand, imageUser } from './image-command.js';
 import { runDirAddresses } from '../sandbox/socket-channel/index.js';
+import { imageRootfsView } from '../sandbox/bwrap/image-root.js';
+import { launcherFor } from '../sandbox/bwrap/host-libraries.js';
 
 // A tree on disk as an image's root file system; beside it (outside the tree) a host file of the
 // same name as one the tree's links point at.
@@ -81,11 +83,12 @@ test("an image command: the image's env under the version's, the program on the 
 test("the runtimes' plans for an image: Ferry's Node through the view's launcher, PORT from ExposedPorts in an own network", async () => {
   const { execRuntime } = await import('./exec/exec-runtime.js');
   const { httpRuntime } = await import('./http/http-runtime.js');
-  const view = { packageDir: '/', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry'), ferry: { launcher: ['/.ferry/lib/ld.so', '--library-path', '/.ferry/lib'], path: (p: string) => `/.ferry${p}` } };
+  const view = { packageDir: '/', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry'), rootfs: imageRootfsView };
   const image: ManifestImage = { config: { entrypoint: ['/bin/sh'], cmd: ['-c', 'serve'], env: ['A=1'], workingDir: '/srv', user: 'app', exposedPorts: ['9000/tcp'] } };
   const ctx = { instanceId: 'i', view, packageDir: root, config: config(image, { B: '2' }), env: { B: '2' }, port: 41000, networkIsolated: true };
   const exec = execRuntime.launch(ctx);
-  assert.deepEqual(exec.argv.slice(0, 4), ['/.ferry/lib/ld.so', '--library-path', '/.ferry/lib', `/.ferry${process.execPath}`]);
+  assert.deepEqual(exec.argv.slice(0, 4), [...launcherFor(process.execPath), `/.ferry${process.execPath}`]);
+  assert.match(exec.argv[0]!, /^\/\.ferry\/lib\/ld-/);
   assert.match(exec.argv[4]!, /^\/\.ferry\/.*\/exec\/shim\.js$/);
   assert.deepEqual([exec.env.FERRY_COMMAND, exec.env.A, exec.env.B, exec.cwd, exec.user], [JSON.stringify(['/bin/sh', '-c', 'serve']), '1', '2', '/srv', { uid: 1234, gid: 2345 }]);
   const http = httpRuntime.launch({ ...ctx, config: { ...config(image), runtime: 'http' } });

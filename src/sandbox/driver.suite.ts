@@ -120,7 +120,7 @@ export function driverSuite(d: DriverUnderTest): void {
     const env = { ...config.env, FERRY_FUNCTION: 'suite', FERRY_VERSION: '1', FERRY_INSTANCE: id, FERRY_API_SOCKET: view.channel.api };
     const plan = d.python.launch({ instanceId: id, view, packageDir, config, env, port: 0, networkIsolated: driver.isolated && config.sandbox.network !== 'host' });
     const proc = await driver.spawn({
-      instanceId: id, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: config.limits, sandbox: config.sandbox, hostPaths: plan.hostPaths, runtime: 'python',
+      instanceId: id, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: config.limits, sandbox: config.sandbox, rootfs: plan.rootfs, runtime: 'python',
       ...(plan.channel && { channel: plan.channel }), ...(over.onInstanceStream && { onInstanceStream: over.onInstanceStream }),
     });
     let output = '';
@@ -190,7 +190,7 @@ export function driverSuite(d: DriverUnderTest): void {
     const script = `import socket, os, time\ns = socket.socket(socket.AF_UNIX)\ns.bind(os.environ["FERRY_SOCKET"])\ns.listen(8)\nprint("listening", flush=True)\nwhile True:\n    c, _ = s.accept()\n    time.sleep(0.1)`;
     const proc = await driver.spawn({
       instanceId: id, argv: ['/usr/bin/python3', '-c', script], env: { FERRY_SOCKET: view.channel.frames }, packageDir: runDir, runDir, cwd: '/',
-      limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [], runtime: 'python', channel: 'frames',
+      limits: defaultLimits, sandbox: defaultSandbox, rootfs: [], runtime: 'python', channel: 'frames',
     });
     cleanups.push(async () => {
       await proc.stop(1000);

@@ -117,7 +117,7 @@ export class AdHocRunner {
           limits: { ...defaultLimits, timeoutMs },
           // No network: an ad-hoc command reaches nothing but its stdin.
           sandbox: { ...defaultSandbox, network: 'none' },
-          hostPaths: [], runtime: 'exec', stdin: true,
+          rootfs: [], runtime: 'exec', stdin: true,
         });
       } catch (err) {
         throw new FerryError('instance-start-failed', `the run's sandbox could not start: ${(err as Error).message}`, { cause: err });

@@ -11,7 +11,7 @@ export function coldSpec(
   return {
     instanceId: o.id, argv: plan.argv, env: plan.env, packageDir: o.packageDir, runDir: o.runDir, cwd: plan.cwd, root: o.root,
     ...(plan.user && { user: plan.user }),
-    limits: config.limits, sandbox: config.sandbox, hostPaths: plan.hostPaths, runtime: config.runtime,
+    limits: config.limits, sandbox: config.sandbox, rootfs: plan.rootfs, runtime: config.runtime,
     channel: plan.channel,
     ...(o.onInstanceStream && { onInstanceStream: o.onInstanceStream }),
   };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, type Connector, type DeployTarget, type Runtime, type SandboxDriver, type SandboxProcess } from '../core/index.js';
 import { poolable, PrestartPool } from './prestart-pool.js';
+import { hostRootfsView } from '../sandbox/rootfs/index.js';
 
 const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null;
 
@@ -25,7 +26,7 @@ const runtime = (name: 'node' | 'python', extra: Partial<Runtime> = {}): Runtime
   build: async () => {},
   launch: () => assert.fail('not used'),
   connect: connector,
-  pooledLaunch: () => ({ argv: ['x'], env: {}, cwd: '/pkg', hostPaths: [], channel: 'frames' }),
+  pooledLaunch: () => ({ argv: ['x'], env: {}, cwd: '/pkg', rootfs: [], channel: 'frames' }),
   load: () => ({ handler: 'h', env: {}, cwd: '/pkg' }),
   ...extra,
 });
@@ -36,7 +37,7 @@ function setup(t: TestContext, prestart: () => Promise<SandboxProcess>, runtimes
   const logs: string[] = [];
   const driver: SandboxDriver = {
     name: 'fake', isolated: true, unenforced: () => [], spawn: () => assert.fail('not used'),
-    view: () => ({ packageDir: '/pkg', runDir: '/run/ferry', channel: { frames: '/run/ferry/ferry.sock', http: '/run/ferry/http.sock', api: '/run/ferry/api.sock' } }),
+    view: () => ({ packageDir: '/pkg', runDir: '/run/ferry', channel: { frames: '/run/ferry/ferry.sock', http: '/run/ferry/http.sock', api: '/run/ferry/api.sock' }, rootfs: hostRootfsView }),
     prestart: async () => {
       const p = await prestart();
       started.push(p);

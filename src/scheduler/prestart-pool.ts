@@ -189,7 +189,7 @@ export class PrestartPool {
       await makeRunDir(driver, entry.runDir);
       const view = driver.view({ packageDir: entry.runDir, runDir: entry.runDir });
       const plan = lane.runtime.pooledLaunch!({ instanceId: id, view });
-      const proc = await driver.prestart!({ instanceId: id, argv: plan.argv, env: plan.env, runDir: entry.runDir, cwd: plan.cwd, limits: { ...defaultLimits }, sandbox: defaultSandbox, hostPaths: plan.hostPaths, ...(plan.channel && { channel: plan.channel }) });
+      const proc = await driver.prestart!({ instanceId: id, argv: plan.argv, env: plan.env, runDir: entry.runDir, cwd: plan.cwd, limits: { ...defaultLimits }, sandbox: defaultSandbox, rootfs: plan.rootfs, ...(plan.channel && { channel: plan.channel }) });
       entry.proc = proc;
       // Found again by the next start should this server be killed (scheduler/orphans.ts).
       recordWhileRunning(this.opts.pidDir, id, proc.child);

@@ -60,7 +60,7 @@ export class VersionChecker {
         if (fe.code !== 'instance-start-failed') throw err;
         return { ok: false, message: fe.message };
       }
-      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: t.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: t.config.limits, sandbox: t.config.sandbox, hostPaths: plan.hostPaths, runtime: t.config.runtime });
+      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: t.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: t.config.limits, sandbox: t.config.sandbox, rootfs: plan.rootfs, runtime: t.config.runtime });
       const stdout = tail(proc.child.stdout, CHECK_OUTPUT_MAX);
       const stderr = tail(proc.child.stderr, STDERR_TAIL);
       const timeoutMs = this.o.timeoutMs ?? 30_000;

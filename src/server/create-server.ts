@@ -12,7 +12,7 @@ import { LazyImageImporter } from '../images/lazy-importer.js';
 import { loadRegistrySettings } from '../images/registry-settings.js';
 import { buildSandbox } from './sandbox-tiers.js';
 import { runtimes } from '../runtime/registry.js';
-import { pythonInterpreter } from '../runtime/python/interpreter.js';
+import { pythonInterpreter } from '../sandbox/rootfs/index.js';
 import { LazyDependencyBuilder } from '../build/lazy-builder.js';
 import { PrestartPool, preparePidDir, reapOrphans, Scheduler, VersionChecker, AdHocRunner } from '../scheduler/index.js';
 import { AccessTokens, Authenticator, bootstrapAdmin, InstanceTokens, LoginThrottle } from '../auth/index.js';

@@ -1,17 +1,15 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type InstanceLink, type LaunchContext, type LaunchPlan, type Manifest, type Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, InstanceLink, LaunchContext, LaunchPlan, Manifest, RootfsNeed, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { checkCommand, checkManifestCommand, commandCheckPlan, imageCheckPlan, isPackagePath, resolveCommand } from '../command.js';
 import { imageCommand } from '../image-command.js';
 import { appendPath, hostLibraries } from '../host-libraries.js';
 
+/** Run by Node; it imports ../shim and ../frames, so it needs Ferry's whole runtime directory. */
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
-/** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
-const runtimeDir = dirname(dirname(shimPath));
-
 
 /**
  * CGI-style functions: any executable, run once per call with the request body on stdin and
@@ -50,10 +48,10 @@ export const execRuntime: Runtime = {
       return { ...shimPlan(ctx, image.argv, image.env, image.cwd, []), user: image.user };
     }
     const command = resolveCommand(checkCommand(ctx.config.command, 'exec'), ctx.view);
-    const libs = hostLibraries(ctx.config);
+    const libs = hostLibraries(ctx.config, ctx.view, ['node', 'python']);
     // The host's libraries (hostLibraries) for the programs' interpreters, after the function's own settings.
     const env = { ...ctx.env, ...appendPath(ctx.env, 'NODE_PATH', libs.node), ...appendPath(ctx.env, 'PYTHONPATH', libs.python) };
-    return shimPlan(ctx, command.argv, env, ctx.view.packageDir, [...command.hostPaths, ...libs.node, ...libs.python]);
+    return shimPlan(ctx, command.argv, env, ctx.view.packageDir, [...command.rootfs, ...libs.rootfs]);
   },
 
   check(ctx: CheckContext): LaunchPlan {
@@ -67,9 +65,9 @@ export const execRuntime: Runtime = {
 };
 
 /** The shim's process, running `command` (argv[0] as the sandbox sees it) once per call. */
-function shimPlan(ctx: LaunchContext, command: string[], env: Record<string, string>, cwd: string, hostPaths: string[]): LaunchPlan {
+function shimPlan(ctx: LaunchContext, command: string[], env: Record<string, string>, cwd: string, rootfs: RootfsNeed[]): LaunchPlan {
   return {
-    argv: hostCommand(ctx.view, process.execPath, [hostPathIn(ctx.view, shimPath)]),
+    argv: ctx.view.rootfs.command({ kind: 'node' }, [ctx.view.rootfs.runtimeFile(shimPath)]),
     env: {
       ...env,
       FERRY_SOCKET: ctx.view.channel.frames,
@@ -78,7 +76,7 @@ function shimPlan(ctx: LaunchContext, command: string[], env: Record<string, str
       ...(ctx.config.contract ? { FERRY_CONTRACT: ctx.config.contract } : {}),
     },
     cwd,
-    hostPaths: [process.execPath, runtimeDir, ...hostPaths],
+    rootfs: [{ kind: 'node' }, { kind: 'ferry-runtime' }, ...rootfs],
     channel: 'frames',
   };
 }

@@ -10,6 +10,7 @@ import { requestHeaders, responseHeaders } from './headers.js';
 import { httpRuntime } from './http-runtime.js';
 import { startInstance, tempDir } from './test-harness.js';
 import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
+import { hostRootfsView } from '../../sandbox/rootfs/index.js';
 
 const wsUrl = pathToFileURL(createRequire(import.meta.url).resolve('ws')).href;
 
@@ -53,7 +54,7 @@ function pkg(t: TestContext, files: Record<string, string>): string {
 }
 
 test('the relay in front of isolated servers: inside a node server (--import), else a supervisor', () => {
-  const view = { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') };
+  const view = { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry'), rootfs: hostRootfsView };
   const plan = (command: string[], networkIsolated: boolean): string[] =>
     httpRuntime.launch({ instanceId: 'i', view, config: { command, env: {} } as never, env: {}, port: 8080, networkIsolated }).argv;
   const [node, flag, preload, ...rest] = plan(['node', 'server.js'], true);

@@ -1,7 +1,6 @@
-import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import { hostCommand, hostPathIn, type BuildContext, type CheckContext, type Connector, type InstanceLink, type LaunchContext, type LaunchPlan, type Manifest, type Runtime, type SandboxView } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, InstanceLink, LaunchContext, LaunchPlan, Manifest, RootfsNeed, Runtime, SandboxView } from '../../core/index.js';
 import { HttpConnector } from './http-connector.js';
 import { checkCommand, checkManifestCommand, commandCheckPlan, imageCheckPlan, resolveCommand } from '../command.js';
 import { imageCommand } from '../image-command.js';
@@ -10,13 +9,16 @@ import { imageCommand } from '../image-command.js';
 const relayPath = fileURLToPath(new URL('./relay.js', import.meta.url));
 
 /**
- * argv with the relay in front. A server run by the Node.js that runs Ferry carries the relay in
- * its own process (`--import`): no second Node.js process and its ~45 MB. Any other program gets
- * the relay as a supervisor (another Node.js may lack `--import`).
+ * argv with the relay in front. A server run by the Node.js that runs Ferry (argv starts with the
+ * view's command for it) carries the relay in its own process (`--import`): no second Node.js
+ * process and its ~45 MB. Any other program gets the relay as a supervisor (another Node.js may
+ * lack `--import`).
  */
-export function withRelay(argv: string[], view?: SandboxView): string[] {
-  if (argv[0] === process.execPath) return [process.execPath, '--import', pathToFileURL(relayPath).href, ...argv.slice(1)];
-  return view ? hostCommand(view, process.execPath, [hostPathIn(view, relayPath), '--', ...argv]) : [process.execPath, relayPath, '--', ...argv];
+export function withRelay(argv: string[], view: SandboxView): string[] {
+  const relay = view.rootfs.runtimeFile(relayPath);
+  const node = view.rootfs.command({ kind: 'node' }, []);
+  if (node.every((part, i) => argv[i] === part)) return [...node, '--import', pathToFileURL(relay).href, ...argv.slice(node.length)];
+  return [...node, relay, '--', ...argv];
 }
 
 /**
@@ -45,7 +47,7 @@ export const httpRuntime: Runtime = {
       return { ...serverPlan(ctx, image.argv, image.env, image.cwd, [], port), user: image.user };
     }
     const command = resolveCommand(checkCommand(ctx.config.command, 'http'), ctx.view);
-    return serverPlan(ctx, command.argv, ctx.env, ctx.view.packageDir, command.hostPaths, ctx.config.port);
+    return serverPlan(ctx, command.argv, ctx.env, ctx.view.packageDir, command.rootfs, ctx.config.port);
   },
 
   check(ctx: CheckContext): LaunchPlan {
@@ -59,7 +61,7 @@ export const httpRuntime: Runtime = {
 };
 
 /** The function's server process (argv[0] as the sandbox sees it), with the relay in front where needed. */
-function serverPlan(ctx: LaunchContext, argv: string[], env: Record<string, string>, cwd: string, hostPaths: string[], fixedPort: number | undefined): LaunchPlan {
+function serverPlan(ctx: LaunchContext, argv: string[], env: Record<string, string>, cwd: string, rootfs: RootfsNeed[], fixedPort: number | undefined): LaunchPlan {
   const socket = ctx.view.channel.http;
   // In a network namespace of its own, a server on PORT is reached through the relay, which
   // listens on the function's socket path once PORT accepts (and steps aside if the function
@@ -77,7 +79,8 @@ function serverPlan(ctx: LaunchContext, argv: string[], env: Record<string, stri
       ...(ctx.networkIsolated ? { FERRY_RELAY_SOCKET: socket } : {}),
     },
     cwd,
-    hostPaths: ctx.networkIsolated ? [...hostPaths, process.execPath, dirname(relayPath)] : hostPaths,
+    // The relay runs on Ferry's Node, from Ferry's runtime directory.
+    rootfs: ctx.networkIsolated ? [...rootfs, { kind: 'node' }, { kind: 'ferry-runtime' }] : rootfs,
     channel: 'http',
     // Isolated: the port is in the instance's own namespace; a host port of that number is a stranger's.
     ...(!ctx.networkIsolated && { port: ctx.port }),

@@ -75,7 +75,7 @@ export async function startInstance(
   // pooled: started as the pre-booted pool starts it (no function), then given it with a LOAD.
   const plan = opts.pooled ? runtime.pooledLaunch!({ instanceId, view }) : runtime.launch(ctx);
   if (opts.pooled) plan.env = { PATH: env.PATH!, HOME: env.HOME!, ...plan.env };
-  const proc = await processDriver.spawn({ instanceId, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: full.limits, sandbox: full.sandbox, hostPaths: plan.hostPaths, ...(plan.channel && { channel: plan.channel }) });
+  const proc = await processDriver.spawn({ instanceId, argv: plan.argv, env: plan.env, packageDir, runDir, cwd: plan.cwd, limits: full.limits, sandbox: full.sandbox, rootfs: plan.rootfs, ...(plan.channel && { channel: plan.channel }) });
   let out = '';
   let err = '';
   proc.child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));

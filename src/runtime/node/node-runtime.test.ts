@@ -7,6 +7,7 @@ import { FerryError } from '../../errors/index.js';
 import { startInstance, tempDir } from '../http/test-harness.js';
 import { nodeRuntime } from './node-runtime.js';
 import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
+import { hostRootfsView } from '../../sandbox/rootfs/index.js';
 
 function pkg(t: TestContext, files: Record<string, string>): string {
   const dir = tempDir(t, 'ferry-node-');
@@ -50,7 +51,7 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
   const plan = nodeRuntime.launch({
     instanceId: 'i1',
     networkIsolated: false,
-    view: { packageDir: '/pkg', runDir: '/run', channel: runDirAddresses('/run') },
+    view: { packageDir: '/pkg', runDir: '/run', channel: runDirAddresses('/run'), rootfs: hostRootfsView },
     config,
     env: { A: '1', FERRY_FUNCTION: 'f', NODE_ENV: 'development' },
     port: 1234,
@@ -62,10 +63,9 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
   assert.deepEqual(plan.env, { A: '1', FERRY_FUNCTION: 'f', NODE_ENV: 'development', FERRY_SOCKET: '/run/ferry.sock', FERRY_HANDLER: '/pkg/src/index.js:api' });
   assert.equal(plan.cwd, '/pkg');
   assert.equal(plan.channel, 'frames');
-  assert.ok(plan.hostPaths.includes(process.execPath));
-  assert.ok(plan.hostPaths.some((p) => plan.argv.at(-1)!.startsWith(p + '/')));
+  assert.deepEqual(plan.rootfs, [{ kind: 'node' }, { kind: 'ferry-runtime' }]);
 
-  const small = nodeRuntime.launch({ instanceId: 'i2', view: { packageDir: '/p', runDir: '/r', channel: runDirAddresses('/r') }, config: { ...config, handler: 'a.mts', limits: { ...defaultLimits, memoryMb: 16 } }, env: {}, port: 1, networkIsolated: false });
+  const small = nodeRuntime.launch({ instanceId: 'i2', view: { packageDir: '/p', runDir: '/r', channel: runDirAddresses('/r'), rootfs: hostRootfsView }, config: { ...config, handler: 'a.mts', limits: { ...defaultLimits, memoryMb: 16 } }, env: {}, port: 1, networkIsolated: false });
   assert.equal(small.argv[1], '--max-old-space-size=16');
   assert.equal(small.env.FERRY_HANDLER, '/p/a.mjs');
   assert.equal(small.env.NODE_ENV, 'production');
@@ -186,7 +186,7 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
 const baseConfig: EffectiveConfig = { runtime: 'node', handler: 'index.js', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings, recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox };
 
 test('pooled launch: the shim without a function or heap limit; load() is what launch() would start', () => {
-  const view = { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') };
+  const view = { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry'), rootfs: hostRootfsView };
   const pooled = nodeRuntime.pooledLaunch!({ instanceId: 'p1', view });
   assert.equal(pooled.argv[0], process.execPath);
   assert.ok(!pooled.argv.some((a) => a.startsWith('--max-old-space-size')), 'memoryMb is not known yet');

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
-import type { BuildContext, CheckContext, Connector, EffectiveConfig, InstanceLink, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, EffectiveConfig, InstanceLink, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, RootfsNeed, Runtime } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
 import { appendPath, hostLibraries } from '../host-libraries.js';
@@ -10,8 +10,8 @@ import { compiledPath, compileTypeScript, findTypeScript, isTypeScript } from '.
 import { typeCheck } from './type-check.js';
 
 const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
-/** The shim imports ../shim and ../frames: the sandbox must see the whole runtime directory. */
-const runtimeDir = dirname(dirname(shimPath));
+/** Node and Ferry's runtime directory: the shim imports ../shim and ../frames. */
+const needs: RootfsNeed[] = [{ kind: 'node' }, { kind: 'ferry-runtime' }];
 
 /**
  * Read by node, libuv, OpenSSL, ICU or the loader only at process start (NODE_ENV is read by
@@ -102,11 +102,11 @@ export const nodeRuntime: Runtime = {
     const { file, exportName } = checkHandler(ctx.config.handler);
     const heapMb = Math.max(16, Math.round(ctx.config.limits.memoryMb * 0.75));
     const handler = posix.join(ctx.view.packageDir, compiledPath(file)) + (exportName ? `:${exportName}` : '');
-    const globals = hostLibraries(ctx.config).node;
-    const hostPaths = [process.execPath, runtimeDir, ...globals];
+    const libs = hostLibraries(ctx.config, ctx.view, ['node']);
+    const globals = libs.node;
     return {
       // Heap at 3/4 of the limit: the rest is for code, stacks and buffers outside the V8 heap.
-      argv: [process.execPath, `--max-old-space-size=${heapMb}`, '--enable-source-maps', shimPath],
+      argv: ctx.view.rootfs.command({ kind: 'node' }, [`--max-old-space-size=${heapMb}`, '--enable-source-maps', ctx.view.rootfs.runtimeFile(shimPath)]),
       env: {
         NODE_ENV: 'production',
         ...ctx.env,
@@ -116,7 +116,7 @@ export const nodeRuntime: Runtime = {
         FERRY_HANDLER: handler,
       },
       cwd: ctx.view.packageDir,
-      hostPaths,
+      rootfs: [...needs, ...libs.rootfs],
       channel: 'frames',
     };
   },
@@ -126,10 +126,10 @@ export const nodeRuntime: Runtime = {
       // No --max-old-space-size: the function, and so its memoryMb, is not known yet. A pooled
       // instance is bounded by its memory cgroup, which the hand-off sets to memoryMb (the pool
       // runs only where that cgroup is enforced).
-      argv: [process.execPath, '--enable-source-maps', shimPath],
+      argv: ctx.view.rootfs.command({ kind: 'node' }, ['--enable-source-maps', ctx.view.rootfs.runtimeFile(shimPath)]),
       env: { NODE_ENV: 'production', FERRY_SOCKET: ctx.view.channel.frames, FERRY_POOLED: '1' },
       cwd: ctx.view.packageDir,
-      hostPaths: [process.execPath, runtimeDir],
+      rootfs: needs,
       channel: 'frames',
     };
   },

@@ -7,6 +7,7 @@ import { defaultExecutionSettings, defaultPrivacySettings } from '../../core/ind
 import { startInstance, tempDir } from '../http/test-harness.js';
 import { pythonRuntime } from './python-runtime.js';
 import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
+import { hostRootfsView } from '../../sandbox/rootfs/index.js';
 
 const handlerPy = `
 import asyncio, time
@@ -210,10 +211,10 @@ test('poolable: not when the environment sets what the interpreter reads only at
   for (const name of ['PYTHONPATH', 'PYTHONHASHSEED', 'LD_LIBRARY_PATH', 'LANG', 'LC_CTYPE', 'TZ']) {
     assert.equal(pythonRuntime.poolable!({ ...config, env: { [name]: 'x' } }), false, name);
   }
-  const plan = pythonRuntime.pooledLaunch!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') } });
+  const plan = pythonRuntime.pooledLaunch!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry'), rootfs: hostRootfsView } });
   assert.equal(plan.env.FERRY_POOLED, '1');
   assert.equal(plan.env.FERRY_HANDLER, undefined);
-  const load = pythonRuntime.load!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry') }, config, env: { A: '1' }, port: 0, networkIsolated: true });
+  const load = pythonRuntime.load!({ instanceId: 'p', view: { packageDir: '/pkg', runDir: '/run/ferry', channel: runDirAddresses('/run/ferry'), rootfs: hostRootfsView }, config, env: { A: '1' }, port: 0, networkIsolated: true });
   assert.equal(load.handler, '/pkg/main.py:handler');
   assert.equal(load.env.FERRY_CONCURRENCY, '4');
   assert.equal(load.env.A, '1');

@@ -1,16 +1,17 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors/index.js';
 import { PYTHON_SITE_DIR } from '../../core/index.js';
-import type { BuildContext, CheckContext, Connector, EffectiveConfig, InstanceLink, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, Runtime } from '../../core/index.js';
+import type { BuildContext, CheckContext, Connector, EffectiveConfig, InstanceLink, LaunchContext, LaunchPlan, LoadSpec, Manifest, PooledLaunchContext, RootfsNeed, Runtime, SandboxView } from '../../core/index.js';
 import { FramesConnector } from '../frames/frames-connector.js';
 import { loadSpecOf, setsStartupEnv } from '../pooled.js';
-import { pythonInterpreter } from './interpreter.js';
 import { hostLibraries } from '../host-libraries.js';
 
 /** shim.py and its helper modules, copied next to this file by scripts/copy-assets.mjs. */
 const shimPath = fileURLToPath(new URL('./shim.py', import.meta.url));
+/** The interpreter and Ferry's runtime directory (the shim and its modules). */
+const needs: RootfsNeed[] = [{ kind: 'python3' }, { kind: 'ferry-runtime' }];
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Read by the interpreter, the loader or the C library only at start (time reads TZ at import). */
 const startupOnlyEnv = /^(PYTHON|LD_|LC_|LANG$|LANGUAGE$|TZ$)/;
@@ -41,8 +42,8 @@ function checkHandler(handler: string | undefined): { file: string; fn: string }
  * host's site-packages nor a user site is on sys.path (a function imports the stdlib, its package
  * and its `.ferry/site`, never what happens to be installed on the host).
  */
-function pythonArgv(executable: string): string[] {
-  return [executable, '-u', '-X', 'utf8', '-S', shimPath];
+function pythonArgv(view: SandboxView): string[] {
+  return view.rootfs.command({ kind: 'python3' }, ['-u', '-X', 'utf8', '-S', view.rootfs.runtimeFile(shimPath)]);
 }
 
 /**
@@ -68,10 +69,11 @@ export const pythonRuntime: Runtime = {
 
   launch(ctx: LaunchContext): LaunchPlan {
     const { file, fn } = checkHandler(ctx.config.handler);
-    const python = pythonInterpreter();
-    const hostSite = hostLibraries(ctx.config).python;
+    const argv = pythonArgv(ctx.view);
+    const libs = hostLibraries(ctx.config, ctx.view, ['python']);
+    const hostSite = libs.python;
     return {
-      argv: pythonArgv(python.executable),
+      argv,
       env: {
         ...ctx.env,
         FERRY_SOCKET: ctx.view.channel.frames,
@@ -85,17 +87,16 @@ export const pythonRuntime: Runtime = {
         PYTHONUNBUFFERED: '1',
       },
       cwd: ctx.view.packageDir,
-      hostPaths: [...python.hostPaths, dirname(shimPath), ...hostSite],
+      rootfs: [...needs, ...libs.rootfs],
       channel: 'frames',
     };
   },
 
   pooledLaunch(ctx: PooledLaunchContext): LaunchPlan {
-    const python = pythonInterpreter();
     return {
       // As launch(), minus the function: FERRY_HANDLER and FERRY_CONCURRENCY arrive with LOAD.
       // Variables the interpreter reads only at start are set here, as a cold start sets them.
-      argv: pythonArgv(python.executable),
+      argv: pythonArgv(ctx.view),
       env: {
         FERRY_SOCKET: ctx.view.channel.frames,
         FERRY_POOLED: '1',
@@ -103,7 +104,7 @@ export const pythonRuntime: Runtime = {
         PYTHONUNBUFFERED: '1',
       },
       cwd: ctx.view.packageDir,
-      hostPaths: [...python.hostPaths, dirname(shimPath)],
+      rootfs: needs,
       channel: 'frames',
     };
   },

@@ -8,9 +8,10 @@ import { readChildPid, stopSandbox } from './sandbox-process.js';
 import { withStackFd, type AttachedStack } from './slirp.js';
 import { ENV_FD, envArgs, sendEnv, stdioWithEnv } from './env-fd.js';
 import type { InstanceRefusals } from './seccomp-log.js';
-import { ferryBinds, ferryView, imageRootArgs, outermost } from './image-root.js';
+import { FERRY_DIR, ferryBinds, imageRootArgs, imageRootfsView, outermost } from './image-root.js';
 import { launcherFor } from './host-libraries.js';
 import { RunDirChannel, runDirAddresses } from '../socket-channel/index.js';
+import { hostPathsOfAll, hostRootfsView } from '../rootfs/index.js';
 
 /** Where things appear inside every sandbox. */
 export const SANDBOX_PACKAGE_DIR = '/pkg';
@@ -143,8 +144,8 @@ export function createBwrapDriver(deps: BwrapDeps & { validate?(settings: Sandbo
     // An image root: the image's tree is `/`, Ferry's own programs are under /.ferry (image-root.ts).
     view: (spec): SandboxView =>
       spec.root === 'package'
-        ? { packageDir: '/', runDir: SANDBOX_RUN_DIR, channel: runDirAddresses(SANDBOX_RUN_DIR), ferry: ferryView() }
-        : { packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR, channel: runDirAddresses(SANDBOX_RUN_DIR) },
+        ? { packageDir: '/', runDir: SANDBOX_RUN_DIR, channel: runDirAddresses(SANDBOX_RUN_DIR), rootfs: imageRootfsView }
+        : { packageDir: SANDBOX_PACKAGE_DIR, runDir: SANDBOX_RUN_DIR, channel: runDirAddresses(SANDBOX_RUN_DIR), rootfs: hostRootfsView },
     unenforced: () => deps.unenforced,
     ...(deps.runDirs && { prepareRunDir: (dir: string) => deps.runDirs!.prepare(dir), releaseRunDir: (dir: string) => deps.runDirs!.release(dir) }),
     spawn: async (spec) => (await spawnSandbox(deps, spec)).proc,
@@ -237,7 +238,7 @@ async function spawnSandbox(deps: BwrapDeps, spec: SandboxSpec, cleanup?: () => 
     env = envArgs(spec.env);
     args = bwrapArgs(spec, net, deps);
     // In an image root the helper is Ferry's file under /.ferry, started through the host's loader.
-    inside = spec.root === 'package' ? [...launcherFor(deps.helper), ferryView().path(deps.helper)] : [deps.helper];
+    inside = spec.root === 'package' ? [...launcherFor(deps.helper), `${FERRY_DIR}${deps.helper}`] : [deps.helper];
     args.push('--seccomp', fdArg(filters.quiet));
     logged = fdArg(filters.logged);
   } catch (err) {
@@ -352,11 +353,12 @@ function bwrapArgs(spec: SandboxSpec, net: { bwrapArgs: string[]; binds: Array<{
   if (!image) a.push('--ro-bind', deps.etcFiles.passwd, '/etc/passwd', '--ro-bind', deps.etcFiles.group, '/etc/group');
   // The network plan's files (e.g. a resolv.conf naming the user-mode stack's DNS forwarder).
   for (const b of net.binds) a.push('--ro-bind', b.source, b.dest);
-  // The interpreter and shim, when they live outside /usr (e.g. a pyenv prefix, Ferry's dist),
-  // and the helper that loads the logged filter.
+  // What the runtime needs (its interpreter and Ferry's shims), where they live outside /usr
+  // (e.g. a pyenv prefix, Ferry's dist), and the helper that loads the logged filter.
   // In an image root they and the host libraries they load appear under /.ferry only.
-  if (image) a.push(...ferryBinds([...spec.hostPaths, deps.helper], [process.execPath, deps.helper], src));
-  else for (const p of outermost([...spec.hostPaths, deps.helper])) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
+  const needed = [...hostPathsOfAll(spec.rootfs), deps.helper];
+  if (image) a.push(...ferryBinds(needed, [process.execPath, deps.helper], src));
+  else for (const p of outermost(needed)) if (!coveredBySystem(p)) a.push('--ro-bind', src(p), p);
   // The package, read-only: a function cannot modify its own code or another's shared package.
   if (!image) {
     a.push('--ro-bind', spec.packageDir, SANDBOX_PACKAGE_DIR);

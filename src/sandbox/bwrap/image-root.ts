@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { FerryError } from '../../errors/index.js';
-import type { FerryView, SandboxSettings } from '../../core/index.js';
+import type { RootfsView, SandboxSettings } from '../../core/index.js';
 import { FERRY_LIB_DIR, hostLibraries, launcherFor } from './host-libraries.js';
 
 /**
@@ -95,10 +95,19 @@ export function ferryBinds(hostPaths: string[], programs: string[], src: (p: str
   return a;
 }
 
-/** How Ferry's Node runs in an image root: at /.ferry/<host path>, through the host's loader. */
-export function ferryView(): FerryView {
-  return { launcher: launcherFor(process.execPath), path: (p) => `${FERRY_DIR}${p}` };
-}
+/**
+ * An image root's file system as runtimes see it: Ferry's Node and runtime files at /.ferry/<host
+ * path>, Node started through the host's loader; nothing else of the host's (the image's own
+ * programs run its command).
+ */
+export const imageRootfsView: RootfsView = {
+  command: (need, args) => {
+    if (need.kind !== 'node') throw new FerryError('instance-start-failed', `an image's root has no ${need.kind === 'program' ? `'${need.name}'` : need.kind} of the host's`);
+    return [...launcherFor(process.execPath), `${FERRY_DIR}${process.execPath}`, ...args];
+  },
+  runtimeFile: (p) => `${FERRY_DIR}${p}`,
+  libraries: () => [],
+};
 
 /** Paths not inside another of the list (binding a directory covers what is in it). */
 export function outermost(paths: string[]): string[] {

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { defaultLimits, defaultSandbox, type RuntimeName } from '../../core/index.js';
+import { defaultLimits, defaultSandbox, type RootfsNeed, type RuntimeName } from '../../core/index.js';
 import { createBwrapDriver } from './bwrap-driver.js';
 import { detectCgroups, type CgroupHost } from './cgroups.js';
 import { writeEtcFiles } from './etc-files.js';
@@ -90,7 +90,7 @@ function ready(t: TestContext): boolean {
 }
 
 /** Runs argv in a real sandbox of the driver, as `runtime`, with memoryMb 64 and no memory cgroup. */
-async function sandboxed(runtime: RuntimeName, argv: string[], hostPaths: string[]): Promise<{ code: number | null; out: string; err: string }> {
+async function sandboxed(runtime: RuntimeName, argv: string[], rootfs: RootfsNeed[]): Promise<{ code: number | null; out: string; err: string }> {
   const id = `m${runtime}${Math.random().toString(36).slice(2, 8)}`;
   const runDir = join(work, id);
   const pkg = join(work, 'pkg');
@@ -121,7 +121,7 @@ async function sandboxed(runtime: RuntimeName, argv: string[], hostPaths: string
     cwd: '/pkg',
     limits: { ...defaultLimits, memoryMb: 64, pids: 64 },
     sandbox: { ...defaultSandbox, network: 'none' },
-    hostPaths,
+    rootfs,
     runtime,
   });
   let out = '';
@@ -137,14 +137,13 @@ const addressLimit = "open('/proc/self/limits').read().split('Max address space'
 
 test('python under the fallback: RLIMIT_AS of 4 x memoryMb, an allocation past it is a MemoryError', async (t) => {
   if (!ready(t)) return;
-  const prefix = dirname(dirname(python));
   const src = `limit = ${addressLimit}
 try:
     x = bytearray(400 * 1024 * 1024)
     print(limit, 'allocated')
 except MemoryError:
     print(limit, 'MemoryError')`;
-  const r = await sandboxed('python', [python, '-c', src], [prefix]);
+  const r = await sandboxed('python', [python, '-c', src], [{ kind: 'python3' }]);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out, `${256 * MiB} MemoryError`);
 });
@@ -153,7 +152,7 @@ test('node under the fallback: no RLIMIT_AS, so it starts and allocates with mem
   if (!ready(t)) return;
   const src = `const limit = require('fs').readFileSync('/proc/self/limits', 'utf8').split('Max address space')[1].trim().split(/\\s+/)[0];
 console.log(limit, Buffer.alloc(16 * 1024 * 1024).length)`;
-  const r = await sandboxed('node', [process.execPath, '--max-old-space-size=48', '-e', src], [process.execPath]);
+  const r = await sandboxed('node', [process.execPath, '--max-old-space-size=48', '-e', src], [{ kind: 'node' }]);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out, `unlimited ${16 * MiB}`);
 });

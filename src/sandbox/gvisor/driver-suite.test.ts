@@ -55,7 +55,7 @@ test('gvisor: the environment is in no command line, and its config.json is gone
   const id = `env-${randomUUID().slice(0, 8)}`;
   const proc = await driver.spawn({
     instanceId: id, argv: ['/usr/bin/python3', '-c', 'import os, time\nprint(len(os.environ["X_SECRET"]), flush=True)\ntime.sleep(60)'], env: { X_SECRET: secret },
-    packageDir: runDir, runDir, cwd: '/', limits: defaultLimits, sandbox: { ...defaultSandbox, network: 'none' }, hostPaths: [],
+    packageDir: runDir, runDir, cwd: '/', limits: defaultLimits, sandbox: { ...defaultSandbox, network: 'none' }, rootfs: [],
   });
   try {
     let out = '';

@@ -7,6 +7,7 @@ import type { Limits, NetworkPolicy, SandboxDriver, SandboxProcess, SandboxSetti
 import { RunDirChannel, runDirAddresses } from '../socket-channel/index.js';
 import { processTreeMemory } from '../host/process-memory.js';
 import { childExit } from '../host/child-exit.js';
+import { hostRootfsView } from '../rootfs/index.js';
 import { GVISOR_PACKAGE_DIR, GVISOR_RUN_DIR, ociSpec, unhonoured } from './oci-spec.js';
 import { destroyContainer } from './runsc.js';
 
@@ -67,7 +68,7 @@ export function createGvisorDriver(deps: GvisorDeps): SandboxDriver {
     instanceUid: deps.sandboxUser.uid,
     view(spec): SandboxView {
       if (spec.root === 'package') throw new FerryError('instance-start-failed', 'the gvisor sandbox does not run container image versions');
-      return { packageDir: GVISOR_PACKAGE_DIR, runDir: GVISOR_RUN_DIR, channel: runDirAddresses(GVISOR_RUN_DIR) };
+      return { packageDir: GVISOR_PACKAGE_DIR, runDir: GVISOR_RUN_DIR, channel: runDirAddresses(GVISOR_RUN_DIR), rootfs: hostRootfsView };
     },
     validate: (settings) => deps.validate(settings),
     unenforced: () => [...deps.unenforced],

@@ -1,6 +1,7 @@
 import type { SandboxSettings, SandboxSpec, SeccompPolicy } from '../../core/index.js';
 import { coveredBySystem, systemBinds } from '../bwrap/system-binds.js';
 import { outermost } from '../bwrap/image-root.js';
+import { hostPathsOfAll } from '../rootfs/index.js';
 import { defaultDenyList, enosysSyscalls, runtimeBaseline } from '../bwrap/seccomp-defaults.js';
 
 /** Where things appear inside a gVisor sandbox: the same places as under bwrap. */
@@ -42,8 +43,9 @@ export function ociSpec(spec: SandboxSpec, b: BundleInputs): Record<string, unkn
   for (const m of systemBinds()) if (m.kind === 'ro-bind' && !(b.resolvConf && m.dest === '/etc/resolv.conf')) mounts.push(ro(m.source, m.dest));
   if (b.resolvConf) mounts.push(ro(b.resolvConf, '/etc/resolv.conf'));
   mounts.push(ro(b.etcFiles.passwd, '/etc/passwd'), ro(b.etcFiles.group, '/etc/group'));
-  // The interpreter and shim where they live outside /usr (Ferry's dist, a pyenv prefix).
-  for (const p of outermost([...spec.hostPaths])) if (!coveredBySystem(p)) mounts.push(ro(p, p));
+  // What the runtime needs (its interpreter and Ferry's shims) where it lives outside /usr
+  // (Ferry's dist, a pyenv prefix).
+  for (const p of outermost(hostPathsOfAll(spec.rootfs))) if (!coveredBySystem(p)) mounts.push(ro(p, p));
   // The package, read-only: a function cannot modify its own code or another's shared package.
   mounts.push(ro(spec.packageDir, GVISOR_PACKAGE_DIR));
   if (s.packageAlias) mounts.push(ro(spec.packageDir, s.packageAlias));

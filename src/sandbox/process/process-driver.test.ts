@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { defaultLimits, defaultSandbox, type SandboxProcess } from '../../core/index.js';
+import { hostRootfsView } from '../rootfs/index.js';
 import { processDriver } from './process-driver.js';
 
 async function run(t: TestContext, script: string, env: Record<string, string> = {}): Promise<{ proc: SandboxProcess; out: () => string; runDir: string }> {
   const runDir = mkdtempSync(join(tmpdir(), 'ferry-pd-'));
-  const proc = await processDriver.spawn({ instanceId: 't', argv: ['/bin/sh', '-c', script], env, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
+  const proc = await processDriver.spawn({ instanceId: 't', argv: ['/bin/sh', '-c', script], env, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, rootfs: [] });
   let out = '';
   proc.child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   t.after(async () => {
@@ -38,7 +39,7 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
 test('process driver: not isolated, view unchanged, unenforced limits listed', () => {
   assert.equal(processDriver.name, 'process');
   assert.equal(processDriver.isolated, false);
-  assert.deepEqual(processDriver.view({ packageDir: '/p', runDir: '/r' }), { packageDir: '/p', runDir: '/r', channel: { frames: '/r/ferry.sock', http: '/r/http.sock', api: '/r/api.sock' } });
+  assert.deepEqual(processDriver.view({ packageDir: '/p', runDir: '/r' }), { packageDir: '/p', runDir: '/r', channel: { frames: '/r/ferry.sock', http: '/r/http.sock', api: '/r/api.sock' }, rootfs: hostRootfsView });
   assert.ok(processDriver.unenforced().some((l) => l.startsWith('memory')));
 });
 
@@ -85,6 +86,6 @@ test('stop: resolves at once for a process that already exited; twice is fine', 
 test('spawn: a missing program does not throw in the server; stop resolves', async (t) => {
   const runDir = mkdtempSync(join(tmpdir(), 'ferry-pd-'));
   t.after(() => rmSync(runDir, { recursive: true, force: true }));
-  const proc = await processDriver.spawn({ instanceId: 'x', argv: ['/nonexistent/program'], env: {}, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, hostPaths: [] });
+  const proc = await processDriver.spawn({ instanceId: 'x', argv: ['/nonexistent/program'], env: {}, packageDir: runDir, runDir, cwd: runDir, limits: defaultLimits, sandbox: defaultSandbox, rootfs: [] });
   await proc.stop(100);
 });

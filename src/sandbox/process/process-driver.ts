@@ -3,6 +3,7 @@ import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver, SandboxProcess, SandboxSpec, SandboxView } from '../../core/index.js';
 import { processTreeMemory } from '../host/process-memory.js';
 import { RunDirChannel, runDirAddresses } from '../socket-channel/index.js';
+import { hostRootfsView } from '../rootfs/index.js';
 
 /** The host variables an instance keeps: enough to find programs and decode text, nothing else. */
 function baseEnv(runDir: string): Record<string, string> {
@@ -31,9 +32,9 @@ export const processDriver: Omit<SandboxDriver, 'spawn'> & { spawn(spec: Sandbox
   name: 'process',
   isolated: false,
 
-  /** Nothing is remapped: the instance sees the host paths. */
+  /** Nothing is remapped: the instance sees the host paths, every need where it is on the host. */
   view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView {
-    return { packageDir: spec.packageDir, runDir: spec.runDir, channel: runDirAddresses(spec.runDir) };
+    return { packageDir: spec.packageDir, runDir: spec.runDir, channel: runDirAddresses(spec.runDir), rootfs: hostRootfsView };
   },
 
   async spawn(spec: SandboxSpec): Promise<SandboxProcess> {

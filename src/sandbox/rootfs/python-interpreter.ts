@@ -15,9 +15,10 @@ export interface PythonInterpreter {
 let cached: PythonInterpreter | undefined;
 
 /**
- * Resolves the interpreter once per process: `FERRY_PYTHON` if set, else `python3` on PATH, asked
- * for its own `sys.executable`. Synchronous because `Runtime.launch` is; it runs a child once, then
- * the answer is cached. Throws `instance-start-failed` when no interpreter can be found.
+ * Resolves the `python3` need once per process: `FERRY_PYTHON` if set, else `python3` on PATH,
+ * asked for its own `sys.executable` (behind a pyenv shim: the real interpreter) and prefixes.
+ * Synchronous because `Runtime.launch` is; it runs a child once, then the answer is cached.
+ * Throws `instance-start-failed` when no interpreter can be found.
  */
 export function pythonInterpreter(): PythonInterpreter {
   if (cached) return cached;
