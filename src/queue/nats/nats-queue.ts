@@ -77,19 +77,25 @@ export class NatsQueue implements Queue {
         // Created by another process with other settings (an older Ferry): use it as it is.
         if (!(await jsm.streams.info(this.stream).catch(() => undefined))) throw err;
       });
-    await jsm.consumers
+    const ackWait = Math.round(this.ctx.ackWaitMs * 1e6);
+    const consumer = await jsm.consumers
       .add(this.stream, {
         durable_name: layout.consumer,
         ack_policy: 'explicit',
-        ack_wait: Math.round(this.ctx.ackWaitMs * 1e6),
+        ack_wait: ackWait,
         // Ferry counts deliveries itself (a message handed back unseen is not one) and sets aside
         // what has had its deliveries.
         max_deliver: -1,
         max_ack_pending: 20_000,
       })
       .catch(async (err: unknown) => {
-        if (!(await jsm.consumers.info(this.stream, layout.consumer).catch(() => undefined))) throw err;
+        const info = await jsm.consumers.info(this.stream, layout.consumer).catch(() => undefined);
+        if (!info) throw err;
+        return info;
       });
+    // Created earlier with another ack wait (--nats-ack-wait changed since): the setting of the
+    // process started last holds, as the redelivery of every holder's messages depends on it.
+    if (consumer.config.ack_wait !== ackWait) await jsm.consumers.update(this.stream, layout.consumer, { ack_wait: ackWait });
     await this.later.start();
   }
 
