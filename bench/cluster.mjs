@@ -1,14 +1,21 @@
-// `npm run bench:cluster`: Ferry as a cluster on NATS JetStream, beside one node on the embedded store.
-//  1. async executions/s: `--count` executions of an empty function accepted (64 in flight) while
-//     nothing runs them, then drained: by the embedded store's node restarted with workers, and by
-//     1, 2 and 3 workers started behind a gateway on NATS; the rate is taken from the executions'
-//     own times (first start to last end), so neither acceptance nor a start is counted.
-//  2. sync warm req/s and p50 (wrk, keep-alive): one node; the same node behind a plain one-hop
-//     Node proxy (node:http, a keep-alive agent); a gateway to one worker on NATS.
-// Every process runs with the process driver, no sandbox; nats-server comes from PATH.
-// Options: --count N (2000), --duration S (wrk, 5), --connections N (16), --quick (500, 2 s).
+// `npm run bench:cluster` (and the cluster rows of `npm run bench`): Ferry as a cluster on NATS
+// JetStream, beside one node on the embedded store.
+//  cluster-async: async executions/s: `--count` executions of an empty function accepted (64 in
+//     flight) while nothing runs them, then drained: by the embedded store's node restarted with
+//     workers, and by 1, 2 and 3 workers started behind a gateway on NATS. The rate is taken from
+//     the executions' own end times over the middle 80 % of them (10th to 90th percentile), so
+//     neither acceptance, nor a node's start (its first instance starting), nor the last
+//     stragglers are counted: what the queue and the store sustain once every node runs.
+//  cluster-sync: sync warm req/s and p50 (wrk, keep-alive): one node; the same node behind a plain
+//     one-hop proxy (the anchors harness's `proxy-undici`, a process of its own, when the harness
+//     is set up; else a node:http proxy in this process); a gateway to one worker on NATS.
+// Every process runs with the process driver, no sandbox; nats-server comes from PATH. Server
+// output is kept, not shown (the last of it is printed when a server fails).
+// Options: --only cluster-async,cluster-sync; --count N (2000), --duration S (wrk, 5),
+// --connections N (16), --quick (500, 2 s), --out DIR (results: ferry-cluster-<time>.md and .json,
+// default $ANCHORS_TMP/results or /tmp/anchors/results).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +23,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { keepAliveRequest } from './keep-alive.mjs';
+import { clusterRowNames } from './cluster/rows.mjs';
+import { hostFacts } from './warm/host.mjs';
+import { publishResults } from './warm/report.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -26,6 +36,11 @@ const quick = args.includes('--quick') || process.env.FERRY_BENCH_QUICK === '1';
 const count = Number(opt('count', quick ? 500 : 2000));
 const duration = Number(opt('duration', quick ? 2 : 5));
 const connections = Number(opt('connections', 16));
+const only = new Set((opt('only', '') || clusterRowNames.join(',')).split(',').map((x) => x.trim()).filter(Boolean));
+for (const n of only) if (!clusterRowNames.includes(n)) throw new Error(`--only: no row group '${n}' (groups: ${clusterRowNames.join(', ')})`);
+const anchorsTmp = process.env.ANCHORS_TMP || '/tmp/anchors';
+const out = opt('out', join(anchorsTmp, 'results'));
+const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 const here = fileURLToPath(new URL('../', import.meta.url));
 const cli = join(here, 'dist/src/cli/main.js');
 const tar = createRequire(join(here, 'package.json'))('tar');
@@ -133,9 +148,10 @@ async function drained(node) {
   }
   const all = await executions(node);
   const ok = all.filter((e) => e.status === 'succeeded');
-  const first = Math.min(...ok.map((e) => Date.parse(e.startedAt)));
-  const last = Math.max(...ok.map((e) => Date.parse(e.finishedAt)));
-  return { rate: ok.length / ((last - first) / 1000), ok: ok.length, all: all.length };
+  const ends = ok.map((e) => Date.parse(e.finishedAt)).sort((a, b) => a - b);
+  const from = Math.floor(ends.length * 0.1);
+  const to = Math.ceil(ends.length * 0.9) - 1;
+  return { rate: (to - from) / (Math.max(1, ends[to] - ends[from]) / 1000), ok: ok.length, all: all.length };
 }
 
 /** wrk, spawned (not spawnSync: the one-hop proxy runs in this process and must keep serving). */
@@ -147,13 +163,13 @@ async function wrk(url) {
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`wrk failed (${code})`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = /50%\s+(\S+)/.exec(out)?.[1];
+  const p50 = /^\s*50%\s+(\S+)/m.exec(out)?.[1];
   const bad = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors: connect (\d+)/.exec(out)?.[1] ?? 0);
   return { rps, p50, bad };
 }
 
-/** A plain one-hop reverse proxy (node:http, keep-alive) to `target`. */
-async function plainProxy(target) {
+/** A plain one-hop reverse proxy (node:http, keep-alive) to `target`, in this process. */
+async function nodeProxy(target) {
   const to = new URL(target);
   const proxyAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((req, res) => {
@@ -165,7 +181,38 @@ async function plainProxy(target) {
     req.pipe(up);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => (proxyAgent.destroy(), new Promise((r) => server.close(r))) };
+  return { label: 'plain one-hop Node proxy (node:http, in the bench process)', url: `http://127.0.0.1:${server.address().port}`, close: () => (proxyAgent.destroy(), new Promise((r) => server.close(r))) };
+}
+
+/** A free port on 127.0.0.1. */
+async function freePort() {
+  const s = http.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
+ * The anchors harness's one-hop proxy (`proxy-undici`: node:http in front, an undici pool behind)
+ * to `target`, a process of its own; the in-process node:http proxy when the harness is not set up.
+ */
+async function plainProxy(target) {
+  const anchors = process.env.FERRY_ANCHORS;
+  const modules = join(anchorsTmp, 'node_modules');
+  if (!anchors || !existsSync(join(anchors, 'fns/proxy-undici.js')) || !existsSync(join(modules, 'undici'))) return nodeProxy(target);
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(anchors, 'fns/proxy-undici.js')], {
+    stdio: 'ignore',
+    env: { ...process.env, PORT: String(port), UPSTREAM_PORT: new URL(target).port, ANCHORS_NODE_MODULES: modules, NODE_ENV: 'production' },
+  });
+  started.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; (await request(`${url}/`, 'GET').catch(() => ({ status: 0 }))).status === 0; i++) {
+    if (i > 100 || child.exitCode !== null) throw new Error('the anchors proxy-undici did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { label: "plain one-hop proxy (the anchors harness's proxy-undici)", url, close: async () => {} };
 }
 
 /** A gateway on NATS (its own prefix) on a fresh data dir; `addWorkers` starts workers on the same one. */
@@ -191,26 +238,31 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => {
   for (const c of [...started, nats].filter(Boolean)) c.kill('SIGKILL');
   process.exit(1);
 });
-try {
-  console.log(`ferry bench:cluster: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start, ${count} executions a row, wrk -c${connections} ${duration} s`);
-  const natsPort = await startNats();
-  // 1. Async executions/s: accepted first, then drained (the embedded node restarted with workers).
+
+/** Async executions/s: accepted first, then drained (the embedded node restarted with workers). */
+async function asyncRows(natsPort) {
+  log('async: one node, embedded store');
   const singleDir = temp('ferry-bench-single-');
   await accept(await startFerry(singleDir, ['--async-workers', '0']));
   await stopAll();
   const embedded = await drained(await startFerry(singleDir, ['--async-workers', '64']));
-  rows.push([`async executions/s, one node, embedded store`, `${Math.round(embedded.rate)} (${embedded.ok} of ${embedded.all} succeeded)`]);
+  rows.push({ name: 'async executions/s, one node, embedded store', value: `${Math.round(embedded.rate)} (${embedded.ok} of ${embedded.all} succeeded)`, rate: embedded.rate });
   await stopAll();
   for (const n of [1, 2, 3]) {
+    log(`async: a gateway and ${n} worker(s), NATS`);
     const { gateway, addWorkers } = await startGateway(natsPort, `bench${n}`);
     await accept(gateway);
     await addWorkers(n);
     const r = await drained(gateway);
-    rows.push([`async executions/s, gateway + ${n} worker${n > 1 ? 's' : ''}, NATS`, `${Math.round(r.rate)} (${r.ok} of ${r.all} succeeded)`]);
+    rows.push({ name: `async executions/s, gateway + ${n} worker${n > 1 ? 's' : ''}, NATS`, value: `${Math.round(r.rate)} (${r.ok} of ${r.all} succeeded)`, rate: r.rate });
     await stopAll();
   }
-  // 2. Sync warm req/s and p50.
+}
+
+/** Sync warm req/s and p50: one node, a plain one-hop proxy to it, a gateway to one worker. */
+async function syncRows(natsPort) {
   const hello = "export default () => 'hello';\n";
+  log('sync: one node, then a plain proxy to it');
   const one = await startFerry(temp('ferry-bench-single-'), []);
   await deploy(one, 'hello', hello);
   await warm(`${one.url}/fn/hello`);
@@ -218,9 +270,11 @@ try {
   const direct = await wrk(`${one.url}/fn/hello`);
   const proxy = await plainProxy(one.url);
   await warm(`${proxy.url}/fn/hello`);
+  await wrk(`${proxy.url}/fn/hello`);
   const hop = await wrk(`${proxy.url}/fn/hello`);
   await proxy.close();
   await stopAll();
+  log('sync: a gateway to one worker, NATS');
   const { gateway, addWorkers } = await startGateway(natsPort, 'benchsync');
   await addWorkers(1);
   await deploy(gateway, 'hello', hello);
@@ -228,11 +282,30 @@ try {
   await wrk(`${gateway.url}/fn/hello`);
   const viaGateway = await wrk(`${gateway.url}/fn/hello`);
   await stopAll();
-  for (const [label, r] of [['one node', direct], ['plain one-hop Node proxy to one node', hop], ['gateway to one worker, NATS', viaGateway]]) rows.push([`sync warm, ${label}`, `${Math.round(r.rps)} req/s, p50 ${r.p50}${r.bad ? ` (${r.bad} not 2xx)` : ''}`]);
-  console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end\n`);
-  console.log('| row | value |');
-  console.log('|---|---|');
-  for (const [a, b] of rows) console.log(`| ${a} | ${b} |`);
+  for (const [label, r] of [['one node', direct], [proxy.label, hop], ['gateway to one worker, NATS', viaGateway]]) {
+    rows.push({ name: `sync warm, ${label}`, value: `${Math.round(r.rps)} req/s, p50 ${r.p50}${r.bad ? ` (${r.bad} not 2xx)` : ''}`, rps: r.rps, p50: r.p50 });
+  }
+}
+
+try {
+  const facts = { ...hostFacts(here), label: '', loadAtStart: loadavg().map((x) => +x.toFixed(1)), count, wrk: { connections, duration } };
+  log(`bench:cluster: ${cpus().length} CPUs, load average ${facts.loadAtStart.join(' ')} at start, ${count} executions a row, wrk -c${connections} ${duration} s`);
+  const natsPort = await startNats();
+  if (only.has('cluster-async')) await asyncRows(natsPort);
+  if (only.has('cluster-sync')) await syncRows(natsPort);
+  facts.loadAtEnd = loadavg().map((x) => +x.toFixed(1));
+  const md = [
+    `# Ferry as a cluster on NATS JetStream (${facts.date})`,
+    '',
+    `${facts.cpus} CPUs, load average ${facts.loadAtStart.join(' ')} at start and ${facts.loadAtEnd.join(' ')} at the end; Ferry ${facts.ferry}, node ${facts.node}. Async: ${count} executions a row, the rate over the middle 80 % of their end times; sync: wrk -c${connections}, ${duration} s.`,
+    '',
+    '| row | value |',
+    '|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.value} |`),
+    '',
+  ].join('\n');
+  mkdirSync(out, { recursive: true });
+  publishResults(out, 'ferry-cluster', { facts, summary: { rows, failed: [] }, runs: [], md }, log);
 } finally {
   agent.destroy();
   await stopAll();

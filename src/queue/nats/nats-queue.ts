@@ -6,7 +6,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { DeadLetter, DeadLetterQuery, Delivery, PullRequest, Queue, QueueConsumer, QueueMessage, QueueStats } from '../../core/queue.js';
 import { idOfToken, keyHeader, maxDeliveriesHeader } from './layout.js';
-import { bury, finishBurial, NatsDelivery, send, tell, type DeadRecord, type HeldRecord } from './nats-delivery.js';
+import { bury, finishBurial, NatsDelivery, send, tell, type DeadRecord, type Held, type HeldRecord } from './nats-delivery.js';
 import type { QueueContext } from './nats-queues.js';
 import { ackInfo, pullNext } from './pull-request.js';
 import { LaterMessages } from './later.js';
@@ -39,6 +39,8 @@ export class NatsQueue implements Queue {
   /** Messages delivered to this process that a pull skipped by key, by stream sequence: the next pulls take them first. */
   private readonly parked = new Map<number, Parked>();
   private readonly live = new Set<NatsDelivery>();
+  /** Wakes the pulls of this process that wait at the server. */
+  private readonly waiting = new Set<() => void>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
@@ -77,19 +79,25 @@ export class NatsQueue implements Queue {
         // Created by another process with other settings (an older Ferry): use it as it is.
         if (!(await jsm.streams.info(this.stream).catch(() => undefined))) throw err;
       });
-    await jsm.consumers
+    const ackWait = Math.round(this.ctx.ackWaitMs * 1e6);
+    const consumer = await jsm.consumers
       .add(this.stream, {
         durable_name: layout.consumer,
         ack_policy: 'explicit',
-        ack_wait: Math.round(this.ctx.ackWaitMs * 1e6),
+        ack_wait: ackWait,
         // Ferry counts deliveries itself (a message handed back unseen is not one) and sets aside
         // what has had its deliveries.
         max_deliver: -1,
         max_ack_pending: 20_000,
       })
       .catch(async (err: unknown) => {
-        if (!(await jsm.consumers.info(this.stream, layout.consumer).catch(() => undefined))) throw err;
+        const info = await jsm.consumers.info(this.stream, layout.consumer).catch(() => undefined);
+        if (!info) throw err;
+        return info;
       });
+    // Created earlier with another ack wait (--nats-ack-wait changed since): the setting of the
+    // process started last holds, as the redelivery of every holder's messages depends on it.
+    if (consumer.config.ack_wait !== ackWait) await jsm.consumers.update(this.stream, layout.consumer, { ack_wait: ackWait });
     await this.later.start();
   }
 
@@ -153,15 +161,20 @@ export class NatsQueue implements Queue {
       // Waiting for a first message asks for one (the request ends when it comes); the rest of a
       // batch is asked for with what is ready now.
       const wait = out.length === 0 && left >= 1 && !req.signal?.aborted;
+      // A message parked meanwhile (late for a withdrawn request) ends the wait: it is taken below.
+      const woken = new AbortController();
+      const wake = (): void => woken.abort();
+      if (wait) this.waiting.add(wake);
       const { msgs: got, refused } = await pullNext(this.ctx.nc, this.stream, this.ctx.layout.consumer, {
         batch: wait ? 1 : max - out.length,
         ...(wait ? { expiresMs: Math.min(left, maxWaitMs) } : {}),
-        signal: req.signal,
-        late: (m) => this.park(m),
-      });
+        signal: req.signal ? AbortSignal.any([req.signal, woken.signal]) : woken.signal,
+        late: (m) => this.park(m, undefined, true),
+      }).finally(() => this.waiting.delete(wake));
+      out.push(...(await this.take([...got, ...this.unpark(skip, max - out.length - got.length)], req, skip)));
+      if (out.length === 0 && woken.signal.aborted && !req.signal?.aborted) continue;
       if (got.length === 0 && (!wait || req.signal?.aborted || Date.now() >= deadline)) break;
       if (refused && got.length === 0) await pause(Math.min(refusedPauseMs, deadline - Date.now()), req.signal);
-      out.push(...(await this.take(got, req, skip)));
     }
     return out;
   }
@@ -187,11 +200,15 @@ export class NatsQueue implements Queue {
       const max = maxText ? Number(maxText) : null;
       const { seq } = ackInfo(m.reply!);
       const kvKey = this.ctx.layout.key(this.name, id);
+      const data = Buffer.from(m.data);
+      const base = { ctx: this.ctx, kvKey, id, key, data };
+      const first: HeldRecord = { seq, n: 1, name: req.consumer.name, session: req.consumer.session, reply: m.reply!, max };
+      // A first delivery has no record yet (an ack removes it): created without reading it first.
+      const created = max === null || max > 0 ? await writeRecord(this.ctx.held, kvKey, first, undefined) : undefined;
+      if (created !== undefined) return this.delivery({ ...base, rec: first, revision: created }, req);
       const prev = await readRecord<HeldRecord>(this.ctx.held, kvKey);
       // A record of an earlier message with the same id counts for nothing.
       const mine = prev && prev.value.seq === seq ? prev.value : undefined;
-      const data = Buffer.from(m.data);
-      const base = { ctx: this.ctx, kvKey, id, key, data };
       if (mine?.dead) {
         await finishBurial({ ...base, rec: { ...mine, reply: m.reply! }, revision: prev!.revision });
         return undefined;
@@ -210,18 +227,24 @@ export class NatsQueue implements Queue {
         send(this.ctx, m.reply!, '-NAK');
         return undefined;
       }
-      const d = new NatsDelivery({ ...base, rec, revision }, req.leaseMs, (x) => this.live.delete(x));
-      this.live.add(d);
-      return d;
+      return this.delivery({ ...base, rec, revision }, req);
     } catch (err) {
       send(this.ctx, m.reply!, '-NAK');
       throw err;
     }
   }
 
-  private park(m: Msg, key = decodeURIComponent(m.headers?.get(keyHeader) ?? '')): void {
+  private delivery(h: Held, req: PullRequest): NatsDelivery {
+    const d = new NatsDelivery(h, req.leaseMs, (x) => this.live.delete(x));
+    this.live.add(d);
+    return d;
+  }
+
+  /** Keeps a message for the next pull; `wake`: tells a pull of this process waiting at the server to take it. */
+  private park(m: Msg, key = decodeURIComponent(m.headers?.get(keyHeader) ?? ''), wake = false): void {
     if (this.ctx.closed) return void send(this.ctx, m.reply!, '-NAK');
     this.parked.set(ackInfo(m.reply!).seq, { m, key, at: Date.now() });
+    if (wake) for (const w of this.waiting) w();
   }
 
   /** Parked messages a pull may have, oldest first. */

@@ -19,8 +19,8 @@ export interface NatsQueuesOptions {
   prefix?: string;
   /**
    * How long JetStream waits for a holder that went silent (its process died) before it delivers
-   * the message again; holders send in-progress beats at a third of it. Default 30 s. Fixed when
-   * a queue's consumer is created: the first process to create it sets it.
+   * the message again; holders send in-progress beats at a third of it. Default 30 s. Set on the
+   * queue's consumer when the queue is first used: a changed value updates the consumer.
    */
   ackWaitMs?: number;
   /** Stream and bucket replicas in a NATS cluster; default 1. */

@@ -10,9 +10,12 @@ export interface NextOptions {
   batch: number;
   /** Wait this long for the batch; absent: answer with what is ready now. */
   expiresMs?: number;
-  /** Answers at once with what came; the request stays open at the server until it expires. */
+  /**
+   * Answers at once with what came and withdraws the request: the inbox is drained, and the
+   * server drops a waiting request whose inbox has no subscriber rather than deliver to it.
+   */
   signal?: AbortSignal;
-  /** A message that came after the answer (the request outlived an abort): the caller keeps it. */
+  /** A message already on its way when the request was withdrawn: the caller keeps it. */
   late(m: Msg): void;
 }
 
@@ -39,13 +42,20 @@ export function pullNext(nc: NatsConnection, stream: string, consumer: string, o
     const answer = (): void => {
       if (answered) return;
       answered = true;
-      o.signal?.removeEventListener('abort', answer);
+      o.signal?.removeEventListener('abort', withdraw);
       resolve({ msgs: got, refused });
     };
     const end = (): void => {
       clearTimeout(guard);
-      sub.unsubscribe();
+      if (!sub.isClosed() && !sub.isDraining()) sub.unsubscribe();
       answer();
+    };
+    // Aborted: without the drain the request would stay at the server until it expires and take
+    // the next message for nobody (it would sit here until a later pull, while others wait).
+    const withdraw = (): void => {
+      answer();
+      clearTimeout(guard);
+      if (!sub.isClosed() && !sub.isDraining()) sub.drain().catch(() => {});
     };
     const sub = nc.subscribe(inbox, {
       callback: (err, m) => {
@@ -63,8 +73,8 @@ export function pullNext(nc: NatsConnection, stream: string, consumer: string, o
     // The server ends the request with a status; should that be lost, the request ends anyway.
     const guard = setTimeout(end, (o.expiresMs ?? 0) + 5000);
     guard.unref();
-    if (o.signal?.aborted) answer();
-    else o.signal?.addEventListener('abort', answer, { once: true });
+    if (o.signal?.aborted) return end();
+    o.signal?.addEventListener('abort', withdraw, { once: true });
     const body = o.expiresMs ? { batch: o.batch, expires: Math.round(o.expiresMs * 1e6) } : { batch: o.batch, no_wait: true };
     try {
       nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify(body), { reply: inbox });

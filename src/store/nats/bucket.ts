@@ -99,22 +99,32 @@ export class Bucket {
   /**
    * Read-modify-write with a revision check, retried until it lands: `change` gets the current
    * value (undefined when none) and answers the new one, `null` to delete, or `undefined` to
-   * leave the key alone. Answers the value before and after.
+   * leave the key alone. Answers the value before and after, and the revision after a write.
+   * `known`: the entry as this process last wrote it, tried first without reading it (a write
+   * since then fails the check, and the loop reads).
    */
-  async change<T>(key: string, change: (current: T | undefined) => T | null | undefined): Promise<{ before: T | undefined; after: T | undefined }> {
-    for (;;) {
-      const raw = await this.raw(key);
-      const cur = liveEntry<T>(raw);
+  async change<T>(
+    key: string,
+    change: (current: T | undefined) => T | null | undefined,
+    known?: Omit<Entry<T>, 'key'>,
+  ): Promise<{ before: T | undefined; after: T | undefined; revision?: number }> {
+    for (let guess = known; ; guess = undefined) {
+      const raw = guess ? undefined : await this.raw(key);
+      const cur = guess ? { ...guess, key } : liveEntry<T>(raw ?? null);
       const next = change(cur?.value);
-      if (next === undefined) return { before: cur?.value, after: cur?.value };
+      if (next === undefined) {
+        if (guess) continue;
+        return { before: cur?.value, after: cur?.value };
+      }
       if (next === null) {
         if (!cur) return { before: undefined, after: undefined };
         if (await this.delete(key, cur.revision)) return { before: cur.value, after: undefined };
         continue;
       }
       // A deleted key keeps its revision: an update against it is still a checked write.
-      const ok = raw ? await this.update(key, next, raw.revision) : await this.create(key, next);
-      if (ok !== undefined) return { before: cur?.value, after: next };
+      const at = guess ? guess.revision : raw?.revision;
+      const revision = at !== undefined ? await this.update(key, next, at) : await this.create(key, next);
+      if (revision !== undefined) return { before: cur?.value, after: next, revision };
     }
   }
 }

@@ -68,6 +68,9 @@ function withoutCredentials(r: Stored['request']): Stored['request'] {
 const open = (s: Stored): boolean => s.status === 'queued' || s.status === 'running';
 
 export class NatsExecutions implements ExecutionStore {
+  /** The records this process began, as it wrote them: their end is written without reading them again. */
+  private readonly running = new Map<string, Omit<Entry<Stored>, 'key'>>();
+
   constructor(
     private readonly bucket: Bucket,
     private readonly results: NatsObjectStore,
@@ -139,26 +142,31 @@ export class NatsExecutions implements ExecutionStore {
     return (await this.all()).filter((e) => open(e.value)).length;
   }
 
+  /** Every record at once (each its own compare-and-set): one after the other, a batch of N waited N round trips. */
   async begin(q: { ids: string[]; holder: LeaseHolder; now: number }): Promise<ExecutionRecord[]> {
-    const out: ExecutionRecord[] = [];
-    for (const id of q.ids) {
-      const { before, after } = await this.bucket.change<Stored>(recordKey(id), (cur) =>
-        cur && open(cur)
-          ? { ...cur, status: 'running', lease: q.holder, lostRuns: cur.lostRuns + (cur.status === 'running' ? 1 : 0), startedAt: cur.startedAt ?? q.now, runStartedAt: q.now }
-          : undefined,
-      );
-      if (after && before !== after) out.push(fromStored(after));
-    }
-    return out;
+    const begun = await Promise.all(
+      q.ids.map(async (id) => {
+        const { before, after, revision } = await this.bucket.change<Stored>(recordKey(id), (cur) =>
+          cur && open(cur)
+            ? { ...cur, status: 'running', lease: q.holder, lostRuns: cur.lostRuns + (cur.status === 'running' ? 1 : 0), startedAt: cur.startedAt ?? q.now, runStartedAt: q.now }
+            : undefined,
+        );
+        if (!after || before === after) return undefined;
+        this.running.set(id, { value: after, revision: revision! });
+        return fromStored(after);
+      }),
+    );
+    return begun.filter((r): r is ExecutionRecord => r !== undefined);
   }
 
-  async finish(ends: RunEnd[]): Promise<boolean[]> {
-    const out: boolean[] = [];
-    for (const e of ends) out.push(await this.finishOne(e));
-    return out;
+  finish(ends: RunEnd[]): Promise<boolean[]> {
+    return Promise.all(ends.map((e) => this.finishOne(e)));
   }
 
   private async finishOne(e: RunEnd): Promise<boolean> {
+    // As `begin` wrote it, unless someone wrote it since (then the revision check fails and the record is read).
+    const known = this.running.get(e.id);
+    this.running.delete(e.id);
     const body = e.result?.body;
     const large = body !== undefined && body.length > inlineResultBytes;
     // Under a name of its own: a run that lost its lease never overwrites the holder's body.
@@ -181,7 +189,7 @@ export class NatsExecutions implements ExecutionStore {
         error: e.counted ? (e.error ?? null) : cur.error,
         callbackOutcome: e.callbackOutcome ?? cur.callbackOutcome,
       };
-    });
+    }, known);
     const won = after !== undefined && before !== after;
     if (!won && object) await this.results.delete(object).catch(() => {});
     if (won && replaced) await this.results.delete(replaced).catch(() => {});
