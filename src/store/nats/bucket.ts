@@ -36,12 +36,12 @@ export class Bucket {
 
   /** The live entry, or undefined when the key is missing or deleted. */
   async get<T>(key: string): Promise<Entry<T> | undefined> {
-    return liveEntry<T>(await guarded(this.kv.get(key)));
+    return liveEntry<T>(await guarded(() => this.kv.get(key)));
   }
 
   /** The raw entry, deletes included (their revision matters to a compare-and-set). */
   raw(key: string): Promise<KvEntry | null> {
-    return guarded(this.kv.get(key));
+    return guarded(() => this.kv.get(key));
   }
 
   /**
@@ -64,7 +64,7 @@ export class Bucket {
   /** Writes a new key; undefined when it exists (live). */
   async create(key: string, value: unknown): Promise<number | undefined> {
     try {
-      return await guarded(this.kv.create(key, JSON.stringify(value)));
+      return await guarded(() => this.kv.create(key, JSON.stringify(value)));
     } catch (err) {
       if (isRevisionMismatch(err)) return undefined;
       throw err;
@@ -74,7 +74,7 @@ export class Bucket {
   /** Writes the key if its revision is still `revision`; undefined when it is not. */
   async update(key: string, value: unknown, revision: number): Promise<number | undefined> {
     try {
-      return await guarded(this.kv.update(key, JSON.stringify(value), revision));
+      return await guarded(() => this.kv.update(key, JSON.stringify(value), revision));
     } catch (err) {
       if (isRevisionMismatch(err)) return undefined;
       throw err;
@@ -82,13 +82,13 @@ export class Bucket {
   }
 
   put(key: string, value: unknown): Promise<number> {
-    return guarded(this.kv.put(key, JSON.stringify(value)));
+    return guarded(() => this.kv.put(key, JSON.stringify(value)));
   }
 
   /** Deletes the key (if its revision is still `revision`, when given); false on a lost race. */
   async delete(key: string, revision?: number): Promise<boolean> {
     try {
-      await guarded(this.kv.delete(key, revision ? { previousSeq: revision } : undefined));
+      await guarded(() => this.kv.delete(key, revision ? { previousSeq: revision } : undefined));
       return true;
     } catch (err) {
       if (isRevisionMismatch(err)) return false;
