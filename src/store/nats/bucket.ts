@@ -46,18 +46,31 @@ export class Bucket {
 
   /**
    * The live entries whose keys match `filter` (a subject pattern over the key tokens), one per
-   * key: the read also delivers what is written while it goes on, so a key changed meanwhile
-   * comes twice, and its newer value (or delete) wins.
+   * key: every key live from the call's start to its end is listed, with its newest value. The
+   * keys are taken first, at once, from the stream's subjects; then each one's last message is
+   * read. A key rewritten while that read goes on loses its older message before the read gets
+   * there, and nats-server 2.9 may count the read done before the new one comes: such a key,
+   * missing from the read, is read alone.
    */
   async scan<T>(filter = '>'): Promise<Array<Entry<T>>> {
     const out = new Map<string, Entry<T>>();
+    const seen = new Set<string>();
     const prefix = `$KV.${this.name}.`;
-    await readStream(this.h, `KV_${this.name}`, { filter: prefix + filter, lastPerSubject: true }, (m) => {
+    const stream = `KV_${this.name}`;
+    const info = await guarded(() => this.h.jsm.streams.info(stream, { subjects_filter: prefix + filter }));
+    await readStream(this.h, stream, { filter: prefix + filter, lastPerSubject: true }, (m) => {
       const key = m.subject.slice(prefix.length);
+      seen.add(key);
       const op = m.headers?.get('KV-Operation');
       if (op === 'DEL' || op === 'PURGE') out.delete(key);
       else out.set(key, { key, revision: m.seq, value: JSON.parse(decoder.decode(m.data)) as T });
     });
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const key = subject.slice(prefix.length);
+      if (seen.has(key)) continue;
+      const e = liveEntry<T>(await this.raw(key));
+      if (e) out.set(key, e);
+    }
     return [...out.values()];
   }
 
