@@ -1,8 +1,7 @@
 /**
  * Which NATS connections have lost their server and are reconnecting. While one is, a call that
  * has not been sent yet fails at once (`guarded` with a function) instead of waiting out the
- * client's request timeout, and is never sent: the client would otherwise hold it and send it on
- * reconnect, after its caller was told it failed.
+ * client's request timeout (5 to 10 s), and is not sent at all.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 

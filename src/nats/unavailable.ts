@@ -16,8 +16,8 @@ export function fromNats(err: unknown): unknown {
 
 /**
  * Awaits `p`, mapping a NATS outage to `store-unavailable`. Given a function instead, it is not
- * called at all while the connection is known to be down: the caller hears so at once, and
- * nothing is left buffered in the client to be sent after the caller gave up.
+ * called at all while the connection is known to be down: the caller hears so at once, instead of
+ * after the client's request timeout, and no request goes out.
  */
 export async function guarded<T>(p: Promise<T> | (() => Promise<T>)): Promise<T> {
   if (typeof p === 'function' && natsAway()) throw new FerryError('store-unavailable', 'the NATS store cannot be reached (the connection is down, reconnecting)');
