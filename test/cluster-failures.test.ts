@@ -11,7 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ferry } from './support/ferry.js';
-import { expectProblem, nodeFn } from './support/helpers.js';
+import { expectProblem, nodeFn, runCli, show } from './support/helpers.js';
+import { openNats } from '../src/nats/index.js';
+import { Bucket } from '../src/store/nats/bucket.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
 import { submitMany } from './support/async-load.js';
 import { testCluster, type TestCluster } from './support/cluster.js';
@@ -35,6 +37,16 @@ export default async (req) => {
   return new Response('done', { headers: { 'x-pid': String(process.ppid) } });
 };
 `;
+
+/** The keys of the cluster's token bucket, read straight from NATS. */
+async function tokenKeys(): Promise<string[]> {
+  const h = await openNats({ servers: [nats.url], name: 'failures-test' });
+  try {
+    return (await (await Bucket.open(h, 'failures_tokens')).scan()).map((e) => e.key).sort();
+  } finally {
+    await h.close();
+  }
+}
 
 /** A gateway and two workers running, whatever an earlier test left (it may have failed half-way). */
 async function healthy(): Promise<void> {
@@ -154,8 +166,19 @@ test('NATS killed mid-load and started again: nothing accepted is lost, calls me
   const { token } = (await (await gateway.api('POST', '/v1/tokens', { label: 'outage', seconds: 300 })).json()) as { token: string };
   const view = (): Promise<Response> => fetch(`${gateway.url}/v1/cluster`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal((await view()).status, 200);
+  const tokensBefore = await tokenKeys();
   await nats.kill();
+  // The node knows NATS is away and says so; what needs the store answers at once, sends nothing.
+  await waitFor('/healthz to say the store is away', async () => {
+    const h = (await (await fetch(`${gateway.url}/healthz`)).json()) as { status: string; store?: string };
+    return h.store === 'unavailable' && h.status === 'degraded' ? true : undefined;
+  }, { timeoutMs: 30_000 });
+  const refused = await within('a token created with NATS away', 60_000, fetch(`${gateway.url}/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ label: 'refused', seconds: 300 }) }));
+  await expectProblem(refused, 503, 'store-unavailable');
   await expectProblem(await within('the cluster view with NATS away', 60_000, view()), 503, 'store-unavailable');
+  const status = await runCli(['cluster', 'status'], { env: { FERRY_URL: gateway.url, FERRY_TOKEN: token } });
+  assert.notEqual(status.code, 0, show(status));
+  assert.match(status.stdout + status.stderr, /NATS store cannot be reached/, show(status));
   const ids = (await within('the submissions', 60_000, submitting)).flatMap((s) => (s.status === 202 && s.id ? [s.id] : []));
   assert.ok(ids.length >= 4, `some submissions were accepted before NATS went away (${ids.length})`);
   const down = await within('an asynchronous call with NATS away', 60_000, fetch(`${gateway.url}/fn/slow`, { method: 'POST', headers: { prefer: 'respond-async' } }));
@@ -171,6 +194,10 @@ test('NATS killed mid-load and started again: nothing accepted is lost, calls me
   assert.equal(nodes.length, 3);
   const r = await fetch(`${gateway.url}/fn/slow`, { headers: { 'x-ms': '0' } });
   assert.equal(r.status, 200, await r.text());
+  const h = (await (await fetch(`${gateway.url}/healthz`)).json()) as { status: string; store?: string };
+  assert.deepEqual(h, { status: 'ok' }, 'healthy again');
+  // Nothing of the refused token reached the store when NATS came back (not even its first key).
+  assert.deepEqual(await tokenKeys(), tokensBefore);
 });
 
 test('a rolling restart of the workers under load loses nothing', async () => {

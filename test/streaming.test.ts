@@ -4,13 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startFerry, disposeFerry, repoRoot, type Ferry } from './support/ferry.js';
+import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
 import { waitFor, within } from './support/wait.js';
 import { listInstances, manifest, problemOf } from './support/fn.js';
 import { rawRequest, isAnswer } from './support/raw-http.js';
-import { treeFiles } from './support/tree.js';
+import { eventReader, sseStepFiles, takeEvents, wsEchoFiles } from './support/stream-fns.js';
 
 // One server for the file but the body cap's (its cap would refuse the large bodies); --domain is
 // the host-routing test's and changes nothing for the rest, which call no *.fn.test host.
@@ -21,18 +20,6 @@ before(async () => {
 after(() => disposeFerry(ferry));
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** Splits `data: x\n\n` events out of a growing text buffer. */
-function takeEvents(buf: { text: string }): string[] {
-  const out: string[] = [];
-  for (let i = buf.text.indexOf('\n\n'); i >= 0; i = buf.text.indexOf('\n\n')) {
-    const block = buf.text.slice(0, i);
-    buf.text = buf.text.slice(i + 2);
-    const data = block.split('\n').find((l) => l.startsWith('data: '));
-    if (data) out.push(data.slice(6));
-  }
-  return out;
-}
 
 test('SSE: events from a streamed Response reach the client as they are produced', { timeout: 30_000 }, async () => {
   await ferry.deploy('sse', {
@@ -85,44 +72,11 @@ export default () => {
 test('SSE in lock-step: each event reaches the client before the function produces the next', { timeout: 30_000 }, async () => {
   // The stream only goes on when the client, having read an event, calls /next. A gateway that
   // buffered the stream would deadlock here, so this proves incremental delivery with no timing.
-  await ferry.deploy('sse-step', {
-    'ferry.json': manifest({ runtime: 'node', handler: 'index.js', scaling: { maxInstances: 1 } }),
-    'package.json': '{"type":"module"}',
-    'index.js': `
-const enc = new TextEncoder();
-let allowed = 0;
-let wake = () => {};
-export default (req) => {
-  if (new URL(req.url).pathname === '/next') { allowed++; wake(); return 'ok'; }
-  allowed = 0;
-  let i = 0;
-  const body = new ReadableStream({
-    async pull(controller) {
-      if (i > 0) while (allowed < i) await new Promise((r) => { wake = r; });
-      i++;
-      if (i > 3) return controller.close();
-      controller.enqueue(enc.encode('data: ' + i + '\\n\\n'));
-    },
-  }, { highWaterMark: 0 });
-  return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
-};
-`,
-  });
+  await ferry.deploy('sse-step', sseStepFiles);
   const res = await fetch(`${ferry.url}/fn/sse-step`, { signal: AbortSignal.timeout(25_000) });
   assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  const buf = { text: '' };
+  const nextEvent = eventReader(res);
   const seen: string[] = [];
-  const nextEvent = async (): Promise<string | undefined> => {
-    for (;;) {
-      const [ev] = takeEvents(buf);
-      if (ev !== undefined) return ev;
-      const { done, value } = await reader.read();
-      if (done) return undefined;
-      buf.text += dec.decode(value, { stream: true });
-    }
-  };
   for (let i = 1; i <= 3; i++) {
     const ev = await within(`event ${i} while the function waits for the client`, 10_000, nextEvent());
     seen.push(ev!);
@@ -234,22 +188,7 @@ test('body cap: with --max-body 1mb a 2 MiB body is refused with 413 body-too-la
 });
 
 test('WebSocket: an http function using the ws package echoes messages; the open socket counts as in flight', { timeout: 40_000 }, async () => {
-  const wsFiles = await treeFiles(join(repoRoot, 'node_modules/ws'), 'node_modules/ws');
-  await ferry.deploy('ws-echo', {
-    'ferry.json': manifest({ runtime: 'http', command: ['node', 'server.js'] }),
-    'server.js': `
-const http = require('http');
-const { WebSocketServer } = require('ws');
-const server = http.createServer((req, res) => res.end('plain http'));
-const wss = new WebSocketServer({ server });
-wss.on('connection', (ws, req) => {
-  ws.send('hello ' + req.url);
-  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-});
-server.listen(Number(process.env.PORT), '127.0.0.1');
-`,
-    ...wsFiles,
-  });
+  await ferry.deploy('ws-echo', await wsEchoFiles());
   const port = new URL(ferry.url).port;
   const ws = new WebSocket(`ws://127.0.0.1:${port}/fn/ws-echo/room?x=1`);
   const received: string[] = [];

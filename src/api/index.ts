@@ -53,6 +53,8 @@ export interface ApiDeps {
   runner: AdHocRunner;
   allowRun: boolean;
   isReady(): boolean;
+  /** Whether the store is known to be unreachable right now (NATS down, reconnecting): `/healthz` says so. */
+  storeAway?(): boolean;
   version: string;
   /** The OpenAPI document `/v1/openapi.json` serves (default: the API's own operations). */
   openapi?(): object;
@@ -74,7 +76,7 @@ export function createApi(d: ApiDeps): ApiRouter {
   const trustProxy = new IpList(d.trustProxy ?? []);
   const sessions = new BrowserSessions(d.accounts, d.auth);
   routes.push(
-    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, openapi: d.openapi ?? (() => (doc ??= buildOpenApi(router.accessTable, d.version))), ownerOf: (name) => d.service.catalog.owner(name) }),
+    ...makeSystemRoutes({ metrics: d.metrics, metricsPublic: d.metricsPublic, isReady: d.isReady, ...(d.storeAway ? { storeAway: d.storeAway } : {}), openapi: d.openapi ?? (() => (doc ??= buildOpenApi(router.accessTable, d.version))), ownerOf: (name) => d.service.catalog.owner(name) }),
     ...makeAuthRoutes(d.accounts, trustProxy),
     ...makeSessionRoutes(sessions, trustProxy),
     ...makeUserRoutes(d.accounts),

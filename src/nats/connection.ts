@@ -9,6 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Kvm } from '@nats-io/kv';
 import type { Objm } from '@nats-io/obj';
+import { followStatus } from './connection-status.js';
 
 /** How to reach and log in to a NATS server set. Secrets come from files or the environment, never a URL. */
 export interface NatsConnectOptions {
@@ -135,6 +136,7 @@ async function connectHandles(opts: NatsConnectOptions): Promise<Omit<NatsHandle
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
   });
+  followStatus(nc);
   const jsm = await jetstreamManager(nc);
   return { nc, js: jetstream(nc), jsm, kvm: new Kvm(nc), objm: new Objm(nc) };
 }

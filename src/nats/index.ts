@@ -1,3 +1,4 @@
 export { openNats, isNatsUrl, parseNatsServers, type NatsConnectOptions, type NatsHandle } from './connection.js';
 export { fromNats, guarded } from './unavailable.js';
 export { readStream, type ReadOptions } from './read-stream.js';
+export { natsAway } from './connection-status.js';

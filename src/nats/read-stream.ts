@@ -20,7 +20,7 @@ export interface ReadOptions {
 
 /** Calls `each` with the messages of `stream` matching `opts`, oldest first. */
 export function readStream(h: Pick<NatsHandle, 'js' | 'jsm'>, stream: string, opts: ReadOptions, each: (m: JsMsg) => boolean | void): Promise<void> {
-  return guarded(read(h, stream, opts, each));
+  return guarded(() => read(h, stream, opts, each));
 }
 
 async function read(h: Pick<NatsHandle, 'js' | 'jsm'>, stream: string, opts: ReadOptions, each: (m: JsMsg) => boolean | void): Promise<void> {

@@ -5,6 +5,7 @@
  * store, the queues and the node directory on JetStream all answer an outage this way.
  */
 import { FerryError } from '../errors/index.js';
+import { natsAway } from './connection-status.js';
 
 const away = new Set(['ConnectionError', 'ClosedConnectionError', 'DrainingConnectionError', 'TimeoutError', 'NoRespondersError', 'RequestError']);
 
@@ -13,10 +14,15 @@ export function fromNats(err: unknown): unknown {
   return new FerryError('store-unavailable', `the NATS store cannot be reached (${err.message})`, { cause: err });
 }
 
-/** Awaits `p`, mapping a NATS outage to `store-unavailable`. */
-export async function guarded<T>(p: Promise<T>): Promise<T> {
+/**
+ * Awaits `p`, mapping a NATS outage to `store-unavailable`. Given a function instead, it is not
+ * called at all while the connection is known to be down: the caller hears so at once, instead of
+ * after the client's request timeout, and no request goes out.
+ */
+export async function guarded<T>(p: Promise<T> | (() => Promise<T>)): Promise<T> {
+  if (typeof p === 'function' && natsAway()) throw new FerryError('store-unavailable', 'the NATS store cannot be reached (the connection is down, reconnecting)');
   try {
-    return await p;
+    return await (typeof p === 'function' ? p() : p);
   } catch (err) {
     throw fromNats(err);
   }

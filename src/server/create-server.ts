@@ -4,7 +4,7 @@ import type { ServerOptions } from '../config/index.js';
 import type { DeployTarget, Invocation, InvocationOutcome, ResponseWriter } from '../core/index.js';
 import { createLogger, Metrics, type Logger } from '../observe/index.js';
 import { isStoreKind, openStore, storeKindOf } from '../store/index.js';
-import { guarded } from '../nats/index.js';
+import { guarded, natsAway } from '../nats/index.js';
 import { openQueues, queueFileName } from '../queue/index.js';
 import { blobStores } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
@@ -283,13 +283,13 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       clustered: cluster !== undefined,
       ...(cluster ? { self: identity.node } : {}),
       // NATS away: 503 store-unavailable, as the queues' counts.
-      nodes: async () => (cluster ? guarded(cluster.directory.list()) : []),
-      queues: async () => ({ executions: await queues.queue('executions').stats(), callbacks: await queues.queue('callbacks').stats() }),
+      nodes: async () => (cluster ? guarded(() => cluster.directory.list()) : []),
+      queues: () => guarded(async () => ({ executions: await queues.queue('executions').stats(), callbacks: await queues.queue('callbacks').stats() })),
     }, metricsPublic: opts.metricsPublic, maxUploadBytes: opts.maxUploadBytes, executions, history, schedules, maxBodyBytes: opts.maxBodyBytes, runner: new AdHocRunner({ driver, runRoot, timeoutCapMs: opts.runTimeoutMs, maxOutputBytes: opts.runOutputMaxBytes, graceMs: opts.stopGraceMs, onEnd: (label, outcome, program, ms) => {
       metrics.adHocRuns.inc({ label, outcome });
       // The program only: its arguments and environment may carry what the caller keeps private.
       logger.info({ label, program, outcome, ms: Math.round(ms) }, 'ad-hoc run');
-    } }), allowRun: opts.allowRun, isReady: () => ready, version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
+    } }), allowRun: opts.allowRun, isReady: () => ready, ...(nats ? { storeAway: natsAway } : {}), version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
     openapi: () => (doc ??= surfacesDocument(mounted, ferryVersion)),
     logger,
   };

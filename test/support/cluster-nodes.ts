@@ -20,9 +20,9 @@ export interface ClusterNodes {
   stop(): Promise<void>;
 }
 
-/** A gateway (with `gatewayArgs` too), then `workers` workers at once, on `nats` under `prefix`; `gatewayReady` runs in between. */
-export async function startClusterNodes(o: { nats: NatsServer; prefix: string; workers: number; args?: string[]; gatewayArgs?: string[]; gatewayReady?: (gateway: Ferry) => Promise<void> }): Promise<ClusterNodes> {
-  const cluster = testCluster(o.nats, o.prefix, o.args);
+/** A gateway (with `gatewayArgs` too; `base` as in `testCluster`), then `workers` workers at once, on `nats` under `prefix`; `gatewayReady` runs in between. */
+export async function startClusterNodes(o: { nats: NatsServer; prefix: string; workers: number; args?: string[]; base?: string[]; gatewayArgs?: string[]; gatewayReady?: (gateway: Ferry) => Promise<void> }): Promise<ClusterNodes> {
+  const cluster = testCluster(o.nats, o.prefix, o.args, o.base);
   try {
     const gateway = await cluster.start('gateway', o.gatewayArgs);
     await o.gatewayReady?.(gateway);

@@ -16,7 +16,10 @@ export type Role = 'gateway' | 'worker' | 'all';
  * Short heartbeats, so a dead node leaves the directory within seconds; the time to live spans
  * many beats, so a live node on a busy machine never seems to leave.
  */
-export const clusterArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', '--heartbeat-interval', '300ms', '--node-ttl', '4s'];
+export const quickBeats = ['--heartbeat-interval', '300ms', '--node-ttl', '4s'];
+
+/** What a test cluster's nodes run with unless told otherwise: no sandbox, no pool, quick heartbeats. */
+export const clusterArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0', ...quickBeats];
 
 export interface TestCluster {
   /** Starts a node (`extra`: its own settings); the first node started creates the data dir every later one shares. */
@@ -32,13 +35,16 @@ export interface TestCluster {
   dispose(): Promise<void>;
 }
 
-/** A cluster on `nats` under its own NATS prefix; `args` go to every node after the common ones. */
-export function testCluster(nats: NatsServer, prefix: string, args: string[] = []): TestCluster {
+/**
+ * A cluster on `nats` under its own NATS prefix; `args` go to every node after the common ones
+ * (`base`: `clusterArgs`, or e.g. `quickBeats` alone for sandboxed nodes with their pool).
+ */
+export function testCluster(nats: NatsServer, prefix: string, args: string[] = [], base: string[] = clusterArgs): TestCluster {
   const nodes: Ferry[] = [];
   let dataDir: string | undefined;
   return {
     async start(role, extra = []) {
-      const f = await startFerry({ args: [...clusterArgs, '--store', nats.url, '--nats-prefix', prefix, ...args, ...extra, '--role', role], ...(dataDir ? { dataDir } : {}) });
+      const f = await startFerry({ args: [...base, '--store', nats.url, '--nats-prefix', prefix, ...args, ...extra, '--role', role], ...(dataDir ? { dataDir } : {}) });
       dataDir ??= f.dataDir;
       nodes.push(f);
       return f;

@@ -10,6 +10,8 @@ export interface InstanceView {
   pid: number | undefined;
   /** `pool`: a pre-booted sandbox took the function; `cold`: started for it. */
   origin: 'pool' | 'cold';
+  /** The node it runs on, in a cluster. */
+  node?: string;
 }
 
 /** `GET /v1/functions/{name}/instances` (throws on a non-200). */

@@ -7,6 +7,7 @@ export function makeSystemRoutes(deps: {
   metrics: Metrics;
   metricsPublic: boolean;
   isReady(): boolean;
+  storeAway?(): boolean;
   openapi(): object;
   /** The owning group of a function, or undefined when there is none by that name. */
   ownerOf(name: string): string | undefined;
@@ -15,8 +16,11 @@ export function makeSystemRoutes(deps: {
     {
       method: 'GET', path: '/healthz', tag: 'system',
       summary: 'Liveness and readiness: 200 once the server serves',
-      success: { status: 200, description: '`{status: "ok"}`' },
-      handler: async () => (deps.isReady() ? { body: { status: 'ok' } } : { status: 503, body: { status: 'unavailable' } }),
+      success: { status: 200, description: '`{status: "ok"}`; `{status: "degraded", store: "unavailable"}` while a NATS store is down (the node reconnects by itself, and calls to warm instances are still served)' },
+      handler: async () => {
+        if (!deps.isReady()) return { status: 503, body: { status: 'unavailable' } };
+        return deps.storeAway?.() ? { body: { status: 'degraded', store: 'unavailable' } } : { body: { status: 'ok' } };
+      },
     },
     {
       method: 'GET', path: '/v1/openapi.json', tag: 'system',

@@ -36,35 +36,48 @@ export class Bucket {
 
   /** The live entry, or undefined when the key is missing or deleted. */
   async get<T>(key: string): Promise<Entry<T> | undefined> {
-    return liveEntry<T>(await guarded(this.kv.get(key)));
+    return liveEntry<T>(await guarded(() => this.kv.get(key)));
   }
 
   /** The raw entry, deletes included (their revision matters to a compare-and-set). */
   raw(key: string): Promise<KvEntry | null> {
-    return guarded(this.kv.get(key));
+    return guarded(() => this.kv.get(key));
   }
 
   /**
    * The live entries whose keys match `filter` (a subject pattern over the key tokens), one per
-   * key: the read also delivers what is written while it goes on, so a key changed meanwhile
-   * comes twice, and its newer value (or delete) wins.
+   * key: every key live from the call's start to its end is listed, with its newest value. The
+   * keys are taken first, at once, from the stream's subjects; then each one's last message is
+   * read. A key rewritten while that read goes on loses its older message before the read gets
+   * there, and nats-server 2.9 may count the read done before the new one comes: such a key,
+   * missing from the read, is read alone.
    */
   async scan<T>(filter = '>'): Promise<Array<Entry<T>>> {
     const out = new Map<string, Entry<T>>();
+    const seen = new Set<string>();
     const prefix = `$KV.${this.name}.`;
-    await readStream(this.h, `KV_${this.name}`, { filter: prefix + filter, lastPerSubject: true }, (m) => {
+    const stream = `KV_${this.name}`;
+    const info = await guarded(() => this.h.jsm.streams.info(stream, { subjects_filter: prefix + filter }));
+    await readStream(this.h, stream, { filter: prefix + filter, lastPerSubject: true }, (m) => {
       const key = m.subject.slice(prefix.length);
+      seen.add(key);
       const op = m.headers?.get('KV-Operation');
       if (op === 'DEL' || op === 'PURGE') out.delete(key);
       else out.set(key, { key, revision: m.seq, value: JSON.parse(decoder.decode(m.data)) as T });
     });
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const key = subject.slice(prefix.length);
+      if (seen.has(key)) continue;
+      const e = liveEntry<T>(await this.raw(key));
+      if (e) out.set(key, e);
+    }
     return [...out.values()];
   }
 
   /** Writes a new key; undefined when it exists (live). */
   async create(key: string, value: unknown): Promise<number | undefined> {
     try {
-      return await guarded(this.kv.create(key, JSON.stringify(value)));
+      return await guarded(() => this.kv.create(key, JSON.stringify(value)));
     } catch (err) {
       if (isRevisionMismatch(err)) return undefined;
       throw err;
@@ -74,7 +87,7 @@ export class Bucket {
   /** Writes the key if its revision is still `revision`; undefined when it is not. */
   async update(key: string, value: unknown, revision: number): Promise<number | undefined> {
     try {
-      return await guarded(this.kv.update(key, JSON.stringify(value), revision));
+      return await guarded(() => this.kv.update(key, JSON.stringify(value), revision));
     } catch (err) {
       if (isRevisionMismatch(err)) return undefined;
       throw err;
@@ -82,13 +95,13 @@ export class Bucket {
   }
 
   put(key: string, value: unknown): Promise<number> {
-    return guarded(this.kv.put(key, JSON.stringify(value)));
+    return guarded(() => this.kv.put(key, JSON.stringify(value)));
   }
 
   /** Deletes the key (if its revision is still `revision`, when given); false on a lost race. */
   async delete(key: string, revision?: number): Promise<boolean> {
     try {
-      await guarded(this.kv.delete(key, revision ? { previousSeq: revision } : undefined));
+      await guarded(() => this.kv.delete(key, revision ? { previousSeq: revision } : undefined));
       return true;
     } catch (err) {
       if (isRevisionMismatch(err)) return false;

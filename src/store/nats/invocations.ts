@@ -26,7 +26,7 @@ export class NatsInvocations implements InvocationStore {
   ) {}
 
   async append(batch: InvocationRecord[]): Promise<void> {
-    await guarded(Promise.all(
+    await guarded(() => Promise.all(
       batch.map((r) => {
         const stored: Stored = { ...r, requestBody: r.requestBody?.toString('base64') ?? null, responseBody: r.responseBody?.toString('base64') ?? null };
         return this.h.js.publish(`${this.subject}.${token(r.function)}`, JSON.stringify(stored), { msgID: r.id });
@@ -70,7 +70,7 @@ export class NatsInvocations implements InvocationStore {
   }
 
   async prune(opts: { perFunction: number; maxAgeMs: number; now: number; functions?: string[] }): Promise<void> {
-    const info = await guarded(this.h.jsm.streams.info(this.stream, { subjects_filter: `${this.subject}.>` }));
+    const info = await guarded(() => this.h.jsm.streams.info(this.stream, { subjects_filter: `${this.subject}.>` }));
     const subjects = Object.keys(info.state.subjects ?? {});
     if (Number.isFinite(opts.maxAgeMs)) {
       const cutoff = opts.now - opts.maxAgeMs;

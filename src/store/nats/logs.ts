@@ -27,7 +27,7 @@ export class NatsLogs {
 
   /** Publishes the lines in array order (one connection keeps it: ids rise in that order). */
   async append(lines: LogLine[]): Promise<void> {
-    await guarded(Promise.all(lines.map((l) => this.h.js.publish(`${this.subject}.${token(l.function)}.${token(l.version)}`, JSON.stringify(l satisfies Stored)))));
+    await guarded(() => Promise.all(lines.map((l) => this.h.js.publish(`${this.subject}.${token(l.function)}.${token(l.version)}`, JSON.stringify(l satisfies Stored)))));
   }
 
   /** Lines after `afterId` (at most `limit`), or the newest `limit`, ascending, matching `keep`. */
@@ -55,7 +55,7 @@ export class NatsLogs {
     const cutoff = Number.isFinite(opts.maxAgeMs) ? opts.now - opts.maxAgeMs : -Infinity;
     const keep = Number.isFinite(opts.maxLinesPerFunction) ? Math.max(0, Math.floor(opts.maxLinesPerFunction)) : Infinity;
     const counts = new Map<string, number>();
-    const info = await guarded(this.h.jsm.streams.info(this.stream, { subjects_filter: `${this.subject}.>` }));
+    const info = await guarded(() => this.h.jsm.streams.info(this.stream, { subjects_filter: `${this.subject}.>` }));
     for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
       const fn = subject.slice(this.subject.length + 1).split('.')[0]!;
       counts.set(fn, (counts.get(fn) ?? 0) + n);
@@ -81,6 +81,6 @@ export class NatsLogs {
 
   /** Every line of the function (part of its sweep). */
   async deleteOf(fn: string): Promise<void> {
-    await guarded(this.h.jsm.streams.purge(this.stream, { filter: this.filter(fn) }));
+    await guarded(() => this.h.jsm.streams.purge(this.stream, { filter: this.filter(fn) }));
   }
 }

@@ -266,7 +266,7 @@ export class NatsStore implements Store {
 
   /** The catalog stream's last sequence: every change to a function, version or alias is one message. */
   async revision(): Promise<number> {
-    return (await guarded(this.h.jsm.streams.info(this.catalogStream))).state.last_seq;
+    return (await guarded(() => this.h.jsm.streams.info(this.catalogStream))).state.last_seq;
   }
 
   watch(fromRevision: number): ChangeFeed {

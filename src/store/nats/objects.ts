@@ -43,8 +43,8 @@ export class NatsObjects implements ObjectStore {
     const tmp = join(this.tmpDir, randomBytes(12).toString('hex'));
     try {
       const { sha, size } = await receiveObject(tmp, body, o.maxBytes, false);
-      if (!(await guarded(this.blobs.info(blobName(sha))))) {
-        await guarded(this.blobs.put({ name: blobName(sha) }, Readable.toWeb(createReadStream(tmp)) as unknown as ReadableStream<Uint8Array>));
+      if (!(await guarded(() => this.blobs.info(blobName(sha))))) {
+        await guarded(() => this.blobs.put({ name: blobName(sha) }, Readable.toWeb(createReadStream(tmp)) as unknown as ReadableStream<Uint8Array>));
       }
       // Counted from the index as read: two puts of one function racing may pass the quota together.
       if (o.quotaBytes > 0) {
@@ -66,7 +66,7 @@ export class NatsObjects implements ObjectStore {
   async get(fn: string, key: string): Promise<{ record: ObjectRecord; body: Readable } | undefined> {
     const record = await this.head(fn, key);
     if (!record) return undefined;
-    const got = await guarded(this.blobs.get(blobName(record.sha256)));
+    const got = await guarded(() => this.blobs.get(blobName(record.sha256)));
     if (!got) throw new FerryError('internal', `the content of object '${key}' of '${fn}' is missing from the NATS object store`);
     return { record, body: Readable.fromWeb(got.data as unknown as WebReadableStream<Uint8Array>) };
   }
