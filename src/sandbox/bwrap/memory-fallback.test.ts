@@ -65,6 +65,9 @@ test('why node is left out: under 4 x 64 MB of address space Node cannot even st
 
 // The real interpreter, not a pyenv shell shim.
 const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+// The driver resolves the `python3` need itself; given the interpreter found here, it does not ask a
+// pyenv shim again (slow in the emulated VM this file also runs in, test/cgroup-v2.test.ts).
+if (python && !process.env['FERRY_PYTHON']) process.env['FERRY_PYTHON'] = python;
 const scope = `test-mf-${process.pid}`;
 const cgroups = detectCgroups({ scope });
 const work = mkdtempSync(join(tmpdir(), 'ferry-memfb-'));
