@@ -53,7 +53,9 @@ test('a backlog grows the workers, every execution ends succeeded once, and an i
   await waitFor('the first worker to be alive', async () => (await clusterWorkers()) === 1, { timeoutMs: 30_000 });
   assert.equal(childPids(first.proc.pid!).length, 1);
 
-  await gateway.deploy('sleepy', nodeFn('export default async (req) => { await new Promise((r) => setTimeout(r, 200)); return "done " + (await req.text()); };\n'));
+  // Long enough that one worker (two at once) needs ~9 s for the backlog: the autoscaler checks
+  // four times a second, so a second worker announces itself well before the queue is empty.
+  await gateway.deploy('sleepy', nodeFn('export default async (req) => { await new Promise((r) => setTimeout(r, 600)); return "done " + (await req.text()); };\n'));
   // Watch the worker count from both sides until the end of the backlog.
   let most = { cluster: 0, processes: 0 };
   let watching = true;

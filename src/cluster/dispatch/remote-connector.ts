@@ -116,6 +116,8 @@ export class RemoteConnector implements Connector {
       upstream.on('error', (err: NodeJS.ErrnoException) => {
         if (settled || response) return;
         if (!connected) return settle(new Unreached(err.message));
+        // Lost mid-call: the next calls pass it over (a kept-alive connection to it would fail them too).
+        this.o.choice.down(w);
         settle(new FerryError('worker-lost', `the worker ${w.rec.id} stopped answering: ${err.message}`, { cause: err }));
       });
       upstream.on('response', (ures: IncomingMessage) => {
@@ -126,7 +128,10 @@ export class RemoteConnector implements Connector {
         relayAnswer(ures, res, meta, responseHeaders(withoutClusterHeaders(ures.rawHeaders), meta.extraHeaders), {
           settled: () => settled,
           settle,
-          cut: () => new FerryError('worker-lost', `the worker ${w.rec.id} closed the connection mid-response`),
+          cut: () => {
+            this.o.choice.down(w);
+            return new FerryError('worker-lost', `the worker ${w.rec.id} closed the connection mid-response`);
+          },
         });
       });
     });

@@ -85,7 +85,7 @@ export class WorkerChoice {
     w.inFlight = Math.max(0, w.inFlight - 1);
   }
 
-  /** It refused a connection: passed over for a while. */
+  /** It refused a connection or was lost mid-call: passed over for a while. */
   down(w: KnownWorker, now = Date.now()): void {
     w.downUntil = now + this.o.downMs;
   }
