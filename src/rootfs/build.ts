@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
@@ -8,7 +8,7 @@ import { pythonInterpreter } from '../runtime/python/interpreter.js';
 import { initramfs, type CpioEntry } from './cpio.js';
 import { findGuestKernel, moduleName } from './kernel.js';
 import { initScript, inittab, passwd } from './guest-files.js';
-import { guestPaths, rootfsFiles, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
+import { agentPath, guestPaths, rootfsFiles, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 import { HostTree } from './host-tree.js';
 
 /** Parts of the Python stdlib no function needs in a sandbox (its own tests, GUIs, installers), and the host's installed packages (not the stdlib: `hostLibraries` is not honoured). */
@@ -16,9 +16,8 @@ const stdlibSkip = /^(site-packages|dist-packages|test|tests|idlelib|tkinter|tur
 /** Ferry's dist: source maps and tests stay out. */
 const distSkip = /\.(map|test\.js)$/;
 
-/** Ferry's runtime directory (shims) and the guest agent, in this installation's dist/. */
+/** Ferry's runtime directory (shims), in this installation's dist/. */
 const runtimeDir = fileURLToPath(new URL('../runtime/', import.meta.url));
-export const agentPath = fileURLToPath(new URL('../sandbox/microvm/agent/agent.js', import.meta.url));
 
 /** Whether `path` is an ELF executable without a program interpreter (statically linked). */
 function isStaticElf(path: string): boolean {
@@ -87,6 +86,8 @@ export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
     tree.add(runtimeDir, distSkip);
     tree.add(dirname(agentPath), distSkip);
     for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'etc', 'root', guestPaths.packageDir.slice(1)]) mkdirSync(join(files.root, d), { recursive: true, mode: 0o755 });
+    // busybox init runs inittab's lines with /bin/sh: busybox's own.
+    if (!existsSync(join(files.root, 'bin', 'sh'))) symlinkSync(busybox, join(files.root, 'bin', 'sh'));
     const etc = passwd();
     writeFileSync(join(files.root, 'etc', 'passwd'), etc.passwd, { mode: 0o644 });
     writeFileSync(join(files.root, 'etc', 'group'), etc.group, { mode: 0o644 });

@@ -1,2 +1,2 @@
-export { buildRootfs, agentPath, type RootfsBuildOptions } from './build.js';
+export { buildRootfs, type RootfsBuildOptions } from './build.js';
 export { defaultKernelDir, findGuestKernel, guestModules } from './kernel.js';

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The guest user instances run as (never root); the agent is root. */
 export const GUEST_UID = 1000;
@@ -36,4 +37,21 @@ export function readRootfs(dir: string): RootfsManifest | undefined {
   const files = rootfsFiles(dir);
   if (!existsSync(files.manifest) || !existsSync(files.root) || !statSync(files.root).isDirectory()) return undefined;
   return JSON.parse(readFileSync(files.manifest, 'utf8')) as RootfsManifest;
+}
+
+/** This Ferry's guest agent (dist/): the one the roots it builds carry. */
+export const agentPath = fileURLToPath(new URL('./agent/agent.js', import.meta.url));
+
+/**
+ * Whether the root in `dir` carries this Ferry's agent, byte for byte (a root built by another
+ * version would speak another wire): the reason it does not, or undefined.
+ */
+export function staleAgent(dir: string): string | undefined {
+  const agentDir = dirname(agentPath);
+  const inside = join(rootfsFiles(dir).root, agentDir);
+  for (const name of readdirSync(agentDir).filter((n) => n.endsWith('.js'))) {
+    const there = join(inside, name);
+    if (!existsSync(there) || !readFileSync(there).equals(readFileSync(join(agentDir, name)))) return `its guest agent (${name}) is not this Ferry's`;
+  }
+  return undefined;
 }

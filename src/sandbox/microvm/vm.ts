@@ -67,8 +67,10 @@ export class MicroVm {
     };
     const deadline = Date.now() + o.bootTimeoutMs;
     const failed = async (why: string): Promise<never> => {
-      await kill();
+      if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
+      await exited;
       const console = await readFile(consoleLog, 'utf8').catch(() => '');
+      await kill();
       throw new FerryError('instance-start-failed', `the microVM did not boot: ${why}; qemu: ${stderr.trim().slice(-1000)}; console: ${console.trim().slice(-1000)}`);
     };
     // QEMU makes its socket before the guest starts; a guest never sees a port without its host.

@@ -7,7 +7,7 @@
  * one instance, never a second. This file imports only Node built-ins and wire.ts.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type SpawnRequest } from './wire.js';
@@ -19,13 +19,22 @@ const CGROUP = join(CGROUP_ROOT, 'instance');
 /** The device of the virtio-serial port named `name` (no udev in the guest: found through sysfs). */
 function portDevice(name: string): string | undefined {
   for (const dev of readdirSync('/sys/class/virtio-ports')) {
+    // A console port has no name file.
+    if (!existsSync(`/sys/class/virtio-ports/${dev}/name`)) continue;
     if (readFileSync(`/sys/class/virtio-ports/${dev}/name`, 'utf8').trim() === name) return `/dev/${dev}`;
   }
   return undefined;
 }
 
 let portPath: string | undefined;
-for (let i = 0; i < 200 && !(portPath = portDevice('ferry.0')); i++) execFileSync(BUSYBOX, ['sleep', '0.05']);
+const findPort = (): string | undefined => {
+  try {
+    return portDevice('ferry.0');
+  } catch {
+    return undefined;
+  }
+};
+for (let i = 0; i < 200 && !(portPath = findPort()); i++) execFileSync(BUSYBOX, ['sleep', '0.05']);
 if (!portPath) {
   process.stderr.write('ferry-agent: no virtio-serial port ferry.0\n');
   process.exit(1);
