@@ -34,6 +34,7 @@ driverSuite({
   python: pythonRuntime,
   sandboxDefaults: { network: 'none' },
   networks: ['none'],
+  readyMs: 240_000,
   open: async (dataDir) => {
     if (!readRootfs(rootfsDir) || staleAgent(rootfsDir)) buildRootfs({ outDir: rootfsDir });
     const driver = await makeMicrovmDriver({ dataDir, rootfsDir, sandboxUid: 2_000_000, poolSize: 2, bootTimeoutMs: 240_000 });

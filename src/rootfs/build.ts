@@ -76,12 +76,15 @@ export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
     log(`node: ${process.execPath}`);
     let python: string | undefined;
     if (!o.withoutPython) {
-      const py = pythonInterpreter();
-      python = py.executable;
-      tree.add(py.executable);
-      const stdlib = execFileSync(py.executable, ['-S', '-c', 'import sysconfig; p = sysconfig.get_paths(); print(p["stdlib"]); print(p["platstdlib"])'], { encoding: 'utf8' }).trim().split('\n');
-      for (const dir of new Set(stdlib)) tree.add(dir, stdlibSkip);
-      log(`python: ${python}, stdlib ${[...new Set(stdlib)].join(', ')}`);
+      // The interpreter the python runtime launches, and Debian's /usr/bin/python3 beside it
+      // (what a program started by path expects), each with its own stdlib.
+      python = pythonInterpreter().executable;
+      for (const exe of new Set([python, ...(existsSync('/usr/bin/python3') ? ['/usr/bin/python3'] : [])])) {
+        tree.add(exe);
+        const stdlib = execFileSync(exe, ['-S', '-c', 'import sysconfig; p = sysconfig.get_paths(); print(p["stdlib"]); print(p["platstdlib"])'], { encoding: 'utf8' }).trim().split('\n');
+        for (const dir of new Set(stdlib)) tree.add(dir, stdlibSkip);
+        log(`python: ${exe}, stdlib ${[...new Set(stdlib)].join(', ')}`);
+      }
     }
     tree.add(runtimeDir, distSkip);
     tree.add(dirname(agentPath), distSkip);

@@ -31,6 +31,8 @@ export interface DriverUnderTest {
   python: Runtime;
   /** Sandbox settings every instance of the suite starts with (e.g. a tier's only network policy). */
   sandboxDefaults?: Partial<SandboxSettings>;
+  /** How long an instance may take from spawn to its shim's HELLO (default 60 s; an emulated VM takes longer). */
+  readyMs?: number;
   /** The network policies the driver honours (default all): each other one must be refused at spawn. */
   networks?: Array<'none' | 'egress' | 'host'>;
 }
@@ -142,7 +144,7 @@ export function driverSuite(d: DriverUnderTest): void {
       connector,
       output: () => output,
       // A start that fails says what the instance printed.
-      ready: (ms = 60_000) =>
+      ready: (ms = d.readyMs ?? 60_000) =>
         connector.ready(AbortSignal.timeout(ms)).catch((err: Error) => {
           err.message += `; the instance printed: ${output.slice(-1000)}`;
           throw err;
