@@ -7,6 +7,9 @@ import { GUEST_UID } from '../sandbox/microvm/guest-layout.js';
  * (and then attack QEMU's devices), so what it needs not reach is switched off.
  */
 const guestSysctls: Array<[string, string]> = [
+  // An allocation past the VM's size is not refused up front (ENOMEM, a MemoryError the instance
+  // survives) but charged as it is touched: the instance's memory cgroup then ends it (`oom`).
+  ['vm.overcommit_memory', '1'],
   ['kernel.yama.ptrace_scope', '3'], // no ptrace at all, PTRACE_TRACEME included
   ['user.max_user_namespaces', '0'], // no user namespaces: no root of its own to mount or unshare with
   // The keyring: a non-root user's quota (1 is the least the kernel takes) is too small for a keyring.

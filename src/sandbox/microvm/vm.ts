@@ -56,10 +56,13 @@ export class MicroVm {
     let stderr = '';
     qemu.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
     qemu.on('error', () => {});
+    // QEMU runs in a process group of its own: a server that dies takes its VMs along.
+    const reap = (): void => void qemu.kill('SIGKILL');
+    process.once('exit', reap);
     const exited = new Promise<void>((resolve) => {
       if (qemu.exitCode !== null || qemu.signalCode !== null) return resolve();
       qemu.once('close', () => resolve());
-    });
+    }).finally(() => process.removeListener('exit', reap));
     const kill = async (): Promise<void> => {
       if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
       await exited;
