@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
 import { pythonInterpreter } from '../runtime/python/interpreter.js';
 import { initramfs, type CpioEntry } from './cpio.js';
-import { findGuestKernel, moduleName } from './kernel.js';
+import { findGuestKernel, moduleName, uncompressedKernel } from './kernel.js';
 import { initScript, inittab, passwd } from './guest-files.js';
-import { agentPath, guestPaths, rootfsFiles, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
+import { agentPath, guestPaths, rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 import { HostTree } from './host-tree.js';
 
 /** Parts of the Python stdlib no function needs in a sandbox (its own tests, GUIs, installers), and the host's installed packages (not the stdlib: `hostLibraries` is not honoured). */
@@ -104,11 +104,15 @@ export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
     const initrd = initramfs(entries);
     writeFileSync(files.initrd, initrd, { mode: 0o644 });
     copyFileSync(kernel.vmlinuz, files.vmlinuz);
+    const vmlinux = uncompressedKernel(kernel.vmlinuz);
+    if (vmlinux) writeFileSync(files.vmlinux, vmlinux, { mode: 0o644 });
+    log(vmlinux ? 'kernel: uncompressed beside vmlinuz (QEMU enters it directly: no decompression in the guest)' : 'kernel: vmlinuz only (the guest decompresses it at each boot)');
 
     const manifest: RootfsManifest = {
       mode: 'host',
       builtAt: new Date().toISOString(),
       kernel: kernel.version,
+      layout: ROOTFS_LAYOUT,
       node: process.execPath,
       python,
       agent: agentPath,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, symlinkSync, utimesSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /**
@@ -43,6 +43,9 @@ export class HostTree {
       for (const name of readdirSync(at)) if (!skip?.test(name)) this.add(join(at, name), skip);
     } else if (st.isFile()) {
       copyFileSync(at, dest);
+      // Python's .pyc files are valid only for their source's mtime: a copy with a new one makes
+      // the guest's interpreter compile every module it imports again, on each start.
+      utimesSync(dest, st.atime, st.mtime);
       this.bytes += st.size;
       this.files++;
       if (/\.so(\.|$)/.test(at) || (st.mode & 0o111) !== 0) this.addLibrariesOf(at);

@@ -8,12 +8,17 @@ export const GUEST_UID = 1000;
 /** Where the package and the run dir appear in every microvm guest. */
 export const guestPaths = { packageDir: '/pkg', runDir: '/run/ferry' } as const;
 
+/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept). */
+export const ROOTFS_LAYOUT = 2;
+
 /** What `ferry rootfs build` records about the root it built. */
 export interface RootfsManifest {
   /** How it was made: `host` (the host's runtimes at their host paths). */
   mode: 'host';
   builtAt: string;
   kernel: string;
+  /** The layout of this version of the builder: a root of another is built again, not guessed at. */
+  layout: typeof ROOTFS_LAYOUT;
   /** Host paths of the runtimes inside (at the same paths). */
   node: string;
   python: string | undefined;
@@ -27,16 +32,17 @@ export interface RootfsManifest {
 /** Where a data dir's microvm root is built and looked for. */
 export const rootfsDirOf = (dataDir: string): string => join(dataDir, 'microvm');
 
-/** Where each piece of a built root lives in its directory. */
-export function rootfsFiles(dir: string): { vmlinuz: string; initrd: string; root: string; manifest: string } {
-  return { vmlinuz: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.cpio.gz'), root: join(dir, 'root'), manifest: join(dir, 'rootfs.json') };
+/** Where each piece of a built root lives in its directory (`vmlinux`, the kernel uncompressed, only where it could be made). */
+export function rootfsFiles(dir: string): { vmlinuz: string; vmlinux: string; initrd: string; root: string; manifest: string } {
+  return { vmlinuz: join(dir, 'vmlinuz'), vmlinux: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.cpio.gz'), root: join(dir, 'root'), manifest: join(dir, 'rootfs.json') };
 }
 
 /** The manifest of the root built in `dir`, or undefined when there is none. */
 export function readRootfs(dir: string): RootfsManifest | undefined {
   const files = rootfsFiles(dir);
   if (!existsSync(files.manifest) || !existsSync(files.root) || !statSync(files.root).isDirectory()) return undefined;
-  return JSON.parse(readFileSync(files.manifest, 'utf8')) as RootfsManifest;
+  const manifest = JSON.parse(readFileSync(files.manifest, 'utf8')) as RootfsManifest;
+  return manifest.layout === ROOTFS_LAYOUT ? manifest : undefined;
 }
 
 /** This Ferry's guest agent (dist/): the one the roots it builds carry. */

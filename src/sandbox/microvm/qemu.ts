@@ -38,7 +38,8 @@ function hostTscKhz(): number {
 export interface QemuPlan {
   accel: Accel;
   memoryMb: number;
-  vmlinuz: string;
+  /** The kernel: an uncompressed PVH ELF where the root has one, else the bzImage. */
+  kernel: string;
   initrd: string;
   /** Host directory that is the guest's / (read-only). */
   root: string;
@@ -63,7 +64,9 @@ const q = (s: string): string => s.replace(/,/g, ',,');
  * guest's first instruction: a guest that escapes into QEMU is an unprivileged host user. (QEMU's
  * own seccomp filter, `-sandbox`, kills QEMU 7.2 when combined with `-runas`: not used.)
  * Under TCG the kernel cannot calibrate its TSC on `microvm` (no PIT, HPET or PM timer to
- * measure against) and hangs: it is given the host's TSC rate instead.
+ * measure against) and hangs: it is given the host's TSC rate instead, and told the TSC is
+ * reliable (TCG's follows the host's clock): else the clocksource watchdog, seeing an emulated
+ * CPU's uneven ticks, drops it for jiffies, and the guest's clock then loses time.
  */
 export function qemuArgv(p: QemuPlan): string[] {
   return [
@@ -73,9 +76,9 @@ export function qemuArgv(p: QemuPlan): string[] {
     '-cpu', p.accel === 'kvm' ? 'host' : 'max',
     '-m', String(p.memoryMb),
     '-smp', '1',
-    '-kernel', p.vmlinuz,
+    '-kernel', p.kernel,
     '-initrd', p.initrd,
-    '-append', `console=hvc0 quiet loglevel=3 panic=-1 cgroup_no_v1=all${p.accel === 'tcg' ? ` tsc_early_khz=${hostTscKhz()}` : ''}`,
+    '-append', `console=hvc0 quiet loglevel=3 panic=-1 cgroup_no_v1=all${p.accel === 'tcg' ? ` tsc_early_khz=${hostTscKhz()} tsc=reliable` : ''}`,
     '-fsdev', `local,id=root,path=${q(p.root)},security_model=none,readonly=on`,
     '-device', 'virtio-9p-device,fsdev=root,mount_tag=root',
     '-fsdev', `local,id=pkg,path=${q(p.packageShare)},security_model=none,readonly=on`,

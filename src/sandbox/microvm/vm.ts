@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -51,7 +52,7 @@ export class MicroVm {
     const files = rootfsFiles(o.rootfsDir);
     const agentSocket = join(dir, 'agent.sock');
     const consoleLog = join(dir, 'console.log');
-    const args = qemuArgv({ accel: o.accel, memoryMb: o.memoryMb, vmlinuz: files.vmlinuz, initrd: files.initrd, root: files.root, packageShare, agentSocket, consoleLog, runAs: `${o.uid}:${o.uid}` });
+    const args = qemuArgv({ accel: o.accel, memoryMb: o.memoryMb, kernel: existsSync(files.vmlinux) ? files.vmlinux : files.vmlinuz, initrd: files.initrd, root: files.root, packageShare, agentSocket, consoleLog, runAs: `${o.uid}:${o.uid}` });
     const qemu = spawn(o.qemu, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     qemu.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
