@@ -55,8 +55,9 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   await mkdir(stateDir, { recursive: true, mode: 0o711 });
   const cpu = HostCpu.detect(`ferry-microvm-${o.slot ?? 0}`);
   const poolMemoryMb = (o.poolMemoryMb ?? 256) + GUEST_OVERHEAD_MB;
+  const closing = new AbortController();
   const boot = (memoryMb: number): Promise<MicroVm> =>
-    MicroVm.boot({ qemu, accel: accel as Accel, rootfsDir, stateDir, memoryMb, uid: o.sandboxUid, bootTimeoutMs: o.bootTimeoutMs ?? 120_000 });
+    MicroVm.boot({ qemu, accel: accel as Accel, rootfsDir, stateDir, memoryMb, uid: o.sandboxUid, bootTimeoutMs: o.bootTimeoutMs ?? 120_000, signal: closing.signal });
 
   // The pool: VMs booting or booted, each taken once.
   const pool: Array<Promise<MicroVm>> = [];
@@ -65,7 +66,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   const refill = (): void => {
     while (!closed && pool.length < (o.poolSize ?? 1)) {
       const vm = boot(poolMemoryMb);
-      vm.then((v) => live.add(v), (err: Error) => log('warn', `microvm: a pooled VM did not boot: ${err.message}`));
+      vm.then((v) => live.add(v), (err: Error) => closed || log('warn', `microvm: a pooled VM did not boot: ${err.message}`));
       pool.push(vm);
     }
   };
@@ -126,6 +127,8 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
 
     async close(): Promise<void> {
       closed = true;
+      // VMs still booting are killed now, not waited for.
+      closing.abort();
       const pending = pool.splice(0);
       await Promise.all(pending.map((p) => p.then((vm) => vm.kill(), () => {})));
       await Promise.all([...live].map((vm) => vm.kill()));

@@ -22,6 +22,8 @@ export interface VmBootOptions {
   uid: number;
   /** Until the agent's HELLO; the VM is killed past it. */
   bootTimeoutMs: number;
+  /** Aborted: the boot is given up at once and QEMU killed (the driver closes). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -82,6 +84,7 @@ export class MicroVm {
     while (!socket) {
       if (qemu.exitCode !== null || qemu.signalCode !== null) return failed('qemu exited');
       if (Date.now() > deadline) return failed('no agent socket');
+      if (o.signal?.aborted) return failed('the driver closed');
       socket = await new Promise<Socket | undefined>((resolve) => {
         const s = connect(agentSocket);
         s.once('connect', () => resolve(s));
@@ -91,9 +94,17 @@ export class MicroVm {
     }
     const session = new WireSession(socket);
     const hello = await new Promise<string | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve('no HELLO from the agent in time'), Math.max(0, deadline - Date.now()));
-      session.once('hello', () => (clearTimeout(timer), resolve(undefined)));
-      session.once('close', () => (clearTimeout(timer), resolve('the agent port closed before its HELLO')));
+      const done = (why: string | undefined): void => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', aborted);
+        resolve(why);
+      };
+      const aborted = (): void => done('the driver closed');
+      const timer = setTimeout(() => done('no HELLO from the agent in time'), Math.max(0, deadline - Date.now()));
+      session.once('hello', () => done(undefined));
+      session.once('close', () => done('the agent port closed before its HELLO'));
+      if (o.signal?.aborted) return aborted();
+      o.signal?.addEventListener('abort', aborted, { once: true });
     });
     if (hello) return failed(hello);
     const vm = new MicroVm(qemu, session, dir, packageShare, o.memoryMb, exited);

@@ -4,6 +4,14 @@ import { Duplex } from 'node:stream';
 import { NOT_LISTENING, type InstanceStreamHandler } from '../../core/index.js';
 import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport } from './agent/wire.js';
 
+/**
+ * A dial that finds nothing listening yet is answered no sooner than this after it was sent.
+ * Starts retry such a dial at once (every 2 ms): each retry is a frame the guest's agent must
+ * read and answer, and under emulation that flood took the CPU the instance needed to start
+ * (a minute to its first answer instead of seconds).
+ */
+const NOT_LISTENING_PACE_MS = 25;
+
 /** One stream of the instance's channel, carried over the VM's port. */
 class WireStream extends Duplex {
   private endSent = false;
@@ -58,7 +66,7 @@ class WireStream extends Duplex {
  */
 export class WireSession extends EventEmitter {
   private readonly streams = new Map<number, WireStream>();
-  private readonly dials = new Map<number, { resolve(s: Duplex): void; reject(e: Error): void }>();
+  private readonly dials = new Map<number, { resolve(s: Duplex): void; reject(e: Error): void; sentAt: number }>();
   private readonly decoder = new WireDecoder();
   private nextId = 1;
   private closed = false;
@@ -101,7 +109,7 @@ export class WireSession extends EventEmitter {
     const id = this.nextId;
     this.nextId += 2;
     return new Promise((resolve, reject) => {
-      this.dials.set(id, { resolve, reject });
+      this.dials.set(id, { resolve, reject, sentAt: Date.now() });
       this.send(Wire.open, id);
     });
   }
@@ -140,7 +148,9 @@ export class WireSession extends EventEmitter {
         if (d) {
           this.dials.delete(id);
           const reason = payload.toString('utf8');
-          return d.reject(reason === NOT_LISTENING_REASON ? Object.assign(new Error('not listening yet'), { code: NOT_LISTENING }) : new Error(`the VM refused the dial: ${reason}`));
+          if (reason !== NOT_LISTENING_REASON) return d.reject(new Error(`the VM refused the dial: ${reason}`));
+          const notYet = Object.assign(new Error('not listening yet'), { code: NOT_LISTENING });
+          return void setTimeout(() => d.reject(notYet), Math.max(0, d.sentAt + NOT_LISTENING_PACE_MS - Date.now()));
         }
         return this.streams.get(id)?.incoming(type, payload);
       }
