@@ -37,7 +37,7 @@ driverSuite({
   readyMs: 240_000,
   open: async (dataDir) => {
     if (!readRootfs(rootfsDir) || staleAgent(rootfsDir)) buildRootfs({ outDir: rootfsDir });
-    const driver = await makeMicrovmDriver({ dataDir, rootfsDir, sandboxUid: 2_000_000, poolSize: 2, bootTimeoutMs: 240_000 });
+    const driver = await makeMicrovmDriver({ dataDir, rootfsDir, sandboxUid: 2_000_000, poolSize: Number(process.env['FERRY_TEST_MICROVM_POOL']) || 3, bootTimeoutMs: 240_000 });
     return { driver, close: () => driver.close() };
   },
 });

@@ -27,7 +27,7 @@ class GuestProcess extends EventEmitter {
 }
 
 /** Starts the instance in `vm` (its package already in the share) and answers it as a SandboxProcess. */
-export async function startInVm(vm: MicroVm, req: SpawnRequest, notices: string[], onGone: () => Promise<void>): Promise<SandboxProcess> {
+export async function startInVm(vm: MicroVm, req: SpawnRequest, notices: string[], onGone: () => Promise<void>, startTimeoutMs: number): Promise<SandboxProcess> {
   const s = vm.session;
   const child = new GuestProcess(vm.qemu.pid);
   s.on('stdout', (b: Buffer) => child.stdout.write(b));
@@ -56,12 +56,15 @@ export async function startInVm(vm: MicroVm, req: SpawnRequest, notices: string[
     // The VM died without the agent's word (killed, crashed): the instance went with it.
     s.once('close', () => done({ code: null, signal: 'SIGKILL', oom: false }));
   });
+  let startTimer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve, reject) => {
     s.once('started', () => resolve());
     s.once('failed', (why: string) => reject(new FerryError('instance-start-failed', `the microVM's agent could not start the instance: ${why}`)));
     s.once('close', () => reject(new FerryError('instance-start-failed', 'the microVM exited before the instance started')));
+    // An agent that never answers must not hold the start forever.
+    startTimer = setTimeout(() => reject(new FerryError('instance-start-failed', `the microVM's agent did not start the instance within ${startTimeoutMs / 1000} s`)), startTimeoutMs);
     s.send(Wire.spawn, 0, JSON.stringify(req));
-  }).catch(async (err: unknown) => {
+  }).finally(() => clearTimeout(startTimer)).catch(async (err: unknown) => {
     await vm.kill();
     await onGone();
     throw err;

@@ -113,7 +113,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
         throw new FerryError('instance-start-failed', `cannot prepare the microVM: ${(err as Error).message}`, { cause: err });
       }
       if (spec.onInstanceStream) vm.session.onInstanceStream = spec.onInstanceStream;
-      return startInVm(vm, spawnRequest(spec), [...notice], gone);
+      return startInVm(vm, spawnRequest(spec), [...notice], gone, o.bootTimeoutMs ?? 120_000);
     },
 
     async validate(settings: SandboxSettings): Promise<void> {

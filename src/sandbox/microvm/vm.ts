@@ -9,6 +9,12 @@ import { qemuArgv, type Accel } from './qemu.js';
 import { WireSession } from './wire-session.js';
 import { rootfsFiles } from './guest-layout.js';
 
+/** Every QEMU this process started and has not seen exit: a server that dies takes them along. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const qemu of running) qemu.kill('SIGKILL');
+});
+
 /** What booting a VM needs. */
 export interface VmBootOptions {
   qemu: string;
@@ -59,13 +65,12 @@ export class MicroVm {
     let stderr = '';
     qemu.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
     qemu.on('error', () => {});
-    // QEMU runs in a process group of its own: a server that dies takes its VMs along.
-    const reap = (): void => void qemu.kill('SIGKILL');
-    process.once('exit', reap);
+    // QEMU runs in a process group of its own: a server that dies takes its VMs along (`running`).
+    running.add(qemu);
     const exited = new Promise<void>((resolve) => {
       if (qemu.exitCode !== null || qemu.signalCode !== null) return resolve();
       qemu.once('close', () => resolve());
-    }).finally(() => process.removeListener('exit', reap));
+    }).finally(() => running.delete(qemu));
     const kill = async (): Promise<void> => {
       if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
       await exited;
