@@ -1,9 +1,10 @@
 // The driver conformance suite (sandbox/driver.suite.ts) for the microvm driver: real QEMU
 // microvm guests (emulated where there is no /dev/kvm, as here), booted ahead into a pool of
-// two so the suite's instances mostly take a booted VM. The root is built once per checkout
-// (`ferry rootfs build`, host mode) into FERRY_TEST_MICROVM_ROOT and rebuilt when its agent is
-// not this build's. The tier has no network stack yet: instances start with `none`, and the
-// suite checks that `egress` and `host` are refused.
+// three (FERRY_TEST_MICROVM_POOL), so each case takes a booted VM while the next ones boot. The
+// root is built once per checkout (`ferry rootfs build`, host mode) into FERRY_TEST_MICROVM_ROOT
+// and rebuilt when its agent is not this build's or an older builder made it. The tier has no
+// network stack yet: instances start with `none`, and the suite checks that `egress` and `host`
+// are refused. Every case of the suite runs; none is left out for time.
 import { existsSync } from 'node:fs';
 import { findQemu } from '../src/sandbox/microvm/qemu.js';
 import { makeMicrovmDriver, readRootfs, staleAgent } from '../src/sandbox/microvm/index.js';
