@@ -43,7 +43,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   if (!qemu) throw new FerryError('internal', 'the microvm driver needs QEMU: apt-get install --no-install-recommends qemu-system-x86');
   const rootfsDir = o.rootfsDir ?? rootfsDirOf(o.dataDir);
   const manifest = readRootfs(rootfsDir);
-  if (!manifest) throw new FerryError('internal', `no microvm root in ${rootfsDir}: run \`ferry rootfs build --data-dir ${o.dataDir}\``);
+  if (!manifest) throw new FerryError('internal', `no microvm root of this Ferry in ${rootfsDir} (none, or an older builder's): run \`ferry rootfs build --data-dir ${o.dataDir}\``);
   const stale = staleAgent(rootfsDir);
   if (stale) throw new FerryError('internal', `the microvm root in ${rootfsDir} is out of date (${stale}): run \`ferry rootfs build --data-dir ${o.dataDir}\``);
   const root = rootfsFiles(rootfsDir).root;
