@@ -87,6 +87,9 @@ export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
       }
     }
     tree.add(runtimeDir, distSkip);
+    // The python shim's own modules compiled in place (the guest cannot write its .pyc files and
+    // would compile them at every start): valid there, as the copies keep their mtimes.
+    if (python) execFileSync(python, ['-m', 'compileall', '-q', join(files.root, runtimeDir, 'python')], { stdio: ['ignore', 'ignore', 'inherit'] });
     tree.add(dirname(agentPath), distSkip);
     for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'etc', 'root', guestPaths.packageDir.slice(1)]) mkdirSync(join(files.root, d), { recursive: true, mode: 0o755 });
     // busybox init runs inittab's lines with /bin/sh: busybox's own.

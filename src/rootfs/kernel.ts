@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../errors/index.js';
@@ -103,11 +103,8 @@ export function uncompressedKernel(vmlinuz: string): Buffer | undefined {
   const image = readFileSync(vmlinuz);
   const at = image.indexOf(XZ_MAGIC);
   if (at < 0) return undefined;
-  try {
-    // --single-stream: what follows the kernel's stream in the bzImage is not xz.
-    const elf = execFileSync('xz', ['-dc', '--single-stream'], { input: image.subarray(at), maxBuffer: 512 * 1024 * 1024, stdio: ['pipe', 'pipe', 'ignore'] });
-    return hasPvhEntry(elf) ? elf : undefined;
-  } catch {
-    return undefined;
-  }
+  // --single-stream: what follows the kernel's stream in the bzImage is not xz. xz stops reading
+  // there, so writing the rest may fail (EPIPE): its exit status and output are what count.
+  const xz = spawnSync('xz', ['-dc', '--single-stream'], { input: image.subarray(at), maxBuffer: 512 * 1024 * 1024, stdio: ['pipe', 'pipe', 'ignore'] });
+  return xz.status === 0 && xz.stdout && hasPvhEntry(xz.stdout) ? xz.stdout : undefined;
 }
