@@ -4,7 +4,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
-import { pythonInterpreter } from '../runtime/python/interpreter.js';
+import { pythonInterpreter } from '../sandbox/rootfs/index.js';
 import { initramfs, type CpioEntry } from './cpio.js';
 import { findGuestKernel, moduleName, uncompressedKernel } from './kernel.js';
 import { initScript, inittab, passwd } from './guest-files.js';

@@ -7,7 +7,7 @@ import { guestPaths, readRootfs, rootfsDirOf, rootfsFiles, staleAgent } from './
 import { HostCpu } from './host-cpu.js';
 import { startInVm } from './instance.js';
 import { chooseAccel, findQemu, type Accel } from './qemu.js';
-import { checkSpec, spawnRequest, unhonoured } from './spec-mapping.js';
+import { checkSpec, microvmRootfsView, spawnRequest, unhonoured } from './spec-mapping.js';
 import { MicroVm } from './vm.js';
 
 /** Guest memory beyond the instance's `memoryMb`: the kernel, the agent (node) and page cache. */
@@ -92,7 +92,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
 
     view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView {
       void spec;
-      return { packageDir: guestPaths.packageDir, runDir: guestPaths.runDir, channel: runDirAddresses(guestPaths.runDir) };
+      return { packageDir: guestPaths.packageDir, runDir: guestPaths.runDir, channel: runDirAddresses(guestPaths.runDir), rootfs: microvmRootfsView };
     },
 
     async spawn(spec: SandboxSpec): Promise<SandboxProcess> {

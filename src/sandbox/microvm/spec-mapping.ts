@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
-import { defaultSandbox, type SandboxSettings, type SandboxSpec } from '../../core/index.js';
+import { defaultSandbox, type RootfsView, type SandboxSettings, type SandboxSpec } from '../../core/index.js';
+import { hostRootfsView } from '../rootfs/index.js';
 import { runDirAddresses } from '../socket-channel/index.js';
 import type { SpawnRequest } from './agent/wire.js';
 import { GUEST_UID, guestPaths } from './guest-layout.js';
@@ -31,11 +32,25 @@ export function checkSpec(spec: SandboxSpec, root: string): void {
   if (spec.extraStdio?.length) throw new FerryError('invalid-manifest', 'the microvm tier carries stdin, stdout and stderr only');
   const refused = unhonoured(spec.sandbox);
   if (refused.length) throw new FerryError('invalid-manifest', `the microvm sandbox cannot honour: ${refused.join('; ')}`);
-  // The runtime names host paths (the interpreter, its shim): they must be in the built root.
-  for (const p of [spec.argv[0] ?? '', ...spec.hostPaths]) {
-    if (!p.startsWith('/') || !existsSync(join(root, p))) throw new FerryError('instance-start-failed', `${p || 'the program'} is not in the microvm root (${root}): run \`ferry rootfs build\` again`);
-  }
+  // The root holds node, python3 and Ferry's runtime at their host paths (microvmRootfsView), nothing else.
+  const other = spec.rootfs.filter((n) => n.kind !== 'node' && n.kind !== 'python3' && n.kind !== 'ferry-runtime');
+  if (other.length) throw new FerryError('invalid-manifest', `the microvm root holds node, python3 and Ferry's runtime only, not: ${other.map((n) => ('name' in n ? `${n.kind} ${n.name}` : n.kind)).join(', ')}`);
+  const program = spec.argv[0] ?? '';
+  if (!program.startsWith('/') || !existsSync(join(root, program))) throw new FerryError('instance-start-failed', `${program || 'the program'} is not in the microvm root (${root}): run \`ferry rootfs build\` again`);
 }
+
+/**
+ * Where a runtime's needs are in a microvm guest: `ferry rootfs build` (host mode) put node,
+ * python3 and Ferry's runtime files at their host paths; no host libraries, no other program.
+ */
+export const microvmRootfsView: RootfsView = {
+  command: (need, args) => {
+    if (need.kind === 'program') throw new FerryError('instance-start-failed', `the microvm root has no program ${need.name}: it holds node and python3 only`);
+    return hostRootfsView.command(need, args);
+  },
+  runtimeFile: (hostPath) => hostPath,
+  libraries: () => [],
+};
 
 /** The agent's request for `spec`: the same argv, the instance's env on a minimal base, the guest's paths. */
 export function spawnRequest(spec: SandboxSpec): SpawnRequest {
