@@ -45,7 +45,7 @@ export function checkSpec(spec: SandboxSpec, root: string): void {
  */
 export const microvmRootfsView: RootfsView = {
   command: (need, args) => {
-    if (need.kind === 'program') throw new FerryError('instance-start-failed', `the microvm root has no program ${need.name}: it holds node and python3 only`);
+    if (need.kind === 'program') throw new FerryError('invalid-manifest', `the microvm root has no program ${need.name}: it holds node and python3 only`);
     return hostRootfsView.command(need, args);
   },
   runtimeFile: (hostPath) => hostPath,
