@@ -75,13 +75,11 @@ if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
   $SUDO chmod 0666 /dev/net/tun
 fi
 
-# The cgroup v2 VM test's kernel: Debian's generic amd64 kernel (linux-image-cloud-amd64 has no
-# 9p, which the VM mounts the host's / with). It is NOT installed (nothing goes to /boot): the
-# .deb is downloaded and only vmlinuz, modules.builtin and the virtio, 9p, netfs and fscache
-# modules are extracted into $FERRY_TEST_VM_CACHE (default /var/cache/ferry-test-vm)/kernel.
-# Skipped when that is already there; test/support/vm.ts finds it there.
-vm_cache="${FERRY_TEST_VM_CACHE:-/var/cache/ferry-test-vm}"
-if [ "$(uname -m)" = x86_64 ] && ! ls "$vm_cache"/kernel/boot/vmlinuz-* >/dev/null 2>&1; then
+# Debian's generic amd64 kernel into $1, NOT installed (nothing goes to /boot): the .deb that
+# linux-image-amd64 depends on is downloaded and only vmlinuz, modules.builtin and the virtio
+# (virtio-mmio, virtio-pci, the virtio console), 9p, netfs and fscache modules are extracted.
+# linux-image-cloud-amd64 has no 9p, which both VMs below mount their files with.
+fetch_debian_kernel() {
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo
   kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'; }
@@ -91,20 +89,35 @@ if [ "$(uname -m)" = x86_64 ] && ! ls "$vm_cache"/kernel/boot/vmlinuz-* >/dev/nu
     pkg="$(kpkg)"
   fi
   [ -n "$pkg" ] || { echo "install-system-deps: cannot find the package linux-image-amd64 depends on" >&2; exit 1; }
-  $SUDO mkdir -p "$vm_cache"
+  $SUDO mkdir -p "$(dirname "$1")"
   # As root throughout (sudo where not): the download goes to a root-only temp directory.
   $SUDO sh -euc '
-    work="$(mktemp -d "$1/fetch.XXXXXX")"
+    work="$(mktemp -d "$(dirname "$1")/fetch.XXXXXX")"
     trap "rm -rf \"\$work\"" EXIT
     cd "$work"
     apt-get -q -o APT::Sandbox::User=root download "$2"
     mkdir kernel
     dpkg-deb --fsys-tarfile ./*.deb | tar -x -C kernel --wildcards \
       "./boot/vmlinuz-*" "./lib/modules/*/modules.builtin" "./lib/modules/*/kernel/drivers/virtio/*" \
-      "./lib/modules/*/kernel/net/9p/*" "./lib/modules/*/kernel/fs/9p/*" "./lib/modules/*/kernel/fs/netfs/*" \
-      "./lib/modules/*/kernel/fs/fscache/*"
-    rm -rf "$1/kernel"
-    mv kernel "$1/kernel"
-  ' sh "$vm_cache" "$pkg"
-  echo "install-system-deps: $pkg extracted into $vm_cache/kernel"
+      "./lib/modules/*/kernel/drivers/char/virtio_console.ko" "./lib/modules/*/kernel/net/9p/*" \
+      "./lib/modules/*/kernel/fs/9p/*" "./lib/modules/*/kernel/fs/netfs/*" "./lib/modules/*/kernel/fs/fscache/*"
+    rm -rf "$1"
+    mv kernel "$1"
+  ' sh "$1" "$pkg"
+  echo "install-system-deps: $pkg extracted into $1"
+}
+
+# The cgroup v2 VM test's kernel (fetch_debian_kernel), in $FERRY_TEST_VM_CACHE (default
+# /var/cache/ferry-test-vm)/kernel. Skipped when that is already there; test/support/vm.ts finds
+# it there.
+vm_cache="${FERRY_TEST_VM_CACHE:-/var/cache/ferry-test-vm}"
+if [ "$(uname -m)" = x86_64 ] && ! ls "$vm_cache"/kernel/boot/vmlinuz-* >/dev/null 2>&1; then
+  fetch_debian_kernel "$vm_cache/kernel"
+fi
+
+# The microvm sandbox tier's guest kernel (fetch_debian_kernel), in $FERRY_MICROVM_KERNEL_DIR
+# (default /var/cache/ferry/microvm-kernel), where `ferry rootfs build` takes it from.
+mvk="${FERRY_MICROVM_KERNEL_DIR:-/var/cache/ferry/microvm-kernel}"
+if [ "$(uname -m)" = x86_64 ] && ! ls "$mvk"/boot/vmlinuz-* >/dev/null 2>&1; then
+  fetch_debian_kernel "$mvk"
 fi

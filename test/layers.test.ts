@@ -25,6 +25,7 @@ const layers: Record<string, number> = {
   scheduler: 4,
   auth: 4,
   service: 4.5,
+  rootfs: 4.5,
   cluster: 4.6,
   pipeline: 4.75,
   frontends: 5,

@@ -202,7 +202,7 @@ export const serverSettings: Setting[] = [
   { key: 'shortedfaasOwnLibrariesOnly', flag: '--shortedfaas-own-libraries-only', env: 'FERRY_SHORTEDFAAS_OWN_LIBRARIES_ONLY', kind: 'bool', default: false, help: "ShortedFaaS deploy folder: functions import only their own libraries, not the host's installed ones" },
   { key: 'drainTimeoutMs', flag: '--drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', kind: 'duration', default: 30_000, help: 'on SIGTERM, wait this long for open requests and streams' },
   { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
-  { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, or process (no isolation: needs --unsandboxed)' },
+  { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, microvm (a VM per instance; ferry rootfs build first), or process (no isolation: needs --unsandboxed)' },
   { key: 'sandboxTiers', flag: '--sandbox-tiers', env: 'FERRY_SANDBOX_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers (bwrap, gvisor, microvm) a function may ask for with "tier", besides --driver (the default tier)' },
   { key: 'adminTiers', flag: '--admin-tiers', env: 'FERRY_ADMIN_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers only permission:admin may ask for' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },

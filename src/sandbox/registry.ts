@@ -16,4 +16,5 @@ export const drivers: ReadonlyMap<string, DriverFactory> = new Map<string, Drive
   ['bwrap', (ctx: DriverContext) => makeBwrapDriver(ctx)],
   ['process', async () => (await import('./process/process-driver.js')).processDriver as SandboxDriver],
   ['gvisor', async (ctx: DriverContext) => (await import('./gvisor/index.js')).makeGvisorDriver(ctx)],
+  ['microvm', async (ctx: DriverContext) => (await import('./microvm/index.js')).makeMicrovmDriver(ctx)],
 ]);

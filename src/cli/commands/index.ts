@@ -29,6 +29,7 @@ import * as clusterCommand from './cluster.js';
 import * as autoscaler from './autoscaler.js';
 import * as whoami from './whoami.js';
 import * as openapi from './openapi.js';
+import * as rootfs from './rootfs.js';
 import * as up from './up.js';
 import * as explain from './explain.js';
 
@@ -37,4 +38,4 @@ export interface CommandModule {
   register(program: Command, io: IO): void;
 }
 
-export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, keys, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, clusterCommand, autoscaler, whoami, openapi, up, explain];
+export const allCommands: readonly CommandModule[] = [server, tinyfaas, init, deploy, invoke, runCommand, functions, versions, aliases, logs, executions, del, doctor, keys, login, users, tokens, secrets, objects, configCommand, instances, schedules, invocations, traffic, clusterCommand, autoscaler, whoami, openapi, up, explain, rootfs];

@@ -7,6 +7,7 @@ import { mountdAvailable, mountdPath } from '../bwrap/mounter.js';
 import { checkSeccompLog } from '../bwrap/seccomp-log.js';
 import { systemBindArgs } from '../bwrap/system-binds.js';
 import { dataDirUnreachable } from '../bwrap/data-dir-reach.js';
+import { chooseAccel } from '../microvm/qemu.js';
 
 /**
  * What this host offers the sandbox, for `ferry doctor` and the server's start-up line. Only
@@ -147,13 +148,15 @@ async function seccompLog(): Promise<HostCheck> {
 }
 
 function kvm(): HostCheck {
+  // What the microvm tier will do with it: the same choice its driver makes at start.
+  const microvm = chooseAccel().accel === 'kvm' ? 'microvm guests run on KVM' : 'microvm guests run emulated (TCG), many times slower';
   try {
     closeSync(openSync('/dev/kvm', 'r+'));
-    return { name: 'kvm', ok: true, required: false, detail: '/dev/kvm can be opened' };
+    return { name: 'kvm', ok: true, required: false, detail: `/dev/kvm can be opened; ${microvm}` };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const fix = code === 'ENOENT' ? 'enable virtualisation and load the module: modprobe kvm_intel (or kvm_amd)' : 'add Ferry\'s user to the kvm group';
-    return { name: 'kvm', ok: false, required: false, detail: `/dev/kvm cannot be opened (${code})`, fix };
+    return { name: 'kvm', ok: false, required: false, detail: `/dev/kvm cannot be opened (${code}); ${microvm}`, fix };
   }
 }
 

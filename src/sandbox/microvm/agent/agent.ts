@@ -1,0 +1,259 @@
+/**
+ * Ferry's guest agent: the one program of a microvm guest that speaks to the host. It runs as
+ * root in the guest (started by busybox init, see rootfs/guest-files.ts), over the virtio-serial
+ * port `ferry.0`: it says HELLO, takes one SPAWN, starts the instance as an unprivileged guest
+ * user in a cgroup of its own (memory, pids), relays its output, carries its channel's streams
+ * both ways (wire.ts), reports its EXIT and ends, after which the guest powers off. A VM serves
+ * one instance, never a second. This file imports only Node built-ins and wire.ts.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type SpawnRequest } from './wire.js';
+
+const BUSYBOX = '/usr/bin/busybox';
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const CGROUP = join(CGROUP_ROOT, 'instance');
+
+/** The device of the virtio-serial port named `name` (no udev in the guest: found through sysfs). */
+function portDevice(name: string): string | undefined {
+  for (const dev of readdirSync('/sys/class/virtio-ports')) {
+    // A console port has no name file.
+    if (!existsSync(`/sys/class/virtio-ports/${dev}/name`)) continue;
+    if (readFileSync(`/sys/class/virtio-ports/${dev}/name`, 'utf8').trim() === name) return `/dev/${dev}`;
+  }
+  return undefined;
+}
+
+let portPath: string | undefined;
+const findPort = (): string | undefined => {
+  try {
+    return portDevice('ferry.0');
+  } catch {
+    return undefined;
+  }
+};
+for (let i = 0; i < 200 && !(portPath = findPort()); i++) execFileSync(BUSYBOX, ['sleep', '0.05']);
+if (!portPath) {
+  process.stderr.write('ferry-agent: no virtio-serial port ferry.0\n');
+  process.exit(1);
+}
+// One open for both directions: a virtio port allows a single opener.
+const fd = openSync(portPath, 'r+');
+const out = createWriteStream('', { fd, autoClose: false });
+const streams = new Map<number, Socket>();
+const paused = new Set<Socket>();
+let child: ChildProcess | undefined;
+let apiServer: Server | undefined;
+let nextStream = 2;
+
+function send(type: number, stream: number, payload?: Uint8Array | string): void {
+  if (!out.write(encodeWire(type, stream, payload))) {
+    // The host reads slower than the instance writes: its streams wait (backpressure).
+    for (const s of streams.values()) if (!s.isPaused()) (s.pause(), paused.add(s));
+  }
+}
+out.on('drain', () => {
+  for (const s of paused) s.resume();
+  paused.clear();
+});
+
+/** Relays `socket` as stream `id`: its bytes as DATA, its end as END, a failure as RESET. */
+function relay(id: number, socket: Socket): void {
+  streams.set(id, socket);
+  socket.on('data', (b: Buffer) => {
+    for (let at = 0; at < b.length; at += WIRE_CHUNK) send(Wire.data, id, b.subarray(at, at + WIRE_CHUNK));
+  });
+  socket.on('end', () => send(Wire.end, id));
+  socket.on('error', () => {});
+  socket.on('close', (hadError) => {
+    if (streams.get(id) !== socket) return;
+    streams.delete(id);
+    paused.delete(socket);
+    if (hadError || !socket.readableEnded) send(Wire.reset, id, 'closed');
+  });
+}
+
+/** A host dial: only a socket the instance's user made at the listen path, never a link it put there. */
+function dial(id: number, req: SpawnRequest): void {
+  const fail = (reason: string): void => send(Wire.reset, id, reason);
+  if (!req.listen) return fail('this instance listens for nothing');
+  let st;
+  try {
+    st = lstatSync(req.listen);
+  } catch {
+    return fail(NOT_LISTENING_REASON);
+  }
+  if (!st.isSocket() || st.uid !== req.uid) return fail(`${req.listen} is not a socket of the instance's user; not connecting`);
+  const socket = connect(req.listen);
+  socket.once('error', (err: NodeJS.ErrnoException) => {
+    if (streams.has(id)) return;
+    fail(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? NOT_LISTENING_REASON : err.message);
+  });
+  socket.once('connect', () => {
+    send(Wire.accept, id);
+    relay(id, socket);
+  });
+}
+
+function sh(...args: string[]): void {
+  execFileSync(BUSYBOX, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** The instance's cgroup: memory (no swap) and pids bounds, its processes killed together on OOM. */
+function makeCgroup(req: SpawnRequest): void {
+  writeFileSync(join(CGROUP_ROOT, 'cgroup.subtree_control'), '+memory +pids');
+  mkdirSync(CGROUP);
+  writeFileSync(join(CGROUP, 'memory.max'), String(req.memoryMb * 1024 * 1024));
+  writeFileSync(join(CGROUP, 'memory.swap.max'), '0');
+  writeFileSync(join(CGROUP, 'memory.oom.group'), '1');
+}
+
+function oomKilled(): boolean {
+  try {
+    return /^oom_kill [1-9]/m.test(readFileSync(join(CGROUP, 'memory.events'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function start(req: SpawnRequest): void {
+  if (req.uid === 0 || req.gid === 0) throw new Error('the instance must not run as root');
+  // /tmp is the instance's, of tmpMb; its run dir holds its sockets.
+  sh('mount', '-t', 'tmpfs', '-o', `size=${req.tmpMb}m,mode=1777,nosuid,nodev`, 'tmpfs', '/tmp');
+  mkdirSync(req.runDir, { recursive: true, mode: 0o700 });
+  chownSync(req.runDir, req.uid, req.gid);
+  chmodSync(req.runDir, 0o700);
+  makeCgroup(req);
+  if (req.api) serveApi(req.api, req);
+  // A child starts in its parent's cgroup: the agent steps into the instance's for the fork and
+  // out again, so the instance is bounded from its first instruction. pids.max allows for the
+  // agent's own threads while it is inside, and is set exactly once it is out.
+  const threads = readdirSync('/proc/self/task').length;
+  writeFileSync(join(CGROUP, 'pids.max'), String(req.pids + threads + 1));
+  writeFileSync(join(CGROUP, 'cgroup.procs'), String(process.pid));
+  try {
+    child = spawn(req.argv[0]!, req.argv.slice(1), {
+      cwd: req.cwd,
+      env: req.env,
+      uid: req.uid,
+      gid: req.gid,
+      stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+  } finally {
+    writeFileSync(join(CGROUP_ROOT, 'cgroup.procs'), String(process.pid));
+  }
+  writeFileSync(join(CGROUP, 'pids.max'), String(req.pids));
+  child.stdout!.on('data', (b: Buffer) => send(Wire.stdout, 0, b));
+  child.stderr!.on('data', (b: Buffer) => send(Wire.stderr, 0, b));
+  child.stdin?.on('error', () => {});
+  child.once('error', (err) => finish({ code: 127, signal: null, oom: false }, `cannot start ${req.argv[0]}: ${err.message}`));
+  child.once('spawn', () => send(Wire.started, 0, JSON.stringify({ pid: child!.pid })));
+  child.once('exit', (code, signal) => finish({ code, signal, oom: oomKilled() }));
+}
+
+/** The instance's calls to Ferry: a socket only its user may connect to; each connection a stream to the host. */
+function serveApi(path: string, req: SpawnRequest): void {
+  mkdirSync(dirname(path), { recursive: true });
+  apiServer = createServer((s) => {
+    const id = nextStream;
+    nextStream += 2;
+    send(Wire.open, id);
+    relay(id, s);
+  });
+  const umask = process.umask(0o177);
+  apiServer.listen(path);
+  process.umask(umask);
+  chownSync(path, req.uid, req.gid);
+}
+
+let finished = false;
+function finish(report: ExitReport, why?: string): void {
+  if (finished) return;
+  finished = true;
+  if (why) process.stderr.write(`ferry-agent: ${why}\n`);
+  for (const s of streams.values()) s.destroy();
+  apiServer?.close();
+  send(Wire.exit, 0, JSON.stringify(report));
+  // Everything else of the instance goes with it; then the guest powers off (inittab).
+  try {
+    writeFileSync(join(CGROUP, 'cgroup.kill'), '1');
+  } catch {
+    /* no cgroup yet */
+  }
+  out.end(() => process.exit(0));
+}
+
+let spawnRequest: SpawnRequest | undefined;
+function onFrame(type: number, id: number, payload: Buffer): void {
+  switch (type) {
+    case Wire.spawn: {
+      if (spawnRequest) return;
+      spawnRequest = JSON.parse(payload.toString('utf8')) as SpawnRequest;
+      try {
+        start(spawnRequest);
+      } catch (err) {
+        send(Wire.failed, 0, (err as Error).message);
+        finished = true;
+        out.end(() => process.exit(1));
+      }
+      return;
+    }
+    case Wire.open:
+      if (spawnRequest) dial(id, spawnRequest);
+      else send(Wire.reset, id, NOT_LISTENING_REASON);
+      return;
+    case Wire.data:
+      streams.get(id)?.write(payload);
+      return;
+    case Wire.end:
+      streams.get(id)?.end();
+      return;
+    case Wire.reset: {
+      const s = streams.get(id);
+      streams.delete(id);
+      s?.destroy();
+      return;
+    }
+    case Wire.stdin:
+      if (payload.length) child?.stdin?.write(payload);
+      else child?.stdin?.end();
+      return;
+    case Wire.signal: {
+      const signal = payload.toString('utf8') as NodeJS.Signals;
+      if (signal === 'SIGKILL') {
+        try {
+          writeFileSync(join(CGROUP, 'cgroup.kill'), '1');
+        } catch {
+          /* not started */
+        }
+      }
+      child?.kill(signal);
+      return;
+    }
+  }
+}
+
+// Reads the port in a loop: a read returns 0 while the host side is not connected, which is
+// not the end (the host may connect later).
+const decoder = new WireDecoder();
+const buf = Buffer.alloc(256 * 1024);
+function readLoop(): void {
+  read(fd, buf, 0, buf.length, null, (err, n) => {
+    if (err) {
+      process.stderr.write(`ferry-agent: reading the port: ${err.message}\n`);
+      process.exit(1);
+    }
+    if (n === 0) return void setTimeout(readLoop, 20);
+    try {
+      decoder.push(Buffer.from(buf.subarray(0, n)), onFrame);
+    } catch (e) {
+      process.stderr.write(`ferry-agent: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+    readLoop();
+  });
+}
+send(Wire.hello, 0, JSON.stringify({ kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() }));
+readLoop();

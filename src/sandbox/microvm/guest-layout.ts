@@ -1,0 +1,63 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The guest user instances run as (never root); the agent is root. */
+export const GUEST_UID = 1000;
+
+/** Where the package and the run dir appear in every microvm guest. */
+export const guestPaths = { packageDir: '/pkg', runDir: '/run/ferry' } as const;
+
+/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept). */
+export const ROOTFS_LAYOUT = 2;
+
+/** What `ferry rootfs build` records about the root it built. */
+export interface RootfsManifest {
+  /** How it was made: `host` (the host's runtimes at their host paths). */
+  mode: 'host';
+  builtAt: string;
+  kernel: string;
+  /** The layout of this version of the builder: a root of another is built again, not guessed at. */
+  layout: typeof ROOTFS_LAYOUT;
+  /** Host paths of the runtimes inside (at the same paths). */
+  node: string;
+  python: string | undefined;
+  /** The agent's path inside (its host path in Ferry's dist/). */
+  agent: string;
+  rootBytes: number;
+  rootFiles: number;
+  initrdBytes: number;
+}
+
+/** Where a data dir's microvm root is built and looked for. */
+export const rootfsDirOf = (dataDir: string): string => join(dataDir, 'microvm');
+
+/** Where each piece of a built root lives in its directory (`vmlinux`, the kernel uncompressed, only where it could be made). */
+export function rootfsFiles(dir: string): { vmlinuz: string; vmlinux: string; initrd: string; root: string; manifest: string } {
+  return { vmlinuz: join(dir, 'vmlinuz'), vmlinux: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.cpio.gz'), root: join(dir, 'root'), manifest: join(dir, 'rootfs.json') };
+}
+
+/** The manifest of the root built in `dir`, or undefined when there is none. */
+export function readRootfs(dir: string): RootfsManifest | undefined {
+  const files = rootfsFiles(dir);
+  if (!existsSync(files.manifest) || !existsSync(files.root) || !statSync(files.root).isDirectory()) return undefined;
+  const manifest = JSON.parse(readFileSync(files.manifest, 'utf8')) as RootfsManifest;
+  return manifest.layout === ROOTFS_LAYOUT ? manifest : undefined;
+}
+
+/** This Ferry's guest agent (dist/): the one the roots it builds carry. */
+export const agentPath = fileURLToPath(new URL('./agent/agent.js', import.meta.url));
+
+/**
+ * Whether the root in `dir` carries this Ferry's agent, byte for byte (a root built by another
+ * version would speak another wire): the reason it does not, or undefined.
+ */
+export function staleAgent(dir: string): string | undefined {
+  const agentDir = dirname(agentPath);
+  const inside = join(rootfsFiles(dir).root, agentDir);
+  for (const name of readdirSync(agentDir).filter((n) => n.endsWith('.js'))) {
+    const there = join(inside, name);
+    if (!existsSync(there) || !readFileSync(there).equals(readFileSync(join(agentDir, name)))) return `its guest agent (${name}) is not this Ferry's`;
+  }
+  return undefined;
+}

@@ -1,0 +1,138 @@
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FerryError } from '../../errors/index.js';
+import type { SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView } from '../../core/index.js';
+import { runDirAddresses } from '../socket-channel/index.js';
+import { guestPaths, readRootfs, rootfsDirOf, rootfsFiles, staleAgent } from './guest-layout.js';
+import { HostCpu } from './host-cpu.js';
+import { startInVm } from './instance.js';
+import { chooseAccel, findQemu, type Accel } from './qemu.js';
+import { checkSpec, microvmRootfsView, spawnRequest, unhonoured } from './spec-mapping.js';
+import { MicroVm } from './vm.js';
+
+/** Guest memory beyond the instance's `memoryMb`: the kernel, the agent (node) and page cache. */
+export const GUEST_OVERHEAD_MB = 192;
+
+/** What the server tells the driver. */
+export interface MicrovmDriverOptions {
+  dataDir: string;
+  /** This server process's slot (scopes its host cgroups); default 0. */
+  slot?: number;
+  /** Host uid QEMU runs as (the sandbox user). */
+  sandboxUid: number;
+  /** Booted VMs kept ready (default 1); 0: every instance boots its own. */
+  poolSize?: number;
+  /** The instance memory the pooled VMs are sized for (an instance asking more boots its own). */
+  poolMemoryMb?: number;
+  /** Where the root was built (default `<dataDir>/microvm`). */
+  rootfsDir?: string;
+  /** Boot to the agent's HELLO (default 120 s: an emulated boot on a busy host is slow). */
+  bootTimeoutMs?: number;
+  log?(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+/**
+ * The `microvm` driver: each instance in a QEMU `microvm` guest of its own (its own kernel),
+ * booted from the root `ferry rootfs build` made, its package shared read-only over 9p, its
+ * channel carried by the guest agent over a virtio-serial port. VMs are booted ahead into a
+ * pool and each serves one instance, then is thrown away: a start takes a booted VM, and a new
+ * one boots behind it.
+ */
+export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<SandboxDriver & { close(): Promise<void> }> {
+  const qemu = findQemu();
+  if (!qemu) throw new FerryError('internal', 'the microvm driver needs QEMU: apt-get install --no-install-recommends qemu-system-x86');
+  const rootfsDir = o.rootfsDir ?? rootfsDirOf(o.dataDir);
+  const manifest = readRootfs(rootfsDir);
+  if (!manifest) throw new FerryError('internal', `no microvm root of this Ferry in ${rootfsDir} (none, or an older builder's): run \`ferry rootfs build --data-dir ${o.dataDir}\``);
+  const stale = staleAgent(rootfsDir);
+  if (stale) throw new FerryError('internal', `the microvm root in ${rootfsDir} is out of date (${stale}): run \`ferry rootfs build --data-dir ${o.dataDir}\``);
+  const root = rootfsFiles(rootfsDir).root;
+  const { accel, why } = chooseAccel();
+  const log = o.log ?? (() => {});
+  log(accel === 'kvm' ? 'info' : 'warn', `microvm: guests run ${why}; root built ${manifest.builtAt} (kernel ${manifest.kernel})`);
+  const stateDir = join(o.dataDir, `microvm-vms-${o.slot ?? 0}`);
+  await rm(stateDir, { recursive: true, force: true });
+  await mkdir(stateDir, { recursive: true, mode: 0o711 });
+  const cpu = HostCpu.detect(`ferry-microvm-${o.slot ?? 0}`);
+  const poolMemoryMb = (o.poolMemoryMb ?? 256) + GUEST_OVERHEAD_MB;
+  const closing = new AbortController();
+  const boot = (memoryMb: number): Promise<MicroVm> =>
+    MicroVm.boot({ qemu, accel: accel as Accel, rootfsDir, stateDir, memoryMb, uid: o.sandboxUid, bootTimeoutMs: o.bootTimeoutMs ?? 120_000, signal: closing.signal });
+
+  // The pool: VMs booting or booted, each taken once.
+  const pool: Array<Promise<MicroVm>> = [];
+  const live = new Set<MicroVm>();
+  let closed = false;
+  const refill = (): void => {
+    while (!closed && pool.length < (o.poolSize ?? 1)) {
+      const vm = boot(poolMemoryMb);
+      vm.then((v) => live.add(v), (err: Error) => closed || log('warn', `microvm: a pooled VM did not boot: ${err.message}`));
+      pool.push(vm);
+    }
+  };
+  const take = async (memoryMb: number): Promise<MicroVm> => {
+    // One pooled VM at most: one that failed to boot is not retried through the pool (its
+    // replacement would fail the same way), the start boots its own and says why it failed.
+    const next = memoryMb + GUEST_OVERHEAD_MB <= poolMemoryMb ? pool.shift() : undefined;
+    if (next) {
+      refill();
+      const vm = await next.catch(() => undefined);
+      if (vm && !vm.gone) return vm;
+    }
+    const vm = await boot(memoryMb + GUEST_OVERHEAD_MB);
+    live.add(vm);
+    return vm;
+  };
+  refill();
+
+  const notice = accel === 'kvm' ? [] : [`microvm: this instance's VM runs ${why}`];
+  return {
+    name: 'microvm',
+    isolated: true,
+
+    view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView {
+      void spec;
+      return { packageDir: guestPaths.packageDir, runDir: guestPaths.runDir, channel: runDirAddresses(guestPaths.runDir), rootfs: microvmRootfsView };
+    },
+
+    async spawn(spec: SandboxSpec): Promise<SandboxProcess> {
+      checkSpec(spec, root);
+      const vm = await take(spec.limits.memoryMb);
+      const name = `vm-${spec.instanceId}`;
+      const gone = async (): Promise<void> => {
+        live.delete(vm);
+        await vm.kill();
+        await cpu?.release(name);
+      };
+      try {
+        // The package, copied into the VM's share: QEMU exports it read-only, the guest mounted it at boot.
+        await cp(spec.packageDir, vm.packageShare, { recursive: true, force: true, dereference: false, verbatimSymlinks: true });
+        if (cpu && vm.qemu.pid !== undefined) await cpu.limit(name, vm.qemu.pid, spec.limits.cpu);
+      } catch (err) {
+        await gone();
+        throw new FerryError('instance-start-failed', `cannot prepare the microVM: ${(err as Error).message}`, { cause: err });
+      }
+      if (spec.onInstanceStream) vm.session.onInstanceStream = spec.onInstanceStream;
+      return startInVm(vm, spawnRequest(spec), [...notice], gone, o.bootTimeoutMs ?? 120_000);
+    },
+
+    async validate(settings: SandboxSettings): Promise<void> {
+      const refused = unhonoured(settings);
+      if (refused.length) throw new FerryError('invalid-manifest', `the microvm sandbox cannot honour: ${refused.join('; ')}`);
+    },
+
+    unenforced(): string[] {
+      return cpu ? [] : ['cpu (no cpu cgroup controller on this host)'];
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      // VMs still booting are killed now, not waited for.
+      closing.abort();
+      const pending = pool.splice(0);
+      await Promise.all(pending.map((p) => p.then((vm) => vm.kill(), () => {})));
+      await Promise.all([...live].map((vm) => vm.kill()));
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** How the guest's CPU runs: KVM (hardware virtualisation) or TCG (QEMU's emulator). */
+export type Accel = 'kvm' | 'tcg';
+
+/** KVM when /dev/kvm can be opened read-write (and is not PVM, which boots only PVM guests); else TCG, with why. */
+export function chooseAccel(): { accel: Accel; why: string } {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return { accel: 'tcg', why: 'emulated (TCG): /dev/kvm is missing or not read-writable' };
+  }
+  if (existsSync('/sys/module/kvm_pvm')) return { accel: 'tcg', why: "emulated (TCG): this host's /dev/kvm is PVM, which boots only PVM-enabled guest kernels" };
+  return { accel: 'kvm', why: 'KVM' };
+}
+
+export function findQemu(): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter).concat(['/usr/bin', '/usr/local/bin'])) {
+    const p = join(dir, 'qemu-system-x86_64');
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** The host's CPU clock in kHz (what TCG's TSC counts at), from /proc/cpuinfo; 2 GHz when unknown. */
+function hostTscKhz(): number {
+  try {
+    const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    if (mhz) return Math.round(Number(mhz) * 1000);
+  } catch {
+    /* not Linux */
+  }
+  return 2_000_000;
+}
+
+/** What one VM boots with. */
+export interface QemuPlan {
+  accel: Accel;
+  memoryMb: number;
+  /** The kernel: an uncompressed PVH ELF where the root has one, else the bzImage. */
+  kernel: string;
+  initrd: string;
+  /** Host directory that is the guest's / (read-only). */
+  root: string;
+  /** Host directory that is the guest's package dir (read-only). */
+  packageShare: string;
+  /** Unix socket QEMU listens on for the agent's port. */
+  agentSocket: string;
+  /** File the guest's console (the agent's own messages) is written to. */
+  consoleLog: string;
+  /** uid:gid QEMU drops to before the guest runs. */
+  runAs: string;
+}
+
+/** `,` is QEMU's option separator: a path with one is written `,,`. */
+const q = (s: string): string => s.replace(/,/g, ',,');
+
+/**
+ * QEMU's argv: the `microvm` machine (no PCI, no ACPI tables beyond what it needs, no option
+ * ROMs, no legacy serial port), nothing by default, one vCPU, and exactly these virtio-mmio
+ * devices: two 9p shares (the root and the package, both read-only), the serial bus with the
+ * agent's port and the console. No NIC: no network. QEMU drops root (`-runas`) before the
+ * guest's first instruction: a guest that escapes into QEMU is an unprivileged host user. (QEMU's
+ * own seccomp filter, `-sandbox`, kills QEMU 7.2 when combined with `-runas`: not used.)
+ * Under TCG the kernel cannot calibrate its TSC on `microvm` (no PIT, HPET or PM timer to
+ * measure against) and hangs: it is given the host's TSC rate instead, and told the TSC is
+ * reliable (TCG's follows the host's clock): else the clocksource watchdog, seeing an emulated
+ * CPU's uneven ticks, drops it for jiffies, and the guest's clock then loses time.
+ */
+export function qemuArgv(p: QemuPlan): string[] {
+  return [
+    '-M', 'microvm,x-option-roms=off,isa-serial=off,rtc=on',
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-accel', p.accel,
+    '-cpu', p.accel === 'kvm' ? 'host' : 'max',
+    '-m', String(p.memoryMb),
+    '-smp', '1',
+    '-kernel', p.kernel,
+    '-initrd', p.initrd,
+    '-append', `console=hvc0 quiet loglevel=3 panic=-1 cgroup_no_v1=all${p.accel === 'tcg' ? ` tsc_early_khz=${hostTscKhz()} tsc=reliable` : ''}`,
+    '-fsdev', `local,id=root,path=${q(p.root)},security_model=none,readonly=on`,
+    '-device', 'virtio-9p-device,fsdev=root,mount_tag=root',
+    '-fsdev', `local,id=pkg,path=${q(p.packageShare)},security_model=none,readonly=on`,
+    '-device', 'virtio-9p-device,fsdev=pkg,mount_tag=pkg',
+    '-device', 'virtio-serial-device',
+    '-chardev', `socket,id=agent,path=${q(p.agentSocket)},server=on,wait=off`,
+    '-device', 'virtserialport,chardev=agent,name=ferry.0',
+    '-chardev', `file,id=con,path=${q(p.consoleLog)}`,
+    '-device', 'virtconsole,chardev=con',
+    '-runas', p.runAs,
+  ];
+}
