@@ -40,3 +40,19 @@ test('a gateway token opens only the worker it names, only while recent, and sur
   });
   assert.equal(await worker.verify(await new ClusterAuth(other.keys).tokenFor('worker-1', now), 'worker-1', now), false);
 });
+
+test('a token a worker already verified is still checked, on every call, for its worker and its age', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-cluster-auth-'));
+  const store = new SqliteStore({ dataDir: dir });
+  t.after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const auth = new ClusterAuth(store.keys);
+  const now = Date.now();
+  const token = await auth.tokenFor('worker-1', now);
+  for (let i = 0; i < 3; i++) assert.equal(await auth.verify(token, 'worker-1', now + i * 1000), true);
+  assert.equal(await auth.verify(token, 'worker-2', now), false, 'another worker refuses it');
+  assert.equal(await auth.verify(token, 'worker-1', now + 10 * 60_000), false, 'it grows old like any token');
+  assert.equal(await auth.verify(token, 'worker-1', now - 10 * 60_000), false, 'nor is it taken before its time');
+});

@@ -12,9 +12,17 @@ export const CLUSTER_KEY_SET = 'cluster-dispatch';
 const maxSkewMs = 120_000;
 /** A gateway reuses a token this long (well inside the skew a worker allows). */
 const reuseMs = 30_000;
+/** Verified tokens a worker remembers (a gateway brings one per `reuseMs`, so a few per gateway). */
+const verifiedMax = 1024;
 
 export class ClusterAuth {
   private readonly issued = new Map<string, { token: string; at: number }>();
+  /**
+   * Tokens whose signature checked out, with the worker and time they name: every call of the
+   * next `reuseMs` brings the same token, and its HMAC (a tenth of a worker's time per call) is
+   * then computed once. Only signed tokens get here, so no caller can fill it.
+   */
+  private readonly verified = new Map<string, { workerId: string; atMs: number }>();
 
   constructor(private readonly keys: KeyStore) {}
 
@@ -32,16 +40,30 @@ export class ClusterAuth {
   /** Whether `token` is a gateway's, for this worker, and recent. */
   async verify(token: string | undefined, workerId: string, now = Date.now()): Promise<boolean> {
     if (typeof token !== 'string') return false;
+    // Still checked on every call: the worker it names, and that it is recent.
+    const seen = this.verified.get(token);
+    if (seen) return seen.workerId === workerId && Math.abs(seen.atMs - now) <= maxSkewMs;
     const m = /^v1\.(\d{1,12})\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return false;
-    if (Math.abs(Number(m[1]) * 1000 - now) > maxSkewMs) return false;
+    const atMs = Number(m[1]) * 1000;
+    if (Math.abs(atMs - now) > maxSkewMs) return false;
     const find = (set: KeySet): Buffer | undefined => set.keys.find((k) => k.id === m[2])?.key;
     // A key id this node has not seen: another node rotated; read the set again.
     const key = find(await this.keySet()) ?? find(await this.keySet(true));
     if (!key) return false;
     const want = Buffer.from(sign(key, `v1.${m[1]}.${workerId}`));
     const got = Buffer.from(m[3]!);
-    return got.length === want.length && timingSafeEqual(got, want);
+    if (got.length !== want.length || !timingSafeEqual(got, want)) return false;
+    this.remember(token, { workerId, atMs }, now);
+    return true;
+  }
+
+  private remember(token: string, entry: { workerId: string; atMs: number }, now: number): void {
+    if (this.verified.size >= verifiedMax) {
+      for (const [t, e] of this.verified) if (Math.abs(e.atMs - now) > maxSkewMs) this.verified.delete(t);
+      if (this.verified.size >= verifiedMax) this.verified.clear();
+    }
+    this.verified.set(token, entry);
   }
 
   private keySet(refresh = false): Promise<KeySet> {
