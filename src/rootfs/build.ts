@@ -8,7 +8,7 @@ import { pythonInterpreter } from '../sandbox/rootfs/index.js';
 import { initramfs, type CpioEntry } from './cpio.js';
 import { findGuestKernel, moduleName, uncompressedKernel } from './kernel.js';
 import { initScript, inittab, passwd } from './guest-files.js';
-import { agentPath, guestPaths, rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
+import { agentPath, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 import { HostTree } from './host-tree.js';
 
 /** Parts of the Python stdlib no function needs in a sandbox (its own tests, GUIs, installers), and the host's installed packages (not the stdlib: `hostLibraries` is not honoured). */
@@ -86,18 +86,20 @@ export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
         log(`python: ${exe}, stdlib ${[...new Set(stdlib)].join(', ')}`);
       }
     }
-    tree.add(runtimeDir, distSkip);
+    // Ferry's own files under a prefix of their own (guest-layout.ts says why).
+    const ferryTree = new HostTree(join(files.root, GUEST_FERRY));
+    ferryTree.add(runtimeDir, distSkip);
     // The python shim's own modules compiled in place (the guest cannot write its .pyc files and
     // would compile them at every start): valid there, as the copies keep their mtimes.
-    if (python) execFileSync(python, ['-m', 'compileall', '-q', join(files.root, runtimeDir, 'python')], { stdio: ['ignore', 'ignore', 'inherit'] });
-    tree.add(dirname(agentPath), distSkip);
+    if (python) execFileSync(python, ['-m', 'compileall', '-q', join(files.root, ferryInGuest(runtimeDir), 'python')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    ferryTree.add(dirname(agentPath), distSkip);
     for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'etc', 'root', guestPaths.packageDir.slice(1)]) mkdirSync(join(files.root, d), { recursive: true, mode: 0o755 });
     // busybox init runs inittab's lines with /bin/sh: busybox's own.
     if (!existsSync(join(files.root, 'bin', 'sh'))) symlinkSync(busybox, join(files.root, 'bin', 'sh'));
     const etc = passwd();
     writeFileSync(join(files.root, 'etc', 'passwd'), etc.passwd, { mode: 0o644 });
     writeFileSync(join(files.root, 'etc', 'group'), etc.group, { mode: 0o644 });
-    writeFileSync(join(files.root, 'etc', 'inittab'), inittab(process.execPath, agentPath), { mode: 0o644 });
+    writeFileSync(join(files.root, 'etc', 'inittab'), inittab(process.execPath, ferryInGuest(agentPath)), { mode: 0o644 });
 
     const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules'].map((name) => ({ name, mode: 0o040755 }));
     entries.push({ name: 'dev/console', mode: 0o020600, rdev: [5, 1] });
@@ -119,8 +121,8 @@ export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
       node: process.execPath,
       python,
       agent: agentPath,
-      rootBytes: tree.bytes,
-      rootFiles: tree.files,
+      rootBytes: tree.bytes + ferryTree.bytes,
+      rootFiles: tree.files + ferryTree.files,
       initrdBytes: initrd.length,
     };
     writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });

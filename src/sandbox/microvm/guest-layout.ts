@@ -8,8 +8,8 @@ export const GUEST_UID = 1000;
 /** Where the package and the run dir appear in every microvm guest. */
 export const guestPaths = { packageDir: '/pkg', runDir: '/run/ferry' } as const;
 
-/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept). */
-export const ROOTFS_LAYOUT = 2;
+/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept; 3: Ferry's files under /.ferry). */
+export const ROOTFS_LAYOUT = 3;
 
 /** What `ferry rootfs build` records about the root it built. */
 export interface RootfsManifest {
@@ -49,12 +49,22 @@ export function readRootfs(dir: string): RootfsManifest | undefined {
 export const agentPath = fileURLToPath(new URL('./agent/agent.js', import.meta.url));
 
 /**
+ * Where Ferry's own files (its runtime's shims, the agent) are in the guest: under this prefix at
+ * their host paths. Never at the host paths themselves: Ferry installed under /tmp, /run or /pkg
+ * would be hidden by what the guest mounts there for the instance.
+ */
+export const GUEST_FERRY = '/.ferry';
+
+/** The guest's path of one of Ferry's own files. */
+export const ferryInGuest = (hostPath: string): string => `${GUEST_FERRY}${hostPath}`;
+
+/**
  * Whether the root in `dir` carries this Ferry's agent, byte for byte (a root built by another
  * version would speak another wire): the reason it does not, or undefined.
  */
 export function staleAgent(dir: string): string | undefined {
   const agentDir = dirname(agentPath);
-  const inside = join(rootfsFiles(dir).root, agentDir);
+  const inside = join(rootfsFiles(dir).root, ferryInGuest(agentDir));
   for (const name of readdirSync(agentDir).filter((n) => n.endsWith('.js'))) {
     const there = join(inside, name);
     if (!existsSync(there) || !readFileSync(there).equals(readFileSync(join(agentDir, name)))) return `its guest agent (${name}) is not this Ferry's`;

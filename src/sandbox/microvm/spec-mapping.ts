@@ -9,7 +9,7 @@ import { defaultSandbox, type RootfsView, type SandboxSettings, type SandboxSpec
 import { hostRootfsView } from '../rootfs/index.js';
 import { runDirAddresses } from '../socket-channel/index.js';
 import type { SpawnRequest } from './agent/wire.js';
-import { GUEST_UID, guestPaths } from './guest-layout.js';
+import { ferryInGuest, GUEST_UID, guestPaths } from './guest-layout.js';
 
 /**
  * Sandbox settings this tier cannot honour, each with why (empty: it runs them as asked). The
@@ -40,15 +40,16 @@ export function checkSpec(spec: SandboxSpec, root: string): void {
 }
 
 /**
- * Where a runtime's needs are in a microvm guest: `ferry rootfs build` (host mode) put node,
- * python3 and Ferry's runtime files at their host paths; no host libraries, no other program.
+ * Where a runtime's needs are in a microvm guest: `ferry rootfs build` (host mode) put node and
+ * python3 at their host paths, Ferry's runtime files under `/.ferry`; no host libraries, no other
+ * program.
  */
 export const microvmRootfsView: RootfsView = {
   command: (need, args) => {
     if (need.kind === 'program') throw new FerryError('invalid-manifest', `the microvm root has no program ${need.name}: it holds node and python3 only`);
     return hostRootfsView.command(need, args);
   },
-  runtimeFile: (hostPath) => hostPath,
+  runtimeFile: (hostPath) => ferryInGuest(hostPath),
   libraries: () => [],
 };
 
