@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
 import { expectProblem, listTree, until } from './support/helpers.js';
-import { makeTar, makeZip, type TarItem, type ZipItem } from '../src/packages/test-archives.js';
+import { makeTar, makeZip, type TarItem, type ZipItem } from './support/archive-writers.js';
 
 const MAX_ENTRIES = 20;
 const MAX_BYTES = 100_000;

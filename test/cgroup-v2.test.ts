@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { mustWork } from '../src/sandbox/bwrap/test-support.js';
+import { mustWork } from './support/must-work.js';
 import { findVmPieces, runInVm, type VmRun } from './support/vm.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { disposeFerry, startFerry, type Ferry, type PackageFiles } from './support/ferry.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { waitFor } from './support/wait.js';
-import { createTestNetns, markerServerArgv, ready, type TestNetns } from '../src/sandbox/bwrap/test-netns.js';
+import { createTestNetns, markerServerArgv, ready, type TestNetns } from './support/netns.js';
 
 const support = await sandboxSupport();
 const mustWork = process.env.CI === 'true' || process.env.FERRY_SANDBOX_MUST_WORK === '1';

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, packFiles, repoRoot, type Ferry } from './support/ferry.js';
-import { makeZip } from '../src/packages/test-archives.js';
+import { makeZip } from './support/archive-writers.js';
 
 const preload = join(repoRoot, 'dist/test/support/loaded-modules.js');
 

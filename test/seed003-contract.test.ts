@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { startFerry, disposeFerry, markSensitive, sleep, type Ferry } from './support/ferry.js';
 import { sandboxSupport } from './support/sandbox.js';
 import { imageOf, pushImage, TestRegistry } from './support/registry.js';
-import { makeTar } from '../src/packages/test-archives.js';
+import { makeTar } from './support/archive-writers.js';
 import { ALL_INPUTS, pythonFunctionImage } from './support/seed003.js';
 
 const support = await sandboxSupport();

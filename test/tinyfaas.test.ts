@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeZip } from '../src/packages/test-archives.js';
+import { makeZip } from './support/archive-writers.js';
 import { tinyfaasOptions } from '../src/cli/commands/tinyfaas.js';
 import { runCli, show, until } from './support/helpers.js';
 import { processesMentioning } from './support/procs.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { SignJWT, decodeProtectedHeader } from 'jose';
 import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { withStorePair as twoNodes } from '../store/sqlite/test-store-pair.js';
+import { withStorePair as twoNodes } from '../../test/support/store-pair.js';
 import { AccessTokens, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from './access-tokens.js';
 
 

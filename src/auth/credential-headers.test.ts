@@ -5,7 +5,7 @@ import { SignJWT } from 'jose';
 import { AccessTokens } from './access-tokens.js';
 import { carriesFerryCredential, SESSION_COOKIE, withoutFerryCredentials } from './credential-headers.js';
 import { generateToken } from './tokens.js';
-import { withStorePair } from '../store/sqlite/test-store-pair.js';
+import { withStorePair } from '../../test/support/store-pair.js';
 
 test('fry_ tokens in any scheme and Ferry access tokens are Ferry credentials; other schemes are not', () => withStorePair(async (store) => {
   const token = generateToken();

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { LocalBlobStore } from '../blobs/index.js';
 import { FsPackageStore } from '../packages/index.js';
 import { removeTree } from '../packages/seal.js';
-import { makeTar } from '../packages/test-archives.js';
+import { makeTar } from '../../test/support/archive-writers.js';
 import {
   absoluteNameLayer,
   bombLayer,

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, test } from 'node:test';
 import { removeTree } from '../packages/seal.js';
-import { makeTar } from '../packages/test-archives.js';
+import { makeTar } from '../../test/support/archive-writers.js';
 import { busyboxHttpImage, busyboxImage, busyboxLayer, dockerSaveModern, dockerSaveArchive, ociLayout, ociLayoutArchive, refusedWith, sha256 } from '../../test/support/images.js';
 import { BlobCache } from './blob-cache.js';
 import { readImageArchive, type ImageArchiveFormat } from './read-archive.js';

@@ -3,8 +3,8 @@ import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { makeZip } from './test-archives.js';
-import { listTree, mode, removeSandboxes, unpackFails, unpackOk } from './test-sandbox.js';
+import { makeZip } from '../../test/support/archive-writers.js';
+import { listTree, mode, removeSandboxes, unpackFails, unpackOk } from '../../test/support/unpack-checks.js';
 
 const ZIP = 'application/zip';
 

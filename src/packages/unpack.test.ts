@@ -12,8 +12,8 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { FerryError } from '../errors/index.js';
 import { archiveFormat, findPackageRoot, unpackArchive } from './index.js';
-import { bodyOf, gzipBomb, makeTar, tarHeader, type TarItem } from './test-archives.js';
-import { defaultLimits as limits, listTree, mode, removeSandboxes, sandbox, unpackFails, unpackOk } from './test-sandbox.js';
+import { bodyOf, gzipBomb, makeTar, tarHeader, type TarItem } from '../../test/support/archive-writers.js';
+import { defaultLimits as limits, listTree, mode, removeSandboxes, sandbox, unpackFails, unpackOk } from '../../test/support/unpack-checks.js';
 
 const TAR = 'application/x-tar';
 const TGZ = 'application/gzip';

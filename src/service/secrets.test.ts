@@ -7,7 +7,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { DeployTarget, InstancePool, Principal } from '../core/index.js';
 import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { withStorePair as twoNodes } from '../store/sqlite/test-store-pair.js';
+import { withStorePair as twoNodes } from '../../test/support/store-pair.js';
 import { Catalog } from './catalog.js';
 import { Secrets } from './secrets.js';
 

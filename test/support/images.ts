@@ -11,7 +11,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FerryError } from '../../src/errors/index.js';
-import { makeTar, type TarItem } from '../../src/packages/test-archives.js';
+import { makeTar, type TarItem } from './archive-writers.js';
 
 export type { TarItem };
 

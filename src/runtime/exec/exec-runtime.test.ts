@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { FerryError } from '../../errors/index.js';
-import { startInstance, tempDir } from '../http/test-harness.js';
+import { startInstance, tempDir } from '../../../test/support/runtime-harness.js';
 import { execRuntime } from './exec-runtime.js';
 
 const script = `#!/bin/sh

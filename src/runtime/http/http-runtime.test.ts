@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { FerryError } from '../../errors/index.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 import { httpRuntime } from './http-runtime.js';
-import { startInstance, tempDir } from './test-harness.js';
+import { startInstance, tempDir } from '../../../test/support/runtime-harness.js';
 import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
 import { hostRootfsView } from '../../sandbox/rootfs/index.js';
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { defaultExecutionSettings, defaultPrivacySettings, defaultLimits, defaultSandbox, defaultScaling, type EffectiveConfig } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
-import { startInstance, tempDir } from '../http/test-harness.js';
+import { startInstance, tempDir } from '../../../test/support/runtime-harness.js';
 import { nodeRuntime } from './node-runtime.js';
 import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
 import { hostRootfsView } from '../../sandbox/rootfs/index.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { CallSignal, type InvocationRequest, type ResponseWriter } from '../../core/index.js';
 import { FerryError } from '../../errors/index.js';
-import { startInstance, tempDir, type TestInstance } from '../http/test-harness.js';
+import { startInstance, tempDir, type TestInstance } from '../../../test/support/runtime-harness.js';
 import { nodeRuntime } from './node-runtime.js';
 
 /** One module exercising every conversion rule, request field and failure mode, by path. */

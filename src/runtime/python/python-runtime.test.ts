@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { FerryError } from '../../errors/index.js';
 import { defaultExecutionSettings, defaultPrivacySettings } from '../../core/index.js';
-import { startInstance, tempDir } from '../http/test-harness.js';
+import { startInstance, tempDir } from '../../../test/support/runtime-harness.js';
 import { pythonRuntime } from './python-runtime.js';
 import { runDirAddresses } from '../../sandbox/socket-channel/index.js';
 import { hostRootfsView } from '../../sandbox/rootfs/index.js';

@@ -8,7 +8,7 @@ import { FerryError } from '../../errors/index.js';
 import { detectCgroups, type CgroupController, type CgroupHost } from './cgroups.js';
 import { helperAvailable, helperExecArgv } from './helper.js';
 
-import { mustWork, need } from './test-support.js';
+import { mustWork, need } from '../../../test/support/must-work.js';
 
 // A scope of our own: these tests never touch the cgroups of a server running on this host.
 const scope = `test-${process.pid}`;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ENV_FD, envArgs, sendEnv, stdioWithEnv } from './env-fd.js';
 import { findTool } from './network.js';
-import { need } from './test-support.js';
+import { need } from '../../../test/support/must-work.js';
 import { systemBindArgs } from './system-binds.js';
 
 test('the options: --setenv per variable, NUL-separated, PATH and HOME first; a NUL is refused', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { helperAvailable, helperExecArgv, helperPath, helperVersion, resolveSyscalls, runHelper } from './helper.js';
 
-import { mustWork, need } from './test-support.js';
+import { mustWork, need } from '../../../test/support/must-work.js';
 
 const built = (t: TestContext): boolean => need(t, helperAvailable(), 'the sandbox helper is not built (node scripts/build-native.mjs; needs gcc, libseccomp-dev)');
 const isRoot = process.getuid?.() === 0;

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { HostAddressWatch, interfaceAddresses, readHostAddresses, routeBlocks } from './host-addresses.js';
 import { findTool } from './network.js';
-import { need } from './test-netns.js';
+import { need } from '../../../test/support/netns.js';
 import { waitFor } from '../../../test/support/wait.js';
 
 test('local, broadcast, anycast and multicast routes of every table are the host; default gateways lead to it', () => {

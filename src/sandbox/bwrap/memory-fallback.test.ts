@@ -14,7 +14,7 @@ import { helperAvailable, helperExecArgv, helperPath } from './helper.js';
 import { fallbackRlimits, instanceLimits, memoryFallbackNotice } from './memory-fallback.js';
 import { findTool } from './network.js';
 import { SeccompCompiler } from './seccomp.js';
-import { need } from './test-support.js';
+import { need } from '../../../test/support/must-work.js';
 import { systemBindArgs } from './system-binds.js';
 
 const MiB = 1024 * 1024;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { contains, DNS_FORWARD_ADDRESS, EVERY_ADDRESS, formatCidr, hostSets, hostSetUpdate, networkRules, parseCidr, parseEgressAllow, routerRules } from './network-rules.js';
 import { findTool } from './network.js';
-import { need } from './test-netns.js';
+import { need } from '../../../test/support/netns.js';
 
 const fmt = (s: string): string => formatCidr(parseCidr(s));
 

@@ -13,7 +13,7 @@ import { assertAllowed, createNetwork, findTools, networkPlan, probeNetwork, rou
 import { SharedEgress } from './egress-router.js';
 import { HostAddressWatch, readHostAddresses } from './host-addresses.js';
 import { InstanceFilters } from './instance-filters.js';
-import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type StackRun, type TestNetns } from './test-netns.js';
+import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type StackRun, type TestNetns } from '../../../test/support/netns.js';
 
 const sandboxMissing = missingSandbox();
 /** The egress tests need the test namespace (root) too. */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { findTools } from './network.js';
-import { asSandboxUser, missingSandbox, need, testSandboxArgs } from './test-netns.js';
+import { asSandboxUser, missingSandbox, need, testSandboxArgs } from '../../../test/support/netns.js';
 
 // The relay lives with the http runtime, which starts it (src/runtime/http/relay.ts).
 const relayPath = fileURLToPath(new URL('../../runtime/http/relay.js', import.meta.url));

@@ -9,7 +9,7 @@ import { after, test, type TestContext } from 'node:test';
 import { Mounter, mountdAvailable, mountdPath } from './mounter.js';
 import { RUN_DIR_BYTES, RUN_DIR_FILES, RunDirs } from './run-dirs.js';
 import { mountsUnder } from './slots.js';
-import { need } from './test-support.js';
+import { need } from '../../../test/support/must-work.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ferry-run-dirs-'));
 const mounter = new Mounter();

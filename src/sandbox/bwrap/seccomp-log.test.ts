@@ -13,7 +13,7 @@ import { helperAvailable, helperPath, resolveSyscalls } from './helper.js';
 import { readChildPid } from './sandbox-process.js';
 import { SeccompCompiler } from './seccomp.js';
 import { checkSeccompLog, InstanceRefusals, parseRefusal, REFUSALS_PER_SECOND, SeccompLog, type Refusal } from './seccomp-log.js';
-import { need } from './test-support.js';
+import { need } from '../../../test/support/must-work.js';
 import { systemBindArgs } from './system-binds.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ferry-seccomp-log-'));

@@ -13,7 +13,7 @@ import { helperAvailable, helperPath } from './helper.js';
 import { SeccompCompiler, validateSyscallNames, type SeccompFilters } from './seccomp.js';
 import { defaultDenyList, enosysSyscalls, runtimeBaseline, socketFamilies, socketpairFamilies } from './seccomp-defaults.js';
 
-import { mustWork, need } from './test-support.js';
+import { mustWork, need } from '../../../test/support/must-work.js';
 import { systemBindArgs } from './system-binds.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ferry-seccomp-'));

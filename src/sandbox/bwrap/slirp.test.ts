@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { findTools, networkPlan, probeNetwork, type NetworkPlan } from './network.js';
 import { readHostAddresses } from './host-addresses.js';
 import { STACK_FD, withStackFd } from './slirp.js';
-import { asSandboxUser, missingSandbox, need, run, testSandboxArgs } from './test-netns.js';
+import { asSandboxUser, missingSandbox, need, run, testSandboxArgs } from '../../../test/support/netns.js';
 
 const missing = missingSandbox();
 const sandboxUid = process.getuid?.() === 0 ? 65534 : process.getuid?.();
@@ -125,7 +125,7 @@ describe('slirp4netns beside the instance', () => {
     const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
     const script = `
       const { networkPlan, findTools } = await import(${JSON.stringify(here('./network.js'))});
-      const t = await import(${JSON.stringify(here('./test-netns.js'))});
+      const t = await import(${JSON.stringify(here('../../../test/support/netns.js'))});
       const p = networkPlan('egress', ${JSON.stringify({ hostAddresses: hosts, egressAllow: [], runDir, allowHostNetwork: false, engine: 'slirp4netns', ...(sandboxUid === undefined ? {} : { uid: sandboxUid }) })});
       const argv = [...t.asSandboxUser(), ...p.prefix, findTools().bwrap, ...t.testSandboxArgs, '--', '/bin/sh', '-c', 'echo up; exec sleep 60'];
       t.run(argv, 60_000, { stack: p.stack, wrap: (a) => [...t.asSandboxUser(), ...a] }, (c) => {

@@ -9,7 +9,7 @@ import { after, test, type TestContext } from 'node:test';
 import { Mounter, mountdAvailable } from './mounter.js';
 import { mountsUnder, slotRoot, Slots } from './slots.js';
 import { findTool } from './network.js';
-import { need } from './test-support.js';
+import { need } from '../../../test/support/must-work.js';
 import { systemBindArgs } from './system-binds.js';
 
 const root = slotRoot(`test-${process.pid}`);

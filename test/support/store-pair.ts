@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteStore } from './sqlite-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /** Runs `body` with two stores on one fresh data dir; closes both and removes the dir after. */
 export async function withStorePair(body: (a: SqliteStore, b: SqliteStore) => Promise<void>): Promise<void> {

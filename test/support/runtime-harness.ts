@@ -11,9 +11,9 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { CallSignal, defaultExecutionSettings, defaultPrivacySettings, defaultLimits, defaultSandbox, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../core/index.js';
-import { FerryError } from '../../errors/index.js';
-import { processDriver } from '../../sandbox/process/process-driver.js';
+import { CallSignal, defaultExecutionSettings, defaultPrivacySettings, defaultLimits, defaultSandbox, defaultScaling, type Connector, type EffectiveConfig, type Runtime, type SandboxProcess } from '../../src/core/index.js';
+import { FerryError } from '../../src/errors/index.js';
+import { processDriver } from '../../src/sandbox/process/process-driver.js';
 
 export interface TestInstance {
   /** Base URL of the front server, e.g. `http://127.0.0.1:1234`. */

@@ -7,10 +7,10 @@ import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FerryError, type ErrorCode } from '../errors/index.js';
-import { unpackArchive } from './unpack.js';
-import type { UnpackLimits, UnpackResult } from './tree-writer.js';
-import { bodyOf } from './test-archives.js';
+import { FerryError, type ErrorCode } from '../../src/errors/index.js';
+import { unpackArchive } from '../../src/packages/unpack.js';
+import type { UnpackLimits, UnpackResult } from '../../src/packages/tree-writer.js';
+import { bodyOf } from './archive-writers.js';
 
 export const defaultLimits: UnpackLimits = { maxEntries: 100, maxBytes: 1024 * 1024 };
 

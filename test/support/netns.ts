@@ -15,9 +15,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
-import { findTool } from './network.js';
-import { withStackFd, type AttachedStack } from './slirp.js';
-import { systemBindArgs } from './system-binds.js';
+import { findTool } from '../../src/sandbox/bwrap/network.js';
+import { withStackFd, type AttachedStack } from '../../src/sandbox/bwrap/slirp.js';
+import { systemBindArgs } from '../../src/sandbox/bwrap/system-binds.js';
 
 /** In CI (or when asked), a missing requirement fails the test instead of skipping it. */
 export const mustWork = process.env.CI === 'true' || process.env.FERRY_SANDBOX_MUST_WORK === '1';
@@ -193,7 +193,7 @@ Promise.all(targets.map((t) => new Promise((done) => {
 
 /** bwrap arguments of the test sandboxes: the host's system read-only, private /dev, /proc, /tmp. */
 /** Ferry's checkout (dist and node_modules), bound again over the fresh /tmp in case it lives under /tmp. */
-const distRoot = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
+const distRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 export const testSandboxArgs = ['--unshare-user', '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', ...systemBindArgs([dirname(process.execPath)]), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--ro-bind', distRoot, distRoot];
 
 /** A plan's stack and how to run it (as the sandbox user, inside any outer wrapper). */
