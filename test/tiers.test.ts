@@ -1,6 +1,7 @@
 // Isolation tiers per function: a bwrap function and a gvisor function side by side on one real
 // server, each answer and the API naming its tier; versions asking for a tier that is not enabled,
-// one only admins may use, or a key their tier cannot honour are refused at deploy.
+// one only admins may use, or a key their tier cannot honour are refused at deploy; ad-hoc runs
+// choose their tier the same way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry, disposeFerry, markSensitive, packFiles, type Ferry } from './support/ferry.js';
@@ -19,7 +20,7 @@ const probe = (tier?: string): Record<string, string> => ({
 
 before(async () => {
   if (skip) return;
-  ferry = await startFerry({ args: ['--driver', 'bwrap', '--sandbox-tiers', 'gvisor', '--admin-tiers', 'gvisor'] });
+  ferry = await startFerry({ args: ['--driver', 'bwrap', '--sandbox-tiers', 'gvisor', '--admin-tiers', 'gvisor', '--allow-run'] });
   const name = 'tier-user';
   markSensitive(`${name}-password-0123`);
   assert.equal((await ferry.api('POST', '/v1/users', { name, password: `${name}-password-0123`, groups: ['permission:read', 'permission:write', 'permission:execute'] })).status, 201);
@@ -89,4 +90,33 @@ test('a PATCH moving a version to a tier that is not enabled is refused', { skip
   const res = await ferry.api('PATCH', `/v1/functions/patched/versions/${version}`, { tier: 'microvm' });
   assert.equal(res.status, 422);
   assert.equal(((await res.json()) as { code: string }).code, 'tier-unavailable');
+});
+
+test('an ad-hoc run names its tier: it runs there; one not enabled, not a tier, or only for admins is refused', { skip }, async () => {
+  const run = async (body: object, token = ferry.token) => {
+    const res = await fetch(`${ferry.url}/v1/run`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const strong = await run({ command: ['cat', '/proc/version'], sandbox: 'gvisor' });
+  assert.equal(strong.status, 200, JSON.stringify(strong.body));
+  assert.equal(strong.body.exitCode, 0, JSON.stringify(strong.body));
+  assert.match(String(strong.body.stdout), /gVisor|#1 SMP Sun Jan 10 15:06:54 PST 2016/);
+  const plain = await run({ command: ['cat', '/proc/version'] });
+  assert.equal(plain.body.exitCode, 0, JSON.stringify(plain.body));
+  assert.doesNotMatch(String(plain.body.stdout), /gVisor|#1 SMP Sun Jan 10 15:06:54 PST 2016/);
+  // The raw-body form takes it as a query parameter.
+  const raw = await fetch(`${ferry.url}/v1/run?command=cat&command=/proc/version&sandbox=gvisor`, { method: 'POST', headers: { authorization: `Bearer ${ferry.token}`, 'content-type': 'application/octet-stream' }, body: '' });
+  assert.match(String(((await raw.json()) as { stdout: string }).stdout), /gVisor|#1 SMP Sun Jan 10 15:06:54 PST 2016/);
+  const off = await run({ command: ['true'], sandbox: 'microvm' });
+  assert.equal(off.status, 422, JSON.stringify(off.body));
+  assert.equal(off.body.code, 'tier-unavailable');
+  const bad = await run({ command: ['true'], sandbox: 'vmware' });
+  assert.equal(bad.status, 422, JSON.stringify(bad.body));
+  assert.equal(bad.body.code, 'invalid-body');
+  const user = await run({ command: ['true'], sandbox: 'gvisor' }, userToken);
+  assert.equal(user.status, 403, JSON.stringify(user.body));
+  assert.equal(user.body.code, 'forbidden');
+  assert.match(String(user.body.detail), /gvisor/);
+  // The default tier stays open to the same user.
+  assert.equal((await run({ command: ['true'] }, userToken)).body.exitCode, 0);
 });

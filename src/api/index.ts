@@ -52,6 +52,9 @@ export interface ApiDeps {
   /** Ad-hoc commands (`POST /v1/run`); `allowRun` is `--allow-run`. */
   runner: AdHocRunner;
   allowRun: boolean;
+  /** The sandbox tiers a run may ask for (`--driver` first, then `--sandbox-tiers`), and those only admins may (`--admin-tiers`). */
+  sandboxTiers: readonly string[];
+  adminTiers: readonly string[];
   isReady(): boolean;
   /** Whether the store is known to be unreachable right now (NATS down, reconnecting): `/healthz` says so. */
   storeAway?(): boolean;
@@ -92,7 +95,7 @@ export function createApi(d: ApiDeps): ApiRouter {
     ...makeInvocationRoutes(d.history),
     ...makeScheduleRoutes(d.schedules),
     ...makeExecutionRoutes(d.service, () => d.executions, d.maxBodyBytes),
-    ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog, packageDir: (t) => d.service.packageDir(t) }),
+    ...makeRunRoutes({ runner: d.runner, allowed: d.allowRun, maxPayloadBytes: d.maxBodyBytes, catalog: d.service.catalog, packageDir: (t) => d.service.packageDir(t), tiers: d.sandboxTiers, adminTiers: d.adminTiers }),
     ...makeTrafficRoutes(d.service, d.metrics.traffic),
     ...makeErrorRoutes(),
     ...makeClusterRoutes(d.cluster),

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { awaitSandboxExit, defaultLimits, defaultSandbox, type SandboxDriver, type SandboxProcess, type SandboxUser } from '../core/index.js';
+import { awaitSandboxExit, defaultLimits, defaultSandbox, type SandboxDriver, type SandboxProcess, type SandboxTier, type SandboxUser } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { shortId } from '../util/ids.js';
 import { Turns } from '../util/turns.js';
@@ -34,6 +34,8 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** A container image's root file system as `/` instead of the default root (`command` and `env` then planned in it). */
   image?: RunImageRoot;
+  /** The sandbox tier to run in (absent: the server's default tier); the caller checked it may. */
+  tier?: SandboxTier;
 }
 
 /** An image a deployed version carries, as an ad-hoc run's root (service/run-image.ts finds it). */
@@ -64,13 +66,17 @@ export interface RunSink {
   stderr(chunk: Buffer): void;
 }
 
+/** A run's PATH unless it sets one (an image's comes from the image): every tier looks the program up the same way. */
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
 /** The helper's line when exec fails: `<helper>: cannot run <cmd>: <reason>`, status 127. */
 const EXEC_FAILED = 127;
 
 /**
  * Runs ad-hoc commands (`POST /v1/run`, Tangle's invoke) each in a fresh sandbox of the server's
- * driver: no package (an empty folder), so the driver's default root file system (for bwrap the
- * host's system folders, read-only, and nothing else), or a deployed image's root file system
+ * driver, in the tier the request names (else the default tier): no package (an empty folder),
+ * so the driver's default root file system (for bwrap the host's system folders, read-only, and
+ * nothing else), or a deployed image's root file system
  * when the request names one; network `none`, the default limits, the run's own time limit.
  * Nothing of one run is kept for the next.
  */
@@ -113,10 +119,10 @@ export class AdHocRunner {
         // An image's tree is sealed and shared: bound read-only as `/`, as its versions run.
         const root = r.image ? { packageDir: r.image.packageDir, root: 'package' as const, cwd: r.image.cwd, user: r.image.user } : { packageDir: empty, cwd: '/tmp' };
         proc = await driver.spawn({
-          instanceId: id, argv: r.command, env: r.env, runDir, ...root,
+          instanceId: id, argv: r.command, env: r.image ? r.env : { PATH: DEFAULT_PATH, ...r.env }, runDir, ...root,
           limits: { ...defaultLimits, timeoutMs },
           // No network: an ad-hoc command reaches nothing but its stdin.
-          sandbox: { ...defaultSandbox, network: 'none' },
+          sandbox: { ...defaultSandbox, network: 'none', ...(r.tier && { tier: r.tier }) },
           rootfs: [], runtime: 'exec', stdin: true,
         });
       } catch (err) {

@@ -289,7 +289,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
       metrics.adHocRuns.inc({ label, outcome });
       // The program only: its arguments and environment may carry what the caller keeps private.
       logger.info({ label, program, outcome, ms: Math.round(ms) }, 'ad-hoc run');
-    } }), allowRun: opts.allowRun, isReady: () => ready, ...(nats ? { storeAway: natsAway } : {}), version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
+    } }), allowRun: opts.allowRun, sandboxTiers: driver.tiers, adminTiers: opts.adminTiers, isReady: () => ready, ...(nats ? { storeAway: natsAway } : {}), version: ferryVersion, trustProxy: opts.trustProxy, invocationBase: (host) => (fnUrl === undefined ? undefined : linkBase(fnUrl, host)) },
     openapi: () => (doc ??= surfacesDocument(mounted, ferryVersion)),
     logger,
   };

@@ -31,10 +31,13 @@ export function findRunImage(catalog: Catalog, caller: Principal, image: string)
 /**
  * `run` with the image version `target`'s root file system (at `packageDir` on this host) as `/`:
  * the command planned as `docker run IMAGE COMMAND` would (the image's own Env under the run's
- * env, its PATH, WorkingDir and User; none of the version's own settings, env or secrets).
+ * env, its PATH, WorkingDir and User; none of the version's own settings, env or secrets), in the
+ * version's sandbox tier unless the run names another.
  */
 export function withImageRoot(run: RunRequest, target: DeployTarget, packageDir: string): RunRequest {
   const image = { config: target.config.image!.config! };
   const c = planImageCommand({ image, command: run.command }, packageDir, run.env);
-  return { ...run, command: c.argv, env: c.env, image: { packageDir, cwd: c.cwd, user: c.user } };
+  // The version's tier too, unless the run names one: an image runs where its versions run.
+  const tier = run.tier ?? target.config.sandbox.tier;
+  return { ...run, command: c.argv, env: c.env, image: { packageDir, cwd: c.cwd, user: c.user }, ...(tier && { tier }) };
 }

@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { FerryError } from '../../errors/index.js';
 import type { AdHocRunner, RunOutcome, RunRequest } from '../../scheduler/index.js';
 import { findRunImage, withImageRoot, type Catalog } from '../../service/index.js';
-import type { DeployTarget } from '../../core/index.js';
-import type { Principal } from '../../auth/index.js';
+import { sandboxTiers, type DeployTarget, type SandboxTier } from '../../core/index.js';
+import { isAdmin, type Principal } from '../../auth/index.js';
 import type { ApiContext, RouteDef } from '../route.js';
 import { callerGone } from '../../util/caller-gone.js';
 
@@ -17,6 +17,19 @@ export interface RunRouteDeps {
   catalog: Catalog;
   /** The image version's package (its root file system) on this host. */
   packageDir(target: DeployTarget): Promise<string>;
+  /** The sandbox tiers this server runs (`--driver` and `--sandbox-tiers`). */
+  tiers: readonly string[];
+  /** The tiers only permission:admin may ask for (`--admin-tiers`). */
+  adminTiers: readonly string[];
+}
+
+/** `sandbox`, the tier a run asks for: one this server runs, and one the caller may ask for. */
+function tierOf(d: RunRouteDeps, caller: Principal, asked: unknown, where: 'invalid-body' | 'invalid-query'): SandboxTier | undefined {
+  if (asked === undefined || asked === null) return undefined;
+  if (typeof asked !== 'string' || !(sandboxTiers as readonly string[]).includes(asked)) throw new FerryError(where, `sandbox: one of ${sandboxTiers.join(', ')}`);
+  if (!d.tiers.includes(asked)) throw new FerryError('tier-unavailable', `sandbox tier '${asked}' is not enabled on this server (enabled: ${d.tiers.join(', ')})`);
+  if (d.adminTiers.includes(asked) && !isAdmin(caller)) throw new FerryError('forbidden', `sandbox tier '${asked}' needs permission:admin on this server (--admin-tiers)`);
+  return asked as SandboxTier;
 }
 
 /** Output as JSON can carry it: text when both streams are UTF-8, else both base64. */
@@ -36,8 +49,9 @@ function envOf(v: unknown): Record<string, string> {
   return v as Record<string, string>;
 }
 
-/** The run a request asks for: JSON `{command, env, payload (base64), timeout_ms, stream, image}`, or a raw body with `?command=` repeated (and `?image=`). */
-async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunRequest; stream: boolean; image: string | undefined }> {
+/** The run a request asks for: JSON `{command, env, payload (base64), timeout_ms, stream, image, sandbox}`, or a raw body with `?command=` repeated (and `?image=`, `?sandbox=`). */
+async function requestOf(c: ApiContext, d: RunRouteDeps): Promise<{ run: RunRequest; stream: boolean; image: string | undefined }> {
+  const maxPayload = d.maxPayloadBytes;
   const type = (c.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const streamQuery = c.query.get('stream');
   if (type === 'application/json') {
@@ -50,8 +64,10 @@ async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunR
     if (b.timeout_ms !== undefined && typeof b.timeout_ms !== 'number') throw new FerryError('invalid-body', 'timeout_ms: a number of milliseconds');
     if (b.stream !== undefined && typeof b.stream !== 'boolean') throw new FerryError('invalid-body', 'stream: a boolean');
     if (b.image !== undefined && (typeof b.image !== 'string' || b.image === '')) throw new FerryError('invalid-body', 'image: a reference or sha256: digest of an image a deployed version carries');
-    return { run: { command: b.command as string[], env: envOf(b.env), stdin, ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms as number } : {}) }, stream: b.stream === true || streamQuery === '1' || streamQuery === 'true', image: b.image as string | undefined };
+    const tier = tierOf(d, c.principal!, b.sandbox, 'invalid-body');
+    return { run: { command: b.command as string[], env: envOf(b.env), stdin, ...(b.timeout_ms !== undefined ? { timeoutMs: b.timeout_ms as number } : {}), ...(tier && { tier }) }, stream: b.stream === true || streamQuery === '1' || streamQuery === 'true', image: b.image as string | undefined };
   }
+  const tier = tierOf(d, c.principal!, c.query.get('sandbox') ?? undefined, 'invalid-query');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of c.req as AsyncIterable<Buffer>) {
@@ -62,7 +78,7 @@ async function requestOf(c: ApiContext, maxPayload: number): Promise<{ run: RunR
   const timeout = c.query.get('timeout_ms');
   const timeoutMs = timeout === null ? undefined : Number(timeout);
   if (timeoutMs !== undefined && !Number.isFinite(timeoutMs)) throw new FerryError('invalid-query', 'timeout_ms: a number of milliseconds');
-  return { run: { command: c.query.getAll('command'), env: {}, stdin: Buffer.concat(chunks), ...(timeoutMs !== undefined ? { timeoutMs } : {}) }, stream: streamQuery === '1' || streamQuery === 'true', image: c.query.get('image') || undefined };
+  return { run: { command: c.query.getAll('command'), env: {}, stdin: Buffer.concat(chunks), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(tier && { tier }) }, stream: streamQuery === '1' || streamQuery === 'true', image: c.query.get('image') || undefined };
 }
 
 /** `run` on the root file system of the image it names; Ferry's own API refuses an image it does not have. */
@@ -97,15 +113,16 @@ export function makeRunRoutes(d: RunRouteDeps): RouteDef[] {
         { name: 'timeout_ms', description: 'with a raw body: the time limit, at most --run-timeout', type: 'integer' },
         { name: 'stream', description: 'answer output as it comes (NDJSON)', type: 'boolean' },
         { name: 'image', description: "with a raw body: run on this image's root file system (a reference or sha256: digest a deployed version carries)" },
+        { name: 'sandbox', description: "with a raw body: the sandbox tier to run in (bwrap, gvisor, microvm; one the server enables); default: the image version's tier, else the server's default" },
       ],
-      summary: 'Run a command in a fresh sandbox (off unless --allow-run): {command, env, payload (base64), timeout_ms, stream, image}',
+      summary: 'Run a command in a fresh sandbox (off unless --allow-run): {command, env, payload (base64), timeout_ms, stream, image, sandbox}',
       success: { status: 200, description: '`{stdout, stderr, encoding, exitCode, error}`; with stream, NDJSON lines' },
       handler: async (c) => {
         if (!d.allowed) {
           c.req.resume();
           throw new FerryError('run-disabled', 'ad-hoc commands are off on this server (--allow-run)');
         }
-        const { run: asked, stream: streamed, image } = await requestOf(c, d.maxPayloadBytes);
+        const { run: asked, stream: streamed, image } = await requestOf(c, d);
         d.runner.check(asked);
         const run = { ...(await onImage(d, c.principal!, asked, image)), signal: callerGone(c.res) };
         if (streamed) {

@@ -14,11 +14,11 @@ const TIMED_OUT = 124;
  * Sends the command with stdin (when it is not a terminal) as its payload, writes its output
  * as it comes, and ends with its exit status; a run that did not exit by itself prints why.
  */
-export async function runCommand(client: Client, command: string[], opts: { timeoutMs?: number; image?: string }, io: IO = processIO, stdin: Readable & { isTTY?: boolean } = process.stdin): Promise<void> {
+export async function runCommand(client: Client, command: string[], opts: { timeoutMs?: number; image?: string; sandbox?: string }, io: IO = processIO, stdin: Readable & { isTTY?: boolean } = process.stdin): Promise<void> {
   if (command.length === 0) throw usageError('name the command after --: ferry run -- CMD ARGS');
   const chunks: Buffer[] = [];
   if (!stdin.isTTY) for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  const body = JSON.stringify({ command, payload: Buffer.concat(chunks).toString('base64'), stream: true, ...(opts.timeoutMs !== undefined ? { timeout_ms: opts.timeoutMs } : {}), ...(opts.image !== undefined ? { image: opts.image } : {}) });
+  const body = JSON.stringify({ command, payload: Buffer.concat(chunks).toString('base64'), stream: true, ...(opts.timeoutMs !== undefined ? { timeout_ms: opts.timeoutMs } : {}), ...(opts.image !== undefined ? { image: opts.image } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}) });
   const res = await client.request('POST', '/v1/run', { 'content-type': 'application/json' }, body);
   const status = res.statusCode ?? 0;
   if (status !== 200) {
@@ -57,10 +57,11 @@ export function register(program: Command, io: IO = processIO): void {
       .description('run a command in a fresh sandbox on the server, stdin as its input (needs --allow-run there)')
       .argument('<command...>', 'the command and its arguments, after --')
       .option('--timeout <ms>', 'time limit in milliseconds (at most the server\'s --run-timeout)')
-      .option('--image <ref>', "run on the root file system of an image a deployed version carries (its reference or sha256: digest)"),
-  ).action(async (command: string[], opts: { timeout?: string; image?: string }, cmd: Command) => {
+      .option('--image <ref>', "run on the root file system of an image a deployed version carries (its reference or sha256: digest)")
+      .option('--sandbox <tier>', "the sandbox tier to run in (bwrap, gvisor, microvm: one the server enables); default: the image version's tier, else the server's default"),
+  ).action(async (command: string[], opts: { timeout?: string; image?: string; sandbox?: string }, cmd: Command) => {
     const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
     if (timeoutMs !== undefined && !Number.isInteger(timeoutMs)) throw usageError(`--timeout '${opts.timeout}' is not a number of milliseconds`);
-    await runCommand(clientFor(cmd), command, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(opts.image !== undefined ? { image: opts.image } : {}) }, io);
+    await runCommand(clientFor(cmd), command, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(opts.image !== undefined ? { image: opts.image } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}) }, io);
   });
 }
