@@ -88,7 +88,8 @@ for (const network of ['egress', 'none'] as const) {
 test("network egress, one stack per instance (--egress-stack slirp4netns): slirp4netns runs beside the instance, a child of the server, and ends with it", { skip }, async () => {
   const own = await startFerry({ args: ['--driver', 'bwrap', '--pool-size', '0', '--egress-stack', 'slirp4netns'] });
   try {
-    await own.deploy('esc-net-stack', probe('return {}', { scaling: { idleTimeoutMs: 300 } }));
+    // Idle for 5 s before it stops: long enough for the checks below on a loaded machine.
+    await own.deploy('esc-net-stack', probe('return {}', { scaling: { idleTimeoutMs: 5000 } }));
     assert.equal((await fetch(`${own.url}/fn/esc-net-stack/`)).status, 200);
     const listed = (await (await own.api('GET', '/v1/functions/esc-net-stack/instances')).json()) as { instances: Array<{ pid: number }> };
     const pid = listed.instances[0]!.pid;
@@ -98,8 +99,8 @@ test("network egress, one stack per instance (--egress-stack slirp4netns): slirp
     assert.equal(stacks.length, 1, JSON.stringify(stacks));
     assert.deepEqual([parent(pid), parent(stacks[0]!.pid)], [own.proc.pid, own.proc.pid]);
     // Idle, the instance is stopped; its network stack must go with it.
-    await waitFor('the idle instance to stop', () => procState(pid) === undefined || procState(pid) === 'Z', { timeoutMs: 10_000 });
-    await waitFor('slirp4netns to exit with its instance', () => procState(stacks[0]!.pid) === undefined || procState(stacks[0]!.pid) === 'Z', { timeoutMs: 3000 });
+    await waitFor('the idle instance to stop', () => procState(pid) === undefined || procState(pid) === 'Z', { timeoutMs: 60_000 });
+    await waitFor('slirp4netns to exit with its instance', () => procState(stacks[0]!.pid) === undefined || procState(stacks[0]!.pid) === 'Z', { timeoutMs: 30_000 });
   } finally {
     await disposeFerry(own);
   }

@@ -292,7 +292,9 @@ test('asyncTimeoutMs, retries and maxConcurrentExecutions are manifest keys that
 });
 
 test('asynchronous runs wait behind synchronous calls for a busy instance, and never fill its maxQueue', async () => {
-  await ferry.deploy('lane', nodeFn(`export default async (req) => { const b = await req.text(); await new Promise((r) => setTimeout(r, 300)); return b; };\n`, { retries: 0, scaling: { maxInstances: 1, concurrency: 1, maxQueue: 1 } }));
+  // Each asynchronous run holds the instance for 2 s: time enough for the synchronous call to
+  // reach the server while the first one runs, even on a loaded machine.
+  await ferry.deploy('lane', nodeFn(`export default async (req) => { const b = await req.text(); if (b !== 'sync') await new Promise((r) => setTimeout(r, 2000)); return b; };\n`, { retries: 0, scaling: { maxInstances: 1, concurrency: 1, maxQueue: 1 } }));
   const ids: string[] = [];
   for (const b of ['a1', 'a2', 'a3', 'a4']) ids.push((await submit('/fn/lane', { body: b })).id);
   const status = async (id: string): Promise<string> => ((await (await ferry.api('GET', `/v1/executions/${id}?logs=0`)).json()) as Execution).status;
@@ -304,5 +306,5 @@ test('asynchronous runs wait behind synchronous calls for a busy instance, and n
   assert.equal(await res.text(), 'sync');
   const done = (await Promise.all(ids.map(status))).filter((s) => s === 'succeeded').length;
   assert.ok(done <= 1, `the synchronous call was served after ${done} asynchronous runs, not before the queued ones`);
-  await waitFor('every asynchronous run to succeed', async () => (await Promise.all(ids.map(status))).every((s) => s === 'succeeded'), { timeoutMs: 15_000 });
+  await waitFor('every asynchronous run to succeed', async () => (await Promise.all(ids.map(status))).every((s) => s === 'succeeded'), { timeoutMs: 60_000 });
 });

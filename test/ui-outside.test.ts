@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
-import { browserSkip, launchBrowser, openContext } from './support/browser.js';
+import { browserSkip, launchBrowser, signedInAdmin } from './support/browser.js';
 import { nodeFn } from './support/helpers.js';
 
 const skip = browserSkip();
@@ -62,18 +62,10 @@ after(async () => {
 });
 
 /** A new browser profile with the admin signed in to the dashboard by its token. */
-async function signedInAdmin(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await openContext(browser);
-  const page = await context.newPage();
-  await page.goto(`${ferry.url}/`);
-  await page.getByLabel('API token').fill(ferry.token);
-  await page.getByRole('button', { name: 'Log in with the token' }).click();
-  await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
-  return { context, page };
-}
+const admin = (): Promise<{ context: BrowserContext; page: Page }> => signedInAdmin(browser, ferry.url, ferry.token);
 
 test("a function's page opened by a signed-in admin cannot act as the admin, nor does the function get the session cookie", { skip }, async (t) => {
-  const { context, page } = await signedInAdmin();
+  const { context, page } = await admin();
   t.after(() => context.close());
   const session = (await context.cookies(ferry.url)).find((c) => c.name === 'ferry_session');
   assert.ok(session, 'the dashboard is signed in');
@@ -114,7 +106,7 @@ test("a function's own Content-Security-Policy does not lift the sandbox; by hos
 test('markup in log lines, answers, paths, payloads and object names shows as text in the dashboard', { skip }, async (t) => {
   const put = await ferry.api('PUT', `/v1/functions/markup/objects/${encodeURIComponent('<img src=x onerror=window.__injected=3>')}`, 'object', { 'content-type': 'text/plain' });
   assert.ok(put.status === 200 || put.status === 201, `${put.status}`);
-  const { context, page } = await signedInAdmin();
+  const { context, page } = await admin();
   t.after(() => context.close());
   await page.goto(`${ferry.url}/ui/#/functions/markup`);
   await page.getByRole('heading', { name: 'Function markup' }).waitFor();

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, markSensitive, packFiles, type Ferry } from './support/ferry.js';
-import { browserSkip, dropArchive, launchBrowser, openContext } from './support/browser.js';
+import { browserSkip, dropArchive, launchBrowser, signedInAdmin } from './support/browser.js';
 import { nodeFn, until } from './support/helpers.js';
 
 const skip = browserSkip();
@@ -31,14 +31,8 @@ after(async () => {
 
 /** A new browser profile, logged in with the admin's token, on the view at `hash` (`heading` its title). */
 async function adminAt(hash: string, heading: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await openContext(browser, { viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
   // Deletes ask first; the test says yes.
-  page.on('dialog', (d) => void d.accept());
-  await page.goto(`${ferry.url}/`);
-  await page.getByLabel('API token').fill(ferry.token);
-  await page.getByRole('button', { name: 'Log in with the token' }).click();
-  await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
+  const { context, page } = await signedInAdmin(browser, ferry.url, ferry.token, { viewport: { width: 1280, height: 900 }, acceptDialogs: true });
   await page.goto(`${ferry.url}/ui/#${hash}`);
   await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
   return { context, page };

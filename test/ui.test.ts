@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, packFiles, markSensitive, repoRoot, sleep, type Ferry } from './support/ferry.js';
-import { browserSkip, dropArchive, launchBrowser, openContext } from './support/browser.js';
+import { browserSkip, dropArchive, launchBrowser, openContext, signedInAdmin } from './support/browser.js';
 import { expectProblem, nodeFn } from './support/helpers.js';
 
 const skip = browserSkip();
@@ -53,15 +53,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** A new browser profile, logged in with the admin's token through the login form. */
-async function adminPage(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await openContext(browser, { viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${ferry.url}/`);
-  await page.getByLabel('API token').fill(ferry.token);
-  await page.getByRole('button', { name: 'Log in with the token' }).click();
-  await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
-  return { context, page };
-}
+const adminPage = (): Promise<{ context: BrowserContext; page: Page }> => signedInAdmin(browser, ferry.url, ferry.token, { viewport: { width: 1280, height: 900 } });
 
 /** Asks again (`again`: a refresh button) until `seen`; the server writes history and series a moment after a call ends. */
 async function until(what: string, seen: () => Promise<boolean>, again: () => Promise<void>): Promise<void> {

@@ -13,13 +13,16 @@ import { BrowserSessions, CSRF_HEADER, SESSION_COOKIE } from './browser-sessions
 const password = 'dana-Passw0rd-long';
 const minute = 60_000;
 
-/** Sessions over a real store and authenticator; access tokens live 1 s, so every use renews one. */
+/**
+ * Sessions over a real store and authenticator; access tokens live 10 s, under the sessions' 30 s
+ * renewal margin, so every use renews one (and a loaded machine cannot outlast one mid-login).
+ */
 async function withSessions(fn: (s: BrowserSessions, clock: { now: number }) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-sessions-'));
   const store = new SqliteStore({ dataDir: dir });
   try {
-    const auth = new Authenticator(store, new AccessTokens(store.keys, 1000));
-    const accounts = new Accounts({ store, access: new AccessTokens(store.keys, 1000), throttle: new LoginThrottle(store.throttles, 5), registration: 'closed', defaultGroups: ['permission:read'], refreshTtlMs: 86_400_000, changed: () => auth.forget() });
+    const auth = new Authenticator(store, new AccessTokens(store.keys, 10_000));
+    const accounts = new Accounts({ store, access: new AccessTokens(store.keys, 10_000), throttle: new LoginThrottle(store.throttles, 5), registration: 'closed', defaultGroups: ['permission:read'], refreshTtlMs: 86_400_000, changed: () => auth.forget() });
     await accounts.createUser({ name: 'dana', password });
     const clock = { now: Date.now() };
     await fn(new BrowserSessions(accounts, auth, () => clock.now), clock);

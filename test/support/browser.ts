@@ -32,6 +32,22 @@ export async function openContext(browser: Browser, options: BrowserContextOptio
   return context;
 }
 
+/**
+ * A new browser profile with the admin signed in to the dashboard at `url` by `token` (the login
+ * form, as a person does), on the Functions view. `onDialog`: confirmations are accepted.
+ */
+export async function signedInAdmin(browser: Browser, url: string, token: string, options: BrowserContextOptions & { acceptDialogs?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const { acceptDialogs, ...contextOptions } = options;
+  const context = await openContext(browser, contextOptions);
+  const page = await context.newPage();
+  if (acceptDialogs) page.on('dialog', (d) => void d.accept());
+  await page.goto(`${url}/`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Log in with the token' }).click();
+  await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();
+  return { context, page };
+}
+
 /** Drops a gzip file `name` holding `bytes` on the page's drop zone (`.drop`), as a user drags one there. */
 export async function dropArchive(page: Page, name: string, bytes: Uint8Array): Promise<void> {
   const dropped = await page.evaluateHandle(([file, b64]) => {

@@ -17,7 +17,9 @@ test('local processes: each worker its own data dir, the newest stopped first wi
   const worker = `
     const fs = require('node:fs');
     process.on('SIGTERM', () => { fs.writeFileSync(process.env.FERRY_DATA_DIR + '/drained', '1'); process.exit(0); });
-    fs.writeFileSync(process.env.FERRY_DATA_DIR + '/env', JSON.stringify({ port: process.env.FERRY_PORT, store: process.env.FERRY_STORE }));
+    // Written whole, then renamed: the test reads it as soon as the name exists.
+    fs.writeFileSync(process.env.FERRY_DATA_DIR + '/env.part', JSON.stringify({ port: process.env.FERRY_PORT, store: process.env.FERRY_STORE }));
+    fs.renameSync(process.env.FERRY_DATA_DIR + '/env.part', process.env.FERRY_DATA_DIR + '/env');
     setInterval(() => {}, 1000);`;
   const p = new LocalProcessProvider({ argv: [process.execPath, '-e', worker], env: { FERRY_STORE: 'nats://127.0.0.1:4222' }, dataRoot: root, stopTimeoutMs: 10_000, logger });
   t.after(() => p.close());
