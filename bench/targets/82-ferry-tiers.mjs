@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deployHello } from '../deploy-hello.mjs';
+import { firstCallMs } from './80-ferry.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repo, 'dist/src/cli/main.js');
@@ -45,6 +46,8 @@ function tier(name, label, driver, opts = {}) {
     version: () => `ferry ${version} (node function, ${driver} sandbox${driver === 'microvm' ? `, ${accel}` : ''}, ${opts.pool ?? 'no pool'})`,
     setup: async (ctx) => {
       const dir = dataDir(ctx);
+      // A server the harness killed (its stop outran the grace) may have left its run dirs mounted.
+      for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((p) => p.startsWith(`${dir}/`)).reverse()) spawnSync('umount', [m]);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       // The microvm tier's guest root, built from this host's runtimes.
@@ -59,19 +62,12 @@ function tier(name, label, driver, opts = {}) {
       args: [cli, 'server', '--port', String(ctx.port), '--host', '127.0.0.1', '--data-dir', dataDir(ctx), '--log-level', 'warn', ...args],
       env: { NODE_ENV: 'production' },
     }),
-    measureCold: async (ctx) => {
-      const { child } = ctx.spawnTarget(t, ctx);
-      try {
+    // The first call after the server listens (and, pooled microvm, after its VM booted).
+    measureCold: (ctx) =>
+      firstCallMs(ctx, t, async () => {
         await listening(ctx);
         if (opts.bootWaitMs) await ctx.sleep(opts.bootWaitMs);
-        const t0 = performance.now();
-        const r = await ctx.httpGet(ctx.port, '/fn/hello', 300_000);
-        if (!r.ok || r.status !== 200) throw new Error(`first call answered ${r.status ?? r.error}`);
-        return performance.now() - t0;
-      } finally {
-        await ctx.stopChild(child, 3000);
-      }
-    },
+      }, 300_000),
   };
   return t;
 }
