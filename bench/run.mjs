@@ -67,6 +67,11 @@ let warmOnlyList;
 let protocolsOnlyList;
 let imagesOnlyList;
 let clusterOnlyList;
+if (!opt.only) {
+  // The default list, less the targets this host does not offer (a tier it cannot run).
+  const known = new Set(await harnessNames([path.join(ANCHORS, 'targets'), ...dirs]));
+  harnessOnlyList = harnessOnlyList?.split(',').filter((n) => known.has(n)).join(',');
+}
 if (opt.only) {
   const known = new Set(await harnessNames([path.join(ANCHORS, 'targets'), ...dirs]));
   const want = opt.only.split(',').map((s) => s.trim()).filter(Boolean);

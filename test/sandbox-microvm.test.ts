@@ -2,9 +2,11 @@
 // microvm guests (emulated where there is no /dev/kvm, as here), booted ahead into a pool of
 // three (FERRY_TEST_MICROVM_POOL), so each case takes a booted VM while the next ones boot. The
 // root is built once per checkout (`ferry rootfs build`, host mode) into FERRY_TEST_MICROVM_ROOT
-// and rebuilt when its agent is not this build's or an older builder made it. The tier has no
-// network stack yet: instances start with `none`, and the suite checks that `egress` and `host`
-// are refused. Every case of the suite runs; none is left out for time.
+// and rebuilt when its agent is not this build's or an older builder made it. Instances start
+// with `none` (a VM without a NIC); the `egress` case boots its own VM (egress VMs are a pool of
+// their own, empty here: one more VM booted ahead would cost the suite a boot it never uses) in a
+// namespace linked to the shared egress router; `host` is refused.
+// Every case of the suite runs; none is left out for time.
 import { existsSync } from 'node:fs';
 import { findQemu } from '../src/sandbox/microvm/qemu.js';
 import { makeMicrovmDriver, readRootfs, staleAgent } from '../src/sandbox/microvm/index.js';
@@ -34,7 +36,7 @@ driverSuite({
   isolated: true,
   python: pythonRuntime,
   sandboxDefaults: { network: 'none' },
-  networks: ['none'],
+  networks: ['none', 'egress'],
   readyMs: 240_000,
   open: async (dataDir) => {
     if (!readRootfs(rootfsDir) || staleAgent(rootfsDir)) buildRootfs({ outDir: rootfsDir });

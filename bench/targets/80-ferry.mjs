@@ -55,20 +55,26 @@ function target(name, label, runtime, serverArgs, opts = {}) {
     }),
     // A fresh server has no instance: its first call to the function starts one (or takes a
     // pooled sandbox, once the pool is full: a server that just started has not filled it yet).
-    measureCold: async (ctx) => {
-      const { child } = ctx.spawnTarget(t, ctx);
-      try {
-        await poolFull(ctx, dataDir(ctx));
-        const t0 = performance.now();
-        const r = await ctx.httpGet(ctx.port, '/fn/hello', 10_000);
-        if (!r.ok || r.status !== 200) throw new Error(`first call answered ${r.status ?? r.error}`);
-        return performance.now() - t0;
-      } finally {
-        await ctx.stopChild(child, 3000);
-      }
-    },
+    measureCold: (ctx) => firstCallMs(ctx, t, () => poolFull(ctx, dataDir(ctx))),
   };
   return t;
+}
+
+/**
+ * Starts target `t`, waits for `ready` (the server's pool, a VM's boot), and answers how long its
+ * first call to /fn/hello took (shared with 82-ferry-tiers.mjs).
+ */
+export async function firstCallMs(ctx, t, ready, timeoutMs = 10_000) {
+  const { child } = ctx.spawnTarget(t, ctx);
+  try {
+    await ready();
+    const t0 = performance.now();
+    const r = await ctx.httpGet(ctx.port, '/fn/hello', timeoutMs);
+    if (!r.ok || r.status !== 200) throw new Error(`first call answered ${r.status ?? r.error}`);
+    return performance.now() - t0;
+  } finally {
+    await ctx.stopChild(child, 3000);
+  }
 }
 
 const unsandboxed = ['--driver', 'process', '--unsandboxed'];

@@ -15,7 +15,8 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { CallSignal, defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, notListening } from '../core/index.js';
-import { filesystemChecks, filesystemRefused, forkBomb, hostAddresses, hostServiceChecks, kernelChecks, kernelRefused, processChecks, pythonProbe, refused, tmpFill } from './escape-probes.js';
+import { filesystemChecks, filesystemRefused, forkBomb, hostAddresses, hostServiceChecks, kernelChecks, kernelRefused, processChecks, pythonProbe, refused, tcpChecks, tmpFill } from './escape-probes.js';
+import { createTestNetns, markerServerArgv, ready as serverReady, type TestNetns } from '../../test/support/netns.js';
 import type { Connector, EffectiveConfig, InstanceStreamHandler, ResponseWriter, Runtime, SandboxDriver, SandboxProcess, SandboxSettings } from '../core/index.js';
 
 /** A driver under test, as its test file builds it. */
@@ -86,6 +87,8 @@ export function driverSuite(d: DriverUnderTest): void {
   let dataDir: string;
   let hostServer: Server;
   let hostPort = 0;
+  let outside: TestNetns | undefined;
+  let outsidePort = 0;
   const cleanups: Array<() => Promise<void>> = [];
 
   before(async () => {
@@ -98,11 +101,18 @@ export function driverSuite(d: DriverUnderTest): void {
     hostServer = createServer((s) => s.end('host secret\n'));
     await new Promise<void>((r) => hostServer.listen(0, '0.0.0.0', r));
     hostPort = (hostServer.address() as { port: number }).port;
+    // "The internet" for `egress`: a server in a test namespace, on a public and a private address.
+    if (d.isolated && (d.networks?.includes('egress') ?? true)) {
+      outside = createTestNetns();
+      outsidePort = 20_000 + (process.pid % 1000);
+      await serverReady(outside.spawn(markerServerArgv(outsidePort, 'outside')));
+    }
   });
   after(async () => {
     if (skip) return;
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
     hostServer.close();
+    await outside?.cleanup();
     await close();
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -299,14 +309,26 @@ return {"answer": s.recv(100).decode()}`,
     });
 
     const honours = (network: 'none' | 'egress' | 'host'): boolean => d.networks?.includes(network) ?? true;
-    for (const network of ['none', 'egress'] as const) {
-      if (!honours(network)) continue;
-      test(`${d.name}: network ${network}: the host's services are unreachable on every address`, { skip }, async () => {
-          const addrs = hostAddresses();
-        const inst = await start(hostServiceChecks(addrs, hostPort), { sandbox: { network } });
+    if (honours('none')) {
+      test(`${d.name}: network none: the host's services are unreachable on every address`, { skip }, async () => {
+        const addrs = hostAddresses();
+        const inst = await start(hostServiceChecks(addrs, hostPort), { sandbox: { network: 'none' } });
         await inst.ready();
         const { body } = await inst.call();
-        for (const a of addrs) assert.ok(refused(body[a]), `${network}: ${a}:${hostPort} must be unreachable: ${JSON.stringify(body[a])}`);
+        for (const a of addrs) assert.ok(refused(body[a]), `none: ${a}:${hostPort} must be unreachable: ${JSON.stringify(body[a])}`);
+      });
+    }
+    if (honours('egress')) {
+      test(`${d.name}: network egress: an outside server is reachable; the host's services and private ranges are not`, { skip }, async () => {
+        const hosts = hostAddresses().map((a) => `${a}:${hostPort}`);
+        const outsideAddr = `${outside!.nsAddr}:${outsidePort}`;
+        const privateAddr = `${outside!.privateAddr}:${outsidePort}`;
+        const inst = await start(tcpChecks([outsideAddr, privateAddr, ...hosts]), { sandbox: { network: 'egress' } });
+        await inst.ready();
+        const { body } = await inst.call();
+        assert.deepEqual(body[outsideAddr], { ok: true, result: "b'outside'" }, `the outside server answers: ${JSON.stringify(body)}`);
+        assert.ok(refused(body[privateAddr]), `a private range is refused: ${JSON.stringify(body[privateAddr])}`);
+        for (const a of hosts) assert.ok(refused(body[a]), `egress: ${a} must be unreachable: ${JSON.stringify(body[a])}`);
       });
     }
 

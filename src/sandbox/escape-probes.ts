@@ -66,6 +66,15 @@ for a in ${JSON.stringify(addrs)}:
 return out`;
 }
 
+/** A TCP connection to each `host:port` of `targets`, answered per target (what it read, or why not). */
+export function tcpChecks(targets: string[]): string {
+  return `out = {}
+for t in ${JSON.stringify(targets)}:
+    h, p = t.rsplit(":", 1)
+    out[t] = attempt(lambda: socket.create_connection((h, int(p)), timeout=3).recv(100))
+return out`;
+}
+
 /** Forks until refused: `forked` stays near `limits.pids`. */
 export const forkBomb = `n = 0
 try:

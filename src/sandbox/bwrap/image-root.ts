@@ -23,7 +23,8 @@ type Entry = { name: string; kind: 'dir' | 'file' } | { name: string; kind: 'lin
 /** Directory listings of sealed, content-addressed trees: they never change, so they are kept. */
 const listings = new Map<string, Entry[] | undefined>();
 
-function listing(dir: string): Entry[] | undefined {
+/** The entries of image directory `dir` (undefined: not a directory of the image). */
+export function imageEntries(dir: string): Entry[] | undefined {
   if (listings.has(dir)) return listings.get(dir);
   let out: Entry[] | undefined;
   try {
@@ -48,7 +49,7 @@ function listing(dir: string): Entry[] | undefined {
 /** bwrap args showing the entries of the image directory `hostDir` at `dest`, read-only, but those in `skip`. */
 function splice(hostDir: string, dest: string, skip: ReadonlySet<string>): string[] {
   const a: string[] = [];
-  for (const e of listing(hostDir) ?? []) {
+  for (const e of imageEntries(hostDir) ?? []) {
     if (skip.has(e.name)) continue;
     const to = posix.join(dest, e.name);
     // A link is recreated with its own text: it resolves inside the sandbox, never on the host.
@@ -65,7 +66,7 @@ function splice(hostDir: string, dest: string, skip: ReadonlySet<string>): strin
  * plan replaces files in it (`etcFiles`: e.g. resolv.conf naming the egress stack's resolver).
  */
 export function imageRootArgs(packageDir: string, s: SandboxSettings, etcFiles: string[]): string[] {
-  const top = listing(packageDir);
+  const top = imageEntries(packageDir);
   if (!top) throw new FerryError('instance-start-failed', "the image's root file system is missing");
   const skip = new Set([FERRY_DIR.slice(1), 'run']);
   if (s.mountTmp) skip.add('tmp');

@@ -10,6 +10,8 @@ import { childExit } from '../host/child-exit.js';
 import { hostRootfsView } from '../rootfs/index.js';
 import { GVISOR_PACKAGE_DIR, GVISOR_RUN_DIR, ociSpec, unhonoured } from './oci-spec.js';
 import { destroyContainer } from './runsc.js';
+import { ferryFileBinds, imageRoot } from './image-root.js';
+import { imageRootfsView } from '../bwrap/image-root.js';
 
 /** One instance's host cgroups (the bwrap driver's cgroup layer, see bwrap/cgroups.ts). */
 export interface GvisorLimits {
@@ -42,6 +44,8 @@ export interface GvisorDeps {
   bundles: string;
   /** The empty, read-only root every instance shares. */
   rootDir: string;
+  /** Where the skeleton roots of container images are made (image-root.ts). */
+  imageRoots: string;
   /** The host uid/gid instances run as (inside gVisor the same numbers). */
   sandboxUser: { uid: number; gid: number };
   etcFiles: { passwd: string; group: string };
@@ -67,7 +71,8 @@ export function createGvisorDriver(deps: GvisorDeps): SandboxDriver {
     isolated: true,
     instanceUid: deps.sandboxUser.uid,
     view(spec): SandboxView {
-      if (spec.root === 'package') throw new FerryError('instance-start-failed', 'the gvisor sandbox does not run container image versions');
+      // An image root: the image's tree is `/`, Ferry's own programs are under /.ferry (image-root.ts).
+      if (spec.root === 'package') return { packageDir: '/', runDir: GVISOR_RUN_DIR, channel: runDirAddresses(GVISOR_RUN_DIR), rootfs: imageRootfsView };
       return { packageDir: GVISOR_PACKAGE_DIR, runDir: GVISOR_RUN_DIR, channel: runDirAddresses(GVISOR_RUN_DIR), rootfs: hostRootfsView };
     },
     validate: (settings) => deps.validate(settings),
@@ -79,7 +84,6 @@ export function createGvisorDriver(deps: GvisorDeps): SandboxDriver {
 }
 
 async function spawnInstance(deps: GvisorDeps, spec: SandboxSpec): Promise<SandboxProcess> {
-  if (spec.root === 'package') throw new FerryError('instance-start-failed', 'the gvisor sandbox does not run container image versions');
   if (!CONTAINER_ID.test(spec.instanceId)) throw new FerryError('internal', `instance id ${spec.instanceId} is not a container name`);
   // Fail closed: never run weaker than the version asked.
   const weaker = unhonoured(spec.sandbox);
@@ -105,7 +109,14 @@ async function spawnInstance(deps: GvisorDeps, spec: SandboxSpec): Promise<Sandb
     await mkdir(bundle, { mode: 0o700 });
     const resolvConf = join(bundle, 'resolv.conf');
     if (net.dns) await writeFile(resolvConf, `# Ferry egress: the network stack forwards these queries to the host's resolver.\nnameserver ${net.dns}\n`, { mode: 0o644 });
-    const text = JSON.stringify(ociSpec(spec, { rootDir: deps.rootDir, user: deps.sandboxUser, etcFiles: deps.etcFiles, ...(net.dns && { resolvConf }) }));
+    // A container image: its skeleton root and binds (image-root.ts) in place of the host's system.
+    const image = spec.root === 'package' ? imageRoot(deps.imageRoots, spec.packageDir, net.dns !== undefined) : undefined;
+    const imageBinds = image && [...image.binds, ...ferryFileBinds(spec.rootfs)];
+    // Inside gVisor a uid is the host's own number (the gofer makes the instance's files, its
+    // sockets, as it): an image's `User` (root by default) would be that host uid, maybe a real
+    // account's or root. Every instance runs as Ferry's sandbox user instead, an image's too.
+    const { user: _imageUser, ...asSandboxUser } = spec;
+    const text = JSON.stringify(ociSpec(asSandboxUser, { rootDir: image?.rootDir ?? deps.rootDir, user: deps.sandboxUser, etcFiles: deps.etcFiles, ...(net.dns && { resolvConf }), ...(imageBinds && { imageBinds }) }));
     await writeFile(config, text, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     channel.close();

@@ -58,6 +58,10 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
   for (const d of [stateRoot, bundles]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const user = { uid: o.sandboxUid, gid: o.sandboxUid };
   const rootDir = writeRoot(join(base, 'root'));
+  // Made again by each server: a skeleton follows the code that makes it, not an older one's.
+  const imageRoots = join(base, 'image-roots');
+  rmSync(imageRoots, { recursive: true, force: true });
+  mkdirSync(imageRoots, { recursive: true, mode: 0o755 });
   const etcFiles = writeEtcFiles(join(base, 'etc'), user.uid);
   const mounter = mountdAvailable() ? new Mounter() : undefined;
   const runDirs = mounter ? new RunDirs(mounter, user.uid) : undefined;
@@ -86,6 +90,7 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
     stateRoot,
     bundles,
     rootDir,
+    imageRoots,
     sandboxUser: user,
     etcFiles,
     unenforced,

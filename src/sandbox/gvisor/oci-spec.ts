@@ -26,6 +26,11 @@ export interface BundleInputs {
   etcFiles: { passwd: string; group: string };
   /** `egress`: a resolv.conf naming the user-mode stack's DNS forwarder. */
   resolvConf?: string;
+  /**
+   * A container image version: `rootDir` is the image's skeleton (image-root.ts) and these are
+   * its read-only binds (the image's entries, Ferry's files under /.ferry) in place of the host's.
+   */
+  imageBinds?: Array<{ source: string; destination: string }>;
 }
 
 /**
@@ -38,17 +43,23 @@ export function ociSpec(spec: SandboxSpec, b: BundleInputs): Record<string, unkn
   const s = spec.sandbox;
   const ro = (source: string, destination: string): OciMount => ({ destination, type: 'bind', source, options: ['rbind', 'ro'] });
   const mounts: OciMount[] = [];
-  // Only the host's system directories and a few /etc files, read-only (as under bwrap); the
-  // merged-/usr links (/bin -> usr/bin) are in the shared root itself.
-  for (const m of systemBinds()) if (m.kind === 'ro-bind' && !(b.resolvConf && m.dest === '/etc/resolv.conf')) mounts.push(ro(m.source, m.dest));
-  if (b.resolvConf) mounts.push(ro(b.resolvConf, '/etc/resolv.conf'));
-  mounts.push(ro(b.etcFiles.passwd, '/etc/passwd'), ro(b.etcFiles.group, '/etc/group'));
-  // What the runtime needs (its interpreter and Ferry's shims) where it lives outside /usr
-  // (Ferry's dist, a pyenv prefix).
-  for (const p of outermost(hostPathsOfAll(spec.rootfs))) if (!coveredBySystem(p)) mounts.push(ro(p, p));
-  // The package, read-only: a function cannot modify its own code or another's shared package.
-  mounts.push(ro(spec.packageDir, GVISOR_PACKAGE_DIR));
-  if (s.packageAlias) mounts.push(ro(spec.packageDir, s.packageAlias));
+  if (b.imageBinds) {
+    // An image root: the image's files and Ferry's own, read-only; the image keeps its accounts.
+    for (const m of b.imageBinds) mounts.push(ro(m.source, m.destination));
+    if (b.resolvConf) mounts.push(ro(b.resolvConf, '/etc/resolv.conf'));
+  } else {
+    // Only the host's system directories and a few /etc files, read-only (as under bwrap); the
+    // merged-/usr links (/bin -> usr/bin) are in the shared root itself.
+    for (const m of systemBinds()) if (m.kind === 'ro-bind' && !(b.resolvConf && m.dest === '/etc/resolv.conf')) mounts.push(ro(m.source, m.dest));
+    if (b.resolvConf) mounts.push(ro(b.resolvConf, '/etc/resolv.conf'));
+    mounts.push(ro(b.etcFiles.passwd, '/etc/passwd'), ro(b.etcFiles.group, '/etc/group'));
+    // What the runtime needs (its interpreter and Ferry's shims) where it lives outside /usr
+    // (Ferry's dist, a pyenv prefix).
+    for (const p of outermost(hostPathsOfAll(spec.rootfs))) if (!coveredBySystem(p)) mounts.push(ro(p, p));
+    // The package, read-only: a function cannot modify its own code or another's shared package.
+    mounts.push(ro(spec.packageDir, GVISOR_PACKAGE_DIR));
+    if (s.packageAlias) mounts.push(ro(spec.packageDir, s.packageAlias));
+  }
   // The run dir, the only host directory it can write: the channel's sockets (through the gofer).
   mounts.push({ destination: GVISOR_RUN_DIR, type: 'bind', source: spec.runDir, options: ['rbind', 'rw'] });
   for (const [source, dest] of Object.entries(s.roBinds)) mounts.push(ro(source, dest));

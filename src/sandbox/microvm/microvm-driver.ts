@@ -8,7 +8,12 @@ import { HostCpu } from './host-cpu.js';
 import { startInVm } from './instance.js';
 import { chooseAccel, findQemu, type Accel } from './qemu.js';
 import { checkSpec, microvmRootfsView, spawnRequest, unhonoured } from './spec-mapping.js';
-import { MicroVm } from './vm.js';
+import { MicroVm, type VmBootOptions } from './vm.js';
+import { GUEST_NET, microvmEgress } from './egress.js';
+import { defaultKernelDir } from '../../rootfs/kernel.js';
+
+/** The networks a VM is booted for: with no NIC, or with one through the egress router. */
+type Net = 'none' | 'egress';
 
 /** Guest memory beyond the instance's `memoryMb`: the kernel, the agent (node) and page cache. */
 export const GUEST_OVERHEAD_MB = 192;
@@ -28,6 +33,16 @@ export interface MicrovmDriverOptions {
   rootfsDir?: string;
   /** Boot to the agent's HELLO (default 120 s: an emulated boot on a busy host is slow). */
   bootTimeoutMs?: number;
+  /** The operator's `--egress-allow` list (the shared egress router's exceptions). */
+  egressAllow?: string[];
+  /**
+   * Booted `egress` VMs kept ready (default 0: each `egress` instance boots its own). A VM's NIC
+   * is there from boot or never (the microvm machine has no hot-plug), so `egress` VMs are a
+   * pool of their own, never handed to a `none` instance.
+   */
+  egressPoolSize?: number;
+  /** Where Debian's kernel was extracted (the guest NIC's modules are taken from it). */
+  kernelDir?: string;
   log?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -56,34 +71,52 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   const cpu = HostCpu.detect(`ferry-microvm-${o.slot ?? 0}`);
   const poolMemoryMb = (o.poolMemoryMb ?? 256) + GUEST_OVERHEAD_MB;
   const closing = new AbortController();
-  const boot = (memoryMb: number): Promise<MicroVm> =>
-    MicroVm.boot({ qemu, accel: accel as Accel, rootfsDir, stateDir, memoryMb, uid: o.sandboxUid, bootTimeoutMs: o.bootTimeoutMs ?? 120_000, signal: closing.signal });
+  // egress: the shared egress router and the NIC's share, or why the tier refuses `egress` here.
+  const egress = microvmEgress({ dataDir: o.dataDir, slot: o.slot, egressAllow: o.egressAllow ?? [], sandboxUid: o.sandboxUid, kernelDir: o.kernelDir ?? defaultKernelDir, kernelVersion: manifest.kernel, stateDir, ...(o.log && { log: o.log }) });
+  const egressMissing = typeof egress === 'string' ? egress : undefined;
+  if (egressMissing) log('info', `microvm: ${egressMissing}`);
+  const bootVm = (memoryMb: number, net?: VmBootOptions['net']): Promise<MicroVm> =>
+    MicroVm.boot({ qemu, accel: accel as Accel, rootfsDir, stateDir, memoryMb, uid: o.sandboxUid, bootTimeoutMs: o.bootTimeoutMs ?? 120_000, signal: closing.signal, ...(net && { net }) });
+  const boot = async (memoryMb: number, network: Net): Promise<MicroVm> => {
+    if (network === 'none') return bootVm(memoryMb);
+    if (typeof egress === 'string') throw new FerryError('invalid-manifest', egress);
+    // QEMU in a namespace of its own, linked to the router; released once QEMU is gone.
+    const ns = await egress.namespace();
+    const vm = await bootVm(memoryMb, { share: egress.share, guestNet: GUEST_NET.net, gateway: GUEST_NET.gateway, namespace: ns.path, nsenter: egress.nsenter }).catch((err: unknown) => {
+      ns.release();
+      throw err;
+    });
+    void vm.exited.then(() => ns.release());
+    return vm;
+  };
 
-  // The pool: VMs booting or booted, each taken once.
-  const pool: Array<Promise<MicroVm>> = [];
+  // The pools: VMs booting or booted, each taken once; one per network (a NIC is there from boot).
+  const pools: Record<Net, Array<Promise<MicroVm>>> = { none: [], egress: [] };
+  const poolSizes: Record<Net, number> = { none: o.poolSize ?? 1, egress: egressMissing ? 0 : o.egressPoolSize ?? 0 };
   const live = new Set<MicroVm>();
   let closed = false;
-  const refill = (): void => {
-    while (!closed && pool.length < (o.poolSize ?? 1)) {
-      const vm = boot(poolMemoryMb);
-      vm.then((v) => live.add(v), (err: Error) => closed || log('warn', `microvm: a pooled VM did not boot: ${err.message}`));
-      pool.push(vm);
+  const refill = (network: Net): void => {
+    while (!closed && pools[network].length < poolSizes[network]) {
+      const vm = boot(poolMemoryMb, network);
+      vm.then((v) => live.add(v), (err: Error) => closed || log('warn', `microvm: a pooled VM (${network}) did not boot: ${err.message}`));
+      pools[network].push(vm);
     }
   };
-  const take = async (memoryMb: number): Promise<MicroVm> => {
+  const take = async (memoryMb: number, network: Net): Promise<MicroVm> => {
     // One pooled VM at most: one that failed to boot is not retried through the pool (its
     // replacement would fail the same way), the start boots its own and says why it failed.
-    const next = memoryMb + GUEST_OVERHEAD_MB <= poolMemoryMb ? pool.shift() : undefined;
+    const next = memoryMb + GUEST_OVERHEAD_MB <= poolMemoryMb ? pools[network].shift() : undefined;
     if (next) {
-      refill();
+      refill(network);
       const vm = await next.catch(() => undefined);
       if (vm && !vm.gone) return vm;
     }
-    const vm = await boot(memoryMb + GUEST_OVERHEAD_MB);
+    const vm = await boot(memoryMb + GUEST_OVERHEAD_MB, network);
     live.add(vm);
     return vm;
   };
-  refill();
+  refill('none');
+  refill('egress');
 
   const notice = accel === 'kvm' ? [] : [`microvm: this instance's VM runs ${why}`];
   return {
@@ -97,7 +130,9 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
 
     async spawn(spec: SandboxSpec): Promise<SandboxProcess> {
       checkSpec(spec, root);
-      const vm = await take(spec.limits.memoryMb);
+      const network = spec.sandbox.network === 'egress' ? 'egress' : 'none';
+      if (network === 'egress' && egressMissing) throw new FerryError('invalid-manifest', egressMissing);
+      const vm = await take(spec.limits.memoryMb, network);
       const name = `vm-${spec.instanceId}`;
       const gone = async (): Promise<void> => {
         live.delete(vm);
@@ -119,6 +154,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
     async validate(settings: SandboxSettings): Promise<void> {
       const refused = unhonoured(settings);
       if (refused.length) throw new FerryError('invalid-manifest', `the microvm sandbox cannot honour: ${refused.join('; ')}`);
+      if (settings.network === 'egress' && egressMissing) throw new FerryError('invalid-manifest', egressMissing);
     },
 
     unenforced(): string[] {
@@ -129,9 +165,10 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
       closed = true;
       // VMs still booting are killed now, not waited for.
       closing.abort();
-      const pending = pool.splice(0);
+      const pending = [...pools.none.splice(0), ...pools.egress.splice(0)];
       await Promise.all(pending.map((p) => p.then((vm) => vm.kill(), () => {})));
       await Promise.all([...live].map((vm) => vm.kill()));
+      if (typeof egress !== 'string') egress.close();
       await rm(stateDir, { recursive: true, force: true });
     },
   };

@@ -51,6 +51,11 @@ export interface QemuPlan {
   consoleLog: string;
   /** uid:gid QEMU drops to before the guest runs. */
   runAs: string;
+  /**
+   * `egress`: a NIC on QEMU's user-mode stack (QEMU then runs in a namespace linked to the egress
+   * router), and the share of its driver and addresses (egress.ts). Absent: no NIC at all.
+   */
+  net?: { share: string; guestNet: string; gateway: string };
 }
 
 /** `,` is QEMU's option separator: a path with one is written `,,`. */
@@ -60,7 +65,7 @@ const q = (s: string): string => s.replace(/,/g, ',,');
  * QEMU's argv: the `microvm` machine (no PCI, no ACPI tables beyond what it needs, no option
  * ROMs, no legacy serial port), nothing by default, one vCPU, and exactly these virtio-mmio
  * devices: two 9p shares (the root and the package, both read-only), the serial bus with the
- * agent's port and the console. No NIC: no network. QEMU drops root (`-runas`) before the
+ * agent's port and the console. No NIC unless `net` (see QemuPlan). QEMU drops root (`-runas`) before the
  * guest's first instruction: a guest that escapes into QEMU is an unprivileged host user. (QEMU's
  * own seccomp filter, `-sandbox`, kills QEMU 7.2 when combined with `-runas`: not used.)
  * Under TCG the kernel cannot calibrate its TSC on `microvm` (no PIT, HPET or PM timer to
@@ -88,6 +93,22 @@ export function qemuArgv(p: QemuPlan): string[] {
     '-device', 'virtserialport,chardev=agent,name=ferry.0',
     '-chardev', `file,id=con,path=${q(p.consoleLog)}`,
     '-device', 'virtconsole,chardev=con',
+    ...(p.net ? netArgv(p.net) : []),
     '-runas', p.runAs,
+  ];
+}
+
+/**
+ * The NIC of an `egress` VM: virtio-net on QEMU's user-mode stack (libslirp), IPv4 only (the
+ * egress router forwards IPv4 only). Its sockets are QEMU's, made in the namespace QEMU runs in,
+ * so every packet the guest sends leaves through the router's filter. Nothing listens on that
+ * namespace's loopback (QEMU's gateway address), and no port is forwarded into the guest.
+ */
+function netArgv(n: NonNullable<QemuPlan['net']>): string[] {
+  return [
+    '-netdev', `user,id=net,ipv6=off,net=${n.guestNet},host=${n.gateway}`,
+    '-device', 'virtio-net-device,netdev=net',
+    '-fsdev', `local,id=netcfg,path=${q(n.share)},security_model=none,readonly=on`,
+    '-device', 'virtio-9p-device,fsdev=netcfg,mount_tag=ferry.net',
   ];
 }

@@ -13,11 +13,12 @@ import { ferryInGuest, GUEST_UID, guestPaths } from './guest-layout.js';
 
 /**
  * Sandbox settings this tier cannot honour, each with why (empty: it runs them as asked). The
- * guest has its own kernel, /proc, /dev and /tmp, and no NIC at all: only the `none` network.
+ * guest has its own kernel, /proc, /dev and /tmp; `none` is a VM without a NIC, `egress` one whose
+ * NIC leaves through the egress router (egress.ts), where the driver could set that up.
  */
 export function unhonoured(s: SandboxSettings): string[] {
   const out: string[] = [];
-  if (s.network !== 'none') out.push(`network '${s.network}': the microvm tier has no network stack yet, only 'none' (a VM without a NIC)`);
+  if (s.network === 'host') out.push("network 'host': a guest has a kernel and a network stack of its own; the host's is never shared into it (use 'egress')");
   if (s.seccomp !== undefined) out.push('seccomp: the guest kernel is the boundary; per-function syscall lists are not applied inside the VM');
   if (Object.keys(s.roBinds).length > 0) out.push('roBinds: host paths are not shared into the VM');
   if (s.mountProc !== defaultSandbox.mountProc || s.mountDev !== defaultSandbox.mountDev || s.mountTmp !== defaultSandbox.mountTmp) out.push('mountProc/mountDev/mountTmp: the guest always has its own /proc, /dev and /tmp');

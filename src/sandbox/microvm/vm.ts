@@ -5,7 +5,8 @@ import { chown, mkdir, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
-import { qemuArgv, type Accel } from './qemu.js';
+import { qemuArgv, type Accel, type QemuPlan } from './qemu.js';
+import type { Hello } from './agent/wire.js';
 import { WireSession } from './wire-session.js';
 import { rootfsFiles } from './guest-layout.js';
 
@@ -30,6 +31,8 @@ export interface VmBootOptions {
   bootTimeoutMs: number;
   /** Aborted: the boot is given up at once and QEMU killed (the driver closes). */
   signal?: AbortSignal;
+  /** `egress`: the NIC (qemu.ts), and the namespace QEMU starts in (nsenter), linked to the egress router. */
+  net?: NonNullable<QemuPlan['net']> & { namespace: string; nsenter: string };
 }
 
 /**
@@ -60,8 +63,10 @@ export class MicroVm {
     const files = rootfsFiles(o.rootfsDir);
     const agentSocket = join(dir, 'agent.sock');
     const consoleLog = join(dir, 'console.log');
-    const args = qemuArgv({ accel: o.accel, memoryMb: o.memoryMb, kernel: existsSync(files.vmlinux) ? files.vmlinux : files.vmlinuz, initrd: files.initrd, root: files.root, packageShare, agentSocket, consoleLog, runAs: `${o.uid}:${o.uid}` });
-    const qemu = spawn(o.qemu, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const args = qemuArgv({ accel: o.accel, memoryMb: o.memoryMb, kernel: existsSync(files.vmlinux) ? files.vmlinux : files.vmlinuz, initrd: files.initrd, root: files.root, packageShare, agentSocket, consoleLog, runAs: `${o.uid}:${o.uid}`, ...(o.net && { net: o.net }) });
+    // nsenter execs QEMU (no fork): the pid is QEMU's, for its cgroup and its memory.
+    const argv = o.net ? [o.net.nsenter, `--net=${o.net.namespace}`, '--', o.qemu, ...args] : [o.qemu, ...args];
+    const qemu = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     qemu.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
     qemu.on('error', () => {});
@@ -106,7 +111,8 @@ export class MicroVm {
       };
       const aborted = (): void => done('the driver closed');
       const timer = setTimeout(() => done('no HELLO from the agent in time'), Math.max(0, deadline - Date.now()));
-      session.once('hello', () => done(undefined));
+      // A VM booted for `egress` whose NIC did not come up is given up (its console says why).
+      session.once('hello', (h: Hello) => done(o.net && h.network !== 'egress' ? "the guest's network did not come up" : undefined));
       session.once('close', () => done('the agent port closed before its HELLO'));
       if (o.signal?.aborted) return aborted();
       o.signal?.addEventListener('abort', aborted, { once: true });

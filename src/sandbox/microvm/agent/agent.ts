@@ -10,7 +10,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type SpawnRequest } from './wire.js';
+import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type GuestNetConfig, type Hello, type SpawnRequest } from './wire.js';
 
 const BUSYBOX = '/usr/bin/busybox';
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -255,5 +255,53 @@ function readLoop(): void {
     readLoop();
   });
 }
-send(Wire.hello, 0, JSON.stringify({ kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() }));
+/** The 9p tag of the share an `egress` VM is booted with (egress.ts on the host). */
+const NET_TAG = 'ferry.net';
+
+/**
+ * The NIC of an `egress` VM, set up before HELLO so a pooled VM is ready: the host shares the
+ * NIC driver's modules and the guest's addresses under NET_TAG (a VM booted for `none` has
+ * neither that share nor a NIC). The instance's user cannot change any of it (no CAP_NET_ADMIN),
+ * and the host's egress filter, outside the VM, sees every packet anyway.
+ */
+function setUpNetwork(): Hello['network'] {
+  const devices = '/sys/bus/virtio/devices';
+  const tagOf = (d: string): string | undefined => {
+    try {
+      return readFileSync(join(devices, d, 'mount_tag'), 'utf8').replace(/\0/g, '').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  if (!readdirSync(devices).some((d) => tagOf(d) === NET_TAG)) return undefined;
+  const dir = '/run/ferry-net';
+  mkdirSync(dir, { mode: 0o700 });
+  sh('mount', '-t', '9p', '-o', 'ro,nosuid,nodev,trans=virtio,version=9p2000.L', NET_TAG, dir);
+  const net = JSON.parse(readFileSync(join(dir, 'net.json'), 'utf8')) as GuestNetConfig;
+  for (const m of net.modules) sh('insmod', join(dir, m));
+  sh('umount', dir);
+  const nic = readdirSync('/sys/class/net').find((n) => n !== 'lo');
+  if (!nic) throw new Error('no NIC appeared once its driver was loaded');
+  sh('ip', 'addr', 'add', net.address, 'dev', nic);
+  sh('ip', 'link', 'set', nic, 'up');
+  sh('ip', 'route', 'add', 'default', 'via', net.gateway, 'dev', nic);
+  // The root's /etc is read-only and has no resolv.conf: a copy with one, bound over it, read-only.
+  const etc = '/run/ferry-etc';
+  mkdirSync(etc, { mode: 0o755 });
+  sh('cp', '-a', '/etc/.', etc);
+  writeFileSync(join(etc, 'resolv.conf'), `# Ferry egress: the host's egress router forwards these queries to its resolver.\nnameserver ${net.dns}\n`, { mode: 0o644 });
+  sh('mount', '--bind', etc, '/etc');
+  sh('mount', '-o', 'remount,bind,ro', '/etc');
+  return 'egress';
+}
+
+const hello: Hello = { kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() };
+try {
+  const network = setUpNetwork();
+  if (network) hello.network = network;
+} catch (err) {
+  // HELLO without the network: the host gives the VM up and says why (the console holds this).
+  process.stderr.write(`ferry-agent: the network could not be set up: ${(err as Error).message}\n`);
+}
+send(Wire.hello, 0, JSON.stringify(hello));
 readLoop();

@@ -5,7 +5,7 @@
  * agent's own. This file imports only Node built-ins: it runs in the guest, by the agent.
  *
  * frame   = u32 length (of the rest) | u8 type | u32 stream id | payload
- * HELLO   agent -> host, stream 0: JSON {kernel}: the guest booted, the agent waits for SPAWN
+ * HELLO   agent -> host, stream 0: JSON Hello: the guest booted, the agent waits for SPAWN
  * SPAWN   host -> agent, stream 0: JSON SpawnRequest: start the instance (once per VM)
  * STARTED agent -> host, stream 0: JSON {pid};   FAILED: utf-8 reason (the agent then exits)
  * OPEN    host -> agent: dial the instance's channel (odd stream ids);
@@ -59,6 +59,25 @@ export interface SpawnRequest {
   /** The instance's run dir in the guest (made for it, owned by `uid`). */
   runDir: string;
   stdin: boolean;
+}
+
+/** What HELLO says. */
+export interface Hello {
+  kernel: string;
+  /** The guest's NIC is up as the host's share said (absent: the VM has no network). */
+  network?: 'egress';
+}
+
+/**
+ * `net.json` of the `ferry.net` share, given only to VMs booted for `egress`: the NIC driver's
+ * modules (files of the share, in load order) and the guest's addresses.
+ */
+export interface GuestNetConfig {
+  modules: string[];
+  /** address/prefix of eth0. */
+  address: string;
+  gateway: string;
+  dns: string;
 }
 
 /** What EXIT says. */
