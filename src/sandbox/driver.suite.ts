@@ -110,7 +110,9 @@ export function driverSuite(d: DriverUnderTest): void {
   });
   after(async () => {
     if (skip) return;
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+    // Every instance the suite left running stops at once: one by one, a tier whose stop takes
+    // seconds (gVisor's) kept the file running for minutes after its last case.
+    await Promise.all(cleanups.splice(0).map((c) => c().catch(() => {})));
     hostServer.close();
     await outside?.cleanup();
     await close();
