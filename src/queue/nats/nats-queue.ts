@@ -15,8 +15,13 @@ import { guarded } from '../../nats/index.js';
 
 /** JetStream's error for a second message on a subject that holds one (max_msgs_per_subject, discard new). */
 const subjectFull = 10077;
-/** How long a message a pull skipped (by key) stays with this process before going back. */
-const parkMs = 1000;
+/** How often parked messages are looked at (beaten, or given back when held long enough). */
+const sweepMs = 1000;
+/**
+ * Most messages parked by one process: past it a skipped message goes back with a delay (so the
+ * pull gets past it without meeting it again at once). The consumer lets 20 000 be held in all.
+ */
+const maxParked = 2000;
 /**
  * The longest single wait at the server; a longer `waitMs` asks again. Short, because an aborted
  * pull's request stays open at the server until it expires, and the consumer takes 512 waiting
@@ -30,6 +35,8 @@ interface Parked {
   m: Msg;
   key: string;
   at: number;
+  /** When its last in-progress beat went out (or it was parked). */
+  beat: number;
 }
 
 export class NatsQueue implements Queue {
@@ -49,7 +56,7 @@ export class NatsQueue implements Queue {
   ) {
     this.stream = ctx.layout.stream(name);
     this.later = new LaterMessages(ctx, name, (m, msgId) => this.publish(m, msgId));
-    this.sweep = setInterval(() => this.unparkOld(), parkMs);
+    this.sweep = setInterval(() => this.sweepParked(), sweepMs);
     this.sweep.unref();
   }
 
@@ -240,10 +247,16 @@ export class NatsQueue implements Queue {
     return d;
   }
 
-  /** Keeps a message for the next pull; `wake`: tells a pull of this process waiting at the server to take it. */
+  /**
+   * Keeps a message for the next pull that does not skip its key (held with in-progress beats, so
+   * a function at its cap here costs one delivery per message, not one per second of waiting);
+   * `wake`: tells a pull of this process waiting at the server to take it.
+   */
   private park(m: Msg, key = decodeURIComponent(m.headers?.get(keyHeader) ?? ''), wake = false): void {
     if (this.ctx.closed) return void send(this.ctx, m.reply!, '-NAK');
-    this.parked.set(ackInfo(m.reply!).seq, { m, key, at: Date.now() });
+    if (this.parked.size >= maxParked) return void send(this.ctx, m.reply!, `-NAK ${JSON.stringify({ delay: sweepMs * 1e6 })}`);
+    const now = Date.now();
+    this.parked.set(ackInfo(m.reply!).seq, { m, key, at: now, beat: now });
     if (wake) for (const w of this.waiting) w();
   }
 
@@ -260,13 +273,21 @@ export class NatsQueue implements Queue {
     return out;
   }
 
-  /** Parked too long: back to the queue, for other nodes (not a delivery: no record was written). */
-  private unparkOld(): void {
-    const old = Date.now() - parkMs;
+  /**
+   * Parked for `holdSkippedMs`: back to the queue, so other nodes get a turn (not a delivery: no
+   * record was written); the others get an in-progress beat every third of the ack wait.
+   */
+  private sweepParked(): void {
+    if (this.ctx.closed) return;
+    const now = Date.now();
     for (const [seq, p] of this.parked) {
-      if (p.at > old) continue;
-      this.parked.delete(seq);
-      if (!this.ctx.closed) send(this.ctx, p.m.reply!, '-NAK');
+      if (p.at <= now - this.ctx.holdSkippedMs) {
+        this.parked.delete(seq);
+        send(this.ctx, p.m.reply!, '-NAK');
+      } else if (p.beat <= now - this.ctx.ackWaitMs / 3) {
+        p.beat = now;
+        send(this.ctx, p.m.reply!, '+WPI');
+      }
     }
   }
 
