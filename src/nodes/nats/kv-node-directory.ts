@@ -5,7 +5,7 @@
  */
 import type { KV } from '@nats-io/kv';
 import type { NodeDirectory, NodeRecord } from '../../core/nodes.js';
-import { openNats, scanKv, type NatsConnectOptions, type NatsHandle } from '../../nats/index.js';
+import { guarded, openNats, scanKv, type NatsConnectOptions, type NatsHandle } from '../../nats/index.js';
 
 const decoder = new TextDecoder();
 
@@ -25,8 +25,9 @@ export class KvNodeDirectory implements NodeDirectory {
     }
   }
 
-  async announce(rec: NodeRecord): Promise<void> {
-    await this.kv.put(key(rec.id), JSON.stringify(rec));
+  /** Every call fails at once with `store-unavailable` while NATS is away (as the store's calls do). */
+  announce(rec: NodeRecord): Promise<void> {
+    return guarded(async () => void (await this.kv.put(key(rec.id), JSON.stringify(rec))));
   }
 
   /** The live heartbeats (`scanKv`: a heartbeat renewed or expiring while it reads is listed or gone, never lost). */
@@ -42,8 +43,8 @@ export class KvNodeDirectory implements NodeDirectory {
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async leave(id: string): Promise<void> {
-    await this.kv.purge(key(id));
+  leave(id: string): Promise<void> {
+    return guarded(() => this.kv.purge(key(id)));
   }
 
   async close(): Promise<void> {

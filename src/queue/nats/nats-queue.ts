@@ -115,7 +115,7 @@ export class NatsQueue implements Queue {
    * ahead are not counted.
    */
   stats(): Promise<QueueStats> {
-    return guarded(this.counts());
+    return guarded(() => this.counts());
   }
 
   private async counts(): Promise<QueueStats> {
@@ -129,9 +129,9 @@ export class NatsQueue implements Queue {
     return { pending: info.num_pending, held: info.num_ack_pending, oldestPendingAt };
   }
 
-  /** Fails with `store-unavailable` while NATS is away (as every call the API makes here). */
+  /** Fails at once with `store-unavailable` while NATS is away (as every call here but `pull`, which its loop retries). */
   enqueue(messages: QueueMessage[]): Promise<void> {
-    return guarded(this.add(messages));
+    return guarded(() => this.add(messages));
   }
 
   private async add(messages: QueueMessage[]): Promise<void> {
@@ -291,7 +291,11 @@ export class NatsQueue implements Queue {
     }
   }
 
-  async recover(consumer: QueueConsumer): Promise<number> {
+  recover(consumer: QueueConsumer): Promise<number> {
+    return guarded(() => this.recoverHeld(consumer));
+  }
+
+  private async recoverHeld(consumer: QueueConsumer): Promise<number> {
     await this.ready();
     let n = 0;
     for (const r of await readAll<HeldRecord>(this.ctx, this.ctx.layout.heldBucket, this.ctx.layout.keys(this.name))) {
@@ -305,7 +309,7 @@ export class NatsQueue implements Queue {
   }
 
   deadLetters(q: DeadLetterQuery): Promise<DeadLetter[]> {
-    return guarded(this.readDeadLetters(q));
+    return guarded(() => this.readDeadLetters(q));
   }
 
   private async readDeadLetters(q: DeadLetterQuery): Promise<DeadLetter[]> {
@@ -319,12 +323,12 @@ export class NatsQueue implements Queue {
   }
 
   async deadLetter(id: string): Promise<DeadLetter | undefined> {
-    const r = await guarded(readRecord<DeadRecord>(this.ctx.dead, this.ctx.layout.key(this.name, id)));
+    const r = await guarded(() => readRecord<DeadRecord>(this.ctx.dead, this.ctx.layout.key(this.name, id)));
     return r && deadLetterOf(r.value, r.revision);
   }
 
   redrive(id: string, notBefore?: number): Promise<boolean> {
-    return guarded(this.redriveOne(id, notBefore));
+    return guarded(() => this.redriveOne(id, notBefore));
   }
 
   private async redriveOne(id: string, notBefore?: number): Promise<boolean> {
@@ -339,7 +343,11 @@ export class NatsQueue implements Queue {
     return removeRecord(this.ctx.jsm, this.ctx.layout.deadBucket, k, r.revision);
   }
 
-  async pruneDeadLetters(before: number): Promise<number> {
+  pruneDeadLetters(before: number): Promise<number> {
+    return guarded(() => this.pruneOld(before));
+  }
+
+  private async pruneOld(before: number): Promise<number> {
     const old = (await readAll<DeadRecord>(this.ctx, this.ctx.layout.deadBucket, this.ctx.layout.keys(this.name))).filter((r) => r.value.at < before);
     const removed = await Promise.all(old.map((r) => removeRecord(this.ctx.jsm, this.ctx.layout.deadBucket, r.key, r.revision)));
     return removed.filter(Boolean).length;
