@@ -6,7 +6,7 @@
  * on a worker, one gateway watching a deploy folder (another taking it over when it stops); then
  * `--role all` on the NATS store as a single node.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,12 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliPath, startFerry, disposeFerry, type Ferry } from './support/ferry.js';
 import { expectProblem, nodeFn, readLinesUntil } from './support/helpers.js';
-import { startNatsServer, type NatsServer } from './support/nats-server.js';
-import { clusterNodeArgs, metricsOf, nodeIdOf, startClusterNodes, waitForNodes, type ClusterNodes } from './support/cluster-nodes.js';
+import { clusterNodeArgs, clusterPerFile, metricsOf, nodeIdOf } from './support/cluster-nodes.js';
 import { waitFor } from './support/wait.js';
 
-let nats: NatsServer;
-let cluster: ClusterNodes;
 let gateway: Ferry;
 let workers: Ferry[];
 /** The second gateway (rate limited per token, `/metrics` public), from the throttle test on. */
@@ -37,32 +34,27 @@ async function placeFunction(name: string): Promise<void> {
   for (const [file, text] of Object.entries(nodeFn(`export default () => '${name}';\n`))) await writeFile(join(dir, file), text as string);
 }
 
-before(async () => {
-  nats = await startNatsServer();
-  deployDir = await mkdtemp(join(tmpdir(), 'ferry-deploy-dir-'));
-  await placeFunction('folded-a');
-  cluster = await startClusterNodes({
-    nats,
-    prefix: 'across',
-    workers: 2,
-    gatewayArgs: folderArgs(),
-    // Before any worker starts: a schedule due once, soon, so every node has its timer on the same run.
-    gatewayReady: async (g) => {
-      await g.deploy('tick', nodeFn("export default async (req) => 'tick ' + (await req.text());\n"));
-      const at = new Date(Math.ceil((Date.now() + 8000) / 1000) * 1000);
-      scheduleSlot = at.getTime();
-      const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
-      assert.equal((await g.api('PUT', '/v1/functions/tick/schedules/once', { cron, body: 'beat' })).status, 201);
-    },
-  });
-  gateway = cluster.gateway;
-  workers = cluster.workers;
-  await waitForNodes(gateway, 3);
-});
-after(async () => {
-  await cluster?.stop();
-  await nats?.stop();
-  if (deployDir) await rm(deployDir, { recursive: true, force: true });
+const cluster = clusterPerFile(() => ({
+  prefix: 'across',
+  workers: 2,
+  gatewayArgs: folderArgs(),
+  // Before any worker starts: a schedule due once, soon, so every node has its timer on the same run.
+  gatewayReady: async (g) => {
+    await g.deploy('tick', nodeFn("export default async (req) => 'tick ' + (await req.text());\n"));
+    const at = new Date(Math.ceil((Date.now() + 8000) / 1000) * 1000);
+    scheduleSlot = at.getTime();
+    const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
+    assert.equal((await g.api('PUT', '/v1/functions/tick/schedules/once', { cron, body: 'beat' })).status, 201);
+  },
+}), {
+  async setup() {
+    deployDir = await mkdtemp(join(tmpdir(), 'ferry-deploy-dir-'));
+    await placeFunction('folded-a');
+  },
+  started: (c) => ({ gateway, workers } = c),
+  async teardown() {
+    if (deployDir) await rm(deployDir, { recursive: true, force: true });
+  },
 });
 
 interface LogView {
@@ -217,7 +209,7 @@ test('one gateway watches the deploy folder; when it stops, another takes it ove
 });
 
 test('--role all on the NATS store serves as the embedded default does: deploy, call, async, history', async () => {
-  const solo = await startFerry({ args: [...clusterNodeArgs, '--store', nats.url, '--nats-prefix', 'solo', '--role', 'all'] });
+  const solo = await startFerry({ args: [...clusterNodeArgs, '--store', cluster.nats.url, '--nats-prefix', 'solo', '--role', 'all'] });
   try {
     await solo.deploy('hello', nodeFn("export default async (req) => 'hi ' + (await req.text());\n"));
     const sync = await fetch(`${solo.url}/fn/hello`, { method: 'POST', body: 'you' });

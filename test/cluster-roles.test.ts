@@ -11,6 +11,8 @@ import { expectProblem, nodeFn, runCli, show } from './support/helpers.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
 import { nodeIds, testCluster, type TestCluster } from './support/cluster.js';
 import { waitFor } from './support/wait.js';
+import { submitMany } from './support/async-load.js';
+import { openNats } from '../src/nats/index.js';
 
 let nats: NatsServer;
 let cluster: TestCluster;
@@ -72,6 +74,32 @@ test('an asynchronous execution accepted by the gateway is run by the worker', a
   }, { timeoutMs: 30_000 });
   assert.equal(ended.status, 'succeeded');
   assert.equal(ended.result?.body, 'done job');
+});
+
+/** How many times JetStream has delivered a message of the executions queue (redeliveries included). */
+async function executionDeliveries(): Promise<number> {
+  const h = await openNats({ servers: [nats.url], name: 'roles-test' });
+  try {
+    return (await h.jsm.consumers.info('roles_queue_executions', 'pullers')).delivered.consumer_seq;
+  } finally {
+    await h.close();
+  }
+}
+
+test('executions of a function at its concurrency cap wait on the worker: about one delivery each, not one per second of waiting', async () => {
+  await gateway.deploy('capped', nodeFn('export default async () => { await new Promise((r) => setTimeout(r, 150)); return "ok"; };\n', { maxConcurrentExecutions: 1 }));
+  const before = await executionDeliveries();
+  const n = 8;
+  // Each waits up to n runs of 150 ms: given back at the cap (and every second parked), several deliveries each.
+  const ids = (await submitMany(gateway.url, '/fn/capped', [...Array(n).keys()], { concurrency: n })).flatMap((s) => (s.status === 202 && s.id ? [s.id] : []));
+  assert.equal(ids.length, n);
+  const ended = await waitFor('every execution to end', async () => {
+    const all = await Promise.all(ids.map(async (id) => ((await (await gateway.api('GET', `/v1/executions/${id}`)).json()) as { status: string }).status));
+    return all.every((st) => ['succeeded', 'failed', 'timed-out'].includes(st)) ? all : undefined;
+  }, { timeoutMs: 60_000 });
+  assert.deepEqual(new Set(ended), new Set(['succeeded']));
+  const deliveries = (await executionDeliveries()) - before;
+  assert.ok(deliveries >= n && deliveries <= n + 2, `${deliveries} deliveries for ${n} executions`);
 });
 
 test('with no live worker, a call to the gateway answers no-workers', async () => {

@@ -5,35 +5,21 @@
  * server-sent events reach the client one by one while the function runs; a WebSocket echoes
  * both ways and closes with the codes each side sends.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import type { Ferry } from './support/ferry.js';
 import { listInstances } from './support/fn.js';
 import { nodeFn } from './support/helpers.js';
-import { startNatsServer, type NatsServer } from './support/nats-server.js';
 import { quickBeats } from './support/cluster.js';
-import { nodeIdOf, startClusterNodes, waitForNodes, type ClusterNodes } from './support/cluster-nodes.js';
+import { clusterPerFile, nodeIdOf } from './support/cluster-nodes.js';
 import { eventReader, sseStepFiles, wsEchoFiles } from './support/stream-fns.js';
 import { waitFor, within } from './support/wait.js';
 
-let nats: NatsServer;
-let cluster: ClusterNodes;
+// The default driver (bwrap) and a pool of one sandbox per runtime on each worker.
 let gateway: Ferry;
 let workers: Ferry[];
-
-before(async () => {
-  nats = await startNatsServer();
-  // The default driver (bwrap) and a pool of one sandbox per runtime on each worker.
-  cluster = await startClusterNodes({ nats, prefix: 'streams', workers: 2, base: quickBeats, args: ['--pool-size', '1'] });
-  gateway = cluster.gateway;
-  workers = cluster.workers;
-  await waitForNodes(gateway, 3);
-});
-after(async () => {
-  await cluster?.stop();
-  await nats?.stop();
-});
+clusterPerFile(() => ({ prefix: 'streams', workers: 2, base: quickBeats, args: ['--pool-size', '1'] }), { started: (c) => ({ gateway, workers } = c) });
 
 interface PoolView {
   enabled: boolean;

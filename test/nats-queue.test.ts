@@ -11,6 +11,9 @@ import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Delivery, Queue, QueueConsumer } from '../src/core/queue.js';
 import { NatsQueues } from '../src/queue/nats/nats-queues.js';
+import { KvNodeDirectory } from '../src/nodes/nats/kv-node-directory.js';
+import { FerryError } from '../src/errors/index.js';
+import { natsAway } from '../src/nats/index.js';
 import { repoRoot } from './support/ferry.js';
 import { natsServerPerFile } from './support/nats-per-file.js';
 import { waitFor } from './support/wait.js';
@@ -159,7 +162,8 @@ it('a holder whose message went to another node meanwhile settles nothing, thoug
 });
 
 it('what a node skips by key (its function at its cap there) goes to another node, not counted as a delivery', async () => {
-  const queues = await open(300_000);
+  // Held by the node that skipped it for a second, then given back for other nodes.
+  const queues = await NatsQueues.open({ nats: { servers: [nats().url] }, prefix: `f${++n}`, ackWaitMs: 300_000, holdSkippedMs: 1000 });
   const other = await NatsQueues.open({ nats: { servers: [nats().url], name: 'other node' }, prefix: `f${n}`, ackWaitMs: 300_000 });
   try {
     const q = queues.queue('executions');
@@ -202,5 +206,35 @@ it('a message due later is delivered though the process that enqueued it is gone
     await d!.ack();
   } finally {
     await reader.close();
+  }
+});
+
+it('with NATS away, queue calls and node-directory calls fail at once with store-unavailable, not after a request timeout', async () => {
+  const queues = await open(300_000);
+  const directory = await KvNodeDirectory.open({ nats: { servers: [nats().url] }, prefix: `f${n}`, ttlMs: 10_000 });
+  try {
+    const q = queues.queue('executions');
+    await q.enqueue([{ id: 'before', key: 'f', data: Buffer.from('') }]);
+    await directory.list();
+    await nats().kill();
+    await waitFor('the client to see NATS gone', () => natsAway(), { timeoutMs: 30_000, intervalMs: 20 });
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['an enqueue (an asynchronous submit)', () => q.enqueue([{ id: 'during', key: 'f', data: Buffer.from('') }])],
+      ['the queue counts', () => q.stats()],
+      ['a dead-letter read', () => q.deadLetter('x')],
+      ['a node-directory read', () => directory.list()],
+      ['a heartbeat', () => directory.announce({ id: 'n1' } as Parameters<KvNodeDirectory['announce']>[0])],
+    ];
+    for (const [what, call] of calls) {
+      const err = await call().then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof FerryError, `${what}: ${String(err)}`);
+      assert.equal(err.code, 'store-unavailable', what);
+      // Refused before anything was sent: a request that waited out its timeout carries the client's TimeoutError.
+      assert.equal((err as Error).cause, undefined, `${what} failed by ${String((err as Error).cause)}, not at once`);
+    }
+  } finally {
+    await nats().restart();
+    await directory.close();
+    await queues.close();
   }
 });

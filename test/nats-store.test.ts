@@ -72,6 +72,11 @@ test('a deploy on one server routes on a second one on the same NATS, and a rest
   const both = await Promise.all([one.deploy('hello', versionFn('a')), two.deploy('hello', versionFn('b'))]);
   assert.deepEqual(both.map((v) => v.version).sort(), ['v3', 'v4']);
 
+  // A burst of calls just before a clean stop: the history written in batches loses none of them.
+  const burst = 60;
+  const answers = await Promise.all(Array.from({ length: burst }, (_, i) => fetch(`${one.url}/fn/hello/burst-${i}`).then((r) => r.status)));
+  assert.deepEqual(new Set(answers), new Set([200]));
+
   // Both stop; a new process on the same NATS finds everything, and the old admin token works.
   assert.equal(await two.stop(), 0);
   assert.equal(await one.stop(), 0);
@@ -80,6 +85,8 @@ test('a deploy on one server routes on a second one on the same NATS, and a rest
   await routes(again, '/fn/hello@prod', '200 v1');
   const { versions } = (await (await again.api('GET', '/v1/functions/hello/versions')).json()) as { versions: Array<{ version: string }> };
   assert.deepEqual(versions.map((v) => v.version).sort(), ['v1', 'v2', 'v3', 'v4']);
+  const { invocations } = (await (await again.api('GET', '/v1/invocations?function=hello&limit=1000')).json()) as { invocations: Array<{ path: string }> };
+  assert.equal(invocations.filter((r) => r.path.startsWith('/burst-')).length, burst, 'every call of the burst in the history');
   assert.equal((await again.api('DELETE', '/v1/functions/hello')).status, 204);
   assert.equal((await fetch(`${again.url}/fn/hello`)).status, 404);
 });

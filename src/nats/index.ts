@@ -2,3 +2,5 @@ export { openNats, isNatsUrl, parseNatsServers, type NatsConnectOptions, type Na
 export { fromNats, guarded } from './unavailable.js';
 export { readStream, type ReadOptions } from './read-stream.js';
 export { natsAway } from './connection-status.js';
+export { scanKv, type KvRecord } from './kv-scan.js';
+export { publishBatch, type BatchMessage } from './publish-batch.js';

@@ -3,8 +3,9 @@
  * and workers sharing one data dir (each its own server slot: the admin token the first one made
  * serves them all), and what a test asks of a node (its id, its metrics).
  */
+import { after, before } from 'node:test';
 import type { Ferry } from './ferry.js';
-import type { NatsServer } from './nats-server.js';
+import { startNatsServer, type NatsServer } from './nats-server.js';
 import { clusterArgs, testCluster } from './cluster.js';
 import { waitFor } from './wait.js';
 
@@ -20,8 +21,18 @@ export interface ClusterNodes {
   stop(): Promise<void>;
 }
 
+export interface ClusterNodesOptions {
+  nats: NatsServer;
+  prefix: string;
+  workers: number;
+  args?: string[];
+  base?: string[];
+  gatewayArgs?: string[];
+  gatewayReady?: (gateway: Ferry) => Promise<void>;
+}
+
 /** A gateway (with `gatewayArgs` too; `base` as in `testCluster`), then `workers` workers at once, on `nats` under `prefix`; `gatewayReady` runs in between. */
-export async function startClusterNodes(o: { nats: NatsServer; prefix: string; workers: number; args?: string[]; base?: string[]; gatewayArgs?: string[]; gatewayReady?: (gateway: Ferry) => Promise<void> }): Promise<ClusterNodes> {
+export async function startClusterNodes(o: ClusterNodesOptions): Promise<ClusterNodes> {
   const cluster = testCluster(o.nats, o.prefix, o.args, o.base);
   try {
     const gateway = await cluster.start('gateway', o.gatewayArgs);
@@ -54,4 +65,61 @@ export async function waitForNodes(gateway: Ferry, count: number): Promise<void>
     const r = (await (await gateway.api('GET', '/v1/cluster')).json()) as { nodes: unknown[] };
     return r.nodes.length === count ? true : undefined;
   }, { timeoutMs: 30_000 });
+}
+
+/** A test file's cluster: its nats-server and its nodes. */
+export interface FileCluster {
+  readonly nats: NatsServer;
+  readonly gateway: Ferry;
+  readonly workers: Ferry[];
+  add(role: 'gateway' | 'worker' | 'all', args?: string[]): Promise<Ferry>;
+}
+
+/** What a test file does around its cluster, in the cluster's own hooks (the file's other hooks may run in any order with them). */
+export interface FileClusterHooks {
+  /** Before anything starts (e.g. a folder `options` names). */
+  setup?(): Promise<void>;
+  /** Once every node is in the directory. */
+  started?(c: ClusterNodes): void;
+  /** After every node and the nats-server stopped. */
+  teardown?(): Promise<void>;
+}
+
+/**
+ * A nats-server and a gateway with its workers for a whole test file: started in `before` (every
+ * node in the gateway's directory before the first test), stopped in `after`. `options` is read
+ * once `hooks.setup` is done.
+ */
+export function clusterPerFile(options: () => Omit<ClusterNodesOptions, 'nats'>, hooks: FileClusterHooks = {}): FileCluster {
+  let nats: NatsServer | undefined;
+  let nodes: ClusterNodes | undefined;
+  before(async () => {
+    await hooks.setup?.();
+    nats = await startNatsServer();
+    nodes = await startClusterNodes({ nats, ...options() });
+    await waitForNodes(nodes.gateway, 1 + nodes.workers.length);
+    hooks.started?.(nodes);
+  });
+  after(async () => {
+    await nodes?.stop();
+    await nats?.stop();
+    await hooks.teardown?.();
+  });
+  const started = (): ClusterNodes => nodes ?? notStarted();
+  return {
+    get nats() {
+      return nats ?? notStarted();
+    },
+    get gateway() {
+      return started().gateway;
+    },
+    get workers() {
+      return started().workers;
+    },
+    add: (role, args) => started().add(role, args),
+  };
+}
+
+function notStarted(): never {
+  throw new Error('the cluster of this file is not started yet (use it inside a test)');
 }

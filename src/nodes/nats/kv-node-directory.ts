@@ -5,7 +5,9 @@
  */
 import type { KV } from '@nats-io/kv';
 import type { NodeDirectory, NodeRecord } from '../../core/nodes.js';
-import { openNats, type NatsConnectOptions, type NatsHandle } from '../../nats/index.js';
+import { guarded, openNats, scanKv, type NatsConnectOptions, type NatsHandle } from '../../nats/index.js';
+
+const decoder = new TextDecoder();
 
 export class KvNodeDirectory implements NodeDirectory {
   private constructor(private readonly nats: NatsHandle, private readonly kv: KV, private readonly bucket: string) {}
@@ -23,32 +25,17 @@ export class KvNodeDirectory implements NodeDirectory {
     }
   }
 
-  async announce(rec: NodeRecord): Promise<void> {
-    await this.kv.put(key(rec.id), JSON.stringify(rec));
+  /** Every call fails at once with `store-unavailable` while NATS is away (as the store's calls do). */
+  announce(rec: NodeRecord): Promise<void> {
+    return guarded(async () => void (await this.kv.put(key(rec.id), JSON.stringify(rec))));
   }
 
-  /**
-   * Asks the stream which keys it holds (its subjects, from one stream info) and reads each key's
-   * newest message directly, not with `kv.keys()`: that one follows a consumer that waits for the
-   * messages it counted, and heartbeats expire while it reads. Nor by stream sequence: a
-   * heartbeat renewed while such a read goes on has left the place the read expected it, and a
-   * live node would vanish from the list now and then. One message per node, so few reads.
-   */
+  /** The live heartbeats (`scanKv`: a heartbeat renewed or expiring while it reads is listed or gone, never lost). */
   async list(): Promise<NodeRecord[]> {
-    const stream = `KV_${this.bucket}`;
-    const prefix = `$KV.${this.bucket}.`;
-    const { state } = await this.nats.jsm.streams.info(stream, { subjects_filter: `${prefix}>` });
-    const got = await Promise.all(
-      // Gone since the info (expired, or the node left): null.
-      Object.keys(state.subjects ?? {}).map((subject) => this.nats.jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
-    );
     const out: NodeRecord[] = [];
-    for (const m of got) {
-      if (!m || m.data.length === 0) continue;
-      const op = m.header?.get('KV-Operation');
-      if (op && op !== 'PUT') continue;
+    for (const r of await scanKv(this.nats, this.bucket)) {
       try {
-        out.push(m.json<NodeRecord>());
+        out.push(JSON.parse(decoder.decode(r.data)) as NodeRecord);
       } catch {
         // not a heartbeat of this release
       }
@@ -56,8 +43,8 @@ export class KvNodeDirectory implements NodeDirectory {
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async leave(id: string): Promise<void> {
-    await this.kv.purge(key(id));
+  leave(id: string): Promise<void> {
+    return guarded(() => this.kv.purge(key(id)));
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { readStream } from '../../nats/index.js';
+import { scanKv } from '../../nats/index.js';
 
 /** A record and the revision it was read at. */
 export interface Versioned<T> {
@@ -46,20 +46,9 @@ export async function removeRecord(jsm: JetStreamManager, bucket: string, key: s
   return r.purged > 0;
 }
 
-/**
- * Every key of bucket `bucket` under `filter`, with its record: the newest message of each key's
- * subject, read in order from the bucket's stream, one per key (what is written during the read
- * comes too, and the newer wins). Not `kv.keys()`: it waits for every key it counted, and records
- * purged meanwhile (an ack removes one) can keep it waiting.
- */
+const decoder = new TextDecoder();
+
+/** Every live key of bucket `bucket` under `filter`, with its record (`scanKv`: none missed while keys are rewritten). */
 export async function readAll<T>(h: { js: JetStreamClient; jsm: JetStreamManager }, bucket: string, filter: string): Promise<Array<Versioned<T> & { key: string }>> {
-  const prefix = `$KV.${bucket}.`;
-  const out = new Map<string, Versioned<T> & { key: string }>();
-  await readStream(h, `KV_${bucket}`, { filter: prefix + filter, lastPerSubject: true }, (m) => {
-    const key = m.subject.slice(prefix.length);
-    const op = m.headers?.get('KV-Operation');
-    if (op === 'DEL' || op === 'PURGE') out.delete(key);
-    else out.set(key, { key, revision: m.seq, value: m.json<T>() });
-  });
-  return [...out.values()];
+  return (await scanKv(h, bucket, filter)).map((r) => ({ key: r.key, revision: r.revision, value: JSON.parse(decoder.decode(r.data)) as T }));
 }

@@ -15,8 +15,13 @@ import { guarded } from '../../nats/index.js';
 
 /** JetStream's error for a second message on a subject that holds one (max_msgs_per_subject, discard new). */
 const subjectFull = 10077;
-/** How long a message a pull skipped (by key) stays with this process before going back. */
-const parkMs = 1000;
+/** How often parked messages are looked at (beaten, or given back when held long enough). */
+const sweepMs = 1000;
+/**
+ * Most messages parked by one process: past it a skipped message goes back with a delay (so the
+ * pull gets past it without meeting it again at once). The consumer lets 20 000 be held in all.
+ */
+const maxParked = 2000;
 /**
  * The longest single wait at the server; a longer `waitMs` asks again. Short, because an aborted
  * pull's request stays open at the server until it expires, and the consumer takes 512 waiting
@@ -30,6 +35,8 @@ interface Parked {
   m: Msg;
   key: string;
   at: number;
+  /** When its last in-progress beat went out (or it was parked). */
+  beat: number;
 }
 
 export class NatsQueue implements Queue {
@@ -49,7 +56,7 @@ export class NatsQueue implements Queue {
   ) {
     this.stream = ctx.layout.stream(name);
     this.later = new LaterMessages(ctx, name, (m, msgId) => this.publish(m, msgId));
-    this.sweep = setInterval(() => this.unparkOld(), parkMs);
+    this.sweep = setInterval(() => this.sweepParked(), sweepMs);
     this.sweep.unref();
   }
 
@@ -108,7 +115,7 @@ export class NatsQueue implements Queue {
    * ahead are not counted.
    */
   stats(): Promise<QueueStats> {
-    return guarded(this.counts());
+    return guarded(() => this.counts());
   }
 
   private async counts(): Promise<QueueStats> {
@@ -122,9 +129,9 @@ export class NatsQueue implements Queue {
     return { pending: info.num_pending, held: info.num_ack_pending, oldestPendingAt };
   }
 
-  /** Fails with `store-unavailable` while NATS is away (as every call the API makes here). */
+  /** Fails at once with `store-unavailable` while NATS is away (as every call here but `pull`, which its loop retries). */
   enqueue(messages: QueueMessage[]): Promise<void> {
-    return guarded(this.add(messages));
+    return guarded(() => this.add(messages));
   }
 
   private async add(messages: QueueMessage[]): Promise<void> {
@@ -240,10 +247,16 @@ export class NatsQueue implements Queue {
     return d;
   }
 
-  /** Keeps a message for the next pull; `wake`: tells a pull of this process waiting at the server to take it. */
+  /**
+   * Keeps a message for the next pull that does not skip its key (held with in-progress beats, so
+   * a function at its cap here costs one delivery per message, not one per second of waiting);
+   * `wake`: tells a pull of this process waiting at the server to take it.
+   */
   private park(m: Msg, key = decodeURIComponent(m.headers?.get(keyHeader) ?? ''), wake = false): void {
     if (this.ctx.closed) return void send(this.ctx, m.reply!, '-NAK');
-    this.parked.set(ackInfo(m.reply!).seq, { m, key, at: Date.now() });
+    if (this.parked.size >= maxParked) return void send(this.ctx, m.reply!, `-NAK ${JSON.stringify({ delay: sweepMs * 1e6 })}`);
+    const now = Date.now();
+    this.parked.set(ackInfo(m.reply!).seq, { m, key, at: now, beat: now });
     if (wake) for (const w of this.waiting) w();
   }
 
@@ -260,17 +273,29 @@ export class NatsQueue implements Queue {
     return out;
   }
 
-  /** Parked too long: back to the queue, for other nodes (not a delivery: no record was written). */
-  private unparkOld(): void {
-    const old = Date.now() - parkMs;
+  /**
+   * Parked for `holdSkippedMs`: back to the queue, so other nodes get a turn (not a delivery: no
+   * record was written); the others get an in-progress beat every third of the ack wait.
+   */
+  private sweepParked(): void {
+    if (this.ctx.closed) return;
+    const now = Date.now();
     for (const [seq, p] of this.parked) {
-      if (p.at > old) continue;
-      this.parked.delete(seq);
-      if (!this.ctx.closed) send(this.ctx, p.m.reply!, '-NAK');
+      if (p.at <= now - this.ctx.holdSkippedMs) {
+        this.parked.delete(seq);
+        send(this.ctx, p.m.reply!, '-NAK');
+      } else if (p.beat <= now - this.ctx.ackWaitMs / 3) {
+        p.beat = now;
+        send(this.ctx, p.m.reply!, '+WPI');
+      }
     }
   }
 
-  async recover(consumer: QueueConsumer): Promise<number> {
+  recover(consumer: QueueConsumer): Promise<number> {
+    return guarded(() => this.recoverHeld(consumer));
+  }
+
+  private async recoverHeld(consumer: QueueConsumer): Promise<number> {
     await this.ready();
     let n = 0;
     for (const r of await readAll<HeldRecord>(this.ctx, this.ctx.layout.heldBucket, this.ctx.layout.keys(this.name))) {
@@ -284,7 +309,7 @@ export class NatsQueue implements Queue {
   }
 
   deadLetters(q: DeadLetterQuery): Promise<DeadLetter[]> {
-    return guarded(this.readDeadLetters(q));
+    return guarded(() => this.readDeadLetters(q));
   }
 
   private async readDeadLetters(q: DeadLetterQuery): Promise<DeadLetter[]> {
@@ -298,12 +323,12 @@ export class NatsQueue implements Queue {
   }
 
   async deadLetter(id: string): Promise<DeadLetter | undefined> {
-    const r = await guarded(readRecord<DeadRecord>(this.ctx.dead, this.ctx.layout.key(this.name, id)));
+    const r = await guarded(() => readRecord<DeadRecord>(this.ctx.dead, this.ctx.layout.key(this.name, id)));
     return r && deadLetterOf(r.value, r.revision);
   }
 
   redrive(id: string, notBefore?: number): Promise<boolean> {
-    return guarded(this.redriveOne(id, notBefore));
+    return guarded(() => this.redriveOne(id, notBefore));
   }
 
   private async redriveOne(id: string, notBefore?: number): Promise<boolean> {
@@ -318,7 +343,11 @@ export class NatsQueue implements Queue {
     return removeRecord(this.ctx.jsm, this.ctx.layout.deadBucket, k, r.revision);
   }
 
-  async pruneDeadLetters(before: number): Promise<number> {
+  pruneDeadLetters(before: number): Promise<number> {
+    return guarded(() => this.pruneOld(before));
+  }
+
+  private async pruneOld(before: number): Promise<number> {
     const old = (await readAll<DeadRecord>(this.ctx, this.ctx.layout.deadBucket, this.ctx.layout.keys(this.name))).filter((r) => r.value.at < before);
     const removed = await Promise.all(old.map((r) => removeRecord(this.ctx.jsm, this.ctx.layout.deadBucket, r.key, r.revision)));
     return removed.filter(Boolean).length;

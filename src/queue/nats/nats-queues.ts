@@ -25,6 +25,11 @@ export interface NatsQueuesOptions {
   ackWaitMs?: number;
   /** Stream and bucket replicas in a NATS cluster; default 1. */
   replicas?: number;
+  /**
+   * How long a message a pull skipped by key (its function at its cap on this node) stays with
+   * this process, for its next pull, before it goes back to the queue for other nodes. Default 10 s.
+   */
+  holdSkippedMs?: number;
 }
 
 /** What the queues of one deployment share: the connection, the names and the buckets. */
@@ -38,6 +43,7 @@ export interface QueueContext {
   readonly later: KV;
   readonly ackWaitMs: number;
   readonly replicas: number;
+  readonly holdSkippedMs: number;
   /** A fresh header set (the client's runtime value, loaded with the connection). */
   headers(): ReturnType<(typeof import('@nats-io/transport-node'))['headers']>;
   readonly closed: boolean;
@@ -56,6 +62,7 @@ export class NatsQueues implements Queues, QueueContext {
     readonly later: KV,
     readonly ackWaitMs: number,
     readonly replicas: number,
+    readonly holdSkippedMs: number,
     readonly headers: QueueContext['headers'],
   ) {}
 
@@ -70,7 +77,7 @@ export class NatsQueues implements Queues, QueueContext {
       // opening at once both succeed.
       const bucket = (name: string): Promise<KV> => handle.kvm.create(checkPlainName('a bucket name', name), { history: 1, replicas });
       const [held, dead, later] = await Promise.all([bucket(layout.heldBucket), bucket(layout.deadBucket), bucket(layout.laterBucket)]);
-      return new NatsQueues(handle, layout, held, dead, later, opts.ackWaitMs ?? 30_000, replicas, headers);
+      return new NatsQueues(handle, layout, held, dead, later, opts.ackWaitMs ?? 30_000, replicas, opts.holdSkippedMs ?? 10_000, headers);
     } catch (err) {
       await handle.close();
       throw err;

@@ -51,7 +51,15 @@ export function retryDelayMs(n: number): number {
 
 export class ExecutionWorker {
   private readonly running = new Map<string, Run>();
+  /** Slots taken per function: runs in flight and runs being begun (taken before the store is asked). */
   private readonly perFunction = new Map<string, number>();
+  /** Slots taken in all. */
+  private taken = 0;
+  /**
+   * Deliveries of functions at their cap here (or past the slots), oldest first: held under their
+   * lease until a slot frees, instead of going back to the queue only to be delivered again.
+   */
+  private readonly waiting = new Map<string, Delivery[]>();
   /** The per-function cap last seen for each function with runs here. */
   private readonly caps = new Map<string, number>();
   private readonly ends: GroupCommit<RunEnd, boolean>;
@@ -60,13 +68,14 @@ export class ExecutionWorker {
   private readonly loop: PullLoop;
   /** Settlements not committed yet (waited for at close). */
   private readonly settling = new Set<Promise<unknown>>();
+  private closing = false;
 
   constructor(private readonly o: WorkerOptions) {
     this.leaseMs = o.leaseMs ?? 30_000;
     this.ends = new GroupCommit((batch) => o.store.finish(batch));
     this.loop = new PullLoop({
       what: 'executions',
-      free: () => o.workers - this.running.size,
+      free: () => o.workers - this.taken,
       pull: (free, signal) => o.queue.pull({ consumer: this.consumer, max: Math.min(free, 256), leaseMs: this.leaseMs, skipKeys: this.atCap(), waitMs: 30_000, signal }),
       take: (got) => this.begin(got),
       warn: o.warn,
@@ -92,53 +101,121 @@ export class ExecutionWorker {
     return { name: this.o.holder.node, session: this.o.holder.boot };
   }
 
-  /** Functions at their `maxConcurrentExecutions` here: a pull leaves their executions queued. */
+  /**
+   * Functions a pull leaves in the queue: at their `maxConcurrentExecutions` here, with a run of
+   * unknown cap being begun (its cap is known once its version is read), or with deliveries held.
+   */
   private atCap(): string[] {
-    const out: string[] = [];
-    for (const [fn, n] of this.perFunction) {
-      const cap = this.caps.get(fn) ?? 0;
-      if (cap > 0 && n >= cap) out.push(fn);
-    }
-    return out;
+    const fns = new Set([...this.perFunction.keys(), ...this.waiting.keys()]);
+    return [...fns].filter((fn) => this.waiting.has(fn) || !this.hasRoom(fn));
   }
 
-  /** Starts the runs of what the queue delivered; what is no longer runnable leaves the queue. */
+  /** Whether a run of `fn` may begin now as far as its cap goes. */
+  private hasRoom(fn: string): boolean {
+    const n = this.perFunction.get(fn) ?? 0;
+    const cap = this.caps.get(fn);
+    // Cap unknown yet: one run at a time until its version says.
+    if (cap === undefined) return n === 0;
+    return cap <= 0 || n < cap;
+  }
+
+  private takeSlot(fn: string): void {
+    this.perFunction.set(fn, (this.perFunction.get(fn) ?? 0) + 1);
+    this.taken++;
+  }
+
+  private releaseSlot(fn: string): void {
+    const n = (this.perFunction.get(fn) ?? 1) - 1;
+    if (n > 0) this.perFunction.set(fn, n);
+    else this.perFunction.delete(fn);
+    this.taken--;
+    this.drain();
+    this.loop.poke();
+  }
+
+  /** Begins what the queue delivered and has room; holds the rest until a slot of its function frees. */
   private async begin(got: Delivery[]): Promise<void> {
-    const recs = await this.o.store.begin({ ids: got.map((d) => d.id), holder: this.o.holder, now: Date.now() });
-    const byId = new Map(recs.map((r) => [r.id, r]));
+    const now: Delivery[] = [];
     for (const d of got) {
+      if (this.waiting.has(d.key) || !this.hasRoom(d.key) || this.taken >= this.o.workers) this.hold(d);
+      else {
+        this.takeSlot(d.key);
+        now.push(d);
+      }
+    }
+    await this.startRuns(now);
+  }
+
+  private hold(d: Delivery): void {
+    const q = this.waiting.get(d.key);
+    if (q) q.push(d);
+    else this.waiting.set(d.key, [d]);
+  }
+
+  /** Begins held deliveries that have room now, in the order they came. */
+  private drain(): void {
+    if (this.closing) return;
+    const now: Delivery[] = [];
+    for (const [fn, q] of this.waiting) {
+      while (q.length > 0 && this.hasRoom(fn) && this.taken < this.o.workers) {
+        this.takeSlot(fn);
+        now.push(q.shift()!);
+      }
+      if (q.length === 0) this.waiting.delete(fn);
+    }
+    if (now.length > 0) this.startRuns(now).catch((err) => this.o.warn('beginning held executions failed', err));
+  }
+
+  /** Starts the runs of deliveries whose slots are taken; what is no longer runnable leaves the queue. */
+  private async startRuns(ds: Delivery[]): Promise<void> {
+    if (ds.length === 0) return;
+    let recs: ExecutionRecord[];
+    try {
+      recs = await this.o.store.begin({ ids: ds.map((d) => d.id), holder: this.o.holder, now: Date.now() });
+    } catch (err) {
+      // Their leases run out and the queue delivers them again.
+      for (const d of ds) this.releaseSlot(d.key);
+      throw err;
+    }
+    const byId = new Map(recs.map((r) => [r.id, r]));
+    for (const d of ds) {
       const rec = byId.get(d.id);
+      if (rec) {
+        this.run(rec, d);
+        continue;
+      }
       // Cancelled, ended before a crash let it be acknowledged, or its function deleted.
-      if (!rec) void d.ack().catch((err) => this.o.warn(`acknowledging execution ${d.id} failed`, err));
-      else this.run(rec, d);
+      this.releaseSlot(d.key);
+      void d.ack().catch((err) => this.o.warn(`acknowledging execution ${d.id} failed`, err));
     }
   }
 
+  /** Runs a begun execution in the slot taken for it. */
   private run(rec: ExecutionRecord, delivery: Delivery): void {
     const target = this.o.target(rec.function, rec.version);
     const now = Date.now();
     if (!target) {
+      this.releaseSlot(rec.function);
       void this.end(rec, delivery, { status: 'failed', counted: true, error: { code: 'version-not-found', detail: `version '${rec.version}' of '${rec.function}' no longer exists` } }, now);
       return;
     }
     const cap = target.config.maxConcurrentExecutions;
+    const known = this.caps.get(rec.function);
     this.caps.set(rec.function, cap);
-    const busy = this.perFunction.get(rec.function) ?? 0;
-    if (cap > 0 && busy >= cap) {
-      // Pulled in a batch past the function's cap: back to the queue, not an attempt.
+    if (cap > 0 && (this.perFunction.get(rec.function) ?? 0) > cap) {
+      // Its version's cap is lower than the one known when its slot was taken: back to the queue, not an attempt.
+      this.releaseSlot(rec.function);
       void this.end(rec, delivery, { status: 'queued', counted: false, notBefore: now }, now);
       return;
     }
-    this.perFunction.set(rec.function, busy + 1);
     const run: Run = { rec, delivery, signal: new CallSignal(), abandoned: false, done: Promise.resolve() };
     this.running.set(rec.id, run);
     run.done = this.execute(run, target).finally(() => {
       this.running.delete(rec.id);
-      const n = (this.perFunction.get(rec.function) ?? 1) - 1;
-      if (n > 0) this.perFunction.set(rec.function, n);
-      else this.perFunction.delete(rec.function);
-      this.loop.poke();
+      this.releaseSlot(rec.function);
     });
+    // The cap is known now: held deliveries of the function may have room.
+    if (known !== cap) this.drain();
   }
 
   private async execute(run: Run, target: DeployTarget): Promise<void> {
@@ -207,9 +284,10 @@ export class ExecutionWorker {
     return delivery.ack();
   }
 
-  /** Keeps the leases of the runs in flight. */
+  /** Keeps the leases of the runs in flight and of the deliveries held for a slot. */
   private renew(): void {
-    for (const run of this.running.values()) run.delivery.inProgress().catch((err) => this.o.warn(`renewing the lease of execution ${run.rec.id} failed`, err));
+    const held = [...this.waiting.values()].flat();
+    for (const d of [...[...this.running.values()].map((r) => r.delivery), ...held]) d.inProgress().catch((err) => this.o.warn(`renewing the lease of execution ${d.id} failed`, err));
   }
 
   /**
@@ -217,7 +295,12 @@ export class ExecutionWorker {
    * queue (not counted as attempts) before their instances are stopped.
    */
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
     await this.loop.stop();
+    // Held for a slot and never begun: back to the queue at once, for other nodes.
+    const held = [...this.waiting.values()].flat();
+    this.waiting.clear();
+    await Promise.all(held.map((d) => d.nak().catch((err) => this.o.warn(`giving execution ${d.id} back failed`, err))));
     const runs = [...this.running.values()];
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(runs.map((r) => r.done)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);

@@ -3,9 +3,8 @@
  * check the key's revision (compare-and-set), answering a lost race instead of throwing it.
  */
 import type { KV, KvEntry } from '@nats-io/kv';
-import type { NatsHandle } from '../../nats/index.js';
+import { scanKv, type NatsHandle } from '../../nats/index.js';
 import { openBucket } from './layout.js';
-import { readStream } from './read-stream.js';
 import { guarded } from './unavailable.js';
 
 /** One live entry, its value parsed. */
@@ -46,32 +45,11 @@ export class Bucket {
 
   /**
    * The live entries whose keys match `filter` (a subject pattern over the key tokens), one per
-   * key: every key live from the call's start to its end is listed, with its newest value. The
-   * keys are taken first, at once, from the stream's subjects; then each one's last message is
-   * read. A key rewritten while that read goes on loses its older message before the read gets
-   * there, and nats-server 2.9 may count the read done before the new one comes: such a key,
-   * missing from the read, is read alone.
+   * key: every key live from the call's start to its end is listed, with its newest value
+   * (`scanKv`).
    */
   async scan<T>(filter = '>'): Promise<Array<Entry<T>>> {
-    const out = new Map<string, Entry<T>>();
-    const seen = new Set<string>();
-    const prefix = `$KV.${this.name}.`;
-    const stream = `KV_${this.name}`;
-    const info = await guarded(() => this.h.jsm.streams.info(stream, { subjects_filter: prefix + filter }));
-    await readStream(this.h, stream, { filter: prefix + filter, lastPerSubject: true }, (m) => {
-      const key = m.subject.slice(prefix.length);
-      seen.add(key);
-      const op = m.headers?.get('KV-Operation');
-      if (op === 'DEL' || op === 'PURGE') out.delete(key);
-      else out.set(key, { key, revision: m.seq, value: JSON.parse(decoder.decode(m.data)) as T });
-    });
-    for (const subject of Object.keys(info.state.subjects ?? {})) {
-      const key = subject.slice(prefix.length);
-      if (seen.has(key)) continue;
-      const e = liveEntry<T>(await this.raw(key));
-      if (e) out.set(key, e);
-    }
-    return [...out.values()];
+    return (await scanKv(this.h, this.name, filter)).map((r) => ({ key: r.key, revision: r.revision, value: JSON.parse(decoder.decode(r.data)) as T }));
   }
 
   /** Writes a new key; undefined when it exists (live). */

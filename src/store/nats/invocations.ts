@@ -6,7 +6,7 @@
  */
 import type { InvocationStore } from '../../core/store.js';
 import type { InvocationRecord } from '../../core/records.js';
-import type { NatsHandle } from '../../nats/index.js';
+import { publishBatch, type NatsHandle } from '../../nats/index.js';
 import { token } from './layout.js';
 import { readStream } from './read-stream.js';
 import { guarded } from './unavailable.js';
@@ -25,13 +25,15 @@ export class NatsInvocations implements InvocationStore {
     private readonly subject: string,
   ) {}
 
-  async append(batch: InvocationRecord[]): Promise<void> {
-    await guarded(() => Promise.all(
+  /** One JetStream answer per batch (`publishBatch`), not one per record. */
+  append(batch: InvocationRecord[]): Promise<void> {
+    return publishBatch(
+      this.h,
       batch.map((r) => {
         const stored: Stored = { ...r, requestBody: r.requestBody?.toString('base64') ?? null, responseBody: r.responseBody?.toString('base64') ?? null };
-        return this.h.js.publish(`${this.subject}.${token(r.function)}`, JSON.stringify(stored), { msgID: r.id });
+        return { subject: `${this.subject}.${token(r.function)}`, data: JSON.stringify(stored), msgId: r.id };
       }),
-    ));
+    );
   }
 
   /** Every record of `filter`, with its sequence; `each` may stop the walk. */

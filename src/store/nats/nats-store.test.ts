@@ -15,6 +15,7 @@ import { openNats } from '../../nats/index.js';
 import { Bucket } from './bucket.js';
 import { Catalog, headKey, versionKey, type Head } from './catalog.js';
 import { NatsStore } from './nats-store.js';
+import type { InvocationRecord, LogLine } from '../../core/records.js';
 
 let server: NatsServer;
 let next = 0;
@@ -51,6 +52,27 @@ async function openFresh(): Promise<StoreHarness> {
 storeSuite('NatsStore', openFresh);
 
 describe('NatsStore on NATS', () => {
+  it('history and log lines go out in batches (one answer each): a burst all arrives, in order, and a batch sent twice is stored once', async () => {
+    const h = await openFresh();
+    try {
+      const s = h.store;
+      const calls: InvocationRecord[] = Array.from({ length: 500 }, (_, i) => ({
+        id: `burst-${i}`, time: 1000 + i, function: i % 3 ? 'f' : 'g', version: 'v1', kind: 'sync', status: 200, durationMs: 1, requestId: `r${i}`,
+        executionId: null, method: 'GET', path: `/${i}`, requestBody: null, responseBody: null, truncated: false,
+      }));
+      await Promise.all([s.invocations.append(calls.slice(0, 250)), s.invocations.append(calls.slice(250))]);
+      await s.invocations.append(calls.slice(0, 20));
+      const listed = await s.invocations.list({ functions: undefined, limit: 1000 });
+      assert.deepEqual(listed.map((r) => r.id), calls.map((r) => r.id).reverse());
+      const lines: LogLine[] = Array.from({ length: 500 }, (_, i) => ({ time: 1000 + i, function: 'f', version: 'v1', instance: 'i', stream: 'stdout', requestId: null, line: `line ${i}` }));
+      await s.appendLogs(lines);
+      const read = await s.queryLogs('f', { afterId: 0, limit: 1000 });
+      assert.deepEqual(read.map((l) => l.line), lines.map((l) => l.line));
+    } finally {
+      await h.cleanup();
+    }
+  });
+
   it('two stores opening one prefix at once both succeed and share the data', async () => {
     const prefix = `race${process.pid}`;
     const dataDir = await mkdtemp(join(tmpdir(), 'ferry-nats-store-'));
