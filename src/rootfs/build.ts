@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
@@ -10,6 +10,7 @@ import { findGuestKernel, moduleName, uncompressedKernel } from './kernel.js';
 import { initScript, inittab, passwd } from './guest-files.js';
 import { agentPath, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 import { HostTree } from './host-tree.js';
+import { isStaticElf } from './static-elf.js';
 
 /** Parts of the Python stdlib no function needs in a sandbox (its own tests, GUIs, installers), and the host's installed packages (not the stdlib: `hostLibraries` is not honoured). */
 const stdlibSkip = /^(site-packages|dist-packages|test|tests|idlelib|tkinter|turtledemo|ensurepip|lib2to3|pydoc_data|config-3[.\d]*-x86_64-linux-gnu)$/;
@@ -18,24 +19,6 @@ const distSkip = /\.(map|test\.js)$/;
 
 /** Ferry's runtime directory (shims), in this installation's dist/. */
 const runtimeDir = fileURLToPath(new URL('../runtime/', import.meta.url));
-
-/** Whether `path` is an ELF executable without a program interpreter (statically linked). */
-function isStaticElf(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    if (readSync(fd, head, 0, 64, 0) < 64 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return false;
-    const phoff = Number(head.readBigUInt64LE(0x20));
-    const phentsize = head.readUInt16LE(0x36);
-    const phnum = head.readUInt16LE(0x38);
-    const ph = Buffer.alloc(phentsize * phnum);
-    readSync(fd, ph, 0, ph.length, phoff);
-    for (let i = 0; i < phnum; i++) if (ph.readUInt32LE(i * phentsize) === 3 /* PT_INTERP */) return false;
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function staticBusybox(): string {
   const found = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
