@@ -1,8 +1,8 @@
-// A container image version in the microvm tier: a pooled guest (booted with the host-mode root,
-// emulated here) is handed a busybox image as its package, and the agent makes the image's tree
-// the instance's `/` (Ferry's Node and exec shim bound under /.ferry). The exec runtime's shim
-// answers over the same frames channel as every microvm instance. One boot: every check is made
-// by the one call.
+// A container image version in the microvm tier: a guest booted with the host-mode root (emulated
+// here) before it knows the image, as a pooled one is, is handed a busybox image as its package,
+// and the agent makes the image's tree the instance's `/` (Ferry's Node and exec shim bound under
+// /.ferry). The exec runtime's shim answers over the same frames channel as every microvm
+// instance. One boot (no pool: nothing boots behind it), and every check is made by one call.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -29,7 +29,7 @@ before(async () => {
   await chmod(dataDir, 0o711);
   tree = await busyboxTree({ 'srv/data/note.txt': 'a note in the image\n' });
   await chmod(tree, 0o755);
-  driver = await makeMicrovmDriver({ dataDir, rootfsDir: await ensureMicrovmRoot(), sandboxUid: 2_000_000, poolSize: 1, bootTimeoutMs: 240_000 });
+  driver = await makeMicrovmDriver({ dataDir, rootfsDir: await ensureMicrovmRoot(), sandboxUid: 2_000_000, poolSize: 0, bootTimeoutMs: 240_000 });
 });
 after(async () => {
   await driver?.close();
@@ -37,7 +37,7 @@ after(async () => {
   if (tree) await rm(tree, { recursive: true, force: true });
 });
 
-test("an image version runs in a pooled microVM with the image's tree as /, its user and working directory, over the frames channel", { skip }, async () => {
+test("an image version runs in a microVM booted before it knows the image, the image's tree as /, its user and working directory, over the frames channel", { skip }, async () => {
   const d = driver!;
   const id = `img-${randomUUID().slice(0, 8)}`;
   const runDir = join(dataDir, 'run', id);
