@@ -57,9 +57,11 @@ fi
 
 # The cgroup v2 VM test: qemu without its recommends (no GUI, no extra firmware), and a
 # statically linked busybox (it runs in the VM's initramfs, where there is no libc).
+# debootstrap: `ferry rootfs build --debian <suite>` makes a microvm root from a Debian minbase.
 vm_need=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || vm_need+=(qemu-system-x86)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || vm_need+=(busybox-static)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || vm_need+=(debootstrap)
 if [ "${#vm_need[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -7,28 +7,12 @@
 // their own, empty here: one more VM booted ahead would cost the suite a boot it never uses) in a
 // namespace linked to the shared egress router; `host` is refused.
 // Every case of the suite runs; none is left out for time.
-import { existsSync } from 'node:fs';
-import { findQemu } from '../src/sandbox/microvm/qemu.js';
-import { makeMicrovmDriver, readRootfs, staleAgent } from '../src/sandbox/microvm/index.js';
-import { buildRootfs, defaultKernelDir, findGuestKernel } from '../src/rootfs/index.js';
+import { makeMicrovmDriver } from '../src/sandbox/microvm/index.js';
 import { pythonRuntime } from '../src/runtime/python/python-runtime.js';
 import { driverSuite } from '../src/sandbox/driver.suite.js';
+import { ensureMicrovmRoot, microvmMissing } from './support/microvm-root.js';
 
-const rootfsDir = process.env['FERRY_TEST_MICROVM_ROOT'] || '/tmp/ferry-test-microvm-root';
-
-/** Why the tier cannot run here (undefined: it can). Under CI=true the suite fails instead of skipping. */
-function missing(): string | undefined {
-  if (!findQemu()) return 'qemu-system-x86_64 is not installed (scripts/install-system-deps.sh)';
-  if (process.getuid?.() !== 0) return 'the microvm driver runs as root (it puts QEMU in host cgroups and drops it to the sandbox uid)';
-  try {
-    findGuestKernel();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return existsSync(defaultKernelDir) ? undefined : `no kernel in ${defaultKernelDir}`;
-}
-
-const why = missing();
+const why = microvmMissing();
 
 driverSuite({
   name: 'microvm',
@@ -39,7 +23,7 @@ driverSuite({
   networks: ['none', 'egress'],
   readyMs: 240_000,
   open: async (dataDir) => {
-    if (!readRootfs(rootfsDir) || staleAgent(rootfsDir)) buildRootfs({ outDir: rootfsDir });
+    const rootfsDir = await ensureMicrovmRoot();
     const driver = await makeMicrovmDriver({ dataDir, rootfsDir, sandboxUid: 2_000_000, poolSize: Number(process.env['FERRY_TEST_MICROVM_POOL']) || 3, bootTimeoutMs: 240_000 });
     return { driver, close: () => driver.close() };
   },

@@ -1,47 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
 import { pythonInterpreter } from '../sandbox/rootfs/index.js';
-import { initramfs, type CpioEntry } from './cpio.js';
-import { findGuestKernel, moduleName, uncompressedKernel } from './kernel.js';
-import { initScript, inittab, passwd } from './guest-files.js';
-import { agentPath, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
+import { findGuestKernel } from './kernel.js';
+import { inittab, passwd } from './guest-files.js';
+import { assembleRootfs, buildBeside, staticBusybox } from './assemble.js';
+import { distSkip, runtimeDir } from './foreign-root.js';
+import { agentPath, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 import { HostTree } from './host-tree.js';
 
 /** Parts of the Python stdlib no function needs in a sandbox (its own tests, GUIs, installers), and the host's installed packages (not the stdlib: `hostLibraries` is not honoured). */
 const stdlibSkip = /^(site-packages|dist-packages|test|tests|idlelib|tkinter|turtledemo|ensurepip|lib2to3|pydoc_data|config-3[.\d]*-x86_64-linux-gnu)$/;
-/** Ferry's dist: source maps and tests stay out. */
-const distSkip = /\.(map|test\.js)$/;
-
-/** Ferry's runtime directory (shims), in this installation's dist/. */
-const runtimeDir = fileURLToPath(new URL('../runtime/', import.meta.url));
-
-/** Whether `path` is an ELF executable without a program interpreter (statically linked). */
-function isStaticElf(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    if (readSync(fd, head, 0, 64, 0) < 64 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return false;
-    const phoff = Number(head.readBigUInt64LE(0x20));
-    const phentsize = head.readUInt16LE(0x36);
-    const phnum = head.readUInt16LE(0x38);
-    const ph = Buffer.alloc(phentsize * phnum);
-    readSync(fd, ph, 0, ph.length, phoff);
-    for (let i = 0; i < phnum; i++) if (ph.readUInt32LE(i * phentsize) === 3 /* PT_INTERP */) return false;
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function staticBusybox(): string {
-  const found = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
-  if (!found || !isStaticElf(found)) throw new FerryError('internal', 'the microvm root needs a statically linked busybox: apt-get install busybox-static');
-  return found;
-}
 
 /** What `buildRootfs` is asked. */
 export interface RootfsBuildOptions {
@@ -60,14 +30,12 @@ export interface RootfsBuildOptions {
  * busybox and an /etc of its own; the initramfs holds busybox, the virtio and 9p modules and the
  * init script. Built beside `outDir` and swapped in whole: a failed build leaves the old one.
  */
-export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
+export async function buildRootfs(o: RootfsBuildOptions): Promise<RootfsManifest> {
   const log = o.log ?? (() => {});
   const kernel = findGuestKernel(o.kernelDir);
   const busybox = staticBusybox();
   if (!existsSync(agentPath)) throw new FerryError('internal', `the guest agent is not built (${agentPath}): npm run build`);
-  const work = `${o.outDir}.building-${randomUUID().slice(0, 8)}`;
-  mkdirSync(dirname(o.outDir), { recursive: true });
-  try {
+  return buildBeside(o.outDir, (work) => {
     const files = rootfsFiles(work);
     mkdirSync(files.root, { recursive: true, mode: 0o755 });
     const tree = new HostTree(files.root);
@@ -100,41 +68,13 @@ export function buildRootfs(o: RootfsBuildOptions): RootfsManifest {
     writeFileSync(join(files.root, 'etc', 'passwd'), etc.passwd, { mode: 0o644 });
     writeFileSync(join(files.root, 'etc', 'group'), etc.group, { mode: 0o644 });
     writeFileSync(join(files.root, 'etc', 'inittab'), inittab(process.execPath, ferryInGuest(agentPath)), { mode: 0o644 });
-
-    const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules'].map((name) => ({ name, mode: 0o040755 }));
-    entries.push({ name: 'dev/console', mode: 0o020600, rdev: [5, 1] });
-    entries.push({ name: 'bin/busybox', mode: 0o100755, data: readFileSync(busybox) });
-    for (const m of kernel.modules) entries.push({ name: `lib/modules/${moduleName(m)}.ko`, mode: 0o100644, data: readFileSync(m) });
-    entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(initScript(kernel.modules, guestPaths.packageDir)) });
-    const initrd = initramfs(entries);
-    writeFileSync(files.initrd, initrd, { mode: 0o644 });
-    copyFileSync(kernel.vmlinuz, files.vmlinuz);
-    const vmlinux = uncompressedKernel(kernel.vmlinuz);
-    if (vmlinux) writeFileSync(files.vmlinux, vmlinux, { mode: 0o644 });
-    log(vmlinux ? 'kernel: uncompressed beside vmlinuz (QEMU enters it directly: no decompression in the guest)' : 'kernel: vmlinuz only (the guest decompresses it at each boot)');
-
-    const manifest: RootfsManifest = {
+    return assembleRootfs(work, kernel, busybox, '/usr/bin/busybox', {
       mode: 'host',
-      builtAt: new Date().toISOString(),
-      kernel: kernel.version,
-      layout: ROOTFS_LAYOUT,
       node: process.execPath,
       python,
       agent: agentPath,
       rootBytes: tree.bytes + ferryTree.bytes,
       rootFiles: tree.files + ferryTree.files,
-      initrdBytes: initrd.length,
-    };
-    writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
-    // The swap: the old root aside, the new one in place, the old one gone.
-    const old = `${o.outDir}.old-${randomUUID().slice(0, 8)}`;
-    if (existsSync(o.outDir)) renameSync(o.outDir, old);
-    renameSync(work, o.outDir);
-    rmSync(old, { recursive: true, force: true });
-    log(`root: ${tree.files} files, ${(tree.bytes / 1e6).toFixed(1)} MB; initramfs ${(initrd.length / 1e6).toFixed(1)} MB; kernel ${kernel.version}`);
-    return manifest;
-  } catch (err) {
-    rmSync(work, { recursive: true, force: true });
-    throw err;
-  }
+    }, log);
+  });
 }

@@ -11,10 +11,10 @@ export interface CpioEntry {
 }
 
 /**
- * An initramfs: a cpio archive in the kernel's `newc` format, gzip-compressed. Made in Node (no
- * host cpio), with fixed owners and times, so the same inputs make the same bytes.
+ * A cpio archive in the kernel's `newc` format, uncompressed (the kernel unpacks it as it is).
+ * Made in Node (no host cpio), with fixed owners and times, so the same inputs make the same bytes.
  */
-export function initramfs(entries: CpioEntry[]): Buffer {
+export function cpioArchive(entries: CpioEntry[]): Buffer {
   const parts: Buffer[] = [];
   const pad = (n: number): Buffer => Buffer.alloc((4 - (n % 4)) % 4);
   const hex = (n: number): string => n.toString(16).padStart(8, '0');
@@ -28,5 +28,10 @@ export function initramfs(entries: CpioEntry[]): Buffer {
     const header = Buffer.from(`070701${fields.map(hex).join('')}`);
     parts.push(header, name, pad(header.length + name.length), data, pad(data.length));
   }
-  return gzipSync(Buffer.concat(parts), { level: 6 });
+  return Buffer.concat(parts);
+}
+
+/** An initramfs: `cpioArchive`, gzip-compressed. */
+export function initramfs(entries: CpioEntry[]): Buffer {
+  return gzipSync(cpioArchive(entries), { level: 6 });
 }

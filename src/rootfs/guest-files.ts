@@ -27,7 +27,7 @@ const guestSysctls: Array<[string, string]> = [
  * instance does not see the agent), a cgroup2 hierarchy, set the sysctls above, and hand over
  * to busybox init in the new root. Any failure powers the guest off: the host sees no HELLO.
  */
-export function initScript(modules: string[], packageDir: string): string {
+export function initScript(modules: string[], packageDir: string, busybox = '/usr/bin/busybox'): string {
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -46,13 +46,17 @@ mount -t devtmpfs -o nosuid devtmpfs /newroot/dev || fail "devtmpfs"
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup || fail "cgroup2"
 ${guestSysctls.map(([k, v]) => `sysctl -q -w ${k}=${v} || fail "sysctl ${k}"`).join('\n')}
 ip link set lo up
-exec switch_root /newroot /usr/bin/busybox init
+exec switch_root /newroot ${busybox} init
 `;
 }
 
-/** busybox init's table in the root: run the agent once, then power off (a VM serves one instance). */
-export function inittab(node: string, agent: string): string {
-  return `::once:/usr/bin/busybox sh -c '${node} ${agent} > /dev/console 2>&1; /usr/bin/busybox poweroff -f'\n`;
+/**
+ * busybox init's table in the root: run the agent once, then power off (a VM serves one
+ * instance). `node`: the command that starts Ferry's Node there; `busybox`: the root's static
+ * busybox, which the agent is told of (FERRY_BUSYBOX).
+ */
+export function inittab(node: string, agent: string, busybox = '/usr/bin/busybox'): string {
+  return `::once:${busybox} sh -c 'FERRY_BUSYBOX=${busybox} ${node} ${agent} > /dev/console 2>&1; ${busybox} poweroff -f'\n`;
 }
 
 /** /etc/passwd and /etc/group of the guest: root (the agent) and the instance's user. No shadow file. */

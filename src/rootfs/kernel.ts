@@ -44,8 +44,12 @@ function moduleDepends(file: string): string[] {
   return (m?.[1] ?? '').split(',').filter(Boolean).map((d) => d.replace(/-/g, '_'));
 }
 
-/** Finds the kernel in `dir`; throws (FerryError, with the fix) when it or a module is missing. */
-export function findGuestKernel(dir: string = defaultKernelDir): GuestKernel {
+/**
+ * Finds the kernel in `dir` (`boot/vmlinuz-*`, `lib/modules/<version>/`) and the module files of
+ * `wanted` with what they depend on (uncompressed .ko only: busybox's insmod loads no other);
+ * throws (FerryError, with the fix) when it or a module is missing.
+ */
+export function findGuestKernel(dir: string = defaultKernelDir, wanted: readonly string[] = guestModules): GuestKernel {
   const boot = join(dir, 'boot');
   const vmlinuz = existsSync(boot) ? readdirSync(boot).filter((f) => f.startsWith('vmlinuz-')).sort().pop() : undefined;
   if (!vmlinuz) throw new FerryError('internal', `no kernel in ${boot}: ${fix}`);
@@ -66,7 +70,7 @@ export function findGuestKernel(dir: string = defaultKernelDir): GuestKernel {
     for (const d of moduleDepends(file)) visit(d, name);
     order.push(file);
   };
-  for (const m of guestModules) visit(m, 'the microvm guest');
+  for (const m of wanted) visit(m, 'the microvm guest');
   return { vmlinuz: join(boot, vmlinuz), version, modules: order };
 }
 

@@ -31,9 +31,10 @@
  * FERRY_TEST_VM_KEEP=1 leaves the initramfs and the shared directory in the OS temp dir.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { cpioArchive, findGuestKernel, isStaticElf, moduleName, type CpioEntry, type GuestKernel } from '../../src/rootfs/index.js';
 
 /** Where install-system-deps.sh extracts the kernel (`FERRY_TEST_VM_CACHE` overrides). */
 export const vmCacheDir = process.env['FERRY_TEST_VM_CACHE'] || '/var/cache/ferry-test-vm';
@@ -73,68 +74,6 @@ function which(name: string): string | undefined {
   return undefined;
 }
 
-/** Whether `path` is an ELF executable without a program interpreter (statically linked). */
-function isStaticElf(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    if (readSync(fd, head, 0, 64, 0) < 64 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return false;
-    const phoff = Number(head.readBigUInt64LE(0x20));
-    const phentsize = head.readUInt16LE(0x36);
-    const phnum = head.readUInt16LE(0x38);
-    const ph = Buffer.alloc(phentsize * phnum);
-    readSync(fd, ph, 0, ph.length, phoff);
-    for (let i = 0; i < phnum; i++) if (ph.readUInt32LE(i * phentsize) === 3 /* PT_INTERP */) return false;
-    return true;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function walk(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
-const modName = (file: string): string => file.replace(/^.*\//, '').replace(/\.ko(\.[a-z]+)?$/, '').replace(/-/g, '_');
-
-/** The `depends=` of a module file's .modinfo (uncompressed .ko only). */
-function moduleDepends(file: string): string[] {
-  const text = readFileSync(file).toString('latin1');
-  const m = /(?:^|\0)depends=([^\0]*)/.exec(text);
-  return (m?.[1] ?? '').split(',').filter(Boolean).map((d) => d.replace(/-/g, '_'));
-}
-
-/** The modules to load for `wanted`, dependencies first; throws naming what is missing. */
-function resolveModules(modulesDir: string, wanted: string[]): string[] {
-  const files = new Map<string, string>();
-  for (const f of walk(join(modulesDir, 'kernel'))) if (/\.ko(\.[a-z]+)?$/.test(f)) files.set(modName(f), f);
-  const builtin = new Set(
-    readFileSync(join(modulesDir, 'modules.builtin'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map(modName),
-  );
-  const order: string[] = [];
-  const seen = new Set<string>();
-  const visit = (name: string, from: string): void => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    if (builtin.has(name)) return;
-    const file = files.get(name);
-    if (!file) throw new Error(`kernel module ${name} (needed by ${from}) is neither built in nor among the extracted modules in ${modulesDir}`);
-    if (!file.endsWith('.ko')) throw new Error(`kernel module ${file} is compressed; busybox insmod here loads plain .ko files only`);
-    for (const d of moduleDepends(file)) visit(d, name);
-    order.push(file);
-  };
-  for (const w of wanted) visit(w, 'the VM');
-  return order;
-}
-
 function chooseAccels(): { accels: VmAccel[]; note: string } {
   const forced = process.env['FERRY_TEST_VM_ACCEL'];
   if (forced) {
@@ -162,49 +101,18 @@ export function findVmPieces(): { ok: true; pieces: VmPieces } | { ok: false; mi
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
   if (!busybox) missing.push(`busybox is not installed (apt-get install busybox-static, or ${installFix})`);
   else if (!isStaticElf(busybox)) missing.push(`${busybox} is dynamically linked; the initramfs needs busybox-static (apt-get install busybox-static)`);
-  const bootDir = join(vmCacheDir, 'kernel', 'boot');
-  const vmlinuz = existsSync(bootDir) ? readdirSync(bootDir).filter((f) => f.startsWith('vmlinuz-')).sort().pop() : undefined;
-  let modules: string[] = [];
-  let kernelVersion = '';
-  if (!vmlinuz) {
-    missing.push(`no kernel in ${bootDir} (${installFix})`);
-  } else {
-    kernelVersion = vmlinuz.slice('vmlinuz-'.length);
-    try {
-      modules = resolveModules(join(vmCacheDir, 'kernel', 'lib', 'modules', kernelVersion), wantedModules);
-    } catch (err) {
-      missing.push(`${(err as Error).message}; remove ${join(vmCacheDir, 'kernel')} and ${installFix}`);
-    }
+  let kernel: GuestKernel | undefined;
+  try {
+    kernel = findGuestKernel(join(vmCacheDir, 'kernel'), wantedModules);
+  } catch (err) {
+    missing.push(`${(err as Error).message}; remove ${join(vmCacheDir, 'kernel')} and ${installFix}`);
   }
   if (missing.length > 0) return { ok: false, missing };
   const { accels, note } = chooseAccels();
-  return { ok: true, pieces: { qemu: qemu!, busybox: busybox!, kernel: join(bootDir, vmlinuz!), kernelVersion, modules, accels, accelNote: note } };
+  return { ok: true, pieces: { qemu: qemu!, busybox: busybox!, kernel: kernel!.vmlinuz, kernelVersion: kernel!.version, modules: kernel!.modules, accels, accelNote: note } };
 }
 
-// ---- initramfs (cpio, newc format, uncompressed: the kernel unpacks it as it is) ----
-
-interface CpioEntry {
-  name: string;
-  mode: number;
-  data?: Buffer;
-  rdev?: [number, number];
-}
-
-function cpioNewc(entries: CpioEntry[]): Buffer {
-  const parts: Buffer[] = [];
-  const pad = (n: number): Buffer => Buffer.alloc((4 - (n % 4)) % 4);
-  const hex = (n: number): string => n.toString(16).padStart(8, '0');
-  let ino = 1;
-  for (const e of [...entries, { name: 'TRAILER!!!', mode: 0 }] as CpioEntry[]) {
-    const data = e.data ?? Buffer.alloc(0);
-    const name = Buffer.from(`${e.name}\0`);
-    const isDir = (e.mode & 0o170000) === 0o040000;
-    const fields = [ino++, e.mode, 0, 0, isDir ? 2 : 1, 0, data.length, 0, 0, e.rdev?.[0] ?? 0, e.rdev?.[1] ?? 0, name.length, 0];
-    const header = Buffer.from(`070701${fields.map(hex).join('')}`);
-    parts.push(header, name, pad(header.length + name.length), data, pad(data.length));
-  }
-  return Buffer.concat(parts);
-}
+// ---- initramfs (src/rootfs's cpio writer, uncompressed: the kernel unpacks it as it is) ----
 
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A path made safe to print inside a double-quoted shell string. */
@@ -214,7 +122,7 @@ const said = (s: string): string => s.replace(/[^\w/.,:+-]/g, '?');
 const tmpfsDirs = ['/tmp', '/run'];
 
 function initScript(modules: string[], controllers: string[], keep: string[]): string {
-  const names = modules.map((m) => modName(m)).join(' ');
+  const names = modules.map((m) => moduleName(m)).join(' ');
   // Host paths under a tmpfs dir (a checkout in /tmp) are bound aside and moved back on top.
   const kept = keep.filter((k) => tmpfsDirs.some((d) => k.startsWith(`${d}/`)));
   const hold = kept.map((k, i) => `mkdir -p /keep/${i} && mount --bind ${shq(`/newroot${k}`)} /keep/${i} || fail "binding ${said(k)} aside"`).join('\n');
@@ -387,11 +295,11 @@ export async function runInVm(opts: VmRunOptions): Promise<VmRun> {
     for (const d of ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'newroot', 'lib', 'lib/modules']) entries.push({ name: d, mode: 0o040755 });
     entries.push({ name: 'dev/console', mode: 0o020600, rdev: [5, 1] });
     entries.push({ name: 'bin/busybox', mode: 0o100755, data: readFileSync(pieces.busybox) });
-    for (const m of pieces.modules) entries.push({ name: `lib/modules/${modName(m)}.ko`, mode: 0o100644, data: readFileSync(m) });
+    for (const m of pieces.modules) entries.push({ name: `lib/modules/${moduleName(m)}.ko`, mode: 0o100644, data: readFileSync(m) });
     const keep = [opts.cwd ?? '/', ...(opts.keep ?? [])];
     entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(initScript(pieces.modules, opts.enableControllers ?? ['memory', 'cpu', 'pids'], keep)) });
     const initrd = join(work, 'initrd.cpio');
-    writeFileSync(initrd, cpioNewc(entries));
+    writeFileSync(initrd, cpioArchive(entries));
 
     const notes: string[] = [];
     for (const accel of pieces.accels) {

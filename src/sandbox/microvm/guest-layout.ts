@@ -13,14 +13,21 @@ export const ROOTFS_LAYOUT = 3;
 
 /** What `ferry rootfs build` records about the root it built. */
 export interface RootfsManifest {
-  /** How it was made: `host` (the host's runtimes at their host paths). */
-  mode: 'host';
+  /**
+   * How it was made: `host` (the host's runtimes at their host paths), `image` (an image's root
+   * file system) or `debian` (a Debian minbase); the last two with Ferry's Node under /.ferry.
+   */
+  mode: 'host' | 'image' | 'debian';
+  /** What an `image` or `debian` root was made from (the image and its digest; the suite and mirror). */
+  source?: string;
   builtAt: string;
   kernel: string;
   /** The layout of this version of the builder: a root of another is built again, not guessed at. */
   layout: typeof ROOTFS_LAYOUT;
-  /** Host paths of the runtimes inside (at the same paths). */
+  /** Where the runtimes are inside: a `host` root has them at their host paths; another has Ferry's Node under /.ferry and its own python3, if any. */
   node: string;
+  /** How Node is started inside (absent: `node` itself): through the host's loader in a root of another libc. */
+  nodeCommand?: string[];
   python: string | undefined;
   /** The agent's path inside (its host path in Ferry's dist/). */
   agent: string;

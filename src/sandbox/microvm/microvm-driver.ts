@@ -7,7 +7,7 @@ import { guestPaths, readRootfs, rootfsDirOf, rootfsFiles, staleAgent } from './
 import { HostCpu } from './host-cpu.js';
 import { startInVm } from './instance.js';
 import { chooseAccel, findQemu, type Accel } from './qemu.js';
-import { checkSpec, microvmRootfsView, spawnRequest, unhonoured } from './spec-mapping.js';
+import { checkSpec, microvmImageRootfsView, microvmRootfsView, spawnRequest, unhonoured } from './spec-mapping.js';
 import { MicroVm, type VmBootOptions } from './vm.js';
 import { GUEST_NET, microvmEgress } from './egress.js';
 import { defaultKernelDir } from '../../rootfs/kernel.js';
@@ -64,7 +64,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   const root = rootfsFiles(rootfsDir).root;
   const { accel, why } = chooseAccel();
   const log = o.log ?? (() => {});
-  log(accel === 'kvm' ? 'info' : 'warn', `microvm: guests run ${why}; root built ${manifest.builtAt} (kernel ${manifest.kernel})`);
+  log(accel === 'kvm' ? 'info' : 'warn', `microvm: guests run ${why}; root built ${manifest.builtAt} (${manifest.mode} mode${manifest.source ? `, from ${manifest.source}` : ''}; kernel ${manifest.kernel})`);
   const stateDir = join(o.dataDir, `microvm-vms-${o.slot ?? 0}`);
   await rm(stateDir, { recursive: true, force: true });
   await mkdir(stateDir, { recursive: true, mode: 0o711 });
@@ -118,14 +118,16 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   refill('none');
   refill('egress');
 
+  const rootView = microvmRootfsView(manifest);
   const notice = accel === 'kvm' ? [] : [`microvm: this instance's VM runs ${why}`];
   return {
     name: 'microvm',
     isolated: true,
 
-    view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir'>): SandboxView {
-      void spec;
-      return { packageDir: guestPaths.packageDir, runDir: guestPaths.runDir, channel: runDirAddresses(guestPaths.runDir), rootfs: microvmRootfsView };
+    view(spec: Pick<SandboxSpec, 'packageDir' | 'runDir' | 'root'>): SandboxView {
+      // An image version's root is its package: the agent makes it the instance's / in the guest.
+      const rootfs = spec.root === 'package' ? microvmImageRootfsView : rootView;
+      return { packageDir: spec.root === 'package' ? '/' : guestPaths.packageDir, runDir: guestPaths.runDir, channel: runDirAddresses(guestPaths.runDir), rootfs };
     },
 
     async spawn(spec: SandboxSpec): Promise<SandboxProcess> {
@@ -148,7 +150,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
         throw new FerryError('instance-start-failed', `cannot prepare the microVM: ${(err as Error).message}`, { cause: err });
       }
       if (spec.onInstanceStream) vm.session.onInstanceStream = spec.onInstanceStream;
-      return startInVm(vm, spawnRequest(spec), [...notice], gone, o.bootTimeoutMs ?? 120_000);
+      return startInVm(vm, spawnRequest(spec, manifest), [...notice], gone, o.bootTimeoutMs ?? 120_000);
     },
 
     async validate(settings: SandboxSettings): Promise<void> {

@@ -4,15 +4,18 @@
  * port `ferry.0`: it says HELLO, takes one SPAWN, starts the instance as an unprivileged guest
  * user in a cgroup of its own (memory, pids), relays its output, carries its channel's streams
  * both ways (wire.ts), reports its EXIT and ends, after which the guest powers off. A VM serves
- * one instance, never a second. This file imports only Node built-ins and wire.ts.
+ * one instance, never a second. An instance with a root of its own (a container image) starts in
+ * it (instance-root.ts). This file imports only Node built-ins and its siblings.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { instanceArgv, makeInstanceRoot } from './instance-root.js';
 import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type GuestNetConfig, type Hello, type SpawnRequest } from './wire.js';
 
-const BUSYBOX = '/usr/bin/busybox';
+/** The root's static busybox (inittab says where: a root made from an image keeps its own under /.ferry). */
+const BUSYBOX = process.env['FERRY_BUSYBOX'] || '/usr/bin/busybox';
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP = join(CGROUP_ROOT, 'instance');
 
@@ -127,6 +130,9 @@ function start(req: SpawnRequest): void {
   chmodSync(req.runDir, 0o700);
   makeCgroup(req);
   if (req.api) serveApi(req.api, req);
+  // In its own root the instance drops to its user itself (instanceArgv), after the change of root.
+  if (req.root) makeInstanceRoot(req, BUSYBOX);
+  const [program, ...args] = req.root ? instanceArgv(req, BUSYBOX) : req.argv;
   // A child starts in its parent's cgroup: the agent steps into the instance's for the fork and
   // out again, so the instance is bounded from its first instruction. pids.max allows for the
   // agent's own threads while it is inside, and is set exactly once it is out.
@@ -134,11 +140,10 @@ function start(req: SpawnRequest): void {
   writeFileSync(join(CGROUP, 'pids.max'), String(req.pids + threads + 1));
   writeFileSync(join(CGROUP, 'cgroup.procs'), String(process.pid));
   try {
-    child = spawn(req.argv[0]!, req.argv.slice(1), {
-      cwd: req.cwd,
+    child = spawn(program!, args, {
+      cwd: req.root ? '/' : req.cwd,
       env: req.env,
-      uid: req.uid,
-      gid: req.gid,
+      ...(!req.root && { uid: req.uid, gid: req.gid }),
       stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
   } finally {

@@ -59,6 +59,12 @@ export interface SpawnRequest {
   /** The instance's run dir in the guest (made for it, owned by `uid`). */
   runDir: string;
   stdin: boolean;
+  /**
+   * The instance's own root (a container image version; absent: the guest's root): `tree`, the
+   * guest directory whose entries make its `/`, and the guest's files shown inside it at `to`
+   * (Ferry's Node, its libraries and runtime). `argv` and `cwd` are then paths inside it.
+   */
+  root?: { tree: string; binds: Array<{ from: string; to: string }> };
 }
 
 /** What HELLO says. */
