@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../errors/index.js';
+import { defaultKernelDir } from '../sandbox/microvm/guest-layout.js';
 
-/**
- * Where `scripts/install-system-deps.sh` extracts Debian's kernel for the microvm tier (not
- * installed: nothing goes to /boot): vmlinuz and the modules the guest loads.
- */
-export const defaultKernelDir = '/var/cache/ferry/microvm-kernel';
+// Where `scripts/install-system-deps.sh` extracts Debian's kernel for the microvm tier (not
+// installed: nothing goes to /boot): vmlinuz and the modules the guest loads. Declared with the
+// guest's layout, which the driver (a lower layer) reads too.
+export { defaultKernelDir };
 
 /**
  * The modules the guest loads from its initramfs (with what they depend on): Debian's kernel has

@@ -37,6 +37,9 @@ export interface RootfsManifest {
 }
 
 /** Where a data dir's microvm root is built and looked for. */
+/** Where `scripts/install-system-deps.sh` extracts Debian's kernel package (the guests' kernel and its modules). */
+export const defaultKernelDir = '/var/cache/ferry/microvm-kernel';
+
 export const rootfsDirOf = (dataDir: string): string => join(dataDir, 'microvm');
 
 /** Where each piece of a built root lives in its directory (`vmlinux`, the kernel uncompressed, only where it could be made). */

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView } from '../../core/index.js';
 import { runDirAddresses } from '../socket-channel/index.js';
-import { guestPaths, readRootfs, rootfsDirOf, rootfsFiles, staleAgent } from './guest-layout.js';
+import { defaultKernelDir, guestPaths, readRootfs, rootfsDirOf, rootfsFiles, staleAgent } from './guest-layout.js';
 import { HostCpu } from './host-cpu.js';
 import { startInVm } from './instance.js';
 import { chooseAccel, findQemu, type Accel } from './qemu.js';
 import { checkSpec, microvmImageRootfsView, microvmRootfsView, spawnRequest, unhonoured } from './spec-mapping.js';
 import { MicroVm, type VmBootOptions } from './vm.js';
 import { GUEST_NET, microvmEgress } from './egress.js';
-import { defaultKernelDir } from '../../rootfs/kernel.js';
 
 /** The networks a VM is booted for: with no NIC, or with one through the egress router. */
 type Net = 'none' | 'egress';
