@@ -61,7 +61,7 @@ async function measure(row, ctxBase) {
     const from = process.hrtime.bigint() / 1000n;
     // perf samples the server's own CPU time (task-clock): time it spends descheduled on a
     // shared host is not counted, as a wall-clock sampler would count it
-    const perf = opt.perf ? startProcess({ cmd: 'perf', args: ['record', '-q', '-g', '-e', 'task-clock', '-F', '4000', '-p', String(child.pid), '-o', path.join(path.resolve(opt.perf), `perf-${row.name}-${child.pid}.data`)] }, { log: path.join(LOGS, 'perf.log') }) : undefined;
+    const perf = opt.perf ? startProcess({ cmd: 'perf', args: ['record', '-q', '-g', '-e', 'task-clock', '-F', '4000', '-p', String(child.pid), '-o', path.join(path.resolve(opt.perf), `perf.${child.pid}.data`)] }, { log: path.join(LOGS, 'perf.log') }) : undefined;
     const w = await runWrk({ ...load, secs: Number(opt.duration) });
     if (perf) {
       process.kill(perf.pid, 'SIGINT');
@@ -69,7 +69,9 @@ async function measure(row, ctxBase) {
     }
     const c = until(w.requests);
     // The measured run's window on the profile's clock (both monotonic, in µs): what to summarize.
-    if (opt['cpu-prof'] && row.functions) fs.writeFileSync(path.join(opt['cpu-prof'], `window-${child.pid}.json`), JSON.stringify({ from: Number(from), to: Number(process.hrtime.bigint() / 1000n), requests: w.requests }));
+    const window = JSON.stringify({ from: Number(from), to: Number(process.hrtime.bigint() / 1000n), requests: w.requests, row: row.name });
+    if (opt['cpu-prof'] && row.functions) fs.writeFileSync(path.join(opt['cpu-prof'], `window-${child.pid}.json`), window);
+    if (opt.perf) fs.writeFileSync(path.join(opt.perf, `window-${child.pid}.json`), window);
     if (w.mismatched !== 0 || !(w.checked > 0)) throw new Error(`${w.mismatched} of ${w.checked} bodies wrong (first: ${w.firstMismatch})`);
     return { rps: w.rps, p50: w.p50, server: c.rootUsPerCall, rest: c.restUsPerCall, foreign: c.foreignOnServerCpuPct };
   } finally {

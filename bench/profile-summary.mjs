@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// Where a call's CPU goes in the server process: the V8 CPU profiles written by
-// `node bench/cpu-per-call.mjs --cpu-prof DIR`, each cut to its measured run (the window file
-// beside it) and summed by function, as microseconds per call (self time over the run's calls).
-//   node bench/profile-summary.mjs DIR [--top 40]
+// Where a call's CPU goes in the server process, as microseconds per call by function (self and
+// inclusive), from what `node bench/cpu-per-call.mjs` wrote into DIR:
+// - `--perf DIR`: perf's task-clock samples (`perf.<pid>.data`), which count only the time the
+//   server ran: the figures to read on a shared host;
+// - `--cpu-prof DIR`: V8's profiles (`*.cpuprofile`), cut to the measured run. V8 samples by wall
+//   clock, so on a busy host the time the server waited for a CPU lands on whatever it was in
+//   (a system call, mostly): read those on a quiet host only.
+//   node bench/profile-summary.mjs DIR [--top 40] [--match src/]   (--match: inclusive rows whose name has it)
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '40' } } });
+const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '40' }, match: { type: 'string', default: '' } } });
 const dir = positionals[0];
 if (!dir) throw new Error('usage: node bench/profile-summary.mjs DIR [--top 40]');
 
@@ -46,17 +51,43 @@ function summarize(profile, from, to) {
   return { self, incl, total };
 }
 
+/** The same sums from `perf script`: each sample's period (ns of CPU) on its stack, leaf first. */
+function summarizePerf(file) {
+  const text = execFileSync('perf', ['script', '-i', file, '-F', 'period,ip,sym'], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  const self = new Map();
+  const incl = new Map();
+  let total = 0;
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n').filter((l) => l.trim());
+    if (lines.length < 2) continue;
+    const us = Number(lines[0].trim()) / 1000;
+    const frames = lines.slice(1).map((l) => l.trim().replace(/^[0-9a-f]+\s+/, '').replace(/file:\/\/\S*?\/(dist|node_modules)\//, '$1/'));
+    total += us;
+    self.set(frames[0], (self.get(frames[0]) ?? 0) + us);
+    for (const f of new Set(frames)) incl.set(f, (incl.get(f) ?? 0) + us);
+  }
+  return { self, incl, total };
+}
+
+function print(title, s, requests) {
+  const perCall = (us) => (us / requests).toFixed(2).padStart(6);
+  console.log(`# ${title}: ${requests} calls, ${perCall(s.total)} µs of sampled CPU per call`);
+  console.log('## self, µs per call');
+  for (const [k, v] of [...s.self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perCall(v)}  ${k}`);
+  console.log(`## inclusive, µs per call${opt.match ? ` (names with '${opt.match}')` : ''}`);
+  for (const [k, v] of [...s.incl].filter(([k]) => k.includes(opt.match)).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perCall(v)}  ${k}`);
+}
+
 const top = Number(opt.top);
+for (const file of fs.readdirSync(dir).filter((f) => /^perf\.\d+\.data$/.test(f))) {
+  const w = JSON.parse(fs.readFileSync(path.join(dir, `window-${file.split('.')[1]}.json`), 'utf8'));
+  print(`${w.row} (${file})`, summarizePerf(path.join(dir, file)), w.requests);
+}
 for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
   const pid = file.split('.')[3];
   const windowFile = path.join(dir, `window-${pid}.json`);
   if (!fs.existsSync(windowFile)) continue;
   const w = JSON.parse(fs.readFileSync(windowFile, 'utf8'));
   const s = summarize(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')), w.from, w.to);
-  const perCall = (us) => (us / w.requests).toFixed(2).padStart(6);
-  console.log(`# ${file}: ${w.requests} calls, ${perCall(s.total)} µs of sampled CPU per call (idle left out)`);
-  console.log('## self, µs per call');
-  for (const [k, v] of [...s.self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perCall(v)}  ${k}`);
-  console.log('## inclusive, µs per call');
-  for (const [k, v] of [...s.incl].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${perCall(v)}  ${k}`);
+  print(`${w.row ?? ''} (${file}, idle left out)`, s, w.requests);
 }
