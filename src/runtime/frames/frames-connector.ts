@@ -5,27 +5,24 @@ import type { CallMeta, Connector, Dialer, InvocationRequest, LoadSpec, Response
 import { decodeHead, decodeResponseHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { dialWhenListening, startAborted } from './dial-retry.js';
 import { StreamTable } from './stream-table.js';
+import { isHeaderName } from '../../util/header-name.js';
 
 /**
  * Request headers that describe the client's connection, not the request: never forwarded.
- * Checked by length first: most names have none of these lengths and are not lowercased.
+ * Checked by length first, then without lowercasing a copy of the name.
  */
 function hopByHop(name: string): boolean {
   switch (name.length) {
     case 2:
-      return name.toLowerCase() === 'te';
-    case 7: {
-      const lower = name.toLowerCase();
-      return lower === 'upgrade' || lower === 'trailer';
-    }
-    case 10: {
-      const lower = name.toLowerCase();
-      return lower === 'connection' || lower === 'keep-alive';
-    }
+      return isHeaderName(name, 'te');
+    case 7:
+      return isHeaderName(name, 'upgrade') || isHeaderName(name, 'trailer');
+    case 10:
+      return isHeaderName(name, 'connection') || isHeaderName(name, 'keep-alive');
     case 16:
-      return name.toLowerCase() === 'proxy-connection';
+      return isHeaderName(name, 'proxy-connection');
     case 17:
-      return name.toLowerCase() === 'transfer-encoding';
+      return isHeaderName(name, 'transfer-encoding');
     default:
       return false;
   }
@@ -65,10 +62,7 @@ function dropBodyFraming(headers: string[]): void {
   let kept = 0;
   for (let i = 0; i < headers.length - 1; i += 2) {
     const name = headers[i]!;
-    if (name.length === 14 || name.length === 17) {
-      const lower = name.toLowerCase();
-      if (lower === 'content-length' || lower === 'transfer-encoding') continue;
-    }
+    if (isHeaderName(name, 'content-length') || isHeaderName(name, 'transfer-encoding')) continue;
     if (kept !== i) {
       headers[kept] = name;
       headers[kept + 1] = headers[i + 1]!;
