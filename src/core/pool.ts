@@ -79,6 +79,11 @@ export interface AcquireOptions {
 export interface InstancePool {
   /** A lease on a warm instance, starting one or waiting in the bounded queue as needed. */
   acquire(target: DeployTarget, signal: CallSignal, opts?: AcquireOptions): Promise<Lease>;
+  /**
+   * A lease on a warm instance with room for the call now, or undefined (then `acquire`): the
+   * warm path's common case, with no promise to wait on before the call is sent.
+   */
+  leaseNow?(target: DeployTarget): Lease | undefined;
   /** Starts instances up to `minInstances` (at least one if `atLeastOne`). */
   deploy(target: DeployTarget, atLeastOne: boolean): Promise<void>;
   /** Replaces running instances of the version with ones of this target, with no failed call. */

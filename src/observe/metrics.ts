@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import { TrafficSeries } from './traffic-series.js';
+import { CallCounter, CallHistogram } from './call-metrics.js';
 
 // prom-client's entry point also loads its push gateway, its cluster aggregator and every default
 // metric (with @opentelemetry/api): ~3 MB that a server at rest does not use. The four classes
@@ -20,19 +21,20 @@ export class Metrics {
   readonly registry = new Registry();
   /** The last day per minute, per function, for the dashboard's charts (`GET /v1/traffic`). */
   readonly traffic = new TrafficSeries();
-  readonly requests = new Counter({
+  // Every call updates these two: their children count in plain fields (call-metrics.ts).
+  readonly requests = new CallCounter(Counter, {
     name: 'ferry_requests_total',
     help: 'Invocations by function, version and status code',
     labelNames: ['function', 'version', 'status'] as const,
     registers: [this.registry],
   });
-  readonly duration = new Histogram({
-    name: 'ferry_request_duration_seconds',
-    help: 'Invocation duration until the response ended',
-    labelNames: ['function', 'version'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
+  readonly duration = new CallHistogram(
+    'ferry_request_duration_seconds',
+    'Invocation duration until the response ended',
+    ['function', 'version'] as const,
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    this.registry,
+  );
   readonly coldStarts = new Counter({
     name: 'ferry_cold_starts_total',
     help: 'Instances started',

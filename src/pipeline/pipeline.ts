@@ -95,11 +95,10 @@ export class Pipeline {
         if (inv.body && inv.bodyLength === undefined) capStreamedBody(inv.body, this.o.maxBodyBytes, signal);
         if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, out, this.o.history.payloadMaxBytes));
         writer.once('close', onClose);
-        // One array per call: Ferry's headers, the tier, the rate limit's, the front end's.
-        const extra = ['x-request-id', rid, ...this.o.responseHeaders];
-        if (this.o.sandboxOf) extra.push('x-ferry-sandbox', this.o.sandboxOf(target));
-        if (limited) extra.push(...limited);
-        if (inv.answerHeaders) extra.push(...inv.answerHeaders);
+        // One array per call: the request id, the rate limit's, then what every answer of the
+        // version carries (Ferry's headers, the tier, the front end's), worked out once.
+        const fixed = this.fixedHeaders(target, inv.answerHeaders);
+        const extra = limited ? ['x-request-id', rid, ...limited, ...fixed] : ['x-request-id', rid, ...fixed];
         await callInstance(this.o.pool, target, inv, out, {
           requestId: rid,
           signal,
@@ -170,6 +169,26 @@ export class Pipeline {
       auth: this.o.auth,
       origin: inv.origin,
     });
+  }
+
+  /** Per version: its answers' fixed headers, without and with a front end's own (page-sandbox.ts). */
+  private readonly fixed = new WeakMap<DeployTarget, { bare: string[]; withAnswer: string[] | undefined; answer: readonly string[] | undefined }>();
+
+  /** The headers every synchronous answer of `target` carries after `x-request-id`. */
+  private fixedHeaders(target: DeployTarget, answer: readonly string[] | undefined): string[] {
+    let f = this.fixed.get(target);
+    if (!f) {
+      const bare = [...this.o.responseHeaders];
+      if (this.o.sandboxOf) bare.push('x-ferry-sandbox', this.o.sandboxOf(target));
+      f = { bare, withAnswer: undefined, answer: undefined };
+      this.fixed.set(target, f);
+    }
+    if (!answer) return f.bare;
+    if (f.answer !== answer) {
+      f.answer = answer;
+      f.withAnswer = [...f.bare, ...answer];
+    }
+    return f.withAnswer!;
   }
 
   /** Extra headers every answer of a synchronous call carries, errors included (`x-request-id` aside). */

@@ -1,10 +1,9 @@
-import type { Counter, Histogram } from 'prom-client';
 import type { DeployTarget } from '../core/index.js';
 import type { Metrics } from '../observe/index.js';
 
 interface Children {
-  duration: ReturnType<Histogram<'function' | 'version'>['labels']>;
-  byStatus: Map<number, ReturnType<Counter<'function' | 'version' | 'status'>['labels']>>;
+  duration: ReturnType<Metrics['duration']['labels']>;
+  byStatus: Map<number, ReturnType<Metrics['requests']['labels']>>;
 }
 
 /**

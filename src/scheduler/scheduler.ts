@@ -45,6 +45,13 @@ export class Scheduler implements InstancePool {
     this.sweeper.unref();
   }
 
+  leaseNow(target: DeployTarget): Lease | undefined {
+    if (this.closing) return undefined;
+    const group = this.group(target);
+    const inst = this.pick(group);
+    return inst ? this.lease(group, inst) : undefined;
+  }
+
   acquire(target: DeployTarget, signal: CallSignal, opts?: AcquireOptions): Promise<Lease> {
     if (this.closing) return Promise.reject(new FerryError('shutting-down'));
     const group = this.group(target);

@@ -31,7 +31,8 @@ export async function callInstance(pool: InstancePool, target: DeployTarget, req
     c.signal.abort(new FerryError('invoke-timeout', c.timeoutUntil === 'head' ? `no response headers within ${ms} ms` : `no complete answer within ${ms} ms`));
   }, ms);
   try {
-    lease = await pool.acquire(target, c.signal, c.background ? BACKGROUND : undefined);
+    // An instance with room now is leased at once: the call goes out in this turn, no await.
+    lease = pool.leaseNow?.(target) ?? (await pool.acquire(target, c.signal, c.background ? BACKGROUND : undefined));
     await lease.connector.dispatch(req, res, {
       requestId: c.requestId,
       signal: c.signal,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Invocation } from '../../core/index.js';
 import { prefersAsync } from '../../service/index.js';
+import { isHeaderName } from '../../util/header-name.js';
 
 /** Where an HTTP surface sends a request: function, optional version/alias, and the path it sees. */
 export interface InvokeRoute {
@@ -38,23 +39,23 @@ export function toInvocation(req: IncomingMessage, route: InvokeRoute, credentia
     const name = raw[i]!;
     switch (name.length) {
       case 6:
-        if (name.toLowerCase() === 'prefer' && prefersAsync(raw[i + 1]!)) async = true;
+        if (isHeaderName(name, 'prefer') && prefersAsync(raw[i + 1]!)) async = true;
         break;
       case 16:
         // tinyFaaS: any non-empty value asks for an asynchronous call.
-        if (name.toLowerCase() === 'x-tinyfaas-async' && raw[i + 1] !== '') async = true;
+        if (isHeaderName(name, 'x-tinyfaas-async') && raw[i + 1] !== '') async = true;
         break;
       case 12:
-        if (name.toLowerCase() === 'x-request-id') requestId = raw[i + 1];
+        if (isHeaderName(name, 'x-request-id')) requestId = raw[i + 1];
         break;
       case 13:
-        if (name.toLowerCase() === 'authorization') authorization = raw[i + 1];
+        if (isHeaderName(name, 'authorization')) authorization = raw[i + 1];
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') contentLength = raw[i + 1];
+        if (isHeaderName(name, 'content-length')) contentLength = raw[i + 1];
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') chunked = true;
+        if (isHeaderName(name, 'transfer-encoding')) chunked = true;
         break;
     }
   }
@@ -83,7 +84,7 @@ function ownCredential(raw: string[], from: CredentialExtractor): { credential: 
   const headers: string[] = [];
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === from.header) value = raw[i + 1];
+    if (isHeaderName(raw[i]!, from.header)) value = raw[i + 1];
     else headers.push(raw[i]!, raw[i + 1]!);
   }
   return { credential: value === undefined ? undefined : from.toCredential ? from.toCredential(value) : value, headers };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from './codec.js';
+import { decodeHead, decodeResponseHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from './codec.js';
 
 type Seen = { type: number; flags: number; id: number; payload: Buffer };
 
@@ -52,4 +52,15 @@ test('a corrupt length is refused instead of buffered', () => {
   const bad = Buffer.alloc(9);
   bad.writeUInt32BE(0xffffffff, 0);
   assert.throws(() => decoder.push(bad), /out of range/);
+});
+
+test('a response head decodes to its status and the header list after it, pairs only', () => {
+  const payloadOf = (fields: string[], body?: string): Buffer => encodeHeadFrame(FrameType.response | END, 1, fields, body).subarray(9);
+  const r = decodeResponseHead(payloadOf(['200', 'content-type', 'text/plain', 'X-Ünï', 'värde'], 'hi'));
+  assert.equal(r.status, '200');
+  assert.deepEqual(r.headers, ['content-type', 'text/plain', 'X-Ünï', 'värde']);
+  assert.equal(r.body.toString(), 'hi');
+  assert.deepEqual(decodeResponseHead(payloadOf(['204'])), { status: '204', headers: [], body: Buffer.alloc(0) });
+  assert.deepEqual(decodeResponseHead(payloadOf(['200', 'x-a', 'b', 'x-dangling'])).headers, ['x-a', 'b'], 'a name without a value is dropped');
+  assert.deepEqual(decodeResponseHead(payloadOf(['200', ''])).headers, [], 'an empty list after the status');
 });

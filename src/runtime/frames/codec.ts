@@ -95,6 +95,20 @@ export function decodeHead(payload: Buffer): { fields: string[]; body: Buffer } 
   return { fields, body: payload.subarray(4 + headLen) };
 }
 
+/**
+ * A RESPONSE payload as its status, the header list that follows it (name, value, ...: what
+ * Node's `writeHead` takes, with no copy), and the inline body.
+ */
+export function decodeResponseHead(payload: Buffer): { status: string; headers: string[]; body: Buffer } {
+  const headLen = payload.readUInt32BE(0);
+  const head = payload.toString('utf8', 4, 4 + headLen);
+  const cut = head.indexOf(SEP);
+  // A head of a status alone has no separator; a list that is not pairs loses its odd end.
+  const headers = cut < 0 ? [] : head.slice(cut + 1).split(SEP);
+  if (headers.length % 2 !== 0) headers.length--;
+  return { status: cut < 0 ? head : head.slice(0, cut), headers, body: payload.subarray(4 + headLen) };
+}
+
 export type FrameHandler = (type: number, flags: number, id: number, payload: Buffer) => void;
 
 /**

@@ -2,12 +2,31 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
 import type { CallMeta, Connector, Dialer, InvocationRequest, LoadSpec, ResponseWriter } from '../../core/index.js';
-import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
+import { decodeHead, decodeResponseHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { dialWhenListening, startAborted } from './dial-retry.js';
 import { StreamTable } from './stream-table.js';
+import { isHeaderName } from '../../util/header-name.js';
 
-/** Request headers that describe the client's connection, not the request: never forwarded. */
-const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer']);
+/**
+ * Request headers that describe the client's connection, not the request: never forwarded.
+ * Checked by length first, then without lowercasing a copy of the name.
+ */
+function hopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return isHeaderName(name, 'te');
+    case 7:
+      return isHeaderName(name, 'upgrade') || isHeaderName(name, 'trailer');
+    case 10:
+      return isHeaderName(name, 'connection') || isHeaderName(name, 'keep-alive');
+    case 16:
+      return isHeaderName(name, 'proxy-connection');
+    case 17:
+      return isHeaderName(name, 'transfer-encoding');
+    default:
+      return false;
+  }
+}
 
 interface Call {
   res: ResponseWriter;
@@ -36,6 +55,21 @@ const INLINE_BODY_MAX = 64 * 1024;
 /** Statuses that never carry a body, so never a Content-Length either (RFC 9110). */
 function bodiless(status: number): boolean {
   return status < 200 || status === 204 || status === 304;
+}
+
+/** Takes the function's Content-Length and Transfer-Encoding out of a header list, in place. */
+function dropBodyFraming(headers: string[]): void {
+  let kept = 0;
+  for (let i = 0; i < headers.length - 1; i += 2) {
+    const name = headers[i]!;
+    if (isHeaderName(name, 'content-length') || isHeaderName(name, 'transfer-encoding')) continue;
+    if (kept !== i) {
+      headers[kept] = name;
+      headers[kept + 1] = headers[i + 1]!;
+    }
+    kept += 2;
+  }
+  headers.length = kept;
 }
 
 /**
@@ -146,7 +180,7 @@ export class FramesConnector implements Connector {
     const fields: string[] = [req.method, req.path, meta.requestId];
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length <= 17 && hopByHop.has(name.toLowerCase())) continue;
+      if (hopByHop(name)) continue;
       fields.push(name, raw[i + 1]!);
     }
 
@@ -305,22 +339,16 @@ export class FramesConnector implements Connector {
     const res = call.res;
     switch (type) {
       case FrameType.response: {
-        const { fields, body } = decodeHead(payload);
-        let status = Number(fields[0]);
+        // The head's fields after the status are the header list Node takes: one array, no copy.
+        const { status: given, headers, body } = decodeResponseHead(payload);
+        let status = Number(given);
         if (!(status >= 100 && status <= 999)) status = 502;
-        const headers: string[] = [];
         const complete = flags & END;
-        const sized = complete && !bodiless(status);
-        for (let i = 1; i < fields.length - 1; i += 2) {
-          const name = fields[i]!;
-          // A complete inline body gets an exact Content-Length; the function's own is ignored.
-          if (sized && (name.length === 14 || name.length === 17)) {
-            const lower = name.toLowerCase();
-            if (lower === 'content-length' || lower === 'transfer-encoding') continue;
-          }
-          headers.push(name, fields[i + 1]!);
+        // A complete inline body gets an exact Content-Length; the function's own is ignored.
+        if (complete && !bodiless(status)) {
+          dropBodyFraming(headers);
+          headers.push('content-length', String(body.length));
         }
-        if (sized) headers.push('content-length', String(body.length));
         const extra = call.meta.extraHeaders;
         for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);
         call.headersSeen = true;
