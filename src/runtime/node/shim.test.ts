@@ -14,6 +14,12 @@ import { nodeRuntime } from './node-runtime.js';
 /** One module exercising every conversion rule, request field and failure mode, by path. */
 const handlerJs = `
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// /stream's second event waits for /release; /slow answers once 50 calls are in at once.
+let release;
+const released = new Promise((r) => (release = r));
+let slowIn = 0;
+let allIn;
+const allArrived = new Promise((r) => (allIn = r));
 console.log('module loaded');
 export default async function (request, context) {
   const url = new URL(request.url);
@@ -37,7 +43,7 @@ export default async function (request, context) {
       return new Response(new ReadableStream({
         async pull(c) {
           n++;
-          if (n > 1) await sleep(300);
+          if (n > 1) await released;
           c.enqueue(new TextEncoder().encode('data: ' + n + '\\n\\n'));
           if (n === 2) c.close();
         },
@@ -66,7 +72,9 @@ export default async function (request, context) {
       console.error('two\\nlines');
       context.waitUntil(sleep(10).then(() => console.info('after the response')));
       return 'logged';
-    case '/slow': await sleep(150); return url.searchParams.get('n');
+    case '/release': release(); return 'released';
+    case '/inflight': console.log('in flight'); await sleep(300); return 'last';
+    case '/slow': if (++slowIn === 50) allIn(); await allArrived; return url.searchParams.get('n');
     case '/hang':
       request.signal.addEventListener('abort', () => console.log('aborted', context.requestId));
       return new Promise(() => {});
@@ -144,14 +152,15 @@ test('node shim: conversions, bodies, context, errors, logs, concurrency, cancel
     assert.equal(await b.text(), 'blob body');
   });
 
-  await t.test('a streamed Response reaches the client chunk by chunk', async () => {
-    const t0 = Date.now();
+  // Causal, not timed: the second event is held until the first has arrived and /release is
+  // called, so a shim that buffered the stream would never answer (the hang guard fails it).
+  await t.test('a streamed Response reaches the client chunk by chunk', { timeout: 60_000 }, async () => {
     const r = await get('/stream');
     assert.equal(r.headers.get('content-type'), 'text/event-stream');
     const reader = r.body!.getReader();
     const first = await reader.read();
     assert.equal(new TextDecoder().decode(first.value), 'data: 1\n\n');
-    assert.ok(Date.now() - t0 < 250, 'the first event arrived before the stream ended');
+    assert.equal(await (await get('/release')).text(), 'released');
     let rest = '';
     for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
     assert.equal(rest, 'data: 2\n\n');
@@ -215,11 +224,10 @@ test('node shim: conversions, bodies, context, errors, logs, concurrency, cancel
     assert.ok(inst.stdout().startsWith('module loaded\n'));
   });
 
-  await t.test('50 concurrent calls on one instance overlap', async () => {
-    const t0 = Date.now();
+  // Each call waits until all 50 are in the handler at once: calls run one at a time would never end.
+  await t.test('50 concurrent calls on one instance overlap', { timeout: 60_000 }, async () => {
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => get(`/slow?n=${i}`).then((r) => r.text())));
     assert.deepEqual(answers, Array.from({ length: 50 }, (_, i) => String(i)));
-    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
   });
 
   await t.test('a client that goes away cancels the call: request.signal aborts, streams are cancelled', async () => {
@@ -291,8 +299,9 @@ test('connector.dispatch direct: answer into a sink; meta.signal abort cancels t
 
 test('SIGTERM lets in-flight calls finish, then the shim exits 0', async (t) => {
   const inst = await instance(t);
-  const slow = fetch(`${inst.url}/slow?n=last`).then((r) => r.text());
-  await new Promise((r) => setTimeout(r, 50));
+  const slow = fetch(`${inst.url}/inflight`).then((r) => r.text());
+  // SIGTERM once the call is in the handler (it said so), not after a guessed pause.
+  await waitFor(() => inst.stdout().includes('in flight'), 60_000);
   const stopped = inst.process.stop(5000);
   assert.equal(await slow, 'last');
   await stopped;
