@@ -251,6 +251,10 @@ test('a user without the right: a password login, the function readable, a chang
   await page.getByRole('link', { name: 'hello' }).click();
   await page.getByRole('heading', { name: 'Function hello' }).waitFor();
   const editor = page.getByRole('form', { name: 'Weights of prod' });
+  // A hang guard that says what the page showed instead (a section's error, the login form).
+  await editor.waitFor({ timeout: 60_000 }).catch(async (err: Error) => {
+    assert.fail(`no weights form for prod (${err.message.split('\n')[0]}); the page said: ${(await page.locator('body').innerText()).slice(0, 2000)}`);
+  });
   await editor.getByLabel('Canary share of prod').fill('50');
   await editor.getByRole('button', { name: 'Save weights' }).click();
   await page.getByRole('status').getByText(/permission:write on 'hello' \(forbidden\)/).waitFor();
