@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/ferry.js';
 import { runCli, versionFn } from './support/helpers.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
+import { makeTlsFiles } from './support/registry.js';
 import { waitFor } from './support/wait.js';
 
 const processArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0'];
@@ -113,6 +114,35 @@ test('a login to NATS with a user and a password from FERRY_NATS_PASSWORD', asyn
       assert.match(err.message, /exited \([1-9]\d*\) before listening/);
       assert.match(err.message, new RegExp(`cannot reach NATS at ${locked.url.replace(/[.]/g, '\\.')}`));
       assert.doesNotMatch(err.message, new RegExp(wrong));
+      return true;
+    });
+  } finally {
+    await locked.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a login to NATS over TLS (--nats-tls-ca) with a token from a file (--nats-token-file)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-nats-tls-'));
+  const token = `nats-token-${process.pid}-${Date.now()}`;
+  markSensitive(token);
+  const tls = makeTlsFiles(dir);
+  const conf = join(dir, 'tls.conf');
+  await writeFile(conf, `tls { cert_file: "${tls.cert}", key_file: "${tls.key}" }\nauthorization { token: "${token}" }\n`, { mode: 0o600 });
+  const tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  const locked = await startNatsServer({ args: ['-c', conf] });
+  try {
+    const args = ['--store', locked.url, '--nats-tls-ca', tls.ca, '--nats-token-file', tokenFile];
+    const f = await start(args);
+    await f.deploy('over-tls', versionFn('1'));
+    assert.equal(await answer(f, '/fn/over-tls'), '200 v1');
+    await disposeFerry(started.pop()!);
+    // Without the CA the server's certificate is not trusted: the start fails, naming NATS.
+    await assert.rejects(start(['--store', locked.url, '--nats-token-file', tokenFile]), (err: Error) => {
+      assert.match(err.message, /exited \([1-9]\d*\) before listening/);
+      assert.match(err.message, /cannot reach NATS/);
+      assert.doesNotMatch(err.message, new RegExp(token));
       return true;
     });
   } finally {

@@ -120,13 +120,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A CA and a server certificate for 127.0.0.1 it signed, as PEM files in `dir`. */
+/** A CA and a server certificate for 127.0.0.1 (and localhost, the name NATS's client checks for a loopback address) it signed, as PEM files in `dir`. */
 export function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
   const f = (n: string): string => join(dir, n);
   const run = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=Ferry test CA']);
   run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
-  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('san.ext')]);
   return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
