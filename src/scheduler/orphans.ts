@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processStartTime } from '../util/process-start.js';
 
 /**
  * Instances whose server died without stopping them (SIGKILL, a crash, power to the container
@@ -18,16 +19,6 @@ import { join } from 'node:path';
 const MAX_RECORD = 64;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat). */
-async function startTime(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 /** Creates the server's pid dir (0700: no instance and no other local user may write in it). */
 export async function preparePidDir(dir: string): Promise<void> {
@@ -38,7 +29,7 @@ export async function preparePidDir(dir: string): Promise<void> {
 /** Records which process an instance is (atomically: a crash leaves the old record or the new). */
 async function writePidRecord(dir: string, instanceId: string, pid: number): Promise<void> {
   if (!ID.test(instanceId)) throw new TypeError(`bad instance id ${instanceId}`);
-  const started = await startTime(pid);
+  const started = processStartTime(pid);
   const tmp = join(dir, `.${instanceId}.tmp`);
   await writeFile(tmp, `${pid} ${started ?? ''}\n`, { mode: 0o600 });
   await rename(tmp, join(dir, instanceId));
@@ -90,7 +81,7 @@ export async function reapOrphans(dir: string): Promise<number> {
     const [pidText, started] = text.trim().split(' ');
     const pid = Number(pidText);
     if (!Number.isInteger(pid) || pid <= 1 || !started) continue;
-    if ((await startTime(pid)) !== started) continue;
+    if ((processStartTime(pid)) !== started) continue;
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL');

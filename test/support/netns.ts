@@ -73,6 +73,8 @@ export interface TestNetns {
   private6: string;
   /** Starts `argv` inside the namespace; it is killed by `cleanup`. */
   spawn(argv: string[]): ChildProcess;
+  /** What a failing test should print: whether the link, the namespace and its servers are still there. */
+  state(): string;
   cleanup(): Promise<void>;
 }
 
@@ -97,7 +99,11 @@ export function createTestNetns(): TestNetns {
     private6: `fd00:f5:${k}::1`,
   };
   const children: ChildProcess[] = [];
+  let cleaned = false;
   const cleanup = async (): Promise<void> => {
+    // Once only: a second `ip link del` could take the slot another file has taken since.
+    if (cleaned) return;
+    cleaned = true;
     for (const c of children) {
       if (c.exitCode === null && c.signalCode === null) {
         c.kill('SIGKILL');
@@ -132,7 +138,17 @@ export function createTestNetns(): TestNetns {
     spawn(argv: string[]): ChildProcess {
       const c = spawn(findTool('ip')!, ['netns', 'exec', name, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(c);
+      // A server of the namespace that ends before the cleanup is why its tests fail: say so.
+      c.once('exit', (code, sig) => {
+        if (!cleaned) process.stderr.write(`test namespace ${name}: ${argv.slice(0, 2).join(' ')} ended early (${sig ?? `exit code ${code}`})\n`);
+      });
       return c;
+    },
+    state(): string {
+      const link = spawnSync(findTool('ip')!, ['-br', 'addr', 'show', 'dev', h], { encoding: 'utf8' });
+      const route = spawnSync(findTool('ip')!, ['route', 'get', ns.nsAddr], { encoding: 'utf8' });
+      const servers = children.map((c) => (c.exitCode === null && c.signalCode === null ? `pid ${c.pid} runs` : `pid ${c.pid} ended (${c.signalCode ?? c.exitCode})`));
+      return `test namespace ${name}: link ${link.status === 0 ? link.stdout.trim() : `gone (${link.stderr.trim()})`}; route ${route.stdout.trim() || route.stderr.trim()}; servers: ${servers.join(', ')}`;
     },
     cleanup,
   };

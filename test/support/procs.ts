@@ -1,13 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { procStatFields } from '../../src/util/process-start.js';
 
 /** The process state letter from /proc/<pid>/stat (R, S, Z...), or undefined if it is gone. */
 export function procState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
+  return procStatFields(pid)?.[0];
 }
 
 /** Live (non-zombie) processes whose command line contains `needle`, this process excluded. */

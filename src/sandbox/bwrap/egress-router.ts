@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
 import { EVERY_ADDRESS, hostSetUpdate, ROUTER_GATEWAY, routerRules } from './network-rules.js';
 import { slirpArgv, STACK_FD, type AttachedStack } from './slirp.js';
+import { childNetnsPath, NetnsHandle } from './netns-handle.js';
 
 export interface RouterTools {
   unshare: string;
@@ -62,10 +63,19 @@ const LAST_LINK = 131_071;
 /** A link number is reused only this long after its instance ended (netns teardown is async). */
 const REUSE_AFTER_MS = 10_000;
 
-/** Runs argv with `input` on stdin; rejects with `what` and its last line of stderr on failure. */
-function exec(what: string, argv: string[], input: string, timeoutMs: number): Promise<void> {
+/**
+ * Runs argv with `input` on stdin, the namespaces `netns` as its descriptors 3, 4 ...
+ * (`childNetnsPath`); rejects with `what` and its last line of stderr on failure.
+ */
+function exec(what: string, argv: string[], input: string, timeoutMs: number, netns: NetnsHandle[] = []): Promise<void> {
+  // Each descriptor stays open until the command ended.
+  const held = (i: number, fds: number[]): Promise<void> => (i < netns.length ? netns[i]!.use((fd) => held(i + 1, [...fds, fd])) : execWith(what, argv, input, timeoutMs, fds));
+  return held(0, []);
+}
+
+function execWith(what: string, argv: string[], input: string, timeoutMs: number, fds: number[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ['pipe', 'ignore', 'pipe'] });
+    const p = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ['pipe', 'ignore', 'pipe', ...fds] });
     let stderr = '';
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
@@ -110,6 +120,8 @@ export class EgressRouter {
     private readonly opts: RouterOptions,
     private readonly holder: ChildProcess,
     private readonly slirp: ChildProcess,
+    /** The router's namespace (the holder's pid is never used again: it may be reused). */
+    private readonly netns: NetnsHandle,
     hosts: string,
     private readonly cgroup: { remove(): Promise<void> } | undefined,
   ) {
@@ -140,7 +152,9 @@ export class EgressRouter {
     const holderArgv = [...outer, ...opts.asUser([tools.unshare, '--user', '--map-root-user', '--net', '--', tools.sh, '-c', 'echo $$; read -r _', 'ferry-egress-router'], dirs)];
     const holder = spawn(holderArgv[0]!, holderArgv.slice(1), { env: ENV, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let slirp: ChildProcess | undefined;
+    let netns: NetnsHandle | undefined;
     const fail = (why: string): never => {
+      netns?.close();
       killGroup(holder);
       killGroup(slirp);
       void cgroup?.remove().catch(() => {});
@@ -149,6 +163,9 @@ export class EgressRouter {
     try {
       const pid = await firstLine(holder, stepMs, 'namespace');
       if (!/^[1-9]\d*$/.test(pid)) fail(`namespace reported no pid (${pid})`);
+      // The holder waits on our pipe, so the pid is its own while it is opened here.
+      if (holder.exitCode !== null || holder.signalCode !== null) fail('namespace holder ended at once');
+      netns = NetnsHandle.open(Number(pid));
       // tap0 10.0.2.100/24, gateway 10.0.2.2, DNS forwarder 10.0.2.3, in the router's namespace.
       const argv = [...outer, ...opts.asUser(slirpArgv(tools.slirp4netns, pid), dirs)];
       slirp = spawn(argv[0]!, argv.slice(1), { env: ENV, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
@@ -158,12 +175,12 @@ export class EgressRouter {
       // filtering: a packet from an instance's link must carry that instance's address (one
       // instance cannot pass itself off as another, nor dodge its connection count).
       const sysctls = 'echo 1 > /proc/sys/net/ipv4/conf/all/rp_filter && echo 1 > /proc/sys/net/ipv4/conf/default/rp_filter && echo 1 > /proc/sys/net/ipv4/ip_forward';
-      await exec('loading the filter (nft)', [tools.nsenter, `--net=/proc/${pid}/ns/net`, '--', tools.sh, '-c', `${sysctls} && exec "$0" -f -`, tools.nft], routerRules(hosts ? hosts.split(',') : [], opts.egressAllow, opts.dnsAddress), stepMs);
+      await exec('loading the filter (nft)', [tools.nsenter, `--net=${childNetnsPath(0)}`, '--', tools.sh, '-c', `${sysctls} && exec "$0" -f -`, tools.nft], routerRules(hosts ? hosts.split(',') : [], opts.egressAllow, opts.dnsAddress), stepMs, [netns]);
       for (const p of [holder, slirp]) {
         p.unref();
         for (const s of p.stdio) (s as Socket | null)?.unref?.();
       }
-      return new EgressRouter(opts, holder, slirp, hosts, cgroup);
+      return new EgressRouter(opts, holder, slirp, netns, hosts, cgroup);
     } catch (err) {
       if (err instanceof FerryError) throw err;
       return fail(`could not start: ${(err as Error).message}`);
@@ -185,30 +202,31 @@ export class EgressRouter {
   }
 
   /**
-   * Links the network namespace of process `pid` to the router: a veth pair, the instance's end
-   * named eth0 with its own address and the router as its default route. Answers a release to
-   * call once the instance is gone.
+   * Links the network namespace `instance` to the router: a veth pair, the instance's end named
+   * eth0 with its own address and the router as its default route. Answers a release to call
+   * once the instance is gone.
    */
-  async connect(pid: number, relink = false): Promise<() => void> {
+  async connect(instance: NetnsHandle, relink = false): Promise<() => void> {
     if (this.exitReason) throw new Error(`the shared router is gone: ${this.exitReason}`);
     await this.refreshHosts();
     const stepMs = this.opts.stepMs ?? 10_000;
     // The link of a router that died may still be being torn down.
-    if (relink) await exec('removing the old link', this.nsIp(pid), 'link del eth0\n', stepMs).catch(() => {});
+    if (relink) await exec('removing the old link', this.nsIp(), 'link del eth0\n', stepMs, [instance]).catch(() => {});
     const n = this.allocate();
     try {
       const addr = linkAddress(n);
       const link = `fv${n}`;
-      await exec("linking the instance (ip, router's side)", this.nsIp(this.pids()[0]!), [
-        `link add ${link} mtu 65520 type veth peer name eth0 mtu 65520 netns ${pid}`,
+      // fd 3: the router's namespace, where ip runs; fd 4: the instance's, where eth0 goes.
+      await exec("linking the instance (ip, router's side)", this.nsIp(), [
+        `link add ${link} mtu 65520 type veth peer name eth0 mtu 65520 netns ${childNetnsPath(1)}`,
         // No IPv6 link-local addresses: the router forwards IPv4 only.
         `link set ${link} addrgenmode none`,
         `addr add ${ROUTER_GATEWAY}/32 dev ${link}`,
         `link set ${link} up`,
         `route add ${addr}/32 dev ${link}`,
         '',
-      ].join('\n'), stepMs);
-      await exec("configuring the instance's link (ip)", this.nsIp(pid), [
+      ].join('\n'), stepMs, [this.netns, instance]);
+      await exec("configuring the instance's link (ip)", this.nsIp(), [
         'link set lo up',
         'link set eth0 addrgenmode none',
         `addr add ${addr}/32 dev eth0`,
@@ -216,7 +234,7 @@ export class EgressRouter {
         `route add ${ROUTER_GATEWAY}/32 dev eth0`,
         `route add default via ${ROUTER_GATEWAY} dev eth0`,
         '',
-      ].join('\n'), stepMs);
+      ].join('\n'), stepMs, [instance]);
     } catch (err) {
       this.release(n);
       throw err;
@@ -280,8 +298,9 @@ export class EgressRouter {
     };
   }
 
-  private nsIp(pid: number): string[] {
-    return [this.opts.tools.nsenter, `--net=/proc/${pid}/ns/net`, '--', this.opts.tools.ip, '-b', '-'];
+  /** `ip -b -` in the namespace passed as descriptor 3. */
+  private nsIp(): string[] {
+    return [this.opts.tools.nsenter, `--net=${childNetnsPath(0)}`, '--', this.opts.tools.ip, '-b', '-'];
   }
 
   private allocate(): number {
@@ -318,7 +337,7 @@ export class EgressRouter {
       }
       if (hosts !== this.loadedHosts) {
         try {
-          await exec("updating the host's addresses in the filter (nft)", [this.opts.tools.nsenter, `--net=/proc/${this.pids()[0]}/ns/net`, '--', this.opts.tools.nft, '-f', '-'], hostSetUpdate('ip', hosts ? hosts.split(',') : []), this.opts.stepMs ?? 10_000);
+          await exec("updating the host's addresses in the filter (nft)", [this.opts.tools.nsenter, `--net=${childNetnsPath(0)}`, '--', this.opts.tools.nft, '-f', '-'], hostSetUpdate('ip', hosts ? hosts.split(',') : []), this.opts.stepMs ?? 10_000, [this.netns]);
         } catch (err) {
           this.end((err as Error).message);
           throw err;
@@ -334,6 +353,8 @@ export class EgressRouter {
     if (this.exitReason) return;
     this.exitReason = why;
     this.unwatch?.();
+    // After the updates queued before the end (they use the descriptor).
+    void this.hostUpdate.catch(() => {}).then(() => this.netns.close());
     killGroup(this.holder);
     killGroup(this.slirp);
     void this.cgroup?.remove().catch(() => {});
@@ -400,12 +421,18 @@ function ready(p: ChildProcess, timeoutMs: number): Promise<void> {
  * never runs it), and started again at once should it stop, every instance still running then
  * linked to the new one (their open connections are lost; their network comes back).
  */
+interface LinkedInstance {
+  netns: NetnsHandle;
+  router?: EgressRouter;
+  release?: () => void;
+}
+
 export class SharedEgress {
   private current: Promise<EgressRouter> | undefined;
   private live: EgressRouter | undefined;
   private closed = false;
-  /** Every linked instance by the pid of its namespace, with the release of its current link. */
-  private readonly linked = new Map<number, { router?: EgressRouter; release?: () => void }>();
+  /** Every linked instance's namespace, with the release of its current link. */
+  private readonly linked = new Set<LinkedInstance>();
 
   constructor(
     private readonly opts: RouterOptions,
@@ -431,21 +458,29 @@ export class SharedEgress {
     return this.current;
   }
 
-  /** Links the namespace of process `pid`; answers the release to call when it is gone. */
+  /**
+   * Links the namespace of live process `pid` (opened at once: the pid is not used again);
+   * answers the release to call when it is gone.
+   */
   async link(pid: number): Promise<() => void> {
-    const entry: { router?: EgressRouter; release?: () => void } = {};
-    this.linked.set(pid, entry);
+    const entry: LinkedInstance = { netns: NetnsHandle.open(pid) };
+    this.linked.add(entry);
+    let unlinked = false;
     const unlink = (): void => {
-      if (this.linked.get(pid) === entry) this.linked.delete(pid);
+      if (unlinked) return;
+      unlinked = true;
+      this.linked.delete(entry);
       entry.release?.();
+      entry.netns.close();
     };
     for (let attempt = 1; ; attempt++) {
       let r: EgressRouter | undefined;
       try {
         r = await this.router();
         if (entry.router !== r) {
-          entry.release = await r.connect(pid);
+          entry.release = await r.connect(entry.netns);
           entry.router = r;
+          if (unlinked) entry.release(); // the instance ended while it was being linked
         }
         return unlink;
       } catch (err) {
@@ -475,16 +510,17 @@ export class SharedEgress {
   /** Links every instance not linked to `r` (they were linked to a router that stopped). */
   private async relink(r: EgressRouter): Promise<void> {
     let n = 0;
-    for (const [pid, entry] of this.linked) {
+    for (const entry of this.linked) {
       if (!entry.router || entry.router === r) continue;
       entry.release?.();
       try {
-        entry.release = await r.connect(pid, true);
+        entry.release = await r.connect(entry.netns, true);
         entry.router = r;
+        if (!this.linked.has(entry)) entry.release(); // it ended meanwhile
         n++;
       } catch (err) {
         // Its namespace is gone (the instance ended meanwhile), or the new router failed too.
-        this.log('warn', `instance namespace ${pid} could not be linked to the new egress router: ${(err as Error).message}`);
+        this.log('warn', `an instance's namespace could not be linked to the new egress router: ${(err as Error).message}`);
       }
     }
     if (n) this.log('info', `linked ${n} running instances to the new shared egress router`);

@@ -5,6 +5,7 @@ import type { InstanceLimits } from './bwrap-driver.js';
 import type { InstanceRefusals } from './seccomp-log.js';
 import { processTreeMemory } from '../host/process-memory.js';
 import { childExit } from '../host/child-exit.js';
+import { processStartTime } from '../../util/process-start.js';
 import type { RunDirChannel } from '../socket-channel/index.js';
 
 /**
@@ -24,6 +25,12 @@ export function readChildPid(child: ChildProcess): Promise<number | undefined> {
       resolve(m ? Number(m[1]) : undefined);
     });
   });
+}
+
+/** The runtime's pid and its start time: the pid alone may name another process once it ended. */
+interface Runtime {
+  pid: number;
+  started: string | undefined;
 }
 
 function signal(pid: number | undefined, sig: NodeJS.Signals): void {
@@ -55,10 +62,12 @@ export function stopSandbox(child: ChildProcess, childPid: Promise<number | unde
       if (stopping) return stopping;
       stopping = (async () => {
         const pid = await Promise.race([childPid, new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
-        signal(pid, 'SIGTERM');
-        if (pid === undefined && child.pid !== undefined) signal(-child.pid, 'SIGTERM');
+        const runtime: Runtime | undefined = pid === undefined || ended() ? undefined : { pid, started: processStartTime(pid) };
+        signal(runtime?.pid, 'SIGTERM');
+        if (runtime === undefined && child.pid !== undefined) signal(-child.pid, 'SIGTERM');
         const timer = setTimeout(() => {
-          signal(pid, 'SIGKILL');
+          // Only the same process: once it ended, the kernel may have given its pid to another.
+          if (runtime?.started !== undefined && processStartTime(runtime.pid) === runtime.started) signal(runtime.pid, 'SIGKILL');
           if (child.pid !== undefined) signal(-child.pid, 'SIGKILL');
         }, graceMs);
         await exit;
