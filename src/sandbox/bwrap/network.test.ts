@@ -140,7 +140,7 @@ describe('network policies in real sandboxes', () => {
         const pub = [`${ns.nsAddr}:${nsPort}`, ...(v6() ? [`[${ns.nsAddr6}]:${nsPort}`] : [])];
         const closed = [`127.0.0.1:${loop.port}`, ...hostTargets, `${ns.privateAddr}:${nsPort}`, `${ns.linkLocalAddr}:${nsPort}`, ...(v6() ? [`[${ns.private6}]:${nsPort}`] : [])];
         const res = await probeIn(plan, [...pub, ...closed]);
-        for (const p of pub) assert.equal(res[p], 'ok:netns', `${p}: ${res[p]}`);
+        for (const p of pub) assert.equal(res[p], 'ok:netns', `${p}: ${res[p]}; ${ns.state()}`);
         assertBlocked(res, closed);
         assert.equal(res['nft-flush'], 'refused'); // no CAP_NET_ADMIN over the namespace inside
       });
@@ -155,7 +155,7 @@ describe('network policies in real sandboxes', () => {
         const open = [`${ns.privateAddr}:${nsPort}`, `${ns.linkLocalAddr}:${nsPort}`, ...(v6() ? [`[${ns.private6}]:${nsPort}`] : [])];
         const closed = [`127.0.0.1:${loop.port}`, ...hostTargets];
         const res = await probeIn(plan, [...open, ...closed]);
-        for (const o of open) assert.equal(res[o], 'ok:netns', `${o}: ${res[o]}`);
+        for (const o of open) assert.equal(res[o], 'ok:netns', `${o}: ${res[o]}; ${ns.state()}`);
         assertBlocked(res, closed);
       });
 
@@ -176,7 +176,7 @@ describe('network policies in real sandboxes', () => {
         assert.match(readFileSync(join(runDir, 'resolv.conf'), 'utf8'), /^nameserver /m);
         const binds = plan.binds.flatMap((b) => ['--ro-bind', b.source, b.dest]);
         const res = await probeIn(plan, [`svc.ferry.test:${nsPort}`], outer, binds);
-        assert.equal(res[`svc.ferry.test:${nsPort}`], 'ok:netns');
+        assert.equal(res[`svc.ferry.test:${nsPort}`], 'ok:netns', ns.state());
       });
 
       test("the filter follows the host's addresses while the instance runs", async (t) => {
