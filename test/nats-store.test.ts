@@ -1,8 +1,9 @@
 /**
  * `ferry server --store nats://...`: the metadata lives in NATS JetStream. A deploy on one server
  * process routes on a second one through the change feed, a restart keeps everything, a login
- * with a password from the environment works, and an unreachable or refusing NATS stops the
- * start with a clear error (and no secret in it).
+ * with a password from the environment, a token over TLS, an NKey seed and a creds file (an
+ * operator-mode server) works, and an unreachable or refusing NATS stops the start with a clear
+ * error (and no secret in it).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { startFerry, disposeFerry, markSensitive, type Ferry } from './support/f
 import { runCli, versionFn } from './support/helpers.js';
 import { startNatsServer, type NatsServer } from './support/nats-server.js';
 import { makeTlsFiles } from './support/registry.js';
+import { operatorMode, userNkey } from './support/nats-jwt.js';
 import { waitFor } from './support/wait.js';
 
 const processArgs = ['--driver', 'process', '--unsandboxed', '--pool-size', '0'];
@@ -143,6 +145,66 @@ test('a login to NATS over TLS (--nats-tls-ca) with a token from a file (--nats-
       assert.match(err.message, /exited \([1-9]\d*\) before listening/);
       assert.match(err.message, /cannot reach NATS/);
       assert.doesNotMatch(err.message, new RegExp(token));
+      return true;
+    });
+  } finally {
+    await locked.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a login to NATS with an NKey seed file (--nats-nkey-seed): the right seed works, another is refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-nats-nkey-'));
+  const key = userNkey();
+  const other = userNkey();
+  for (const seed of [key.seed, other.seed]) markSensitive(seed);
+  const conf = join(dir, 'nkey.conf');
+  await writeFile(conf, `authorization { users = [ { nkey: "${key.publicKey}" } ] }\n`, { mode: 0o600 });
+  const seedFile = join(dir, 'user.nk');
+  await writeFile(seedFile, `${key.seed}\n`, { mode: 0o600 });
+  const otherFile = join(dir, 'other.nk');
+  await writeFile(otherFile, `${other.seed}\n`, { mode: 0o600 });
+  const locked = await startNatsServer({ args: ['-c', conf] });
+  try {
+    const f = await start(['--store', locked.url, '--nats-nkey-seed', seedFile]);
+    await f.deploy('by-nkey', versionFn('1'));
+    assert.equal(await answer(f, '/fn/by-nkey'), '200 v1');
+    await disposeFerry(started.pop()!);
+    // A seed of a key the server does not know: the start fails, naming NATS, no seed printed.
+    await assert.rejects(start(['--store', locked.url, '--nats-nkey-seed', otherFile]), (err: Error) => {
+      assert.match(err.message, /exited \([1-9]\d*\) before listening/);
+      assert.match(err.message, /cannot reach NATS/);
+      assert.doesNotMatch(err.message, new RegExp(other.seed));
+      return true;
+    });
+  } finally {
+    await locked.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a login to an operator-mode NATS with a creds file (--nats-creds): JetStream through an account JWT', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-nats-creds-'));
+  const mode = operatorMode();
+  markSensitive(mode.userSeed);
+  const conf = join(dir, 'operator.conf');
+  await writeFile(conf, mode.config, { mode: 0o600 });
+  const creds = join(dir, 'user.creds');
+  await writeFile(creds, mode.creds, { mode: 0o600 });
+  const loose = join(dir, 'loose.creds');
+  await writeFile(loose, mode.creds, { mode: 0o644 });
+  const locked = await startNatsServer({ args: ['-c', conf] });
+  try {
+    const f = await start(['--store', locked.url, '--nats-creds', creds]);
+    await f.deploy('by-creds', versionFn('1'));
+    assert.equal(await answer(f, '/fn/by-creds'), '200 v1');
+    await disposeFerry(started.pop()!);
+    // Without the creds the operator-mode server refuses the connection.
+    await assert.rejects(start(['--store', locked.url]), /cannot reach NATS/);
+    // A creds file others may read is refused before any connection, naming the setting.
+    await assert.rejects(start(['--store', locked.url, '--nats-creds', loose]), (err: Error) => {
+      assert.match(err.message, /--nats-creds: .* is readable by others/);
+      assert.doesNotMatch(err.message, new RegExp(mode.userSeed));
       return true;
     });
   } finally {
