@@ -49,3 +49,12 @@ test('--trust-proxy takes addresses and CIDRs, IPv4 and IPv6', () => {
   assert.deepEqual(loadServerOptions({}, { FERRY_TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy, ['10.0.0.0/8', '::1']);
   assert.throws(() => loadServerOptions({ trustProxy: 'proxy.example' }, {}), /--trust-proxy/);
 });
+
+test("the microvm tier's pools: one VM without a NIC ready by default, none with one; negative sizes refused", () => {
+  const o = loadServerOptions({}, {});
+  assert.equal(o.microvmPool, 1);
+  assert.equal(o.microvmEgressPool, 0);
+  const set = loadServerOptions({ microvmPool: '3' }, { FERRY_MICROVM_EGRESS_POOL: '2' });
+  assert.deepEqual([set.microvmPool, set.microvmEgressPool], [3, 2]);
+  assert.throws(() => loadServerOptions({ microvmEgressPool: '-1' }, {}), /^Error: --microvm-egress-pool: '-1' is not a non-negative integer/);
+});

@@ -44,6 +44,9 @@ export interface ServerOptions {
   unsandboxed: boolean;
   /** Sandbox tiers a version may ask for with `tier`, besides `driver` (the default tier). */
   sandboxTiers: string[];
+  /** The microvm tier's booted VMs kept ready for `none` instances, and for `egress` ones. */
+  microvmPool: number;
+  microvmEgressPool: number;
   /** Tiers only permission:admin may ask for. */
   adminTiers: string[];
   /** What this node does in a cluster: `all` (one node, or a node that does everything), `gateway`, `worker`. */
@@ -204,6 +207,8 @@ export const serverSettings: Setting[] = [
   { key: 'stopGraceMs', flag: '--stop-grace', env: 'FERRY_STOP_GRACE', kind: 'duration', default: 5000, help: 'on stopping, how long each instance has between SIGTERM and SIGKILL' },
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, microvm (a VM per instance; ferry rootfs build first), or process (no isolation: needs --unsandboxed)' },
   { key: 'sandboxTiers', flag: '--sandbox-tiers', env: 'FERRY_SANDBOX_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers (bwrap, gvisor, microvm) a function may ask for with "tier", besides --driver (the default tier)' },
+  { key: 'microvmPool', flag: '--microvm-pool', env: 'FERRY_MICROVM_POOL', kind: 'int', default: 1, help: 'microvm tier: booted VMs kept ready for instances without network (each serves one instance; a start takes one and the next boots behind it)' },
+  { key: 'microvmEgressPool', flag: '--microvm-egress-pool', env: 'FERRY_MICROVM_EGRESS_POOL', kind: 'int', default: 0, help: 'microvm tier: booted VMs with a NIC kept ready for "egress" instances (0: each boots its own)' },
   { key: 'adminTiers', flag: '--admin-tiers', env: 'FERRY_ADMIN_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers only permission:admin may ask for' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
   { key: 'role', flag: '--role', env: 'FERRY_ROLE', kind: 'string', default: 'all', help: 'in a cluster (--store nats://...): gateway (API and surfaces, runs no instances), worker (runs instances and executions), or all' },
