@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { detectCgroups, type CgroupController } from '../bwrap/cgroups.js';
 import { helperAvailable, helperBuildFix, helperPath, helperVersion } from '../bwrap/helper.js';
@@ -8,6 +8,8 @@ import { checkSeccompLog } from '../bwrap/seccomp-log.js';
 import { systemBindArgs } from '../bwrap/system-binds.js';
 import { dataDirUnreachable } from '../bwrap/data-dir-reach.js';
 import { chooseAccel } from '../microvm/qemu.js';
+import { egressMissing } from '../microvm/egress.js';
+import { defaultKernelDir } from '../microvm/guest-layout.js';
 
 /**
  * What this host offers the sandbox, for `ferry doctor` and the server's start-up line. Only
@@ -160,6 +162,24 @@ function kvm(): HostCheck {
   }
 }
 
+/**
+ * Whether microvm guests can have `network: "egress"` here: the shared router's tools, root, the
+ * native helper, and the guest NIC's modules from the extracted kernel. Optional: without it the
+ * tier refuses `egress` and runs `none`.
+ */
+function microvmEgressCheck(): HostCheck {
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(join(defaultKernelDir, 'lib', 'modules'));
+  } catch {
+    /* not extracted */
+  }
+  const fix = 'sudo bash scripts/install-system-deps.sh';
+  if (!versions.length) return { name: 'microvm-egress', ok: false, required: false, detail: `no guest kernel extracted in ${defaultKernelDir}: the microvm tier cannot run`, fix };
+  const why = egressMissing(defaultKernelDir, versions.sort().at(-1)!);
+  return why ? { name: 'microvm-egress', ok: false, required: false, detail: `${why}; microvm instances can use network "none" only`, fix } : { name: 'microvm-egress', ok: true, required: false, detail: `microvm guests can have network "egress" (kernel ${versions.sort().at(-1)}, virtio-net, the shared egress router)` };
+}
+
 /** Whether the sandbox user can pass through to the data dir (as root, instances run as it). */
 function dataDirCheck(where: { dataDir: string; sandboxUid: number }): HostCheck {
   const why = process.getuid?.() === 0 ? dataDirUnreachable(where.dataDir, where.sandboxUid, where.sandboxUid) : undefined;
@@ -199,7 +219,7 @@ export async function probeHost(where?: { dataDir: string; sandboxUid: number })
   // The default network policy, egress, needs a user-mode stack (either) and nft for its filter.
   const stackMissing = !pasta.ok && !slirp.ok;
   const required = (c: HostCheck, yes: boolean): HostCheck => ({ ...c, required: yes });
-  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), required(ip, true), required(nsenter, true), kvm(), ...(where ? [dataDirCheck(where)] : [])];
+  const checks: HostCheck[] = [root, bwrap, userns(), seccomp, helper, refusals, ...cgroups, alt(pasta, slirp), required(alt(slirp, pasta), stackMissing), required(nft, true), required(ip, true), required(nsenter, true), kvm(), microvmEgressCheck(), ...(where ? [dataDirCheck(where)] : [])];
   const strip = ({ name, ok, detail, fix, required }: HostCheck): HostCheck => (fix ? { name, ok, detail, fix, required } : { name, ok, detail, required });
   const cg = (c: CgroupController): string => {
     const check = cgroups.find((x) => x.name === `cgroup-${c}`);

@@ -40,6 +40,23 @@ export interface MicrovmEgressOptions extends Pick<BwrapDriverOptions, 'dataDir'
   stateDir: string;
 }
 
+const guestModulesDir = (kernelDir: string, kernelVersion: string): string => join(kernelDir, 'lib', 'modules', kernelVersion, 'kernel');
+
+/**
+ * Why `egress` cannot work in the microvm tier on this host, or undefined: what the driver checks
+ * before it sets anything up, and what `ferry doctor` reports.
+ */
+export function egressMissing(kernelDir: string, kernelVersion: string): string | undefined {
+  if (process.getuid?.() !== 0) return "network 'egress' in the microvm tier needs Ferry to run as root";
+  if (!helperAvailable()) return "network 'egress' in the microvm tier needs Ferry's native helper (it runs the shared egress router as the sandbox user)";
+  const modulesDir = guestModulesDir(kernelDir, kernelVersion);
+  const missing = NET_MODULES.filter((m) => !existsSync(join(modulesDir, m)));
+  if (missing.length) return `network 'egress' in the microvm tier needs the guest kernel's virtio-net modules (${missing.join(', ')} under ${modulesDir}): run \`sudo bash scripts/install-system-deps.sh\` again`;
+  const { unshare, nsenter, ip } = findTools();
+  if (!unshare || !nsenter || !ip) return "network 'egress' in the microvm tier needs the shared egress router: apt-get install -y slirp4netns nftables iproute2 util-linux";
+  return undefined;
+}
+
 /**
  * Sets `egress` up for this driver, or answers why it cannot be (the tier then refuses `egress`
  * with that reason). The same shared egress router as the bwrap and gvisor tiers
@@ -48,14 +65,11 @@ export interface MicrovmEgressOptions extends Pick<BwrapDriverOptions, 'dataDir'
  * anything the guest or QEMU could change.
  */
 export function microvmEgress(o: MicrovmEgressOptions): MicrovmEgress | string {
-  if (process.getuid?.() !== 0) return "network 'egress' in the microvm tier needs Ferry to run as root";
-  if (!helperAvailable()) return "network 'egress' in the microvm tier needs Ferry's native helper (it runs the shared egress router as the sandbox user)";
-  const modulesDir = join(o.kernelDir, 'lib', 'modules', o.kernelVersion, 'kernel');
-  const missing = NET_MODULES.filter((m) => !existsSync(join(modulesDir, m)));
-  if (missing.length) return `network 'egress' in the microvm tier needs the guest kernel's virtio-net modules (${missing.join(', ')} under ${modulesDir}): run \`sudo bash scripts/install-system-deps.sh\` again`;
-  const tools = findTools();
-  const { unshare, nsenter, ip } = tools;
-  if (!unshare || !nsenter || !ip) return "network 'egress' in the microvm tier needs the shared egress router: apt-get install -y slirp4netns nftables iproute2 util-linux";
+  const missingHere = egressMissing(o.kernelDir, o.kernelVersion);
+  if (missingHere) return missingHere;
+  const modulesDir = guestModulesDir(o.kernelDir, o.kernelVersion);
+  // egressMissing found each of them.
+  const { unshare, nsenter, ip } = findTools() as { unshare: string; nsenter: string; ip: string };
   const user = { uid: o.sandboxUid, gid: o.sandboxUid };
   const scope = createHash('sha256').update(`microvm\0${o.dataDir}\0${o.slot ?? 0}`).digest('hex').slice(0, 12);
   const log = (level: 'info' | 'warn' | 'error', message: string): void => o.log?.(level, message);
