@@ -57,14 +57,8 @@ export class SqliteQueue implements Queue {
   ) {}
 
   async stats(): Promise<QueueStats> {
-    const row = this.owner.db
-      .prepare(
-        `SELECT COUNT(*) FILTER (WHERE holder_name IS NULL AND due <= @now) AS pending,
-                COUNT(*) FILTER (WHERE holder_name IS NOT NULL) AS held,
-                MIN(CASE WHEN holder_name IS NULL AND due <= @now THEN due END) AS oldest
-           FROM messages WHERE queue = @queue`,
-      )
-      .get({ queue: this.name, now: Date.now() }) as { pending: number; held: number; oldest: number | null };
+    // Prepared once with the others: it runs on every metrics scrape and scaler tick.
+    const row = this.owner.sql.stats.get({ queue: this.name, now: Date.now() }) as { pending: number; held: number; oldest: number | null };
     return { pending: row.pending, held: row.held, oldestPendingAt: row.oldest ?? undefined };
   }
 

@@ -77,6 +77,12 @@ function prepare(db: Database.Database) {
     ),
     unbury: db.prepare('DELETE FROM dead_letters WHERE queue = @queue AND id = @id'),
     prune: db.prepare('DELETE FROM dead_letters WHERE queue = @queue AND at < @before'),
+    stats: db.prepare(
+      `SELECT COUNT(*) FILTER (WHERE holder_name IS NULL AND due <= @now) AS pending,
+              COUNT(*) FILTER (WHERE holder_name IS NOT NULL) AS held,
+              MIN(CASE WHEN holder_name IS NULL AND due <= @now THEN due END) AS oldest
+         FROM messages WHERE queue = @queue`,
+    ),
   };
 }
 

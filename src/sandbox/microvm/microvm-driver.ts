@@ -1,4 +1,5 @@
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { linkTree } from './link-tree.js';
 import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView } from '../../core/index.js';
@@ -141,8 +142,9 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
         await cpu?.release(name);
       };
       try {
-        // The package, copied into the VM's share: QEMU exports it read-only, the guest mounted it at boot.
-        await cp(spec.packageDir, vm.packageShare, { recursive: true, force: true, dereference: false, verbatimSymlinks: true });
+        // The package, linked into the VM's share: QEMU exports it read-only, the guest mounted it at
+        // boot. Linked only when QEMU runs as another user than the one owning the stored files.
+        await linkTree(spec.packageDir, vm.packageShare, { copy: process.getuid?.() !== 0 || o.sandboxUid === 0 });
         if (cpu && vm.qemu.pid !== undefined) await cpu.limit(name, vm.qemu.pid, spec.limits.cpu);
       } catch (err) {
         await gone();
