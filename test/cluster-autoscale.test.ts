@@ -53,15 +53,18 @@ test('a backlog grows the workers, every execution ends succeeded once, and an i
   await waitFor('the first worker to be alive', async () => (await clusterWorkers()) === 1, { timeoutMs: 30_000 });
   assert.equal(childPids(first.proc.pid!).length, 1);
 
-  // Long enough that one worker (two at once) needs ~9 s for the backlog: the autoscaler checks
-  // four times a second, so a second worker announces itself well before the queue is empty.
-  await gateway.deploy('sleepy', nodeFn('export default async (req) => { await new Promise((r) => setTimeout(r, 600)); return "done " + (await req.text()); };\n'));
+  // Each execution waits for a gate the test opens once a second worker has announced itself:
+  // the backlog lasts until the autoscaler has grown the workers, however slowly a loaded host
+  // starts them (a fixed run time let one worker drain it first).
+  const gate = join(dir, 'gate');
+  await gateway.deploy('sleepy', nodeFn(`import { existsSync } from 'node:fs';\nexport default async (req) => { for (let i = 0; i < 1200 && !existsSync(${JSON.stringify(gate)}); i++) await new Promise((r) => setTimeout(r, 50)); await new Promise((r) => setTimeout(r, 100)); return "done " + (await req.text()); };\n`));
   // Watch the worker count from both sides until the end of the backlog.
   let most = { cluster: 0, processes: 0 };
   let watching = true;
   const watch = (async () => {
     while (watching) {
       most = { cluster: Math.max(most.cluster, await clusterWorkers().catch(() => 0)), processes: Math.max(most.processes, childPids(first.proc.pid!).length) };
+      if (most.cluster > 1 && !existsSync(gate)) writeFileSync(gate, 'open');
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
