@@ -158,7 +158,7 @@ for (const [name, file] of Object.entries(suites)) {
     const text = r.files.get(`${name}.tap`) ?? '';
     const tap = parseTap(text);
     const summary = tapSummary(tap.counts);
-    t.diagnostic(`in-VM ${file}: ${summary}`);
+    t.diagnostic(`in-VM ${file}: ${summary}; ${tapDurations(text)}`);
     const why = `${file} in the VM: ${summary}\n${tail(text, 8000)}`;
     assert.deepEqual(tap.failedLines, [], why);
     assert.deepEqual(tap.skippedLines, [], why);
@@ -167,6 +167,13 @@ for (const [name, file] of Object.entries(suites)) {
     assert.equal(tap.counts['pass'], tap.counts['tests'], why);
     assert.equal(r.files.get(`${name}.rc`)?.trim(), '0', `exit status of node --test: ${why}`);
   });
+}
+
+/** Each top-level test's time in the VM (from the TAP report's duration_ms), slowest first. */
+function tapDurations(text: string): string {
+  const rows: Array<[string, number]> = [];
+  for (const m of text.matchAll(/^ok \d+ - (.*)\n(?:  .*\n)*?  duration_ms: ([\d.]+)/gm)) rows.push([m[1]!, Number(m[2])]);
+  return rows.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${(ms / 1000).toFixed(1)} s ${n}`).join('; ');
 }
 
 function tapSummary(c: Record<string, number>): string {
