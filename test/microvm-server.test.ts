@@ -1,7 +1,10 @@
 // The microvm tier through a real server: `--sandbox-tiers microvm` with its pool settings, a
 // python function whose ferry.json asks for `"tier": "microvm"` deployed through the API (the
 // deploy-time check runs in the tier), called, and answering from its own kernel; the API and the
-// answer name the tier. One pooled VM (emulated here), booted while the server starts.
+// answer name the tier. Container image versions in the tier too, uploaded as `docker save`
+// archives: a busybox `exec`, busybox httpd as `http`, and a glibc image (Debian's python3.11),
+// each with the image's tree as `/` in the guest. One pooled VM (emulated here), booted while the
+// server starts; each start takes one and the next boots behind it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,6 +12,7 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFerry, disposeFerry, type Ferry } from './support/ferry.js';
+import { busyboxTree, imagePackage, pythonTree, type ImageUpload } from './support/image-trees.js';
 import { ensureMicrovmRoot, microvmMissing } from './support/microvm-root.js';
 
 const why = microvmMissing();
@@ -47,4 +51,49 @@ test('a function asking for the microvm tier is deployed through the API and ans
   const again = await fetch(`${f.url}/fn/in-vm`);
   assert.equal(again.status, 200);
   assert.deepEqual(await again.json(), body);
+});
+
+/** Uploads an image version in the microvm tier; answers the version. */
+async function deployImage(name: string, pkg: ImageUpload): Promise<string> {
+  const res = await ferry!.api('POST', `/v1/functions/${name}/versions`, pkg.archive, { 'content-type': 'application/x-docker-archive', 'ferry-manifest': pkg.manifest });
+  const text = await res.text();
+  assert.equal(res.status, 201, `deploy ${name}: ${text}`);
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+async function call(name: string, body?: string, path = ''): Promise<{ status: number; text: string; tier: string | null }> {
+  const res = await fetch(`${ferry!.url}/fn/${name}${path}`, body === undefined ? {} : { method: 'POST', body });
+  return { status: res.status, text: await res.text(), tier: res.headers.get('x-ferry-sandbox') };
+}
+
+test("image versions in the microvm tier: exec and http from busybox, and a glibc python, the image's tree as /", { skip, timeout: 600_000 }, async () => {
+  const sh = (script: string): string[] => ['/bin/sh', '-c', script];
+  await deployImage('vm-img-who', await imagePackage(busyboxTree({ 'srv/data/note.txt': 'note\n' }), {
+    runtime: 'exec',
+    tier: 'microvm',
+    image: { entrypoint: sh('id -u; pwd; cat note.txt; [ -e /etc/hostname.host ] || echo "image root"; cat'), user: 'app', workdir: '/srv/data' },
+  }));
+  assert.deepEqual(await call('vm-img-who', 'body'), { status: 200, text: '1234\n/srv/data\nnote\nimage root\nbody', tier: 'microvm' });
+
+  await deployImage('vm-img-web', await imagePackage(busyboxTree({ 'www/index.html': '<p>from the image, in a VM</p>\n' }), {
+    runtime: 'http',
+    tier: 'microvm',
+    image: { entrypoint: sh('exec httpd -f -p "$PORT" -h /www'), user: 'app' },
+  }));
+  assert.deepEqual(await call('vm-img-web', undefined, '/index.html'), { status: 200, text: '<p>from the image, in a VM</p>\n', tier: 'microvm' });
+
+  await deployImage('vm-img-py', await imagePackage(pythonTree(), {
+    runtime: 'exec',
+    tier: 'microvm',
+    image: { entrypoint: ['/usr/bin/python3.11', '-S', '-c', 'import sys; sys.stdout.write(sys.stdin.read()[::-1])'] },
+  }));
+  assert.deepEqual(await call('vm-img-py', 'abc def'), { status: 200, text: 'fed cba', tier: 'microvm' });
+
+  // A command missing from the image is refused at deploy, in this tier as in the others.
+  const bad = await imagePackage(busyboxTree(), { runtime: 'exec', tier: 'microvm', image: { entrypoint: ['/bin/not-there'] } });
+  const res = await ferry!.api('POST', '/v1/functions/vm-img-bad/versions', bad.archive, { 'content-type': 'application/x-docker-archive', 'ferry-manifest': bad.manifest });
+  const problem = (await res.json()) as { code: string; detail: string };
+  assert.equal(res.status, 422, JSON.stringify(problem));
+  assert.match(problem.detail, /not-there' is not an executable file in the image/);
+  assert.equal((await ferry!.api('GET', '/v1/functions/vm-img-bad')).status, 404);
 });
