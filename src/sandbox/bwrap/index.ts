@@ -7,7 +7,7 @@ import { detectCgroups } from './cgroups.js';
 import { writeEtcFiles } from './etc-files.js';
 import { helperAvailable, helperExecArgv, helperPath, helperBuildFix } from './helper.js';
 import { assertAllowed, createNetwork, findTool, findTools, routerTools, SLIRP_DNS, type EgressEngine } from './network.js';
-import { SharedEgress } from './egress-router.js';
+import { SharedEgress } from './shared-egress.js';
 import { HostAddressWatch } from './host-addresses.js';
 import { InstanceFilters } from './instance-filters.js';
 import type { CgroupHost } from './cgroups.js';

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ROUTER_GATEWAY } from './network-rules.js';
 import { FerryError } from '../../errors/index.js';
 import { assertAllowed, createNetwork, findTools, networkPlan, probeNetwork, routerTools, SLIRP_DNS, type EgressEngine, type NetworkContext, type NetworkPlan, type NetworkProbe, type NetworkTools } from './network.js';
-import { SharedEgress } from './egress-router.js';
+import { SharedEgress } from './shared-egress.js';
 import { HostAddressWatch, readHostAddresses } from './host-addresses.js';
 import { InstanceFilters } from './instance-filters.js';
 import { asSandboxUser, createTestNetns, hostServer, markerServerArgv, missingNetns, missingSandbox, mustWork, need, probeSource, ready, run, testSandboxArgs, type StackRun, type TestNetns } from '../../../test/support/netns.js';

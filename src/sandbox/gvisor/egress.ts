@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
-import type { SharedEgress } from '../bwrap/egress-router.js';
+import type { SharedEgress } from '../bwrap/shared-egress.js';
 
 /** How long the namespace may take to appear. */
 const STEP_MS = 10_000;
