@@ -21,5 +21,15 @@ export default async function* slowestFiles(source) {
   const sum = rows.reduce((s, [, ms]) => s + ms, 0);
   yield `\nslowest ${Math.min(SHOWN, rows.length)} of ${rows.length} test files (wall time):\n`;
   for (const [file, ms] of rows.slice(0, SHOWN)) yield `${(ms / 1000).toFixed(1).padStart(7)} s  ${file.replace(root, '')}\n`;
+  // The files that ended last, with when each ran (seconds since the suite began): what the
+  // suite's wall time waits on at its end.
+  const began = Date.now() - process.uptime() * 1000;
+  const last = [...wall.keys()].filter((f) => seen.has(f)).sort((a, b) => seen.get(b)[1] - seen.get(a)[1]).slice(0, 8);
+  yield `last to end (seconds since the start: first report .. end):\n`;
+  for (const f of last) {
+    const end = seen.get(f)[1];
+    const start = end - wall.get(f);
+    yield `${((start - began) / 1000).toFixed(0).padStart(7)} .. ${((end - began) / 1000).toFixed(0).padStart(4)}  ${f.replace(root, '')}\n`;
+  }
   yield `total: ${process.uptime().toFixed(1)} s wall, ${(sum / 1000).toFixed(1)} s summed over files\n`;
 }
