@@ -2,8 +2,8 @@
 // python function whose ferry.json asks for `"tier": "microvm"` deployed through the API (the
 // deploy-time check runs in the tier), called, and answering from its own kernel; the API and the
 // answer name the tier. Container image versions in the tier too, uploaded as `docker save`
-// archives: a busybox `exec`, busybox httpd as `http`, and a glibc image (Debian's python3.11),
-// each with the image's tree as `/` in the guest. One pooled VM (emulated here), booted while the
+// archives: a busybox `exec` (its user, working directory and tree as `/` checked from inside),
+// busybox httpd as `http`, and a glibc image (Debian's python3.11). One pooled VM (emulated here), booted while the
 // server starts; each start takes one and the next boots behind it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,12 +68,30 @@ async function call(name: string, body?: string, path = ''): Promise<{ status: n
 
 test("image versions in the microvm tier: exec and http from busybox, and a glibc python, the image's tree as /", { skip, timeout: 600_000 }, async () => {
   const sh = (script: string): string[] => ['/bin/sh', '-c', script];
-  await deployImage('vm-img-who', await imagePackage(busyboxTree({ 'srv/data/note.txt': 'note\n' }), {
+  // The guest was booted (pooled) before it knew the image; the agent makes the image's tree the
+  // instance's `/`, enters it as the image's user and working directory, and talks frames.
+  const probe = [
+    'id -u; id -g; pwd; cat note.txt; cat',
+    'echo; ls -a / | busybox tr "\\n" " "; echo',
+    '[ -e /pkg ] && echo "seen /pkg"; [ -e /usr/bin/busybox ] && echo "seen the guest root"',
+    'touch /x 2>/dev/null && echo "wrote /"; touch /bin/x 2>/dev/null && echo "wrote /bin"; touch /tmp/x && echo "wrote /tmp"',
+    'ls /proc | busybox grep -c "^[0-9]"',
+  ].join('; ');
+  await deployImage('vm-img-who', await imagePackage(busyboxTree({ 'srv/data/note.txt': 'a note in the image\n' }), {
     runtime: 'exec',
     tier: 'microvm',
-    image: { entrypoint: sh('id -u; pwd; cat note.txt; [ -e /etc/hostname.host ] || echo "image root"; cat'), user: 'app', workdir: '/srv/data' },
+    image: { entrypoint: sh(probe), user: 'app', workdir: '/srv/data' },
   }));
-  assert.deepEqual(await call('vm-img-who', 'body'), { status: 200, text: '1234\n/srv/data\nnote\nimage root\nbody', tier: 'microvm' });
+  const who = await call('vm-img-who', 'the body');
+  assert.equal(who.status, 200, who.text);
+  assert.equal(who.tier, 'microvm');
+  const [uid, gid, cwd, note, body, listing, ...rest] = who.text.split('\n');
+  assert.deepEqual([uid, gid, cwd, note, body], ['1234', '2345', '/srv/data', 'a note in the image', 'the body']);
+  // The image's entries and Ferry's own (/.ferry, /dev, /proc, /run, /tmp); nothing of the guest's root.
+  assert.deepEqual(listing!.trim().split(' ').filter((n) => n !== '.' && n !== '..'), ['.ferry', 'bin', 'dev', 'etc', 'proc', 'run', 'srv', 'tmp']);
+  // Only /tmp is writable; /proc shows the instance's own processes (the shim, the shell, ls), never the agent's.
+  assert.equal(rest[0], 'wrote /tmp', who.text);
+  assert.ok(Number(rest[1]) >= 1 && Number(rest[1]) <= 6, `processes seen in /proc: ${rest[1]}`);
 
   await deployImage('vm-img-web', await imagePackage(busyboxTree({ 'www/index.html': '<p>from the image, in a VM</p>\n' }), {
     runtime: 'http',

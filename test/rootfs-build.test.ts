@@ -2,7 +2,7 @@
 // here (a one-layer `docker save` archive of a static busybox tree, no daemon, no network), read
 // by Ferry's image code, with Ferry's Node, agent and shims under /.ferry; an image whose layer
 // names a path outside the root is refused and the root built before stays. The guest is not
-// booted here (test/microvm-image.test.ts boots the tier's one VM of the suite).
+// booted here (image versions in a guest: test/microvm-server.test.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
