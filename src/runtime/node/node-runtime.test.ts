@@ -71,6 +71,21 @@ test('launch: node with a heap limit and source maps, the shim, socket and handl
   assert.equal(small.env.NODE_ENV, 'production');
 });
 
+test("the check's Node option goes to Node, also where the root starts Node through a loader", () => {
+  const config: EffectiveConfig = {
+    runtime: 'node', handler: 'index.js', command: undefined, env: {}, secrets: [], ...defaultExecutionSettings, ...defaultPrivacySettings,
+    recordPayloads: false, scaling: defaultScaling, limits: defaultLimits, invoke: 'public', sandbox: defaultSandbox,
+  };
+  // A root of another libc (a microvm guest's Debian or image root): Ferry's Node through the host's loader.
+  const loader = ['/.ferry/lib/ld-linux-x86-64.so.2', '--library-path', '/.ferry/lib', '/.ferry/usr/bin/node'];
+  const foreign = { ...hostRootfsView, command: (_need: unknown, args: string[]) => [...loader, ...args] };
+  for (const [rootfs, prefix] of [[hostRootfsView, [process.execPath]], [foreign, loader]] as const) {
+    const plan = nodeRuntime.check!({ view: { packageDir: '/pkg', runDir: '/run', channel: runDirAddresses('/run'), rootfs }, config, env: {} });
+    assert.deepEqual(plan.argv.slice(0, prefix.length + 1), [...prefix, '--expose-internals']);
+    assert.equal(plan.env.FERRY_CHECK, '1');
+  }
+});
+
 test('build: writes package.json {"type":"module"} when there is none; checks the handler exists', async (t) => {
   const dir = pkg(t, { 'index.js': 'export default () => "x";\n' });
   const lines = await build(dir, 'index.js');

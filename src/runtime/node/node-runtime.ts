@@ -99,26 +99,7 @@ export const nodeRuntime: Runtime = {
   },
 
   launch(ctx: LaunchContext): LaunchPlan {
-    const { file, exportName } = checkHandler(ctx.config.handler);
-    const heapMb = Math.max(16, Math.round(ctx.config.limits.memoryMb * 0.75));
-    const handler = posix.join(ctx.view.packageDir, compiledPath(file)) + (exportName ? `:${exportName}` : '');
-    const libs = hostLibraries(ctx.config, ctx.view, ['node']);
-    const globals = libs.node;
-    return {
-      // Heap at 3/4 of the limit: the rest is for code, stacks and buffers outside the V8 heap.
-      argv: ctx.view.rootfs.command({ kind: 'node' }, [`--max-old-space-size=${heapMb}`, '--enable-source-maps', ctx.view.rootfs.runtimeFile(shimPath)]),
-      env: {
-        NODE_ENV: 'production',
-        ...ctx.env,
-        // The host's global modules (hostLibraries): `require` searches NODE_PATH after every node_modules.
-        ...appendPath(ctx.env, 'NODE_PATH', globals),
-        FERRY_SOCKET: ctx.view.channel.frames,
-        FERRY_HANDLER: handler,
-      },
-      cwd: ctx.view.packageDir,
-      rootfs: [...needs, ...libs.rootfs],
-      channel: 'frames',
-    };
+    return launchNode(ctx, []);
   },
 
   pooledLaunch(ctx: PooledLaunchContext): LaunchPlan {
@@ -148,14 +129,41 @@ export const nodeRuntime: Runtime = {
   },
 
   check(ctx: CheckContext): LaunchPlan {
-    const plan = nodeRuntime.launch({ ...ctx, instanceId: 'check', port: 0, networkIsolated: true });
-    const [node, ...args] = plan.argv;
     // --expose-internals: Node's own decorator gives an ES module's syntax error its line (see
     // instance/load-failure.ts); only the check runs with it, never an instance.
-    return { ...plan, argv: [node!, '--expose-internals', ...args], env: { ...plan.env, FERRY_CHECK: '1' } };
+    const plan = launchNode({ ...ctx, instanceId: 'check', port: 0, networkIsolated: true }, ['--expose-internals']);
+    return { ...plan, env: { ...plan.env, FERRY_CHECK: '1' } };
   },
 
   connect(link: InstanceLink): Connector {
     return new FramesConnector(link.dial);
   },
 };
+
+/**
+ * The plan of a node instance, `nodeOptions` first among Node's options: they go through the
+ * root's own way of starting Node (a root of another libc starts it through a loader, so an
+ * option put after the command's first word would be the loader's).
+ */
+function launchNode(ctx: LaunchContext, nodeOptions: string[]): LaunchPlan {
+  const { file, exportName } = checkHandler(ctx.config.handler);
+  const heapMb = Math.max(16, Math.round(ctx.config.limits.memoryMb * 0.75));
+  const handler = posix.join(ctx.view.packageDir, compiledPath(file)) + (exportName ? `:${exportName}` : '');
+  const libs = hostLibraries(ctx.config, ctx.view, ['node']);
+  const globals = libs.node;
+  return {
+    // Heap at 3/4 of the limit: the rest is for code, stacks and buffers outside the V8 heap.
+    argv: ctx.view.rootfs.command({ kind: 'node' }, [...nodeOptions, `--max-old-space-size=${heapMb}`, '--enable-source-maps', ctx.view.rootfs.runtimeFile(shimPath)]),
+    env: {
+      NODE_ENV: 'production',
+      ...ctx.env,
+      // The host's global modules (hostLibraries): `require` searches NODE_PATH after every node_modules.
+      ...appendPath(ctx.env, 'NODE_PATH', globals),
+      FERRY_SOCKET: ctx.view.channel.frames,
+      FERRY_HANDLER: handler,
+    },
+    cwd: ctx.view.packageDir,
+    rootfs: [...needs, ...libs.rootfs],
+    channel: 'frames',
+  };
+}

@@ -11,6 +11,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, read, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
+import { copyReadable } from './copy-readable.js';
 import { instanceArgv, makeInstanceRoot } from './instance-root.js';
 import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type GuestNetConfig, type Hello, type SpawnRequest } from './wire.js';
 
@@ -291,9 +292,10 @@ function setUpNetwork(): Hello['network'] {
   sh('ip', 'link', 'set', nic, 'up');
   sh('ip', 'route', 'add', 'default', 'via', net.gateway, 'dev', nic);
   // The root's /etc is read-only and has no resolv.conf: a copy with one, bound over it, read-only.
+  // What the guest cannot read (9p checks the host's modes) stays out of the copy.
   const etc = '/run/ferry-etc';
   mkdirSync(etc, { mode: 0o755 });
-  sh('cp', '-a', '/etc/.', etc);
+  copyReadable('/etc', etc);
   writeFileSync(join(etc, 'resolv.conf'), `# Ferry egress: the host's egress router forwards these queries to its resolver.\nnameserver ${net.dns}\n`, { mode: 0o644 });
   sh('mount', '--bind', etc, '/etc');
   sh('mount', '-o', 'remount,bind,ro', '/etc');
