@@ -75,7 +75,8 @@ export const ferryInGuest = (hostPath: string): string => `${GUEST_FERRY}${hostP
 export function staleAgent(dir: string): string | undefined {
   const agentDir = dirname(agentPath);
   const inside = join(rootfsFiles(dir).root, ferryInGuest(agentDir));
-  for (const name of readdirSync(agentDir).filter((n) => n.endsWith('.js'))) {
+  // Its modules as `ferry rootfs build` copies them: the tests beside them are not part of the root.
+  for (const name of readdirSync(agentDir).filter((n) => n.endsWith('.js') && !n.endsWith('.test.js'))) {
     const there = join(inside, name);
     if (!existsSync(there) || !readFileSync(there).equals(readFileSync(join(agentDir, name)))) return `its guest agent (${name}) is not this Ferry's`;
   }
