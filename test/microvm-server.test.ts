@@ -3,8 +3,9 @@
 // deploy-time check runs in the tier), called, and answering from its own kernel; the API and the
 // answer name the tier. Container image versions in the tier too, uploaded as `docker save`
 // archives: a busybox `exec` (its user, working directory and tree as `/` checked from inside),
-// busybox httpd as `http`, and a glibc image (Debian's python3.11). One pooled VM (emulated here), booted while the
-// server starts; each start takes one and the next boots behind it.
+// busybox httpd as `http`, and a glibc image (Debian's python3.11). An ad-hoc run (`POST /v1/run`)
+// naming the tier runs in a guest too. One pooled VM (emulated here), booted while the server
+// starts; each start takes one and the next boots behind it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ferry-microvm-server-'));
   // The server's root is `<data-dir>/microvm` (`ferry rootfs build`); the suite's is built once.
   await symlink(await ensureMicrovmRoot(), join(dataDir, 'microvm'));
-  ferry = await startFerry({ dataDir, args: ['--driver', 'bwrap', '--sandbox-tiers', 'microvm', '--microvm-pool', '1', '--microvm-egress-pool', '0', '--pool-size', '0'] });
+  ferry = await startFerry({ dataDir, args: ['--driver', 'bwrap', '--sandbox-tiers', 'microvm', '--microvm-pool', '1', '--microvm-egress-pool', '0', '--pool-size', '0', '--allow-run'] });
 });
 after(async () => {
   if (ferry) await disposeFerry(ferry);
@@ -114,4 +115,17 @@ test("image versions in the microvm tier: exec and http from busybox, and a glib
   assert.equal(res.status, 422, JSON.stringify(problem));
   assert.match(problem.detail, /not-there' is not an executable file in the image/);
   assert.equal((await ferry!.api('GET', '/v1/functions/vm-img-bad')).status, 404);
+});
+
+test('an ad-hoc run names the microvm tier: it runs in a guest of its own', { skip, timeout: 600_000 }, async () => {
+  const f = ferry!;
+  const res = await fetch(`${f.url}/v1/run`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${f.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ command: ['python3', '-c', 'print(open("/proc/cmdline").read().strip())'], sandbox: 'microvm' }),
+  });
+  const body = (await res.json()) as { exitCode?: number; stdout?: string };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.exitCode, 0, JSON.stringify(body));
+  assert.match(String(body.stdout), /console=hvc0/, 'the guest kernel\'s command line, not the host\'s');
 });

@@ -8,7 +8,7 @@ import { defaultKernelDir, guestPaths, readRootfs, rootfsDirOf, rootfsFiles, sta
 import { HostCpu } from './host-cpu.js';
 import { startInVm } from './instance.js';
 import { chooseAccel, findQemu, type Accel } from './qemu.js';
-import { checkSpec, microvmImageRootfsView, microvmRootfsView, spawnRequest, unhonoured } from './spec-mapping.js';
+import { checkSpec, microvmImageRootfsView, microvmRootfsView, spawnRequest, unhonoured, withRootPrograms } from './spec-mapping.js';
 import { MicroVm, type VmBootOptions } from './vm.js';
 import { GUEST_NET, microvmEgress } from './egress.js';
 
@@ -130,7 +130,8 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
       return { packageDir: spec.root === 'package' ? '/' : guestPaths.packageDir, runDir: guestPaths.runDir, channel: runDirAddresses(guestPaths.runDir), rootfs };
     },
 
-    async spawn(spec: SandboxSpec): Promise<SandboxProcess> {
+    async spawn(asked: SandboxSpec): Promise<SandboxProcess> {
+      const spec = withRootPrograms(asked, rootView);
       checkSpec(spec, root);
       const network = spec.sandbox.network === 'egress' ? 'egress' : 'none';
       if (network === 'egress' && egressMissing) throw new FerryError('invalid-manifest', egressMissing);

@@ -28,6 +28,18 @@ export function unhonoured(s: SandboxSettings): string[] {
   return out;
 }
 
+/**
+ * A command whose program is a bare `node` or `python3` (an ad-hoc run's `python3 -c ...`) with
+ * the root's own, as a function's `command` gets it: the guest has no search of the host's PATH.
+ * Any other bare name is left for `checkSpec` to refuse (the root holds node and python3 only).
+ */
+export function withRootPrograms(spec: SandboxSpec, view: RootfsView): SandboxSpec {
+  const [program, ...args] = spec.argv;
+  if (spec.root === 'package' || !program || program.includes('/')) return spec;
+  const need = program === 'node' || program === 'nodejs' ? ({ kind: 'node' } as const) : program === 'python3' || program === 'python' ? ({ kind: 'python3' } as const) : undefined;
+  return need ? { ...spec, argv: view.command(need, args) } : spec;
+}
+
 /** Refuses a spec this tier cannot run as asked (FerryError `invalid-manifest`). */
 export function checkSpec(spec: SandboxSpec, root: string): void {
   if (spec.extraStdio?.length) throw new FerryError('invalid-manifest', 'the microvm tier carries stdin, stdout and stderr only');
