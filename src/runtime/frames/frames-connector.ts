@@ -5,28 +5,7 @@ import type { CallMeta, Connector, Dialer, InvocationRequest, LoadSpec, Response
 import { decodeHead, decodeResponseHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { dialWhenListening, startAborted } from './dial-retry.js';
 import { StreamTable } from './stream-table.js';
-import { isHeaderName } from '../../util/header-name.js';
-
-/**
- * Request headers that describe the client's connection, not the request: never forwarded.
- * Checked by length first, then without lowercasing a copy of the name.
- */
-function hopByHop(name: string): boolean {
-  switch (name.length) {
-    case 2:
-      return isHeaderName(name, 'te');
-    case 7:
-      return isHeaderName(name, 'upgrade') || isHeaderName(name, 'trailer');
-    case 10:
-      return isHeaderName(name, 'connection') || isHeaderName(name, 'keep-alive');
-    case 16:
-      return isHeaderName(name, 'proxy-connection');
-    case 17:
-      return isHeaderName(name, 'transfer-encoding');
-    default:
-      return false;
-  }
-}
+import { bodiless, dropBodyFraming, hopByHop } from './header-rules.js';
 
 interface Call {
   res: ResponseWriter;
@@ -51,26 +30,6 @@ const GRANT_BATCH = STREAM_WINDOW / 4;
 
 /** Request bodies of a declared size up to this are read whole and sent in the request frame. */
 const INLINE_BODY_MAX = 64 * 1024;
-
-/** Statuses that never carry a body, so never a Content-Length either (RFC 9110). */
-function bodiless(status: number): boolean {
-  return status < 200 || status === 204 || status === 304;
-}
-
-/** Takes the function's Content-Length and Transfer-Encoding out of a header list, in place. */
-function dropBodyFraming(headers: string[]): void {
-  let kept = 0;
-  for (let i = 0; i < headers.length - 1; i += 2) {
-    const name = headers[i]!;
-    if (isHeaderName(name, 'content-length') || isHeaderName(name, 'transfer-encoding')) continue;
-    if (kept !== i) {
-      headers[kept] = name;
-      headers[kept + 1] = headers[i + 1]!;
-    }
-    kept += 2;
-  }
-  headers.length = kept;
-}
 
 /**
  * The gateway's side of the frame protocol: one stream through the driver's channel per instance,
