@@ -41,18 +41,23 @@ after(async () => {
   if (ferry) await disposeFerry(ferry);
 });
 
-/** Waits until the pre-booted pool has a sandbox waiting for every runtime. */
+/** Waits until the pre-booted pool has a sandbox waiting for every runtime with a function deployed. */
 async function poolFull(): Promise<void> {
   await waitFor('the pre-booted pool to be full', async () => {
-    const p = (await (await ferry.api('GET', '/v1/pool')).json()) as { enabled: boolean; reason?: string; size: number; runtimes: Array<{ ready: number }> };
+    const p = (await (await ferry.api('GET', '/v1/pool')).json()) as { enabled: boolean; reason?: string; size: number; runtimes: Array<{ active: boolean; ready: number }> };
     assert.ok(p.enabled, `the pool must be on here: ${p.reason}`);
-    return p.runtimes.every((r) => r.ready >= p.size);
+    return p.runtimes.every((r) => !r.active || r.ready >= p.size);
   }, { timeoutMs: 60_000 });
 }
 
-/** Deploys, calls once (200), answers the JSON body and where its instance came from. */
+/**
+ * Deploys, calls once (200), answers the JSON body and where its instance came from. The call
+ * waits for the pool: a deploy starts filling its runtime's pool, and a call made at once could
+ * find the sandbox still starting and start cold.
+ */
 async function firstCall(name: string, files: PackageFiles, on: Ferry = ferry): Promise<{ body: Record<string, unknown>; origin: string }> {
   await on.deploy(name, files);
+  if (on === ferry) await poolFull();
   const res = await fetch(`${on.url}/fn/${name}`);
   const text = await res.text();
   assert.equal(res.status, 200, `${name}: ${text}`);

@@ -22,7 +22,7 @@ interface PoolView {
   enabled: boolean;
   reason?: string;
   size: number;
-  runtimes: Array<{ runtime: string; ready: number; starting: number; pids: number[] }>;
+  runtimes: Array<{ runtime: string; active: boolean; ready: number; starting: number; pids: number[] }>;
 }
 
 let ferry: Ferry;
@@ -40,15 +40,23 @@ async function pool(f: Ferry = ferry): Promise<PoolView> {
   return (await res.json()) as PoolView;
 }
 
-/** Waits until every runtime has its pooled sandboxes waiting; answers the status. (A hang guard: booting them takes a minute on a busy machine.) */
-const full = (): Promise<PoolView> => waitFor('the pool to be full', async () => {
-  const p = await pool();
-  return p.runtimes.every((r) => r.ready >= p.size) && p;
+/**
+ * Waits until every active runtime (one with a function deployed) has its pooled sandboxes
+ * waiting; answers the status. (A hang guard: booting them takes a minute on a busy machine.)
+ */
+const full = (f: Ferry = ferry): Promise<PoolView> => waitFor('the pool to be full', async () => {
+  const p = await pool(f);
+  return p.runtimes.every((r) => !r.active || r.ready >= p.size) && p;
 }, { timeoutMs: 90_000 });
 
-/** Deploys, calls once, answers the status, body and the instance that served it. */
+/**
+ * Deploys, waits for the pool (the deploy starts filling the runtime's pool: a call made at once
+ * may find its sandbox still starting, and then starts cold), calls once, answers the status,
+ * body and the instance that served it.
+ */
 async function firstCall(name: string, files: PackageFiles, path = '/'): Promise<{ status: number; body: string; origin: string; pid: number }> {
   await ferry.deploy(name, files);
+  await full();
   const res = await fetch(`${ferry.url}/fn/${name}${path}`);
   const body = await res.text();
   const [inst] = await listInstances(ferry, name);
@@ -62,11 +70,15 @@ const python = (body: string, manifest: Record<string, unknown> = {}): PackageFi
 
 
 test('a first call with no warm instance is served by a pooled sandbox, node and python', { skip }, async () => {
-  const status = await full();
-  assert.deepEqual(status.runtimes.map((r) => r.runtime).sort(), ['node', 'python']);
-  assert.equal(status.enabled, true);
+  // No function yet: no runtime's pool is active, and no sandbox waits.
+  const empty = await pool();
+  assert.equal(empty.enabled, true);
+  assert.deepEqual(empty.runtimes.map((r) => [r.runtime, r.active, r.ready + r.starting]).sort(), [['node', false, 0], ['python', false, 0]]);
   const node = await firstCall('first-node', nodeFn("export default (req, ctx) => `hello ${ctx.function}`;\n"));
   assert.deepEqual([node.status, node.body, node.origin], [200, 'hello first-node', 'pool']);
+  // A node function does not start python sandboxes.
+  const pyLane = (await pool()).runtimes.find((r) => r.runtime === 'python')!;
+  assert.deepEqual([pyLane.active, pyLane.ready + pyLane.starting], [false, 0]);
   const py = await firstCall('first-py', python("def handler(req):\n    return 'hello py'\n"));
   assert.deepEqual([py.status, py.body, py.origin], [200, 'hello py', 'pool']);
   const logs = await (await ferry.api('GET', '/v1/functions/first-node/logs')).text();
@@ -144,10 +156,12 @@ test('functions the pool cannot serve exactly start cold; a handler that does no
 test('server shutdown leaves no mounts and no processes', { skip }, async () => {
   const f = await startFerry();
   try {
-    await waitFor('the second server to fill its pool', async () => {
-      const p = (await (await f.api('GET', '/v1/pool')).json()) as PoolView;
-      return p.runtimes.every((r) => r.ready >= p.size);
-    });
+    // A function of each runtime: both pools fill, and stay filled after the first call.
+    await f.deploy('served', nodeFn('export default () => "x";\n'));
+    await f.deploy('served-py', python("def handler(req):\n    return 'x'\n"));
+    assert.equal((await fetch(`${f.url}/fn/served`)).status, 200);
+    const filled = await full(f);
+    assert.ok(filled.runtimes.every((r) => r.active && r.ready >= 1), JSON.stringify(filled));
     const mountd = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -156,8 +170,6 @@ test('server shutdown leaves no mounts and no processes', { skip }, async () => 
         return false;
       }
     });
-    await f.deploy('served', nodeFn('export default () => "x";\n'));
-    assert.equal((await fetch(`${f.url}/fn/served`)).status, 200);
     const scope = createHash('sha256').update(f.dataDir).digest('hex').slice(0, 12);
     const ours = (): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`/ferry-slots/${scope}`) || l.includes(f.dataDir));
     assert.ok(ours().length >= 3, `the slots are mounted while it runs:\n${ours().join('\n')}`);

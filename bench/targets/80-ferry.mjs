@@ -15,14 +15,14 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repo, 'dist/src/cli/main.js');
 const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
 
-/** Polls GET /v1/pool until every runtime's pool is full (or says it is off). */
+/** Polls GET /v1/pool until every active runtime's pool is full (or says it is off). */
 async function poolFull(ctx, dataDir) {
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   for (let i = 0; ; i++) {
     try {
       const res = await fetch(`http://127.0.0.1:${ctx.port}/v1/pool`, { headers: { authorization: `Bearer ${token}` } });
       const pool = await res.json();
-      if (res.status === 200 && (!pool.enabled || pool.runtimes.every((r) => r.ready >= pool.size))) return pool;
+      if (res.status === 200 && (!pool.enabled || pool.runtimes.every((r) => r.active === false || r.ready >= pool.size))) return pool;
     } catch {
       /* not listening yet */
     }

@@ -74,7 +74,7 @@ export async function poolFull(port, dataDir) {
     const r = await httpGet(port, '/v1/pool', { authorization: `Bearer ${token}` });
     if (r.status === 200) {
       const pool = JSON.parse(r.body);
-      if (!pool.enabled || pool.runtimes.every((rt) => rt.ready >= pool.size)) return;
+      if (!pool.enabled || pool.runtimes.every((rt) => rt.active === false || rt.ready >= pool.size)) return;
     }
     await sleep(50);
   }

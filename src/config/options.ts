@@ -242,7 +242,7 @@ export const serverSettings: Setting[] = [
   { key: 'pipFindLinks', flag: '--pip-find-links', env: 'FERRY_PIP_FIND_LINKS', kind: 'string', default: undefined, help: 'host folder of wheels dependency builds install from (bound read-only)' },
   { key: 'buildAllowPrivateSources', flag: '--build-allow-private-sources', env: 'FERRY_BUILD_ALLOW_PRIVATE_SOURCES', kind: 'bool', default: false, help: 'let dependency builds reach a source on loopback or a private address, through the server and to its host:port only' },
   { key: 'sandboxUid', flag: '--sandbox-uid', env: 'FERRY_SANDBOX_UID', kind: 'int', default: 2_000_000, help: 'host uid and gid instances run as when Ferry runs as root' },
-  { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime (node, python) for fast first calls; 0 disables' },
+  { key: 'poolSize', flag: '--pool-size', env: 'FERRY_POOL_SIZE', kind: 'int', default: 1, help: 'pre-booted sandboxes kept per runtime in use (node, python: once a function of it is deployed) for fast first calls; 0 disables' },
   { key: 'strictTypes', flag: '--strict-types', env: 'FERRY_STRICT_TYPES', kind: 'bool', default: false, help: 'TypeScript type errors refuse a version (422 handler-check-failed) instead of being warnings' },
   { key: 'invokeAuth', flag: '--invoke-auth', env: 'FERRY_INVOKE_AUTH', kind: 'string', default: 'public', help: "'token' requires a bearer token on every invocation" },
   { key: 'metricsPublic', flag: '--metrics-public', env: 'FERRY_METRICS_PUBLIC', kind: 'bool', default: false, help: 'serve /metrics without a token' },

@@ -50,8 +50,12 @@ export interface PoolStatus {
   reason?: string;
   /** Target count of idle pooled sandboxes per runtime. */
   size: number;
-  /** Per runtime: pooled sandboxes ready to take a function (and their host pids), ones starting. */
-  runtimes: Array<{ runtime: string; ready: number; starting: number; pids: number[] }>;
+  /**
+   * Per runtime: pooled sandboxes ready to take a function (and their host pids), ones starting,
+   * and whether the runtime's pool is kept full (`active`: once a version its sandboxes can serve
+   * is deployed; before that none is started for it).
+   */
+  runtimes: Array<{ runtime: string; active: boolean; ready: number; starting: number; pids: number[] }>;
 }
 
 /** What the gateway holds while a call runs on an instance. */
@@ -86,6 +90,11 @@ export interface InstancePool {
   leaseNow?(target: DeployTarget): Lease | undefined;
   /** Starts instances up to `minInstances` (at least one if `atLeastOne`). */
   deploy(target: DeployTarget, atLeastOne: boolean): Promise<void>;
+  /**
+   * A version like this exists or is on its way (a deploy read its manifest): the pre-booted pool
+   * of its runtime is kept full from now on, if its sandboxes can serve it.
+   */
+  expect?(target: Pick<DeployTarget, 'runtime' | 'config'>): void;
   /** Replaces running instances of the version with ones of this target, with no failed call. */
   roll(target: DeployTarget): Promise<void>;
   /** Stops instances of the function (or one version). */

@@ -80,9 +80,36 @@ test('poolable: only the default policy and /tmp size, and a runtime that agrees
   assert.equal(poolable(target(refusing), refusing), false);
 });
 
+/** Starts the pool with a version of each runtime in `rts` deployed. */
+function startFor(pool: PrestartPool, ...rts: Runtime[]): void {
+  for (const rt of rts) pool.expect(target(rt));
+  pool.start();
+}
+
+test('a runtime fills only once a version its sandboxes can serve is expected, before or after the start', async (t) => {
+  const node = runtime('node');
+  const python = runtime('python');
+  const { pool, started } = setup(t, async () => fakeProcess(), [node, python], 1);
+  pool.expect(target(node));
+  // Not yet started: nothing starts, whatever is expected.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(started.length, 0);
+  pool.start();
+  await until('node full', () => ready(pool, 'node') === 1);
+  assert.deepEqual(pool.status().runtimes.map((r) => [r.runtime, r.active, r.ready, r.starting]), [['node', true, 1, 0], ['python', false, 0, 0]]);
+  // A python version the pool could not serve (its own network policy) leaves python idle.
+  pool.expect(target(python, { sandbox: { ...defaultSandbox, network: 'none' } }));
+  pool.expect(target(node));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(started.length, 1, 'no python sandbox, and no second node one');
+  pool.expect(target(python));
+  await until('python full', () => ready(pool, 'python') === 1);
+  assert.equal(started.length, 2);
+});
+
 test('fills to its size per runtime; a take is replaced shortly after, never handed out twice', async (t) => {
   const { pool, started } = setup(t, async () => fakeProcess());
-  pool.start();
+  startFor(pool, runtime('node'), runtime('python'));
   await until('full', () => ready(pool, 'node') === 2 && ready(pool, 'python') === 2);
   assert.equal(pool.status().runtimes.find((r) => r.runtime === 'node')!.pids.length, 2);
   // A target names its runtime; the lane of that name serves it.
@@ -104,7 +131,7 @@ test('fills to its size per runtime; a take is replaced shortly after, never han
 
 test('a waiting sandbox that dies is replaced, and the log says so', async (t) => {
   const { pool, started, logs } = setup(t, async () => fakeProcess(), [runtime('node')], 1);
-  pool.start();
+  startFor(pool, runtime('node'));
   await until('full', () => ready(pool, 'node') === 1);
   started[0]!.child.kill('SIGKILL');
   await until('replaced', () => started.length === 2 && ready(pool, 'node') === 1);
@@ -117,7 +144,7 @@ test('failing starts back off instead of looping; shutdown stops everything', as
     attempts++;
     throw new Error('no sandbox for you');
   }, [runtime('node')], 1);
-  pool.start();
+  startFor(pool, runtime('node'));
   await new Promise((r) => setTimeout(r, 600));
   assert.ok(attempts >= 2 && attempts <= 4, `${attempts} attempts in 600 ms`);
   assert.ok(logs.some((l) => l.includes('could not start: no sandbox for you')));
@@ -129,7 +156,7 @@ test('failing starts back off instead of looping; shutdown stops everything', as
 
 test('shutdown stops the waiting sandboxes', async (t) => {
   const { pool, started } = setup(t, async () => fakeProcess(), [runtime('python')], 2);
-  pool.start();
+  startFor(pool, runtime('python'));
   await until('full', () => ready(pool, 'python') === 2);
   await pool.shutdown(100);
   assert.ok(started.every((p) => !alive(p.child)));

@@ -47,6 +47,8 @@ interface Lane {
   runtime: Runtime;
   idle: Entry[];
   starting: number;
+  /** Kept full: a version its sandboxes can serve was deployed (`expect`). Until then none starts. */
+  active: boolean;
   /** Consecutive failed starts: a host that cannot start them is retried with backoff, not in a loop. */
   failures: number;
   retry: NodeJS.Timeout | undefined;
@@ -64,7 +66,7 @@ function samePolicy(s: SandboxSettings): boolean {
 }
 
 /** Whether a pooled sandbox can run this version exactly as a cold start would. */
-export function poolable(target: DeployTarget, runtime: Runtime): boolean {
+export function poolable(target: Pick<DeployTarget, 'config'>, runtime: Runtime): boolean {
   const c = target.config;
   // /tmp's size is fixed when bwrap mounts it, at the pooled sandbox's start.
   // Secrets become environment variables too: one named e.g. NODE_OPTIONS must start cold.
@@ -107,25 +109,40 @@ export async function handOff(driver: SandboxDriver, target: DeployTarget, local
  * The pre-booted pool: per runtime, `size` generic sandboxes already started (bwrap up, the
  * runtime's shim listening and connected, no function loaded), so that a function's first call
  * skips the sandbox's and the interpreter's start-up. A taken sandbox is replaced in the
- * background; a pooled sandbox serves at most one function and is never reused.
+ * background; a pooled sandbox serves at most one function and is never reused. A runtime's
+ * pool fills once a version it can serve is deployed (`expect`): a server with no python
+ * function keeps no python sandbox waiting, at start or at rest.
  */
 export class PrestartPool {
   private readonly lanes = new Map<string, Lane>();
   private readonly starts = new Set<Promise<void>>();
   private readonly aborts = new Set<AbortController>();
   private closing = false;
+  private started = false;
   /** The grace of the shutdown under way: sandboxes still starting then stop with it too. */
   private closingGraceMs: number | undefined;
 
   constructor(private readonly opts: PrestartOptions) {
     for (const runtime of opts.runtimes) {
-      if (runtime.pooledLaunch && runtime.load) this.lanes.set(runtime.name, { runtime, idle: [], starting: 0, failures: 0, retry: undefined, announced: false });
+      if (runtime.pooledLaunch && runtime.load) this.lanes.set(runtime.name, { runtime, active: false, idle: [], starting: 0, failures: 0, retry: undefined, announced: false });
     }
   }
 
-  /** Starts filling every runtime's pool (in the background). */
+  /** From now on the pools that `expect` made active are filled (in the background). */
   start(): void {
-    for (const lane of this.lanes.values()) this.fill(lane);
+    this.started = true;
+    for (const lane of this.lanes.values()) if (lane.active) this.fill(lane);
+  }
+
+  /**
+   * A version like `target` exists or is being deployed: its runtime's pool is kept full from
+   * now on, if a pooled sandbox can serve such a version (before `start`, once it starts).
+   */
+  expect(target: Pick<DeployTarget, 'runtime' | 'config'>): void {
+    const lane = this.lanes.get(target.runtime);
+    if (!lane || lane.active || !poolable(target, lane.runtime)) return;
+    lane.active = true;
+    if (this.started) this.fill(lane);
   }
 
   /** A waiting pooled sandbox for this version, if one matches; the pool refills behind it. */
@@ -147,6 +164,7 @@ export class PrestartPool {
   status(): PoolStatus {
     const runtimes = [...this.lanes.values()].map((l) => ({
       runtime: l.runtime.name,
+      active: l.active,
       ready: l.idle.length,
       starting: l.starting,
       // Host pids of the waiting sandboxes (for measuring what the pool costs at rest).
@@ -169,7 +187,7 @@ export class PrestartPool {
   }
 
   private fill(lane: Lane): void {
-    if (this.closing || lane.retry) return;
+    if (this.closing || lane.retry || !this.started || !lane.active) return;
     while (lane.idle.length + lane.starting < this.opts.size) {
       lane.starting++;
       const p: Promise<void> = this.prestart(lane).finally(() => this.starts.delete(p));

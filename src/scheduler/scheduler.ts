@@ -84,6 +84,10 @@ export class Scheduler implements InstancePool {
     }
   }
 
+  expect(target: Pick<DeployTarget, 'runtime' | 'config'>): void {
+    this.opts.prestart?.expect(target);
+  }
+
   async roll(target: DeployTarget): Promise<void> {
     const group = this.groups.get(keyOf(target));
     if (!group) return;

@@ -19,8 +19,15 @@ interface FunctionEntry {
 export class Catalog {
   private readonly fns = new Map<string, FunctionEntry>();
 
-  /** `runtimes`: the names of the runtimes this server has; a version of another is refused. */
-  constructor(private readonly runtimes: ReadonlySet<string>) {}
+  /**
+   * `runtimes`: the names of the runtimes this server has; a version of another is refused.
+   * `onVersion`: told of every version the catalog takes, whoever wrote it (the pre-booted pool
+   * fills the runtimes in use).
+   */
+  constructor(
+    private readonly runtimes: ReadonlySet<string>,
+    private readonly onVersion?: (target: DeployTarget) => void,
+  ) {}
 
   /** Resolves `name` and an optional `@ref` (version, alias or `latest`) to what runs. */
   resolve(name: string, ref: string | undefined): DeployTarget {
@@ -78,7 +85,7 @@ export class Catalog {
 
   /** A catalog with the same runtimes and nothing in it: what a whole reload fills. */
   emptyCopy(): Catalog {
-    return new Catalog(this.runtimes);
+    return new Catalog(this.runtimes, this.onVersion);
   }
 
   /** Takes `other`'s functions, versions and aliases in place of its own, in one step. */
@@ -120,6 +127,7 @@ export class Catalog {
     const target = this.targetOf(record);
     fn.versions.set(record.version, { seq: record.seq, target });
     this.recomputeLatest(fn);
+    this.onVersion?.(target);
     return target;
   }
 

@@ -109,7 +109,7 @@ export class FunctionService {
   private readonly policy: TenancyPolicy;
 
   constructor(private readonly o: FunctionServiceOptions) {
-    this.catalog = new Catalog(new Set(o.runtimes.keys()));
+    this.catalog = new Catalog(new Set(o.runtimes.keys()), (t) => o.pool.expect?.(t));
     this.feed = new CatalogFeed(o.store, this.catalog, (message, err) => o.logger.warn({ err }, message));
     this.policy = new TenancyPolicy(this.catalog, o.quotas, o.adminTier);
   }

@@ -76,6 +76,9 @@ export async function prepareVersionPackage(o: FunctionServiceOptions, policy: T
     packageAlias: granted('packageAlias') ? undefined : manifest.packageAlias,
   });
   await o.validateSandbox?.(config.sandbox);
+  // The runtime's pre-booted pool starts filling now, while the build and the check run, so the
+  // first call of the first such version finds a sandbox waiting.
+  o.pool.expect?.({ runtime: manifest.runtime, config });
   // An image comes built: a package.json or requirements.txt in it is the image's business.
   if (!manifest.image) await o.buildDependencies?.({ dir: root, manifest, log: write });
   await runtime.build({ dir: root, manifest, log: write });

@@ -23,7 +23,7 @@ interface PoolView {
   enabled: boolean;
   reason?: string;
   size: number;
-  runtimes: Array<{ runtime: string; ready: number; starting: number; pids?: number[] }>;
+  runtimes: Array<{ runtime: string; active?: boolean; ready: number; starting: number; pids?: number[] }>;
 }
 
 function instancesTable(list: InstanceView[]): string {
@@ -37,7 +37,8 @@ function instancesTable(list: InstanceView[]): string {
 function poolText(p: PoolView): string {
   const head = `pool: ${p.enabled ? `on, ${p.size} per runtime` : `off${p.reason ? ` (${p.reason})` : ''}`}\n`;
   if (!p.runtimes.length) return head;
-  return head + table(['RUNTIME', 'READY', 'STARTING', 'PIDS'], p.runtimes.map((r) => [r.runtime, String(r.ready), String(r.starting), r.pids ? r.pids.join(',') || '-' : '-']));
+  // ACTIVE no: no function its sandboxes can serve is deployed, so none is kept waiting.
+  return head + table(['RUNTIME', 'ACTIVE', 'READY', 'STARTING', 'PIDS'], p.runtimes.map((r) => [r.runtime, r.active === false ? 'no' : 'yes', String(r.ready), String(r.starting), r.pids ? r.pids.join(',') || '-' : '-']));
 }
 
 export function register(program: Command, io: IO = processIO): void {

@@ -88,10 +88,12 @@ export class RemoteInstancePool implements InstancePool {
     const known = this.o.choice.known().filter((w) => w.rec.pool);
     if (known.length === 0) return { enabled: false, reason: 'no worker node has reported yet', size: 0, runtimes: [] };
     // Summed over the workers: what the cluster has pre-booted, per runtime.
-    const runtimes = new Map<string, { runtime: string; ready: number; starting: number; pids: number[] }>();
+    const runtimes = new Map<string, PoolStatus['runtimes'][number]>();
     for (const w of known) {
       for (const r of w.rec.pool!.runtimes) {
-        const sum = runtimes.get(r.runtime) ?? { runtime: r.runtime, ready: 0, starting: 0, pids: [] };
+        const sum = runtimes.get(r.runtime) ?? { runtime: r.runtime, active: false, ready: 0, starting: 0, pids: [] };
+        // Active on any worker (a worker of an earlier release that does not say fills them all).
+        sum.active ||= r.active ?? true;
         sum.ready += r.ready;
         sum.starting += r.starting;
         runtimes.set(r.runtime, sum);
