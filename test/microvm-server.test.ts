@@ -48,6 +48,8 @@ test('a function asking for the microvm tier is deployed through the API and ans
   assert.match(body.cmdline, /console=/);
   const v = (await (await f.api('GET', `/v1/functions/in-vm/versions/${version}`)).json()) as { sandbox?: string };
   assert.equal(v.sandbox, 'microvm');
+  // Its check loaded the handler, the function's own code: in the version's tier, not moved.
+  assert.doesNotMatch(await buildLogOf('in-vm', version), /check: in the default tier/);
   // A second call is served by the same warm guest.
   const again = await fetch(`${f.url}/fn/in-vm`);
   assert.equal(again.status, 200);
@@ -60,6 +62,12 @@ async function deployImage(name: string, pkg: ImageUpload): Promise<string> {
   const text = await res.text();
   assert.equal(res.status, 201, `deploy ${name}: ${text}`);
   return (JSON.parse(text) as { version: string }).version;
+}
+
+async function buildLogOf(name: string, version: string): Promise<string> {
+  const res = await ferry!.api('GET', `/v1/functions/${name}/versions/${version}/build-log`);
+  assert.equal(res.status, 200);
+  return res.text();
 }
 
 async function call(name: string, body?: string, path = ''): Promise<{ status: number; text: string; tier: string | null }> {
@@ -78,11 +86,14 @@ test("image versions in the microvm tier: exec and http from busybox, and a glib
     'touch /x 2>/dev/null && echo "wrote /"; touch /bin/x 2>/dev/null && echo "wrote /bin"; touch /tmp/x && echo "wrote /tmp"',
     'ls /proc | busybox grep -c "^[0-9]"',
   ].join('; ');
-  await deployImage('vm-img-who', await imagePackage(busyboxTree({ 'srv/data/note.txt': 'a note in the image\n' }), {
+  const whoVersion = await deployImage('vm-img-who', await imagePackage(busyboxTree({ 'srv/data/note.txt': 'a note in the image\n' }), {
     runtime: 'exec',
     tier: 'microvm',
     image: { entrypoint: sh(probe), user: 'app', workdir: '/srv/data' },
   }));
+  // Its deploy check only looked for the command in the tree (no code of the function ran): in
+  // the default tier, so no VM was booted for it and the pooled one is left for the first call.
+  assert.match(await buildLogOf('vm-img-who', whoVersion), /check: in the default tier \(bwrap\), not 'microvm': it runs none of the function's code/);
   const who = await call('vm-img-who', 'the body');
   assert.equal(who.status, 200, who.text);
   assert.equal(who.tier, 'microvm');

@@ -146,6 +146,11 @@ export interface Runtime {
    */
   check?(ctx: CheckContext): LaunchPlan;
   /**
+   * Its check runs none of the function's code (it looks for the command in the tree): any tier
+   * gives the same answer, so it may run in the server's default tier (scheduler/version-check.ts).
+   */
+  readonly checkRunsNoCode?: boolean;
+  /**
    * Part of the deploy-time check, after the build: type errors of the built package (`dir`),
    * each a line for `warn` (they refuse the version only under --strict-types). Absent: none.
    */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { awaitSandboxExit, sandboxRootOf, CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver } from '../core/index.js';
+import { awaitSandboxExit, sandboxRootOf, CHECK_OUTPUT_MAX, cleanCheckText, parseCheckReport, type CheckReport, type EffectiveConfig, type Runtime, type SandboxDriver, type SandboxSettings } from '../core/index.js';
 import { FerryError } from '../errors/index.js';
 import { shortId } from '../util/ids.js';
 import { Turns } from '../util/turns.js';
@@ -20,6 +20,8 @@ export interface CheckTarget {
   version: string;
   packageDir: string;
   config: EffectiveConfig;
+  /** The version's build log. */
+  log?(line: string): void;
 }
 
 /** The most of stderr kept, for a check that ends without a report. */
@@ -50,7 +52,9 @@ export class VersionChecker {
     await makeRunDir(driver, runDir);
     try {
       const root = sandboxRootOf(t.config);
-      const view = driver.view({ packageDir: t.packageDir, runDir, root, sandbox: t.config.sandbox });
+      const sandbox = await this.checkSandbox(runtime, t.config.sandbox);
+      if (sandbox !== t.config.sandbox) t.log?.(`check: in the default tier (${driver.name}), not '${t.config.sandbox.tier}': it runs none of the function's code`);
+      const view = driver.view({ packageDir: t.packageDir, runDir, root, sandbox });
       const env = { ...t.config.env, FERRY_FUNCTION: t.function, FERRY_VERSION: t.version };
       let plan;
       try {
@@ -60,7 +64,7 @@ export class VersionChecker {
         if (fe.code !== 'instance-start-failed') throw err;
         return { ok: false, message: fe.message };
       }
-      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: t.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: t.config.limits, sandbox: t.config.sandbox, rootfs: plan.rootfs, runtime: t.config.runtime });
+      const proc = await driver.spawn({ instanceId: id, argv: plan.argv, env: plan.env, packageDir: t.packageDir, runDir, cwd: plan.cwd, root, ...(plan.user && { user: plan.user }), limits: t.config.limits, sandbox, rootfs: plan.rootfs, runtime: t.config.runtime });
       const stdout = tail(proc.child.stdout, CHECK_OUTPUT_MAX);
       const stderr = tail(proc.child.stderr, STDERR_TAIL);
       const timeoutMs = this.o.timeoutMs ?? 30_000;
@@ -74,6 +78,24 @@ export class VersionChecker {
       return { ok: false, message: `the check ended without a report (${why})${said ? `: ${said}` : ''}` };
     } finally {
       await removeRunDir(driver, runDir).catch(() => {});
+    }
+  }
+
+  /**
+   * Where a check runs. One that runs none of the function's code (it only looks at the tree:
+   * exec, http) goes to the default tier when that tier takes the version's settings: every tier
+   * gives the same answer, and a strong tier's start (an emulated microVM's boot: seconds) would
+   * buy nothing, nor use up the tier's pooled VM the first call wants. A check that loads the
+   * handler runs the function's code: in the version's own tier, never a weaker one.
+   */
+  private async checkSandbox(runtime: Runtime, sandbox: SandboxSettings): Promise<SandboxSettings> {
+    if (!runtime.checkRunsNoCode || sandbox.tier === undefined) return sandbox;
+    const { tier: _tier, ...inDefault } = sandbox;
+    try {
+      await this.o.driver.validate?.(inDefault);
+      return inDefault;
+    } catch {
+      return sandbox;
     }
   }
 }

@@ -40,7 +40,7 @@ export async function checkVersion(policy: VersionCheckPolicy | undefined, runti
     v.log(`warning: ${line}`);
   });
   if (policy.strictTypes && warnings.length > 0) throw typeErrors(warnings);
-  const report = await policy.checker?.check(runtime, { function: v.function, version: v.version ?? '', packageDir: v.packageDir, config: v.config });
+  const report = await policy.checker?.check(runtime, { function: v.function, version: v.version ?? '', packageDir: v.packageDir, config: v.config, log: v.log });
   if (!report || report.ok) return warnings;
   const where = describeLocation(report);
   const extras: Record<string, string | number> = { message: report.message };

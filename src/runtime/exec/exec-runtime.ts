@@ -18,6 +18,7 @@ const shimPath = fileURLToPath(new URL('./shim.js', import.meta.url));
  */
 export const execRuntime: Runtime = {
   name: 'exec',
+  checkRunsNoCode: true,
 
   validate(manifest: Manifest): void {
     checkManifestCommand(manifest, 'exec');

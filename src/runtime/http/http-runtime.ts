@@ -28,6 +28,7 @@ export function withRelay(argv: string[], view: SandboxView): string[] {
  */
 export const httpRuntime: Runtime = {
   name: 'http',
+  checkRunsNoCode: true,
 
   validate(manifest: Manifest): void {
     checkManifestCommand(manifest, 'http');
