@@ -1,6 +1,6 @@
 // The driver conformance suite (sandbox/driver.suite.ts) for the microvm driver: real QEMU
 // microvm guests (emulated where there is no /dev/kvm, as here), booted ahead into a pool of
-// three (FERRY_TEST_MICROVM_POOL), so each case takes a booted VM while the next ones boot. The
+// two (FERRY_TEST_MICROVM_POOL), so each case takes a booted VM while the next one boots. The
 // root is built once per checkout (`ferry rootfs build`, host mode) into FERRY_TEST_MICROVM_ROOT
 // and rebuilt when its agent is not this build's or an older builder made it. Instances start
 // with `none` (a VM without a NIC); the `egress` case boots its own VM (egress VMs are a pool of
@@ -24,7 +24,7 @@ driverSuite({
   readyMs: 240_000,
   open: async (dataDir) => {
     const rootfsDir = await ensureMicrovmRoot();
-    const driver = await makeMicrovmDriver({ dataDir, rootfsDir, sandboxUid: 2_000_000, poolSize: Number(process.env['FERRY_TEST_MICROVM_POOL']) || 3, bootTimeoutMs: 240_000 });
+    const driver = await makeMicrovmDriver({ dataDir, rootfsDir, sandboxUid: 2_000_000, poolSize: Number(process.env['FERRY_TEST_MICROVM_POOL']) || 2, bootTimeoutMs: 240_000 });
     return { driver, close: () => driver.close() };
   },
 });
