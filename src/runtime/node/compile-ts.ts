@@ -59,7 +59,7 @@ export async function compileTypeScript(root: string, files: string[], format: '
         // `import './util.ts'` works under Node's own type stripping; keep it working compiled.
         rewriteRelativeImportExtensions: true,
         esModuleInterop: true,
-        // Stack traces point at the .ts lines (the shim runs node with --enable-source-maps).
+        // Stack traces point at the .ts lines (the shim turns source maps on before it loads the handler).
         inlineSourceMap: true,
       },
     });

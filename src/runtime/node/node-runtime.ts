@@ -107,7 +107,7 @@ export const nodeRuntime: Runtime = {
       // No --max-old-space-size: the function, and so its memoryMb, is not known yet. A pooled
       // instance is bounded by its memory cgroup, which the hand-off sets to memoryMb (the pool
       // runs only where that cgroup is enforced).
-      argv: ctx.view.rootfs.command({ kind: 'node' }, ['--enable-source-maps', ctx.view.rootfs.runtimeFile(shimPath)]),
+      argv: ctx.view.rootfs.command({ kind: 'node' }, [ctx.view.rootfs.runtimeFile(shimPath)]),
       env: { NODE_ENV: 'production', FERRY_SOCKET: ctx.view.channel.frames, FERRY_POOLED: '1' },
       cwd: ctx.view.packageDir,
       rootfs: needs,
@@ -153,7 +153,7 @@ function launchNode(ctx: LaunchContext, nodeOptions: string[]): LaunchPlan {
   const globals = libs.node;
   return {
     // Heap at 3/4 of the limit: the rest is for code, stacks and buffers outside the V8 heap.
-    argv: ctx.view.rootfs.command({ kind: 'node' }, [...nodeOptions, `--max-old-space-size=${heapMb}`, '--enable-source-maps', ctx.view.rootfs.runtimeFile(shimPath)]),
+    argv: ctx.view.rootfs.command({ kind: 'node' }, [...nodeOptions, `--max-old-space-size=${heapMb}`, ctx.view.rootfs.runtimeFile(shimPath)]),
     env: {
       NODE_ENV: 'production',
       ...ctx.env,

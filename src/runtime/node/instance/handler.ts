@@ -38,6 +38,10 @@ function asInvoke(value: unknown): Invoke | undefined {
 /** Imports `spec` (absolute `path` or `path:exportName`) and returns the callable handler. */
 export async function loadHandler(spec: string): Promise<Invoke> {
   const { file, exportName } = parseHandlerSpec(spec);
+  // Stack traces through the function's source maps (a TypeScript handler's .ts lines), for the
+  // modules loaded from here on: Ferry's own, loaded before, are not mapped (their maps would be
+  // read and parsed at every instance start for nothing).
+  process.setSourceMapsEnabled(true);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
