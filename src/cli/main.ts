@@ -6,8 +6,11 @@ import { beginLeanStart } from './lean-start.js';
 const serverStart = process.argv[2] === 'server' || process.argv[2] === 'tinyfaas';
 if (serverStart) beginLeanStart();
 const { run } = await import('./program.js');
-// A server start loads its own command only (see buildProgram).
-const commands = serverStart ? [process.argv[2] === 'server' ? await import('./commands/server.js') : await import('./commands/tinyfaas.js')] : undefined;
+// One command loads its own module only (a server start: nothing of the other thirty stays in
+// its memory); help and anything unknown load them all (commands/by-name.ts).
+const { commandModuleFor } = await import('./commands/by-name.js');
+const only = commandModuleFor(process.argv);
+const commands = only ? [await only()] : undefined;
 
 // `ferry invoke big | head`: a closed pipe ends the output quietly.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

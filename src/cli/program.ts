@@ -6,8 +6,9 @@ import { packageVersion } from './paths.js';
 import type { CommandModule } from './commands/index.js';
 
 /**
- * The program with these commands (`ferry server` starts with its own alone: loading the other
- * thirty costs a server at rest memory for its whole life).
+ * The program with these commands: a run that names one command has that one alone (main.ts,
+ * commands/by-name.ts): loading the other thirty costs a short command most of its start-up, and
+ * a server at rest memory for its whole life.
  */
 export function buildProgram(io: IO, commands: readonly CommandModule[]): Command {
   const program = new Command('ferry')
