@@ -234,7 +234,7 @@ function boot(p: VmPieces, accel: VmAccel, initrd: string, outDir: string, opts:
     '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
     '-kernel', p.kernel,
     '-initrd', initrd,
-    '-append', `console=ttyS0 panic=-1 quiet loglevel=${process.env['FERRY_TEST_VM_DEBUG'] ? 7 : 3} cgroup_no_v1=all`,
+    '-append', `console=ttyS0 panic=-1 quiet loglevel=${process.env['FERRY_TEST_VM_DEBUG'] ? 7 : 3} cgroup_no_v1=all cryptomgr.notests`,
     '-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
     '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
     '-fsdev', `local,id=out,path=${escape(outDir)},security_model=none`,
