@@ -1,5 +1,6 @@
 // Ferry at rest as anchors targets (phase `rss` only), side by side with the bare node:http
-// baseline: a server with no function running, with and without its pre-booted pool, and a server
+// baseline: a server with no function running, with and without its pre-booted pool (which fills
+// for the runtimes of the functions deployed: one node function in that row), and a server
 // with 1,000 functions deployed (one version each, none running), restarted on their data dir.
 // The RSS differences are what the pool and what 1,000 deployed functions cost at rest
 // (docs/performance.md, "Idle cost").
@@ -101,7 +102,9 @@ function idle(name, label, serverArgs, functions = 0) {
 
 const noPool = ['--pool-size', '0'];
 export default [
-  idle('ferry-pool-idle', 'Ferry: no function running, full pool (1 node + 1 python)', []),
+  // A runtime's pool fills once a function of it is deployed: one node function, so one node
+  // sandbox waits (and no python one).
+  idle('ferry-pool-idle', 'Ferry: 1 node function deployed, none running, its pool full (1 node sandbox)', [], 1),
   idle('ferry-idle', 'Ferry: no function running, no pool', noPool),
   idle('ferry-idle-1000', 'Ferry: 1,000 functions deployed, none running, no pool', noPool, 1000),
 ];
