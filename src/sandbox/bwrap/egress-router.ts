@@ -27,6 +27,7 @@ import { EVERY_ADDRESS, hostSetUpdate, ROUTER_GATEWAY, routerRules } from './net
 import { slirpArgv, STACK_FD, type AttachedStack } from './slirp.js';
 import { childNetnsPath, NetnsHandle } from './netns-handle.js';
 import type { SharedEgress } from './shared-egress.js';
+import { exec, firstLine, killGroup, ready, ROUTER_ENV } from './router-processes.js';
 
 export interface RouterTools {
   unshare: string;
@@ -57,51 +58,11 @@ export interface RouterOptions {
   stepMs?: number;
 }
 
-const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 /** Link numbers: 198.18.0.0/15 holds 131,072 addresses; 0 and 1 (the gateway) are not used. */
 const FIRST_LINK = 2;
 const LAST_LINK = 131_071;
 /** A link number is reused only this long after its instance ended (netns teardown is async). */
 const REUSE_AFTER_MS = 10_000;
-
-/**
- * Runs argv with `input` on stdin, the namespaces `netns` as its descriptors 3, 4 ...
- * (`childNetnsPath`); rejects with `what` and its last line of stderr on failure.
- */
-function exec(what: string, argv: string[], input: string, timeoutMs: number, netns: NetnsHandle[] = []): Promise<void> {
-  // Each descriptor stays open until the command ended.
-  const held = (i: number, fds: number[]): Promise<void> => (i < netns.length ? netns[i]!.use((fd) => held(i + 1, [...fds, fd])) : execWith(what, argv, input, timeoutMs, fds));
-  return held(0, []);
-}
-
-function execWith(what: string, argv: string[], input: string, timeoutMs: number, fds: number[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(argv[0]!, argv.slice(1), { env: ENV, stdio: ['pipe', 'ignore', 'pipe', ...fds] });
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    p.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    p.on('close', (code, sig) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`${what} failed (${sig ?? `exit code ${code}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`));
-    });
-    p.stdin!.on('error', () => {});
-    p.stdin!.end(input);
-  });
-}
-
-function killGroup(p: ChildProcess | undefined): void {
-  if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
-  try {
-    process.kill(-p.pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
-}
 
 /** The address of link `n`: 198.18.0.2 ... 198.19.255.255. */
 export function linkAddress(n: number): string {
@@ -151,7 +112,7 @@ export class EgressRouter {
     const dirs = cgroup?.dirs ?? [];
     // The namespace holder reports its pid and waits for end-of-file from the server.
     const holderArgv = [...outer, ...opts.asUser([tools.unshare, '--user', '--map-root-user', '--net', '--', tools.sh, '-c', 'echo $$; read -r _', 'ferry-egress-router'], dirs)];
-    const holder = spawn(holderArgv[0]!, holderArgv.slice(1), { env: ENV, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const holder = spawn(holderArgv[0]!, holderArgv.slice(1), { env: ROUTER_ENV, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let slirp: ChildProcess | undefined;
     let netns: NetnsHandle | undefined;
     const fail = (why: string): never => {
@@ -169,7 +130,7 @@ export class EgressRouter {
       netns = NetnsHandle.open(Number(pid));
       // tap0 10.0.2.100/24, gateway 10.0.2.2, DNS forwarder 10.0.2.3, in the router's namespace.
       const argv = [...outer, ...opts.asUser(slirpArgv(tools.slirp4netns, pid), dirs)];
-      slirp = spawn(argv[0]!, argv.slice(1), { env: ENV, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+      slirp = spawn(argv[0]!, argv.slice(1), { env: ROUTER_ENV, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
       await ready(slirp, stepMs);
       const hosts = hostKey(opts.hostAddresses());
       // Forwarding is per namespace: the host's own settings are untouched. Strict reverse-path
@@ -366,53 +327,4 @@ export class EgressRouter {
 /** The host's addresses as a stable key (sorted, comma-joined). */
 function hostKey(addresses: string[]): string {
   return [...new Set(addresses)].sort().join(',');
-}
-
-/** The first line of a child's stdout (its stderr's last line in the error). */
-function firstLine(p: ChildProcess, timeoutMs: number, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`no ${what} in time`)), timeoutMs);
-    p.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
-    p.stdout!.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, nl).trim());
-      }
-    });
-    p.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    p.on('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${sig ?? `exit code ${code}`})${err.trim() ? `: ${err.trim().split('\n').at(-1)}` : ''}`));
-    });
-  });
-}
-
-/** Resolves once slirp4netns wrote "1" on its --ready-fd (tap0 configured). */
-function ready(p: ChildProcess, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error('slirp4netns did not get ready in time')), timeoutMs);
-    (p.stdio[4] as Socket | null)?.on('error', () => {});
-    p.stderr!.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-2000)));
-    (p.stdio[3] as Socket).setEncoding('utf8').on('data', (s: string) => {
-      if (!s.includes('1')) return;
-      clearTimeout(timer);
-      resolve();
-    });
-    p.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    p.on('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`slirp4netns exited (${sig ?? `exit code ${code}`})${err.trim() ? `: ${err.trim().split('\n').at(-1)}` : ''}`));
-    });
-  });
 }
