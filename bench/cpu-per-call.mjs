@@ -10,11 +10,15 @@
 //   node bench/cpu-per-call.mjs --only ferry-hello --before /tmp/old   # each Ferry row also from
 //       another build (a checkout with its dist/), alternating with this one in every repetition
 //   node bench/cpu-per-call.mjs --only ferry-hello --reps 1 --perf /tmp/perf  # perf record of the server
+//   node bench/cpu-per-call.mjs --only ferry-hello --twin-args=--max-semi-space-size=32   # each Ferry
+//       row also with these Node options for the server (same build), alternating
+//   node bench/cpu-per-call.mjs --only node-http,ferry-hello --syscalls   # system calls and context
+//       switches per call too, the server apart from the rest of its tree (perf stat)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { run, serverCpuWindow, startProcess, stopProcess, waitReady } from './warm/host.mjs';
+import { procTree, run, serverCpuWindow, startProcess, stopProcess, waitReady } from './warm/host.mjs';
 import { loadRows } from './warm/rows.mjs';
 import { runWrk } from './warm/wrk.mjs';
 
@@ -30,10 +34,17 @@ const { values: opt } = parseArgs({
     'loadgen-cpus': { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
     perf: { type: 'string' },
+    syscalls: { type: 'boolean' },
     before: { type: 'string' },
+    'twin-args': { type: 'string' },
     'base-port': { type: 'string', default: '25000' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (opt.help) {
+  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
+  process.exit(0);
+}
 const TMP = process.env.ANCHORS_TMP ?? '/tmp/anchors';
 const WORK = path.join(TMP, 'ferry-cpu');
 const LOGS = path.join(TMP, 'logs');
@@ -62,25 +73,53 @@ async function measure(row, ctxBase) {
     // perf samples the server's own CPU time (task-clock): time it spends descheduled on a
     // shared host is not counted, as a wall-clock sampler would count it
     const perf = opt.perf ? startProcess({ cmd: 'perf', args: ['record', '-q', '-g', '-e', 'task-clock', '-F', '4000', '-p', String(child.pid), '-o', path.join(path.resolve(opt.perf), `perf.${child.pid}.data`)] }, { log: path.join(LOGS, 'perf.log') }) : undefined;
+    const counters = opt.syscalls ? countSyscalls(child.pid) : undefined;
     const w = await runWrk({ ...load, secs: Number(opt.duration) });
     if (perf) {
       process.kill(perf.pid, 'SIGINT');
       await perf.exited;
     }
+    const counted = counters ? await counters(w.requests) : {};
     const c = until(w.requests);
     // The measured run's window on the profile's clock (both monotonic, in µs): what to summarize.
     const window = JSON.stringify({ from: Number(from), to: Number(process.hrtime.bigint() / 1000n), requests: w.requests, row: row.name });
     if (opt['cpu-prof'] && row.functions) fs.writeFileSync(path.join(opt['cpu-prof'], `window-${child.pid}.json`), window);
     if (opt.perf) fs.writeFileSync(path.join(opt.perf, `window-${child.pid}.json`), window);
     if (w.mismatched !== 0 || !(w.checked > 0)) throw new Error(`${w.mismatched} of ${w.checked} bodies wrong (first: ${w.firstMismatch})`);
-    return { rps: w.rps, p50: w.p50, server: c.rootUsPerCall, rest: c.restUsPerCall, foreign: c.foreignOnServerCpuPct };
+    return { rps: w.rps, p50: w.p50, server: c.rootUsPerCall, rest: c.restUsPerCall, foreign: c.foreignOnServerCpuPct, ...counted };
   } finally {
     await stopProcess(child, row.stopGraceMs);
   }
 }
 
+/**
+ * Counts the system calls and context switches of the server and of the rest of its tree while
+ * wrk runs (perf stat, per thread); the returned function stops it and gives them per call.
+ */
+function countSyscalls(pid) {
+  const pids = procTree(pid);
+  const out = path.join(WORK, `perf-stat-${pid}.txt`);
+  const stat = startProcess({ cmd: 'perf', args: ['stat', '--per-thread', '-x', ',', '-e', 'raw_syscalls:sys_enter,context-switches', '-o', out, '-p', pids.join(',')] }, { log: path.join(LOGS, 'perf.log') });
+  return async (calls) => {
+    process.kill(stat.pid, 'SIGINT');
+    await stat.exited;
+    const sums = { sysServer: 0, sysRest: 0, csServer: 0, csRest: 0 };
+    // lines: <comm>-<tid>,<count>,,<event>,...
+    for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+      const m = /^(.*)-(\d+),(\d+),[^,]*,([^,]+),/.exec(line);
+      if (!m) continue;
+      const tid = Number(m[2]);
+      const server = tid === pid || fs.existsSync(`/proc/${pid}/task/${tid}`);
+      const key = `${m[4].startsWith('raw_syscalls') ? 'sys' : 'cs'}${server ? 'Server' : 'Rest'}`;
+      sums[key] += Number(m[3]);
+    }
+    for (const k of Object.keys(sums)) sums[k] /= calls;
+    return sums;
+  };
+}
+
 async function main() {
-  for (const d of [WORK, LOGS]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [WORK, LOGS, opt.perf, opt['cpu-prof']]) if (d) fs.mkdirSync(d, { recursive: true });
   if (!run('sh', ['-c', 'command -v wrk'])) throw new Error('wrk is not installed (the anchors setup.sh installs it)');
   run('taskset', ['-a', '-p', '-c', opt['loadgen-cpus'], String(process.pid)]);
   const names = opt.only.split(',').map((s) => s.trim()).filter(Boolean);
@@ -88,11 +127,13 @@ async function main() {
   const picked = names.map((n) => all.find((r) => r.name === n) ?? (() => { throw new Error(`no row '${n}'`); })());
   const beforeCli = opt.before ? path.join(path.resolve(opt.before), 'dist/src/cli/main.js') : undefined;
   // the same row served by the other build: its server started from that build's CLI, on the same data
-  const twin = (r) => ({ ...r, name: `${r.name}@before`, setup: undefined, spawn: (ctx) => {
+  const twinArgs = opt['twin-args']?.split(/\s+/).filter(Boolean) ?? [];
+  const twin = (r) => ({ ...r, name: `${r.name}@${beforeCli ? 'before' : 'twin'}`, setup: undefined, spawn: (ctx) => {
     const spec = r.spawn(ctx);
-    return { ...spec, args: spec.args.map((a) => (a.endsWith('dist/src/cli/main.js') ? beforeCli : a)) };
+    const args = spec.args.map((a) => (beforeCli && a.endsWith('dist/src/cli/main.js') ? beforeCli : a));
+    return { ...spec, args: [...twinArgs, ...args] };
   } });
-  const rows = picked.flatMap((r) => (beforeCli && r.functions ? [twin(r), r] : [r]));
+  const rows = picked.flatMap((r) => ((beforeCli || twinArgs.length) && r.functions ? [twin(r), r] : [r]));
   const ctxBase = { here: ANCHORS, fns: path.join(ANCHORS, 'fns'), tmp: TMP, node: process.execPath };
   const fresh = (dir) => {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -107,7 +148,8 @@ async function main() {
     for (const r of rep % 2 ? [...rows].reverse() : rows) {
       const m = await measure(r, ctxBase);
       results[r.name].push(m);
-      console.error(`rep ${rep + 1} ${r.name}: ${m.rps.toFixed(0)} req/s, server ${f1(m.server)} µs + rest ${f1(m.rest)} µs per call, p50 ${m.p50.toFixed(2)} ms, other tasks on the server core ${f1(m.foreign)}%`);
+      const sys = opt.syscalls ? `; per call: system calls ${m.sysServer.toFixed(2)} + ${m.sysRest.toFixed(2)}, context switches ${m.csServer.toFixed(2)} + ${m.csRest.toFixed(2)}` : '';
+      console.error(`rep ${rep + 1} ${r.name}: ${m.rps.toFixed(0)} req/s, server ${f1(m.server)} µs + rest ${f1(m.rest)} µs per call, p50 ${m.p50.toFixed(2)} ms, other tasks on the server core ${f1(m.foreign)}%${sys}`);
     }
   }
   console.log('| row | req/s | server µs/call | rest of tree µs/call | total µs/call | other tasks % |');

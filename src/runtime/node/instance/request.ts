@@ -5,6 +5,7 @@
  * Runs inside the instance.
  */
 import type { IncomingCall } from '../../shim/frame-server.js';
+import { CallHeaders } from './call-headers.js';
 
 /**
  * A Request whose `signal` is the call's own, created lazily. Passing `signal` to the constructor
@@ -79,7 +80,7 @@ export function toRequest(call: IncomingCall): Request {
   const own = (prop: string | symbol): unknown => {
     switch (prop) {
       case 'headers':
-        return (headers ??= new Headers(headerRecord(call).record));
+        return (headers ??= new CallHeaders(call.headers));
       case 'method':
         return call.method;
       case 'url':
