@@ -64,7 +64,7 @@ async function measure(row, ctxBase) {
   if (opt.perf && spec.cmd === process.execPath) spec.args = ['--perf-basic-prof', '--interpreted-frames-native-stack', ...spec.args];
   const child = startProcess(spec, { cpus: opt['server-cpus'], log: path.join(LOGS, `cpu-${row.name}.log`), cwd: ANCHORS });
   try {
-    await waitReady(child, ctx.port, row.path, row.ready, 60_000);
+    await waitReady(child, ctx.port, row.path, row.ready, row.readyTimeoutMs ?? 60_000);
     if (row.prepare) await row.prepare(ctx);
     const load = { port: ctx.port, row, expectFile: path.join(WORK, `expect-${row.name}`), connections: Number(opt.connections), threads: 1, cpus: opt['loadgen-cpus'] };
     if (Number(opt.warmup) > 0) await runWrk({ ...load, secs: Number(opt.warmup) });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { hostFacts, run, serverCpuWindow, startProcess, stopProcess, waitQuiet, waitReady } from './warm/host.mjs';
+import { hostFacts, procTree, rssMB, run, serverCpuWindow, startProcess, stopProcess, waitQuiet, waitReady } from './warm/host.mjs';
 import { runnerOptions, runnerSettings, usage } from './warm/options.mjs';
 import { loadRows, rowNames } from './warm/rows.mjs';
 import { markdown, summarize, publishResults } from './warm/report.mjs';
@@ -45,7 +45,8 @@ function select(rows) {
   const only = opt.only ? new Set(opt.only.split(',').map((s) => s.trim()).filter(Boolean)) : null;
   for (const n of only ?? []) if (!known.has(n)) throw new Error(`--only: no row '${n}' (rows: ${[...known].join(', ')})`);
   const skip = new Set((opt.skip ?? '').split(',').map((s) => s.trim()));
-  const sel = rows.filter((r) => r.baseline || ((!only || only.has(r.name)) && !skip.has(r.name)));
+  // a row that takes minutes (a VM boot per run under emulation) runs only when named
+  const sel = rows.filter((r) => r.baseline || ((only ? only.has(r.name) : !r.byNameOnly) && !skip.has(r.name)));
   const references = new Set(sel.map((r) => r.reference).filter(Boolean));
   return rows.filter((r) => sel.includes(r) || references.has(r.name));
 }
@@ -56,9 +57,12 @@ async function measure(row, ctxBase, round) {
   const rec = { row: row.name, round, ok: false };
   const child = startProcess(row.spawn(ctx), { cpus: SERVER_CPUS, log: path.join(LOGS, `warm-r${round}-${row.name}.log`), cwd: ANCHORS });
   try {
-    await waitReady(child, ctx.port, row.path, row.ready, 60_000);
+    await waitReady(child, ctx.port, row.path, row.ready, row.readyTimeoutMs ?? 60_000);
     if (row.prepare) await row.prepare(ctx);
     const q = await waitQuiet(QUIET_PCT, QUIET_WAIT);
+    // memory at rest, every instance warm: the server process, and the rest of its tree
+    const tree = procTree(child.pid);
+    Object.assign(rec, { serverRssMB: rssMB([child.pid]), restRssMB: rssMB(tree.slice(1)) });
     const load = { port: ctx.port, row, expectFile: path.join(WORK, `expect-${row.name}`), connections: CONNS, threads: THREADS, cpus: LOAD_CPUS };
     if (WARMUP > 0) {
       const w = await runWrk({ ...load, secs: WARMUP });
@@ -124,7 +128,8 @@ async function main() {
   if (!run('sh', ['-c', 'command -v wrk'])) throw new Error('wrk is not installed (the anchors setup.sh installs it)');
   for (const d of [OUT, LOGS, WORK]) fs.mkdirSync(d, { recursive: true });
   if (PIN) run('taskset', ['-a', '-p', '-c', LOAD_CPUS, String(process.pid)]);
-  const rows = select(await loadRows(ANCHORS));
+  const all = await loadRows(ANCHORS);
+  const rows = select(all);
   const fresh = (dir) => {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
@@ -141,6 +146,8 @@ async function main() {
   const base = rows.find((r) => r.baseline);
   // a row measured against another in the same round runs right after it (with the bare run between)
   const units = rows.filter((r) => !r.baseline && !r.reference).map((r) => [r, ...rows.filter((x) => x.reference === r.name)]);
+  const optIn = all.filter((r) => r.byNameOnly && !rows.includes(r)).map((r) => r.name);
+  if (optIn.length) log(`by name only (--only): ${optIn.join(', ')}`);
   log(`rows: ${rows.map((r) => r.name).join(', ')}; ${ROUNDS} round(s) of ${DURATION} s after ${WARMUP} s; pinned: ${PIN}`);
   const runs = [];
   for (let round = 0; round < ROUNDS; round++) {

@@ -13,26 +13,17 @@
 // kernel). The gvisor row is in the default set (bench/run.sh); the microvm rows, minutes each
 // under emulation (15 cold runs, each a boot), run by name:
 //   npm run bench -- --only ferry-node-microvm,ferry-node-microvm-nopool --cold-runs 3
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deployHello } from '../deploy-hello.mjs';
 import { firstCallMs } from './80-ferry.mjs';
+import { accel, canGvisor, canMicrovm, kvm } from '../tiers-here.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repo, 'dist/src/cli/main.js');
 const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
-
-const kvm = (() => {
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const accel = kvm ? 'KVM' : 'emulated (TCG)';
 
 function tier(name, label, driver, opts = {}) {
   const dataDir = (ctx) => join(ctx.tmp, `ferry-data-${name}`);
@@ -81,13 +72,6 @@ async function listening(ctx) {
   }
   throw new Error('the server did not listen in 30 s');
 }
-
-/** Whether `program` is on the PATH. */
-const onPath = (program) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, program)));
-const root = process.getuid?.() === 0;
-const kernelDir = '/var/cache/ferry/microvm-kernel/boot';
-const canGvisor = root && onPath('runsc');
-const canMicrovm = root && onPath('qemu-system-x86_64') && existsSync(kernelDir) && readdirSync(kernelDir).some((f) => f.startsWith('vmlinuz-'));
 
 const bootWaitMs = Number(process.env.FERRY_BENCH_MICROVM_BOOT_MS) || 90_000;
 export default [

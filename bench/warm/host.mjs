@@ -125,6 +125,20 @@ export function procTree(root) {
   return out;
 }
 
+/** Resident memory of `pids` in MB (VmRSS summed: shared pages count once per process, as `ps` counts them). */
+export function rssMB(pids) {
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch {
+      /* exited */
+    }
+  }
+  return kb / 1024;
+}
+
 /** utime + stime of `pids`, in clock ticks. */
 export function cpuTicks(pids) {
   let sum = 0;

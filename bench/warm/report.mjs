@@ -28,6 +28,8 @@ export function runStats(mine) {
     serverCpuPct: med('serverCpuPct'),
     rootUsPerCall: med('rootUsPerCall'),
     restUsPerCall: med('restUsPerCall'),
+    serverRssMB: med('serverRssMB'),
+    restRssMB: med('restRssMB'),
     foreignPct: med('foreignOnServerCpuPct'),
     foreignMaxPct: Math.max(...good.map((r) => r.foreignOnServerCpuPct ?? NaN)),
   };
@@ -117,6 +119,14 @@ export function markdown(facts, summary) {
     L.push(`| ${s.label} | ${fmt(s.rootUsPerCall, 1)} | ${fmt(s.restUsPerCall, 1)} | ${fmt(s.rootUsPerCall + s.restUsPerCall, 1)} |`);
   }
   L.push('');
+  const resting = Object.entries(S).filter(([, s]) => s.runs && Number.isFinite(s.restRssMB));
+  if (resting.length) {
+    L.push('## Memory at rest, every function warm (median of rounds, before the load): the server process, and the rest of its tree (its instances, and the pool where there is one)', '');
+    L.push('| row | server process MB | rest of the tree MB |');
+    L.push('|---|---:|---:|');
+    for (const [, s] of resting) L.push(`| ${s.label} | ${fmt(s.serverRssMB, 1)} | ${fmt(s.restRssMB, 1)} |`);
+    L.push('');
+  }
   for (const [name, s] of Object.entries(S)) for (const f of s.failures) L.push(`- ${name} FAILED in ${f}`);
   if (summary.failed.length) L.push('');
   L.push('Versions: ' + Object.entries(facts.rows).map(([k, v]) => `${k}=${v}`).join('; '));

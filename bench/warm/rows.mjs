@@ -1,12 +1,14 @@
 // The rows of bench/warm.mjs: what each one serves, how its server starts, and what every answer
 // must be. The Ferry rows are functions at default settings (no `scaling` in ferry.json, the
 // default bwrap sandbox and pool); the others are the anchors harness's own targets, imported.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deployFunctions } from '../deploy-hello.mjs';
 import { httpGet } from './host.mjs';
+import { accel, canGvisor, canMicrovm } from '../tiers-here.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(repo, 'dist/src/cli/main.js');
@@ -62,7 +64,20 @@ const ferryRows = [
     spread: { prefix: '/fn/f', count: MANY }, reference: 'ferry-hello',
     functions: Array.from({ length: MANY }, (_, i) => ({ name: `f${i}`, files: greet })),
   },
+  // The headline handler in the stronger tiers, where they can run here. A microvm run starts a
+  // fresh server, so each is a VM boot (minutes under emulation): that row runs only by name.
+  ...(canGvisor ? [tierRow('gvisor', 'the gvisor tier')] : []),
+  ...(canMicrovm ? [tierRow('microvm', `the microvm tier (${accel})`, { byNameOnly: true, firstCallMs: 600_000 })] : []),
 ];
+
+/** The headline function with `"tier"` set, on a server that enables that tier. */
+function tierRow(tier, what, more = {}) {
+  const files = { ...greet, 'ferry.json': JSON.stringify({ runtime: 'node', handler: 'index.js', tier }) };
+  return {
+    name: `ferry-${tier}`, label: `Ferry \`node\`: the headline handler in ${what}`, functions: [{ name: 'hello', files }], path: '/fn/hello', byName: true,
+    serverArgs: ['--sandbox-tiers', tier], tier, ...more,
+  };
+}
 
 /** Every row name, in table order (the baseline first). */
 export const rowNames = ['node-http', 'workerd', 'knative', ...ferryRows.map((r) => r.name)];
@@ -82,11 +97,11 @@ export async function poolFull(port, dataDir) {
 }
 
 /** Calls every path once, a few at a time, so each function has a running instance; each must answer `body`. */
-async function callEach(port, paths, body) {
+async function callEach(port, paths, body, timeoutMs = 60_000) {
   const queue = [...paths];
   const one = async () => {
     for (let p = queue.shift(); p; p = queue.shift()) {
-      const r = await httpGet(port, p, {}, 60_000);
+      const r = await httpGet(port, p, {}, timeoutMs);
       if (r.status !== 200 || r.body !== body) throw new Error(`${p} answered ${r.status ?? r.error}: ${String(r.body).slice(0, 100)}`);
     }
   };
@@ -97,22 +112,30 @@ function ferryRow(def) {
   const dataDir = (ctx) => join(ctx.tmp, `ferry-warm-data-${def.name}`);
   const paths = def.spread ? Array.from({ length: def.spread.count }, (_, i) => `${def.spread.prefix}${i}`) : [def.path];
   const ready = def.byName ? HELLO : def.body;
+  const serverArgs = def.serverArgs ?? [];
   return {
     ...def,
     ready,
-    version: () => `ferry ${version} (${def.functions.length} function${def.functions.length > 1 ? 's' : ''}, default settings)`,
+    version: () => `ferry ${version} (${def.functions.length} function${def.functions.length > 1 ? 's' : ''}, default settings${def.tier ? `, ${def.tier} tier` : ''})`,
     setup: async (ctx, fresh) => {
       fresh(dataDir(ctx));
-      await deployFunctions({ cli, node: ctx.node, dataDir: dataDir(ctx), functions: def.functions, parallel: 8 });
+      // The microvm tier's guest root, built from this host's runtimes (node only: the row needs no more).
+      if (def.tier === 'microvm') {
+        const r = spawnSync(ctx.node, [cli, 'rootfs', 'build', '--data-dir', dataDir(ctx), '--without-python'], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`ferry rootfs build failed: ${r.stderr.trim().slice(-500)}`);
+      }
+      await deployFunctions({ cli, node: ctx.node, dataDir: dataDir(ctx), args: serverArgs, functions: def.functions, parallel: 8 });
     },
     spawn: (ctx) => ({
       cmd: ctx.node,
-      args: [cli, 'server', '--port', String(ctx.port), '--host', '127.0.0.1', '--data-dir', dataDir(ctx), '--log-level', 'warn'],
+      args: [cli, 'server', '--port', String(ctx.port), '--host', '127.0.0.1', '--data-dir', dataDir(ctx), '--log-level', 'warn', ...serverArgs],
       env: { NODE_ENV: 'production' },
     }),
+    // The readiness probe is the first call: a tier that boots a VM under emulation takes minutes.
+    readyTimeoutMs: def.firstCallMs,
     // A fresh server: every function gets its instance, and the pool is full again, before load.
     prepare: async (ctx) => {
-      await callEach(ctx.port, paths, ready);
+      await callEach(ctx.port, paths, ready, def.firstCallMs);
       await poolFull(ctx.port, dataDir(ctx));
     },
     stopGraceMs: 15_000,

@@ -62,7 +62,10 @@ export async function startInVm(vm: MicroVm, req: SpawnRequest, notices: string[
     s.once('failed', (why: string) => reject(new FerryError('instance-start-failed', `the microVM's agent could not start the instance: ${why}`)));
     s.once('close', () => reject(new FerryError('instance-start-failed', 'the microVM exited before the instance started')));
     // An agent that never answers must not hold the start forever.
-    startTimer = setTimeout(() => reject(new FerryError('instance-start-failed', `the microVM's agent did not start the instance within ${startTimeoutMs / 1000} s`)), startTimeoutMs);
+    // Its console says what the guest was doing (read before the VM and its files go).
+    startTimer = setTimeout(() => {
+      void vm.consoleTail().then((tail) => reject(new FerryError('instance-start-failed', `the microVM's agent did not start the instance within ${startTimeoutMs / 1000} s; the guest's console: ${tail || '(empty)'}`)));
+    }, startTimeoutMs);
     s.send(Wire.spawn, 0, JSON.stringify(req));
   }).finally(() => clearTimeout(startTimer)).catch(async (err: unknown) => {
     await vm.kill();

@@ -123,6 +123,12 @@ export class MicroVm {
     return vm;
   }
 
+  /** The end of the guest's console (the kernel's and the agent's own messages): what a failure reports. */
+  async consoleTail(chars = 1500): Promise<string> {
+    const text = await readFile(join(this.dir, 'console.log'), 'utf8').catch(() => '');
+    return text.trim().slice(-chars);
+  }
+
   /** Kills QEMU (nothing of the guest needs a clean shutdown: it is thrown away) and removes its files. */
   async kill(): Promise<void> {
     this.session.close();
