@@ -187,6 +187,34 @@ export function driverSuite(d: DriverUnderTest): void {
       c.once('exit', (code, sig) => resolve(code ?? sig));
     });
 
+  /**
+   * One instance answers the probes that only look (what it prints reaching its logs, host files,
+   * the kernel's refusals, and the host's services when the driver's default network is `none`),
+   * each at a path of its own, and is the "other instance" another case must not see: a case per
+   * instance would cost a VM tier a boot per case. It runs with the driver's defaults, as those
+   * cases' own instances did, and stays up until the suite ends, as every instance here does.
+   */
+  const lookoutIsNone = d.sandboxDefaults?.network === 'none';
+  let lookout: Promise<Started> | undefined;
+  const lookoutInstance = (): Promise<Started> =>
+    (lookout ??= (async () => {
+      const probes: Array<[string, string]> = [
+        ['/log', 'print("suite-log-line", flush=True)\nreturn {}'],
+        ['/files', filesystemChecks],
+        ['/kernel', kernelChecks],
+        ['/host-services', hostServiceChecks(hostAddresses(), hostPort)],
+      ];
+      const body = probes.map(([at, code]) => `if request.path == ${JSON.stringify(at)}:\n${code.split('\n').map((l) => `    ${l}`).join('\n')}`).join('\n') + '\nreturn {"unknown": request.path}';
+      const inst = await start(body, { env: { X_DATA_DIR: dataDir } });
+      await inst.ready();
+      return inst;
+    })());
+  const ask = async (path: '/log' | '/files' | '/kernel' | '/host-services'): Promise<Record<string, unknown>> => {
+    const { status, body } = await (await lookoutInstance()).call(path);
+    assert.equal(status, 200, JSON.stringify(body));
+    return body;
+  };
+
   test(`${d.name}: lifecycle: start, HELLO, a call over the channel, stop`, { skip }, async () => {
     const inst = await start('return {"pid": os.getpid(), "cwd": os.getcwd()}');
     await inst.ready();
@@ -260,9 +288,8 @@ return {"answer": s.recv(100).decode()}`,
   });
 
   test(`${d.name}: logs: what the instance prints reaches its output streams`, { skip }, async () => {
-    const inst = await start('print("suite-log-line", flush=True)\nreturn {}');
-    await inst.ready();
-    await inst.call();
+    await ask('/log');
+    const inst = await lookoutInstance();
     for (let i = 0; i < 200 && !inst.output().includes('suite-log-line'); i++) await new Promise((r) => setTimeout(r, 25));
     assert.match(inst.output(), /suite-log-line/);
   });
@@ -284,28 +311,6 @@ return {"answer": s.recv(100).decode()}`,
 
   function isolationSuite(): void {
     const honours = (network: 'none' | 'egress' | 'host'): boolean => d.networks?.includes(network) ?? true;
-    /**
-     * One instance answers the probes that only look (host files, the kernel's refusals, and the
-     * host's services when the driver's default network is `none`), each at a path of its own: a
-     * case per instance would cost a VM tier a boot per case. It runs with the driver's defaults,
-     * as those cases' own instances did, and stays up until the suite ends, as every instance here
-     * does.
-     */
-    const lookoutIsNone = d.sandboxDefaults?.network === 'none';
-    let lookout: Promise<Started> | undefined;
-    const ask = async (path: '/files' | '/kernel' | '/host-services'): Promise<Record<string, unknown>> => {
-      lookout ??= (async () => {
-        const probes: Array<[string, string]> = [['/files', filesystemChecks], ['/kernel', kernelChecks], ['/host-services', hostServiceChecks(hostAddresses(), hostPort)]];
-        const body = probes.map(([at, code]) => `if request.path == ${JSON.stringify(at)}:\n${code.split('\n').map((l) => `    ${l}`).join('\n')}`).join('\n') + '\nreturn {"unknown": request.path}';
-        const inst = await start(body, { env: { X_DATA_DIR: dataDir } });
-        await inst.ready();
-        return inst;
-      })();
-      const { status, body } = await (await lookout).call(path);
-      assert.equal(status, 200, JSON.stringify(body));
-      return body;
-    };
-
     test(`${d.name}: escape: host files, Ferry's data dir, writes outside /tmp`, { skip }, async () => {
       const body = await ask('/files');
       for (const k of filesystemRefused) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
@@ -313,8 +318,7 @@ return {"answer": s.recv(100).decode()}`,
     });
 
     test(`${d.name}: escape: other instances and the host's processes are invisible`, { skip }, async () => {
-      const other = await start('return {}');
-      await other.ready();
+      await lookoutInstance(); // the other instance
       const inst = await start(processChecks);
       await inst.ready();
       const { body } = await inst.call();
