@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry, disposeFerry, markSensitive, packFiles, type Ferry } from './support/ferry.js';
 import { gvisorSupport } from './support/gvisor.js';
+import { processesMentioning } from './support/procs.js';
 
 const support = await gvisorSupport();
 const skip = support.ok ? false : support.why;
@@ -119,4 +120,24 @@ test('an ad-hoc run names its tier: it runs there; one not enabled, not a tier, 
   assert.match(String(user.body.detail), /gvisor/);
   // The default tier stays open to the same user.
   assert.equal((await run({ command: ['true'] }, userToken)).body.exitCode, 0);
+});
+
+test('a gvisor instance dies with a killed server: runsc, its sandbox and its gofer do not run on', { skip }, async (t) => {
+  const own = await startFerry({ args: ['--driver', 'bwrap', '--sandbox-tiers', 'gvisor', '--pool-size', '0'] });
+  let next: Ferry | undefined;
+  // A start on the same data dir clears what the killed server left (its run dirs, runsc's state).
+  t.after(async () => {
+    await next?.stop();
+    await disposeFerry(own);
+  });
+  await own.deploy('doomed', probe('gvisor'));
+  assert.equal((await fetch(`${own.url}/fn/doomed`)).status, 200);
+  // Each of runsc's processes names the instance's bundle, under this server's data dir.
+  const sandboxes = (): string[] => processesMentioning(`${own.dataDir}/sandbox/gvisor/bundles/`).map((p) => p.cmdline.split(' ')[0]!);
+  assert.ok(sandboxes().length >= 3, `runsc, its gofer and its sandbox run: ${JSON.stringify(sandboxes())}`);
+  await own.stop('SIGKILL');
+  const until = Date.now() + 15_000;
+  while (sandboxes().length && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(sandboxes(), [], 'nothing of the instance runs on after its server was killed');
+  next = await startFerry({ dataDir: own.dataDir, args: ['--driver', 'bwrap', '--sandbox-tiers', 'gvisor', '--pool-size', '0'] });
 });

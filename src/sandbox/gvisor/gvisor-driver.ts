@@ -37,6 +37,12 @@ export interface GvisorDeps {
   runsc: string;
   /** The native helper that joins the instance's cgroups before it execs runsc (see bwrap/helper.ts). */
   helper: string;
+  /**
+   * Put before runsc (`setpriv --pdeathsig KILL --`): runsc gets SIGKILL when the server dies,
+   * and its sandbox and gofer, started `--attached`, go with it. Without it a killed server's
+   * instances run on until the next start deletes them.
+   */
+  dieWithServer?: string[];
   platform: 'kvm' | 'ptrace';
   /** runsc's state root (0700, root's). */
   stateRoot: string;
@@ -140,7 +146,7 @@ async function spawnInstance(deps: GvisorDeps, spec: SandboxSpec): Promise<Sandb
     // Limits are the host cgroups the helper put runsc in (everything it starts inherits them).
     '--ignore-cgroups',
   ];
-  const argv = [deps.helper, 'exec', ...limits.dirs.flatMap((d) => ['--cgroup', d]), '--', ...(net.prefix ?? []), deps.runsc, ...flags, 'run', '--bundle', bundle, spec.instanceId];
+  const argv = [deps.helper, 'exec', ...limits.dirs.flatMap((d) => ['--cgroup', d]), '--', ...(net.prefix ?? []), ...(deps.dieWithServer ?? []), deps.runsc, ...flags, 'run', '--bundle', bundle, spec.instanceId];
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     detached: true,

@@ -75,7 +75,8 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
   const tools = findTools();
   const log = (level: 'info' | 'warn' | 'error', message: string): void => o.log?.(level, message);
   const setpriv = findTool('setpriv');
-  const hosts = tools.ip ? new HostAddressWatch([tools.ip], log, setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : []) : undefined;
+  const dieWithServer = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
+  const hosts = tools.ip ? new HostAddressWatch([tools.ip], log, dieWithServer) : undefined;
   const router = hosts ? sharedRouter(o, user, cgroups, hosts) : undefined;
   const { unshare, nsenter } = tools;
   const egressMissing = "network 'egress' in the gvisor sandbox needs the shared egress router: apt-get install -y slirp4netns nftables iproute2 util-linux";
@@ -86,6 +87,7 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
   const driver = createGvisorDriver({
     runsc: binary,
     helper: helperPath(),
+    dieWithServer,
     platform,
     stateRoot,
     bundles,

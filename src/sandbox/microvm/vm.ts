@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
 import { qemuArgv, type Accel, type QemuPlan } from './qemu.js';
-import type { Hello } from './agent/wire.js';
+import { Wire, type Hello } from './agent/wire.js';
 import { WireSession } from './wire-session.js';
 import { rootfsFiles } from './guest-layout.js';
 
@@ -103,6 +103,9 @@ export class MicroVm {
       if (!socket) await new Promise((r) => setTimeout(r, 20));
     }
     const session = new WireSession(socket);
+    // The first frame, at once: the agent reads it whenever it starts, and from then on takes a
+    // port the host left as the end of its server (the VM powers off instead of running on).
+    session.send(Wire.attached, 0);
     const hello = await new Promise<string | undefined>((resolve) => {
       const done = (why: string | undefined): void => {
         clearTimeout(timer);

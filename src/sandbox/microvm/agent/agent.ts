@@ -191,9 +191,31 @@ function finish(report: ExitReport, why?: string): void {
   out.end(() => process.exit(0));
 }
 
+/** The host has the port (ATTACHED came): a read that finds it empty means the host left. */
+let attached = false;
+/** Since when the port has been found without its host, before any ATTACHED. */
+let notAttachedSince: number | undefined;
+/** The host connects as QEMU starts, before the guest boots: a minute without it is a host gone. */
+const UNATTACHED_MS = 60_000;
+
+/** The server that ran this VM is gone (killed): nothing would ever stop the VM, so it ends now. */
+function hostLeft(): void {
+  process.stderr.write('ferry-agent: the host left the port (its server is gone): powering off\n');
+  try {
+    writeFileSync(join(CGROUP, 'cgroup.kill'), '1');
+  } catch {
+    /* no instance yet */
+  }
+  // Nothing is written to the port: no one reads it any more. The guest powers off (inittab).
+  process.exit(0);
+}
+
 let spawnRequest: SpawnRequest | undefined;
 function onFrame(type: number, id: number, payload: Buffer): void {
   switch (type) {
+    case Wire.attached:
+      attached = true;
+      return;
     case Wire.spawn: {
       if (spawnRequest) return;
       spawnRequest = JSON.parse(payload.toString('utf8')) as SpawnRequest;
@@ -241,8 +263,8 @@ function onFrame(type: number, id: number, payload: Buffer): void {
   }
 }
 
-// Reads the port in a loop: a read returns 0 while the host side is not connected, which is
-// not the end (the host may connect later).
+// Reads the port in a loop: a read returns 0 while the host side is not connected. Before the
+// host's ATTACHED that is not the end (the host may connect later); after it, the host left.
 const decoder = new WireDecoder();
 const buf = Buffer.alloc(256 * 1024);
 function readLoop(): void {
@@ -251,7 +273,11 @@ function readLoop(): void {
       process.stderr.write(`ferry-agent: reading the port: ${err.message}\n`);
       process.exit(1);
     }
-    if (n === 0) return void setTimeout(readLoop, 20);
+    if (n === 0) {
+      // Never attached for a minute: the server died while this VM booted (its ATTACHED lost).
+      if (attached || (notAttachedSince ??= Date.now()) < Date.now() - UNATTACHED_MS) return hostLeft();
+      return void setTimeout(readLoop, 20);
+    }
     try {
       decoder.push(Buffer.from(buf.subarray(0, n)), onFrame);
     } catch (e) {

@@ -15,6 +15,9 @@
  * STDOUT / STDERR agent -> host: the instance's output;  STDIN host -> agent (empty: end)
  * SIGNAL  host -> agent: utf-8 signal name for the instance (SIGKILL: its whole cgroup)
  * EXIT    agent -> host: JSON {code, signal, oom}: the instance is gone (the VM powers off)
+ * ATTACHED host -> agent, stream 0, no payload: the first frame the host sends, as soon as it has
+ *         the port. From then on the port read empty means the host left (its server was killed):
+ *         the agent ends the instance and the VM powers off, so no VM outlives its server.
  */
 export const Wire = {
   hello: 1,
@@ -31,6 +34,7 @@ export const Wire = {
   stdin: 12,
   signal: 13,
   exit: 14,
+  attached: 15,
 } as const;
 
 /** The reason of a RESET answering an OPEN that found nothing listening (a start retries). */
