@@ -2,7 +2,9 @@
 // rounds of after req/s divided by before req/s in the same round (robust to a host that drifts).
 // `node bench/ab-ratio.mjs [results.json] [--min 0.97]`; exits 1 when a ratio is below --min.
 import { readFileSync } from 'node:fs';
+import { helpIfAsked } from './warm/options.mjs';
 
+helpIfAsked(import.meta.url);
 const args = process.argv.slice(2);
 const minAt = args.indexOf('--min');
 const min = minAt >= 0 ? Number(args.splice(minAt, 2)[1]) : 0.97;

@@ -18,7 +18,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { keepAliveRequest } from './keep-alive.mjs';
+import { helpIfAsked } from './warm/options.mjs';
 
+helpIfAsked(import.meta.url);
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);

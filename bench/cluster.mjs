@@ -26,7 +26,9 @@ import { keepAliveRequest } from './keep-alive.mjs';
 import { clusterRowNames } from './cluster/rows.mjs';
 import { hostFacts } from './warm/host.mjs';
 import { publishResults } from './warm/report.mjs';
+import { helpIfAsked } from './warm/options.mjs';
 
+helpIfAsked(import.meta.url);
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);

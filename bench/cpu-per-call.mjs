@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { procTree, run, serverCpuWindow, startProcess, stopProcess, waitReady } from './warm/host.mjs';
 import { loadRows } from './warm/rows.mjs';
+import { usage } from './warm/options.mjs';
 import { runWrk } from './warm/wrk.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -42,7 +43,7 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.help) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
+  console.log(usage(import.meta.url));
   process.exit(0);
 }
 const TMP = process.env.ANCHORS_TMP ?? '/tmp/anchors';

@@ -14,7 +14,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { helpIfAsked } from './warm/options.mjs';
 
+helpIfAsked(import.meta.url);
 const { values: opt } = parseArgs({
   options: {
     counts: { type: 'string', default: '1,10,100' },

@@ -11,7 +11,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { helpIfAsked } from './warm/options.mjs';
 
+helpIfAsked(import.meta.url);
 const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '40' }, match: { type: 'string', default: '' } } });
 const dir = positionals[0];
 if (!dir) throw new Error('usage: node bench/profile-summary.mjs DIR [--top 40]');

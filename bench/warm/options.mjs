@@ -59,3 +59,10 @@ export function runnerSettings(opt) {
 export function usage(fileUrl) {
   return fs.readFileSync(fileURLToPath(fileUrl), 'utf8').split('\nimport ')[0].replace(/^(#!.*\n)?/, '');
 }
+
+/** `--help` or `-h` anywhere on the command line: prints the script's usage and exits. */
+export function helpIfAsked(fileUrl) {
+  if (!process.argv.includes('--help') && !process.argv.includes('-h')) return;
+  console.log(usage(fileUrl));
+  process.exit(0);
+}
