@@ -10,14 +10,14 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { CallSignal, defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, notListening } from '../core/index.js';
 import { filesystemChecks, filesystemRefused, forkBomb, hostAddresses, hostServiceChecks, kernelChecks, kernelRefused, processChecks, pythonProbe, refused, tcpChecks, tmpFill } from './escape-probes.js';
 import { createTestNetns, markerServerArgv, ready as serverReady, type TestNetns } from '../../test/support/netns.js';
-import type { Connector, EffectiveConfig, InstanceStreamHandler, ResponseWriter, Runtime, SandboxDriver, SandboxProcess, SandboxSettings } from '../core/index.js';
+import { Answer } from './suite-answer.js';
+import type { Connector, EffectiveConfig, InstanceStreamHandler, Runtime, SandboxDriver, SandboxProcess, SandboxSettings } from '../core/index.js';
 
 /** A driver under test, as its test file builds it. */
 export interface DriverUnderTest {
@@ -36,38 +36,6 @@ export interface DriverUnderTest {
   readyMs?: number;
   /** The network policies the driver honours (default all): each other one must be refused at spawn. */
   networks?: Array<'none' | 'egress' | 'host'>;
-}
-
-/** A response writer that keeps the answer (the suite's one client). */
-class Answer extends EventEmitter implements ResponseWriter {
-  statusCode = 200;
-  headersSent = false;
-  destroyed = false;
-  writableFinished = false;
-  private chunks: Buffer[] = [];
-  writeHead(status: number): this {
-    this.statusCode = status;
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: Uint8Array | string): boolean {
-    this.chunks.push(Buffer.from(chunk));
-    return true;
-  }
-  end(chunk?: Uint8Array | string): this {
-    if (chunk !== undefined) this.write(chunk);
-    this.writableFinished = true;
-    this.emit('close');
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    this.emit('close');
-    return this;
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
 }
 
 /** One instance the suite started: its process, its connector, what it printed. */
