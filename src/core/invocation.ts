@@ -76,6 +76,8 @@ export interface ResponseWriter {
   end(chunk?: Uint8Array | string): unknown;
   /** `close`: the answer is over, finished or not (the client may have gone). */
   once(event: 'drain' | 'close', listener: () => void): unknown;
+  /** Cheaper than `once` where the listener is taken `off` anyway (no wrapper per call). */
+  on(event: 'drain' | 'close', listener: () => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
   destroy(err?: Error): unknown;
   flushHeaders?(): void;

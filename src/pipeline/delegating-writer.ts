@@ -31,6 +31,9 @@ export class DelegatingWriter implements ResponseWriter {
   once(event: 'drain' | 'close', listener: () => void): unknown {
     return this.inner.once(event, listener);
   }
+  on(event: 'drain' | 'close', listener: () => void): unknown {
+    return this.inner.on(event, listener);
+  }
   off(event: 'drain' | 'close', listener: () => void): unknown {
     return this.inner.off(event, listener);
   }

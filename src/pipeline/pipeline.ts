@@ -94,7 +94,7 @@ export class Pipeline {
       } else {
         if (inv.body && inv.bodyLength === undefined) capStreamedBody(inv.body, this.o.maxBodyBytes, signal);
         if (cfg.recordPayloads && this.o.history) ({ payloads, writer: out } = recordPayloads(inv.body, out, this.o.history.payloadMaxBytes));
-        writer.once('close', onClose);
+        writer.on('close', onClose);
         // One array per call: the request id, the rate limit's, then what every answer of the
         // version carries (Ferry's headers, the tier, the front end's), worked out once.
         const fixed = this.fixedHeaders(target, inv.answerHeaders);

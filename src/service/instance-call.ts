@@ -1,4 +1,5 @@
 import { FerryError } from '../errors/index.js';
+import { Deadlines } from '../util/deadlines.js';
 import type { CallSignal, DeployTarget, InstancePool, InvocationRequest, Lease, ResponseWriter } from '../core/index.js';
 
 /** One call on an instance, as the pipeline makes it (synchronous calls and asynchronous runs). */
@@ -16,6 +17,8 @@ export interface InstanceCall {
 
 const noop = (): void => {};
 const BACKGROUND = { background: true } as const;
+/** The time limits of every call in flight: one timer per distinct limit, not one per call. */
+const limits = new Deadlines();
 
 /**
  * Leases an instance of `target`, hands it the call, and always releases the lease (recycling the
@@ -26,17 +29,17 @@ export async function callInstance(pool: InstancePool, target: DeployTarget, req
   let lease: Lease | undefined;
   let timedOut = false;
   const ms = c.timeoutMs;
-  const timer = setTimeout(() => {
+  const limit = limits.add(ms, () => {
     timedOut = true;
     c.signal.abort(new FerryError('invoke-timeout', c.timeoutUntil === 'head' ? `no response headers within ${ms} ms` : `no complete answer within ${ms} ms`));
-  }, ms);
+  });
   try {
     // An instance with room now is leased at once: the call goes out in this turn, no await.
     lease = pool.leaseNow?.(target) ?? (await pool.acquire(target, c.signal, c.background ? BACKGROUND : undefined));
     await lease.connector.dispatch(req, res, {
       requestId: c.requestId,
       signal: c.signal,
-      onHeaders: c.timeoutUntil === 'head' ? () => clearTimeout(timer) : noop,
+      onHeaders: c.timeoutUntil === 'head' ? () => limit.cancel() : noop,
       extraHeaders: c.extraHeaders,
     });
   } catch (err) {
@@ -46,7 +49,7 @@ export async function callInstance(pool: InstancePool, target: DeployTarget, req
     }
     throw fe;
   } finally {
-    clearTimeout(timer);
+    limit.cancel();
     lease?.release({ recycle: timedOut });
   }
 }

@@ -2,10 +2,11 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError } from '../../errors/index.js';
 import type { CallMeta, Connector, Dialer, InvocationRequest, LoadSpec, ResponseWriter } from '../../core/index.js';
-import { decodeHead, decodeResponseHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
+import { decodeHead, encodeFrame, encodeHeadFrame, encodeWindow, END, FrameDecoder, FrameType, LOAD_STREAM, STREAM_WINDOW } from './codec.js';
 import { dialWhenListening, startAborted } from './dial-retry.js';
 import { StreamTable } from './stream-table.js';
-import { bodiless, dropBodyFraming, hopByHop } from './header-rules.js';
+import { bodiless, hopByHop } from './header-rules.js';
+import { ResponseHeads } from './response-heads.js';
 
 interface Call {
   res: ResponseWriter;
@@ -42,6 +43,7 @@ export class FramesConnector implements Connector {
   /** While `ready` waits for the shim's HELLO: what a HELLO or a close answers. */
   private greeting: ((greeted: boolean) => void) | undefined;
   private readonly calls = new StreamTable<Call>();
+  private readonly heads = new ResponseHeads();
   private closed = false;
   /** A LOAD waiting for its answer (pooled instances only). */
   private loading: { resolve(): void; reject(err: FerryError): void } | undefined;
@@ -298,16 +300,13 @@ export class FramesConnector implements Connector {
     const res = call.res;
     switch (type) {
       case FrameType.response: {
-        // The head's fields after the status are the header list Node takes: one array, no copy.
-        const { status: given, headers, body } = decodeResponseHead(payload);
-        let status = Number(given);
-        if (!(status >= 100 && status <= 999)) status = 502;
-        const complete = flags & END;
-        // A complete inline body gets an exact Content-Length; the function's own is ignored.
-        if (complete && !bodiless(status)) {
-          dropBodyFraming(headers);
-          headers.push('content-length', String(body.length));
-        }
+        const complete = (flags & END) !== 0;
+        const heads = this.heads;
+        const headers = heads.decode(payload, complete);
+        const status = heads.status;
+        const body = payload.subarray(heads.bodyAt);
+        // A complete inline body gets an exact Content-Length; the function's own is dropped.
+        if (complete && !bodiless(status)) headers.push('content-length', String(body.length));
         const extra = call.meta.extraHeaders;
         for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);
         call.headersSeen = true;

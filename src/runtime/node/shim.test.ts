@@ -275,6 +275,7 @@ function recordingSink(): ResponseWriter & { status: number; body: string; ended
       this.ended = true;
     },
     once() {},
+    on() {},
     off() {},
     destroy() {},
   };
