@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { decodeHead, decodeResponseHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType } from './codec.js';
+import { decodeHead, decodeResponseHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, HeadFrames } from './codec.js';
 
 type Seen = { type: number; flags: number; id: number; payload: Buffer };
 
@@ -63,4 +63,23 @@ test('a response head decodes to its status and the header list after it, pairs 
   assert.deepEqual(decodeResponseHead(payloadOf(['204'])), { status: '204', headers: [], body: Buffer.alloc(0) });
   assert.deepEqual(decodeResponseHead(payloadOf(['200', 'x-a', 'b', 'x-dangling'])).headers, ['x-a', 'b'], 'a name without a value is dropped');
   assert.deepEqual(decodeResponseHead(payloadOf(['200', ''])).headers, [], 'an empty list after the status');
+});
+
+test('HeadFrames: the same frames as encodeHeadFrame, whether the head repeats or not', () => {
+  const heads = new HeadFrames();
+  const cases: Array<[string[], Uint8Array | string | undefined]> = [
+    [['200', 'content-type', 'text/plain'], 'héllo'],
+    [['200', 'content-type', 'text/plain'], 'other body'],
+    [['200', 'content-type', 'text/plain'], new Uint8Array([1, 2, 3])],
+    [['200', 'content-type', 'text/plain'], undefined],
+    [['201', 'content-type', 'text/plain'], 'x'],
+    [['201', 'content-type', 'text/plainer'], 'x'],
+    [['201', 'x-ünï', 'värde'], ''],
+    [['200', 'x-long', 'v'.repeat(5000)], 'a'],
+    [['200', 'x-long', 'v'.repeat(5000)], 'b'],
+    [['200', 'content-type', 'text/plain'], 'back'],
+  ];
+  for (const [i, [fields, body]] of cases.entries()) {
+    assert.deepEqual(heads.encode(FrameType.response | END, i + 1, [...fields], body), encodeHeadFrame(FrameType.response | END, i + 1, fields, body), `case ${i}`);
+  }
 });

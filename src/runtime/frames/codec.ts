@@ -17,7 +17,9 @@
  * HELLO   = no payload (instance -> host, stream LOAD_STREAM): the first frame on every connection
  *           the shim accepts; it says "ready": the function is loaded (a pooled shim: it waits for
  *           LOAD). The host calls an instance ready on its HELLO, never on a connect alone.
- * END flag on REQUEST/RESPONSE/DATA: the body is complete after this frame.
+ * END flag on REQUEST/RESPONSE/DATA: the body is complete after this frame. A RESPONSE with END
+ *           needs no Content-Length: the host sets the inline body's exact length (and drops one
+ *           the shim sent); a shim that leaves it out keeps its heads the same from call to call.
  *
  * Flow control, per stream, for response DATA only: a stream starts with STREAM_WINDOW bytes of
  * credit; the host returns credit with WINDOW frames as its client takes the bytes. A slow reader
@@ -86,6 +88,51 @@ export function encodeHeadFrame(type: number, id: number, fields: string[], body
     else buf.set(body as Uint8Array, HEADER + 4 + headLen);
   }
   return buf;
+}
+
+/** Heads up to this size are kept for reuse by `HeadFrames`. */
+const REUSED_HEAD_MAX = 4096;
+
+/**
+ * Encodes REQUEST/RESPONSE frames, reusing the bytes of the last head when the next one has the
+ * same fields: a function answers most calls with the same status and headers, and joining and
+ * encoding them again cost a shim ~40 % of its frame encoding. The fields array is kept, not
+ * copied: callers pass a fresh one and do not change it afterwards.
+ */
+export class HeadFrames {
+  private fields: readonly string[] = [];
+  private head: Buffer = Buffer.alloc(0);
+
+  encode(type: number, id: number, fields: string[], body?: Uint8Array | string): Buffer {
+    let head = this.head;
+    if (!sameFields(fields, this.fields)) {
+      head = Buffer.from(fields.join(SEP), 'utf8');
+      if (head.length <= REUSED_HEAD_MAX) {
+        this.head = head;
+        this.fields = fields;
+      }
+    }
+    const headLen = head.length;
+    const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const total = HEADER + 4 + headLen + bodyLen;
+    const buf = Buffer.allocUnsafe(total);
+    buf.writeUInt32BE(total - 4, 0);
+    buf[4] = type;
+    buf.writeUInt32BE(id, 5);
+    buf.writeUInt32BE(headLen, HEADER);
+    buf.set(head, HEADER + 4);
+    if (bodyLen) {
+      if (typeof body === 'string') buf.write(body, HEADER + 4 + headLen, bodyLen, 'utf8');
+      else buf.set(body as Uint8Array, HEADER + 4 + headLen);
+    }
+    return buf;
+  }
+}
+
+function sameFields(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Splits a REQUEST/RESPONSE payload into its head fields and inline body. */

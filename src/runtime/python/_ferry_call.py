@@ -66,6 +66,7 @@ class HandlerResultError(Exception):
 
 
 _TEXT = 'text/plain; charset=utf-8'
+_TEXT_HEAD = b'200\0content-type\0' + _TEXT.encode()
 _JSON = 'application/json'
 _BINARY = 'application/octet-stream'
 _BYTES_TYPES = (bytes, bytearray, memoryview)
@@ -110,8 +111,7 @@ def response_frames(cid, result):
     above SLICE, a Streamed answer."""
     if isinstance(result, str):
         body = result.encode('utf-8')
-        head = b'200\0content-type\0' + _TEXT.encode() + b'\0content-length\0' + str(len(body)).encode()
-        return _encode_response(cid, head, body)
+        return _encode_response(cid, _TEXT_HEAD + _length(body), body)
     if result is None:
         return _encode_response(cid, b'204', b'')
     if isinstance(result, tuple):
@@ -141,12 +141,19 @@ def response_frames(cid, result):
                 fields.append(v)
         if ctype and not has_ctype:
             fields += ('content-type', ctype)
+        head = '\0'.join(fields).encode('utf-8')
         if status >= 200 and status != 204 and status != 304:  # RFC 9110 8.6: no length on these
-            fields += ('content-length', str(len(data)))
-        return _encode_response(cid, '\0'.join(fields).encode('utf-8'), data)
+            head += _length(data)
+        return _encode_response(cid, head, data)
     data, ctype = _body_of(result)  # bytes, dict, list
-    head = b'200\0content-type\0' + ctype.encode() + b'\0content-length\0' + str(len(data)).encode()
-    return _encode_response(cid, head, data)
+    return _encode_response(cid, b'200\0content-type\0' + ctype.encode() + _length(data), data)
+
+
+def _length(body):
+    """The Content-Length field of a head, for a body sent in DATA frames after it; none for one
+    complete in the RESPONSE frame (the gateway sets its exact length, and the head stays the same
+    from call to call, which the gateway decodes once)."""
+    return b'\0content-length\0' + str(len(body)).encode() if len(body) > SLICE else b''
 
 
 def _encode_response(cid, head, body):

@@ -4,7 +4,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
-import { encodeFrame, encodeHeadFrame, END, FrameType, STREAM_WINDOW } from '../frames/codec.js';
+import { encodeFrame, encodeHeadFrame, END, FrameType, HeadFrames, STREAM_WINDOW } from '../frames/codec.js';
 
 /** Where a call writes its frames; implemented by the connection it arrived on. */
 export interface FrameSink {
@@ -22,6 +22,8 @@ export interface FrameSink {
  */
 const MAX_CHUNK = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Complete answers' frames: their heads repeat from call to call (one shim, one function). */
+const answerHeads = new HeadFrames();
 
 /** No Content-Length on statuses that cannot have a body (RFC 9110 8.6). */
 function bodyless(status: number): boolean {
@@ -171,7 +173,10 @@ export class IncomingCall {
     return r;
   }
 
-  /** One complete answer: one frame, or RESPONSE + DATA frames for a body over 64 KiB. */
+  /**
+   * One complete answer: one frame (its head without Content-Length: the gateway sets it), or
+   * RESPONSE + DATA frames with a Content-Length for a body over 64 KiB.
+   */
   respond(status: number, headers: readonly string[], body?: Uint8Array | string): void {
     if (!this.begin(State.Done)) return;
     const len = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -179,10 +184,12 @@ export class IncomingCall {
     for (let i = 0; i < headers.length - 1; i += 2) {
       if (!isFramingHeader(headers[i]!)) fields.push(headers[i]!, headers[i + 1]!);
     }
-    if (!bodyless(status)) fields.push('content-length', String(len));
     if (len <= MAX_CHUNK) {
-      this.sink.send(encodeHeadFrame(FrameType.response | END, this.id, fields, len ? body : undefined));
+      // Complete in one frame: the gateway sets the exact Content-Length, so the head stays the
+      // same from call to call whatever the body's size (the gateway decodes a repeated head once).
+      this.sink.send(answerHeads.encode(FrameType.response | END, this.id, fields, len ? body : undefined));
     } else {
+      if (!bodyless(status)) fields.push('content-length', String(len));
       // The head carries the first chunk, so the gateway has body to send with the headers; the
       // rest goes out as the host grants credit.
       const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body!.buffer, body!.byteOffset, body!.byteLength);
