@@ -74,7 +74,11 @@ export function encodeWindow(id: number, bytes: number): Buffer {
 /** Encodes a REQUEST or RESPONSE frame: head fields plus an optional inline body, one buffer. */
 export function encodeHeadFrame(type: number, id: number, fields: string[], body?: Uint8Array | string): Buffer {
   const head = fields.join(SEP);
-  const headLen = Buffer.byteLength(head);
+  return headFrame(type, id, head, Buffer.byteLength(head), body);
+}
+
+/** A REQUEST or RESPONSE frame of a head (a joined string, or its bytes) and an optional body. */
+function headFrame(type: number, id: number, head: string | Buffer, headLen: number, body: Uint8Array | string | undefined): Buffer {
   const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   const total = HEADER + 4 + headLen + bodyLen;
   const buf = Buffer.allocUnsafe(total);
@@ -82,7 +86,8 @@ export function encodeHeadFrame(type: number, id: number, fields: string[], body
   buf[4] = type;
   buf.writeUInt32BE(id, 5);
   buf.writeUInt32BE(headLen, HEADER);
-  buf.write(head, HEADER + 4, headLen, 'utf8');
+  if (typeof head === 'string') buf.write(head, HEADER + 4, headLen, 'utf8');
+  else buf.set(head, HEADER + 4);
   if (bodyLen) {
     if (typeof body === 'string') buf.write(body, HEADER + 4 + headLen, bodyLen, 'utf8');
     else buf.set(body as Uint8Array, HEADER + 4 + headLen);
@@ -112,20 +117,7 @@ export class HeadFrames {
         this.fields = fields;
       }
     }
-    const headLen = head.length;
-    const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    const total = HEADER + 4 + headLen + bodyLen;
-    const buf = Buffer.allocUnsafe(total);
-    buf.writeUInt32BE(total - 4, 0);
-    buf[4] = type;
-    buf.writeUInt32BE(id, 5);
-    buf.writeUInt32BE(headLen, HEADER);
-    buf.set(head, HEADER + 4);
-    if (bodyLen) {
-      if (typeof body === 'string') buf.write(body, HEADER + 4 + headLen, bodyLen, 'utf8');
-      else buf.set(body as Uint8Array, HEADER + 4 + headLen);
-    }
-    return buf;
+    return headFrame(type, id, head, head.length, body);
   }
 }
 
