@@ -183,6 +183,49 @@ test('respondStream: head, one DATA per write, END; large bodies are split in 64
   assert.equal(host.frames.length, count);
 });
 
+test('respondStream: a stream that ends in the turn it started is one complete answer; one still open sends its head at the turn\'s end', async (t) => {
+  const { host } = await start(t, (call) => {
+    call.respondStream(200, ['content-type', 'text/plain']);
+    if (call.url === '/whole') {
+      const reused = Buffer.from('ab');
+      call.write(reused);
+      reused.write('XX'); // the caller's buffer, changed after write() returned
+      call.write('cd');
+      call.end();
+      return;
+    }
+    if (call.url === '/fails') {
+      call.write('partial');
+      call.fail('Error: broke');
+      return;
+    }
+    call.write('first');
+    void Promise.resolve().then(() => call.write('+more'));
+    setTimeout(() => call.end(), 30);
+  });
+  host.send(request(1, 'GET', '/whole', []));
+  await host.until(1);
+  await tick(20);
+  assert.equal(host.frames.length, 1, 'one frame for the whole answer');
+  assert.deepEqual([host.frames[0]!.type, host.frames[0]!.end], [FrameType.response, true]);
+  assert.deepEqual(decodeHead(host.frames[0]!.payload).fields, ['200', 'content-type', 'text/plain']);
+  assert.equal(decodeHead(host.frames[0]!.payload).body.toString(), 'abcd');
+
+  host.frames.length = 0;
+  host.send(request(2, 'GET', '/fails', []));
+  await host.until(1);
+  await tick(20);
+  assert.deepEqual(host.frames.map((f) => f.type), [FrameType.reset], 'nothing of the held answer went out before the failure');
+
+  host.frames.length = 0;
+  host.send(request(3, 'GET', '/open', []));
+  await host.until(2);
+  assert.deepEqual([host.frames[0]!.type, host.frames[0]!.end], [FrameType.response, false]);
+  assert.equal(host.frames[1]!.payload.toString(), 'first+more', 'what the turn wrote, in one DATA frame');
+  await host.until(3);
+  assert.equal(host.frames[2]!.type, FrameType.end);
+});
+
 test('flow control: a stream without credit waits; other calls on the connection go on; WINDOW lets it finish', async (t) => {
   const chunk = Buffer.alloc(4 * STREAM_WINDOW, 3);
   let waited = false;

@@ -74,6 +74,8 @@ export class IncomingCall {
   private socketFull = false;
   /** Writers waiting for `pending` to empty (credit came back). */
   private creditWaiters: Array<() => void> | undefined;
+  /** A streamed answer's head and first chunks, until the turn that started it ends. */
+  private held: { fields: string[]; chunks: Buffer[]; bytes: number } | null = null;
 
   /**
    * @param fields the REQUEST head: method, url, request id, then header name/value pairs.
@@ -201,12 +203,41 @@ export class IncomingCall {
     this.finish();
   }
 
-  /** Sends the response head now; the body follows with `write` and `end`. */
+  /**
+   * Starts a streamed answer; the body follows with `write` and `end`. The head and what is
+   * written in the same turn of the event loop are held until the turn ends (nothing would leave
+   * sooner: the socket is corked for the turn), so a stream that ends within it goes out as one
+   * complete answer, which the gateway sends with an exact Content-Length instead of in chunks.
+   * A stream still open at the end of the turn sends its head and chunks then, as before.
+   */
   respondStream(status: number, headers: readonly string[]): void {
     if (!this.begin(State.Streaming)) return;
     const fields: string[] = [String(status)];
     for (let i = 0; i < headers.length; i++) fields.push(headers[i]!);
-    this.sink.send(encodeHeadFrame(FrameType.response, this.id, fields));
+    this.held = { fields, chunks: [], bytes: 0 };
+    setImmediate(releaseHeld, this);
+  }
+
+  /** Sends what `respondStream` held: with `ended`, as one complete answer. */
+  private release(ended: boolean): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    const body = held.chunks.length === 1 ? held.chunks[0]! : Buffer.concat(held.chunks, held.bytes);
+    if (ended) {
+      this.sink.send(answerHeads.encode(FrameType.response | END, this.id, held.fields, held.bytes ? body : undefined));
+      return;
+    }
+    this.sink.send(encodeHeadFrame(FrameType.response, this.id, held.fields));
+    if (held.bytes) {
+      this.pending.push(body);
+      this.pump();
+    }
+  }
+
+  /** @internal the turn that started the stream is over: send what it held. */
+  releaseHeld(): void {
+    this.release(false);
   }
 
   /**
@@ -220,6 +251,17 @@ export class IncomingCall {
       throw new Error('write() before respondStream() or after end()');
     }
     if (chunk.length === 0) return this.pending.length === 0 && this.credit > 0 && !this.socketFull;
+    const held = this.held;
+    if (held !== null) {
+      const len = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+      if (held.bytes + len <= MAX_CHUNK) {
+        // A copy: the caller may reuse its buffer once write() returns.
+        held.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+        held.bytes += len;
+        return true;
+      }
+      this.release(false);
+    }
     this.pending.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.pump();
     return this.pending.length === 0 && this.credit > 0 && !this.socketFull;
@@ -237,7 +279,8 @@ export class IncomingCall {
       if (this.aborted) return;
       throw new Error('end() before respondStream() or twice');
     }
-    if (this.pending.length) this.endPending = true;
+    if (this.held !== null) this.release(true);
+    else if (this.pending.length) this.endPending = true;
     else this.sink.send(encodeFrame(FrameType.end, this.id));
     this.finish();
   }
@@ -245,6 +288,7 @@ export class IncomingCall {
   /** Fails the call (RESET frame): the gateway answers 500 function-error, or cuts a started stream. */
   fail(reason: string): void {
     if (this.state === State.Done) return;
+    this.held = null;
     this.pending = [];
     this.endPending = false;
     this.sink.send(encodeFrame(FrameType.reset, this.id, Buffer.from(reason.slice(0, 1024))));
@@ -319,6 +363,7 @@ export class IncomingCall {
     }
     this.aborted = true;
     this.state = State.Done;
+    this.held = null;
     this.pending = [];
     this.endPending = false;
     this.wake();
@@ -355,6 +400,10 @@ export class IncomingCall {
     if (this.pending.length === 0) this.sink.finished(this.id);
     else this.releaseAfterPending = true;
   }
+}
+
+function releaseHeld(call: IncomingCall): void {
+  call.releaseHeld();
 }
 
 function cancelled(): Error {
