@@ -50,6 +50,10 @@ export function sendResult(call: IncomingCall, value: unknown): void {
     if (typeof value === 'string') return call.respond(200, TEXT, value);
     if (value === null || value === undefined) return call.respond(204, NONE);
     const parts = responseParts(value);
+    if (parts?.stream) {
+      call.respondStream(parts.status, withoutFraming(parts.headers));
+      return void pump(call, parts.stream);
+    }
     if (parts) return call.respond(parts.status, parts.headers, parts.source ?? undefined);
     if (value instanceof Response) return sendResponse(call, value);
     if (value instanceof Uint8Array) return call.respond(200, BYTES, value);
@@ -93,6 +97,16 @@ function streamHeaders(r: Response): string[] {
     flat.push(name, value);
   });
   return flat;
+}
+
+/** A streamed body's length is the gateway's business (it chunks): the function's framing goes. */
+function withoutFraming(flat: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < flat.length - 1; i += 2) {
+    const name = flat[i]!;
+    if (name !== 'content-length' && name !== 'transfer-encoding') kept.push(name, flat[i + 1]!);
+  }
+  return kept;
 }
 
 function flatHeaders(r: Response): string[] {

@@ -65,6 +65,18 @@ const scenarios: Array<[string, Make]> = [
   ['a Blob', (R) => new R(new Blob(['blob'], { type: 'text/x-blob' }))],
   ['URLSearchParams', (R) => new R(new URLSearchParams({ a: '1' }))],
   ['a stream', (R) => new R(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('streamed')), c.close()) }))],
+  ['a stream, status and headers', (R) => new R(new ReadableStream({ pull: (c) => (c.enqueue(new TextEncoder().encode('pulled')), c.close()) }), { status: 201, statusText: 'Made', headers: { 'x-s': '1' } })],
+  ['a locked stream', (R) => {
+    const s = new ReadableStream();
+    s.getReader();
+    return new R(s);
+  }],
+  ['a stream already read from', (R) => {
+    const s = new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array([1])), c.enqueue(new Uint8Array([2]))) });
+    void s.getReader().read().then(() => undefined);
+    return new R(s);
+  }],
+  ['a stream with status 204', (R) => new R(new ReadableStream(), { status: 204 })],
   ['status 199', (R) => new R('x', { status: 199 })],
   ['status 600', (R) => new R('x', { status: 600 })],
   ['status 204 with a body', (R) => new R('x', { status: 204 })],
@@ -137,6 +149,21 @@ describe('the shim\'s fast path', () => {
     const b = responseParts(new Ferry(new Uint8Array([1])));
     assert.deepEqual(b?.headers, []);
     assert.deepEqual([...(b?.source as Uint8Array)], [1]);
+  });
+
+  test('parts of an untouched stream Response: the stream itself, as Node\'s class would hand it out', async () => {
+    const stream = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new Uint8Array([104, 105])), c.close()) });
+    const r = new Ferry(stream, { status: 202, headers: { 'x-a': '1' } });
+    assert.deepEqual(responseParts(r), { status: 202, headers: ['x-a', '1'], source: null, stream });
+    assert.equal(r.body, stream, 'body is the stream given, as with Node\'s class');
+    assert.deepEqual(responseParts(r)?.stream, stream, 'looking at body alone changes nothing');
+    assert.equal(await drain(r.body!), 'hi');
+    assert.equal(r.bodyUsed, true);
+    assert.equal(responseParts(r), undefined, 'a stream read through body goes the general way');
+    const locked = new Ferry(new ReadableStream());
+    locked.body!.getReader();
+    assert.equal(responseParts(locked), undefined, 'a locked one too');
+    await assert.rejects(locked.text(), TypeError);
   });
 
   test('no parts for what must go the general way', async () => {

@@ -9,6 +9,7 @@
  * and for the Responses `fetch()` returns. Runs inside the instance; the shim installs it as the
  * global `Response` before the function's module loads.
  */
+import * as nodeStream from 'node:stream';
 import { inspect } from 'node:util';
 
 const NativeResponse = globalThis.Response;
@@ -22,8 +23,10 @@ export interface ResponseParts {
   status: number;
   /** Flat name/value list, names lower case, as `Headers` iterates them. */
   headers: string[];
-  /** null: no body. */
+  /** null: no body (or a stream). */
   source: Source | null;
+  /** A stream body, not touched yet: the shim reads it as Node's class would hand it out. */
+  stream?: ReadableStream<Uint8Array>;
 }
 
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
@@ -59,6 +62,14 @@ function keptBody(body: BodyInit | null | undefined): Source | null | undefined 
   return undefined;
 }
 
+/** Node's `stream.isDisturbed` (since 16.8; its type declarations lack it): read from, or cancelled. */
+const isDisturbed = (nodeStream as unknown as { isDisturbed(stream: unknown): boolean }).isDisturbed;
+
+/** A stream Node's class would take as a body: not locked, never read from. */
+function usableStream(body: unknown): body is ReadableStream<Uint8Array> {
+  return body instanceof ReadableStream && !body.locked && !isDisturbed(body);
+}
+
 function unusable(): TypeError {
   return new TypeError('Body is unusable: Body has already been read');
 }
@@ -72,6 +83,8 @@ export class Response {
   /** The content type the body implies, until `headers` is built. */
   #impliedType: string | undefined;
   #source: Source | null = null;
+  /** A stream body, kept as given until something needs Node's class. */
+  #stream: ReadableStream<Uint8Array> | null = null;
   #used = false;
   /** Node's own Response, once one exists: from then on it answers everything. */
   #native: Native | undefined;
@@ -82,11 +95,13 @@ export class Response {
 
   #init(body: BodyInit | null | undefined, init: ResponseInit | undefined, stringType: string): void {
     const source = keptBody(body);
-    if (source === undefined || !plainInit(init) || (source !== null && nullBodyStatus(init?.status ?? 200))) {
+    const stream = source === undefined && usableStream(body) ? body : undefined;
+    if ((source === undefined && stream === undefined) || !plainInit(init) || ((source !== null || stream) && nullBodyStatus(init?.status ?? 200))) {
       this.#native = new NativeResponse(body, init);
       return;
     }
-    this.#source = source;
+    if (stream) this.#stream = stream;
+    else this.#source = source!;
     if (init) {
       if (init.status !== undefined) this.#status = init.status;
       if (init.statusText !== undefined) this.#statusText = init.statusText;
@@ -105,10 +120,12 @@ export class Response {
   static {
     partsOf = (r) => {
       if (r.#native !== undefined || r.#used) return undefined;
+      const stream = r.#stream;
+      if (stream !== null && !usableStream(stream)) return undefined;
       const headers: string[] = [];
       if (r.#headers !== undefined) r.#headers.forEach((value, name) => headers.push(name, value));
       else if (r.#impliedType !== undefined) headers.push('content-type', r.#impliedType);
-      return { status: r.#status, headers, source: r.#source };
+      return stream === null ? { status: r.#status, headers, source: r.#source } : { status: r.#status, headers, source: null, stream };
     };
   }
 
@@ -173,26 +190,28 @@ export class Response {
   }
 
   get bodyUsed(): boolean {
-    return this.#native ? this.#native.bodyUsed : this.#used;
+    if (this.#native) return this.#native.bodyUsed;
+    return this.#stream !== null ? isDisturbed(this.#stream) : this.#used;
   }
 
-  /** The body as a stream: the one thing only Node's own Response gives. */
+  /** The body as a stream: the one given, or Node's own Response's. */
   get body(): ReadableStream<Uint8Array> | null {
+    if (this.#stream !== null) return this.#stream;
     return this.#nativeNow().body;
   }
 
   text(): Promise<string> {
-    if (this.#native) return this.#native.text();
+    if (this.#native || this.#stream) return this.#nativeNow().text();
     return this.#take((s) => (typeof s === 'string' ? s : decoder.decode(s)));
   }
 
   json(): Promise<unknown> {
-    if (this.#native) return this.#native.json();
+    if (this.#native || this.#stream) return this.#nativeNow().json();
     return this.#take((s) => JSON.parse(typeof s === 'string' ? s : decoder.decode(s)) as unknown);
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.#native) return this.#native.arrayBuffer();
+    if (this.#native || this.#stream) return this.#nativeNow().arrayBuffer();
     return this.#take((s) => {
       const bytes = typeof s === 'string' ? encoder.encode(s) : s.slice();
       return bytes.buffer as ArrayBuffer;
@@ -200,12 +219,12 @@ export class Response {
   }
 
   bytes(): Promise<Uint8Array> {
-    if (this.#native) return (this.#native as Native & { bytes(): Promise<Uint8Array> }).bytes();
+    if (this.#native || this.#stream) return (this.#nativeNow() as Native & { bytes(): Promise<Uint8Array> }).bytes();
     return this.#take((s) => (typeof s === 'string' ? encoder.encode(s) : s.slice()));
   }
 
   blob(): Promise<Blob> {
-    if (this.#native) return this.#native.blob();
+    if (this.#native || this.#stream) return this.#nativeNow().blob();
     const type = this.headers.get('content-type') ?? '';
     return this.#take((s) => new Blob([s], { type }));
   }
@@ -222,8 +241,8 @@ export class Response {
   }
 
   #setFrom(from: Response): void {
-    if (from.#native) {
-      this.#native = from.#native.clone();
+    if (from.#native || from.#stream) {
+      this.#native = from.#nativeNow().clone();
       return;
     }
     this.#status = from.#status;
@@ -254,16 +273,19 @@ export class Response {
   /** Node's own Response with this one's state; a body already read stays read. */
   #nativeNow(): Native {
     if (this.#native) return this.#native;
-    const used = this.#used;
-    const native = new NativeResponse(used ? 'x' : this.#source, { status: this.#status, statusText: this.#statusText, headers: this.headers });
+    const stream = this.#stream;
+    // A stream read or locked through `body` is a body already used, as far as Node's class goes.
+    const used = this.#used || (stream !== null && !usableStream(stream));
+    const native = new NativeResponse(used ? 'x' : (stream ?? this.#source), { status: this.#status, statusText: this.#statusText, headers: this.headers });
     if (used) void native.arrayBuffer().catch(() => {});
     this.#source = null;
+    this.#stream = null;
     this.#native = native;
     return native;
   }
 
   [inspect.custom](depth: number, options: object): string {
-    const view = { status: this.status, statusText: this.statusText, headers: this.headers, body: this.#native ? this.#native.body : this.#source, bodyUsed: this.bodyUsed, ok: this.ok, redirected: this.redirected, type: this.type, url: this.url };
+    const view = { status: this.status, statusText: this.statusText, headers: this.headers, body: this.#native ? this.#native.body : (this.#stream ?? this.#source), bodyUsed: this.bodyUsed, ok: this.ok, redirected: this.redirected, type: this.type, url: this.url };
     return `Response ${inspect(view, { ...options, depth })}`;
   }
 }
