@@ -140,6 +140,18 @@ test('a token login: an HttpOnly, SameSite=Strict cookie no script can read, not
   await expectProblem(await fetch(`${ferry.url}/v1/functions`, { headers }), 401, 'session-expired');
 });
 
+test('a session check that fails still shows the login form, with the failure said above it', { skip }, async (t) => {
+  const context = await openContext(browser);
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.route('**/v1/auth/session', (route) =>
+    route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'shutting-down', detail: 'the server is shutting down' }) }),
+  );
+  await page.goto(`${ferry.url}/`);
+  await page.getByLabel('API token').waitFor();
+  await page.getByText('the server is shutting down (shutting-down)').waitFor();
+});
+
 test('deploy by dropping a tarball, call it, see the call in the history and the chart, move an alias weight, follow the log', { skip }, async (t) => {
   const { context, page } = await adminPage();
   t.after(() => context.close());

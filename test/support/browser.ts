@@ -42,6 +42,13 @@ export async function signedInAdmin(browser: Browser, url: string, token: string
   const page = await context.newPage();
   if (acceptDialogs) page.on('dialog', (d) => void d.accept());
   await page.goto(`${url}/`);
+  try {
+    await page.getByLabel('API token').waitFor();
+  } catch (err) {
+    // What the page shows instead says why (an error above an empty page, a crashed renderer).
+    const shown = await page.locator('body').innerText({ timeout: 5_000 }).catch((e: Error) => `(unreadable: ${e.message})`);
+    throw new Error(`no login form at ${url}/; the page shows: ${shown.slice(0, 500)}`, { cause: err });
+  }
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Log in with the token' }).click();
   await page.getByRole('heading', { name: 'Functions', level: 1 }).waitFor();

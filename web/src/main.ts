@@ -95,4 +95,9 @@ document.getElementById('skip')!.addEventListener('click', (e) => {
   main.focus();
 });
 
-void resume().then(() => render(), (err) => showError(err));
+// A session check that fails (the server restarting, a proxy's error page) still leaves the
+// login form on the page, with the failure said above it.
+void resume().then(
+  () => render(),
+  (err: unknown) => render().then(() => showError(err)),
+);
