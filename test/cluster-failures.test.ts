@@ -148,10 +148,12 @@ test('kill -9 of the gateway with executions queued: a new gateway sees the queu
   await cluster.kill(gateway);
   await healthy();
   await expectAllSucceeded(gateway, ids);
+  // The killed gateway's deliveries come back after the ack wait and are acked as duplicates of
+  // ended executions; under a loaded suite that took longer than the default 20 s guard.
   const queue = await waitFor('the executions queue to be empty', async () => {
     const c = (await (await gateway.api('GET', '/v1/cluster')).json()) as { queues: { executions: { pending: number; held: number } } };
     return c.queues.executions.pending === 0 && c.queues.executions.held === 0 ? c.queues.executions : undefined;
-  });
+  }, { timeoutMs: 90_000, intervalMs: 250 });
   assert.deepEqual({ pending: queue.pending, held: queue.held }, { pending: 0, held: 0 });
 });
 
