@@ -205,10 +205,11 @@ export class IncomingCall {
 
   /**
    * Starts a streamed answer; the body follows with `write` and `end`. The head and what is
-   * written in the same turn of the event loop are held until the turn ends (nothing would leave
-   * sooner: the socket is corked for the turn), so a stream that ends within it goes out as one
-   * complete answer, which the gateway sends with an exact Content-Length instead of in chunks.
-   * A stream still open at the end of the turn sends its head and chunks then, as before.
+   * written in the same turn of the event loop are held until the turn ends (later than the
+   * connection's own batching, which flushes at the next tick, but within the same turn), so a
+   * stream that ends within it goes out as one complete answer, which the gateway sends with an
+   * exact Content-Length instead of in chunks. A stream still open at the end of the turn sends
+   * its head and chunks then.
    */
   respondStream(status: number, headers: readonly string[]): void {
     if (!this.begin(State.Streaming)) return;
