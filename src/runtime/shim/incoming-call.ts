@@ -1,10 +1,12 @@
 /**
- * One call as the instance sees it: the request head, its body as it arrives, and the methods that
- * answer it with frames. Runs inside sandboxes: imports only Node built-ins and the codec.
+ * One call as the instance sees it: the request head, its body as it arrives (request-body.ts),
+ * and the methods that answer it with frames. Runs inside sandboxes: imports only Node built-ins
+ * and the codec.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { encodeFrame, encodeHeadFrame, END, FrameType, HeadFrames, STREAM_WINDOW } from '../frames/codec.js';
+import { RequestBody } from './request-body.js';
 
 /** Where a call writes its frames; implemented by the connection it arrived on. */
 export interface FrameSink {
@@ -37,13 +39,6 @@ function isFramingHeader(name: string): boolean {
   return lower === 'content-length' || lower === 'transfer-encoding';
 }
 
-/** What receives body chunks once someone reads the body. */
-interface BodyConsumer {
-  chunk(buf: Buffer): void;
-  end(): void;
-  error(err: Error): void;
-}
-
 /** Call states: nothing sent yet, head sent and body streaming, over. */
 const State = { Open: 0, Streaming: 1, Done: 2 } as const;
 
@@ -51,17 +46,13 @@ const State = { Open: 0, Streaming: 1, Done: 2 } as const;
 export class IncomingCall {
   /** True once the host cancelled the call (client gone, timeout) or the connection dropped. */
   aborted = false;
-  /** True once all request body bytes arrived. */
-  bodyComplete: boolean;
   private state: number = State.Open;
   private controller: AbortController | undefined;
   /** Aborts `controller`, in the async context of whoever first asked for the signal. */
   private abortInScope: (() => void) | undefined;
   private abortListeners: Array<() => void> | undefined;
-  private chunks: Buffer[] = [];
-  private consumer: BodyConsumer | undefined;
-  private webStream: ReadableStream<Uint8Array> | undefined;
-  private readable: Readable | undefined;
+  /** The request body; made only when asked for if the REQUEST frame said there is none. */
+  private requestBody: RequestBody | undefined;
   /** Response DATA bytes the host lets this stream send before it grants more (WINDOW frames). */
   private credit = STREAM_WINDOW;
   /** Response body bytes waiting for credit, in order. */
@@ -87,7 +78,19 @@ export class IncomingCall {
     private readonly sink: FrameSink,
     readonly hasBody: boolean,
   ) {
-    this.bodyComplete = !hasBody;
+    if (hasBody) this.requestBody = new RequestBody();
+  }
+
+  /** True once all request body bytes arrived. */
+  get bodyComplete(): boolean {
+    return this.requestBody === undefined || this.requestBody.complete;
+  }
+
+  private get body(): RequestBody {
+    if (this.requestBody) return this.requestBody;
+    const empty = new RequestBody();
+    empty.end();
+    return (this.requestBody = empty);
   }
 
   get method(): string {
@@ -143,36 +146,17 @@ export class IncomingCall {
 
   /** The whole body when it already arrived (`bodyComplete`), without building a stream. */
   bufferedBody(): Buffer | null {
-    if (!this.bodyComplete || this.consumer) return null;
-    const c = this.chunks;
-    return c.length === 0 ? EMPTY : c.length === 1 ? c[0]! : Buffer.concat(c);
+    return this.requestBody ? this.requestBody.buffered() : EMPTY;
   }
 
   /** The body as a web stream, created on first call (later calls return the same stream). */
   bodyStream(): ReadableStream<Uint8Array> {
-    if (this.webStream) return this.webStream;
-    this.webStream = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.attach({
-          chunk: (buf) => controller.enqueue(buf),
-          end: () => controller.close(),
-          error: (err) => controller.error(err),
-        });
-      },
-      cancel: () => {
-        this.consumer = { chunk() {}, end() {}, error() {} };
-      },
-    });
-    return this.webStream;
+    return this.body.stream();
   }
 
   /** The body as a Node Readable, created on first call. */
   bodyReadable(): Readable {
-    if (this.readable) return this.readable;
-    const r = new Readable({ read() {} });
-    this.readable = r;
-    this.attach({ chunk: (buf) => r.push(buf), end: () => r.push(null), error: (err) => r.destroy(err) });
-    return r;
+    return this.body.nodeReadable();
   }
 
   /**
@@ -337,16 +321,12 @@ export class IncomingCall {
 
   /** @internal a body chunk arrived. */
   pushBody(buf: Buffer): void {
-    if (buf.length === 0) return;
-    if (this.consumer) this.consumer.chunk(buf);
-    else this.chunks.push(buf);
+    this.requestBody?.push(buf);
   }
 
   /** @internal the body is complete. */
   endBody(): void {
-    if (this.bodyComplete) return;
-    this.bodyComplete = true;
-    this.consumer?.end();
+    this.requestBody?.end();
   }
 
   /** @internal the host cancelled the call or the connection dropped. */
@@ -369,20 +349,11 @@ export class IncomingCall {
     this.endPending = false;
     this.wake();
     this.sink.finished(this.id);
-    if (!this.bodyComplete) this.consumer?.error(cancelled());
-    this.chunks = [];
+    this.requestBody?.fail(cancelled());
     this.abortInScope?.();
     const listeners = this.abortListeners;
     this.abortListeners = undefined;
     if (listeners) for (const l of listeners) l();
-  }
-
-  private attach(consumer: BodyConsumer): void {
-    this.consumer = consumer;
-    for (const c of this.chunks) consumer.chunk(c);
-    this.chunks = [];
-    if (this.aborted) consumer.error(cancelled());
-    else if (this.bodyComplete) consumer.end();
   }
 
   /** Moves to `next`; false when the call was cancelled (the answer is silently dropped). */
