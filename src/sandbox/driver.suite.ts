@@ -156,11 +156,12 @@ export function driverSuite(d: DriverUnderTest): void {
     });
 
   /**
-   * One instance answers the probes that only look (what it prints reaching its logs, host files,
-   * the kernel's refusals, and the host's services when the driver's default network is `none`),
-   * each at a path of its own, and is the "other instance" another case must not see: a case per
-   * instance would cost a VM tier a boot per case. It runs with the driver's defaults, as those
-   * cases' own instances did, and stays up until the suite ends, as every instance here does.
+   * One instance answers the probes that only look (what it prints reaching its logs, its own
+   * stream to Ferry, host files, the kernel's refusals, and the host's services when the driver's
+   * default network is `none`), each at a path of its own, and is the "other instance" another
+   * case must not see: a case per instance would cost a VM tier a boot per case (the cases that
+   * change or end an instance, or need other settings, start their own). It runs with the
+   * driver's defaults and stays up until the suite ends, as every instance here does.
    */
   const lookoutIsNone = d.sandboxDefaults?.network === 'none';
   let lookout: Promise<Started> | undefined;
@@ -168,28 +169,41 @@ export function driverSuite(d: DriverUnderTest): void {
     (lookout ??= (async () => {
       const probes: Array<[string, string]> = [
         ['/log', 'print("suite-log-line", flush=True)\nreturn {}'],
+        ['/api', instanceStreamCheck],
         ['/files', filesystemChecks],
         ['/kernel', kernelChecks],
         ['/host-services', hostServiceChecks(hostAddresses(), hostPort)],
       ];
-      const body = probes.map(([at, code]) => `if request.path == ${JSON.stringify(at)}:\n${code.split('\n').map((l) => `    ${l}`).join('\n')}`).join('\n') + '\nreturn {"unknown": request.path}';
-      const inst = await start(body, { env: { X_DATA_DIR: dataDir } });
+      const body = byPath(probes);
+      const onInstanceStream: InstanceStreamHandler = (stream) => {
+        stream.once('data', (b: Buffer) => {
+          streamsSeen.push(b.toString());
+          stream.end('from ferry');
+        });
+      };
+      const inst = await start(body, { env: { X_DATA_DIR: dataDir }, onInstanceStream });
       await inst.ready();
       return inst;
     })());
-  const ask = async (path: '/log' | '/files' | '/kernel' | '/host-services'): Promise<Record<string, unknown>> => {
+  /** What the lookout's instance stream sent Ferry. */
+  const streamsSeen: string[] = [];
+  const ask = async (path: '/log' | '/api' | '/files' | '/kernel' | '/host-services'): Promise<Record<string, unknown>> => {
     const { status, body } = await (await lookoutInstance()).call(path);
     assert.equal(status, 200, JSON.stringify(body));
     return body;
   };
 
-  test(`${d.name}: lifecycle: start, HELLO, a call over the channel, stop`, { skip }, async () => {
-    const inst = await start('return {"pid": os.getpid(), "cwd": os.getcwd()}');
+  test(`${d.name}: lifecycle: start, HELLO, a call over the channel, then a stop under load: every call in flight settles, the process and its channel are gone`, { skip }, async () => {
+    const inst = await start('if request.path == "/slow":\n    time.sleep(0.3)\n    return {"ok": True}\nreturn {"pid": os.getpid(), "cwd": os.getcwd()}');
     await inst.ready();
     const { status, body } = await inst.call();
     assert.equal(status, 200, JSON.stringify(body));
     assert.equal(typeof body.pid, 'number');
-    await inst.proc.stop(2000);
+    const calls = Array.from({ length: 16 }, () => inst.call('/slow').then(() => 'answered', () => 'failed'));
+    await new Promise((r) => setTimeout(r, 50));
+    await inst.proc.stop(500);
+    const outcomes = await Promise.all(calls);
+    assert.equal(outcomes.length, 16);
     assert.ok(inst.proc.child.exitCode !== null || inst.proc.child.signalCode !== null, 'stopped');
     assert.equal(inst.connector.lost, true, 'the channel is gone with the instance');
   });
@@ -234,25 +248,9 @@ export function driverSuite(d: DriverUnderTest): void {
   });
 
   test(`${d.name}: the instance's own streams reach Ferry through the driver, and nothing else of it`, { skip }, async () => {
-    const seen: string[] = [];
-    const inst = await start(
-      `s = socket.socket(socket.AF_UNIX)
-s.connect(os.environ["FERRY_API_SOCKET"])
-s.sendall(b"from the instance")
-return {"answer": s.recv(100).decode()}`,
-      {
-        onInstanceStream: (stream) => {
-          stream.once('data', (b: Buffer) => {
-            seen.push(b.toString());
-            stream.end('from ferry');
-          });
-        },
-      },
-    );
-    await inst.ready();
-    const { body } = await inst.call();
+    const body = await ask('/api');
     assert.equal(body.answer, 'from ferry', JSON.stringify(body));
-    assert.deepEqual(seen, ['from the instance']);
+    assert.deepEqual(streamsSeen, ['from the instance']);
   });
 
   test(`${d.name}: logs: what the instance prints reaches its output streams`, { skip }, async () => {
@@ -262,23 +260,33 @@ return {"answer": s.recv(100).decode()}`,
     assert.match(inst.output(), /suite-log-line/);
   });
 
-  test(`${d.name}: stop under load: every call in flight settles and the process is gone`, { skip }, async () => {
-    const inst = await start('time.sleep(0.3)\nreturn {"ok": True}');
-    await inst.ready();
-    const calls = Array.from({ length: 16 }, () => inst.call().then(() => 'answered', () => 'failed'));
-    await new Promise((r) => setTimeout(r, 50));
-    await inst.proc.stop(500);
-    const outcomes = await Promise.all(calls);
-    assert.equal(outcomes.length, 16);
-    assert.ok(inst.proc.child.exitCode !== null || inst.proc.child.signalCode !== null);
-    assert.equal(inst.connector.lost, true);
-  });
-
   // What follows applies only to drivers that isolate (not `process`).
   if (d.isolated) isolationSuite();
 
   function isolationSuite(): void {
     const honours = (network: 'none' | 'egress' | 'host'): boolean => d.networks?.includes(network) ?? true;
+
+    /**
+     * One instance with limits of its own answers the cases that check a limit it survives (and,
+     * as the instance beside the lookout, what it sees of other processes): pids 32 with memory to
+     * spare, so the process limit is what stops a fork bomb (under gVisor each forked process costs
+     * the sentry several MB of host memory, and 32 of them overran the default 256 MB); tmpMb 16;
+     * cpu 1.5, a quota that is not the default's and slows nothing here. The fork bomb's children
+     * sleep 5 s, so `/processes` is asked before it (the cases run in order).
+     */
+    let limited: Promise<Started> | undefined;
+    const limitsInstance = (): Promise<Started> =>
+      (limited ??= (async () => {
+        const probes: Array<[string, string]> = [
+          ['/processes', processChecks],
+          ['/fork', forkBomb],
+          ['/tmp-fill', tmpFill],
+        ];
+        const body = byPath(probes);
+        const inst = await start(body, { limits: { pids: 32, memoryMb: 1024, tmpMb: 16, cpu: 1.5 } });
+        await inst.ready();
+        return inst;
+      })());
     test(`${d.name}: escape: host files, Ferry's data dir, writes outside /tmp`, { skip }, async () => {
       const body = await ask('/files');
       for (const k of filesystemRefused) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
@@ -287,9 +295,7 @@ return {"answer": s.recv(100).decode()}`,
 
     test(`${d.name}: escape: other instances and the host's processes are invisible`, { skip }, async () => {
       await lookoutInstance(); // the other instance
-      const inst = await start(processChecks);
-      await inst.ready();
-      const { body } = await inst.call();
+      const { body } = await (await limitsInstance()).call('/processes');
       const cmds = body.cmds as string[];
       assert.ok((body.pids as number) <= 5, `few processes visible: ${JSON.stringify(cmds)}`);
       assert.ok(!cmds.some((c) => c.includes('node')), `the server is invisible: ${JSON.stringify(cmds)}`);
@@ -344,11 +350,7 @@ return {"answer": s.recv(100).decode()}`,
     }
 
     test(`${d.name}: limits: a fork bomb stops at pids`, { skip }, async () => {
-      // Memory to spare, so the process limit is what stops it: under gVisor each forked process
-      // costs the sentry several MB of host memory, and 32 of them overran the default 256 MB.
-      const inst = await start(forkBomb, { limits: { pids: 32, memoryMb: 1024 } });
-      await inst.ready();
-      const { body } = await inst.call();
+      const { body } = await (await limitsInstance()).call('/fork');
       assert.ok((body.forked as number) < 40, `forking stops near limits.pids: ${JSON.stringify(body)}`);
     });
 
@@ -361,20 +363,29 @@ return {"answer": s.recv(100).decode()}`,
     });
 
     test(`${d.name}: limits: /tmp holds no more than tmpMb`, { skip }, async () => {
-      const inst = await start(tmpFill, { limits: { tmpMb: 16 } });
-      await inst.ready();
-      const { body } = await inst.call();
+      const { body } = await (await limitsInstance()).call('/tmp-fill');
       assert.equal(body.errno, 28, `ENOSPC: ${JSON.stringify(body)}`);
       assert.ok((body.written as number) <= 16 * 1024 * 1024, JSON.stringify(body));
     });
 
     test(`${d.name}: limits: cpu: the instance's cgroup has a quota of limits.cpu (checked from the host, not by timing)`, { skip }, async () => {
-      const inst = await start('return {}', { limits: { cpu: 0.5 } });
-      await inst.ready();
-      assert.equal(await cpuShare(inst.proc.child.pid!), 0.5);
+      const inst = await limitsInstance();
+      assert.equal(await cpuShare(inst.proc.child.pid!), 1.5);
     });
   }
 }
+
+/** One probe body answering each probe at its path (and `{"unknown": path}` elsewhere). */
+function byPath(probes: Array<[string, string]>): string {
+  const branches = probes.map(([at, code]) => `if request.path == ${JSON.stringify(at)}:\n${code.split('\n').map((l) => `    ${l}`).join('\n')}`);
+  return `${branches.join('\n')}\nreturn {"unknown": request.path}`;
+}
+
+/** The instance's own stream to Ferry: it says something and returns what Ferry answered. */
+const instanceStreamCheck = `s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FERRY_API_SOCKET"])
+s.sendall(b"from the instance")
+return {"answer": s.recv(100).decode()}`;
 
 /** The CPU share of the cgroup process `pid` is in, from the host (cgroup v1 `cpu`, or v2 `cpu.max`). */
 async function cpuShare(pid: number): Promise<number | undefined> {
