@@ -7,6 +7,7 @@ import { dialWhenListening, startAborted } from './dial-retry.js';
 import { StreamTable } from './stream-table.js';
 import { bodiless, hopByHop } from './header-rules.js';
 import { ResponseHeads } from './response-heads.js';
+import { WriteBatch } from './write-batch.js';
 
 interface Call {
   res: ResponseWriter;
@@ -38,8 +39,10 @@ const INLINE_BODY_MAX = 64 * 1024;
  * small bodies, no header objects built, bodies copied once into the frame.
  */
 export class FramesConnector implements Connector {
-  /** The channel's stream (a Unix socket for bwrap and process: cork, write and setNoDelay are all it needs). */
+  /** The channel's stream (a Unix socket for bwrap and process: write and setNoDelay are all it needs). */
   private socket: Socket | null = null;
+  /** The frames of the current turn of the event loop, for `socket`. */
+  private batch: WriteBatch | null = null;
   /** While `ready` waits for the shim's HELLO: what a HELLO or a close answers. */
   private greeting: ((greeted: boolean) => void) | undefined;
   private readonly calls = new StreamTable<Call>();
@@ -72,6 +75,7 @@ export class FramesConnector implements Connector {
   private greeted(socket: Socket, signal: AbortSignal): Promise<boolean> {
     socket.setNoDelay?.(true);
     this.socket = socket;
+    this.batch = new WriteBatch(socket, setImmediate);
     const decoder = new FrameDecoder((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -252,25 +256,13 @@ export class FramesConnector implements Connector {
     if (this.socket && !this.socket.destroyed) this.send(encodeWindow(id, call.owed));
     call.owed = 0;
   }
-  private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket?.uncork();
-  };
-
   /**
-   * Writes a frame, batching every frame written in this turn of the event loop into one
-   * writev: under load, requests read from many client connections in one poll phase reach the
-   * instance in a single syscall (and a single wake-up of the instance).
+   * Writes a frame, batching every frame written in this turn of the event loop into one write
+   * at its end: under load, requests read from many client connections in one poll phase reach
+   * the instance in a single syscall (and a single wake-up of the instance).
    */
   private send(frame: Buffer): boolean {
-    const socket = this.socket!;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      setImmediate(this.uncork);
-    }
-    return socket.write(frame);
+    return this.batch!.write(frame);
   }
 
   /** One 'drain' listener for all paused uploads, however many there are. */

@@ -8,6 +8,7 @@ import { unlinkSync } from 'node:fs';
 import { Server, type Socket } from 'node:net';
 import { decodeHead, encodeFrame, encodeHeadFrame, END, FrameDecoder, FrameType, LOAD_STREAM } from '../frames/codec.js';
 import { StreamTable } from '../frames/stream-table.js';
+import { WriteBatch } from '../frames/write-batch.js';
 import { IncomingCall, type FrameSink } from './incoming-call.js';
 
 export { IncomingCall } from './incoming-call.js';
@@ -24,32 +25,23 @@ export type LoadHandler = (spec: unknown) => Promise<void>;
 /** One host connection (normally the only one): its socket, its open calls, its write batching. */
 class Connection implements FrameSink {
   readonly calls = new StreamTable<IncomingCall>();
-  private corked = false;
+  /**
+   * Under load many calls answer within one tick: their frames leave as one write at the next
+   * tick instead of a write each. A lone call pays only the nextTick hop.
+   */
+  private readonly batch: WriteBatch;
   private drainWait: Promise<void> | null = null;
 
   constructor(
     private readonly socket: Socket,
     private readonly server: FrameServer,
-  ) {}
-
-  /**
-   * Under load many calls answer within one tick: corking until the next tick makes their frames
-   * one writev instead of one syscall each. A lone call pays only the nextTick hop.
-   */
-  send(frame: Buffer): boolean {
-    const s = this.socket;
-    if (s.destroyed) return true; // calls were aborted; their late frames go nowhere
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(uncork, this);
-    }
-    return s.write(frame);
+  ) {
+    this.batch = new WriteBatch(socket, process.nextTick);
   }
 
-  uncork(): void {
-    this.corked = false;
-    this.socket.uncork();
+  send(frame: Buffer): boolean {
+    if (this.socket.destroyed) return true; // calls were aborted; their late frames go nowhere
+    return this.batch.write(frame);
   }
 
   drained(): Promise<void> {
@@ -113,7 +105,7 @@ class Connection implements FrameSink {
   end(): Promise<void> {
     const s = this.socket;
     if (s.destroyed) return Promise.resolve();
-    if (this.corked) this.uncork();
+    this.batch.flush();
     return new Promise((resolve) => {
       s.once('close', () => resolve());
       s.end();
@@ -124,10 +116,6 @@ class Connection implements FrameSink {
   closed(): void {
     for (const [, call] of this.calls.entries()) call.abort();
   }
-}
-
-function uncork(c: Connection): void {
-  c.uncork();
 }
 
 /** A `net.Server` speaking frames, with a count of calls in flight for graceful shutdown. */
