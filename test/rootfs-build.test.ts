@@ -10,9 +10,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { findGuestKernel } from '../src/rootfs/index.js';
-import { readRootfs, rootfsFiles, staleAgent } from '../src/sandbox/microvm/index.js';
+import { readRootfs, rootfsFiles, staleFerryFiles } from '../src/sandbox/microvm/index.js';
 import { hostLibraries } from '../src/sandbox/bwrap/host-libraries.js';
-import { agentPath } from '../src/sandbox/microvm/guest-layout.js';
+import { agentPath, runtimeDir } from '../src/sandbox/microvm/guest-layout.js';
 import { runCli } from './support/helpers.js';
 import { busyboxTree, imagePackage } from './support/image-trees.js';
 import { busyboxLayer, dockerSaveArchive } from './support/images.js';
@@ -46,7 +46,14 @@ test("--from-image <archive>: the image's tree is the root, Ferry's Node (throug
   const out = join(dataDir, 'microvm');
   const m = readRootfs(out);
   assert.ok(m, 'a manifest the driver reads');
-  assert.equal(staleAgent(out), undefined, "the root carries this build's agent");
+  assert.equal(staleFerryFiles(out), undefined, "the root carries this build's agent and runtime");
+  // A shim of another Ferry in the root is stale, as the agent would be.
+  const shim = join(rootfsFiles(out).root, `.ferry${runtimeDir}`, 'shim', 'frame-server.js');
+  const kept = readFileSync(shim);
+  await writeFile(shim, Buffer.concat([kept, Buffer.from('\n// another build\n')]));
+  assert.equal(staleFerryFiles(out), 'its runtime file shim/frame-server.js is not this Ferry\'s');
+  await writeFile(shim, kept);
+  assert.equal(staleFerryFiles(out), undefined);
   const loader = hostLibraries(process.execPath)[0]!;
   assert.deepEqual([m.mode, m.node, m.nodeCommand, m.python], ['image', `/.ferry${process.execPath}`, [`/.ferry/lib/${loader.name}`, '--library-path', '/.ferry/lib', `/.ferry${process.execPath}`], undefined]);
   const root = rootfsFiles(out).root;

@@ -6,8 +6,7 @@ import { pythonInterpreter } from '../sandbox/rootfs/index.js';
 import { findGuestKernel } from './kernel.js';
 import { inittab, passwd } from './guest-files.js';
 import { assembleRootfs, buildBeside, staticBusybox } from './assemble.js';
-import { distSkip, runtimeDir } from './foreign-root.js';
-import { agentPath, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
+import { agentPath, distSkip, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, runtimeDir, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 import { HostTree } from './host-tree.js';
 
 /** Parts of the Python stdlib no function needs in a sandbox (its own tests, GUIs, installers), and the host's installed packages (not the stdlib: `hostLibraries` is not honoured). */

@@ -1,9 +1,8 @@
 import { chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FerryError } from '../errors/index.js';
 import { FERRY_LIB_DIR, hostLibraries, launcherFor } from '../sandbox/bwrap/host-libraries.js';
-import { agentPath, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
+import { agentPath, distSkip, ferryInGuest, GUEST_FERRY, guestPaths, rootfsFiles, runtimeDir, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 import { assembleRootfs } from './assemble.js';
 import type { GuestKernel } from './kernel.js';
 import { resolveInTree } from '../runtime/image-tree.js';
@@ -12,12 +11,6 @@ import { HostTree } from './host-tree.js';
 
 /** Where a root made from elsewhere keeps Ferry's static busybox (its init, the agent's tool). */
 export const FOREIGN_BUSYBOX = ferryInGuest('/usr/bin/busybox');
-
-/** Ferry's dist: source maps and tests stay out. */
-export const distSkip = /\.(map|test\.js)$/;
-
-/** Ferry's runtime directory (shims), in this installation's dist/. */
-export const runtimeDir = fileURLToPath(new URL('../runtime/', import.meta.url));
 
 /** What `addFerryFiles` put into a root. */
 export interface FerryFiles {

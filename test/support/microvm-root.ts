@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { findQemu } from '../../src/sandbox/microvm/qemu.js';
-import { readRootfs, staleAgent } from '../../src/sandbox/microvm/index.js';
+import { readRootfs, staleFerryFiles } from '../../src/sandbox/microvm/index.js';
 import { buildRootfs, defaultKernelDir, findGuestKernel } from '../../src/rootfs/index.js';
 
 export const microvmRootDir = process.env['FERRY_TEST_MICROVM_ROOT'] || '/tmp/ferry-test-microvm-root';
@@ -22,7 +22,7 @@ export function microvmMissing(): string | undefined {
   return existsSync(defaultKernelDir) ? undefined : `no kernel in ${defaultKernelDir}`;
 }
 
-const fresh = (): boolean => readRootfs(microvmRootDir) !== undefined && staleAgent(microvmRootDir) === undefined;
+const fresh = (): boolean => readRootfs(microvmRootDir) !== undefined && staleFerryFiles(microvmRootDir) === undefined;
 
 /**
  * The test root's directory, built first when there is none of this build. Test files run side

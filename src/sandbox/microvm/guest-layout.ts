@@ -68,17 +68,40 @@ export const GUEST_FERRY = '/.ferry';
 /** The guest's path of one of Ferry's own files. */
 export const ferryInGuest = (hostPath: string): string => `${GUEST_FERRY}${hostPath}`;
 
+/** Ferry's runtime directory (the shims instances run), in this installation's dist/. */
+export const runtimeDir = fileURLToPath(new URL('../../runtime/', import.meta.url));
+
+/** The names in Ferry's dist a root leaves out: source maps, tests, and python's caches (compiled in the root). */
+export const distSkip = /\.(map|test\.js|pyc)$|__pycache__/;
+
 /**
- * Whether the root in `dir` carries this Ferry's agent, byte for byte (a root built by another
- * version would speak another wire): the reason it does not, or undefined.
+ * Whether the root in `dir` carries this Ferry's agent and runtime (the shims), byte for byte: a
+ * root built by another version would speak another wire, or run other shims than the server
+ * expects. The reason it does not, or undefined.
  */
-export function staleAgent(dir: string): string | undefined {
+export function staleFerryFiles(dir: string): string | undefined {
+  const inside = (hostPath: string): string => join(rootfsFiles(dir).root, ferryInGuest(hostPath));
   const agentDir = dirname(agentPath);
-  const inside = join(rootfsFiles(dir).root, ferryInGuest(agentDir));
-  // Its modules as `ferry rootfs build` copies them: the tests beside them are not part of the root.
+  // The agent's modules as `ferry rootfs build` copies them: the tests beside them are not part of the root.
   for (const name of readdirSync(agentDir).filter((n) => n.endsWith('.js') && !n.endsWith('.test.js'))) {
-    const there = join(inside, name);
+    const there = inside(join(agentDir, name));
     if (!existsSync(there) || !readFileSync(there).equals(readFileSync(join(agentDir, name)))) return `its guest agent (${name}) is not this Ferry's`;
   }
+  for (const file of filesUnder(runtimeDir)) {
+    const there = inside(file);
+    if (!existsSync(there) || !readFileSync(there).equals(readFileSync(file))) return `its runtime file ${file.slice(runtimeDir.length)} is not this Ferry's`;
+  }
   return undefined;
+}
+
+/** The files under `dir` that a root carries (`distSkip` left out), recursively. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (distSkip.test(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
 }

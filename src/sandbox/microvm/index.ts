@@ -1,3 +1,3 @@
 export { makeMicrovmDriver, GUEST_OVERHEAD_MB, type MicrovmDriverOptions } from './microvm-driver.js';
 export { chooseAccel } from './qemu.js';
-export { guestPaths, GUEST_UID, readRootfs, staleAgent, rootfsDirOf, rootfsFiles, type RootfsManifest } from './guest-layout.js';
+export { guestPaths, GUEST_UID, readRootfs, staleFerryFiles, rootfsDirOf, rootfsFiles, type RootfsManifest } from './guest-layout.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FerryError } from '../../errors/index.js';
 import type { SandboxDriver, SandboxProcess, SandboxSettings, SandboxSpec, SandboxView } from '../../core/index.js';
 import { runDirAddresses } from '../socket-channel/index.js';
-import { defaultKernelDir, guestPaths, readRootfs, rootfsDirOf, rootfsFiles, staleAgent } from './guest-layout.js';
+import { defaultKernelDir, guestPaths, readRootfs, rootfsDirOf, rootfsFiles, staleFerryFiles } from './guest-layout.js';
 import { HostCpu } from './host-cpu.js';
 import { startInVm } from './instance.js';
 import { chooseAccel, findQemu, type Accel } from './qemu.js';
@@ -59,7 +59,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   const rootfsDir = o.rootfsDir ?? rootfsDirOf(o.dataDir);
   const manifest = readRootfs(rootfsDir);
   if (!manifest) throw new FerryError('internal', `no microvm root of this Ferry in ${rootfsDir} (none, or an older builder's): run \`ferry rootfs build --data-dir ${o.dataDir}\``);
-  const stale = staleAgent(rootfsDir);
+  const stale = staleFerryFiles(rootfsDir);
   if (stale) throw new FerryError('internal', `the microvm root in ${rootfsDir} is out of date (${stale}): run \`ferry rootfs build --data-dir ${o.dataDir}\``);
   const root = rootfsFiles(rootfsDir).root;
   const { accel, why } = chooseAccel();
