@@ -14,7 +14,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { CallSignal, defaultExecutionSettings, defaultLimits, defaultPrivacySettings, defaultSandbox, defaultScaling, notListening } from '../core/index.js';
-import { filesystemChecks, filesystemRefused, forkBomb, hostAddresses, hostServiceChecks, kernelChecks, kernelRefused, processChecks, pythonProbe, refused, tcpChecks, tmpFill } from './escape-probes.js';
+import { byPath, filesystemChecks, filesystemRefused, forkBomb, hostAddresses, hostServiceChecks, instanceStreamCheck, kernelChecks, kernelRefused, processChecks, pythonProbe, refused, tcpChecks, tmpFill } from './escape-probes.js';
 import { createTestNetns, markerServerArgv, ready as serverReady, type TestNetns } from '../../test/support/netns.js';
 import { Answer } from './suite-answer.js';
 import type { Connector, EffectiveConfig, InstanceStreamHandler, Runtime, SandboxDriver, SandboxProcess, SandboxSettings } from '../core/index.js';
@@ -287,6 +287,7 @@ export function driverSuite(d: DriverUnderTest): void {
         await inst.ready();
         return inst;
       })());
+
     test(`${d.name}: escape: host files, Ferry's data dir, writes outside /tmp`, { skip }, async () => {
       const body = await ask('/files');
       for (const k of filesystemRefused) assert.ok(refused(body[k]), `${k} must fail: ${JSON.stringify(body[k])}`);
@@ -374,18 +375,6 @@ export function driverSuite(d: DriverUnderTest): void {
     });
   }
 }
-
-/** One probe body answering each probe at its path (and `{"unknown": path}` elsewhere). */
-function byPath(probes: Array<[string, string]>): string {
-  const branches = probes.map(([at, code]) => `if request.path == ${JSON.stringify(at)}:\n${code.split('\n').map((l) => `    ${l}`).join('\n')}`);
-  return `${branches.join('\n')}\nreturn {"unknown": request.path}`;
-}
-
-/** The instance's own stream to Ferry: it says something and returns what Ferry answered. */
-const instanceStreamCheck = `s = socket.socket(socket.AF_UNIX)
-s.connect(os.environ["FERRY_API_SOCKET"])
-s.sendall(b"from the instance")
-return {"answer": s.recv(100).decode()}`;
 
 /** The CPU share of the cgroup process `pid` is in, from the host (cgroup v1 `cpu`, or v2 `cpu.max`). */
 async function cpuShare(pid: number): Promise<number | undefined> {

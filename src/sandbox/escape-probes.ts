@@ -105,3 +105,15 @@ export function hostAddresses(): string[] {
 }
 
 export const refused = (r: unknown): boolean => (r as { ok: boolean } | undefined)?.ok === false;
+
+/** One probe body answering each probe at its path (and `{"unknown": path}` elsewhere). */
+export function byPath(probes: Array<[string, string]>): string {
+  const branches = probes.map(([at, code]) => `if request.path == ${JSON.stringify(at)}:\n${code.split('\n').map((l) => `    ${l}`).join('\n')}`);
+  return `${branches.join('\n')}\nreturn {"unknown": request.path}`;
+}
+
+/** The instance's own stream to Ferry: it says something and returns what Ferry answered. */
+export const instanceStreamCheck = `s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FERRY_API_SOCKET"])
+s.sendall(b"from the instance")
+return {"answer": s.recv(100).decode()}`;
