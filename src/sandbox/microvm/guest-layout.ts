@@ -80,16 +80,13 @@ export const distSkip = /\.(map|test\.js|pyc)$|__pycache__/;
  * expects. The reason it does not, or undefined.
  */
 export function staleFerryFiles(dir: string): string | undefined {
-  const inside = (hostPath: string): string => join(rootfsFiles(dir).root, ferryInGuest(hostPath));
-  const agentDir = dirname(agentPath);
-  // The agent's modules as `ferry rootfs build` copies them: the tests beside them are not part of the root.
-  for (const name of readdirSync(agentDir).filter((n) => n.endsWith('.js') && !n.endsWith('.test.js'))) {
-    const there = inside(join(agentDir, name));
-    if (!existsSync(there) || !readFileSync(there).equals(readFileSync(join(agentDir, name)))) return `its guest agent (${name}) is not this Ferry's`;
-  }
-  for (const file of filesUnder(runtimeDir)) {
-    const there = inside(file);
-    if (!existsSync(there) || !readFileSync(there).equals(readFileSync(file))) return `its runtime file ${file.slice(runtimeDir.length)} is not this Ferry's`;
+  const root = rootfsFiles(dir).root;
+  // Both as `ferry rootfs build` copies them (distSkip: the tests beside them are not part of the root).
+  for (const [from, what] of [[dirname(agentPath), 'guest agent'], [runtimeDir, 'runtime']] as const) {
+    for (const file of filesUnder(from)) {
+      const there = join(root, ferryInGuest(file));
+      if (!existsSync(there) || !readFileSync(there).equals(readFileSync(file))) return `its ${what} file ${file.slice(from.length).replace(/^\//, '')} is not this Ferry's`;
+    }
   }
   return undefined;
 }
