@@ -135,6 +135,12 @@ export function driverSuite(d: DriverUnderTest): void {
         const timer = setTimeout(() => signal.abort(), 60_000);
         try {
           await connector.dispatch({ method: 'GET', path, headers: [], body: undefined }, answer, { requestId: randomUUID(), signal, onHeaders() {}, extraHeaders: [] });
+        } catch (err) {
+          // A failed call says how the instance ended, if it did, and what it printed last.
+          const c = proc.child;
+          if (c.exitCode !== null || c.signalCode !== null) (err as Error).message += `; the instance exited (${c.exitCode ?? c.signalCode})`;
+          (err as Error).message += `; the instance printed: ${output.slice(-1000)}`;
+          throw err;
         } finally {
           clearTimeout(timer);
         }

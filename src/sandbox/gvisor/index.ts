@@ -32,11 +32,14 @@ export const SENTRY_MEMORY_MB = 64;
 /**
  * The host pids cgroup is a backstop only (the instance's count is its RLIMIT_NPROC in the
  * sentry): under the ptrace platform each task of the instance is a host thread of a stub
- * process plus a traced sentry thread, and the sentry and gofer have their own threads.
+ * process plus traced sentry threads, and the sentry and gofer have their own threads. Measured
+ * (pids.peak): ~100 host threads for an idle Python instance, ~10 more per task of a fork bomb
+ * at its limit; the sentry starts more of its own under load, and a sentry that cannot start a
+ * thread dies. Hence twice the measured cost: an instance reaches its own limit long before this.
  */
 export const SENTRY_PIDS = 256;
 /** Host threads per task of the instance (see SENTRY_PIDS). */
-export const HOST_THREADS_PER_TASK = 4;
+export const HOST_THREADS_PER_TASK = 20;
 
 /**
  * Builds the gVisor driver: Debian's runsc, the native helper (it joins the instance's cgroups
