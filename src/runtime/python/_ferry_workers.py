@@ -20,16 +20,26 @@ class Workers:
         self.name = name
 
     def submit(self, fn, *args):
-        """Runs fn(*args) on a pool thread; never blocks."""
+        """Runs fn(*args) on a pool thread; never blocks. Raises RuntimeError only when no thread
+        exists and none can start (the instance is at its process limit): the call is not queued."""
         with self.lock:
             self.pending += 1
             # A thread more only when the waiting ones cannot take every call not yet taken.
             start = self.pending > self.waiting and self.threads < self.size
             if start:
                 self.threads += 1
-        self.queue.put((fn, args))
         if start:
-            threading.Thread(target=self._work, name=f'{self.name}-{self.threads}', daemon=True).start()
+            try:
+                threading.Thread(target=self._work, name=f'{self.name}-{self.threads}', daemon=True).start()
+            except RuntimeError:
+                # At limits.pids (a handler that forked up to it): a running thread takes the
+                # call once it is free; with none, the call fails, not the instance.
+                with self.lock:
+                    self.threads -= 1
+                    if self.threads == 0:
+                        self.pending -= 1
+                        raise
+        self.queue.put((fn, args))
 
     def _work(self):
         take = self.queue.get

@@ -252,3 +252,43 @@ test('pooled shim: a handler that does not load fails the LOAD with the reason, 
   assert.equal(await inst.exited, 78);
   assert.match(inst.stderr(), /pooled py boom/);
 });
+
+test('handler threads: one that cannot start (at limits.pids) queues the call for a running thread, or fails that call alone', async () => {
+  // The real _ferry_workers under the real interpreter, with Thread.start failing as it does when
+  // the instance's process limit is reached (a handler that forked up to it).
+  const script = `
+import sys, threading, time
+sys.path.insert(0, ${JSON.stringify(new URL('.', import.meta.url).pathname)})
+from _ferry_workers import Workers
+real_start = threading.Thread.start
+fail = [False]
+def start(self):
+    if fail[0]:
+        raise RuntimeError("can't start new thread")
+    real_start(self)
+threading.Thread.start = start
+done = []
+w = Workers(4)
+try:
+    fail[0] = True
+    w.submit(done.append, 'first')
+    print('submitted with no thread')
+except RuntimeError as e:
+    print('refused:', e, 'threads', w.threads, 'pending', w.pending)
+fail[0] = False
+gate = threading.Event()
+w.submit(gate.wait)
+fail[0] = True
+w.submit(done.append, 'queued')
+print('threads', w.threads)
+gate.set()
+for _ in range(500):
+    if done: break
+    time.sleep(0.01)
+print('done', done, 'pending', w.pending)
+`;
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ["refused: can't start new thread threads 0 pending 0", 'threads 1', "done ['queued'] pending 0"]);
+});

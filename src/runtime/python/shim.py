@@ -260,7 +260,10 @@ class _Connection(asyncio.Protocol):
         if app.is_async:
             call.task = app.loop.create_task(self.run_async(cid, call, req))
         else:
-            app.pool.submit(self.run_sync, cid, call, req)
+            try:
+                app.pool.submit(self.run_sync, cid, call, req)
+            except RuntimeError as exc:  # no handler thread could start
+                self.send(cid, call, failure(cid, exc))
 
     def run_sync(self, cid, call, req):
         """Runs in a pool thread: calls the handler and encodes the answer off the event loop."""
