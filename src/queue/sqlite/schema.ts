@@ -51,6 +51,6 @@ export function migrateQueue(db: Database.Database): void {
     db.transaction(() => {
       db.exec(steps[v]!);
       db.pragma(`user_version = ${v + 1}`);
-    })();
+    }).immediate();
   }
 }

@@ -68,7 +68,7 @@ export class SqliteQueue implements Queue {
     const { db, sql } = this.owner;
     db.transaction(() => {
       for (const m of messages) sql.enqueue.run({ queue: this.name, id: m.id, key: m.key, data: m.data, due: m.notBefore ?? now, max: m.maxDeliveries ?? null });
-    })();
+    }).immediate();
     this.wake();
   }
 
@@ -98,7 +98,7 @@ export class SqliteQueue implements Queue {
       }
       const skip = JSON.stringify(req.skipKeys ?? []);
       return sql.take.all({ queue: this.name, now, until: now + req.leaseMs, name: req.consumer.name, session: req.consumer.session, skip, max });
-    })();
+    }).immediate();
     // RETURNING gives no order guarantee.
     rows.sort((a, b) => a.seq - b.seq);
     return rows.map(
@@ -142,7 +142,7 @@ export class SqliteQueue implements Queue {
         sql.drop.run({ queue: this.name, id });
       }
       return sql.recover.run({ ...c, now }).changes;
-    })();
+    }).immediate();
     if (n > 0) this.wake();
     return n;
   }
@@ -167,7 +167,7 @@ export class SqliteQueue implements Queue {
       sql.unbury.run({ queue: this.name, id });
       sql.enqueue.run({ queue: this.name, id, key: r.key, data: r.data, due: notBefore ?? Date.now(), max: r.max_deliveries });
       return true;
-    })();
+    }).immediate();
     if (done) this.wake();
     return done;
   }

@@ -154,7 +154,7 @@ export class SqliteQueues implements Queues {
           if (this.sql.buryHeld.run({ ...t, reason: s.kind === 'term' ? s.reason : 'max-deliveries', now }).changes) this.sql.drop.run(t);
         } else if (this.sql.nak.run({ ...t, due: now + s.delayMs }).changes) woken.add(s.queue);
       }
-    })();
+    }).immediate();
     for (const name of woken) this.wake(name);
     return batch.map(() => undefined);
   }

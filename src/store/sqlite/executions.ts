@@ -172,7 +172,7 @@ export class SqliteExecutions implements ExecutionStore {
         if (existing === undefined) throw new FerryError('internal', `execution id ${e.id} is already taken`);
         return { id: existing, created: false };
       }),
-    )();
+    ).immediate();
   }
 
   async get(id: string): Promise<ExecutionRecord | undefined> {
@@ -207,7 +207,7 @@ export class SqliteExecutions implements ExecutionStore {
         if (r) out.push(fromRow(r));
       }
       return out;
-    })();
+    }).immediate();
   }
 
   async finish(ends: RunEnd[]): Promise<boolean[]> {
@@ -237,7 +237,7 @@ export class SqliteExecutions implements ExecutionStore {
         }
         return true;
       }),
-    )();
+    ).immediate();
   }
 
   async cancel(id: string, now: number, callbackOutcome: CallbackOutcome | null): Promise<ExecutionRecord | undefined> {
@@ -245,7 +245,7 @@ export class SqliteExecutions implements ExecutionStore {
       this.sql.cancel.run({ id, now, cb: callbackOutcome === null ? null : JSON.stringify(callbackOutcome) });
       const r = this.sql.get.get(id);
       return r && fromRow(r);
-    })();
+    }).immediate();
   }
 
   async redrive(id: string, now: number): Promise<ExecutionRecord | undefined> {
@@ -253,7 +253,7 @@ export class SqliteExecutions implements ExecutionStore {
       if (this.sql.redrive.run({ id, now }).changes === 0) return undefined;
       const r = this.sql.get.get(id);
       return r && fromRow(r);
-    })();
+    }).immediate();
   }
 
   async setCallbackOutcome(id: string, outcome: CallbackOutcome): Promise<void> {

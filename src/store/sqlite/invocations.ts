@@ -90,7 +90,7 @@ export class SqliteInvocations implements InvocationStore {
           truncated: r.truncated ? 1 : 0,
         });
       }
-    })();
+    }).immediate();
   }
 
   async list(q: { functions: string[] | undefined; before?: string; limit: number }): Promise<InvocationRecord[]> {
@@ -114,6 +114,6 @@ export class SqliteInvocations implements InvocationStore {
         const cap = this.sql.capSeq.get(f, Math.max(0, Math.floor(opts.perFunction)));
         if (cap !== undefined) this.sql.deleteUpTo.run(f, cap);
       }
-    })();
+    }).immediate();
   }
 }

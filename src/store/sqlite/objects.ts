@@ -125,7 +125,7 @@ export class SqliteObjects implements ObjectStore {
         const row: ObjectRow = { function: fn, key, sha256: sha, size, content_type: o.contentType, created_at: before?.created_at ?? o.now, updated_at: o.now };
         this.sql.upsert.run(row);
         return { record: fromRow(row), created: before === undefined, ...(before ? { replaced: before.sha256 } : {}) };
-      })();
+      }).immediate();
     } catch (err) {
       if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new FerryError('function-not-found', `no function named '${fn}'`, { cause: err });
       throw err;

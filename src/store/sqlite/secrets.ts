@@ -36,7 +36,7 @@ export class SqliteSecrets implements SecretStore {
       const existed = this.sql.get.get(rec.owner, rec.name) !== undefined;
       this.sql.put.run({ owner: rec.owner, name: rec.name, value: rec.sealed, key_id: rec.keyId ?? null, created_at: rec.createdAt, updated_at: rec.updatedAt });
       return existed;
-    })();
+    }).immediate();
   }
 
   async get(owner: string, name: string): Promise<SecretRecord | undefined> {

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { isFerryError } from '../../errors/index.js';
 import { storeSuite, type StoreHarness } from '../store.suite.js';
@@ -166,5 +167,42 @@ describe('SqliteStore on disk', () => {
       } finally {
         await store.close();
       }
+    }));
+
+  it('two processes writing one dir: transactions that read before they write wait for each other, never fail busy', () =>
+    inTempDir(async (dir) => {
+      await new SqliteStore({ dataDir: dir }).close(); // migrated once, before both start
+      // Two threads, each with its own connection, as two server processes on one data dir are.
+      // A deferred transaction that read first and then finds another connection's commit cannot
+      // wait for the lock (SQLITE_BUSY at once); an immediate one takes it at BEGIN and waits.
+      const storeModule = new URL('./sqlite-store.js', import.meta.url).href;
+      const fixtures = new URL('../suite/fixtures.js', import.meta.url).href;
+      const worker = (k: number): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const w = new Worker(
+            `const { workerData, parentPort } = require('node:worker_threads');
+            (async () => {
+              const { SqliteStore } = await import(workerData.storeModule);
+              const { fnRecord } = await import(workerData.fixtures);
+              const store = new SqliteStore({ dataDir: workerData.dir });
+              try {
+                for (let i = 0; i < 400; i++) {
+                  const name = 'w' + workerData.k + '-' + i;
+                  await store.ensureFunction(fnRecord(name));
+                  await store.tombstone(name);
+                }
+                parentPort.postMessage('ok');
+              } catch (err) {
+                parentPort.postMessage(String(err && err.message) + ' (' + (err && err.code) + ')');
+              } finally {
+                await store.close();
+              }
+            })();`,
+            { eval: true, workerData: { storeModule, fixtures, dir, k } },
+          );
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+      assert.deepEqual(await Promise.all([worker(1), worker(2)]), ['ok', 'ok']);
     }));
 });

@@ -130,7 +130,7 @@ export class SqliteStore implements Store {
       const row = this.sql.getFunction.get(rec.name);
       if (!row) throw new FerryError('internal', `function ${rec.name} vanished right after it was stored`);
       return functionFromRow(row);
-    })();
+    }).immediate();
   }
 
   /**
@@ -147,7 +147,7 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       if (expected !== undefined) this.raise(name, expected);
       this.sql.tombstone.run(Date.now(), JSON.stringify(this.sql.functionShas.all(name)), name);
-    })();
+    }).immediate();
   }
 
   async tombstones(): Promise<string[]> {
@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
     if (recorded === undefined) return [];
     this.sql.deleteFunctionLogs.run(name);
     this.executions.deleteOf(name);
-    const blobs = this.db.transaction(() => this.objects.deleteOf(name))();
+    const blobs = this.db.transaction(() => this.objects.deleteOf(name)).immediate();
     // Object blobs only once the rows are gone for good.
     this.objects.collect(blobs);
     this.sql.deleteFunctionSchedules.run(name);
@@ -212,7 +212,7 @@ export class SqliteStore implements Store {
         }
       }
       this.sql.bumpSeq.run(rec.seq, rec.function);
-    })();
+    }).immediate();
   }
 
   /** Replaces the version's override; throws FerryError `version-not-found` if there is no such version. */
@@ -221,7 +221,7 @@ export class SqliteStore implements Store {
       this.raise(fn, expected);
       const res = this.sql.setOverride.run(JSON.stringify(override), updatedAt, fn, version);
       if (res.changes === 0) throw new FerryError('version-not-found', `function ${fn} has no version ${version}`);
-    })();
+    }).immediate();
   }
 
   /** Deletes the version if present (no-op otherwise). Its seq stays used; its log lines stay until pruned. */
@@ -229,7 +229,7 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       this.raise(fn, expected);
       this.sql.deleteVersion.run(fn, version);
-    })();
+    }).immediate();
   }
 
   async packageInUse(sha: string): Promise<boolean> {
@@ -253,21 +253,21 @@ export class SqliteStore implements Store {
         }
         throw err;
       }
-    })();
+    }).immediate();
   }
 
   async deleteAlias(fn: string, alias: string, expected?: number): Promise<boolean> {
     return this.db.transaction(() => {
       this.raise(fn, expected);
       return this.sql.deleteAlias.run(fn, alias).changes > 0;
-    })();
+    }).immediate();
   }
 
   async setFunctionOwner(name: string, owner: string, expected?: number): Promise<void> {
     this.db.transaction(() => {
       this.raise(name, expected);
       if (this.sql.setFunctionOwner.run(owner, name).changes === 0) throw new FerryError('function-not-found', `no function named '${name}'`);
-    })();
+    }).immediate();
   }
 
   async functionRevision(name: string): Promise<number | undefined> {
@@ -327,7 +327,7 @@ export class SqliteStore implements Store {
     if (lines.length === 0) return;
     this.db.transaction(() => {
       for (const line of lines) this.sql.insertLog.run(logToRow(line));
-    })();
+    }).immediate();
   }
 
   /**
@@ -359,7 +359,7 @@ export class SqliteStore implements Store {
         const capId = this.sql.logCapId.get(fn, keep);
         if (capId !== undefined) this.sql.deleteLogsUpTo.run(fn, capId);
       }
-    })();
+    }).immediate();
   }
 
   /** Closes the database; calling it again is a no-op. */

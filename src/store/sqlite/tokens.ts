@@ -99,7 +99,7 @@ export class SqliteTokens implements TokenStore {
     return this.db.transaction(() => {
       if (this.sql.consume.run(now, hash, now).changes === 0) return undefined;
       return fromRow(this.sql.byHash.get(hash)!);
-    })();
+    }).immediate();
   }
 
   async count(): Promise<number> {

@@ -58,7 +58,7 @@ export class SqliteUsers implements UserStore {
       if (patch.passwordHash !== undefined) this.sql.setPassword.run(patch.passwordHash, patch.updatedAt, name);
       if (patch.groups !== undefined) this.sql.setGroups.run(JSON.stringify(patch.groups), patch.updatedAt, name);
       return fromRow(this.sql.get.get(name)!);
-    })();
+    }).immediate();
   }
 
   async delete(name: string, now: number): Promise<boolean> {
@@ -66,6 +66,6 @@ export class SqliteUsers implements UserStore {
       if (this.sql.delete.run(name).changes === 0) return false;
       this.sql.revokeAll.run(now, name);
       return true;
-    })();
+    }).immediate();
   }
 }
