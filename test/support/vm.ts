@@ -34,7 +34,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { cpioArchive, findGuestKernel, isStaticElf, moduleName, type CpioEntry, type GuestKernel } from '../../src/rootfs/index.js';
+import { cpioArchive, findGuestKernel, isStaticElf, moduleName, uncompressedKernel, type CpioEntry, type GuestKernel } from '../../src/rootfs/index.js';
 
 /** Where install-system-deps.sh extracts the kernel (`FERRY_TEST_VM_CACHE` overrides). */
 export const vmCacheDir = process.env['FERRY_TEST_VM_CACHE'] || '/var/cache/ferry-test-vm';
@@ -225,14 +225,14 @@ export interface VmRun {
   notes: string[];
 }
 
-function boot(p: VmPieces, accel: VmAccel, initrd: string, outDir: string, opts: VmRunOptions): Promise<{ console: string; timedOut: boolean; booted: boolean }> {
+function boot(p: VmPieces, accel: VmAccel, kernel: string, initrd: string, outDir: string, opts: VmRunOptions): Promise<{ console: string; timedOut: boolean; booted: boolean }> {
   const escape = (s: string): string => s.replace(/,/g, ',,');
   const args = [
     ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
     '-m', String(opts.memoryMb ?? 1024),
     '-smp', String(opts.cpus ?? (accel === 'kvm' ? 2 : 1)),
     '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
-    '-kernel', p.kernel,
+    '-kernel', kernel,
     '-initrd', initrd,
     '-append', `console=ttyS0 panic=-1 quiet loglevel=${process.env['FERRY_TEST_VM_DEBUG'] ? 7 : 3} cgroup_no_v1=all cryptomgr.notests`,
     '-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap',
@@ -300,6 +300,11 @@ export async function runInVm(opts: VmRunOptions): Promise<VmRun> {
     entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(initScript(pieces.modules, opts.enableControllers ?? ['memory', 'cpu', 'pids'], keep)) });
     const initrd = join(work, 'initrd.cpio');
     writeFileSync(initrd, cpioArchive(entries));
+    // The kernel uncompressed (QEMU enters it directly): decompressing itself is the slowest part
+    // of an emulated boot (~5 s here), xz on the host a fraction of a second.
+    const vmlinux = uncompressedKernel(pieces.kernel);
+    let kernel = pieces.kernel;
+    if (vmlinux) writeFileSync((kernel = join(work, 'vmlinux')), vmlinux);
 
     const notes: string[] = [];
     for (const accel of pieces.accels) {
@@ -309,7 +314,7 @@ export async function runInVm(opts: VmRunOptions): Promise<VmRun> {
       writeFileSync(join(outDir, 'stage2.sh'), stage2Script(opts.cwd ?? '/', env));
       writeFileSync(join(outDir, 'script.sh'), opts.script);
       for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(join(outDir, name), content);
-      const r = await boot(pieces, accel, initrd, outDir, opts);
+      const r = await boot(pieces, accel, kernel, initrd, outDir, opts);
       if (!r.booted && accel !== pieces.accels[pieces.accels.length - 1]) {
         const when = r.timedOut ? `within ${(opts.bootTimeoutMs ?? 30_000) / 1000} s` : 'before qemu exited';
         notes.push(`${accel}: the kernel did not reach its initramfs ${when}; console: ${r.console.slice(-500).trim()}`);
