@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFerry, disposeFerry, packFiles, markSensitive, repoRoot, sleep, type Ferry } from './support/ferry.js';
-import { browserSkip, dropArchive, launchBrowser, openContext, signedInAdmin } from './support/browser.js';
+import { browserSkip, dropArchive, launchBrowser, openContext, signedInAdmin, waitShown } from './support/browser.js';
 import { expectProblem, nodeFn } from './support/helpers.js';
 
 const skip = browserSkip();
@@ -194,7 +194,7 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   assert.match(path ?? '', /L/, 'the requests line is drawn');
   await screenshot(page, 'function');
   await page.reload();
-  await page.getByRole('heading', { name: 'Function hello' }).waitFor();
+  await waitShown(page, page.getByRole('heading', { name: 'Function hello' }));
   await page.getByRole('heading', { name: 'Alias' }).or(page.getByText('No aliases yet.')).first().waitFor();
   await accessible(page, "a function's page");
 
@@ -212,7 +212,7 @@ test('deploy by dropping a tarball, call it, see the call in the history and the
   await ferry.deploy('hello', nodeFn("export default () => new Response('v2');\n"));
   assert.equal((await ferry.api('PUT', '/v1/functions/hello/aliases/prod', { version: 'v1' })).status, 200);
   await page.reload();
-  await page.getByRole('heading', { name: 'Alias prod' }).waitFor();
+  await waitShown(page, page.getByRole('heading', { name: 'Alias prod' }));
   const editor = page.getByRole('form', { name: 'Weights of prod' });
   await editor.getByLabel('Stable version').selectOption('v1');
   await editor.getByLabel('Canary version').selectOption('v2');

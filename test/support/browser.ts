@@ -1,6 +1,6 @@
 // A real browser for tests: Debian's chromium driven by playwright-core (no browser download).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 
 export const chromiumPath = process.env.FERRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -63,4 +63,14 @@ export async function dropArchive(page: Page, name: string, bytes: Uint8Array): 
     return dt;
   }, [name, Buffer.from(bytes).toString('base64')] as const);
   await page.dispatchEvent('.drop', 'drop', { dataTransfer: dropped });
+}
+
+/** Waits for `locator` like `waitFor`; a wait that fails says what the page shows instead (an error in a section, say). */
+export async function waitShown(page: Page, locator: Locator): Promise<void> {
+  try {
+    await locator.waitFor();
+  } catch (err) {
+    const shown = await page.locator('body').innerText({ timeout: 5_000 }).catch((e: Error) => `(unreadable: ${e.message})`);
+    throw new Error(`${(err as Error).message}\nthe page shows: ${shown.slice(0, 2000)}`, { cause: err });
+  }
 }
