@@ -53,6 +53,13 @@ async function allExecutions(ferry: Ferry, fn: string, status?: string): Promise
   return out;
 }
 
+/** Whether `fn` has an execution in `status`. */
+async function anyExecution(ferry: Ferry, fn: string, status: string): Promise<boolean> {
+  const res = await ferry.api('GET', `/v1/executions?function=${fn}&status=${status}&limit=1`);
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { executions: Summary[] }).executions.length > 0;
+}
+
 /** The runs recorded as objects `runs/{execution}/{run}`, by execution (all pages). */
 async function evidence(ferry: Ferry, fn: string): Promise<Map<string, string[]>> {
   const runs = new Map<string, string[]>();
@@ -115,8 +122,9 @@ test(`kill -9 while draining ${N} executions: every one answered 202 succeeds af
     const ids = new Set(accepted.values());
     assert.equal(ids.size, N);
 
-    // A hang guard, not a timing: a loaded machine drains slower.
-    await waitFor('every execution to end', async () => (await allExecutions(ferry, 'runs', 'queued')).length === 0 && (await allExecutions(ferry, 'runs', 'running')).length === 0, { timeoutMs: 300_000, intervalMs: 250 });
+    // A hang guard, not a timing: a loaded machine drains slower. One row of each status is
+    // enough to know whether any is left (all of them, every 250 ms, slowed the drain it watched).
+    await waitFor('every execution to end', async () => !(await anyExecution(ferry, 'runs', 'queued')) && !(await anyExecution(ferry, 'runs', 'running')), { timeoutMs: 300_000, intervalMs: 250 });
     const all = await allExecutions(ferry, 'runs');
     assert.equal(all.length, N, 'exactly one execution per key');
     const notSucceeded = all.filter((e) => e.status !== 'succeeded');
