@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Worker } from 'node:worker_threads';
+import { inWorker } from '../../../test/support/in-worker.js';
 import { queueSuite } from '../queue.suite.js';
 import { SqliteQueues } from './sqlite-queues.js';
 
@@ -34,35 +34,26 @@ test('two processes on one queue file: pulls and enqueues wait for each other, n
     // other connection committed in between.
     const moduleUrl = new URL('./sqlite-queues.js', import.meta.url).href;
     const worker = (k: number): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const w = new Worker(
-          `const { workerData, parentPort } = require('node:worker_threads');
-          (async () => {
-            const { SqliteQueues } = await import(workerData.moduleUrl);
-            const queues = new SqliteQueues({ dataDir: workerData.dir });
-            const q = queues.queue('jobs');
-            const consumer = { name: 'w' + workerData.k, session: 's' + workerData.k };
-            let taken = 0;
-            try {
-              for (let i = 0; i < 400; i++) {
-                await q.enqueue([{ id: workerData.k + '-' + i, key: 'f', data: Buffer.from('x') }]);
-                for (const d of await q.pull({ consumer, max: 4, leaseMs: 60000 })) {
-                  await d.ack();
-                  taken++;
-                }
-              }
-              parentPort.postMessage('ok ' + taken);
-            } catch (err) {
-              parentPort.postMessage(String(err && err.message) + ' (' + (err && err.code) + ')');
-            } finally {
-              await queues.close();
+      inWorker(
+        `const { SqliteQueues } = await import(workerData.moduleUrl);
+        const queues = new SqliteQueues({ dataDir: workerData.dir });
+        const q = queues.queue('jobs');
+        const consumer = { name: 'w' + workerData.k, session: 's' + workerData.k };
+        let taken = 0;
+        try {
+          for (let i = 0; i < 400; i++) {
+            await q.enqueue([{ id: workerData.k + '-' + i, key: 'f', data: Buffer.from('x') }]);
+            for (const d of await q.pull({ consumer, max: 4, leaseMs: 60000 })) {
+              await d.ack();
+              taken++;
             }
-          })();`,
-          { eval: true, workerData: { moduleUrl, dir, k } },
-        );
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
+          }
+          return 'ok ' + taken;
+        } finally {
+          await queues.close();
+        }`,
+        { moduleUrl, dir, k },
+      );
     const answers = await Promise.all([worker(1), worker(2)]);
     for (const a of answers) assert.match(a, /^ok \d+$/);
     const left = new SqliteQueues({ dataDir: dir });

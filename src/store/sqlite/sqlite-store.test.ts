@@ -4,11 +4,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { isFerryError } from '../../errors/index.js';
 import { storeSuite, type StoreHarness } from '../store.suite.js';
 import { fnRecord, versionRecord } from '../suite/fixtures.js';
+import { inWorker } from '../../../test/support/in-worker.js';
 import { latestSchemaVersion } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -178,31 +178,22 @@ describe('SqliteStore on disk', () => {
       const storeModule = new URL('./sqlite-store.js', import.meta.url).href;
       const fixtures = new URL('../suite/fixtures.js', import.meta.url).href;
       const worker = (k: number): Promise<string> =>
-        new Promise((resolve, reject) => {
-          const w = new Worker(
-            `const { workerData, parentPort } = require('node:worker_threads');
-            (async () => {
-              const { SqliteStore } = await import(workerData.storeModule);
-              const { fnRecord } = await import(workerData.fixtures);
-              const store = new SqliteStore({ dataDir: workerData.dir });
-              try {
-                for (let i = 0; i < 400; i++) {
-                  const name = 'w' + workerData.k + '-' + i;
-                  await store.ensureFunction(fnRecord(name));
-                  await store.tombstone(name);
-                }
-                parentPort.postMessage('ok');
-              } catch (err) {
-                parentPort.postMessage(String(err && err.message) + ' (' + (err && err.code) + ')');
-              } finally {
-                await store.close();
-              }
-            })();`,
-            { eval: true, workerData: { storeModule, fixtures, dir, k } },
-          );
-          w.once('message', resolve);
-          w.once('error', reject);
-        });
+        inWorker(
+          `const { SqliteStore } = await import(workerData.storeModule);
+          const { fnRecord } = await import(workerData.fixtures);
+          const store = new SqliteStore({ dataDir: workerData.dir });
+          try {
+            for (let i = 0; i < 400; i++) {
+              const name = 'w' + workerData.k + '-' + i;
+              await store.ensureFunction(fnRecord(name));
+              await store.tombstone(name);
+            }
+            return 'ok';
+          } finally {
+            await store.close();
+          }`,
+          { storeModule, fixtures, dir, k },
+        );
       assert.deepEqual(await Promise.all([worker(1), worker(2)]), ['ok', 'ok']);
     }));
 });
