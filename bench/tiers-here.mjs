@@ -1,18 +1,13 @@
 // Which of Ferry's stronger sandbox tiers can run on this host, for the runners that measure them
 // (bench/targets/82-ferry-tiers.mjs, bench/warm/rows.mjs): Ferry as root, runsc for gvisor, QEMU
-// and the extracted guest kernel for microvm, and whether /dev/kvm makes the microvm tier KVM or
+// and the extracted guest kernel for microvm, and whether this host's KVM makes the microvm tier KVM or
 // QEMU's emulator.
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { usableKvm } from '../dist/src/sandbox/host/kvm.js';
 
-export const kvm = (() => {
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+// The same test the server makes (a PVM /dev/kvm runs no ordinary guest).
+export const kvm = usableKvm().ok;
 export const accel = kvm ? 'KVM' : 'emulated (TCG)';
 
 /** Whether `program` is on the PATH. */

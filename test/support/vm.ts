@@ -35,6 +35,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync,
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { cpioArchive, findGuestKernel, isStaticElf, moduleName, uncompressedKernel, type CpioEntry, type GuestKernel } from '../../src/rootfs/index.js';
+import { usableKvm } from '../../src/sandbox/host/kvm.js';
 
 /** Where install-system-deps.sh extracts the kernel (`FERRY_TEST_VM_CACHE` overrides). */
 export const vmCacheDir = process.env['FERRY_TEST_VM_CACHE'] || '/var/cache/ferry-test-vm';
@@ -80,15 +81,8 @@ function chooseAccels(): { accels: VmAccel[]; note: string } {
     const accels = forced.split(',').filter((a): a is VmAccel => a === 'kvm' || a === 'tcg');
     if (accels.length > 0) return { accels, note: `FERRY_TEST_VM_ACCEL=${forced}` };
   }
-  let kvm = false;
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    kvm = true;
-  } catch {
-    /* no KVM */
-  }
-  if (!kvm) return { accels: ['tcg'], note: 'TCG: /dev/kvm is missing or not read-writable' };
-  if (existsSync('/sys/module/kvm_pvm')) return { accels: ['tcg'], note: "TCG: this host's /dev/kvm is PVM (kvm_pvm), which boots only PVM-enabled guest kernels, not Debian's" };
+  const kvm = usableKvm();
+  if (!kvm.ok) return { accels: ['tcg'], note: `TCG: ${kvm.why}` };
   return { accels: ['kvm', 'tcg'], note: 'KVM (TCG if the kernel does not reach its initramfs under KVM)' };
 }
 

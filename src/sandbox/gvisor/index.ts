@@ -85,8 +85,8 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
   const egressMissing = "network 'egress' in the gvisor sandbox needs the shared egress router: apt-get install -y slirp4netns nftables iproute2 util-linux";
   if (!router) unenforced.push(egressMissing);
 
-  const platform = gvisorPlatform();
-  log('info', `gvisor: runsc on the ${platform} platform${platform === 'ptrace' ? ' (no usable /dev/kvm)' : ''}`);
+  const { platform, why } = gvisorPlatform();
+  log('info', `gvisor: runsc on the ${platform} platform${why ? ` (no usable KVM: ${why})` : ''}`);
   const driver = createGvisorDriver({
     runsc: binary,
     helper: helperPath(),

@@ -1,20 +1,16 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
+import { usableKvm } from '../host/kvm.js';
 
 /**
  * Debian's runsc (gVisor 0.0~20221219): which platform it runs on here, the flags every call
  * passes, and the calls Ferry makes besides `run` (kill, delete, list).
  */
 
-/** `kvm` where /dev/kvm can be opened (the sentry then runs guest code in a VM), else `ptrace`. */
-export function gvisorPlatform(device = '/dev/kvm'): 'kvm' | 'ptrace' {
-  try {
-    accessSync(device, constants.R_OK | constants.W_OK);
-    return 'kvm';
-  } catch {
-    return 'ptrace';
-  }
+/** `kvm` where this host's KVM can run a guest (the sentry then runs guest code in a VM), else `ptrace`, with why. */
+export function gvisorPlatform(): { platform: 'kvm' | 'ptrace'; why?: string } {
+  const kvm = usableKvm();
+  return kvm.ok ? { platform: 'kvm' } : { platform: 'ptrace', why: kvm.why };
 }
 
 /** Runs `runsc` with `args`; resolves with its exit code and stderr (never rejects). */

@@ -151,10 +151,11 @@ async function seccompLog(): Promise<HostCheck> {
 
 function kvm(): HostCheck {
   // What the microvm tier will do with it: the same choice its driver makes at start.
-  const microvm = chooseAccel().accel === 'kvm' ? 'microvm guests run on KVM' : 'microvm guests run emulated (TCG), many times slower';
+  const accel = chooseAccel();
+  const microvm = accel.accel === 'kvm' ? 'microvm guests and gVisor run on KVM' : `microvm guests run emulated (TCG), many times slower, and gVisor on ptrace: ${accel.why.replace(/^emulated \(TCG\): /, '')}`;
   try {
     closeSync(openSync('/dev/kvm', 'r+'));
-    return { name: 'kvm', ok: true, required: false, detail: `/dev/kvm can be opened; ${microvm}` };
+    return { name: 'kvm', ok: accel.accel === 'kvm', required: false, detail: `/dev/kvm can be opened; ${microvm}`, ...(accel.accel === 'kvm' ? {} : { fix: 'a host whose KVM runs ordinary guests (not PVM): enable nested virtualisation' }) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const fix = code === 'ENOENT' ? 'enable virtualisation and load the module: modprobe kvm_intel (or kvm_amd)' : 'add Ferry\'s user to the kvm group';

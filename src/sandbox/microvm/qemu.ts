@@ -1,18 +1,14 @@
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { usableKvm } from '../host/kvm.js';
 
 /** How the guest's CPU runs: KVM (hardware virtualisation) or TCG (QEMU's emulator). */
 export type Accel = 'kvm' | 'tcg';
 
-/** KVM when /dev/kvm can be opened read-write (and is not PVM, which boots only PVM guests); else TCG, with why. */
+/** KVM where this host's KVM can run Debian's kernel (see usableKvm); else TCG, with why. */
 export function chooseAccel(): { accel: Accel; why: string } {
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
-    return { accel: 'tcg', why: 'emulated (TCG): /dev/kvm is missing or not read-writable' };
-  }
-  if (existsSync('/sys/module/kvm_pvm')) return { accel: 'tcg', why: "emulated (TCG): this host's /dev/kvm is PVM, which boots only PVM-enabled guest kernels" };
-  return { accel: 'kvm', why: 'KVM' };
+  const kvm = usableKvm();
+  return kvm.ok ? { accel: 'kvm', why: 'KVM' } : { accel: 'tcg', why: `emulated (TCG): ${kvm.why}` };
 }
 
 export function findQemu(): string | undefined {
