@@ -57,6 +57,19 @@ test('init + deploy (node): prints v1 and its URL', async () => {
   oneLineError(await ferryCli('init', dir, '--runtime', 'node'), 'init into a non-empty folder');
 });
 
+test('deploy with no folder: the current one when it holds a ferry.json, named after it; elsewhere one line saying so', async () => {
+  const dir = join(work, 'herefn');
+  await ok('init', dir, '--runtime', 'node');
+  const here = await runCli(['deploy'], { env: { FERRY_URL: ferry.url, FERRY_TOKEN: ferry.token }, cwd: dir });
+  assert.equal(here.code, 0, show(here));
+  assert.match(here.stdout, /^Deployed herefn v1$/m);
+  assert.equal((await ok('invoke', 'herefn')).stdout, 'Hello, world! This is herefn v1.\n');
+  const none = await ferryCli('deploy');
+  oneLineError(none, 'deploy with no folder where there is no ferry.json');
+  assert.match(none.stderr, /function folder \(one holding a ferry\.json; there is none here\)/);
+  await ok('delete', 'herefn');
+});
+
 test('invoke: prints the hello of the node template', async () => {
   const r = await ok('invoke', 'clifn');
   assert.equal(r.stdout, 'Hello, world! This is clifn v1.\n');

@@ -3,7 +3,7 @@
  * `ferry deploy --image-archive FILE [dir]`: upload a container image archive instead, with the
  * folder's ferry.json (if any) as its manifest.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -120,13 +120,15 @@ export async function deploy(client: Client, args: DeployArgs, io: IO = processI
     const manifest = args.dir === undefined ? undefined : JSON.stringify(readManifestObject(args.dir)).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     response = await upload(client, name, args, { file: archive, size, contentType: 'application/x-docker-archive', ...(manifest && { headers: { 'ferry-manifest': manifest } }) }, io);
   } else {
-    if (args.dir === undefined) throw new CliError('deploy needs a function folder, or --image-archive FILE');
-    readManifest(args.dir);
-    name = deriveName(args.dir, args.name);
+    // No folder named: the current one, when it is a function folder.
+    const dir = args.dir ?? (existsSync('ferry.json') ? '.' : undefined);
+    if (dir === undefined) throw new CliError('deploy needs a function folder (one holding a ferry.json; there is none here), or --image-archive FILE, or --image REF');
+    readManifest(dir);
+    name = deriveName(dir, args.name);
     const tmp = mkdtempSync(join(tmpdir(), 'ferry-deploy-'));
     try {
       const file = join(tmp, 'package.tar.gz');
-      const { size, credentialFiles } = await pack(args.dir, file);
+      const { size, credentialFiles } = await pack(dir, file);
       for (const f of credentialFiles) {
         io.stderr.write(`warning: ${f} looks like credentials; it goes into the package, stored unencrypted on the server. Keep secrets in \`ferry secrets\` (sealed, handed to instances as environment variables), and leave the file out with a line in ${ignoreFile}\n`);
       }
@@ -170,7 +172,7 @@ export function register(program: Command, io: IO = processIO): void {
     program
       .command('deploy')
       .description('pack a function folder and upload it as a new version, or deploy a container image (an archive, or a registry image the server pulls)')
-      .argument('[dir]', 'function folder holding ferry.json (with --image-archive or --image: optional, its ferry.json is the manifest)')
+      .argument('[dir]', 'function folder holding ferry.json (default: the current folder, when it holds one; with --image-archive or --image: optional, its ferry.json is the manifest)')
       .option('--image-archive <file>', 'deploy a container image: a docker save or OCI image layout tar')
       .option('--image <ref>', 'deploy a registry image the server pulls: host[:port]/repo[:tag][@sha256:...] (a login: FERRY_REGISTRY_AUTH=user:password)')
       .option('--name <name>', 'function name (default: the folder name, lowercased)')
