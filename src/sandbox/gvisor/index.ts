@@ -17,7 +17,7 @@ import { Mounter, mountdAvailable } from '../bwrap/mounter.js';
 import { RunDirs } from '../bwrap/run-dirs.js';
 import type { BwrapDriverOptions } from '../bwrap/index.js';
 import { createGvisorDriver } from './gvisor-driver.js';
-import { cleanupContainers, gvisorPlatform } from './runsc.js';
+import { cleanupContainers, gvisorPlatform, platformStarts } from './runsc.js';
 
 export { gvisorPlatform } from './runsc.js';
 export { ociSpec, ociSeccomp, unhonoured } from './oci-spec.js';
@@ -85,8 +85,11 @@ export async function makeGvisorDriver(o: BwrapDriverOptions): Promise<SandboxDr
   const egressMissing = "network 'egress' in the gvisor sandbox needs the shared egress router: apt-get install -y slirp4netns nftables iproute2 util-linux";
   if (!router) unenforced.push(egressMissing);
 
-  const { platform, why } = gvisorPlatform();
-  log('info', `gvisor: runsc on the ${platform} platform${why ? ` (no usable KVM: ${why})` : ''}`);
+  let { platform, why } = gvisorPlatform();
+  // KVM opens and is not PVM; whether the sentry runs on it is only known by trying.
+  const probe = platform === 'kvm' ? await platformStarts(binary, stateRoot, 'kvm') : { ok: true as const };
+  if (!probe.ok) ({ platform, why } = { platform: 'ptrace', why: probe.why });
+  log(probe.ok ? 'info' : 'warn', `gvisor: runsc on the ${platform} platform${why ? ` (no usable KVM: ${why})` : ''}`);
   const driver = createGvisorDriver({
     runsc: binary,
     helper: helperPath(),

@@ -13,6 +13,43 @@ export function gvisorPlatform(): { platform: 'kvm' | 'ptrace'; why?: string } {
   return kvm.ok ? { platform: 'kvm' } : { platform: 'ptrace', why: kvm.why };
 }
 
+/**
+ * Whether runsc starts a sandbox on `platform` here: `runsc do /bin/true`, answered within
+ * `timeoutMs`. A KVM that opens is not always one gVisor's sentry can run on (a nested KVM with
+ * features missing, say): there the sandbox never starts a task and every instance would time out.
+ * A probe that does not answer is stopped (SIGTERM, which lets runsc remove its sandbox) and what
+ * it left under `root` is removed. Never rejects.
+ */
+export async function platformStarts(binary: string, root: string, platform: 'kvm' | 'ptrace', timeoutMs = 20_000): Promise<{ ok: true } | { ok: false; why: string }> {
+  const args = ['--root', root, `--platform=${platform}`, '--network=none', 'do', '/bin/true'];
+  const r = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>((resolve) => {
+    const p = spawn(binary, args, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let timedOut = false;
+    const term = setTimeout(() => {
+      timedOut = true;
+      p.kill('SIGTERM');
+    }, timeoutMs);
+    const kill = setTimeout(() => p.kill('SIGKILL'), timeoutMs + 5_000);
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
+    p.on('error', (err) => {
+      clearTimeout(term);
+      clearTimeout(kill);
+      resolve({ code: null, stderr: err.message, timedOut: false });
+    });
+    p.on('close', (code) => {
+      clearTimeout(term);
+      clearTimeout(kill);
+      resolve({ code, stderr, timedOut });
+    });
+  });
+  if (r.code === 0 && !r.timedOut) return { ok: true };
+  const listed = await runsc(binary, ['--root', root, 'list', '--quiet']);
+  for (const id of listed.code === 0 ? listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : []) await destroyContainer(binary, root, id);
+  const said = r.stderr.trim().split('\n').pop() ?? '';
+  return { ok: false, why: r.timedOut ? `runsc's ${platform} platform started no sandbox within ${timeoutMs / 1000} s` : `runsc's ${platform} platform failed (exit ${r.code})${said ? `: ${said}` : ''}` };
+}
+
 /** Runs `runsc` with `args`; resolves with its exit code and stderr (never rejects). */
 export function runsc(binary: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
