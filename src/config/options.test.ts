@@ -57,4 +57,7 @@ test("the microvm tier's pools: one VM without a NIC ready by default, none with
   const set = loadServerOptions({ microvmPool: '3' }, { FERRY_MICROVM_EGRESS_POOL: '2' });
   assert.deepEqual([set.microvmPool, set.microvmEgressPool], [3, 2]);
   assert.throws(() => loadServerOptions({ microvmEgressPool: '-1' }, {}), /^Error: --microvm-egress-pool: '-1' is not a non-negative integer/);
+  assert.equal(o.microvmAccel, 'auto');
+  assert.equal(loadServerOptions({}, { FERRY_MICROVM_ACCEL: 'tcg' }).microvmAccel, 'tcg');
+  assert.throws(() => loadServerOptions({ microvmAccel: 'hvf' }, {}), /^Error: --microvm-accel: must be 'auto', 'kvm' or 'tcg'/);
 });

@@ -47,6 +47,8 @@ export interface ServerOptions {
   /** The microvm tier's booted VMs kept ready for `none` instances, and for `egress` ones. */
   microvmPool: number;
   microvmEgressPool: number;
+  /** The microvm tier's accelerator: auto (KVM where usable), kvm (try it first regardless), tcg (always emulated). */
+  microvmAccel: 'auto' | 'kvm' | 'tcg';
   /** Tiers only permission:admin may ask for. */
   adminTiers: string[];
   /** What this node does in a cluster: `all` (one node, or a node that does everything), `gateway`, `worker`. */
@@ -208,6 +210,7 @@ export const serverSettings: Setting[] = [
   { key: 'driver', flag: '--driver', env: 'FERRY_DRIVER', kind: 'string', default: 'bwrap', help: 'sandbox driver: bwrap, microvm (a VM per instance; ferry rootfs build first), or process (no isolation: needs --unsandboxed)' },
   { key: 'sandboxTiers', flag: '--sandbox-tiers', env: 'FERRY_SANDBOX_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers (bwrap, gvisor, microvm) a function may ask for with "tier", besides --driver (the default tier)' },
   { key: 'microvmPool', flag: '--microvm-pool', env: 'FERRY_MICROVM_POOL', kind: 'int', default: 1, help: 'microvm tier: booted VMs kept ready for instances without network (each serves one instance; a start takes one and the next boots behind it)' },
+  { key: 'microvmAccel', flag: '--microvm-accel', env: 'FERRY_MICROVM_ACCEL', kind: 'string', default: 'auto', help: "microvm tier: auto (KVM where this host's KVM runs ordinary guests, else QEMU's emulator), kvm (KVM first, whatever that check says) or tcg (always emulated); a VM that does not boot on KVM is booted again emulated" },
   { key: 'microvmEgressPool', flag: '--microvm-egress-pool', env: 'FERRY_MICROVM_EGRESS_POOL', kind: 'int', default: 0, help: 'microvm tier: booted VMs with a NIC kept ready for "egress" instances (0: each boots its own)' },
   { key: 'adminTiers', flag: '--admin-tiers', env: 'FERRY_ADMIN_TIERS', kind: 'list', default: '', help: 'comma-separated sandbox tiers only permission:admin may ask for' },
   { key: 'unsandboxed', flag: '--unsandboxed', env: 'FERRY_UNSANDBOXED', kind: 'bool', default: false, help: 'run functions WITHOUT a sandbox (the process driver; development only)' },
@@ -358,6 +361,7 @@ export function loadServerOptions(flags: Partial<Record<keyof ServerOptions, str
   if (opts.grpcPort !== undefined && opts.grpcPort > 65_535) throw new Error(`--grpc-port: ${opts.grpcPort} is not a TCP port`);
   if (opts.invokeAuth !== 'public' && opts.invokeAuth !== 'token') throw new Error(`--invoke-auth: must be 'public' or 'token'`);
   if (!['auto', 'shared', 'slirp4netns', 'pasta'].includes(opts.egressStack)) throw new Error(`--egress-stack: must be 'auto', 'shared', 'slirp4netns' or 'pasta'`);
+  if (!['auto', 'kvm', 'tcg'].includes(opts.microvmAccel)) throw new Error(`--microvm-accel: must be 'auto', 'kvm' or 'tcg'`);
   if (!['closed', 'open', 'invite'].includes(opts.registration)) throw new Error(`--registration: must be 'closed', 'open' or 'invite'`);
   for (const g of opts.defaultGroups) if (!/^(permission:(read|write|execute|remove|admin)|custom:[a-z0-9][a-z0-9-]{0,62})$/.test(g)) throw new Error(`--default-groups: '${g}' is not a permission:* or custom:* group`);
   if (opts.accessTokenTtlMs < 1000) throw new Error('--access-token-ttl: at least 1s');

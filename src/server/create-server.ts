@@ -90,7 +90,7 @@ export async function createServer(opts: ServerOptions, log?: Logger, parts: Ser
   const orphans = await reapOrphans(pidDir);
   if (orphans) logger.warn({ orphans }, 'stopped instances left running by a previous server process');
 
-  const driver = await buildSandbox(opts.driver, opts.sandboxTiers, { dataDir: opts.dataDir, runRoot, slot: slot.n, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, microvmPool: opts.microvmPool, microvmEgressPool: opts.microvmEgressPool, log: (level, message) => logger[level](message) });
+  const driver = await buildSandbox(opts.driver, opts.sandboxTiers, { dataDir: opts.dataDir, runRoot, slot: slot.n, bindable: opts.bindable, allowHostNetwork: opts.allowHostNetwork, egressAllow: opts.egressAllow, egressStack: opts.egressStack, sandboxUid: opts.sandboxUid, microvmPool: opts.microvmPool, microvmEgressPool: opts.microvmEgressPool, microvmAccel: opts.microvmAccel, log: (level, message) => logger[level](message) });
   const stale = (await driver.cleanup?.()) ?? [];
   if (stale.length) logger.warn({ cgroups: stale.length }, 'removed sandbox cgroups left by a previous server process');
   // The old run dirs go only now, after the driver's cleanup has unmounted what the last boot left

@@ -18,6 +18,9 @@ type Net = 'none' | 'egress';
 /** Guest memory beyond the instance's `memoryMb`: the kernel, the agent (node) and page cache. */
 export const GUEST_OVERHEAD_MB = 192;
 
+/** How long a boot on KVM may take before the VM is booted again emulated. */
+const KVM_BOOT_TIMEOUT_MS = 30_000;
+
 /** What the server tells the driver. */
 export interface MicrovmDriverOptions {
   dataDir: string;
@@ -43,6 +46,12 @@ export interface MicrovmDriverOptions {
   egressPoolSize?: number;
   /** Where Debian's kernel was extracted (the guest NIC's modules are taken from it). */
   kernelDir?: string;
+  /**
+   * `auto` (default): KVM where this host's KVM looks usable (`usableKvm`), else QEMU's emulator;
+   * `kvm`: KVM first whatever that check says; `tcg`: always emulated. Either way a VM that does
+   * not boot on KVM is booted again emulated, and every later one is too.
+   */
+  accel?: 'auto' | Accel;
   log?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -62,7 +71,7 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   const stale = staleFerryFiles(rootfsDir);
   if (stale) throw new FerryError('internal', `the microvm root in ${rootfsDir} is out of date (${stale}): run \`ferry rootfs build --data-dir ${o.dataDir}\``);
   const root = rootfsFiles(rootfsDir).root;
-  const { accel, why } = chooseAccel();
+  let { accel, why } = o.accel === 'tcg' ? { accel: 'tcg' as Accel, why: 'emulated (TCG): --microvm-accel tcg' } : o.accel === 'kvm' ? { accel: 'kvm' as Accel, why: 'KVM (--microvm-accel kvm)' } : chooseAccel();
   const log = o.log ?? (() => {});
   log(accel === 'kvm' ? 'info' : 'warn', `microvm: guests run ${why}; root built ${manifest.builtAt} (${manifest.mode} mode${manifest.source ? `, from ${manifest.source}` : ''}; kernel ${manifest.kernel})`);
   const stateDir = join(o.dataDir, `microvm-vms-${o.slot ?? 0}`);
@@ -75,8 +84,23 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   const egress = microvmEgress({ dataDir: o.dataDir, slot: o.slot, egressAllow: o.egressAllow ?? [], sandboxUid: o.sandboxUid, kernelDir: o.kernelDir ?? defaultKernelDir, kernelVersion: manifest.kernel, stateDir, ...(o.log && { log: o.log }) });
   const egressMissing = typeof egress === 'string' ? egress : undefined;
   if (egressMissing) log('info', `microvm: ${egressMissing}`);
-  const bootVm = (memoryMb: number, net?: VmBootOptions['net']): Promise<MicroVm> =>
-    MicroVm.boot({ qemu, accel: accel as Accel, rootfsDir, stateDir, memoryMb, uid: o.sandboxUid, bootTimeoutMs: o.bootTimeoutMs ?? 120_000, signal: closing.signal, ...(net && { net }) });
+  const bootTimeoutMs = o.bootTimeoutMs ?? 120_000;
+  const bootVm = async (memoryMb: number, net?: VmBootOptions['net']): Promise<MicroVm> => {
+    const opts = { qemu, rootfsDir, stateDir, memoryMb, uid: o.sandboxUid, signal: closing.signal, ...(net && { net }) };
+    if (accel === 'tcg') return MicroVm.boot({ ...opts, accel, bootTimeoutMs });
+    try {
+      // A guest on KVM reaches its agent in seconds: one that has not in this long never will.
+      return await MicroVm.boot({ ...opts, accel, bootTimeoutMs: Math.min(bootTimeoutMs, KVM_BOOT_TIMEOUT_MS) });
+    } catch (err) {
+      if (closing.signal.aborted) throw err;
+      if (accel === 'kvm') {
+        accel = 'tcg';
+        why = `emulated (TCG): a VM did not boot on KVM (${(err as Error).message.slice(0, 300)})`;
+        log('warn', `microvm: guests run ${why}; every VM from now on is emulated`);
+      }
+      return MicroVm.boot({ ...opts, accel: 'tcg', bootTimeoutMs });
+    }
+  };
   const boot = async (memoryMb: number, network: Net): Promise<MicroVm> => {
     if (network === 'none') return bootVm(memoryMb);
     if (typeof egress === 'string') throw new FerryError('invalid-manifest', egress);
@@ -119,7 +143,6 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
   refill('egress');
 
   const rootView = microvmRootfsView(manifest);
-  const notice = accel === 'kvm' ? [] : [`microvm: this instance's VM runs ${why}`];
   return {
     name: 'microvm',
     isolated: true,
@@ -152,7 +175,8 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
         throw new FerryError('instance-start-failed', `cannot prepare the microVM: ${(err as Error).message}`, { cause: err });
       }
       if (spec.onInstanceStream) vm.session.onInstanceStream = spec.onInstanceStream;
-      return startInVm(vm, spawnRequest(spec, manifest), [...notice], gone, o.bootTimeoutMs ?? 120_000);
+      const notice = vm.accel === 'kvm' ? [] : [`microvm: this instance's VM runs ${why}`];
+      return startInVm(vm, spawnRequest(spec, manifest), notice, gone, bootTimeoutMs);
     },
 
     async validate(settings: SandboxSettings): Promise<void> {

@@ -47,6 +47,8 @@ export class MicroVm {
     readonly packageShare: string,
     readonly memoryMb: number,
     readonly exited: Promise<void>,
+    /** What its CPU runs on. */
+    readonly accel: Accel,
   ) {}
 
   get gone(): boolean {
@@ -121,7 +123,7 @@ export class MicroVm {
       o.signal?.addEventListener('abort', aborted, { once: true });
     });
     if (hello) return failed(hello);
-    const vm = new MicroVm(qemu, session, dir, packageShare, o.memoryMb, exited);
+    const vm = new MicroVm(qemu, session, dir, packageShare, o.memoryMb, exited, o.accel);
     session.once('close', () => void vm.kill());
     return vm;
   }
