@@ -79,8 +79,8 @@ fi
 
 # Debian's generic amd64 kernel into $1, NOT installed (nothing goes to /boot): the .deb that
 # linux-image-amd64 depends on is downloaded and only vmlinuz, modules.builtin and the virtio
-# (virtio-mmio, virtio-pci, the virtio console, virtio-net with its failover modules), 9p, netfs
-# and fscache modules are extracted.
+# (virtio-mmio, virtio-pci, the virtio console, virtio-net with its failover modules, virtio-blk),
+# 9p, netfs, fscache and ext4 (with jbd2, mbcache, crc16 and crc32c_generic) modules are extracted.
 # linux-image-cloud-amd64 has no 9p, which both VMs below mount their files with.
 fetch_debian_kernel() {
   SUDO=""
@@ -105,7 +105,9 @@ fetch_debian_kernel() {
       "./lib/modules/*/kernel/drivers/char/virtio_console.ko" "./lib/modules/*/kernel/net/9p/*" \
       "./lib/modules/*/kernel/fs/9p/*" "./lib/modules/*/kernel/fs/netfs/*" "./lib/modules/*/kernel/fs/fscache/*" \
       "./lib/modules/*/kernel/drivers/net/virtio_net.ko" "./lib/modules/*/kernel/drivers/net/net_failover.ko" \
-      "./lib/modules/*/kernel/net/core/failover.ko"
+      "./lib/modules/*/kernel/net/core/failover.ko" "./lib/modules/*/kernel/drivers/block/virtio_blk.ko" \
+      "./lib/modules/*/kernel/fs/ext4/ext4.ko" "./lib/modules/*/kernel/fs/jbd2/jbd2.ko" "./lib/modules/*/kernel/fs/mbcache.ko" \
+      "./lib/modules/*/kernel/lib/crc16.ko" "./lib/modules/*/kernel/crypto/crc32c_generic.ko"
     rm -rf "$1"
     mv kernel "$1"
   ' sh "$1" "$pkg"
@@ -122,8 +124,9 @@ fi
 
 # The microvm sandbox tier's guest kernel (fetch_debian_kernel), in $FERRY_MICROVM_KERNEL_DIR
 # (default /var/cache/ferry/microvm-kernel), where `ferry rootfs build` takes it from; fetched
-# again when an older extraction lacks virtio-net (the microvm `egress` policy's NIC).
+# again when an older extraction lacks virtio-net (the microvm `egress` policy's NIC) or
+# virtio-blk and ext4 (the guest's root disk).
 mvk="${FERRY_MICROVM_KERNEL_DIR:-/var/cache/ferry/microvm-kernel}"
-if [ "$(uname -m)" = x86_64 ] && ! { ls "$mvk"/boot/vmlinuz-* && ls "$mvk"/lib/modules/*/kernel/drivers/net/virtio_net.ko; } >/dev/null 2>&1; then
+if [ "$(uname -m)" = x86_64 ] && ! { ls "$mvk"/boot/vmlinuz-* && ls "$mvk"/lib/modules/*/kernel/drivers/net/virtio_net.ko && ls "$mvk"/lib/modules/*/kernel/drivers/block/virtio_blk.ko "$mvk"/lib/modules/*/kernel/fs/ext4/ext4.ko "$mvk"/lib/modules/*/kernel/crypto/crc32c_generic.ko; } >/dev/null 2>&1; then
   fetch_debian_kernel "$mvk"
 fi

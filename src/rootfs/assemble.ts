@@ -6,6 +6,7 @@ import { initramfs, type CpioEntry } from './cpio.js';
 import { moduleName, uncompressedKernel, type GuestKernel } from './kernel.js';
 import { initScript } from './guest-files.js';
 import { isStaticElf } from './static-elf.js';
+import { writeRootImage } from './root-image.js';
 import { guestPaths, rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 
 /** The host's static busybox: the initramfs's shell, and the init of every root. */
@@ -41,7 +42,8 @@ export type RootDescription = Omit<RootfsManifest, 'builtAt' | 'kernel' | 'layou
 /**
  * The parts every mode shares once its root tree is in `work`: the initramfs (busybox, the
  * kernel's modules, the init script that hands over to `rootBusybox`'s init in the root), the
- * kernel (uncompressed beside it where it can be) and the manifest.
+ * tree as a disk image (what the guest mounts; the tree stays, to be checked against), the kernel
+ * (uncompressed beside it where it can be) and the manifest.
  */
 export function assembleRootfs(work: string, kernel: GuestKernel, busybox: string, rootBusybox: string, root: RootDescription, log: (line: string) => void): RootfsManifest {
   const files = rootfsFiles(work);
@@ -56,6 +58,8 @@ export function assembleRootfs(work: string, kernel: GuestKernel, busybox: strin
   const vmlinux = uncompressedKernel(kernel.vmlinuz);
   if (vmlinux) writeFileSync(files.vmlinux, vmlinux, { mode: 0o644 });
   log(vmlinux ? 'kernel: uncompressed beside vmlinuz (QEMU enters it directly: no decompression in the guest)' : 'kernel: vmlinuz only (the guest decompresses it at each boot)');
+  const imageMib = writeRootImage(files.root, files.rootImage, root.rootBytes, root.rootFiles);
+  log(`root image: ${files.rootImage} (ext4, ${imageMib} MiB, read-only in the guest)`);
   const manifest: RootfsManifest = { ...root, builtAt: new Date().toISOString(), kernel: kernel.version, layout: ROOTFS_LAYOUT, initrdBytes: initrd.length };
   writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
   log(`root: ${root.rootFiles} files, ${(root.rootBytes / 1e6).toFixed(1)} MB; initramfs ${(initrd.length / 1e6).toFixed(1)} MB; kernel ${kernel.version}`);

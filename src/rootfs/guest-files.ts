@@ -22,8 +22,8 @@ const guestSysctls: Array<[string, string]> = [
 ];
 
 /**
- * The initramfs's /init (busybox sh, PID 1): load the virtio modules, mount the root (9p tag
- * `root`) and the package (tag `pkg`) read-only, /proc with other users' processes hidden (the
+ * The initramfs's /init (busybox sh, PID 1): load the virtio modules, mount the root (the disk
+ * image, /dev/vda) and the package (9p tag `pkg`) read-only, /proc with other users' processes hidden (the
  * instance does not see the agent), a cgroup2 hierarchy, set the sysctls above, and hand over
  * to busybox init in the new root. Any failure powers the guest off: the host sees no HELLO.
  */
@@ -35,8 +35,8 @@ fail() { echo "ferry-init: FAILED: $*" > /dev/console; poweroff -f; sleep 30; }
 mount -t proc proc /proc && mount -t sysfs sysfs /sys && mount -t devtmpfs devtmpfs /dev || fail "proc, sysfs, devtmpfs"
 for m in ${modules.map(moduleName).join(' ')}; do insmod /lib/modules/$m.ko || fail "insmod $m"; done
 i=0
-until mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose root /newroot; do
-  i=$((i + 1)); [ $i -lt 100 ] || fail "mounting the root (9p tag root)"; sleep 0.05
+until mount -t ext4 -o ro,noload /dev/vda /newroot; do
+  i=$((i + 1)); [ $i -lt 100 ] || fail "mounting the root (the disk /dev/vda)"; sleep 0.05
 done
 mount -t 9p -o ro,nosuid,nodev,trans=virtio,version=9p2000.L,msize=512000,cache=none pkg /newroot${packageDir} || fail "mounting the package (9p tag pkg)"
 mount -t tmpfs -o mode=755,size=16m,nosuid,nodev tmpfs /newroot/run || fail "tmpfs on /run"

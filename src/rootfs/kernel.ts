@@ -12,9 +12,11 @@ export { defaultKernelDir };
 /**
  * The modules the guest loads from its initramfs (with what they depend on): Debian's kernel has
  * all of them as modules. virtio-mmio is the bus of QEMU's microvm machine; virtio_console gives
- * the agent its port; 9p over virtio mounts the root and the package, both read-only.
+ * the agent its port; virtio_blk and ext4 mount the root's disk image (ext4 wants the crc32c
+ * algorithm at every mount, which insmod cannot load on demand: crc32c_generic first), 9p over
+ * virtio the package, both read-only.
  */
-export const guestModules = ['virtio_mmio', 'virtio_console', '9pnet_virtio', '9p'];
+export const guestModules = ['virtio_mmio', 'virtio_console', 'virtio_blk', 'crc32c_generic', 'ext4', '9pnet_virtio', '9p'];
 
 /** A kernel found in a kernel dir, and its modules in load order. */
 export interface GuestKernel {

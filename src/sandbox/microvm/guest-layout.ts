@@ -8,8 +8,8 @@ export const GUEST_UID = 1000;
 /** Where the package and the run dir appear in every microvm guest. */
 export const guestPaths = { packageDir: '/pkg', runDir: '/run/ferry' } as const;
 
-/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept; 3: Ferry's files under /.ferry). */
-export const ROOTFS_LAYOUT = 3;
+/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept; 3: Ferry's files under /.ferry; 4: the root also as a disk image, what the guest mounts). */
+export const ROOTFS_LAYOUT = 4;
 
 /** What `ferry rootfs build` records about the root it built. */
 export interface RootfsManifest {
@@ -43,14 +43,14 @@ export const defaultKernelDir = '/var/cache/ferry/microvm-kernel';
 export const rootfsDirOf = (dataDir: string): string => join(dataDir, 'microvm');
 
 /** Where each piece of a built root lives in its directory (`vmlinux`, the kernel uncompressed, only where it could be made). */
-export function rootfsFiles(dir: string): { vmlinuz: string; vmlinux: string; initrd: string; root: string; manifest: string } {
-  return { vmlinuz: join(dir, 'vmlinuz'), vmlinux: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.cpio.gz'), root: join(dir, 'root'), manifest: join(dir, 'rootfs.json') };
+export function rootfsFiles(dir: string): { vmlinuz: string; vmlinux: string; initrd: string; root: string; rootImage: string; manifest: string } {
+  return { vmlinuz: join(dir, 'vmlinuz'), vmlinux: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.cpio.gz'), root: join(dir, 'root'), rootImage: join(dir, 'root.img'), manifest: join(dir, 'rootfs.json') };
 }
 
 /** The manifest of the root built in `dir`, or undefined when there is none. */
 export function readRootfs(dir: string): RootfsManifest | undefined {
   const files = rootfsFiles(dir);
-  if (!existsSync(files.manifest) || !existsSync(files.root) || !statSync(files.root).isDirectory()) return undefined;
+  if (!existsSync(files.manifest) || !existsSync(files.root) || !statSync(files.root).isDirectory() || !existsSync(files.rootImage)) return undefined;
   const manifest = JSON.parse(readFileSync(files.manifest, 'utf8')) as RootfsManifest;
   return manifest.layout === ROOTFS_LAYOUT ? manifest : undefined;
 }

@@ -37,8 +37,8 @@ export interface QemuPlan {
   /** The kernel: an uncompressed PVH ELF where the root has one, else the bzImage. */
   kernel: string;
   initrd: string;
-  /** Host directory that is the guest's / (read-only). */
-  root: string;
+  /** The disk image that is the guest's / (attached read-only). */
+  rootImage: string;
   /** Host directory that is the guest's package dir (read-only). */
   packageShare: string;
   /** Unix socket QEMU listens on for the agent's port. */
@@ -60,8 +60,8 @@ const q = (s: string): string => s.replace(/,/g, ',,');
 /**
  * QEMU's argv: the `microvm` machine (no PCI, no ACPI tables beyond what it needs, no option
  * ROMs, no legacy serial port), nothing by default, one vCPU, and exactly these virtio-mmio
- * devices: two 9p shares (the root and the package, both read-only), the serial bus with the
- * agent's port and the console. No NIC unless `net` (see QemuPlan). QEMU drops root (`-runas`) before the
+ * devices: the root's disk image (virtio-blk, read-only), a 9p share of the package (read-only),
+ * the serial bus with the agent's port and the console. No NIC unless `net` (see QemuPlan). QEMU drops root (`-runas`) before the
  * guest's first instruction: a guest that escapes into QEMU is an unprivileged host user. (QEMU's
  * own seccomp filter, `-sandbox`, kills QEMU 7.2 when combined with `-runas`: not used.)
  * Under TCG the kernel cannot calibrate its TSC on `microvm` (no PIT, HPET or PM timer to
@@ -82,8 +82,8 @@ export function qemuArgv(p: QemuPlan): string[] {
     '-kernel', p.kernel,
     '-initrd', p.initrd,
     '-append', `console=hvc0 quiet loglevel=3 panic=-1 cgroup_no_v1=all cryptomgr.notests${p.accel === 'tcg' ? ` tsc_early_khz=${hostTscKhz()} tsc=reliable` : ''}`,
-    '-fsdev', `local,id=root,path=${q(p.root)},security_model=none,readonly=on`,
-    '-device', 'virtio-9p-device,fsdev=root,mount_tag=root',
+    '-drive', `file=${q(p.rootImage)},if=none,id=root,format=raw,readonly=on`,
+    '-device', 'virtio-blk-device,drive=root',
     '-fsdev', `local,id=pkg,path=${q(p.packageShare)},security_model=none,readonly=on`,
     '-device', 'virtio-9p-device,fsdev=pkg,mount_tag=pkg',
     '-device', 'virtio-serial-device',

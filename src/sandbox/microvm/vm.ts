@@ -65,7 +65,7 @@ export class MicroVm {
     const files = rootfsFiles(o.rootfsDir);
     const agentSocket = join(dir, 'agent.sock');
     const consoleLog = join(dir, 'console.log');
-    const args = qemuArgv({ accel: o.accel, memoryMb: o.memoryMb, kernel: existsSync(files.vmlinux) ? files.vmlinux : files.vmlinuz, initrd: files.initrd, root: files.root, packageShare, agentSocket, consoleLog, runAs: `${o.uid}:${o.uid}`, ...(o.net && { net: o.net }) });
+    const args = qemuArgv({ accel: o.accel, memoryMb: o.memoryMb, kernel: existsSync(files.vmlinux) ? files.vmlinux : files.vmlinuz, initrd: files.initrd, rootImage: files.rootImage, packageShare, agentSocket, consoleLog, runAs: `${o.uid}:${o.uid}`, ...(o.net && { net: o.net }) });
     // nsenter execs QEMU (no fork): the pid is QEMU's, for its cgroup and its memory.
     const argv = o.net ? [o.net.nsenter, `--net=${o.net.namespace}`, '--', o.qemu, ...args] : [o.qemu, ...args];
     const qemu = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });

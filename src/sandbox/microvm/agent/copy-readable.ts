@@ -12,11 +12,10 @@ function owner(path: string, uid: number, gid: number): void {
 
 /**
  * Copies the tree `from` into `to` (made already) with modes and owners, leaving out what cannot
- * be read. The guest's root comes over 9p, which checks the host's modes against QEMU's
- * unprivileged host user: a file the host keeps private (a Debian root's /etc/shadow, 0640) is
- * unreadable to everyone in the guest, the agent's root included, so leaving it out of the copy
- * hides nothing anyone in the guest could see. Symbolic links are copied as links. Answers what
- * was left out.
+ * be read (the agent is root in the guest and the root is a disk image of its own, so that is
+ * only what cannot be read at all): a private file (a Debian root's /etc/shadow, 0640) keeps its
+ * owner and mode, so the instance's user still cannot read it. Symbolic links are copied as links.
+ * Answers what was left out.
  * Guest-side only (it runs in the agent); imports only Node built-ins.
  */
 export function copyReadable(from: string, to: string): string[] {
