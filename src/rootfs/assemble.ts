@@ -7,7 +7,7 @@ import { moduleName, uncompressedKernel, type GuestKernel } from './kernel.js';
 import { initScript } from './guest-files.js';
 import { isStaticElf } from './static-elf.js';
 import { writeRootImage } from './root-image.js';
-import { guestPaths, rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
+import { rootfsFiles, ROOTFS_LAYOUT, type RootfsManifest } from '../sandbox/microvm/guest-layout.js';
 
 /** The host's static busybox: the initramfs's shell, and the init of every root. */
 export function staticBusybox(): string {
@@ -51,7 +51,7 @@ export function assembleRootfs(work: string, kernel: GuestKernel, busybox: strin
   entries.push({ name: 'dev/console', mode: 0o020600, rdev: [5, 1] });
   entries.push({ name: 'bin/busybox', mode: 0o100755, data: readFileSync(busybox) });
   for (const m of kernel.modules) entries.push({ name: `lib/modules/${moduleName(m)}.ko`, mode: 0o100644, data: readFileSync(m) });
-  entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(initScript(kernel.modules, guestPaths.packageDir, rootBusybox)) });
+  entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(initScript(kernel.modules, rootBusybox)) });
   const initrd = initramfs(entries);
   writeFileSync(files.initrd, initrd, { mode: 0o644 });
   copyFileSync(kernel.vmlinuz, files.vmlinuz);

@@ -23,11 +23,12 @@ const guestSysctls: Array<[string, string]> = [
 
 /**
  * The initramfs's /init (busybox sh, PID 1): load the virtio modules, mount the root (the disk
- * image, /dev/vda) and the package (9p tag `pkg`) read-only, /proc with other users' processes hidden (the
+ * image, /dev/vda) read-only (the package share is mounted by the agent, when it starts the
+ * instance), /proc with other users' processes hidden (the
  * instance does not see the agent), a cgroup2 hierarchy, set the sysctls above, and hand over
  * to busybox init in the new root. Any failure powers the guest off: the host sees no HELLO.
  */
-export function initScript(modules: string[], packageDir: string, busybox = '/usr/bin/busybox'): string {
+export function initScript(modules: string[], busybox = '/usr/bin/busybox'): string {
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -38,7 +39,6 @@ i=0
 until mount -t ext4 -o ro,noload /dev/vda /newroot; do
   i=$((i + 1)); [ $i -lt 100 ] || fail "mounting the root (the disk /dev/vda)"; sleep 0.05
 done
-mount -t 9p -o ro,nosuid,nodev,trans=virtio,version=9p2000.L,msize=512000,cache=none pkg /newroot${packageDir} || fail "mounting the package (9p tag pkg)"
 mount -t tmpfs -o mode=755,size=16m,nosuid,nodev tmpfs /newroot/run || fail "tmpfs on /run"
 mount -t proc -o hidepid=invisible,nosuid,nodev,noexec proc /newroot/proc || fail "proc"
 mount -t sysfs -o nosuid,nodev,noexec sysfs /newroot/sys || fail "sysfs"

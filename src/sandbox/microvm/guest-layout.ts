@@ -8,7 +8,7 @@ export const GUEST_UID = 1000;
 /** Where the package and the run dir appear in every microvm guest. */
 export const guestPaths = { packageDir: '/pkg', runDir: '/run/ferry' } as const;
 
-/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept; 3: Ferry's files under /.ferry; 4: the root also as a disk image, what the guest mounts). */
+/** Bumped when what `ferry rootfs build` makes changes (2: the kernel uncompressed beside it, mtimes kept; 3: Ferry's files under /.ferry; 4: the root also as a disk image, what the guest mounts; the package mounted by the agent, not by /init). */
 export const ROOTFS_LAYOUT = 4;
 
 /** What `ferry rootfs build` records about the root it built. */

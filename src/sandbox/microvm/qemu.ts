@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { usableKvm } from '../host/kvm.js';
+import { PACKAGE_TAG } from './agent/wire.js';
 
 /** How the guest's CPU runs: KVM (hardware virtualisation) or TCG (QEMU's emulator). */
 export type Accel = 'kvm' | 'tcg';
@@ -85,7 +86,7 @@ export function qemuArgv(p: QemuPlan): string[] {
     '-drive', `file=${q(p.rootImage)},if=none,id=root,format=raw,readonly=on`,
     '-device', 'virtio-blk-device,drive=root',
     '-fsdev', `local,id=pkg,path=${q(p.packageShare)},security_model=none,readonly=on`,
-    '-device', 'virtio-9p-device,fsdev=pkg,mount_tag=pkg',
+    '-device', `virtio-9p-device,fsdev=pkg,mount_tag=${PACKAGE_TAG}`,
     '-device', 'virtio-serial-device',
     '-chardev', `socket,id=agent,path=${q(p.agentSocket)},server=on,wait=off`,
     '-device', 'virtserialport,chardev=agent,name=ferry.0',

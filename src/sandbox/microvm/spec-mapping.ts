@@ -147,6 +147,7 @@ export function spawnRequest(spec: SandboxSpec, manifest: RootfsManifest): Spawn
     ...(spec.channel && { listen: addresses[spec.channel] }),
     ...(spec.onInstanceStream && { api: addresses.api }),
     runDir: guestPaths.runDir,
+    packageDir: guestPaths.packageDir,
     stdin: spec.stdin === true,
     ...(spec.root === 'package' && { root: { tree: guestPaths.packageDir, binds: imageBinds(spec.rootfs, manifest) } }),
   };

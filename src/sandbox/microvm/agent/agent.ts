@@ -13,7 +13,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { copyReadable } from './copy-readable.js';
 import { instanceArgv, makeInstanceRoot } from './instance-root.js';
-import { encodeWire, NOT_LISTENING_REASON, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type GuestNetConfig, type Hello, type SpawnRequest } from './wire.js';
+import { encodeWire, NOT_LISTENING_REASON, PACKAGE_TAG, Wire, WireDecoder, WIRE_CHUNK, type ExitReport, type GuestNetConfig, type Hello, type SpawnRequest } from './wire.js';
 
 /** The root's static busybox (inittab says where: a root made from an image keeps its own under /.ferry). */
 const BUSYBOX = process.env['FERRY_BUSYBOX'] || '/usr/bin/busybox';
@@ -124,6 +124,9 @@ function oomKilled(): boolean {
 
 function start(req: SpawnRequest): void {
   if (req.uid === 0 || req.gid === 0) throw new Error('the instance must not run as root');
+  // The package, mounted only now: the share is empty until the host links the instance's package
+  // into it, and a guest with no 9p share mounted until its instance comes is one QEMU can save.
+  sh('mount', '-t', '9p', '-o', 'ro,nosuid,nodev,trans=virtio,version=9p2000.L,msize=512000,cache=none', PACKAGE_TAG, req.packageDir);
   // /tmp is the instance's, of tmpMb; its run dir holds its sockets.
   sh('mount', '-t', 'tmpfs', '-o', `size=${req.tmpMb}m,mode=1777,nosuid,nodev`, 'tmpfs', '/tmp');
   mkdirSync(req.runDir, { recursive: true, mode: 0o700 });

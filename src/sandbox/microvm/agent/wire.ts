@@ -45,6 +45,9 @@ export const MAX_WIRE_FRAME = 16 * 1024 * 1024;
 /** DATA payloads are cut to this size, so one stream does not hold the port for long. */
 export const WIRE_CHUNK = 64 * 1024;
 
+/** The 9p mount tag of the package share (read-only), which the agent mounts when it starts the instance. */
+export const PACKAGE_TAG = 'pkg';
+
 /** What the host asks the agent to start. */
 export interface SpawnRequest {
   argv: string[];
@@ -62,6 +65,8 @@ export interface SpawnRequest {
   api?: string;
   /** The instance's run dir in the guest (made for it, owned by `uid`). */
   runDir: string;
+  /** Where the agent mounts the package share (PACKAGE_TAG) before anything else. */
+  packageDir: string;
   stdin: boolean;
   /**
    * The instance's own root (a container image version; absent: the guest's root): `tree`, the
