@@ -166,8 +166,9 @@ export async function makeMicrovmDriver(o: MicrovmDriverOptions): Promise<Sandbo
         await cpu?.release(name);
       };
       try {
-        // The package, linked into the VM's share: QEMU exports it read-only, the guest mounted it at
-        // boot. Linked only when QEMU runs as another user than the one owning the stored files.
+        // The package, linked into the VM's share: QEMU exports it read-only, the agent mounts it
+        // when it starts the instance. Linked only when QEMU runs as another user than the one
+        // owning the stored files.
         await linkTree(spec.packageDir, vm.packageShare, { copy: process.getuid?.() !== 0 || o.sandboxUid === 0 });
         if (cpu && vm.qemu.pid !== undefined) await cpu.limit(name, vm.qemu.pid, spec.limits.cpu);
       } catch (err) {
