@@ -44,8 +44,7 @@ export async function platformStarts(binary: string, root: string, platform: 'kv
     });
   });
   if (r.code === 0 && !r.timedOut) return { ok: true };
-  const listed = await runsc(binary, ['--root', root, 'list', '--quiet']);
-  for (const id of listed.code === 0 ? listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : []) await destroyContainer(binary, root, id);
+  await destroyAll(binary, root);
   const said = r.stderr.trim().split('\n').pop() ?? '';
   return { ok: false, why: r.timedOut ? `runsc's ${platform} platform started no sandbox within ${timeoutMs / 1000} s` : `runsc's ${platform} platform failed (exit ${r.code})${said ? `: ${said}` : ''}` };
 }
@@ -81,9 +80,15 @@ export async function destroyContainer(binary: string, root: string, id: string)
  * and under `bundles` (their config files): answers the container ids removed.
  */
 export async function cleanupContainers(binary: string, root: string, bundles: string): Promise<string[]> {
+  const ids = await destroyAll(binary, root);
+  for (const name of await readdir(bundles).catch(() => [] as string[])) await rm(`${bundles}/${name}`, { recursive: true, force: true });
+  return ids;
+}
+
+/** Stops and removes every container under `root`; answers their ids. */
+async function destroyAll(binary: string, root: string): Promise<string[]> {
   const listed = await runsc(binary, ['--root', root, 'list', '--quiet']);
   const ids = listed.code === 0 ? listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
   for (const id of ids) await destroyContainer(binary, root, id);
-  for (const name of await readdir(bundles).catch(() => [] as string[])) await rm(`${bundles}/${name}`, { recursive: true, force: true });
   return ids;
 }
