@@ -7,7 +7,7 @@ import { mountdAvailable, mountdPath } from '../bwrap/mounter.js';
 import { checkSeccompLog } from '../bwrap/seccomp-log.js';
 import { systemBindArgs } from '../bwrap/system-binds.js';
 import { dataDirUnreachable } from '../bwrap/data-dir-reach.js';
-import { chooseAccel } from '../microvm/qemu.js';
+import { usableKvm } from './kvm.js';
 import { egressMissing } from '../microvm/egress.js';
 import { defaultKernelDir } from '../microvm/guest-layout.js';
 
@@ -150,12 +150,12 @@ async function seccompLog(): Promise<HostCheck> {
 }
 
 function kvm(): HostCheck {
-  // What the microvm tier will do with it: the same choice its driver makes at start.
-  const accel = chooseAccel();
-  const microvm = accel.accel === 'kvm' ? 'microvm guests and gVisor run on KVM' : `microvm guests run emulated (TCG), many times slower, and gVisor on ptrace: ${accel.why.replace(/^emulated \(TCG\): /, '')}`;
+  // What the microvm tier and gVisor will do with it: the same check their drivers make at start.
+  const usable = usableKvm();
+  const microvm = usable.ok ? 'microvm guests and gVisor run on KVM' : `microvm guests run emulated (TCG), many times slower, and gVisor on ptrace: ${usable.why}`;
   try {
     closeSync(openSync('/dev/kvm', 'r+'));
-    return { name: 'kvm', ok: accel.accel === 'kvm', required: false, detail: `/dev/kvm can be opened; ${microvm}`, ...(accel.accel === 'kvm' ? {} : { fix: 'a host whose KVM runs ordinary guests (not PVM): enable nested virtualisation' }) };
+    return { name: 'kvm', ok: usable.ok, required: false, detail: `/dev/kvm can be opened; ${microvm}`, ...(usable.ok ? {} : { fix: 'a host whose KVM runs ordinary guests (not PVM): enable nested virtualisation' }) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const fix = code === 'ENOENT' ? 'enable virtualisation and load the module: modprobe kvm_intel (or kvm_amd)' : 'add Ferry\'s user to the kvm group';
